@@ -1,0 +1,21 @@
+"""The executable specification: pure domain types and reference algorithms (no chain, no I/O, no clocks).
+
+Every rule a contract enforces has its twin here, in exact integer arithmetic with the same tie rules, so
+that differential tests can demand equality between this model and the chain.
+"""
+
+from gridchain.core.request import ChargingRequest, InputError, Slot
+from gridchain.core.schedule import Allocation, Schedule, Status
+from gridchain.core.policies import POLICIES, SchedulingPolicy, get_policy
+
+__all__ = [
+    "Allocation",
+    "ChargingRequest",
+    "InputError",
+    "POLICIES",
+    "Schedule",
+    "SchedulingPolicy",
+    "Slot",
+    "Status",
+    "get_policy",
+]

@@ -1,0 +1,114 @@
+"""Charging requests and slots: the plain data that scheduling policies see.
+
+Units are in the names: power and energy in W (a slot lasts 1 h, so W in a slot is Wh), state of charge in
+per-mille (`soc_pm` 0..999 stands for SoC in [0, 1)), time to complete charging `tcc` in slots, weights in
+per-mille. The bounds below are the ones the on-chain coordinator enforces too, so a value the model accepts
+is a value the contract accepts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+SOC_PM_MAX = 999
+"""Largest state of charge [per-mille]; SoC = 1 (full) never asks to charge."""
+PM = 1000
+"""One in per-mille."""
+DEFAULT_BETA1_PM = 500
+"""Default weight of (1 - SoC) in the priority; the weight of F(TCC) is 1000 - beta1_pm."""
+POWER_MAX_W = 2**64 - 1
+"""Largest demand or capacity [W] (the contract stores them as uint64)."""
+TCC_MAX = 2**32 - 1
+"""Largest time to complete charging [slots] (uint32 on chain)."""
+ARRIVAL_MAX = 2**64 - 1
+ID_MAX_LEN = 64
+
+
+class InputError(ValueError):
+    """A value outside the model's domain. `field` names where it is (e.g. `requests[3].soc_pm`)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+    def within(self, prefix: str) -> InputError:
+        """The same error, located under `prefix` (e.g. `[2]` or `requests[3]`)."""
+        if not self.field:
+            return InputError(prefix, self.reason)
+        sep = "" if self.field.startswith("[") else "."
+        return InputError(f"{prefix}{sep}{self.field}", self.reason)
+
+
+def show(value: object) -> str:
+    """A value as the user wrote it in JSON (`true`, `"x"`, `1.5`), or its repr if it is not JSON."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def check_int(field: str, value: object, lo: int, hi: int) -> int:
+    """Return `value` if it is an int (not a bool) in lo..hi, else raise InputError naming `field`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(field, f"{show(value)} is not an integer")
+    if not lo <= value <= hi:
+        raise InputError(field, f"{value} is outside {lo}..{hi}")
+    return value
+
+
+def check_id(field: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise InputError(field, f"{show(value)} is not a string")
+    if not 1 <= len(value) <= ID_MAX_LEN:
+        raise InputError(field, f"{show(value)} must have 1..{ID_MAX_LEN} characters")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingRequest:
+    """One ESU's request for one slot.
+
+    id: the request's name (a pseudonym on chain); demand_w: energy wanted this slot [W];
+    soc_pm: state of charge [per-mille, 0..999]; tcc: time to complete charging [slots, >= 1];
+    arrival: order of arrival (smaller came first), used by FCFS and to break ties.
+    """
+
+    id: str
+    demand_w: int
+    soc_pm: int
+    tcc: int
+    arrival: int
+
+    def __post_init__(self) -> None:
+        check_id("id", self.id)
+        check_int("demand_w", self.demand_w, 1, POWER_MAX_W)
+        check_int("soc_pm", self.soc_pm, 0, SOC_PM_MAX)
+        check_int("tcc", self.tcc, 1, TCC_MAX)
+        check_int("arrival", self.arrival, 0, ARRIVAL_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """The requests of one community in one slot, and the capacity C - P_R [W] they share."""
+
+    capacity_w: int
+    requests: tuple[ChargingRequest, ...]
+    beta1_pm: int = DEFAULT_BETA1_PM
+
+    def __post_init__(self) -> None:
+        check_int("capacity_w", self.capacity_w, 0, POWER_MAX_W)
+        check_int("beta1_pm", self.beta1_pm, 0, PM)
+        object.__setattr__(self, "requests", tuple(self.requests))
+        seen: dict[str, int] = {}
+        for i, r in enumerate(self.requests):
+            if not isinstance(r, ChargingRequest):
+                raise InputError(f"requests[{i}]", f"{r!r} is not a ChargingRequest")
+            if r.id in seen:
+                raise InputError(f"requests[{i}].id", f"{show(r.id)} is already the id of requests[{seen[r.id]}]")
+            seen[r.id] = i
+
+    @property
+    def beta2_pm(self) -> int:
+        return PM - self.beta1_pm
