@@ -22,12 +22,16 @@ def max_value_subset(weights: Sequence[int], values: Sequence[int], capacity: in
     n = len(weights)
     if n == 0:
         return []
-    # int64 holds every sum below: weights on the frontier stay <= 2 * capacity, values <= n * max(values).
+    # int64 holds every sum below: items heavier than the capacity are skipped, so weights stay <= 2 * capacity;
+    # values stay <= n * max(values).
     dtype = np.int64 if capacity < 2**62 and n * max(values) < 2**62 else object
     w_state = np.zeros(1, dtype=dtype)
     v_state = np.zeros(1, dtype=dtype)
     history: list[tuple[np.ndarray, np.ndarray]] = []
     for w_item, v_item in zip(weights, values):
+        if w_item > capacity:  # never fits; skipping it also keeps int64 sums in range
+            history.append((np.zeros(len(w_state), bool), np.arange(len(w_state))))
+            continue
         fits = w_state + w_item <= capacity
         new_w = w_state[fits] + w_item
         new_v = v_state[fits] + v_item

@@ -1,0 +1,36 @@
+# gridchain: two commands do everything: `make demo` and `make test` (both set up on first use).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+
+.PHONY: setup demo test bench fig2 clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "gridchain needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@$(ANVIL) --version | head -n 1
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/gridchain demo
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json
+
+fig2: setup
+	$(VENV)/bin/gridchain experiment fig2 --runs 80 --seed 0 --out docs/figures
+
+clean:
+	rm -rf $(VENV) node_modules results

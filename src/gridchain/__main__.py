@@ -1,0 +1,3 @@
+from gridchain.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""The `gridchain` command line: parse, call core / sim, print and plot. No domain logic here."""
+
+from __future__ import annotations
+
+import typer
+
+from gridchain import __version__
+from gridchain.cli import demo, experiment, schedule
+
+app = typer.Typer(
+    help=(
+        "gridchain: blockchain-based coordination and settlement of EV and home-battery charging.\n\n"
+        "Schedule a slot's charging requests, reproduce the papers' experiments, or watch a demo day."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gridchain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    pass
+
+
+app.command("schedule")(schedule.schedule)
+app.command("demo")(demo.demo)
+app.add_typer(experiment.app, name="experiment")
+
+
+def main() -> None:
+    app()

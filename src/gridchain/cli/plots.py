@@ -1,0 +1,46 @@
+"""Figures, drawn with matplotlib's file backend (no screen needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {
+    "greedy": "greedy U/demand (paper)",
+    "fcfs": "first come, first served",
+    "optimal": "exact knapsack optimum",
+}
+PANELS = (
+    ("charging_index", "ci95", "charging index (mean over ESUs)"),
+    ("energy_delivered", "energy_delivered_ci95", "share of energy delivered"),
+    ("fully_served", "fully_served_ci95", "share of ESUs fully served"),
+)
+
+
+def fig2(summary: dict, path: Path) -> Path:
+    """Fig. 2 of the paper and two ACN-Sim metrics: mean with 95 % interval per policy versus lambda."""
+    lambdas = summary["lambdas"]
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(14, 4.2), sharex=True)
+    for ax, (metric, half, title) in zip(axes, PANELS):
+        for name, entry in summary["policies"].items():
+            ax.errorbar(
+                lambdas, entry[metric], yerr=entry[half], marker="o", capsize=3, label=LABELS.get(name, name)
+            )
+        ax.set_title(title)
+        ax.set_xlabel("new charging requests per slot (lambda)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mean over runs, 95 % interval")
+    axes[0].legend(loc="lower left")
+    config = summary["config"]
+    fig.suptitle(
+        f"Charging coordination, paper's Fig. 2 setup: {summary['runs']} runs, seed {config['seed']}, "
+        f"C-P_R {config['capacity_w'] / 1000:g} kW, battery {config['battery_wh'] / 1000:g} kWh"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,1 @@
+"""Scenarios and experiments (the papers' figures), built from core (and, later, the actors)."""

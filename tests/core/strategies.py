@@ -1,0 +1,24 @@
+from hypothesis import strategies as st
+
+from gridchain.core import ChargingRequest, Slot
+
+# small demands make ties and collisions frequent; huge ones stress the float pre-sort near 2**64
+demands = st.one_of(st.integers(1, 60), st.integers(1, 10**6), st.integers(2**64 - 2**12, 2**64 - 1))
+
+
+@st.composite
+def slots(draw, max_requests: int = 12, demand=demands) -> Slot:
+    n = draw(st.integers(0, max_requests))
+    requests = tuple(
+        ChargingRequest(
+            id=draw(st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h"])) + str(i),
+            demand_w=draw(demand),
+            soc_pm=draw(st.one_of(st.sampled_from([0, 500, 999]), st.integers(0, 999))),
+            tcc=draw(st.integers(1, 5)),
+            arrival=draw(st.integers(0, 4)),
+        )
+        for i in range(n)
+    )
+    total = sum(r.demand_w for r in requests)
+    capacity = draw(st.one_of(st.just(0), st.integers(0, min(max(total, 1), 2**64 - 1)), st.integers(0, 2**64 - 1)))
+    return Slot(capacity, requests, draw(st.sampled_from([0, 250, 500, 1000]) | st.integers(0, 1000)))
