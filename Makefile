@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	@$(ANVIL) --version | head -n 1
 	@touch $@
 

@@ -14,6 +14,11 @@ LABELS = {
     "fcfs": "first come, first served",
     "optimal": "exact knapsack optimum",
 }
+STYLES = {  # the optimum often lies on top of greedy: dashes and open markers keep both visible
+    "greedy": {"marker": "o", "linestyle": "-"},
+    "fcfs": {"marker": "s", "linestyle": "-"},
+    "optimal": {"marker": "x", "linestyle": "--", "markersize": 9},
+}
 PANELS = (
     ("charging_index", "ci95", "charging index (mean over ESUs)"),
     ("energy_delivered", "energy_delivered_ci95", "share of energy delivered"),
@@ -28,8 +33,9 @@ def fig2(summary: dict, path: Path) -> Path:
     for ax, (metric, half, title) in zip(axes, PANELS):
         for name, entry in summary["policies"].items():
             ax.errorbar(
-                lambdas, entry[metric], yerr=entry[half], marker="o", capsize=3, label=LABELS.get(name, name)
-            )
+                lambdas, entry[metric], yerr=entry[half], capsize=3, label=LABELS.get(name, name),
+                **STYLES.get(name, {"marker": "o"}),
+            )  # fmt: skip
         ax.set_title(title)
         ax.set_xlabel("new charging requests per slot (lambda)")
         ax.grid(alpha=0.3)
