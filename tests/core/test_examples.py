@@ -79,7 +79,7 @@ def test_id_order_is_string_order():
     assert grants(greedy.schedule(s))["10"] == (100, "scheduled")  # "10" < "9" as strings
 
 
-def test_arrival_defaults_matter_only_through_explicit_values():
+def test_input_order_does_not_matter_when_arrivals_are_explicit():
     # the same requests in another input order give the same grants when arrivals are explicit
     reqs = [req("a", 70, 100, 2, 0), req("b", 40, 300, 1, 1), req("c", 40, 300, 1, 2), req("d", 10, 990, 9, 3)]
     forward = grants(greedy.schedule(slot(100, *reqs)))
