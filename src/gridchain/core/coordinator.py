@@ -1,0 +1,232 @@
+"""Twin of contracts/charging_coordinator.vy: packing, hash chains, the close of a slot, and the state machine.
+
+The contract and this module must agree bit for bit; tests/differential holds them to it. A request on chain
+is one 256-bit word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175); `arrival` is
+a sequence number unique over the contract's life, so it breaks every tie and the order is strict.
+
+The schedule itself is the `greedy` policy of `core.policies`; this module adds what the chain needs around
+it: the carry-over (deferred and partial requests move to the next slot, in the order of the close, with
+TCC - 1 and their remaining demand, their SoC unchanged; a request whose TCC reaches 0 expires), the
+commitments, and the slot clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from eth_utils import keccak
+
+from gridchain.core.policies import POLICIES
+from gridchain.core.priority import priority, priority_order
+from gridchain.core.request import POWER_MAX_W, SOC_PM_MAX, TCC_MAX, ChargingRequest, Slot
+from gridchain.core.schedule import Schedule, Status
+
+MASK16 = 2**16 - 1
+MASK32 = 2**32 - 1
+MASK64 = 2**64 - 1
+UNSET = 2**256 - 1
+MAX_REQUESTS = 1024
+"""Most pending requests one `close_slot` call takes (the contract's DynArray bound; the ABI decoder
+rejects a longer list before any check runs)."""
+ZERO_HASH = b"\x00" * 32
+
+
+def pack(demand_w: int, soc_pm: int, tcc: int, arrival: int) -> int:
+    return demand_w | (soc_pm << 64) | (tcc << 80) | (arrival << 112)
+
+
+def unpack(word: int) -> ChargingRequest:
+    """The request a packed word stands for; its id is `#<arrival>`."""
+    arrival = word >> 112
+    return ChargingRequest(f"#{arrival}", word & MASK64, (word >> 64) & MASK16, (word >> 80) & MASK32, arrival)
+
+
+def pack_request(r: ChargingRequest) -> int:
+    return pack(r.demand_w, r.soc_pm, r.tcc, r.arrival)
+
+
+def chain(words: Iterable[int], start: bytes = ZERO_HASH) -> bytes:
+    """keccak256 hash chain h = keccak(h || word) over 32-byte big-endian words, as the contract keeps it."""
+    h = start
+    for w in words:
+        h = keccak(h + w.to_bytes(32, "big"))
+    return h
+
+
+def pack_order(order: Sequence[int]) -> list[int]:
+    """Indices (each < 2**16) packed 16 to a word, index k in bits 16 (k % 16) of word k // 16."""
+    words = [0] * ((len(order) + 15) // 16)
+    for k, i in enumerate(order):
+        words[k >> 4] |= i << ((k & 15) << 4)
+    return words
+
+
+@dataclass(frozen=True)
+class Expiry:
+    arrival: int
+    remaining_w: int
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    """What closing one slot does: the schedule, the SlotClosed event's fields, and the carry-over."""
+
+    slot: int
+    schedule: Schedule  # allocations in the order of `requests`
+    order: tuple[int, ...]  # indices into `requests` in the rule's order
+    scheduled: int
+    partial_arrival: int  # UNSET when no partial grant
+    partial_w: int
+    expired: tuple[Expiry, ...]
+    carried: tuple[int, ...]  # packed, in the order of the close: the next slot's carry chain
+    allocations_hash: bytes
+
+    @property
+    def carry_hash(self) -> bytes:
+        return chain(self.carried)
+
+    def event(self) -> dict[str, object]:
+        """The SlotClosed event as the contract logs it."""
+        return {
+            "slot": self.slot,
+            "capacity_w": self.schedule.capacity_w,
+            "granted_w": self.schedule.granted_w,
+            "requests": len(self.schedule.allocations),
+            "scheduled": self.scheduled,
+            "partial_arrival": self.partial_arrival,
+            "partial_w": self.partial_w,
+            "expired": len(self.expired),
+            "carried": len(self.carried),
+            "allocations_hash": self.allocations_hash,
+        }
+
+
+def close(slot: int, requests: Sequence[int], capacity_w: int, beta1_pm: int) -> CloseResult:
+    """Schedule the packed `requests` of `slot` with the greedy rule, then carry over and expire."""
+    reqs = tuple(unpack(w) for w in requests)
+    schedule = POLICIES["greedy"].schedule(Slot(capacity_w, reqs, beta1_pm))
+    order = tuple(a.rank for a in schedule.allocations)
+    by_rank = sorted(range(len(reqs)), key=order.__getitem__)
+    allocations = ZERO_HASH
+    carried: list[int] = []
+    expired: list[Expiry] = []
+    partial = (UNSET, 0)
+    for i in by_rank:
+        r, a = reqs[i], schedule.allocations[i]
+        allocations = keccak(allocations + ((r.arrival << 64) | a.granted_w).to_bytes(32, "big"))
+        if a.status is Status.PARTIAL:
+            partial = (r.arrival, a.granted_w)
+        if a.granted_w < r.demand_w:
+            if r.tcc == 1:
+                expired.append(Expiry(r.arrival, r.demand_w - a.granted_w))
+            else:
+                carried.append(pack(r.demand_w - a.granted_w, r.soc_pm, r.tcc - 1, r.arrival))
+    scheduled = sum(a.status is Status.SCHEDULED for a in schedule.allocations)
+    return CloseResult(
+        slot, schedule, tuple(by_rank), scheduled, partial[0], partial[1], tuple(expired), tuple(carried), allocations
+    )
+
+
+def close_calldata(requests: Sequence[int], beta1_pm: int) -> tuple[list[int], list[int]]:
+    """The arguments of `close_slot` after the slot number: the requests and their packed order."""
+    reqs = [unpack(w) for w in requests]
+    return list(requests), pack_order(priority_order(reqs, [priority(r, beta1_pm) for r in reqs]))
+
+
+class CoordinatorError(Exception):
+    """A call the contract would revert, with the contract's reason (`coordinator: ...`)."""
+
+
+@dataclass
+class CoordinatorModel:
+    """The contract's whole state machine in Python, for differential and stateful tests.
+
+    Every method raises CoordinatorError with the contract's revert reason where the contract reverts, and
+    changes nothing then.
+    """
+
+    start_time: int
+    slot_length: int
+    beta1_pm: int
+    last_capacity_w: int
+    owner: str
+    members: set[str] = field(default_factory=set)
+    next_arrival: int = 0
+    next_slot_to_close: int = 0
+    posted: dict[int, int] = field(default_factory=dict)
+    submitted: dict[int, list[int]] = field(default_factory=dict)
+    carried: dict[int, list[int]] = field(default_factory=dict)
+    closes: list[CloseResult] = field(default_factory=list)
+
+    def current_slot(self, now: int) -> int:
+        if now < self.start_time:
+            raise CoordinatorError("coordinator: not started")
+        return (now - self.start_time) // self.slot_length
+
+    def slot_end(self, slot: int) -> int:
+        return self.start_time + (slot + 1) * self.slot_length
+
+    def _check_owner(self, sender: str) -> None:
+        if sender != self.owner:
+            raise CoordinatorError("coordinator: caller is not the owner")
+
+    def set_member(self, sender: str, member: str, allowed: bool) -> None:
+        self._check_owner(sender)
+        (self.members.add if allowed else self.members.discard)(member)
+
+    def post_capacity(self, sender: str, slot: int, capacity_w: int) -> None:
+        self._check_owner(sender)
+        if slot < self.next_slot_to_close:
+            raise CoordinatorError("coordinator: slot closed")
+        if capacity_w > MASK64:
+            raise CoordinatorError("coordinator: capacity out of range")
+        self.posted[slot] = capacity_w
+
+    def submit_request(
+        self, sender: str, now: int, demand_w: int, soc_pm: int, tcc: int, slot: int | None = None
+    ) -> int:
+        current = self.current_slot(now)
+        if slot is not None:
+            if slot < current:
+                raise CoordinatorError("coordinator: slot closed")
+            if slot != current:
+                raise CoordinatorError("coordinator: slot not open")
+        if sender not in self.members:
+            raise CoordinatorError("coordinator: sender not authorised")
+        for ok, reason in (
+            (demand_w > 0, "demand is 0"),
+            (demand_w <= POWER_MAX_W, "demand out of range"),
+            (soc_pm <= SOC_PM_MAX, "soc_pm above 999"),
+            (tcc > 0, "tcc is 0"),
+            (tcc <= TCC_MAX, "tcc out of range"),
+        ):
+            if not ok:
+                raise CoordinatorError(f"coordinator: {reason}")
+        arrival = self.next_arrival
+        self.next_arrival += 1
+        self.submitted.setdefault(current, []).append(pack(demand_w, soc_pm, tcc, arrival))
+        return arrival
+
+    def pending(self, slot: int) -> list[int]:
+        """The packed requests `close_slot(slot, ...)` must be given, in their canonical order."""
+        return self.carried.get(slot, []) + self.submitted.get(slot, [])
+
+    def capacity_of(self, slot: int) -> int:
+        """The capacity the close of `slot` will use (exact for the next slot to close)."""
+        return self.posted.get(slot, self.last_capacity_w)
+
+    def close_slot(self, now: int, slot: int) -> CloseResult:
+        if slot < self.next_slot_to_close:
+            raise CoordinatorError("coordinator: slot already closed")
+        if slot != self.next_slot_to_close:
+            raise CoordinatorError("coordinator: earlier slot not closed")
+        if now < self.slot_end(slot):
+            raise CoordinatorError("coordinator: slot not ended")
+        requests = self.pending(slot)
+        result = close(slot, requests, self.capacity_of(slot), self.beta1_pm)
+        self.carried[slot + 1] = list(result.carried)
+        self.last_capacity_w = result.schedule.capacity_w
+        self.next_slot_to_close = slot + 1
+        self.closes.append(result)
+        return result

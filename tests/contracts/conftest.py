@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import boa
+import pytest
+
+from gridchain.core.coordinator import CoordinatorModel, close_calldata
+
+CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "charging_coordinator.vy"
+SLOT_LENGTH = 3600
+BETA1_PM = 500
+INITIAL_CAPACITY_W = 100_000
+
+_deployer = None
+
+
+def deployer():
+    global _deployer
+    if _deployer is None:
+        _deployer = boa.load_partial(str(CONTRACT))
+    return _deployer
+
+
+def logs(contract, name: str) -> list[dict]:
+    return [e._asdict() for e in contract.get_logs() if type(e).__name__ == name]
+
+
+class Community:
+    """A deployed coordinator with its model twin, members and a clock; every call goes to both."""
+
+    def __init__(self, beta1_pm: int = BETA1_PM, capacity_w: int = INITIAL_CAPACITY_W, members: int = 4):
+        self.start = boa.env.evm.patch.timestamp
+        self.owner = boa.env.eoa
+        self.c = deployer().deploy(self.start, SLOT_LENGTH, beta1_pm, capacity_w)
+        self.model = CoordinatorModel(self.start, SLOT_LENGTH, beta1_pm, capacity_w, str(self.owner))
+        self.members = [boa.env.generate_address() for _ in range(members)]
+        for m in self.members:
+            self.c.set_member(m, True)
+            self.model.set_member(str(self.owner), str(m), True)
+
+    @property
+    def now(self) -> int:
+        return boa.env.evm.patch.timestamp
+
+    def submit(self, member: int, demand_w: int, soc_pm: int, tcc: int) -> int:
+        sender = self.members[member]
+        with boa.env.prank(sender):
+            arrival = self.c.submit_request(demand_w, soc_pm, tcc)
+        assert arrival == self.model.submit_request(str(sender), self.now, demand_w, soc_pm, tcc)
+        return arrival
+
+    def post(self, slot: int, capacity_w: int) -> None:
+        self.c.post_capacity(slot, capacity_w)
+        self.model.post_capacity(str(self.owner), slot, capacity_w)
+
+    def to_end_of(self, slot: int) -> None:
+        end = self.model.slot_end(slot)
+        if self.now < end:
+            boa.env.time_travel(seconds=end - self.now)
+
+    def close(self, slot: int):
+        """Close on chain with the calldata a keeper computes from the model; compare with the model."""
+        requests, order = close_calldata(self.model.pending(slot), self.model.beta1_pm)
+        self.c.close_slot(slot, requests, order)
+        closed = logs(self.c, "SlotClosed")
+        expired = logs(self.c, "RequestExpired")
+        result = self.model.close_slot(self.now, slot)
+        assert len(closed) == 1
+        event = {k: v for k, v in closed[0].items() if k != "address"}
+        assert event == result.event()
+        assert [(e["arrival"], e["remaining_w"]) for e in expired] == [
+            (x.arrival, x.remaining_w) for x in result.expired
+        ]
+        assert self.c.carry_hash(slot + 1) == result.carry_hash
+        assert self.c.carry_count(slot + 1) == len(result.carried)
+        return result
+
+
+@pytest.fixture
+def community():
+    with boa.env.anchor():
+        yield Community()

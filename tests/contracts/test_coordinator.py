@@ -1,0 +1,234 @@
+"""Unit tests of contracts/charging_coordinator.vy: each external function, each revert reason, boundaries."""
+
+import boa
+import pytest
+
+from gridchain.core.coordinator import chain, pack, pack_order
+
+from .conftest import SLOT_LENGTH, Community, deployer, logs
+
+
+def test_deploy_sets_owner_clock_and_weights(community):
+    c = community.c
+    assert c.owner() == community.owner
+    assert c.START_TIME() == community.start and c.SLOT_LENGTH() == SLOT_LENGTH and c.BETA1_PM() == 500
+    assert c.current_slot() == 0 and c.slot_end(0) == community.start + SLOT_LENGTH
+    assert c.next_slot_to_close() == 0 and c.last_capacity_w() == 100_000
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        ((0, 0, 500, 1), "coordinator: slot length is 0"),
+        ((0, 1, 1001, 1), "coordinator: beta1_pm above 1000"),
+        ((0, 1, 500, 2**64), "coordinator: capacity out of range"),
+    ],
+)
+def test_deploy_rejects_bad_parameters(args, reason):
+    with boa.reverts(reason):
+        deployer().deploy(*args)
+
+
+def test_before_start_nothing_is_open():
+    with boa.env.anchor():
+        c = deployer().deploy(boa.env.evm.patch.timestamp + 100, SLOT_LENGTH, 500, 1)
+        with boa.reverts("coordinator: not started"):
+            c.current_slot()
+
+
+def test_members_owner_only(community):
+    stranger = boa.env.generate_address()
+    with boa.env.prank(stranger), boa.reverts("coordinator: caller is not the owner"):
+        community.c.set_member(stranger, True)
+    community.c.set_member(stranger, True)
+    assert logs(community.c, "MemberChanged")[0]["allowed"] is True
+    assert community.c.members(stranger)
+    community.c.set_member(stranger, False)
+    assert not community.c.members(stranger)
+
+
+def test_submit_records_packed_request_and_chain(community):
+    a0 = community.submit(0, 60_000, 250, 2)
+    event = logs(community.c, "RequestSubmitted")[0]
+    assert event["slot"] == 0 and event["sender"] == community.members[0]
+    assert event["request"] == pack(60_000, 250, 2, a0)
+    a1 = community.submit(1, 1, 999, 2**32 - 1)
+    assert (a0, a1) == (0, 1)
+    assert community.c.submit_hash(0) == chain([pack(60_000, 250, 2, 0), pack(1, 999, 2**32 - 1, 1)])
+
+
+@pytest.mark.parametrize(
+    "demand_w, soc_pm, tcc, reason",
+    [
+        (0, 0, 1, "coordinator: demand is 0"),
+        (2**64, 0, 1, "coordinator: demand out of range"),
+        (1, 1000, 1, "coordinator: soc_pm above 999"),
+        (1, 0, 0, "coordinator: tcc is 0"),
+        (1, 0, 2**32, "coordinator: tcc out of range"),
+    ],
+)
+def test_submit_boundaries(community, demand_w, soc_pm, tcc, reason):
+    with boa.env.prank(community.members[0]), boa.reverts(reason):
+        community.c.submit_request(demand_w, soc_pm, tcc)
+    assert community.c.next_arrival() == 0 and community.c.submit_hash(0) == b"\x00" * 32
+
+
+def test_submit_largest_values_pass(community):
+    community.submit(0, 2**64 - 1, 999, 2**32 - 1)
+
+
+def test_submit_unauthorised(community):
+    with boa.env.prank(boa.env.generate_address()), boa.reverts("coordinator: sender not authorised"):
+        community.c.submit_request(1, 0, 1)
+    community.c.set_member(community.members[0], False)
+    with boa.env.prank(community.members[0]), boa.reverts("coordinator: sender not authorised"):
+        community.c.submit_request(1, 0, 1)
+
+
+def test_submit_to_a_named_slot(community):
+    with boa.env.prank(community.members[0]):
+        assert community.c.submit_request(1, 0, 1, 0) == 0
+        with boa.reverts("coordinator: slot not open"):
+            community.c.submit_request(1, 0, 1, 1)
+    community.to_end_of(0)
+    with boa.env.prank(community.members[0]), boa.reverts("coordinator: slot closed"):
+        community.c.submit_request(1, 0, 1, 0)
+
+
+def test_submit_after_a_slot_ends_goes_to_the_next(community):
+    community.to_end_of(0)
+    community.submit(0, 5, 0, 1)
+    assert logs(community.c, "RequestSubmitted")[0]["slot"] == 1
+
+
+def test_post_capacity(community):
+    community.post(3, 42)
+    assert logs(community.c, "CapacityPosted")[0] == {"address": community.c.address, "slot": 3, "capacity_w": 42}
+    assert community.c.posted_capacity(3) == 43
+    community.post(0, 0)  # zero is a real capacity
+    with boa.env.prank(community.members[0]), boa.reverts("coordinator: caller is not the owner"):
+        community.c.post_capacity(1, 5)
+    with boa.reverts("coordinator: capacity out of range"):
+        community.c.post_capacity(1, 2**64)
+    community.c.post_capacity(1, 2**64 - 1)
+
+
+def test_post_capacity_to_closed_slot(community):
+    community.to_end_of(0)
+    community.close(0)
+    with boa.reverts("coordinator: slot closed"):
+        community.c.post_capacity(0, 5)
+    community.post(1, 5)
+
+
+def test_close_early_twice_and_out_of_turn(community):
+    with boa.reverts("coordinator: slot not ended"):
+        community.c.close_slot(0, [], [])
+    community.to_end_of(1)
+    with boa.reverts("coordinator: earlier slot not closed"):
+        community.c.close_slot(1, [], [])
+    community.close(0)
+    with boa.reverts("coordinator: slot already closed"):
+        community.c.close_slot(0, [], [])
+    community.close(1)
+
+
+def test_close_exactly_at_slot_end(community):
+    boa.env.time_travel(seconds=community.model.slot_end(0) - community.now - 1)
+    with boa.reverts("coordinator: slot not ended"):
+        community.c.close_slot(0, [], [])
+    boa.env.time_travel(seconds=1)
+    community.close(0)
+
+
+def filled(community):
+    """Three requests in slot 0 (the README example, in kW); the slot has ended."""
+    community.post(0, 100_000)
+    for m, (d, s, t) in enumerate([(80_000, 0, 1), (50_000, 500, 1), (20_000, 900, 3)]):
+        community.submit(m, d, s, t)
+    community.to_end_of(0)
+    return [pack(80_000, 0, 1, 0), pack(50_000, 500, 1, 1), pack(20_000, 900, 3, 2)]
+
+
+def test_close_schedules_like_the_readme_example(community):
+    filled(community)
+    result = community.close(0)
+    assert [(a.granted_w, str(a.status)) for a in result.schedule.allocations] == [
+        (30_000, "partial"),
+        (50_000, "scheduled"),
+        (20_000, "scheduled"),
+    ]
+    # a had tcc 1 and got 30 of 80 kW: it expires; nothing is carried
+    assert [(e.arrival, e.remaining_w) for e in result.expired] == [(0, 50_000)]  # events equal these
+    assert result.carried == ()
+
+
+@pytest.mark.parametrize(
+    "order, reason",
+    [
+        ([0, 1, 2], "coordinator: order not sorted"),  # the right order is 1, 0, 2
+        ([1, 1, 2], "coordinator: order repeats a request"),
+        ([1, 0, 3], "coordinator: order index out of range"),
+    ],
+)
+def test_close_rejects_a_wrong_order(community, order, reason):
+    requests = filled(community)
+    with boa.reverts(reason):
+        community.c.close_slot(0, requests, pack_order(order))
+    community.close(0)  # the right order still closes
+
+
+def test_close_rejects_wrong_or_incomplete_requests(community):
+    requests = filled(community)
+    for bad in (requests[:2], requests + [pack(1, 0, 1, 3)], [pack(80_001, 0, 1, 0)] + requests[1:], requests[::-1]):
+        with boa.reverts("coordinator: requests do not match the pending set"):
+            community.c.close_slot(0, bad, pack_order(range(len(bad))))
+    with boa.reverts("coordinator: order has the wrong length"):
+        community.c.close_slot(0, requests, pack_order([1, 0, 2]) + [0])
+    with boa.reverts("coordinator: order has the wrong length"):
+        community.c.close_slot(0, requests, [])
+
+
+def test_carry_over_into_next_slot(community):
+    community.post(0, 60)
+    community.submit(0, 60, 0, 1)  # u 1_000_000 / 60: first, fits
+    community.submit(1, 100, 0, 3)  # u 500_000 / 100: does not fit, carried with tcc 2
+    community.to_end_of(0)
+    first = community.close(0)
+    assert [pack(100, 0, 2, 1)] == list(first.carried)
+    community.submit(2, 10, 300, 1)  # slot 1
+    community.to_end_of(1)
+    community.post(1, 50)
+    second = community.close(1)
+    # carried (100 W, tcc 2) and new (10 W, tcc 1): the new one first (850_000 / 10), then the carried one
+    # does not fit in 40: it gets the leftover 40 and is carried again with 60 W and tcc 1
+    assert [(a.id, a.granted_w) for a in second.schedule.allocations] == [("#1", 40), ("#2", 10)]
+    assert list(second.carried) == [pack(60, 0, 1, 1)]
+    community.to_end_of(2)
+    third = community.close(2)  # capacity of slot 1 (50) carries forward; 60 W does not fit, 50 partial
+    assert third.schedule.capacity_w == 50 and third.partial_w == 50
+    assert [(e.arrival, e.remaining_w) for e in third.expired] == [(1, 10)]
+
+
+def test_empty_slots_close_and_keep_capacity(community):
+    community.post(0, 7)
+    for slot in range(3):
+        community.to_end_of(slot)
+        result = community.close(slot)
+        assert result.schedule.capacity_w == 7 and result.schedule.unused_w == 7
+    assert community.c.last_capacity_w() == 7
+
+
+def test_many_requests_in_one_close():
+    with boa.env.anchor():
+        community = Community(members=1)
+        community.post(0, 5_000_000)
+        with boa.env.prank(community.members[0]):
+            for i in range(300):
+                community.c.submit_request(10_000 + 97 * i, (i * 37) % 1000, 1 + i % 5)
+        for i in range(300):
+            community.model.submit_request(str(community.members[0]), community.now, 10_000 + 97 * i, (i * 37) % 1000,
+                                           1 + i % 5)  # fmt: skip
+        community.to_end_of(0)
+        result = community.close(0)
+        assert result.schedule.granted_w == 5_000_000
