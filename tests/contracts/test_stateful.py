@@ -1,0 +1,95 @@
+"""A stateful Hypothesis machine over submit / post / close / time travel, against the model twin.
+
+Every step does the same thing to the contract and to `core.coordinator.CoordinatorModel`: both succeed
+with the same result, or both refuse with the same reason. Invariant checked after every step: every
+closed slot granted at most its capacity, and the contract's counters equal the model's.
+"""
+
+import boa
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from gridchain.core.coordinator import CoordinatorError, close_calldata
+
+from .conftest import SLOT_LENGTH, Community, logs
+
+
+class CoordinatorMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self._anchor = boa.env.anchor()
+        self._anchor.__enter__()
+        self.community = Community(capacity_w=150, members=3)
+        self.granted: list[tuple[int, int]] = []  # (granted_w, capacity_w) per closed slot
+
+    def teardown(self):
+        self._anchor.__exit__(None, None, None)
+
+    def both(self, chain_call, model_call):
+        """Run on chain and in the model; they must agree on success or on the revert reason."""
+        try:
+            expected = model_call()
+        except CoordinatorError as e:
+            event(f"refused: {e}")
+            with boa.reverts(str(e)):
+                chain_call()
+            return None
+        chain_call()
+        event(f"done: {model_call.__qualname__.split('.')[1]}")
+        return expected
+
+    # mostly valid values (one bad value in five or six draws), so that slots fill and closes do work
+    @rule(member=st.sampled_from([0, 1, 2, 0, 1, 2, 3]), demand=st.integers(0, 200),
+          soc=st.sampled_from([0, 250, 500, 750, 999, 1000]), tcc=st.integers(0, 4))  # fmt: skip
+    def submit(self, member, demand, soc, tcc):
+        c, m = self.community, self.community.model
+        sender = c.members[member] if member < 3 else c.owner  # the owner is not a member
+
+        def on_chain():
+            with boa.env.prank(sender):
+                c.c.submit_request(demand, soc, tcc)
+
+        self.both(on_chain, lambda: m.submit_request(str(sender), c.now, demand, soc, tcc))
+
+    @rule(offset=st.integers(-1, 2), capacity=st.integers(0, 300), by_owner=st.booleans())
+    def post(self, offset, capacity, by_owner):
+        c, m = self.community, self.community.model
+        slot = max(0, m.next_slot_to_close + offset)
+        sender = c.owner if by_owner else c.members[0]
+
+        def on_chain():
+            with boa.env.prank(sender):
+                c.c.post_capacity(slot, capacity)
+
+        self.both(on_chain, lambda: m.post_capacity(str(sender), slot, capacity))
+
+    @rule(seconds=st.sampled_from([1, SLOT_LENGTH // 2, SLOT_LENGTH, 2 * SLOT_LENGTH]))
+    def travel(self, seconds):
+        boa.env.time_travel(seconds=seconds)
+
+    @rule(offset=st.sampled_from([0, 0, 0, -1, 1]))
+    def close(self, offset):
+        c, m = self.community, self.community.model
+        slot = max(0, m.next_slot_to_close + offset)
+        requests, order = close_calldata(m.pending(slot), m.beta1_pm)
+        result = self.both(lambda: c.c.close_slot(slot, requests, order), lambda: m.close_slot(c.now, slot))
+        if result is not None:
+            event = {k: v for k, v in logs(c.c, "SlotClosed")[0].items() if k != "address"}
+            assert event == result.event()
+            self.granted.append((event["granted_w"], event["capacity_w"]))
+
+    @invariant()
+    def granted_within_capacity(self):
+        assert all(g <= cap for g, cap in self.granted)
+
+    @invariant()
+    def counters_agree(self):
+        c, m = self.community.c, self.community.model
+        assert c.next_slot_to_close() == m.next_slot_to_close
+        assert c.next_arrival() == m.next_arrival
+        assert c.last_capacity_w() == m.last_capacity_w
+
+
+TestCoordinatorMachine = CoordinatorMachine.TestCase
+TestCoordinatorMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
