@@ -20,7 +20,7 @@
         close transaction and a commitment (`allocations_hash`) in its event; anyone recomputes them.
 
         A request is one word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175),
-        where arrival is a sequence number unique across the contract's life; it breaks all ties.
+        where arrival is a sequence number unique across the contract's life (from 1); it breaks all ties.
         A slot without a posted capacity uses the capacity of the slot before it (the constructor's for
         slot 0).
 
@@ -105,6 +105,7 @@ def __init__(start_time: uint256, slot_length: uint256, beta1_pm: uint256, initi
     SLOT_LENGTH = slot_length
     BETA1_PM = beta1_pm
     self.last_capacity_w = initial_capacity_w
+    self.next_arrival = 1  # paid here, so that no submission pays for a fresh storage slot for it
 
 
 @external

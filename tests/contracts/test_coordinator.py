@@ -53,8 +53,8 @@ def test_submit_records_packed_request_and_chain(community):
     assert event["slot"] == 0 and event["sender"] == community.members[0]
     assert event["request"] == pack(60_000, 250, 2, a0)
     a1 = community.submit(1, 1, 999, 2**32 - 1)
-    assert (a0, a1) == (0, 1)
-    assert community.c.submit_hash(0) == chain([pack(60_000, 250, 2, 0), pack(1, 999, 2**32 - 1, 1)])
+    assert (a0, a1) == (1, 2)
+    assert community.c.submit_hash(0) == chain([pack(60_000, 250, 2, 1), pack(1, 999, 2**32 - 1, 2)])
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_submit_records_packed_request_and_chain(community):
 def test_submit_boundaries(community, demand_w, soc_pm, tcc, reason):
     with boa.env.prank(community.members[0]), boa.reverts(reason):
         community.c.submit_request(demand_w, soc_pm, tcc)
-    assert community.c.next_arrival() == 0 and community.c.submit_hash(0) == b"\x00" * 32
+    assert community.c.next_arrival() == 1 and community.c.submit_hash(0) == b"\x00" * 32
 
 
 def test_submit_largest_values_pass(community):
@@ -87,7 +87,7 @@ def test_submit_unauthorised(community):
 
 def test_submit_to_a_named_slot(community):
     with boa.env.prank(community.members[0]):
-        assert community.c.submit_request(1, 0, 1, 0) == 0
+        assert community.c.submit_request(1, 0, 1, 0) == 1
         with boa.reverts("coordinator: slot not open"):
             community.c.submit_request(1, 0, 1, 1)
     community.to_end_of(0)
@@ -147,7 +147,7 @@ def filled(community):
     for m, (d, s, t) in enumerate([(80_000, 0, 1), (50_000, 500, 1), (20_000, 900, 3)]):
         community.submit(m, d, s, t)
     community.to_end_of(0)
-    return [pack(80_000, 0, 1, 0), pack(50_000, 500, 1, 1), pack(20_000, 900, 3, 2)]
+    return [pack(80_000, 0, 1, 1), pack(50_000, 500, 1, 2), pack(20_000, 900, 3, 3)]
 
 
 def test_close_schedules_like_the_readme_example(community):
@@ -159,7 +159,7 @@ def test_close_schedules_like_the_readme_example(community):
         (20_000, "scheduled"),
     ]
     # a had tcc 1 and got 30 of 80 kW: it expires; nothing is carried
-    assert [(e.arrival, e.remaining_w) for e in result.expired] == [(0, 50_000)]  # events equal these
+    assert [(e.arrival, e.remaining_w) for e in result.expired] == [(1, 50_000)]  # events equal these
     assert result.carried == ()
 
 
@@ -180,7 +180,7 @@ def test_close_rejects_a_wrong_order(community, order, reason):
 
 def test_close_rejects_wrong_or_incomplete_requests(community):
     requests = filled(community)
-    for bad in (requests[:2], requests + [pack(1, 0, 1, 3)], [pack(80_001, 0, 1, 0)] + requests[1:], requests[::-1]):
+    for bad in (requests[:2], requests + [pack(1, 0, 1, 4)], [pack(80_001, 0, 1, 1)] + requests[1:], requests[::-1]):
         with boa.reverts("coordinator: requests do not match the pending set"):
             community.c.close_slot(0, bad, pack_order(range(len(bad))))
     with boa.reverts("coordinator: order has the wrong length"):
@@ -195,19 +195,19 @@ def test_carry_over_into_next_slot(community):
     community.submit(1, 100, 0, 3)  # u 500_000 / 100: does not fit, carried with tcc 2
     community.to_end_of(0)
     first = community.close(0)
-    assert [pack(100, 0, 2, 1)] == list(first.carried)
+    assert [pack(100, 0, 2, 2)] == list(first.carried)
     community.submit(2, 10, 300, 1)  # slot 1
     community.to_end_of(1)
     community.post(1, 50)
     second = community.close(1)
     # carried (100 W, tcc 2) and new (10 W, tcc 1): the new one first (850_000 / 10), then the carried one
     # does not fit in 40: it gets the leftover 40 and is carried again with 60 W and tcc 1
-    assert [(a.id, a.granted_w) for a in second.schedule.allocations] == [("#1", 40), ("#2", 10)]
-    assert list(second.carried) == [pack(60, 0, 1, 1)]
+    assert [(a.id, a.granted_w) for a in second.schedule.allocations] == [("#2", 40), ("#3", 10)]
+    assert list(second.carried) == [pack(60, 0, 1, 2)]
     community.to_end_of(2)
     third = community.close(2)  # capacity of slot 1 (50) carries forward; 60 W does not fit, 50 partial
     assert third.schedule.capacity_w == 50 and third.partial_w == 50
-    assert [(e.arrival, e.remaining_w) for e in third.expired] == [(1, 10)]
+    assert [(e.arrival, e.remaining_w) for e in third.expired] == [(2, 10)]
 
 
 def test_empty_slots_close_and_keep_capacity(community):

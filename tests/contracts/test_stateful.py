@@ -79,6 +79,12 @@ class CoordinatorMachine(RuleBasedStateMachine):
             assert event == result.event()
             self.granted.append((event["granted_w"], event["capacity_w"]))
 
+    @rule()
+    def end_and_close(self):
+        """The keeper's usual step: wait for the next slot to end, then close it."""
+        self.community.to_end_of(self.community.model.next_slot_to_close)
+        self.close(0)
+
     @invariant()
     def granted_within_capacity(self):
         assert all(g <= cap for g, cap in self.granted)

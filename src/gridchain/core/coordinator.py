@@ -2,7 +2,7 @@
 
 The contract and this module must agree bit for bit; tests/differential holds them to it. A request on chain
 is one 256-bit word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175); `arrival` is
-a sequence number unique over the contract's life, so it breaks every tie and the order is strict.
+a sequence number unique over the contract's life (from 1), so it breaks every tie and the order is strict.
 
 The schedule itself is the `greedy` policy of `core.policies`; this module adds what the chain needs around
 it: the carry-over (deferred and partial requests move to the next slot, in the order of the close, with
@@ -152,7 +152,7 @@ class CoordinatorModel:
     last_capacity_w: int
     owner: str
     members: set[str] = field(default_factory=set)
-    next_arrival: int = 0
+    next_arrival: int = 1
     next_slot_to_close: int = 0
     posted: dict[int, int] = field(default_factory=dict)
     submitted: dict[int, list[int]] = field(default_factory=dict)

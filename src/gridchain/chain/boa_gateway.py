@@ -1,0 +1,119 @@
+"""The embedded chain: titanoboa's in-process py-evm (Prague rules), no server.
+
+titanoboa executes messages, not mined transactions: there are no receipts and no log index. This gateway
+therefore records, for every transaction it sends, the logs and the input (the way a node's index would),
+and computes the receipt's gas as a Prague node does: intrinsic gas (21000, calldata, creation) plus
+execution, less the refund (capped at a fifth), and at least the EIP-7623 calldata floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boa
+from eth_utils import keccak, to_checksum_address
+
+from gridchain.chain.compiler import Artifact
+from gridchain.chain.gateway import (
+    ChainRevert,
+    Event,
+    Receipt,
+    calldata_floor,
+    decode_input,
+    decode_log,
+    decode_result,
+    encode_call,
+    encode_deploy,
+    event_topic,
+    intrinsic_gas,
+    revert_reason,
+)
+
+
+@dataclass(frozen=True)
+class _Log:
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+    block: int
+    tx_hash: str
+    index: int
+
+    def decode(self, artifact: Artifact) -> Event | None:
+        return decode_log(artifact, self.address, self.topics, self.data, self.block, self.tx_hash, self.index)
+
+
+def _failure(computation: Any) -> ChainRevert:
+    output = bytes(computation.output or b"")
+    return ChainRevert(revert_reason(output) if output else str(computation.error))
+
+
+class BoaGateway:
+    """One fresh in-process chain per instance; accounts need no funds (gas price 0)."""
+
+    kind = "embedded"
+
+    def __init__(self, accounts: int = 8) -> None:
+        self._env = boa.Env()
+        self.accounts = [to_checksum_address(str(self._env.generate_address(f"account{i}"))) for i in range(accounts)]
+        self._logs: list[_Log] = []
+        self._inputs: dict[str, bytes] = {}
+        self._block = 0
+
+    def _mine(self, computation: Any, data: bytes, artifact: Artifact, address: str | None = None) -> Receipt:
+        if computation.is_error:
+            raise _failure(computation)  # py-evm has already rolled the state back
+        self._block += 1
+        tx_hash = "0x" + keccak(b"gridchain-embedded-tx" + self._block.to_bytes(8, "big")).hex()
+        gas = intrinsic_gas(data, create=address is not None) + computation.get_gas_used()
+        gas -= min(computation.get_gas_refund(), gas // 5)
+        gas = max(gas, calldata_floor(data))
+        logs = [
+            _Log(to_checksum_address(a), tuple(t.to_bytes(32, "big") for t in topics), bytes(d), self._block, tx_hash, i)
+            for i, (_, a, topics, d) in enumerate(sorted(computation.get_raw_log_entries()))
+        ]
+        self._logs.extend(logs)
+        self._inputs[tx_hash] = data
+        events = tuple(e for e in (log.decode(artifact) for log in logs) if e is not None)
+        return Receipt(tx_hash, self._block, gas, events, address)
+
+    def _new_transaction(self) -> None:
+        # What py-evm does between a block's transactions: fix storage originals (EIP-2200 prices SSTORE
+        # against them) and forget warm accounts and slots (EIP-2929), so gas matches a node's receipts.
+        self._env.evm.vm.state.lock_changes()
+
+    def deploy(self, artifact: Artifact, args: Sequence[Any], sender: str) -> Receipt:
+        self._new_transaction()
+        data = encode_deploy(artifact, args)
+        address, computation = self._env.deploy(sender=sender, bytecode=data)
+        return self._mine(computation, data, artifact, to_checksum_address(str(address)))
+
+    def transact(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str) -> Receipt:
+        self._new_transaction()
+        data = encode_call(artifact, fn, args)
+        return self._mine(self._env.execute_code(to_address=address, sender=sender, data=data), data, artifact)
+
+    def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any:
+        computation = self._env.execute_code(to_address=address, data=encode_call(artifact, fn, args))
+        if computation.is_error:
+            raise _failure(computation)
+        return decode_result(artifact, fn, len(args), bytes(computation.output))
+
+    def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
+        topic, address = event_topic(artifact, name), to_checksum_address(address)
+        return [
+            log.decode(artifact)
+            for log in self._logs
+            if log.address == address and log.topics[:1] == (topic,) and log.block >= from_block
+        ]
+
+    def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
+        return decode_input(artifact, self._inputs[tx_hash])
+
+    def now(self) -> int:
+        return int(self._env.evm.patch.timestamp)
+
+    def advance_time(self, seconds: int) -> None:
+        self._env.time_travel(seconds=seconds)

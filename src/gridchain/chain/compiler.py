@@ -1,0 +1,69 @@
+"""Compile the Vyper sources in contracts/ (with snekmate's modules) and cache the artifacts on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import vyper
+from vyper.compiler import compile_code
+from vyper.compiler.input_bundle import FilesystemInputBundle
+
+CONTRACTS_DIR = Path(os.environ.get("GRIDCHAIN_CONTRACTS", Path(__file__).resolve().parents[3] / "contracts"))
+CACHE_DIR = Path(os.environ.get("GRIDCHAIN_CACHE", Path.home() / ".cache" / "gridchain")) / "artifacts"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    abi: list[dict]
+    bytecode: bytes
+    source_sha256: str
+    compiler: str
+
+    def function(self, name: str) -> dict:
+        return next(e for e in self.abi if e.get("type") == "function" and e["name"] == name)
+
+
+def _search_paths() -> list[Path]:
+    # snekmate is a namespace package in site-packages: `from snekmate.auth import ownable` resolves there
+    return [CONTRACTS_DIR, *(Path(p) for p in sys.path if p and Path(p).is_dir())]
+
+
+def source_path(name: str) -> Path:
+    path = CONTRACTS_DIR / f"{name}.vy"
+    if not path.is_file():
+        raise FileNotFoundError(f"no contract {name!r} in {CONTRACTS_DIR}")
+    return path
+
+
+def compile_contract(name: str, use_cache: bool = True) -> Artifact:
+    """The ABI and deployment bytecode of contracts/<name>.vy; cached by source hash and compiler version.
+
+    The cache key covers the contract's own source only; modules it imports are pinned with the compiler
+    (snekmate 0.1.2), and `use_cache=False` rebuilds.
+    """
+    path = source_path(name)
+    source = path.read_text(encoding="utf-8")
+    sha = hashlib.sha256(source.encode()).hexdigest()
+    cached = CACHE_DIR / f"{name}-{sha[:16]}-vyper{vyper.__version__}.json"
+    if use_cache and cached.is_file():
+        data = json.loads(cached.read_text())
+        return Artifact(name, data["abi"], bytes.fromhex(data["bytecode"]), sha, data["compiler"])
+    out = compile_code(
+        source,
+        contract_path=path,
+        input_bundle=FilesystemInputBundle(_search_paths()),
+        output_formats=["abi", "bytecode"],
+    )
+    artifact = Artifact(name, out["abi"], bytes.fromhex(out["bytecode"].removeprefix("0x")), sha,
+                        f"vyper {vyper.__version__}")  # fmt: skip
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"abi": artifact.abi, "bytecode": artifact.bytecode.hex(), "compiler": artifact.compiler}))
+    tmp.replace(cached)  # atomic: a crash never leaves half an artifact
+    return artifact

@@ -1,0 +1,180 @@
+"""The gateway protocol, its data types, and the ABI codec both implementations share.
+
+A gateway sends transactions and reads state and logs; it knows nothing about any contract beyond its
+`Artifact` (ABI and bytecode). Encoding calls and decoding results, logs and revert reasons happens here,
+once, with eth_abi, so that the embedded chain and a JSON-RPC node give byte-identical answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eth_abi import decode, encode
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
+
+from gridchain.chain.compiler import Artifact
+
+ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+
+
+class ChainRevert(Exception):
+    """A transaction or call the chain refused; `reason` is the contract's revert string when it gave one."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    args: dict[str, Any]
+    address: str
+    block: int
+    tx_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tx_hash: str
+    block: int
+    gas_used: int
+    events: tuple[Event, ...]
+    contract_address: str | None = None
+
+    def named(self, name: str) -> list[Event]:
+        return [e for e in self.events if e.name == name]
+
+
+class Gateway(Protocol):
+    """What the parties need from a chain. Implementations: BoaGateway (embedded), RpcGateway (JSON-RPC)."""
+
+    kind: str
+    accounts: list[str]
+
+    def deploy(self, artifact: Artifact, args: Sequence[Any], sender: str) -> Receipt: ...
+
+    def transact(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str) -> Receipt:
+        """Send a transaction; raise ChainRevert (and change nothing) if it would revert."""
+        ...
+
+    def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any: ...
+
+    def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
+        """Every `name` event the contract logged, oldest first."""
+        ...
+
+    def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
+        """The function a mined transaction called and its decoded arguments."""
+        ...
+
+    def now(self) -> int:
+        """The timestamp the next transaction will see at the earliest."""
+        ...
+
+    def advance_time(self, seconds: int) -> None:
+        """Development chains only: move the clock forward."""
+        ...
+
+
+# ---- ABI codec -------------------------------------------------------------------------------------------
+
+
+def _type(entry: dict) -> str:
+    if entry["type"] == "tuple":
+        return "(" + ",".join(_type(c) for c in entry["components"]) + ")"
+    return entry["type"]
+
+
+def function_abi(artifact: Artifact, fn: str, nargs: int) -> dict:
+    """The ABI entry of `fn` taking `nargs` arguments (Vyper default arguments make overloads)."""
+    for entry in artifact.abi:
+        if entry.get("type") == "function" and entry["name"] == fn and len(entry["inputs"]) == nargs:
+            return entry
+    raise ValueError(f"{artifact.name} has no function {fn} with {nargs} arguments")
+
+
+def encode_call(artifact: Artifact, fn: str, args: Sequence[Any]) -> bytes:
+    entry = function_abi(artifact, fn, len(args))
+    types = [_type(i) for i in entry["inputs"]]
+    return function_signature_to_4byte_selector(f"{fn}({','.join(types)})") + encode(types, list(args))
+
+
+def encode_deploy(artifact: Artifact, args: Sequence[Any]) -> bytes:
+    ctor = next((e for e in artifact.abi if e.get("type") == "constructor"), {"inputs": []})
+    return artifact.bytecode + encode([_type(i) for i in ctor["inputs"]], list(args))
+
+
+def decode_result(artifact: Artifact, fn: str, nargs: int, data: bytes) -> Any:
+    outputs = [_type(o) for o in function_abi(artifact, fn, nargs)["outputs"]]
+    values = decode(outputs, data)
+    values = tuple(to_checksum_address(v) if t == "address" else v for v, t in zip(values, outputs))
+    return values[0] if len(values) == 1 else values
+
+
+def decode_input(artifact: Artifact, data: bytes) -> tuple[str, dict[str, Any]]:
+    for entry in artifact.abi:
+        if entry.get("type") != "function":
+            continue
+        types = [_type(i) for i in entry["inputs"]]
+        if function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})") == data[:4]:
+            values = decode(types, data[4:])
+            return entry["name"], {i["name"]: v for i, v in zip(entry["inputs"], values)}
+    raise ValueError("the input calls no function of " + artifact.name)
+
+
+def revert_reason(data: bytes) -> str:
+    if data[:4] == ERROR_SELECTOR:
+        return decode(["string"], data[4:])[0]
+    return "reverted without a reason" if not data else f"reverted with data 0x{data.hex()}"
+
+
+def _event_topics(artifact: Artifact) -> dict[bytes, dict]:
+    out = {}
+    for entry in artifact.abi:
+        if entry.get("type") == "event":
+            sig = f"{entry['name']}({','.join(_type(i) for i in entry['inputs'])})"
+            out[keccak(text=sig)] = entry
+    return out
+
+
+def event_topic(artifact: Artifact, name: str) -> bytes:
+    return next(t for t, e in _event_topics(artifact).items() if e["name"] == name)
+
+
+def decode_log(artifact: Artifact, address: str, topics: Sequence[bytes], data: bytes, block: int,
+               tx_hash: str, log_index: int) -> Event | None:  # fmt: skip
+    """The event a raw log stands for, or None if it is not one of the artifact's events."""
+    entry = _event_topics(artifact).get(bytes(topics[0])) if topics else None
+    if entry is None:
+        return None
+    indexed = [i for i in entry["inputs"] if i["indexed"]]
+    plain = [i for i in entry["inputs"] if not i["indexed"]]
+    args: dict[str, Any] = {}
+    for i, topic in zip(indexed, topics[1:]):
+        args[i["name"]] = decode([_type(i)], bytes(topic))[0]
+    for i, v in zip(plain, decode([_type(i) for i in plain], bytes(data))):
+        args[i["name"]] = v
+    for i in entry["inputs"]:
+        if i["type"] == "address":
+            args[i["name"]] = to_checksum_address(args[i["name"]])
+    ordered = {i["name"]: args[i["name"]] for i in entry["inputs"]}
+    return Event(entry["name"], ordered, to_checksum_address(address), block, tx_hash, log_index)
+
+
+def intrinsic_gas(data: bytes, create: bool = False) -> int:
+    """Prague intrinsic gas of a transaction with this input (EIP-2028, EIP-3860; EIP-7623's floor apart)."""
+    zeros = data.count(0)
+    gas = 21_000 + 4 * zeros + 16 * (len(data) - zeros)
+    if create:
+        gas += 32_000 + 2 * ((len(data) + 31) // 32)
+    return gas
+
+
+def calldata_floor(data: bytes) -> int:
+    """EIP-7623 (Prague): a transaction pays at least 21000 + 10 per calldata token (zero byte 1, other 4)."""
+    zeros = data.count(0)
+    return 21_000 + 10 * (zeros + 4 * (len(data) - zeros))
