@@ -1,0 +1,111 @@
+"""A local anvil node from the npm package (node_modules/@foundry-rs/anvil-linux-amd64), on 127.0.0.1.
+
+Started by `gridchain node` and by the tests that need a real node, and stopped by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account import Account
+
+ROOT = Path(__file__).resolve().parents[3]
+HARDFORKS = ("prague", "osaka")
+DEV_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's public dev accounts
+
+
+def anvil_binary() -> Path:
+    path = Path(os.environ.get("GRIDCHAIN_ANVIL", ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))
+    if not path.is_file():
+        raise FileNotFoundError(f"anvil not found at {path}: run `make setup` (npm ci installs it)")
+    return path
+
+
+def dev_keys(count: int) -> list[str]:
+    """The private keys anvil funds by default (derived from its public test mnemonic)."""
+    Account.enable_unaudited_hdwallet_features()
+    return [
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").key.hex() for i in range(count)
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rpc(url: str, method: str, params: list | None = None, timeout: float = 2.0) -> object:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())["result"]
+
+
+@dataclass
+class AnvilNode:
+    process: subprocess.Popen
+    port: int
+    hardfork: str
+    accounts: int
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the node by its PID: SIGTERM, then SIGKILL if it does not exit in time."""
+        if self.process.poll() is not None:
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> AnvilNode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_anvil(
+    port: int | None = None, hardfork: str = "prague", accounts: int = 10, timeout: float = 30.0
+) -> AnvilNode:
+    """Start anvil on 127.0.0.1 and wait until it answers JSON-RPC."""
+    if hardfork not in HARDFORKS:
+        raise ValueError(f"hardfork {hardfork!r} is not one of {', '.join(HARDFORKS)}")
+    port = port or free_port()
+    cmd = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--hardfork", hardfork,
+           "--accounts", str(accounts), "--mnemonic", DEV_MNEMONIC, "--silent"]  # fmt: skip
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    node = AnvilNode(process, port, hardfork, accounts)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"anvil exited with {process.returncode}: {process.stderr.read().decode()[-500:]}")
+        try:
+            _rpc(node.url, "eth_chainId")
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                node.stop()
+                raise TimeoutError(f"anvil did not answer on {node.url} within {timeout} s") from None
+            time.sleep(0.05)
+    node.keys = dev_keys(accounts)
+    return node

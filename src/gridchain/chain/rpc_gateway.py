@@ -1,0 +1,124 @@
+"""JSON-RPC to any EVM node through web3.py, with transactions signed locally (no node-held keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
+
+from gridchain.chain.compiler import Artifact
+from gridchain.chain.gateway import (
+    ChainRevert,
+    Event,
+    Receipt,
+    decode_input,
+    decode_log,
+    decode_result,
+    encode_call,
+    encode_deploy,
+    event_topic,
+    revert_reason,
+)
+
+TX_GAS_CAP = 16_777_216  # EIP-7825 (Osaka): the most gas one transaction may use
+PRIORITY_FEE = 10**9
+
+
+def _reason(error: Exception) -> str:
+    data = getattr(error, "data", None)
+    if isinstance(data, str) and data.startswith("0x"):
+        return revert_reason(bytes.fromhex(data[2:]))
+    message = str(getattr(error, "message", None) or error)
+    return message.removeprefix("execution reverted: ").strip("'\"")
+
+
+class RpcGateway:
+    kind = "rpc"
+
+    def __init__(self, url: str, private_keys: Sequence[str], timeout: float = 120.0) -> None:
+        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        self.url = url
+        self._signers = {a.address: a for a in (Account.from_key(k) for k in private_keys)}
+        self.accounts = list(self._signers)
+        self.chain_id = self.w3.eth.chain_id
+        self._nonces: dict[str, int] = {}
+        self._timeout = timeout
+
+    def _send(self, sender: str, to: str | None, data: bytes, artifact: Artifact) -> Receipt:
+        signer = self._signers.get(Web3.to_checksum_address(sender))
+        if signer is None:
+            raise ValueError(f"no key for account {sender}")
+        tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "chainId": self.chain_id}
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        try:
+            gas = self.w3.eth.estimate_gas(tx)  # a call that would revert fails here and is never sent
+        except (ContractLogicError, Web3RPCError) as e:
+            raise ChainRevert(_reason(e)) from None
+        if signer.address not in self._nonces:
+            self._nonces[signer.address] = self.w3.eth.get_transaction_count(signer.address, "pending")
+        base_fee = self.w3.eth.get_block("latest")["baseFeePerGas"]
+        tx |= {
+            "gas": min(TX_GAS_CAP, gas + gas // 5 + 10_000),
+            "nonce": self._nonces[signer.address],
+            "maxPriorityFeePerGas": PRIORITY_FEE,
+            "maxFeePerGas": 2 * base_fee + PRIORITY_FEE,
+            "type": 2,
+        }
+        del tx["from"]
+        tx_hash = self.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
+        self._nonces[signer.address] += 1
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout)
+        if receipt["status"] != 1:
+            raise ChainRevert(f"transaction {tx_hash.hex()} failed on chain (status 0)")
+        events = tuple(
+            e
+            for e in (
+                decode_log(artifact, log["address"], log["topics"], log["data"], log["blockNumber"],
+                           "0x" + bytes(log["transactionHash"]).hex(), log["logIndex"])  # fmt: skip
+                for log in receipt["logs"]
+            )
+            if e is not None
+        )
+        return Receipt(
+            "0x" + bytes(tx_hash).hex(), receipt["blockNumber"], receipt["gasUsed"], events, receipt["contractAddress"]
+        )
+
+    def deploy(self, artifact: Artifact, args: Sequence[Any], sender: str) -> Receipt:
+        return self._send(sender, None, encode_deploy(artifact, args), artifact)
+
+    def transact(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str) -> Receipt:
+        return self._send(sender, address, encode_call(artifact, fn, args), artifact)
+
+    def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any:
+        try:
+            out = self.w3.eth.call({"to": Web3.to_checksum_address(address), "data": encode_call(artifact, fn, args)})
+        except (ContractLogicError, Web3RPCError) as e:
+            raise ChainRevert(_reason(e)) from None
+        return decode_result(artifact, fn, len(args), bytes(out))
+
+    def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
+        logs = self.w3.eth.get_logs({
+            "address": Web3.to_checksum_address(address),
+            "fromBlock": from_block,
+            "toBlock": "latest",
+            "topics": ["0x" + event_topic(artifact, name).hex()],
+        })  # fmt: skip
+        return [
+            decode_log(artifact, log["address"], log["topics"], log["data"], log["blockNumber"],
+                       "0x" + bytes(log["transactionHash"]).hex(), log["logIndex"])  # fmt: skip
+            for log in logs
+        ]
+
+    def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
+        return decode_input(artifact, bytes(self.w3.eth.get_transaction(tx_hash)["input"]))
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def advance_time(self, seconds: int) -> None:
+        self.w3.provider.make_request("evm_increaseTime", [seconds])
+        self.w3.provider.make_request("evm_mine", [])
