@@ -27,6 +27,7 @@ from gridchain.chain.gateway import (
     encode_call,
     encode_deploy,
     event_topic,
+    initcode_word_gas,
     intrinsic_gas,
     revert_reason,
 )
@@ -68,6 +69,8 @@ class BoaGateway:
         self._block += 1
         tx_hash = "0x" + keccak(b"gridchain-embedded-tx" + self._block.to_bytes(8, "big")).hex()
         gas = intrinsic_gas(data, create=address is not None) + computation.get_gas_used()
+        if address is not None:
+            gas -= initcode_word_gas(data)  # py-evm's create message has charged these already
         gas -= min(computation.get_gas_refund(), gas // 5)
         gas = max(gas, calldata_floor(data))
         logs = [

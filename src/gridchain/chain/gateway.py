@@ -170,8 +170,13 @@ def intrinsic_gas(data: bytes, create: bool = False) -> int:
     zeros = data.count(0)
     gas = 21_000 + 4 * zeros + 16 * (len(data) - zeros)
     if create:
-        gas += 32_000 + 2 * ((len(data) + 31) // 32)
+        gas += 32_000 + initcode_word_gas(data)
     return gas
+
+
+def initcode_word_gas(data: bytes) -> int:
+    """EIP-3860: 2 gas per 32-byte word of init code."""
+    return 2 * ((len(data) + 31) // 32)
 
 
 def calldata_floor(data: bytes) -> int:

@@ -1,0 +1,92 @@
+"""The charging coordinator through any gateway: deploy, transact, and read its events as core values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gridchain.chain.compiler import Artifact, compile_contract
+from gridchain.chain.gateway import Event, Gateway, Receipt
+
+CONTRACT = "charging_coordinator"
+
+
+@dataclass(frozen=True)
+class Submission:
+    slot: int
+    sender: str
+    request: int  # packed, see core.coordinator
+    tx_hash: str
+
+
+class CoordinatorClient:
+    def __init__(self, gateway: Gateway, address: str, artifact: Artifact | None = None) -> None:
+        self.gateway = gateway
+        self.address = address
+        self.artifact = artifact or compile_contract(CONTRACT)
+
+    @classmethod
+    def deploy(
+        cls, gateway: Gateway, owner: str, start_time: int, slot_length_s: int, beta1_pm: int, capacity_w: int
+    ) -> tuple[CoordinatorClient, Receipt]:
+        artifact = compile_contract(CONTRACT)
+        receipt = gateway.deploy(artifact, [start_time, slot_length_s, beta1_pm, capacity_w], owner)
+        assert receipt.contract_address is not None
+        return cls(gateway, receipt.contract_address, artifact), receipt
+
+    def _tx(self, fn: str, args: Sequence[object], sender: str) -> Receipt:
+        return self.gateway.transact(self.artifact, self.address, fn, args, sender)
+
+    def view(self, fn: str, *args: object) -> object:
+        return self.gateway.call(self.artifact, self.address, fn, args)
+
+    # -- transactions -----------------------------------------------------------------------------------
+    def set_member(self, owner: str, member: str, allowed: bool = True) -> Receipt:
+        return self._tx("set_member", [member, allowed], owner)
+
+    def post_capacity(self, owner: str, slot: int, capacity_w: int) -> Receipt:
+        return self._tx("post_capacity", [slot, capacity_w], owner)
+
+    def submit_request(
+        self, sender: str, demand_w: int, soc_pm: int, tcc: int, slot: int | None = None
+    ) -> tuple[Submission, Receipt]:
+        args = [demand_w, soc_pm, tcc] + ([] if slot is None else [slot])
+        receipt = self._tx("submit_request", args, sender)
+        event = receipt.named("RequestSubmitted")[0]
+        return Submission(event.args["slot"], event.args["sender"], event.args["request"], receipt.tx_hash), receipt
+
+    def close_slot(self, sender: str, slot: int, requests: Sequence[int], order: Sequence[int]) -> Receipt:
+        return self._tx("close_slot", [slot, list(requests), list(order)], sender)
+
+    # -- reads ------------------------------------------------------------------------------------------
+    @property
+    def beta1_pm(self) -> int:
+        return int(self.view("BETA1_PM"))
+
+    @property
+    def next_slot_to_close(self) -> int:
+        return int(self.view("next_slot_to_close"))
+
+    def slot_end(self, slot: int) -> int:
+        return int(self.view("slot_end", slot))
+
+    def submissions(self, slot: int | None = None) -> list[Submission]:
+        """Requests submitted (in one slot, or in all), in submission order."""
+        out = [
+            Submission(e.args["slot"], e.args["sender"], e.args["request"], e.tx_hash)
+            for e in self.gateway.events(self.artifact, self.address, "RequestSubmitted")
+        ]
+        return [s for s in out if slot is None or s.slot == slot]
+
+    def closes(self) -> list[Event]:
+        return self.gateway.events(self.artifact, self.address, "SlotClosed")
+
+    def expiries(self) -> list[Event]:
+        return self.gateway.events(self.artifact, self.address, "RequestExpired")
+
+    def close_input(self, tx_hash: str) -> tuple[int, list[int], list[int]]:
+        """The verified calldata of a close transaction: slot, pending requests, packed order."""
+        fn, args = self.gateway.transaction_input(self.artifact, tx_hash)
+        if fn != "close_slot":
+            raise ValueError(f"{tx_hash} calls {fn}, not close_slot")
+        return args["slot"], list(args["requests"]), list(args["order"])

@@ -1,0 +1,120 @@
+"""Both gateways behave the same: deploy, transact, revert reasons, views, events, inputs, time."""
+
+import pytest
+
+from gridchain.chain.coordinator import CoordinatorClient
+from gridchain.chain.gateway import ChainRevert
+from gridchain.core.coordinator import CoordinatorModel, close, close_calldata, pack
+
+SLOT = 3600
+
+
+def deploy(gateway, capacity_w=100_000):
+    owner, *members = gateway.accounts
+    client, receipt = CoordinatorClient.deploy(gateway, owner, gateway.now(), SLOT, 500, capacity_w)
+    for m in members[:3]:
+        client.set_member(owner, m)
+    return client, owner, members[:3], receipt
+
+
+def test_deploy_and_views(gateway):
+    client, owner, _, receipt = deploy(gateway)
+    assert receipt.contract_address == client.address and receipt.gas_used > 1_000_000
+    assert client.view("owner") == owner
+    assert client.beta1_pm == 500 and client.next_slot_to_close == 0
+    assert client.slot_end(0) == client.view("START_TIME") + SLOT
+
+
+def test_submit_gas_and_event(gateway):
+    client, _, members, _ = deploy(gateway)
+    first, r1 = client.submit_request(members[0], 60_000, 250, 2)
+    second, r2 = client.submit_request(members[1], 40_000, 100, 1)
+    assert (first.slot, first.sender, first.request) == (0, members[0], pack(60_000, 250, 2, 1))
+    assert second.request == pack(40_000, 100, 1, 2)
+    assert r1.gas_used > r2.gas_used  # a slot's first submission pays for a fresh storage slot
+    assert [s.request for s in client.submissions(0)] == [first.request, second.request]
+
+
+def test_revert_reasons_reach_the_caller_and_change_nothing(gateway):
+    client, owner, members, _ = deploy(gateway)
+    with pytest.raises(ChainRevert, match="coordinator: soc_pm above 999"):
+        client.submit_request(members[0], 1, 1000, 1)
+    with pytest.raises(ChainRevert, match="coordinator: sender not authorised"):
+        client.submit_request(owner, 1, 0, 1)
+    with pytest.raises(ChainRevert, match="coordinator: caller is not the owner"):
+        client.post_capacity(members[0], 0, 5)
+    with pytest.raises(ChainRevert, match="coordinator: slot not ended"):
+        client.close_slot(owner, 0, [], [])
+    assert client.submissions() == [] and int(client.view("next_arrival")) == 1
+
+
+def test_close_and_read_it_back(gateway):
+    client, owner, members, _ = deploy(gateway)
+    for m, (d, s, t) in zip(members, [(80_000, 0, 1), (50_000, 500, 1), (20_000, 900, 3)]):
+        client.submit_request(m, d, s, t)
+    gateway.advance_time(SLOT)
+    requests, order = close_calldata([s.request for s in client.submissions(0)], 500)
+    receipt = client.close_slot(members[2], 0, requests, order)  # anyone may close
+    closed = receipt.named("SlotClosed")[0].args
+    assert (closed["granted_w"], closed["partial_w"], closed["scheduled"], closed["expired"]) == (100_000, 30_000, 2, 1)
+    assert client.closes()[0].args == closed
+    assert client.expiries()[0].args == {"slot": 0, "arrival": 1, "remaining_w": 50_000}
+    assert client.close_input(receipt.tx_hash) == (0, requests, order)
+    with pytest.raises(ChainRevert, match="coordinator: slot already closed"):
+        client.close_slot(owner, 0, requests, order)
+
+
+@pytest.mark.integration
+def test_several_slots_over_json_rpc_match_the_model(anvil):
+    from gridchain.chain.rpc_gateway import RpcGateway
+
+    gateway = RpcGateway(anvil.url, anvil.keys)
+    client, owner, members, _ = deploy(gateway, capacity_w=90_000)
+    start = int(client.view("START_TIME"))
+    model = CoordinatorModel(start, SLOT, 500, 90_000, owner, set(members))
+    plan = [
+        (None, [(0, 60_000, 100, 2), (1, 50_000, 300, 3), (2, 30_000, 900, 1)]),
+        (40_000, [(0, 20_000, 500, 1)]),
+        (None, []),
+        (120_000, [(1, 70_000, 0, 2), (2, 70_000, 0, 2)]),
+    ]
+    for slot, (capacity, requests) in enumerate(plan):
+        if capacity is not None:
+            client.post_capacity(owner, slot, capacity)
+            model.post_capacity(owner, slot, capacity)
+        for member, d, s, t in requests:
+            sub, _ = client.submit_request(members[member], d, s, t)
+            model.submit_request(members[member], model.slot_end(sub.slot) - 1, d, s, t)
+        gateway.advance_time(client.slot_end(slot) - gateway.now())
+        receipt = client.close_slot(owner, slot, *close_calldata(model.pending(slot), 500))
+        expected = model.close_slot(client.slot_end(slot), slot)
+        event = receipt.named("SlotClosed")[0].args
+        assert event == expected.event()
+    assert client.next_slot_to_close == len(plan)
+
+
+def scenario_gas(gateway) -> list[int]:
+    client, owner, members, receipt = deploy(gateway)
+    gas = [receipt.gas_used]
+    gas.append(client.post_capacity(owner, 0, 120_000).gas_used)
+    for i, m in enumerate(members * 3):
+        gas.append(client.submit_request(m, 10_000 + 7_000 * i, (97 * i) % 1000, 1 + i % 4)[1].gas_used)
+    gateway.advance_time(SLOT)
+    gas.append(client.close_slot(owner, 0, *close_calldata([s.request for s in client.submissions(0)], 500)).gas_used)
+    client.submit_request(members[0], 5, 5, 5)
+    gateway.advance_time(SLOT)
+    words = [s.request for s in client.submissions(1)]
+    carried = list(close(0, [s.request for s in client.submissions(0)], 120_000, 500).carried)
+    gas.append(client.close_slot(owner, 1, *close_calldata(carried + words, 500)).gas_used)
+    return gas
+
+
+@pytest.mark.integration
+def test_embedded_receipts_have_the_gas_of_a_prague_node(anvil):
+    from gridchain.chain.boa_gateway import BoaGateway
+    from gridchain.chain.rpc_gateway import RpcGateway
+
+    node = scenario_gas(RpcGateway(anvil.url, anvil.keys))
+    embedded = scenario_gas(BoaGateway(accounts=6))
+    assert len(node) == len(embedded) == 13  # deploy, post, 9 submissions, 2 closes
+    assert embedded == node
