@@ -30,6 +30,8 @@ MAX_REQUESTS = 1024
 """Most pending requests one `close_slot` call takes (the contract's DynArray bound; the ABI decoder
 rejects a longer list before any check runs)."""
 ZERO_HASH = b"\x00" * 32
+CARRY_IV = keccak(text="gridchain.coordinator.carry")
+"""Start of the carry chain (never zero, so the contract's storage word is never cleared)."""
 
 
 def pack(demand_w: int, soc_pm: int, tcc: int, arrival: int) -> int:
@@ -79,12 +81,11 @@ class CloseResult:
     partial_arrival: int  # UNSET when no partial grant
     partial_w: int
     expired: tuple[Expiry, ...]
-    carried: tuple[int, ...]  # packed, in the order of the close: the next slot's carry chain
-    allocations_hash: bytes
+    carried: tuple[int, ...]  # packed, in the order the close settles them: the next slot's carry chain
 
     @property
     def carry_hash(self) -> bytes:
-        return chain(self.carried)
+        return chain(self.carried, CARRY_IV)
 
     def event(self) -> dict[str, object]:
         """The SlotClosed event as the contract logs it."""
@@ -98,34 +99,47 @@ class CloseResult:
             "partial_w": self.partial_w,
             "expired": len(self.expired),
             "carried": len(self.carried),
-            "allocations_hash": self.allocations_hash,
         }
 
 
 def close(slot: int, requests: Sequence[int], capacity_w: int, beta1_pm: int) -> CloseResult:
-    """Schedule the packed `requests` of `slot` with the greedy rule, then carry over and expire."""
+    """Schedule the packed `requests` of `slot` with the greedy rule, then carry over and expire.
+
+    Requests not served in full are settled in the contract's order: along the walk, except the leftover
+    candidate (highest U among the unscheduled so far, earliest on ties), which is settled when a request of
+    higher U displaces it, or last, with the leftover grant.
+    """
     reqs = tuple(unpack(w) for w in requests)
     schedule = POLICIES["greedy"].schedule(Slot(capacity_w, reqs, beta1_pm))
-    order = tuple(a.rank for a in schedule.allocations)
-    by_rank = sorted(range(len(reqs)), key=order.__getitem__)
-    allocations = ZERO_HASH
+    allocations = schedule.allocations
+    by_rank = sorted(range(len(reqs)), key=lambda i: allocations[i].rank)
     carried: list[int] = []
     expired: list[Expiry] = []
-    partial = (UNSET, 0)
+
+    def settle(i: int) -> None:
+        r, granted = reqs[i], allocations[i].granted_w
+        if r.tcc == 1:
+            expired.append(Expiry(r.arrival, r.demand_w - granted))
+        else:
+            carried.append(pack(r.demand_w - granted, r.soc_pm, r.tcc - 1, r.arrival))
+
+    held: int | None = None
     for i in by_rank:
-        r, a = reqs[i], schedule.allocations[i]
-        allocations = keccak(allocations + ((r.arrival << 64) | a.granted_w).to_bytes(32, "big"))
-        if a.status is Status.PARTIAL:
-            partial = (r.arrival, a.granted_w)
-        if a.granted_w < r.demand_w:
-            if r.tcc == 1:
-                expired.append(Expiry(r.arrival, r.demand_w - a.granted_w))
-            else:
-                carried.append(pack(r.demand_w - a.granted_w, r.soc_pm, r.tcc - 1, r.arrival))
-    scheduled = sum(a.status is Status.SCHEDULED for a in schedule.allocations)
-    return CloseResult(
-        slot, schedule, tuple(by_rank), scheduled, partial[0], partial[1], tuple(expired), tuple(carried), allocations
-    )
+        if allocations[i].status is Status.SCHEDULED:
+            continue
+        if held is None or allocations[i].priority > allocations[held].priority:
+            if held is not None:
+                settle(held)
+            held = i
+        else:
+            settle(i)
+    partial = (UNSET, 0)
+    if held is not None:
+        if allocations[held].status is Status.PARTIAL:
+            partial = (reqs[held].arrival, allocations[held].granted_w)
+        settle(held)
+    scheduled = sum(a.status is Status.SCHEDULED for a in allocations)
+    return CloseResult(slot, schedule, tuple(by_rank), scheduled, *partial, tuple(expired), tuple(carried))
 
 
 def close_calldata(requests: Sequence[int], beta1_pm: int) -> tuple[list[int], list[int]]:
