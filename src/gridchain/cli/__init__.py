@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import demo, experiment, schedule
+from gridchain.cli import demo, experiment, node, schedule
 
 app = typer.Typer(
     help=(
@@ -35,6 +35,7 @@ def _root(
 
 app.command("schedule")(schedule.schedule)
 app.command("demo")(demo.demo)
+app.command("node")(node.node)
 app.add_typer(experiment.app, name="experiment")
 
 
