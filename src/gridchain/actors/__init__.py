@@ -1,0 +1,1 @@
+"""The parties' programs: keeper, ESU client and verifier (and, later, utility, relayer, EVs, meters)."""

@@ -1,0 +1,74 @@
+import copy
+
+import pytest
+
+from gridchain.actors.keeper import Keeper
+from gridchain.actors.verifier import fetch_records, verify
+from gridchain.core.verify import follow, verify_slot
+
+
+def swap_first_two(order_words: list[int]) -> list[int]:
+    """The packed order with its first two indices exchanged."""
+    w = order_words[0]
+    first, second = w & 0xFFFF, (w >> 16) & 0xFFFF
+    return [(w & ~0xFFFFFFFF) | (first << 16) | second, *order_words[1:]]
+
+
+@pytest.fixture
+def history(town):
+    """Five slots closed by the keeper, with postings, carry-over, partial grants and expiries."""
+    keeper = Keeper(town.client, town.keeper_account)
+    for slot, capacity in enumerate([None, 80_000, None, 150_000, 30_000]):
+        if capacity is not None:
+            town.client.post_capacity(town.owner, slot, capacity)
+        town.fill(7)
+        town.next_slot()
+        keeper.close_due()
+    return town
+
+
+def test_every_slot_verifies(history):
+    for slot in range(5):
+        verdict = verify(history.client, slot)
+        assert verdict.ok, verdict.mismatches
+    records = fetch_records(history.client)
+    assert sum(e["expired"] for e in records.closed.values()) > 0
+    assert sum(e["carried"] for e in records.closed.values()) > 0
+    assert any(e["partial_w"] > 0 for e in records.closed.values())
+
+
+def test_not_closed_yet(history):
+    verdict = verify(history.client, 5)
+    assert not verdict.ok and verdict.mismatches == ("slot 5 is not closed yet",)
+
+
+@pytest.mark.parametrize(
+    "tamper, expected",
+    [
+        (lambda r: r.closed[3].update(granted_w=r.closed[3]["granted_w"] + 1), "slot 3: granted_w on chain"),
+        (lambda r: r.closed[3].update(scheduled=r.closed[3]["scheduled"] - 1), "slot 3: scheduled on chain"),
+        (lambda r: r.closed[3].update(capacity_w=1), "slot 3: capacity_w on chain 1, but the capacity posted"),
+        (lambda r: r.closed[2].update(capacity_w=1), "slot 2: capacity_w on chain 1, but the capacity of the slot before"),
+        (lambda r: r.expired.__setitem__(3, r.expired.get(3, []) + [(999, 1)]), "slot 3: expiries on chain"),
+        (lambda r: r.submitted[3].pop(), "slot 3: the close was given"),
+        (lambda r: r.submitted[1].pop(0), "slot 3:"),  # an earlier slot's request vanished: carry-over differs
+        (lambda r: r.close_inputs.__setitem__(3, (r.close_inputs[3][0], swap_first_two(r.close_inputs[3][1]))),
+         "slot 3: the close's order is not the rule's order"),
+    ],
+)
+def test_a_tampered_record_is_reported(history, tamper, expected):
+    records = fetch_records(history.client)
+    assert verify_slot(records, 3).ok
+    bad = copy.deepcopy(records)
+    tamper(bad)
+    verdict = verify_slot(bad, 3)
+    assert not verdict.ok
+    assert any(m.startswith(expected) for m in verdict.mismatches), verdict.mismatches
+
+
+def test_follow_a_request_across_slots(history):
+    records = fetch_records(history.client)
+    stories = [follow(records, arrival, 4) for arrival in range(1, 36)]
+    assert all(story for story in stories)  # every request was pending somewhere
+    moved = [s for s in stories if len(s) > 1]
+    assert moved and all(s[i][0] + 1 == s[i + 1][0] for s in moved for i in range(len(s) - 1))
