@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import demo, experiment, node, schedule
+from gridchain.cli import demo, experiment, node, schedule, verify
 
 app = typer.Typer(
     help=(
@@ -36,6 +36,7 @@ def _root(
 app.command("schedule")(schedule.schedule)
 app.command("demo")(demo.demo)
 app.command("node")(node.node)
+app.command("verify")(verify.verify)
 app.add_typer(experiment.app, name="experiment")
 
 
