@@ -1,5 +1,8 @@
 import json
+import subprocess
+import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from gridchain.cli import app
@@ -7,32 +10,53 @@ from gridchain.cli import app
 runner = CliRunner()
 
 
-def test_demo_summary():
+def test_demo_runs_on_the_embedded_chain():
     r = runner.invoke(app, ["demo"])
     assert r.exit_code == 0, r.stderr
-    assert "A day of one community" in r.stdout
-    for name in ("greedy", "fcfs", "optimal"):
+    assert "on the embedded chain" in r.stdout
+    assert "50 of 50 ESUs recomputed their allocations from the chain and found them right" in r.stdout
+    for name in ("greedy", "fcfs", "optimal", "close_slot", "submit_request"):
         assert name in r.stdout
 
 
-def test_demo_json():
-    r = runner.invoke(app, ["demo", "--json", "--evs", "20", "--home-batteries", "3", "--policy", "fcfs"])
+def test_demo_json_is_consistent():
+    r = runner.invoke(app, ["demo", "--json", "--evs", "12", "--home-batteries", "3"])
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.stdout)
-    assert data["esus"] == 23 and data["policy"] == "fcfs"
-    assert set(data["policies"]) == {"greedy", "fcfs", "optimal"}
-    assert all(row["granted_w"] <= row["capacity_w"] for row in data["slots"])
-    total = sum(row["granted_w"] for row in data["slots"])
-    assert total == data["policies"]["fcfs"]["delivered_wh"]
+    summary = data["summary"]
+    assert summary["requests"] == 15 == len(data["esus"]) == summary["esus_verified"]
+    assert summary["mismatches"] == 0 and data["mismatches"] == []
+    assert all(s["granted_w"] <= s["capacity_w"] for s in data["slots"])
+    assert summary["energy_granted_wh"] == sum(e["received_wh"] for e in data["esus"])
+    assert summary["gas"]["close_slot"]["transactions"] == len(data["slots"])
+    assert set(data["model"]) == {"greedy", "fcfs", "optimal"}
 
 
 def test_demo_bad_option():
     r = runner.invoke(app, ["demo", "--evs", "-1"])
-    assert r.exit_code == 2 and r.stderr == "error: --evs: -1 is outside 0..10000\n"
+    assert r.exit_code == 2 and r.stderr == "error: --evs: -1 is outside 0..1000\n"
+
+
+@pytest.mark.integration
+def test_demo_against_a_node():
+    from gridchain.chain.anvil import start_anvil
+
+    with start_anvil(accounts=20) as node:
+        p = subprocess.run(
+            [sys.executable, "-m", "gridchain", "demo", "--rpc-url", node.url, "--evs", "12", "--home-batteries", "3",
+             "--json"], capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["chain"] == "rpc" and data["summary"]["esus_verified"] == 15
+    embedded = json.loads(runner.invoke(app, ["demo", "--json", "--evs", "12", "--home-batteries", "3"]).stdout)
+    assert [s["granted_w"] for s in data["slots"]] == [s["granted_w"] for s in embedded["slots"]]
+    assert data["summary"]["gas"] == embedded["summary"]["gas"]  # the embedded chain's receipts equal Prague's
 
 
 def test_help_and_version():
     assert runner.invoke(app, ["--version"]).stdout.startswith("gridchain ")
-    for args in (["--help"], ["schedule", "--help"], ["experiment", "fig2", "--help"], ["demo", "--help"]):
+    for args in (["--help"], ["schedule", "--help"], ["experiment", "fig2", "--help"], ["demo", "--help"],
+                 ["node", "--help"], ["verify", "--help"]):  # fmt: skip
         r = runner.invoke(app, args)
         assert r.exit_code == 0 and "Usage" in r.stdout

@@ -1,4 +1,4 @@
-"""`gridchain demo`: a day of one community through the charging-coordination model."""
+"""`gridchain demo`: a day of one community on a chain, closed by the keeper and verified by every ESU."""
 
 from __future__ import annotations
 
@@ -7,110 +7,108 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gridchain.cli.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
 from gridchain.cli.errors import bad_input_exits
-from gridchain.cli.schedule import PolicyName
-from gridchain.core.multislot import SimulationResult
 from gridchain.core.policies import POLICIES
 from gridchain.core.request import check_int
-from gridchain.core.schedule import Status
 from gridchain.sim import community_day
 
 
-def slot_rows(result: SimulationResult, day: community_day.CommunityDay) -> list[dict[str, int]]:
-    rows = []
-    for slot, schedule in enumerate(result.schedules):
-        statuses = [a.status for a in schedule.allocations]
-        rows.append(
-            {
-                "slot": slot,
-                "hour": slot % 24,
-                "day": slot // 24 + 1,
-                "arrivals": len(day.arrivals[slot]) if slot < len(day.arrivals) else 0,
-                "requests": len(statuses),
-                "scheduled": statuses.count(Status.SCHEDULED),
-                "partial": statuses.count(Status.PARTIAL),
-                "deferred": statuses.count(Status.DEFERRED),
-                "capacity_w": schedule.capacity_w,
-                "granted_w": schedule.granted_w,
-            }
-        )
-    return rows
-
-
-def outcome_summary(result: SimulationResult) -> dict[str, float]:
-    return {
-        "charging_index": round(result.charging_index, 4),
-        "energy_delivered": round(result.energy_delivered, 4),
-        "fully_served": round(result.fully_served, 4),
-        "delivered_wh": sum(o.received_wh for o in result.outcomes),
-        "required_wh": sum(o.required_wh for o in result.outcomes),
-    }
+def model_comparison(day: community_day.CommunityDay) -> dict[str, dict[str, float]]:
+    """The same day through core's multi-slot model under each policy (SoC rises with each grant there)."""
+    out = {}
+    for name in POLICIES:
+        r = community_day.run(day, name)
+        out[name] = {
+            "charging_index": round(r.charging_index, 4),
+            "energy_delivered": round(r.energy_delivered, 4),
+            "fully_served": round(r.fully_served, 4),
+        }
+    return out
 
 
 @bad_input_exits
 def demo(
     seed: int = typer.Option(0, "--seed", help="Seed of the community's day."),
-    evs: int = typer.Option(50, "--evs", help="EVs coming home during the day."),
-    home_batteries: int = typer.Option(15, "--home-batteries", help="Home batteries charging overnight."),
-    policy: PolicyName = typer.Option("greedy", "--policy", "-p", help="Policy whose slots are shown."),
-    as_json: bool = typer.Option(False, "--json", help="Print slots and summaries as one JSON object."),
+    evs: int = typer.Option(45, "--evs", help="EVs coming home during the day."),
+    home_batteries: int = typer.Option(5, "--home-batteries", help="Home batteries charging overnight."),
+    rpc_url: str = RPC_URL,
+    keys: str = typer.Option(None, "--keys", help=KEYS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print slots, ESUs, gas and verdicts as one JSON object."),
 ) -> None:
-    """A day of one community under each policy: EVs come home in the evening peak, batteries charge overnight.
+    """A day of one community on chain: the utility posts C - P_R each hour, ESUs submit as they come home,
+    the keeper closes every slot, and each ESU recomputes and verifies its allocations.
 
-    The utility's capacity C - P_R is shared slot by slot. Shows each slot under one policy and compares all.
+    Runs on the embedded chain (in-process py-evm) unless --rpc-url names a development node, e.g. one
+    started by `gridchain node --accounts 60` (the demo moves the node's clock). Gas figures are receipt
+    gasUsed (Prague rules on the embedded chain).
 
-    Runs on the core model (the on-chain coordinator comes with the issue "On-chain charging coordination").
-
-    Example: gridchain demo --evs 50 --policy greedy
+    Example: gridchain demo --evs 45 --home-batteries 5
     """
-    check_int("--evs", evs, 0, 10_000)
-    check_int("--home-batteries", home_batteries, 0, 10_000)
+    from gridchain.chain.boa_gateway import BoaGateway
+    from gridchain.sim import chain_day
+
+    check_int("--evs", evs, 0, 1000)
+    check_int("--home-batteries", home_batteries, 0, 1000)
     day = community_day.build(seed, evs, home_batteries)
-    results = {name: community_day.run(day, name) for name in POLICIES}
-    shown = results[str(policy)]
-    rows = slot_rows(shown, day)
-    summaries = {name: outcome_summary(r) for name, r in results.items()}
+    needed = chain_day.accounts_needed(day)
+    gateway = rpc_gateway(rpc_url, keys, needed) if rpc_url else BoaGateway(accounts=needed)
+    err = Console(stderr=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=as_json) as bar:  # fmt: skip
+        task = bar.add_task(f"a day on the {gateway.kind} chain", total=len(day.arrivals) + 10)
+        result = chain_day.run(gateway, day, progress=lambda _: bar.advance(task))
+        bar.update(task, total=bar.tasks[0].completed)
+    summary = result.summary()
+    comparison = model_comparison(day)
     if as_json:
-        payload = {
-            "seed": seed,
-            "esus": day.esus,
-            "transformer_w": community_day.TRANSFORMER_W,
-            "policy": str(policy),
-            "slots": rows,
-            "policies": summaries,
-        }
+        payload = {"seed": seed, "address": result.address, "chain": result.gateway, "summary": summary,
+                   "slots": result.slots, "esus": result.esus, "mismatches": result.mismatches,
+                   "model": comparison}  # fmt: skip
         sys.stdout.write(json.dumps(payload) + "\n")
         return
     console = Console()
     console.print(
-        f"[bold]A day of one community[/bold] (seed {seed}): {day.esus} ESUs "
-        f"({evs} EVs, {home_batteries} home batteries), transformer C = {community_day.TRANSFORMER_W / 1000:g} kW, "
-        f"1-hour slots; C - P_R is what the households leave."
+        f"[bold]A day of one community on the {result.gateway} chain[/bold] (seed {seed}): {day.esus} ESUs "
+        f"({evs} EVs, {home_batteries} home batteries), transformer {community_day.TRANSFORMER_W / 1000:g} kW, "
+        f"1-hour slots; coordinator at {result.address}"
     )
-    table = Table(title=f"Slots under the {policy} policy (slots with requests)")
-    for col in ("day", "hour", "new", "req", "sched", "part", "defer", "C-P_R kW", "grant kW", "use"):
+    table = Table(title="Slots closed by the keeper (slots with requests)")
+    for col in ("slot", "hour", "C-P_R kW", "req", "sched", "partial kW", "carried", "expired", "granted kW", "gas"):
         table.add_column(col, justify="right")
-    for row in rows:
-        if row["requests"] == 0:
+    for s in result.slots:
+        if s["requests"] == 0:
             continue
-        use = row["granted_w"] / row["capacity_w"] if row["capacity_w"] else 0.0
         table.add_row(
-            str(row["day"]), f"{row['hour']:02d}:00", str(row["arrivals"]), str(row["requests"]),
-            str(row["scheduled"]), str(row["partial"]), str(row["deferred"]),
-            f"{row['capacity_w'] / 1000:.0f}", f"{row['granted_w'] / 1000:.1f}", f"{use:.0%}",
+            str(s["slot"]), f"{s['slot'] % 24:02d}:00", f"{s['capacity_w'] / 1000:.0f}", str(s["requests"]),
+            str(s["scheduled"]), f"{s['partial_w'] / 1000:.1f}", str(s["carried"]), str(s["expired"]),
+            f"{s['granted_w'] / 1000:.1f}", f"{s['gas_used'] / 1000:.1f}k",
         )  # fmt: skip
     console.print(table)
-    compare = Table(title="Outcome per policy (each ESU's final result)")
-    for col in ("policy", "charging index", "energy delivered", "ESUs fully served", "delivered / required kWh"):
-        compare.add_column(col, justify="right")
-    for name, s in summaries.items():
-        compare.add_row(
-            name, f"{s['charging_index']:.3f}", f"{s['energy_delivered']:.1%}", f"{s['fully_served']:.1%}",
-            f"{s['delivered_wh'] / 1000:.0f} / {s['required_wh'] / 1000:.0f}",
-        )  # fmt: skip
-    console.print(compare)
+    gas = Table(title="Gas used (receipts)")
+    for col in ("transaction", "count", "total", "mean"):
+        gas.add_column(col, justify="right")
+    for kind, g in summary["gas"].items():
+        gas.add_row(kind, str(g["transactions"]), f"{g['total']:,}", f"{g['mean']:,}")
+    console.print(gas)
     console.print(
-        "The charging index is energy received / energy required, averaged over ESUs (the paper's metric)."
+        f"requests {summary['requests']}, energy granted {summary['energy_granted_wh'] / 1000:,.1f} of "
+        f"{summary['energy_required_wh'] / 1000:,.1f} kWh, deferrals {summary['deferred']}, "
+        f"expired {summary['expired']}"
     )
+    verdict = "[green]" if not result.mismatches else "[red]"
+    console.print(
+        f"{verdict}{summary['esus_verified']} of {summary['requests']} ESUs recomputed their allocations from the "
+        f"chain and found them right ({summary['mismatches']} mismatches)[/]"
+    )
+    for m in result.mismatches:
+        console.print(f"[red]MISMATCH[/red] {m}")
+    compare = Table(title="The same day in the core model, by policy (the chain runs greedy)")
+    for col in ("policy", "charging index", "energy delivered", "ESUs fully served"):
+        compare.add_column(col, justify="right")
+    for name, s in comparison.items():
+        compare.add_row(name, f"{s['charging_index']:.3f}", f"{s['energy_delivered']:.1%}", f"{s['fully_served']:.1%}")
+    console.print(compare)

@@ -64,29 +64,39 @@ def _capacity_mismatches(records: ChainRecords, slot: int) -> list[str]:
 
 def verify_slot(records: ChainRecords, slot: int) -> Verdict:
     """Every way the chain's record of `slot` differs from the recomputation (none: the schedule is right)."""
-    missing = [s for s in range(slot + 1) if s not in records.closed]
+    return verify_slots(records, slot)[-1]
+
+
+def verify_slots(records: ChainRecords, upto: int) -> list[Verdict]:
+    """Verdicts for slots 0..upto, from one recomputation of the history."""
+    missing = [s for s in range(upto + 1) if s not in records.closed]
     if missing:
-        return Verdict(slot, None, (f"slot {missing[0]} is not closed yet",))
-    mismatches: list[str] = []
-    for s in range(slot + 1):
-        mismatches += _capacity_mismatches(records, s)
-    results = recompute(records, slot)
-    result = results[-1]
-    for key, value in result.event().items():
-        on_chain = records.closed[slot].get(key)
-        if on_chain != value:
-            mismatches.append(f"slot {slot}: {key} on chain {on_chain}, recomputed {value}")
-    expiries = [(e.arrival, e.remaining_w) for e in result.expired]
-    if records.expired.get(slot, []) != expiries:
-        mismatches.append(f"slot {slot}: expiries on chain {records.expired.get(slot, [])}, recomputed {expiries}")
-    if slot in records.close_inputs:
-        requests, order = records.close_inputs[slot]
-        pending = (list(results[-2].carried) if slot > 0 else []) + records.submitted.get(slot, [])
-        if requests != pending:
-            mismatches.append(f"slot {slot}: the close was given {len(requests)} requests, not the {len(pending)} pending")
-        elif order != close_calldata(pending, records.beta1_pm)[1]:
-            mismatches.append(f"slot {slot}: the close's order is not the rule's order")
-    return Verdict(slot, result, tuple(mismatches))
+        done = missing[0]
+        verdicts = verify_slots(records, done - 1) if done > 0 else []
+        return verdicts + [Verdict(s, None, (f"slot {done} is not closed yet",)) for s in range(done, upto + 1)]
+    results = recompute(records, upto)
+    verdicts, capacity_problems = [], []
+    for slot, result in enumerate(results):
+        capacity_problems += _capacity_mismatches(records, slot)  # a wrong capacity taints every later slot
+        mismatches = list(capacity_problems)
+        for key, value in result.event().items():
+            on_chain = records.closed[slot].get(key)
+            if on_chain != value:
+                mismatches.append(f"slot {slot}: {key} on chain {on_chain}, recomputed {value}")
+        expiries = [(e.arrival, e.remaining_w) for e in result.expired]
+        if records.expired.get(slot, []) != expiries:
+            mismatches.append(f"slot {slot}: expiries on chain {records.expired.get(slot, [])}, recomputed {expiries}")
+        if slot in records.close_inputs:
+            requests, order = records.close_inputs[slot]
+            pending = (list(results[slot - 1].carried) if slot > 0 else []) + records.submitted.get(slot, [])
+            if requests != pending:
+                mismatches.append(
+                    f"slot {slot}: the close was given {len(requests)} requests, not the {len(pending)} pending"
+                )
+            elif order != close_calldata(pending, records.beta1_pm)[1]:
+                mismatches.append(f"slot {slot}: the close's order is not the rule's order")
+        verdicts.append(Verdict(slot, result, tuple(mismatches)))
+    return verdicts
 
 
 def follow(records: ChainRecords, arrival: int, upto: int) -> list[tuple[int, int, str]]:

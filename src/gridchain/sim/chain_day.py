@@ -1,0 +1,106 @@
+"""A day of one community on a chain: the utility posts capacity, ESUs submit as they arrive, the keeper
+closes each slot, and every ESU verifies its allocations. Runs on any gateway (embedded or JSON-RPC)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gridchain.actors.esu import Esu
+from gridchain.actors.keeper import Keeper
+from gridchain.actors.utility import Utility
+from gridchain.actors.verifier import fetch_records
+from gridchain.chain.gateway import Gateway
+from gridchain.core.multislot import capacity_at
+from gridchain.core.request import DEFAULT_BETA1_PM, PM
+from gridchain.core.verify import verify_slots
+from gridchain.sim.community_day import CommunityDay
+
+SLOT_LENGTH_S = 3600
+FIRST_ACCOUNTS = 2  # the utility and the keeper; ESUs use the accounts after them
+
+
+@dataclass
+class ChainDayResult:
+    address: str
+    gateway: str
+    slots: list[dict[str, int]] = field(default_factory=list)  # per closed slot: the SlotClosed event + gas
+    esus: list[dict[str, object]] = field(default_factory=list)  # per ESU: its request, story and verdict
+    gas: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # per transaction kind
+    mismatches: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        granted = sum(s["granted_w"] for s in self.slots)
+        required = sum(int(e["required_wh"]) for e in self.esus)
+        return {
+            "requests": len(self.esus),
+            "slots": len(self.slots),
+            "energy_required_wh": required,
+            "energy_granted_wh": granted,
+            "deferred": sum(s["carried"] for s in self.slots),
+            "expired": sum(s["expired"] for s in self.slots),
+            "esus_verified": sum(1 for e in self.esus if e["verified"]),
+            "mismatches": len(self.mismatches),
+            "gas": {kind: {"transactions": len(g), "total": sum(g), "mean": sum(g) // len(g)}
+                    for kind, g in sorted(self.gas.items())},  # fmt: skip
+        }
+
+
+def accounts_needed(day: CommunityDay) -> int:
+    return FIRST_ACCOUNTS + day.esus
+
+
+def run(
+    gateway: Gateway,
+    day: CommunityDay,
+    beta1_pm: int = DEFAULT_BETA1_PM,
+    progress: Callable[[str], None] | None = None,
+) -> ChainDayResult:
+    """Play the day slot by slot until every request is served or expired. Needs a development chain
+    (it moves the clock) and `accounts_needed(day)` funded accounts."""
+    if len(gateway.accounts) < accounts_needed(day):
+        raise ValueError(f"the chain offers {len(gateway.accounts)} accounts; this day needs {accounts_needed(day)}")
+    utility_account, keeper_account, *esu_accounts = gateway.accounts
+    start = gateway.now()
+    utility, receipt = Utility.deploy(gateway, utility_account, start, SLOT_LENGTH_S, beta1_pm, day.capacities[0])
+    client = utility.client
+    result = ChainDayResult(client.address, gateway.kind)
+    result.gas["deploy"].append(receipt.gas_used)
+    keeper = Keeper(client, keeper_account)
+    specs = [spec for batch in day.arrivals for spec in batch]
+    esus = {spec.id: Esu(spec.id, client, account) for spec, account in zip(specs, esu_accounts)}
+    for r in utility.admit(e.account for e in esus.values()):
+        result.gas["set_member"].append(r.gas_used)
+
+    slot = 0
+    while slot < len(day.arrivals) or client.view("carry_count") or client.submissions(slot):
+        capacity = capacity_at(day.capacities, slot)
+        if slot == 0 or capacity != capacity_at(day.capacities, slot - 1):
+            result.gas["post_capacity"].append(utility.post_capacity(slot, capacity).gas_used)
+        for spec in day.arrivals[slot] if slot < len(day.arrivals) else ():
+            soc_pm = min(PM - 1, spec.energy_wh * PM // spec.battery_wh)
+            receipt = esus[spec.id].request(spec.required_wh, soc_pm, spec.tcc)
+            result.gas["submit_request"].append(receipt.gas_used)
+        gateway.advance_time(client.slot_end(slot) - gateway.now())
+        for receipt in keeper.close_due():
+            event = receipt.named("SlotClosed")[0].args
+            result.gas["close_slot"].append(receipt.gas_used)
+            result.slots.append({**event, "gas_used": receipt.gas_used})
+        if progress is not None:
+            progress(f"slot {slot} closed")
+        slot += 1
+
+    records = fetch_records(client)
+    last = len(result.slots) - 1
+    verdicts = {v.slot: v for v in verify_slots(records, last)}
+    for spec in specs:
+        esu = esus[spec.id]
+        story = esu.story(records, last)
+        problems = esu.check(story, verdicts)
+        result.mismatches += problems
+        result.esus.append({
+            "id": spec.id, "arrival": esu.arrival, "slot": esu.slot, "required_wh": spec.required_wh,
+            "received_wh": sum(g for _, g, _ in story), "slots_pending": len(story), "verified": not problems,
+        })  # fmt: skip
+    return result
