@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account import Account
+from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 
 ROOT = Path(__file__).resolve().parents[3]
 HARDFORKS = ("prague", "osaka")
@@ -30,11 +31,13 @@ def anvil_binary() -> Path:
 
 
 def dev_keys(count: int) -> list[str]:
-    """The private keys anvil funds by default (derived from its public test mnemonic)."""
-    Account.enable_unaudited_hdwallet_features()
-    return [
-        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").key.hex() for i in range(count)
-    ]
+    """The private keys anvil funds by default (BIP-44 children of its public test mnemonic)."""
+    seed = seed_from_mnemonic(DEV_MNEMONIC, "")
+    return ["0x" + key_from_seed(seed, f"m/44'/60'/0'/0/{i}").hex() for i in range(count)]
+
+
+def dev_addresses(count: int) -> list[str]:
+    return [Account.from_key(k).address for k in dev_keys(count)]
 
 
 def free_port() -> int:

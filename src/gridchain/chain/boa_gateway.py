@@ -15,6 +15,7 @@ from typing import Any
 import boa
 from eth_utils import keccak, to_checksum_address
 
+from gridchain.chain.anvil import dev_addresses
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
     ChainRevert,
@@ -52,13 +53,17 @@ def _failure(computation: Any) -> ChainRevert:
 
 
 class BoaGateway:
-    """One fresh in-process chain per instance; accounts need no funds (gas price 0)."""
+    """One fresh in-process chain per instance; accounts need no funds (gas price 0).
+
+    Its accounts are anvil's development addresses, so that transactions are byte for byte those a local
+    node would get (calldata gas depends on the bytes) and results are deterministic.
+    """
 
     kind = "embedded"
 
     def __init__(self, accounts: int = 8) -> None:
         self._env = boa.Env()
-        self.accounts = [to_checksum_address(str(self._env.generate_address(f"account{i}"))) for i in range(accounts)]
+        self.accounts = dev_addresses(accounts)
         self._logs: list[_Log] = []
         self._inputs: dict[str, bytes] = {}
         self._block = 0
