@@ -28,6 +28,7 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json
+	$(PY) benchmarks/bench_coordinator_gas.py --out results/bench_coordinator_gas.json
 
 fig2: setup
 	$(VENV)/bin/gridchain experiment fig2 --runs 80 --seed 0 --out docs/figures
