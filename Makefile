@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: setup demo test bench fig2 clean
+.PHONY: setup demo test bench fig2 gas clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -28,10 +28,14 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json
-	$(PY) benchmarks/bench_coordinator_gas.py --out results/bench_coordinator_gas.json
+	$(VENV)/bin/gridchain gas-report --hardfork prague --out results
 
 fig2: setup
 	$(VENV)/bin/gridchain experiment fig2 --runs 80 --seed 0 --out docs/figures
+
+gas: setup
+	$(VENV)/bin/gridchain gas-report --hardfork prague --out docs/figures
+	$(VENV)/bin/gridchain gas-report --hardfork osaka --out docs/figures
 
 clean:
 	rm -rf $(VENV) node_modules results

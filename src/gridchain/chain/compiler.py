@@ -29,25 +29,29 @@ class Artifact:
         return next(e for e in self.abi if e.get("type") == "function" and e["name"] == name)
 
 
-def _search_paths() -> list[Path]:
+BASELINE_DIR = CONTRACTS_DIR.parent / "benchmarks" / "baseline"
+
+
+def _search_paths(directory: Path) -> list[Path]:
     # snekmate is a namespace package in site-packages: `from snekmate.auth import ownable` resolves there
-    return [CONTRACTS_DIR, *(Path(p) for p in sys.path if p and Path(p).is_dir())]
+    return [directory, *(Path(p) for p in sys.path if p and Path(p).is_dir())]
 
 
-def source_path(name: str) -> Path:
-    path = CONTRACTS_DIR / f"{name}.vy"
+def source_path(name: str, directory: Path = CONTRACTS_DIR) -> Path:
+    path = directory / f"{name}.vy"
     if not path.is_file():
-        raise FileNotFoundError(f"no contract {name!r} in {CONTRACTS_DIR}")
+        raise FileNotFoundError(f"no contract {name!r} in {directory}")
     return path
 
 
-def compile_contract(name: str, use_cache: bool = True) -> Artifact:
-    """The ABI and deployment bytecode of contracts/<name>.vy; cached by source hash and compiler version.
+def compile_contract(name: str, use_cache: bool = True, directory: Path = CONTRACTS_DIR) -> Artifact:
+    """The ABI and deployment bytecode of <directory>/<name>.vy (default contracts/); cached by source hash
+    and compiler version.
 
     The cache key covers the contract's own source only; modules it imports are pinned with the compiler
     (snekmate 0.1.2), and `use_cache=False` rebuilds.
     """
-    path = source_path(name)
+    path = source_path(name, directory)
     source = path.read_text(encoding="utf-8")
     sha = hashlib.sha256(source.encode()).hexdigest()
     cached = CACHE_DIR / f"{name}-{sha[:16]}-vyper{vyper.__version__}.json"
@@ -57,7 +61,7 @@ def compile_contract(name: str, use_cache: bool = True) -> Artifact:
     out = compile_code(
         source,
         contract_path=path,
-        input_bundle=FilesystemInputBundle(_search_paths()),
+        input_bundle=FilesystemInputBundle(_search_paths(directory)),
         output_formats=["abi", "bytecode"],
     )
     artifact = Artifact(name, out["abi"], bytes.fromhex(out["bytecode"].removeprefix("0x")), sha,

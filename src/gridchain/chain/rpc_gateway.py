@@ -71,9 +71,11 @@ class RpcGateway:
         del tx["from"]
         tx_hash = self.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
         self._nonces[signer.address] += 1
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout)
+        # a development node mines at once; web3's default 0.1 s polling would dominate the run time
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout, poll_latency=0.005)
         if receipt["status"] != 1:
-            raise ChainRevert(f"transaction {tx_hash.hex()} failed on chain (status 0)")
+            why = " (out of gas at the per-transaction cap)" if receipt["gasUsed"] >= tx["gas"] else ""
+            raise ChainRevert(f"transaction 0x{bytes(tx_hash).hex()} failed on chain (status 0){why}")
         events = tuple(
             e
             for e in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import demo, experiment, node, schedule, verify
+from gridchain.cli import demo, experiment, gas_report, node, schedule, verify
 
 app = typer.Typer(
     help=(
@@ -37,6 +37,7 @@ app.command("schedule")(schedule.schedule)
 app.command("demo")(demo.demo)
 app.command("node")(node.node)
 app.command("verify")(verify.verify)
+app.command("gas-report")(gas_report.gas_report)
 app.add_typer(experiment.app, name="experiment")
 
 

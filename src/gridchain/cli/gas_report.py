@@ -1,0 +1,89 @@
+"""`gridchain gas-report`: the coordinator's gas against a faithful port of the paper's Algorithm 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridchain.cli.errors import bad_input_exits
+from gridchain.cli.node import Hardfork
+from gridchain.core.request import InputError
+
+Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
+
+
+@bad_input_exits
+def gas_report(
+    hardfork: Hardfork = typer.Option("prague", "--hardfork", help="prague or osaka (osaka runs on anvil)."),
+    chain: Chain = typer.Option(
+        None, "--chain", help="embedded (py-evm, Prague only; its receipts equal anvil's) or anvil. Default: "
+        "embedded for prague, anvil for osaka.",
+    ),  # fmt: skip
+    out: Path = typer.Option(Path("results"), "--out", help="Folder for <config>.json and <config>.png."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+) -> None:
+    """Measure receipt gasUsed of deploy, submit_request and close_slot (n = 10 .. 1000 requests in a slot)
+    and of a faithful Vyper port of the paper's Algorithm 1 (n = 10 .. 500), on the same slots, and check
+    the targets: submit_request <= 60,000; close_slot <= 6,000 per request at n = 500; at least 10 times
+    less than the baseline at n = 200. Writes JSON and a plot of the paper's Fig. 3 with our line added.
+
+    Example: gridchain gas-report --hardfork prague --out docs/figures
+    """
+    from gridchain.chain.anvil import start_anvil
+    from gridchain.chain.boa_gateway import BoaGateway
+    from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.cli import plots
+    from gridchain.sim.gas_report import GasReportConfig, run
+
+    chosen = str(chain) if chain else ("embedded" if str(hardfork) == "prague" else "anvil")
+    if chosen == "embedded" and str(hardfork) != "prague":
+        raise InputError("--chain", "the embedded chain (py-evm) has Prague rules only; use --chain anvil")
+    config = GasReportConfig(hardfork=str(hardfork), chain=chosen)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError("--out", f"cannot create {str(out)!r}: {e.strerror or e}") from None
+    steps = len(config.coordination_sizes) + len(config.baseline_sizes)
+    node = start_anvil(hardfork=config.hardfork, accounts=config.accounts) if chosen == "anvil" else None
+    try:
+        shared = RpcGateway(node.url, node.keys) if node else None
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=as_json) as bar:  # fmt: skip
+            task = bar.add_task(f"gas on {chosen} ({config.hardfork})", total=steps)
+            report = run(config, (lambda: shared) if shared else (lambda: BoaGateway(accounts=config.accounts)),
+                         lambda label: bar.update(task, advance=1, description=label))  # fmt: skip
+    finally:
+        if node:
+            node.stop()
+    json_path, png_path = out / f"{config.name}.json", out / f"{config.name}.png"
+    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    plots.gas_fig3(report, png_path)
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return
+    console = Console()
+    table = Table(title=f"Gas to close a slot of n requests ({config.hardfork}, {chosen} chain)")
+    for col in ("n", "gridchain close_slot", "per request", "Algorithm 1 Knapsack", "ratio"):
+        table.add_column(col, justify="right")
+    for n, ours in report["coordination"]["close_slot"].items():
+        base = report["baseline"]["knapsack"].get(n)
+        failed = n in report["baseline"]["failures"]
+        table.add_row(n, f"{ours:,}", f"{ours // int(n):,}", "failed: gas cap" if failed else f"{base:,}" if base else "-",
+                      f"{base / ours:.1f}x" if base else "-")  # fmt: skip
+    console.print(table)
+    c, b, p = report["coordination"], report["baseline"], report["paper"]
+    console.print(f"deploy: gridchain {c['deploy']:,}, Algorithm 1 port {b['deploy']:,}, paper {p['deploy']:,}")
+    console.print(f"submit_request: gridchain {c['submit_request']:,} (a slot's first; then "
+                  f"{c['submit_request_steady']:,}), Algorithm 1 port {b['submit_request']:,}, paper {p['submit_request']:,}")
+    for name, t in report["targets"].items():
+        mark = "[green]met[/green]" if t["met"] else "[red]not met[/red]"
+        detail = {k: v for k, v in t.items() if k != "met"}
+        console.print(f"target {name}: {mark} {detail}")
+    console.print(f"wrote {json_path} and {png_path}")

@@ -1,0 +1,134 @@
+"""Gas of the charging coordinator against a faithful port of the paper's Algorithm 1 (its Table I, Fig. 3).
+
+Both contracts get the same slots: n requests with the Fig. 2 distributions (SoC ~ U[0,1) in per-mille,
+TCC ~ Geometric(mean 4), demand (1 - SoC) x 200 kWh) and a capacity of a third of the total demand. Every
+figure is a receipt's gasUsed: on the embedded chain (py-evm, Prague; its receipts equal anvil's) or on an
+anvil node at the chosen hardfork.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from gridchain.chain.compiler import BASELINE_DIR, compile_contract
+from gridchain.chain.coordinator import CoordinatorClient
+from gridchain.chain.gateway import ChainRevert, Gateway
+from gridchain.core.coordinator import MAX_REQUESTS, close_calldata
+
+PAPER = {"deploy": 742_276, "submit_request": 76_981}  # Table I (Solidity 0.4, Kovan)
+TARGETS = {"submit_request_max": 60_000, "close_per_request_at_500_max": 6_000, "baseline_ratio_at_200_min": 10}
+SLOT_S = 3600
+
+
+@dataclass(frozen=True)
+class GasReportConfig:
+    hardfork: str = "prague"
+    chain: str = "embedded"  # or "anvil"
+    coordination_sizes: tuple[int, ...] = (10, 50, 100, 200, 500, 1000)
+    baseline_sizes: tuple[int, ...] = (10, 50, 100, 200, 500)
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"gas_{self.hardfork}_{self.chain}_seed{self.seed}"
+
+    @property
+    def accounts(self) -> int:
+        return 2 + max(self.baseline_sizes, default=0)
+
+
+def slot_requests(n: int, seed: int) -> tuple[list[tuple[int, int, int]], int]:
+    """n requests (demand_w, soc_pm, tcc) and the slot's capacity [W]."""
+    rng = np.random.default_rng([seed, n])
+    soc = rng.integers(0, 1000, n)
+    tcc = rng.geometric(0.25, n)
+    demand = (1000 - soc) * 200
+    return [(int(demand[i]), int(soc[i]), int(tcc[i])) for i in range(n)], int(demand.sum()) // 3
+
+
+def coordination(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
+    owner, member = gateway.accounts[:2]
+    requests, capacity = slot_requests(n, seed)
+    client, deploy = CoordinatorClient.deploy(gateway, owner, gateway.now(), SLOT_S, 500, capacity)
+    client.set_member(owner, member)
+    gas = [client.submit_request(member, *r)[1].gas_used for r in requests]
+    gateway.advance_time(client.slot_end(0) - gateway.now())
+    close = client.close_slot(owner, 0, *close_calldata([s.request for s in client.submissions(0)], 500))
+    return {"deploy": deploy.gas_used, "submit_first": gas[0], "submit_steady": max(gas[1:], default=gas[0]),
+            "close_slot": close.gas_used}  # fmt: skip
+
+
+def baseline(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
+    """Algorithm 1: each ESU submits from its own address (the paper's mapping is keyed by sender)."""
+    artifact = compile_contract("baza_algorithm1", directory=BASELINE_DIR)
+    owner, *esus = gateway.accounts
+    requests, capacity = slot_requests(n, seed)
+    receipt = gateway.deploy(artifact, [owner, capacity, 0], owner)
+    address = receipt.contract_address
+    submits = []
+    for esu, (demand, soc, tcc) in zip(esus, requests):
+        gateway.transact(artifact, address, "set_member", [esu, True], owner)
+        submits.append(gateway.transact(artifact, address, "Recieve_Charging_Request", [demand, tcc, soc], esu).gas_used)
+    try:
+        knapsack: int | None = gateway.transact(artifact, address, "Knapsack", [], owner).gas_used
+        failure = None
+    except ChainRevert as e:  # e.g. more gas than one transaction may use under Osaka (EIP-7825)
+        knapsack, failure = None, e.reason
+    return {"deploy": receipt.gas_used, "submit_request": max(submits), "knapsack": knapsack, "failure": failure}
+
+
+def run(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Callable[[str], None] | None = None) -> dict:
+    """Measure everything; `gateway()` gives a fresh (embedded) chain or the same node each time."""
+    if len(config.baseline_sizes) and max(config.baseline_sizes) > MAX_REQUESTS:
+        raise ValueError(f"baseline sizes must be at most {MAX_REQUESTS}")
+    ours: dict[str, dict[str, int]] = {}
+    for n in config.coordination_sizes:
+        ours[str(n)] = coordination(gateway(), n, config.seed)
+        if progress:
+            progress(f"coordination n={n}")
+    base: dict[str, dict[str, int]] = {}
+    for n in config.baseline_sizes:
+        base[str(n)] = baseline(gateway(), n, config.seed)
+        if progress:
+            progress(f"baseline n={n}")
+    any_ours = next(iter(ours.values()))
+    report = {
+        "hardfork": config.hardfork,
+        "chain": config.chain,
+        "config": asdict(config) | {"name": config.name},
+        "coordination": {
+            "deploy": any_ours["deploy"],
+            "submit_request": max(v["submit_first"] for v in ours.values()),
+            "submit_request_steady": max(v["submit_steady"] for v in ours.values()),
+            "close_slot": {n: v["close_slot"] for n, v in ours.items()},
+            "close_slot_per_request": {n: round(v["close_slot"] / int(n)) for n, v in ours.items()},
+        },
+        "baseline": {
+            "deploy": next(iter(base.values()))["deploy"] if base else None,
+            "submit_request": max((v["submit_request"] for v in base.values()), default=None),
+            "knapsack": {n: v["knapsack"] for n, v in base.items()},  # None: the transaction failed
+            "failures": {n: v["failure"] for n, v in base.items() if v["failure"]},
+        },
+        "paper": PAPER,
+    }
+    report["targets"] = check_targets(report)
+    return report
+
+
+def check_targets(report: dict) -> dict[str, object]:
+    c, b = report["coordination"], report["baseline"]
+    out: dict[str, object] = {"submit_request": {"gas": c["submit_request"], "max": TARGETS["submit_request_max"],
+                                                 "met": c["submit_request"] <= TARGETS["submit_request_max"]}}  # fmt: skip
+    if "500" in c["close_slot_per_request"]:
+        per = c["close_slot_per_request"]["500"]
+        out["close_per_request_at_500"] = {"gas": per, "max": TARGETS["close_per_request_at_500_max"],
+                                           "met": per <= TARGETS["close_per_request_at_500_max"]}  # fmt: skip
+    if "200" in c["close_slot"] and b["knapsack"].get("200"):
+        ratio = b["knapsack"]["200"] / c["close_slot"]["200"]
+        out["baseline_ratio_at_200"] = {"ratio": round(ratio, 2), "min": TARGETS["baseline_ratio_at_200_min"],
+                                        "met": ratio >= TARGETS["baseline_ratio_at_200_min"]}  # fmt: skip
+    out["close_10000_requests"] = {"met": False, "why": f"a close takes at most {MAX_REQUESTS} requests; paging is not built"}
+    return out

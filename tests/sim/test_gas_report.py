@@ -1,0 +1,83 @@
+"""The gas report's measurements and checks, on small sizes (the full report is `make gas`)."""
+
+import pytest
+
+from gridchain.chain.boa_gateway import BoaGateway
+from gridchain.chain.compiler import BASELINE_DIR, compile_contract
+from gridchain.sim.gas_report import GasReportConfig, baseline, check_targets, run, slot_requests
+
+SMALL = GasReportConfig(coordination_sizes=(10, 30), baseline_sizes=(10, 30))
+
+
+def embedded():
+    return BoaGateway(accounts=SMALL.accounts)
+
+
+def test_report_shape_and_keys():
+    report = run(SMALL, embedded)
+    assert report["hardfork"] == "prague" and report["chain"] == "embedded"
+    assert set(report["coordination"]["close_slot"]) == {"10", "30"}
+    assert set(report["baseline"]["knapsack"]) == {"10", "30"}
+    for key in ("deploy", "submit_request"):
+        assert report["coordination"][key] > 0 and report["baseline"][key] > 0
+    assert report["paper"] == {"deploy": 742_276, "submit_request": 76_981}
+    assert report["targets"]["submit_request"]["met"] is True
+
+
+def test_the_baseline_sorts_and_schedules_like_algorithm_1():
+    gateway = embedded()
+    artifact = compile_contract("baza_algorithm1", directory=BASELINE_DIR)
+    result = baseline(gateway, 30, 0)
+    assert result["failure"] is None and result["knapsack"] > 0
+    # re-run to read the state: priorities descending after Knapsack, capacity respected
+    gateway = embedded()
+    owner, *esus = gateway.accounts
+    requests, capacity = slot_requests(30, 0)
+    address = gateway.deploy(artifact, [owner, capacity, 0], owner).contract_address
+    for esu, (d, s, t) in zip(esus, requests):
+        gateway.transact(artifact, address, "set_member", [esu, True], owner)
+        gateway.transact(artifact, address, "Recieve_Charging_Request", [d, t, s], esu)
+    gateway.transact(artifact, address, "Knapsack", [], owner)
+    rows = [gateway.call(artifact, address, "ESUs", [gateway.call(artifact, address, "ESUlist", [i])]) for i in range(30)]
+    priorities = [r[3] for r in rows]
+    assert priorities == sorted(priorities, reverse=True)
+    scheduled = sum(r[5] for r in rows)
+    assert 0 < scheduled <= capacity
+    assert gateway.call(artifact, address, "MaxCapacity") == capacity - scheduled
+
+
+@pytest.mark.parametrize(
+    "close_200, knapsack_200, met",
+    [(100_000, 1_000_000, True), (100_001, 1_000_000, False)],
+)
+def test_ratio_target_boundary(close_200, knapsack_200, met):
+    report = {
+        "coordination": {"submit_request": 1, "close_slot": {"200": close_200}, "close_slot_per_request": {}},
+        "baseline": {"knapsack": {"200": knapsack_200}},
+    }
+    assert check_targets(report)["baseline_ratio_at_200"]["met"] is met
+
+
+@pytest.mark.integration
+def test_osaka_on_anvil_gives_the_same_figures_as_prague():
+    from dataclasses import replace
+
+    from gridchain.chain.anvil import start_anvil
+    from gridchain.chain.rpc_gateway import RpcGateway
+
+    prague = run(SMALL, embedded)
+    config = replace(SMALL, hardfork="osaka", chain="anvil")
+    with start_anvil(hardfork="osaka", accounts=config.accounts) as node:
+        gateway = RpcGateway(node.url, node.keys)
+        osaka = run(config, lambda: gateway)
+    assert osaka["coordination"] == prague["coordination"]
+    assert osaka["baseline"] == prague["baseline"]
+
+
+def test_cli_refuses_osaka_on_the_embedded_chain(tmp_path):
+    from typer.testing import CliRunner
+
+    from gridchain.cli import app
+
+    r = CliRunner().invoke(app, ["gas-report", "--hardfork", "osaka", "--chain", "embedded", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and r.stderr.startswith("error: --chain: the embedded chain (py-evm) has Prague rules only")
