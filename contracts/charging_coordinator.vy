@@ -15,11 +15,13 @@
         displaces it or, last, at the end of the walk.
 
         The contract does not sort (the paper's on-chain QuickSort costs O(n log n) storage operations):
-        the closer passes the pending requests and their order as calldata, and the contract VERIFIES in
-        O(n) that they are exactly the pending requests (two keccak hash chains kept in storage) and that
-        the order is the unique one of the rule (a permutation, strictly decreasing by the comparison of
-        `gridchain.core.priority.precedes`). Allocations are public through the verified calldata of the
-        close transaction, from which anyone recomputes them with `gridchain.core`; its SlotClosed event
+        the closer passes the pending requests IN THE RULE'S ORDER as calldata, and the contract VERIFIES in
+        O(n) that the list is strictly decreasing by the comparison of `gridchain.core.priority.precedes`
+        (so its requests are distinct and the order is the rule's) and that it holds exactly the pending
+        requests (two keccak hash chains kept in storage). `close_slot` does it in one call for up to
+        MAX_REQUESTS requests; a larger slot closes in pages (`begin_close`, `close_sorted_page`,
+        `close_pending_page`, `finish_close`) with the same result. Allocations are public through the
+        verified calldata, from which anyone recomputes them with `gridchain.core`; the SlotClosed event
         carries the totals and the partial grant, and each expiry has an event.
 
         A request is one word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175),
@@ -27,28 +29,30 @@
         A slot without a posted capacity uses the capacity of the slot before it (the constructor's for
         slot 0).
 
-        Invariant (asserted in `close_slot`): the power granted in a slot is at most that slot's capacity.
-@dev Python twin: `gridchain.core.coordinator` (packing, hash chains, carry-over, the whole state machine).
+        Invariant (asserted in `_finish`, the end of every close): the power granted in a slot is at most
+        that slot's capacity.
+@dev The rule's walk itself is the stateless module `modules/greedy_walk.vy`; this contract keeps the state,
+     the access rules and the two ways of closing. Python twin: `gridchain.core.coordinator` (packing, hash
+     chains, carry-over, the whole state machine).
 """
 
 from snekmate.auth import ownable
+from modules import greedy_walk
 
 initializes: ownable
 exports: (ownable.owner, ownable.transfer_ownership)
 
 
-MAX_REQUESTS: constant(uint256) = 1024  # per close call; memory is reserved for the whole bound
-ORDER_WORDS: constant(uint256) = 64  # 16 indices of 16 bits per word
-PM: constant(uint256) = 1000
-MASK16: constant(uint256) = 2**16 - 1
-MASK32: constant(uint256) = 2**32 - 1
-MASK64: constant(uint256) = 2**64 - 1
-UNSET: constant(uint256) = max_value(uint256)
-KEEP_FIELDS: constant(uint256) = ~(MASK64 | (MASK32 << 80))  # soc_pm and arrival of a packed request
-# The carry chain starts from this IV (keccak256("gridchain.coordinator.carry")), so its storage word is never
-# zero and each close rewrites it for 2,900 gas instead of 20,000.
-CARRY_IV: constant(bytes32) = 0x46cad51d099c0f4bbb24ce2899de95b861de751b19c20aa4a5aa1250bbd9cf97
-
+MAX_REQUESTS: constant(uint256) = greedy_walk.MAX_REQUESTS
+POSITION_WORDS: constant(uint256) = 64  # 16 indices of 16 bits per word
+PM: constant(uint256) = greedy_walk.PM
+MASK16: constant(uint256) = greedy_walk.MASK16
+MASK32: constant(uint256) = greedy_walk.MASK32
+MASK64: constant(uint256) = greedy_walk.MASK64
+UNSET: constant(uint256) = greedy_walk.UNSET
+CARRY_IV: constant(bytes32) = greedy_walk.CARRY_IV
+# BN254's scalar field: the permutation check of a paged close works in it (packed requests < 2**176 < FIELD)
+FIELD: constant(uint256) = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
 event MemberChanged:
     member: indexed(address)
@@ -63,11 +67,6 @@ event RequestSubmitted:
     sender: indexed(address)
     request: uint256  # packed, see the header
 
-event RequestExpired:
-    slot: indexed(uint256)
-    arrival: uint256
-    remaining_w: uint256
-
 event SlotClosed:
     slot: indexed(uint256)
     capacity_w: uint256
@@ -80,10 +79,26 @@ event SlotClosed:
     carried: uint256
 
 
+struct Paging:
+    active: bool
+    keeper: address  # the one account that may add pages
+    started: uint256  # block.timestamp of begin_close
+    slot: uint256
+    n: uint256  # requests committed
+    capacity: uint256
+    sorted_target: bytes32  # the chain of the whole list in the rule's order, committed by begin_close
+    challenge: uint256  # r, derived from the pending chains and sorted_target
+    sorted_hash: bytes32  # chain of the sorted pages so far
+    sorted_product: uint256  # product of (r - request) over the sorted pages, mod FIELD
+    pending_count: uint256
+    pending_hash: bytes32  # chain of the pending pages so far (the carried chain, then the submitted one)
+    pending_product: uint256  # product of (r - request) over the pending pages, mod FIELD
+    walk: greedy_walk.Walk
+
+
 START_TIME: public(immutable(uint256))
 SLOT_LENGTH: public(immutable(uint256))
 BETA1_PM: public(immutable(uint256))
-BETA2_PM: immutable(uint256)
 
 members: public(HashMap[address, bool])
 next_arrival: public(uint256)
@@ -93,6 +108,7 @@ carry_hash: public(bytes32)  # chain (from CARRY_IV) of the requests carried int
 # one word, written once per close: next_slot_to_close (bits 0-63) | carry_count (64-127) |
 # last_capacity_w (128-191): the capacity used by the last close, the default for an unposted slot
 close_state: uint256
+paging: public(Paging)
 
 
 @deploy
@@ -111,7 +127,6 @@ def __init__(start_time: uint256, slot_length: uint256, beta1_pm: uint256, initi
     START_TIME = start_time
     SLOT_LENGTH = slot_length
     BETA1_PM = beta1_pm
-    BETA2_PM = PM - beta1_pm
     self.close_state = initial_capacity_w << 128
     self.carry_hash = CARRY_IV
     self.next_arrival = 1  # paid here, so that no submission pays for a fresh storage slot for it
@@ -212,120 +227,158 @@ def submit_request(demand_w: uint256, soc_pm: uint256, tcc: uint256, slot: uint2
 
 
 @external
-def close_slot(slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], order: DynArray[uint256, ORDER_WORDS]):
+def close_slot(slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], positions: DynArray[uint256, POSITION_WORDS]):
     """
-    @dev Anyone, once `slot` has ended and every earlier slot is closed: schedule the slot.
-    @param requests The pending requests, packed: first those carried into the slot (in the order of the
-           carry chain), then those submitted in it (in submission order).
-    @param order The requests' indices in the rule's order, 16 bits each, 16 per word (index k in
-           bits 16 (k % 16) .. of word k // 16).
+    @dev Anyone, once `slot` has ended and every earlier slot is closed: schedule the slot in one call.
+    @param requests The pending requests, packed, in the rule's order (strictly decreasing).
+    @param positions For each pending request in canonical order (the carried chain, then the submitted
+           chain), its index in `requests`: 16 bits each, 16 per word (entry k in bits 16 (k % 16) of
+           word k // 16).
+    """
+    capacity: uint256 = 0
+    carried: uint256 = 0
+    capacity, carried = self._open_close(slot)
+    n: uint256 = len(requests)
+    assert len(positions) == (n + 15) // 16, "coordinator: positions have the wrong length"
+    self._check_pending(slot, requests, positions, n, carried)
+    self.paging.active = False  # a close in one call supersedes any paged close of this slot
+    w: greedy_walk.Walk = greedy_walk.walk(slot, requests, greedy_walk.start(capacity), BETA1_PM)
+    self._finish(slot, capacity, n, w)
+
+
+@external
+def begin_close(slot: uint256, n: uint256, sorted_hash: bytes32):
+    """
+    @dev Start closing `slot` in pages: commit to its n requests and to the keccak chain of the whole list
+         in the rule's order. Only the caller may add pages; another account may start over once this
+         paged close has been left for a slot length, and a close in one call supersedes it.
+    """
+    p: Paging = self.paging
+    if p.active and p.slot == self.close_state & MASK64 and p.keeper != msg.sender:
+        assert block.timestamp >= p.started + SLOT_LENGTH, "coordinator: a paged close is in progress"
+    capacity: uint256 = 0
+    carried: uint256 = 0
+    capacity, carried = self._open_close(slot)
+    assert n >= carried and n > 0, "coordinator: requests do not match the pending set"
+    # r is fixed only after both lists are: the pending ones by their chains, the sorted one by sorted_hash
+    r: uint256 = convert(keccak256(abi_encode(self.carry_hash, self.submit_hash[slot], sorted_hash, slot, n)), uint256) % FIELD
+    self.paging = Paging(
+        active=True, keeper=msg.sender, started=block.timestamp, slot=slot, n=n, capacity=capacity,
+        sorted_target=sorted_hash, challenge=r, sorted_hash=empty(bytes32), sorted_product=1, pending_count=0,
+        pending_hash=CARRY_IV, pending_product=1, walk=greedy_walk.start(capacity),
+    )
+
+
+@external
+def close_sorted_page(requests: DynArray[uint256, MAX_REQUESTS]):
+    """
+    @dev The next requests of the list in the rule's order: walked, chained and multiplied into the check.
+    """
+    p: Paging = self._paging()
+    assert p.walk.walked + len(requests) <= p.n, "coordinator: more requests than committed"
+    h: bytes32 = p.sorted_hash
+    product: uint256 = p.sorted_product
+    for request: uint256 in requests:
+        h = keccak256(abi_encode(h, request))
+        product = uint256_mulmod(product, p.challenge + FIELD - request, FIELD)
+    p.walk = greedy_walk.walk(p.slot, requests, p.walk, BETA1_PM)
+    p.sorted_hash = h
+    p.sorted_product = product
+    self.paging = p
+
+
+@external
+def close_pending_page(requests: DynArray[uint256, MAX_REQUESTS]):
+    """
+    @dev The next requests of the pending set in canonical order (the carried chain, then the submitted
+         chain): chained and multiplied into the check.
+    """
+    p: Paging = self._paging()
+    assert p.pending_count + len(requests) <= p.n, "coordinator: more requests than committed"
+    carried: uint256 = (self.close_state >> 64) & MASK64
+    h: bytes32 = p.pending_hash
+    product: uint256 = p.pending_product
+    k: uint256 = p.pending_count
+    for request: uint256 in requests:
+        if k == carried:
+            assert h == self.carry_hash, "coordinator: requests do not match the pending set"
+            h = empty(bytes32)
+        h = keccak256(abi_encode(h, request))
+        product = uint256_mulmod(product, p.challenge + FIELD - request, FIELD)
+        k = unsafe_add(k, 1)
+    p.pending_hash = h
+    p.pending_product = product
+    p.pending_count = k
+    self.paging = p
+
+
+@external
+def finish_close():
+    """
+    @dev Once every page is in: check that the sorted list is the committed one and a permutation of the
+         pending set (equal products at the random point r: Schwartz-Zippel), then close the slot.
+    """
+    p: Paging = self._paging()
+    assert p.walk.walked == p.n and p.pending_count == p.n, "coordinator: pages missing"
+    assert p.sorted_hash == p.sorted_target, "coordinator: pages differ from the committed order"
+    h: bytes32 = p.pending_hash
+    if p.n == (self.close_state >> 64) & MASK64:
+        assert h == self.carry_hash, "coordinator: requests do not match the pending set"
+        h = empty(bytes32)
+    assert h == self.submit_hash[p.slot], "coordinator: requests do not match the pending set"
+    assert p.sorted_product == p.pending_product, "coordinator: requests do not match the pending set"
+    self.paging.active = False
+    self._finish(p.slot, p.capacity, p.n, p.walk)
+
+
+@internal
+@view
+def _open_close(slot: uint256) -> (uint256, uint256):
+    """
+    @dev Check that `slot` may close now; return its capacity and how many requests were carried into it.
     """
     state: uint256 = self.close_state
     assert slot >= state & MASK64, "coordinator: slot already closed"
     assert slot == state & MASK64, "coordinator: earlier slot not closed"
     assert block.timestamp >= START_TIME + (slot + 1) * SLOT_LENGTH, "coordinator: slot not ended"
-    n: uint256 = len(requests)
-    self._check_pending(slot, requests, n, (state >> 64) & MASK64)
-    assert len(order) == (n + 15) // 16, "coordinator: order has the wrong length"
-
     posted: uint256 = self.posted_capacity[slot]
-    capacity: uint256 = state >> 128
     if posted != 0:
-        capacity = posted - 1
-
-    # One pass over the order: verify it, walk it greedily, and settle every request that will get nothing:
-    # carry it into slot + 1 or expire it. The leftover candidate (the highest priority among the unscheduled
-    # so far, earliest on ties) is held back until it is displaced or the walk ends, when it takes the
-    # leftover capacity. The order is a permutation because it has n in-range indices and is STRICTLY
-    # decreasing under a strict total order (arrivals are unique), so no request can appear twice.
-    # Unchecked arithmetic below is bounded: soc_pm < 1000, u <= 10**6, demand < 2**64.
-    remaining: uint256 = capacity
-    granted_w: uint256 = 0
-    scheduled: uint256 = 0
-    held: uint256 = UNSET  # packed request of the leftover candidate
-    held_u: uint256 = 0
-    prev: uint256 = 0
-    prev_u: uint256 = 0
-    carry: bytes32 = CARRY_IV
-    carried: uint256 = 0
-    expired: uint256 = 0
-    for k: uint256 in range(n, bound=MAX_REQUESTS):
-        i: uint256 = (order[k >> 4] >> ((k & 15) << 4)) & MASK16
-        assert i < n, "coordinator: order index out of range"
-        request: uint256 = requests[i]
-        # U = beta1 (1000 - soc) + beta2 F(tcc), F = 1000, 500, 0 for tcc = 1, 2, >= 3 (inlined: gas)
-        tcc: uint256 = (request >> 80) & MASK32
-        u: uint256 = unsafe_mul(BETA1_PM, unsafe_sub(PM, (request >> 64) & MASK16))
-        if tcc == 1:
-            u = unsafe_add(u, BETA2_PM * PM)
-        elif tcc == 2:
-            u = unsafe_add(u, BETA2_PM * (PM // 2))
-        demand: uint256 = request & MASK64
-        if k > 0:
-            # prev strictly before request: higher U / demand (cross-multiplied), higher U, earlier arrival
-            lhs: uint256 = unsafe_mul(prev_u, demand)
-            rhs: uint256 = unsafe_mul(u, prev & MASK64)
-            if lhs == rhs:
-                if prev_u == u:
-                    assert prev >> 112 < request >> 112, "coordinator: order not sorted"
-                else:
-                    assert prev_u > u, "coordinator: order not sorted"
-            else:
-                assert lhs > rhs, "coordinator: order not sorted"
-        if demand <= remaining:
-            remaining = unsafe_sub(remaining, demand)
-            granted_w = unsafe_add(granted_w, demand)
-            scheduled = unsafe_add(scheduled, 1)
-        elif held == UNSET or u > held_u:
-            if held != UNSET:
-                carry, carried, expired = self._settle(slot, held, 0, carry, carried, expired)
-            held = request
-            held_u = u
-        else:
-            carry, carried, expired = self._settle(slot, request, 0, carry, carried, expired)
-        prev = request
-        prev_u = u
-    partial_w: uint256 = 0
-    partial_arrival: uint256 = UNSET
-    if held != UNSET:
-        if remaining > 0:
-            partial_w = remaining
-            partial_arrival = held >> 112
-            granted_w += remaining
-        carry, carried, expired = self._settle(slot, held, partial_w, carry, carried, expired)
-
-    assert granted_w <= capacity, "coordinator: invariant broken"
-    self.carry_hash = carry
-    self.close_state = (slot + 1) | (carried << 64) | (capacity << 128)
-    log SlotClosed(
-        slot=slot,
-        capacity_w=capacity,
-        granted_w=granted_w,
-        requests=n,
-        scheduled=scheduled,
-        partial_arrival=partial_arrival,
-        partial_w=partial_w,
-        expired=expired,
-        carried=carried,
-    )
+        return posted - 1, (state >> 64) & MASK64
+    return state >> 128, (state >> 64) & MASK64
 
 
 @internal
-def _settle(
-    slot: uint256, request: uint256, granted: uint256, carry: bytes32, carried: uint256, expired: uint256
-) -> (bytes32, uint256, uint256):
+@view
+def _paging() -> Paging:
+    p: Paging = self.paging
+    assert p.active and p.slot == self.close_state & MASK64, "coordinator: no paged close in progress"
+    assert msg.sender == p.keeper, "coordinator: not the keeper of this paged close"
+    return p
+
+
+@internal
+def _finish(slot: uint256, capacity: uint256, n: uint256, walk: greedy_walk.Walk):
     """
-    @dev A request not served in full: expire it if its TCC was 1, else carry it with TCC - 1 and the
-         demand it still has. Returns the carry chain and the carried and expired counts.
+    @dev End of every close: the leftover, the invariant, the next slot's state, the event.
     """
-    # granted < demand (it is 0 or the leftover, which did not cover the demand) and tcc >= 1
-    remaining_w: uint256 = unsafe_sub(request & MASK64, granted)
-    tcc: uint256 = (request >> 80) & MASK32
-    if tcc == 1:
-        log RequestExpired(slot=slot, arrival=request >> 112, remaining_w=remaining_w)
-        return carry, carried, unsafe_add(expired, 1)
-    moved: uint256 = (request & KEEP_FIELDS) | remaining_w | (unsafe_sub(tcc, 1) << 80)
-    return keccak256(abi_encode(carry, moved)), unsafe_add(carried, 1), expired
+    w: greedy_walk.Walk = walk
+    partial_w: uint256 = 0
+    partial_arrival: uint256 = 0
+    w, partial_w, partial_arrival = greedy_walk.finish(slot, w)
+    assert w.granted <= capacity, "coordinator: invariant broken"  # granted power <= capacity
+    self.carry_hash = w.carry
+    self.close_state = (slot + 1) | (w.carried << 64) | (capacity << 128)
+    log SlotClosed(
+        slot=slot,
+        capacity_w=capacity,
+        granted_w=w.granted,
+        requests=n,
+        scheduled=w.scheduled,
+        partial_arrival=partial_arrival,
+        partial_w=partial_w,
+        expired=w.expired,
+        carried=w.carried,
+    )
 
 
 @internal
@@ -352,19 +405,26 @@ def _check_authorised(sender: address):
 
 @internal
 @view
-def _check_pending(slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], n: uint256, carried: uint256):
+def _check_pending(
+    slot: uint256,
+    requests: DynArray[uint256, MAX_REQUESTS],
+    positions: DynArray[uint256, POSITION_WORDS],
+    n: uint256,
+    carried: uint256,
+):
     """
-    @dev `requests` must be exactly the carried chain followed by the submitted chain of `slot`.
+    @dev Taken in canonical order through `positions`, `requests` must be exactly the carried chain then
+         the submitted chain of `slot`. (They are then n distinct requests of the list: no bitmap needed.)
     """
     assert n >= carried, "coordinator: requests do not match the pending set"
     h: bytes32 = CARRY_IV
-    i: uint256 = 0
-    for request: uint256 in requests:
-        if i == carried:
+    for k: uint256 in range(n, bound=MAX_REQUESTS):
+        if k == carried:
             assert h == self.carry_hash, "coordinator: requests do not match the pending set"
             h = empty(bytes32)
-        h = keccak256(abi_encode(h, request))  # the same 64 bytes as concat, for less gas
-        i = unsafe_add(i, 1)
+        i: uint256 = (positions[k >> 4] >> ((k & 15) << 4)) & MASK16
+        assert i < n, "coordinator: position out of range"
+        h = keccak256(abi_encode(h, requests[i]))  # the same 64 bytes as concat, for less gas
     if n == carried:
         assert h == self.carry_hash, "coordinator: requests do not match the pending set"
         h = empty(bytes32)

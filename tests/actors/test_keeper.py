@@ -108,3 +108,22 @@ def test_a_real_revert_is_not_retried(town, monkeypatch):
     with pytest.raises(ChainRevert):
         Keeper(town.client, town.keeper_account, retries=3, sleep=lambda s: None).close_next()
     assert calls == [1]
+
+
+def test_pages_large_slots_and_resumes_after_a_paged_close(town):
+    model = CoordinatorModel(int(town.client.view("START_TIME")), 3600, 500, 100_000, town.owner, set(town.members))
+    keeper = Keeper(town.client, town.keeper_account, page=3)  # any slot with more than 3 requests is paged
+    for slot in range(3):
+        for s in [town.client.submit_request(town.members[i % 4], 15_000 + 4_000 * i, (211 * i + slot) % 1000,
+                                             1 + (i + slot) % 4)[0] for i in range(7)]:  # fmt: skip
+            w = s.request
+            model.submit_request(s.sender, model.slot_end(s.slot) - 1, w & (2**64 - 1), (w >> 64) & 0xFFFF,
+                                 (w >> 80) & 0xFFFFFFFF)  # fmt: skip
+        town.next_slot()
+        receipt = keeper.close_next()
+        assert town.client.close_input(receipt.tx_hash) is None  # closed by finish_close
+        assert receipt.named("SlotClosed")[0].args == model.close_slot(model.slot_end(slot), slot).event()
+    # a fresh keeper rebuilds the carry-over of a paged close from the chain alone
+    from gridchain.actors.keeper import pending
+
+    assert pending(town.client, 3) == model.pending(3)

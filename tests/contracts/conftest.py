@@ -3,7 +3,7 @@ from pathlib import Path
 import boa
 import pytest
 
-from gridchain.core.coordinator import CoordinatorModel, close_calldata
+from gridchain.core.coordinator import CoordinatorModel, close_calldata, paged_calldata
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "charging_coordinator.vy"
 SLOT_LENGTH = 3600
@@ -57,12 +57,25 @@ class Community:
         if self.now < end:
             boa.env.time_travel(seconds=end - self.now)
 
-    def close(self, slot: int):
-        """Close on chain with the calldata a keeper computes from the model; compare with the model."""
-        requests, order = close_calldata(self.model.pending(slot), self.model.beta1_pm)
-        self.c.close_slot(slot, requests, order)
+    def close(self, slot: int, page: int | None = None):
+        """Close on chain with the calldata a keeper computes from the model (in one call, or in pages of
+        `page` requests); compare the chain's events and carry-over with the model's."""
+        pending = self.model.pending(slot)
+        expired = []
+        if page is None or not pending:
+            self.c.close_slot(slot, *close_calldata(pending, self.model.beta1_pm))
+            expired = logs(self.c, "RequestExpired")
+        else:
+            paged = paged_calldata(pending, self.model.beta1_pm, page)
+            self.c.begin_close(slot, paged.n, paged.sorted_hash)
+            for chunk in paged.sorted_pages:
+                self.c.close_sorted_page(chunk)
+                expired += logs(self.c, "RequestExpired")
+            for chunk in paged.pending_pages:
+                self.c.close_pending_page(chunk)
+            self.c.finish_close()
+            expired += logs(self.c, "RequestExpired")
         closed = logs(self.c, "SlotClosed")
-        expired = logs(self.c, "RequestExpired")
         result = self.model.close_slot(self.now, slot)
         assert len(closed) == 1
         event = {k: v for k, v in closed[0].items() if k != "address"}

@@ -3,7 +3,7 @@
 import boa
 import pytest
 
-from gridchain.core.coordinator import chain, pack, pack_order
+from gridchain.core.coordinator import chain, pack, pack_indices
 
 from .conftest import SLOT_LENGTH, Community, deployer, logs
 
@@ -164,18 +164,18 @@ def test_close_schedules_like_the_readme_example(community):
 
 
 @pytest.mark.parametrize(
-    "order, reason",
+    "listing, positions, reason",
     [
-        ([0, 1, 2], "coordinator: order not sorted"),  # the right order is 1, 0, 2
-        ([1, 1, 2], "coordinator: order not sorted"),  # a repeat cannot be strictly decreasing
-        ([1, 0, 1], "coordinator: order not sorted"),
-        ([1, 0, 3], "coordinator: order index out of range"),
+        ([0, 1, 2], [0, 1, 2], "coordinator: order not sorted"),  # the right order is b, a, c
+        ([1, 0, 2], [0, 1, 2], "coordinator: requests do not match the pending set"),  # wrong positions
+        ([1, 1, 2], [1, 0, 2], "coordinator: requests do not match the pending set"),  # b twice, a missing
+        ([1, 0, 2], [1, 0, 3], "coordinator: position out of range"),
     ],
 )
-def test_close_rejects_a_wrong_order(community, order, reason):
+def test_close_rejects_a_wrong_order(community, listing, positions, reason):
     requests = filled(community)
     with boa.reverts(reason):
-        community.c.close_slot(0, requests, pack_order(order))
+        community.c.close_slot(0, [requests[i] for i in listing], pack_indices(positions))
     community.close(0)  # the right order still closes
 
 
@@ -183,11 +183,12 @@ def test_close_rejects_wrong_or_incomplete_requests(community):
     requests = filled(community)
     for bad in (requests[:2], requests + [pack(1, 0, 1, 4)], [pack(80_001, 0, 1, 1)] + requests[1:], requests[::-1]):
         with boa.reverts("coordinator: requests do not match the pending set"):
-            community.c.close_slot(0, bad, pack_order(range(len(bad))))
-    with boa.reverts("coordinator: order has the wrong length"):
-        community.c.close_slot(0, requests, pack_order([1, 0, 2]) + [0])
-    with boa.reverts("coordinator: order has the wrong length"):
-        community.c.close_slot(0, requests, [])
+            community.c.close_slot(0, bad, pack_indices(range(len(bad))))
+    right = [requests[i] for i in (1, 0, 2)]
+    with boa.reverts("coordinator: positions have the wrong length"):
+        community.c.close_slot(0, right, pack_indices([1, 0, 2]) + [0])
+    with boa.reverts("coordinator: positions have the wrong length"):
+        community.c.close_slot(0, right, [])
 
 
 def test_carry_over_into_next_slot(community):

@@ -26,8 +26,10 @@ slot_plan = st.tuples(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from([0, 250, 500, 1000]), st.lists(slot_plan, min_size=1, max_size=5))
-def test_contract_equals_core_over_slots(beta1_pm, plan):
+@given(st.sampled_from([0, 250, 500, 1000]), st.lists(slot_plan, min_size=1, max_size=5),
+       st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=5, max_size=5))  # fmt: skip
+def test_contract_equals_core_over_slots(beta1_pm, plan, pages):
+    """Each slot closes in one call (None) or in pages of 1..5 requests: always the model's result."""
     with boa.env.anchor():
         community = Community(beta1_pm=beta1_pm, capacity_w=120)
         for slot, (capacity, requests) in enumerate(plan):
@@ -36,7 +38,7 @@ def test_contract_equals_core_over_slots(beta1_pm, plan):
             for member, d, s, t in requests:
                 community.submit(member, d, s, t)
             community.to_end_of(slot)
-            community.close(slot)  # asserts the chain's events and carry chain equal the model's
+            community.close(slot, pages[slot])  # asserts the chain's events and carry chain equal the model's
         assert community.c.next_slot_to_close() == len(plan)
 
 

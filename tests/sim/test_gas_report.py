@@ -81,3 +81,21 @@ def test_cli_refuses_osaka_on_the_embedded_chain(tmp_path):
 
     r = CliRunner().invoke(app, ["gas-report", "--hardfork", "osaka", "--chain", "embedded", "--out", str(tmp_path)])
     assert r.exit_code == 2 and r.stderr.startswith("error: --chain: the embedded chain (py-evm) has Prague rules only")
+
+
+@pytest.mark.parametrize(
+    "total, biggest, met",
+    [(60_000_000, 16_777_216, True), (60_010_000, 1_000_000, False), (1_000_000, 16_777_217, False)],
+)
+def test_ten_thousand_target_boundary(total, biggest, met):
+    report = {
+        "coordination": {
+            "submit_request": 1,
+            "close_slot": {"10000": total},
+            "close_slot_per_request": {"10000": round(total / 10_000)},
+            "close_slot_calls": {"10000": 22},
+            "close_slot_max_transaction": {"10000": biggest},
+        },
+        "baseline": {"knapsack": {}},
+    }
+    assert check_targets(report)["close_10000_requests"]["met"] is met

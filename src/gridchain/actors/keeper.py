@@ -14,18 +14,21 @@ from dataclasses import dataclass
 
 from gridchain.chain.coordinator import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert, Receipt
-from gridchain.core.coordinator import close, close_calldata
+from gridchain.core.coordinator import MAX_REQUESTS, close, close_calldata, paged_calldata
 
 
 def carried_into(client: CoordinatorClient, slot: int) -> list[int]:
-    """The packed requests carried into `slot`, from the close of `slot - 1` as recorded on chain."""
+    """The packed requests carried into `slot`, recomputed from the close of `slot - 1` as recorded on
+    chain: from its verified calldata (a close in one call) or from its own pending set (a paged close)."""
     if slot == 0:
         return []
     closed = [e for e in client.closes() if e.args["slot"] == slot - 1]
     if not closed:
         raise LookupError(f"slot {slot - 1} is not closed")
     event = closed[0]
-    _, requests, _ = client.close_input(event.tx_hash)
+    calldata = client.close_input(event.tx_hash)
+    requests = calldata[1] if calldata is not None else pending(client, slot - 1)
+    # the close's result does not depend on the order its requests are listed in
     return list(close(slot - 1, requests, event.args["capacity_w"], client.beta1_pm).carried)
 
 
@@ -40,6 +43,7 @@ class Keeper:
     account: str
     retries: int = 3
     backoff_s: float = 0.5
+    page: int = MAX_REQUESTS  # a slot with more pending requests than this closes in pages of this size
     sleep: Callable[[float], None] = time.sleep
 
     def close_next(self) -> Receipt | None:
@@ -49,8 +53,11 @@ class Keeper:
         slot = self.client.next_slot_to_close
         for attempt in range(self.retries + 1):
             try:
-                requests, order = close_calldata(pending(self.client, slot), self.client.beta1_pm)
-                return self.client.close_slot(self.account, slot, requests, order)
+                requests = pending(self.client, slot)
+                if len(requests) > self.page:
+                    paged = paged_calldata(requests, self.client.beta1_pm, self.page)
+                    return self.client.close_in_pages(self.account, slot, paged)[-1]
+                return self.client.close_slot(self.account, slot, *close_calldata(requests, self.client.beta1_pm))
             except ChainRevert as e:
                 if "slot already closed" in e.reason:
                     return None  # someone else closed it: fine, nothing to redo

@@ -15,8 +15,9 @@ def fetch_records(client: CoordinatorClient) -> ChainRecords:
     for e in client.closes():
         slot = e.args["slot"]
         records.closed[slot] = {k: v for k, v in e.args.items()}
-        _, requests, order = client.close_input(e.tx_hash)
-        records.close_inputs[slot] = (requests, order)
+        calldata = client.close_input(e.tx_hash)
+        if calldata is not None:  # a close in one call; a paged close's calldata is spread over its pages
+            records.close_inputs[slot] = (calldata[1], calldata[2])
     for e in client.expiries():
         records.expired.setdefault(e.args["slot"], []).append((e.args["arrival"], e.args["remaining_w"]))
     return records

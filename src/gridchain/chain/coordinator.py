@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from gridchain.chain.compiler import Artifact, compile_contract
 from gridchain.chain.gateway import Event, Gateway, Receipt
+from gridchain.core.coordinator import PagedClose
 
 CONTRACT = "charging_coordinator"
 
@@ -55,8 +56,16 @@ class CoordinatorClient:
         event = receipt.named("RequestSubmitted")[0]
         return Submission(event.args["slot"], event.args["sender"], event.args["request"], receipt.tx_hash), receipt
 
-    def close_slot(self, sender: str, slot: int, requests: Sequence[int], order: Sequence[int]) -> Receipt:
-        return self._tx("close_slot", [slot, list(requests), list(order)], sender)
+    def close_slot(self, sender: str, slot: int, requests: Sequence[int], positions: Sequence[int]) -> Receipt:
+        return self._tx("close_slot", [slot, list(requests), list(positions)], sender)
+
+    def close_in_pages(self, sender: str, slot: int, paged: PagedClose) -> list[Receipt]:
+        """begin_close, every sorted page, every pending page, finish_close; the last receipt closes."""
+        receipts = [self._tx("begin_close", [slot, paged.n, paged.sorted_hash], sender)]
+        receipts += [self._tx("close_sorted_page", [page], sender) for page in paged.sorted_pages]
+        receipts += [self._tx("close_pending_page", [page], sender) for page in paged.pending_pages]
+        receipts.append(self._tx("finish_close", [], sender))
+        return receipts
 
     # -- reads ------------------------------------------------------------------------------------------
     @property
@@ -84,9 +93,12 @@ class CoordinatorClient:
     def expiries(self) -> list[Event]:
         return self.gateway.events(self.artifact, self.address, "RequestExpired")
 
-    def close_input(self, tx_hash: str) -> tuple[int, list[int], list[int]]:
-        """The verified calldata of a close transaction: slot, pending requests, packed order."""
+    def close_input(self, tx_hash: str) -> tuple[int, list[int], list[int]] | None:
+        """The verified calldata of a close in one call (slot, requests in the rule's order, packed
+        positions), or None for the last call of a paged close."""
         fn, args = self.gateway.transaction_input(self.artifact, tx_hash)
+        if fn == "finish_close":
+            return None
         if fn != "close_slot":
-            raise ValueError(f"{tx_hash} calls {fn}, not close_slot")
-        return args["slot"], list(args["requests"]), list(args["order"])
+            raise ValueError(f"{tx_hash} calls {fn}, not a close")
+        return args["slot"], list(args["requests"]), list(args["positions"])

@@ -56,10 +56,10 @@ def chain(words: Iterable[int], start: bytes = ZERO_HASH) -> bytes:
     return h
 
 
-def pack_order(order: Sequence[int]) -> list[int]:
-    """Indices (each < 2**16) packed 16 to a word, index k in bits 16 (k % 16) of word k // 16."""
-    words = [0] * ((len(order) + 15) // 16)
-    for k, i in enumerate(order):
+def pack_indices(indices: Sequence[int]) -> list[int]:
+    """Indices (each < 2**16) packed 16 to a word, entry k in bits 16 (k % 16) of word k // 16."""
+    words = [0] * ((len(indices) + 15) // 16)
+    for k, i in enumerate(indices):
         words[k >> 4] |= i << ((k & 15) << 4)
     return words
 
@@ -142,10 +142,37 @@ def close(slot: int, requests: Sequence[int], capacity_w: int, beta1_pm: int) ->
     return CloseResult(slot, schedule, tuple(by_rank), scheduled, *partial, tuple(expired), tuple(carried))
 
 
-def close_calldata(requests: Sequence[int], beta1_pm: int) -> tuple[list[int], list[int]]:
-    """The arguments of `close_slot` after the slot number: the requests and their packed order."""
+def rule_order(requests: Sequence[int], beta1_pm: int) -> list[int]:
+    """Indices of the packed `requests` in the rule's order (core's greedy order)."""
     reqs = [unpack(w) for w in requests]
-    return list(requests), pack_order(priority_order(reqs, [priority(r, beta1_pm) for r in reqs]))
+    return priority_order(reqs, [priority(r, beta1_pm) for r in reqs])
+
+
+def close_calldata(requests: Sequence[int], beta1_pm: int) -> tuple[list[int], list[int]]:
+    """The arguments of `close_slot` after the slot number, for the pending `requests` in canonical order:
+    the requests in the rule's order, and for each pending request its index in that list (packed)."""
+    order = rule_order(requests, beta1_pm)
+    positions = [0] * len(order)
+    for rank, i in enumerate(order):
+        positions[i] = rank
+    return [requests[i] for i in order], pack_indices(positions)
+
+
+@dataclass(frozen=True)
+class PagedClose:
+    """The calls of a close in pages: begin_close(slot, n, sorted_hash), the sorted pages, the pending
+    pages (canonical order), then finish_close()."""
+
+    n: int
+    sorted_hash: bytes
+    sorted_pages: list[list[int]]
+    pending_pages: list[list[int]]
+
+
+def paged_calldata(requests: Sequence[int], beta1_pm: int, page: int = MAX_REQUESTS) -> PagedClose:
+    ordered = [requests[i] for i in rule_order(requests, beta1_pm)]
+    cut = lambda xs: [list(xs[k : k + page]) for k in range(0, len(xs), page)]  # noqa: E731
+    return PagedClose(len(requests), chain(ordered), cut(ordered), cut(list(requests)))
 
 
 class CoordinatorError(Exception):

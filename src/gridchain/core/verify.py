@@ -23,7 +23,8 @@ class ChainRecords:
     posted: dict[int, int] = field(default_factory=dict)  # slot -> the last capacity posted for it
     closed: dict[int, dict[str, int]] = field(default_factory=dict)  # slot -> SlotClosed event arguments
     expired: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # slot -> [(arrival, remaining_w)]
-    close_inputs: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)  # slot -> calldata
+    # slot -> (requests in the rule's order, packed positions): the calldata of a close in one call
+    close_inputs: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,14 @@ def verify_slots(records: ChainRecords, upto: int) -> list[Verdict]:
         if records.expired.get(slot, []) != expiries:
             mismatches.append(f"slot {slot}: expiries on chain {records.expired.get(slot, [])}, recomputed {expiries}")
         if slot in records.close_inputs:
-            requests, order = records.close_inputs[slot]
+            requests, positions = records.close_inputs[slot]
             pending = (list(results[slot - 1].carried) if slot > 0 else []) + records.submitted.get(slot, [])
-            if requests != pending:
+            expected, expected_positions = close_calldata(pending, records.beta1_pm)
+            if sorted(requests) != sorted(pending):
                 mismatches.append(
                     f"slot {slot}: the close was given {len(requests)} requests, not the {len(pending)} pending"
                 )
-            elif order != close_calldata(pending, records.beta1_pm)[1]:
+            elif requests != expected or positions != expected_positions:
                 mismatches.append(f"slot {slot}: the close's order is not the rule's order")
         verdicts.append(Verdict(slot, result, tuple(mismatches)))
     return verdicts
