@@ -234,3 +234,15 @@ def test_many_requests_in_one_close():
         community.to_end_of(0)
         result = community.close(0)
         assert result.schedule.granted_w == 5_000_000
+
+
+def test_transfer_ownership(community):
+    new_owner = community.members[3]
+    with boa.env.prank(community.members[0]), boa.reverts("ownable: caller is not the owner"):
+        community.c.transfer_ownership(new_owner)
+    community.c.transfer_ownership(new_owner)
+    assert community.c.owner() == new_owner
+    with boa.reverts("coordinator: caller is not the owner"):
+        community.c.post_capacity(0, 1)  # the old owner no longer posts
+    with boa.env.prank(new_owner):
+        community.c.post_capacity(0, 1)
