@@ -85,6 +85,18 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self.community.to_end_of(self.community.model.next_slot_to_close)
         self.close(0)
 
+    @rule(page=st.integers(1, 4))
+    def end_and_close_in_pages(self, page):
+        """The keeper's step for a large slot: wait for its end, then close it in pages of `page`."""
+        c, m = self.community, self.community.model
+        c.to_end_of(m.next_slot_to_close)
+        slot = m.next_slot_to_close
+        if not m.pending(slot):
+            return  # an empty slot closes in one call
+        result = c.close(slot, page)  # asserts the events and carry chain equal the model's
+        event("done: paged close")
+        self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
+
     @invariant()
     def granted_within_capacity(self):
         assert all(g <= cap for g, cap in self.granted)
