@@ -118,3 +118,28 @@ def test_embedded_receipts_have_the_gas_of_a_prague_node(anvil):
     embedded = scenario_gas(BoaGateway(accounts=6))
     assert len(node) == len(embedded) == 13  # deploy, post, 9 submissions, 2 closes
     assert embedded == node
+
+
+@pytest.mark.integration
+def test_anvil_dies_with_the_process_that_started_it():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = "from gridchain.chain.anvil import start_anvil; n = start_anvil(accounts=1); print(n.pid, flush=True); " \
+             "import time; time.sleep(60)"
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    anvil_pid = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)  # no finally, no atexit: only the kernel can tell anvil
+    parent.wait()
+    for _ in range(100):
+        try:
+            os.kill(anvil_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(anvil_pid, signal.SIGKILL)
+        pytest.fail("anvil outlived the process that started it")

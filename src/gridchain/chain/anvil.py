@@ -5,6 +5,7 @@ Started by `gridchain node` and by the tests that need a real node, and stopped 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -38,6 +39,15 @@ def dev_keys(count: int) -> list[str]:
 
 def dev_addresses(count: int) -> list[str]:
     return [Account.from_key(k).address for k in dev_keys(count)]
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): get SIGTERM when the parent dies, however it dies, so that a
+    killed command never leaves its node running."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def free_port() -> int:
@@ -96,7 +106,7 @@ def start_anvil(
     port = port or free_port()
     cmd = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--hardfork", hardfork,
            "--accounts", str(accounts), "--mnemonic", DEV_MNEMONIC, "--silent"]  # fmt: skip
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     node = AnvilNode(process, port, hardfork, accounts)
     deadline = time.monotonic() + timeout
     while True:

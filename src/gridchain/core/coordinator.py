@@ -27,8 +27,8 @@ MASK32 = 2**32 - 1
 MASK64 = 2**64 - 1
 UNSET = 2**256 - 1
 MAX_REQUESTS = 1024
-"""Most pending requests one `close_slot` call takes (the contract's DynArray bound; the ABI decoder
-rejects a longer list before any check runs)."""
+"""Most requests one call takes (the contract's DynArray bound; the ABI decoder rejects a longer list
+before any check runs): a slot with more pending requests closes in pages."""
 ZERO_HASH = b"\x00" * 32
 CARRY_IV = keccak(text="gridchain.coordinator.carry")
 """Start of the carry chain (never zero, so the contract's storage word is never cleared)."""
@@ -42,10 +42,6 @@ def unpack(word: int) -> ChargingRequest:
     """The request a packed word stands for; its id is `#<arrival>`."""
     arrival = word >> 112
     return ChargingRequest(f"#{arrival}", word & MASK64, (word >> 64) & MASK16, (word >> 80) & MASK32, arrival)
-
-
-def pack_request(r: ChargingRequest) -> int:
-    return pack(r.demand_w, r.soc_pm, r.tcc, r.arrival)
 
 
 def chain(words: Iterable[int], start: bytes = ZERO_HASH) -> bytes:
@@ -76,7 +72,6 @@ class CloseResult:
 
     slot: int
     schedule: Schedule  # allocations in the order of `requests`
-    order: tuple[int, ...]  # indices into `requests` in the rule's order
     scheduled: int
     partial_arrival: int  # UNSET when no partial grant
     partial_w: int
@@ -139,7 +134,7 @@ def close(slot: int, requests: Sequence[int], capacity_w: int, beta1_pm: int) ->
             partial = (reqs[held].arrival, allocations[held].granted_w)
         settle(held)
     scheduled = sum(a.status is Status.SCHEDULED for a in allocations)
-    return CloseResult(slot, schedule, tuple(by_rank), scheduled, *partial, tuple(expired), tuple(carried))
+    return CloseResult(slot, schedule, scheduled, *partial, tuple(expired), tuple(carried))
 
 
 def rule_order(requests: Sequence[int], beta1_pm: int) -> list[int]:
