@@ -43,7 +43,8 @@ def dev_addresses(count: int) -> list[str]:
 
 def _die_with_parent() -> None:
     """In the child before exec (Linux): get SIGTERM when the parent dies, however it dies, so that a
-    killed command never leaves its node running."""
+    killed command never leaves its node running. (The kernel watches the thread that started the node:
+    start it from a thread that outlives it, as every caller here does from the main thread.)"""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
