@@ -39,8 +39,10 @@ def demo(
     keys: str = typer.Option(None, "--keys", help=KEYS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print slots, ESUs, gas and verdicts as one JSON object."),
 ) -> None:
-    """A day of one community on chain: the utility posts C - P_R each hour, ESUs submit as they come home,
-    the keeper closes every slot, and each ESU recomputes and verifies its allocations.
+    """A day of one community on chain, closed by the keeper and verified by every ESU.
+
+    The utility posts C - P_R each hour, ESUs submit as they come home, the keeper closes every slot, and
+    each ESU recomputes and verifies its allocations from the chain.
 
     Runs on the embedded chain (in-process py-evm) unless --rpc-url names a development node, e.g. one
     started by `gridchain node --accounts 60` (the demo moves the node's clock). Gas figures are receipt

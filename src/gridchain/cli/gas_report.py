@@ -29,7 +29,9 @@ def gas_report(
     out: Path = typer.Option(Path("results"), "--out", help="Folder for <config>.json and <config>.png."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
-    """Measure receipt gasUsed of deploy, submit_request and the close of a slot of n = 10 .. 10,000
+    """Gas of the coordinator against a faithful port of the paper's Algorithm 1, with targets and a plot.
+
+    Measures receipt gasUsed of deploy, submit_request and the close of a slot of n = 10 .. 10,000
     requests (above 1,024 it closes in pages), and of a faithful Vyper port of the paper's Algorithm 1
     (n = 10 .. 500) on the same slots, then check the targets: submit_request <= 60,000; <= 6,000 gas per
     request at n = 500 and at n = 10,000 (every call under the 16,777,216 cap); at least 10 times less than
