@@ -74,7 +74,7 @@ def run(
         result.gas["set_member"].append(r.gas_used)
 
     slot = 0
-    while slot < len(day.arrivals) or client.view("carry_count") or client.submissions(slot):
+    while slot < len(day.arrivals) or client.view("carry_count"):  # arrivals to come, or requests carried
         capacity = capacity_at(day.capacities, slot)
         if slot == 0 or capacity != capacity_at(day.capacities, slot - 1):
             result.gas["post_capacity"].append(utility.post_capacity(slot, capacity).gas_used)
