@@ -48,9 +48,12 @@ class Keeper:
 
     def close_next(self) -> Receipt | None:
         """Close the next slot if it has ended; None if it has not (or another keeper closed it first)."""
-        if not self.due():
-            return None
         slot = self.client.next_slot_to_close
+        if self.client.gateway.now() < self.client.slot_end(slot):
+            return None
+        return self._close(slot)
+
+    def _close(self, slot: int) -> Receipt | None:
         for attempt in range(self.retries + 1):
             try:
                 requests = pending(self.client, slot)
@@ -68,15 +71,11 @@ class Keeper:
             self.sleep(self.backoff_s * 2**attempt)
         return None
 
-    def due(self) -> bool:
-        """Has the next slot to close ended?"""
-        return self.client.gateway.now() >= self.client.slot_end(self.client.next_slot_to_close)
-
     def close_due(self) -> list[Receipt]:
         """Close every slot that has ended, oldest first (skipping those another keeper closes meanwhile)."""
         receipts = []
-        while self.due():
-            receipt = self.close_next()
+        while self.client.gateway.now() >= self.client.slot_end(slot := self.client.next_slot_to_close):
+            receipt = self._close(slot)
             if receipt is not None:
                 receipts.append(receipt)
         return receipts

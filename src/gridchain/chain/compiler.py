@@ -25,9 +25,6 @@ class Artifact:
     source_sha256: str
     compiler: str
 
-    def function(self, name: str) -> dict:
-        return next(e for e in self.abi if e.get("type") == "function" and e["name"] == name)
-
 
 BASELINE_DIR = CONTRACTS_DIR.parent / "benchmarks" / "baseline"
 

@@ -12,22 +12,8 @@ from rich.table import Table
 
 from gridchain.cli.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
 from gridchain.cli.errors import bad_input_exits
-from gridchain.core.policies import POLICIES
 from gridchain.core.request import check_int
 from gridchain.sim import community_day
-
-
-def model_comparison(day: community_day.CommunityDay) -> dict[str, dict[str, float]]:
-    """The same day through core's multi-slot model under each policy (SoC rises with each grant there)."""
-    out = {}
-    for name in POLICIES:
-        r = community_day.run(day, name)
-        out[name] = {
-            "charging_index": round(r.charging_index, 4),
-            "energy_delivered": round(r.energy_delivered, 4),
-            "fully_served": round(r.fully_served, 4),
-        }
-    return out
 
 
 @bad_input_exits
@@ -65,7 +51,7 @@ def demo(
         result = chain_day.run(gateway, day, progress=lambda _: bar.advance(task))
         bar.update(task, total=bar.tasks[0].completed)
     summary = result.summary()
-    comparison = model_comparison(day)
+    comparison = community_day.compare_policies(day)
     if as_json:
         payload = {"seed": seed, "address": result.address, "chain": result.gateway, "summary": summary,
                    "slots": result.slots, "esus": result.esus, "mismatches": result.mismatches,

@@ -16,13 +16,6 @@ from gridchain.core.validate import load_json, parse_slots
 
 PolicyName = StrEnum("PolicyName", {name: name for name in POLICIES})
 
-EXAMPLE = (
-    '{"capacity_w": 100000, "beta1_pm": 500, "requests": ['
-    '{"id": "esu-1", "demand_w": 60000, "soc_pm": 200, "tcc": 1}, '
-    '{"id": "esu-2", "demand_w": 50000, "soc_pm": 700, "tcc": 4}]}'
-)
-
-
 def read_input(path: Path | None) -> tuple[str, str]:
     """The text to parse and the name to report errors under."""
     if path is None:

@@ -108,7 +108,3 @@ class Slot:
             if r.id in seen:
                 raise InputError(f"requests[{i}].id", f"{show(r.id)} is already the id of requests[{seen[r.id]}]")
             seen[r.id] = i
-
-    @property
-    def beta2_pm(self) -> int:
-        return PM - self.beta1_pm
