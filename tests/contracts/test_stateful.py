@@ -10,7 +10,9 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from gridchain.core.coordinator import CoordinatorError, close_calldata
+from eth_utils import keccak
+
+from gridchain.core.coordinator import CoordinatorError, close_calldata, paged_calldata
 
 from .conftest import SLOT_LENGTH, Community, logs
 
@@ -22,6 +24,7 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self._anchor.__enter__()
         self.community = Community(capacity_w=150, members=3)
         self.granted: list[tuple[int, int]] = []  # (granted_w, capacity_w) per closed slot
+        self.paged = None  # the honest calldata of the paged close under way (its pages are sent from it)
 
     def teardown(self):
         self._anchor.__exit__(None, None, None)
@@ -93,9 +96,84 @@ class CoordinatorMachine(RuleBasedStateMachine):
         slot = m.next_slot_to_close
         if not m.pending(slot):
             return  # an empty slot closes in one call
+        p = m.paging
+        if p and p.slot == slot and p.keeper != str(c.owner) and c.now < p.started + SLOT_LENGTH:
+            return  # someone else's paged close is under way (the paged rules below test that refusal)
         result = c.close(slot, page)  # asserts the events and carry chain equal the model's
         event("done: paged close")
         self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
+
+    # -- a paged close step by step, by its keeper or by someone else, with honest or wrong input --------
+    def _sender(self, by_owner):
+        return self.community.owner if by_owner else self.community.members[0]
+
+    def _as(self, sender, call):
+        def run():
+            with boa.env.prank(sender):
+                call()
+
+        return run
+
+    @rule(by_owner=st.booleans(), page=st.integers(1, 4), wrong_commitment=st.booleans())
+    def paged_begin(self, by_owner, page, wrong_commitment):
+        c, m = self.community, self.community.model
+        c.to_end_of(m.next_slot_to_close)  # a keeper begins once the slot has ended
+        slot, sender = m.next_slot_to_close, self._sender(by_owner)
+        paged = paged_calldata(m.pending(slot), m.beta1_pm, page)
+        target = keccak(b"not the list") if wrong_commitment else paged.sorted_hash
+        before = m.paging
+        self.both(self._as(sender, lambda: c.c.begin_close(slot, paged.n, target)),
+                  lambda: m.begin_close(str(sender), c.now, slot, paged.n, target))  # fmt: skip
+        if m.paging is not before:
+            self.paged = paged
+
+    @rule(by_owner=st.booleans(), pending=st.booleans())
+    def paged_page(self, by_owner, pending):
+        c, m = self.community, self.community.model
+        sender = self._sender(by_owner)
+        if self.paged is None or m.paging is None:
+            chunk = [1]
+        else:
+            pages = self.paged.pending_pages if pending else self.paged.sorted_pages
+            done = len(m.paging.pending if pending else m.paging.sorted)
+            sent = sum(len(x) for x in pages)
+            chunk = next((x for k, x in enumerate(pages) if sum(len(y) for y in pages[:k]) == done), None)
+            chunk = chunk if chunk is not None and done < sent else [pages[-1][-1]]  # one too many
+        if pending:
+            self.both(self._as(sender, lambda: c.c.close_pending_page(chunk)),
+                      lambda: m.close_pending_page(str(sender), chunk))  # fmt: skip
+        else:
+            self.both(self._as(sender, lambda: c.c.close_sorted_page(chunk)),
+                      lambda: m.close_sorted_page(str(sender), chunk))  # fmt: skip
+
+    @rule(as_keeper=st.booleans())
+    def paged_complete(self, as_keeper):
+        """Send every remaining honest page, then finish: as the paged close's keeper, or as the other
+        account (who must be refused)."""
+        m = self.community.model
+        keeper_is_owner = m.paging is None or m.paging.keeper == str(self.community.owner)
+        by_owner = keeper_is_owner if as_keeper else not keeper_is_owner
+        for pending in (False, True):
+            while self.paged is not None and m.paging is not None:
+                done = len(m.paging.pending if pending else m.paging.sorted)
+                if done >= m.paging.n:
+                    break
+                before = done
+                self.paged_page(by_owner, pending)
+                if m.paging is None or len(m.paging.pending if pending else m.paging.sorted) == before:
+                    break  # refused (and checked): stop here
+        self.paged_finish(by_owner)
+
+    @rule(by_owner=st.booleans())
+    def paged_finish(self, by_owner):
+        c, m = self.community, self.community.model
+        sender = self._sender(by_owner)
+        result = self.both(self._as(sender, lambda: c.c.finish_close()), lambda: m.finish_close(str(sender), c.now))
+        if result is not None:
+            event_args = {k: v for k, v in logs(c.c, "SlotClosed")[0].items() if k != "address"}
+            assert event_args == result.event()
+            self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
+            self.paged = None
 
     @invariant()
     def granted_within_capacity(self):
@@ -110,4 +188,4 @@ class CoordinatorMachine(RuleBasedStateMachine):
 
 
 TestCoordinatorMachine = CoordinatorMachine.TestCase
-TestCoordinatorMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+TestCoordinatorMachine.settings = settings(max_examples=80, stateful_step_count=40, deadline=None)

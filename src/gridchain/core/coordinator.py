@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from eth_utils import keccak
 
 from gridchain.core.policies import POLICIES
-from gridchain.core.priority import priority, priority_order
+from gridchain.core.priority import precedes, priority, priority_order
 from gridchain.core.request import POWER_MAX_W, SOC_PM_MAX, TCC_MAX, ChargingRequest, Slot
 from gridchain.core.schedule import Schedule, Status
 
@@ -170,6 +170,17 @@ def paged_calldata(requests: Sequence[int], beta1_pm: int, page: int = MAX_REQUE
     return PagedClose(len(requests), chain(ordered), cut(ordered), cut(list(requests)))
 
 
+@dataclass
+class _Paging:
+    keeper: str
+    started: int
+    slot: int
+    n: int
+    sorted_hash: bytes
+    sorted: list[int] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)
+
+
 class CoordinatorError(Exception):
     """A call the contract would revert, with the contract's reason (`coordinator: ...`)."""
 
@@ -194,6 +205,7 @@ class CoordinatorModel:
     submitted: dict[int, list[int]] = field(default_factory=dict)
     carried: dict[int, list[int]] = field(default_factory=dict)
     closes: list[CloseResult] = field(default_factory=list)
+    paging: _Paging | None = None
 
     def current_slot(self, now: int) -> int:
         if now < self.start_time:
@@ -252,13 +264,18 @@ class CoordinatorModel:
         """The capacity the close of `slot` will use (exact for the next slot to close)."""
         return self.posted.get(slot, self.last_capacity_w)
 
-    def close_slot(self, now: int, slot: int) -> CloseResult:
+    def _open_close(self, now: int, slot: int) -> None:
         if slot < self.next_slot_to_close:
             raise CoordinatorError("coordinator: slot already closed")
         if slot != self.next_slot_to_close:
             raise CoordinatorError("coordinator: earlier slot not closed")
         if now < self.slot_end(slot):
             raise CoordinatorError("coordinator: slot not ended")
+
+    def close_slot(self, now: int, slot: int) -> CloseResult:
+        """A close in one call (with the right calldata); it supersedes any paged close of the slot."""
+        self._open_close(now, slot)
+        self.paging = None
         requests = self.pending(slot)
         result = close(slot, requests, self.capacity_of(slot), self.beta1_pm)
         self.carried[slot + 1] = list(result.carried)
@@ -266,3 +283,57 @@ class CoordinatorModel:
         self.next_slot_to_close = slot + 1
         self.closes.append(result)
         return result
+
+    # -- a close in pages: the protocol's rules, with the contract's reasons -------------------------------
+    def begin_close(self, sender: str, now: int, slot: int, n: int, sorted_hash: bytes) -> None:
+        p = self.paging
+        if p and p.slot == self.next_slot_to_close and p.keeper != sender and now < p.started + self.slot_length:
+            raise CoordinatorError("coordinator: a paged close is in progress")
+        self._open_close(now, slot)
+        if n < len(self.carried.get(slot, [])) or n == 0:
+            raise CoordinatorError("coordinator: requests do not match the pending set")
+        self.paging = _Paging(sender, now, slot, n, sorted_hash)
+
+    def _paging(self, sender: str) -> _Paging:
+        p = self.paging
+        if p is None or p.slot != self.next_slot_to_close:
+            raise CoordinatorError("coordinator: no paged close in progress")
+        if sender != p.keeper:
+            raise CoordinatorError("coordinator: not the keeper of this paged close")
+        return p
+
+    def close_sorted_page(self, sender: str, words: Sequence[int]) -> None:
+        """The next part of the list in the rule's order: each request strictly after the one before."""
+        p = self._paging(sender)
+        if len(p.sorted) + len(words) > p.n:
+            raise CoordinatorError("coordinator: more requests than committed")
+        listed = p.sorted + list(words)
+        reqs = [unpack(w) for w in listed]
+        us = [priority(r, self.beta1_pm) for r in reqs]
+        for k in range(max(1, len(p.sorted)), len(listed)):
+            if not precedes(reqs[k - 1], us[k - 1], reqs[k], us[k]):
+                raise CoordinatorError("coordinator: order not sorted")
+        p.sorted = listed
+
+    def close_pending_page(self, sender: str, words: Sequence[int]) -> None:
+        """The next part of the pending set in canonical order; crossing the end of the carried part
+        checks it."""
+        p = self._paging(sender)
+        if len(p.pending) + len(words) > p.n:
+            raise CoordinatorError("coordinator: more requests than committed")
+        listed = p.pending + list(words)
+        carried = self.carried.get(p.slot, [])
+        if len(p.pending) <= len(carried) < len(listed) and listed[: len(carried)] != carried:
+            raise CoordinatorError("coordinator: requests do not match the pending set")
+        p.pending = listed
+
+    def finish_close(self, sender: str, now: int) -> CloseResult:
+        p = self._paging(sender)
+        if len(p.sorted) != p.n or len(p.pending) != p.n:
+            raise CoordinatorError("coordinator: pages missing")
+        if chain(p.sorted) != p.sorted_hash:
+            raise CoordinatorError("coordinator: pages differ from the committed order")
+        # the contract checks the chains, then the multisets (products at a random point)
+        if p.pending != self.pending(p.slot) or sorted(p.sorted) != sorted(p.pending):
+            raise CoordinatorError("coordinator: requests do not match the pending set")
+        return self.close_slot(now, p.slot)
