@@ -20,14 +20,14 @@ from .conftest import SLOT_LENGTH, Community, logs
 class CoordinatorMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self._anchor = boa.env.anchor()
-        self._anchor.__enter__()
+        self._env = boa.swap_env(boa.Env())  # a fresh chain per example: no state left by earlier tests
+        self._env.__enter__()
         self.community = Community(capacity_w=150, members=3)
         self.granted: list[tuple[int, int]] = []  # (granted_w, capacity_w) per closed slot
         self.paged = None  # the honest calldata of the paged close under way (its pages are sent from it)
 
     def teardown(self):
-        self._anchor.__exit__(None, None, None)
+        self._env.__exit__(None, None, None)
 
     def both(self, chain_call, model_call):
         """Run on chain and in the model; they must agree on success or on the revert reason."""
