@@ -37,13 +37,26 @@
 """
 
 from snekmate.auth import ownable
+from snekmate.utils import eip712_domain_separator as eip712
+from modules import anonymous_requests
 from modules import greedy_walk
 
 initializes: ownable
-exports: (ownable.owner, ownable.transfer_ownership)
+initializes: eip712
+initializes: anonymous_requests[eip712 := eip712]
+exports: (
+    ownable.owner,
+    ownable.transfer_ownership,
+    eip712.eip712Domain,
+    anonymous_requests.epoch_key,
+    anonymous_requests.spent,
+)
 
 
 MAX_REQUESTS: constant(uint256) = greedy_walk.MAX_REQUESTS
+MAX_BATCH: constant(uint256) = 32  # anonymous requests relayed in one transaction
+MODULUS_WORDS: constant(uint256) = anonymous_requests.MODULUS_WORDS
+EPOCH_SECONDS: constant(uint256) = anonymous_requests.EPOCH_SECONDS
 POSITION_WORDS: constant(uint256) = 64  # 16 indices of 16 bits per word
 PM: constant(uint256) = greedy_walk.PM
 MASK16: constant(uint256) = greedy_walk.MASK16
@@ -66,6 +79,10 @@ event RequestSubmitted:
     slot: indexed(uint256)
     sender: indexed(address)
     request: uint256  # packed, see the header
+
+event RequestBatchSubmitted:
+    slot: indexed(uint256)
+    requests: DynArray[uint256, MAX_BATCH]  # packed, with consecutive arrival numbers
 
 event SlotClosed:
     slot: indexed(uint256)
@@ -124,6 +141,7 @@ def __init__(start_time: uint256, slot_length: uint256, beta1_pm: uint256, initi
     assert beta1_pm <= PM, "coordinator: beta1_pm above 1000"
     assert initial_capacity_w <= MASK64, "coordinator: capacity out of range"
     ownable.__init__()
+    eip712.__init__("gridchain coordinator", "1")
     START_TIME = start_time
     SLOT_LENGTH = slot_length
     BETA1_PM = beta1_pm
@@ -200,9 +218,20 @@ def post_capacity(slot: uint256, capacity_w: uint256):
 
 
 @external
+def register_epoch_key(epoch: uint256, modulus: uint256[MODULUS_WORDS]):
+    """
+    @dev Owner only: the RSA-2048 public key (e = 65537) under which the utility signs this community's tokens
+         for `epoch` (the UTC day, unix time // 86400). Once per epoch; not for an epoch that is over.
+    """
+    self._check_owner()
+    anonymous_requests._register(epoch, modulus)
+
+
+@external
 def submit_request(demand_w: uint256, soc_pm: uint256, tcc: uint256, slot: uint256 = UNSET) -> uint256:
     """
-    @dev Submit a charging request into the current slot. With `slot`, revert unless it is the current one.
+    @dev Submit a charging request into the current slot from a member account (the non-anonymous mode).
+         With `slot`, revert unless it is the current one.
     @param demand_w Energy wanted this slot [W], 1 .. 2**64 - 1.
     @param soc_pm State of charge, per-mille, 0 .. 999.
     @param tcc Time to complete charging [slots], 1 .. 2**32 - 1.
@@ -210,20 +239,64 @@ def submit_request(demand_w: uint256, soc_pm: uint256, tcc: uint256, slot: uint2
     """
     current: uint256 = self._current_slot()
     if slot != UNSET:
-        assert slot >= current, "coordinator: slot closed"
-        assert slot == current, "coordinator: slot not open"
+        self._check_slot(slot, current)
     self._check_authorised(msg.sender)
-    assert demand_w > 0, "coordinator: demand is 0"
-    assert demand_w <= MASK64, "coordinator: demand out of range"
-    assert soc_pm < PM, "coordinator: soc_pm above 999"
-    assert tcc > 0, "coordinator: tcc is 0"
-    assert tcc <= MASK32, "coordinator: tcc out of range"
-    arrival: uint256 = self.next_arrival
-    self.next_arrival = arrival + 1
-    request: uint256 = demand_w | (soc_pm << 64) | (tcc << 80) | (arrival << 112)
-    self.submit_hash[current] = keccak256(abi_encode(self.submit_hash[current], request))
-    log RequestSubmitted(slot=current, sender=msg.sender, request=request)
-    return arrival
+    self._check_fields(demand_w, soc_pm, tcc)
+    return self._record(current, demand_w, soc_pm, tcc, msg.sender)
+
+
+@external
+def submit_request_anonymous(
+    slot: uint256, epoch: uint256, request: anonymous_requests.AnonymousRequest, modulus: uint256[MODULUS_WORDS]
+) -> uint256:
+    """
+    @dev Anyone (a relayer, or the funded pseudonym itself): submit one request into the current slot, signed
+         by a one-time pseudonym that carries a token of the utility (see `modules/anonymous_requests.vy`).
+         The pseudonym is spent.
+    @param slot The current slot, as the pseudonym signed it.
+    @param epoch The token's epoch (UTC day), as the pseudonym signed it; the slot's epoch.
+    @param modulus The public key registered for `epoch` (2048 bits in 8 big-endian words).
+    @return The request's arrival number.
+    """
+    current: uint256 = self._current_slot()
+    self._check_slot(slot, current)
+    n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current), modulus)
+    self._check_fields(request.demand_w, request.soc_pm, request.tcc)
+    anonymous_requests._spend(request, slot, epoch, modulus, n)
+    return self._record(current, request.demand_w, request.soc_pm, request.tcc, request.pseudonym)
+
+
+@external
+def submit_requests_anonymous(
+    slot: uint256,
+    epoch: uint256,
+    requests: DynArray[anonymous_requests.AnonymousRequest, MAX_BATCH],
+    modulus: uint256[MODULUS_WORDS],
+) -> uint256:
+    """
+    @dev A relayer's batch: up to MAX_BATCH anonymous requests for the current slot under one epoch key, all
+         recorded or none (the relayer checks each beforehand). One RequestBatchSubmitted event lists them.
+    @return The arrival number of the first; the others follow it in order.
+    """
+    assert len(requests) > 0, "coordinator: no requests"
+    current: uint256 = self._current_slot()
+    self._check_slot(slot, current)
+    n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current), modulus)
+    first: uint256 = self.next_arrival
+    arrival: uint256 = first
+    h: bytes32 = self.submit_hash[current]
+    packed: DynArray[uint256, MAX_BATCH] = []
+    for request: anonymous_requests.AnonymousRequest in requests:
+        self._check_fields(request.demand_w, request.soc_pm, request.tcc)
+        anonymous_requests._spend(request, slot, epoch, modulus, n)
+        word: uint256 = request.demand_w | (request.soc_pm << 64) | (request.tcc << 80) | (arrival << 112)
+        h = keccak256(abi_encode(h, word))
+        packed.append(word)
+        arrival = unsafe_add(arrival, 1)
+    self.next_arrival = arrival
+    self.submit_hash[current] = h
+    log RequestBatchSubmitted(slot=current, requests=packed)
+    return first
 
 
 @external
@@ -395,10 +468,49 @@ def _check_owner():
 
 
 @internal
+@pure
+def _check_slot(slot: uint256, current: uint256):
+    assert slot >= current, "coordinator: slot closed"
+    assert slot == current, "coordinator: slot not open"
+
+
+@internal
+@pure
+def _check_fields(demand_w: uint256, soc_pm: uint256, tcc: uint256):
+    assert demand_w > 0, "coordinator: demand is 0"
+    assert demand_w <= MASK64, "coordinator: demand out of range"
+    assert soc_pm < PM, "coordinator: soc_pm above 999"
+    assert tcc > 0, "coordinator: tcc is 0"
+    assert tcc <= MASK32, "coordinator: tcc out of range"
+
+
+@internal
+def _record(current: uint256, demand_w: uint256, soc_pm: uint256, tcc: uint256, sender: address) -> uint256:
+    """
+    @dev Chain a checked request into the current slot's submissions; return its arrival number.
+    """
+    arrival: uint256 = self.next_arrival
+    self.next_arrival = arrival + 1
+    request: uint256 = demand_w | (soc_pm << 64) | (tcc << 80) | (arrival << 112)
+    self.submit_hash[current] = keccak256(abi_encode(self.submit_hash[current], request))
+    log RequestSubmitted(slot=current, sender=sender, request=request)
+    return arrival
+
+
+@internal
+@view
+def _epoch_of(slot: uint256) -> uint256:
+    """
+    @dev The epoch (UTC day) in which `slot` begins: the tokens of its requests are that day's.
+    """
+    return (START_TIME + slot * SLOT_LENGTH) // EPOCH_SECONDS
+
+
+@internal
 @view
 def _check_authorised(sender: address):
     """
-    @dev The one authorisation check for requests (the member list; anonymous tokens extend it).
+    @dev The member list of the non-anonymous mode (anonymous requests carry tokens instead).
     """
     assert self.members[sender], "coordinator: sender not authorised"
 

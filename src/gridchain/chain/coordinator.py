@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gridchain.chain.anonymous import AnonymousRequest, words
 from gridchain.chain.compiler import Artifact, compile_contract
 from gridchain.chain.gateway import Event, Gateway, Receipt
-from gridchain.core.coordinator import PagedClose
+from gridchain.core.coordinator import PagedClose, unpack
 
 CONTRACT = "charging_coordinator"
 
@@ -56,6 +57,27 @@ class CoordinatorClient:
         event = receipt.named("RequestSubmitted")[0]
         return Submission(event.args["slot"], event.args["sender"], event.args["request"], receipt.tx_hash), receipt
 
+    def register_epoch_key(self, owner: str, epoch: int, modulus: bytes) -> Receipt:
+        return self._tx("register_epoch_key", [epoch, words(modulus)], owner)
+
+    def submit_request_anonymous(
+        self, sender: str, request: AnonymousRequest, modulus: bytes
+    ) -> tuple[Submission, Receipt]:
+        """Relay one request signed by its pseudonym (`sender` pays the gas; it may be the pseudonym itself)."""
+        args = [request.slot, request.epoch, request.as_abi(), words(modulus)]
+        receipt = self._tx("submit_request_anonymous", args, sender)
+        return _submissions_in(receipt.events, receipt.tx_hash)[0], receipt
+
+    def submit_requests_anonymous(
+        self, sender: str, requests: Sequence[AnonymousRequest], modulus: bytes
+    ) -> tuple[list[Submission], Receipt]:
+        """Relay a batch of requests for one slot and epoch, under one epoch key, in one transaction."""
+        if not requests or len({(r.slot, r.epoch) for r in requests}) != 1:
+            raise ValueError("a batch needs one or more requests, all for the same slot and epoch")
+        args = [requests[0].slot, requests[0].epoch, [r.as_abi() for r in requests], words(modulus)]
+        receipt = self._tx("submit_requests_anonymous", args, sender)
+        return _submissions_in(receipt.events, receipt.tx_hash), receipt
+
     def close_slot(self, sender: str, slot: int, requests: Sequence[int], positions: Sequence[int]) -> Receipt:
         return self._tx("close_slot", [slot, list(requests), list(positions)], sender)
 
@@ -68,6 +90,17 @@ class CoordinatorClient:
         return receipts
 
     # -- reads ------------------------------------------------------------------------------------------
+    def chain_id(self) -> int:
+        """The chain id the contract signs its EIP-712 domain with (from `eip712Domain`, EIP-5267)."""
+        return int(self.view("eip712Domain")[3])
+
+    def epoch_key(self, epoch: int) -> bytes:
+        """keccak256 of the modulus registered for `epoch`; 32 zero bytes if none."""
+        return bytes(self.view("epoch_key", epoch))
+
+    def spent(self, pseudonym: str) -> bool:
+        return bool(self.view("spent", pseudonym))
+
     @property
     def beta1_pm(self) -> int:
         return int(self.view("BETA1_PM"))
@@ -81,11 +114,10 @@ class CoordinatorClient:
 
     def submissions(self, slot: int | None = None) -> list[Submission]:
         """Requests submitted (in one slot, or in all), in submission order."""
-        out = [
-            Submission(e.args["slot"], e.args["sender"], e.args["request"], e.tx_hash)
-            for e in self.gateway.events(self.artifact, self.address, "RequestSubmitted")
-        ]
-        return [s for s in out if slot is None or s.slot == slot]
+        events = self.gateway.events(self.artifact, self.address, "RequestSubmitted")
+        events += self.gateway.events(self.artifact, self.address, "RequestBatchSubmitted")
+        out = [s for e in events for s in _submissions_in([e], e.tx_hash) if slot is None or s.slot == slot]
+        return sorted(out, key=lambda s: unpack(s.request).arrival)
 
     def closes(self) -> list[Event]:
         return self.gateway.events(self.artifact, self.address, "SlotClosed")
@@ -102,3 +134,15 @@ class CoordinatorClient:
         if fn != "close_slot":
             raise ValueError(f"{tx_hash} calls {fn}, not a close")
         return args["slot"], list(args["requests"]), list(args["positions"])
+
+
+def _submissions_in(events: Sequence[Event], tx_hash: str) -> list[Submission]:
+    """The requests a transaction's events record: one per RequestSubmitted, a list per RequestBatchSubmitted
+    (whose sender is not recorded: the pseudonyms are in the calldata only)."""
+    out = []
+    for e in events:
+        if e.name == "RequestSubmitted":
+            out.append(Submission(e.args["slot"], e.args["sender"], e.args["request"], tx_hash))
+        elif e.name == "RequestBatchSubmitted":
+            out += [Submission(e.args["slot"], "", word, tx_hash) for word in e.args["requests"]]
+    return out

@@ -84,8 +84,9 @@ class Gateway(Protocol):
 
 
 def _type(entry: dict) -> str:
-    if entry["type"] == "tuple":
-        return "(" + ",".join(_type(c) for c in entry["components"]) + ")"
+    """The eth_abi type string of an ABI entry: tuples (structs) and arrays of them spelled out."""
+    if entry["type"].startswith("tuple"):
+        return "(" + ",".join(_type(c) for c in entry["components"]) + ")" + entry["type"][len("tuple"):]
     return entry["type"]
 
 
