@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from eth_utils import keccak
 
+from gridchain.core import blind
 from gridchain.core.policies import POLICIES
 from gridchain.core.priority import precedes, priority, priority_order
 from gridchain.core.request import POWER_MAX_W, SOC_PM_MAX, TCC_MAX, ChargingRequest, Slot
@@ -185,6 +186,31 @@ class CoordinatorError(Exception):
     """A call the contract would revert, with the contract's reason (`coordinator: ...`)."""
 
 
+@dataclass(frozen=True)
+class AnonymousSubmission:
+    """One anonymous request as the model checks it: `signer` is whom its EIP-712 signature recovers to
+    (`gridchain.chain.anonymous.signer_of`), `token` the RSA signature as an integer."""
+
+    pseudonym: str
+    signer: str
+    demand_w: int
+    soc_pm: int
+    tcc: int
+    token: int
+
+
+def _check_fields(demand_w: int, soc_pm: int, tcc: int) -> None:
+    for ok, reason in (
+        (demand_w > 0, "demand is 0"),
+        (demand_w <= POWER_MAX_W, "demand out of range"),
+        (soc_pm <= SOC_PM_MAX, "soc_pm above 999"),
+        (tcc > 0, "tcc is 0"),
+        (tcc <= TCC_MAX, "tcc out of range"),
+    ):
+        if not ok:
+            raise CoordinatorError(f"coordinator: {reason}")
+
+
 @dataclass
 class CoordinatorModel:
     """The contract's whole state machine in Python, for differential and stateful tests.
@@ -206,6 +232,10 @@ class CoordinatorModel:
     carried: dict[int, list[int]] = field(default_factory=dict)
     closes: list[CloseResult] = field(default_factory=list)
     paging: _Paging | None = None
+    address: str = ""  # the contract's address and chain: the community the tokens are bound to
+    chain_id: int = 0
+    epoch_keys: dict[int, int] = field(default_factory=dict)  # epoch -> modulus
+    spent: set[str] = field(default_factory=set)  # pseudonyms, lower-case
 
     def current_slot(self, now: int) -> int:
         if now < self.start_time:
@@ -242,19 +272,68 @@ class CoordinatorModel:
                 raise CoordinatorError("coordinator: slot not open")
         if sender not in self.members:
             raise CoordinatorError("coordinator: sender not authorised")
-        for ok, reason in (
-            (demand_w > 0, "demand is 0"),
-            (demand_w <= POWER_MAX_W, "demand out of range"),
-            (soc_pm <= SOC_PM_MAX, "soc_pm above 999"),
-            (tcc > 0, "tcc is 0"),
-            (tcc <= TCC_MAX, "tcc out of range"),
-        ):
-            if not ok:
-                raise CoordinatorError(f"coordinator: {reason}")
+        _check_fields(demand_w, soc_pm, tcc)
         arrival = self.next_arrival
         self.next_arrival += 1
         self.submitted.setdefault(current, []).append(pack(demand_w, soc_pm, tcc, arrival))
         return arrival
+
+    # -- anonymous requests (contracts/modules/anonymous_requests.vy) --------------------------------------
+    def register_epoch_key(self, sender: str, now: int, epoch: int, modulus: int) -> None:
+        self._check_owner(sender)
+        if epoch < blind.epoch_of(now):
+            raise CoordinatorError("coordinator: epoch is over")
+        if modulus.bit_length() != blind.MODULUS_BITS:
+            raise CoordinatorError("coordinator: modulus is not 2048 bits")
+        if modulus % 2 == 0:
+            raise CoordinatorError("coordinator: modulus is even")
+        if epoch in self.epoch_keys:
+            raise CoordinatorError("coordinator: epoch key already registered")
+        self.epoch_keys[epoch] = modulus
+
+    def submit_anonymous(
+        self, now: int, slot: int, epoch: int, requests: Sequence[AnonymousSubmission], modulus: int,
+        batch: bool = False,
+    ) -> list[int]:
+        """`submit_request_anonymous` (one request, batch=False) or `submit_requests_anonymous`: the arrival
+        numbers, or CoordinatorError with the contract's reason and nothing recorded."""
+        if batch and not requests:
+            raise CoordinatorError("coordinator: no requests")
+        current = self.current_slot(now)
+        if slot < current:
+            raise CoordinatorError("coordinator: slot closed")
+        if slot != current:
+            raise CoordinatorError("coordinator: slot not open")
+        slot_epoch = blind.epoch_of(self.start_time + current * self.slot_length)
+        if epoch < slot_epoch:
+            raise CoordinatorError("coordinator: token epoch is over")
+        if epoch != slot_epoch:
+            raise CoordinatorError("coordinator: token epoch not begun")
+        if epoch not in self.epoch_keys:
+            raise CoordinatorError("coordinator: no key registered for the epoch")
+        if modulus != self.epoch_keys[epoch]:
+            raise CoordinatorError("coordinator: modulus is not the epoch's key")
+        public = blind.PublicKey(modulus)
+        spent = set(self.spent)
+        words = []
+        for k, r in enumerate(requests):
+            _check_fields(r.demand_w, r.soc_pm, r.tcc)
+            pseudonym = r.pseudonym.lower()
+            if r.signer.lower() != pseudonym:
+                raise CoordinatorError("coordinator: signature is not the pseudonym's")
+            if pseudonym in spent:
+                raise CoordinatorError("coordinator: pseudonym already used")
+            if r.token >= modulus:
+                raise CoordinatorError("coordinator: token is not below the modulus")
+            message = blind.fdh(blind.token_seed(self.chain_id, self.address, epoch, r.pseudonym))
+            if not blind.verify(public, message, r.token):
+                raise CoordinatorError("coordinator: token does not verify")
+            spent.add(pseudonym)
+            words.append(pack(r.demand_w, r.soc_pm, r.tcc, self.next_arrival + k))
+        self.spent = spent
+        self.next_arrival += len(words)
+        self.submitted.setdefault(current, []).extend(words)
+        return [unpack(w).arrival for w in words]
 
     def pending(self, slot: int) -> list[int]:
         """The packed requests `close_slot(slot, ...)` must be given, in their canonical order."""
