@@ -48,6 +48,9 @@ def node(
         "hardfork": anvil.hardfork,
         "accounts": [{"address": Account.from_key(k).address, "private_key": k} for k in anvil.keys],
     }
+    stop = threading.Event()  # handlers first: a Ctrl-C right after the announcement must still stop cleanly
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     if as_json:
         print(json.dumps(info), flush=True)
     else:
@@ -55,9 +58,6 @@ def node(
         for a in info["accounts"][:3]:
             print(f"  {a['address']}  key {a['private_key']}", flush=True)
         print(f"  ... {len(anvil.keys)} development accounts (public keys: never use them for real money)", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
             if anvil.process.poll() is not None:
