@@ -22,6 +22,17 @@ def test_report_shape_and_keys():
         assert report["coordination"][key] > 0 and report["baseline"][key] > 0
     assert report["paper"] == {"deploy": 742_276, "submit_request": 76_981}
     assert report["targets"]["submit_request"]["met"] is True
+    c = report["coordination"]
+    for key in ("submit_request_anonymous", "submit_request_anonymous_first", "submit_request_anonymous_batch20",
+                "submit_request_anonymous_batch20_transaction"):
+        assert isinstance(c[key], int) and c[key] > 0, key
+    assert c["submit_request_anonymous_batch20"] == round(c["submit_request_anonymous_batch20_transaction"] / 20)
+    # a slot's first pays for its fresh hash-chain word; batching shares the base fee and the modulus
+    assert c["submit_request_anonymous_first"] > c["submit_request_anonymous"] > c["submit_request_anonymous_batch20"]
+    # the targets are reported, met or not (the single request's is not met today)
+    for key, limit in (("submit_request_anonymous", 75_000), ("submit_request_anonymous_batch20", 45_000)):
+        target = report["targets"][key]
+        assert target["gas"] == c[key] and target["max"] == limit and target["met"] is (c[key] <= limit)
 
 
 def test_the_baseline_sorts_and_schedules_like_algorithm_1():
@@ -70,7 +81,15 @@ def test_osaka_on_anvil_gives_the_same_figures_as_prague():
     with start_anvil(hardfork="osaka", accounts=config.accounts) as node:
         gateway = RpcGateway(node.url, node.keys)
         osaka = run(config, lambda: gateway)
-    assert osaka["coordination"] == prague["coordination"]
+    # Osaka reprices modexp (EIP-7883): 32,768 gas for a 2048-bit token^65537 instead of Prague's 5,461, once
+    # per anonymous request; a fresh RSA key per run moves calldata by a few zero bytes (12 gas each)
+    anonymous = {k for k in prague["coordination"] if k.startswith("submit_request_anonymous")}
+    assert {k: v for k, v in osaka["coordination"].items() if k not in anonymous} == {
+        k: v for k, v in prague["coordination"].items() if k not in anonymous
+    }
+    extra = 32_768 - 5_461
+    for key in ("submit_request_anonymous", "submit_request_anonymous_first", "submit_request_anonymous_batch20"):
+        assert abs(osaka["coordination"][key] - prague["coordination"][key] - extra) <= 200, key
     assert osaka["baseline"] == prague["baseline"]
 
 
@@ -99,3 +118,16 @@ def test_ten_thousand_target_boundary(total, biggest, met):
         "baseline": {"knapsack": {}},
     }
     assert check_targets(report)["close_10000_requests"]["met"] is met
+
+
+@pytest.mark.parametrize("single, batched", [(75_000, 45_000), (75_001, 45_001)])
+def test_anonymous_target_boundaries(single, batched):
+    report = {
+        "coordination": {"submit_request": 1, "close_slot": {}, "close_slot_per_request": {},
+                         "submit_request_anonymous": single, "submit_request_anonymous_batch20": batched},
+        "baseline": {"knapsack": {}},
+    }  # fmt: skip
+    targets = check_targets(report)
+    met = single == 75_000
+    assert targets["submit_request_anonymous"] == {"gas": single, "max": 75_000, "met": met}
+    assert targets["submit_request_anonymous_batch20"] == {"gas": batched, "max": 45_000, "met": met}

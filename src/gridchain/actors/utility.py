@@ -25,5 +25,9 @@ class Utility:
         """The non-anonymous mode: one member-list entry per ESU account."""
         return [self.client.set_member(self.account, m) for m in members]
 
+    def register_epoch_key(self, epoch: int, modulus: bytes) -> Receipt:
+        """The anonymous mode: the public key under which this community's tokens for `epoch` are signed."""
+        return self.client.register_epoch_key(self.account, epoch, modulus)
+
     def post_capacity(self, slot: int, capacity_w: int) -> Receipt:
         return self.client.post_capacity(self.account, slot, capacity_w)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from gridchain.cli.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
 from gridchain.cli.errors import bad_input_exits
-from gridchain.core.request import check_int
+from gridchain.core.request import InputError, check_int
 from gridchain.sim import community_day
 
 
@@ -23,12 +23,19 @@ def demo(
     home_batteries: int = typer.Option(5, "--home-batteries", help="Home batteries charging overnight."),
     rpc_url: str = RPC_URL,
     keys: str = typer.Option(None, "--keys", help=KEYS_HELP),
+    mode: str = typer.Option(
+        "anonymous", "--mode",
+        help="anonymous: blind tokens from the utility's service, requests from one-time pseudonyms through the "
+             "relayer service (both on 127.0.0.1). members: each ESU submits from its own member account.",
+    ),  # fmt: skip
     as_json: bool = typer.Option(False, "--json", help="Print slots, ESUs, gas and verdicts as one JSON object."),
 ) -> None:
     """A day of one community on chain, closed by the keeper and verified by every ESU.
 
     The utility posts C - P_R each hour, ESUs submit as they come home, the keeper closes every slot, and
-    each ESU recomputes and verifies its allocations from the chain.
+    each ESU recomputes and verifies its allocations from the chain. By default requests are anonymous: each
+    ESU gets a blind-signed token from the utility's issuance service and sends its request, signed by a
+    one-time pseudonym, to the relayer service, which submits them in batches and pays the gas.
 
     Runs on the embedded chain (in-process py-evm) unless --rpc-url names a development node, e.g. one
     started by `gridchain node --accounts 60` (the demo moves the node's clock). Gas figures are receipt
@@ -41,6 +48,8 @@ def demo(
 
     check_int("--evs", evs, 0, 1000)
     check_int("--home-batteries", home_batteries, 0, 1000)
+    if mode not in chain_day.MODES:
+        raise InputError("--mode", f"{mode!r} is not one of {', '.join(chain_day.MODES)}")
     day = community_day.build(seed, evs, home_batteries)
     needed = chain_day.accounts_needed(day)
     gateway = rpc_gateway(rpc_url, keys, needed) if rpc_url else BoaGateway(accounts=needed)
@@ -48,7 +57,7 @@ def demo(
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=as_json) as bar:  # fmt: skip
         task = bar.add_task(f"a day on the {gateway.kind} chain", total=len(day.arrivals) + 10)
-        result = chain_day.run(gateway, day, progress=lambda _: bar.advance(task))
+        result = chain_day.run(gateway, day, progress=lambda _: bar.advance(task), mode=mode)
         bar.update(task, total=bar.tasks[0].completed)
     summary = result.summary()
     comparison = community_day.compare_policies(day)

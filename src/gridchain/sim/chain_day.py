@@ -7,14 +7,26 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import random
+
+from eth_account import Account
+
 from gridchain.actors.esu import Esu
+from gridchain.actors.issuer import Issuer, TokenWallet
+from gridchain.actors.relayer import Relayer
 from gridchain.actors.keeper import Keeper
 from gridchain.actors.utility import Utility
 from gridchain.actors.verifier import fetch_records
+from gridchain.chain.coordinator import CoordinatorClient
 from gridchain.chain.gateway import Gateway
+from gridchain.chain.locked import LockedGateway
+from gridchain.core import blind
 from gridchain.core.multislot import capacity_at
 from gridchain.core.request import DEFAULT_BETA1_PM, PM
 from gridchain.core.verify import verify_slots
+from gridchain.services.issuance import IssuanceClient, issuance_app
+from gridchain.services.relayer import RelayerClient, relayer_app
+from gridchain.services.server import LoopbackServer
 from gridchain.sim.community_day import CommunityDay
 
 SLOT_LENGTH_S = 3600
@@ -51,16 +63,65 @@ def accounts_needed(day: CommunityDay) -> int:
     return FIRST_ACCOUNTS + day.esus
 
 
+MODES = ("anonymous", "members")
+TOKENS_PER_EPOCH = 4
+
+
 def run(
     gateway: Gateway,
     day: CommunityDay,
     beta1_pm: int = DEFAULT_BETA1_PM,
     progress: Callable[[str], None] | None = None,
+    mode: str = "anonymous",
 ) -> ChainDayResult:
     """Play the day slot by slot until every request is served or expired. Needs a development chain
-    (it moves the clock) and `accounts_needed(day)` funded accounts."""
+    (it moves the clock) and `accounts_needed(day)` funded accounts.
+
+    mode "anonymous": ESUs get blind tokens from the utility's issuance service and send requests signed by
+    one-time pseudonyms to the relayer service (both HTTP on 127.0.0.1), which submits them in batches; the
+    ESU accounts never touch the chain. mode "members": each ESU submits from its member account."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if len(gateway.accounts) < accounts_needed(day):
         raise ValueError(f"the chain offers {len(gateway.accounts)} accounts; this day needs {accounts_needed(day)}")
+    if mode == "anonymous":
+        with AnonymousServices(LockedGateway(gateway)) as services:
+            return _run(services.gateway, day, beta1_pm, progress, services)
+    return _run(gateway, day, beta1_pm, progress, None)
+
+
+class AnonymousServices:
+    """The utility's issuance service and a relayer, each on its own loopback port, for one day."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.issuer = Issuer(bytes(Account.create().key), quota=TOKENS_PER_EPOCH)
+        self.issuance = LoopbackServer(issuance_app(self.issuer))
+        self.relayer: Relayer | None = None
+        self.relayer_server: LoopbackServer | None = None
+
+    def start_relayer(self, client: CoordinatorClient, account: str) -> RelayerClient:
+        self.relayer = Relayer(client, account, rng=random.Random(0))
+        self.relayer_server = LoopbackServer(relayer_app(self.relayer)).start()
+        return RelayerClient(self.relayer_server.url)
+
+    def __enter__(self) -> AnonymousServices:
+        self.issuance.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.issuance.stop()
+        if self.relayer_server is not None:
+            self.relayer_server.stop()
+
+
+def _run(
+    gateway: Gateway,
+    day: CommunityDay,
+    beta1_pm: int,
+    progress: Callable[[str], None] | None,
+    services: AnonymousServices | None,
+) -> ChainDayResult:
     utility_account, keeper_account, *esu_accounts = gateway.accounts
     start = gateway.now()
     utility, receipt = Utility.deploy(gateway, utility_account, start, SLOT_LENGTH_S, beta1_pm, day.capacities[0])
@@ -69,19 +130,47 @@ def run(
     result.gas["deploy"].append(receipt.gas_used)
     keeper = Keeper(client, keeper_account)
     specs = [spec for batch in day.arrivals for spec in batch]
-    esus = {spec.id: Esu(spec.id, client, account) for spec, account in zip(specs, esu_accounts)}
-    for r in utility.admit(e.account for e in esus.values()):
-        result.gas["set_member"].append(r.gas_used)
+    if services is None:
+        esus = {spec.id: Esu(spec.id, client, account) for spec, account in zip(specs, esu_accounts)}
+        for r in utility.admit(e.account for e in esus.values()):
+            result.gas["set_member"].append(r.gas_used)
+    else:  # long-term identities known to the utility, never used on chain; the relayer pays (the keeper's account)
+        identities = {spec.id: Account.create() for spec in specs}
+        esus = {spec.id: Esu(spec.id, client, identities[spec.id].address) for spec in specs}
+        for identity in identities.values():
+            services.issuer.admit(client.address, identity.address)
+        issuance = IssuanceClient(services.issuance.url)
+        relayer = services.start_relayer(client, keeper_account)
+        chain_id = client.chain_id()
+        wallets = {i: TokenWallet(bytes(a.key), services.issuer.address, issuance) for i, a in identities.items()}
+        epochs: set[int] = set()
 
     slot = 0
     while slot < len(day.arrivals) or client.view("carry_count"):  # arrivals to come, or requests carried
         capacity = capacity_at(day.capacities, slot)
         if slot == 0 or capacity != capacity_at(day.capacities, slot - 1):
             result.gas["post_capacity"].append(utility.post_capacity(slot, capacity).gas_used)
-        for spec in day.arrivals[slot] if slot < len(day.arrivals) else ():
+        arriving = day.arrivals[slot] if slot < len(day.arrivals) else []
+        if services is not None and arriving:
+            epoch = blind.epoch_of(start + slot * SLOT_LENGTH_S)
+            if epoch not in epochs:  # the utility registers the day's key before the day's first request
+                epochs.add(epoch)
+                modulus = issuance.modulus(client.address, epoch)
+                result.gas["register_epoch_key"].append(utility.register_epoch_key(epoch, modulus).gas_used)
+        for spec in arriving:
             soc_pm = min(PM - 1, spec.energy_wh * PM // spec.battery_wh)
-            receipt = esus[spec.id].request(spec.required_wh, soc_pm, spec.tcc)
-            result.gas["submit_request"].append(receipt.gas_used)
+            if services is None:
+                receipt = esus[spec.id].request(spec.required_wh, soc_pm, spec.tcc)
+                result.gas["submit_request"].append(receipt.gas_used)
+                continue
+            wallet = wallets[spec.id]
+            if not wallet.unused.get((client.address, epoch)):
+                wallet.obtain(chain_id, client.address, epoch, issuance.modulus(client.address, epoch),
+                              client.epoch_key(epoch), 1)  # fmt: skip
+            esus[spec.id].request_anonymous(wallet, relayer, spec.required_wh, soc_pm, spec.tcc)
+        if services is not None and arriving:
+            for tx, gas in sorted({(t.tx_hash, t.gas_used) for t in services.relayer.flush() if t.tx_hash}):
+                result.gas["submit_requests_anonymous"].append(gas)
         gateway.advance_time(client.slot_end(slot) - gateway.now())
         for receipt in keeper.close_due():
             event = receipt.named("SlotClosed")[0].args
@@ -92,6 +181,11 @@ def run(
         slot += 1
 
     records = fetch_records(client)
+    if services is not None:
+        for esu in esus.values():
+            result.mismatches += esu.learn_arrival(relayer, records)
+        issuance.close()
+        relayer.close()
     last = len(result.slots) - 1
     verdicts = {v.slot: v for v in verify_slots(records, last)}
     for spec in specs:

@@ -1,0 +1,72 @@
+"""The utility's token issuance service (`gridchain utility serve`): FastAPI over an `Issuer`.
+
+POST /tokens            an issuance request (JSON, see `gridchain.actors.issuer`) -> blind signatures, signed
+GET  /keys/{community}/{epoch}   the (community, epoch) public key (the one the utility registers on chain)
+GET  /health
+Refusals answer {"field": ..., "reason": ...} with 400 (malformed), 401 (signature), 403 (not a member) or
+429 (over quota).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from gridchain.actors.issuer import IssuanceRefused, Issuer
+
+
+def issuance_app(issuer: Issuer) -> FastAPI:
+    app = FastAPI(title="gridchain utility: token issuance")
+    lock = threading.Lock()  # the issuer's quota book is not thread-safe
+
+    @app.exception_handler(IssuanceRefused)
+    async def refused(_: Request, e: IssuanceRefused) -> JSONResponse:
+        return JSONResponse({"field": e.field, "reason": e.reason}, status_code=e.status)
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"ok": True, "utility": issuer.address, "quota": issuer.quota}
+
+    @app.get("/keys/{community}/{epoch}")
+    def key(community: str, epoch: int) -> dict:
+        with lock:
+            try:
+                return issuer.public_key(community, epoch)
+            except ValueError as e:
+                raise IssuanceRefused("community", f"{community!r} is not an address") from e
+
+    @app.post("/tokens")
+    async def tokens(request: Request) -> dict:
+        try:
+            body = await request.json()
+        except ValueError as e:
+            raise IssuanceRefused("", "the body is not JSON") from e
+        with lock:
+            return issuer.issue(body)
+
+    return app
+
+
+class IssuanceClient:
+    """The ESU's HTTP client for the issuance service (a `TokenWallet` transport)."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.http = httpx.Client(base_url=url, timeout=timeout)
+
+    def __call__(self, body: dict) -> dict:
+        response = self.http.post("/tokens", json=body)
+        if response.status_code != 200:
+            detail = response.json()
+            raise IssuanceRefused(detail.get("field", ""), detail.get("reason", response.text), response.status_code)
+        return response.json()
+
+    def modulus(self, community: str, epoch: int) -> bytes:
+        response = self.http.get(f"/keys/{community}/{epoch}")
+        response.raise_for_status()
+        return bytes.fromhex(response.json()["modulus"][2:])
+
+    def close(self) -> None:
+        self.http.close()
