@@ -10,9 +10,20 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridchain.chain.anonymous import AnonymousRequest, compact, sign_request, signer_of, words
+from gridchain.chain.anonymous import (
+    AnonymousRequest,
+    compact,
+    sign_request,
+    signer_of,
+    words,
+)
 from gridchain.core import blind
-from gridchain.core.coordinator import AnonymousSubmission, CoordinatorError, chain, pack
+from gridchain.core.coordinator import (
+    AnonymousSubmission,
+    CoordinatorError,
+    chain,
+    pack,
+)
 
 from .conftest import Community, logs
 

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 from gridchain.chain.coordinator import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert, Receipt
-from gridchain.core.coordinator import MAX_REQUESTS, close, close_calldata, paged_calldata
+from gridchain.core.coordinator import (
+    MAX_REQUESTS,
+    close,
+    close_calldata,
+    paged_calldata,
+)
 
 
 def carried_into(client: CoordinatorClient, slot: int) -> list[int]:

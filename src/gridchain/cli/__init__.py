@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import demo, experiment, gas_report, node, schedule, verify
+from gridchain.cli import demo, experiment, gas_report, node, schedule, services, verify
 
 app = typer.Typer(
     help=(
@@ -38,6 +38,8 @@ app.command("demo")(demo.demo)
 app.command("node")(node.node)
 app.command("verify")(verify.verify)
 app.command("gas-report")(gas_report.gas_report)
+app.add_typer(services.utility_app, name="utility")
+app.add_typer(services.relayer_app, name="relayer")
 app.add_typer(experiment.app, name="experiment")
 
 

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import threading
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from gridchain.actors.issuer import IssuanceRefused, Issuer
+from gridchain.core.request import InputError
+from gridchain.services.server import loopback_client
 
 
 def issuance_app(issuer: Issuer) -> FastAPI:
     app = FastAPI(title="gridchain utility: token issuance")
     lock = threading.Lock()  # the issuer's quota book is not thread-safe
 
-    @app.exception_handler(IssuanceRefused)
-    async def refused(_: Request, e: IssuanceRefused) -> JSONResponse:
-        return JSONResponse({"field": e.field, "reason": e.reason}, status_code=e.status)
+    @app.exception_handler(InputError)  # IssuanceRefused carries its status; other bad input is a 400
+    async def refused(_: Request, e: InputError) -> JSONResponse:
+        return JSONResponse({"field": e.field, "reason": e.reason}, status_code=getattr(e, "status", 400))
 
     @app.get("/health")
     def health() -> dict:
@@ -54,7 +55,7 @@ class IssuanceClient:
     """The ESU's HTTP client for the issuance service (a `TokenWallet` transport)."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
-        self.http = httpx.Client(base_url=url, timeout=timeout)
+        self.http = loopback_client(url, timeout)
 
     def __call__(self, body: dict) -> dict:
         response = self.http.post("/tokens", json=body)

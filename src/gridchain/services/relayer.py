@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import threading
 
-import httpx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from gridchain.actors.relayer import RelayRefused, Relayer
+from gridchain.actors.relayer import Relayer, RelayRefused
+from gridchain.core.request import InputError
+from gridchain.services.server import loopback_client
 
 
 def relayer_app(relayer: Relayer) -> FastAPI:
     app = FastAPI(title="gridchain relayer")
 
-    @app.exception_handler(RelayRefused)
-    async def refused(_: Request, e: RelayRefused) -> JSONResponse:
+    @app.exception_handler(InputError)  # RelayRefused and the field checks it shares with core
+    async def refused(_: Request, e: InputError) -> JSONResponse:
         return JSONResponse({"field": e.field, "reason": e.reason}, status_code=400)
 
     @app.get("/health")
@@ -74,7 +75,7 @@ class RelayerClient:
     """An ESU's HTTP client for the relayer."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
-        self.http = httpx.Client(base_url=url, timeout=timeout)
+        self.http = loopback_client(url, timeout)
 
     def send(self, body: dict) -> dict:
         response = self.http.post("/requests", json=body)

@@ -6,7 +6,14 @@ import socket
 import threading
 import time
 
+import httpx
 import uvicorn
+
+
+def loopback_client(url: str, timeout: float = 30.0) -> httpx.Client:
+    """An httpx client for one of our services. A new connection per request: on a reused keep-alive
+    connection to uvicorn each request stalled ~45 ms here (measured), against 2-8 ms with fresh ones."""
+    return httpx.Client(base_url=url, timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 class LoopbackServer:

@@ -3,18 +3,17 @@ closes each slot, and every ESU verifies its allocations. Runs on any gateway (e
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import random
 
 from eth_account import Account
 
 from gridchain.actors.esu import Esu
 from gridchain.actors.issuer import Issuer, TokenWallet
-from gridchain.actors.relayer import Relayer
 from gridchain.actors.keeper import Keeper
+from gridchain.actors.relayer import Relayer
 from gridchain.actors.utility import Utility
 from gridchain.actors.verifier import fetch_records
 from gridchain.chain.coordinator import CoordinatorClient
