@@ -15,8 +15,10 @@ def test_demo_runs_on_the_embedded_chain():
     assert r.exit_code == 0, r.stderr
     assert "on the embedded chain" in r.stdout
     assert "50 of 50 ESUs recomputed their allocations from the chain and found them right" in r.stdout
-    for name in ("greedy", "fcfs", "optimal", "close_slot", "submit_request"):
+    # anonymous by default: tokens from the issuance service, requests relayed in batches
+    for name in ("greedy", "fcfs", "optimal", "close_slot", "register_epoch_key", "submit_requests_anonymous"):
         assert name in r.stdout
+    assert "set_member" not in r.stdout
 
 
 def test_demo_json_is_consistent():
@@ -32,9 +34,19 @@ def test_demo_json_is_consistent():
     assert set(data["model"]) == {"greedy", "fcfs", "optimal"}
 
 
+def test_demo_members_mode():
+    r = runner.invoke(app, ["demo", "--json", "--mode", "members", "--evs", "8", "--home-batteries", "2"])
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["summary"]["esus_verified"] == 10 and data["summary"]["gas"]["set_member"]["transactions"] == 10
+    assert "submit_requests_anonymous" not in data["summary"]["gas"]
+
+
 def test_demo_bad_option():
     r = runner.invoke(app, ["demo", "--evs", "-1"])
     assert r.exit_code == 2 and r.stderr == "error: --evs: -1 is outside 0..1000\n"
+    r = runner.invoke(app, ["demo", "--mode", "secret"])
+    assert r.exit_code == 2 and r.stderr == "error: --mode: 'secret' is not one of anonymous, members\n"
 
 
 @pytest.mark.integration
@@ -42,14 +54,19 @@ def test_demo_against_a_node():
     from gridchain.chain.anvil import start_anvil
 
     with start_anvil(accounts=20) as node:
-        p = subprocess.run(
+        runs = [subprocess.run(
             [sys.executable, "-m", "gridchain", "demo", "--rpc-url", node.url, "--evs", "12", "--home-batteries", "3",
-             "--json"], capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-    assert p.returncode == 0, p.stderr
-    data = json.loads(p.stdout)
+             "--json", "--mode", mode], capture_output=True, text=True, timeout=300,
+        ) for mode in ("anonymous", "members")]  # fmt: skip
+    for p in runs:
+        assert p.returncode == 0, p.stderr
+    anonymous, data = (json.loads(p.stdout) for p in runs)
+    assert anonymous["chain"] == "rpc" and anonymous["summary"]["esus_verified"] == 15
+    assert anonymous["summary"]["gas"]["submit_requests_anonymous"]["transactions"] >= 1
+    # the members mode is deterministic to the byte: its gas must equal the embedded chain's
     assert data["chain"] == "rpc" and data["summary"]["esus_verified"] == 15
-    embedded = json.loads(runner.invoke(app, ["demo", "--json", "--evs", "12", "--home-batteries", "3"]).stdout)
+    embedded = json.loads(runner.invoke(app, ["demo", "--json", "--evs", "12", "--home-batteries", "3",
+                                              "--mode", "members"]).stdout)  # fmt: skip
     assert [s["granted_w"] for s in data["slots"]] == [s["granted_w"] for s in embedded["slots"]]
     assert data["summary"]["gas"] == embedded["summary"]["gas"]  # the embedded chain's receipts equal Prague's
 
@@ -57,6 +74,7 @@ def test_demo_against_a_node():
 def test_help_and_version():
     assert runner.invoke(app, ["--version"]).stdout.startswith("gridchain ")
     for args in (["--help"], ["schedule", "--help"], ["experiment", "fig2", "--help"], ["demo", "--help"],
-                 ["node", "--help"], ["verify", "--help"]):  # fmt: skip
+                 ["node", "--help"], ["verify", "--help"], ["utility", "serve", "--help"],
+                 ["relayer", "serve", "--help"]):  # fmt: skip
         r = runner.invoke(app, args)
         assert r.exit_code == 0 and "Usage" in r.stdout

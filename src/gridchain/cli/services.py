@@ -27,8 +27,11 @@ def _serve(app, port: int, banner: dict, as_json: bool) -> None:
     typer.echo(json.dumps(info) if as_json else "  ".join(f"{k}: {v}" for k, v in info.items()) + "  (Ctrl-C stops)")
     try:
         uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[server._socket])
+    except KeyboardInterrupt:  # uvicorn shuts down gracefully, then re-raises the Ctrl-C it caught
+        pass
     finally:
         server._socket.close()
+    typer.echo(f"{banner['service']} stopped", err=True)
 
 
 @utility_app.command("serve")
