@@ -4,8 +4,11 @@
 @custom:contract-name charging_coordinator
 @license MIT
 @notice The utility (owner) posts each slot's charging capacity C - P_R; authorised ESUs submit
-        charging requests (demand, state of charge, time to complete charging) into the current slot;
-        once a slot has ended anyone may close it. The close applies the scheduling rule of Baza et al.
+        charging requests (demand, state of charge, time to complete charging) into the current slot:
+        either from a member account (`submit_request`), or anonymously, from a one-time pseudonym that
+        carries a blind-signature token of the utility, relayed by anyone who pays the gas, one request or
+        a batch per transaction (`submit_request_anonymous`, `submit_requests_anonymous`; the checks are in
+        `modules/anonymous_requests.vy`). Once a slot has ended anyone may close it. The close applies the scheduling rule of Baza et al.
         (Section IV) exactly as `gridchain.core` does: priority U = beta1 (1 - SoC) + beta2 F(TCC), greedy
         walk by U / demand with skip-and-continue, the leftover capacity to the unscheduled request of
         highest U, the rest deferred. Deferred and partial requests move to the next slot with TCC - 1 and

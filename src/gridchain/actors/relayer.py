@@ -14,13 +14,13 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from gridchain.chain.anonymous import AnonymousRequest, signer_of
 from gridchain.chain.coordinator import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert
 from gridchain.core import blind
-from gridchain.core.coordinator import CoordinatorError, _check_fields
+from gridchain.core.coordinator import CoordinatorError, check_fields
 from gridchain.core.request import InputError, check_int
 
 BATCH_SIZE = 20
@@ -74,7 +74,7 @@ class Relayer:
             if request.slot != current:
                 raise RelayRefused("slot", f"{request.slot} is not the current slot ({current})")
             try:
-                _check_fields(request.demand_w, request.soc_pm, request.tcc)
+                check_fields(request.demand_w, request.soc_pm, request.tcc)
             except CoordinatorError as e:
                 raise RelayRefused("request", str(e).removeprefix("coordinator: ")) from e
             chain_id = self.client.chain_id()
@@ -151,7 +151,3 @@ def _hex_bytes(name: str, value: object, length: int) -> bytes:
     if len(raw) != length:
         raise RelayRefused(name, f"must be {length} bytes, got {len(raw)}")
     return raw
-
-
-def key_hash(modulus: bytes) -> bytes:
-    return keccak(modulus)

@@ -199,7 +199,8 @@ class AnonymousSubmission:
     token: int
 
 
-def _check_fields(demand_w: int, soc_pm: int, tcc: int) -> None:
+def check_fields(demand_w: int, soc_pm: int, tcc: int) -> None:
+    """The contract's checks of a request's fields, with its revert reasons."""
     for ok, reason in (
         (demand_w > 0, "demand is 0"),
         (demand_w <= POWER_MAX_W, "demand out of range"),
@@ -272,7 +273,7 @@ class CoordinatorModel:
                 raise CoordinatorError("coordinator: slot not open")
         if sender not in self.members:
             raise CoordinatorError("coordinator: sender not authorised")
-        _check_fields(demand_w, soc_pm, tcc)
+        check_fields(demand_w, soc_pm, tcc)
         arrival = self.next_arrival
         self.next_arrival += 1
         self.submitted.setdefault(current, []).append(pack(demand_w, soc_pm, tcc, arrival))
@@ -317,7 +318,7 @@ class CoordinatorModel:
         spent = set(self.spent)
         words = []
         for k, r in enumerate(requests):
-            _check_fields(r.demand_w, r.soc_pm, r.tcc)
+            check_fields(r.demand_w, r.soc_pm, r.tcc)
             pseudonym = r.pseudonym.lower()
             if r.signer.lower() != pseudonym:
                 raise CoordinatorError("coordinator: signature is not the pseudonym's")

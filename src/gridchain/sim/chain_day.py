@@ -142,7 +142,17 @@ def _run(
         relayer = services.start_relayer(client, keeper_account)
         chain_id = client.chain_id()
         wallets = {i: TokenWallet(bytes(a.key), services.issuer.address, issuance) for i, a in identities.items()}
-        epochs: set[int] = set()
+        # Tokens are taken ahead, all alike: the utility registers the key of every day the run touches, and
+        # every ESU, in a random order, takes one token for each of those days. Taking a token just before
+        # using it would tell the utility the slot of its holder's request (docs/privacy.md measures it).
+        epochs = sorted({blind.epoch_of(start + s * SLOT_LENGTH_S) for s in range(len(day.arrivals))})
+        for epoch in epochs:
+            modulus = issuance.modulus(client.address, epoch)
+            result.gas["register_epoch_key"].append(utility.register_epoch_key(epoch, modulus).gas_used)
+            order = list(wallets.values())
+            random.Random(epoch).shuffle(order)
+            for wallet in order:
+                wallet.obtain(chain_id, client.address, epoch, modulus, client.epoch_key(epoch), 1)
 
     slot = 0
     while slot < len(day.arrivals) or client.view("carry_count"):  # arrivals to come, or requests carried
@@ -150,23 +160,13 @@ def _run(
         if slot == 0 or capacity != capacity_at(day.capacities, slot - 1):
             result.gas["post_capacity"].append(utility.post_capacity(slot, capacity).gas_used)
         arriving = day.arrivals[slot] if slot < len(day.arrivals) else []
-        if services is not None and arriving:
-            epoch = blind.epoch_of(start + slot * SLOT_LENGTH_S)
-            if epoch not in epochs:  # the utility registers the day's key before the day's first request
-                epochs.add(epoch)
-                modulus = issuance.modulus(client.address, epoch)
-                result.gas["register_epoch_key"].append(utility.register_epoch_key(epoch, modulus).gas_used)
         for spec in arriving:
             soc_pm = min(PM - 1, spec.energy_wh * PM // spec.battery_wh)
             if services is None:
                 receipt = esus[spec.id].request(spec.required_wh, soc_pm, spec.tcc)
                 result.gas["submit_request"].append(receipt.gas_used)
                 continue
-            wallet = wallets[spec.id]
-            if not wallet.unused.get((client.address, epoch)):
-                wallet.obtain(chain_id, client.address, epoch, issuance.modulus(client.address, epoch),
-                              client.epoch_key(epoch), 1)  # fmt: skip
-            esus[spec.id].request_anonymous(wallet, relayer, spec.required_wh, soc_pm, spec.tcc)
+            esus[spec.id].request_anonymous(wallets[spec.id], relayer, spec.required_wh, soc_pm, spec.tcc)
         if services is not None and arriving:
             for tx, gas in sorted({(t.tx_hash, t.gas_used) for t in services.relayer.flush() if t.tx_hash}):
                 result.gas["submit_requests_anonymous"].append(gas)
