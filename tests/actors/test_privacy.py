@@ -11,7 +11,7 @@ real `Issuer` and `TokenWallet` (in-process transport), `sign_request`, the `Rel
 batch per slot) and the coordinator contract; SLOTS slots of PER_SLOT requests. Two ways of obtaining
 tokens: "ahead" (the utility registers the day's key on chain the day before, and every member takes its
 token then, at a random time, in an order that has nothing to do with when it charges) and "just in time"
-(a member takes its token just before it sends its request, as `sim/chain_day.py` wires the demo).
+(a member takes its token just before it sends its request, as the demo did before it took tokens ahead).
 
 Results (the numbers are in docs/privacy.md): the algebraic attack finds no relation at all between
 issuances and tokens; the timing attack links at chance 1/ESUS when tokens are obtained ahead; with
@@ -337,7 +337,7 @@ def test_timing_attacks_link_at_chance_when_tokens_are_obtained_ahead(ahead):
 
 
 def test_just_in_time_issuance_gives_away_the_slot_but_the_shuffle_hides_the_request(just_in_time):
-    """The leak the demo's wiring has: a token taken just before use tells the utility when its holder
+    """The leak of taking a token just before use (the demo did, before it took tokens ahead): it tells the utility when its holder
     charges. Within the slot, the relayer's shuffle keeps the request itself at chance 1/PER_SLOT."""
     slots = [(slot_of_identity(s)[i], s.slot_of[i]) for s in just_in_time for i in s.identities]
     assert all(guess == actual for guess, actual in slots)
