@@ -199,6 +199,14 @@ class AnonymousSubmission:
     token: int
 
 
+def check_slot(slot: int, current: int) -> None:
+    """The contract's `_check_slot`: a request names the current slot."""
+    if slot < current:
+        raise CoordinatorError("coordinator: slot closed")
+    if slot != current:
+        raise CoordinatorError("coordinator: slot not open")
+
+
 def check_fields(demand_w: int, soc_pm: int, tcc: int) -> None:
     """The contract's checks of a request's fields, with its revert reasons."""
     for ok, reason in (
@@ -267,10 +275,7 @@ class CoordinatorModel:
     ) -> int:
         current = self.current_slot(now)
         if slot is not None:
-            if slot < current:
-                raise CoordinatorError("coordinator: slot closed")
-            if slot != current:
-                raise CoordinatorError("coordinator: slot not open")
+            check_slot(slot, current)
         if sender not in self.members:
             raise CoordinatorError("coordinator: sender not authorised")
         check_fields(demand_w, soc_pm, tcc)
@@ -301,10 +306,7 @@ class CoordinatorModel:
         if batch and not requests:
             raise CoordinatorError("coordinator: no requests")
         current = self.current_slot(now)
-        if slot < current:
-            raise CoordinatorError("coordinator: slot closed")
-        if slot != current:
-            raise CoordinatorError("coordinator: slot not open")
+        check_slot(slot, current)
         slot_epoch = blind.epoch_of(self.start_time + current * self.slot_length)
         if epoch < slot_epoch:
             raise CoordinatorError("coordinator: token epoch is over")
