@@ -8,7 +8,6 @@ from gridchain.actors.issuer import TokenWallet
 from gridchain.chain.anonymous import sign_request
 from gridchain.chain.coordinator import CoordinatorClient
 from gridchain.chain.gateway import Receipt
-from gridchain.core import blind
 from gridchain.core.coordinator import pack, unpack
 from gridchain.core.verify import ChainRecords, Verdict, follow
 from gridchain.services.relayer import RelayerClient
@@ -35,7 +34,7 @@ class Esu:
         """Spend one token: sign the request with its one-time pseudonym and hand it to the relayer. Returns
         the relayer's ticket; `learn_arrival` follows it once the relayer has submitted."""
         slot = int(self.client.view("current_slot"))
-        epoch = blind.epoch_of(int(self.client.view("START_TIME")) + slot * int(self.client.view("SLOT_LENGTH")))
+        epoch = self.client.epoch_of_slot(slot)
         pseudonym = wallet.take(self.client.address, epoch)
         request = sign_request(pseudonym.key, self.client.chain_id(), self.client.address, epoch, slot, demand_w,
                                soc_pm, tcc, pseudonym.token)  # fmt: skip

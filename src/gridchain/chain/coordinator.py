@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gridchain.chain.anonymous import AnonymousRequest, words
 from gridchain.chain.compiler import Artifact, compile_contract
 from gridchain.chain.gateway import Event, Gateway, Receipt
+from gridchain.core.blind import epoch_of
 from gridchain.core.coordinator import PagedClose, unpack
 
 CONTRACT = "charging_coordinator"
@@ -26,6 +27,8 @@ class CoordinatorClient:
         self.gateway = gateway
         self.address = address
         self.artifact = artifact or compile_contract(CONTRACT)
+        self._chain_id: int | None = None
+        self._clock: tuple[int, int] | None = None
 
     @classmethod
     def deploy(
@@ -91,8 +94,17 @@ class CoordinatorClient:
 
     # -- reads ------------------------------------------------------------------------------------------
     def chain_id(self) -> int:
-        """The chain id the contract signs its EIP-712 domain with (from `eip712Domain`, EIP-5267)."""
-        return int(self.view("eip712Domain")[3])
+        """The chain id the contract signs its EIP-712 domain with (from `eip712Domain`, EIP-5267; read once)."""
+        if self._chain_id is None:
+            self._chain_id = int(self.view("eip712Domain")[3])
+        return self._chain_id
+
+    def epoch_of_slot(self, slot: int) -> int:
+        """The epoch (UTC day) in which `slot` begins: its anonymous requests carry that day's tokens."""
+        if self._clock is None:  # immutables: read once
+            self._clock = (int(self.view("START_TIME")), int(self.view("SLOT_LENGTH")))
+        start, length = self._clock
+        return epoch_of(start + slot * length)
 
     def epoch_key(self, epoch: int) -> bytes:
         """keccak256 of the modulus registered for `epoch`; 32 zero bytes if none."""
