@@ -28,7 +28,10 @@
         carries the totals and the partial grant, and each expiry has an event.
 
         A request is one word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175),
-        where arrival is a sequence number unique across the contract's life (from 1); it breaks all ties.
+        where arrival = slot << 32 | k for the slot's k-th submission (k from 1): unique across the
+        contract's life and increasing with time, it breaks all ties. A slot's submissions are one storage
+        word, `submit_hash[slot]`: a keccak chain of its requests whose low 32 bits hold the count k
+        (`_link`), so a submission reads and writes that one word and no global counter.
         A slot without a posted capacity uses the capacity of the slot before it (the constructor's for
         slot 0).
 
@@ -64,6 +67,7 @@ POSITION_WORDS: constant(uint256) = 64  # 16 indices of 16 bits per word
 PM: constant(uint256) = greedy_walk.PM
 MASK16: constant(uint256) = greedy_walk.MASK16
 MASK32: constant(uint256) = greedy_walk.MASK32
+HIGH224: constant(uint256) = max_value(uint256) - MASK32  # a submit chain's hash bits
 MASK64: constant(uint256) = greedy_walk.MASK64
 UNSET: constant(uint256) = greedy_walk.UNSET
 CARRY_IV: constant(bytes32) = greedy_walk.CARRY_IV
@@ -85,7 +89,7 @@ event RequestSubmitted:
 
 event RequestBatchSubmitted:
     slot: indexed(uint256)
-    requests: DynArray[uint256, MAX_BATCH]  # packed, with consecutive arrival numbers
+    requests: DynArray[uint256, MAX_BATCH]  # packed, in arrival order
 
 event SlotClosed:
     slot: indexed(uint256)
@@ -121,9 +125,8 @@ SLOT_LENGTH: public(immutable(uint256))
 BETA1_PM: public(immutable(uint256))
 
 members: public(HashMap[address, bool])
-next_arrival: public(uint256)
 posted_capacity: public(HashMap[uint256, uint256])  # capacity_w + 1; 0 = not posted
-submit_hash: public(HashMap[uint256, bytes32])  # chain of the requests submitted in a slot
+submit_hash: public(HashMap[uint256, bytes32])  # chain of a slot's submissions, their count in the low 32 bits
 carry_hash: public(bytes32)  # chain (from CARRY_IV) of the requests carried into the next slot to close
 # one word, written once per close: next_slot_to_close (bits 0-63) | carry_count (64-127) |
 # last_capacity_w (128-191): the capacity used by the last close, the default for an unposted slot
@@ -150,7 +153,6 @@ def __init__(start_time: uint256, slot_length: uint256, beta1_pm: uint256, initi
     BETA1_PM = beta1_pm
     self.close_state = initial_capacity_w << 128
     self.carry_hash = CARRY_IV
-    self.next_arrival = 1  # paid here, so that no submission pays for a fresh storage slot for it
 
 
 @external
@@ -211,10 +213,12 @@ def set_member(member: address, allowed: bool):
 @external
 def post_capacity(slot: uint256, capacity_w: uint256):
     """
-    @dev Owner only: the charging capacity C - P_R of `slot` [W], any time before that slot is closed.
+    @dev Owner only: the charging capacity C - P_R of `slot` [W], any time before that slot is closed and
+         not while it is being closed in pages (a paged close keeps the capacity it began with).
     """
     self._check_owner()
     assert slot >= self.close_state & MASK64, "coordinator: slot closed"
+    assert not (self.paging.active and self.paging.slot == slot), "coordinator: slot is being closed in pages"
     assert capacity_w <= MASK64, "coordinator: capacity out of range"
     self.posted_capacity[slot] = capacity_w + 1
     log CapacityPosted(slot=slot, capacity_w=capacity_w)
@@ -285,18 +289,17 @@ def submit_requests_anonymous(
     current: uint256 = self._current_slot()
     self._check_slot(slot, current)
     n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current), modulus)
-    first: uint256 = self.next_arrival
-    arrival: uint256 = first
     h: bytes32 = self.submit_hash[current]
+    first: uint256 = self._next_arrival(current, h)
+    arrival: uint256 = first
     packed: DynArray[uint256, MAX_BATCH] = []
     for request: anonymous_requests.AnonymousRequest in requests:
         self._check_fields(request.demand_w, request.soc_pm, request.tcc)
         anonymous_requests._spend(request, slot, epoch, modulus, n)
         word: uint256 = request.demand_w | (request.soc_pm << 64) | (request.tcc << 80) | (arrival << 112)
-        h = keccak256(abi_encode(h, word))
+        h = self._link(h, word)
         packed.append(word)
         arrival = unsafe_add(arrival, 1)
-    self.next_arrival = arrival
     self.submit_hash[current] = h
     log RequestBatchSubmitted(slot=current, requests=packed)
     return first
@@ -379,7 +382,10 @@ def close_pending_page(requests: DynArray[uint256, MAX_REQUESTS]):
         if k == carried:
             assert h == self.carry_hash, "coordinator: requests do not match the pending set"
             h = empty(bytes32)
-        h = keccak256(abi_encode(h, request))
+        if k < carried:
+            h = keccak256(abi_encode(h, request))
+        else:
+            h = self._link(h, request)
         product = uint256_mulmod(product, p.challenge + FIELD - request, FIELD)
         k = unsafe_add(k, 1)
     p.pending_hash = h
@@ -492,12 +498,36 @@ def _record(current: uint256, demand_w: uint256, soc_pm: uint256, tcc: uint256, 
     """
     @dev Chain a checked request into the current slot's submissions; return its arrival number.
     """
-    arrival: uint256 = self.next_arrival
-    self.next_arrival = arrival + 1
+    h: bytes32 = self.submit_hash[current]
+    arrival: uint256 = self._next_arrival(current, h)
     request: uint256 = demand_w | (soc_pm << 64) | (tcc << 80) | (arrival << 112)
-    self.submit_hash[current] = keccak256(abi_encode(self.submit_hash[current], request))
+    self.submit_hash[current] = self._link(h, request)
     log RequestSubmitted(slot=current, sender=sender, request=request)
     return arrival
+
+
+@internal
+@pure
+def _next_arrival(current: uint256, h: bytes32) -> uint256:
+    """
+    @dev The arrival number of the next submission into `current`, whose submit chain is `h`: slot << 32 | k.
+         (A slot cannot hold 2**32 submissions: at 30,000 gas each they would need 10**14 gas.)
+    """
+    assert current <= MASK32, "coordinator: slot out of range"
+    return (current << 32) | ((convert(h, uint256) & MASK32) + 1)
+
+
+@internal
+@pure
+def _link(h: bytes32, request: uint256) -> bytes32:
+    """
+    @dev One step of a submit chain: the high 224 bits of keccak256(h || request), the low 32 bits the
+         request's index in its slot (the low 32 bits of its arrival number).
+    """
+    return convert(
+        (convert(keccak256(abi_encode(h, request)), uint256) & HIGH224) | ((request >> 112) & MASK32),
+        bytes32,
+    )
 
 
 @internal
@@ -539,7 +569,10 @@ def _check_pending(
             h = empty(bytes32)
         i: uint256 = (positions[k >> 4] >> ((k & 15) << 4)) & MASK16
         assert i < n, "coordinator: position out of range"
-        h = keccak256(abi_encode(h, requests[i]))  # the same 64 bytes as concat, for less gas
+        if k < carried:
+            h = keccak256(abi_encode(h, requests[i]))  # the same 64 bytes as concat, for less gas
+        else:
+            h = self._link(h, requests[i])
     if n == carried:
         assert h == self.carry_hash, "coordinator: requests do not match the pending set"
         h = empty(bytes32)

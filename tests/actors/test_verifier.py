@@ -4,6 +4,7 @@ import pytest
 
 from gridchain.actors.keeper import Keeper
 from gridchain.actors.verifier import fetch_records, verify
+from gridchain.core.coordinator import unpack
 from gridchain.core.verify import follow, verify_slot
 
 
@@ -68,7 +69,9 @@ def test_a_tampered_record_is_reported(history, tamper, expected):
 
 def test_follow_a_request_across_slots(history):
     records = fetch_records(history.client)
-    stories = [follow(records, arrival, 4) for arrival in range(1, 36)]
+    arrivals = [unpack(w).arrival for words in records.submitted.values() for w in words]
+    assert len(arrivals) == 35
+    stories = [follow(records, arrival, 4) for arrival in arrivals]
     assert all(story for story in stories)  # every request was pending somewhere
     moved = [s for s in stories if len(s) > 1]
     assert moved and all(s[i][0] + 1 == s[i + 1][0] for s in moved for i in range(len(s) - 1))

@@ -2,8 +2,9 @@
 
 import boa
 import pytest
+from eth_utils import keccak
 
-from gridchain.core.coordinator import chain, pack, pack_indices
+from gridchain.core.coordinator import pack, pack_indices, submit_chain
 
 from .conftest import SLOT_LENGTH, Community, deployer, logs
 
@@ -53,8 +54,12 @@ def test_submit_records_packed_request_and_chain(community):
     assert event["slot"] == 0 and event["sender"] == community.members[0]
     assert event["request"] == pack(60_000, 250, 2, a0)
     a1 = community.submit(1, 1, 999, 2**32 - 1)
-    assert (a0, a1) == (1, 2)
-    assert community.c.submit_hash(0) == chain([pack(60_000, 250, 2, 1), pack(1, 999, 2**32 - 1, 2)])
+    assert (a0, a1) == (1, 2)  # slot 0's first and second
+    h = community.c.submit_hash(0)
+    assert h == submit_chain([pack(60_000, 250, 2, 1), pack(1, 999, 2**32 - 1, 2)])
+    assert h[:28] == keccak(keccak(b"\x00" * 32 + pack(60_000, 250, 2, 1).to_bytes(32, "big"))[:28]
+                            + (1).to_bytes(4, "big") + pack(1, 999, 2**32 - 1, 2).to_bytes(32, "big"))[:28]
+    assert int.from_bytes(h[28:], "big") == 2  # the count
 
 
 @pytest.mark.parametrize(
@@ -70,7 +75,7 @@ def test_submit_records_packed_request_and_chain(community):
 def test_submit_boundaries(community, demand_w, soc_pm, tcc, reason):
     with boa.env.prank(community.members[0]), boa.reverts(reason):
         community.c.submit_request(demand_w, soc_pm, tcc)
-    assert community.c.next_arrival() == 1 and community.c.submit_hash(0) == b"\x00" * 32
+    assert community.c.submit_hash(0) == b"\x00" * 32
 
 
 def test_submit_largest_values_pass(community):
@@ -204,7 +209,7 @@ def test_carry_over_into_next_slot(community):
     second = community.close(1)
     # carried (100 W, tcc 2) and new (10 W, tcc 1): the new one first (850_000 / 10), then the carried one
     # does not fit in 40: it gets the leftover 40 and is carried again with 60 W and tcc 1
-    assert [(a.id, a.granted_w) for a in second.schedule.allocations] == [("#2", 40), ("#3", 10)]
+    assert [(a.id, a.granted_w) for a in second.schedule.allocations] == [("#0.2", 40), ("#1.1", 10)]
     assert list(second.carried) == [pack(60, 0, 1, 2)]
     community.to_end_of(2)
     third = community.close(2)  # capacity of slot 1 (50) carries forward; 60 W does not fit, 50 partial

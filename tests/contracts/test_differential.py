@@ -47,7 +47,7 @@ def test_twin_uses_the_core_policy():
     words = [pack(80, 0, 1, 0), pack(50, 500, 1, 1), pack(20, 900, 3, 2)]
     result = close(0, words, 100, 500)
     direct = POLICIES["greedy"].schedule(
-        Slot(100, (ChargingRequest("#0", 80, 0, 1, 0), ChargingRequest("#1", 50, 500, 1, 1),
-                   ChargingRequest("#2", 20, 900, 3, 2)))  # fmt: skip
+        Slot(100, (ChargingRequest("#0.0", 80, 0, 1, 0), ChargingRequest("#0.1", 50, 500, 1, 1),
+                   ChargingRequest("#0.2", 20, 900, 3, 2)))  # fmt: skip
     )
     assert result.schedule == direct

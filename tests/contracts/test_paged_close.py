@@ -57,6 +57,16 @@ def test_only_the_keeper_adds_pages(community):
         community.c.begin_close(0, paged.n, paged.sorted_hash)
 
 
+def test_capacity_cannot_change_under_a_paged_close(community):
+    _, paged = begun(community)  # began with the posted 250 W
+    with boa.reverts("coordinator: slot is being closed in pages"):
+        community.c.post_capacity(0, 0)
+    community.c.post_capacity(1, 70)  # the next slot is free
+    community.model.post_capacity(str(community.owner), 1, 70)
+    result = community.close(0, 4)
+    assert result.schedule.capacity_w == 250
+
+
 def test_an_abandoned_paged_close_can_be_taken_over(community):
     _, paged = begun(community)
     boa.env.time_travel(seconds=SLOT_LENGTH)

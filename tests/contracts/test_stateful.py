@@ -6,13 +6,12 @@ closed slot granted at most its capacity, and the contract's counters equal the 
 """
 
 import boa
+from eth_utils import keccak
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from eth_utils import keccak
-
-from gridchain.core.coordinator import CoordinatorError, close_calldata, paged_calldata
+from gridchain.core.coordinator import CoordinatorError, close_calldata, paged_calldata, submit_chain
 
 from .conftest import SLOT_LENGTH, Community, logs
 
@@ -183,7 +182,7 @@ class CoordinatorMachine(RuleBasedStateMachine):
     def counters_agree(self):
         c, m = self.community.c, self.community.model
         assert c.next_slot_to_close() == m.next_slot_to_close
-        assert c.next_arrival() == m.next_arrival
+        assert all(c.submit_hash(slot) == submit_chain(words) for slot, words in m.submitted.items())
         assert c.last_capacity_w() == m.last_capacity_w
 
 

@@ -2,7 +2,9 @@
 
 The contract and this module must agree bit for bit; tests/differential holds them to it. A request on chain
 is one 256-bit word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175); `arrival` is
-a sequence number unique over the contract's life (from 1), so it breaks every tie and the order is strict.
+slot << 32 | k for the slot's k-th submission (k from 1): unique over the contract's life and increasing
+with time, so it breaks every tie and the order is strict. The contract keeps a slot's submissions as one
+word, `submit_chain`: a hash chain whose low 32 bits count them.
 
 The schedule itself is the `greedy` policy of `core.policies`; this module adds what the chain needs around
 it: the carry-over (deferred and partial requests move to the next slot, in the order of the close, with
@@ -39,10 +41,20 @@ def pack(demand_w: int, soc_pm: int, tcc: int, arrival: int) -> int:
     return demand_w | (soc_pm << 64) | (tcc << 80) | (arrival << 112)
 
 
+def arrival_of(slot: int, k: int) -> int:
+    """The arrival number of slot `slot`'s k-th submission (k from 1)."""
+    return (slot << 32) | k
+
+
+def request_id(arrival: int) -> str:
+    """A request's id: `#<slot>.<k>` for the slot it was submitted in and its rank there."""
+    return f"#{arrival >> 32}.{arrival & MASK32}"
+
+
 def unpack(word: int) -> ChargingRequest:
-    """The request a packed word stands for; its id is `#<arrival>`."""
+    """The request a packed word stands for; its id is `request_id(arrival)`."""
     arrival = word >> 112
-    return ChargingRequest(f"#{arrival}", word & MASK64, (word >> 64) & MASK16, (word >> 80) & MASK32, arrival)
+    return ChargingRequest(request_id(arrival), word & MASK64, (word >> 64) & MASK16, (word >> 80) & MASK32, arrival)
 
 
 def chain(words: Iterable[int], start: bytes = ZERO_HASH) -> bytes:
@@ -50,6 +62,15 @@ def chain(words: Iterable[int], start: bytes = ZERO_HASH) -> bytes:
     h = start
     for w in words:
         h = keccak(h + w.to_bytes(32, "big"))
+    return h
+
+
+def submit_chain(words: Iterable[int]) -> bytes:
+    """A slot's `submit_hash` on chain: each step keeps the high 224 bits of keccak(h || word) and puts the
+    request's rank in its slot (the low 32 bits of its arrival) in the low 32 bits."""
+    h = ZERO_HASH
+    for w in words:
+        h = keccak(h + w.to_bytes(32, "big"))[:28] + ((w >> 112) & MASK32).to_bytes(4, "big")
     return h
 
 
@@ -234,7 +255,6 @@ class CoordinatorModel:
     last_capacity_w: int
     owner: str
     members: set[str] = field(default_factory=set)
-    next_arrival: int = 1
     next_slot_to_close: int = 0
     posted: dict[int, int] = field(default_factory=dict)
     submitted: dict[int, list[int]] = field(default_factory=dict)
@@ -266,6 +286,8 @@ class CoordinatorModel:
         self._check_owner(sender)
         if slot < self.next_slot_to_close:
             raise CoordinatorError("coordinator: slot closed")
+        if self.paging is not None and self.paging.slot == slot:
+            raise CoordinatorError("coordinator: slot is being closed in pages")
         if capacity_w > MASK64:
             raise CoordinatorError("coordinator: capacity out of range")
         self.posted[slot] = capacity_w
@@ -279,10 +301,14 @@ class CoordinatorModel:
         if sender not in self.members:
             raise CoordinatorError("coordinator: sender not authorised")
         check_fields(demand_w, soc_pm, tcc)
-        arrival = self.next_arrival
-        self.next_arrival += 1
+        arrival = self._next_arrival(current)
         self.submitted.setdefault(current, []).append(pack(demand_w, soc_pm, tcc, arrival))
         return arrival
+
+    def _next_arrival(self, current: int) -> int:
+        if current > MASK32:
+            raise CoordinatorError("coordinator: slot out of range")
+        return arrival_of(current, len(self.submitted.get(current, [])) + 1)
 
     # -- anonymous requests (contracts/modules/anonymous_requests.vy) --------------------------------------
     def register_epoch_key(self, sender: str, now: int, epoch: int, modulus: int) -> None:
@@ -317,6 +343,7 @@ class CoordinatorModel:
         if modulus != self.epoch_keys[epoch]:
             raise CoordinatorError("coordinator: modulus is not the epoch's key")
         public = blind.PublicKey(modulus)
+        first = self._next_arrival(current)
         spent = set(self.spent)
         words = []
         for k, r in enumerate(requests):
@@ -332,9 +359,8 @@ class CoordinatorModel:
             if not blind.verify(public, message, r.token):
                 raise CoordinatorError("coordinator: token does not verify")
             spent.add(pseudonym)
-            words.append(pack(r.demand_w, r.soc_pm, r.tcc, self.next_arrival + k))
+            words.append(pack(r.demand_w, r.soc_pm, r.tcc, first + k))
         self.spent = spent
-        self.next_arrival += len(words)
         self.submitted.setdefault(current, []).extend(words)
         return [unpack(w).arrival for w in words]
 

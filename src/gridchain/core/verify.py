@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gridchain.core.coordinator import CloseResult, close, close_calldata
+from gridchain.core.coordinator import CloseResult, close, close_calldata, request_id
 
 
 @dataclass
@@ -106,6 +106,6 @@ def follow(records: ChainRecords, arrival: int, upto: int) -> list[tuple[int, in
     story = []
     for result in recompute(records, upto):
         for a in result.schedule.allocations:
-            if a.id == f"#{arrival}":
+            if a.id == request_id(arrival):
                 story.append((result.slot, a.granted_w, str(a.status)))
     return story
