@@ -8,14 +8,14 @@
         either from a member account (`submit_request`), or anonymously, from a one-time pseudonym that
         carries a blind-signature token of the utility, relayed by anyone who pays the gas, one request or
         a batch per transaction (`submit_request_anonymous`, `submit_requests_anonymous`; the checks are in
-        `modules/anonymous_requests.vy`). Once a slot has ended anyone may close it. The close applies the scheduling rule of Baza et al.
-        (Section IV) exactly as `gridchain.core` does: priority U = beta1 (1 - SoC) + beta2 F(TCC), greedy
-        walk by U / demand with skip-and-continue, the leftover capacity to the unscheduled request of
-        highest U, the rest deferred. Deferred and partial requests move to the next slot with TCC - 1 and
-        their remaining demand (their SoC unchanged: the contract does not know battery sizes); a request
-        whose TCC reaches 0 expires. The carry chain lists them in the order the close settles them: in
-        the order of the walk, except that the leftover candidate is settled when a higher-priority one
-        displaces it or, last, at the end of the walk.
+        `modules/anonymous_requests.vy`). Once a slot has ended anyone may close it. The close applies the
+        scheduling rule of Baza et al. (Section IV) exactly as `gridchain.core` does: priority
+        U = beta1 (1 - SoC) + beta2 F(TCC), greedy walk by U / demand with skip-and-continue, the leftover
+        capacity to the unscheduled request of highest U, the rest deferred. Deferred and partial requests
+        move to the next slot with TCC - 1 and their remaining demand (their SoC unchanged: the contract
+        does not know battery sizes); a request whose TCC reaches 0 expires. The carry chain lists them in
+        the order the close settles them: in the order of the walk, except that the leftover candidate is
+        settled when a higher-priority one displaces it or, last, at the end of the walk.
 
         The contract does not sort (the paper's on-chain QuickSort costs O(n log n) storage operations):
         the closer passes the pending requests IN THE RULE'S ORDER as calldata, and the contract VERIFIES in
@@ -54,7 +54,6 @@ exports: (
     ownable.owner,
     ownable.transfer_ownership,
     eip712.eip712Domain,
-    anonymous_requests.epoch_key,
     anonymous_requests.spent,
 )
 
@@ -235,6 +234,33 @@ def register_epoch_key(epoch: uint256, modulus: uint256[MODULUS_WORDS]):
 
 
 @external
+@view
+def epoch_key(epoch: uint256) -> bytes32:
+    """
+    @dev keccak256 of the modulus registered for `epoch` (256 bytes, big-endian), or empty when none is.
+    """
+    return anonymous_requests._epoch_key(epoch)
+
+
+@external
+@view
+def staged_key() -> uint256[MODULUS_WORDS]:
+    """
+    @dev The modulus being registered, read by the key contract's init code; zero outside `register_epoch_key`.
+    """
+    return anonymous_requests.staged_key
+
+
+@external
+@view
+def epoch_key_address(epoch: uint256) -> address:
+    """
+    @dev The data contract whose code is 0x00 || the modulus of `epoch` (no code while none is registered).
+    """
+    return anonymous_requests._key_address(epoch)
+
+
+@external
 def submit_request(demand_w: uint256, soc_pm: uint256, tcc: uint256, slot: uint256 = UNSET) -> uint256:
     """
     @dev Submit a charging request into the current slot from a member account (the non-anonymous mode).
@@ -253,23 +279,20 @@ def submit_request(demand_w: uint256, soc_pm: uint256, tcc: uint256, slot: uint2
 
 
 @external
-def submit_request_anonymous(
-    slot: uint256, epoch: uint256, request: anonymous_requests.AnonymousRequest, modulus: uint256[MODULUS_WORDS]
-) -> uint256:
+def submit_request_anonymous(slot: uint256, epoch: uint256, request: anonymous_requests.AnonymousRequest) -> uint256:
     """
     @dev Anyone (a relayer, or the funded pseudonym itself): submit one request into the current slot, signed
          by a one-time pseudonym that carries a token of the utility (see `modules/anonymous_requests.vy`).
          The pseudonym is spent.
     @param slot The current slot, as the pseudonym signed it.
     @param epoch The token's epoch (UTC day), as the pseudonym signed it; the slot's epoch.
-    @param modulus The public key registered for `epoch` (2048 bits in 8 big-endian words).
     @return The request's arrival number.
     """
     current: uint256 = self._current_slot()
     self._check_slot(slot, current)
-    n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current), modulus)
+    n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current))
     self._check_fields(request.demand_w, request.soc_pm, request.tcc)
-    anonymous_requests._spend(request, slot, epoch, modulus, n)
+    anonymous_requests._spend(request, slot, epoch, n)
     return self._record(current, request.demand_w, request.soc_pm, request.tcc, request.pseudonym)
 
 
@@ -278,7 +301,6 @@ def submit_requests_anonymous(
     slot: uint256,
     epoch: uint256,
     requests: DynArray[anonymous_requests.AnonymousRequest, MAX_BATCH],
-    modulus: uint256[MODULUS_WORDS],
 ) -> uint256:
     """
     @dev A relayer's batch: up to MAX_BATCH anonymous requests for the current slot under one epoch key, all
@@ -288,14 +310,14 @@ def submit_requests_anonymous(
     assert len(requests) > 0, "coordinator: no requests"
     current: uint256 = self._current_slot()
     self._check_slot(slot, current)
-    n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current), modulus)
+    n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current))
     h: bytes32 = self.submit_hash[current]
     first: uint256 = self._next_arrival(current, h)
     arrival: uint256 = first
     packed: DynArray[uint256, MAX_BATCH] = []
     for request: anonymous_requests.AnonymousRequest in requests:
         self._check_fields(request.demand_w, request.soc_pm, request.tcc)
-        anonymous_requests._spend(request, slot, epoch, modulus, n)
+        anonymous_requests._spend(request, slot, epoch, n)
         word: uint256 = request.demand_w | (request.soc_pm << 64) | (request.tcc << 80) | (arrival << 112)
         h = self._link(h, word)
         packed.append(word)
@@ -340,7 +362,8 @@ def begin_close(slot: uint256, n: uint256, sorted_hash: bytes32):
     capacity, carried = self._open_close(slot)
     assert n >= carried and n > 0, "coordinator: requests do not match the pending set"
     # r is fixed only after both lists are: the pending ones by their chains, the sorted one by sorted_hash
-    r: uint256 = convert(keccak256(abi_encode(self.carry_hash, self.submit_hash[slot], sorted_hash, slot, n)), uint256) % FIELD
+    seed: bytes32 = keccak256(abi_encode(self.carry_hash, self.submit_hash[slot], sorted_hash, slot, n))
+    r: uint256 = convert(seed, uint256) % FIELD
     self.paging = Paging(
         active=True, keeper=msg.sender, started=block.timestamp, slot=slot, n=n, capacity=capacity,
         sorted_target=sorted_hash, challenge=r, sorted_hash=empty(bytes32), sorted_product=1, pending_count=0,

@@ -7,6 +7,7 @@ import boa
 import pytest
 from eth.exceptions import Revert
 from eth_account import Account
+from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,33 +69,31 @@ class Anonymous(Community):
         slot = self.c.current_slot()
         return self.c.submit_hash(slot)
 
-    def submit(self, requests: list[AnonymousRequest], batch: bool = False, modulus: int | None = None,
-               slot: int | None = None, epoch: int | None = None) -> list[int]:
+    def submit(self, requests: list[AnonymousRequest], batch: bool = False, slot: int | None = None,
+               epoch: int | None = None) -> list[int]:
         """Submit on chain and in the model; both must agree on the outcome (arrivals, or the revert reason)."""
         first = requests[0] if requests else None
         slot = first.slot if slot is None else slot
         epoch = first.epoch if epoch is None else epoch
-        n = self.key.public.n if modulus is None else modulus
-        n_words = words(n.to_bytes(256, "big"))
         subs = [AnonymousSubmission(r.pseudonym, signer_of(self.chain_id, str(self.c.address), r), r.demand_w, r.soc_pm,
                                     r.tcc, int.from_bytes(r.token, "big")) for r in requests]
         try:
-            expected = self.model.submit_anonymous(self.now, slot, epoch, subs, n, batch=batch)
+            expected = self.model.submit_anonymous(self.now, slot, epoch, subs, batch=batch)
         except CoordinatorError as e:
             before = self.state()
             with boa.reverts(str(e)):
                 if batch:
-                    self.c.submit_requests_anonymous(slot, epoch, [r.as_abi() for r in requests], n_words)
+                    self.c.submit_requests_anonymous(slot, epoch, [r.as_abi() for r in requests])
                 else:
-                    self.c.submit_request_anonymous(slot, epoch, requests[0].as_abi(), n_words)
+                    self.c.submit_request_anonymous(slot, epoch, requests[0].as_abi())
             assert self.state() == before  # nothing recorded
             assert not any(self.c.spent(r.pseudonym) for r in requests if r.pseudonym.lower() not in self.model.spent)
             raise
         if batch:
-            first_arrival = self.c.submit_requests_anonymous(slot, epoch, [r.as_abi() for r in requests], n_words)
+            first_arrival = self.c.submit_requests_anonymous(slot, epoch, [r.as_abi() for r in requests])
             arrivals = list(range(first_arrival, first_arrival + len(requests)))
         else:
-            arrivals = [self.c.submit_request_anonymous(slot, epoch, requests[0].as_abi(), n_words)]
+            arrivals = [self.c.submit_request_anonymous(slot, epoch, requests[0].as_abi())]
         self.events = {name: logs(self.c, name) for name in ("RequestSubmitted", "RequestBatchSubmitted")}
         assert arrivals == expected
         assert all(self.c.spent(r.pseudonym) for r in requests)
@@ -195,7 +194,6 @@ def test_token_from_another_community(anon):
         if token < anon.key.public.n:
             break
     request = anon.request(account=account, token=token)
-    rejected(anon, "modulus is not the epoch's key", [request], modulus=KEYS[1].public.n)
     rejected(anon, "token does not verify", [request])
     # the same key would not help either: the message binds the community
     rejected(anon, "token does not verify", [anon.request(account=account, token=anon.token(account.address,
@@ -241,6 +239,19 @@ def test_key_registration_rules(anon):
     [event] = logs(anon.c, "EpochKeyRegistered")
     assert event["epoch"] == anon.epoch + 1 and list(event["modulus"]) == n
     assert anon.c.epoch_key(anon.epoch + 1) == blind.keccak(KEYS[1].public.modulus_bytes)
+    assert anon.c.epoch_key(anon.epoch + 2) == b"\x00" * 32
+
+
+def test_the_key_lives_in_a_data_contract_only_the_coordinator_creates(anon):
+    key = anon.c.epoch_key_address(anon.epoch)
+    assert boa.env.get_code(key) == b"\x00" + KEYS[0].public.modulus_bytes  # STOP, then n
+    assert boa.env.get_code(anon.c.epoch_key_address(anon.epoch + 1)) == b""  # none yet for tomorrow
+    # the address is CREATE2 from the coordinator with salt = epoch: no other account can put code there
+    initcode_hash = keccak(bytes.fromhex("63c75543a160005261010060216004601c335afa506101016020f3"))
+    expected = keccak(b"\xff" + bytes.fromhex(str(anon.c.address)[2:]) + anon.epoch.to_bytes(32, "big") + initcode_hash)
+    assert key.lower() == "0x" + expected[12:].hex()
+    assert anon.c.staged_key() == [0] * 8  # transient: set only while registering
+    boa.env.raw_call(key, data=b"\x01\x02")  # calling it runs STOP: nothing happens, nothing reverts
 
 
 def test_signature_by_another_key(anon):
@@ -278,7 +289,7 @@ def test_bad_fields_rejected_before_anything_is_spent(anon):
 
 
 def test_malformed_lengths_are_refused():
-    """Token, modulus and signature have fixed sizes on chain: the client refuses wrong lengths with a reason,
+    """Token and signature have fixed sizes on chain: the client refuses wrong lengths with a reason,
     and a calldata cut short reverts in the ABI decoder with nothing recorded."""
     with pytest.raises(ValueError, match="expected 256 bytes, got 255"):
         words(b"\x01" * 255)
@@ -288,7 +299,7 @@ def test_malformed_lengths_are_refused():
         anon = Anonymous()
         request = anon.request()
         calldata = anon.c.submit_request_anonymous.prepare_calldata(
-            request.slot, request.epoch, request.as_abi(), words(KEYS[0].public.modulus_bytes))
+            request.slot, request.epoch, request.as_abi())
         before = anon.state()
         with pytest.raises(Revert):
             boa.env.raw_call(anon.c.address, data=calldata[:-40])

@@ -107,17 +107,17 @@ class Relayer:
             for (_, epoch), tickets in groups.items():
                 self.rng.shuffle(tickets)
                 for i in range(0, len(tickets), self.batch_size):
-                    done += self._submit(tickets[i : i + self.batch_size], self.modulus(epoch))
+                    done += self._submit(tickets[i : i + self.batch_size])
             return done
 
-    def _submit(self, tickets: list[Ticket], modulus: bytes) -> list[Ticket]:
+    def _submit(self, tickets: list[Ticket]) -> list[Ticket]:
         try:
-            subs, receipt = self.client.submit_requests_anonymous(self.account, [t.request for t in tickets], modulus)
+            subs, receipt = self.client.submit_requests_anonymous(self.account, [t.request for t in tickets])
         except ChainRevert as e:  # a race (another relayer spent a pseudonym): submit one by one instead
             if len(tickets) == 1:
                 tickets[0].status, tickets[0].reason = "failed", str(e)
                 return tickets
-            return [x for t in tickets for x in self._submit([t], modulus)]
+            return [x for t in tickets for x in self._submit([t])]
         for t, s in zip(tickets, subs):
             t.status, t.arrival, t.tx_hash, t.gas_used = "submitted", s.request >> 112, receipt.tx_hash, receipt.gas_used
         return tickets

@@ -63,21 +63,19 @@ class CoordinatorClient:
     def register_epoch_key(self, owner: str, epoch: int, modulus: bytes) -> Receipt:
         return self._tx("register_epoch_key", [epoch, words(modulus)], owner)
 
-    def submit_request_anonymous(
-        self, sender: str, request: AnonymousRequest, modulus: bytes
-    ) -> tuple[Submission, Receipt]:
+    def submit_request_anonymous(self, sender: str, request: AnonymousRequest) -> tuple[Submission, Receipt]:
         """Relay one request signed by its pseudonym (`sender` pays the gas; it may be the pseudonym itself)."""
-        args = [request.slot, request.epoch, request.as_abi(), words(modulus)]
+        args = [request.slot, request.epoch, request.as_abi()]
         receipt = self._tx("submit_request_anonymous", args, sender)
         return _submissions_in(receipt.events, receipt.tx_hash)[0], receipt
 
     def submit_requests_anonymous(
-        self, sender: str, requests: Sequence[AnonymousRequest], modulus: bytes
+        self, sender: str, requests: Sequence[AnonymousRequest]
     ) -> tuple[list[Submission], Receipt]:
         """Relay a batch of requests for one slot and epoch, under one epoch key, in one transaction."""
         if not requests or len({(r.slot, r.epoch) for r in requests}) != 1:
             raise ValueError("a batch needs one or more requests, all for the same slot and epoch")
-        args = [requests[0].slot, requests[0].epoch, [r.as_abi() for r in requests], words(modulus)]
+        args = [requests[0].slot, requests[0].epoch, [r.as_abi() for r in requests]]
         receipt = self._tx("submit_requests_anonymous", args, sender)
         return _submissions_in(receipt.events, receipt.tx_hash), receipt
 

@@ -324,7 +324,7 @@ class CoordinatorModel:
         self.epoch_keys[epoch] = modulus
 
     def submit_anonymous(
-        self, now: int, slot: int, epoch: int, requests: Sequence[AnonymousSubmission], modulus: int,
+        self, now: int, slot: int, epoch: int, requests: Sequence[AnonymousSubmission],
         batch: bool = False,
     ) -> list[int]:
         """`submit_request_anonymous` (one request, batch=False) or `submit_requests_anonymous`: the arrival
@@ -340,8 +340,7 @@ class CoordinatorModel:
             raise CoordinatorError("coordinator: token epoch not begun")
         if epoch not in self.epoch_keys:
             raise CoordinatorError("coordinator: no key registered for the epoch")
-        if modulus != self.epoch_keys[epoch]:
-            raise CoordinatorError("coordinator: modulus is not the epoch's key")
+        modulus = self.epoch_keys[epoch]
         public = blind.PublicKey(modulus)
         first = self._next_arrival(current)
         spent = set(self.spent)

@@ -77,8 +77,8 @@ def coordination(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
 def anonymous(gateway: Gateway, seed: int) -> dict[str, int]:
     """Anonymous requests relayed by a member: a slot's first, one more alone, then a batch of 20 in one call.
 
-    Pseudonym keys are derived from the seed; the epoch's RSA key is fresh, so the modulus and the tokens
-    (hence their zero bytes in calldata) differ from run to run by a few tens of gas at most.
+    Pseudonym keys are derived from the seed; the epoch's RSA key is fresh, so the tokens (hence their zero
+    bytes in calldata) differ from run to run by a few tens of gas at most.
     """
     owner, relayer = gateway.accounts[:2]
     requests, capacity = slot_requests(2 + ANONYMOUS_BATCH, seed)
@@ -96,10 +96,9 @@ def anonymous(gateway: Gateway, seed: int) -> dict[str, int]:
         token = blind.finalize(key.public, state, blind.blind_sign(key, state.blinded))
         return sign_request(pseudonym.key, chain_id, client.address, epoch, slot, *requests[i], token)
 
-    modulus = key.public.modulus_bytes
-    first = client.submit_request_anonymous(relayer, make(0), modulus)[1].gas_used
-    single = client.submit_request_anonymous(relayer, make(1), modulus)[1].gas_used
-    subs, batch = client.submit_requests_anonymous(relayer, [make(2 + i) for i in range(ANONYMOUS_BATCH)], modulus)
+    first = client.submit_request_anonymous(relayer, make(0))[1].gas_used
+    single = client.submit_request_anonymous(relayer, make(1))[1].gas_used
+    subs, batch = client.submit_requests_anonymous(relayer, [make(2 + i) for i in range(ANONYMOUS_BATCH)])
     assert len(subs) == ANONYMOUS_BATCH
     return {"first": first, "single": single, "batch": batch.gas_used}
 
