@@ -405,10 +405,9 @@ def close_pending_page(requests: DynArray[uint256, MAX_REQUESTS]):
         if k == carried:
             assert h == self.carry_hash, "coordinator: requests do not match the pending set"
             h = empty(bytes32)
-        if k < carried:
-            h = keccak256(abi_encode(h, request))
-        else:
-            h = self._link(h, request)
+        h = keccak256(abi_encode(h, request))
+        if k >= carried:  # the submit chain: `_link`, inlined
+            h = convert((convert(h, uint256) & HIGH224) | ((request >> 112) & MASK32), bytes32)
         product = uint256_mulmod(product, p.challenge + FIELD - request, FIELD)
         k = unsafe_add(k, 1)
     p.pending_hash = h
@@ -586,17 +585,17 @@ def _check_pending(
     """
     assert n >= carried, "coordinator: requests do not match the pending set"
     h: bytes32 = CARRY_IV
-    for k: uint256 in range(n, bound=MAX_REQUESTS):
-        if k == carried:
-            assert h == self.carry_hash, "coordinator: requests do not match the pending set"
-            h = empty(bytes32)
+    for k: uint256 in range(carried, bound=MAX_REQUESTS):  # the carry chain
         i: uint256 = (positions[k >> 4] >> ((k & 15) << 4)) & MASK16
         assert i < n, "coordinator: position out of range"
-        if k < carried:
-            h = keccak256(abi_encode(h, requests[i]))  # the same 64 bytes as concat, for less gas
-        else:
-            h = self._link(h, requests[i])
-    if n == carried:
-        assert h == self.carry_hash, "coordinator: requests do not match the pending set"
-        h = empty(bytes32)
+        h = keccak256(abi_encode(h, requests[i]))  # the same 64 bytes as concat, for less gas
+    assert h == self.carry_hash, "coordinator: requests do not match the pending set"
+    h = empty(bytes32)
+    for k: uint256 in range(carried, n, bound=MAX_REQUESTS):  # the submit chain: `_link`, inlined
+        i: uint256 = (positions[k >> 4] >> ((k & 15) << 4)) & MASK16
+        assert i < n, "coordinator: position out of range"
+        request: uint256 = requests[i]
+        h = convert(
+            (convert(keccak256(abi_encode(h, request)), uint256) & HIGH224) | ((request >> 112) & MASK32), bytes32
+        )
     assert h == self.submit_hash[slot], "coordinator: requests do not match the pending set"
