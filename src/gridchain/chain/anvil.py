@@ -22,6 +22,7 @@ from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 ROOT = Path(__file__).resolve().parents[3]
 HARDFORKS = ("prague", "osaka")
 DEV_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's public dev accounts
+DEV_BALANCE_WEI = 10_000 * 10**18  # what anvil gives each of them (the embedded chain gives the same)
 
 
 def anvil_binary() -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import boa
 from eth_utils import keccak, to_checksum_address
 
-from gridchain.chain.anvil import dev_addresses
+from gridchain.chain.anvil import DEV_BALANCE_WEI, dev_addresses
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
     ChainRevert,
@@ -53,7 +53,7 @@ def _failure(computation: Any) -> ChainRevert:
 
 
 class BoaGateway:
-    """One fresh in-process chain per instance; accounts need no funds (gas price 0).
+    """One fresh in-process chain per instance; gas price 0, and each account holds DEV_BALANCE_WEI for values.
 
     Its accounts are anvil's development addresses, so that transactions are byte for byte those a local
     node would get (calldata gas depends on the bytes) and results are deterministic.
@@ -64,6 +64,8 @@ class BoaGateway:
     def __init__(self, accounts: int = 8) -> None:
         self._env = boa.Env()
         self.accounts = dev_addresses(accounts)
+        for account in self.accounts:
+            self._env.set_balance(account, DEV_BALANCE_WEI)
         self._logs: list[_Log] = []
         self._inputs: dict[str, bytes] = {}
         self._block = 0
@@ -98,10 +100,18 @@ class BoaGateway:
         address, computation = self._env.deploy(sender=sender, bytecode=data)
         return self._mine(computation, data, artifact, to_checksum_address(str(address)))
 
-    def transact(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str) -> Receipt:
+    def transact(
+        self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str, value: int = 0
+    ) -> Receipt:
         self._new_transaction()
         data = encode_call(artifact, fn, args)
-        return self._mine(self._env.execute_code(to_address=address, sender=sender, data=data), data, artifact)
+        if value > self._env.get_balance(sender):
+            raise ChainRevert(f"insufficient funds: {sender} has {self._env.get_balance(sender)} wei, sends {value}")
+        computation = self._env.execute_code(to_address=address, sender=sender, data=data, value=value)
+        return self._mine(computation, data, artifact)
+
+    def balance(self, address: str) -> int:
+        return int(self._env.get_balance(address))
 
     def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any:
         computation = self._env.execute_code(to_address=address, data=encode_call(artifact, fn, args))

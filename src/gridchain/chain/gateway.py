@@ -57,8 +57,14 @@ class Gateway(Protocol):
 
     def deploy(self, artifact: Artifact, args: Sequence[Any], sender: str) -> Receipt: ...
 
-    def transact(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str) -> Receipt:
-        """Send a transaction; raise ChainRevert (and change nothing) if it would revert."""
+    def transact(
+        self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str, value: int = 0
+    ) -> Receipt:
+        """Send a transaction (with `value` wei); raise ChainRevert (and change nothing) if it would revert."""
+        ...
+
+    def balance(self, address: str) -> int:
+        """An account's balance [wei]."""
         ...
 
     def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any: ...

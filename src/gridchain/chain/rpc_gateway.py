@@ -47,11 +47,11 @@ class RpcGateway:
         self._nonces: dict[str, int] = {}
         self._timeout = timeout
 
-    def _send(self, sender: str, to: str | None, data: bytes, artifact: Artifact) -> Receipt:
+    def _send(self, sender: str, to: str | None, data: bytes, artifact: Artifact, value: int = 0) -> Receipt:
         signer = self._signers.get(Web3.to_checksum_address(sender))
         if signer is None:
             raise ValueError(f"no key for account {sender}")
-        tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "chainId": self.chain_id}
+        tx: dict[str, Any] = {"from": signer.address, "data": data, "value": value, "chainId": self.chain_id}
         if to is not None:
             tx["to"] = Web3.to_checksum_address(to)
         try:
@@ -92,8 +92,13 @@ class RpcGateway:
     def deploy(self, artifact: Artifact, args: Sequence[Any], sender: str) -> Receipt:
         return self._send(sender, None, encode_deploy(artifact, args), artifact)
 
-    def transact(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str) -> Receipt:
-        return self._send(sender, address, encode_call(artifact, fn, args), artifact)
+    def transact(
+        self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str, value: int = 0
+    ) -> Receipt:
+        return self._send(sender, address, encode_call(artifact, fn, args), artifact, value)
+
+    def balance(self, address: str) -> int:
+        return int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
 
     def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any:
         try:

@@ -1,0 +1,852 @@
+"""The V2V reverse auction (contracts/v2v_auction.vy) against its Python twin (gridchain.core.v2v): every call goes
+to both, and they must agree on the outcome (the auction, pending returns, balances and events on success; the
+revert reason, with nothing changed on either side, on failure). One positive and one negative test per
+external function and per revert reason, boundary tables, the access token and the money of a settlement."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import boa
+import pytest
+from eth_account import Account
+
+from gridchain.chain.v2v import SignedReceipt, receipt_signer, sign_receipt
+from gridchain.core.v2v import (
+    ZERO,
+    Auction,
+    Closed,
+    V2VError,
+    V2VModel,
+    access_token,
+    cost,
+)
+
+from .conftest import logs
+
+CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
+VALIDITY = 3600
+GRACE = 1800
+DAY = 86400
+FUNDS = 10**21
+ZERO32 = b"\x00" * 32
+
+AMOUNT = 10_000  # [Wh]
+START_RATE = 3 * 10**14  # [wei/kWh]: cost(START_RATE, AMOUNT) = 3e15 wei
+RATE = 2 * 10**14
+BIDDING = 600  # [s]
+
+REFUSING_SRC = """
+# pragma version ~=0.4.3
+received: public(uint256)
+
+@external
+@payable
+def __default__():
+    self.received += msg.value  # a storage write: more than a 2,300-gas push allows
+"""
+
+_deployer = None
+
+
+def deployer():
+    global _deployer
+    if _deployer is None:
+        _deployer = boa.load_partial(str(CONTRACT))
+    return _deployer
+
+
+def _event(contract, name: str) -> list[dict]:
+    out = []
+    for e in logs(contract, name):
+        e.pop("address")
+        out.append({k: (str(v).lower() if type(v).__name__ == "Address" else v) for k, v in e.items()})
+    return out
+
+
+class Market:
+    """A deployed v2v_auction with its V2VModel twin, funded EV accounts (with keys, to sign receipts) and a
+    clock. Every call goes to both; `check` compares everything observable after each success."""
+
+    def __init__(self, validity_s: int = VALIDITY, grace_s: int = GRACE, evs: int = 4):
+        self.owner = str(boa.env.eoa)
+        self.c = deployer().deploy(validity_s, grace_s)
+        self.address = str(self.c.address)
+        self.model = V2VModel(self.owner, validity_s, grace_s)
+        self.chain_id = self.c.eip712Domain()[3]
+        self.accounts: list[str] = []
+        self.initial: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+        self.events: dict[str, list[dict]] = {}
+        self.track(self.owner)
+        self.evs = [self.new_account() for _ in range(evs)]
+        for ev in self.evs:
+            self.add_ev(ev.address)
+
+    # -- accounts and time ---------------------------------------------------------------------------------
+    def track(self, address: str, balance: int | None = None) -> str:
+        if balance is not None:
+            boa.env.set_balance(address, balance)
+        if address not in self.accounts:
+            self.accounts.append(address)
+            self.initial[address] = boa.env.get_balance(address)
+            self.sent[address] = 0
+        return address
+
+    def refund(self, address: str, balance: int) -> None:
+        """Set an account's balance afresh (its history of sends and payouts starts over)."""
+        boa.env.set_balance(address, balance)
+        self.initial[address] = balance + self.sent[address] - self.model.paid.get(address.lower(), 0)
+
+    def new_account(self, balance: int = FUNDS):
+        account = Account.create()
+        self.track(account.address, balance)
+        return account
+
+    def ev(self, i: int) -> str:
+        return self.evs[i].address
+
+    @property
+    def now(self) -> int:
+        return boa.env.evm.patch.timestamp
+
+    def travel_to(self, t: int) -> None:
+        assert t >= self.now
+        if t > self.now:
+            boa.env.time_travel(seconds=t - self.now)
+
+    # -- comparing both sides ------------------------------------------------------------------------------
+    def snapshot(self) -> tuple:
+        return (
+            self.c.active(),
+            {a: self.c.admitted_at(a) for a in self.accounts},
+            {a: self.chain_auction(a) for a in self.accounts},
+            {a: bytes(self.c.token(a)) for a in self.accounts},
+            {a: self.c.pending_returns(a) for a in self.accounts},
+            {a: boa.env.get_balance(a) for a in self.accounts},
+            boa.env.get_balance(self.address),
+        )
+
+    def chain_auction(self, consumer: str) -> tuple:
+        fields = self.c.auction(consumer)
+        return (str(fields[0]).lower(), *fields[1:])
+
+    def model_auction(self, consumer: str) -> tuple:
+        return self.model.auctions.get(consumer.lower(), Auction()).as_tuple()
+
+    def check(self) -> None:
+        m = self.model
+        assert self.c.active() == m.active
+        assert boa.env.get_balance(self.address) == m.balance == m.liabilities()
+        for a in self.accounts:
+            assert self.c.admitted_at(a) == m.admitted.get(a.lower(), 0), a
+            assert self.chain_auction(a) == self.model_auction(a), a
+            assert bytes(self.c.token(a)) == (m.token(a) or ZERO32), a
+            assert self.c.pending_returns(a) == m.pending.get(a.lower(), 0), a
+            # gas is free under boa: an account's balance moves only by what it sent and what it was paid
+            assert boa.env.get_balance(a) == self.initial[a] - self.sent[a] + m.paid.get(a.lower(), 0), a
+
+    def apply(self, sender: str, value: int, model_call, chain_call):
+        """The model first: if it raises V2VError(reason) the contract must revert with that reason, and nothing
+        changes on either side (the error is re-raised); otherwise the contract must succeed and agree."""
+        before_model = copy.deepcopy(self.model)
+        try:
+            result = model_call()
+        except V2VError as e:
+            assert self.model == before_model, "the model changed state on a refused call"
+            before = self.snapshot()
+            with boa.env.prank(sender), boa.reverts(str(e)):
+                chain_call()
+            assert self.snapshot() == before, "the contract changed state on a revert"
+            raise
+        with boa.env.prank(sender):
+            chain_call()
+        self.events = {
+            name: _event(self.c, name)
+            for name in ("EVAdded", "EVRemoved", "StatusChanged", "AuctionStarted", "BidPlaced", "AuctionEnded",
+                         "ReceiptPosted", "TradeClosed", "Withdrawn")
+        }  # fmt: skip
+        self.sent[sender] += value
+        self.check()
+        return result
+
+    # -- the organisation ----------------------------------------------------------------------------------
+    def add_ev(self, ev: str, info: str = "EV", sender: str | None = None) -> None:
+        sender = sender or self.owner
+        if ev.lower() != ZERO:
+            self.track(ev)
+        self.apply(sender, 0, lambda: self.model.add_ev(sender, self.now, ev), lambda: self.c.add_ev(ev, info))
+        assert self.events["EVAdded"] == [{"ev": ev.lower(), "info": info}]
+
+    def remove_ev(self, ev: str, sender: str | None = None) -> None:
+        sender = sender or self.owner
+        self.apply(sender, 0, lambda: self.model.remove_ev(sender, ev), lambda: self.c.remove_ev(ev))
+        assert self.events["EVRemoved"] == [{"ev": ev.lower()}]
+
+    def change_status(self, active: bool, sender: str | None = None) -> None:
+        sender = sender or self.owner
+        self.apply(sender, 0, lambda: self.model.change_status(sender, active), lambda: self.c.change_status(active))
+        assert self.events["StatusChanged"] == [{"active": active}]
+
+    # -- trading ---------------------------------------------------------------------------------------------
+    def start(self, consumer: str, amount_wh: int = AMOUNT, bidding_time_s: int = BIDDING,
+              start_rate: int = START_RATE, deposit: int | None = None) -> Auction:  # fmt: skip
+        deposit = cost(start_rate, amount_wh) if deposit is None else deposit
+        auction = self.apply(
+            consumer, deposit,
+            lambda: self.model.start_auction(consumer, self.now, deposit, amount_wh, bidding_time_s, start_rate),
+            lambda: self.c.start_auction(amount_wh, bidding_time_s, start_rate, value=deposit),
+        )  # fmt: skip
+        assert self.events["AuctionStarted"] == [{
+            "consumer": consumer.lower(), "amount_wh": amount_wh, "start_rate_wei_per_kwh": start_rate,
+            "closing_time": self.now + bidding_time_s, "deposit_wei": deposit}]  # fmt: skip
+        return auction
+
+    def bid(self, provider: str, consumer: str, rate: int = RATE, collateral: int | None = None) -> None:
+        if collateral is None:
+            a = self.model.auctions.get(consumer.lower())
+            collateral = cost(rate, a.amount_wh) if a else 0
+        self.apply(provider, collateral,
+                   lambda: self.model.place_bid(provider, self.now, collateral, consumer, rate),
+                   lambda: self.c.place_bid(consumer, rate, value=collateral))  # fmt: skip
+        assert self.events["BidPlaced"] == [
+            {"consumer": consumer.lower(), "provider": provider.lower(), "rate_wei_per_kwh": rate}]
+
+    def end(self, consumer: str) -> bytes | None:
+        a = self.model.auctions.get(consumer.lower())
+        provider = a.provider if a else ZERO
+        token = self.apply(consumer, 0, lambda: self.model.end_auction(consumer, self.now),
+                           lambda: self.c.end_auction())  # fmt: skip
+        [event] = self.events["AuctionEnded"]
+        assert event["consumer"] == consumer.lower() and event["provider"] == provider
+        if token is None:
+            assert event["token"] == ZERO32
+        else:
+            assert event["token"] == token == access_token(consumer, provider, self.now, self.model.validity_s)
+            assert bytes(self.c.token(consumer)) == token
+        return token
+
+    def receipt(self, consumer, delivered_wh: int, key=None, token: bytes | None = None,
+                contract: str | None = None) -> SignedReceipt:  # fmt: skip
+        """`consumer`'s receipt for its current trade (or `token`), signed with its key (or `key`)."""
+        token = self.model.token(consumer.address) if token is None else token
+        return sign_receipt(key if key is not None else consumer.key, self.chain_id, contract or self.address,
+                            token or ZERO32, delivered_wh)  # fmt: skip
+
+    def signer(self, consumer: str, receipt: SignedReceipt) -> str:
+        """Whom the contract recovers: the signature over the trade's own token (not the receipt's)."""
+        token = self.model.token(consumer) or ZERO32
+        return receipt_signer(self.chain_id, self.address, dataclasses.replace(receipt, token=token))
+
+    def post(self, sender: str, consumer: str, receipt: SignedReceipt) -> None:
+        signer = self.signer(consumer, receipt)
+        self.apply(sender, 0, lambda: self.model.post_receipt(sender, consumer, receipt.delivered_wh, signer),
+                   lambda: self.c.post_receipt(consumer, *receipt.as_args()))  # fmt: skip
+        assert self.events["ReceiptPosted"] == [{"consumer": consumer.lower(), "delivered_wh": receipt.delivered_wh}]
+
+    def _closed(self, closed: Closed) -> Closed:
+        assert self.events["TradeClosed"] == [dataclasses.asdict(closed)]
+        return closed
+
+    def settle(self, sender: str, consumer: str, receipt: SignedReceipt) -> Closed:
+        signer = self.signer(consumer, receipt)
+        return self._closed(self.apply(
+            sender, 0, lambda: self.model.settle(sender, self.now, consumer, receipt.delivered_wh, signer),
+            lambda: self.c.settle(consumer, *receipt.as_args())))  # fmt: skip
+
+    def expire(self, sender: str, consumer: str) -> Closed:
+        return self._closed(self.apply(sender, 0, lambda: self.model.expire(sender, self.now, consumer),
+                                       lambda: self.c.expire(consumer)))  # fmt: skip
+
+    def withdraw(self, sender: str) -> int:
+        amount = self.apply(sender, 0, lambda: self.model.withdraw(sender), lambda: self.c.withdraw())
+        assert self.events["Withdrawn"] == [{"account": sender.lower(), "amount_wei": amount}]
+        return amount
+
+    # -- a whole auction -------------------------------------------------------------------------------------
+    def trade(self, consumer: int = 0, provider: int = 1, rate: int = RATE, **start) -> bytes:
+        """Start, one bid, close, end: the access token."""
+        a = self.start(self.ev(consumer), **start)
+        self.bid(self.ev(provider), self.ev(consumer), rate)
+        self.travel_to(a.closing_time)
+        token = self.end(self.ev(consumer))
+        assert token is not None
+        return token
+
+
+def refused(reason: str, call, *args, **kwargs) -> None:
+    """`call` is refused by both sides with `v2v: reason` (Market.apply checked the contract's revert)."""
+    with pytest.raises(V2VError) as e:
+        call(*args, **kwargs)
+    assert str(e.value) == f"v2v: {reason}"
+
+
+@pytest.fixture
+def m():
+    with boa.env.anchor():
+        yield Market()
+
+
+# ---- deployment ----------------------------------------------------------------------------------------------
+
+
+def test_deploy_sets_owner_periods_domain_and_active(m):
+    assert str(m.c.owner()) == m.owner
+    assert (m.c.VALIDITY(), m.c.GRACE()) == (VALIDITY, GRACE)
+    assert m.c.active() is True
+    domain = m.c.eip712Domain()
+    assert (domain[1], domain[2], str(domain[4])) == ("gridchain v2v", "1", m.address)
+
+
+@pytest.mark.parametrize(
+    ("validity_s", "grace_s", "reason"),
+    [
+        (1, 0, None),
+        (30 * DAY, 30 * DAY, None),
+        (0, GRACE, "validity_s out of range"),
+        (30 * DAY + 1, GRACE, "validity_s out of range"),
+        (VALIDITY, 30 * DAY + 1, "grace_s out of range"),
+    ],
+)
+def test_deploy_period_bounds(validity_s, grace_s, reason):
+    with boa.env.anchor():
+        if reason is None:
+            V2VModel(str(boa.env.eoa), validity_s, grace_s)
+            c = deployer().deploy(validity_s, grace_s)
+            assert (c.VALIDITY(), c.GRACE()) == (validity_s, grace_s)
+        else:
+            refused(reason, V2VModel, str(boa.env.eoa), validity_s, grace_s)
+            with boa.reverts(f"v2v: {reason}"):
+                deployer().deploy(validity_s, grace_s)
+
+
+# ---- add_ev / remove_ev / change_status -------------------------------------------------------------------------
+
+
+def test_add_ev_admits_at_block_time(m):
+    ev = m.new_account().address
+    m.travel_to(m.now + 77)
+    m.add_ev(ev, "Nissan Leaf, 40 kWh")
+    assert m.c.admitted_at(ev) == m.now
+
+
+def test_add_ev_by_non_owner_refused(m):
+    refused("caller is not the owner", m.add_ev, m.new_account().address, sender=m.ev(0))
+
+
+def test_add_ev_zero_address_refused(m):
+    refused("ev is the zero address", m.add_ev, ZERO)
+
+
+def test_add_ev_already_admitted_refused(m):
+    refused("EV already admitted", m.add_ev, m.ev(0))
+
+
+def test_remove_ev_stops_its_new_auctions_and_bids(m):
+    m.start(m.ev(1))
+    m.remove_ev(m.ev(0))
+    assert m.c.admitted_at(m.ev(0)) == 0
+    refused("EV not admitted", m.start, m.ev(0))
+    refused("EV not admitted", m.bid, m.ev(0), m.ev(1))
+    m.add_ev(m.ev(0))  # re-admission works
+    m.bid(m.ev(0), m.ev(1))
+
+
+def test_remove_ev_by_non_owner_refused(m):
+    refused("caller is not the owner", m.remove_ev, m.ev(1), sender=m.ev(0))
+
+
+def test_remove_ev_not_admitted_refused(m):
+    refused("EV not admitted", m.remove_ev, m.new_account().address)
+
+
+def test_removed_evs_open_trade_still_settles(m):
+    m.trade()
+    m.remove_ev(m.ev(0))
+    m.remove_ev(m.ev(1))
+    m.post(m.ev(1), m.ev(0), m.receipt(m.evs[0], 4_000))
+    closed = m.settle(m.ev(1), m.ev(0), m.receipt(m.evs[0], 5_000))
+    assert closed.delivered_wh == 5_000
+
+
+def test_change_status_pauses_and_resumes(m):
+    m.change_status(False)
+    assert m.c.active() is False
+    m.change_status(False)  # idempotent
+    m.change_status(True)
+    assert m.c.active() is True
+    m.start(m.ev(0))
+
+
+def test_change_status_by_non_owner_refused(m):
+    refused("caller is not the owner", m.change_status, False, sender=m.ev(0))
+
+
+def test_paused_refuses_start_and_bid(m):
+    m.start(m.ev(0))
+    m.change_status(False)
+    refused("trading is paused", m.start, m.ev(1))
+    refused("trading is paused", m.bid, m.ev(2), m.ev(0))
+    refused("trading is paused", m.start, m.new_account().address)  # paused is checked before admission
+
+
+def test_paused_still_ends_settles_expires_and_withdraws(m):
+    # consumer 0: a trade to settle; consumer 2: a trade to expire; consumer 3: no bid, deposit withdrawable
+    m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0), RATE)
+    m.bid(m.ev(2), m.ev(0), RATE - 1)  # ev1's collateral becomes withdrawable
+    m.start(m.ev(3))
+    closing = m.model.auctions[m.ev(0).lower()].closing_time
+    m.change_status(False)
+    m.travel_to(closing)
+    m.end(m.ev(0))
+    assert m.end(m.ev(3)) is None
+    m.settle(m.ev(2), m.ev(0), m.receipt(m.evs[0], 1_000))
+    assert m.withdraw(m.ev(1)) == cost(RATE, AMOUNT)
+    assert m.withdraw(m.ev(3)) == cost(START_RATE, AMOUNT)
+    m.change_status(True)
+    m.trade(consumer=2, provider=1)
+    m.change_status(False)
+    m.travel_to(m.now + VALIDITY + GRACE)
+    m.expire(m.new_account().address, m.ev(2))
+
+
+# ---- start_auction ----------------------------------------------------------------------------------------------
+
+
+def test_start_auction_records_the_terms(m):
+    a = m.start(m.ev(0), 5_000, 300, 4 * 10**14, deposit=cost(4 * 10**14, 5_000) + 7)
+    assert m.chain_auction(m.ev(0)) == (ZERO, m.now + 300, 0, 5_000, 4 * 10**14, 0, cost(4 * 10**14, 5_000) + 7, 0)
+    assert a.closing_time == m.now + 300
+    assert bytes(m.c.token(m.ev(0))) == ZERO32
+
+
+def test_start_by_unadmitted_ev_refused(m):
+    refused("EV not admitted", m.start, m.new_account().address)
+
+
+def test_start_with_an_open_auction_refused(m):
+    m.start(m.ev(0))
+    refused("consumer has an open auction", m.start, m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    m.travel_to(m.now + BIDDING)
+    m.end(m.ev(0))
+    refused("consumer has an open auction", m.start, m.ev(0))  # ended but not settled: still open
+    m.settle(m.ev(1), m.ev(0), m.receipt(m.evs[0], 0))
+    m.start(m.ev(0))
+
+
+@pytest.mark.parametrize(
+    ("amount_wh", "ok"), [(0, False), (1, True), (2**64 - 1, True), (2**64, False)],
+)
+def test_start_amount_bounds(m, amount_wh, ok):
+    if ok:
+        m.start(m.ev(0), amount_wh=amount_wh, start_rate=1)
+    else:
+        refused("amount_wh out of range", m.start, m.ev(0), amount_wh=amount_wh, start_rate=1, deposit=0)
+
+
+@pytest.mark.parametrize(
+    ("bidding_time_s", "ok"), [(0, False), (1, True), (7 * DAY, True), (7 * DAY + 1, False)],
+)
+def test_start_bidding_time_bounds(m, bidding_time_s, ok):
+    if ok:
+        a = m.start(m.ev(0), bidding_time_s=bidding_time_s)
+        assert a.closing_time == m.now + bidding_time_s
+    else:
+        refused("bidding_time_s out of range", m.start, m.ev(0), bidding_time_s=bidding_time_s)
+
+
+@pytest.mark.parametrize(
+    ("start_rate", "ok"), [(0, False), (1, True), (2**96 - 1, True), (2**96, False)],
+)
+def test_start_rate_bounds(m, start_rate, ok):
+    m.refund(m.ev(0), 2**100)
+    if ok:
+        m.start(m.ev(0), amount_wh=1_000, start_rate=start_rate)  # cost = start_rate
+    else:
+        refused("start rate out of range", m.start, m.ev(0), amount_wh=1_000, start_rate=start_rate, deposit=0)
+
+
+@pytest.mark.parametrize(("deposit", "ok"), [(2**128 - 1, True), (2**128, False)])
+def test_start_deposit_bounds(m, deposit, ok):
+    consumer = m.ev(0)
+    m.refund(consumer, 2**129)
+    if ok:
+        m.start(consumer, deposit=deposit)
+    else:
+        refused("deposit out of range", m.start, consumer, deposit=deposit)
+
+
+@pytest.mark.parametrize(("delta", "ok"), [(-1, False), (0, True), (1, True)])
+def test_start_deposit_against_the_cost_at_the_start_rate(m, delta, ok):
+    rate, amount = 123_456_789_012_345, 7_777  # cost rounds down: 960_123_648_249_007_065 // 1000
+    deposit = cost(rate, amount) + delta
+    if ok:
+        m.start(m.ev(0), amount, BIDDING, rate, deposit)
+    else:
+        refused("deposit below the cost at the start rate", m.start, m.ev(0), amount, BIDDING, rate, deposit)
+
+
+# ---- place_bid -------------------------------------------------------------------------------------------------
+
+
+def test_bid_records_provider_rate_and_collateral(m):
+    m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0), RATE)
+    a = m.model.auctions[m.ev(0).lower()]
+    assert (a.provider, a.rate_wei_per_kwh, a.collateral_wei) == (m.ev(1).lower(), RATE, cost(RATE, AMOUNT))
+
+
+def test_outbid_collateral_becomes_withdrawable(m):
+    m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0), RATE)
+    m.bid(m.ev(2), m.ev(0), RATE - 10)
+    m.bid(m.ev(1), m.ev(0), RATE - 20)  # ev1 again: its new collateral is live, the old one pending
+    m.bid(m.ev(3), m.ev(0), RATE - 30)
+    assert m.c.pending_returns(m.ev(1)) == cost(RATE, AMOUNT) + cost(RATE - 20, AMOUNT)
+    assert m.c.pending_returns(m.ev(2)) == cost(RATE - 10, AMOUNT)
+    assert m.withdraw(m.ev(1)) == cost(RATE, AMOUNT) + cost(RATE - 20, AMOUNT)
+
+
+def test_bid_by_unadmitted_ev_refused(m):
+    m.start(m.ev(0))
+    refused("EV not admitted", m.bid, m.new_account().address, m.ev(0))
+
+
+def test_bid_in_own_auction_refused(m):
+    m.start(m.ev(0))
+    refused("a consumer cannot bid in its own auction", m.bid, m.ev(0), m.ev(0))
+
+
+def test_bid_without_an_open_auction_refused(m):
+    refused("no open auction for this consumer", m.bid, m.ev(1), m.ev(0))
+
+
+def test_bid_at_exactly_the_closing_time_refused(m):
+    a = m.start(m.ev(0))
+    m.travel_to(a.closing_time - 1)
+    m.bid(m.ev(1), m.ev(0), RATE)
+    m.travel_to(a.closing_time)
+    refused("bidding is closed", m.bid, m.ev(2), m.ev(0), RATE - 1)
+
+
+def test_bid_after_the_end_refused(m):
+    m.trade()
+    refused("bidding is closed", m.bid, m.ev(2), m.ev(0), RATE - 1)
+
+
+def test_bid_at_rate_0_refused(m):
+    m.start(m.ev(0))
+    refused("rate is 0", m.bid, m.ev(1), m.ev(0), 0)
+
+
+@pytest.mark.parametrize(("first", "rate", "ok"), [
+    (None, START_RATE, False), (None, START_RATE - 1, True),
+    (RATE, RATE, False), (RATE, RATE - 1, True), (RATE, RATE + 1, False),
+])  # fmt: skip
+def test_bid_must_be_strictly_lower(m, first, rate, ok):
+    m.start(m.ev(0))
+    if first is not None:
+        m.bid(m.ev(1), m.ev(0), first)
+    if ok:
+        m.bid(m.ev(2), m.ev(0), rate)
+    else:
+        refused("bid not lower than the current rate", m.bid, m.ev(2), m.ev(0), rate)
+
+
+@pytest.mark.parametrize(("delta", "ok"), [(-1, False), (0, True), (1, False)])
+def test_bid_collateral_must_equal_rate_times_amount(m, delta, ok):
+    rate, amount = 123_456_789_012_345, 7_777
+    m.start(m.ev(0), amount, BIDDING, rate + 1)
+    collateral = cost(rate, amount) + delta
+    if ok:
+        m.bid(m.ev(1), m.ev(0), rate, collateral)
+    else:
+        refused("collateral must equal rate x amount", m.bid, m.ev(1), m.ev(0), rate, collateral)
+
+
+# ---- end_auction ------------------------------------------------------------------------------------------------
+
+
+def test_end_publishes_the_access_token(m):
+    m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    m.travel_to(m.now + BIDDING + 123)
+    token = m.end(m.ev(0))
+    assert token == access_token(m.ev(0), m.ev(1), m.now, VALIDITY)
+    assert bytes(m.c.token(m.ev(0))) == token
+    assert m.chain_auction(m.ev(0))[2] == m.now  # ended_at
+    assert m.c.token(m.ev(1)) == ZERO32
+
+
+def test_end_before_the_closing_time_refused(m):
+    a = m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    m.travel_to(a.closing_time - 1)
+    refused("bidding still open", m.end, m.ev(0))
+    m.travel_to(a.closing_time)
+    m.end(m.ev(0))
+
+
+def test_end_twice_refused(m):
+    m.trade()
+    refused("auction already ended", m.end, m.ev(0))
+
+
+def test_end_without_an_auction_refused(m):
+    refused("no open auction for this consumer", m.end, m.ev(0))
+
+
+def test_end_without_bids_returns_the_deposit_to_withdraw(m):
+    deposit = cost(START_RATE, AMOUNT) + 5
+    a = m.start(m.ev(0), deposit=deposit)
+    m.travel_to(a.closing_time)
+    assert m.end(m.ev(0)) is None  # the AuctionEnded token is empty (checked in Market.end)
+    assert m.chain_auction(m.ev(0)) == Auction().as_tuple()
+    assert m.c.pending_returns(m.ev(0)) == deposit
+    refused("no open auction for this consumer", m.end, m.ev(0))
+    assert m.withdraw(m.ev(0)) == deposit
+    assert boa.env.get_balance(m.ev(0)) == FUNDS
+    m.start(m.ev(0))  # free to ask again
+
+
+# ---- post_receipt ----------------------------------------------------------------------------------------------
+
+
+def test_post_receipt_by_either_party(m):
+    m.trade()
+    m.post(m.ev(1), m.ev(0), m.receipt(m.evs[0], 1_000))
+    m.post(m.ev(0), m.ev(0), m.receipt(m.evs[0], 2_500))
+    m.post(m.ev(1), m.ev(0), m.receipt(m.evs[0], AMOUNT))
+    assert m.chain_auction(m.ev(0))[5] == AMOUNT
+
+
+def test_post_receipt_by_a_stranger_refused(m):
+    m.trade()
+    refused("caller is not a party", m.post, m.ev(2), m.ev(0), m.receipt(m.evs[0], 1_000))
+
+
+def test_post_receipt_before_the_end_refused(m):
+    m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    refused("no ended trade for this consumer", m.post, m.ev(1), m.ev(0), m.receipt(m.evs[0], 1_000))
+    refused("no ended trade for this consumer", m.post, m.ev(1), m.ev(2), m.receipt(m.evs[2], 1_000))
+
+
+def test_post_forged_receipt_refused(m):
+    m.trade()
+    forged = m.receipt(m.evs[0], 1_000, key=m.evs[1].key)  # the provider signs for the consumer
+    refused("receipt not signed by the consumer", m.post, m.ev(1), m.ev(0), forged)
+
+
+def test_post_receipt_for_another_contract_refused(m):
+    m.trade()
+    other = m.receipt(m.evs[0], 1_000, contract=str(boa.env.generate_address()))
+    refused("receipt not signed by the consumer", m.post, m.ev(1), m.ev(0), other)
+
+
+def test_post_receipt_above_the_amount_refused(m):
+    m.trade()
+    refused("receipt above the amount", m.post, m.ev(1), m.ev(0), m.receipt(m.evs[0], AMOUNT + 1))
+
+
+@pytest.mark.parametrize(("second", "ok"), [(2_999, False), (3_000, False), (3_001, True)])
+def test_post_receipt_must_be_above_the_one_posted(m, second, ok):
+    m.trade()
+    m.post(m.ev(1), m.ev(0), m.receipt(m.evs[0], 3_000))
+    if ok:
+        m.post(m.ev(1), m.ev(0), m.receipt(m.evs[0], second))
+    else:
+        refused("receipt not above the one posted", m.post, m.ev(1), m.ev(0), m.receipt(m.evs[0], second))
+
+
+def test_post_receipt_of_0_refused(m):
+    m.trade()
+    refused("receipt not above the one posted", m.post, m.ev(1), m.ev(0), m.receipt(m.evs[0], 0))
+
+
+def test_stale_receipt_of_an_earlier_trade_refused(m):
+    first = m.trade()
+    stale = m.receipt(m.evs[0], 8_000)
+    m.settle(m.ev(1), m.ev(0), m.receipt(m.evs[0], 2_000))
+    m.travel_to(m.now + 1)
+    second = m.trade()  # the same two EVs, ended later: another token
+    assert second != first and stale.token == first
+    refused("receipt not signed by the consumer", m.post, m.ev(1), m.ev(0), stale)
+    refused("receipt not signed by the consumer", m.settle, m.ev(1), m.ev(0), stale)
+    m.post(m.ev(1), m.ev(0), m.receipt(m.evs[0], 8_000))  # the same amount for this trade is fine
+
+
+# ---- settle ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delivered", [0, 1, 3_333, AMOUNT])
+def test_provider_settle_moves_the_money(m, delivered):
+    consumer, provider = m.ev(0), m.ev(1)
+    deposit = cost(START_RATE, AMOUNT) + 1_234
+    m.trade(deposit=deposit)
+    collateral = cost(RATE, AMOUNT)
+    c0, p0 = boa.env.get_balance(consumer), boa.env.get_balance(provider)
+    assert (c0, p0) == (FUNDS - deposit, FUNDS - collateral)
+    closed = m.settle(provider, consumer, m.receipt(m.evs[0], delivered))
+    price = cost(RATE, delivered)
+    assert closed == Closed(consumer.lower(), provider.lower(), delivered, price + collateral, deposit - price, False)
+    assert boa.env.get_balance(provider) - p0 == price + collateral  # its own send was the collateral
+    assert boa.env.get_balance(provider) == FUNDS + price
+    assert boa.env.get_balance(consumer) - c0 == deposit - price
+    assert boa.env.get_balance(consumer) == FUNDS - price
+    assert boa.env.get_balance(m.address) == 0
+    assert m.chain_auction(consumer) == Auction().as_tuple()
+
+
+def test_consumer_settles_early_only_with_a_receipt_for_the_whole_amount(m):
+    m.trade()
+    ended = m.model.auctions[m.ev(0).lower()].ended_at
+    m.travel_to(ended + VALIDITY - 1)
+    refused("the consumer settles after the token's validity", m.settle, m.ev(0), m.ev(0),
+            m.receipt(m.evs[0], AMOUNT - 1))  # fmt: skip
+    closed = m.settle(m.ev(0), m.ev(0), m.receipt(m.evs[0], AMOUNT))
+    assert closed.to_consumer_wei == cost(START_RATE, AMOUNT) - cost(RATE, AMOUNT)
+
+
+def test_consumer_settles_a_partial_receipt_at_exactly_the_end_of_validity(m):
+    m.trade()
+    ended = m.model.auctions[m.ev(0).lower()].ended_at
+    m.travel_to(ended + VALIDITY)
+    closed = m.settle(m.ev(0), m.ev(0), m.receipt(m.evs[0], 4_000))
+    assert closed.delivered_wh == 4_000
+
+
+@pytest.mark.parametrize(("given", "used"), [(1_000, 6_000), (6_000, 6_000), (9_000, 9_000), (0, 6_000)])
+def test_settle_uses_the_larger_of_given_and_posted(m, given, used):
+    m.trade()
+    m.post(m.ev(0), m.ev(0), m.receipt(m.evs[0], 6_000))
+    assert m.settle(m.ev(1), m.ev(0), m.receipt(m.evs[0], given)).delivered_wh == used
+
+
+def test_settle_by_a_stranger_refused(m):
+    m.trade()
+    refused("caller is not a party", m.settle, m.ev(2), m.ev(0), m.receipt(m.evs[0], 1_000))
+
+
+def test_settle_before_the_end_refused(m):
+    m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    refused("no ended trade for this consumer", m.settle, m.ev(1), m.ev(0), m.receipt(m.evs[0], 0))
+
+
+def test_settle_forged_receipt_refused(m):
+    m.trade()
+    forged = m.receipt(m.evs[0], AMOUNT, key=m.evs[2].key)
+    refused("receipt not signed by the consumer", m.settle, m.ev(1), m.ev(0), forged)
+    refused("receipt not signed by the consumer", m.settle, m.ev(0), m.ev(0), forged)
+
+
+def test_settle_receipt_above_the_amount_refused(m):
+    m.trade()
+    refused("receipt above the amount", m.settle, m.ev(1), m.ev(0), m.receipt(m.evs[0], AMOUNT + 1))
+
+
+def test_settle_twice_refused(m):
+    m.trade()
+    m.settle(m.ev(1), m.ev(0), m.receipt(m.evs[0], 10))
+    refused("no ended trade for this consumer", m.settle, m.ev(1), m.ev(0), m.receipt(m.evs[0], 10, token=ZERO32))
+
+
+def test_settle_pushes_to_a_refusing_provider_into_pending_returns(m):
+    """The consumer settles (the caller, paid directly); the provider is a contract whose receive needs more than
+    the 2,300-gas push: its payout is credited to pending_returns and it withdraws it with full gas."""
+    provider = str(boa.loads(REFUSING_SRC).address)
+    m.track(provider, FUNDS)
+    m.model.refusing.add(provider.lower())
+    m.add_ev(provider)
+    a = m.start(m.ev(0))
+    m.bid(provider, m.ev(0))
+    m.travel_to(a.closing_time)
+    m.end(m.ev(0))
+    m.travel_to(m.now + VALIDITY)
+    closed = m.settle(m.ev(0), m.ev(0), m.receipt(m.evs[0], 2_000))
+    assert m.c.pending_returns(provider) == closed.to_provider_wei == cost(RATE, 2_000) + cost(RATE, AMOUNT)
+    assert m.withdraw(provider) == closed.to_provider_wei
+    assert boa.env.get_balance(provider) == FUNDS + cost(RATE, 2_000)
+
+
+# ---- expire -----------------------------------------------------------------------------------------------------
+
+
+def test_expire_at_exactly_validity_plus_grace_by_a_stranger(m):
+    m.trade()
+    m.post(m.ev(1), m.ev(0), m.receipt(m.evs[0], 7_000))
+    ended = m.model.auctions[m.ev(0).lower()].ended_at
+    stranger = m.new_account().address
+    m.travel_to(ended + VALIDITY + GRACE - 1)
+    refused("trade not expired yet", m.expire, stranger, m.ev(0))
+    m.travel_to(ended + VALIDITY + GRACE)
+    closed = m.expire(stranger, m.ev(0))
+    assert closed == Closed(m.ev(0).lower(), m.ev(1).lower(), 7_000, cost(RATE, 7_000) + cost(RATE, AMOUNT),
+                            cost(START_RATE, AMOUNT) - cost(RATE, 7_000), True)  # fmt: skip
+    assert boa.env.get_balance(stranger) == FUNDS
+
+
+def test_expire_without_a_receipt_returns_collateral_and_deposit(m):
+    m.trade()
+    m.travel_to(m.now + VALIDITY + GRACE)
+    closed = m.expire(m.ev(3), m.ev(0))
+    assert (closed.delivered_wh, closed.to_provider_wei, closed.to_consumer_wei) == (
+        0, cost(RATE, AMOUNT), cost(START_RATE, AMOUNT))  # fmt: skip
+    assert boa.env.get_balance(m.ev(0)) == boa.env.get_balance(m.ev(1)) == FUNDS
+
+
+def test_expire_before_the_end_refused(m):
+    a = m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    m.travel_to(a.closing_time + VALIDITY + GRACE)
+    refused("no ended trade for this consumer", m.expire, m.ev(2), m.ev(0))
+    refused("no ended trade for this consumer", m.expire, m.ev(2), m.ev(3))
+
+
+def test_expire_with_no_grace():
+    with boa.env.anchor():
+        m = Market(validity_s=60, grace_s=0)
+        m.trade()
+        m.travel_to(m.now + 59)
+        refused("trade not expired yet", m.expire, m.ev(2), m.ev(0))
+        m.travel_to(m.now + 1)
+        m.expire(m.ev(2), m.ev(0))
+
+
+# ---- withdraw -----------------------------------------------------------------------------------------------------
+
+
+def test_withdraw_nothing_refused(m):
+    refused("nothing to withdraw", m.withdraw, m.ev(0))
+    refused("nothing to withdraw", m.withdraw, m.new_account().address)
+
+
+def test_double_withdraw_pays_once(m):
+    m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0), RATE)
+    m.bid(m.ev(2), m.ev(0), RATE - 1)
+    assert m.withdraw(m.ev(1)) == cost(RATE, AMOUNT)
+    refused("nothing to withdraw", m.withdraw, m.ev(1))
+    assert boa.env.get_balance(m.ev(1)) == FUNDS
+
+
+# ---- views --------------------------------------------------------------------------------------------------------
+
+
+def test_views_of_a_consumer_without_an_auction_are_empty(m):
+    assert m.chain_auction(m.ev(0)) == Auction().as_tuple()
+    assert bytes(m.c.token(m.ev(0))) == ZERO32
+    assert m.c.pending_returns(m.ev(0)) == 0
+
+
+@pytest.mark.parametrize(("rate", "energy"), [
+    (0, 0), (1, 999), (1, 1_000), (999, 1), (START_RATE, AMOUNT), (123_456_789_012_345, 7_777),
+    (2**96 - 1, 2**64 - 1),
+])  # fmt: skip
+def test_cost_view_agrees_with_the_model(m, rate, energy):
+    assert m.c.cost(rate, energy) == cost(rate, energy)

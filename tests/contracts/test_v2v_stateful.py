@@ -1,0 +1,388 @@
+"""The V2V auction under random sequences of every action, against its twin, and its reentrancy paths.
+
+The machine drives admissions, pauses, auctions, bids (right and wrong collateral, equal and lower rates),
+the clock, ends, receipts (honest, forged, above the amount), settlements by either party or a stranger,
+expiries and withdrawals, through the contract and `gridchain.core.v2v.V2VModel` together. After every step
+it checks conservation of funds: the contract's balance equals the model's liabilities (live deposits and
+collaterals plus pending returns), and every account's balance equals what it started with, less what it
+sent, plus what it was paid. One provider is a contract whose receive always reverts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boa
+from eth_account import Account
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from gridchain.chain.v2v import receipt_signer, sign_receipt
+from gridchain.core.v2v import ZERO, Auction, V2VError, V2VModel, cost
+
+ROOT = Path(__file__).resolve().parents[2]
+VALIDITY, GRACE = 3600, 1800
+FUNDS = 10**24
+RATE0 = 400 * 10**12  # [wei/kWh]
+
+_deployers: dict[str, object] = {}
+
+
+def deployer(name: str, path: Path):
+    if name not in _deployers:
+        _deployers[name] = boa.load_partial(str(path))
+    return _deployers[name]
+
+
+def v2v():
+    return deployer("v2v", ROOT / "contracts" / "v2v_auction.vy")
+
+
+def hostile():
+    return deployer("hostile", ROOT / "tests" / "contracts" / "fixtures" / "hostile_ev.vy")
+
+
+class Market:
+    """The contract and its twin, every call applied to both; accounts with keys, balances tracked."""
+
+    def __init__(self, evs: int = 4) -> None:
+        self.owner = str(boa.env.eoa)
+        self.c = v2v().deploy(VALIDITY, GRACE)
+        self.model = V2VModel(self.owner, VALIDITY, GRACE)
+        self.chain_id = self.c.eip712Domain()[3]
+        self.accounts = [Account.create() for _ in range(evs)]
+        self.keys = {a.address.lower(): a.key for a in self.accounts}
+        self.hostile = hostile().deploy(self.c.address)
+        self.hostile.set_mode(2)
+        self.model.refusing.add(str(self.hostile.address).lower())
+        self.start: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+        for a in [*self.addresses, str(self.hostile.address)]:
+            boa.env.set_balance(a, FUNDS)
+            self.start[a.lower()] = FUNDS
+        boa.env.set_balance(self.owner, FUNDS)  # pays the hostile contract's bids (not an EV: not checked)
+
+    @property
+    def addresses(self) -> list[str]:
+        return [a.address for a in self.accounts]
+
+    @property
+    def now(self) -> int:
+        return boa.env.evm.patch.timestamp
+
+    def both(self, model_call, chain_call, sender: str, value: int = 0, label: str = "call"):
+        """Apply to the model; the contract must then succeed too, or revert with the model's reason."""
+        try:
+            out = model_call()
+        except V2VError as e:
+            event(str(e))
+            before = (boa.env.get_balance(self.c.address), boa.env.get_balance(sender))
+            with boa.env.prank(sender), boa.reverts(str(e)):
+                chain_call()
+            assert (boa.env.get_balance(self.c.address), boa.env.get_balance(sender)) == before
+            return e
+        event(f"ok: {label}")
+        with boa.env.prank(sender):
+            chain_call()
+        self.sent[sender.lower()] = self.sent.get(sender.lower(), 0) + value
+        return out
+
+    def receipt(self, consumer: str, delivered_wh: int, key: bytes | None = None):
+        token = self.model.token(consumer) or b"\x11" * 32  # no trade: any token (the contract refuses earlier)
+        signed = sign_receipt(key or self.keys[consumer.lower()], self.chain_id, str(self.c.address), token,
+                              delivered_wh)  # fmt: skip
+        return signed, receipt_signer(self.chain_id, str(self.c.address), signed)
+
+    def check(self) -> None:
+        m = self.model
+        assert boa.env.get_balance(self.c.address) == m.balance == m.liabilities()
+        for a in [*self.addresses, str(self.hostile.address)]:
+            lower = a.lower()
+            assert self.c.pending_returns(a) == m.pending.get(lower, 0)
+            expected = m.auctions.get(lower, Auction()).as_tuple()
+            on_chain = self.c.auction(a)
+            assert (str(on_chain[0]).lower(), *on_chain[1:]) == expected
+            if a == str(self.hostile.address):
+                continue  # a contract: its balance is checked through received_wei below
+            assert boa.env.get_balance(a) == self.start[lower] - self.sent.get(lower, 0) + m.paid.get(lower, 0)
+        assert self.hostile.received_wei() == 0  # it refuses every transfer; what it is owed stays pending
+
+
+class V2VMachine(RuleBasedStateMachine):
+    @initialize()
+    def setup(self):
+        self.snapshot = boa.env.anchor()
+        self.snapshot.__enter__()
+        self.m = Market()
+        for ev in [*self.m.addresses, str(self.m.hostile.address)]:  # admitted from the start, so trades happen
+            self.m.both(lambda ev=ev: self.m.model.add_ev(self.m.owner, self.m.now, ev),
+                        lambda ev=ev: self.m.c.add_ev(ev, "EV"), self.m.owner)  # fmt: skip
+        self.start(0, 20_000, 600, 0)
+
+    def teardown(self):
+        self.snapshot.__exit__(None, None, None)
+
+    def pick(self, i: int) -> str:
+        return self.m.addresses[i % len(self.m.addresses)]
+
+    def choose(self, j: int, ended: bool) -> str:
+        """Mostly a consumer whose auction is in the phase a rule needs (bidding or ended), so that sequences
+        reach trades; any EV when there is none, or one time in four."""
+        auctions = self.m.model.auctions
+        live = [a for a in self.m.addresses if (x := auctions.get(a.lower())) and bool(x.ended_at) == ended]
+        return live[j % len(live)] if live and j % 4 else self.pick(j)
+
+    @rule(kind=st.sampled_from(["admit", "remove", "pause", "resume", "resume", "stranger"]), i=st.integers(0, 4))
+    def admin(self, kind, i):
+        ev = self.pick(i) if i < 4 else str(self.m.hostile.address)
+        m, owner = self.m.model, self.m.owner
+        if kind == "admit":
+            self.m.both(lambda: m.add_ev(owner, self.m.now, ev), lambda: self.m.c.add_ev(ev, "EV"), owner, label=kind)
+        elif kind == "remove":
+            self.m.both(lambda: m.remove_ev(owner, ev), lambda: self.m.c.remove_ev(ev), owner, label=kind)
+        elif kind == "stranger":
+            self.m.both(lambda: m.add_ev(ev, self.m.now, ev), lambda: self.m.c.add_ev(ev, "EV"), ev, label=kind)
+        else:
+            active = kind == "resume"
+            self.m.both(lambda: m.change_status(owner, active), lambda: self.m.c.change_status(active), owner,
+                        label=kind)  # fmt: skip
+
+    @rule(i=st.integers(0, 3), amount=st.sampled_from([20_000, 20_000, 999, 1, 0]),
+          bidding=st.sampled_from([600, 600, 60, 0]), extra=st.sampled_from([0, 0, 10**12, -1]))  # fmt: skip
+    def start(self, i, amount, bidding, extra, consumer=None):
+        consumer = consumer or self.pick(i)
+        value = max(0, cost(RATE0, amount) + extra)
+        self.m.both(lambda: self.m.model.start_auction(consumer, self.m.now, value, amount, bidding, RATE0),
+                    lambda: self.m.c.start_auction(amount, bidding, RATE0, value=value), consumer, value,
+                    label="start")  # fmt: skip
+
+    @precondition(lambda self: self.m.model.active)
+    @rule(i=st.integers(0, 5), j=st.integers(0, 7), step=st.sampled_from([0, 1, 7 * 10**12, RATE0]),
+          wrong=st.sampled_from([0, 0, 0, 1, -1]))  # fmt: skip
+    def bid(self, i, j, step, wrong):
+        self._bid(i, j, step, wrong)
+
+    @precondition(lambda self: self.m.model.active)
+    @rule(i=st.integers(0, 5), j=st.integers(1, 7), step=st.sampled_from([10**12, 3 * 10**12]))
+    def underbid(self, i, j, step):
+        self._bid(i, j, step, 0)
+
+    def _bid(self, i, j, step, wrong):
+        if not any(a.ended_at == 0 for a in self.m.model.auctions.values()):  # open one to bid in (random
+            idle = [a for a in self.m.addresses if a.lower() not in self.m.model.auctions]  # sequences rarely would)
+            if idle:
+                self.start(j, 20_000, 600, 0, consumer=idle[j % len(idle)])
+        consumer = self.choose(j, ended=False)
+        a = self.m.model.auctions.get(consumer.lower())
+        current = a.rate_wei_per_kwh if a else RATE0
+        rate = max(0, current - step)
+        value = max(0, cost(rate, a.amount_wh if a else 1000) + wrong)
+        if i == 4:  # the hostile contract bids through itself
+            provider = str(self.m.hostile.address)
+            self.m.both(lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
+                        lambda: self.m.hostile.bid(consumer, rate, value=value), self.m.owner,
+                        label="bid (hostile)")  # fmt: skip
+            return
+        others = [x for x in self.m.addresses if x != consumer]
+        provider = consumer if i == 5 else others[i % len(others)]  # 5: in its own auction
+        self.m.both(lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
+                    lambda: self.m.c.place_bid(consumer, rate, value=value), provider, value,
+                    label="bid")  # fmt: skip
+
+    @rule(seconds=st.sampled_from([1, 59, 600, VALIDITY, GRACE]))
+    def wait(self, seconds):
+        boa.env.time_travel(seconds=seconds)
+
+    @precondition(lambda self: any(a.ended_at == 0 for a in self.m.model.auctions.values()))
+    @rule(j=st.integers(0, 7), first=st.sampled_from([0, 60, 600]))
+    def end(self, j, first):
+        if first:
+            boa.env.time_travel(seconds=first)
+        consumer = self.choose(j, ended=False)
+        self.m.both(lambda: self.m.model.end_auction(consumer, self.m.now), lambda: self.m.c.end_auction(), consumer,
+                    label="end")
+
+    def _ensure_ended(self, j: int) -> None:
+        """No ended trade but an auction with a bid: let its bidding close and end it (random sequences
+        would seldom get there)."""
+        auctions = self.m.model.auctions
+        if any(a.ended_at for a in auctions.values()):
+            return
+        bid_on = [c for c in self.m.addresses if (a := auctions.get(c.lower())) and a.provider != ZERO]
+        if bid_on:
+            consumer = bid_on[j % len(bid_on)]
+            wait = auctions[consumer.lower()].closing_time - self.m.now
+            if wait > 0:
+                boa.env.time_travel(seconds=wait)
+            self.m.both(lambda: self.m.model.end_auction(consumer, self.m.now), lambda: self.m.c.end_auction(),
+                        consumer, label="end")  # fmt: skip
+
+    def _party(self, consumer: str, who: int) -> str:
+        a = self.m.model.auctions.get(consumer.lower())
+        if who == 0 or a is None:
+            return consumer
+        if who == 1 and a.provider.lower() != str(self.m.hostile.address).lower():
+            return a.provider
+        return self.pick(self.m.addresses.index(consumer) + 1)  # a stranger (or the other EOA)
+
+    @precondition(lambda self: any(a.ended_at or a.provider != ZERO for a in self.m.model.auctions.values()))
+    @rule(j=st.integers(0, 7), who=st.integers(0, 2), share=st.sampled_from([0, 1, 2, 3, 4, 5]),
+          forged=st.booleans(), settle=st.booleans(), first=st.sampled_from([0, 0, VALIDITY]))  # fmt: skip
+    def receipt(self, j, who, share, forged, settle, first):
+        self._ensure_ended(j)
+        if first:
+            boa.env.time_travel(seconds=first)
+        consumer = self.choose(j, ended=True)
+        a = self.m.model.auctions.get(consumer.lower())
+        amount = a.amount_wh if a else 1000
+        delivered = amount * share // 4  # share 5: above the amount
+        key = Account.create().key if forged else None
+        signed, signer = self.m.receipt(consumer, delivered, key)
+        sender = self._party(consumer, who)
+        r, vs = signed.as_args()[1:]
+        if settle:
+            self.m.both(lambda: self.m.model.settle(sender, self.m.now, consumer, delivered, signer),
+                        lambda: self.m.c.settle(consumer, delivered, r, vs), sender,
+                        label="settle")  # fmt: skip
+        else:
+            self.m.both(lambda: self.m.model.post_receipt(sender, consumer, delivered, signer),
+                        lambda: self.m.c.post_receipt(consumer, delivered, r, vs), sender,
+                        label="post receipt")  # fmt: skip
+
+    @precondition(lambda self: any(a.ended_at or a.provider != ZERO for a in self.m.model.auctions.values()))
+    @rule(j=st.integers(0, 7), k=st.integers(0, 3), first=st.sampled_from([0, VALIDITY + GRACE]))
+    def expire(self, j, k, first):
+        self._ensure_ended(j)
+        if first:
+            boa.env.time_travel(seconds=first)
+        consumer, sender = self.choose(j, ended=True), self.pick(k)
+        self.m.both(lambda: self.m.model.expire(sender, self.m.now, consumer), lambda: self.m.c.expire(consumer),
+                    sender, label="expire")  # fmt: skip
+
+    @precondition(lambda self: self.m.model.active)
+    @rule(j=st.integers(0, 7), bids=st.integers(0, 4), share=st.integers(0, 4), posted=st.integers(0, 4),
+          closer=st.sampled_from(["provider", "consumer", "expire"]))  # fmt: skip
+    def whole_trade(self, j, bids, share, posted, closer):
+        """A valid trade from start to close in one step (random steps rarely chain all of them), with
+        everything else the machine does interleaved before and after."""
+        idle = [a for a in self.m.addresses if a.lower() not in self.m.model.auctions and a.lower() in
+                self.m.model.admitted]  # fmt: skip
+        if not idle:
+            return
+        consumer = idle[j % len(idle)]
+        self.start(j, 20_000, 600, 0, consumer=consumer)
+        for k in range(bids):
+            self.underbid(j + k, 1 + self.m.addresses.index(consumer), 10**12)
+        self._ensure_ended(self.m.addresses.index(consumer))
+        a = self.m.model.auctions.get(consumer.lower())
+        if a is None or not a.ended_at:
+            return  # no bid (or the EVs were removed): the deposit went back
+        for amount in sorted({a.amount_wh * posted // 4, a.amount_wh * share // 4}):
+            if amount > a.delivered_wh:
+                signed, signer = self.m.receipt(consumer, amount)
+                self.m.both(lambda: self.m.model.post_receipt(consumer, consumer, amount, signer),
+                            lambda: self.m.c.post_receipt(consumer, *signed.as_args()), consumer,
+                            label="post receipt")  # fmt: skip
+        signed, signer = self.m.receipt(consumer, a.amount_wh * share // 4)
+        if closer == "expire":
+            boa.env.time_travel(seconds=VALIDITY + GRACE)
+            self.expire(self.m.addresses.index(consumer), j, 0)
+            return
+        sender = consumer if closer == "consumer" else a.provider
+        if closer == "consumer":
+            boa.env.time_travel(seconds=VALIDITY)
+        if sender.lower() == str(self.m.hostile.address).lower():
+            sender = consumer
+        self.m.both(lambda: self.m.model.settle(sender, self.m.now, consumer, signed.delivered_wh, signer),
+                    lambda: self.m.c.settle(consumer, *signed.as_args()), sender, label="settle")  # fmt: skip
+
+    @precondition(lambda self: any(self.m.model.pending.values()))
+    @rule(i=st.integers(0, 7))
+    def withdraw(self, i):
+        owed = [a for a in self.m.addresses if self.m.model.pending.get(a.lower())]
+        ev = owed[i % len(owed)] if owed and i % 4 else self.pick(i)
+        self.m.both(lambda: self.m.model.withdraw(ev), lambda: self.m.c.withdraw(), ev, label="withdraw")
+
+    @invariant()
+    def funds_are_conserved(self):
+        if hasattr(self, "m"):
+            self.m.check()
+
+
+TestV2VMachine = V2VMachine.TestCase
+TestV2VMachine.settings = settings(max_examples=30, stateful_step_count=40, deadline=None)
+
+
+# ---- reentrancy and double withdrawal ------------------------------------------------------------------
+
+
+def market_with_trade(provider_is_hostile: bool, mode: int):
+    """An ended trade of 10 kWh between an EOA consumer and a provider (the hostile contract or an EOA)
+    outbid once by the other; returns the market, the consumer and the two bidders."""
+    m = Market(evs=3)
+    consumer, eoa = m.addresses[0], m.addresses[1]
+    hostile_ev = str(m.hostile.address)
+    m.hostile.set_mode(mode)
+    for ev in (consumer, eoa, hostile_ev):
+        m.c.add_ev(ev, "EV")
+    amount = 10_000
+    with boa.env.prank(consumer):
+        m.c.start_auction(amount, 600, RATE0, value=cost(RATE0, amount))
+    first, second = (eoa, hostile_ev) if provider_is_hostile else (hostile_ev, eoa)
+    for k, bidder in enumerate((first, second)):
+        rate = RATE0 - (k + 1) * 10**12
+        if bidder == hostile_ev:
+            m.hostile.bid(consumer, rate, value=cost(rate, amount))
+        else:
+            with boa.env.prank(bidder):
+                m.c.place_bid(consumer, rate, value=cost(rate, amount))
+    boa.env.time_travel(seconds=600)
+    with boa.env.prank(consumer):
+        m.c.end_auction()
+    return m, consumer, eoa, hostile_ev
+
+
+def test_reentrant_withdraw_is_refused_and_pays_once():
+    with boa.env.anchor():
+        m, _, _, hostile_ev = market_with_trade(provider_is_hostile=False, mode=1)  # the hostile one was outbid
+        owed = m.c.pending_returns(hostile_ev)
+        assert owed == cost(RATE0 - 10**12, 10_000)
+        before = boa.env.get_balance(m.c.address)
+        m.hostile.take()  # its receive calls withdraw() again: refused by the lock, the outer withdraw goes on
+        assert m.hostile.reentry_tried() and not m.hostile.reentry_succeeded()
+        assert m.hostile.received_wei() == owed and m.c.pending_returns(hostile_ev) == 0
+        assert boa.env.get_balance(m.c.address) == before - owed
+        with boa.reverts("v2v: nothing to withdraw"):
+            m.hostile.take()  # a second withdraw pays nothing
+        assert m.hostile.received_wei() == owed
+
+
+def test_a_provider_that_refuses_value_cannot_block_settlement():
+    with boa.env.anchor():
+        m, consumer, _, hostile_ev = market_with_trade(provider_is_hostile=True, mode=2)
+        token = m.c.token(consumer)
+        signed = sign_receipt(m.keys[consumer.lower()], m.chain_id, str(m.c.address), token, 10_000)
+        rate = RATE0 - 2 * 10**12
+        consumer_before = boa.env.get_balance(consumer)
+        with boa.env.prank(consumer):  # the whole amount: the consumer may settle at once
+            m.c.settle(consumer, *signed.as_args())
+        owed = cost(rate, 10_000) * 2  # its price plus its collateral back
+        assert m.c.pending_returns(hostile_ev) == owed  # the push failed: credited, not lost
+        assert boa.env.get_balance(consumer) == consumer_before + cost(RATE0, 10_000) - cost(rate, 10_000)
+        assert boa.env.get_balance(m.c.address) == owed + m.c.pending_returns(m.addresses[1])
+        m.hostile.set_mode(0)
+        m.hostile.take()
+        assert m.hostile.received_wei() == owed
+        assert boa.env.get_balance(m.c.address) == m.c.pending_returns(m.addresses[1])
+
+
+def test_a_push_cannot_reenter():
+    """The 2,300-gas push leaves a receiver no gas to call back: a reentering receiver is credited instead."""
+    with boa.env.anchor():
+        m, consumer, _, hostile_ev = market_with_trade(provider_is_hostile=True, mode=1)
+        boa.env.time_travel(seconds=VALIDITY + GRACE)
+        with boa.env.prank(m.addresses[2]):  # a stranger expires it: both parties are pushed to
+            m.c.expire(consumer)
+        assert not m.hostile.reentry_tried()
+        assert m.c.pending_returns(hostile_ev) == cost(RATE0 - 2 * 10**12, 10_000)  # no receipt: collateral back
