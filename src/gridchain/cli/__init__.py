@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import demo, experiment, gas_report, node, schedule, services, verify
+from gridchain.cli import demo, experiment, gas_report, node, schedule, services, v2v, verify
 
 app = typer.Typer(
     help=(
@@ -41,6 +41,7 @@ app.command("gas-report")(gas_report.gas_report)
 app.add_typer(services.utility_app, name="utility")
 app.add_typer(services.relayer_app, name="relayer")
 app.add_typer(experiment.app, name="experiment")
+app.add_typer(v2v.app, name="v2v")
 
 
 def main() -> None:

@@ -1,0 +1,225 @@
+"""The EVs of a V2V trade: the consumer and the provider, and their off-chain mutual authentication.
+
+Abou El Houda et al., Section III-C: after the auction the consumer signs the access token and sends it,
+with its public key, to the winning provider, who checks it before delivering. Here (transport-free; the
+HTTP service is `gridchain.services.v2v`):
+
+1. Hello (consumer -> provider): consumer address, public key, token, a fresh 32-byte challenge, and the
+   consumer's EIP-191 signature of ACCESS_TAG || token || challenge.
+2. The provider checks: the public key is the consumer's address; the signature is by that key; the token
+   has not opened a session before (no replay); the token is the one the chain holds for that consumer
+   (`token(consumer)`, from `AuctionEnded`) and this provider won that auction; it has not expired.
+3. Proof (provider -> consumer): the provider's signature of PROVIDER_TAG || token || challenge; the
+   consumer checks that it recovers to the auction's provider on chain. Only then does energy flow.
+4. Delivery in increments: the provider delivers one increment, the consumer signs a cumulative receipt
+   (EIP-712, `gridchain.chain.v2v`) for what it received, and the provider delivers the next one only once
+   it holds that receipt. Each side risks at most one increment; the provider settles with the last one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_keys import keys
+from eth_utils import keccak, to_checksum_address
+
+from gridchain.chain.gateway import Receipt
+from gridchain.chain.v2v import SignedReceipt, V2VClient, receipt_signer, sign_receipt
+
+ACCESS_TAG = b"gridchain.v2v.access"
+PROVIDER_TAG = b"gridchain.v2v.provider"
+
+
+class AuthRefused(Exception):
+    """The other EV failed a check of the mutual authentication or the delivery; `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _sign(key: str, tag: bytes, token: bytes, challenge: bytes) -> bytes:
+    return bytes(Account.sign_message(encode_defunct(primitive=tag + token + challenge), key).signature)
+
+
+def _signer(tag: bytes, token: bytes, challenge: bytes, signature: bytes) -> str:
+    try:
+        return Account.recover_message(encode_defunct(primitive=tag + token + challenge), signature=signature)
+    except Exception as e:  # a malformed signature is a failed check, not a crash
+        raise AuthRefused(f"signature is malformed: {e}") from None
+
+
+@dataclass(frozen=True)
+class Hello:
+    consumer: str
+    public_key: bytes  # 64 bytes, uncompressed secp256k1 point without the 0x04 prefix
+    token: bytes
+    challenge: bytes
+    signature: bytes
+
+    def to_json(self) -> dict:
+        return {"consumer": self.consumer, "public_key": "0x" + self.public_key.hex(), "token": "0x" + self.token.hex(),
+                "challenge": "0x" + self.challenge.hex(), "signature": "0x" + self.signature.hex()}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, body: dict) -> Hello:
+        try:
+            return cls(str(body["consumer"]), hex_bytes(body["public_key"], 64), hex_bytes(body["token"], 32),
+                       hex_bytes(body["challenge"], 32), hex_bytes(body["signature"], 65))  # fmt: skip
+        except KeyError as e:
+            raise AuthRefused(f"hello lacks {e.args[0]!r}") from None
+
+
+@dataclass(frozen=True)
+class Proof:
+    provider: str
+    signature: bytes
+
+    def to_json(self) -> dict:
+        return {"provider": self.provider, "signature": "0x" + self.signature.hex()}
+
+    @classmethod
+    def from_json(cls, body: dict) -> Proof:
+        return cls(str(body["provider"]), hex_bytes(body["signature"], 65))
+
+
+def hex_bytes(value: object, size: int) -> bytes:
+    """`size` bytes from a 0x-hex string; AuthRefused if it is not that."""
+    text = str(value)
+    try:
+        raw = bytes.fromhex(text[2:] if text.startswith("0x") else text)
+    except ValueError:
+        raise AuthRefused(f"{text[:20]!r} is not hex") from None
+    if len(raw) != size:
+        raise AuthRefused(f"expected {size} bytes, got {len(raw)}")
+    return raw
+
+
+@dataclass
+class Session:
+    consumer: str
+    token: bytes
+    amount_wh: int
+    expires_at: int
+    delivered_wh: int = 0
+    receipt: SignedReceipt | None = None
+
+    @property
+    def receipted_wh(self) -> int:
+        return self.receipt.delivered_wh if self.receipt else 0
+
+
+class ConsumerEV:
+    """An EV that buys energy: opens the auction, ends it, authenticates the winner, signs receipts."""
+
+    def __init__(self, client: V2VClient, key: str) -> None:
+        self.client, self.key = client, key
+        self.address = Account.from_key(key).address
+        self.public_key = keys.PrivateKey(bytes.fromhex(key.removeprefix("0x"))).public_key.to_bytes()
+
+    def start_auction(self, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int) -> Receipt:
+        """With the smallest deposit the contract accepts: the cost at the start rate."""
+        deposit = self.client.cost(start_rate_wei_per_kwh, amount_wh)
+        return self.client.start_auction(self.address, amount_wh, bidding_time_s, start_rate_wei_per_kwh, deposit)
+
+    def end_auction(self) -> bytes | None:
+        return self.client.end_auction(self.address)[0]
+
+    def hello(self, token: bytes) -> Hello:
+        challenge = secrets.token_bytes(32)
+        return Hello(self.address, self.public_key, token, challenge, _sign(self.key, ACCESS_TAG, token, challenge))
+
+    def check_proof(self, hello: Hello, proof: Proof) -> str:
+        """The provider proved it holds the key of the auction's winner; return its address."""
+        winner = self.client.auction(self.address).provider
+        if proof.provider.lower() != winner:
+            raise AuthRefused(f"{proof.provider} is not the provider of this trade ({winner})")
+        if _signer(PROVIDER_TAG, hello.token, hello.challenge, proof.signature).lower() != winner:
+            raise AuthRefused("the provider's signature of the challenge does not verify")
+        return to_checksum_address(winner)
+
+    def receipt(self, token: bytes, delivered_wh: int) -> SignedReceipt:
+        return sign_receipt(self.key, self.client.chain_id(), self.client.address, token, delivered_wh)
+
+
+@dataclass
+class ProviderEV:
+    """An EV that sells energy: bids, answers the consumer's hello, delivers in increments against receipts."""
+
+    client: V2VClient
+    key: str
+    increment_wh: int = 2_000
+    sessions: dict[bytes, Session] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.address = Account.from_key(self.key).address
+
+    def bid(self, consumer: str, rate_wei_per_kwh: int) -> Receipt:
+        collateral = self.client.cost(rate_wei_per_kwh, self.client.auction(consumer).amount_wh)
+        return self.client.place_bid(self.address, consumer, rate_wei_per_kwh, collateral)
+
+    def authenticate(self, hello: Hello, now: int) -> Proof:
+        """Check the consumer's hello (step 2 above) and prove this provider's key; opens a session."""
+        from_key = to_checksum_address(keccak(hello.public_key)[-20:])
+        if from_key.lower() != hello.consumer.lower():
+            raise AuthRefused(f"the public key is {from_key}'s, not the consumer {hello.consumer}'s")
+        if _signer(ACCESS_TAG, hello.token, hello.challenge, hello.signature) != from_key:
+            raise AuthRefused("the token's signature is not by that public key")
+        if hello.token in self.sessions:
+            raise AuthRefused("token already used: a session was opened with it (replay)")
+        on_chain = self.client.token(hello.consumer)
+        if on_chain != hello.token:
+            raise AuthRefused("the token is not the one on chain for this consumer (foreign or forged)")
+        trade = self.client.auction(hello.consumer)
+        if trade.provider != self.address.lower():
+            raise AuthRefused(f"this provider did not win the consumer's auction (won by {trade.provider})")
+        expires_at = trade.ended_at + self.client.validity_s
+        if now >= expires_at:
+            raise AuthRefused(f"the token expired at {expires_at} (now {now})")
+        self.sessions[hello.token] = Session(to_checksum_address(hello.consumer), hello.token, trade.amount_wh,
+                                             expires_at)  # fmt: skip
+        return Proof(self.address, _sign(self.key, PROVIDER_TAG, hello.token, hello.challenge))
+
+    def _session(self, token: bytes, now: int) -> Session:
+        session = self.sessions.get(token)
+        if session is None:
+            raise AuthRefused("no session for this token: authenticate first")
+        if now >= session.expires_at:
+            raise AuthRefused(f"the token expired at {session.expires_at} (now {now})")
+        return session
+
+    def deliver(self, token: bytes, now: int) -> int:
+        """Deliver the next increment; return the energy delivered so far [Wh]."""
+        s = self._session(token, now)
+        if s.delivered_wh > s.receipted_wh:
+            raise AuthRefused(f"waiting for the receipt of {s.delivered_wh} Wh before delivering more")
+        if s.delivered_wh >= s.amount_wh:
+            raise AuthRefused(f"the whole amount ({s.amount_wh} Wh) is delivered")
+        s.delivered_wh = min(s.amount_wh, s.delivered_wh + self.increment_wh)
+        return s.delivered_wh
+
+    def accept_receipt(self, receipt: SignedReceipt, now: int) -> int:
+        """Keep the consumer's receipt for what was delivered; return the energy receipted [Wh]."""
+        s = self._session(receipt.token, now)
+        signer = receipt_signer(self.client.chain_id(), self.client.address, receipt)
+        if signer.lower() != s.consumer.lower():
+            raise AuthRefused(f"the receipt is signed by {signer}, not by the consumer {s.consumer}")
+        if receipt.delivered_wh != s.delivered_wh:
+            raise AuthRefused(f"the receipt says {receipt.delivered_wh} Wh; {s.delivered_wh} Wh were delivered")
+        s.receipt = receipt
+        return s.receipted_wh
+
+    def settle(self, token: bytes) -> Receipt:
+        s = self.sessions[token]
+        if s.receipt is None:
+            raise AuthRefused("no receipt to settle with")
+        return self.client.settle(self.address, s.consumer, s.receipt)
+
+    def post_receipt(self, token: bytes) -> Receipt:
+        s = self.sessions[token]
+        if s.receipt is None:
+            raise AuthRefused("no receipt to post")
+        return self.client.post_receipt(self.address, s.consumer, s.receipt)
