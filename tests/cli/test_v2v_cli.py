@@ -1,0 +1,39 @@
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from gridchain.cli import app
+
+runner = CliRunner()
+
+
+def test_v2v_demo_prints_the_timeline_the_exchange_and_the_balances():
+    r = runner.invoke(app, ["v2v", "demo"])
+    assert r.exit_code == 0, r.stderr
+    out = " ".join(r.stdout.split())  # rich wraps long lines
+    for text in ("Bid timeline", "placed", "winner: provider", "Mutual authentication", "refused a replayed hello",
+                 "token already used", "refused a hello with a forged token", "charging session",
+                 "Balances before and after", "contract balance after: 0 wei"):
+        assert text in out, text
+
+
+def test_v2v_demo_json_balances_sum_to_zero():
+    r = runner.invoke(app, ["v2v", "demo", "--json", "--seed", "2", "--amount-kwh", "8"])
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["config"]["amount_wh"] == 8_000 and data["settlement"]["delivered_wh"] == 8_000
+    assert sum(b["change"] for b in data["balances"].values()) == 0  # the embedded chain's gas is free
+    assert data["contract_balance_after_wei"] == 0
+
+
+def test_v2v_demo_bad_amount_names_the_option():
+    p = subprocess.run([sys.executable, "-m", "gridchain", "v2v", "demo", "--amount-kwh", "201"], capture_output=True,
+                       text=True, timeout=120, check=False)  # fmt: skip
+    assert p.returncode == 2 and p.stderr == "error: --amount-kwh: 201 is outside 1..200\n" and p.stdout == ""
+
+
+def test_v2v_help_explains():
+    r = runner.invoke(app, ["v2v", "demo", "--help"])
+    assert r.exit_code == 0 and "reverse auction" in r.stdout and "Example" in r.stdout
