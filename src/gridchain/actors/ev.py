@@ -9,8 +9,10 @@ HTTP service is `gridchain.services.v2v`):
 2. The provider checks: the public key is the consumer's address; the signature is by that key; the token
    has not opened a session before (no replay); the token is the one the chain holds for that consumer
    (`token(consumer)`, from `AuctionEnded`) and this provider won that auction; it has not expired.
-3. Proof (provider -> consumer): the provider's signature of PROVIDER_TAG || token || challenge; the
-   consumer checks that it recovers to the auction's provider on chain. Only then does energy flow.
+3. Proof (provider -> consumer): the provider's signature of PROVIDER_TAG || token || challenge, and a
+   random session secret; the consumer checks that the signature recovers to the auction's provider on
+   chain. Only then does energy flow, and only to requests that carry the session secret (the token is
+   public, in `AuctionEnded`, so it cannot stand for the consumer).
 4. Delivery in increments: the provider delivers one increment, the consumer signs a cumulative receipt
    (EIP-712, `gridchain.chain.v2v`) for what it received, and the provider delivers the next one only once
    it holds that receipt. Each side risks at most one increment; the provider settles with the last one.
@@ -18,6 +20,7 @@ HTTP service is `gridchain.services.v2v`):
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass, field
 
@@ -29,6 +32,7 @@ from eth_utils import keccak, to_checksum_address
 from gridchain.chain.gateway import Receipt
 from gridchain.chain.v2v import SignedReceipt, V2VClient, receipt_signer, sign_receipt
 
+MAX_WH = 2**64 - 1
 ACCESS_TAG = b"gridchain.v2v.access"
 PROVIDER_TAG = b"gridchain.v2v.provider"
 
@@ -77,13 +81,18 @@ class Hello:
 class Proof:
     provider: str
     signature: bytes
+    session: bytes  # 32 random bytes: the consumer's key to /deliver and /receipt
 
     def to_json(self) -> dict:
-        return {"provider": self.provider, "signature": "0x" + self.signature.hex()}
+        return {"provider": self.provider, "signature": "0x" + self.signature.hex(),
+                "session": "0x" + self.session.hex()}  # fmt: skip
 
     @classmethod
     def from_json(cls, body: dict) -> Proof:
-        return cls(str(body["provider"]), hex_bytes(body["signature"], 65))
+        try:
+            return cls(str(body["provider"]), hex_bytes(body["signature"], 65), hex_bytes(body["session"], 32))
+        except KeyError as e:
+            raise AuthRefused(f"proof lacks {e.args[0]!r}") from None
 
 
 def hex_bytes(value: object, size: int) -> bytes:
@@ -104,6 +113,7 @@ class Session:
     token: bytes
     amount_wh: int
     expires_at: int
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     delivered_wh: int = 0
     receipt: SignedReceipt | None = None
 
@@ -179,21 +189,23 @@ class ProviderEV:
         expires_at = trade.ended_at + self.client.validity_s
         if now >= expires_at:
             raise AuthRefused(f"the token expired at {expires_at} (now {now})")
-        self.sessions[hello.token] = Session(to_checksum_address(hello.consumer), hello.token, trade.amount_wh,
-                                             expires_at)  # fmt: skip
-        return Proof(self.address, _sign(self.key, PROVIDER_TAG, hello.token, hello.challenge))
+        session = Session(to_checksum_address(hello.consumer), hello.token, trade.amount_wh, expires_at)
+        self.sessions[hello.token] = session
+        return Proof(self.address, _sign(self.key, PROVIDER_TAG, hello.token, hello.challenge), session.secret)
 
-    def _session(self, token: bytes, now: int) -> Session:
+    def _session(self, token: bytes, secret: bytes, now: int) -> Session:
         session = self.sessions.get(token)
         if session is None:
             raise AuthRefused("no session for this token: authenticate first")
+        if not hmac.compare_digest(secret, session.secret):
+            raise AuthRefused("wrong session secret: only the authenticated consumer may ask for energy")
         if now >= session.expires_at:
             raise AuthRefused(f"the token expired at {session.expires_at} (now {now})")
         return session
 
-    def deliver(self, token: bytes, now: int) -> int:
+    def deliver(self, token: bytes, secret: bytes, now: int) -> int:
         """Deliver the next increment; return the energy delivered so far [Wh]."""
-        s = self._session(token, now)
+        s = self._session(token, secret, now)
         if s.delivered_wh > s.receipted_wh:
             raise AuthRefused(f"waiting for the receipt of {s.delivered_wh} Wh before delivering more")
         if s.delivered_wh >= s.amount_wh:
@@ -201,10 +213,15 @@ class ProviderEV:
         s.delivered_wh = min(s.amount_wh, s.delivered_wh + self.increment_wh)
         return s.delivered_wh
 
-    def accept_receipt(self, receipt: SignedReceipt, now: int) -> int:
+    def accept_receipt(self, receipt: SignedReceipt, secret: bytes, now: int) -> int:
         """Keep the consumer's receipt for what was delivered; return the energy receipted [Wh]."""
-        s = self._session(receipt.token, now)
-        signer = receipt_signer(self.client.chain_id(), self.client.address, receipt)
+        s = self._session(receipt.token, secret, now)
+        if not 0 <= receipt.delivered_wh <= MAX_WH:
+            raise AuthRefused(f"delivered_wh must be 0 .. 2**64 - 1, got {receipt.delivered_wh}")
+        try:
+            signer = receipt_signer(self.client.chain_id(), self.client.address, receipt)
+        except Exception as e:  # an unrecoverable signature is a refusal, not a crash
+            raise AuthRefused(f"the receipt's signature is malformed: {e}") from None
         if signer.lower() != s.consumer.lower():
             raise AuthRefused(f"the receipt is signed by {signer}, not by the consumer {s.consumer}")
         if receipt.delivered_wh != s.delivered_wh:
@@ -213,13 +230,13 @@ class ProviderEV:
         return s.receipted_wh
 
     def settle(self, token: bytes) -> Receipt:
-        s = self.sessions[token]
-        if s.receipt is None:
+        s = self.sessions.get(token)
+        if s is None or s.receipt is None:
             raise AuthRefused("no receipt to settle with")
         return self.client.settle(self.address, s.consumer, s.receipt)
 
     def post_receipt(self, token: bytes) -> Receipt:
-        s = self.sessions[token]
-        if s.receipt is None:
+        s = self.sessions.get(token)
+        if s is None or s.receipt is None:
             raise AuthRefused("no receipt to post")
         return self.client.post_receipt(self.address, s.consumer, s.receipt)

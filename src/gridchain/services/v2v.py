@@ -1,8 +1,9 @@
 """A provider EV's service for the off-chain part of a V2V trade (FastAPI on 127.0.0.1), and its client.
 
-POST /hello    a consumer's Hello (JSON, `Hello.to_json`)       -> 200 Proof {"provider", "signature"}
-POST /deliver  {"token"}                                        -> 200 {"delivered_wh"} (cumulative)
-POST /receipt  {"token", "delivered_wh", "signature"}           -> 200 {"receipted_wh"}
+POST /hello    a consumer's Hello (JSON, `Hello.to_json`)       -> 200 Proof {"provider", "signature", "session"}
+POST /hello    a consumer's Hello answers a Proof with the session secret that the two calls below carry
+POST /deliver  {"token", "session"}                             -> 200 {"delivered_wh"} (cumulative)
+POST /receipt  {"token", "session", "delivered_wh", "signature"} -> 200 {"receipted_wh"}
 A refusal answers 403 {"reason": ...} and changes nothing. `clock()` gives the chain's time.
 """
 
@@ -45,26 +46,29 @@ def provider_app(provider: ProviderEV, clock: Callable[[], int]) -> FastAPI:
     @app.post("/deliver")
     async def deliver(request: Request) -> dict:
         data = await body(request)
-        return {"delivered_wh": provider.deliver(hex_bytes(data.get("token", ""), 32), clock())}
+        token, session = hex_bytes(data.get("token", ""), 32), hex_bytes(data.get("session", ""), 32)
+        return {"delivered_wh": provider.deliver(token, session, clock())}
 
     @app.post("/receipt")
     async def receipt(request: Request) -> dict:
         data = await body(request)
-        try:
-            token, signature = hex_bytes(data["token"], 32), hex_bytes(data["signature"], 65)
-            signed = SignedReceipt(token, int(data["delivered_wh"]), signature)
-        except (KeyError, TypeError, ValueError) as e:
-            raise AuthRefused(f"receipt field {e} is missing or malformed") from None
-        return {"receipted_wh": provider.accept_receipt(signed, clock())}
+        delivered = data.get("delivered_wh")
+        if type(delivered) is not int:  # not a float, a string or a bool
+            raise AuthRefused(f"delivered_wh must be an integer [Wh], got {delivered!r}")
+        token, signature = hex_bytes(data.get("token", ""), 32), hex_bytes(data.get("signature", ""), 65)
+        session = hex_bytes(data.get("session", ""), 32)
+        return {"receipted_wh": provider.accept_receipt(SignedReceipt(token, delivered, signature), session, clock())}
 
     return app
 
 
 class ProviderClient:
-    """The consumer's HTTP client for a provider's service; a refusal raises AuthRefused with its reason."""
+    """The consumer's HTTP client for a provider's service; a refusal raises AuthRefused with its reason.
+    It keeps the session secret of each token it authenticated and sends it along."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         self.http = loopback_client(url, timeout)
+        self.sessions: dict[bytes, bytes] = {}
 
     def _post(self, path: str, body: dict) -> dict:
         response = self.http.post(path, json=body)
@@ -74,14 +78,20 @@ class ProviderClient:
         return response.json()
 
     def hello(self, hello: Hello) -> Proof:
-        return Proof.from_json(self._post("/hello", hello.to_json()))
+        proof = Proof.from_json(self._post("/hello", hello.to_json()))
+        self.sessions[hello.token] = proof.session
+        return proof
+
+    def _session(self, token: bytes) -> str:
+        return "0x" + self.sessions.get(token, b"\x00" * 32).hex()
 
     def deliver(self, token: bytes) -> int:
-        return int(self._post("/deliver", {"token": "0x" + token.hex()})["delivered_wh"])
+        body = {"token": "0x" + token.hex(), "session": self._session(token)}
+        return int(self._post("/deliver", body)["delivered_wh"])
 
     def receipt(self, receipt: SignedReceipt) -> int:
-        body = {"token": "0x" + receipt.token.hex(), "delivered_wh": receipt.delivered_wh,
-                "signature": "0x" + receipt.signature.hex()}  # fmt: skip
+        body = {"token": "0x" + receipt.token.hex(), "session": self._session(receipt.token),
+                "delivered_wh": receipt.delivered_wh, "signature": "0x" + receipt.signature.hex()}  # fmt: skip
         return int(self._post("/receipt", body)["receipted_wh"])
 
     def close(self) -> None:
