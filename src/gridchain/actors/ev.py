@@ -24,9 +24,9 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
+from coincurve import PrivateKey
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
 from gridchain.chain.gateway import Receipt
@@ -128,7 +128,7 @@ class ConsumerEV:
     def __init__(self, client: V2VClient, key: str) -> None:
         self.client, self.key = client, key
         self.address = Account.from_key(key).address
-        self.public_key = keys.PrivateKey(bytes.fromhex(key.removeprefix("0x"))).public_key.to_bytes()
+        self.public_key = PrivateKey(bytes.fromhex(key.removeprefix("0x"))).public_key.format(compressed=False)[1:]
 
     def start_auction(self, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int) -> Receipt:
         """With the smallest deposit the contract accepts: the cost at the start rate."""
