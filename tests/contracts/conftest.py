@@ -10,14 +10,18 @@ SLOT_LENGTH = 3600
 BETA1_PM = 500
 INITIAL_CAPACITY_W = 100_000
 
-_deployer = None
+_deployers: dict[str, object] = {}
+
+
+def load(path: Path):
+    """A contract's deployer, compiled once per test process."""
+    if str(path) not in _deployers:
+        _deployers[str(path)] = boa.load_partial(str(path))
+    return _deployers[str(path)]
 
 
 def deployer():
-    global _deployer
-    if _deployer is None:
-        _deployer = boa.load_partial(str(CONTRACT))
-    return _deployer
+    return load(CONTRACT)
 
 
 def logs(contract, name: str) -> list[dict]:

@@ -24,7 +24,7 @@ from gridchain.core.v2v import (
     cost,
 )
 
-from .conftest import logs
+from .conftest import load, logs
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
 VALIDITY = 3600
@@ -48,14 +48,8 @@ def __default__():
     self.received += msg.value  # a storage write: more than a 2,300-gas push allows
 """
 
-_deployer = None
-
-
 def deployer():
-    global _deployer
-    if _deployer is None:
-        _deployer = boa.load_partial(str(CONTRACT))
-    return _deployer
+    return load(CONTRACT)
 
 
 def _event(contract, name: str) -> list[dict]:

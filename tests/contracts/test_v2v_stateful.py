@@ -21,26 +21,19 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from gridchain.chain.v2v import receipt_signer, sign_receipt
 from gridchain.core.v2v import ZERO, Auction, V2VError, V2VModel, cost
 
+from .conftest import load
+
 ROOT = Path(__file__).resolve().parents[2]
 VALIDITY, GRACE = 3600, 1800
 FUNDS = 10**24
 RATE0 = 400 * 10**12  # [wei/kWh]
 
-_deployers: dict[str, object] = {}
-
-
-def deployer(name: str, path: Path):
-    if name not in _deployers:
-        _deployers[name] = boa.load_partial(str(path))
-    return _deployers[name]
-
-
 def v2v():
-    return deployer("v2v", ROOT / "contracts" / "v2v_auction.vy")
+    return load(ROOT / "contracts" / "v2v_auction.vy")
 
 
 def hostile():
-    return deployer("hostile", ROOT / "tests" / "contracts" / "fixtures" / "hostile_ev.vy")
+    return load(ROOT / "tests" / "contracts" / "fixtures" / "hostile_ev.vy")
 
 
 class Market:

@@ -12,6 +12,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
+from gridchain.chain import eip712
+from gridchain.chain.eip712 import compact
 from gridchain.core.blind import MODULUS_BYTES
 
 DOMAIN_NAME = "gridchain coordinator"
@@ -61,44 +63,12 @@ def words(value: bytes) -> list[int]:
     return [int.from_bytes(value[i : i + 32], "big") for i in range(0, MODULUS_BYTES, 32)]
 
 
-def compact(signature: bytes) -> tuple[int, int]:
-    """A 65-byte signature (r, s, v) as EIP-2098's (r, vs): the parity of y in the top bit of s."""
-    if len(signature) != 65:
-        raise ValueError(f"expected a 65-byte signature, got {len(signature)} bytes")
-    r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
-    if v not in (27, 28):
-        raise ValueError(f"signature v must be 27 or 28, got {v}")
-    return r, s | ((v - 27) << 255)
-
-
 def typed_data(chain_id: int, coordinator: str, pseudonym: str, epoch: int, slot: int, demand_w: int, soc_pm: int,
                tcc: int) -> dict:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "AnonymousRequest": REQUEST_TYPE,
-        },
-        "primaryType": "AnonymousRequest",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(coordinator),
-        },
-        "message": {
-            "pseudonym": to_checksum_address(pseudonym),
-            "epoch": epoch,
-            "slot": slot,
-            "demandW": demand_w,
-            "socPm": soc_pm,
-            "tcc": tcc,
-        },
-    }
+    message = {"pseudonym": to_checksum_address(pseudonym), "epoch": epoch, "slot": slot, "demandW": demand_w,
+               "socPm": soc_pm, "tcc": tcc}  # fmt: skip
+    return eip712.typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, coordinator, "AnonymousRequest", REQUEST_TYPE,
+                             message)  # fmt: skip
 
 
 def sign_request(pseudonym_key: bytes, chain_id: int, coordinator: str, epoch: int, slot: int, demand_w: int,

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gridchain.chain.anonymous import AnonymousRequest, words
-from gridchain.chain.compiler import Artifact, compile_contract
+from gridchain.chain.client import ContractClient
+from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import Event, Gateway, Receipt
 from gridchain.core.blind import epoch_of
 from gridchain.core.coordinator import PagedClose, unpack
@@ -22,28 +23,18 @@ class Submission:
     tx_hash: str
 
 
-class CoordinatorClient:
+class CoordinatorClient(ContractClient):
+    CONTRACT = CONTRACT
+
     def __init__(self, gateway: Gateway, address: str, artifact: Artifact | None = None) -> None:
-        self.gateway = gateway
-        self.address = address
-        self.artifact = artifact or compile_contract(CONTRACT)
-        self._chain_id: int | None = None
+        super().__init__(gateway, address, artifact)
         self._clock: tuple[int, int] | None = None
 
     @classmethod
     def deploy(
         cls, gateway: Gateway, owner: str, start_time: int, slot_length_s: int, beta1_pm: int, capacity_w: int
     ) -> tuple[CoordinatorClient, Receipt]:
-        artifact = compile_contract(CONTRACT)
-        receipt = gateway.deploy(artifact, [start_time, slot_length_s, beta1_pm, capacity_w], owner)
-        assert receipt.contract_address is not None
-        return cls(gateway, receipt.contract_address, artifact), receipt
-
-    def _tx(self, fn: str, args: Sequence[object], sender: str) -> Receipt:
-        return self.gateway.transact(self.artifact, self.address, fn, args, sender)
-
-    def view(self, fn: str, *args: object) -> object:
-        return self.gateway.call(self.artifact, self.address, fn, args)
+        return cls._deploy(gateway, owner, [start_time, slot_length_s, beta1_pm, capacity_w])
 
     # -- transactions -----------------------------------------------------------------------------------
     def set_member(self, owner: str, member: str, allowed: bool = True) -> Receipt:
@@ -91,12 +82,6 @@ class CoordinatorClient:
         return receipts
 
     # -- reads ------------------------------------------------------------------------------------------
-    def chain_id(self) -> int:
-        """The chain id the contract signs its EIP-712 domain with (from `eip712Domain`, EIP-5267; read once)."""
-        if self._chain_id is None:
-            self._chain_id = int(self.view("eip712Domain")[3])
-        return self._chain_id
-
     def epoch_of_slot(self, slot: int) -> int:
         """The epoch (UTC day) in which `slot` begins: its anonymous requests carry that day's tokens."""
         if self._clock is None:  # immutables: read once

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import to_checksum_address
 
-from gridchain.chain.anonymous import compact
-from gridchain.chain.compiler import Artifact, compile_contract
+from gridchain.chain import eip712
+from gridchain.chain.client import ContractClient
+from gridchain.chain.eip712 import compact
 from gridchain.chain.gateway import Gateway, Receipt
 from gridchain.core.v2v import Auction
 
@@ -33,21 +32,8 @@ class SignedReceipt:
 
 
 def receipt_typed_data(chain_id: int, contract: str, token: bytes, delivered_wh: int) -> dict:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Receipt": RECEIPT_TYPE,
-        },
-        "primaryType": "Receipt",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
-                   "verifyingContract": to_checksum_address(contract)},  # fmt: skip
-        "message": {"token": token, "deliveredWh": delivered_wh},
-    }
+    return eip712.typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, contract, "Receipt", RECEIPT_TYPE,
+                             {"token": token, "deliveredWh": delivered_wh})  # fmt: skip
 
 
 def sign_receipt(
@@ -64,25 +50,12 @@ def receipt_signer(chain_id: int, contract: str, receipt: SignedReceipt) -> str:
     return Account.recover_message(encode_typed_data(full_message=data), signature=receipt.signature)
 
 
-class V2VClient:
-    def __init__(self, gateway: Gateway, address: str, artifact: Artifact | None = None) -> None:
-        self.gateway = gateway
-        self.address = address
-        self.artifact = artifact or compile_contract(CONTRACT)
-        self._chain_id: int | None = None
+class V2VClient(ContractClient):
+    CONTRACT = CONTRACT
 
     @classmethod
     def deploy(cls, gateway: Gateway, owner: str, validity_s: int, grace_s: int) -> tuple[V2VClient, Receipt]:
-        artifact = compile_contract(CONTRACT)
-        receipt = gateway.deploy(artifact, [validity_s, grace_s], owner)
-        assert receipt.contract_address is not None
-        return cls(gateway, receipt.contract_address, artifact), receipt
-
-    def _tx(self, fn: str, args: Sequence[object], sender: str, value: int = 0) -> Receipt:
-        return self.gateway.transact(self.artifact, self.address, fn, args, sender, value)
-
-    def view(self, fn: str, *args: object) -> object:
-        return self.gateway.call(self.artifact, self.address, fn, args)
+        return cls._deploy(gateway, owner, [validity_s, grace_s])
 
     # -- the organisation ------------------------------------------------------------------------------
     def add_ev(self, owner: str, ev: str, info: str = "") -> Receipt:
@@ -121,11 +94,6 @@ class V2VClient:
         return self._tx("withdraw", [], sender)
 
     # -- reads -----------------------------------------------------------------------------------------
-    def chain_id(self) -> int:
-        if self._chain_id is None:
-            self._chain_id = int(self.view("eip712Domain")[3])
-        return self._chain_id
-
     def auction(self, consumer: str) -> Auction:
         fields = self.view("auction", consumer)
         return Auction(str(fields[0]).lower(), *(int(x) for x in fields[1:]))
@@ -147,6 +115,3 @@ class V2VClient:
     @property
     def grace_s(self) -> int:
         return int(self.view("GRACE"))
-
-    def balance(self) -> int:
-        return self.gateway.balance(self.address)
