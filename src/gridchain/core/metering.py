@@ -1,0 +1,413 @@
+"""Twin of contracts/metering.vy: meters, signed readings anchored as Merkle roots, time-of-use tariffs and
+roaming charging billed to the EV's owner (Olivares-Rojas et al., the "relative's house" case).
+
+Readings. A meter signs each interval's reading as EIP-712 `Reading(address meter, uint256 intervalStart,
+uint256 activeWh, uint256 reactiveVarh)`; a gateway anchors a meter's readings of one period (a day of
+15-minute intervals) as one Merkle root. The leaf is the reading's EIP-712 digest; pairs are hashed sorted
+(OpenZeppelin's and snekmate's `merkle_proof_verification` rule); an odd node is carried up unchanged.
+
+Roaming. The EV signs `SessionStart(address ev, address meter, uint256 start)` at a host's charge point; its
+EIP-712 digest is the session id. The charge point's meter signs `SessionReading(bytes32 session, uint256
+firstInterval, uint256[] energyWh)`: the session's energy per interval, interval i spanning
+[i * INTERVAL_S, (i + 1) * INTERVAL_S). Settlement prices each interval at the community's tariff in force
+at its start (hourly prices, UTC), charges the EV owner's prepaid escrow and credits the meter's owner (the
+host). A meter's intervals are billed at most once: each settlement must start at or after the end of the
+meter's last one (`billed_until`), so neither the same session nor an overlapping one is billed twice.
+The host's own bill is its household meter's energy net of the energy billed to EV owners, interval by
+interval (`host_bill`).
+
+Units: energy [Wh], reactive energy [varh], prices [wei/kWh], money [wei], times [s] (unix), intervals
+[index of INTERVAL_S]. cost = sum(energy_i x price_i) // 1000, one floor per settlement. Every model method
+raises MeteringError with the contract's revert reason where the contract reverts, and then changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from eth_abi import encode
+from eth_utils import keccak
+
+INTERVAL_S = 900  # [s] a reading's interval
+PERIOD_S = 86400  # [s] what one Merkle root covers (96 intervals)
+READINGS_PER_PERIOD = PERIOD_S // INTERVAL_S
+MAX_SESSION_INTERVALS = 96  # a session settles at most 24 h of intervals at once
+MAX_INTERVAL_WH = 1_000_000  # [Wh] 4 MW for 15 minutes: more than any charge point draws
+HOURS = 24
+MAX_PRICE = 2**64 - 1  # [wei/kWh] prices are packed four to a word
+MAX_COMMUNITY = 2**32 - 1
+MAX_PREMISES = 2**64 - 1
+MAX_NOTICE_S = 30 * 86400
+ZERO = "0x" + "00" * 20
+
+READING_TYPE = "Reading(address meter,uint256 intervalStart,uint256 activeWh,uint256 reactiveVarh)"
+SESSION_START_TYPE = "SessionStart(address ev,address meter,uint256 start)"
+SESSION_READING_TYPE = "SessionReading(bytes32 session,uint256 firstInterval,uint256[] energyWh)"
+READING_TYPEHASH = keccak(text=READING_TYPE)
+SESSION_START_TYPEHASH = keccak(text=SESSION_START_TYPE)
+SESSION_READING_TYPEHASH = keccak(text=SESSION_READING_TYPE)
+DOMAIN_NAME, DOMAIN_VERSION = "gridchain metering", "1"
+
+
+class MeteringError(Exception):
+    """A call the contract would revert, with the contract's reason (`metering: ...`)."""
+
+
+def _fail(ok: bool, reason: str) -> None:
+    if not ok:
+        raise MeteringError(f"metering: {reason}")
+
+
+# -- EIP-712 -------------------------------------------------------------------------------------------
+def domain_separator(chain_id: int, contract: str) -> bytes:
+    """snekmate's `eip712_domain_separator` for the metering contract at `contract` on `chain_id`."""
+    domain_type = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+    name, version = keccak(text=DOMAIN_NAME), keccak(text=DOMAIN_VERSION)
+    return keccak(encode(["bytes32", "bytes32", "bytes32", "uint256", "address"],
+                         [domain_type, name, version, chain_id, contract]))  # fmt: skip
+
+
+def typed_digest(domain: bytes, struct_hash: bytes) -> bytes:
+    return keccak(b"\x19\x01" + domain + struct_hash)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One interval's reading of one meter: energy imported in [interval_start, interval_start + INTERVAL_S)."""
+
+    meter: str
+    interval_start: int  # [s]
+    active_wh: int
+    reactive_varh: int
+
+    def struct_hash(self) -> bytes:
+        values = [READING_TYPEHASH, self.meter, self.interval_start, self.active_wh, self.reactive_varh]
+        return keccak(encode(["bytes32", "address", "uint256", "uint256", "uint256"], values))
+
+    def message(self) -> dict:
+        return {"meter": self.meter, "intervalStart": self.interval_start, "activeWh": self.active_wh,
+                "reactiveVarh": self.reactive_varh}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """What the EV signs when it plugs in at a host's charge point (`meter` is the charge point's meter)."""
+
+    ev: str
+    meter: str
+    start: int  # [s]
+
+    def struct_hash(self) -> bytes:
+        return keccak(encode(["bytes32", "address", "address", "uint256"],
+                             [SESSION_START_TYPEHASH, self.ev, self.meter, self.start]))  # fmt: skip
+
+    def message(self) -> dict:
+        return {"ev": self.ev, "meter": self.meter, "start": self.start}
+
+
+@dataclass(frozen=True)
+class SessionReading:
+    """What the charge point's meter signs when the session ends: its energy per interval [Wh]."""
+
+    session: bytes  # the SessionStart's EIP-712 digest
+    first_interval: int
+    energy_wh: tuple[int, ...]
+
+    def struct_hash(self) -> bytes:
+        array_hash = keccak(b"".join(e.to_bytes(32, "big") for e in self.energy_wh))
+        return keccak(encode(["bytes32", "bytes32", "uint256", "bytes32"],
+                             [SESSION_READING_TYPEHASH, self.session, self.first_interval, array_hash]))  # fmt: skip
+
+    def message(self) -> dict:
+        return {"session": self.session, "firstInterval": self.first_interval, "energyWh": list(self.energy_wh)}
+
+    @property
+    def end_interval(self) -> int:
+        return self.first_interval + len(self.energy_wh)
+
+    @property
+    def total_wh(self) -> int:
+        return sum(self.energy_wh)
+
+
+TYPES = {
+    "Reading": [{"name": "meter", "type": "address"}, {"name": "intervalStart", "type": "uint256"},
+                {"name": "activeWh", "type": "uint256"}, {"name": "reactiveVarh", "type": "uint256"}],
+    "SessionStart": [{"name": "ev", "type": "address"}, {"name": "meter", "type": "address"},
+                     {"name": "start", "type": "uint256"}],
+    "SessionReading": [{"name": "session", "type": "bytes32"}, {"name": "firstInterval", "type": "uint256"},
+                       {"name": "energyWh", "type": "uint256[]"}],
+}  # fmt: skip
+"""The struct types as eth_account's `encode_typed_data` wants them (the tests check both hashings agree)."""
+
+
+# -- Merkle trees --------------------------------------------------------------------------------------
+def hash_pair(a: bytes, b: bytes) -> bytes:
+    return keccak(a + b) if a < b else keccak(b + a)
+
+
+def _layers(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    if not leaves:
+        raise ValueError("leaves: a Merkle tree needs at least one leaf")
+    layers = [list(leaves)]
+    while len(layers[-1]) > 1:
+        below = layers[-1]
+        layers.append([hash_pair(below[i], below[i + 1]) if i + 1 < len(below) else below[i]
+                       for i in range(0, len(below), 2)])  # fmt: skip
+    return layers
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """The root over `leaves` in their order (sorted pairs; an odd last node is carried up)."""
+    return _layers(leaves)[-1][0]
+
+
+def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The siblings from leaf `index` up to the root (what snekmate's `_verify` consumes)."""
+    if not 0 <= index < len(leaves):
+        raise ValueError(f"index: {index} is not a leaf of a tree of {len(leaves)}")
+    proof = []
+    for layer in _layers(leaves)[:-1]:
+        sibling = index ^ 1
+        if sibling < len(layer):
+            proof.append(layer[sibling])
+        index //= 2
+    return proof
+
+
+def verify_proof(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:
+    node = leaf
+    for sibling in proof:
+        node = hash_pair(node, sibling)
+    return node == root
+
+
+# -- tariffs -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tariff:
+    """A community's time-of-use tariff: a price per UTC hour of the day, in force from `effective_from`."""
+
+    effective_from: int  # [s], a multiple of INTERVAL_S
+    prices_wei_per_kwh: tuple[int, ...]  # 24 hourly prices
+
+    def price_at(self, t: int) -> int:
+        return self.prices_wei_per_kwh[(t % 86400) // 3600]
+
+
+def tariff_in_force(tariffs: Sequence[Tariff], t: int) -> Tariff | None:
+    """The latest tariff with effective_from <= t (tariffs in increasing effective_from), or None."""
+    for tariff in reversed(tariffs):
+        if tariff.effective_from <= t:
+            return tariff
+    return None
+
+
+def interval_prices(tariffs: Sequence[Tariff], first_interval: int, count: int) -> list[int]:
+    """The price in force at the start of each interval [wei/kWh]; MeteringError if none is."""
+    prices = []
+    for i in range(first_interval, first_interval + count):
+        tariff = tariff_in_force(tariffs, i * INTERVAL_S)
+        _fail(tariff is not None, "no tariff in force")
+        prices.append(tariff.price_at(i * INTERVAL_S))
+    return prices
+
+
+def energy_cost(tariffs: Sequence[Tariff], first_interval: int, energy_wh: Sequence[int]) -> int:
+    """sum(energy_i x price_i) // 1000 [wei]: the contract's one floor per settlement."""
+    prices = interval_prices(tariffs, first_interval, len(energy_wh))
+    return sum(e * p for e, p in zip(energy_wh, prices, strict=True)) // 1000
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What one party owes or is owed over a span of intervals."""
+
+    energy_wh: int
+    cost_wei: int
+
+
+def host_bill(tariffs: Sequence[Tariff], household: Sequence[Reading], roaming: Sequence[SessionReading]) -> Bill:
+    """The host's bill: its household meter's energy net of the energy billed to EV owners, per interval,
+    at the tariff in force (one floor). A roaming interval with more energy than the household meter saw is
+    an error: the charge point sits behind the household meter."""
+    per_interval: dict[int, int] = {}
+    for r in household:
+        if r.interval_start % INTERVAL_S:
+            raise ValueError(f"interval_start: {r.interval_start} is not a multiple of {INTERVAL_S}")
+        per_interval[r.interval_start // INTERVAL_S] = per_interval.get(r.interval_start // INTERVAL_S, 0) + r.active_wh
+    for s in roaming:
+        for i, e in enumerate(s.energy_wh, start=s.first_interval):
+            left = per_interval.get(i, 0) - e
+            if left < 0:
+                raise ValueError(f"roaming: interval {i} bills {e} Wh to an EV, more than the household meter read")
+            per_interval[i] = left
+    total = 0
+    for i, e in per_interval.items():
+        total += e * interval_prices(tariffs, i, 1)[0]
+    return Bill(sum(per_interval.values()), total // 1000)
+
+
+# -- the contract's state machine ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Meter:
+    owner: str
+    community: int
+    premises: int
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What `settle_session` did (its `SessionSettled` event)."""
+
+    session: bytes
+    ev: str
+    payer: str
+    host: str
+    meter: str
+    first_interval: int
+    intervals: int
+    energy_wh: int
+    cost_wei: int
+
+
+@dataclass
+class MeteringModel:
+    owner: str
+    notice_s: int
+    meters: dict[str, Meter] = field(default_factory=dict)
+    evs: dict[str, str] = field(default_factory=dict)  # EV key -> owner account
+    gateways: set[str] = field(default_factory=set)
+    roots: dict[tuple[str, int], bytes] = field(default_factory=dict)  # (meter, period) -> root
+    tariffs: dict[int, list[Tariff]] = field(default_factory=dict)  # community -> versions
+    escrow: dict[str, int] = field(default_factory=dict)  # [wei] prepaid by EV owners
+    notice: dict[str, tuple[int, int]] = field(default_factory=dict)  # owner -> (amount [wei], available at)
+    credit: dict[str, int] = field(default_factory=dict)  # [wei] earned by hosts, withdrawable
+    billed_until: dict[str, int] = field(default_factory=dict)  # meter -> first interval not yet billed
+    balance: int = 0  # [wei] what the contract holds
+
+    def __post_init__(self) -> None:
+        _fail(self.notice_s <= MAX_NOTICE_S, "notice_s out of range")
+        self.owner = self.owner.lower()
+
+    def _check_owner(self, sender: str) -> None:
+        _fail(sender.lower() == self.owner, "caller is not the owner")
+
+    # -- the utility -----------------------------------------------------------------------------------
+    def register_meter(self, sender: str, meter: str, owner: str, community: int, premises: int) -> None:
+        self._check_owner(sender)
+        _fail(meter.lower() != ZERO, "meter is the zero address")
+        _fail(owner.lower() != ZERO, "owner is the zero address")
+        _fail(community <= MAX_COMMUNITY, "community out of range")
+        _fail(premises <= MAX_PREMISES, "premises out of range")
+        _fail(meter.lower() not in self.meters, "meter already registered")
+        self.meters[meter.lower()] = Meter(owner.lower(), community, premises)
+
+    def register_ev(self, sender: str, ev: str, owner: str) -> None:
+        self._check_owner(sender)
+        _fail(ev.lower() != ZERO, "ev is the zero address")
+        _fail(owner.lower() != ZERO, "owner is the zero address")
+        _fail(ev.lower() not in self.evs, "EV already registered")
+        self.evs[ev.lower()] = owner.lower()
+
+    def set_gateway(self, sender: str, gateway: str, allowed: bool) -> None:
+        self._check_owner(sender)
+        _fail(gateway.lower() != ZERO, "gateway is the zero address")
+        if allowed:
+            self.gateways.add(gateway.lower())
+        else:
+            self.gateways.discard(gateway.lower())
+
+    def set_tariff(self, sender: str, now: int, community: int, effective_from: int, prices: Sequence[int]) -> None:
+        self._check_owner(sender)
+        _fail(community <= MAX_COMMUNITY, "community out of range")
+        _fail(effective_from >= now, "tariff would start in the past")
+        _fail(effective_from % INTERVAL_S == 0, "effective_from not on an interval boundary")
+        versions = self.tariffs.get(community, [])
+        _fail(not versions or effective_from > versions[-1].effective_from, "tariff must start after the last one")
+        _fail(len(prices) == HOURS, "prices must have 24 entries")
+        _fail(all(0 <= p <= MAX_PRICE for p in prices), "price out of range")
+        self.tariffs.setdefault(community, []).append(Tariff(effective_from, tuple(prices)))
+
+    # -- readings --------------------------------------------------------------------------------------
+    def anchor_root(self, sender: str, now: int, meter: str, period: int, root: bytes, count: int) -> None:
+        _fail(sender.lower() in self.gateways, "caller is not a gateway")
+        _fail(meter.lower() in self.meters, "meter not registered")
+        _fail(root != b"\x00" * 32, "empty root")
+        _fail(0 < count <= READINGS_PER_PERIOD, "count out of range")
+        _fail((period + 1) * PERIOD_S <= now, "period not over")
+        _fail((meter.lower(), period) not in self.roots, "period already anchored")
+        self.roots[(meter.lower(), period)] = root
+
+    def verify_reading(self, reading: Reading, signer: str, proof: Sequence[bytes], digest: bytes) -> bool:
+        """`signer`: whom the reading's signature recovers to; `digest`: its EIP-712 digest (the leaf)."""
+        root = self.roots.get((reading.meter.lower(), reading.interval_start // PERIOD_S))
+        if root is None or signer.lower() != reading.meter.lower():
+            return False
+        return verify_proof(proof, root, digest)
+
+    # -- the escrow ------------------------------------------------------------------------------------
+    def deposit(self, sender: str, value: int) -> None:
+        _fail(value > 0, "nothing to deposit")
+        self.escrow[sender.lower()] = self.escrow.get(sender.lower(), 0) + value
+        self.balance += value
+
+    def request_withdrawal(self, sender: str, now: int, amount: int) -> None:
+        _fail(0 < amount <= self.escrow.get(sender.lower(), 0), "amount exceeds the escrow")
+        self.notice[sender.lower()] = (amount, now + self.notice_s)
+
+    def withdraw_escrow(self, sender: str, now: int) -> int:
+        amount, available_at = self.notice.get(sender.lower(), (0, 0))
+        _fail(amount > 0, "no withdrawal requested")
+        _fail(now >= available_at, "notice period not over")
+        amount = min(amount, self.escrow.get(sender.lower(), 0))  # sessions settled meanwhile come first
+        del self.notice[sender.lower()]
+        self.escrow[sender.lower()] -= amount
+        self.balance -= amount
+        return amount
+
+    def withdraw_credit(self, sender: str) -> int:
+        amount = self.credit.get(sender.lower(), 0)
+        _fail(amount > 0, "no credit")
+        self.credit[sender.lower()] = 0
+        self.balance -= amount
+        return amount
+
+    def available_escrow(self, owner: str) -> int:
+        """The escrow not under a withdrawal notice [wei]: what a charge point may rely on."""
+        escrow = self.escrow.get(owner.lower(), 0)
+        return escrow - min(self.notice.get(owner.lower(), (0, 0))[0], escrow)
+
+    # -- roaming settlement ----------------------------------------------------------------------------
+    def settle_session(self, now: int, start: SessionStart, ev_signer: str, reading: SessionReading,
+                       meter_signer: str) -> Settled:  # fmt: skip
+        """`ev_signer` / `meter_signer`: whom the two signatures recover to; `reading.session` must be the
+        start's digest (the caller passes the start; the contract derives the session id from it)."""
+        ev, meter = start.ev.lower(), start.meter.lower()
+        _fail(ev in self.evs, "EV not registered")
+        _fail(meter in self.meters, "meter not registered")
+        _fail(ev_signer.lower() == ev, "session not signed by the EV")
+        _fail(meter_signer.lower() == meter, "reading not signed by the meter")
+        n = len(reading.energy_wh)
+        _fail(0 < n <= MAX_SESSION_INTERVALS, "interval count out of range")  # > 96: the ABI decoder reverts
+        _fail(reading.first_interval >= start.start // INTERVAL_S, "reading starts before the session")
+        _fail(reading.first_interval >= self.billed_until.get(meter, 0), "intervals already billed")
+        _fail(reading.end_interval * INTERVAL_S <= now, "session not over")
+        m = self.meters[meter]
+        tariffs = self.tariffs.get(m.community, [])
+        # the contract checks interval by interval: the first interval's energy, then whether any tariff is in
+        # force (if one is at the first interval, one is at every later one), then the other energies
+        _fail(reading.energy_wh[0] <= MAX_INTERVAL_WH, "interval energy out of range")
+        _fail(tariff_in_force(tariffs, reading.first_interval * INTERVAL_S) is not None, "no tariff in force")
+        _fail(all(0 <= e <= MAX_INTERVAL_WH for e in reading.energy_wh), "interval energy out of range")
+        cost = energy_cost(tariffs, reading.first_interval, reading.energy_wh)
+        payer = self.evs[ev]
+        _fail(self.escrow.get(payer, 0) >= cost, "escrow too low")
+        self.billed_until[meter] = reading.end_interval
+        self.escrow[payer] = self.escrow.get(payer, 0) - cost
+        self.credit[m.owner] = self.credit.get(m.owner, 0) + cost
+        return Settled(reading.session, ev, payer, m.owner, meter, reading.first_interval, n, reading.total_wh, cost)
+
+    def held(self) -> int:
+        """What the invariant says the contract holds: all escrow plus all credit [wei]."""
+        return sum(self.escrow.values()) + sum(self.credit.values())

@@ -1,0 +1,239 @@
+"""A deployed contracts/metering.vy with its MeteringModel twin: every call goes to both, and they must agree
+(state, balances and events on success; the revert reason, with nothing changed on either side, on failure)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import boa
+from eth_account import Account
+
+from gridchain.chain.eip712 import compact
+from gridchain.chain.metering import sign_digest, signer_of
+from gridchain.core import metering as m
+
+from .conftest import load, logs
+
+CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
+NOTICE = 2 * 86400
+FUNDS = 10**21
+COMMUNITY = 7
+PEAK = tuple(3 * 10**14 if 17 <= h < 21 else 10**14 for h in range(24))  # [wei/kWh]
+
+
+def deployer():
+    return load(CONTRACT)
+
+
+def _event(contract, name: str) -> list[dict]:
+    out = []
+    for e in logs(contract, name):
+        e.pop("address")
+        out.append({k: (str(v).lower() if type(v).__name__ == "Address" else v) for k, v in e.items()})
+    return out
+
+
+class Metering:
+    """The contract, its twin, a gateway, `households` registered meters (each owned by a host) and `evs`
+    registered EVs (each with an owner account), and a clock starting at a day boundary."""
+
+    def __init__(self, notice_s: int = NOTICE, households: int = 2, evs: int = 2, tariff: bool = True):
+        start = (boa.env.evm.patch.timestamp // 86400 + 1) * 86400
+        boa.env.time_travel(seconds=start - boa.env.evm.patch.timestamp)
+        self.owner = str(boa.env.eoa)
+        self.c = deployer().deploy(notice_s)
+        self.address = str(self.c.address)
+        self.model = m.MeteringModel(self.owner, notice_s)
+        self.domain = m.domain_separator(self.c.eip712Domain()[3], self.address)
+        self.accounts: list[str] = []
+        self.initial: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+        self.paid: dict[str, int] = {}
+        self.events: dict[str, list[dict]] = {}
+        self.meters: list = []
+        self.track(self.owner)
+        self.gateway = self.new_account().address
+        self.set_gateway(self.gateway, True)
+        self.hosts = [self.new_account() for _ in range(households)]
+        self.meters.extend(Account.create() for _ in range(households))
+        for i, (meter, host) in enumerate(zip(self.meters, self.hosts, strict=True)):
+            self.register_meter(meter.address, host.address, COMMUNITY, 1000 + i)
+        self.ev_owners = [self.new_account() for _ in range(evs)]
+        self.evs = [Account.create() for _ in range(evs)]
+        for ev, owner in zip(self.evs, self.ev_owners, strict=True):
+            self.register_ev(ev.address, owner.address)
+        if tariff:
+            self.set_tariff(COMMUNITY, self.now, PEAK)
+
+    # -- accounts and time ---------------------------------------------------------------------------------
+    def track(self, address: str, balance: int | None = None) -> str:
+        if balance is not None:
+            boa.env.set_balance(address, balance)
+        if address not in self.accounts:
+            self.accounts.append(address)
+            self.initial[address] = boa.env.get_balance(address)
+            self.sent[address] = self.paid[address] = 0
+        return address
+
+    def new_account(self, balance: int = FUNDS):
+        account = Account.create()
+        self.track(account.address, balance)
+        return account
+
+    @property
+    def now(self) -> int:
+        return boa.env.evm.patch.timestamp
+
+    def travel_to(self, t: int) -> None:
+        assert t >= self.now
+        if t > self.now:
+            boa.env.time_travel(seconds=t - self.now)
+
+    # -- comparing both sides ------------------------------------------------------------------------------
+    def snapshot(self) -> tuple:
+        meters = [mt.address for mt in self.meters]
+        return (
+            {a: (self.c.escrow(a), self.c.credit(a), self.c.withdrawal_notice(a), self.c.is_gateway(a))
+             for a in self.accounts},
+            {mt: (self.c.billed_until(mt), self.c.meter(mt)) for mt in meters},
+            {a: boa.env.get_balance(a) for a in self.accounts},
+            boa.env.get_balance(self.address), self.c.total_escrow(), self.c.total_credit(),
+        )  # fmt: skip
+
+    def check(self) -> None:
+        md = self.model
+        assert boa.env.get_balance(self.address) == md.balance == md.held()
+        assert self.c.total_escrow() == sum(md.escrow.values())
+        assert self.c.total_credit() == sum(md.credit.values())
+        for a in self.accounts:
+            low = a.lower()
+            assert self.c.escrow(a) == md.escrow.get(low, 0), a
+            assert self.c.available_escrow(a) == md.available_escrow(a), a
+            assert self.c.credit(a) == md.credit.get(low, 0), a
+            assert self.c.withdrawal_notice(a) == md.notice.get(low, (0, 0)), a
+            assert self.c.is_gateway(a) == (low in md.gateways), a
+            assert boa.env.get_balance(a) == self.initial[a] - self.sent[a] + self.paid[a], a
+        for mt in self.meters:
+            assert self.c.billed_until(mt.address) == md.billed_until.get(mt.address.lower(), 0)
+
+    def apply(self, sender: str, value: int, model_call, chain_call):
+        """The model first: if it raises MeteringError(reason) the contract must revert with that reason and
+        nothing changes on either side (the error is re-raised); otherwise the contract must succeed and agree."""
+        before_model = copy.deepcopy(self.model)
+        try:
+            result = model_call()
+        except m.MeteringError as e:
+            assert self.model == before_model, "the model changed state on a refused call"
+            before = self.snapshot()
+            with boa.env.prank(sender), boa.reverts(str(e)):
+                chain_call()
+            assert self.snapshot() == before, "the contract changed state on a revert"
+            raise
+        with boa.env.prank(sender):
+            out = chain_call()
+        self.events = {name: _event(self.c, name) for name in (
+            "MeterRegistered", "EVRegistered", "GatewaySet", "TariffSet", "RootAnchored", "Deposited",
+            "WithdrawalRequested", "SessionSettled", "Withdrawn")}  # fmt: skip
+        self.sent[sender] += value
+        if isinstance(result, int) and not isinstance(result, bool):  # a payout to the sender
+            assert out == result
+        self.check()
+        return result
+
+    # -- the utility ---------------------------------------------------------------------------------------
+    def register_meter(self, meter: str, owner: str, community: int, premises: int, sender: str | None = None):
+        sender = sender or self.owner
+        self.apply(sender, 0, lambda: self.model.register_meter(sender, meter, owner, community, premises),
+                   lambda: self.c.register_meter(meter, owner, community, premises))  # fmt: skip
+        assert self.events["MeterRegistered"] == [
+            {"meter": meter.lower(), "owner": owner.lower(), "community": community, "premises": premises}]
+
+    def register_ev(self, ev: str, owner: str, sender: str | None = None):
+        sender = sender or self.owner
+        self.apply(sender, 0, lambda: self.model.register_ev(sender, ev, owner), lambda: self.c.register_ev(ev, owner))
+        assert self.events["EVRegistered"] == [{"ev": ev.lower(), "owner": owner.lower()}]
+
+    def set_gateway(self, gateway: str, allowed: bool, sender: str | None = None):
+        sender = sender or self.owner
+        self.apply(sender, 0, lambda: self.model.set_gateway(sender, gateway, allowed),
+                   lambda: self.c.set_gateway(gateway, allowed))  # fmt: skip
+
+    def set_tariff(self, community: int, effective_from: int, prices, sender: str | None = None):
+        sender = sender or self.owner
+        self.apply(sender, 0, lambda: self.model.set_tariff(sender, self.now, community, effective_from, prices),
+                   lambda: self.c.set_tariff(community, effective_from, list(prices)))  # fmt: skip
+
+    # -- readings ------------------------------------------------------------------------------------------
+    def signed_readings(self, meter_index: int, period: int, count: int = m.READINGS_PER_PERIOD):
+        """`count` readings of one meter for day `period`, signed: (readings, signatures, leaves)."""
+        key = self.meters[meter_index]
+        readings = [m.Reading(key.address, period * m.PERIOD_S + i * m.INTERVAL_S, 400 + 7 * i, 50 + i)
+                    for i in range(count)]  # fmt: skip
+        leaves = [m.typed_digest(self.domain, r.struct_hash()) for r in readings]
+        return readings, [sign_digest(key.key, d) for d in leaves], leaves
+
+    def anchor(self, meter: str, period: int, root: bytes, count: int, sender: str | None = None):
+        sender = sender or self.gateway
+        self.apply(sender, 0, lambda: self.model.anchor_root(sender, self.now, meter, period, root, count),
+                   lambda: self.c.anchor_root(meter, period, root, count))  # fmt: skip
+
+    def verify(self, reading: m.Reading, signature: bytes, proof: list[bytes]) -> bool:
+        digest = m.typed_digest(self.domain, reading.struct_hash())
+        expected = self.model.verify_reading(reading, signer_of(digest, signature), proof, digest)
+        got = self.c.verify_reading(reading.meter, reading.interval_start, reading.active_wh,
+                                    reading.reactive_varh, *compact(signature), proof)  # fmt: skip
+        assert got == expected
+        return got
+
+    # -- the escrow ----------------------------------------------------------------------------------------
+    def deposit(self, sender: str, value: int):
+        self.apply(sender, value, lambda: self.model.deposit(sender, value), lambda: self.c.deposit(value=value))
+
+    def request_withdrawal(self, sender: str, amount: int):
+        self.apply(sender, 0, lambda: self.model.request_withdrawal(sender, self.now, amount),
+                   lambda: self.c.request_withdrawal(amount))  # fmt: skip
+
+    def withdraw_escrow(self, sender: str) -> int:
+        amount = self.apply(sender, 0, lambda: self._payout(sender, self.model.withdraw_escrow(sender, self.now)),
+                            lambda: self.c.withdraw_escrow())  # fmt: skip
+        return amount
+
+    def withdraw_credit(self, sender: str) -> int:
+        return self.apply(sender, 0, lambda: self._payout(sender, self.model.withdraw_credit(sender)),
+                          lambda: self.c.withdraw_credit())  # fmt: skip
+
+    def _payout(self, sender: str, amount: int) -> int:
+        self.paid[sender] += amount
+        return amount
+
+    # -- roaming -------------------------------------------------------------------------------------------
+    def session(self, ev: int, meter: int, start: int, first_interval: int, energy_wh,
+                ev_key=None, meter_key=None, session_id: bytes | None = None):  # fmt: skip
+        """The EV's signed start and the meter's signed reading (keys and session id may be swapped, to forge)."""
+        s = m.SessionStart(self.evs[ev].address, self.meters[meter].address, start)
+        sid = m.typed_digest(self.domain, s.struct_hash())
+        reading = m.SessionReading(session_id or sid, first_interval, tuple(energy_wh))
+        ev_sig = sign_digest((ev_key or self.evs[ev]).key, sid)
+        reading_digest = m.typed_digest(self.domain, reading.struct_hash())
+        meter_sig = sign_digest((meter_key or self.meters[meter]).key, reading_digest)
+        return s, ev_sig, reading, meter_sig
+
+    def settle(self, sender: str, start: m.SessionStart, ev_sig: bytes, reading: m.SessionReading,
+               meter_sig: bytes) -> m.Settled:  # fmt: skip
+        sid = m.typed_digest(self.domain, start.struct_hash())
+        ev_signer = signer_of(sid, ev_sig)
+        # the contract rebuilds the reading under the session id it derives from the start
+        derived = m.SessionReading(sid, reading.first_interval, reading.energy_wh)
+        meter_signer = signer_of(m.typed_digest(self.domain, derived.struct_hash()), meter_sig)
+        settled = self.apply(
+            sender, 0, lambda: self.model.settle_session(self.now, start, ev_signer, derived, meter_signer),
+            lambda: self.c.settle_session(start.ev, start.meter, start.start, *compact(ev_sig),
+                                          reading.first_interval, list(reading.energy_wh), *compact(meter_sig)),
+        )  # fmt: skip
+        s = settled
+        assert self.events["SessionSettled"] == [{
+            "session": s.session, "payer": s.payer, "host": s.host, "ev": s.ev, "meter": s.meter,
+            "first_interval": s.first_interval, "intervals": s.intervals, "energy_wh": s.energy_wh,
+            "cost_wei": s.cost_wei}]  # fmt: skip
+        return settled

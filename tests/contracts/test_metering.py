@@ -1,0 +1,362 @@
+"""contracts/metering.vy against its twin (gridchain.core.metering), through the harness: one positive and one
+negative test per function and revert reason, boundary tables, Merkle proofs on chain, tariffs and money."""
+
+from __future__ import annotations
+
+import boa
+import pytest
+from eth_account import Account
+
+from gridchain.core import metering as m
+
+from .metering_harness import COMMUNITY, NOTICE, PEAK, Metering, deployer
+
+I = m.INTERVAL_S  # noqa: E741
+ETH = 10**18
+
+
+@pytest.fixture
+def net():
+    return Metering()
+
+
+def refused(reason: str):
+    return pytest.raises(m.MeteringError, match=f"^metering: {reason}$")
+
+
+def test_constructor_notice_bounds():
+    deployer().deploy(m.MAX_NOTICE_S)
+    with boa.reverts("metering: notice_s out of range"):
+        deployer().deploy(m.MAX_NOTICE_S + 1)
+
+
+# -- the registry ----------------------------------------------------------------------------------------
+def test_registered_meter_and_ev_read_back(net):
+    host = net.hosts[0].address
+    assert net.c.meter(net.meters[0].address) == (host, COMMUNITY, 1000)
+    assert str(net.c.ev_owner(net.evs[0].address)).lower() == net.ev_owners[0].address.lower()
+
+
+@pytest.mark.parametrize("args, reason", [
+    (lambda n: (m.ZERO, n.hosts[0].address, 1, 1), "meter is the zero address"),
+    (lambda n: (Account.create().address, m.ZERO, 1, 1), "owner is the zero address"),
+    (lambda n: (Account.create().address, n.hosts[0].address, m.MAX_COMMUNITY + 1, 1), "community out of range"),
+    (lambda n: (Account.create().address, n.hosts[0].address, 1, m.MAX_PREMISES + 1), "premises out of range"),
+    (lambda n: (n.meters[0].address, n.hosts[0].address, 1, 1), "meter already registered"),
+])  # fmt: skip
+def test_register_meter_refusals(net, args, reason):
+    with refused(reason):
+        net.register_meter(*args(net))
+
+
+def test_register_meter_boundaries(net):
+    net.register_meter(Account.create().address, net.hosts[0].address, m.MAX_COMMUNITY, m.MAX_PREMISES)
+
+
+def test_only_the_utility_registers(net):
+    stranger = net.new_account().address
+    with refused("caller is not the owner"):
+        net.register_meter(Account.create().address, stranger, 1, 1, sender=stranger)
+    with refused("caller is not the owner"):
+        net.register_ev(Account.create().address, stranger, sender=stranger)
+    with refused("caller is not the owner"):
+        net.set_gateway(stranger, True, sender=stranger)
+    with refused("caller is not the owner"):
+        net.set_tariff(COMMUNITY, net.now + I, PEAK, sender=stranger)
+
+
+def test_register_ev_refusals(net):
+    with refused("ev is the zero address"):
+        net.register_ev(m.ZERO, net.ev_owners[0].address)
+    with refused("owner is the zero address"):
+        net.register_ev(Account.create().address, m.ZERO)
+    with refused("EV already registered"):
+        net.register_ev(net.evs[0].address, net.ev_owners[1].address)
+
+
+def test_gateways_can_be_revoked(net):
+    net.set_gateway(net.gateway, False)
+    with refused("gateway is the zero address"):
+        net.set_gateway(m.ZERO, True)
+
+
+# -- tariffs ---------------------------------------------------------------------------------------------
+def test_set_tariff_rules(net):
+    with refused("tariff would start in the past"):
+        net.set_tariff(COMMUNITY, net.now - I, PEAK)
+    with refused("effective_from not on an interval boundary"):
+        net.set_tariff(COMMUNITY, net.now + I + 1, PEAK)
+    with refused("tariff must start after the last one"):
+        net.set_tariff(COMMUNITY, net.now, PEAK)  # the first version starts now already
+    with refused("price out of range"):
+        net.set_tariff(COMMUNITY, net.now + I, (m.MAX_PRICE + 1,) + PEAK[1:])
+    with refused("community out of range"):
+        net.set_tariff(m.MAX_COMMUNITY + 1, net.now + I, PEAK)
+    net.set_tariff(COMMUNITY, net.now + I, (m.MAX_PRICE,) * 24)
+    assert net.events["TariffSet"] == [{"community": COMMUNITY, "version": 1, "effective_from": net.now + I,
+                                        "prices_wei_per_kwh": [m.MAX_PRICE] * 24}]  # fmt: skip
+
+
+@pytest.mark.parametrize("hour", range(24))
+def test_price_at_each_hour_matches_the_twin(net, hour):
+    t = net.now + hour * 3600
+    assert net.c.price_at(COMMUNITY, t) == m.tariff_in_force(net.model.tariffs[COMMUNITY], t).price_at(t) == PEAK[hour]
+
+
+def test_price_at_a_version_boundary(net):
+    later = net.now + 2 * 86400
+    net.set_tariff(COMMUNITY, later, (5,) * 24)
+    assert net.c.price_at(COMMUNITY, later - 1) == PEAK[23]
+    assert net.c.price_at(COMMUNITY, later) == 5
+    with boa.reverts("metering: no tariff in force"):
+        net.c.price_at(COMMUNITY + 1, later)
+    with boa.reverts("metering: no tariff in force"):
+        net.c.price_at(COMMUNITY, net.now - 1)
+
+
+# -- anchoring and proving readings ----------------------------------------------------------------------
+def test_a_day_of_readings_anchors_and_each_proves(net):
+    period = net.now // m.PERIOD_S
+    readings, sigs, leaves = net.signed_readings(0, period)
+    root = m.merkle_root(leaves)
+    net.travel_to((period + 1) * m.PERIOD_S)
+    net.anchor(net.meters[0].address, period, root, len(readings))
+    assert net.events["RootAnchored"] == [{"meter": net.meters[0].address.lower(), "period": period,
+                                           "root": root, "count": 96}]  # fmt: skip
+    for i in (0, 1, 47, 95):
+        assert net.verify(readings[i], sigs[i], m.merkle_proof(leaves, i))
+
+
+def test_tampered_forged_or_unanchored_readings_do_not_prove(net):
+    period = net.now // m.PERIOD_S
+    readings, sigs, leaves = net.signed_readings(0, period, 10)
+    net.travel_to((period + 1) * m.PERIOD_S)
+    net.anchor(net.meters[0].address, period, m.merkle_root(leaves), 10)
+    proof = m.merkle_proof(leaves, 3)
+    r = readings[3]
+    tampered = m.Reading(r.meter, r.interval_start, r.active_wh + 1, r.reactive_varh)
+    assert not net.verify(tampered, sigs[3], proof)  # changed energy: another leaf
+    assert not net.verify(r, sigs[4], proof)  # another reading's signature
+    forger = Account.create()
+    forged_sig = bytes(Account.unsafe_sign_hash(leaves[3], forger.key).signature)
+    assert not net.verify(r, forged_sig, proof)  # the right leaf, signed by someone else
+    assert not net.verify(r, sigs[3], m.merkle_proof(leaves, 4))  # a wrong path
+    other_day = m.Reading(r.meter, r.interval_start + m.PERIOD_S, r.active_wh, r.reactive_varh)
+    assert not net.verify(other_day, sigs[3], proof)  # no root for that day
+    assert net.verify(r, sigs[3], proof)
+
+
+def test_a_root_from_another_meter_does_not_prove(net):
+    period = net.now // m.PERIOD_S
+    readings, sigs, leaves = net.signed_readings(0, period, 4)
+    net.travel_to((period + 1) * m.PERIOD_S)
+    net.anchor(net.meters[1].address, period, m.merkle_root(leaves), 4)  # anchored under meter 1
+    assert not net.verify(readings[0], sigs[0], m.merkle_proof(leaves, 0))
+
+
+def test_anchor_refusals_and_boundaries(net):
+    period = net.now // m.PERIOD_S
+    meter = net.meters[0].address
+    root = b"\x01" * 32
+    with refused("period not over"):
+        net.anchor(meter, period, root, 96)
+    net.travel_to((period + 1) * m.PERIOD_S - 1)
+    with refused("period not over"):
+        net.anchor(meter, period, root, 96)
+    net.travel_to((period + 1) * m.PERIOD_S)
+    with refused("caller is not a gateway"):
+        net.anchor(meter, period, root, 96, sender=net.hosts[0].address)
+    with refused("meter not registered"):
+        net.anchor(Account.create().address, period, root, 96)
+    with refused("empty root"):
+        net.anchor(meter, period, b"\x00" * 32, 96)
+    with refused("count out of range"):
+        net.anchor(meter, period, root, 0)
+    with refused("count out of range"):
+        net.anchor(meter, period, root, 97)
+    net.anchor(meter, period, root, 96)
+    with refused("period already anchored"):
+        net.anchor(meter, period, b"\x02" * 32, 96)
+    net.anchor(net.meters[1].address, period, root, 1)
+
+
+# -- the escrow ------------------------------------------------------------------------------------------
+def test_escrow_deposit_notice_and_withdrawal(net):
+    owner = net.ev_owners[0].address
+    with refused("nothing to deposit"):
+        net.deposit(owner, 0)
+    net.deposit(owner, ETH)
+    with refused("no withdrawal requested"):
+        net.withdraw_escrow(owner)
+    with refused("amount exceeds the escrow"):
+        net.request_withdrawal(owner, ETH + 1)
+    with refused("amount exceeds the escrow"):
+        net.request_withdrawal(owner, 0)
+    net.request_withdrawal(owner, ETH // 4)
+    assert net.c.available_escrow(owner) == ETH - ETH // 4
+    net.travel_to(net.now + NOTICE - 1)
+    with refused("notice period not over"):
+        net.withdraw_escrow(owner)
+    net.travel_to(net.now + 1)
+    assert net.withdraw_escrow(owner) == ETH // 4
+    with refused("no withdrawal requested"):
+        net.withdraw_escrow(owner)
+
+
+def test_a_session_settled_during_the_notice_is_paid_first(net):
+    owner = net.ev_owners[0].address
+    net.deposit(owner, 10**15)
+    net.request_withdrawal(owner, 10**15)
+    start = net.now
+    net.travel_to(start + 4 * I)
+    settled = net.settle(net.hosts[0].address, *net.session(0, 0, start, start // I, [1850] * 4))
+    net.travel_to(start + NOTICE)
+    assert net.withdraw_escrow(owner) == 10**15 - settled.cost_wei
+
+
+def test_credit_withdrawal(net):
+    with refused("no credit"):
+        net.withdraw_credit(net.hosts[0].address)
+
+
+# -- roaming settlement ----------------------------------------------------------------------------------
+def funded(net, wei: int = ETH) -> Metering:
+    for owner in net.ev_owners:
+        net.deposit(owner.address, wei)
+    return net
+
+
+def test_a_session_is_billed_to_the_ev_owner_and_credited_to_the_host(net):
+    funded(net)
+    start = net.now + 17 * 3600 - 1800  # 16:30: two intervals off-peak, two at peak
+    net.travel_to(start + 4 * I)
+    s = net.settle(net.ev_owners[1].address, *net.session(0, 1, start, start // I, [1850] * 4))
+    assert s.payer == net.ev_owners[0].address.lower() and s.host == net.hosts[1].address.lower()
+    assert s.energy_wh == 7400 and s.cost_wei == (2 * 1850 * PEAK[16] + 2 * 1850 * PEAK[17]) // 1000
+    assert net.c.credit(net.hosts[1].address) == s.cost_wei
+    assert net.withdraw_credit(net.hosts[1].address) == s.cost_wei
+
+
+def test_nothing_is_billed_twice(net):
+    funded(net)
+    start = net.now
+    net.travel_to(start + 8 * I)
+    session = net.session(0, 0, start, start // I, [1000] * 4)
+    net.settle(net.hosts[0].address, *session)
+    with refused("intervals already billed"):
+        net.settle(net.hosts[0].address, *session)  # the same session again
+    with refused("intervals already billed"):  # another EV's session overlapping the billed intervals
+        net.settle(net.hosts[0].address, *net.session(1, 0, start, start // I + 3, [1000]))
+    net.settle(net.hosts[0].address, *net.session(1, 0, start, start // I + 4, [1000]))  # right after: fine
+    net.settle(net.hosts[1].address, *net.session(0, 1, start, start // I, [1000]))  # another meter: fine
+
+
+def test_unsigned_foreign_or_mismatched_signatures_are_refused(net):
+    funded(net)
+    start = net.now
+    net.travel_to(start + 4 * I)
+    stranger = Account.create()
+    first = start // I
+    with refused("session not signed by the EV"):
+        net.settle(net.gateway, *net.session(0, 0, start, first, [500], ev_key=stranger))
+    with refused("session not signed by the EV"):  # EV 1's key for EV 0's session: another EV's signature
+        net.settle(net.gateway, *net.session(0, 0, start, first, [500], ev_key=net.evs[1]))
+    with refused("reading not signed by the meter"):  # a foreign meter's signature
+        net.settle(net.gateway, *net.session(0, 0, start, first, [500], meter_key=net.meters[1]))
+    with refused("reading not signed by the meter"):
+        net.settle(net.gateway, *net.session(0, 0, start, first, [500], meter_key=stranger))
+    with refused("reading not signed by the meter"):  # a reading signed for another session
+        net.settle(net.gateway, *net.session(0, 0, start, first, [500], session_id=b"\x09" * 32))
+    s, ev_sig, reading, meter_sig = net.session(0, 0, start, first, [500])
+    inflated = m.SessionReading(reading.session, reading.first_interval, (5000,))
+    with refused("reading not signed by the meter"):  # the energy changed after the meter signed
+        net.settle(net.gateway, s, ev_sig, inflated, meter_sig)
+
+
+def test_unregistered_parties_are_refused(net):
+    funded(net)
+    start = net.now
+    net.travel_to(start + I)
+    s, ev_sig, reading, meter_sig = net.session(0, 0, start, start // I, [100])
+    with refused("EV not registered"):
+        net.settle(net.gateway, m.SessionStart(Account.create().address, s.meter, s.start), ev_sig, reading, meter_sig)
+    with refused("meter not registered"):
+        net.settle(net.gateway, m.SessionStart(s.ev, Account.create().address, s.start), ev_sig, reading, meter_sig)
+
+
+def test_settlement_timing_and_size_boundaries(net):
+    funded(net)
+    start = net.now + I // 2  # mid-interval: the session's first interval is the one containing its start
+    first = start // I
+    net.travel_to(first * I + 2 * I - 1)
+    with refused("session not over"):
+        net.settle(net.gateway, *net.session(0, 0, start, first, [10, 10]))
+    net.travel_to(first * I + 2 * I)
+    with refused("reading starts before the session"):
+        net.settle(net.gateway, *net.session(0, 0, start, first - 1, [10]))
+    with refused("interval count out of range"):
+        net.settle(net.gateway, *net.session(0, 0, start, first, []))
+    with refused("interval energy out of range"):
+        net.settle(net.gateway, *net.session(0, 0, start, first, [10, m.MAX_INTERVAL_WH + 1]))
+    net.settle(net.gateway, *net.session(0, 0, start, first, [m.MAX_INTERVAL_WH, 0]))
+
+
+def test_ninety_six_intervals_settle_and_ninety_seven_do_not(net):
+    funded(net, 10**20)
+    start = net.now
+    net.travel_to(start + 97 * I)
+    net.settle(net.gateway, *net.session(0, 0, start, start // I, [1000] * 96))
+    s, ev_sig, reading, meter_sig = net.session(1, 1, start, start // I, [1000] * 97)
+    with boa.reverts():  # the ABI decoder refuses a 97-element array before any of our checks
+        net.c.settle_session(s.ev, s.meter, s.start, *m_compact(ev_sig), reading.first_interval,
+                             list(reading.energy_wh), *m_compact(meter_sig))  # fmt: skip
+
+
+def m_compact(sig: bytes):
+    from gridchain.chain.eip712 import compact
+
+    return compact(sig)
+
+
+def test_escrow_too_low_refuses_and_changes_nothing(net):
+    owner = net.ev_owners[0].address
+    start = net.now
+    net.travel_to(start + I)
+    session = net.session(0, 0, start, start // I, [1000])
+    cost = 1000 * PEAK[(start % 86400) // 3600] // 1000
+    net.deposit(owner, cost - 1)
+    with refused("escrow too low"):
+        net.settle(net.gateway, *session)
+    net.deposit(owner, 1)
+    assert net.settle(net.gateway, *session).cost_wei == cost
+    assert net.c.escrow(owner) == 0
+
+
+def test_no_tariff_in_force_refuses_settlement():
+    net = Metering(tariff=False)
+    funded(net)
+    start = net.now
+    net.travel_to(start + I)
+    with refused("no tariff in force"):
+        net.settle(net.gateway, *net.session(0, 0, start, start // I, [10]))
+
+
+def test_a_session_across_a_tariff_version_prices_each_interval_by_its_version(net):
+    funded(net)
+    change = net.now + 2 * 3600
+    net.set_tariff(COMMUNITY, change, (7 * 10**14,) * 24)
+    start = change - 2 * I
+    net.travel_to(change + 2 * I)
+    s = net.settle(net.gateway, *net.session(0, 0, start, start // I, [1000] * 4))
+    hour = (start % 86400) // 3600
+    assert s.cost_wei == (2 * 1000 * PEAK[hour] + 2 * 1000 * 7 * 10**14) // 1000
+
+
+def test_an_ev_owner_charging_at_home_pays_itself(net):
+    """A registered EV at its own owner's meter: the escrow pays the owner's credit; nothing is lost."""
+    funded(net)
+    net.register_ev(Account.create().address, net.hosts[0].address)
+    start = net.now
+    net.travel_to(start + I)
+    s = net.settle(net.gateway, *net.session(0, 0, start, start // I, [100]))
+    assert s.cost_wei > 0

@@ -1,0 +1,153 @@
+"""The metering twin's pure parts: Merkle trees, EIP-712 hashing (against eth_account), tariffs and bills."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gridchain.chain import eip712
+from gridchain.core import metering as m
+
+CONTRACT = "0x" + "ab" * 20
+METER = "0x" + "cd" * 20
+DOMAIN = m.domain_separator(31337, CONTRACT)
+FLAT = tuple([100] * 24)
+DAY = 86400
+
+
+def leaves(n: int) -> list[bytes]:
+    return [keccak(i.to_bytes(32, "big")) for i in range(n)]
+
+
+# -- Merkle ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 96, 97])
+def test_every_leaf_proves_against_the_root(n):
+    ls = leaves(n)
+    root = m.merkle_root(ls)
+    for i in range(n):
+        assert m.verify_proof(m.merkle_proof(ls, i), root, ls[i])
+
+
+def test_a_single_leaf_is_its_own_root():
+    (leaf,) = leaves(1)
+    assert m.merkle_root([leaf]) == leaf and m.merkle_proof([leaf], 0) == []
+
+
+def test_a_tampered_leaf_or_proof_or_a_wrong_root_fails():
+    ls = leaves(96)
+    root = m.merkle_root(ls)
+    proof = m.merkle_proof(ls, 17)
+    assert not m.verify_proof(proof, root, ls[18])  # another leaf with this proof
+    assert not m.verify_proof(proof, root, keccak(b"forged"))
+    bad = list(proof)
+    bad[2] = bytes([bad[2][0] ^ 1]) + bad[2][1:]
+    assert not m.verify_proof(bad, root, ls[17])
+    assert not m.verify_proof(proof[:-1], root, ls[17])  # a shortened proof
+    assert not m.verify_proof(proof, m.merkle_root(leaves(95)), ls[17])
+
+
+def test_the_proof_depth_of_a_day_is_seven():
+    assert len(m.merkle_proof(leaves(96), 0)) == 7
+
+
+def test_bad_tree_input_names_the_field():
+    with pytest.raises(ValueError, match="leaves"):
+        m.merkle_root([])
+    with pytest.raises(ValueError, match="index: 3"):
+        m.merkle_proof(leaves(3), 3)
+
+
+@given(st.integers(1, 200), st.data())
+def test_proofs_hold_for_any_tree_size(n, data):
+    ls = leaves(n)
+    i = data.draw(st.integers(0, n - 1))
+    assert m.verify_proof(m.merkle_proof(ls, i), m.merkle_root(ls), ls[i])
+
+
+# -- EIP-712: our hashing equals eth_account's ---------------------------------------------------------------
+def eth_account_digest(primary: str, message: dict) -> bytes:
+    data = eip712.typed_data(m.DOMAIN_NAME, m.DOMAIN_VERSION, 31337, CONTRACT, primary, m.TYPES[primary], message)
+    signable = encode_typed_data(full_message=data)
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+@pytest.mark.parametrize("struct", [
+    m.Reading(METER, 1_700_000_100, 1234, 56),
+    m.SessionStart("0x" + "11" * 20, METER, 1_700_000_000),
+    m.SessionReading(b"\x07" * 32, 1_888_888, (0, 1850, 1850, 925)),
+    m.SessionReading(b"\x07" * 32, 5, (7,)),
+])  # fmt: skip
+def test_digests_equal_eth_accounts_encoding(struct):
+    primary = type(struct).__name__
+    assert m.typed_digest(DOMAIN, struct.struct_hash()) == eth_account_digest(primary, struct.message())
+
+
+def test_a_signature_of_the_digest_recovers_to_the_meter():
+    key = Account.create()
+    reading = m.Reading(key.address, 900, 10, 1)
+    digest = m.typed_digest(DOMAIN, reading.struct_hash())
+    sig = Account.unsafe_sign_hash(digest, key.key).signature
+    assert Account._recover_hash(digest, signature=sig) == key.address
+
+
+# -- tariffs ---------------------------------------------------------------------------------------------
+PEAK = tuple(300 if 17 <= h < 21 else 100 for h in range(24))
+
+
+@pytest.mark.parametrize("t, price", [
+    (17 * 3600 - 1, 100), (17 * 3600, 300), (21 * 3600 - 1, 300), (21 * 3600, 100), (DAY + 17 * 3600, 300),
+])  # fmt: skip
+def test_hourly_price_boundaries(t, price):
+    assert m.Tariff(0, PEAK).price_at(t) == price
+
+
+def test_the_tariff_in_force_is_the_latest_started_one():
+    tariffs = [m.Tariff(DAY, FLAT), m.Tariff(3 * DAY, PEAK)]
+    assert m.tariff_in_force(tariffs, DAY - 1) is None
+    assert m.tariff_in_force(tariffs, DAY) == tariffs[0]
+    assert m.tariff_in_force(tariffs, 3 * DAY - 1) == tariffs[0]
+    assert m.tariff_in_force(tariffs, 3 * DAY) == tariffs[1]
+
+
+def test_a_session_across_a_price_boundary_pays_each_interval_its_price():
+    tariffs = [m.Tariff(0, PEAK)]
+    first = (16 * 3600 + 1800) // m.INTERVAL_S  # 16:30 .. 17:30, four intervals of 1,850 Wh
+    assert m.interval_prices(tariffs, first, 4) == [100, 100, 300, 300]
+    assert m.energy_cost(tariffs, first, [1850] * 4) == (2 * 1850 * 100 + 2 * 1850 * 300) // 1000
+
+
+def test_a_session_across_a_tariff_version_uses_both():
+    tariffs = [m.Tariff(0, FLAT), m.Tariff(DAY, tuple([200] * 24))]
+    first = DAY // m.INTERVAL_S - 2
+    assert m.interval_prices(tariffs, first, 4) == [100, 100, 200, 200]
+
+
+def test_one_floor_per_settlement_not_per_interval():
+    assert m.energy_cost([m.Tariff(0, (1,) * 24)], 0, [999, 999]) == 1  # 1,998 / 1000, not 0 + 0
+
+
+def test_no_tariff_in_force_refuses():
+    with pytest.raises(m.MeteringError, match="metering: no tariff in force"):
+        m.energy_cost([m.Tariff(DAY, FLAT)], 0, [10])
+
+
+# -- the host's bill ---------------------------------------------------------------------------------------
+def test_the_host_pays_its_household_energy_net_of_roaming_sessions():
+    tariffs = [m.Tariff(0, PEAK)]
+    base = 17 * 4  # 17:00
+    household = [m.Reading(METER, (base + i) * m.INTERVAL_S, 2500, 300) for i in range(4)]
+    session = m.SessionReading(b"\x01" * 32, base + 1, (1850, 1850))
+    gross = m.host_bill(tariffs, household, [])
+    net = m.host_bill(tariffs, household, [session])
+    assert gross == m.Bill(10_000, 10_000 * 300 // 1000)
+    assert net == m.Bill(10_000 - 3700, (10_000 - 3700) * 300 // 1000)
+
+
+def test_a_session_larger_than_the_household_reading_is_an_error():
+    household = [m.Reading(METER, 0, 1000, 0)]
+    with pytest.raises(ValueError, match="roaming: interval 0"):
+        m.host_bill([m.Tariff(0, FLAT)], household, [m.SessionReading(b"\x01" * 32, 0, (1001,))])
