@@ -194,8 +194,8 @@ def test_stop_transaction_while_offline_is_delivered_after_reconnect(central, si
 
 
 def test_signed_readings_reach_the_backend(central):
-    def signer(timestamp: int, register_wh: int) -> str:
-        return f"sig:{timestamp}:{register_wh}"
+    def signer(reading) -> str:
+        return f"sig:{reading.timestamp}:{reading.register_wh}"
 
     with ChargePointSim("cp-signed", central.url, START, 11_000, meter_interval_s=600, signer=signer) as sim:
         sim.connect()
@@ -203,7 +203,7 @@ def test_signed_readings_reach_the_backend(central):
         sim.advance(1_800)
         sim.stop_transaction()
     record = central.backend.transaction(tx)
-    assert [s.signed_data for s in record.samples] == [signer(s.timestamp, s.register_wh) for s in record.samples]
+    assert [s.signed_data for s in record.samples] == [f"sig:{s.timestamp}:{s.register_wh}" for s in record.samples]
     assert [s.timestamp - START for s in record.samples] == [0, 600, 1_200, 1_800]
     assert record.energy_wh == 5_500
 
@@ -414,3 +414,16 @@ def test_charging_profile_rules():
     ]:
         with pytest.raises(InputError, match=field):
             parse(**kwargs)
+
+
+def test_clock_aligned_readings_fall_on_interval_boundaries(central):
+    start = START + 450  # mid-interval
+    with ChargePointSim("cp-clock", central.url, start, 7_400, meter_interval_s=900, clock_aligned=True) as sim:
+        sim.connect()
+        tx = sim.start_transaction(TAG)
+        sim.advance(2_000)
+        sim.stop_transaction()
+    record = central.backend.transaction(tx)
+    periodic = [s for s in record.samples if s.context == "Sample.Clock"]
+    assert [s.timestamp % 900 for s in periodic] == [0, 0] and periodic[0].timestamp == (start // 900 + 1) * 900
+    assert record.energy_wh == 7_400 * 2_000 // 3_600

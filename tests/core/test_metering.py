@@ -17,6 +17,7 @@ METER = "0x" + "cd" * 20
 DOMAIN = m.domain_separator(31337, CONTRACT)
 FLAT = tuple([100] * 24)
 DAY = 86400
+I = m.INTERVAL_S  # noqa: E741
 
 
 def leaves(n: int) -> list[bytes]:
@@ -151,3 +152,33 @@ def test_a_session_larger_than_the_household_reading_is_an_error():
     household = [m.Reading(METER, 0, 1000, 0)]
     with pytest.raises(ValueError, match="roaming: interval 0"):
         m.host_bill([m.Tariff(0, FLAT)], household, [m.SessionReading(b"\x01" * 32, 0, (1001,))])
+
+
+# -- register samples to interval energies -----------------------------------------------------------------
+def test_interval_energies_from_boundary_samples():
+    start = 10 * I + 300  # mid-interval
+    samples = [(11 * I, 1_000_500), (12 * I, 1_002_350), (13 * I, 1_004_200)]
+    first, energies = m.interval_energies(start, 1_000_000, samples, 13 * I + 450, 1_005_125)
+    assert first == 10 and energies == (500, 1850, 1850, 925)
+
+
+def test_duplicate_or_missing_samples_neither_lose_nor_double_energy():
+    start, stop = 0, 4 * I
+    samples = [(I, 100), (I, 100), (3 * I, 300)]  # a resent sample; the 2*I one lost
+    first, energies = m.interval_energies(start, 0, samples, stop, 400)
+    assert first == 0 and energies == (100, 0, 200, 100) and sum(energies) == 400
+
+
+def test_a_session_ending_on_a_boundary_has_no_empty_tail():
+    assert m.interval_energies(0, 0, [(I, 50)], 2 * I, 90) == (0, (50, 40))
+
+
+@pytest.mark.parametrize("args, field", [
+    ((10, 0, [], 5, 0), "stop_s"),
+    ((0, 10, [], 5, 9), "stop_wh"),
+    ((0, 0, [(I, 50), (2 * I, 40)], 3 * I, 60), "samples"),
+])  # fmt: skip
+def test_interval_energies_bad_input(args, field):
+    with pytest.raises(ValueError, match=field):
+        m.interval_energies(*args)
+

@@ -7,7 +7,8 @@ Three layers, each usable alone:
   power = min(EV maximum, charging-profile limit) while a transaction is open, exactly (the energy below one
   Wh is kept as a remainder in W*s, so nothing is lost to rounding), and the readings at each meter-interval
   boundary crossed (`Sample.Periodic`, boundaries at transaction start + k * interval, as OCPP's
-  MeterValueSampleInterval).
+  MeterValueSampleInterval; or, with `clock_aligned`, `Sample.Clock` at multiples of the interval on the
+  clock, as ClockAlignedDataInterval: what interval billing needs).
 - `ChargePointProtocol` (an `ocpp.v16.ChargePoint`): the SetChargingProfile handler over whatever connection
   it is given (a websocket, or an in-memory pipe in tests); `parse_charging_profile` is its pure decision.
 - `ChargePointSim`: a plain-Python facade that runs the client's asyncio loop in its own thread and drives a
@@ -160,11 +161,13 @@ class ChargingMeter:
     The register is an integer [Wh]; energy below one Wh is kept in `remainder_ws` [W*s] (0 <= it < 3600), so
     that register_wh * 3600 + remainder_ws grows by exactly the integral of power over time."""
 
-    def __init__(self, start_time: int, ev_max_power_w: int, meter_interval_s: int, register_wh: int = 0) -> None:
+    def __init__(self, start_time: int, ev_max_power_w: int, meter_interval_s: int, register_wh: int = 0,
+                 clock_aligned: bool = False) -> None:  # fmt: skip
         self.now = _check_int("start_time", start_time, 0)
         self.ev_max_power_w = _check_int("ev_max_power_w", ev_max_power_w, 0)
         self.meter_interval_s = _check_int("meter_interval_s", meter_interval_s, 1)
         self.register_wh = _check_int("register_wh", register_wh, 0)
+        self.clock_aligned = bool(clock_aligned)
         self.remainder_ws = 0
         self.transaction_id: int | None = None
         self.transaction_start: int | None = None
@@ -227,13 +230,14 @@ class ChargingMeter:
                 self._integrate(end - self.now)
                 self.now = end
                 break
-            since_start = self.now - self.transaction_start
-            boundary = self.transaction_start + (since_start // self.meter_interval_s + 1) * self.meter_interval_s
+            origin = 0 if self.clock_aligned else self.transaction_start
+            boundary = origin + ((self.now - origin) // self.meter_interval_s + 1) * self.meter_interval_s
             step_end = min(end, boundary)
             self._integrate(step_end - self.now)
             self.now = step_end
             if step_end == boundary:
-                readings.append(Reading(boundary, self.register_wh, self.power_w, ReadingContext.sample_periodic.value))
+                context = ReadingContext.sample_clock if self.clock_aligned else ReadingContext.sample_periodic
+                readings.append(Reading(boundary, self.register_wh, self.power_w, context.value))
         return readings
 
 
@@ -393,7 +397,7 @@ class RefusedError(RuntimeError):
     """The central system refused the request (e.g. an unknown id tag at StartTransaction)."""
 
 
-def _meter_value(reading: Reading, signer: Callable[[int, int], str] | None) -> datatypes.MeterValue:
+def _meter_value(reading: Reading, signer: Callable[[Reading], str] | None) -> datatypes.MeterValue:
     context = ReadingContext(reading.context)
     energy = Measurand.energy_active_import_register
     values = [
@@ -405,7 +409,7 @@ def _meter_value(reading: Reading, signer: Callable[[int, int], str] | None) -> 
         ))  # fmt: skip
     if signer is not None:
         values.append(datatypes.SampledValue(
-            value=signer(reading.timestamp, reading.register_wh), context=context,
+            value=signer(reading), context=context,
             format=ValueFormat.signed_data, measurand=energy, unit=UnitOfMeasure.wh,
         ))  # fmt: skip
     return datatypes.MeterValue(timestamp=iso_utc(reading.timestamp), sampled_value=values)
@@ -417,8 +421,9 @@ class ChargePointSim:
     `url` is the central system's base URL (`ws://127.0.0.1:PORT`); the charge point connects to `url/cp_id`
     with subprotocol ocpp1.6. Power: min(`ev_max_power_w`, the charging-profile limit) [W] while a transaction
     is open; a MeterValues (Sample.Periodic: Energy.Active.Import.Register [Wh], Power.Active.Import [W], and
-    with `signer` a SignedData value signer(timestamp, register_wh)) every `meter_interval_s` [s] from the
-    transaction's start. Every call blocks until its exchange is done (at most `timeout_s` [s] per message);
+    with `signer` a SignedData value signer(reading)) every `meter_interval_s` [s] from the transaction's start
+    (or, `clock_aligned`, at each multiple of it on the clock); the StopTransaction carries the end reading,
+    signed the same way. Every call blocks until its exchange is done (at most `timeout_s` [s] per message);
     while offline the transaction messages wait, in order, in the outbox (`queued`).
     """
 
@@ -429,8 +434,9 @@ class ChargePointSim:
         start_time: int,
         ev_max_power_w: int,
         meter_interval_s: int = 900,
-        signer: Callable[[int, int], str] | None = None,
+        signer: Callable[[Reading], str] | None = None,
         *,
+        clock_aligned: bool = False,
         connector_id: int = 1,
         register_wh: int = 0,
         voltage_v: int = 230,
@@ -445,14 +451,14 @@ class ChargePointSim:
             raise InputError("url", f"{url!r} is not a ws:// or wss:// URL")
         self.cp_id = cp_id
         self.url = url.rstrip("/")
-        self.meter = ChargingMeter(start_time, ev_max_power_w, meter_interval_s, register_wh)
+        self.meter = ChargingMeter(start_time, ev_max_power_w, meter_interval_s, register_wh, clock_aligned)
         self.connector_id = _check_int("connector_id", connector_id, 1)
         self.voltage_v = _check_int("voltage_v", voltage_v, 1)
         if phases not in (1, 2, 3):
             raise InputError("phases", f"{phases!r} is not 1, 2 or 3")
         self.phases = phases
         if signer is not None and not callable(signer):
-            raise InputError("signer", "expected a callable (timestamp, register_wh) -> str")
+            raise InputError("signer", "expected a callable (reading) -> str")
         self.signer = signer
         if not isinstance(timeout_s, int | float) or timeout_s <= 0:
             raise InputError("timeout_s", f"{timeout_s!r} is not a positive number of seconds")

@@ -411,3 +411,28 @@ class MeteringModel:
     def held(self) -> int:
         """What the invariant says the contract holds: all escrow plus all credit [wei]."""
         return sum(self.escrow.values()) + sum(self.credit.values())
+
+
+# -- from a meter register to interval energies --------------------------------------------------------------
+def interval_energies(start_s: int, start_wh: int, samples: Sequence[tuple[int, int]], stop_s: int,
+                      stop_wh: int) -> tuple[int, tuple[int, ...]]:  # fmt: skip
+    """A session's energy per interval from its meter register: `start_wh` at `start_s`, (time [s], register
+    [Wh]) `samples` in between (at interval boundaries, as a charge point sends them; duplicates allowed) and
+    `stop_wh` at `stop_s`. Returns (first interval, energies). Energy between two known register values goes to
+    the interval that ends at the later one's boundary (a missing boundary sample shifts energy later, never
+    loses or doubles it): the energies always sum to stop_wh - start_wh."""
+    if stop_s < start_s:
+        raise ValueError(f"stop_s: {stop_s} is before start_s {start_s}")
+    if stop_wh < start_wh:
+        raise ValueError(f"stop_wh: register {stop_wh} below start {start_wh}")
+    first = start_s // INTERVAL_S
+    last = max(first, (stop_s - 1) // INTERVAL_S) if stop_s > start_s else first
+    energies = [0] * (last - first + 1)
+    known = sorted({(t, wh) for t, wh in samples if start_s < t < stop_s} | {(stop_s, stop_wh)})
+    prev_wh = start_wh
+    for t, wh in known:
+        if wh < prev_wh:
+            raise ValueError(f"samples: register {wh} at {t} below an earlier {prev_wh}")
+        energies[min(max((t - 1) // INTERVAL_S, first), last) - first] += wh - prev_wh
+        prev_wh = wh
+    return first, tuple(energies)
