@@ -23,10 +23,10 @@
         session that a charge point accepted can still be settled.
 
         Invariant: the contract's balance equals the sum of all escrow plus the sum of all credit
-        (`total_escrow + total_credit`). Deposits and withdrawals move both sides by the same amount; a
-        settlement moves value from escrow to credit and leaves the totals alone. Each value-moving function
-        asserts `self.balance >= total_escrow + total_credit` (>=: ether can be forced in); the stateful test
-        checks the equality and each account after every step.
+        (`total_held`). Deposits and withdrawals move both sides by the same amount; a settlement moves value
+        from an escrow to a credit and leaves the total alone. Each function that moves ether asserts
+        `self.balance >= total_held` (>=: ether can be forced in); the stateful test checks the equality,
+        and each account, after every step.
 @dev Python twin: `gridchain.core.metering` (the same rules, hashing and revert reasons).
 """
 
@@ -125,8 +125,7 @@ escrow: public(HashMap[address, uint256])  # [wei] EV owners' prepaid balance
 notice: HashMap[address, uint256]  # amount [wei] (0-127) | available at [s] (128-255)
 credit: public(HashMap[address, uint256])  # [wei] hosts' earnings, withdrawable
 billed_until: public(HashMap[address, uint256])  # meter -> first interval not yet billed
-total_escrow: public(uint256)
-total_credit: public(uint256)
+total_held: public(uint256)  # [wei] all escrow plus all credit
 
 
 @deploy
@@ -262,7 +261,7 @@ def deposit():
     """
     assert msg.value > 0, "metering: nothing to deposit"
     self.escrow[msg.sender] += msg.value
-    self.total_escrow += msg.value
+    self.total_held += msg.value
     log Deposited(owner=msg.sender, amount_wei=msg.value)
     self._check_held()
 
@@ -292,7 +291,7 @@ def withdraw_escrow() -> uint256:
     amount = min(amount, self.escrow[msg.sender])
     self.notice[msg.sender] = 0
     self.escrow[msg.sender] -= amount
-    self.total_escrow -= amount
+    self.total_held -= amount
     log Withdrawn(account=msg.sender, amount_wei=amount)
     send(msg.sender, amount)
     self._check_held()
@@ -308,7 +307,7 @@ def withdraw_credit() -> uint256:
     amount: uint256 = self.credit[msg.sender]
     assert amount > 0, "metering: no credit"
     self.credit[msg.sender] = 0
-    self.total_credit -= amount
+    self.total_held -= amount
     log Withdrawn(account=msg.sender, amount_wei=amount)
     send(msg.sender, amount)
     self._check_held()
@@ -365,7 +364,6 @@ def settle_session(
     cost: uint256 = 0  # [wei * 1000]
     version: uint256 = 0
     next_from: uint256 = 0  # the start of the version after `version`; 0 before the first lookup
-    words: uint256[6] = empty(uint256[6])
     for i: uint256 in range(MAX_SESSION_INTERVALS):
         if i == n:
             break
@@ -374,9 +372,9 @@ def settle_session(
         t: uint256 = (first_interval + i) * INTERVAL_S
         if next_from == 0 or t >= next_from:
             version, next_from = self._version_at(community, t)
-            words = self.tariff_words[community][version]
         hour: uint256 = (t % 86400) // 3600
-        cost += e * ((words[hour // 4] >> (64 * (hour % 4))) & MASK64)
+        # one price word read per four hours of the session (warm after the first read)
+        cost += e * ((self.tariff_words[community][version][hour // 4] >> (64 * (hour % 4))) & MASK64)
         total_wh += e
     cost //= 1000
 
@@ -384,9 +382,7 @@ def settle_session(
     host: address = convert(info & MASK160, address)
     self.billed_until[meter] = end
     self.escrow[payer] -= cost
-    self.credit[host] += cost
-    self.total_escrow -= cost
-    self.total_credit += cost
+    self.credit[host] += cost  # escrow became credit: `total_held` is unchanged
     log SessionSettled(
         session=session, payer=payer, host=host, ev=ev, meter=meter, first_interval=first_interval,
         intervals=n, energy_wh=total_wh, cost_wei=cost,
@@ -464,4 +460,4 @@ def _check_owner():
 @view
 @internal
 def _check_held():
-    assert self.balance >= self.total_escrow + self.total_credit, "metering: balance below escrow and credit"
+    assert self.balance >= self.total_held, "metering: balance below escrow and credit"

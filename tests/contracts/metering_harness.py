@@ -98,14 +98,13 @@ class Metering:
              for a in self.accounts},
             {mt: (self.c.billed_until(mt), self.c.meter(mt)) for mt in meters},
             {a: boa.env.get_balance(a) for a in self.accounts},
-            boa.env.get_balance(self.address), self.c.total_escrow(), self.c.total_credit(),
+            boa.env.get_balance(self.address), self.c.total_held(),
         )  # fmt: skip
 
     def check(self) -> None:
         md = self.model
         assert boa.env.get_balance(self.address) == md.balance == md.held()
-        assert self.c.total_escrow() == sum(md.escrow.values())
-        assert self.c.total_credit() == sum(md.credit.values())
+        assert self.c.total_held() == md.held()
         for a in self.accounts:
             low = a.lower()
             assert self.c.escrow(a) == md.escrow.get(low, 0), a

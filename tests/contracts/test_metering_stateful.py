@@ -102,7 +102,7 @@ class MeteringMachine(RuleBasedStateMachine):
     @invariant()
     def holds_all_escrow_and_credit(self):
         net = self.net
-        assert boa.env.get_balance(net.address) == net.c.total_escrow() + net.c.total_credit() == net.model.held()
+        assert boa.env.get_balance(net.address) == net.c.total_held() == net.model.held()
 
 
 TestMetering = MeteringMachine.TestCase

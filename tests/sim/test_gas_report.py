@@ -45,6 +45,11 @@ def test_report_shape_and_keys():
     assert report["targets"]["v2v.settle"]["max"] == 60_000
     assert report["targets"]["v2v.trade_5_bids"]["max"] == 997_188 // 2
     assert v2v["place_bid"] > v2v["place_bid_first"]  # an outbidding bid credits the replaced collateral
+    # smart metering: a day's root over 96 readings and one roaming settlement of 16 intervals
+    metering = report["metering"]
+    assert report["metering_setup"] == {"readings_per_root": 96, "session_intervals": 16, "session_wh": 29_600}
+    assert 21_000 < metering["anchor_root"] < 80_000 and metering["anchor_root_per_reading"] < 1_000
+    assert 21_000 < metering["settle_session"] < 200_000
 
 
 def test_the_baseline_sorts_and_schedules_like_algorithm_1():
@@ -111,6 +116,9 @@ def test_osaka_on_anvil_gives_the_same_figures_as_prague():
     assert {k: v for k, v in osaka["v2v"].items() if k not in signed} == {
         k: v for k, v in prague["v2v"].items() if k not in signed}
     assert all(abs(osaka["v2v"][k] - prague["v2v"][k]) <= 5 * 12 for k in signed)
+    # metering: fresh random keys, roots and signatures each run move calldata zero bytes (12 gas each)
+    assert set(osaka["metering"]) == set(prague["metering"])
+    assert all(abs(osaka["metering"][k] - prague["metering"][k]) <= 40 * 12 for k in prague["metering"])
 
 
 def test_cli_refuses_osaka_on_the_embedded_chain(tmp_path):

@@ -56,7 +56,7 @@ def gas_report(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError("--out", f"cannot create {str(out)!r}: {e.strerror or e}") from None
-    steps = len(config.coordination_sizes) + 2 + len(config.baseline_sizes)  # + anonymous requests, v2v
+    steps = len(config.coordination_sizes) + 3 + len(config.baseline_sizes)  # + anonymous requests, v2v, metering
     node = start_anvil(hardfork=config.hardfork, accounts=config.accounts) if chosen == "anvil" else None
     try:
         shared = RpcGateway(node.url, node.keys) if node else None
@@ -100,6 +100,14 @@ def gas_report(
         paper = report["v2v_paper"].get(name, report["v2v_paper"]["end_connection"] if name == "settle" else None)
         v2v.add_row(name, f"{gas:,}", f"{paper:,}" if paper else "-")
     console.print(v2v)
+    setup = report["metering_setup"]
+    metering = Table(title=f"Smart metering ({config.hardfork}, {chosen} chain): a root over "
+                           f"{setup['readings_per_root']} readings, a session of {setup['session_intervals']} intervals")
+    for col in ("function", "gas"):
+        metering.add_column(col, justify="right")
+    for name, gas in report["metering"].items():
+        metering.add_row(name, f"{gas:,}")
+    console.print(metering)
     for name, t in report["targets"].items():
         mark = "[green]met[/green]" if t["met"] else "[red]not met[/red]"
         detail = {k: v for k, v in t.items() if k != "met"}

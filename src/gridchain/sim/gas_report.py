@@ -23,7 +23,7 @@ from gridchain.chain.coordinator import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert, Gateway
 from gridchain.core import blind
 from gridchain.core.coordinator import MAX_REQUESTS, close_calldata, paged_calldata
-from gridchain.sim import gas_v2v
+from gridchain.sim import gas_metering, gas_v2v
 
 PAPER = {"deploy": 742_276, "submit_request": 76_981}  # Table I (Solidity 0.4, Kovan)
 TARGETS = {"submit_request_max": 60_000, "close_per_request_at_500_max": 6_000, "baseline_ratio_at_200_min": 10,
@@ -139,6 +139,9 @@ def run(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Calla
     v2v = gas_v2v.measure(gateway())
     if progress:
         progress("v2v auction")
+    metering = gas_metering.measure(gateway())
+    if progress:
+        progress("metering")
     base: dict[str, dict[str, int]] = {}
     for n in config.baseline_sizes:
         base[str(n)] = baseline(gateway(), n, config.seed)
@@ -171,6 +174,8 @@ def run(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Calla
         "paper": PAPER,
         "v2v": v2v,
         "v2v_paper": gas_v2v.PAPER,
+        "metering": metering,
+        "metering_setup": gas_metering.SETUP,
     }
     report["targets"] = check_targets(report) | gas_v2v.check(v2v)
     return report
