@@ -102,7 +102,8 @@ def gas_report(
     console.print(v2v)
     setup = report["metering_setup"]
     metering = Table(title=f"Smart metering ({config.hardfork}, {chosen} chain): a root over "
-                           f"{setup['readings_per_root']} readings, a session of {setup['session_intervals']} intervals")
+                           f"{setup['readings_per_root']} readings, a session of "
+                           f"{setup['session_intervals']} intervals")  # fmt: skip
     for col in ("function", "gas"):
         metering.add_column(col, justify="right")
     for name, gas in report["metering"].items():
