@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import demo, experiment, gas_report, node, schedule, services, v2v, verify
+from gridchain.cli import demo, experiment, gas_report, metering, node, schedule, services, v2v, verify
 
 app = typer.Typer(
     help=(
@@ -42,6 +42,8 @@ app.add_typer(services.utility_app, name="utility")
 app.add_typer(services.relayer_app, name="relayer")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(v2v.app, name="v2v")
+app.add_typer(metering.metering_app, name="metering")
+app.add_typer(metering.meter_app, name="meter")
 
 
 def main() -> None:

@@ -1,0 +1,107 @@
+"""The meter, the charge point's meter, the gateway and the roaming station (actors/meter.py,
+services/roaming.py) on the embedded chain."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+
+from gridchain.actors.meter import (
+    ChargePointMeter,
+    MeterGateway,
+    SmartMeter,
+    decode_signed_data,
+    session_from_signed_data,
+    sign_session_start,
+)
+from gridchain.chain.boa_gateway import BoaGateway
+from gridchain.chain.metering import MeteringClient, SignedReading
+from gridchain.core import metering as m
+from gridchain.services.ocpp_central import RecordingBackend
+from gridchain.services.roaming import RoamingRefused, RoamingStation, id_tag_of
+
+I = m.INTERVAL_S  # noqa: E741
+
+
+class Net:
+    def __init__(self):
+        self.gateway = BoaGateway(accounts=4)
+        self.utility, self.ami, self.host, self.owner = self.gateway.accounts
+        self.client, _ = MeteringClient.deploy(self.gateway, self.utility, 3600)
+        domain = self.client.domain()
+        self.meter = SmartMeter(Account.create().key, domain)
+        self.cp = SmartMeter(Account.create().key, domain)
+        self.ev_key = Account.create().key
+        self.ev = Account.from_key(self.ev_key).address
+        self.client.register_meter(self.utility, self.meter.address, self.host, 1, 1)
+        self.client.register_meter(self.utility, self.cp.address, self.host, 1, 1)
+        self.client.register_ev(self.utility, self.ev, self.owner)
+        self.client.set_gateway(self.utility, self.ami)
+        self.day0 = (self.gateway.now() // 86400 + 1) * 86400
+
+
+@pytest.fixture
+def net():
+    return Net()
+
+
+def test_the_gateway_keeps_only_readings_signed_by_their_meter_and_anchors_once(net):
+    honest = [net.meter.sign_reading(net.day0 + i * I, 100 + i) for i in range(5)]
+    forged_by = SmartMeter(Account.create().key, net.client.domain())
+    forged = forged_by.sign_reading(net.day0 + 5 * I, 1)
+    impostor = SignedReading(m.Reading(net.meter.address, net.day0 + 6 * I, 1, 0), forged.signature)
+    gw = MeterGateway(net.client, net.ami)
+    assert gw.collect([*honest, impostor]) == 5
+    net.gateway.advance_time(net.day0 + 86400 - net.gateway.now())
+    gw.anchor(net.meter.address, net.day0 // 86400)
+    proof = gw.proof(net.meter.address, net.day0 + 2 * I)
+    assert net.client.verify_reading(proof.signed, proof.proof)
+    with pytest.raises(ValueError, match="already anchored"):
+        gw.collect([net.meter.sign_reading(net.day0 + 7 * I, 5)])
+    with pytest.raises(ValueError, match="no reading"):
+        gw.proof(net.meter.address, net.day0 + 9 * I)
+    with pytest.raises(ValueError, match="not anchored"):
+        gw.proof(net.meter.address, net.day0 + 86400)
+    with pytest.raises(ValueError, match="interval_start"):
+        net.meter.sign_reading(net.day0 + 1, 5)
+
+
+def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register(net):
+    from gridchain.actors.charge_point import Reading
+
+    cpm = ChargePointMeter(net.cp)
+    start, _ = sign_session_start(net.ev_key, net.client.domain(), net.cp.address, net.day0 + 300)
+    sid = m.typed_digest(net.client.domain(), start.struct_hash())
+    cpm.expect(sid)
+    assert decode_signed_data(cpm(Reading(net.day0 + 300, 1000, None, "Transaction.Begin")))["kind"] == "begin"
+    first = decode_signed_data(cpm(Reading(net.day0 + I, 2200, 7200, "Sample.Clock")))
+    assert first["kind"] == "reading" and first["activeWh"] == 1200 and first["intervalStart"] == net.day0
+    cpm(Reading(net.day0 + 2 * I, 4000, 7200, "Sample.Clock"))
+    reading, signature = session_from_signed_data(decode_signed_data(cpm(
+        Reading(net.day0 + 2 * I + 100, 4200, None, "Transaction.End"))))  # fmt: skip
+    assert reading == m.SessionReading(sid, net.day0 // I, (1200, 1800, 200))
+    assert signature == net.cp.sign_session(reading)
+    with pytest.raises(RuntimeError, match="outside a transaction"):
+        cpm(Reading(net.day0 + 3 * I, 4200, 0, "Sample.Clock"))
+
+
+def test_the_station_admits_only_a_registered_ev_with_escrow_and_its_own_signature(net):
+    station = RoamingStation(net.client, net.host, RecordingBackend(), net.cp.address, min_escrow_wei=10**15)
+    domain = net.client.domain()
+    start, sig = sign_session_start(net.ev_key, domain, net.cp.address, net.day0)
+    with pytest.raises(RoamingRefused, match="escrow"):
+        station.announce(start, sig)
+    net.client.deposit(net.owner, 10**15)
+    assert station.announce(start, sig) == id_tag_of(net.ev) and len(id_tag_of(net.ev)) == 20
+    elsewhere, sig2 = sign_session_start(net.ev_key, domain, net.meter.address, net.day0)
+    with pytest.raises(RoamingRefused, match="meter"):
+        station.announce(elsewhere, sig2)
+    stranger = Account.create().key
+    s3, sig3 = sign_session_start(stranger, domain, net.cp.address, net.day0)
+    with pytest.raises(RoamingRefused, match="not registered"):
+        station.announce(s3, sig3)
+    with pytest.raises(RoamingRefused, match="not signed by the EV"):
+        station.announce(start, sig3)
+    net.client.request_withdrawal(net.owner, 1)  # escrow under notice no longer counts
+    with pytest.raises(RoamingRefused, match="escrow"):
+        station.announce(start, sig)
