@@ -96,3 +96,15 @@ class Community:
 def community():
     with boa.env.anchor():
         yield Community()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_storage_traces():
+    """boa keeps, per address, every storage key a contract wrote, for the storage dump it prints on a revert.
+    Tests redeploy at the same addresses (the deployer's nonce starts over), so a key written by another
+    contract at that address in an earlier test breaks the dump (titanoboa 0.2.8: `'BytesM_T' object has no
+    attribute 'key_type'` when the metering contract's nested maps meet the coordinator's). Start each test
+    with empty traces."""
+    boa.env.sha3_trace = {}
+    boa.env.sstore_trace = {}
+    yield
