@@ -59,8 +59,8 @@ class NilmConfig:
 
     @property
     def steps(self) -> int:
-        """Progress steps of run(): one per generated household."""
-        return self.households + self.tune_households
+        """Progress steps of run(): one per generated household, one per resolution scored."""
+        return self.households + self.tune_households + len(self.resolutions_s)
 
 
 def overlap(a0: int, a1: int, b0: int, b1: int) -> int:
@@ -220,6 +220,8 @@ def run_full(config: NilmConfig, progress: Callable[[], None] | None = None) -> 
         forests[step_s] = train_forest(tuning, step_s, seed=config.seed)
         for name, model in (("forest", forests[step_s]), ("rules", RuleModel())):
             results.append({"resolution_s": step_s, "model": name, **score(held_out, step_s, model)})
+        if progress:
+            progress()
     example, day = _example(held_out)
     detected = {}
     for step_s in config.resolutions_s:
@@ -251,5 +253,6 @@ def _example(held_out: Sequence[Household]) -> tuple[Household, int]:
 
 
 def run(config: NilmConfig, progress: Callable[[], None] | None = None) -> dict[str, object]:
-    """The experiment's summary (the JSON of `gridchain experiment nilm --json`); `progress` per household."""
+    """The experiment's summary (the JSON of `gridchain experiment nilm --json`); `progress` after each of
+    config.steps steps."""
     return run_full(config, progress).summary
