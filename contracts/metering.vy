@@ -18,7 +18,8 @@
         session id. The charge point's meter signs `SessionReading(session, firstInterval, energyWh[])`.
         Anyone may `settle_session` with both: each interval is priced at the tariff in force at its start,
         the EV owner's prepaid escrow pays, the meter's owner (the host) is credited. A meter's intervals are
-        billed once: a settlement must begin at or after the end of the meter's previous one (`billed_until`).
+        billed once: a settlement must begin at or after the end of the meter's previous one (`billed_until`),
+        and in its start's interval, so an EV's signed start is settled at most once.
         Escrow leaves only after a notice (`request_withdrawal`, then `withdraw_escrow` after NOTICE), so a
         session that a charge point accepted can still be settled.
 
@@ -354,7 +355,8 @@ def settle_session(
     )
     assert ecdsa._try_recover_r_vs(reading, meter_r, meter_vs) == meter, "metering: reading not signed by the meter"
     assert n > 0, "metering: interval count out of range"
-    assert first_interval >= start // INTERVAL_S, "metering: reading starts before the session"
+    # the reading begins in the start's interval: with billed_until, one signed start settles at most once
+    assert first_interval == start // INTERVAL_S, "metering: reading does not begin at the session's start"
     assert first_interval >= self.billed_until[meter], "metering: intervals already billed"
     end: uint256 = first_interval + n
     assert end * INTERVAL_S <= block.timestamp, "metering: session not over"

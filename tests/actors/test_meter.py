@@ -72,7 +72,7 @@ def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register
     cpm = ChargePointMeter(net.cp)
     start, _ = sign_session_start(net.ev_key, net.client.domain(), net.cp.address, net.day0 + 300)
     sid = m.typed_digest(net.client.domain(), start.struct_hash())
-    cpm.expect(sid)
+    cpm.expect(sid, start.start)
     assert decode_signed_data(cpm(Reading(net.day0 + 300, 1000, None, "Transaction.Begin")))["kind"] == "begin"
     first = decode_signed_data(cpm(Reading(net.day0 + I, 2200, 7200, "Sample.Clock")))
     assert first["kind"] == "reading" and first["activeWh"] == 1200 and first["intervalStart"] == net.day0
@@ -105,3 +105,18 @@ def test_the_station_admits_only_a_registered_ev_with_escrow_and_its_own_signatu
     net.client.request_withdrawal(net.owner, 1)  # escrow under notice no longer counts
     with pytest.raises(RoamingRefused, match="escrow"):
         station.announce(start, sig)
+
+
+def test_a_transaction_beginning_intervals_after_the_signed_start_pads_zeros(net):
+    from gridchain.actors.charge_point import Reading
+
+    cpm = ChargePointMeter(net.cp)
+    cpm.expect(b"\x01" * 32, net.day0 + 100)
+    cpm(Reading(net.day0 + 2 * I + 10, 500, None, "Transaction.Begin"))
+    reading, _ = session_from_signed_data(decode_signed_data(cpm(
+        Reading(net.day0 + 2 * I + 610, 1500, None, "Transaction.End"))))  # fmt: skip
+    assert reading.first_interval == net.day0 // I and reading.energy_wh == (0, 0, 1000)
+    cpm.expect(b"\x02" * 32, net.day0 + 5 * I)
+    cpm(Reading(net.day0 + 4 * I, 1500, None, "Transaction.Begin"))
+    with pytest.raises(RuntimeError, match="before the EV's signed start"):
+        cpm(Reading(net.day0 + 4 * I + 60, 1600, None, "Transaction.End"))

@@ -246,9 +246,21 @@ def test_nothing_is_billed_twice(net):
     with refused("intervals already billed"):
         net.settle(net.hosts[0].address, *session)  # the same session again
     with refused("intervals already billed"):  # another EV's session overlapping the billed intervals
-        net.settle(net.hosts[0].address, *net.session(1, 0, start, start // I + 3, [1000]))
-    net.settle(net.hosts[0].address, *net.session(1, 0, start, start // I + 4, [1000]))  # right after: fine
+        net.settle(net.hosts[0].address, *net.session(1, 0, start + 3 * I, start // I + 3, [1000]))
+    net.settle(net.hosts[0].address, *net.session(1, 0, start + 4 * I, start // I + 4, [1000]))  # right after
     net.settle(net.hosts[1].address, *net.session(0, 1, start, start // I, [1000]))  # another meter: fine
+
+
+def test_an_old_signed_start_cannot_bill_the_ev_owner_again(net):
+    """The charge point keeps the EV's signed start and later signs more energy for it: refused."""
+    funded(net)
+    start = net.now
+    net.travel_to(start + 8 * I)
+    net.settle(net.gateway, *net.session(0, 0, start, start // I, [1000, 1000]))
+    with refused("intervals already billed"):  # the same start, any reading that begins in its interval
+        net.settle(net.gateway, *net.session(0, 0, start, start // I, [1000, 1000, 1000, 1000]))
+    with refused("reading does not begin at the session's start"):  # the same start, later intervals
+        net.settle(net.gateway, *net.session(0, 0, start, start // I + 4, [1000]))
 
 
 def test_unsigned_foreign_or_mismatched_signatures_are_refused(net):
@@ -292,8 +304,10 @@ def test_settlement_timing_and_size_boundaries(net):
     with refused("session not over"):
         net.settle(net.gateway, *net.session(0, 0, start, first, [10, 10]))
     net.travel_to(first * I + 2 * I)
-    with refused("reading starts before the session"):
-        net.settle(net.gateway, *net.session(0, 0, start, first - 1, [10]))
+    with refused("reading does not begin at the session's start"):
+        net.settle(net.gateway, *net.session(0, 0, start, first - 1, [10, 10]))
+    with refused("reading does not begin at the session's start"):
+        net.settle(net.gateway, *net.session(0, 0, start, first + 1, [10]))
     with refused("interval count out of range"):
         net.settle(net.gateway, *net.session(0, 0, start, first, []))
     with refused("interval energy out of range"):

@@ -90,7 +90,7 @@ class MeteringMachine(RuleBasedStateMachine):
         self._settle(ev, meter, back, n, 0, wh)
 
     @rule(ev=st.integers(0, 2), meter=st.integers(0, 1), back=st.integers(0, 12), n=st.integers(0, 3),
-          offset=st.integers(-1, 2), wh=st.integers(0, 3000))  # fmt: skip
+          offset=st.integers(-1, 1), wh=st.integers(0, 3000))  # fmt: skip
     def settle_odd_intervals(self, ev, meter, back, n, offset, wh):
         self._settle(ev, meter, back, n, offset, wh)
 

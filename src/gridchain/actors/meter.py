@@ -86,15 +86,17 @@ class ChargePointMeter:
     def __init__(self, meter: SmartMeter) -> None:
         self.meter = meter
         self.session: bytes | None = None
+        self.session_start: int | None = None
         self._begin: tuple[int, int] | None = None
         self._samples: list[tuple[int, int]] = []
         self._last: tuple[int, int] | None = None
         self.signed_readings: list[SignedReading] = []
         self.signed_sessions: list[tuple[m.SessionReading, bytes]] = []
 
-    def expect(self, session: bytes) -> None:
-        """The EV's signed start was checked by the charge point: its digest names the next transaction."""
-        self.session = session
+    def expect(self, session: bytes, start: int) -> None:
+        """The EV's signed start (its digest `session`, its time `start` [s]) was checked by the charge point: it
+        names the next transaction. The session reading begins in the start's interval (the contract's rule)."""
+        self.session, self.session_start = session, start
 
     def __call__(self, reading) -> str:  # an actors.charge_point.Reading
         t, wh, context = reading.timestamp, reading.register_wh, reading.context
@@ -118,12 +120,17 @@ class ChargePointMeter:
         if self.session is None:
             raise RuntimeError("no signed session start for this transaction (expect() was not called)")
         first, energies = m.interval_energies(self._begin[0], self._begin[1], self._samples, t, wh)
-        reading = m.SessionReading(self.session, first, energies)
+        signed_first = self.session_start // m.INTERVAL_S
+        if first < signed_first:
+            raise RuntimeError(f"the transaction began in interval {first}, before the EV's signed start")
+        energies = (0,) * (first - signed_first) + energies  # charging began intervals after the EV signed
+        reading = m.SessionReading(self.session, signed_first, energies)
         signature = self.meter.sign_session(reading)
         self.signed_sessions.append((reading, signature))
         self.session, self._begin = None, None
         return encode_signed_data("session", {
-            "session": "0x" + reading.session.hex(), "firstInterval": first, "energyWh": list(energies),
+            "session": "0x" + reading.session.hex(), "firstInterval": reading.first_interval,
+            "energyWh": list(reading.energy_wh),
             "signature": "0x" + signature.hex()})  # fmt: skip
 
 

@@ -12,7 +12,8 @@ firstInterval, uint256[] energyWh)`: the session's energy per interval, interval
 [i * INTERVAL_S, (i + 1) * INTERVAL_S). Settlement prices each interval at the community's tariff in force
 at its start (hourly prices, UTC), charges the EV owner's prepaid escrow and credits the meter's owner (the
 host). A meter's intervals are billed at most once: each settlement must start at or after the end of the
-meter's last one (`billed_until`), so neither the same session nor an overlapping one is billed twice.
+meter's last one (`billed_until`), so neither the same session nor an overlapping one is billed twice; and a
+reading must begin in its start's interval, so an EV's signed start cannot be reused to bill it again later.
 The host's own bill is its household meter's energy net of the energy billed to EV owners, interval by
 interval (`host_bill`).
 
@@ -390,7 +391,9 @@ class MeteringModel:
         _fail(meter_signer.lower() == meter, "reading not signed by the meter")
         n = len(reading.energy_wh)
         _fail(0 < n <= MAX_SESSION_INTERVALS, "interval count out of range")  # > 96: the ABI decoder reverts
-        _fail(reading.first_interval >= start.start // INTERVAL_S, "reading starts before the session")
+        # the reading begins in the start's interval: with billed_until, one signed start settles at most once
+        # (a later reading for an old start would begin before billed_until)
+        _fail(reading.first_interval == start.start // INTERVAL_S, "reading does not begin at the session's start")
         _fail(reading.first_interval >= self.billed_until.get(meter, 0), "intervals already billed")
         _fail(reading.end_interval * INTERVAL_S <= now, "session not over")
         m = self.meters[meter]

@@ -115,7 +115,7 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     ) as cp:  # fmt: skip
         cp.connect()
         tag = station.announce(start, ev_sig)  # the EV presents its signed start at the plug
-        signer.expect(m.typed_digest(domain, start.struct_hash()))
+        signer.expect(m.typed_digest(domain, start.struct_hash()), start.start)
         assert cp.authorize(tag)
         tx = cp.start_transaction(tag)
         ocpp_log.append(("start", config.arrival_min, f"transaction {tx}, id tag {tag}"))
