@@ -65,10 +65,14 @@ QUIET_WINDOW_S = 3600
 """The household's quiet level before a candidate is its lowest sample in this window [s]."""
 MAX_TAN_PHI = 0.75
 """Reactive over active power of the most reactive household device (power factor 0.8)."""
+LEVEL_WINDOW_S = 180
+"""A step's size is the difference of the median levels in windows this long on each side of it [s]."""
 PRE_WINDOW_S = 180
 """Window before a step whose median is the level before it [s] (at least one sample)."""
 CC_REL = 0.8
 """The plateau (constant-current phase) lasts while the level stays above this share of the step."""
+COARSE_MIN_DURATION_S = 90 * 60
+COARSE_MIN_TAPER = 0.3
 FOREST_EV_THRESHOLD = 0.3
 """ForestModel calls a candidate EV from this probability on (4-fold cross-validation on tuning households)."""
 LABELS = ("ev", "water_heater", "heat_pump", "oven", "kettle", "other")
@@ -233,11 +237,23 @@ def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:
             j = k + 1
         else:
             j += 1
+    # an edge's size: the median level of up to LEVEL_WINDOW_S after it less the one before it, each window
+    # stopping at the neighbouring edges (one sample at least)
+    k = _window(step_s, LEVEL_WINDOW_S)
     edges = []
-    for lo, hi in spans:
-        total = float(p[hi + 1] - p[lo])
+    for m, (lo, hi) in enumerate(spans):
+        first, last = lo + 1, hi + 1
+        a = max(first - k, spans[m - 1][1] + 1 if m else 0, 0)
+        b = min(last + k, spans[m + 1][0] + 1 if m + 1 < len(spans) else n + 1)
+        pre_p, pre_q = (np.median(p[a:first]), np.median(q[a:first])) if a < first else (p[lo], q[lo])
+        post_p, post_q = (np.median(p[last:b]), np.median(q[last:b])) if last < b else (p[last], q[last])
+        total = float(post_p - pre_p)
+        if total * (p[last] - p[lo]) <= 0:  # the windows disagree with the step itself: keep the step
+            total, dq = float(p[last] - p[lo]), float(q[last] - q[lo])
+        else:
+            dq = float(post_q - pre_q)
         sharpest = float(d[lo : hi + 1].max() if total > 0 else d[lo : hi + 1].min())
-        edges.append(_Edge(lo + 1, hi + 1, total, float(q[hi + 1] - q[lo]), sharpest))
+        edges.append(_Edge(first, last, total, dq, sharpest))
     return edges
 
 
@@ -294,13 +310,14 @@ def candidate_sessions(p_w: object, q_var: object, step_s: object) -> list[Detec
             float(np.median(p[max(0, up.first - k_pre) : up.first])),
             float(np.median(q[max(0, up.first - k_pre) : up.first])),
         )
-        z_step = complex(p[up.last], q[up.last]) - base
+        z_step = complex(up.mag, up.dq) + complex(p[up.first - 1], q[up.first - 1]) - base
         if z_step.real < MIN_STEP_W:
             continue
         run = _follow(p, q, edges, i, pre[i], base, z_step, max_len, step)
         quiet_w = float(p[max(0, up.first - k_quiet) : up.first].min())
         out.append(_features(p, step, up.first, z_step, quiet_w, run))
     return out
+
 
 
 def _mis(a: complex, b: complex) -> float:
@@ -464,7 +481,8 @@ def _features(p: np.ndarray, step_s: float, start: int, z_step: complex, quiet_w
     q_lo, q_hi = np.percentile(own_var, [25, 75]) if own_var.size else (0.0, 0.0)
     off_ratio = 0.0 if run.end_kind == "fade" else float(np.clip(run.last_w / max(power, 1.0), 0.0, 2.0))
     # does the aggregate itself stay up over the plateau (a continuous load), or fall back between cycles?
-    span = p[start + rebase : max(cc_end, rebase + 1) + start]
+    # (from its first sample at the plateau to its last: a partial first or last sample is no dip)
+    span = p[start + rebase + cc_idx[0] : start + cc_end] if cc_idx.size else p[start : start + 1]
     floor = float(np.percentile(span, 5)) if span.size else quiet_w
     floor_ratio = float(np.clip((floor - quiet_w) / max(power, 1.0), -1.0, 3.0))
     return DetectedSession(
@@ -494,6 +512,9 @@ class RuleModel:
     - it is not a resistive heater: a resistive plateau has no reactive power and a sharp end, so an EV needs
       |q_ratio| >= min_abs_q_ratio, or a taper (taper_fraction >= min_taper), or a power or a duration that no
       storage water heater reaches (resistive_max_w, resistive_max_s).
+    A clean step of sure_step_w or more with a plateau of 80 % of that or more is EV charging whatever its
+    power factor (no other household device in the model draws that much alone; the power factor of a large
+    step is often blurred by other devices).
     Other candidates get a coarse label (kettle, heat pump, water heater, other).
     """
 
@@ -508,6 +529,15 @@ class RuleModel:
     min_taper: float = 0.1
     resistive_max_w: float = 4700.0
     resistive_max_s: float = 150 * 60
+    sure_step_w: float = 6000.0
+
+    @classmethod
+    def for_step(cls, step_s: float) -> RuleModel:
+        """The rule set tuned for a sample period: above 5 minutes a blurred plateau must last longer and
+        taper more (tuned at 15 minutes on tuning households)."""
+        if step_s <= 300:
+            return cls()
+        return cls(min_duration_s=COARSE_MIN_DURATION_S, min_taper=COARSE_MIN_TAPER)
 
     def label(self, s: DetectedSession) -> str:
         if s.duration_s <= 6 * 60:
@@ -525,6 +555,8 @@ class RuleModel:
             and abs(s.q_ratio_plateau) <= self.max_abs_q
             and abs(s.q_on_off) <= self.max_q_on_off
         )
+        if s.step_w >= self.sure_step_w and s.power_w >= 0.8 * self.sure_step_w and clean:
+            return "ev"  # no other household device steps this much: the power factor is not needed
         if not (large and clean and unity):
             return "other"
         not_resistive = (
@@ -585,18 +617,19 @@ class ForestModel:
         return [str(x) for x in out]
 
 
-DEFAULT_MODEL = RuleModel()
 
 
 # --- the public pipeline --------------------------------------------------------------------------------
 
 
 def classify_sessions(p_w: object, q_var: object, step_s: object, model: Model | None = None) -> list[DetectedSession]:
-    """Every large-load run, labelled by `model` (default: RuleModel()); overlapping EV runs are merged."""
+    """Every large-load run, labelled by `model` (default: RuleModel.for_step(step_s)). Of EV runs that overlap only the
+    most probable (if the model says, e.g. ForestModel.ev_probability) or the largest step is kept."""
     cands = candidate_sessions(p_w, q_var, step_s)
-    labels = (model or DEFAULT_MODEL).predict(cands)
-    labelled = [c.with_label(lab) for c, lab in zip(cands, labels)]
-    return _suppress_overlaps(labelled)
+    model = model or RuleModel.for_step(_step(step_s))
+    labelled = [c.with_label(lab) for c, lab in zip(cands, model.predict(cands))]
+    score = model.ev_probability(cands) if hasattr(model, "ev_probability") else None
+    return _suppress_overlaps(labelled, score)
 
 
 def detect_ev_sessions(p_w: object, q_var: object, step_s: object, model: Model | None = None) -> list[DetectedSession]:
@@ -608,9 +641,15 @@ def detect_ev_sessions(p_w: object, q_var: object, step_s: object, model: Model 
     return [s for s in classify_sessions(p_w, q_var, step_s, model) if s.label == "ev"]
 
 
-def _suppress_overlaps(sessions: list[DetectedSession]) -> list[DetectedSession]:
-    """Of EV sessions that overlap, keep the one with the largest step (one charger, one session at a time)."""
-    evs = sorted((s for s in sessions if s.label == "ev"), key=lambda s: (-s.step_w, -s.duration_s, s.start))
+def _suppress_overlaps(sessions: list[DetectedSession], score: Sequence[float] | None = None) -> list[DetectedSession]:
+    """Of EV sessions that overlap, keep the one with the best score (default: the largest step): one charger
+    charges one car at a time."""
+    scores = list(score) if score is not None else [s.step_w for s in sessions]
+    ranked = sorted(
+        (k for k, s in enumerate(sessions) if s.label == "ev"),
+        key=lambda k: (-scores[k], -sessions[k].step_w, sessions[k].start),
+    )
+    evs = [sessions[k] for k in ranked]
     kept: list[DetectedSession] = []
     for s in evs:
         if all(s.end <= k.start or s.start >= k.end for k in kept):

@@ -218,7 +218,7 @@ def run_full(config: NilmConfig, progress: Callable[[], None] | None = None) -> 
     forests: dict[int, ForestModel] = {}
     for step_s in config.resolutions_s:
         forests[step_s] = train_forest(tuning, step_s, seed=config.seed)
-        for name, model in (("forest", forests[step_s]), ("rules", RuleModel())):
+        for name, model in (("forest", forests[step_s]), ("rules", RuleModel.for_step(step_s))):
             results.append({"resolution_s": step_s, "model": name, **score(held_out, step_s, model)})
         if progress:
             progress()
