@@ -184,6 +184,8 @@ def test_unexplained_sessions_at_15_minutes():
     detected = [ev_session(32, 44)]
     assert unexplained_ev_sessions(detected, [(T0 + 8 * 3600, T0 + 11 * 3600)], 900, start_time=T0) == []
     assert unexplained_ev_sessions(detected, [(T0, T0 + 3600)], 900, start_time=T0) == detected
+    signed = np.array([[T0 + 8 * 3600, T0 + 11 * 3600]])  # numpy numbers work too
+    assert unexplained_ev_sessions(detected, signed, np.int64(900), start_time=np.int64(T0)) == []
 
 
 @pytest.mark.parametrize(

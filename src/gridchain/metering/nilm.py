@@ -2,22 +2,28 @@
 
 The meter sees only the household's aggregate active power p_w [W] and reactive power q_var [var, positive
 inductive], one sample every step_s seconds (60 and 900 are the cases we evaluate). An EV charging session
-is a large step up (3.7 / 7.4 / 11 kW chargers), a flat constant-current plateau at near-unity power factor
-for an hour or more, then either a step down or a constant-voltage taper that fades out. The pipeline:
+is a large step up (3.7 / 7.4 / 11 kW chargers), a flat constant-current plateau at near-unity power factor,
+then a step down or a constant-voltage taper that fades out. The pipeline:
 
-1. step events: runs of same-sign sample differences of at least EXT_W that contain one of at least
-   EDGE_W (a device switching mid-sample spreads its step over two samples; the run joins them);
-2. plateau pairing: every step up of at least MIN_STEP_W opens a candidate at the level before it; the
-   steps that follow are either the candidate's own step down (it removes the candidate's remaining level,
-   within OFF_TOLERANCE, and matches it better than any other device switched on meanwhile) or another
-   device (booked, so that the candidate's own level stays known); a candidate whose level fades below
-   FADE_REL of its step (a CV taper) ends there, as does one that reaches MAX_SESSION_S;
-3. features of each candidate: plateau power, step, duration, energy, power factor of the plateau, flatness
-   and slope of the plateau, how much of it is a taper, and how it ended;
-4. a classifier labels each candidate "ev" or another device class. The default is RuleModel, a
-   transparent rule set whose thresholds were tuned on generated tuning households (never on the held-out
-   ones the experiment reports); ForestModel, a small random forest trained on labelled candidates, is the
-   alternative the experiment compares it with.
+1. step events (step_events): runs of same-sign changes around a change of at least EDGE_W (a device that
+   switches mid-sample spreads its step over two samples), or rises adding up to EDGE_W within RAMP_S (a
+   compressor's soft start); a step's size, as P + jQ, is the difference of the median levels on each side;
+2. plateau pairing (candidate_sessions): every step up of at least MIN_STEP_W opens a candidate at the level
+   before it and is followed step by step. A step up meanwhile is another device (booked). A step down is
+   explained, as P + jQ within OFF_TOLERANCE, by the candidate's own level (it ends), by a device booked
+   since it started or one still on from before it (greedy pairing over PRE_OPEN_S), by two of these, or by
+   the candidate and one of them; what nothing explains is a device on before the candidate (if it could
+   be, and its reactive ratio or its speed says it is not the candidate's), or a drop of the candidate's own
+   level (a taper, or a device that started in the same sample as it: the candidate is then what remains).
+   A candidate also ends when its own level fades below max(FADE_MIN_W, FADE_REL x step) (a CV taper) or
+   after MAX_SESSION_S;
+3. features of each candidate (FEATURES, DetectedSession): plateau power and step, duration, energy, power
+   factor at the steps and over the plateau, flatness, slope, taper, partial drops, whether the aggregate
+   stays up under the plateau (a continuous load) or falls back between cycles (a cycling one);
+4. a classifier labels each candidate "ev" or another class. The default is RuleModel (RuleModel.for_step),
+   a transparent rule set whose thresholds were tuned on generated tuning households; ForestModel is a
+   random forest trained on labelled candidates of tuning households (gridchain.sim.nilm_experiment); it is
+   the better of the two (docs/nilm.md) and is passed in as `model`. Overlapping EV runs keep one.
 
 Pure computation (numpy; scikit-learn only inside ForestModel): no I/O, no clocks, no global state.
 """
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -36,12 +42,13 @@ from gridchain.core.request import InputError
 EDGE_W = 1000.0
 """Smallest sample-to-sample change that makes a step event [W]."""
 EXT_W = 250.0
-"""Smallest change that extends a step event into the next or previous sample [W]."""
+"""Smallest change that extends a step event into a neighbouring sample, or counts in a soft start [W]."""
 MIN_STEP_W = 1500.0
 """Smallest step up that opens a candidate [W] (EV chargers step by >= 3.3 kW; smaller ones are confusers)."""
 OFF_TOLERANCE = 0.25
 """A step down matches a level (P + jQ) if it is within this share of it (plus MATCH_SLACK_W)."""
 MATCH_SLACK_W = 200.0
+"""Slack added to a level when matching steps, so that small steps are not held to a few watts [W]."""
 FADE_REL = 0.06
 FADE_MIN_W = 250.0
 """A candidate fades out when its level falls below max(FADE_MIN_W, FADE_REL x step) [W]."""
@@ -73,6 +80,7 @@ CC_REL = 0.8
 """The plateau (constant-current phase) lasts while the level stays above this share of the step."""
 COARSE_MIN_DURATION_S = 90 * 60
 COARSE_MIN_TAPER = 0.3
+"""RuleModel.for_step above 5 minutes: a blurred plateau must last 90 minutes and taper 30 % of its run."""
 FOREST_EV_THRESHOLD = 0.3
 """ForestModel calls a candidate EV from this probability on (4-fold cross-validation on tuning households)."""
 LABELS = ("ev", "water_heater", "heat_pump", "oven", "kettle", "other")
@@ -90,12 +98,16 @@ class DetectedSession:
 
     start, end: sample indices [start, end) (end exclusive); power_w: plateau power [W]; energy_wh: energy
     attributed to the run [Wh]; label: "ev" or the predicted other class ("candidate" before classifying);
-    step_w: the step up [W]; duration_s: (end - start) x step_s [s]; power_factor: of the plateau's own
-    power; q_ratio: its reactive over active power (signed tan phi; negative is capacitive); flatness:
-    (90th - 10th percentile) / power_w over the plateau; slope: relative change of the plateau from its first
-    to its last third; off_ratio: the level removed by the final step over power_w (0 if it faded out);
-    taper_fraction: share of the run after the plateau; end_kind: "step", "fade" or "open" (series end or
-    MAX_SESSION_S reached).
+    step_w: the step up [W]; duration_s: (end - start) x step_s [s]; q_ratio: reactive over active power of
+    its own steps up and down (signed tan phi; negative is capacitive) and power_factor the matching
+    1 / sqrt(1 + q_ratio^2); q_ratio_plateau: the same over the plateau; flatness: interquartile range over
+    power_w on the plateau; slope: relative change from the plateau's first to its last third; off_ratio:
+    its level at the final step down over power_w (0 if it faded out); taper_fraction: share of the run after
+    the plateau; partial_drop: the largest single-sample drop of its level that did not end it, over power_w;
+    floor_ratio: the aggregate's 5th percentile under the plateau less the household's quiet level before,
+    over power_w (about 1 for a continuous load, about 0 for a cycling one); q_on_off: q_ratio at the step
+    up less at the step down; q_flatness: interquartile range of its reactive power over power_w; end_kind:
+    "step", "fade" or "open" (series end or MAX_SESSION_S).
     """
 
     start: int
@@ -131,13 +143,8 @@ class DetectedSession:
         )  # fmt: skip
 
     def with_label(self, label: str) -> DetectedSession:
-        return _replace(self, label=label)
-
-
-def _replace(s: DetectedSession, **changes: object) -> DetectedSession:
-    from dataclasses import replace
-
-    return replace(s, **changes)
+        """The same session with another label."""
+        return replace(self, label=label)
 
 
 class Model(Protocol):
@@ -162,8 +169,12 @@ def _series(field_name: str, values: object) -> np.ndarray:
     return arr
 
 
+def _is_number(x: object) -> bool:
+    return not isinstance(x, (bool, np.bool_)) and isinstance(x, (int, float, np.integer, np.floating))
+
+
 def _step(step_s: object) -> float:
-    if isinstance(step_s, bool) or not isinstance(step_s, (int, float, np.integer, np.floating)):
+    if not _is_number(step_s):
         raise InputError("step_s", f"{step_s!r} is not a number")
     if not math.isfinite(step_s) or step_s <= 0:
         raise InputError("step_s", f"{step_s} must be a finite number > 0")
@@ -187,8 +198,8 @@ def validate(p_w: object, q_var: object, step_s: object) -> tuple[np.ndarray, np
 class _Edge:
     first: int  # first sample at (or on the way to) the new level
     last: int  # first sample fully at the new level
-    mag: float  # p[last] - p[first - 1] [W]
-    dq: float  # q[last] - q[first - 1] [var]
+    mag: float  # median level after it less before it [W]
+    dq: float  # the same for reactive power [var]
     sharpest: float  # largest single-sample change inside, same sign as mag [W]
 
     @property
@@ -673,11 +684,9 @@ def unexplained_ev_sessions(
     and sample boundaries). The smart meter flags the rest: an EV charging at a host without paying.
     """
     step = _step(step_s)
-    if isinstance(start_time, bool) or not isinstance(start_time, (int, float)) or not math.isfinite(start_time):
+    if not _is_number(start_time) or not math.isfinite(start_time):
         raise InputError("start_time", f"{start_time!r} is not a finite number")
-    if isinstance(tolerance_s, bool) or not isinstance(tolerance_s, (int, float)) or not (
-        math.isfinite(tolerance_s) and tolerance_s >= 0
-    ):
+    if not _is_number(tolerance_s) or not (math.isfinite(tolerance_s) and tolerance_s >= 0):
         raise InputError("tolerance_s", f"{tolerance_s!r} must be a finite number >= 0")
     windows = []
     for k, pair in enumerate(signed):
