@@ -24,6 +24,15 @@ def deployer():
     return load(CONTRACT)
 
 
+def event_args(contract, name: str) -> list[dict]:
+    """The last call's `name` events as dicts without the address, addresses in lower case."""
+    out = []
+    for e in logs(contract, name):
+        e.pop("address")
+        out.append({k: (str(v).lower() if type(v).__name__ == "Address" else v) for k, v in e.items()})
+    return out
+
+
 def logs(contract, name: str) -> list[dict]:
     return [e._asdict() for e in contract.get_logs() if type(e).__name__ == name]
 

@@ -13,7 +13,8 @@ from gridchain.chain.eip712 import compact
 from gridchain.chain.metering import sign_digest, signer_of
 from gridchain.core import metering as m
 
-from .conftest import load, logs
+from .conftest import event_args as _event
+from .conftest import load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
 NOTICE = 2 * 86400
@@ -26,12 +27,6 @@ def deployer():
     return load(CONTRACT)
 
 
-def _event(contract, name: str) -> list[dict]:
-    out = []
-    for e in logs(contract, name):
-        e.pop("address")
-        out.append({k: (str(v).lower() if type(v).__name__ == "Address" else v) for k, v in e.items()})
-    return out
 
 
 class Metering:

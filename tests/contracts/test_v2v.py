@@ -24,7 +24,8 @@ from gridchain.core.v2v import (
     cost,
 )
 
-from .conftest import load, logs
+from .conftest import event_args as _event
+from .conftest import load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
 VALIDITY = 3600
@@ -52,12 +53,6 @@ def deployer():
     return load(CONTRACT)
 
 
-def _event(contract, name: str) -> list[dict]:
-    out = []
-    for e in logs(contract, name):
-        e.pop("address")
-        out.append({k: (str(v).lower() if type(v).__name__ == "Address" else v) for k, v in e.items()})
-    return out
 
 
 class Market:

@@ -53,7 +53,7 @@ from ocpp.v16.enums import (
     ValueFormat,
 )
 
-from gridchain.core.request import InputError
+from gridchain.core.request import InputError, check_min_int
 
 SUBPROTOCOL = "ocpp1.6"
 TX_PROFILE = "TxProfile"
@@ -147,14 +147,6 @@ class Reading:
     context: str
 
 
-def _check_int(field: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(field, f"expected an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise InputError(field, f"{value} is below {minimum}")
-    return value
-
-
 class ChargingMeter:
     """A charge point's meter on a simulated clock. Pure: no I/O; time moves only by `advance`.
 
@@ -163,10 +155,10 @@ class ChargingMeter:
 
     def __init__(self, start_time: int, ev_max_power_w: int, meter_interval_s: int, register_wh: int = 0,
                  clock_aligned: bool = False) -> None:  # fmt: skip
-        self.now = _check_int("start_time", start_time, 0)
-        self.ev_max_power_w = _check_int("ev_max_power_w", ev_max_power_w, 0)
-        self.meter_interval_s = _check_int("meter_interval_s", meter_interval_s, 1)
-        self.register_wh = _check_int("register_wh", register_wh, 0)
+        self.now = check_min_int("start_time", start_time, 0)
+        self.ev_max_power_w = check_min_int("ev_max_power_w", ev_max_power_w, 0)
+        self.meter_interval_s = check_min_int("meter_interval_s", meter_interval_s, 1)
+        self.register_wh = check_min_int("register_wh", register_wh, 0)
         self.clock_aligned = bool(clock_aligned)
         self.remainder_ws = 0
         self.transaction_id: int | None = None
@@ -189,7 +181,7 @@ class ChargingMeter:
 
     def set_limit(self, purpose: str, limit_w: int) -> None:
         """Obey a charging profile from now on (`TxProfile` or `TxDefaultProfile`)."""
-        _check_int("limit_w", limit_w, 0)
+        check_min_int("limit_w", limit_w, 0)
         if purpose == TX_PROFILE:
             if self.transaction_id is None:
                 raise InputError("chargingProfilePurpose", "TxProfile without a transaction in progress")
@@ -203,7 +195,7 @@ class ChargingMeter:
         """Open a transaction now; the reading at its begin."""
         if self.transaction_id is not None:
             raise RuntimeError(f"transaction {self.transaction_id} is still open")
-        self.transaction_id = _check_int("transaction_id", transaction_id, 1)
+        self.transaction_id = check_min_int("transaction_id", transaction_id, 1)
         self.transaction_start = self.now
         return Reading(self.now, self.register_wh, None, ReadingContext.transaction_begin.value)
 
@@ -222,7 +214,7 @@ class ChargingMeter:
     def advance(self, seconds: int) -> list[Reading]:
         """Move the clock `seconds` [s] on, integrating power; the periodic readings at each boundary crossed (a
         boundary at the end of the step included), each with the register at that very moment."""
-        _check_int("seconds", seconds, 0)
+        check_min_int("seconds", seconds, 0)
         end = self.now + seconds
         readings = []
         while self.now < end:
@@ -452,8 +444,8 @@ class ChargePointSim:
         self.cp_id = cp_id
         self.url = url.rstrip("/")
         self.meter = ChargingMeter(start_time, ev_max_power_w, meter_interval_s, register_wh, clock_aligned)
-        self.connector_id = _check_int("connector_id", connector_id, 1)
-        self.voltage_v = _check_int("voltage_v", voltage_v, 1)
+        self.connector_id = check_min_int("connector_id", connector_id, 1)
+        self.voltage_v = check_min_int("voltage_v", voltage_v, 1)
         if phases not in (1, 2, 3):
             raise InputError("phases", f"{phases!r} is not 1, 2 or 3")
         self.phases = phases
@@ -660,7 +652,7 @@ class ChargePointSim:
     def advance(self, seconds: int) -> None:
         """Let `seconds` [s] of simulated time pass: the meter counts, each meter-interval boundary queues a
         MeterValues, and (online) the outbox is sent before this returns."""
-        _check_int("seconds", seconds, 0)
+        check_min_int("seconds", seconds, 0)
 
         async def go() -> None:
             self._queue_readings(self.meter.advance(seconds))
@@ -720,7 +712,7 @@ class ChargePointSim:
         """Fault injection: the next `count` replies of the central system are lost with the connection (the
         central system handled the message, the charge point never heard so), so the message is sent again
         after reconnect."""
-        self._drop_replies += _check_int("count", count, 1)
+        self._drop_replies += check_min_int("count", count, 1)
 
     def close(self) -> None:
         """Close the websocket gracefully and end the client's thread. Queued messages stay unsent."""

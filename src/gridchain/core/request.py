@@ -49,6 +49,15 @@ def show(value: object) -> str:
         return repr(value)
 
 
+def check_min_int(field: str, value: object, minimum: int) -> int:
+    """Return `value` if it is an int (not a bool) >= minimum, else raise InputError naming `field`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(field, f"expected an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise InputError(field, f"{value} is below {minimum}")
+    return value
+
+
 def check_int(field: str, value: object, lo: int, hi: int) -> int:
     """Return `value` if it is an int (not a bool) in lo..hi, else raise InputError naming `field`."""
     if isinstance(value, bool) or not isinstance(value, int):

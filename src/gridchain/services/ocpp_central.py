@@ -50,7 +50,7 @@ from gridchain.actors.charge_point import (
     iso_utc,
     unix_s,
 )
-from gridchain.core.request import InputError
+from gridchain.core.request import InputError, check_min_int
 
 # ------------------------------------------------------------------------------------------ data and backends
 
@@ -427,13 +427,13 @@ def charging_profile(
     """A coordinator's allocation [W] as an OCPP 1.6 charging profile: TxProfile for `transaction_id` (or
     TxDefaultProfile without one), kind Relative, unit W, one period from 0 with `limit_w`, no duration (it holds
     until replaced or the transaction ends)."""
-    _check_int("limit_w", limit_w, 0)
-    _check_int("profile_id", profile_id, 1)
+    check_min_int("limit_w", limit_w, 0)
+    check_min_int("profile_id", profile_id, 1)
     if transaction_id is not None:
-        _check_int("transaction_id", transaction_id, 1)
+        check_min_int("transaction_id", transaction_id, 1)
     return datatypes.ChargingProfile(
         charging_profile_id=profile_id,
-        stack_level=_check_int("stack_level", stack_level, 0),
+        stack_level=check_min_int("stack_level", stack_level, 0),
         charging_profile_purpose=TX_PROFILE if transaction_id is not None else TX_DEFAULT_PROFILE,
         charging_profile_kind=ChargingProfileKindType.relative,
         charging_schedule=datatypes.ChargingSchedule(
@@ -442,14 +442,6 @@ def charging_profile(
         ),
         transaction_id=transaction_id,
     )
-
-
-def _check_int(field: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(field, f"expected an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise InputError(field, f"{value} is below {minimum}")
-    return value
 
 
 # -------------------------------------------------------------------------------------------------- the server
@@ -474,8 +466,8 @@ class CentralSystem:
     ) -> None:
         self.backend: CentralBackend = backend if backend is not None else RecordingBackend()
         self.host = host
-        self._port = _check_int("port", port, 0)
-        self.heartbeat_interval_s = _check_int("heartbeat_interval_s", heartbeat_interval_s, 1)
+        self._port = check_min_int("port", port, 0)
+        self.heartbeat_interval_s = check_min_int("heartbeat_interval_s", heartbeat_interval_s, 1)
         if not isinstance(response_timeout_s, int | float) or response_timeout_s <= 0:
             raise InputError("response_timeout_s", f"{response_timeout_s!r} is not a positive number of seconds")
         self.response_timeout_s = float(response_timeout_s)
@@ -587,7 +579,7 @@ class CentralSystem:
         """Push an allocation of `limit_w` [W] to a charge point's connector: SetChargingProfile with a TxProfile
         for `transaction_id` (TxDefaultProfile without one), unit W, one period. The charge point's status:
         `Accepted`, `Rejected` or `NotSupported`."""
-        _check_int("connector_id", connector_id, 0 if transaction_id is None else 1)
+        check_min_int("connector_id", connector_id, 0 if transaction_id is None else 1)
         profile = charging_profile(limit_w, profile_id=next(self._profile_ids), transaction_id=transaction_id)
         return self.send_charging_profile(cp_id, connector_id, profile, timeout_s)
 
