@@ -2,6 +2,7 @@ from pathlib import Path
 
 import boa
 import pytest
+from eth_account import Account
 
 from gridchain.core.coordinator import CoordinatorModel, close_calldata, paged_calldata
 
@@ -22,6 +23,40 @@ def load(path: Path):
 
 def deployer():
     return load(CONTRACT)
+
+
+class Accounts:
+    """A harness's funded accounts, whose balances it follows (`initial`, `sent`), and the chain's clock."""
+
+    FUNDS = 10**21
+
+    def init_accounts(self) -> None:
+        self.accounts: list[str] = []
+        self.initial: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+
+    def track(self, address: str, balance: int | None = None) -> str:
+        if balance is not None:
+            boa.env.set_balance(address, balance)
+        if address not in self.accounts:
+            self.accounts.append(address)
+            self.initial[address] = boa.env.get_balance(address)
+            self.sent[address] = 0
+        return address
+
+    def new_account(self, balance: int | None = None):
+        account = Account.create()
+        self.track(account.address, self.FUNDS if balance is None else balance)
+        return account
+
+    @property
+    def now(self) -> int:
+        return boa.env.evm.patch.timestamp
+
+    def travel_to(self, t: int) -> None:
+        assert t >= self.now
+        if t > self.now:
+            boa.env.time_travel(seconds=t - self.now)
 
 
 def event_args(contract, name: str) -> list[dict]:

@@ -13,12 +13,11 @@ from gridchain.chain.eip712 import compact
 from gridchain.chain.metering import sign_digest, signer_of
 from gridchain.core import metering as m
 
+from .conftest import Accounts, load
 from .conftest import event_args as _event
-from .conftest import load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
 NOTICE = 2 * 86400
-FUNDS = 10**21
 COMMUNITY = 7
 PEAK = tuple(3 * 10**14 if 17 <= h < 21 else 10**14 for h in range(24))  # [wei/kWh]
 
@@ -29,7 +28,7 @@ def deployer():
 
 
 
-class Metering:
+class Metering(Accounts):
     """The contract, its twin, a gateway, `households` registered meters (each owned by a host) and `evs`
     registered EVs (each with an owner account), and a clock starting at a day boundary."""
 
@@ -41,9 +40,7 @@ class Metering:
         self.address = str(self.c.address)
         self.model = m.MeteringModel(self.owner, notice_s)
         self.domain = m.domain_separator(self.c.eip712Domain()[3], self.address)
-        self.accounts: list[str] = []
-        self.initial: dict[str, int] = {}
-        self.sent: dict[str, int] = {}
+        self.init_accounts()
         self.paid: dict[str, int] = {}
         self.events: dict[str, list[dict]] = {}
         self.meters: list = []
@@ -63,27 +60,9 @@ class Metering:
 
     # -- accounts and time ---------------------------------------------------------------------------------
     def track(self, address: str, balance: int | None = None) -> str:
-        if balance is not None:
-            boa.env.set_balance(address, balance)
-        if address not in self.accounts:
-            self.accounts.append(address)
-            self.initial[address] = boa.env.get_balance(address)
-            self.sent[address] = self.paid[address] = 0
+        super().track(address, balance)
+        self.paid.setdefault(address, 0)
         return address
-
-    def new_account(self, balance: int = FUNDS):
-        account = Account.create()
-        self.track(account.address, balance)
-        return account
-
-    @property
-    def now(self) -> int:
-        return boa.env.evm.patch.timestamp
-
-    def travel_to(self, t: int) -> None:
-        assert t >= self.now
-        if t > self.now:
-            boa.env.time_travel(seconds=t - self.now)
 
     # -- comparing both sides ------------------------------------------------------------------------------
     def snapshot(self) -> tuple:

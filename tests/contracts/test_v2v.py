@@ -11,7 +11,6 @@ from pathlib import Path
 
 import boa
 import pytest
-from eth_account import Account
 
 from gridchain.chain.v2v import SignedReceipt, receipt_signer, sign_receipt
 from gridchain.core.v2v import (
@@ -24,14 +23,14 @@ from gridchain.core.v2v import (
     cost,
 )
 
+from .conftest import Accounts, load
 from .conftest import event_args as _event
-from .conftest import load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
 VALIDITY = 3600
 GRACE = 1800
 DAY = 86400
-FUNDS = 10**21
+FUNDS = Accounts.FUNDS
 ZERO32 = b"\x00" * 32
 
 AMOUNT = 10_000  # [Wh]
@@ -55,7 +54,7 @@ def deployer():
 
 
 
-class Market:
+class Market(Accounts):
     """A deployed v2v_auction with its V2VModel twin, funded EV accounts (with keys, to sign receipts) and a
     clock. Every call goes to both; `check` compares everything observable after each success."""
 
@@ -65,46 +64,21 @@ class Market:
         self.address = str(self.c.address)
         self.model = V2VModel(self.owner, validity_s, grace_s)
         self.chain_id = self.c.eip712Domain()[3]
-        self.accounts: list[str] = []
-        self.initial: dict[str, int] = {}
-        self.sent: dict[str, int] = {}
+        self.init_accounts()
         self.events: dict[str, list[dict]] = {}
         self.track(self.owner)
         self.evs = [self.new_account() for _ in range(evs)]
         for ev in self.evs:
             self.add_ev(ev.address)
 
-    # -- accounts and time ---------------------------------------------------------------------------------
-    def track(self, address: str, balance: int | None = None) -> str:
-        if balance is not None:
-            boa.env.set_balance(address, balance)
-        if address not in self.accounts:
-            self.accounts.append(address)
-            self.initial[address] = boa.env.get_balance(address)
-            self.sent[address] = 0
-        return address
-
+    # -- accounts and time (track, new_account, now, travel_to: Accounts) ----------------------------------
     def refund(self, address: str, balance: int) -> None:
         """Set an account's balance afresh (its history of sends and payouts starts over)."""
         boa.env.set_balance(address, balance)
         self.initial[address] = balance + self.sent[address] - self.model.paid.get(address.lower(), 0)
 
-    def new_account(self, balance: int = FUNDS):
-        account = Account.create()
-        self.track(account.address, balance)
-        return account
-
     def ev(self, i: int) -> str:
         return self.evs[i].address
-
-    @property
-    def now(self) -> int:
-        return boa.env.evm.patch.timestamp
-
-    def travel_to(self, t: int) -> None:
-        assert t >= self.now
-        if t > self.now:
-            boa.env.time_travel(seconds=t - self.now)
 
     # -- comparing both sides ------------------------------------------------------------------------------
     def snapshot(self) -> tuple:
