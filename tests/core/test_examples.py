@@ -3,7 +3,7 @@ u = beta1_pm * (1000 - soc_pm) + (1000 - beta1_pm) * F(tcc), F = 1000, 500, 0 fo
 
 import pytest
 
-from gridchain.core import POLICIES
+from gridchain.core import POLICIES, ChargingRequest, InputError, Slot
 from gridchain.core.priority import priority, urgency_pm
 
 from .helpers import grants, req, slot
@@ -157,3 +157,42 @@ def test_result_json_shape():
         "granted_w": 10,
         "unused_w": 0,
     }
+
+
+# --- EDF and LLF (ACN-Sim's sorted policies) ----------------------------------------------------------------
+
+edf, llf = POLICIES["edf"], POLICIES["llf"]
+
+
+def test_edf_walks_by_deadline_and_the_first_misfit_takes_the_rest():
+    # deadlines: b (tcc 1), c (2), a (4). b fits (40), c does not (70 > 60): c takes 60, a gets nothing even
+    # though it would fit the 60 (greedy's walk would skip c and schedule a).
+    s = slot(100, req("a", 50, 0, 4, 0), req("b", 40, 900, 1, 1), req("c", 70, 900, 2, 2))
+    assert grants(edf.schedule(s)) == {"b": (40, "scheduled"), "c": (60, "partial"), "a": (0, "deferred")}
+    assert [a.rank for a in edf.schedule(s).allocations] == [2, 0, 1]
+
+
+def test_edf_ties_on_deadline_by_arrival():
+    s = slot(50, req("late", 50, 0, 3, 7), req("early", 50, 0, 3, 2))
+    assert grants(edf.schedule(s)) == {"late": (0, "deferred"), "early": (50, "scheduled")}
+
+
+def test_llf_puts_the_request_with_least_slack_first():
+    # a: tcc 6, needs ceil(100 / 10) = 10 slots -> laxity -4; b: tcc 2, needs 1 slot -> laxity 1.
+    # EDF serves b first; LLF serves a first.
+    a = ChargingRequest("a", 10, 500, 6, 0, remaining_w=100)
+    b = ChargingRequest("b", 10, 500, 2, 1)
+    s = Slot(10, (a, b))
+    assert grants(llf.schedule(s)) == {"a": (10, "scheduled"), "b": (0, "deferred")}
+    assert grants(edf.schedule(s)) == {"a": (0, "deferred"), "b": (10, "scheduled")}
+
+
+def test_laxity_and_remaining_default():
+    r = ChargingRequest("r", 3700, 0, 8, 0, remaining_w=10_000)
+    assert r.slots_needed == 3 and r.laxity == 5
+    assert ChargingRequest("p", 50, 0, 1, 0).remaining_w == 50  # the paper's request: all it needs
+
+
+def test_remaining_below_demand_is_refused_naming_the_field():
+    with pytest.raises(InputError, match="remaining_w: 49 is outside 50"):
+        ChargingRequest("r", 50, 0, 1, 0, remaining_w=49)

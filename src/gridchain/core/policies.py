@@ -5,6 +5,9 @@
 - fcfs: the paper's baseline: order by arrival only, the same walk and leftover.
 - optimal: the exact knapsack optimum of Eq. 2 (max sum of U over fully scheduled requests), then the
   same leftover; for comparison.
+- edf, llf: earliest deadline first (smallest TCC) and least laxity first (smallest TCC minus the slots the
+  remaining energy needs at the request's rate), ACN-Sim's best simple sorted policies: whole demands in
+  that order until one does not fit, which takes what is left; nothing overtakes it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from typing import ClassVar
 
 from gridchain.core.knapsack import max_value_subset
 from gridchain.core.priority import arrival_order, priority, priority_order
-from gridchain.core.request import InputError, Slot
-from gridchain.core.schedule import Schedule, compose, greedy_walk
+from gridchain.core.request import ChargingRequest, InputError, Slot
+from gridchain.core.schedule import Schedule, compose, greedy_walk, prefix_walk
 
 
 class SchedulingPolicy(ABC):
@@ -75,7 +78,38 @@ class Optimal(SchedulingPolicy):
         return compose(self.name, slot, us, order, greedy_walk(slot, order, scheduled))
 
 
-POLICIES: dict[str, SchedulingPolicy] = {p.name: p for p in (Greedy(), Fcfs(), Optimal())}
+class _Sorted(SchedulingPolicy):
+    """ACN-Sim's sorted algorithms: a key orders the requests, the prefix walk and leftover follow it."""
+
+    @staticmethod
+    @abstractmethod
+    def key(request: ChargingRequest) -> tuple[int, ...]:
+        """Smaller first; ties are broken by arrival, then id."""
+
+    def schedule(self, slot: Slot) -> Schedule:
+        reqs = slot.requests
+        us = [priority(r, slot.beta1_pm) for r in reqs]
+        order = sorted(range(len(reqs)), key=lambda i: (*self.key(reqs[i]), reqs[i].arrival, reqs[i].id))
+        return compose(self.name, slot, us, order, prefix_walk(slot, order), leftover_by_order=True)
+
+
+class Edf(_Sorted):
+    name = "edf"
+
+    @staticmethod
+    def key(request: ChargingRequest) -> tuple[int, ...]:
+        return (request.tcc,)
+
+
+class Llf(_Sorted):
+    name = "llf"
+
+    @staticmethod
+    def key(request: ChargingRequest) -> tuple[int, ...]:
+        return (request.laxity, request.tcc)
+
+
+POLICIES: dict[str, SchedulingPolicy] = {p.name: p for p in (Greedy(), Fcfs(), Optimal(), Edf(), Llf())}
 
 
 def get_policy(name: str) -> SchedulingPolicy:

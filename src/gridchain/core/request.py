@@ -22,6 +22,8 @@ POWER_MAX_W = 2**64 - 1
 TCC_MAX = 2**32 - 1
 """Largest time to complete charging [slots] (uint32 on chain)."""
 ARRIVAL_MAX = 2**64 - 1
+ENERGY_MAX = 2**128 - 1
+"""Largest remaining energy of a request [W x slot] (off chain only)."""
 ID_MAX_LEN = 64
 
 
@@ -81,7 +83,11 @@ class ChargingRequest:
 
     id: the request's name (a pseudonym on chain); demand_w: energy wanted this slot [W];
     soc_pm: state of charge [per-mille, 0..999]; tcc: time to complete charging [slots, >= 1];
-    arrival: order of arrival (smaller came first), used by FCFS and to break ties.
+    arrival: order of arrival (smaller came first), used by FCFS and to break ties;
+    remaining_w: energy still wanted over the whole stay [W x slot], >= demand_w. It defaults to demand_w,
+    the paper's model, where a request asks for all it still needs; when a charger caps what one slot can
+    take (the grid experiment), demand_w = min(charger power, remaining_w). Only least-laxity-first reads
+    it; it is not part of the on-chain request.
     """
 
     id: str
@@ -89,6 +95,7 @@ class ChargingRequest:
     soc_pm: int
     tcc: int
     arrival: int
+    remaining_w: int | None = None
 
     def __post_init__(self) -> None:
         check_id("id", self.id)
@@ -96,6 +103,20 @@ class ChargingRequest:
         check_int("soc_pm", self.soc_pm, 0, SOC_PM_MAX)
         check_int("tcc", self.tcc, 1, TCC_MAX)
         check_int("arrival", self.arrival, 0, ARRIVAL_MAX)
+        if self.remaining_w is None:
+            object.__setattr__(self, "remaining_w", self.demand_w)
+        else:
+            check_int("remaining_w", self.remaining_w, self.demand_w, ENERGY_MAX)
+
+    @property
+    def slots_needed(self) -> int:
+        """Slots it needs at its demand rate to get remaining_w (ceil(remaining_w / demand_w))."""
+        return -(-self.remaining_w // self.demand_w)
+
+    @property
+    def laxity(self) -> int:
+        """Slots it can still afford to wait: tcc - slots_needed (negative: it cannot be fully served)."""
+        return self.tcc - self.slots_needed
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,11 +78,36 @@ def greedy_walk(slot: Slot, order: Sequence[int], scheduled: list[bool] | None =
     return scheduled
 
 
-def compose(policy: str, slot: Slot, us: Sequence[int], order: Sequence[int], scheduled: Sequence[bool]) -> Schedule:
+def prefix_walk(slot: Slot, order: Sequence[int]) -> list[bool]:
+    """Walk `order` and schedule whole demands until the first that does not fit; nothing after it.
+
+    The sorted algorithms of ACN-Sim (EDF, LLF) walk this way: a later request never overtakes an earlier
+    one; with `compose(..., leftover_by_order=True)` the first misfit then takes what is left.
+    """
+    reqs = slot.requests
+    scheduled = [False] * len(reqs)
+    remaining = slot.capacity_w
+    for i in order:
+        if reqs[i].demand_w > remaining:
+            break
+        scheduled[i] = True
+        remaining -= reqs[i].demand_w
+    return scheduled
+
+
+def compose(
+    policy: str,
+    slot: Slot,
+    us: Sequence[int],
+    order: Sequence[int],
+    scheduled: Sequence[bool],
+    leftover_by_order: bool = False,
+) -> Schedule:
     """Grant the scheduled requests their demand, then the leftover, and build the Schedule.
 
     Leftover: if capacity remains and some request is unscheduled, the unscheduled request with the highest U
-    (ties: earliest in `order`) gets all of it as a partial grant. Every other request is deferred.
+    (ties: earliest in `order`) gets all of it as a partial grant, or with `leftover_by_order` the earliest
+    unscheduled one in `order`. Every other request is deferred.
     """
     reqs = slot.requests
     granted = [reqs[i].demand_w if scheduled[i] else 0 for i in range(len(reqs))]
@@ -94,6 +119,8 @@ def compose(policy: str, slot: Slot, us: Sequence[int], order: Sequence[int], sc
         for i in order:
             if not scheduled[i] and (best < 0 or us[i] > us[best]):
                 best = i
+                if leftover_by_order:
+                    break
         if best >= 0:
             assert remaining < reqs[best].demand_w, "a request that fits was left unscheduled"
             granted[best], status[best], remaining = remaining, Status.PARTIAL, 0
