@@ -76,7 +76,8 @@ class PolicyDay:
         return out
 
 
-def _requests(scenario: GridScenario, t: int, remaining: np.ndarray, got: np.ndarray) -> list[tuple[int, ChargingRequest]]:
+def _requests(scenario: GridScenario, t: int, remaining: np.ndarray, got: np.ndarray) -> list:
+    """(session index, request) of every session plugged in at slot t that still wants energy."""
     out = []
     for i, s in enumerate(scenario.sessions):
         if s.arrival <= t < s.departure and remaining[i] > 0:
