@@ -31,7 +31,7 @@ def test_demo_json_is_consistent():
     assert all(s["granted_w"] <= s["capacity_w"] for s in data["slots"])
     assert summary["energy_granted_wh"] == sum(e["received_wh"] for e in data["esus"])
     assert summary["gas"]["close_slot"]["transactions"] == len(data["slots"])
-    assert set(data["model"]) == {"greedy", "fcfs", "optimal"}
+    assert set(data["model"]) == {"greedy", "fcfs", "optimal", "edf", "llf"}
 
 
 def test_demo_members_mode():
@@ -68,7 +68,14 @@ def test_demo_against_a_node():
     embedded = json.loads(runner.invoke(app, ["demo", "--json", "--evs", "12", "--home-batteries", "3",
                                               "--mode", "members"]).stdout)  # fmt: skip
     assert [s["granted_w"] for s in data["slots"]] == [s["granted_w"] for s in embedded["slots"]]
-    assert data["summary"]["gas"] == embedded["summary"]["gas"]  # the embedded chain's receipts equal Prague's
+    # the embedded chain's receipts equal Prague's, except that each run deploys with its own clock as the start
+    # time: a zero byte in that calldata costs 4 gas instead of 16 (flaky once in ~128 runs before this)
+    node_gas, embedded_gas = dict(data["summary"]["gas"]), dict(embedded["summary"]["gas"])
+    deploy_node, deploy_embedded = node_gas.pop("deploy"), embedded_gas.pop("deploy")
+    assert node_gas == embedded_gas
+    assert deploy_node["transactions"] == deploy_embedded["transactions"] == 1
+    assert (deploy_node["total"] - deploy_embedded["total"]) % 12 == 0
+    assert abs(deploy_node["total"] - deploy_embedded["total"]) <= 24
 
 
 def test_help_and_version():
