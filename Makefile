@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: setup demo test bench fig2 gas clean
+.PHONY: setup demo test bench fig2 gas grid clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -29,9 +29,13 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json
 	$(VENV)/bin/gridchain gas-report --hardfork prague --out results
+	$(PY) benchmarks/bench_grid.py --out results/bench_grid.json
 
 fig2: setup
 	$(VENV)/bin/gridchain experiment fig2 --runs 80 --seed 0 --out docs/figures
+
+grid: setup
+	$(VENV)/bin/gridchain experiment grid --evs 200 --days 1 --seed 0 --out docs/figures
 
 gas: setup
 	$(VENV)/bin/gridchain gas-report --hardfork prague --out docs/figures
