@@ -63,6 +63,16 @@ def test_bad_input_names_the_place_and_value(text, message):
     assert error(text).startswith(message)
 
 
+def test_remaining_energy_is_optional_and_checked():
+    ok = GOOD.replace('"tcc": 2', '"tcc": 2, "remaining_w": 40')
+    assert parse_slots(load_json(ok))[0][0].requests[0].remaining_w == 40
+    assert error(GOOD.replace('"tcc": 2', '"tcc": 2, "remaining_w": 4')).startswith(
+        "requests[0].remaining_w: 4 is outside 5.."
+    )
+    nulled = GOOD.replace('"tcc": 2', '"tcc": 2, "remaining_w": null')
+    assert error(nulled) == "requests[0].remaining_w: null is not an integer"
+
+
 def test_domain_types_validate_themselves():
     with pytest.raises(InputError, match="soc_pm: 1000 is outside 0..999"):
         ChargingRequest("a", 1, 1000, 1, 0)

@@ -36,13 +36,15 @@ def schedule(
         None, "--input", "-i", help="JSON file with one slot or an array of slots (default: stdin)."
     ),
     policy: PolicyName = typer.Option(
-        "greedy", "--policy", "-p", help="greedy (the paper's), fcfs (its baseline) or optimal (exact knapsack)."
+        "greedy", "--policy", "-p", help="greedy (the paper's), fcfs (its baseline), optimal (exact knapsack), "
+        "edf (earliest deadline first) or llf (least laxity first).",
     ),
 ) -> None:
     """Schedule charging requests against a slot's capacity and print the result as JSON.
 
     A slot is {"capacity_w": int >= 0, "beta1_pm": 0..1000 (default 500), "requests": [{"id": str,
-    "demand_w": int > 0, "soc_pm": 0..999, "tcc": int >= 1, "arrival": int >= 0 (default: its index)}]}.
+    "demand_w": int > 0, "soc_pm": 0..999, "tcc": int >= 1, "arrival": int >= 0 (default: its index),
+    "remaining_w": int >= demand_w (energy wanted over the whole stay, read by llf; default demand_w)}]}.
     Units: W (a slot is 1 h, so W is Wh), state of charge in per-mille, time to complete charging in slots.
 
     The result has one allocation per request in input order ({"id", "granted_w", "status":

@@ -13,7 +13,7 @@ from gridchain.core.request import DEFAULT_BETA1_PM, ChargingRequest, InputError
 _SLOT_REQUIRED = ("capacity_w", "requests")
 _SLOT_OPTIONAL = ("beta1_pm",)
 _REQUEST_REQUIRED = ("id", "demand_w", "soc_pm", "tcc")
-_REQUEST_OPTIONAL = ("arrival",)
+_REQUEST_OPTIONAL = ("arrival", "remaining_w")
 
 
 def _reject_constant(name: str) -> Any:
@@ -56,6 +56,8 @@ def parse_request(obj: object, index: int) -> ChargingRequest:
     """One request; `arrival` defaults to `index`, its position in the slot's list."""
     where = f"requests[{index}]"
     fields = _fields(obj, where, _REQUEST_REQUIRED, _REQUEST_OPTIONAL)
+    if "remaining_w" in fields and fields["remaining_w"] is None:
+        raise InputError(f"{where}.remaining_w", "null is not an integer")
     try:
         return ChargingRequest(
             id=fields["id"],
@@ -63,6 +65,7 @@ def parse_request(obj: object, index: int) -> ChargingRequest:
             soc_pm=fields["soc_pm"],
             tcc=fields["tcc"],
             arrival=fields.get("arrival", index),
+            remaining_w=fields.get("remaining_w"),
         )
     except InputError as e:
         raise e.within(where) from None
