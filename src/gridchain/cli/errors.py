@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -29,3 +30,14 @@ def bad_input_exits(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
+
+
+def make_out_dir(out: Path | None) -> Path | None:
+    """Create the `--out` folder (and its parents) if asked for one; a folder that cannot be made is bad input."""
+    if out is None:
+        return None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError("--out", f"cannot create {str(out)!r}: {e.strerror or e}") from None
+    return out

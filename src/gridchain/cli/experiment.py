@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridchain.cli.errors import bad_input_exits
+from gridchain.cli.errors import bad_input_exits, make_out_dir
 from gridchain.core.request import InputError, check_int
 
 if TYPE_CHECKING:
@@ -66,10 +66,7 @@ def fig2(
     check_int("--runs", runs, 1, 100_000)
     check_int("--workers", workers, 0, 256)
     config = fig2_sim.Fig2Config(runs=runs, seed=seed, lambdas=parse_lambdas(lambdas))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError("--out", f"cannot create {str(out)!r}: {e.strerror or e}") from None
+    make_out_dir(out)
     err = Console(stderr=True)
     with progress_bar(err) as bar:
         task = bar.add_task(f"fig2 ({len(config.lambdas)} lambdas x {runs} runs)", total=len(config.lambdas) * runs)
@@ -127,11 +124,7 @@ def nilm(
     check_int("--tune-households", tune_households, 1, 1000)
     check_int("--days", days, 1, 365)
     check_int("--seed", seed, 0, 2**32 - 1)
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise InputError("--out", f"cannot create {str(out)!r}: {e.strerror or e}") from None
+    make_out_dir(out)
     config = nilm_sim.NilmConfig(households=households, tune_households=tune_households, days=days, seed=seed)
     with progress_bar(Console(stderr=True)) as bar:
         task = bar.add_task(f"nilm ({tune_households} tuning + {households} held-out households)", total=config.steps)
@@ -256,11 +249,7 @@ def grid(
         )  # fmt: skip
     except InputError as e:
         raise InputError(f"--{e.field}", e.reason) from None
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise InputError("--out", f"cannot create {str(out)!r}: {e.strerror or e}") from None
+    make_out_dir(out)
     with progress_bar(Console(stderr=True)) as bar:
         task = bar.add_task(f"grid ({evs} EVs, {days} d, {len(names)} policies)", total=config.steps_total)
         result = grid_sim.run(config, progress=lambda n=1: bar.advance(task, n))

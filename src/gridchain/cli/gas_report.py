@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridchain.cli.errors import bad_input_exits
+from gridchain.cli.errors import bad_input_exits, make_out_dir
 from gridchain.cli.node import Hardfork
 from gridchain.core.request import InputError
 
@@ -52,10 +52,7 @@ def gas_report(
     if chosen == "embedded" and str(hardfork) != "prague":
         raise InputError("--chain", "the embedded chain (py-evm) has Prague rules only; use --chain anvil")
     config = GasReportConfig(hardfork=str(hardfork), chain=chosen)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError("--out", f"cannot create {str(out)!r}: {e.strerror or e}") from None
+    make_out_dir(out)
     steps = len(config.coordination_sizes) + 3 + len(config.baseline_sizes)  # + anonymous requests, v2v, metering
     node = start_anvil(hardfork=config.hardfork, accounts=config.accounts) if chosen == "anvil" else None
     try:

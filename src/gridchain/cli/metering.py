@@ -12,8 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from gridchain.cli.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
-from gridchain.cli.errors import bad_input_exits
-from gridchain.core.request import InputError
+from gridchain.cli.errors import bad_input_exits, make_out_dir
 
 metering_app = typer.Typer(help="Smart metering for e-mobility: signed readings, roaming charging, NILM, OCPP.",
                            no_args_is_help=True)  # fmt: skip
@@ -29,16 +28,6 @@ def _eth(wei: int) -> str:
 
 def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def _out_dir(out: Path | None) -> Path | None:
-    if out is None:
-        return None
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError("--out", f"cannot create {str(out)!r}: {e.strerror or e}") from None
-    return out
 
 
 @metering_app.command("demo")
@@ -69,7 +58,7 @@ def demo(
     from gridchain.cli import plots
     from gridchain.sim import metering_demo
 
-    out_dir = _out_dir(out)
+    out_dir = make_out_dir(out)
     gateway = rpc_gateway(rpc_url, keys, 4) if rpc_url else BoaGateway(accounts=4)
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("metering day", total=6)
