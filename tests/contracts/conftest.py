@@ -1,3 +1,4 @@
+import copy
 from pathlib import Path
 
 import boa
@@ -57,6 +58,34 @@ class Accounts:
         assert t >= self.now
         if t > self.now:
             boa.env.time_travel(seconds=t - self.now)
+
+
+class Mirrored(Accounts):
+    """A harness that drives a model (`self.model`) and its contract (`self.c`) side by side. A subclass names
+    the model's error type (ERROR) and the contract's events (EVENTS), and defines `snapshot()`."""
+
+    ERROR: type[Exception]
+    EVENTS: tuple[str, ...]
+
+    def mirror(self, sender: str, value: int, model_call, chain_call) -> tuple:
+        """The model first: if it raises ERROR(reason) the contract must revert with that reason and nothing
+        changes on either side (the error is re-raised); otherwise the contract's call runs from `sender`,
+        which is charged `value`. Returns (the model's result, the contract's); the caller checks the rest."""
+        before_model = copy.deepcopy(self.model)
+        try:
+            result = model_call()
+        except self.ERROR as e:
+            assert self.model == before_model, "the model changed state on a refused call"
+            before = self.snapshot()
+            with boa.env.prank(sender), boa.reverts(str(e)):
+                chain_call()
+            assert self.snapshot() == before, "the contract changed state on a revert"
+            raise
+        with boa.env.prank(sender):
+            out = chain_call()
+        self.events = {name: event_args(self.c, name) for name in self.EVENTS}
+        self.sent[sender] += value
+        return result, out
 
 
 def event_args(contract, name: str) -> list[dict]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import boa
@@ -13,8 +12,7 @@ from gridchain.chain.eip712 import compact
 from gridchain.chain.metering import sign_digest, signer_of
 from gridchain.core import metering as m
 
-from .conftest import Accounts, load
-from .conftest import event_args as _event
+from .conftest import Mirrored, load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
 NOTICE = 2 * 86400
@@ -28,9 +26,13 @@ def deployer():
 
 
 
-class Metering(Accounts):
+class Metering(Mirrored):
     """The contract, its twin, a gateway, `households` registered meters (each owned by a host) and `evs`
     registered EVs (each with an owner account), and a clock starting at a day boundary."""
+
+    ERROR = m.MeteringError
+    EVENTS = ("MeterRegistered", "EVRegistered", "GatewaySet", "TariffSet", "RootAnchored", "Deposited",
+              "WithdrawalRequested", "SessionSettled", "Withdrawn")  # fmt: skip
 
     def __init__(self, notice_s: int = NOTICE, households: int = 2, evs: int = 2, tariff: bool = True):
         start = (boa.env.evm.patch.timestamp // 86400 + 1) * 86400
@@ -91,24 +93,8 @@ class Metering(Accounts):
             assert self.c.billed_until(mt.address) == md.billed_until.get(mt.address.lower(), 0)
 
     def apply(self, sender: str, value: int, model_call, chain_call):
-        """The model first: if it raises MeteringError(reason) the contract must revert with that reason and
-        nothing changes on either side (the error is re-raised); otherwise the contract must succeed and agree."""
-        before_model = copy.deepcopy(self.model)
-        try:
-            result = model_call()
-        except m.MeteringError as e:
-            assert self.model == before_model, "the model changed state on a refused call"
-            before = self.snapshot()
-            with boa.env.prank(sender), boa.reverts(str(e)):
-                chain_call()
-            assert self.snapshot() == before, "the contract changed state on a revert"
-            raise
-        with boa.env.prank(sender):
-            out = chain_call()
-        self.events = {name: _event(self.c, name) for name in (
-            "MeterRegistered", "EVRegistered", "GatewaySet", "TariffSet", "RootAnchored", "Deposited",
-            "WithdrawalRequested", "SessionSettled", "Withdrawn")}  # fmt: skip
-        self.sent[sender] += value
+        """`mirror` the call; a payout the model returns must be what the contract returned."""
+        result, out = self.mirror(sender, value, model_call, chain_call)
         if isinstance(result, int) and not isinstance(result, bool):  # a payout to the sender
             assert out == result
         self.check()

@@ -5,7 +5,6 @@ external function and per revert reason, boundary tables, the access token and t
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from pathlib import Path
 
@@ -23,14 +22,13 @@ from gridchain.core.v2v import (
     cost,
 )
 
-from .conftest import Accounts, load
-from .conftest import event_args as _event
+from .conftest import Mirrored, load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
 VALIDITY = 3600
 GRACE = 1800
 DAY = 86400
-FUNDS = Accounts.FUNDS
+FUNDS = Mirrored.FUNDS
 ZERO32 = b"\x00" * 32
 
 AMOUNT = 10_000  # [Wh]
@@ -54,9 +52,13 @@ def deployer():
 
 
 
-class Market(Accounts):
+class Market(Mirrored):
     """A deployed v2v_auction with its V2VModel twin, funded EV accounts (with keys, to sign receipts) and a
     clock. Every call goes to both; `check` compares everything observable after each success."""
+
+    ERROR = V2VError
+    EVENTS = ("EVAdded", "EVRemoved", "StatusChanged", "AuctionStarted", "BidPlaced", "AuctionEnded",
+              "ReceiptPosted", "TradeClosed", "Withdrawn")  # fmt: skip
 
     def __init__(self, validity_s: int = VALIDITY, grace_s: int = GRACE, evs: int = 4):
         self.owner = str(boa.env.eoa)
@@ -112,26 +114,7 @@ class Market(Accounts):
             assert boa.env.get_balance(a) == self.initial[a] - self.sent[a] + m.paid.get(a.lower(), 0), a
 
     def apply(self, sender: str, value: int, model_call, chain_call):
-        """The model first: if it raises V2VError(reason) the contract must revert with that reason, and nothing
-        changes on either side (the error is re-raised); otherwise the contract must succeed and agree."""
-        before_model = copy.deepcopy(self.model)
-        try:
-            result = model_call()
-        except V2VError as e:
-            assert self.model == before_model, "the model changed state on a refused call"
-            before = self.snapshot()
-            with boa.env.prank(sender), boa.reverts(str(e)):
-                chain_call()
-            assert self.snapshot() == before, "the contract changed state on a revert"
-            raise
-        with boa.env.prank(sender):
-            chain_call()
-        self.events = {
-            name: _event(self.c, name)
-            for name in ("EVAdded", "EVRemoved", "StatusChanged", "AuctionStarted", "BidPlaced", "AuctionEnded",
-                         "ReceiptPosted", "TradeClosed", "Withdrawn")
-        }  # fmt: skip
-        self.sent[sender] += value
+        result, _ = self.mirror(sender, value, model_call, chain_call)
         self.check()
         return result
 
