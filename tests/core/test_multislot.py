@@ -113,3 +113,13 @@ def test_energy_conservation(arrivals, capacities, name):
     for t, s in enumerate(result.schedules):
         assert s.capacity_w == capacity_at(capacities, t) and s.granted_w <= s.capacity_w
     assert 0.0 <= result.charging_index <= 1.0
+
+
+def test_a_charger_caps_each_slot_and_the_request_carries_the_rest():
+    # 25 Wh wanted through a 10 W charger, plenty of capacity: 10, 10, 5; the first request says 25 remain
+    seen = []
+    result = simulate([[EsuArrival("ev", 100, 0, 25, 4, max_w=10)]], [1_000], POLICIES["greedy"],
+                      on_slot=lambda t, s: seen.append(s.allocations[0].granted_w))  # fmt: skip
+    assert seen == [10, 10, 5] and result.outcomes[0].received_wh == 25
+    with pytest.raises(InputError, match="max_w: 0 is outside"):
+        EsuArrival("ev", 100, 0, 25, 4, max_w=0)

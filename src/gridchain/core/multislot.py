@@ -1,6 +1,7 @@
 """The multi-slot model of the paper's evaluation (Section VI-A): ESUs arrive, ask every slot until served.
 
-Each slot, every pending ESU requests its remaining demand with its current SoC and TCC; the policy schedules
+Each slot, every pending ESU requests its remaining demand (at most its charger's `max_w` when it has one)
+with its current SoC and TCC; the policy schedules
 them against that slot's capacity; a grant charges the battery (SoC rises by granted energy / battery
 capacity, the remaining demand falls). At the end of the slot every pending ESU's TCC falls by 1, and an ESU
 leaves when its demand is met or its TCC reaches 0. Slots last 1 h, so a grant of W is Wh.
@@ -15,6 +16,7 @@ from gridchain.core.policies import SchedulingPolicy
 from gridchain.core.request import (
     DEFAULT_BETA1_PM,
     PM,
+    POWER_MAX_W,
     SOC_PM_MAX,
     ChargingRequest,
     InputError,
@@ -30,13 +32,15 @@ ENERGY_MAX_WH = 2**64 - 1
 @dataclass(frozen=True, slots=True)
 class EsuArrival:
     """An ESU joining the community: battery_wh [Wh], energy_wh stored on arrival [Wh], required_wh it wants
-    [Wh] (at most battery_wh - energy_wh, so its SoC stays below 1 while it asks), tcc [slots]."""
+    [Wh] (at most battery_wh - energy_wh, so its SoC stays below 1 while it asks), tcc [slots]; max_w: what
+    its charger takes in one slot [W], None for no limit (the paper's model: it asks for all it needs)."""
 
     id: str
     battery_wh: int
     energy_wh: int
     required_wh: int
     tcc: int
+    max_w: int | None = None
 
     def __post_init__(self) -> None:
         check_id("id", self.id)
@@ -44,6 +48,8 @@ class EsuArrival:
         check_int("energy_wh", self.energy_wh, 0, self.battery_wh - 1)
         check_int("required_wh", self.required_wh, 1, self.battery_wh - self.energy_wh)
         check_int("tcc", self.tcc, 1, 2**32 - 1)
+        if self.max_w is not None:
+            check_int("max_w", self.max_w, 1, POWER_MAX_W)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,9 @@ class _Pending:
         return min(SOC_PM_MAX, (self.spec.energy_wh + self.received_wh) * PM // self.spec.battery_wh)
 
     def request(self) -> ChargingRequest:
-        return ChargingRequest(self.spec.id, self.remaining_wh, self.soc_pm, self.tcc_left, self.seq)
+        remaining = self.remaining_wh
+        demand = remaining if self.spec.max_w is None else min(self.spec.max_w, remaining)
+        return ChargingRequest(self.spec.id, demand, self.soc_pm, self.tcc_left, self.seq, remaining_w=remaining)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Each 15-minute slot, every EV that is plugged in and still wants energy asks for
     demand_w = min(charger power, remaining energy [W x slot])
 with its state of charge, its time to complete charging (slots to its departure) and its remaining energy;
-the policy shares the slot's capacity C - P_R among the requests (`core.policies`, the same code the
+the policy shares the slot's capacity C - P_R among the requests (`core.multislot` and `core.policies`, the code the
 on-chain coordinator's twin runs). A demand never exceeds the charger, so neither does a grant.
 
 Besides the five scheduling policies:
@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridchain.core.multislot import EsuArrival, simulate
 from gridchain.core.policies import POLICIES, get_policy
-from gridchain.core.request import PM, SOC_PM_MAX, ChargingRequest, InputError, Slot
+from gridchain.core.request import POWER_MAX_W, InputError
+from gridchain.core.schedule import Schedule
 from gridchain.sim.grid_net import Feeder, Flow
 from gridchain.sim.grid_scenario import SLOT_MINUTES, SLOTS_PER_HOUR, GridScenario
 
@@ -76,53 +78,36 @@ class PolicyDay:
         return out
 
 
-def _requests(scenario: GridScenario, t: int, remaining: np.ndarray, got: np.ndarray) -> list:
-    """(session index, request) of every session plugged in at slot t that still wants energy."""
-    out = []
-    for i, s in enumerate(scenario.sessions):
-        if s.arrival <= t < s.departure and remaining[i] > 0:
-            soc = (s.battery_wh - s.energy_wh) * PM + int(got[i]) * PM // SLOTS_PER_HOUR
-            out.append(
-                (
-                    i,
-                    ChargingRequest(
-                        s.id,
-                        int(min(s.charger_w, remaining[i])),
-                        min(SOC_PM_MAX, soc // s.battery_wh),
-                        s.departure - t,
-                        s.arrival * len(scenario.sessions) + i,
-                        remaining_w=int(remaining[i]),
-                    ),
-                )
-            )
-    return out
-
-
 def schedule_day(scenario: GridScenario, capacity_w: np.ndarray, policy: str) -> np.ndarray:
-    """grants_w[t, i] [W] of session i in slot t under `policy` (see ALL_POLICIES)."""
+    """grants_w[t, i] [W] of session i in slot t under `policy` (see ALL_POLICIES).
+
+    The online policies run in the core's multi-slot model (`core.multislot.simulate`), each session an ESU
+    whose energies are in W x slot and whose charger is its `max_w`; uncontrolled is any policy with a
+    capacity no slot's demands reach (every request is granted in full).
+    """
     if len(capacity_w) != scenario.slots:
         raise InputError("capacity_w", f"{len(capacity_w)} slots for a scenario of {scenario.slots}")
     if policy == "offline":
         return offline_schedule(scenario, capacity_w)
-    engine = None if policy == "uncontrolled" else get_policy(policy)
-    n = len(scenario.sessions)
-    grants = np.zeros((scenario.slots, n), dtype=np.int64)
-    remaining = np.array([s.energy_ws for s in scenario.sessions], dtype=np.int64)
-    got = np.zeros(n, dtype=np.int64)
-    for t in range(scenario.slots):
-        active = _requests(scenario, t, remaining, got)
-        if not active:
-            continue
-        if engine is None:
-            row = [r.demand_w for _, r in active]
-        else:
-            sched = engine.schedule(Slot(int(capacity_w[t]), tuple(r for _, r in active)))
-            row = [a.granted_w for a in sched.allocations]
-        for (i, r), g in zip(active, row):
-            assert 0 <= g <= r.demand_w <= scenario.sessions[i].charger_w
-            grants[t, i] = g
-            remaining[i] -= g
-            got[i] += g
+    sessions = scenario.sessions
+    arrivals: list[list[EsuArrival]] = [[] for _ in range(scenario.slots)]
+    for s in sessions:
+        battery = s.battery_wh * SLOTS_PER_HOUR
+        arrivals[s.arrival].append(
+            EsuArrival(s.id, battery, battery - s.energy_ws, s.energy_ws, s.departure - s.arrival, s.charger_w)
+        )
+    if policy == "uncontrolled":
+        engine, capacities = get_policy("fcfs"), [POWER_MAX_W]
+    else:
+        engine, capacities = get_policy(policy), [int(c) for c in capacity_w]
+    column = {s.id: i for i, s in enumerate(sessions)}
+    grants = np.zeros((scenario.slots, len(sessions)), dtype=np.int64)
+
+    def record(t: int, schedule: Schedule) -> None:
+        for a in schedule.allocations:
+            grants[t, column[a.id]] = a.granted_w
+
+    simulate(arrivals, capacities, engine, on_slot=record)
     return grants
 
 
