@@ -181,3 +181,28 @@ def _fresh_storage_traces():
     boa.env.sha3_trace = {}
     boa.env.sstore_trace = {}
     yield
+
+
+# -- attackers (tests/contracts/attackers.py): every attack suite's fixtures ------------------------------------
+@pytest.fixture
+def attacker():
+    """One funded attacker account with a key."""
+    from .attackers import new_attacker
+
+    return new_attacker()
+
+
+@pytest.fixture
+def attackers():
+    """A factory of funded attacker accounts: `attackers(3)` gives three."""
+    from .attackers import new_attacker
+
+    return lambda count=1, funds=10**21: [new_attacker(funds) for _ in range(count)]
+
+
+@pytest.fixture
+def hostile():
+    """A factory that deploys a hostile contract from tests/contracts/fixtures/: `hostile("name", *args)`."""
+    from .attackers import hostile_contract
+
+    return hostile_contract
