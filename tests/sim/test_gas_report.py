@@ -159,3 +159,24 @@ def test_anonymous_target_boundaries(single, batched):
     met = single == 75_000
     assert targets["submit_request_anonymous"] == {"gas": single, "max": 75_000, "met": met}
     assert targets["submit_request_anonymous_batch20"] == {"gas": batched, "max": 45_000, "met": met}
+
+
+def test_the_cost_of_the_security_fixes_lines_up_every_figure_with_its_value_before():
+    from gridchain.sim.gas_before import before_report, compare
+
+    before = {"coordination": {"deploy": 100, "submit_request": 50, "close_slot_per_request": {"10": 9, "500": 7}},
+              "v2v": {"settle": 40, "gone": 1}, "metering": {"anchor_root": 30}, "targets": {"x": {"gas": 1}}}
+    after = {"coordination": {"deploy": 120, "submit_request": 50, "close_slot_per_request": {"10": 9, "500": 8}},
+             "v2v": {"settle": 45, "end_auction_by_anyone": 30}, "metering": {"anchor_root": 30}}
+    rows = compare(after, before)
+    assert rows["coordination.deploy"] == {"before": 100, "after": 120}
+    assert rows["coordination.close_per_request@500"] == {"before": 7, "after": 8}
+    assert rows["coordination.close_per_request@10"] == {"before": 9, "after": 9}
+    assert rows["v2v.end_auction_by_anyone"] == {"before": None, "after": 30}  # new
+    assert rows["v2v.gone"] == {"before": 1, "after": None}
+    assert "targets.x" not in rows and len(rows) == 8
+    # the kept reports are the ones `make gas` wrote before the fixes, for both hardforks
+    for name in ("gas_prague_embedded_seed0", "gas_osaka_anvil_seed0"):
+        kept = before_report(name)
+        assert kept["config"]["name"] == name and kept["v2v"]["trade_5_bids"] > 0
+    assert before_report("gas_cancun_embedded_seed0") is None

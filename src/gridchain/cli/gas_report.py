@@ -38,7 +38,9 @@ def gas_report(
     and at n = 10,000 (every call under the 16,777,216 cap); at least 10 times less than the baseline at
     n = 200; an anonymous request <= 75,000 alone and <= 45,000 in a batch of 20. Also the V2V auction's
     functions against that paper's Table II (each at or below it; settle <= 60,000; a trade with five bids
-    <= half the paper's 997,188). Writes JSON and a plot of the paper's Fig. 3 with our line added.
+    <= half the paper's 997,188). Beside each figure, its value before the security fixes of issue 14 (kept in
+    benchmarks/baseline/gas_before_issue14/), and the target that the close at n = 500 stays under 1,700 gas
+    per request with them. Writes JSON and a plot of the paper's Fig. 3 with our line added.
 
     Example: gridchain gas-report --hardfork prague --out docs/figures
     """
@@ -106,6 +108,18 @@ def gas_report(
     for name, gas in report["metering"].items():
         metering.add_row(name, f"{gas:,}")
     console.print(metering)
+    fixes = report.get("before_security_fixes")
+    if fixes:
+        changed = {k: v for k, v in fixes["functions"].items() if v["before"] != v["after"]}
+        cost = Table(title=f"What the security fixes cost: gas before them (commit {fixes['commit']}) and now")
+        for col in ("figure", "before", "now", "change"):
+            cost.add_column(col, justify="right")
+        for name, v in changed.items():
+            before, now = v["before"], v["after"]
+            cost.add_row(name, "new" if before is None else f"{before:,}", "gone" if now is None else f"{now:,}",
+                         f"{now - before:+,}" if None not in (before, now) else "-")  # fmt: skip
+        console.print(cost)
+        console.print(f"{len(fixes['functions']) - len(changed)} other figures unchanged")
     for name, t in report["targets"].items():
         mark = "[green]met[/green]" if t["met"] else "[red]not met[/red]"
         detail = {k: v for k, v in t.items() if k != "met"}

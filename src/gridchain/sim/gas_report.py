@@ -23,12 +23,13 @@ from gridchain.chain.coordinator import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert, Gateway
 from gridchain.core import blind
 from gridchain.core.coordinator import MAX_REQUESTS, close_calldata, paged_calldata
-from gridchain.sim import gas_metering, gas_v2v
+from gridchain.sim import gas_before, gas_metering, gas_v2v
 
 PAPER = {"deploy": 742_276, "submit_request": 76_981}  # Table I (Solidity 0.4, Kovan)
 TARGETS = {"submit_request_max": 60_000, "close_per_request_at_500_max": 6_000, "baseline_ratio_at_200_min": 10,
            "close_per_request_at_10000_max": 6_000, "transaction_gas_max": 16_777_216,
-           "submit_request_anonymous_max": 75_000, "submit_request_anonymous_batch20_max": 45_000}
+           "submit_request_anonymous_max": 75_000, "submit_request_anonymous_batch20_max": 45_000,
+           "close_per_request_at_500_hardened_max": 1_700}  # issue 14: what the security fixes may cost the close
 SLOT_S = 3600
 ANONYMOUS_BATCH = 20
 
@@ -178,6 +179,9 @@ def run(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Calla
         "metering_setup": gas_metering.SETUP,
     }
     report["targets"] = check_targets(report) | gas_v2v.check(v2v)
+    before = gas_before.before_report(config.name)
+    if before is not None:
+        report["before_security_fixes"] = {"commit": "b3d15a8", "functions": gas_before.compare(report, before)}
     return report
 
 
@@ -192,6 +196,8 @@ def check_targets(report: dict) -> dict[str, object]:
         per = c["close_slot_per_request"]["500"]
         out["close_per_request_at_500"] = {"gas": per, "max": TARGETS["close_per_request_at_500_max"],
                                            "met": per <= TARGETS["close_per_request_at_500_max"]}  # fmt: skip
+        hardened = TARGETS["close_per_request_at_500_hardened_max"]
+        out["close_per_request_at_500_hardened"] = {"gas": per, "max": hardened, "met": per < hardened}
     if "200" in c["close_slot"] and b["knapsack"].get("200"):
         ratio = b["knapsack"]["200"] / c["close_slot"]["200"]
         out["baseline_ratio_at_200"] = {"ratio": round(ratio, 2), "min": TARGETS["baseline_ratio_at_200_min"],
