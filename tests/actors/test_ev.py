@@ -136,16 +136,18 @@ def test_honest_trade_authenticates_delivers_and_settles(trade):
     price = t.client.cost(WINNING_RATE, AMOUNT)
     deposit = t.client.cost(START_RATE, AMOUNT)
     trade_on_chain = t.client.auction(consumer.address)
-    assert (trade_on_chain.deposit_wei, trade_on_chain.collateral_wei) == (deposit, price)
+    # the consumer's default minimum collateral is its deposit: every bid stakes that much
+    assert (trade_on_chain.deposit_wei, trade_on_chain.collateral_wei, trade_on_chain.min_collateral_wei) == (
+        deposit, deposit, deposit)  # fmt: skip
     before = {a: t.gateway.balance(a) for a in (consumer.address, winner.address)}
     settled = winner.settle(t.token)
     [closed] = settled.named("TradeClosed")
     assert closed.args["delivered_wh"] == AMOUNT and not closed.args["expired"]
-    assert (closed.args["to_provider_wei"], closed.args["to_consumer_wei"]) == (price + price, deposit - price)
-    assert t.gateway.balance(winner.address) - before[winner.address] == price + price  # price + collateral
+    assert (closed.args["to_provider_wei"], closed.args["to_consumer_wei"]) == (price + deposit, deposit - price)
+    assert t.gateway.balance(winner.address) - before[winner.address] == price + deposit  # price + collateral
     assert t.gateway.balance(consumer.address) - before[consumer.address] == deposit - price  # free gas
     assert t.client.token(consumer.address) is None  # the trade is closed
-    assert t.client.balance() == t.client.pending_returns(t.loser.address) == t.client.cost(LOSING_RATE, AMOUNT)
+    assert t.client.balance() == t.client.pending_returns(t.loser.address) == deposit
 
 
 def test_protocol_without_a_transport(market):
