@@ -149,7 +149,8 @@ def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig
     result.gas["settle"] = settled.gas_used
     result.settlement = {"delivered_wh": closed["delivered_wh"], "rate_wei_per_kwh": trade.rate_wei_per_kwh,
                          "to_provider_wei": closed["to_provider_wei"], "to_consumer_wei": closed["to_consumer_wei"],
-                         "deposit_wei": trade.deposit_wei, "collateral_wei": trade.collateral_wei}  # fmt: skip
+                         "deposit_wei": trade.deposit_wei, "collateral_wei": trade.collateral_wei,
+                         "min_collateral_wei": trade.min_collateral_wei}  # fmt: skip
     for p in providers:
         if client.pending_returns(p.address):
             result.gas.setdefault("withdraw", client.withdraw(p.address).gas_used)
