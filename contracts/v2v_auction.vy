@@ -6,30 +6,41 @@
 @license MIT
 @notice Abou El Houda et al. (Section III, Algorithms 1 and 2). The organisation (owner) admits EVs and may
         pause trading. An admitted consumer EV opens a reverse auction for `amount_wh` with a deposit that
-        covers the cost at its start price; admitted provider EVs bid strictly lower rates, each bid with a
-        collateral equal to its cost (rate x amount, Eq. 1); an outbid provider's collateral becomes
-        withdrawable (`withdraw`). After the bidding time the consumer ends the auction: the access token
+        covers the cost at its start price, and names the least collateral a bid must carry (default: its
+        deposit). Admitted provider EVs bid strictly lower rates, each bid with a collateral of
+        max(rate x amount (Eq. 1), that minimum): the paper's collateral alone, rate x amount, is 20 wei for a
+        1 wei/kWh bid on 20 kWh and 0 below 1 kWh. An outbid provider's collateral becomes withdrawable
+        (`withdraw`). Once bidding has closed the consumer ends the auction, and GRACE after the closing time
+        anyone may (so a consumer that never ends cannot lock the winner's collateral): the access token
         keccak256(consumer, provider, block timestamp, VALIDITY) is published in `AuctionEnded` and drives
         the off-chain mutual authentication (`gridchain.actors.ev`).
 
         Settlement (beyond the paper): as energy flows the consumer signs cumulative EIP-712 receipts
         `Receipt(bytes32 token, uint256 deliveredWh)`. Either party may post the latest (`post_receipt`) or
         settle with it; a settlement uses the larger of the receipt given and the one posted. The provider
-        gets rate x delivered plus its collateral back, the consumer the rest of its deposit. The consumer
-        settles only once the token has expired or with a receipt for the whole amount, so the provider
-        always has the token's validity to post its latest receipt. If nobody settles within VALIDITY +
-        GRACE of the end, anyone may `expire` the trade by the same rule with the last posted receipt
-        (none: the provider gets its collateral back, the consumer its deposit). Neither side loses more
-        than one receipt increment. A trade that is closed pays the caller at once and the other party by a
-        2,300-gas push that falls back to `pending_returns` (so a receiver that reverts cannot block it).
+        gets rate x delivered plus its collateral back, less the collateral of the energy it did not
+        deliver: collateral x (amount - delivered) / amount, rounded down, goes to the consumer with the
+        rest of its deposit. That share is forfeited only if the consumer ended its auction within GRACE of
+        the closing time; an auction ended later (by anyone) settles by the paper's rule, the whole
+        collateral back. The consumer settles only once the token has expired or with a receipt for the
+        whole amount, so the provider always has the token's validity to post its latest receipt. If nobody
+        settles within VALIDITY + GRACE of the end, anyone may `expire` the trade by the same rule with the
+        last posted receipt (none: delivered 0). Delivery runs one receipt increment ahead, so a consumer
+        that stops signing gains at most one increment of energy and the collateral share of what it did not
+        sign for: the whole collateral if it takes nothing. The contract cannot tell that from a provider that
+        delivers nothing; the collateral a bid must carry is public before anyone bids. A trade that is
+        closed pays the caller at once and the other party by a 2,300-gas push that falls back to
+        `pending_returns` (so a receiver that reverts cannot block it).
 
         Each consumer has at most one open auction, kept in three packed words:
             state[c] = provider (bits 0-159) | closing_time (160-199) | ended_at (200-239)
             terms[c] = amount_wh (0-63) | rate_wei_per_kwh (64-159) | delivered_wh (160-223)
-            funds[c] = deposit_wei (0-127) | collateral_wei (128-255)
-        `rate` is the start price until the first bid, then the lowest bid. Pausing stops new auctions and
-        bids only: ending, settling, expiring and withdrawing go on, so a pause cannot trap funds. Removing
-        an EV likewise stops its new auctions and bids, not its open trades.
+            funds[c] = deposit_wei (0-79) | collateral_wei (80-159) | min_collateral_wei (160-239)
+        `rate` is the start price until the first bid, then the lowest bid. Rates and deposits are below
+        2**80 (1.2 million ether), and a collateral is at most the deposit (so are the cost at a bid and the
+        minimum), so the three money fields fit 80 bits each. Pausing stops new auctions and bids only:
+        ending, settling, expiring and withdrawing go on, so a pause cannot trap funds. Removing an EV
+        likewise stops its new auctions and bids, not its open trades.
 
         Invariant: the contract's balance equals the sum of the live deposits and collaterals (`funds`)
         plus the sum of `pending_returns`. Each function that moves value keeps it, and asserts its part:
@@ -49,12 +60,13 @@ exports: (ownable.owner, ownable.transfer_ownership, eip712.eip712Domain)
 
 MASK40: constant(uint256) = 2**40 - 1
 MASK64: constant(uint256) = 2**64 - 1
+MASK80: constant(uint256) = 2**80 - 1
 MASK96: constant(uint256) = 2**96 - 1
-MASK128: constant(uint256) = 2**128 - 1
 MASK160: constant(uint256) = 2**160 - 1
 ACTIVE: constant(uint256) = 1
 PAUSED: constant(uint256) = 2  # never 0: a status change rewrites a word instead of creating one
 MAX_BIDDING_TIME: constant(uint256) = 7 * 86400  # [s]
+MIN_GRACE: constant(uint256) = 60  # [s] the consumer's least time to end its own auction (five 12-s blocks)
 RECEIPT_TYPEHASH: constant(bytes32) = keccak256("Receipt(bytes32 token,uint256 deliveredWh)")
 PUSH_GAS: constant(uint256) = 0  # a value transfer adds the 2,300-gas stipend: enough to receive, not to act
 
@@ -75,6 +87,7 @@ event AuctionStarted:
     start_rate_wei_per_kwh: uint256
     closing_time: uint256
     deposit_wei: uint256
+    min_collateral_wei: uint256
 
 event BidPlaced:
     consumer: indexed(address)
@@ -112,10 +125,11 @@ struct Auction:
     delivered_wh: uint256
     deposit_wei: uint256
     collateral_wei: uint256
+    min_collateral_wei: uint256
 
 
 VALIDITY: public(immutable(uint256))  # [s] an access token's life, from the end of the auction
-GRACE: public(immutable(uint256))  # [s] after the token's validity, before anyone may expire the trade
+GRACE: public(immutable(uint256))  # [s] a party's time to act before anyone may: to end, to settle
 
 status: uint256  # ACTIVE or PAUSED
 admitted_at: public(HashMap[address, uint256])  # block.timestamp of admission; 0: not admitted
@@ -130,10 +144,12 @@ def __init__(validity_s: uint256, grace_s: uint256):
     """
     @dev The deployer becomes the owner (the organisation); trading starts active.
     @param validity_s Life of an access token [s], 1 .. 30 days.
-    @param grace_s Time after a token's validity before anyone may expire its trade [s], 0 .. 30 days.
+    @param grace_s [s], 60 .. 30 days: after the closing time, the consumer's to end its auction (and keep its
+           claim on undelivered collateral) before anyone may; after a token's validity, the parties' to settle
+           before anyone may expire the trade.
     """
     assert validity_s > 0 and validity_s <= 30 * 86400, "v2v: validity_s out of range"
-    assert grace_s <= 30 * 86400, "v2v: grace_s out of range"
+    assert grace_s >= MIN_GRACE and grace_s <= 30 * 86400, "v2v: grace_s out of range"
     ownable.__init__()
     eip712.__init__("gridchain v2v", "1")
     VALIDITY = validity_s
@@ -182,31 +198,39 @@ def change_status(active: bool):
 
 @external
 @payable
-def start_auction(amount_wh: uint256, bidding_time_s: uint256, start_rate_wei_per_kwh: uint256):
+def start_auction(
+    amount_wh: uint256,
+    bidding_time_s: uint256,
+    start_rate_wei_per_kwh: uint256,
+    min_collateral_wei: uint256 = msg.value,
+):
     """
     @dev An admitted consumer without an open auction asks for `amount_wh`; msg.value is its deposit, at
-         least the cost at the start price.
+         least the cost at the start price and below 2**80.
     @param amount_wh Energy wanted [Wh], 1 .. 2**64 - 1.
     @param bidding_time_s How long providers may bid [s], 1 .. 7 days.
-    @param start_rate_wei_per_kwh The highest rate the consumer accepts [wei/kWh], 1 .. 2**96 - 1.
+    @param start_rate_wei_per_kwh The highest rate the consumer accepts [wei/kWh], 1 .. 2**80 - 1.
+    @param min_collateral_wei The least collateral of a bid [wei], 0 .. the deposit (default: the deposit).
     """
     self._check_trading(msg.sender)
     assert self.state[msg.sender] == 0, "v2v: consumer has an open auction"
     assert amount_wh > 0 and amount_wh <= MASK64, "v2v: amount_wh out of range"
     assert bidding_time_s > 0 and bidding_time_s <= MAX_BIDDING_TIME, "v2v: bidding_time_s out of range"
-    assert start_rate_wei_per_kwh > 0 and start_rate_wei_per_kwh <= MASK96, "v2v: start rate out of range"
-    assert msg.value <= MASK128, "v2v: deposit out of range"
+    assert start_rate_wei_per_kwh > 0 and start_rate_wei_per_kwh <= MASK80, "v2v: start rate out of range"
+    assert msg.value <= MASK80, "v2v: deposit out of range"
     assert msg.value >= self._cost(start_rate_wei_per_kwh, amount_wh), "v2v: deposit below the cost at the start rate"
+    assert min_collateral_wei <= msg.value, "v2v: min collateral over deposit"
     closing_time: uint256 = block.timestamp + bidding_time_s
     self.state[msg.sender] = closing_time << 160
     self.terms[msg.sender] = amount_wh | (start_rate_wei_per_kwh << 64)
-    self.funds[msg.sender] = msg.value
+    self.funds[msg.sender] = msg.value | (min_collateral_wei << 160)
     log AuctionStarted(
         consumer=msg.sender,
         amount_wh=amount_wh,
         start_rate_wei_per_kwh=start_rate_wei_per_kwh,
         closing_time=closing_time,
         deposit_wei=msg.value,
+        min_collateral_wei=min_collateral_wei,
     )
 
 
@@ -215,8 +239,8 @@ def start_auction(amount_wh: uint256, bidding_time_s: uint256, start_rate_wei_pe
 def place_bid(consumer: address, rate_wei_per_kwh: uint256):
     """
     @dev An admitted provider offers `consumer`'s amount at a rate strictly below the current one, with
-         msg.value = its cost (rate x amount / 1000) as collateral. The collateral of the bid it replaces
-         becomes withdrawable by that bid's provider (no transfer here).
+         msg.value = max(its cost (rate x amount / 1000), the auction's minimum collateral) as collateral. The
+         collateral of the bid it replaces becomes withdrawable by that bid's provider (no transfer here).
     """
     self._check_trading(msg.sender)
     assert msg.sender != consumer, "v2v: a consumer cannot bid in its own auction"
@@ -227,35 +251,42 @@ def place_bid(consumer: address, rate_wei_per_kwh: uint256):
     assert rate_wei_per_kwh > 0, "v2v: rate is 0"
     assert rate_wei_per_kwh < (t >> 64) & MASK96, "v2v: bid not lower than the current rate"
     amount_wh: uint256 = t & MASK64
-    assert msg.value == self._cost(rate_wei_per_kwh, amount_wh), "v2v: collateral must equal rate x amount"
     f: uint256 = self.funds[consumer]
+    assert msg.value == max(self._cost(rate_wei_per_kwh, amount_wh), f >> 160), (
+        "v2v: collateral must be max(rate x amount, minimum)"
+    )
     previous: address = convert(s & MASK160, address)
     if previous != empty(address):
-        self.pending_returns[previous] += f >> 128
+        self.pending_returns[previous] += (f >> 80) & MASK80
     self.state[consumer] = (s & ~MASK160) | convert(msg.sender, uint256)
     self.terms[consumer] = amount_wh | (rate_wei_per_kwh << 64)
-    self.funds[consumer] = (f & MASK128) | (msg.value << 128)
+    self.funds[consumer] = (f & ~(MASK80 << 80)) | (msg.value << 80)
     log BidPlaced(consumer=consumer, provider=msg.sender, rate_wei_per_kwh=rate_wei_per_kwh)
 
 
 @external
-def end_auction():
+def end_auction(consumer: address = msg.sender):
     """
-    @dev The consumer, once bidding has closed: publish the access token for the lowest bidder. Without a
-         bid the auction closes and the deposit becomes withdrawable by the consumer (no transfer here).
+    @dev Publish the access token of `consumer`'s auction for the lowest bidder: the consumer once bidding
+         has closed, anyone GRACE after the closing time. Without a bid the auction closes and the deposit
+         becomes withdrawable by the consumer (no transfer here).
+    @param consumer Whose auction (default: the caller's).
     """
-    s: uint256 = self.state[msg.sender]
+    s: uint256 = self.state[consumer]
     assert s != 0, "v2v: no open auction for this consumer"
     assert (s >> 200) == 0, "v2v: auction already ended"
-    assert block.timestamp >= (s >> 160) & MASK40, "v2v: bidding still open"
+    closing_time: uint256 = s >> 160  # ended_at is 0
+    assert block.timestamp >= closing_time, "v2v: bidding still open"
+    if msg.sender != consumer:
+        assert block.timestamp >= closing_time + GRACE, "v2v: consumer's grace not over"
     provider: address = convert(s & MASK160, address)
     if provider == empty(address):
-        self.pending_returns[msg.sender] += self.funds[msg.sender]
-        self._clear(msg.sender)
-        log AuctionEnded(consumer=msg.sender, provider=empty(address), token=empty(bytes32))
+        self.pending_returns[consumer] += self.funds[consumer] & MASK80
+        self._clear(consumer)
+        log AuctionEnded(consumer=consumer, provider=empty(address), token=empty(bytes32))
         return
-    self.state[msg.sender] = s | (block.timestamp << 200)
-    log AuctionEnded(consumer=msg.sender, provider=provider, token=self._token(msg.sender, provider, block.timestamp))
+    self.state[consumer] = s | (block.timestamp << 200)
+    log AuctionEnded(consumer=consumer, provider=provider, token=self._token(consumer, provider, block.timestamp))
 
 
 @external
@@ -345,8 +376,9 @@ def auction(consumer: address) -> Auction:
         amount_wh=t & MASK64,
         rate_wei_per_kwh=(t >> 64) & MASK96,
         delivered_wh=(t >> 160) & MASK64,
-        deposit_wei=f & MASK128,
-        collateral_wei=f >> 128,
+        deposit_wei=f & MASK80,
+        collateral_wei=(f >> 80) & MASK80,
+        min_collateral_wei=f >> 160,
     )
 
 
@@ -414,17 +446,22 @@ def _check_receipt(consumer: address, s: uint256, t: uint256, delivered_wh: uint
 @internal
 def _close_trade(consumer: address, s: uint256, t: uint256, delivered_wh: uint256, expired: bool):
     """
-    @dev Pay the provider rate x delivered plus its collateral, the consumer the rest of its deposit, and
-         clear the auction. The caller is paid directly; the other party by a push or, failing that, into
-         pending_returns.
+    @dev Pay the provider rate x delivered plus its collateral less the share of the undelivered energy, the
+         consumer the rest of its deposit plus that share, and clear the auction. The share is forfeited only
+         if the consumer ended its auction within GRACE of the closing time (nobody else can end it then).
+         The caller is paid directly; the other party by a push or, failing that, into pending_returns.
     """
     f: uint256 = self.funds[consumer]
     provider: address = convert(s & MASK160, address)
-    deposit: uint256 = f & MASK128
-    collateral: uint256 = f >> 128
+    deposit: uint256 = f & MASK80
+    collateral: uint256 = (f >> 80) & MASK80
     price: uint256 = self._cost((t >> 64) & MASK96, delivered_wh)
-    to_provider: uint256 = price + collateral
-    to_consumer: uint256 = deposit - price  # price <= cost(rate, amount) <= cost(start rate, amount) <= deposit
+    forfeit: uint256 = 0
+    if s >> 200 < ((s >> 160) & MASK40) + GRACE:
+        amount_wh: uint256 = t & MASK64  # > 0, and delivered_wh <= amount_wh: receipts are checked against it
+        forfeit = collateral * (amount_wh - delivered_wh) // amount_wh  # rounded down: <= collateral
+    to_provider: uint256 = price + collateral - forfeit
+    to_consumer: uint256 = deposit - price + forfeit  # price <= cost(rate, amount) <= cost(start, amount) <= deposit
     assert to_provider + to_consumer == deposit + collateral, "v2v: invariant broken"
     self._clear(consumer)
     self._pay(provider, to_provider, msg.sender == provider)

@@ -23,6 +23,7 @@ from gridchain.actors.ev import (
     ProviderEV,
 )
 from gridchain.chain.boa_gateway import BoaGateway
+from gridchain.chain.gateway import ChainRevert
 from gridchain.chain.locked import LockedGateway
 from gridchain.chain.v2v import SignedReceipt, V2VClient, sign_receipt
 from gridchain.services.server import LoopbackServer
@@ -136,16 +137,18 @@ def test_honest_trade_authenticates_delivers_and_settles(trade):
     price = t.client.cost(WINNING_RATE, AMOUNT)
     deposit = t.client.cost(START_RATE, AMOUNT)
     trade_on_chain = t.client.auction(consumer.address)
-    assert (trade_on_chain.deposit_wei, trade_on_chain.collateral_wei) == (deposit, price)
+    # the consumer's default minimum collateral is its deposit: every bid stakes that much
+    assert (trade_on_chain.deposit_wei, trade_on_chain.collateral_wei, trade_on_chain.min_collateral_wei) == (
+        deposit, deposit, deposit)  # fmt: skip
     before = {a: t.gateway.balance(a) for a in (consumer.address, winner.address)}
     settled = winner.settle(t.token)
     [closed] = settled.named("TradeClosed")
     assert closed.args["delivered_wh"] == AMOUNT and not closed.args["expired"]
-    assert (closed.args["to_provider_wei"], closed.args["to_consumer_wei"]) == (price + price, deposit - price)
-    assert t.gateway.balance(winner.address) - before[winner.address] == price + price  # price + collateral
+    assert (closed.args["to_provider_wei"], closed.args["to_consumer_wei"]) == (price + deposit, deposit - price)
+    assert t.gateway.balance(winner.address) - before[winner.address] == price + deposit  # price + collateral
     assert t.gateway.balance(consumer.address) - before[consumer.address] == deposit - price  # free gas
     assert t.client.token(consumer.address) is None  # the trade is closed
-    assert t.client.balance() == t.client.pending_returns(t.loser.address) == t.client.cost(LOSING_RATE, AMOUNT)
+    assert t.client.balance() == t.client.pending_returns(t.loser.address) == deposit
 
 
 def test_protocol_without_a_transport(market):
@@ -170,6 +173,51 @@ def test_protocol_without_a_transport(market):
         winner.deliver(m.token, proof.session, m.gateway.now())
     [closed] = winner.settle(m.token).named("TradeClosed")
     assert closed.args["delivered_wh"] == AMOUNT
+
+
+def test_a_consumer_that_stops_signing_costs_the_provider_one_increment_and_the_unsigned_share(market):
+    """The residual risk of the collateral rule (docs/security.md, V2V auction): the consumer takes three
+    increments and signs for them, takes a fourth and signs nothing more. The provider delivers nothing further
+    without that receipt and settles with the last one it holds: it loses the fourth increment's price and the
+    collateral share of everything not signed for, and no more."""
+    m, consumer, winner = market, market.consumer, market.winner
+    hello = consumer.hello(m.token)
+    proof = winner.authenticate(hello, m.gateway.now())
+    for k in range(1, 4):
+        winner.deliver(m.token, proof.session, m.gateway.now())
+        winner.accept_receipt(consumer.receipt(m.token, k * INCREMENT), proof.session, m.gateway.now())
+    assert winner.deliver(m.token, proof.session, m.gateway.now()) == 4 * INCREMENT  # the consumer stops here
+    with refused(f"waiting for the receipt of {4 * INCREMENT} Wh before delivering more"):
+        winner.deliver(m.token, proof.session, m.gateway.now())
+    collateral = m.client.auction(consumer.address).collateral_wei
+    before = m.gateway.balance(winner.address)
+    [closed] = winner.settle(m.token).named("TradeClosed")
+    receipted = 3 * INCREMENT
+    share = collateral * (AMOUNT - receipted) // AMOUNT
+    assert closed.args["delivered_wh"] == receipted
+    assert m.gateway.balance(winner.address) - before == m.client.cost(WINNING_RATE, receipted) + collateral - share
+    # against being paid for the 8 kWh it delivered and keeping its collateral:
+    loss = m.client.cost(WINNING_RATE, 4 * INCREMENT) + collateral - closed.args["to_provider_wei"]
+    assert loss == m.client.cost(WINNING_RATE, INCREMENT) + share and share <= collateral
+
+
+def test_a_provider_ends_the_auction_of_a_consumer_that_does_not():
+    """Its collateral is not locked: GRACE after the closing time the winner ends the auction itself (the
+    consumer, not having ended it in time, has no claim on the collateral of undelivered energy)."""
+    m = Market()
+    consumer, winner = m.ev(4), m.winner
+    consumer.start_auction(AMOUNT, BIDDING, START_RATE)
+    winner.bid(consumer.address, WINNING_RATE)
+    m.gateway.advance_time(BIDDING)
+    with pytest.raises(ChainRevert, match="consumer's grace not over"):
+        winner.end_auction(consumer.address)
+    m.gateway.advance_time(GRACE)
+    token = winner.end_auction(consumer.address)
+    assert token is not None and token == m.client.token(consumer.address)
+    m.gateway.advance_time(VALIDITY + GRACE)
+    [closed] = m.client.expire(m.gateway.accounts[0], consumer.address).named("TradeClosed")
+    assert (closed.args["to_provider_wei"], closed.args["to_consumer_wei"]) == (
+        m.client.cost(START_RATE, AMOUNT), m.client.cost(START_RATE, AMOUNT))  # collateral and deposit back
 
 
 # ---- the provider's checks of the hello ------------------------------------------------------------------

@@ -34,6 +34,26 @@ def test_v2v_demo_bad_amount_names_the_option():
     assert p.returncode == 2 and p.stderr == "error: --amount-kwh: 201 is outside 1..200\n" and p.stdout == ""
 
 
+def test_v2v_demo_min_collateral_sets_each_bids_collateral():
+    """1000 per mille (the default): every bid stakes the consumer's deposit; 0: the paper's rate x amount."""
+    runs = {}
+    for pm in (1000, 0):
+        r = runner.invoke(app, ["v2v", "demo", "--json", "--min-collateral-pm", str(pm)])
+        assert r.exit_code == 0, r.stderr
+        runs[pm] = json.loads(r.stdout)
+    deposit = runs[1000]["settlement"]["deposit_wei"]
+    placed = {pm: [b for b in data["bids"] if b["placed"]] for pm, data in runs.items()}
+    assert {b["collateral_wei"] for b in placed[1000]} == {deposit} == {runs[1000]["settlement"]["collateral_wei"]}
+    assert [b["collateral_wei"] for b in placed[0]] == [b["rate_wei_per_kwh"] * 20 for b in placed[0]]  # x 20 kWh
+    assert runs[0]["settlement"]["min_collateral_wei"] == 0 and runs[0]["contract_balance_after_wei"] == 0
+
+
+def test_v2v_demo_bad_min_collateral_names_the_option():
+    p = subprocess.run([sys.executable, "-m", "gridchain", "v2v", "demo", "--min-collateral-pm", "1001"],
+                       capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert p.returncode == 2 and p.stderr == "error: --min-collateral-pm: 1001 is outside 0..1000\n" and p.stdout == ""
+
+
 def test_v2v_help_explains():
     r = runner.invoke(app, ["v2v", "demo", "--help"])
     assert r.exit_code == 0 and "reverse auction" in r.stdout and "Example" in r.stdout

@@ -20,6 +20,8 @@ from gridchain.core.v2v import (
     V2VModel,
     access_token,
     cost,
+    required_collateral,
+    undelivered_share,
 )
 
 from .conftest import Mirrored, load
@@ -35,6 +37,7 @@ AMOUNT = 10_000  # [Wh]
 START_RATE = 3 * 10**14  # [wei/kWh]: cost(START_RATE, AMOUNT) = 3e15 wei
 RATE = 2 * 10**14
 BIDDING = 600  # [s]
+DEPOSIT = cost(START_RATE, AMOUNT) + 99  # [wei] a deposit above the cost at the start rate
 
 REFUSING_SRC = """
 # pragma version ~=0.4.3
@@ -137,34 +140,42 @@ class Market(Mirrored):
         assert self.events["StatusChanged"] == [{"active": active}]
 
     # -- trading ---------------------------------------------------------------------------------------------
-    def start(self, consumer: str, amount_wh: int = AMOUNT, bidding_time_s: int = BIDDING,
-              start_rate: int = START_RATE, deposit: int | None = None) -> Auction:  # fmt: skip
+    def start(self, consumer: str, amount_wh: int = AMOUNT, bidding_time_s: int = BIDDING, start_rate: int = START_RATE,
+              deposit: int | None = None, min_collateral: int | None = 0) -> Auction:  # fmt: skip
+        """`min_collateral` 0 (these tests' default): the paper's collateral, rate x amount; None: the contract's
+        default (the deposit), by the three-argument call."""
         deposit = cost(start_rate, amount_wh) if deposit is None else deposit
+        extra = () if min_collateral is None else (min_collateral,)
         auction = self.apply(
             consumer, deposit,
-            lambda: self.model.start_auction(consumer, self.now, deposit, amount_wh, bidding_time_s, start_rate),
-            lambda: self.c.start_auction(amount_wh, bidding_time_s, start_rate, value=deposit),
+            lambda: self.model.start_auction(consumer, self.now, deposit, amount_wh, bidding_time_s, start_rate,
+                                             min_collateral),
+            lambda: self.c.start_auction(amount_wh, bidding_time_s, start_rate, *extra, value=deposit),
         )  # fmt: skip
         assert self.events["AuctionStarted"] == [{
             "consumer": consumer.lower(), "amount_wh": amount_wh, "start_rate_wei_per_kwh": start_rate,
-            "closing_time": self.now + bidding_time_s, "deposit_wei": deposit}]  # fmt: skip
+            "closing_time": self.now + bidding_time_s, "deposit_wei": deposit,
+            "min_collateral_wei": deposit if min_collateral is None else min_collateral}]  # fmt: skip
         return auction
 
     def bid(self, provider: str, consumer: str, rate: int = RATE, collateral: int | None = None) -> None:
         if collateral is None:
             a = self.model.auctions.get(consumer.lower())
-            collateral = cost(rate, a.amount_wh) if a else 0
+            collateral = required_collateral(rate, a.amount_wh, a.min_collateral_wei) if a else 0
         self.apply(provider, collateral,
                    lambda: self.model.place_bid(provider, self.now, collateral, consumer, rate),
                    lambda: self.c.place_bid(consumer, rate, value=collateral))  # fmt: skip
         assert self.events["BidPlaced"] == [
             {"consumer": consumer.lower(), "provider": provider.lower(), "rate_wei_per_kwh": rate}]
 
-    def end(self, consumer: str) -> bytes | None:
+    def end(self, consumer: str, sender: str | None = None) -> bytes | None:
+        """`consumer` ends its auction (`sender` None, by the no-argument call), or `sender` ends it for it."""
         a = self.model.auctions.get(consumer.lower())
         provider = a.provider if a else ZERO
-        token = self.apply(consumer, 0, lambda: self.model.end_auction(consumer, self.now),
-                           lambda: self.c.end_auction())  # fmt: skip
+        sender = sender or consumer
+        args = () if sender == consumer else (consumer,)
+        token = self.apply(sender, 0, lambda: self.model.end_auction(sender, self.now, consumer),
+                           lambda: self.c.end_auction(*args))  # fmt: skip
         [event] = self.events["AuctionEnded"]
         assert event["consumer"] == consumer.lower() and event["provider"] == provider
         if token is None:
@@ -249,10 +260,12 @@ def test_deploy_sets_owner_periods_domain_and_active(m):
 @pytest.mark.parametrize(
     ("validity_s", "grace_s", "reason"),
     [
-        (1, 0, None),
+        (1, 60, None),
         (30 * DAY, 30 * DAY, None),
         (0, GRACE, "validity_s out of range"),
         (30 * DAY + 1, GRACE, "validity_s out of range"),
+        (VALIDITY, 59, "grace_s out of range"),  # the consumer's least time to end its own auction
+        (VALIDITY, 0, "grace_s out of range"),
         (VALIDITY, 30 * DAY + 1, "grace_s out of range"),
     ],
 )
@@ -364,7 +377,7 @@ def test_paused_still_ends_settles_expires_and_withdraws(m):
 
 def test_start_auction_records_the_terms(m):
     a = m.start(m.ev(0), 5_000, 300, 4 * 10**14, deposit=cost(4 * 10**14, 5_000) + 7)
-    assert m.chain_auction(m.ev(0)) == (ZERO, m.now + 300, 0, 5_000, 4 * 10**14, 0, cost(4 * 10**14, 5_000) + 7, 0)
+    assert m.chain_auction(m.ev(0)) == (ZERO, m.now + 300, 0, 5_000, 4 * 10**14, 0, cost(4 * 10**14, 5_000) + 7, 0, 0)
     assert a.closing_time == m.now + 300
     assert bytes(m.c.token(m.ev(0))) == ZERO32
 
@@ -406,17 +419,17 @@ def test_start_bidding_time_bounds(m, bidding_time_s, ok):
 
 
 @pytest.mark.parametrize(
-    ("start_rate", "ok"), [(0, False), (1, True), (2**96 - 1, True), (2**96, False)],
+    ("start_rate", "ok"), [(0, False), (1, True), (2**80 - 1, True), (2**80, False)],
 )
 def test_start_rate_bounds(m, start_rate, ok):
     m.refund(m.ev(0), 2**100)
     if ok:
-        m.start(m.ev(0), amount_wh=1_000, start_rate=start_rate)  # cost = start_rate
+        m.start(m.ev(0), amount_wh=1_000, start_rate=start_rate)  # cost = start_rate <= the largest deposit
     else:
         refused("start rate out of range", m.start, m.ev(0), amount_wh=1_000, start_rate=start_rate, deposit=0)
 
 
-@pytest.mark.parametrize(("deposit", "ok"), [(2**128 - 1, True), (2**128, False)])
+@pytest.mark.parametrize(("deposit", "ok"), [(2**80 - 1, True), (2**80, False), (2**128, False)])
 def test_start_deposit_bounds(m, deposit, ok):
     consumer = m.ev(0)
     m.refund(consumer, 2**129)
@@ -434,6 +447,25 @@ def test_start_deposit_against_the_cost_at_the_start_rate(m, delta, ok):
         m.start(m.ev(0), amount, BIDDING, rate, deposit)
     else:
         refused("deposit below the cost at the start rate", m.start, m.ev(0), amount, BIDDING, rate, deposit)
+
+
+@pytest.mark.parametrize(("minimum", "ok"), [
+    (0, True), (1, True), (DEPOSIT, True), (DEPOSIT + 1, False), (2**80, False), (2**256 - 1, False),
+])  # fmt: skip
+def test_start_min_collateral_at_most_the_deposit(m, minimum, ok):
+    if ok:
+        a = m.start(m.ev(0), deposit=DEPOSIT, min_collateral=minimum)
+        assert a.min_collateral_wei == m.chain_auction(m.ev(0))[8] == minimum
+    else:
+        refused("min collateral over deposit", m.start, m.ev(0), deposit=DEPOSIT, min_collateral=minimum)
+
+
+def test_start_min_collateral_defaults_to_the_deposit(m):
+    """The three-argument call (the paper's interface): every bid then stakes what the consumer deposited."""
+    a = m.start(m.ev(0), deposit=DEPOSIT, min_collateral=None)
+    assert a.min_collateral_wei == m.chain_auction(m.ev(0))[8] == DEPOSIT
+    m.bid(m.ev(1), m.ev(0), 1)  # 1 wei/kWh: its cost is 10 wei, its collateral the deposit
+    assert m.chain_auction(m.ev(0))[7] == DEPOSIT
 
 
 # ---- place_bid -------------------------------------------------------------------------------------------------
@@ -503,15 +535,31 @@ def test_bid_must_be_strictly_lower(m, first, rate, ok):
         refused("bid not lower than the current rate", m.bid, m.ev(2), m.ev(0), rate)
 
 
+@pytest.mark.parametrize("above", [False, True])  # the minimum above or below the bid's cost
 @pytest.mark.parametrize(("delta", "ok"), [(-1, False), (0, True), (1, False)])
-def test_bid_collateral_must_equal_rate_times_amount(m, delta, ok):
+def test_bid_collateral_must_equal_the_max_of_its_cost_and_the_minimum(m, above, delta, ok):
     rate, amount = 123_456_789_012_345, 7_777
-    m.start(m.ev(0), amount, BIDDING, rate + 1)
-    collateral = cost(rate, amount) + delta
+    price = cost(rate, amount)
+    minimum = price + 12_345 if above else price - 12_345
+    m.start(m.ev(0), amount, BIDDING, rate + 1, deposit=cost(rate + 1, amount) + 20_000, min_collateral=minimum)
+    collateral = max(price, minimum) + delta
     if ok:
         m.bid(m.ev(1), m.ev(0), rate, collateral)
+        assert m.chain_auction(m.ev(0))[7] == (minimum if above else price)
     else:
-        refused("collateral must equal rate x amount", m.bid, m.ev(1), m.ev(0), rate, collateral)
+        refused("collateral must be max(rate x amount, minimum)", m.bid, m.ev(1), m.ev(0), rate, collateral)
+    refused("collateral must be max(rate x amount, minimum)", m.bid, m.ev(2), m.ev(0), rate - 1, price)
+
+
+def test_an_outbid_minimum_collateral_is_withdrawable_in_full(m):
+    floor = cost(START_RATE, AMOUNT) // 2
+    m.start(m.ev(0), min_collateral=floor)
+    m.bid(m.ev(1), m.ev(0), RATE)  # cost(RATE, AMOUNT) > floor
+    m.bid(m.ev(2), m.ev(0), 2)  # the floor
+    m.bid(m.ev(3), m.ev(0), 1)  # the floor again
+    assert m.c.pending_returns(m.ev(1)) == cost(RATE, AMOUNT)
+    assert m.withdraw(m.ev(2)) == floor
+    assert m.chain_auction(m.ev(0))[7] == floor
 
 
 # ---- end_auction ------------------------------------------------------------------------------------------------
@@ -535,6 +583,49 @@ def test_end_before_the_closing_time_refused(m):
     refused("bidding still open", m.end, m.ev(0))
     m.travel_to(a.closing_time)
     m.end(m.ev(0))
+
+
+@pytest.mark.parametrize("who", ["provider", "stranger", "outbid"])
+def test_end_by_anyone_from_closing_time_plus_grace(m, who):
+    a = m.start(m.ev(0))
+    m.bid(m.ev(2), m.ev(0), RATE)
+    m.bid(m.ev(1), m.ev(0), RATE - 1)
+    sender = {"provider": m.ev(1), "stranger": m.new_account().address, "outbid": m.ev(2)}[who]
+    m.travel_to(a.closing_time)
+    refused("consumer's grace not over", m.end, m.ev(0), sender)
+    m.travel_to(a.closing_time + GRACE - 1)
+    refused("consumer's grace not over", m.end, m.ev(0), sender)
+    m.travel_to(a.closing_time + GRACE)
+    token = m.end(m.ev(0), sender)  # Market.end checks the event and the token
+    assert token == access_token(m.ev(0), m.ev(1), m.now, VALIDITY)  # the consumer's and winner's, not the caller's
+    assert bytes(m.c.token(m.ev(0))) == token and m.c.token(sender) == ZERO32
+    refused("auction already ended", m.end, m.ev(0))
+    refused("auction already ended", m.end, m.ev(0), sender)
+
+
+def test_end_by_another_before_the_closing_time_says_bidding_is_open(m):
+    a = m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    m.travel_to(a.closing_time - 1)
+    refused("bidding still open", m.end, m.ev(0), m.ev(1))
+    refused("no open auction for this consumer", m.end, m.ev(3), m.ev(1))
+
+
+def test_end_by_another_without_bids_credits_the_consumer(m):
+    a = m.start(m.ev(0), deposit=DEPOSIT)
+    stranger = m.new_account().address
+    m.travel_to(a.closing_time + GRACE)
+    assert m.end(m.ev(0), stranger) is None
+    assert m.c.pending_returns(m.ev(0)) == DEPOSIT and m.c.pending_returns(stranger) == 0
+    refused("nothing to withdraw", m.withdraw, stranger)
+    assert m.withdraw(m.ev(0)) == DEPOSIT
+
+
+def test_the_consumer_may_still_end_after_its_grace(m):
+    a = m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    m.travel_to(a.closing_time + GRACE + 5 * DAY)
+    assert m.end(m.ev(0)) == access_token(m.ev(0), m.ev(1), m.now, VALIDITY)
 
 
 def test_end_twice_refused(m):
@@ -629,23 +720,65 @@ def test_stale_receipt_of_an_earlier_trade_refused(m):
 # ---- settle ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("minimum", [0, None])  # the paper's collateral (cost), the default (the deposit)
 @pytest.mark.parametrize("delivered", [0, 1, 3_333, AMOUNT])
-def test_provider_settle_moves_the_money(m, delivered):
+def test_provider_settle_moves_the_money(m, delivered, minimum):
     consumer, provider = m.ev(0), m.ev(1)
     deposit = cost(START_RATE, AMOUNT) + 1_234
-    m.trade(deposit=deposit)
-    collateral = cost(RATE, AMOUNT)
+    m.trade(deposit=deposit, min_collateral=minimum)
+    collateral = cost(RATE, AMOUNT) if minimum == 0 else deposit
     c0, p0 = boa.env.get_balance(consumer), boa.env.get_balance(provider)
     assert (c0, p0) == (FUNDS - deposit, FUNDS - collateral)
     closed = m.settle(provider, consumer, m.receipt(m.evs[0], delivered))
     price = cost(RATE, delivered)
-    assert closed == Closed(consumer.lower(), provider.lower(), delivered, price + collateral, deposit - price, False)
-    assert boa.env.get_balance(provider) - p0 == price + collateral  # its own send was the collateral
-    assert boa.env.get_balance(provider) == FUNDS + price
-    assert boa.env.get_balance(consumer) - c0 == deposit - price
-    assert boa.env.get_balance(consumer) == FUNDS - price
+    forfeit = collateral * (AMOUNT - delivered) // AMOUNT  # the collateral of the energy not delivered
+    assert closed == Closed(consumer.lower(), provider.lower(), delivered, price + collateral - forfeit,
+                            deposit - price + forfeit, False)  # fmt: skip
+    assert boa.env.get_balance(provider) - p0 == price + collateral - forfeit  # its own send was the collateral
+    assert boa.env.get_balance(provider) == FUNDS + price - forfeit
+    assert boa.env.get_balance(consumer) - c0 == deposit - price + forfeit
+    assert boa.env.get_balance(consumer) == FUNDS - price + forfeit
     assert boa.env.get_balance(m.address) == 0
     assert m.chain_auction(consumer) == Auction().as_tuple()
+
+
+@pytest.mark.parametrize(("late", "forfeits"), [(GRACE - 1, True), (GRACE, False), (GRACE + DAY, False)])
+def test_forfeiture_only_if_the_consumer_ended_within_its_grace(m, late, forfeits):
+    """The consumer ends at closing + `late`: within its grace undelivered energy costs the provider its share of
+    the collateral; from closing + GRACE anyone could have ended it, and the paper's rule applies."""
+    a = m.start(m.ev(0), min_collateral=None)
+    m.bid(m.ev(1), m.ev(0), RATE)
+    m.travel_to(a.closing_time + late)
+    m.end(m.ev(0))
+    closed = m.settle(m.ev(1), m.ev(0), m.receipt(m.evs[0], 2_500))
+    collateral = cost(START_RATE, AMOUNT)  # the default minimum: the deposit
+    share = collateral * 7_500 // AMOUNT if forfeits else 0
+    assert (closed.to_provider_wei, closed.to_consumer_wei) == (
+        cost(RATE, 2_500) + collateral - share, cost(START_RATE, AMOUNT) - cost(RATE, 2_500) + share)  # fmt: skip
+
+
+@pytest.mark.parametrize(("amount", "collateral", "delivered"), [
+    (7_777, 1, 7_776), (7_777, 3, 1), (3, 2**80 - 1, 1), (2**64 - 1, 2**80 - 1, 1), (2**64 - 1, 2**80 - 1, 2**64 - 2),
+    (1, 5, 0), (1, 5, 1), (999, 10**18 + 7, 500),
+])  # fmt: skip
+def test_undelivered_share_rounds_down_and_keeps_the_invariant(m, amount, collateral, delivered):
+    """The share is collateral x (amount - delivered) // amount: rounded down (the provider keeps the remainder
+    of a wei), never above the collateral; what the trade pays out is exactly what it held (Market.check)."""
+    m.refund(m.ev(0), 2**81)
+    m.refund(m.ev(1), 2**81)
+    deposit = max(collateral, cost(2, amount))
+    a = m.start(m.ev(0), amount_wh=amount, start_rate=2, deposit=deposit, min_collateral=collateral)
+    m.bid(m.ev(1), m.ev(0), 1)
+    collateral = max(collateral, cost(1, amount))
+    assert m.chain_auction(m.ev(0))[7] == collateral
+    m.travel_to(a.closing_time)
+    m.end(m.ev(0))
+    closed = m.settle(m.ev(1), m.ev(0), m.receipt(m.evs[0], delivered))
+    share = undelivered_share(collateral, amount, delivered)
+    assert 0 <= share <= collateral and share == collateral * (amount - delivered) // amount
+    assert closed.to_provider_wei == cost(1, delivered) + collateral - share
+    assert closed.to_provider_wei + closed.to_consumer_wei == deposit + collateral
+    assert boa.env.get_balance(m.address) == 0
 
 
 def test_consumer_settles_early_only_with_a_receipt_for_the_whole_amount(m):
@@ -715,9 +848,10 @@ def test_settle_pushes_to_a_refusing_provider_into_pending_returns(m):
     m.end(m.ev(0))
     m.travel_to(m.now + VALIDITY)
     closed = m.settle(m.ev(0), m.ev(0), m.receipt(m.evs[0], 2_000))
-    assert m.c.pending_returns(provider) == closed.to_provider_wei == cost(RATE, 2_000) + cost(RATE, AMOUNT)
+    kept = cost(RATE, AMOUNT) - cost(RATE, AMOUNT) * 8_000 // AMOUNT  # the collateral less the undelivered share
+    assert m.c.pending_returns(provider) == closed.to_provider_wei == cost(RATE, 2_000) + kept
     assert m.withdraw(provider) == closed.to_provider_wei
-    assert boa.env.get_balance(provider) == FUNDS + cost(RATE, 2_000)
+    assert boa.env.get_balance(provider) == FUNDS + cost(RATE, 2_000) + kept - cost(RATE, AMOUNT)
 
 
 # ---- expire -----------------------------------------------------------------------------------------------------
@@ -732,13 +866,27 @@ def test_expire_at_exactly_validity_plus_grace_by_a_stranger(m):
     refused("trade not expired yet", m.expire, stranger, m.ev(0))
     m.travel_to(ended + VALIDITY + GRACE)
     closed = m.expire(stranger, m.ev(0))
-    assert closed == Closed(m.ev(0).lower(), m.ev(1).lower(), 7_000, cost(RATE, 7_000) + cost(RATE, AMOUNT),
-                            cost(START_RATE, AMOUNT) - cost(RATE, 7_000), True)  # fmt: skip
+    share = cost(RATE, AMOUNT) * 3_000 // AMOUNT
+    assert closed == Closed(m.ev(0).lower(), m.ev(1).lower(), 7_000, cost(RATE, 7_000) + cost(RATE, AMOUNT) - share,
+                            cost(START_RATE, AMOUNT) - cost(RATE, 7_000) + share, True)  # fmt: skip
     assert boa.env.get_balance(stranger) == FUNDS
 
 
-def test_expire_without_a_receipt_returns_collateral_and_deposit(m):
+def test_expire_without_a_receipt_gives_the_collateral_to_the_consumer(m):
     m.trade()
+    m.travel_to(m.now + VALIDITY + GRACE)
+    closed = m.expire(m.ev(3), m.ev(0))
+    assert (closed.delivered_wh, closed.to_provider_wei, closed.to_consumer_wei) == (
+        0, 0, cost(START_RATE, AMOUNT) + cost(RATE, AMOUNT))  # fmt: skip
+    assert boa.env.get_balance(m.ev(0)) == FUNDS + cost(RATE, AMOUNT)
+    assert boa.env.get_balance(m.ev(1)) == FUNDS - cost(RATE, AMOUNT)
+
+
+def test_expire_of_a_trade_ended_by_another_returns_collateral_and_deposit(m):
+    a = m.start(m.ev(0))
+    m.bid(m.ev(1), m.ev(0))
+    m.travel_to(a.closing_time + GRACE)
+    m.end(m.ev(0), m.ev(1))  # the consumer never ended it: its winner did
     m.travel_to(m.now + VALIDITY + GRACE)
     closed = m.expire(m.ev(3), m.ev(0))
     assert (closed.delivered_wh, closed.to_provider_wei, closed.to_consumer_wei) == (
@@ -754,11 +902,11 @@ def test_expire_before_the_end_refused(m):
     refused("no ended trade for this consumer", m.expire, m.ev(2), m.ev(3))
 
 
-def test_expire_with_no_grace():
+def test_expire_with_the_least_grace():
     with boa.env.anchor():
-        m = Market(validity_s=60, grace_s=0)
+        m = Market(validity_s=60, grace_s=60)
         m.trade()
-        m.travel_to(m.now + 59)
+        m.travel_to(m.now + 119)
         refused("trade not expired yet", m.expire, m.ev(2), m.ev(0))
         m.travel_to(m.now + 1)
         m.expire(m.ev(2), m.ev(0))

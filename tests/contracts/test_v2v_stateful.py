@@ -1,11 +1,15 @@
 """The V2V auction under random sequences of every action, against its twin, and its reentrancy paths.
 
-The machine drives admissions, pauses, auctions, bids (right and wrong collateral, equal and lower rates),
-the clock, ends, receipts (honest, forged, above the amount), settlements by either party or a stranger,
-expiries and withdrawals, through the contract and `gridchain.core.v2v.V2VModel` together. After every step
-it checks conservation of funds: the contract's balance equals the model's liabilities (live deposits and
-collaterals plus pending returns), and every account's balance equals what it started with, less what it
-sent, plus what it was paid. One provider is a contract whose receive always reverts.
+The machine drives admissions, pauses, auctions (hostile amounts, rates, deposits and minimum collaterals
+drawn over the whole uint256 range as well as well-formed ones), bids (right and wrong collateral against
+max(rate x amount, minimum), equal and lower rates), the clock, ends by the consumer or by anyone else (the
+provider, a loser, a stranger, a contract) around closing + GRACE, receipts (honest, forged, above the
+amount), settlements by either party or a stranger, expiries and withdrawals, through the contract and
+`gridchain.core.v2v.V2VModel` together; settlements and expiries forfeit the undelivered collateral share
+or not by who ended when. After every step it checks conservation of funds: the contract's balance equals
+the model's liabilities (live deposits and collaterals plus pending returns), and every account's balance
+equals what it started with, less what it sent, plus what it was paid. One provider is a contract whose
+receive always reverts.
 """
 
 from __future__ import annotations
@@ -19,14 +23,22 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from gridchain.chain.v2v import receipt_signer, sign_receipt
-from gridchain.core.v2v import ZERO, Auction, V2VError, V2VModel, cost
+from gridchain.core.v2v import ZERO, Auction, V2VError, V2VModel, cost, required_collateral
 
 from .conftest import load
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDITY, GRACE = 3600, 1800
-FUNDS = 10**24
+FUNDS = 2**100  # [wei] enough for the largest deposit the contract takes (2**80 - 1) and more
 RATE0 = 400 * 10**12  # [wei/kWh]
+U256 = 2**256 - 1
+# hostile values next to well-formed ones (the model and the contract must refuse them alike)
+AMOUNTS = st.one_of(st.sampled_from([20_000, 20_000, 999, 1]), st.sampled_from([0, 2**64 - 1, 2**64, U256]),
+                    st.integers(0, U256))  # fmt: skip
+RATES = st.one_of(st.just(RATE0), st.just(RATE0), st.sampled_from([0, 1, 2**80 - 1, 2**80, U256]),
+                  st.integers(0, U256))  # fmt: skip
+# the minimum collateral: None (the default, the deposit) or relative to the deposit, or any value
+MINIMA = st.one_of(st.sampled_from([None, None, 0, "deposit", "deposit+1", "half"]), st.integers(0, U256))
 
 def v2v():
     return load(ROOT / "contracts" / "v2v_auction.vy")
@@ -142,17 +154,26 @@ class V2VMachine(RuleBasedStateMachine):
                         label=kind)  # fmt: skip
 
     @rule(i=st.integers(0, 3), amount=st.sampled_from([20_000, 20_000, 999, 1, 0]),
-          bidding=st.sampled_from([600, 600, 60, 0]), extra=st.sampled_from([0, 0, 10**12, -1]))  # fmt: skip
-    def start(self, i, amount, bidding, extra, consumer=None):
+          bidding=st.sampled_from([600, 600, 60, 0]), extra=st.sampled_from([0, 0, 10**12, -1]),
+          minimum=MINIMA)  # fmt: skip
+    def start(self, i, amount, bidding, extra, minimum=None, consumer=None, rate=RATE0):
         consumer = consumer or self.pick(i)
-        value = max(0, cost(RATE0, amount) + extra)
-        self.m.both(lambda: self.m.model.start_auction(consumer, self.m.now, value, amount, bidding, RATE0),
-                    lambda: self.m.c.start_auction(amount, bidding, RATE0, value=value), consumer, value,
-                    label="start")  # fmt: skip
+        value = min(max(0, cost(rate, amount) + extra), FUNDS // 4)  # what the account can send
+        if isinstance(minimum, str):
+            minimum = {"deposit": value, "deposit+1": value + 1, "half": value // 2}[minimum]
+        args = () if minimum is None else (minimum,)
+        self.m.both(lambda: self.m.model.start_auction(consumer, self.m.now, value, amount, bidding, rate, minimum),
+                    lambda: self.m.c.start_auction(amount, bidding, rate, *args, value=value), consumer, value,
+                    label="start" if minimum is None else "start (minimum)")  # fmt: skip
+
+    @rule(i=st.integers(0, 3), amount=AMOUNTS, rate=RATES, extra=st.sampled_from([0, -1, 1, 2**80]), minimum=MINIMA)
+    def start_hostile(self, i, amount, rate, extra, minimum):
+        """Amounts, rates, deposits and minima anywhere in uint256 (most are refused, by the same reason)."""
+        self.start(i, amount, 600, extra, minimum, rate=rate)
 
     @precondition(lambda self: self.m.model.active)
     @rule(i=st.integers(0, 5), j=st.integers(0, 7), step=st.sampled_from([0, 1, 7 * 10**12, RATE0]),
-          wrong=st.sampled_from([0, 0, 0, 1, -1]))  # fmt: skip
+          wrong=st.one_of(st.sampled_from([0, 0, 0, 1, -1]), st.integers(2, U256)))  # fmt: skip
     def bid(self, i, j, step, wrong):
         self._bid(i, j, step, wrong)
 
@@ -161,16 +182,18 @@ class V2VMachine(RuleBasedStateMachine):
     def underbid(self, i, j, step):
         self._bid(i, j, step, 0)
 
-    def _bid(self, i, j, step, wrong):
+    def _bid(self, i, j, step, wrong, consumer=None):
         if not any(a.ended_at == 0 for a in self.m.model.auctions.values()):  # open one to bid in (random
             idle = [a for a in self.m.addresses if a.lower() not in self.m.model.auctions]  # sequences rarely would)
             if idle:
                 self.start(j, 20_000, 600, 0, consumer=idle[j % len(idle)])
-        consumer = self.choose(j, ended=False)
+        consumer = consumer or self.choose(j, ended=False)
         a = self.m.model.auctions.get(consumer.lower())
         current = a.rate_wei_per_kwh if a else RATE0
         rate = max(0, current - step)
-        value = max(0, cost(rate, a.amount_wh if a else 1000) + wrong)
+        value = max(0, required_collateral(rate, a.amount_wh, a.min_collateral_wei) if a else cost(rate, 1000))
+        value = value + wrong if abs(wrong) <= 1 else wrong  # off by one, or any value
+        value = min(max(0, value), FUNDS // 4)
         if i == 4:  # the hostile contract bids through itself
             provider = str(self.m.hostile.address)
             self.m.both(lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
@@ -196,20 +219,51 @@ class V2VMachine(RuleBasedStateMachine):
         self.m.both(lambda: self.m.model.end_auction(consumer, self.m.now), lambda: self.m.c.end_auction(), consumer,
                     label="end")
 
-    def _ensure_ended(self, j: int) -> None:
-        """No ended trade but an auction with a bid: let its bidding close and end it (random sequences
-        would seldom get there)."""
+    @precondition(lambda self: any(a.ended_at == 0 for a in self.m.model.auctions.values()))
+    @rule(j=st.integers(0, 7), who=st.sampled_from(["provider", "stranger", "hostile", "consumer"]),
+          offset=st.sampled_from([-1, 0, 0, 1, -GRACE, GRACE]))  # fmt: skip
+    def end_by_another(self, j, who, offset):
+        """Someone ends a consumer's auction around closing + GRACE (the consumer itself, by the one-argument
+        call, may end it from the closing time on)."""
+        consumer = self.choose(j, ended=False)
+        a = self.m.model.auctions.get(consumer.lower())
+        if a is not None and a.closing_time + GRACE + offset > self.m.now:
+            boa.env.time_travel(seconds=a.closing_time + GRACE + offset - self.m.now)
+        if who == "hostile":  # a contract ends it (sent by the owner, who pays nothing)
+            hostile = str(self.m.hostile.address)
+            self.m.both(lambda: self.m.model.end_auction(hostile, self.m.now, consumer),
+                        lambda: self.m.hostile.end(consumer), self.m.owner, label="end (hostile)")  # fmt: skip
+            return
+        if who == "provider" and a is not None and a.provider not in (ZERO, str(self.m.hostile.address).lower()):
+            sender = a.provider
+        elif who == "consumer":
+            sender = consumer
+        else:
+            sender = self.pick(self.m.addresses.index(consumer) + 1 + j % 3)  # another EV, any role
+        self.m.both(lambda: self.m.model.end_auction(sender, self.m.now, consumer),
+                    lambda: self.m.c.end_auction(consumer), sender, label=f"end (by {who})")  # fmt: skip
+
+    def _ensure_ended(self, j: int, by_another: bool = False) -> None:
+        """No ended trade but an auction with a bid: let its bidding close and end it, by its consumer or GRACE
+        later by another EV (random sequences would seldom get there)."""
         auctions = self.m.model.auctions
         if any(a.ended_at for a in auctions.values()):
             return
         bid_on = [c for c in self.m.addresses if (a := auctions.get(c.lower())) and a.provider != ZERO]
         if bid_on:
             consumer = bid_on[j % len(bid_on)]
-            wait = auctions[consumer.lower()].closing_time - self.m.now
+            sender = self.pick(self.m.addresses.index(consumer) + 1) if by_another else consumer
+            wait = auctions[consumer.lower()].closing_time + (GRACE if by_another else 0) - self.m.now
             if wait > 0:
                 boa.env.time_travel(seconds=wait)
-            self.m.both(lambda: self.m.model.end_auction(consumer, self.m.now), lambda: self.m.c.end_auction(),
-                        consumer, label="end")  # fmt: skip
+            self.m.both(lambda: self.m.model.end_auction(sender, self.m.now, consumer),
+                        lambda: self.m.c.end_auction(consumer), sender, label="end")  # fmt: skip
+
+    def _close_label(self, kind: str, consumer: str) -> str:
+        """For the statistics: whether a close forfeits the undelivered collateral share (the consumer ended in
+        time) or not (ended later, by anyone)."""
+        a = self.m.model.auctions.get(consumer.lower())
+        return f"{kind} ({'forfeit' if a is not None and a.ended_in_time(GRACE) else 'no forfeit'})"
 
     def _party(self, consumer: str, who: int) -> str:
         a = self.m.model.auctions.get(consumer.lower())
@@ -223,7 +277,7 @@ class V2VMachine(RuleBasedStateMachine):
     @rule(j=st.integers(0, 7), who=st.integers(0, 2), share=st.sampled_from([0, 1, 2, 3, 4, 5]),
           forged=st.booleans(), settle=st.booleans(), first=st.sampled_from([0, 0, VALIDITY]))  # fmt: skip
     def receipt(self, j, who, share, forged, settle, first):
-        self._ensure_ended(j)
+        self._ensure_ended(j, by_another=j % 3 == 2)
         if first:
             boa.env.time_travel(seconds=first)
         consumer = self.choose(j, ended=True)
@@ -237,7 +291,7 @@ class V2VMachine(RuleBasedStateMachine):
         if settle:
             self.m.both(lambda: self.m.model.settle(sender, self.m.now, consumer, delivered, signer),
                         lambda: self.m.c.settle(consumer, delivered, r, vs), sender,
-                        label="settle")  # fmt: skip
+                        label=self._close_label("settle", consumer))  # fmt: skip
         else:
             self.m.both(lambda: self.m.model.post_receipt(sender, consumer, delivered, signer),
                         lambda: self.m.c.post_receipt(consumer, delivered, r, vs), sender,
@@ -246,28 +300,37 @@ class V2VMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(a.ended_at or a.provider != ZERO for a in self.m.model.auctions.values()))
     @rule(j=st.integers(0, 7), k=st.integers(0, 3), first=st.sampled_from([0, VALIDITY + GRACE]))
     def expire(self, j, k, first):
-        self._ensure_ended(j)
+        self._ensure_ended(j, by_another=j % 3 == 2)
         if first:
             boa.env.time_travel(seconds=first)
         consumer, sender = self.choose(j, ended=True), self.pick(k)
         self.m.both(lambda: self.m.model.expire(sender, self.m.now, consumer), lambda: self.m.c.expire(consumer),
-                    sender, label="expire")  # fmt: skip
+                    sender, label=self._close_label("expire", consumer))  # fmt: skip
 
     @precondition(lambda self: self.m.model.active)
     @rule(j=st.integers(0, 7), bids=st.integers(0, 4), share=st.integers(0, 4), posted=st.integers(0, 4),
-          closer=st.sampled_from(["provider", "consumer", "expire"]))  # fmt: skip
-    def whole_trade(self, j, bids, share, posted, closer):
+          closer=st.sampled_from(["provider", "consumer", "expire"]), minimum=st.sampled_from([None, 0, "half"]),
+          ender=st.sampled_from(["consumer", "consumer", "another"]))  # fmt: skip
+    def whole_trade(self, j, bids, share, posted, closer, minimum, ender):
         """A valid trade from start to close in one step (random steps rarely chain all of them), with
-        everything else the machine does interleaved before and after."""
+        everything else the machine does interleaved before and after. The consumer ends it, or another EV
+        GRACE after the closing time; the minimum collateral may be anything (a refused start ends it)."""
         idle = [a for a in self.m.addresses if a.lower() not in self.m.model.auctions and a.lower() in
                 self.m.model.admitted]  # fmt: skip
         if not idle:
             return
         consumer = idle[j % len(idle)]
-        self.start(j, 20_000, 600, 0, consumer=consumer)
+        self.start(j, 20_000, 600, 0, minimum, consumer=consumer)
         for k in range(bids):
-            self.underbid(j + k, 1 + self.m.addresses.index(consumer), 10**12)
-        self._ensure_ended(self.m.addresses.index(consumer))
+            self._bid(j + k, 0, 10**12, 0, consumer=consumer)
+        a = self.m.model.auctions.get(consumer.lower())
+        if a is not None and a.ended_at == 0:
+            sender = consumer if ender == "consumer" else self.pick(self.m.addresses.index(consumer) + 1 + j % 3)
+            wait = a.closing_time + (0 if ender == "consumer" else GRACE) - self.m.now
+            if wait > 0:
+                boa.env.time_travel(seconds=wait)
+            self.m.both(lambda: self.m.model.end_auction(sender, self.m.now, consumer),
+                        lambda: self.m.c.end_auction(consumer), sender, label=f"end (trade, {ender})")  # fmt: skip
         a = self.m.model.auctions.get(consumer.lower())
         if a is None or not a.ended_at:
             return  # no bid (or the EVs were removed): the deposit went back
@@ -288,7 +351,8 @@ class V2VMachine(RuleBasedStateMachine):
         if sender.lower() == str(self.m.hostile.address).lower():
             sender = consumer
         self.m.both(lambda: self.m.model.settle(sender, self.m.now, consumer, signed.delivered_wh, signer),
-                    lambda: self.m.c.settle(consumer, *signed.as_args()), sender, label="settle")  # fmt: skip
+                    lambda: self.m.c.settle(consumer, *signed.as_args()), sender,
+                    label=self._close_label("settle", consumer))  # fmt: skip
 
     @precondition(lambda self: any(self.m.model.pending.values()))
     @rule(i=st.integers(0, 7))
@@ -312,7 +376,8 @@ TestV2VMachine.settings = settings(max_examples=30, stateful_step_count=40, dead
 
 def market_with_trade(provider_is_hostile: bool, mode: int):
     """An ended trade of 10 kWh between an EOA consumer and a provider (the hostile contract or an EOA)
-    outbid once by the other; returns the market, the consumer and the two bidders."""
+    outbid once by the other, with the paper's collateral (minimum 0: rate x amount); returns the market, the
+    consumer and the two bidders."""
     m = Market(evs=3)
     consumer, eoa = m.addresses[0], m.addresses[1]
     hostile_ev = str(m.hostile.address)
@@ -321,7 +386,7 @@ def market_with_trade(provider_is_hostile: bool, mode: int):
         m.c.add_ev(ev, "EV")
     amount = 10_000
     with boa.env.prank(consumer):
-        m.c.start_auction(amount, 600, RATE0, value=cost(RATE0, amount))
+        m.c.start_auction(amount, 600, RATE0, 0, value=cost(RATE0, amount))
     first, second = (eoa, hostile_ev) if provider_is_hostile else (hostile_ev, eoa)
     for k, bidder in enumerate((first, second)):
         rate = RATE0 - (k + 1) * 10**12
@@ -374,8 +439,13 @@ def test_a_push_cannot_reenter():
     """The 2,300-gas push leaves a receiver no gas to call back: a reentering receiver is credited instead."""
     with boa.env.anchor():
         m, consumer, _, hostile_ev = market_with_trade(provider_is_hostile=True, mode=1)
+        signed = sign_receipt(m.keys[consumer.lower()], m.chain_id, str(m.c.address), m.c.token(consumer), 4_000)
+        with boa.env.prank(consumer):
+            m.c.post_receipt(consumer, *signed.as_args())
         boa.env.time_travel(seconds=VALIDITY + GRACE)
         with boa.env.prank(m.addresses[2]):  # a stranger expires it: both parties are pushed to
             m.c.expire(consumer)
         assert not m.hostile.reentry_tried()
-        assert m.c.pending_returns(hostile_ev) == cost(RATE0 - 2 * 10**12, 10_000)  # no receipt: collateral back
+        rate = RATE0 - 2 * 10**12  # the price of 4 kWh and the collateral less the share of the 6 kWh not delivered
+        owed = cost(rate, 4_000) + cost(rate, 10_000) - cost(rate, 10_000) * 6_000 // 10_000
+        assert m.c.pending_returns(hostile_ev) == owed

@@ -15,7 +15,11 @@ HTTP service is `gridchain.services.v2v`):
    public, in `AuctionEnded`, so it cannot stand for the consumer).
 4. Delivery in increments: the provider delivers one increment, the consumer signs a cumulative receipt
    (EIP-712, `gridchain.chain.v2v`) for what it received, and the provider delivers the next one only once
-   it holds that receipt. Each side risks at most one increment; the provider settles with the last one.
+   it holds that receipt. The provider settles with the last one. The consumer signs only for what arrived,
+   so it never pays for energy it did not get. Undelivered energy costs the provider its share of the
+   collateral, so a consumer that stops signing costs it one increment's price and the collateral share of
+   what was not signed for: the whole collateral if it takes nothing (contracts/v2v_auction.vy;
+   docs/security.md, V2V auction).
 """
 
 from __future__ import annotations
@@ -130,10 +134,14 @@ class ConsumerEV:
         self.address = Account.from_key(key).address
         self.public_key = PrivateKey(bytes.fromhex(key.removeprefix("0x"))).public_key.format(compressed=False)[1:]
 
-    def start_auction(self, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int) -> Receipt:
-        """With the smallest deposit the contract accepts: the cost at the start rate."""
+    def start_auction(self, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int,
+                      min_collateral_wei: int | None = None) -> Receipt:  # fmt: skip
+        """With the smallest deposit the contract accepts, the cost at the start rate. A bid's collateral is at
+        least `min_collateral_wei` (None: the deposit, so the winner stakes what the consumer does); it is what
+        the winner forfeits, pro rata, for energy it does not deliver."""
         deposit = self.client.cost(start_rate_wei_per_kwh, amount_wh)
-        return self.client.start_auction(self.address, amount_wh, bidding_time_s, start_rate_wei_per_kwh, deposit)
+        return self.client.start_auction(self.address, amount_wh, bidding_time_s, start_rate_wei_per_kwh, deposit,
+                                         min_collateral_wei)  # fmt: skip
 
     def end_auction(self) -> bytes | None:
         return self.client.end_auction(self.address)[0]
@@ -168,8 +176,13 @@ class ProviderEV:
         self.address = Account.from_key(self.key).address
 
     def bid(self, consumer: str, rate_wei_per_kwh: int) -> Receipt:
-        collateral = self.client.cost(rate_wei_per_kwh, self.client.auction(consumer).amount_wh)
+        collateral = self.client.required_collateral(consumer, rate_wei_per_kwh)
         return self.client.place_bid(self.address, consumer, rate_wei_per_kwh, collateral)
+
+    def end_auction(self, consumer: str) -> bytes | None:
+        """End the auction of a consumer that did not, GRACE after its closing time, so that this provider's
+        collateral is not locked: the access token (the trade then settles without forfeiture)."""
+        return self.client.end_auction(consumer, self.address)[0]
 
     def authenticate(self, hello: Hello, now: int) -> Proof:
         """Check the consumer's hello (step 2 above) and prove this provider's key; opens a session."""

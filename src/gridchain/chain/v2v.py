@@ -11,7 +11,7 @@ from gridchain.chain import eip712
 from gridchain.chain.client import ContractClient
 from gridchain.chain.eip712 import compact
 from gridchain.chain.gateway import Gateway, Receipt
-from gridchain.core.v2v import Auction
+from gridchain.core.v2v import Auction, required_collateral
 
 CONTRACT = "v2v_auction"
 DOMAIN_NAME, DOMAIN_VERSION = "gridchain v2v", "1"
@@ -69,15 +69,23 @@ class V2VClient(ContractClient):
 
     # -- trading ---------------------------------------------------------------------------------------
     def start_auction(self, consumer: str, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int,
-                      deposit_wei: int) -> Receipt:  # fmt: skip
-        return self._tx("start_auction", [amount_wh, bidding_time_s, start_rate_wei_per_kwh], consumer, deposit_wei)
+                      deposit_wei: int, min_collateral_wei: int | None = None) -> Receipt:  # fmt: skip
+        """`min_collateral_wei`: the least collateral of a bid (None: the contract's default, the deposit)."""
+        args = [amount_wh, bidding_time_s, start_rate_wei_per_kwh]
+        if min_collateral_wei is not None:
+            args.append(min_collateral_wei)
+        return self._tx("start_auction", args, consumer, deposit_wei)
 
     def place_bid(self, provider: str, consumer: str, rate_wei_per_kwh: int, collateral_wei: int) -> Receipt:
         return self._tx("place_bid", [consumer, rate_wei_per_kwh], provider, collateral_wei)
 
-    def end_auction(self, consumer: str) -> tuple[bytes | None, Receipt]:
-        """The access token from the AuctionEnded event (None: nobody bid, the deposit went back)."""
-        receipt = self._tx("end_auction", [], consumer)
+    def end_auction(self, consumer: str, sender: str | None = None) -> tuple[bytes | None, Receipt]:
+        """End `consumer`'s auction: by the consumer (`sender` None) once bidding has closed, by anyone GRACE
+        later. The access token from the AuctionEnded event (None: nobody bid, the deposit went back)."""
+        if sender is None or sender.lower() == consumer.lower():
+            receipt = self._tx("end_auction", [], consumer)
+        else:
+            receipt = self._tx("end_auction", [consumer], sender)
         token = bytes(receipt.named("AuctionEnded")[0].args["token"])
         return (None if token == b"\x00" * 32 else token), receipt
 
@@ -104,6 +112,11 @@ class V2VClient(ContractClient):
 
     def pending_returns(self, account: str) -> int:
         return int(self.view("pending_returns", account))
+
+    def required_collateral(self, consumer: str, rate_wei_per_kwh: int) -> int:
+        """What a bid at this rate in `consumer`'s auction must carry: max(rate x amount, the minimum) [wei]."""
+        a = self.auction(consumer)
+        return required_collateral(rate_wei_per_kwh, a.amount_wh, a.min_collateral_wei)
 
     def cost(self, rate_wei_per_kwh: int, energy_wh: int) -> int:
         return int(self.view("cost", rate_wei_per_kwh, energy_wh))

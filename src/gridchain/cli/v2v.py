@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 import typer
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from gridchain.cli.errors import bad_input_exits
 from gridchain.core.request import check_int
+from gridchain.core.v2v import cost
 
 app = typer.Typer(help="V2V energy trading: reverse auction, mutual authentication, receipt settlement.",
                   no_args_is_help=True)  # fmt: skip
@@ -31,12 +33,17 @@ def _short(address: str) -> str:
 def demo(
     seed: int = typer.Option(0, "--seed", help="Seed of the providers' reserve rates and arrival times."),
     amount_kwh: int = typer.Option(20, "--amount-kwh", help="Energy the consumer asks for [kWh], 1 .. 200."),
+    min_collateral_pm: int = typer.Option(
+        1000, "--min-collateral-pm", help="The least collateral of a bid, per mille of the consumer's deposit, "
+        "0 .. 1000 (1000: the deposit, the contract's default; 0: the paper's rate x amount alone)."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole trade as one JSON object."),
 ) -> None:
     """One consumer EV and five provider EVs trade on the embedded chain.
 
-    The consumer opens a reverse auction for --amount-kwh with a deposit; the providers underbid each
-    other with collateral; the consumer ends the auction and gets the access token. It then authenticates
+    The consumer opens a reverse auction for --amount-kwh with a deposit and the least collateral a bid must
+    carry (--min-collateral-pm of the deposit); the providers underbid each other, each bid with a collateral
+    of max(rate x amount, that minimum), which a winner forfeits, pro rata, for energy it does not deliver;
+    the consumer ends the auction and gets the access token. It then authenticates
     the winner over the winner's HTTP service on 127.0.0.1 (and a replayed and a forged hello are refused),
     energy flows in 2 kWh steps against the consumer's signed receipts, the winner settles on chain and the
     outbid providers withdraw their collateral. Prints the bid timeline, the authentication exchange and
@@ -49,8 +56,12 @@ def demo(
     from gridchain.sim import v2v_trade
 
     check_int("--amount-kwh", amount_kwh, 1, 200)
+    check_int("--min-collateral-pm", min_collateral_pm, 0, 1000)
     gateway = BoaGateway(accounts=2 + v2v_trade.PROVIDERS)
     config = v2v_trade.TradeConfig(seed=seed, amount_wh=amount_kwh * 1000)
+    if min_collateral_pm != 1000:
+        deposit = cost(config.start_rate_wei_per_kwh, config.amount_wh)
+        config = replace(config, min_collateral_wei=deposit * min_collateral_pm // 1000)
     result = v2v_trade.run(gateway, v2v_trade.dev_keys_for(gateway), config)
     if as_json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
@@ -58,7 +69,8 @@ def demo(
     console = Console()
     names = {result.consumer: "consumer", **{p: f"provider {i + 1}" for i, p in enumerate(result.providers)}}
     console.print(f"V2V contract {result.contract}: {amount_kwh} kWh asked at up to "
-                  f"{config.start_rate_wei_per_kwh / 1e12:.0f} Twei/kWh, bidding for {config.bidding_time_s} s")
+                  f"{config.start_rate_wei_per_kwh / 1e12:.0f} Twei/kWh, bidding for {config.bidding_time_s} s; "
+                  f"a bid's collateral is at least {result.settlement['min_collateral_wei'] / ETH:.6f} ETH")
     bids = Table(title="Bid timeline (reverse auction: each bid must be lower)")
     for col in ("t [s]", "provider", "rate [Twei/kWh]", "collateral", "result"):
         bids.add_column(col, justify="right")

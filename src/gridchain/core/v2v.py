@@ -2,8 +2,11 @@
 
 Abou El Houda et al., Section III: a consumer EV asks for energy with a deposit, provider EVs underbid each
 other with a collateral each, the lowest wins and gets an access token; payment follows the consumer's
-signed cumulative delivery receipts (our addition; the paper pays the whole cost at the end). Every method
-raises V2VError with the contract's revert reason where the contract reverts, and then changes nothing.
+signed cumulative delivery receipts (our addition; the paper pays the whole cost at the end). Issue 14 made
+the collateral meaningful whatever the bid (at least a minimum the consumer sets, by default its deposit),
+made undelivered energy cost the provider its share of the collateral, and let anyone end an auction GRACE
+after its closing time. Every method raises V2VError with the contract's revert reason where the contract
+reverts, and then changes nothing.
 
 Units: energy [Wh], rates [wei/kWh], money [wei], times [s]; cost = rate x energy // 1000 (paper Eq. 1).
 Addresses are compared lower-case. The model sends money the way the contract does: the caller is paid
@@ -18,10 +21,10 @@ from eth_abi import encode
 from eth_utils import keccak
 
 MASK64 = 2**64 - 1
-MASK96 = 2**96 - 1
-MASK128 = 2**128 - 1
+MASK80 = 2**80 - 1  # rates [wei/kWh] and money [wei] (deposit, collateral, minimum collateral)
 MAX_BIDDING_TIME_S = 7 * 86400
 MAX_PERIOD_S = 30 * 86400
+MIN_GRACE_S = 60  # the consumer's least time to end its own auction
 ZERO = "0x" + "00" * 20
 
 
@@ -32,6 +35,16 @@ class V2VError(Exception):
 def cost(rate_wei_per_kwh: int, energy_wh: int) -> int:
     """Paper Eq. 1 in integer units [wei]."""
     return rate_wei_per_kwh * energy_wh // 1000
+
+
+def required_collateral(rate_wei_per_kwh: int, amount_wh: int, min_collateral_wei: int) -> int:
+    """A bid's collateral: its cost (paper Eq. 1), but never below the auction's minimum [wei]."""
+    return max(cost(rate_wei_per_kwh, amount_wh), min_collateral_wei)
+
+
+def undelivered_share(collateral_wei: int, amount_wh: int, delivered_wh: int) -> int:
+    """The collateral of the energy not delivered, collateral x (amount - delivered) / amount rounded down [wei]."""
+    return collateral_wei * (amount_wh - delivered_wh) // amount_wh
 
 
 def access_token(consumer: str, provider: str, ended_at: int, validity_s: int) -> bytes:
@@ -51,10 +64,16 @@ class Auction:
     delivered_wh: int = 0
     deposit_wei: int = 0
     collateral_wei: int = 0
+    min_collateral_wei: int = 0
 
     def as_tuple(self) -> tuple:
         return (self.provider, self.closing_time, self.ended_at, self.amount_wh, self.rate_wei_per_kwh,
-                self.delivered_wh, self.deposit_wei, self.collateral_wei)  # fmt: skip
+                self.delivered_wh, self.deposit_wei, self.collateral_wei, self.min_collateral_wei)  # fmt: skip
+
+    def ended_in_time(self, grace_s: int) -> bool:
+        """The consumer ended it within its grace (nobody else can end it then): undelivered energy costs the
+        provider its share of the collateral."""
+        return self.ended_at != 0 and self.ended_at < self.closing_time + grace_s
 
 
 @dataclass(frozen=True)
@@ -89,7 +108,7 @@ class V2VModel:
 
     def __post_init__(self) -> None:
         _fail(0 < self.validity_s <= MAX_PERIOD_S, "validity_s out of range")
-        _fail(0 <= self.grace_s <= MAX_PERIOD_S, "grace_s out of range")
+        _fail(MIN_GRACE_S <= self.grace_s <= MAX_PERIOD_S, "grace_s out of range")
         self.owner = self.owner.lower()
 
     # -- the organisation ------------------------------------------------------------------------------
@@ -117,17 +136,21 @@ class V2VModel:
         _fail(ev in self.admitted, "EV not admitted")
 
     def start_auction(self, sender: str, now: int, value: int, amount_wh: int, bidding_time_s: int,
-                      start_rate_wei_per_kwh: int) -> Auction:  # fmt: skip
+                      start_rate_wei_per_kwh: int, min_collateral_wei: int | None = None) -> Auction:  # fmt: skip
+        """`min_collateral_wei` None: the contract's default, the deposit (`value`)."""
         consumer = sender.lower()
+        minimum = value if min_collateral_wei is None else min_collateral_wei
         self._check_trading(consumer)
         _fail(consumer not in self.auctions, "consumer has an open auction")
         _fail(0 < amount_wh <= MASK64, "amount_wh out of range")
         _fail(0 < bidding_time_s <= MAX_BIDDING_TIME_S, "bidding_time_s out of range")
-        _fail(0 < start_rate_wei_per_kwh <= MASK96, "start rate out of range")
-        _fail(value <= MASK128, "deposit out of range")
+        _fail(0 < start_rate_wei_per_kwh <= MASK80, "start rate out of range")
+        _fail(value <= MASK80, "deposit out of range")
         _fail(value >= cost(start_rate_wei_per_kwh, amount_wh), "deposit below the cost at the start rate")
+        _fail(minimum <= value, "min collateral over deposit")
         auction = Auction(closing_time=now + bidding_time_s, amount_wh=amount_wh,
-                          rate_wei_per_kwh=start_rate_wei_per_kwh, deposit_wei=value)  # fmt: skip
+                          rate_wei_per_kwh=start_rate_wei_per_kwh, deposit_wei=value,
+                          min_collateral_wei=minimum)  # fmt: skip
         self.auctions[consumer] = auction
         self.balance += value
         return auction
@@ -142,20 +165,25 @@ class V2VModel:
         _fail(now < a.closing_time, "bidding is closed")  # an ended auction's closing time has passed
         _fail(rate_wei_per_kwh > 0, "rate is 0")
         _fail(rate_wei_per_kwh < a.rate_wei_per_kwh, "bid not lower than the current rate")
-        _fail(value == cost(rate_wei_per_kwh, a.amount_wh), "collateral must equal rate x amount")
+        _fail(value == required_collateral(rate_wei_per_kwh, a.amount_wh, a.min_collateral_wei),
+              "collateral must be max(rate x amount, minimum)")  # fmt: skip
         if a.provider != ZERO:
             self.pending[a.provider] = self.pending.get(a.provider, 0) + a.collateral_wei
         a.provider, a.rate_wei_per_kwh, a.collateral_wei = provider, rate_wei_per_kwh, value
         self.balance += value
 
-    def end_auction(self, sender: str, now: int) -> bytes | None:
-        """The access token, or None when nobody bid (the deposit goes back)."""
-        consumer = sender.lower()
+    def end_auction(self, sender: str, now: int, consumer: str | None = None) -> bytes | None:
+        """`consumer`'s (default: the sender's) access token, or None when nobody bid (the deposit goes back).
+        The consumer may end once bidding has closed, anyone else GRACE later."""
+        sender = sender.lower()
+        consumer = sender if consumer is None else consumer.lower()
         a = self.auctions.get(consumer)
         _fail(a is not None, "no open auction for this consumer")
         assert a is not None
         _fail(a.ended_at == 0, "auction already ended")
         _fail(now >= a.closing_time, "bidding still open")
+        if sender != consumer:
+            _fail(now >= a.closing_time + self.grace_s, "consumer's grace not over")
         if a.provider == ZERO:
             del self.auctions[consumer]
             self.pending[consumer] = self.pending.get(consumer, 0) + a.deposit_wei
@@ -216,7 +244,9 @@ class V2VModel:
 
     def _close(self, sender: str, consumer: str, a: Auction, delivered_wh: int, expired: bool) -> Closed:
         price = cost(a.rate_wei_per_kwh, delivered_wh)
-        closed = Closed(consumer, a.provider, delivered_wh, price + a.collateral_wei, a.deposit_wei - price, expired)
+        forfeit = undelivered_share(a.collateral_wei, a.amount_wh, delivered_wh) if a.ended_in_time(self.grace_s) else 0
+        closed = Closed(consumer, a.provider, delivered_wh, price + a.collateral_wei - forfeit,
+                        a.deposit_wei - price + forfeit, expired)  # fmt: skip
         del self.auctions[consumer]
         self._pay(a.provider, closed.to_provider_wei, caller=sender == a.provider)
         self._pay(consumer, closed.to_consumer_wei, caller=sender == consumer)

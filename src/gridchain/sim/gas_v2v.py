@@ -1,10 +1,14 @@
 """Gas of the V2V reverse auction (contracts/v2v_auction.vy) against the paper's Table II.
 
 One trade as the paper measures it: the organisation deploys and admits six EVs, pauses and resumes, removes
-one; a consumer asks for 20 kWh, five providers underbid each other, the consumer ends the auction, the
-winner posts a receipt and settles. Every figure is a receipt's gasUsed. `place_bid` is an outbidding bid
-(the common case: the replaced collateral becomes withdrawable), the largest of the four; the first bid of
-an auction, which replaces nobody, is reported apart. `change_status` is the larger of pause and resume.
+one; a consumer asks for 20 kWh (the minimum collateral of a bid: its deposit, the default), five providers
+underbid each other, the consumer ends the auction, the winner posts a receipt and settles. Every figure is a
+receipt's gasUsed. `place_bid` is an outbidding bid (the common case: the replaced collateral becomes
+withdrawable), the largest of the four; the first bid of an auction, which replaces nobody, is reported
+apart. `change_status` is the larger of pause and resume. Beyond the paper's functions: a second auction that
+the consumer does not end, ended by its winner GRACE after the closing time (`end_auction_by_anyone`) and
+expired by a stranger (`expire`); a third settled with a receipt for half the amount, so that half the
+collateral goes to the consumer (`settle_partial`); an outbid provider's `withdraw`.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def measure(gateway: Gateway) -> dict[str, int]:
     bids, rate = [], START_RATE
     for provider in providers:
         rate -= 10 * 10**12
-        bids.append(client.place_bid(provider, consumer, rate, client.cost(rate, AMOUNT_WH)).gas_used)
+        bids.append(client.place_bid(provider, consumer, rate, client.required_collateral(consumer, rate)).gas_used)
     gas["place_bid_first"], gas["place_bid"], gas["place_bid_all5"] = bids[0], max(bids[1:]), sum(bids)
     gateway.advance_time(600)
     token, ended = client.end_auction(consumer)
@@ -54,6 +58,23 @@ def measure(gateway: Gateway) -> dict[str, int]:
     gas["settle"] = client.settle(winner, consumer, whole).gas_used
     gas["trade_5_bids"] = gas["start_auction"] + sum(bids) + gas["end_auction"] + gas["settle"]
     assert client.balance() == sum(client.pending_returns(p) for p in providers[:-1])  # only the outbid collateral
+
+    deposit = client.cost(START_RATE, AMOUNT_WH)
+    client.start_auction(consumer, AMOUNT_WH, 600, START_RATE, deposit)
+    client.place_bid(winner, consumer, rate, client.required_collateral(consumer, rate))
+    gateway.advance_time(600 + GRACE_S)
+    gas["end_auction_by_anyone"] = client.end_auction(consumer, winner)[1].gas_used
+    gateway.advance_time(VALIDITY_S + GRACE_S)
+    gas["expire"] = client.expire(extra, consumer).gas_used
+
+    client.start_auction(consumer, AMOUNT_WH, 600, START_RATE, deposit)
+    client.place_bid(winner, consumer, rate, client.required_collateral(consumer, rate))
+    gateway.advance_time(600)
+    token, _ = client.end_auction(consumer)
+    assert token is not None
+    half = sign_receipt(keys[consumer], chain_id, client.address, token, AMOUNT_WH // 2)
+    gas["settle_partial"] = client.settle(winner, consumer, half).gas_used
+    gas["withdraw"] = client.withdraw(providers[0]).gas_used
     return gas
 
 

@@ -40,6 +40,7 @@ class TradeConfig:
     validity_s: int = 3_600
     grace_s: int = 1_800
     step_wei_per_kwh: int = 15 * TWEI  # how far a provider underbids the current rate (down to its reserve)
+    min_collateral_wei: int | None = None  # the least collateral of a bid (None: the consumer's deposit)
 
 
 @dataclass
@@ -82,7 +83,8 @@ def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig
     say("EVs admitted")
 
     # -- the reverse auction --------------------------------------------------------------------------
-    started = consumer.start_auction(config.amount_wh, config.bidding_time_s, config.start_rate_wei_per_kwh)
+    started = consumer.start_auction(config.amount_wh, config.bidding_time_s, config.start_rate_wei_per_kwh,
+                                     config.min_collateral_wei)  # fmt: skip
     result.gas["start_auction"] = started.gas_used
     t0 = chain.now()
     reserves = rng.integers(150, 290, PROVIDERS) * TWEI
@@ -98,8 +100,8 @@ def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig
         entry = {"t_s": chain.now() - t0, "provider": provider.address, "rate_wei_per_kwh": rate,
                  "collateral_wei": 0, "gas": 0, "placed": rate < trade.rate_wei_per_kwh}  # fmt: skip
         if entry["placed"]:
+            entry["collateral_wei"] = client.required_collateral(consumer.address, rate)
             entry["gas"] = provider.bid(consumer.address, rate).gas_used
-            entry["collateral_wei"] = client.cost(rate, config.amount_wh)
         result.bids.append(entry)
     say("bids placed")
     chain.advance_time(max(0, t0 + config.bidding_time_s - chain.now()))
@@ -147,7 +149,8 @@ def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig
     result.gas["settle"] = settled.gas_used
     result.settlement = {"delivered_wh": closed["delivered_wh"], "rate_wei_per_kwh": trade.rate_wei_per_kwh,
                          "to_provider_wei": closed["to_provider_wei"], "to_consumer_wei": closed["to_consumer_wei"],
-                         "deposit_wei": trade.deposit_wei, "collateral_wei": trade.collateral_wei}  # fmt: skip
+                         "deposit_wei": trade.deposit_wei, "collateral_wei": trade.collateral_wei,
+                         "min_collateral_wei": trade.min_collateral_wei}  # fmt: skip
     for p in providers:
         if client.pending_returns(p.address):
             result.gas.setdefault("withdraw", client.withdraw(p.address).gas_used)
