@@ -15,7 +15,7 @@ import json
 import pytest
 
 from gridchain.actors.charge_point import ChargePointSim, iso_utc
-from gridchain.services.ocpp_central import MAX_READING, CentralSystem, RecordingBackend
+from gridchain.services.ocpp_central import CentralSystem, RecordingBackend
 
 from .ocpp_attackers import (
     SILENCE_S,
@@ -30,6 +30,7 @@ from .ocpp_attackers import (
 )
 
 TAG = "TAG-MALLORY"
+MAX_READING = 10**15  # [Wh or W] the largest reading the central system keeps (ocpp_central.MAX_READING)
 T0 = 1_700_000_100 // 900 * 900 + 900  # [s] a quarter hour
 
 
@@ -189,11 +190,11 @@ def test_hole10_a_meter_value_that_is_no_reading_is_answered_and_kept_apart(cent
     answer = cp.call("MeterValues", meter_values(tx, T0 + 900, sampled(value), sampled("7.4", measurand=
                      "Power.Active.Import", unit="kW")))  # fmt: skip
     assert result(answer) == {}
+    samples = central.backend.transaction(tx).samples  # not read as a register; the power of the reading is kept
+    assert [(s.register_wh, s.power_w) for s in samples] == [(None, 7_400)]
     [bad] = anomalies(central, "bad value")
     assert bad.detail.startswith("meterValue[0].sampledValue[0].value: ") and reason in bad.detail
     assert (bad.cp_id, bad.transaction_id) == ("cp-mallory", tx)
-    [sample] = central.backend.transaction(tx).samples  # the good value of the same reading is kept
-    assert (sample.register_wh, sample.power_w) == (None, 7_400)
 
 
 @pytest.mark.parametrize(
@@ -235,6 +236,12 @@ def test_hole10_a_number_in_a_frame_is_bounded_and_refused_naming_its_field(host
     assert got_code == code and description.startswith("connectorId: ") and reason in description
     assert len(description) <= 200
     assert result(cp.call("Heartbeat", {}))  # the connection still serves
+
+
+def test_the_bounds_are_the_central_systems():
+    from gridchain.services import ocpp_central
+
+    assert ocpp_central.MAX_READING == MAX_READING and ocpp_central.MAX_MESSAGE_BYTES == 131_072
 
 
 def test_minus_zero_is_zero(central, hostile_cp):
