@@ -595,33 +595,22 @@ def _parse_float(text: str) -> float | _Unconverted:
     return number if math.isfinite(number) else _Unconverted(text)
 
 
-_JSON_SPECIAL = re.compile(r'[\[\]{}"\\]')
+_JSON_STRING = re.compile(r'"(?:[^"\\]+|\\.)*"?')  # the closing quote optional: every match succeeds, no retries
+_INNERMOST = re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")  # an array or object with no array or object inside
 
 
 def _too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Does `text` nest arrays and objects deeper than `limit` (outside strings)? One linear pass over its
-    brackets, quotes and backslashes, stopping as soon as it does."""
+    """Does `text` nest arrays and objects deeper than `limit` outside its strings (or leave brackets unbalanced)?
+    Strings are blanked in one pass, then the innermost arrays and objects are removed, one level a pass, at
+    most `limit` passes: regular expressions that never backtrack, each linear in the text."""
     if text.count("[") + text.count("{") <= limit:
         return False
-    depth, in_string, skip_to = 0, False, -1
-    for special in _JSON_SPECIAL.finditer(text):
-        at, char = special.start(), special.group()
-        if at < skip_to:
-            continue
-        if in_string:
-            if char == "\\":
-                skip_to = at + 2  # the escaped character is no quote, whatever it is
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
+    skeleton = _JSON_STRING.sub('""', text)
+    for _ in range(limit):
+        skeleton, removed = _INNERMOST.subn("", skeleton)
+        if not removed:
+            break
+    return any(bracket in skeleton for bracket in "[]{}")
 
 
 def _loads(text: str) -> Any:
@@ -630,7 +619,7 @@ def _loads(text: str) -> Any:
     brackets overflows the C stack: a segmentation fault of the whole central system), turns a long integer
     literal into an int in quadratic time and refuses one of more than 4,300 digits with a ValueError."""
     if _too_deep(text):
-        raise ValueError(f"arrays and objects nested deeper than {MAX_JSON_DEPTH} levels")
+        raise ValueError(f"arrays and objects nested deeper than {MAX_JSON_DEPTH} levels, or unbalanced")
     return json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_NotJson)
 
 
