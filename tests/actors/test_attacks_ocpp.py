@@ -371,6 +371,18 @@ def test_broken_json_of_a_call_with_a_readable_id_gets_formation_violation(centr
 
 
 @pytest.mark.parametrize(
+    ("text", "too_deep"),
+    [("[" * 16 + "]" * 16, False), ("[" * 17 + "]" * 17, True), ('{"a":' * 17 + "1" + "}" * 17, True),
+     ('["' + "[" * 99 + '"]', False), ('["\\\\",' + "[" * 20 + "]" * 21, True),  # an escaped backslash escapes no quote
+     ('["\\"' + "[" * 20 + '"]', False), ("[" * 120_000, True), ("[[]" * 20, True)],  # escaped quote; unbalanced
+)  # fmt: skip
+def test_nesting_is_measured_outside_strings(text, too_deep):
+    from gridchain.services.ocpp_central import _too_deep
+
+    assert _too_deep(text) is too_deep
+
+
+@pytest.mark.parametrize(
     "frame",
     ["}{", "", "null", "{}", "[]", '"[2]"', "[5,\"x\",{}]", "[2.0,\"x\",\"Heartbeat\",{}]", '[2,17,"Heartbeat",{}]',
      '[3,"nobody",{}]', '[4,"nobody","GenericError","",{}]', "[" * 120_000, b"\xff\xfe[2]"],
