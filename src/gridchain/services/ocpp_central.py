@@ -15,9 +15,10 @@
   SetChargingProfile (TxProfile, limit in W) from plain Python: `set_charging_profile`.
 
 One event loop serves every charge point, so no frame may cost more than a bounded, linear amount of work: a
-websocket message is at most `max_message_bytes`, a JSON number literal is converted only if it has at most
-MAX_NUMBER_CHARS characters, a decimal meter reading only if it has at most MAX_DECIMAL_CHARS characters and an
-exponent that keeps it at most MAX_READING, and schemas are checked in the loop's executor.
+websocket message is at most `max_message_bytes`, arrays and objects nest at most MAX_JSON_DEPTH levels (checked
+before parsing), a JSON number literal is converted only if it has at most MAX_NUMBER_CHARS characters, a
+decimal meter reading only if it has at most MAX_DECIMAL_CHARS characters and an exponent that keeps it at most
+MAX_READING, and schemas are checked in the loop's executor.
 
 Units: power [W], energy [Wh], time [s] (unix seconds). See docs/ocpp.md for the message flow and the rules.
 """
@@ -43,10 +44,10 @@ from urllib.parse import unquote
 
 import websockets
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.exceptions import NotImplementedError as NotImplementedCallError
 from ocpp.exceptions import (
     FormationViolationError,
     InternalError,
-    NotImplementedError,
     NotSupportedError,
     OccurenceConstraintViolationError,
     OCPPError,
@@ -813,7 +814,7 @@ class CentralChargePoint(OcppChargePoint):
             return
         try:
             if msg.action not in _ACTIONS_1_6:
-                raise NotImplementedError(_description("action", f"{_clip(msg.action)} is not an OCPP 1.6 action"))
+                raise NotImplementedCallError(_description("action", f"{_clip(msg.action)} is not an OCPP 1.6 action"))
             if "_on_action" not in self.route_map.get(msg.action, {}):
                 raise NotSupportedError(_description("action", f"{msg.action} is not supported by this central system"))
             await asyncio.get_running_loop().run_in_executor(None, check_payload, msg.action, msg.payload)
