@@ -98,10 +98,11 @@ def test_whole_session_energy_is_the_register_delta(central, sim):
     assert record.energy_wh == sim.register_wh - start_wh == 29_600
     assert (record.meter_start_wh, record.meter_stop_wh, record.stop_reason) == (start_wh, meter_stop, "EVDisconnected")
     assert (record.start_timestamp, record.stop_timestamp) == (START, START + 4 * 3600)
-    assert [s.timestamp for s in record.samples] == [START + k * QUARTER for k in range(17)]
-    assert [s.register_wh for s in record.samples] == [start_wh + k * EV_W // 4 for k in range(17)]
-    assert {s.power_w for s in record.samples[1:]} == {EV_W}
-    assert record.samples[0].context == "Transaction.Begin"
+    # the stop falls on a periodic boundary: that reading and the Transaction.End one are two samples, both kept
+    assert [s.timestamp for s in record.samples] == [START + k * QUARTER for k in range(17)] + [START + 4 * 3600]
+    assert [s.register_wh for s in record.samples] == [start_wh + k * EV_W // 4 for k in [*range(17), 16]]
+    assert {s.power_w for s in record.samples[1:-1]} == {EV_W}
+    assert [record.samples[0].context, record.samples[-1].context] == ["Transaction.Begin", "Transaction.End"]
     assert central.backend.statuses[(CP, 1)] == "Available"
     assert sim.queued == 0 and sim.refused == []
 
@@ -204,7 +205,8 @@ def test_signed_readings_reach_the_backend(central):
         sim.stop_transaction()
     record = central.backend.transaction(tx)
     assert [s.signed_data for s in record.samples] == [f"sig:{s.timestamp}:{s.register_wh}" for s in record.samples]
-    assert [s.timestamp - START for s in record.samples] == [0, 600, 1_200, 1_800]
+    assert [s.timestamp - START for s in record.samples] == [0, 600, 1_200, 1_800, 1_800]  # periodic, then End
+    assert record.samples[-1].context == "Transaction.End"
     assert record.energy_wh == 5_500
 
 
@@ -337,8 +339,8 @@ def test_the_protocol_without_network():
         assert again.transaction_id == tx  # a resent StartTransaction opens nothing new
         await client.call(meter_values(tx, START + 900, 2_850))
         await client.call(meter_values(tx, START + 900, 2_850))  # resent: ignored
-        with pytest.raises(OCPPError, match=r"meterValue\[0\]\.sampledValue\[0\]\.value: 'abc' is not a number"):
-            await client.call(meter_values(tx, START + 1_800, 0, value="abc"), suppress=False)
+        # not a number: answered all the same (OCPP 1.6 §4.7), the value kept apart as an anomaly naming the field
+        await client.call(meter_values(tx, START + 1_800, 0, value="abc"), suppress=False)
         status = await server.call(
             call.SetChargingProfile(
                 connector_id=1, cs_charging_profiles=charging_profile(3_700, profile_id=1, transaction_id=tx)
@@ -352,8 +354,13 @@ def test_the_protocol_without_network():
 
     asyncio.run(exchange())
     record = backend.transaction(1)
-    assert record.samples == (MeterSample(START + 900, 2_850, 7_400, None, None),)
+    assert record.samples == (
+        MeterSample(START + 900, 2_850, 7_400),  # OCPP's default context: Sample.Periodic
+        MeterSample(START + 1_800, None, 7_400),  # the power of the reading whose register was not a number
+    )
     assert (record.energy_wh, backend.duplicates) == (3_000, 1)
+    [bad] = record.anomalies
+    assert (bad.kind, bad.detail) == ("bad value", "meterValue[0].sampledValue[0].value: 'abc' is not a decimal number")
     [(connector_id, profile)] = profiles
     assert connector_id == 1
     assert profile["charging_profile_purpose"] == "TxProfile" and profile["transaction_id"] == 1
