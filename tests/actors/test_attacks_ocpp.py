@@ -159,9 +159,10 @@ def test_hole10_a_huge_exponent_in_a_meter_value_stalls_no_other_charge_point(ce
     frame = cp.frame("MeterValues", meter_values(tx, T0 + 900, sampled("1e999999")))
     answer, slowest_s = stall_while(cp, frame, bystander)
     assert slowest_s < STALL_BOUND_S, f"the bystander waited {slowest_s:.1f} s"
-    assert result(answer) == {}  # OCPP 1.6 §4.7: MeterValues is answered whatever its sanity checks find
-    [bad] = anomalies(central, "bad value")
-    assert bad.detail == f"meterValue[0].sampledValue[0].value: '1e999999' is above {MAX_READING} Wh"
+    reason = f"meterValue[0].sampledValue[0].value: '1e999999' is above {MAX_READING} Wh"
+    assert call_error(answer) == ("PropertyConstraintViolation", reason)  # a bad number names its field
+    assert [a.detail for a in anomalies(central, "call error")] == [f"PropertyConstraintViolation: {reason}"]
+    assert [(a.detail, a.transaction_id) for a in anomalies(central, "bad value")] == [(reason, tx)]
     assert central.backend.transaction(tx).samples == ()
 
 
@@ -184,17 +185,29 @@ def test_hole10_a_huge_exponent_in_a_meter_value_stalls_no_other_charge_point(ce
         ("1" * 41, "is longer than 40 characters"),
     ],
 )
-def test_hole10_a_meter_value_that_is_no_reading_is_answered_and_kept_apart(central, hostile_cp, value, reason):
+def test_hole10_a_meter_value_that_is_no_reading_is_refused_naming_the_field(central, hostile_cp, value, reason):
+    """A raw value that is no decimal number in range refuses its MeterValues whole (PropertyConstraintViolation
+    naming the field; b3d15a8 stored some as registers, answered others with InternalError or no field), nothing
+    of the message is stored, and the refusal is an anomaly. In a StopTransaction (never refused) the same value
+    is an anomaly and the stop is kept."""
     cp = hostile_cp()
     tx = cp.start(TAG, 0, T0)
-    answer = cp.call("MeterValues", meter_values(tx, T0 + 900, sampled(value), sampled("7.4", measurand=
-                     "Power.Active.Import", unit="kW")))  # fmt: skip
-    assert result(answer) == {}
-    samples = central.backend.transaction(tx).samples  # not read as a register; the power of the reading is kept
-    assert [(s.register_wh, s.power_w) for s in samples] == [(None, 7_400)]
-    [bad] = anomalies(central, "bad value")
-    assert bad.detail.startswith("meterValue[0].sampledValue[0].value: ") and reason in bad.detail
-    assert (bad.cp_id, bad.transaction_id) == ("cp-mallory", tx)
+    answer = cp.call("MeterValues", meter_values(tx, T0 + 900, sampled("7.4", measurand="Power.Active.Import",
+                     unit="kW"), sampled(value)))  # fmt: skip
+    code, description = call_error(answer)
+    assert code == "PropertyConstraintViolation"
+    assert description.startswith("meterValue[0].sampledValue[1].value: ") and reason in description
+    assert central.backend.transaction(tx).samples == ()  # not half of the message: the power is not kept either
+    [refusal] = anomalies(central, "call error")
+    assert refusal.cp_id == "cp-mallory" and description in refusal.detail
+    stop = {"meterStop": 10, "timestamp": iso_utc(T0 + 1_800), "transactionId": tx,
+            "transactionData": [{"timestamp": iso_utc(T0 + 1_800), "sampledValue": [sampled(value)]}]}
+    assert result(cp.call("StopTransaction", stop)) == {}
+    in_values, in_stop = anomalies(central, "bad value")
+    assert in_values.detail.startswith("meterValue[0].sampledValue[1].value: ") and reason in in_values.detail
+    assert in_stop.detail.startswith("transactionData[0].sampledValue[0].value: ") and reason in in_stop.detail
+    assert {(a.cp_id, a.transaction_id) for a in (in_values, in_stop)} == {("cp-mallory", tx)}
+    assert not central.backend.transaction(tx).open
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from ocpp.exceptions import OCPPError
+from ocpp.exceptions import OCPPError, PropertyConstraintViolationError
 from ocpp.v16 import call
 
 from gridchain.actors.charge_point import (
@@ -339,8 +339,10 @@ def test_the_protocol_without_network():
         assert again.transaction_id == tx  # a resent StartTransaction opens nothing new
         await client.call(meter_values(tx, START + 900, 2_850))
         await client.call(meter_values(tx, START + 900, 2_850))  # resent: ignored
-        # not a number: answered all the same (OCPP 1.6 §4.7), the value kept apart as an anomaly naming the field
-        await client.call(meter_values(tx, START + 1_800, 0, value="abc"), suppress=False)
+        # not a number: the message is refused whole, naming the field, and kept apart as an anomaly
+        with pytest.raises(PropertyConstraintViolationError) as refused:
+            await client.call(meter_values(tx, START + 1_800, 0, value="abc"), suppress=False)
+        assert refused.value.description == "meterValue[0].sampledValue[0].value: 'abc' is not a decimal number"
         status = await server.call(
             call.SetChargingProfile(
                 connector_id=1, cs_charging_profiles=charging_profile(3_700, profile_id=1, transaction_id=tx)
@@ -354,10 +356,7 @@ def test_the_protocol_without_network():
 
     asyncio.run(exchange())
     record = backend.transaction(1)
-    assert record.samples == (
-        MeterSample(START + 900, 2_850, 7_400),  # OCPP's default context: Sample.Periodic
-        MeterSample(START + 1_800, None, 7_400),  # the power of the reading whose register was not a number
-    )
+    assert record.samples == (MeterSample(START + 900, 2_850, 7_400),)  # OCPP's default context: Sample.Periodic
     assert (record.energy_wh, backend.duplicates) == (3_000, 1)
     [bad] = record.anomalies
     assert (bad.kind, bad.detail) == ("bad value", "meterValue[0].sampledValue[0].value: 'abc' is not a decimal number")

@@ -200,10 +200,13 @@ class CentralMachine(RuleBasedStateMachine):
         values, kept = self.sampled_values(reading, signed, context)
         answer = self.call(cp, "MeterValues", {"connectorId": 1, "transactionId": tx,
                                                "meterValue": [{"timestamp": iso_utc(t), "sampledValue": values}]})
-        assert answer[0] == 3 and answer[2] == {}  # OCPP 1.6 §4.7: always answered
-        self.anomalies["bad value"] += "register_wh" not in kept
-        if not kept:
+        if "register_wh" not in kept:  # no reading at all: refused whole, naming the field; nothing stored
+            assert answer[0] == 4 and answer[2] == "PropertyConstraintViolation", answer
+            assert answer[3].startswith("meterValue[0].sampledValue[0].value: "), answer
+            self.anomalies["bad value"] += 1
+            self.anomalies["call error"] += 1
             return
+        assert answer[0] == 3 and answer[2] == {}  # OCPP 1.6 §4.7: answered whatever the checks of readings find
         if not self.known(cp, tx):
             self.anomalies["unknown transaction"] += 1
             return

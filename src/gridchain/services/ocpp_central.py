@@ -143,7 +143,8 @@ class CentralBackend(Protocol):
     """The central system's business decisions; called on the server's event-loop thread, one message at a time
     per charge point. Raise InputError (naming the field) to answer a request with an OCPP CallError; OCPP 1.6
     (§4.7, §4.8, §4.10) wants MeterValues, StartTransaction and StopTransaction answered whatever their content's
-    sanity checks say, so those record an `anomaly` instead."""
+    sanity checks say, so those record an `anomaly` instead (a MeterValues whose raw value is no decimal number
+    at all is refused by the central system before the backend sees it)."""
 
     def boot_notification(self, cp_id: str, vendor: str, model: str) -> bool:
         """Accept the charge point's registration?"""
@@ -505,9 +506,9 @@ def parse_meter_values(meter_value: object, where: str = "meterValue") -> Parsed
     Other measurands, locations and phases are not read.
 
     A sampled value that is not a reading in range, has another unit, or contradicts an earlier one of the same
-    sample in the message is a problem naming its field (`meterValue[0].sampledValue[1].value`), not an error:
-    OCPP 1.6 §4.7 answers MeterValues whatever its sanity checks find. InputError (answered with a CallError) only
-    for what the schema already demands: a list of objects with an ISO 8601 timestamp with a time zone."""
+    sample in the message is a problem naming its field (`meterValue[0].sampledValue[1].value`), not an error: the
+    caller decides (MeterValues refuses a value that is no reading, StopTransaction is never refused). InputError
+    only for what the schema already demands: a list of objects with an ISO 8601 timestamp with a time zone."""
     if not isinstance(meter_value, list):
         raise InputError(where, f"expected a list, got {type(meter_value).__name__}")
     samples: list[MeterSample] = []
@@ -879,8 +880,18 @@ class CentralChargePoint(OcppChargePoint):
 
     @on(Action.meter_values, skip_schema_validation=True)
     def on_meter_values(self, connector_id: int, meter_value: list, transaction_id: int | None = None, **kwargs: Any):
+        """A sampled value that is no reading (not a decimal number in range, or in another unit) refuses the whole
+        message with PropertyConstraintViolation naming its field, and nothing of it is stored (each such value is
+        a `bad value` anomaly of the transaction, the refusal a `call error`); a plausibility finding about readings that are numbers (a contradiction) is answered and kept
+        as an anomaly, as OCPP 1.6 §4.7 asks."""
         with _as_call_error():
             parsed = parse_meter_values(meter_value)
+        bad = [detail for kind, detail in parsed.problems if kind is AnomalyKind.BAD_VALUE]
+        if bad:
+            for detail in bad:  # the transaction's record shows what was refused
+                self._anomaly(AnomalyKind.BAD_VALUE, detail, transaction_id)
+            field, _, reason = bad[0].partition(": ")
+            raise _Refusal(description=_description(field, reason), details={"field": field})
         self._problems(parsed, transaction_id)
         self.backend.meter_values(self.id, transaction_id, list(parsed.samples))
         return call_result.MeterValues()
