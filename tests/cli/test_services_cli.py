@@ -68,7 +68,8 @@ def test_services_bad_input(tmp_path):
     assert r.exit_code == 2 and r.stderr.startswith("error: --admin-token-file: cannot read")
     (tmp_path / "short").write_text("short\n")
     r = runner.invoke(app, [*relay, "--admin-token-file", str(tmp_path / "short")])
-    assert r.exit_code == 2 and r.stderr == "error: --admin-token-file: the admin token must be at least 16 characters, no spaces\n"
+    assert r.exit_code == 2
+    assert r.stderr == "error: --admin-token-file: the admin token must be at least 16 characters, no spaces\n"
     r = runner.invoke(app, relay, env={"GRIDCHAIN_RELAYER_ADMIN_TOKEN": "short"})
     assert r.exit_code == 2 and r.stderr.startswith("error: GRIDCHAIN_RELAYER_ADMIN_TOKEN: the admin token must")
 

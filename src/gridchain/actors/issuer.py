@@ -109,7 +109,8 @@ class Issuer:
         """Refuse (400, naming `epoch`) an epoch outside today .. today + lookahead_epochs."""
         today = blind.epoch_of(int(self.clock()))
         if not today <= epoch <= today + self.lookahead_epochs:
-            raise IssuanceRefused("epoch", f"{epoch} is outside today's epoch {today} .. {today + self.lookahead_epochs}")
+            last = today + self.lookahead_epochs
+            raise IssuanceRefused("epoch", f"{epoch} is outside today's epoch {today} .. {last}")
 
     def epoch_key(self, community: str, epoch: int) -> blind.PrivateKey:
         """The (community, epoch) key pair, made on first use; the utility registers its public half on chain.
