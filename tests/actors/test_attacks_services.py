@@ -275,8 +275,11 @@ def test_flusher_errors_show_in_health(relay):
     finally:
         flusher.stop()
     with LoopbackServer(relayer_app(relay.relayer, ADMIN, flusher)) as server:  # the thread has ended now
-        health = RelayerClient(server.url).http.get("/health")
+        http = RelayerClient(server.url).http
+        health = http.get("/health")
         assert health.status_code == 503 and health.json()["ok"] is False and health.json()["flusher"]["errors"] >= 2
+        sent = http.post("/requests", json=relay.request().to_json())  # the relayer's node is away
+        assert sent.status_code == 503 and "cannot read the chain" in sent.json()["reason"]  # not a 500
 
 
 class Trade:

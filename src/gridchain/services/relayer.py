@@ -79,9 +79,12 @@ def relayer_app(relayer: Relayer, admin_token: str | None = None, flusher: Flush
     async def refused(_: Request, e: InputError) -> JSONResponse:
         return JSONResponse({"field": e.field, "reason": e.reason}, status_code=400)
 
-    @app.exception_handler(ChainRevert)  # a view the relayer needs failed: the chain's fault, not the client's
-    async def unavailable(_: Request, e: ChainRevert) -> JSONResponse:
-        return JSONResponse({"field": "", "reason": f"the relayer cannot read the chain: {e.reason}"}, status_code=503)
+    async def unavailable(_: Request, e: Exception) -> JSONResponse:
+        """A view the relayer needs failed, or the node is away: the chain's fault, not the client's."""
+        return JSONResponse({"field": "", "reason": f"the relayer cannot read the chain: {e}"}, status_code=503)
+
+    app.add_exception_handler(ChainRevert, unavailable)
+    app.add_exception_handler(OSError, unavailable)  # requests' and httpx's connection errors among them
 
     @app.get("/health")
     def health() -> JSONResponse:
