@@ -19,6 +19,7 @@ from gridchain.services.relayer import RelayerClient, relayer_app
 from gridchain.services.server import LoopbackServer
 
 COMMUNITY = "0x" + "c0" * 20
+ADMIN = "the relayer operator's admin token"
 
 
 @pytest.fixture
@@ -159,8 +160,8 @@ class Street:
 @pytest.fixture
 def street():
     s = Street()
-    with LoopbackServer(relayer_app(s.relayer)) as server:
-        s.http = RelayerClient(server.url)
+    with LoopbackServer(relayer_app(s.relayer, ADMIN)) as server:
+        s.http = RelayerClient(server.url, admin_token=ADMIN)
         yield s
         s.http.close()
 
@@ -184,7 +185,7 @@ def test_relayer_batches_requests_and_reports_arrivals(street):
     (lambda s, r: {**r.to_json(), "token": "0x" + "01" * 255}, "token"),
     (lambda s, r: {**r.to_json(), "signature": "0x1234"}, "signature"),
     (lambda s, r: {**r.to_json(), "slot": 7}, "slot"),
-    (lambda s, r: {**r.to_json(), "epoch": s.epoch + 1}, "signature"),
+    (lambda s, r: {**r.to_json(), "epoch": s.epoch + 1}, "epoch"),  # not the slot's epoch
     (lambda s, r: {**r.to_json(), "soc_pm": 1000}, "request"),
     (lambda s, r: {k: v for k, v in r.to_json().items() if k != "tcc"}, "tcc"),
 ])

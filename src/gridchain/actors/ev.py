@@ -24,6 +24,7 @@ HTTP service is `gridchain.services.v2v`):
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -33,8 +34,10 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
+from gridchain.chain.eip712 import normalize_signature, parse_signature
 from gridchain.chain.gateway import Receipt
 from gridchain.chain.v2v import SignedReceipt, V2VClient, receipt_signer, sign_receipt
+from gridchain.core.request import InputError
 
 MAX_WH = 2**64 - 1
 ACCESS_TAG = b"gridchain.v2v.access"
@@ -55,9 +58,19 @@ def _sign(key: str, tag: bytes, token: bytes, challenge: bytes) -> bytes:
 
 def _signer(tag: bytes, token: bytes, challenge: bytes, signature: bytes) -> str:
     try:
+        signature = normalize_signature(signature)  # v = 0/1 or 27/28, or EIP-2098's 64 bytes
         return Account.recover_message(encode_defunct(primitive=tag + token + challenge), signature=signature)
     except Exception as e:  # a malformed signature is a failed check, not a crash
         raise AuthRefused(f"signature is malformed: {e}") from None
+
+
+def signature_from(value: object, name: str = "signature") -> bytes:
+    """A signature from JSON in any standard form, normalised (`gridchain.chain.eip712.normalize_signature`);
+    AuthRefused naming `name` if it is malformed."""
+    try:
+        return parse_signature(value, name)
+    except InputError as e:
+        raise AuthRefused(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ class Hello:
     def from_json(cls, body: dict) -> Hello:
         try:
             return cls(str(body["consumer"]), hex_bytes(body["public_key"], 64), hex_bytes(body["token"], 32),
-                       hex_bytes(body["challenge"], 32), hex_bytes(body["signature"], 65))  # fmt: skip
+                       hex_bytes(body["challenge"], 32), signature_from(body["signature"]))  # fmt: skip
         except KeyError as e:
             raise AuthRefused(f"hello lacks {e.args[0]!r}") from None
 
@@ -94,7 +107,7 @@ class Proof:
     @classmethod
     def from_json(cls, body: dict) -> Proof:
         try:
-            return cls(str(body["provider"]), hex_bytes(body["signature"], 65), hex_bytes(body["session"], 32))
+            return cls(str(body["provider"]), signature_from(body["signature"]), hex_bytes(body["session"], 32))
         except KeyError as e:
             raise AuthRefused(f"proof lacks {e.args[0]!r}") from None
 
@@ -231,7 +244,8 @@ class ProviderEV:
         s = self._session(receipt.token, secret, now)
         if not 0 <= receipt.delivered_wh <= MAX_WH:
             raise AuthRefused(f"delivered_wh must be 0 .. 2**64 - 1, got {receipt.delivered_wh}")
-        try:
+        try:  # kept normalised (v = 27/28, 65 bytes), the form the settlement's compact() takes
+            receipt = dataclasses.replace(receipt, signature=normalize_signature(receipt.signature))
             signer = receipt_signer(self.client.chain_id(), self.client.address, receipt)
         except Exception as e:  # an unrecoverable signature is a refusal, not a crash
             raise AuthRefused(f"the receipt's signature is malformed: {e}") from None

@@ -10,6 +10,12 @@ The exchange (Baza et al., Section V-A, with RFC 9474's checks):
    for this ESU alone would let the utility recognise its tokens), unblinds and verifies every token.
 
 The utility sees identities, blinded messages and times; never a pseudonym or a token (`Issuer.view`).
+
+Keys exist only for the utility's own communities (the coordinators it signs for: `add_community`, `admit`)
+and for the epochs from today to `lookahead_epochs` days ahead: a request for any other (community, epoch),
+a public key's too, is refused naming the field before anything is generated or stored, so nobody can make
+the utility generate and keep RSA keys at will. Signatures come in any standard form (v = 0/1 or 27/28,
+EIP-2098 64 bytes) and are normalised where they enter (`gridchain.chain.eip712`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
+from gridchain.chain.eip712 import parse_signature
 from gridchain.core import blind
 from gridchain.core.request import InputError, check_int
 
@@ -57,7 +64,8 @@ def _sign(key: bytes, digest: bytes) -> str:
     return "0x" + bytes(Account.sign_message(encode_defunct(primitive=digest), key).signature).hex()
 
 
-def _signer(digest: bytes, signature: str) -> str:
+def _signer(digest: bytes, signature: bytes) -> str:
+    """Whom a normalised signature (`gridchain.chain.eip712.normalize_signature`) of `digest` recovers to."""
     return Account.recover_message(encode_defunct(primitive=digest), signature=signature)
 
 
@@ -79,7 +87,8 @@ class Issuer:
     key: bytes  # the utility's long-term secp256k1 key: signs every answer
     quota: int = 4  # tokens per member, community and epoch
     clock: Callable[[], float] = time.time
-    members: dict[str, set[str]] = field(default_factory=dict)  # community -> identities
+    lookahead_epochs: int = 1  # keys and tokens for today .. today + lookahead_epochs (UTC days)
+    members: dict[str, set[str]] = field(default_factory=dict)  # community -> identities; its keys: our communities
     keys: dict[tuple[str, int], blind.PrivateKey] = field(default_factory=dict)
     issued: dict[tuple[str, int, str], int] = field(default_factory=dict)
     view: list[IssuanceRecord] = field(default_factory=list)
@@ -88,12 +97,29 @@ class Issuer:
     def address(self) -> str:
         return Account.from_key(self.key).address
 
+    def add_community(self, community: str) -> None:
+        """Serve `community` (a coordinator's address), with or without members yet."""
+        self.members.setdefault(to_checksum_address(community), set())
+
     def admit(self, community: str, identity: str) -> None:
-        self.members.setdefault(to_checksum_address(community), set()).add(to_checksum_address(identity))
+        self.add_community(community)
+        self.members[to_checksum_address(community)].add(to_checksum_address(identity))
+
+    def check_epoch(self, epoch: int) -> None:
+        """Refuse (400, naming `epoch`) an epoch outside today .. today + lookahead_epochs."""
+        today = blind.epoch_of(int(self.clock()))
+        if not today <= epoch <= today + self.lookahead_epochs:
+            last = today + self.lookahead_epochs
+            raise IssuanceRefused("epoch", f"{epoch} is outside today's epoch {today} .. {last}")
 
     def epoch_key(self, community: str, epoch: int) -> blind.PrivateKey:
-        """The (community, epoch) key pair, made on first use; the utility registers its public half on chain."""
-        slot = (to_checksum_address(community), epoch)
+        """The (community, epoch) key pair, made on first use; the utility registers its public half on chain.
+        Only for one of its communities and an epoch in the window (IssuanceRefused otherwise, nothing made)."""
+        community = _address("community", community)
+        if community not in self.members:
+            raise IssuanceRefused("community", f"{community} is not a community of this utility", 404)
+        self.check_epoch(epoch)
+        slot = (community, epoch)
         if slot not in self.keys:
             self.keys[slot] = blind.PrivateKey.generate()
         return self.keys[slot]
@@ -103,17 +129,12 @@ class Issuer:
         request issues nothing and counts nothing against the quota."""
         identity, community, epoch, blinded, signature = parse_request(body)
         digest = request_digest(identity, community, epoch, blinded)
-        try:
-            signer = _signer(digest, signature)
-        except Exception as e:  # malformed signature bytes
-            raise IssuanceRefused("signature", f"not a signature: {e}", 401) from e
+        signer = _signer(digest, signature)
         if signer != identity:
             raise IssuanceRefused("signature", f"signed by {signer}, not by the identity {identity}", 401)
         if identity not in self.members.get(community, set()):
             raise IssuanceRefused("identity", f"{identity} is not a member of community {community}", 403)
-        today = blind.epoch_of(int(self.clock()))
-        if not today <= epoch <= today + 1:
-            raise IssuanceRefused("epoch", f"{epoch} is not today's ({today}) or tomorrow's", 400)
+        self.check_epoch(epoch)
         used = self.issued.get((community, epoch, identity), 0)
         if used + len(blinded) > self.quota:
             raise IssuanceRefused(
@@ -129,12 +150,15 @@ class Issuer:
         return {"blind_signatures": [hex(s) for s in signatures],
                 "signature": _sign(self.key, answer_digest(digest, signatures))}  # fmt: skip
 
-    def public_key(self, community: str, epoch: int) -> dict:
-        return {"community": to_checksum_address(community), "epoch": epoch,
+    def public_key(self, community: object, epoch: object) -> dict:
+        """The (community, epoch) public key as the service answers it; `community` and `epoch` as they came
+        (strings from the URL, say), each checked with an error naming it."""
+        community, epoch = _address("community", community), _int("epoch", epoch)
+        return {"community": community, "epoch": epoch,
                 "modulus": "0x" + self.epoch_key(community, epoch).public.modulus_bytes.hex()}  # fmt: skip
 
 
-def parse_request(body: object) -> tuple[str, str, int, list[int], str]:
+def parse_request(body: object) -> tuple[str, str, int, list[int], bytes]:
     """The fields of an issuance request, each checked with an error that names it."""
     if not isinstance(body, dict):
         raise IssuanceRefused("", "the request must be a JSON object")
@@ -147,9 +171,11 @@ def parse_request(body: object) -> tuple[str, str, int, list[int], str]:
     if not isinstance(blinded, list) or not 1 <= len(blinded) <= MAX_BATCH:
         raise IssuanceRefused("blinded", f"must be a list of 1..{MAX_BATCH} hex integers")
     values = [_hex_int(f"blinded[{i}]", z) for i, z in enumerate(blinded)]
-    if not isinstance(body["signature"], str):
-        raise IssuanceRefused("signature", "must be a 0x-prefixed hex string")
-    return identity, community, epoch, values, body["signature"]
+    try:
+        signature = parse_signature(body["signature"], "signature")
+    except InputError as e:
+        raise IssuanceRefused(e.field, e.reason) from None
+    return identity, community, epoch, values, signature
 
 
 def _address(name: str, value: object) -> str:
@@ -157,6 +183,15 @@ def _address(name: str, value: object) -> str:
         return to_checksum_address(value)  # type: ignore[arg-type]
     except (ValueError, TypeError) as e:
         raise IssuanceRefused(name, f"{value!r} is not an address") from e
+
+
+def _int(name: str, value: object) -> int:
+    """A decimal integer (an int, or its digits as a URL carries them) in 0 .. 2**64 - 1."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        value = int(value)
+    if isinstance(value, str):
+        raise IssuanceRefused(name, f"{value[:40]!r} is not a decimal integer")
+    return check_int(name, value, 0, 2**64 - 1)
 
 
 def _hex_int(name: str, value: object) -> int:
@@ -212,8 +247,12 @@ class TokenWallet:
         digest = request_digest(self.identity, community, epoch, blinded)
         answer = self.transport({"identity": self.identity, "community": community, "epoch": epoch,
                                  "blinded": [hex(z) for z in blinded], "signature": _sign(self.identity_key, digest)})  # fmt: skip
-        signatures = [int(s, 16) for s in answer["blind_signatures"]]
-        if len(signatures) != count or _signer(answer_digest(digest, signatures), answer["signature"]) != self.utility_address:
+        try:  # the answer comes from outside: a malformed one is the utility's failure, not a crash
+            signatures = [int(s, 16) for s in answer["blind_signatures"]]
+            signer = _signer(answer_digest(digest, signatures), parse_signature(answer["signature"]))
+        except (KeyError, TypeError, ValueError, OverflowError) as e:  # InputError is a ValueError
+            raise IssuanceError(f"the utility's answer is malformed: {e}") from None
+        if len(signatures) != count or signer != self.utility_address:
             raise IssuanceError("the answer is not signed by the utility or does not match the request")
         tokens = [blind.finalize(public, s, z) for s, z in zip(states, signatures)]  # raises on a bad token
         self.unused.setdefault((community, epoch), []).extend(

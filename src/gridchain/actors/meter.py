@@ -13,14 +13,17 @@ Units: energy [Wh], reactive energy [varh], times [s].
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Iterable
 
 from eth_account import Account
 
+from gridchain.chain.eip712 import normalize_signature, parse_signature
 from gridchain.chain.metering import MeteringClient, ReadingProof, SignedReading, sign_digest, signer_of
 from gridchain.core import metering as m
+from gridchain.core.request import InputError
 
 
 class SmartMeter:
@@ -71,13 +74,13 @@ def decode_signed_data(text: str) -> dict:
 
 def reading_from_signed_data(data: dict) -> SignedReading:
     r = m.Reading(data["meter"], int(data["intervalStart"]), int(data["activeWh"]), int(data["reactiveVarh"]))
-    return SignedReading(r, bytes.fromhex(data["signature"][2:]))
+    return SignedReading(r, bytes.fromhex(data["signature"][2:]))  # normalised by MeterGateway.collect
 
 
 def session_from_signed_data(data: dict) -> tuple[m.SessionReading, bytes]:
     reading = m.SessionReading(bytes.fromhex(data["session"][2:]), int(data["firstInterval"]),
                                tuple(int(e) for e in data["energyWh"]))  # fmt: skip
-    return reading, bytes.fromhex(data["signature"][2:])
+    return reading, parse_signature(data["signature"], "signed_data.signature")
 
 
 class ChargePointMeter:
@@ -145,10 +148,16 @@ class MeterGateway:
         self.anchored: dict[tuple[str, int], tuple[bytes, str]] = {}  # (meter, day) -> (root, tx hash)
 
     def collect(self, signed: Iterable[SignedReading]) -> int:
-        """Keep readings whose signature recovers to their meter (others are dropped); returns how many kept."""
+        """Keep readings whose signature recovers to their meter (others, and malformed ones, are dropped);
+        returns how many kept. Kept signatures are normalised (65 bytes, v = 27/28: what the proof's on-chain
+        check takes), whatever standard form they came in."""
         domain = self.client.domain()
         kept = 0
         for s in signed:
+            try:
+                s = dataclasses.replace(s, signature=normalize_signature(s.signature))
+            except InputError:  # one malformed reading is dropped like a forged one; the others are kept
+                continue
             digest = m.typed_digest(domain, s.reading.struct_hash())
             if signer_of(digest, s.signature) != s.reading.meter.lower():
                 continue

@@ -118,7 +118,8 @@ class BoaGateway:
         return int(self._env.get_balance(address))
 
     def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any:
-        computation = self._env.execute_code(to_address=address, data=encode_call(artifact, fn, args))
+        # like eth_call, a call changes nothing even when `fn` is not a view (the relayer simulates its batches)
+        computation = self._env.execute_code(to_address=address, data=encode_call(artifact, fn, args), simulate=True)
         if computation.is_error:
             raise _failure(computation)
         return decode_result(artifact, fn, len(args), bytes(computation.output))

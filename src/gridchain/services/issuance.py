@@ -1,10 +1,11 @@
 """The utility's token issuance service (`gridchain utility serve`): FastAPI over an `Issuer`.
 
 POST /tokens            an issuance request (JSON, see `gridchain.actors.issuer`) -> blind signatures, signed
-GET  /keys/{community}/{epoch}   the (community, epoch) public key (the one the utility registers on chain)
+GET  /keys/{community}/{epoch}   the (community, epoch) public key (the one the utility registers on chain), for
+                        the utility's own communities and the epochs from today to its look-ahead only
 GET  /health
-Refusals answer {"field": ..., "reason": ...} with 400 (malformed), 401 (signature), 403 (not a member) or
-429 (over quota).
+Refusals answer {"field": ..., "reason": ...} with 400 (malformed, or an epoch outside the window), 401
+(signature), 403 (not a member), 404 (not a community of this utility) or 429 (over quota).
 """
 
 from __future__ import annotations
@@ -29,15 +30,13 @@ def issuance_app(issuer: Issuer) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict:
-        return {"ok": True, "utility": issuer.address, "quota": issuer.quota}
+        return {"ok": True, "utility": issuer.address, "quota": issuer.quota, "communities": len(issuer.members),
+                "lookahead_epochs": issuer.lookahead_epochs}  # fmt: skip
 
     @app.get("/keys/{community}/{epoch}")
-    def key(community: str, epoch: int) -> dict:
-        with lock:
-            try:
-                return issuer.public_key(community, epoch)
-            except ValueError as e:
-                raise IssuanceRefused("community", f"{community!r} is not an address") from e
+    def key(community: str, epoch: str) -> dict:
+        with lock:  # refused (community 404, epoch 400) before any key is made for a stranger's (community, epoch)
+            return issuer.public_key(community, epoch)
 
     @app.post("/tokens")
     async def tokens(request: Request) -> dict:
@@ -66,7 +65,9 @@ class IssuanceClient:
 
     def modulus(self, community: str, epoch: int) -> bytes:
         response = self.http.get(f"/keys/{community}/{epoch}")
-        response.raise_for_status()
+        if response.status_code != 200:
+            detail = response.json()
+            raise IssuanceRefused(detail.get("field", ""), detail.get("reason", response.text), response.status_code)
         return bytes.fromhex(response.json()["modulus"][2:])
 
     def close(self) -> None:

@@ -10,8 +10,10 @@ the finished transactions back from the backend to settle them.
 from __future__ import annotations
 
 from gridchain.actors.meter import decode_signed_data, reading_from_signed_data, session_from_signed_data
+from gridchain.chain.eip712 import normalize_signature
 from gridchain.chain.metering import MeteringClient, SignedReading, SignedSession, signer_of
 from gridchain.core import metering as m
+from gridchain.core.request import InputError
 from gridchain.services.ocpp_central import RecordingBackend
 
 
@@ -38,6 +40,10 @@ class RoamingStation:
         """Check an EV's signed session start; on success its id tag may charge. Returns the id tag."""
         if start.meter.lower() != self.cp_meter:
             raise RoamingRefused(f"meter: the start names {start.meter}, not this charge point's meter")
+        try:  # kept normalised (65 bytes, v = 27/28): the settlement's compact() takes that form
+            ev_signature = normalize_signature(ev_signature, "ev_signature")
+        except InputError as e:
+            raise RoamingRefused(str(e)) from None
         sid = m.typed_digest(self.client.domain(), start.struct_hash())
         if signer_of(sid, ev_signature) != start.ev.lower():
             raise RoamingRefused("ev_signature: the session start is not signed by the EV")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from gridchain.actors.ev import AuthRefused, Hello, Proof, ProviderEV, hex_bytes
+from gridchain.actors.ev import AuthRefused, Hello, Proof, ProviderEV, hex_bytes, signature_from
 from gridchain.chain.v2v import SignedReceipt
 from gridchain.services.server import loopback_client
 
@@ -55,7 +55,7 @@ def provider_app(provider: ProviderEV, clock: Callable[[], int]) -> FastAPI:
         delivered = data.get("delivered_wh")
         if type(delivered) is not int:  # not a float, a string or a bool
             raise AuthRefused(f"delivered_wh must be an integer [Wh], got {delivered!r}")
-        token, signature = hex_bytes(data.get("token", ""), 32), hex_bytes(data.get("signature", ""), 65)
+        token, signature = hex_bytes(data.get("token", ""), 32), signature_from(data.get("signature"))
         session = hex_bytes(data.get("session", ""), 32)
         return {"receipted_wh": provider.accept_receipt(SignedReceipt(token, delivered, signature), session, clock())}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gridchain.chain.eip712 import parse_signature
 from gridchain.chain.metering import SignedReading, signer_of
 from gridchain.core import metering as m
 from gridchain.core.request import InputError
@@ -31,9 +32,13 @@ def prove_reading(data: dict, meter: str, interval_start: int) -> dict:
         raise InputError("--meter", f"no anchored day {day} of meter {meter} in the archive")
     domain = m.domain_separator(int(data["chain_id"]), data["contract"])
     signed = []
-    for r in anchor["readings"]:
+    for j, r in enumerate(anchor["readings"]):
         reading = m.Reading(r["meter"], int(r["intervalStart"]), int(r["activeWh"]), int(r["reactiveVarh"]))
-        signed.append(SignedReading(reading, bytes.fromhex(r["signature"].removeprefix("0x"))))
+        try:  # any standard form (v = 0/1 or 27/28, EIP-2098), normalised for the on-chain check
+            signature = parse_signature(r["signature"], f"readings[{j}].signature")
+        except InputError as e:
+            raise InputError("--archive", f"day {day} of meter {meter}: {e}") from None
+        signed.append(SignedReading(reading, signature))
     times = [s.reading.interval_start for s in signed]
     if interval_start not in times:
         raise InputError("--interval-start", f"meter {meter} has no reading at {interval_start} (day {day})")
