@@ -17,7 +17,7 @@ import pytest
 from eth_account import Account
 
 from gridchain.chain.eip712 import compact
-from gridchain.chain.metering import sign_digest, start_args
+from gridchain.chain.metering import sign_digest
 from gridchain.core import metering as m
 
 from .metering_harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
@@ -278,6 +278,12 @@ def wallet_call(net: Metering, wallet, model_call, calldata: bytes, value: int =
         net.paid[str(wallet.address)] += result
     net.check()
     return result
+
+
+def start_args(start: m.SessionStart) -> list:
+    """A SessionStart as the contract's leading arguments (defined here, not imported, so that the raw tests
+    also run against the contract before the fix)."""
+    return [start.ev, start.meter, start.start, start.max_cost_wei]
 
 
 def settle_args(start: m.SessionStart, ev_sig: bytes, reading: m.SessionReading, meter_sig: bytes) -> list:
