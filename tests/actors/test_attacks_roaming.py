@@ -138,6 +138,7 @@ def test_hole9_the_session_reading_is_found_in_any_sample_and_a_forged_one_is_ig
     site.backend.stop_transaction("cp", tx, 700, now + 900, None, [])
     session = site.station.signed_session(tx)
     assert session.reading == reading and session.start == start
+    assert site.station.interval_readings() == []  # no interval readings here; the malformed one is skipped
 
 
 def test_hole6_the_station_admits_an_ev_only_once_its_max_cost_is_reserved(site):

@@ -313,7 +313,7 @@ def test_hole11_a_host_wallet_reentering_from_its_payout_is_refused_and_paid_onc
     net.deposit(net.ev_owners[1].address, MAX_COST)
     start = net.now
     pending = net.session(1, 0, start - 4 * I, start // I - 4, [100] * 2)  # another host's session, over
-    own, own_sig = net.session(0, 2, start, start // I, [1])[:2]  # an EV at the wallet's meter
+    own, own_sig = net.session(0, 2, start, start // I, [1])[:2]  # an EV at the wallet's meter (reservable for 3 days)
     own_id = m.typed_digest(net.domain, own.struct_hash())
     net.travel_to(start + NOTICE)
     calls = {
@@ -326,8 +326,6 @@ def test_hole11_a_host_wallet_reentering_from_its_payout_is_refused_and_paid_onc
                     lambda c: wallet_call(net, wallet, lambda: net.model.reserve(w, net.now, own, own_id, own.ev), c)),
     }  # fmt: skip
     calldata, afterwards = calls[reentry]
-    if reentry == "reserve":
-        net.travel_to(start + NOTICE)  # the EV's start is then within the reservation window still
     wallet.arm(net.c.address, calldata)
     paid = wallet_call(net, wallet, lambda: net.model.withdraw_credit(w), net.c.withdraw_credit.prepare_calldata())
     assert paid == settled.paid_wei == wallet.received_wei()

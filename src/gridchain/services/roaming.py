@@ -133,10 +133,15 @@ class RoamingStation:
         return amount
 
     def interval_readings(self) -> list[SignedReading]:
-        """Every signed interval reading the charge point's meter sent (to anchor through the gateway)."""
+        """Every signed interval reading the charge points sent (to anchor through the gateway, which keeps only
+        those signed by their meter); malformed SignedData is skipped, not fatal."""
         out = []
         for record in self.backend.transactions():
             for s in record.samples:
-                if s.signed_data and decode_signed_data(s.signed_data)["kind"] == "reading":
-                    out.append(reading_from_signed_data(decode_signed_data(s.signed_data)))
+                try:
+                    data = decode_signed_data(s.signed_data) if s.signed_data else None
+                    if data is not None and data["kind"] == "reading":
+                        out.append(reading_from_signed_data(data))
+                except (ValueError, KeyError, TypeError):
+                    continue
         return out
