@@ -107,8 +107,8 @@ def test_hole9_a_transaction_is_bound_to_its_own_start_by_the_meters_signed_sess
     signed = encode_signed_data("session", {"session": "0x" + their_sid.hex(), "firstInterval": now // I,
                                             "energyWh": [500], "signature": "0x" + site.cp.sign_session(reading).hex()})
     tx = site.backend.start_transaction("cp", 1, id_tag_of(site.ev), 0, now)  # my id tag, their session
-    site.backend.stop_transaction("cp", tx, 500, now + 600, None, [MeterSample(now + 600, 500, None, signed,
-                                                                               "Transaction.End")])  # fmt: skip
+    end = MeterSample(timestamp=now + 600, register_wh=500, signed_data=signed, context="Transaction.End")
+    site.backend.stop_transaction("cp", tx, 500, now + 600, "Local", [end])
     with pytest.raises(ValueError, match="names the start of id tag"):
         site.station.signed_session(tx)
 
@@ -130,12 +130,13 @@ def test_hole9_the_session_reading_is_found_in_any_sample_and_a_forged_one_is_ig
     forger = SmartMeter(Account.create().key, site.domain)
     tx = site.backend.start_transaction("cp", 1, id_tag_of(site.ev), 0, now)
     site.backend.meter_values("cp", tx, [
-        MeterSample(now + 100, 100, None, session_data(forger, sid), "Sample.Periodic"),
-        MeterSample(now + 200, 200, None, session_data(site.cp, b"\x07" * 32), "Sample.Periodic"),
-        MeterSample(now + 300, 300, None, "not json", "Sample.Periodic"),
-        MeterSample(now + 900, 700, None, session_data(site.cp, sid), "Sample.Clock"),
+        MeterSample(timestamp=now + 100, register_wh=100, signed_data=session_data(forger, sid)),
+        MeterSample(timestamp=now + 200, register_wh=200, signed_data=session_data(site.cp, b"\x07" * 32)),
+        MeterSample(timestamp=now + 300, register_wh=300, signed_data="not json"),
+        MeterSample(timestamp=now + 900, register_wh=700, signed_data=session_data(site.cp, sid),
+                    context="Sample.Clock"),
     ])  # fmt: skip
-    site.backend.stop_transaction("cp", tx, 700, now + 900, None, [])
+    site.backend.stop_transaction("cp", tx, 700, now + 900, "Local", [])
     session = site.station.signed_session(tx)
     assert session.reading == reading and session.start == start
     assert site.station.interval_readings() == []  # no interval readings here; the malformed one is skipped
