@@ -91,7 +91,7 @@ def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register
 
 
 def test_the_station_admits_only_a_registered_ev_whose_max_cost_it_reserved_and_its_own_signature(net):
-    station = RoamingStation(net.client, net.host, RecordingBackend(), net.cp.address, min_reserve_wei=10**15)
+    station = RoamingStation(net.client, net.host, RecordingBackend(), net.cp.address, min_escrow_wei=10**15)
     domain = net.client.domain()
     now = net.gateway.now()
     start, sig = sign_session_start(net.ev_key, domain, net.cp.address, now, 10**15)

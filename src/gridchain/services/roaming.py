@@ -4,7 +4,7 @@ meter signed (OCPP SignedData).
 
 The OCPP central system (`services.ocpp_central`) runs in its own thread with a `RecordingBackend`; this class
 works from the caller's thread. `announce` checks the EV's signed start (this charge point's meter, the EV's
-signature, a registered EV, a maximum cost of at least `min_reserve_wei`), reserves that maximum of the owner's
+signature, a registered EV, a maximum cost of at least `min_escrow_wei`), reserves that maximum of the owner's
 escrow on chain (`reserve`: the contract refuses escrow under a withdrawal notice), and only then admits the
 EV's id tag to the backend. Every signed start is kept, by session id, until its session settles: an EV that
 plugs in again before the last session settled gets a second start, never one in place of the first. A finished
@@ -44,13 +44,14 @@ class PendingSession:
 
 class RoamingStation:
     def __init__(self, client: MeteringClient, account: str, backend: RecordingBackend, cp_meter: str,
-                 min_reserve_wei: int) -> None:  # fmt: skip
-        """`account` must be the charge point meter's owner (the host): only it may reserve for the meter."""
+                 min_escrow_wei: int) -> None:  # fmt: skip
+        """`account` must be the charge point meter's owner (the host): only it may reserve for the meter.
+        `min_escrow_wei`: the least escrow this station wants reserved for a session (the EV's signed maximum)."""
         self.client = client
         self.account = account
         self.backend = backend
         self.cp_meter = cp_meter.lower()
-        self.min_reserve_wei = min_reserve_wei
+        self.min_escrow_wei = min_escrow_wei
         self.pending: dict[bytes, PendingSession] = {}  # session id -> signed start, until settled or released
 
     def announce(self, start: m.SessionStart, ev_signature: bytes) -> str:
@@ -65,9 +66,9 @@ class RoamingStation:
             raise RoamingRefused(f"start: session 0x{sid.hex()} was announced already")
         if self.client.ev_owner(start.ev) is None:
             raise RoamingRefused(f"ev: {start.ev} is not registered")
-        if start.max_cost_wei < self.min_reserve_wei:
+        if start.max_cost_wei < self.min_escrow_wei:
             raise RoamingRefused(f"max_cost_wei: the EV's signed maximum {start.max_cost_wei} wei is below this "
-                                 f"station's minimum {self.min_reserve_wei}")  # fmt: skip
+                                 f"station's minimum {self.min_escrow_wei}")  # fmt: skip
         try:
             self.client.reserve(self.account, start, ev_signature)
         except ChainRevert as e:  # e.g. "metering: escrow too low": the owner's free escrow does not cover it

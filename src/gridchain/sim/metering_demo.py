@@ -110,7 +110,7 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     cp_w = np.zeros(minutes)
     grant_w, schedule = coordinator_allocation(config.ev_max_power_w)
     backend = RecordingBackend()
-    station = RoamingStation(client, host, backend, cp_meter.address, min_reserve_wei=5 * MILLI_ETH)
+    station = RoamingStation(client, host, backend, cp_meter.address, min_escrow_wei=5 * MILLI_ETH)
     signer = ChargePointMeter(cp_meter)
     arrival = day0 + config.arrival_min * MINUTE
     start, ev_sig = sign_session_start(ev_key, domain, cp_meter.address, arrival, config.max_cost_wei)
