@@ -5,29 +5,39 @@
 @license MIT
 @notice Olivares-Rojas et al.: charging at someone else's premises billed to the EV's owner, not the host.
         The utility (owner) registers meters (the meter's signing key, its owner, community and premises),
-        EVs (the EV's signing key and its owner), gateways, and each community's time-of-use tariff (24
-        hourly prices, UTC; a new version only from a future interval boundary, so a price in force is never
-        rewritten).
+        EVs (the EV's signing key and its owner), gateways and which gateway serves which meter, and each
+        community's time-of-use tariff (24 hourly prices, UTC; a new version only from a future interval
+        boundary, so a price in force is never rewritten; any version is found by binary search).
 
         Readings: a meter signs EIP-712 `Reading(meter, intervalStart, activeWh, reactiveVarh)` per 15-minute
-        interval; a gateway anchors one Merkle root per meter per day (`anchor_root`, once, after the day);
-        `verify_reading` proves one signed reading against it (leaf: the reading's EIP-712 digest; sorted
-        pairs as snekmate's `merkle_proof_verification`).
+        interval; the gateway assigned to the meter anchors one Merkle root per meter per day (`anchor_root`,
+        once, after the day; version 0). A wrong root has one remedy: a root the meter itself signs,
+        `DayRoot(meter, period, root, count, version)`, submitted by anyone (`anchor_signed_root`), replaces it
+        if its version is above the one anchored; so neither a gateway nor a stranger can replace the meter's
+        word, and an old signature cannot switch back. `verify_reading` proves one signed reading against the
+        day's root (leaf: the reading's EIP-712 digest; sorted pairs as snekmate's `merkle_proof_verification`).
 
-        Roaming: the EV signs `SessionStart(ev, meter, start)` at a host's charge point; its digest is the
-        session id. The charge point's meter signs `SessionReading(session, firstInterval, energyWh[])`.
-        Anyone may `settle_session` with both: each interval is priced at the tariff in force at its start,
-        the EV owner's prepaid escrow pays, the meter's owner (the host) is credited. A meter's intervals are
-        billed once: a settlement must begin at or after the end of the meter's previous one (`billed_until`),
-        and in its start's interval, so an EV's signed start is settled at most once.
-        Escrow leaves only after a notice (`request_withdrawal`, then `withdraw_escrow` after NOTICE), so a
-        session that a charge point accepted can still be settled.
+        Roaming: the EV signs `SessionStart(ev, meter, start, maxCostWei)` at a host's charge point; its digest
+        is the session id. At admission the meter's owner (the host) `reserve`s maxCostWei of the EV owner's
+        escrow for the session, once, from escrow not under a withdrawal notice (the start at most an interval
+        ahead, a tariff in force at it: the session can be priced). The charge point's meter signs
+        `SessionReading(session, firstInterval, energyWh[])`. Anyone may `settle_session` with both: each
+        interval is priced at the tariff in force at its start; the host is credited min(cost, maxCostWei), paid
+        from the reservation first, then from free escrow, up to what is there (never all-or-nothing: the
+        unpaid rest is logged); what is left of the reservation returns to the escrow. A reservation not settled
+        RESERVATION_S after its start returns to the escrow (`release`: anyone then, the host at any time).
+        Each meter's 15-minute intervals are billed at most once, in any order: a bitmap per meter (256
+        intervals a word) refuses a settlement that touches a billed interval, and a reading must begin in
+        its start's interval, so a signed start settles at most once.
+        Escrow leaves only after a notice (`request_withdrawal`, then `withdraw_escrow` after NOTICE), and
+        never a reserved amount. Payouts carry all gas (contract wallets can withdraw) behind a reentrancy lock,
+        state written before the transfer.
 
-        Invariant: the contract's balance equals the sum of all escrow plus the sum of all credit
-        (`total_held`). Deposits and withdrawals move both sides by the same amount; a settlement moves value
-        from an escrow to a credit and leaves the total alone. Each function that moves ether asserts
-        `self.balance >= total_held` (>=: ether can be forced in); the stateful test checks the equality,
-        and each account, after every step.
+        Invariant: the contract's balance equals all free escrow plus all reservations plus all credit
+        (`total_held`). Deposits and withdrawals move both sides by the same amount; reserving, releasing and
+        settling move value between escrow, reservations and credit and leave the total alone. Each function
+        that moves ether asserts `self.balance >= total_held` (>=: ether can be forced in); the stateful test
+        checks the equality, and each account and reservation, after every step.
 @dev Python twin: `gridchain.core.metering` (the same rules, hashing and revert reasons).
 """
 
@@ -51,12 +61,19 @@ MAX_COMMUNITY: constant(uint256) = 2**32 - 1
 MAX_PREMISES: constant(uint256) = 2**64 - 1
 MAX_PRICE: constant(uint256) = 2**64 - 1
 MAX_NOTICE_S: constant(uint256) = 30 * 86400
+SETTLE_WINDOW_S: constant(uint256) = 2 * 86400  # [s] after the longest session, for the host to settle
+RESERVATION_S: constant(uint256) = MAX_SESSION_INTERVALS * INTERVAL_S + SETTLE_WINDOW_S  # [s] from the start
 MASK64: constant(uint256) = 2**64 - 1
 MASK160: constant(uint256) = 2**160 - 1
 READING_TYPEHASH: constant(bytes32) = keccak256(
     "Reading(address meter,uint256 intervalStart,uint256 activeWh,uint256 reactiveVarh)"
 )
-SESSION_START_TYPEHASH: constant(bytes32) = keccak256("SessionStart(address ev,address meter,uint256 start)")
+DAY_ROOT_TYPEHASH: constant(bytes32) = keccak256(
+    "DayRoot(address meter,uint256 period,bytes32 root,uint256 count,uint256 version)"
+)
+SESSION_START_TYPEHASH: constant(bytes32) = keccak256(
+    "SessionStart(address ev,address meter,uint256 start,uint256 maxCostWei)"
+)
 SESSION_READING_TYPEHASH: constant(bytes32) = keccak256(
     "SessionReading(bytes32 session,uint256 firstInterval,uint256[] energyWh)"
 )
@@ -76,6 +93,10 @@ event GatewaySet:
     gateway: indexed(address)
     allowed: bool
 
+event GatewayAssigned:
+    meter: indexed(address)
+    gateway: indexed(address)
+
 event TariffSet:
     community: indexed(uint256)
     version: uint256
@@ -87,6 +108,7 @@ event RootAnchored:
     period: indexed(uint256)
     root: bytes32
     count: uint256
+    version: uint256  # 0: the meter's gateway; above: signed by the meter
 
 event Deposited:
     owner: indexed(address)
@@ -97,6 +119,20 @@ event WithdrawalRequested:
     amount_wei: uint256
     available_at: uint256
 
+event Reserved:
+    session: indexed(bytes32)
+    payer: indexed(address)
+    meter: indexed(address)
+    ev: address
+    start: uint256
+    amount_wei: uint256
+    expires_at: uint256
+
+event Released:
+    session: indexed(bytes32)
+    payer: indexed(address)
+    amount_wei: uint256
+
 event SessionSettled:
     session: indexed(bytes32)
     payer: indexed(address)
@@ -106,7 +142,8 @@ event SessionSettled:
     first_interval: uint256
     intervals: uint256
     energy_wh: uint256
-    cost_wei: uint256
+    cost_wei: uint256  # the energy at the tariff
+    paid_wei: uint256  # credited to the host: min(cost, maxCostWei, reservation + free escrow)
 
 event Withdrawn:
     account: indexed(address)
@@ -118,15 +155,18 @@ NOTICE: public(immutable(uint256))  # [s] between a withdrawal request and the e
 meter_info: HashMap[address, uint256]  # owner (0-159) | community (160-191) | premises (192-255); 0: none
 ev_owner: public(HashMap[address, address])
 is_gateway: public(HashMap[address, bool])
+gateway_of: public(HashMap[address, address])  # meter -> the one gateway that may anchor its days
 root: public(HashMap[address, HashMap[uint256, bytes32]])  # meter -> period (day index) -> Merkle root
+root_version: public(HashMap[address, HashMap[uint256, uint256]])  # 0: the gateway's; n > 0: meter-signed
 tariff_count: public(HashMap[uint256, uint256])  # community -> versions
 tariff_from: HashMap[uint256, HashMap[uint256, uint256]]  # community -> version -> effective from [s]
 tariff_words: HashMap[uint256, HashMap[uint256, uint256[6]]]  # four 64-bit hourly prices a word
-escrow: public(HashMap[address, uint256])  # [wei] EV owners' prepaid balance
+escrow: public(HashMap[address, uint256])  # [wei] EV owners' prepaid balance, free (not reserved)
 notice: HashMap[address, uint256]  # amount [wei] (0-127) | available at [s] (128-255)
+reserved: public(HashMap[bytes32, uint256])  # session -> [wei] held for it from its payer's escrow
 credit: public(HashMap[address, uint256])  # [wei] hosts' earnings, withdrawable
-billed_until: public(HashMap[address, uint256])  # meter -> first interval not yet billed
-total_held: public(uint256)  # [wei] all escrow plus all credit
+billed: public(HashMap[address, HashMap[uint256, uint256]])  # meter -> word -> bit i: interval 256 word + i
+total_held: public(uint256)  # [wei] all escrow, all reservations and all credit
 
 
 @deploy
@@ -173,12 +213,24 @@ def register_ev(ev: address, owner: address):
 @external
 def set_gateway(gateway: address, allowed: bool):
     """
-    @dev Allows or stops an account (a meter data concentrator) to anchor readings.
+    @dev Allows or stops an account (a meter data concentrator) to anchor readings of the meters assigned to
+         it: stopping a bad gateway takes one call, whatever it serves.
     """
     self._check_owner()
     assert gateway != empty(address), "metering: gateway is the zero address"
     self.is_gateway[gateway] = allowed
     log GatewaySet(gateway=gateway, allowed=allowed)
+
+
+@external
+def assign_gateway(meter: address, gateway: address):
+    """
+    @dev Names the one gateway that may anchor `meter`'s days (the zero address: none).
+    """
+    self._check_owner()
+    assert self.meter_info[meter] != 0, "metering: meter not registered"
+    self.gateway_of[meter] = gateway
+    log GatewayAssigned(meter=meter, gateway=gateway)
 
 
 @external
@@ -208,16 +260,37 @@ def set_tariff(community: uint256, effective_from: uint256, prices: uint256[24])
 @external
 def anchor_root(meter: address, period: uint256, root: bytes32, count: uint256):
     """
-    @dev Anchors the Merkle root of `count` signed readings of `meter` in day `period` (once, after the day).
+    @dev Anchors the Merkle root of `count` signed readings of `meter` in day `period` (once, after the day), by
+         the gateway assigned to the meter.
     """
     assert self.is_gateway[msg.sender], "metering: caller is not a gateway"
     assert self.meter_info[meter] != 0, "metering: meter not registered"
-    assert root != empty(bytes32), "metering: empty root"
-    assert count > 0 and count <= READINGS_PER_PERIOD, "metering: count out of range"
-    assert (period + 1) * PERIOD_S <= block.timestamp, "metering: period not over"
+    assert self.gateway_of[meter] == msg.sender, "metering: caller is not the meter's gateway"
+    self._check_root(period, root, count)
     assert self.root[meter][period] == empty(bytes32), "metering: period already anchored"
     self.root[meter][period] = root
-    log RootAnchored(meter=meter, period=period, root=root, count=count)
+    log RootAnchored(meter=meter, period=period, root=root, count=count, version=0)
+
+
+@external
+def anchor_signed_root(
+    meter: address, period: uint256, root: bytes32, count: uint256, version: uint256, r: uint256, vs: uint256
+):
+    """
+    @dev Anchors a day's root that the meter itself signed (EIP-712 DayRoot, EIP-2098 r, vs); anyone may
+         submit it. It replaces the gateway's root or an older meter-signed one: `version` must be above the
+         anchored root's (the gateway's is 0), so a stale signature cannot switch back.
+    """
+    assert self.meter_info[meter] != 0, "metering: meter not registered"
+    self._check_root(period, root, count)
+    assert version > self.root_version[meter][period], "metering: root version not newer"
+    digest: bytes32 = eip712._hash_typed_data_v4(
+        keccak256(abi_encode(DAY_ROOT_TYPEHASH, meter, period, root, count, version))
+    )
+    assert ecdsa._try_recover_r_vs(digest, r, vs) == meter, "metering: root not signed by the meter"
+    self.root[meter][period] = root
+    self.root_version[meter][period] = version
+    log RootAnchored(meter=meter, period=period, root=root, count=count, version=version)
 
 
 @view
@@ -256,6 +329,7 @@ def verify_reading(
 # -- the escrow --------------------------------------------------------------------------------------------
 @external
 @payable
+@nonreentrant
 def deposit():
     """
     @dev Adds `msg.value` to the caller's escrow, from which its EVs' roaming sessions are paid.
@@ -268,10 +342,11 @@ def deposit():
 
 
 @external
+@nonreentrant
 def request_withdrawal(amount_wei: uint256):
     """
-    @dev Announces a withdrawal of `amount_wei` from the caller's escrow, possible after NOTICE; a new
-         request replaces the last one. Sessions settled meanwhile are paid first.
+    @dev Announces a withdrawal of `amount_wei` from the caller's free escrow (reservations are not), possible
+         after NOTICE; a new request replaces the last one. Sessions settled meanwhile are paid first.
     """
     assert amount_wei > 0 and amount_wei <= self.escrow[msg.sender], "metering: amount exceeds the escrow"
     available_at: uint256 = block.timestamp + NOTICE
@@ -280,9 +355,10 @@ def request_withdrawal(amount_wei: uint256):
 
 
 @external
+@nonreentrant
 def withdraw_escrow() -> uint256:
     """
-    @dev Pays out the caller's announced withdrawal (at most its escrow now), once the notice is over.
+    @dev Pays out the caller's announced withdrawal (at most its free escrow now), once the notice is over.
     @return uint256 The amount paid [wei].
     """
     word: uint256 = self.notice[msg.sender]
@@ -294,12 +370,12 @@ def withdraw_escrow() -> uint256:
     self.escrow[msg.sender] -= amount
     self.total_held -= amount
     log Withdrawn(account=msg.sender, amount_wei=amount)
-    send(msg.sender, amount)
-    self._check_held()
+    self._pay(msg.sender, amount)
     return amount
 
 
 @external
+@nonreentrant
 def withdraw_credit() -> uint256:
     """
     @dev Pays out the caller's credit from roaming sessions at its premises.
@@ -310,8 +386,7 @@ def withdraw_credit() -> uint256:
     self.credit[msg.sender] = 0
     self.total_held -= amount
     log Withdrawn(account=msg.sender, amount_wei=amount)
-    send(msg.sender, amount)
-    self._check_held()
+    self._pay(msg.sender, amount)
     return amount
 
 
@@ -319,17 +394,76 @@ def withdraw_credit() -> uint256:
 @external
 def available_escrow(owner: address) -> uint256:
     """
-    @dev The escrow not under a withdrawal notice [wei]: what a charge point may rely on.
+    @dev The free escrow not under a withdrawal notice [wei]: what a reservation may take.
     """
-    return self.escrow[owner] - min(self.notice[owner] & (2**128 - 1), self.escrow[owner])
+    return self._available(owner)
 
 
 # -- roaming settlement ------------------------------------------------------------------------------------
 @external
+@nonreentrant
+def reserve(
+    ev: address, meter: address, start: uint256, max_cost_wei: uint256, ev_r: uint256, ev_vs: uint256
+) -> bytes32:
+    """
+    @dev At admission, the meter's owner (the host) reserves the session's signed `max_cost_wei` of the EV
+         owner's escrow not under a withdrawal notice, once per session, so the session can be settled up to
+         it. The EV signed SessionStart(ev, meter, start, max_cost_wei).
+    @return bytes32 The session id.
+    """
+    payer: address = self.ev_owner[ev]
+    assert payer != empty(address), "metering: EV not registered"
+    info: uint256 = self.meter_info[meter]
+    assert info != 0, "metering: meter not registered"
+    assert msg.sender == convert(info & MASK160, address), "metering: caller is not the meter's owner"
+    session: bytes32 = self._session_id(ev, meter, start, max_cost_wei)
+    assert ecdsa._try_recover_r_vs(session, ev_r, ev_vs) == ev, "metering: session not signed by the EV"
+    assert max_cost_wei > 0, "metering: max cost is zero"
+    # at the plug, not later: the lock lasts at most RESERVATION_S (and one interval of clock skew) from now
+    assert start <= block.timestamp + INTERVAL_S, "metering: start too far ahead"
+    assert not self._expired(start), "metering: reservation would be expired"
+    assert self.reserved[session] == 0, "metering: session already reserved"
+    interval: uint256 = start // INTERVAL_S
+    assert (self.billed[meter][interval // 256] >> (interval % 256)) & 1 == 0, "metering: start interval already billed"
+    # a tariff is in force at the start, so at every later interval: the session can be priced
+    self._version_at((info >> 160) & (2**32 - 1), start)
+    assert max_cost_wei <= self._available(payer), "metering: escrow too low"
+    self.escrow[payer] -= max_cost_wei
+    self.reserved[session] = max_cost_wei  # escrow became a reservation: `total_held` is unchanged
+    log Reserved(
+        session=session, payer=payer, meter=meter, ev=ev, start=start, amount_wei=max_cost_wei,
+        expires_at=start + RESERVATION_S,
+    )
+    return session
+
+
+@external
+@nonreentrant
+def release(ev: address, meter: address, start: uint256, max_cost_wei: uint256) -> uint256:
+    """
+    @dev Returns a session's unsettled reservation to its payer's escrow: anyone may once RESERVATION_S have
+         passed since the start; the meter's owner (who gives up its guarantee) at any time.
+    @return uint256 The amount returned [wei].
+    """
+    session: bytes32 = self._session_id(ev, meter, start, max_cost_wei)
+    amount: uint256 = self.reserved[session]
+    assert amount > 0, "metering: no reservation"
+    if msg.sender != convert(self.meter_info[meter] & MASK160, address):
+        assert self._expired(start), "metering: reservation not expired"
+    payer: address = self.ev_owner[ev]
+    self.reserved[session] = 0
+    self.escrow[payer] += amount
+    log Released(session=session, payer=payer, amount_wei=amount)
+    return amount
+
+
+@external
+@nonreentrant
 def settle_session(
     ev: address,
     meter: address,
     start: uint256,
+    max_cost_wei: uint256,
     ev_r: uint256,
     ev_vs: uint256,
     first_interval: uint256,
@@ -339,14 +473,16 @@ def settle_session(
 ) -> uint256:
     """
     @dev Bills a roaming session to the EV's owner and credits the host (the meter's owner). The EV signed
-         SessionStart(ev, meter, start); the meter signed SessionReading(session, first_interval, energy_wh).
-    @return uint256 The cost [wei].
+         SessionStart(ev, meter, start, max_cost_wei); the meter signed SessionReading(session, first_interval,
+         energy_wh). The host gets min(cost, max_cost_wei), from the session's reservation first, then from
+         the payer's free escrow, up to what is there; the rest of the reservation returns to the escrow.
+    @return uint256 What the host was credited [wei].
     """
     payer: address = self.ev_owner[ev]
     assert payer != empty(address), "metering: EV not registered"
     info: uint256 = self.meter_info[meter]
     assert info != 0, "metering: meter not registered"
-    session: bytes32 = eip712._hash_typed_data_v4(keccak256(abi_encode(SESSION_START_TYPEHASH, ev, meter, start)))
+    session: bytes32 = self._session_id(ev, meter, start, max_cost_wei)
     assert ecdsa._try_recover_r_vs(session, ev_r, ev_vs) == ev, "metering: session not signed by the EV"
     n: uint256 = len(energy_wh)
     energies_hash: bytes32 = keccak256(slice(abi_encode(energy_wh), 64, 32 * n))
@@ -355,11 +491,11 @@ def settle_session(
     )
     assert ecdsa._try_recover_r_vs(reading, meter_r, meter_vs) == meter, "metering: reading not signed by the meter"
     assert n > 0, "metering: interval count out of range"
-    # the reading begins in the start's interval: with billed_until, one signed start settles at most once
+    # the reading begins in the start's interval: with the bitmap, one signed start settles at most once
     assert first_interval == start // INTERVAL_S, "metering: reading does not begin at the session's start"
-    assert first_interval >= self.billed_until[meter], "metering: intervals already billed"
-    end: uint256 = first_interval + n
-    assert end * INTERVAL_S <= block.timestamp, "metering: session not over"
+    self._mark_billed(meter, first_interval, n)
+    now_interval: uint256 = block.timestamp // INTERVAL_S  # first + n <= now_interval, without overflow:
+    assert n <= now_interval and first_interval <= now_interval - n, "metering: session not over"
 
     community: uint256 = (info >> 160) & (2**32 - 1)
     total_wh: uint256 = 0
@@ -380,16 +516,19 @@ def settle_session(
         total_wh += e
     cost //= 1000
 
-    assert self.escrow[payer] >= cost, "metering: escrow too low"
+    held: uint256 = self.reserved[session]
+    paid: uint256 = min(min(cost, max_cost_wei), held + self.escrow[payer])
     host: address = convert(info & MASK160, address)
-    self.billed_until[meter] = end
-    self.escrow[payer] -= cost
-    self.credit[host] += cost  # escrow became credit: `total_held` is unchanged
+    if held != 0:
+        self.reserved[session] = 0
+    # the reservation pays first, its rest returns; then free escrow: `total_held` is unchanged
+    self.escrow[payer] = self.escrow[payer] + held - paid
+    self.credit[host] += paid
     log SessionSettled(
         session=session, payer=payer, host=host, ev=ev, meter=meter, first_interval=first_interval,
-        intervals=n, energy_wh=total_wh, cost_wei=cost,
+        intervals=n, energy_wh=total_wh, cost_wei=cost, paid_wei=paid,
     )
-    return cost
+    return paid
 
 
 # -- views -------------------------------------------------------------------------------------------------
@@ -401,6 +540,24 @@ def meter(meter: address) -> (address, uint256, uint256):
     """
     info: uint256 = self.meter_info[meter]
     return convert(info & MASK160, address), (info >> 160) & (2**32 - 1), info >> 192
+
+
+@view
+@external
+def session_id(ev: address, meter: address, start: uint256, max_cost_wei: uint256) -> bytes32:
+    """
+    @dev The session id: the EIP-712 digest of SessionStart(ev, meter, start, maxCostWei), what the EV signs.
+    """
+    return self._session_id(ev, meter, start, max_cost_wei)
+
+
+@view
+@external
+def is_billed(meter: address, interval: uint256) -> bool:
+    """
+    @dev True iff `meter`'s interval (the index of its 15-minute span) is billed.
+    """
+    return (self.billed[meter][interval // 256] >> (interval % 256)) & 1 == 1
 
 
 @view
@@ -437,20 +594,94 @@ def _reading_digest(meter: address, interval_start: uint256, active_wh: uint256,
 
 @view
 @internal
+def _session_id(ev: address, meter: address, start: uint256, max_cost_wei: uint256) -> bytes32:
+    return eip712._hash_typed_data_v4(keccak256(abi_encode(SESSION_START_TYPEHASH, ev, meter, start, max_cost_wei)))
+
+
+@view
+@internal
+def _check_root(period: uint256, root: bytes32, count: uint256):
+    assert root != empty(bytes32), "metering: empty root"
+    assert count > 0 and count <= READINGS_PER_PERIOD, "metering: count out of range"
+    # (period + 1) * PERIOD_S <= now, without overflow
+    assert period < block.timestamp // PERIOD_S, "metering: period not over"
+
+
+@view
+@internal
+def _available(owner: address) -> uint256:
+    return self.escrow[owner] - min(self.notice[owner] & (2**128 - 1), self.escrow[owner])
+
+
+@view
+@internal
+def _expired(start: uint256) -> bool:
+    """
+    @dev True once RESERVATION_S have passed since `start` (without overflow for any start).
+    """
+    return block.timestamp >= start and block.timestamp - start >= RESERVATION_S
+
+
+@internal
+def _mark_billed(meter: address, first: uint256, n: uint256):
+    """
+    @dev Marks intervals [first, first + n) of `meter` billed (n <= 96: at most two words); reverts if any is.
+    """
+    word: uint256 = first // 256
+    bit: uint256 = first % 256
+    mask: uint256 = max_value(uint256) << bit  # bits bit .. 255, or only n of them:
+    rest: uint256 = 0  # intervals that fall in the next word
+    if bit + n <= 256:
+        mask = ((1 << n) - 1) << bit
+    else:
+        rest = bit + n - 256
+    bits: uint256 = self.billed[meter][word]
+    assert bits & mask == 0, "metering: intervals already billed"
+    if rest == 0:
+        self.billed[meter][word] = bits | mask
+        return
+    next_mask: uint256 = (1 << rest) - 1
+    next_bits: uint256 = self.billed[meter][word + 1]
+    assert next_bits & next_mask == 0, "metering: intervals already billed"
+    self.billed[meter][word] = bits | mask
+    self.billed[meter][word + 1] = next_bits | next_mask
+
+
+@internal
+def _pay(to: address, amount: uint256):
+    """
+    @dev Sends `amount` with all gas (a contract wallet may need more than 2,300); callers hold the lock and
+         have written their state already.
+    """
+    ok: bool = raw_call(to, b"", value=amount, revert_on_failure=False)
+    assert ok, "metering: transfer failed"
+    self._check_held()
+
+
+@view
+@internal
 def _version_at(community: uint256, t: uint256) -> (uint256, uint256):
     """
-    @dev The tariff version in force at `t` and the start of the next version (max_value when none).
+    @dev The tariff version in force at `t` and the start of the next version (max_value when none): the
+         newest first (a session is almost always under it), else a binary search over the versions' starts.
     """
     count: uint256 = self.tariff_count[community]
-    for k: uint256 in range(256):  # newest first: a session is almost always under the newest version
-        if k == count:
+    assert count > 0, "metering: no tariff in force"
+    if self.tariff_from[community][count - 1] <= t:
+        return count - 1, max_value(uint256)
+    # the last version starting at or before t: from[lo] <= t < from[hi], if version 0 has started
+    assert self.tariff_from[community][0] <= t, "metering: no tariff in force"
+    lo: uint256 = 0
+    hi: uint256 = count - 1
+    for _: uint256 in range(256):
+        if hi - lo <= 1:
             break
-        v: uint256 = count - 1 - k
-        if self.tariff_from[community][v] <= t:
-            if v + 1 == count:
-                return v, max_value(uint256)
-            return v, self.tariff_from[community][v + 1]
-    raise "metering: no tariff in force"
+        mid: uint256 = (lo + hi) // 2
+        if self.tariff_from[community][mid] <= t:
+            lo = mid
+        else:
+            hi = mid
+    return lo, self.tariff_from[community][hi]
 
 
 @view
@@ -462,4 +693,4 @@ def _check_owner():
 @view
 @internal
 def _check_held():
-    assert self.balance >= self.total_held, "metering: balance below escrow and credit"
+    assert self.balance >= self.total_held, "metering: balance below escrow, reservations and credit"

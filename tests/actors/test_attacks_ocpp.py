@@ -95,7 +95,9 @@ def test_hole8_a_session_stopping_on_a_quarter_hour_keeps_its_signed_reading_and
     station = RoamingStation(client, host, backend, cp_meter.address, min_escrow_wei=10**15)
     signer = ChargePointMeter(cp_meter)
     arrival = (gateway.now() // m.INTERVAL_S + 1) * m.INTERVAL_S + 300
-    start, ev_sig = sign_session_start(ev_key, domain, cp_meter.address, arrival)
+    client.set_tariff(utility, 1, arrival - 300, [10**14] * 24)  # the station reserves
+    gateway.advance_time(arrival - gateway.now())  # the EV's signed maximum at the plug, under a tariff in force
+    start, ev_sig = sign_session_start(ev_key, domain, cp_meter.address, arrival, 10**16)
     with CentralSystem(backend) as central, ChargePointSim(
         "cp-roam", central.url, arrival, 7_400, signer=signer, clock_aligned=True
     ) as cp:  # fmt: skip

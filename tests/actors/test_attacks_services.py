@@ -336,6 +336,7 @@ def test_hole14_meter_reading_with_v01_is_provable_after_anchoring():
     meter = SmartMeter(Account.create().key, client.domain())
     client.register_meter(utility, meter.address, utility, 1, 1)
     client.set_gateway(utility, ami)
+    client.assign_gateway(utility, meter.address, ami)  # a gateway anchors only the meters assigned to it
     day0 = (gateway.now() // m.PERIOD_S + 1) * m.PERIOD_S
     signed = [meter.sign_reading(day0 + i * m.INTERVAL_S, 100 + i) for i in range(4)]
     bare = [dataclasses.replace(s, signature=signature_forms(s.signature)[0]["v=0/1"]) for s in signed]
@@ -422,6 +423,10 @@ def metering():
     client.register_meter(utility, meter.address, utility, 1, 1)
     client.register_ev(utility, ev.address, owner)
     client.set_gateway(utility, ami)
+    client.assign_gateway(utility, meter.address, ami)  # a gateway anchors only the meters assigned to it
+    boundary = (gateway.now() // m.INTERVAL_S + 1) * m.INTERVAL_S  # a reservation needs a
+    client.set_tariff(utility, 1, boundary, [10**14] * 24)  # tariff in force at the session's start
+    gateway.advance_time(boundary - gateway.now())
     client.deposit(owner, 10**16)
     return gateway, client, meter, ev, ami
 
@@ -465,18 +470,20 @@ def test_signature_forms_at_the_roaming_station(metering):
     from gridchain.actors.meter import sign_session_start
 
     gateway, client, meter, ev, _ = metering
-    start, signature = sign_session_start(ev.key, client.domain(), meter.address, gateway.now())
+    start, signature = sign_session_start(ev.key, client.domain(), meter.address, gateway.now(), 10**15)
+    sid = client.session_id(start)
     good, bad = signature_forms(signature)
     for name, raw in good.items():
         station = RoamingStation(client, gateway.accounts[0], RecordingBackend(), meter.address, 10**15)
-        tag = station.announce(start, raw)
-        assert station.starts[tag][1] == signature, name
+        station.announce(start, raw)
+        assert station.pending[sid].ev_signature == signature, name
+        station.release(sid)  # the next form reserves the same session again
     station = RoamingStation(client, gateway.accounts[0], RecordingBackend(), meter.address, 10**15)
     for name, (raw, reason) in bad.items():
         with pytest.raises(RoamingRefused, match="^ev_signature: ") as e:
             station.announce(start, raw)
         assert reason in str(e.value), name
-    assert station.starts == {}
+    assert station.pending == {}
 
 
 def test_signature_forms_at_the_issuance_desk():

@@ -37,7 +37,12 @@ class Net:
         self.client.register_meter(self.utility, self.cp.address, self.host, 1, 1)
         self.client.register_ev(self.utility, self.ev, self.owner)
         self.client.set_gateway(self.utility, self.ami)
+        for meter in (self.meter, self.cp):
+            self.client.assign_gateway(self.utility, meter.address, self.ami)
         self.day0 = (self.gateway.now() // 86400 + 1) * 86400
+        boundary = (self.gateway.now() // I + 1) * I
+        self.client.set_tariff(self.utility, 1, boundary, [10**14] * 24)
+        self.gateway.advance_time(boundary - self.gateway.now())  # a tariff is in force: sessions can be reserved
 
 
 @pytest.fixture
@@ -70,7 +75,7 @@ def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register
     from gridchain.actors.charge_point import Reading
 
     cpm = ChargePointMeter(net.cp)
-    start, _ = sign_session_start(net.ev_key, net.client.domain(), net.cp.address, net.day0 + 300)
+    start, _ = sign_session_start(net.ev_key, net.client.domain(), net.cp.address, net.day0 + 300, 10**15)
     sid = m.typed_digest(net.client.domain(), start.struct_hash())
     cpm.expect(sid, start.start)
     assert decode_signed_data(cpm(Reading(net.day0 + 300, 1000, None, "Transaction.Begin")))["kind"] == "begin"
@@ -85,26 +90,63 @@ def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register
         cpm(Reading(net.day0 + 3 * I, 4200, 0, "Sample.Clock"))
 
 
-def test_the_station_admits_only_a_registered_ev_with_escrow_and_its_own_signature(net):
+def test_the_station_admits_only_a_registered_ev_whose_max_cost_it_reserved_and_its_own_signature(net):
     station = RoamingStation(net.client, net.host, RecordingBackend(), net.cp.address, min_escrow_wei=10**15)
     domain = net.client.domain()
-    start, sig = sign_session_start(net.ev_key, domain, net.cp.address, net.day0)
-    with pytest.raises(RoamingRefused, match="escrow"):
+    now = net.gateway.now()
+    start, sig = sign_session_start(net.ev_key, domain, net.cp.address, now, 10**15)
+    with pytest.raises(RoamingRefused, match="reservation: metering: escrow too low"):
         station.announce(start, sig)
-    net.client.deposit(net.owner, 10**15)
+    assert not station.pending
+    net.client.deposit(net.owner, 3 * 10**15)
     assert station.announce(start, sig) == id_tag_of(net.ev) and len(id_tag_of(net.ev)) == 20
-    elsewhere, sig2 = sign_session_start(net.ev_key, domain, net.meter.address, net.day0)
+    sid = net.client.session_id(start)
+    assert net.client.reserved(sid) == 10**15 and net.client.available_escrow(net.owner) == 2 * 10**15
+    with pytest.raises(RoamingRefused, match="announced already"):
+        station.announce(start, sig)
+    cheap, sig_cheap = sign_session_start(net.ev_key, domain, net.cp.address, now + 1, 10**15 - 1)
+    with pytest.raises(RoamingRefused, match="max_cost_wei"):
+        station.announce(cheap, sig_cheap)
+    elsewhere, sig2 = sign_session_start(net.ev_key, domain, net.meter.address, now, 10**15)
     with pytest.raises(RoamingRefused, match="meter"):
         station.announce(elsewhere, sig2)
     stranger = Account.create().key
-    s3, sig3 = sign_session_start(stranger, domain, net.cp.address, net.day0)
+    s3, sig3 = sign_session_start(stranger, domain, net.cp.address, now, 10**15)
     with pytest.raises(RoamingRefused, match="not registered"):
         station.announce(s3, sig3)
     with pytest.raises(RoamingRefused, match="not signed by the EV"):
         station.announce(start, sig3)
-    net.client.request_withdrawal(net.owner, 1)  # escrow under notice no longer counts
-    with pytest.raises(RoamingRefused, match="escrow"):
-        station.announce(start, sig)
+    net.client.request_withdrawal(net.owner, 10**15 + 1)  # escrow under notice cannot be reserved
+    again, sig4 = sign_session_start(net.ev_key, domain, net.cp.address, now + 2, 10**15)
+    with pytest.raises(RoamingRefused, match="escrow too low"):
+        station.announce(again, sig4)
+    assert list(station.pending) == [sid]
+    assert station.release(sid) == 10**15 and not station.pending  # the EV never charged: the host gives it back
+    assert net.client.escrow(net.owner) == 3 * 10**15
+
+
+def test_sign_session_start_refuses_a_max_cost_of_zero(net):
+    with pytest.raises(ValueError, match="max_cost_wei: 0"):
+        sign_session_start(net.ev_key, net.client.domain(), net.cp.address, net.day0, 0)
+
+
+def test_a_wrong_anchored_day_is_corrected_with_the_meters_signed_root(net):
+    day = net.day0 // 86400
+    honest = [net.meter.sign_reading(net.day0 + i * I, 100 + i) for i in range(6)]
+    gw = MeterGateway(net.client, net.ami)
+    gw.collect(honest[:5])  # the gateway lost a reading and anchors a root without it
+    net.gateway.advance_time(net.day0 + 86400 - net.gateway.now())
+    gw.anchor(net.meter.address, day)
+    day_root, signature = net.meter.sign_day_root(honest, 1)
+    with pytest.raises(ValueError, match="day_root"):
+        gw.correct(net.meter.address, day, honest[:5], day_root, signature)  # not the root of these readings
+    gw.correct(net.meter.address, day, honest, day_root, signature)
+    assert net.client.root(net.meter.address, day) == day_root.root
+    assert net.client.root_version(net.meter.address, day) == 1
+    proof = gw.proof(net.meter.address, net.day0 + 5 * I)
+    assert net.client.verify_reading(proof.signed, proof.proof)
+    with pytest.raises(ValueError, match="readings"):
+        net.meter.sign_day_root([*honest, net.meter.sign_reading(net.day0 + 86400, 1)], 2)
 
 
 def test_a_transaction_beginning_intervals_after_the_signed_start_pads_zeros(net):

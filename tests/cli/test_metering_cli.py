@@ -14,7 +14,7 @@ runner = CliRunner()
 def test_demo_prints_bills_and_writes_the_archive_and_plot(tmp_path):
     r = runner.invoke(app, ["metering", "demo", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    for text in ("SetChargingProfile", "Bills for the day", "net bill", "NILM flag", "refused"):
+    for text in ("SetChargingProfile", "reserved", "Bills for the day", "net bill", "NILM flag", "refused"):
         assert text in r.stdout, text
     for name in ("metering_demo_seed0.json", "metering_demo_seed0_readings.json", "metering_demo_seed0.png"):
         assert (tmp_path / name).stat().st_size > 0, name

@@ -18,21 +18,21 @@ CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
 NOTICE = 2 * 86400
 COMMUNITY = 7
 PEAK = tuple(3 * 10**14 if 17 <= h < 21 else 10**14 for h in range(24))  # [wei/kWh]
+MAX_COST = 10**16  # [wei] what the harness's EVs sign a session may cost, unless told
 
 
 def deployer():
     return load(CONTRACT)
 
 
-
-
 class Metering(Mirrored):
-    """The contract, its twin, a gateway, `households` registered meters (each owned by a host) and `evs`
-    registered EVs (each with an owner account), and a clock starting at a day boundary."""
+    """The contract, its twin, a gateway (assigned to every meter), `households` registered meters (each owned
+    by a host) and `evs` registered EVs (each with an owner account), and a clock starting at a day boundary.
+    It remembers every session id it signed and every bitmap word a settlement tried, and compares them all."""
 
     ERROR = m.MeteringError
-    EVENTS = ("MeterRegistered", "EVRegistered", "GatewaySet", "TariffSet", "RootAnchored", "Deposited",
-              "WithdrawalRequested", "SessionSettled", "Withdrawn")  # fmt: skip
+    EVENTS = ("MeterRegistered", "EVRegistered", "GatewaySet", "GatewayAssigned", "TariffSet", "RootAnchored",
+              "Deposited", "WithdrawalRequested", "Reserved", "Released", "SessionSettled", "Withdrawn")  # fmt: skip
 
     def __init__(self, notice_s: int = NOTICE, households: int = 2, evs: int = 2, tariff: bool = True):
         start = (boa.env.evm.patch.timestamp // 86400 + 1) * 86400
@@ -46,6 +46,9 @@ class Metering(Mirrored):
         self.paid: dict[str, int] = {}
         self.events: dict[str, list[dict]] = {}
         self.meters: list = []
+        self.sessions: dict[bytes, m.SessionStart] = {}  # every session id signed here
+        self.words: set[tuple[str, int]] = set()  # (meter, bitmap word) a settlement touched or tried
+        self.days: set[tuple[str, int]] = set()  # (meter, period) an anchor tried
         self.track(self.owner)
         self.gateway = self.new_account().address
         self.set_gateway(self.gateway, True)
@@ -53,6 +56,7 @@ class Metering(Mirrored):
         self.meters.extend(Account.create() for _ in range(households))
         for i, (meter, host) in enumerate(zip(self.meters, self.hosts, strict=True)):
             self.register_meter(meter.address, host.address, COMMUNITY, 1000 + i)
+            self.assign_gateway(meter.address, self.gateway)
         self.ev_owners = [self.new_account() for _ in range(evs)]
         self.evs = [Account.create() for _ in range(evs)]
         for ev, owner in zip(self.evs, self.ev_owners, strict=True):
@@ -67,17 +71,27 @@ class Metering(Mirrored):
         return address
 
     # -- comparing both sides ------------------------------------------------------------------------------
+    def mirror(self, sender: str, value: int, model_call, chain_call) -> tuple:
+        """`Mirrored.mirror`, with any sender (an attacker's account too) followed from its first call."""
+        self.track(sender)
+        return super().mirror(sender, value, model_call, chain_call)
+
     def snapshot(self) -> tuple:
         meters = [mt.address for mt in self.meters]
         return (
             {a: (self.c.escrow(a), self.c.credit(a), self.c.withdrawal_notice(a), self.c.is_gateway(a))
              for a in self.accounts},
-            {mt: (self.c.billed_until(mt), self.c.meter(mt)) for mt in meters},
+            {mt: (self.c.meter(mt), self.c.gateway_of(mt)) for mt in meters},
+            {sid: self.c.reserved(sid) for sid in self.sessions},
+            {(mt, w): self.c.billed(mt, w) for mt, w in self.words},
+            {(mt, d): (self.c.root(mt, d), self.c.root_version(mt, d)) for mt, d in self.days},
             {a: boa.env.get_balance(a) for a in self.accounts},
             boa.env.get_balance(self.address), self.c.total_held(),
         )  # fmt: skip
 
     def check(self) -> None:
+        """Everything the contract and its twin hold must agree, and the contract must hold exactly all escrow,
+        all reservations and all credit."""
         md = self.model
         assert boa.env.get_balance(self.address) == md.balance == md.held()
         assert self.c.total_held() == md.held()
@@ -89,8 +103,15 @@ class Metering(Mirrored):
             assert self.c.withdrawal_notice(a) == md.notice.get(low, (0, 0)), a
             assert self.c.is_gateway(a) == (low in md.gateways), a
             assert boa.env.get_balance(a) == self.initial[a] - self.sent[a] + self.paid[a], a
+        for sid in self.sessions:
+            assert self.c.reserved(sid) == md.reserved.get(sid, 0), sid.hex()
+        for mt, w in self.words:
+            assert self.c.billed(mt, w) == m.billed_words(md.billed.get(mt.lower(), set())).get(w, 0), (mt, w)
+        for mt, d in self.days:
+            root = md.roots.get((mt.lower(), d), b"\x00" * 32)
+            assert (self.c.root(mt, d), self.c.root_version(mt, d)) == (root, md.root_versions.get((mt.lower(), d), 0))
         for mt in self.meters:
-            assert self.c.billed_until(mt.address) == md.billed_until.get(mt.address.lower(), 0)
+            assert str(self.c.gateway_of(mt.address)).lower() == md.gateway_of.get(mt.address.lower(), m.ZERO)
 
     def apply(self, sender: str, value: int, model_call, chain_call):
         """`mirror` the call; a payout the model returns must be what the contract returned."""
@@ -118,6 +139,12 @@ class Metering(Mirrored):
         self.apply(sender, 0, lambda: self.model.set_gateway(sender, gateway, allowed),
                    lambda: self.c.set_gateway(gateway, allowed))  # fmt: skip
 
+    def assign_gateway(self, meter: str, gateway: str, sender: str | None = None):
+        sender = sender or self.owner
+        self.apply(sender, 0, lambda: self.model.assign_gateway(sender, meter, gateway),
+                   lambda: self.c.assign_gateway(meter, gateway))  # fmt: skip
+        assert self.events["GatewayAssigned"] == [{"meter": meter.lower(), "gateway": gateway.lower()}]
+
     def set_tariff(self, community: int, effective_from: int, prices, sender: str | None = None):
         sender = sender or self.owner
         self.apply(sender, 0, lambda: self.model.set_tariff(sender, self.now, community, effective_from, prices),
@@ -134,8 +161,28 @@ class Metering(Mirrored):
 
     def anchor(self, meter: str, period: int, root: bytes, count: int, sender: str | None = None):
         sender = sender or self.gateway
+        self.days.add((meter, period))
         self.apply(sender, 0, lambda: self.model.anchor_root(sender, self.now, meter, period, root, count),
                    lambda: self.c.anchor_root(meter, period, root, count))  # fmt: skip
+        assert self.events["RootAnchored"] == [
+            {"meter": meter.lower(), "period": period, "root": root, "count": count, "version": 0}]
+
+    def signed_root(self, meter_index: int, period: int, root: bytes, count: int, version: int, key=None):
+        """A DayRoot over (meter, period, root, count, version), signed by the meter (or by `key`, to forge)."""
+        day_root = m.DayRoot(self.meters[meter_index].address, period, root, count, version)
+        digest = m.typed_digest(self.domain, day_root.struct_hash())
+        return day_root, sign_digest((key or self.meters[meter_index]).key, digest)
+
+    def anchor_signed(self, day_root: m.DayRoot, signature: bytes, sender: str | None = None):
+        sender = sender or self.owner
+        d = day_root
+        self.days.add((d.meter, d.period))
+        signer = signer_of(m.typed_digest(self.domain, d.struct_hash()), signature)
+        self.apply(sender, 0, lambda: self.model.anchor_signed_root(self.now, d, signer),
+                   lambda: self.c.anchor_signed_root(d.meter, d.period, d.root, d.count, d.version,
+                                                     *compact(signature)))  # fmt: skip
+        assert self.events["RootAnchored"] == [{"meter": d.meter.lower(), "period": d.period, "root": d.root,
+                                                "count": d.count, "version": d.version}]  # fmt: skip
 
     def verify(self, reading: m.Reading, signature: bytes, proof: list[bytes]) -> bool:
         digest = m.typed_digest(self.domain, reading.struct_hash())
@@ -168,10 +215,11 @@ class Metering(Mirrored):
 
     # -- roaming -------------------------------------------------------------------------------------------
     def session(self, ev: int, meter: int, start: int, first_interval: int, energy_wh,
-                ev_key=None, meter_key=None, session_id: bytes | None = None):  # fmt: skip
+                ev_key=None, meter_key=None, session_id: bytes | None = None, max_cost: int = MAX_COST):  # fmt: skip
         """The EV's signed start and the meter's signed reading (keys and session id may be swapped, to forge)."""
-        s = m.SessionStart(self.evs[ev].address, self.meters[meter].address, start)
+        s = m.SessionStart(self.evs[ev].address, self.meters[meter].address, start, max_cost)
         sid = m.typed_digest(self.domain, s.struct_hash())
+        self.sessions[sid] = s
         reading = m.SessionReading(session_id or sid, first_interval, tuple(energy_wh))
         ev_sig = sign_digest((ev_key or self.evs[ev]).key, sid)
         reading_digest = m.typed_digest(self.domain, reading.struct_hash())
@@ -185,14 +233,44 @@ class Metering(Mirrored):
         # the contract rebuilds the reading under the session id it derives from the start
         derived = m.SessionReading(sid, reading.first_interval, reading.energy_wh)
         meter_signer = signer_of(m.typed_digest(self.domain, derived.struct_hash()), meter_sig)
+        self.sessions[sid] = start
+        first, n = reading.first_interval, max(len(reading.energy_wh), 1)
+        for w in {first // m.BITMAP_BITS, (first + n - 1) // m.BITMAP_BITS}:
+            self.words.add((start.meter, w))
         settled = self.apply(
             sender, 0, lambda: self.model.settle_session(self.now, start, ev_signer, derived, meter_signer),
-            lambda: self.c.settle_session(start.ev, start.meter, start.start, *compact(ev_sig),
+            lambda: self.c.settle_session(start.ev, start.meter, start.start, start.max_cost_wei, *compact(ev_sig),
                                           reading.first_interval, list(reading.energy_wh), *compact(meter_sig)),
         )  # fmt: skip
         s = settled
         assert self.events["SessionSettled"] == [{
             "session": s.session, "payer": s.payer, "host": s.host, "ev": s.ev, "meter": s.meter,
             "first_interval": s.first_interval, "intervals": s.intervals, "energy_wh": s.energy_wh,
-            "cost_wei": s.cost_wei}]  # fmt: skip
+            "cost_wei": s.cost_wei, "paid_wei": s.paid_wei}]  # fmt: skip
         return settled
+
+    def reserve(self, sender: str, start: m.SessionStart, ev_sig: bytes) -> bytes:
+        """The host (or whoever `sender` is) reserves the start's max cost of the EV owner's escrow."""
+        sid = m.typed_digest(self.domain, start.struct_hash())
+        self.sessions[sid] = start
+        self.words.add((start.meter, start.start // m.INTERVAL_S // m.BITMAP_BITS))
+        ev_signer = signer_of(sid, ev_sig)
+        got, out = self.mirror(sender, 0, lambda: self.model.reserve(sender, self.now, start, sid, ev_signer),
+                               lambda: self.c.reserve(start.ev, start.meter, start.start, start.max_cost_wei,
+                                                      *compact(ev_sig)))  # fmt: skip
+        assert bytes(out) == got == sid
+        assert self.events["Reserved"] == [{
+            "session": sid, "payer": self.model.evs[start.ev.lower()], "meter": start.meter.lower(),
+            "ev": start.ev.lower(), "start": start.start, "amount_wei": start.max_cost_wei,
+            "expires_at": start.start + m.RESERVATION_S}]  # fmt: skip
+        self.check()
+        return sid
+
+    def release(self, sender: str, start: m.SessionStart) -> int:
+        sid = m.typed_digest(self.domain, start.struct_hash())
+        self.sessions[sid] = start
+        amount = self.apply(sender, 0, lambda: self.model.release(sender, self.now, start, sid),
+                            lambda: self.c.release(start.ev, start.meter, start.start, start.max_cost_wei))  # fmt: skip
+        assert self.events["Released"] == [
+            {"session": sid, "payer": self.model.evs[start.ev.lower()], "amount_wei": amount}]
+        return amount

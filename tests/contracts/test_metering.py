@@ -1,5 +1,6 @@
 """contracts/metering.vy against its twin (gridchain.core.metering), through the harness: one positive and one
-negative test per function and revert reason, boundary tables, Merkle proofs on chain, tariffs and money."""
+negative test per function and revert reason, boundary tables, Merkle proofs on chain, tariffs, reservations and
+money. The attacks of issue 14 (holes 6, 7, 11-13) are in test_attacks_metering.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from eth_account import Account
 
 from gridchain.core import metering as m
 
-from .metering_harness import COMMUNITY, NOTICE, PEAK, Metering, deployer
+from .metering_harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
 
 I = m.INTERVAL_S  # noqa: E741
 ETH = 10**18
@@ -120,9 +121,7 @@ def test_a_day_of_readings_anchors_and_each_proves(net):
     readings, sigs, leaves = net.signed_readings(0, period)
     root = m.merkle_root(leaves)
     net.travel_to((period + 1) * m.PERIOD_S)
-    net.anchor(net.meters[0].address, period, root, len(readings))
-    assert net.events["RootAnchored"] == [{"meter": net.meters[0].address.lower(), "period": period,
-                                           "root": root, "count": 96}]  # fmt: skip
+    net.anchor(net.meters[0].address, period, root, len(readings))  # the harness checks the event
     for i in (0, 1, 47, 95):
         assert net.verify(readings[i], sigs[i], m.merkle_proof(leaves, i))
 
@@ -168,6 +167,12 @@ def test_anchor_refusals_and_boundaries(net):
         net.anchor(meter, period, root, 96, sender=net.hosts[0].address)
     with refused("meter not registered"):
         net.anchor(Account.create().address, period, root, 96)
+    other = net.new_account().address
+    net.set_gateway(other, True)
+    with refused("caller is not the meter's gateway"):  # allowed, but not assigned to this meter
+        net.anchor(meter, period, root, 96, sender=other)
+    with refused("period not over"):  # (period + 1) * 86400 would overflow: no revert without a reason
+        net.anchor(meter, 2**256 - 1, root, 96)
     with refused("empty root"):
         net.anchor(meter, period, b"\x00" * 32, 96)
     with refused("count out of range"):
@@ -178,6 +183,64 @@ def test_anchor_refusals_and_boundaries(net):
     with refused("period already anchored"):
         net.anchor(meter, period, b"\x02" * 32, 96)
     net.anchor(net.meters[1].address, period, root, 1)
+
+
+def test_assign_gateway_rules(net):
+    meter, stranger = net.meters[0].address, net.new_account().address
+    with refused("caller is not the owner"):
+        net.assign_gateway(meter, stranger, sender=stranger)
+    with refused("meter not registered"):
+        net.assign_gateway(Account.create().address, net.gateway)
+    net.assign_gateway(meter, m.ZERO)  # no gateway anchors it now
+    period = net.now // m.PERIOD_S
+    net.travel_to((period + 1) * m.PERIOD_S)
+    with refused("caller is not the meter's gateway"):
+        net.anchor(meter, period, b"\x01" * 32, 1)
+    net.assign_gateway(meter, net.gateway)
+    net.anchor(meter, period, b"\x01" * 32, 1)
+
+
+def test_a_meter_signed_root_replaces_the_gateways_and_only_a_newer_one_replaces_it(net):
+    period = net.now // m.PERIOD_S
+    readings, sigs, leaves = net.signed_readings(0, period, 8)
+    net.travel_to((period + 1) * m.PERIOD_S)
+    net.anchor(net.meters[0].address, period, b"\x0b" * 32, 8)  # the gateway's root is wrong
+    assert not net.verify(readings[2], sigs[2], m.merkle_proof(leaves, 2))
+    root = m.merkle_root(leaves)
+    stranger = net.new_account().address
+    net.anchor_signed(*net.signed_root(0, period, root, 8, 1), sender=stranger)  # anyone may submit it
+    assert net.verify(readings[2], sigs[2], m.merkle_proof(leaves, 2))
+    with refused("root version not newer"):  # the same signature again, or the gateway's version
+        net.anchor_signed(*net.signed_root(0, period, root, 8, 1))
+    with refused("period already anchored"):
+        net.anchor(net.meters[0].address, period, b"\x0c" * 32, 8)
+    net.anchor_signed(*net.signed_root(0, period, b"\x0d" * 32, 8, 2**256 - 1))
+    with refused("root version not newer"):
+        net.anchor_signed(*net.signed_root(0, period, root, 8, 1))
+
+
+def test_anchor_signed_root_refusals(net):
+    period = net.now // m.PERIOD_S
+    root = b"\x0e" * 32
+    with refused("period not over"):
+        net.anchor_signed(*net.signed_root(0, period, root, 1, 1))
+    net.travel_to((period + 1) * m.PERIOD_S)
+    with refused("root not signed by the meter"):  # another meter's key
+        net.anchor_signed(*net.signed_root(0, period, root, 1, 1, key=net.meters[1]))
+    with refused("root not signed by the meter"):  # the gateway cannot sign for the meter
+        net.anchor_signed(*net.signed_root(0, period, root, 1, 1, key=Account.create()))
+    with refused("root version not newer"):
+        net.anchor_signed(*net.signed_root(0, period, root, 1, 0))
+    with refused("empty root"):
+        net.anchor_signed(*net.signed_root(0, period, b"\x00" * 32, 1, 1))
+    with refused("count out of range"):
+        net.anchor_signed(*net.signed_root(0, period, root, 97, 1))
+    day_root, sig = net.signed_root(0, period, root, 1, 1)
+    with refused("meter not registered"):
+        net.anchor_signed(m.DayRoot(Account.create().address, period, root, 1, 1), sig)
+    with refused("root not signed by the meter"):  # a signed root for another day
+        net.anchor_signed(m.DayRoot(day_root.meter, period - 1, root, 1, 1), sig)
+    net.anchor_signed(day_root, sig)
 
 
 # -- the escrow ------------------------------------------------------------------------------------------
@@ -291,9 +354,11 @@ def test_unregistered_parties_are_refused(net):
     net.travel_to(start + I)
     s, ev_sig, reading, meter_sig = net.session(0, 0, start, start // I, [100])
     with refused("EV not registered"):
-        net.settle(net.gateway, m.SessionStart(Account.create().address, s.meter, s.start), ev_sig, reading, meter_sig)
+        net.settle(net.gateway, m.SessionStart(Account.create().address, s.meter, s.start, s.max_cost_wei), ev_sig,
+                   reading, meter_sig)  # fmt: skip
     with refused("meter not registered"):
-        net.settle(net.gateway, m.SessionStart(s.ev, Account.create().address, s.start), ev_sig, reading, meter_sig)
+        net.settle(net.gateway, m.SessionStart(s.ev, Account.create().address, s.start, s.max_cost_wei), ev_sig,
+                   reading, meter_sig)  # fmt: skip
 
 
 def test_settlement_timing_and_size_boundaries(net):
@@ -322,7 +387,7 @@ def test_ninety_six_intervals_settle_and_ninety_seven_do_not(net):
     net.settle(net.gateway, *net.session(0, 0, start, start // I, [1000] * 96))
     s, ev_sig, reading, meter_sig = net.session(1, 1, start, start // I, [1000] * 97)
     with boa.reverts():  # the ABI decoder refuses a 97-element array before any of our checks
-        net.c.settle_session(s.ev, s.meter, s.start, *m_compact(ev_sig), reading.first_interval,
+        net.c.settle_session(s.ev, s.meter, s.start, s.max_cost_wei, *m_compact(ev_sig), reading.first_interval,
                              list(reading.energy_wh), *m_compact(meter_sig))  # fmt: skip
 
 
@@ -332,18 +397,142 @@ def m_compact(sig: bytes):
     return compact(sig)
 
 
-def test_escrow_too_low_refuses_and_changes_nothing(net):
+def test_an_unreserved_session_is_paid_up_to_the_free_escrow_and_the_rest_is_logged_unpaid(net):
     owner = net.ev_owners[0].address
     start = net.now
-    net.travel_to(start + I)
-    session = net.session(0, 0, start, start // I, [1000])
+    net.travel_to(start + 2 * I)
     cost = 1000 * PEAK[(start % 86400) // 3600] // 1000
     net.deposit(owner, cost - 1)
-    with refused("escrow too low"):
-        net.settle(net.gateway, *session)
-    net.deposit(owner, 1)
-    assert net.settle(net.gateway, *session).cost_wei == cost
-    assert net.c.escrow(owner) == 0
+    s = net.settle(net.gateway, *net.session(0, 0, start, start // I, [1000]))
+    assert (s.cost_wei, s.paid_wei, s.unpaid_wei) == (cost, cost - 1, 1) and net.c.escrow(owner) == 0
+    nothing = net.settle(net.gateway, *net.session(0, 0, start + I, start // I + 1, [1000]))
+    assert (nothing.paid_wei, nothing.unpaid_wei) == (0, cost)  # billed (the intervals are marked), unpaid
+    assert net.c.is_billed(net.meters[0].address, start // I + 1)
+
+
+def test_the_signed_max_cost_caps_what_the_host_is_paid(net):
+    funded(net)
+    start = net.now
+    net.travel_to(start + I)
+    cost = 1000 * PEAK[(start % 86400) // 3600] // 1000
+    s = net.settle(net.gateway, *net.session(0, 0, start, start // I, [1000], max_cost=cost - 7))
+    assert (s.cost_wei, s.paid_wei) == (cost, cost - 7)
+    s = net.settle(net.gateway, *net.session(1, 1, start, start // I, [1000], max_cost=cost))
+    assert (s.cost_wei, s.paid_wei) == (cost, cost)
+
+
+# -- reservations ----------------------------------------------------------------------------------------
+def test_a_reserved_session_is_paid_from_its_reservation_and_the_rest_returns(net):
+    owner, host = net.ev_owners[0].address, net.hosts[0].address
+    net.deposit(owner, MAX_COST + 5)
+    start = net.now
+    s, ev_sig, reading, meter_sig = net.session(0, 0, start, start // I, [1850] * 4)
+    sid = net.reserve(host, s, ev_sig)
+    assert net.c.reserved(sid) == MAX_COST and net.c.escrow(owner) == 5 and net.c.available_escrow(owner) == 5
+    assert bytes(net.c.session_id(s.ev, s.meter, s.start, s.max_cost_wei)) == sid
+    net.travel_to(start + 4 * I)
+    settled = net.settle(net.gateway, s, ev_sig, reading, meter_sig)
+    assert settled.paid_wei == settled.cost_wei < MAX_COST
+    assert net.c.reserved(sid) == 0 and net.c.escrow(owner) == MAX_COST + 5 - settled.cost_wei
+    with refused("no reservation"):
+        net.release(host, s)
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("unregistered ev", "EV not registered"),
+    ("unregistered meter", "meter not registered"),
+    ("not the host", "caller is not the meter's owner"),
+    ("another EV's signature", "session not signed by the EV"),
+    ("zero max cost", "max cost is zero"),
+    ("start ahead", "start too far ahead"),
+    ("start too old", "reservation would be expired"),
+    ("twice", "session already reserved"),
+    ("billed start", "start interval already billed"),
+    ("escrow short by one", "escrow too low"),
+    ("escrow under notice", "escrow too low"),
+])  # fmt: skip
+def test_reserve_refusals(net, case, reason):
+    owner, host = net.ev_owners[0].address, net.hosts[0].address
+    net.deposit(owner, MAX_COST)
+    start = net.now
+    s, ev_sig, reading, meter_sig = net.session(0, 0, start, start // I, [100])
+    sender = host
+    if case == "unregistered ev":
+        s = m.SessionStart(Account.create().address, s.meter, s.start, s.max_cost_wei)
+    elif case == "unregistered meter":
+        s = m.SessionStart(s.ev, Account.create().address, s.start, s.max_cost_wei)
+    elif case == "not the host":
+        sender = net.hosts[1].address
+    elif case == "another EV's signature":
+        s, ev_sig = net.session(0, 0, start, start // I, [100], ev_key=net.evs[1])[:2]
+    elif case == "zero max cost":
+        s, ev_sig = net.session(0, 0, start, start // I, [100], max_cost=0)[:2]
+    elif case == "start ahead":
+        s, ev_sig = net.session(0, 0, start + I + 1, (start + I + 1) // I, [100])[:2]
+    elif case == "start too old":
+        net.travel_to(start + m.RESERVATION_S)
+    elif case == "twice":
+        net.deposit(owner, MAX_COST)
+        net.reserve(host, s, ev_sig)
+    elif case == "billed start":
+        net.travel_to(start + I)
+        net.settle(net.gateway, *net.session(1, 0, start + 1, start // I, [100]))  # another EV, same interval
+    elif case == "escrow short by one":
+        s, ev_sig = net.session(0, 0, start, start // I, [100], max_cost=MAX_COST + 1)[:2]
+    elif case == "escrow under notice":
+        net.request_withdrawal(owner, 1)
+    with refused(reason):
+        net.reserve(sender, s, ev_sig)
+
+
+def test_reserve_boundaries(net):
+    owner, host = net.ev_owners[0].address, net.hosts[0].address
+    net.deposit(owner, 3 * MAX_COST)
+    net.request_withdrawal(owner, MAX_COST)
+    start = net.now
+    s, ev_sig = net.session(0, 0, start, start // I, [1], max_cost=2 * MAX_COST)[:2]  # all that is not noticed
+    net.travel_to(start + m.RESERVATION_S - 1)  # the last second before the time-out
+    net.reserve(host, s, ev_sig)
+    assert net.c.available_escrow(owner) == 0 and net.c.escrow(owner) == MAX_COST
+    net.request_withdrawal(owner, 1)
+    ahead = net.now + I  # one interval of clock skew: the latest start a reservation takes
+    s, ev_sig = net.session(0, 0, ahead, ahead // I, [1], max_cost=MAX_COST - 1)[:2]
+    net.reserve(host, s, ev_sig)
+    s, ev_sig = net.session(1, 0, 2**256 - 1, (2**256 - 1) // I, [1], max_cost=1)[:2]  # no overflow on the way
+    with refused("start too far ahead"):
+        net.reserve(host, s, ev_sig)
+
+
+def test_no_tariff_at_the_start_refuses_a_reservation():
+    net = Metering(tariff=False)
+    net.deposit(net.ev_owners[0].address, MAX_COST)
+    s, ev_sig = net.session(0, 0, net.now, net.now // I, [1])[:2]
+    with refused("no tariff in force"):
+        net.reserve(net.hosts[0].address, s, ev_sig)
+
+
+def test_release_after_the_time_out_by_anyone_and_by_the_host_at_any_time(net):
+    owner, host = net.ev_owners[0].address, net.hosts[0].address
+    net.deposit(owner, 2 * MAX_COST)
+    start = net.now
+    s0, sig0 = net.session(0, 0, start, start // I, [1])[:2]
+    s1, sig1 = net.session(0, 1, start, start // I, [1])[:2]
+    net.reserve(host, s0, sig0)
+    net.reserve(net.hosts[1].address, s1, sig1)
+    stranger = net.new_account().address
+    with refused("no reservation"):
+        net.release(stranger, net.session(1, 0, start, start // I, [1])[0])
+    net.travel_to(start + m.RESERVATION_S - 1)
+    with refused("reservation not expired"):
+        net.release(stranger, s0)
+    with refused("reservation not expired"):  # another meter's owner is a stranger to this session
+        net.release(net.hosts[1].address, s0)
+    assert net.release(net.hosts[1].address, s1) == MAX_COST  # its own meter's: at any time
+    net.travel_to(start + m.RESERVATION_S)
+    assert net.release(stranger, s0) == MAX_COST
+    assert net.c.escrow(owner) == 2 * MAX_COST
+    with refused("no reservation"):
+        net.release(stranger, s0)
 
 
 def test_no_tariff_in_force_refuses_settlement():

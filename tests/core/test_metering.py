@@ -78,7 +78,10 @@ def eth_account_digest(primary: str, message: dict) -> bytes:
 
 @pytest.mark.parametrize("struct", [
     m.Reading(METER, 1_700_000_100, 1234, 56),
-    m.SessionStart("0x" + "11" * 20, METER, 1_700_000_000),
+    m.SessionStart("0x" + "11" * 20, METER, 1_700_000_000, 10**16),
+    m.SessionStart("0x" + "11" * 20, METER, 2**256 - 1, 2**256 - 1),
+    m.DayRoot(METER, 19_675, b"\x05" * 32, 96, 1),
+    m.DayRoot(METER, 2**256 - 1, b"\xff" * 32, 1, 2**256 - 1),
     m.SessionReading(b"\x07" * 32, 1_888_888, (0, 1850, 1850, 925)),
     m.SessionReading(b"\x07" * 32, 5, (7,)),
 ])  # fmt: skip
@@ -129,6 +132,21 @@ def test_a_session_across_a_tariff_version_uses_both():
 
 def test_one_floor_per_settlement_not_per_interval():
     assert m.energy_cost([m.Tariff(0, (1,) * 24)], 0, [999, 999]) == 1  # 1,998 / 1000, not 0 + 0
+
+
+@pytest.mark.parametrize("versions", [1, 2, 3, 257, 1000])
+def test_any_version_is_found_however_old(versions):
+    """Hole 13's twin side: the version in force is the last one started, searched over all versions."""
+    tariffs = [m.Tariff(DAY + v * 3600, (v,) * 24) for v in range(versions)]
+    for v in range(versions):
+        for t in (DAY + v * 3600, DAY + (v + 1) * 3600 - 1):
+            assert m.tariff_in_force(tariffs, t) == tariffs[v]
+    assert m.tariff_in_force(tariffs, DAY - 1) is None
+
+
+def test_billed_words_are_the_contracts_bitmap():
+    assert m.billed_words(set()) == {}
+    assert m.billed_words({0, 255, 256, 511, 2**40}) == {0: 1 | 1 << 255, 1: 1 | 1 << 255, 2**32: 1}
 
 
 def test_no_tariff_in_force_refuses():

@@ -17,9 +17,10 @@ from gridchain.sim.metering_demo import DemoConfig
 def check_day(r: dict, config: DemoConfig) -> None:
     s, o, b = r["session"], r["ocpp"], r["bills"]
     # OCPP: the central system's energy is the charge point's register delta, despite the disconnect
-    assert [e["event"] for e in o["log"]] == ["start", "SetChargingProfile", "disconnect", "reconnect", "stop"]
+    assert [e["event"] for e in o["log"]] == ["reserve", "start", "SetChargingProfile", "disconnect", "reconnect",
+                                              "stop"]  # fmt: skip
     assert o["energy_wh"] == s["energy_wh"] == sum(s["energy_per_interval_wh"])
-    assert o["allocation_w"] == 3_700 and "Accepted" in o["log"][1]["detail"]
+    assert o["allocation_w"] == 3_700 and "Accepted" in o["log"][2]["detail"]
     # the energy: full power until the allocation, then the allocation, exactly (integer meter)
     full = (config.allocation_min - config.arrival_min) * 60 * config.ev_max_power_w
     limited = (config.departure_min - config.allocation_min) * 60 * 3_700
@@ -28,6 +29,9 @@ def check_day(r: dict, config: DemoConfig) -> None:
     tariffs = [m.Tariff(r["config"]["day_start"], tuple(r["config"]["tariff_wei_per_kwh"]))]
     assert s["cost_wei"] == m.energy_cost(tariffs, s["first_interval"], s["energy_per_interval_wh"])
     assert s["payer"] == r["parties"]["ev_owner"].lower() and s["host"] == r["parties"]["host"].lower()
+    # the EV's signed maximum was reserved at the plug; the session paid from it, the rest went back
+    assert s["reserved_wei"] == config.max_cost_wei > s["cost_wei"] == s["paid_wei"]
+    assert s["reservation_left_wei"] == 0
     assert b["ev_owner"]["escrow_after_wei"] == b["ev_owner"]["escrow_before_wei"] - s["cost_wei"]
     assert b["host"]["roaming_credit_wei"] == s["cost_wei"] == r["host_credit_withdrawn_wei"]
     # the host's bill is net of the roaming energy

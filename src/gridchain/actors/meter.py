@@ -1,12 +1,14 @@
 """The smart meter and the meter gateway: the parties that sign readings and anchor them on chain.
 
-- `SmartMeter`: holds the meter's key; signs interval readings (EIP-712 `Reading`) and a roaming session's
-  per-interval energy (`SessionReading`).
+- `SmartMeter`: holds the meter's key; signs interval readings (EIP-712 `Reading`), a roaming session's
+  per-interval energy (`SessionReading`) and, to correct a wrong anchored root, its own day's root (`DayRoot`).
 - `ChargePointMeter`: a charge point's meter as the OCPP simulator's `signer`: every clock-aligned sample
   becomes a signed interval reading, and the transaction's end a signed session reading for the session the
   EV signed (`expect`). What it signs travels as OCPP `SignedData` (compact JSON, `decode_signed_data`).
-- `MeterGateway`: the AMI head-end: collects signed readings, anchors one Merkle root per meter per day, and
-  keeps the archive from which anyone can prove a reading (`proof`, `gridchain meter prove`).
+- `MeterGateway`: the AMI head-end: collects signed readings, anchors one Merkle root per meter per day (for
+  the meters the utility assigned to it), and keeps the archive from which anyone can prove a reading
+  (`proof`, `gridchain meter prove`); a day it anchored wrong is corrected with the meter's signed root
+  (`correct`).
 
 Units: energy [Wh], reactive energy [varh], times [s].
 """
@@ -43,11 +45,28 @@ class SmartMeter:
     def sign_session(self, reading: m.SessionReading) -> bytes:
         return sign_digest(self.key, m.typed_digest(self.domain, reading.struct_hash()))
 
+    def sign_day_root(self, readings: Iterable[SignedReading], version: int) -> tuple[m.DayRoot, bytes]:
+        """The meter's own root over its readings of one day (in time order), with `version` above the root
+        anchored for that day (a gateway's is 0), and its signature."""
+        ordered = sorted(readings, key=lambda s: s.reading.interval_start)
+        if not ordered:
+            raise ValueError("readings: a day's root needs at least one reading")
+        days = {s.reading.interval_start // m.PERIOD_S for s in ordered}
+        if len(days) != 1 or any(s.reading.meter.lower() != self.address.lower() for s in ordered):
+            raise ValueError(f"readings: not one day of this meter's readings (days {sorted(days)})")
+        leaves = [m.typed_digest(self.domain, s.reading.struct_hash()) for s in ordered]
+        day_root = m.DayRoot(self.address, days.pop(), m.merkle_root(leaves), len(leaves), version)
+        return day_root, sign_digest(self.key, m.typed_digest(self.domain, day_root.struct_hash()))
 
-def sign_session_start(ev_key: bytes | str, domain: bytes, meter: str, start: int) -> tuple[m.SessionStart, bytes]:
-    """What the EV signs when it plugs in at `meter`'s charge point at `start` [s]: the start and its signature
-    (whose digest is the session id)."""
-    s = m.SessionStart(Account.from_key(ev_key).address, meter, start)
+
+def sign_session_start(ev_key: bytes | str, domain: bytes, meter: str, start: int,
+                       max_cost_wei: int) -> tuple[m.SessionStart, bytes]:  # fmt: skip
+    """What the EV signs when it plugs in at `meter`'s charge point at `start` [s], agreeing to pay at most
+    `max_cost_wei` for the session (the host reserves it at admission): the start and its signature (whose
+    digest is the session id)."""
+    if max_cost_wei <= 0:
+        raise ValueError(f"max_cost_wei: {max_cost_wei}, a session's maximum cost must be above 0")
+    s = m.SessionStart(Account.from_key(ev_key).address, meter, start, max_cost_wei)
     return s, sign_digest(ev_key, m.typed_digest(domain, s.struct_hash()))
 
 
@@ -182,6 +201,28 @@ class MeterGateway:
         root = m.merkle_root(leaves)
         receipt = self.client.anchor_root(self.account, meter, day, root, len(leaves))
         self.anchored[key] = (root, receipt.tx_hash)
+        return receipt
+
+    def correct(self, meter: str, day: int, readings: Iterable[SignedReading], day_root: m.DayRoot,
+                signature: bytes):  # fmt: skip
+        """Replace a day this gateway anchored wrong (or not at all) with the meter's signed root over `readings`:
+        every reading must be the meter's, of that day, and their root the signed one. Returns the receipt."""
+        key = (meter.lower(), day)
+        domain = self.client.domain()
+        kept = {}
+        for s in readings:
+            digest = m.typed_digest(domain, s.reading.struct_hash())
+            if s.reading.meter.lower() != key[0] or s.reading.interval_start // m.PERIOD_S != day:
+                raise ValueError(f"readings: {s.reading.interval_start} is not meter {meter}'s on day {day}")
+            if signer_of(digest, s.signature) != key[0]:
+                raise ValueError(f"readings: the reading at {s.reading.interval_start} is not signed by {meter}")
+            kept[s.reading.interval_start] = s
+        leaves = [m.typed_digest(domain, kept[t].reading.struct_hash()) for t in sorted(kept)]
+        if not leaves or m.merkle_root(leaves) != day_root.root or (day_root.meter.lower(), day_root.period) != key:
+            raise ValueError(f"day_root: not the root of these readings of meter {meter} on day {day}")
+        receipt = self.client.anchor_signed_root(self.account, day_root, signature)
+        self.readings[key] = kept
+        self.anchored[key] = (day_root.root, receipt.tx_hash)
         return receipt
 
     def proof(self, meter: str, interval_start: int) -> ReadingProof:

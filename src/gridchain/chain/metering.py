@@ -1,4 +1,5 @@
-"""The metering contract through any gateway: registry, anchored readings, tariffs, escrow, roaming settlement."""
+"""The metering contract through any gateway: registry, anchored readings, tariffs, escrow, reservations and
+roaming settlement."""
 
 from __future__ import annotations
 
@@ -47,8 +48,13 @@ class SignedSession:
         if len(self.reading.energy_wh) > m.MAX_SESSION_INTERVALS:
             raise ValueError(f"energy_wh: {len(self.reading.energy_wh)} intervals, at most "
                              f"{m.MAX_SESSION_INTERVALS} settle at once")  # fmt: skip
-        return [self.start.ev, self.start.meter, self.start.start, *compact(self.ev_signature),
-                self.reading.first_interval, list(self.reading.energy_wh), *compact(self.meter_signature)]  # fmt: skip
+        return [*start_args(self.start), *compact(self.ev_signature), self.reading.first_interval,
+                list(self.reading.energy_wh), *compact(self.meter_signature)]  # fmt: skip
+
+
+def start_args(start: m.SessionStart) -> list[object]:
+    """A SessionStart as the contract's leading arguments (ev, meter, start, max_cost_wei)."""
+    return [start.ev, start.meter, start.start, start.max_cost_wei]
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class ReadingProof:
 def _settled(a: dict) -> m.Settled:
     return m.Settled(bytes(a["session"]), str(a["ev"]).lower(), str(a["payer"]).lower(), str(a["host"]).lower(),
                      str(a["meter"]).lower(), int(a["first_interval"]), int(a["intervals"]), int(a["energy_wh"]),
-                     int(a["cost_wei"]))  # fmt: skip
+                     int(a["cost_wei"]), int(a["paid_wei"]))  # fmt: skip
 
 
 class MeteringClient(ContractClient):
@@ -77,7 +83,7 @@ class MeteringClient(ContractClient):
     def domain(self) -> bytes:
         return m.domain_separator(self.chain_id(), self.address)
 
-    def digest(self, struct: m.Reading | m.SessionStart | m.SessionReading) -> bytes:
+    def digest(self, struct: m.Reading | m.DayRoot | m.SessionStart | m.SessionReading) -> bytes:
         return m.typed_digest(self.domain(), struct.struct_hash())
 
     # -- the utility -----------------------------------------------------------------------------------
@@ -90,6 +96,10 @@ class MeteringClient(ContractClient):
     def set_gateway(self, owner: str, gateway: str, allowed: bool = True) -> Receipt:
         return self._tx("set_gateway", [gateway, allowed], owner)
 
+    def assign_gateway(self, owner: str, meter: str, gateway: str) -> Receipt:
+        """Name the one gateway that anchors `meter`'s days (the zero address: none)."""
+        return self._tx("assign_gateway", [meter, gateway], owner)
+
     def set_tariff(self, owner: str, community: int, effective_from: int, prices: Sequence[int]) -> Receipt:
         if len(prices) != m.HOURS:
             raise ValueError(f"prices: {len(prices)} entries, a tariff has one per hour ({m.HOURS})")
@@ -99,6 +109,12 @@ class MeteringClient(ContractClient):
     def anchor_root(self, gateway: str, meter: str, period: int, root: bytes, count: int) -> Receipt:
         return self._tx("anchor_root", [meter, period, root, count], gateway)
 
+    def anchor_signed_root(self, sender: str, day_root: m.DayRoot, signature: bytes) -> Receipt:
+        """Anchor a root the meter signed (replaces the gateway's or an older version's); anyone may send it."""
+        d = day_root
+        return self._tx("anchor_signed_root", [d.meter, d.period, d.root, d.count, d.version, *compact(signature)],
+                        sender)  # fmt: skip
+
     def verify_reading(self, signed: SignedReading, proof: Sequence[bytes]) -> bool:
         r = signed.reading
         return bool(self.view("verify_reading", r.meter, r.interval_start, r.active_wh, r.reactive_varh,
@@ -107,6 +123,13 @@ class MeteringClient(ContractClient):
     def root(self, meter: str, period: int) -> bytes | None:
         root = bytes(self.view("root", meter, period))
         return None if root == b"\x00" * 32 else root
+
+    def root_version(self, meter: str, period: int) -> int:
+        return int(self.view("root_version", meter, period))
+
+    def gateway_of(self, meter: str) -> str | None:
+        gateway = str(self.view("gateway_of", meter)).lower()
+        return None if gateway == m.ZERO else gateway
 
     # -- the escrow ------------------------------------------------------------------------------------
     def deposit(self, sender: str, amount_wei: int) -> Receipt:
@@ -122,6 +145,20 @@ class MeteringClient(ContractClient):
         return self._tx("withdraw_credit", [], sender)
 
     # -- roaming ---------------------------------------------------------------------------------------
+    def reserve(self, host: str, start: m.SessionStart, ev_signature: bytes) -> tuple[bytes, Receipt]:
+        """Reserve the start's max cost of the EV owner's escrow for the session (by the meter's owner, once);
+        the session id and the receipt."""
+        receipt = self._tx("reserve", [*start_args(start), *compact(ev_signature)], host)
+        (event,) = receipt.named("Reserved")
+        return bytes(event.args["session"]), receipt
+
+    def release(self, sender: str, start: m.SessionStart) -> tuple[int, Receipt]:
+        """Return a session's reservation to the escrow (anyone after its time-out, the meter's owner at any
+        time); the amount [wei] and the receipt."""
+        receipt = self._tx("release", start_args(start), sender)
+        (event,) = receipt.named("Released")
+        return int(event.args["amount_wei"]), receipt
+
     def settle_session(self, sender: str, session: SignedSession) -> tuple[m.Settled, Receipt]:
         receipt = self._tx("settle_session", session.as_args(), sender)
         (event,) = receipt.named("SessionSettled")
@@ -150,8 +187,15 @@ class MeteringClient(ContractClient):
     def credit(self, host: str) -> int:
         return int(self.view("credit", host))
 
-    def billed_until(self, meter: str) -> int:
-        return int(self.view("billed_until", meter))
+    def reserved(self, session: bytes) -> int:
+        """What is reserved for a session [wei] (0: none, or settled, or released)."""
+        return int(self.view("reserved", session))
+
+    def session_id(self, start: m.SessionStart) -> bytes:
+        return bytes(self.view("session_id", *start_args(start)))
+
+    def is_billed(self, meter: str, interval: int) -> bool:
+        return bool(self.view("is_billed", meter, interval))
 
     def price_at(self, community: int, t: int) -> int:
         return int(self.view("price_at", community, t))

@@ -43,11 +43,12 @@ def demo(
     """A day of two households: roaming charging at a relative's, billed to the EV's owner.
 
     The EV owner's EV charges at the host's charge point over OCPP 1.6 (websockets on 127.0.0.1): the EV
-    signs the session start, the charge point's meter signs 15-minute readings and the session's energy, the
+    signs the session start with its maximum cost, which the host reserves of the owner's escrow on chain
+    before the EV may charge; the charge point's meter signs 15-minute readings and the session's energy, the
     coordinator's greedy allocation is pushed as SetChargingProfile, and the charge point drops its link
     for 20 minutes and reconnects. Later an EV charges at the host without a signed session. After the day
-    each meter's 96 signed readings are anchored as one Merkle root, the session is settled on chain from the
-    EV owner's prepaid escrow at the time-of-use tariff, NILM flags the unexplained EV charging in the host's
+    each meter's 96 signed readings are anchored as one Merkle root, the session is settled on chain from its
+    reservation at the time-of-use tariff (the rest returns to the EV owner's escrow), NILM flags the unexplained EV charging in the host's
     1-minute meter data, one reading is proven on chain, and each party gets a bill.
 
     Runs on the embedded chain, or on a node with --rpc-url (e.g. anvil).
@@ -96,7 +97,8 @@ def _print_day(console: Console, r: dict) -> None:
     console.print(f"central system: {r['ocpp']['energy_wh']:,} Wh for transaction {r['ocpp']['transaction']} "
                   f"(= the charge point's register; {r['ocpp']['duplicates_ignored']} resent samples ignored)")
     console.print(f"session {s['id'][:18]}…: {s['intervals']} intervals, {s['energy_wh']:,} Wh, "
-                  f"{_eth(s['cost_wei'])}, paid by the EV owner {p['ev_owner'][:10]}… to the host {p['host'][:10]}…")
+                  f"{_eth(s['paid_wei'])} of {_eth(s['reserved_wei'])} reserved, paid by the EV owner "
+                  f"{p['ev_owner'][:10]}… to the host {p['host'][:10]}…")
     anchors = Table(title="Readings anchored (one Merkle root per meter per day)")
     for col in ("meter", "readings", "root", "gas"):
         anchors.add_column(col, justify="right")

@@ -2,18 +2,23 @@
 roaming charging billed to the EV's owner (Olivares-Rojas et al., the "relative's house" case).
 
 Readings. A meter signs each interval's reading as EIP-712 `Reading(address meter, uint256 intervalStart,
-uint256 activeWh, uint256 reactiveVarh)`; a gateway anchors a meter's readings of one period (a day of
-15-minute intervals) as one Merkle root. The leaf is the reading's EIP-712 digest; pairs are hashed sorted
-(OpenZeppelin's and snekmate's `merkle_proof_verification` rule); an odd node is carried up unchanged.
+uint256 activeWh, uint256 reactiveVarh)`; the gateway the utility assigned to the meter anchors its readings
+of one period (a day of 15-minute intervals) as one Merkle root (version 0). The leaf is the reading's EIP-712
+digest; pairs are hashed sorted (OpenZeppelin's and snekmate's `merkle_proof_verification` rule); an odd node
+is carried up unchanged. A wrong root is replaced only by one the meter signs (`DayRoot(address meter,
+uint256 period, bytes32 root, uint256 count, uint256 version)`) with a higher version.
 
-Roaming. The EV signs `SessionStart(address ev, address meter, uint256 start)` at a host's charge point; its
-EIP-712 digest is the session id. The charge point's meter signs `SessionReading(bytes32 session, uint256
-firstInterval, uint256[] energyWh)`: the session's energy per interval, interval i spanning
-[i * INTERVAL_S, (i + 1) * INTERVAL_S). Settlement prices each interval at the community's tariff in force
-at its start (hourly prices, UTC), charges the EV owner's prepaid escrow and credits the meter's owner (the
-host). A meter's intervals are billed at most once: each settlement must start at or after the end of the
-meter's last one (`billed_until`), so neither the same session nor an overlapping one is billed twice; and a
-reading must begin in its start's interval, so an EV's signed start cannot be reused to bill it again later.
+Roaming. The EV signs `SessionStart(address ev, address meter, uint256 start, uint256 maxCostWei)` at a
+host's charge point; its EIP-712 digest is the session id. At admission the host reserves maxCostWei of the
+EV owner's escrow for the session (once; from escrow not under a withdrawal notice); the reservation returns
+to the escrow at settlement, or RESERVATION_S after the start (`release`). The charge point's meter signs
+`SessionReading(bytes32 session, uint256 firstInterval, uint256[] energyWh)`: the session's energy per
+interval, interval i spanning [i * INTERVAL_S, (i + 1) * INTERVAL_S). Settlement prices each interval at the
+community's tariff in force at its start (hourly prices, UTC) and credits the meter's owner (the host)
+min(cost, maxCostWei), from the reservation first and then the EV owner's free escrow, up to what is there
+(the unpaid rest is in the event). A meter's intervals are billed at most once, in any order (a set of billed
+intervals per meter, a bitmap on chain): a settlement touching a billed interval is refused; and a reading
+must begin in its start's interval, so an EV's signed start settles at most once.
 The host's own bill is its household meter's energy net of the energy billed to EV owners, interval by
 interval (`host_bill`).
 
@@ -24,6 +29,7 @@ raises MeteringError with the contract's revert reason where the contract revert
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -40,12 +46,17 @@ MAX_PRICE = 2**64 - 1  # [wei/kWh] prices are packed four to a word
 MAX_COMMUNITY = 2**32 - 1
 MAX_PREMISES = 2**64 - 1
 MAX_NOTICE_S = 30 * 86400
+SETTLE_WINDOW_S = 2 * 86400  # [s] after the longest session, for the host to settle a reservation
+RESERVATION_S = MAX_SESSION_INTERVALS * INTERVAL_S + SETTLE_WINDOW_S  # [s] from the start to the time-out
+BITMAP_BITS = 256  # intervals per storage word of the contract's billed bitmap
 ZERO = "0x" + "00" * 20
 
 READING_TYPE = "Reading(address meter,uint256 intervalStart,uint256 activeWh,uint256 reactiveVarh)"
-SESSION_START_TYPE = "SessionStart(address ev,address meter,uint256 start)"
+DAY_ROOT_TYPE = "DayRoot(address meter,uint256 period,bytes32 root,uint256 count,uint256 version)"
+SESSION_START_TYPE = "SessionStart(address ev,address meter,uint256 start,uint256 maxCostWei)"
 SESSION_READING_TYPE = "SessionReading(bytes32 session,uint256 firstInterval,uint256[] energyWh)"
 READING_TYPEHASH = keccak(text=READING_TYPE)
+DAY_ROOT_TYPEHASH = keccak(text=DAY_ROOT_TYPE)
 SESSION_START_TYPEHASH = keccak(text=SESSION_START_TYPE)
 SESSION_READING_TYPEHASH = keccak(text=SESSION_READING_TYPE)
 DOMAIN_NAME, DOMAIN_VERSION = "gridchain metering", "1"
@@ -92,19 +103,46 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class DayRoot:
+    """A meter's own word on one day's readings: the Merkle root over them, with a version above any root
+    anchored for that day (a gateway's is 0), so that it replaces a wrong one and cannot be replayed back."""
+
+    meter: str
+    period: int  # day index (interval_start // PERIOD_S)
+    root: bytes
+    count: int
+    version: int
+
+    def struct_hash(self) -> bytes:
+        values = [DAY_ROOT_TYPEHASH, self.meter, self.period, self.root, self.count, self.version]
+        return keccak(encode(["bytes32", "address", "uint256", "bytes32", "uint256", "uint256"], values))
+
+    def message(self) -> dict:
+        return {"meter": self.meter, "period": self.period, "root": self.root, "count": self.count,
+                "version": self.version}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class SessionStart:
-    """What the EV signs when it plugs in at a host's charge point (`meter` is the charge point's meter)."""
+    """What the EV signs when it plugs in at a host's charge point (`meter` is the charge point's meter): its
+    time and the most the session may cost, which the host reserves of the owner's escrow at admission."""
 
     ev: str
     meter: str
     start: int  # [s]
+    max_cost_wei: int
 
     def struct_hash(self) -> bytes:
-        return keccak(encode(["bytes32", "address", "address", "uint256"],
-                             [SESSION_START_TYPEHASH, self.ev, self.meter, self.start]))  # fmt: skip
+        return keccak(encode(["bytes32", "address", "address", "uint256", "uint256"],
+                             [SESSION_START_TYPEHASH, self.ev, self.meter, self.start, self.max_cost_wei]))  # fmt: skip
 
     def message(self) -> dict:
-        return {"ev": self.ev, "meter": self.meter, "start": self.start}
+        return {"ev": self.ev, "meter": self.meter, "start": self.start, "maxCostWei": self.max_cost_wei}
+
+    @property
+    def expires_at(self) -> int:
+        """When anyone may release the session's reservation [s]."""
+        return self.start + RESERVATION_S
 
 
 @dataclass(frozen=True)
@@ -135,8 +173,11 @@ class SessionReading:
 TYPES = {
     "Reading": [{"name": "meter", "type": "address"}, {"name": "intervalStart", "type": "uint256"},
                 {"name": "activeWh", "type": "uint256"}, {"name": "reactiveVarh", "type": "uint256"}],
+    "DayRoot": [{"name": "meter", "type": "address"}, {"name": "period", "type": "uint256"},
+                {"name": "root", "type": "bytes32"}, {"name": "count", "type": "uint256"},
+                {"name": "version", "type": "uint256"}],
     "SessionStart": [{"name": "ev", "type": "address"}, {"name": "meter", "type": "address"},
-                     {"name": "start", "type": "uint256"}],
+                     {"name": "start", "type": "uint256"}, {"name": "maxCostWei", "type": "uint256"}],
     "SessionReading": [{"name": "session", "type": "bytes32"}, {"name": "firstInterval", "type": "uint256"},
                        {"name": "energyWh", "type": "uint256[]"}],
 }  # fmt: skip
@@ -197,11 +238,10 @@ class Tariff:
 
 
 def tariff_in_force(tariffs: Sequence[Tariff], t: int) -> Tariff | None:
-    """The latest tariff with effective_from <= t (tariffs in increasing effective_from), or None."""
-    for tariff in reversed(tariffs):
-        if tariff.effective_from <= t:
-            return tariff
-    return None
+    """The latest tariff with effective_from <= t (tariffs in increasing effective_from), or None; any version,
+    however old (the contract: the newest first, else a binary search)."""
+    i = bisect_right([tariff.effective_from for tariff in tariffs], t)
+    return tariffs[i - 1] if i else None
 
 
 def interval_prices(tariffs: Sequence[Tariff], first_interval: int, count: int) -> list[int]:
@@ -259,7 +299,8 @@ class Meter:
 
 @dataclass(frozen=True)
 class Settled:
-    """What `settle_session` did (its `SessionSettled` event)."""
+    """What `settle_session` did (its `SessionSettled` event): `cost_wei` at the tariff, `paid_wei` credited to
+    the host (min(cost, the start's max cost, reservation + free escrow)); the difference went unpaid."""
 
     session: bytes
     ev: str
@@ -270,6 +311,19 @@ class Settled:
     intervals: int
     energy_wh: int
     cost_wei: int
+    paid_wei: int
+
+    @property
+    def unpaid_wei(self) -> int:
+        return self.cost_wei - self.paid_wei
+
+
+def billed_words(intervals: set[int]) -> dict[int, int]:
+    """A set of billed interval indices as the contract's bitmap words (word -> bits; bit i: 256 word + i)."""
+    words: dict[int, int] = {}
+    for i in intervals:
+        words[i // BITMAP_BITS] = words.get(i // BITMAP_BITS, 0) | 1 << (i % BITMAP_BITS)
+    return words
 
 
 @dataclass
@@ -279,12 +333,15 @@ class MeteringModel:
     meters: dict[str, Meter] = field(default_factory=dict)
     evs: dict[str, str] = field(default_factory=dict)  # EV key -> owner account
     gateways: set[str] = field(default_factory=set)
+    gateway_of: dict[str, str] = field(default_factory=dict)  # meter -> the gateway that anchors its days
     roots: dict[tuple[str, int], bytes] = field(default_factory=dict)  # (meter, period) -> root
+    root_versions: dict[tuple[str, int], int] = field(default_factory=dict)  # 0: the gateway's; > 0: meter-signed
     tariffs: dict[int, list[Tariff]] = field(default_factory=dict)  # community -> versions
-    escrow: dict[str, int] = field(default_factory=dict)  # [wei] prepaid by EV owners
+    escrow: dict[str, int] = field(default_factory=dict)  # [wei] prepaid by EV owners, free (not reserved)
     notice: dict[str, tuple[int, int]] = field(default_factory=dict)  # owner -> (amount [wei], available at)
+    reserved: dict[bytes, int] = field(default_factory=dict)  # session id -> [wei] held for it
     credit: dict[str, int] = field(default_factory=dict)  # [wei] earned by hosts, withdrawable
-    billed_until: dict[str, int] = field(default_factory=dict)  # meter -> first interval not yet billed
+    billed: dict[str, set[int]] = field(default_factory=dict)  # meter -> billed interval indices
     balance: int = 0  # [wei] what the contract holds
 
     def __post_init__(self) -> None:
@@ -319,6 +376,11 @@ class MeteringModel:
         else:
             self.gateways.discard(gateway.lower())
 
+    def assign_gateway(self, sender: str, meter: str, gateway: str) -> None:
+        self._check_owner(sender)
+        _fail(meter.lower() in self.meters, "meter not registered")
+        self.gateway_of[meter.lower()] = gateway.lower()
+
     def set_tariff(self, sender: str, now: int, community: int, effective_from: int, prices: Sequence[int]) -> None:
         self._check_owner(sender)
         _fail(community <= MAX_COMMUNITY, "community out of range")
@@ -331,14 +393,29 @@ class MeteringModel:
         self.tariffs.setdefault(community, []).append(Tariff(effective_from, tuple(prices)))
 
     # -- readings --------------------------------------------------------------------------------------
+    @staticmethod
+    def _check_root(now: int, period: int, root: bytes, count: int) -> None:
+        _fail(root != b"\x00" * 32, "empty root")
+        _fail(0 < count <= READINGS_PER_PERIOD, "count out of range")
+        _fail(period < now // PERIOD_S, "period not over")
+
     def anchor_root(self, sender: str, now: int, meter: str, period: int, root: bytes, count: int) -> None:
         _fail(sender.lower() in self.gateways, "caller is not a gateway")
         _fail(meter.lower() in self.meters, "meter not registered")
-        _fail(root != b"\x00" * 32, "empty root")
-        _fail(0 < count <= READINGS_PER_PERIOD, "count out of range")
-        _fail((period + 1) * PERIOD_S <= now, "period not over")
+        _fail(self.gateway_of.get(meter.lower()) == sender.lower(), "caller is not the meter's gateway")
+        self._check_root(now, period, root, count)
         _fail((meter.lower(), period) not in self.roots, "period already anchored")
         self.roots[(meter.lower(), period)] = root
+
+    def anchor_signed_root(self, now: int, day_root: DayRoot, signer: str) -> None:
+        """`signer`: whom the DayRoot's signature recovers to."""
+        key = (day_root.meter.lower(), day_root.period)
+        _fail(key[0] in self.meters, "meter not registered")
+        self._check_root(now, day_root.period, day_root.root, day_root.count)
+        _fail(day_root.version > self.root_versions.get(key, 0), "root version not newer")
+        _fail(signer.lower() == key[0], "root not signed by the meter")
+        self.roots[key] = day_root.root
+        self.root_versions[key] = day_root.version
 
     def verify_reading(self, reading: Reading, signer: str, proof: Sequence[bytes], digest: bytes) -> bool:
         """`signer`: whom the reading's signature recovers to; `digest`: its EIP-712 digest (the leaf)."""
@@ -375,11 +452,50 @@ class MeteringModel:
         return amount
 
     def available_escrow(self, owner: str) -> int:
-        """The escrow not under a withdrawal notice [wei]: what a charge point may rely on."""
+        """The free escrow not under a withdrawal notice [wei]: what a reservation may take."""
         escrow = self.escrow.get(owner.lower(), 0)
         return escrow - min(self.notice.get(owner.lower(), (0, 0))[0], escrow)
 
-    # -- roaming settlement ----------------------------------------------------------------------------
+    # -- roaming ---------------------------------------------------------------------------------------
+    @staticmethod
+    def expired(now: int, start: int) -> bool:
+        """True once RESERVATION_S have passed since `start` [s]."""
+        return now >= start and now - start >= RESERVATION_S
+
+    def is_billed(self, meter: str, interval: int) -> bool:
+        return interval in self.billed.get(meter.lower(), set())
+
+    def reserve(self, sender: str, now: int, start: SessionStart, session: bytes, ev_signer: str) -> bytes:
+        """`session`: the start's EIP-712 digest; `ev_signer`: whom the EV's signature recovers to."""
+        ev, meter = start.ev.lower(), start.meter.lower()
+        _fail(ev in self.evs, "EV not registered")
+        _fail(meter in self.meters, "meter not registered")
+        _fail(sender.lower() == self.meters[meter].owner, "caller is not the meter's owner")
+        _fail(ev_signer.lower() == ev, "session not signed by the EV")
+        _fail(start.max_cost_wei > 0, "max cost is zero")
+        _fail(start.start <= now + INTERVAL_S, "start too far ahead")
+        _fail(not self.expired(now, start.start), "reservation would be expired")
+        _fail(self.reserved.get(session, 0) == 0, "session already reserved")
+        _fail(not self.is_billed(meter, start.start // INTERVAL_S), "start interval already billed")
+        tariffs = self.tariffs.get(self.meters[meter].community, [])
+        _fail(tariff_in_force(tariffs, start.start) is not None, "no tariff in force")
+        payer = self.evs[ev]
+        _fail(start.max_cost_wei <= self.available_escrow(payer), "escrow too low")
+        self.escrow[payer] -= start.max_cost_wei
+        self.reserved[session] = start.max_cost_wei
+        return session
+
+    def release(self, sender: str, now: int, start: SessionStart, session: bytes) -> int:
+        amount = self.reserved.get(session, 0)
+        _fail(amount > 0, "no reservation")
+        meter = self.meters.get(start.meter.lower())
+        if meter is None or sender.lower() != meter.owner:
+            _fail(self.expired(now, start.start), "reservation not expired")
+        payer = self.evs[start.ev.lower()]
+        del self.reserved[session]
+        self.escrow[payer] = self.escrow.get(payer, 0) + amount
+        return amount
+
     def settle_session(self, now: int, start: SessionStart, ev_signer: str, reading: SessionReading,
                        meter_signer: str) -> Settled:  # fmt: skip
         """`ev_signer` / `meter_signer`: whom the two signatures recover to; `reading.session` must be the
@@ -391,11 +507,12 @@ class MeteringModel:
         _fail(meter_signer.lower() == meter, "reading not signed by the meter")
         n = len(reading.energy_wh)
         _fail(0 < n <= MAX_SESSION_INTERVALS, "interval count out of range")  # > 96: the ABI decoder reverts
-        # the reading begins in the start's interval: with billed_until, one signed start settles at most once
-        # (a later reading for an old start would begin before billed_until)
+        # the reading begins in the start's interval: with the billed set, one signed start settles at most once
         _fail(reading.first_interval == start.start // INTERVAL_S, "reading does not begin at the session's start")
-        _fail(reading.first_interval >= self.billed_until.get(meter, 0), "intervals already billed")
-        _fail(reading.end_interval * INTERVAL_S <= now, "session not over")
+        intervals = range(reading.first_interval, reading.end_interval)
+        billed = self.billed.get(meter, set())
+        _fail(not any(i in billed for i in intervals), "intervals already billed")
+        _fail(reading.end_interval <= now // INTERVAL_S, "session not over")
         m = self.meters[meter]
         tariffs = self.tariffs.get(m.community, [])
         # the contract checks interval by interval: the first interval's energy, then whether any tariff is in
@@ -405,15 +522,17 @@ class MeteringModel:
         _fail(all(0 <= e <= MAX_INTERVAL_WH for e in reading.energy_wh), "interval energy out of range")
         cost = energy_cost(tariffs, reading.first_interval, reading.energy_wh)
         payer = self.evs[ev]
-        _fail(self.escrow.get(payer, 0) >= cost, "escrow too low")
-        self.billed_until[meter] = reading.end_interval
-        self.escrow[payer] = self.escrow.get(payer, 0) - cost
-        self.credit[m.owner] = self.credit.get(m.owner, 0) + cost
-        return Settled(reading.session, ev, payer, m.owner, meter, reading.first_interval, n, reading.total_wh, cost)
+        held = self.reserved.pop(reading.session, 0)
+        paid = min(cost, start.max_cost_wei, held + self.escrow.get(payer, 0))
+        self.escrow[payer] = self.escrow.get(payer, 0) + held - paid
+        self.credit[m.owner] = self.credit.get(m.owner, 0) + paid
+        self.billed.setdefault(meter, set()).update(intervals)
+        return Settled(reading.session, ev, payer, m.owner, meter, reading.first_interval, n, reading.total_wh,
+                       cost, paid)  # fmt: skip
 
     def held(self) -> int:
-        """What the invariant says the contract holds: all escrow plus all credit [wei]."""
-        return sum(self.escrow.values()) + sum(self.credit.values())
+        """What the invariant says the contract holds: all escrow, all reservations and all credit [wei]."""
+        return sum(self.escrow.values()) + sum(self.reserved.values()) + sum(self.credit.values())
 
 
 # -- from a meter register to interval energies --------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 Two households of one community: the host (a relative, with a charge point behind its household meter) and
 the EV owner. The EV owner's EV charges at the host's charge point over OCPP 1.6 (loopback websockets): the
-EV signs the session start, the charge point's meter signs clock-aligned interval readings and the session's
-per-interval energy; the coordinator's allocation for the charge point's ESU arrives as SetChargingProfile;
+EV signs the session start with the most it may cost, which the host's station reserves of the owner's escrow
+on chain before the EV may charge; the charge point's meter signs clock-aligned interval readings and the
+session's per-interval energy; the coordinator's allocation for the charge point's ESU arrives as SetChargingProfile;
 the charge point drops its connection for a while and reconnects (nothing lost or counted twice). Later an
 EV charges at the host without a signed session (an unannounced session). After the day the meters'
-readings (96 a meter, signed) are anchored as one Merkle root each, the roaming session is settled on chain
-(the EV owner's escrow pays the host at the time-of-use tariff), NILM on the host's 1-minute meter data
+readings (96 a meter, signed) are anchored as one Merkle root each by the gateway assigned to the meters, the
+roaming session is settled on chain (its reservation pays the host at the time-of-use tariff, the rest returns
+to the escrow), NILM on the host's 1-minute meter data
 flags the EV charging that no signed session explains, one reading is proven against its root, and each
 party gets a bill.
 
@@ -57,6 +59,7 @@ class DemoConfig:
     unannounced_min: tuple[int, int] = (22 * 60, 23 * 60 + 30)  # an EV charges without a signed session
     unannounced_w: int = 11_000
     escrow_wei: int = 50 * MILLI_ETH
+    max_cost_wei: int = 20 * MILLI_ETH  # what the EV signs the session may cost at most (reserved at admission)
 
 
 def coordinator_allocation(ev_max_power_w: int) -> tuple[int, dict]:
@@ -94,6 +97,8 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     client.register_meter(utility, cp_meter.address, host, COMMUNITY, 1)  # the charge point, behind meter 1
     client.register_ev(utility, ev, ev_owner)
     client.set_gateway(utility, ami)
+    for meter in (host_meter, owner_meter, cp_meter):
+        client.assign_gateway(utility, meter.address, ami)
     day0 = (gateway.now() // 86400 + 1) * 86400
     client.set_tariff(utility, COMMUNITY, day0, PRICES)
     client.deposit(ev_owner, config.escrow_wei)
@@ -108,14 +113,19 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     station = RoamingStation(client, host, backend, cp_meter.address, min_escrow_wei=5 * MILLI_ETH)
     signer = ChargePointMeter(cp_meter)
     arrival = day0 + config.arrival_min * MINUTE
-    start, ev_sig = sign_session_start(ev_key, domain, cp_meter.address, arrival)
+    start, ev_sig = sign_session_start(ev_key, domain, cp_meter.address, arrival, config.max_cost_wei)
     ocpp_log = []
     with CentralSystem(backend) as central, ChargePointSim(
         "host-cp", central.url, arrival, config.ev_max_power_w, signer=signer, clock_aligned=True
     ) as cp:  # fmt: skip
         cp.connect()
-        tag = station.announce(start, ev_sig)  # the EV presents its signed start at the plug
-        signer.expect(m.typed_digest(domain, start.struct_hash()), start.start)
+        gateway.advance_time(arrival - gateway.now())  # the chain's clock at the plug: the reservation's start
+        tag = station.announce(start, ev_sig)  # the EV presents its signed start; its max cost is reserved
+        sid = m.typed_digest(domain, start.struct_hash())
+        reserved_wei = client.reserved(sid)
+        ocpp_log.append(("reserve", config.arrival_min, f"{reserved_wei / 10**18:.6f} ETH of the EV owner's escrow "
+                         "reserved on chain"))  # fmt: skip
+        signer.expect(sid, start.start)
         assert cp.authorize(tag)
         tx = cp.start_transaction(tag)
         ocpp_log.append(("start", config.arrival_min, f"transaction {tx}, id tag {tag}"))
@@ -203,7 +213,7 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
         },
         "ev_owner": {
             "household_wh": owner_home.energy_wh, "household_cost_wei": owner_home.cost_wei,
-            "roaming_wh": settled.energy_wh, "roaming_cost_wei": settled.cost_wei,
+            "roaming_wh": settled.energy_wh, "roaming_cost_wei": settled.paid_wei,
             "escrow_before_wei": config.escrow_wei, "escrow_after_wei": client.escrow(ev_owner),
         },
     }  # fmt: skip
@@ -221,7 +231,9 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
                  "allocation_w": grant_w, "schedule": schedule},  # fmt: skip
         "session": {"id": "0x" + settled.session.hex(), "first_interval": settled.first_interval,
                     "intervals": settled.intervals, "energy_wh": settled.energy_wh, "cost_wei": settled.cost_wei,
-                    "payer": settled.payer, "host": settled.host,
+                    "paid_wei": settled.paid_wei, "reserved_wei": reserved_wei,
+                    "reservation_left_wei": client.reserved(settled.session), "payer": settled.payer,
+                    "host": settled.host,
                     "energy_per_interval_wh": list(session_reading.energy_wh)},  # fmt: skip
         "anchors": anchors,
         "readings_kept": kept,
