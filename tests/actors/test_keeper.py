@@ -2,7 +2,6 @@ import pytest
 
 from gridchain.actors.keeper import Keeper, pending
 from gridchain.chain.gateway import ChainRevert
-from gridchain.core.coordinator import CoordinatorModel
 
 
 def test_nothing_due_before_the_slot_ends(town):
@@ -22,7 +21,7 @@ def test_closes_every_ended_slot_in_order(town):
 
 
 def test_pending_equals_the_model_across_carry_over(town):
-    model = CoordinatorModel(int(town.client.view("START_TIME")), 3600, 500, 100_000, town.owner, set(town.members))
+    model = town.model()
     keeper = Keeper(town.client, town.keeper_account)
     for slot in range(4):
         for s in [town.client.submit_request(m, d, soc, t)[0] for m, d, soc, t in [
@@ -111,7 +110,7 @@ def test_a_real_revert_is_not_retried(town, monkeypatch):
 
 
 def test_pages_large_slots_and_resumes_after_a_paged_close(town):
-    model = CoordinatorModel(int(town.client.view("START_TIME")), 3600, 500, 100_000, town.owner, set(town.members))
+    model = town.model()
     keeper = Keeper(town.client, town.keeper_account, page=3)  # any slot with more than 3 requests is paged
     for slot in range(3):
         for s in [town.client.submit_request(town.members[i % 4], 15_000 + 4_000 * i, (211 * i + slot) % 1000,

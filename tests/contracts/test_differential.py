@@ -31,7 +31,7 @@ slot_plan = st.tuples(
 def test_contract_equals_core_over_slots(beta1_pm, plan, pages):
     """Each slot closes in one call (None) or in pages of 1..5 requests: always the model's result."""
     with boa.env.anchor():
-        community = Community(beta1_pm=beta1_pm, capacity_w=120)
+        community = Community(beta1_pm=beta1_pm, capacity_w=120, request_limit=8)  # up to 8 a slot from a member
         for slot, (capacity, requests) in enumerate(plan):
             if capacity is not None:
                 community.post(slot, capacity)
