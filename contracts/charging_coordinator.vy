@@ -5,11 +5,14 @@
 @license MIT
 @notice The utility (owner) posts each slot's charging capacity C - P_R; authorised ESUs submit
         charging requests (demand, state of charge, time to complete charging) into the current slot:
-        either from a member account (`submit_request`), or anonymously, from a one-time pseudonym that
-        carries a blind-signature token of the utility, relayed by anyone who pays the gas, one request or
-        a batch per transaction (`submit_request_anonymous`, `submit_requests_anonymous`; the checks are in
-        `modules/anonymous_requests.vy`). Once a slot has ended anyone may close it. The close applies the
-        scheduling rule of Baza et al. (Section IV) exactly as `gridchain.core` does: priority
+        either from a member account (`submit_request`, at most the member's request limit per slot, 1
+        unless the owner sets another: the rule orders by U / demand, so a member that could split its
+        demand into many small requests would jump ahead, and could flood a slot), or anonymously, from a
+        one-time pseudonym that carries a blind-signature token of the utility, relayed by anyone who pays
+        the gas, one request or a batch per transaction (`submit_request_anonymous`,
+        `submit_requests_anonymous`; the checks are in `modules/anonymous_requests.vy`). Once a slot has
+        ended anyone may close it. The close applies the scheduling rule of Baza et al. (Section IV) exactly
+        as `gridchain.core` does: priority
         U = beta1 (1 - SoC) + beta2 F(TCC), greedy walk by U / demand with skip-and-continue, the leftover
         capacity to the unscheduled request of highest U, the rest deferred. Deferred and partial requests
         move to the next slot with TCC - 1 and their remaining demand (their SoC unchanged: the contract
@@ -25,7 +28,17 @@
         MAX_REQUESTS requests; a larger slot closes in pages (`begin_close`, `close_sorted_page`,
         `close_pending_page`, `finish_close`) with the same result. Allocations are public through the
         verified calldata, from which anyone recomputes them with `gridchain.core`; the SlotClosed event
-        carries the totals and the partial grant, and each expiry has an event.
+        carries the totals and the partial grant, and each expiry of a close in one call has an event (a
+        paged close's pages walk before anything is verified, so they log none: its expiries are recomputed
+        from its verified input, like its allocations).
+
+        A paged close belongs to its caller: each account keeps its own (`paging[caller]`), so any number of
+        keepers may page the same slot at once and the first to finish closes it; nobody can hold, reset or
+        block anybody else's, and a close in one call needs nothing superseded. `begin_close` fixes the
+        capacity, and `finish_close` refuses if the owner has posted another since. Every value a page lists
+        must be a well-formed packed request (below 2**176, demand > 0, soc_pm < 1000, tcc > 0) before it
+        enters the walk or the product: every pending request is one, so both multisets lie below the
+        field's prime and equal products at the random point mean equal multisets (no `x + FIELD` aliasing).
 
         A request is one word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175),
         where arrival = slot << 32 | k for the slot's k-th submission (k from 1): unique across the
@@ -35,8 +48,10 @@
         A slot without a posted capacity uses the capacity of the slot before it (the constructor's for
         slot 0).
 
-        Invariant (asserted in `_finish`, the end of every close): the power granted in a slot is at most
-        that slot's capacity.
+        Invariants: the power granted in a slot is at most that slot's capacity (asserted in `_finish`, the
+        end of every close); every request in a hash chain is well-formed (checked at submission, kept by
+        the carry-over), so a close walks only well-formed requests; a member records at most its request
+        limit per slot (asserted in `submit_request`).
 @dev The rule's walk itself is the stateless module `modules/greedy_walk.vy`; this contract keeps the state,
      the access rules and the two ways of closing. Python twin: `gridchain.core.coordinator` (packing, hash
      chains, carry-over, the whole state machine).
@@ -68,6 +83,9 @@ MASK16: constant(uint256) = greedy_walk.MASK16
 MASK32: constant(uint256) = greedy_walk.MASK32
 HIGH224: constant(uint256) = max_value(uint256) - MASK32  # a submit chain's hash bits
 MASK64: constant(uint256) = greedy_walk.MASK64
+REQUEST_BITS: constant(uint256) = 176  # a packed request lies below 2**176
+ALLOWED: constant(uint256) = 1  # a member word's flag
+LIMIT_BITS: constant(uint256) = MASK32 << 32  # a member word's request limit - 1
 UNSET: constant(uint256) = greedy_walk.UNSET
 CARRY_IV: constant(bytes32) = greedy_walk.CARRY_IV
 # BN254's scalar field: the permutation check of a paged close works in it (packed requests < 2**176 < FIELD)
@@ -76,6 +94,10 @@ FIELD: constant(uint256) = 21888242871839275222246405745257275088548364400416034
 event MemberChanged:
     member: indexed(address)
     allowed: bool
+
+event RequestLimitChanged:
+    member: indexed(address)
+    limit: uint256  # requests per slot
 
 event CapacityPosted:
     slot: indexed(uint256)
@@ -102,13 +124,10 @@ event SlotClosed:
     carried: uint256
 
 
-struct Paging:
-    active: bool
-    keeper: address  # the one account that may add pages
-    started: uint256  # block.timestamp of begin_close
+struct Paging:  # one account's paged close
     slot: uint256
-    n: uint256  # requests committed
-    capacity: uint256
+    n: uint256  # requests committed; 0 = never begun
+    capacity: uint256  # the capacity when it began: finish_close refuses if the slot's has changed since
     sorted_target: bytes32  # the chain of the whole list in the rule's order, committed by begin_close
     challenge: uint256  # r, derived from the pending chains and sorted_target
     sorted_hash: bytes32  # chain of the sorted pages so far
@@ -123,14 +142,17 @@ START_TIME: public(immutable(uint256))
 SLOT_LENGTH: public(immutable(uint256))
 BETA1_PM: public(immutable(uint256))
 
-members: public(HashMap[address, bool])
+# per account: member flag (bit 0) | request limit - 1 (bits 32-63) | requests in `slot` (64-127) |
+# slot of its last request (128-255). One word, read by every member submission anyway: the limit costs one
+# write of a warm non-zero word.
+member_state: public(HashMap[address, uint256])
 posted_capacity: public(HashMap[uint256, uint256])  # capacity_w + 1; 0 = not posted
 submit_hash: public(HashMap[uint256, bytes32])  # chain of a slot's submissions, their count in the low 32 bits
 carry_hash: public(bytes32)  # chain (from CARRY_IV) of the requests carried into the next slot to close
 # one word, written once per close: next_slot_to_close (bits 0-63) | carry_count (64-127) |
 # last_capacity_w (128-191): the capacity used by the last close, the default for an unposted slot
 close_state: uint256
-paging: public(Paging)
+paging: public(HashMap[address, Paging])  # each account's own paged close
 
 
 @deploy
@@ -200,24 +222,73 @@ def last_capacity_w() -> uint256:
 
 
 @external
+@view
+def members(member: address) -> bool:
+    """
+    @dev Whether `member` may submit requests from its account.
+    """
+    return self.member_state[member] & ALLOWED != 0
+
+
+@external
+@view
+def request_limit(member: address) -> uint256:
+    """
+    @dev How many requests `member` may submit per slot (1 unless the owner has set another).
+    """
+    return ((self.member_state[member] >> 32) & MASK32) + 1
+
+
+@external
+@view
+def member_requests(member: address, slot: uint256) -> uint256:
+    """
+    @dev How many requests `member` has submitted into `slot` if that is the slot of its last request, else 0
+         (the member's word counts one slot only: the current one while it submits).
+    """
+    word: uint256 = self.member_state[member]
+    if word >> 128 != slot:
+        return 0
+    return (word >> 64) & MASK64
+
+
+@external
 def set_member(member: address, allowed: bool):
     """
-    @dev Owner only: admit or remove an ESU account (the non-anonymous mode).
+    @dev Owner only: admit or remove an ESU account (the non-anonymous mode). Its request limit and its
+         count in the current slot are kept (removing and admitting again does not reset the count).
     """
     self._check_owner()
-    self.members[member] = allowed
+    word: uint256 = self.member_state[member] & (max_value(uint256) - ALLOWED)
+    if allowed:
+        word |= ALLOWED
+    self.member_state[member] = word
     log MemberChanged(member=member, allowed=allowed)
+
+
+@external
+def set_request_limit(member: address, limit: uint256):
+    """
+    @dev Owner only: how many requests `member` may submit per slot, from the next submission on (a count
+         already reached in the current slot stays). The paper's ESU sends one request per slot.
+    @param limit 1 .. 2**32.
+    """
+    self._check_owner()
+    assert limit > 0, "coordinator: request limit is 0"
+    assert limit <= MASK32 + 1, "coordinator: request limit out of range"
+    word: uint256 = self.member_state[member] & (max_value(uint256) - LIMIT_BITS)
+    self.member_state[member] = word | ((limit - 1) << 32)
+    log RequestLimitChanged(member=member, limit=limit)
 
 
 @external
 def post_capacity(slot: uint256, capacity_w: uint256):
     """
-    @dev Owner only: the charging capacity C - P_R of `slot` [W], any time before that slot is closed and
-         not while it is being closed in pages (a paged close keeps the capacity it began with).
+    @dev Owner only: the charging capacity C - P_R of `slot` [W], any time before that slot is closed (a paged
+         close of it that began with another capacity then cannot finish, and is begun again).
     """
     self._check_owner()
     assert slot >= self.close_state & MASK64, "coordinator: slot closed"
-    assert not (self.paging.active and self.paging.slot == slot), "coordinator: slot is being closed in pages"
     assert capacity_w <= MASK64, "coordinator: capacity out of range"
     self.posted_capacity[slot] = capacity_w + 1
     log CapacityPosted(slot=slot, capacity_w=capacity_w)
@@ -263,8 +334,8 @@ def epoch_key_address(epoch: uint256) -> address:
 @external
 def submit_request(demand_w: uint256, soc_pm: uint256, tcc: uint256, slot: uint256 = UNSET) -> uint256:
     """
-    @dev Submit a charging request into the current slot from a member account (the non-anonymous mode).
-         With `slot`, revert unless it is the current one.
+    @dev Submit a charging request into the current slot from a member account (the non-anonymous mode), at
+         most the member's request limit per slot. With `slot`, revert unless it is the current one.
     @param demand_w Energy wanted this slot [W], 1 .. 2**64 - 1.
     @param soc_pm State of charge, per-mille, 0 .. 999.
     @param tcc Time to complete charging [slots], 1 .. 2**32 - 1.
@@ -273,8 +344,14 @@ def submit_request(demand_w: uint256, soc_pm: uint256, tcc: uint256, slot: uint2
     current: uint256 = self._current_slot()
     if slot != UNSET:
         self._check_slot(slot, current)
-    self._check_authorised(msg.sender)
+    word: uint256 = self.member_state[msg.sender]
+    assert word & ALLOWED != 0, "coordinator: sender not authorised"
     self._check_fields(demand_w, soc_pm, tcc)
+    count: uint256 = 0
+    if word >> 128 == current:
+        count = (word >> 64) & MASK64
+    assert count <= (word >> 32) & MASK32, "coordinator: request limit reached"  # count < limit
+    self.member_state[msg.sender] = (word & MASK64) | ((count + 1) << 64) | (current << 128)
     return self._record(current, demand_w, soc_pm, tcc, msg.sender)
 
 
@@ -342,21 +419,17 @@ def close_slot(slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], positio
     n: uint256 = len(requests)
     assert len(positions) == (n + 15) // 16, "coordinator: positions have the wrong length"
     self._check_pending(slot, requests, positions, n, carried)
-    self.paging.active = False  # a close in one call supersedes any paged close of this slot
-    w: greedy_walk.Walk = greedy_walk.walk(slot, requests, greedy_walk.start(capacity), BETA1_PM)
-    self._finish(slot, capacity, n, w)
+    w: greedy_walk.Walk = greedy_walk.walk(slot, requests, greedy_walk.start(capacity), BETA1_PM, True)
+    self._finish(slot, capacity, n, w, True)
 
 
 @external
 def begin_close(slot: uint256, n: uint256, sorted_hash: bytes32):
     """
     @dev Start closing `slot` in pages: commit to its n requests and to the keccak chain of the whole list
-         in the rule's order. Only the caller may add pages; another account may start over once this
-         paged close has been left for a slot length, and a close in one call supersedes it.
+         in the rule's order. The paged close is the caller's own: only it adds pages to it, a new
+         begin_close of the caller starts its own over, and other accounts' paged closes are untouched.
     """
-    p: Paging = self.paging
-    if p.active and p.slot == self.close_state & MASK64 and p.keeper != msg.sender:
-        assert block.timestamp >= p.started + SLOT_LENGTH, "coordinator: a paged close is in progress"
     capacity: uint256 = 0
     carried: uint256 = 0
     capacity, carried = self._open_close(slot)
@@ -364,29 +437,35 @@ def begin_close(slot: uint256, n: uint256, sorted_hash: bytes32):
     # r is fixed only after both lists are: the pending ones by their chains, the sorted one by sorted_hash
     seed: bytes32 = keccak256(abi_encode(self.carry_hash, self.submit_hash[slot], sorted_hash, slot, n))
     r: uint256 = convert(seed, uint256) % FIELD
-    self.paging = Paging(
-        active=True, keeper=msg.sender, started=block.timestamp, slot=slot, n=n, capacity=capacity,
-        sorted_target=sorted_hash, challenge=r, sorted_hash=empty(bytes32), sorted_product=1, pending_count=0,
-        pending_hash=CARRY_IV, pending_product=1, walk=greedy_walk.start(capacity),
+    self.paging[msg.sender] = Paging(
+        slot=slot, n=n, capacity=capacity, sorted_target=sorted_hash, challenge=r, sorted_hash=empty(bytes32),
+        sorted_product=1, pending_count=0, pending_hash=CARRY_IV, pending_product=1, walk=greedy_walk.start(capacity),
     )
 
 
 @external
 def close_sorted_page(requests: DynArray[uint256, MAX_REQUESTS]):
     """
-    @dev The next requests of the list in the rule's order: walked, chained and multiplied into the check.
+    @dev The next requests of the list in the rule's order: each checked to be a well-formed request, then
+         chained, multiplied into the check and walked (no expiry is logged: nothing is verified yet).
     """
     p: Paging = self._paging()
     assert p.walk.walked + len(requests) <= p.n, "coordinator: more requests than committed"
     h: bytes32 = p.sorted_hash
     product: uint256 = p.sorted_product
     for request: uint256 in requests:
+        # well-formed, as `_check_fields` and packing make every pending request: no value aliases another
+        # modulo FIELD, and the walk's unchecked arithmetic stays in range
+        assert request >> REQUEST_BITS == 0, "coordinator: listed request out of range"
+        assert request & MASK64 != 0, "coordinator: demand is 0"
+        assert (request >> 64) & MASK16 < PM, "coordinator: soc_pm above 999"
+        assert (request >> 80) & MASK32 != 0, "coordinator: tcc is 0"
         h = keccak256(abi_encode(h, request))
         product = uint256_mulmod(product, p.challenge + FIELD - request, FIELD)
-    p.walk = greedy_walk.walk(p.slot, requests, p.walk, BETA1_PM)
+    p.walk = greedy_walk.walk(p.slot, requests, p.walk, BETA1_PM, False)
     p.sorted_hash = h
     p.sorted_product = product
-    self.paging = p
+    self.paging[msg.sender] = p
 
 
 @external
@@ -402,6 +481,7 @@ def close_pending_page(requests: DynArray[uint256, MAX_REQUESTS]):
     product: uint256 = p.pending_product
     k: uint256 = p.pending_count
     for request: uint256 in requests:
+        assert request >> REQUEST_BITS == 0, "coordinator: listed request out of range"
         if k == carried:
             assert h == self.carry_hash, "coordinator: requests do not match the pending set"
             h = empty(bytes32)
@@ -413,16 +493,18 @@ def close_pending_page(requests: DynArray[uint256, MAX_REQUESTS]):
     p.pending_hash = h
     p.pending_product = product
     p.pending_count = k
-    self.paging = p
+    self.paging[msg.sender] = p
 
 
 @external
 def finish_close():
     """
-    @dev Once every page is in: check that the sorted list is the committed one and a permutation of the
-         pending set (equal products at the random point r: Schwartz-Zippel), then close the slot.
+    @dev Once every page is in: check that the slot's capacity is still the one the close began with, that
+         the sorted list is the committed one and a permutation of the pending set (equal products at the
+         random point r: Schwartz-Zippel; every listed value is below FIELD), then close the slot.
     """
     p: Paging = self._paging()
+    assert self._capacity(p.slot, self.close_state) == p.capacity, "coordinator: capacity changed since begin_close"
     assert p.walk.walked == p.n and p.pending_count == p.n, "coordinator: pages missing"
     assert p.sorted_hash == p.sorted_target, "coordinator: pages differ from the committed order"
     h: bytes32 = p.pending_hash
@@ -431,8 +513,7 @@ def finish_close():
         h = empty(bytes32)
     assert h == self.submit_hash[p.slot], "coordinator: requests do not match the pending set"
     assert p.sorted_product == p.pending_product, "coordinator: requests do not match the pending set"
-    self.paging.active = False
-    self._finish(p.slot, p.capacity, p.n, p.walk)
+    self._finish(p.slot, p.capacity, p.n, p.walk, False)  # the slot advances: every paged close of it is void
 
 
 @internal
@@ -445,30 +526,41 @@ def _open_close(slot: uint256) -> (uint256, uint256):
     assert slot >= state & MASK64, "coordinator: slot already closed"
     assert slot == state & MASK64, "coordinator: earlier slot not closed"
     assert block.timestamp >= START_TIME + (slot + 1) * SLOT_LENGTH, "coordinator: slot not ended"
+    return self._capacity(slot, state), (state >> 64) & MASK64
+
+
+@internal
+@view
+def _capacity(slot: uint256, state: uint256) -> uint256:
+    """
+    @dev The capacity a close of `slot` (the next to close) uses: the one posted for it, else the last close's.
+    """
     posted: uint256 = self.posted_capacity[slot]
     if posted != 0:
-        return posted - 1, (state >> 64) & MASK64
-    return state >> 128, (state >> 64) & MASK64
+        return posted - 1
+    return state >> 128
 
 
 @internal
 @view
 def _paging() -> Paging:
-    p: Paging = self.paging
-    assert p.active and p.slot == self.close_state & MASK64, "coordinator: no paged close in progress"
-    assert msg.sender == p.keeper, "coordinator: not the keeper of this paged close"
+    """
+    @dev The caller's paged close, if it is of the slot that closes next (a closed slot's is void).
+    """
+    p: Paging = self.paging[msg.sender]
+    assert p.n > 0 and p.slot == self.close_state & MASK64, "coordinator: no paged close in progress"
     return p
 
 
 @internal
-def _finish(slot: uint256, capacity: uint256, n: uint256, walk: greedy_walk.Walk):
+def _finish(slot: uint256, capacity: uint256, n: uint256, walk: greedy_walk.Walk, log_expiries: bool):
     """
     @dev End of every close: the leftover, the invariant, the next slot's state, the event.
     """
     w: greedy_walk.Walk = walk
     partial_w: uint256 = 0
     partial_arrival: uint256 = 0
-    w, partial_w, partial_arrival = greedy_walk.finish(slot, w)
+    w, partial_w, partial_arrival = greedy_walk.finish(slot, w, log_expiries)
     assert w.granted <= capacity, "coordinator: invariant broken"  # granted power <= capacity
     self.carry_hash = w.carry
     self.close_state = (slot + 1) | (w.carried << 64) | (capacity << 128)
@@ -559,15 +651,6 @@ def _epoch_of(slot: uint256) -> uint256:
     @dev The epoch (UTC day) in which `slot` begins: the tokens of its requests are that day's.
     """
     return (START_TIME + slot * SLOT_LENGTH) // EPOCH_SECONDS
-
-
-@internal
-@view
-def _check_authorised(sender: address):
-    """
-    @dev The member list of the non-anonymous mode (anonymous requests carry tokens instead).
-    """
-    assert self.members[sender], "coordinator: sender not authorised"
 
 
 @internal

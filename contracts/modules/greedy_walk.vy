@@ -9,6 +9,10 @@
         slot with TCC - 1 and its remaining demand, or expire it if its TCC was 1. Stateless: the caller
         keeps the Walk (in memory for a close in one call, in storage between the pages of a paged close).
         A request is one word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175).
+        The walk trusts its input to be well-formed requests (the caller checks them, or has verified them
+        against the hash chains), and an expiry is logged only when the caller says the walk is part of a
+        close already verified (`log_expiries`): the pages of a paged close walk before anything is verified
+        and may never finish, so they log nothing.
 @dev Python twin: `gridchain.core.coordinator.close` (the walk is `core`'s greedy policy; the settling
      order and the carry chain are the twin's).
 """
@@ -58,7 +62,9 @@ def start(capacity: uint256) -> Walk:
 
 
 @internal
-def walk(slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], w: Walk, beta1_pm: uint256) -> Walk:
+def walk(
+    slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], w: Walk, beta1_pm: uint256, log_expiries: bool
+) -> Walk:
     """
     @dev Continue the walk over `requests` (the next part of the list in the rule's order): check that
          each comes strictly after the one before, grant it in full if it fits, and settle every request
@@ -66,7 +72,7 @@ def walk(slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], w: Walk, beta
          priority among the unscheduled so far, earliest on ties) is held back until a higher priority
          displaces it or the walk ends. Strictly decreasing under a strict total order (arrivals are
          unique) means no request appears twice. Unchecked arithmetic is bounded: soc_pm < 1000,
-         u <= 10**6, demand < 2**64.
+         u <= 10**6, demand < 2**64 (the caller's well-formed requests).
     """
     for request: uint256 in requests:
         # U = beta1 (1000 - soc) + beta2 F(tcc), F = 1000, 500, 0 for tcc = 1, 2, >= 3
@@ -94,11 +100,11 @@ def walk(slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], w: Walk, beta
             w.scheduled = unsafe_add(w.scheduled, 1)
         elif w.held == UNSET or u > w.held_u:
             if w.held != UNSET:
-                w = self.settle(slot, w.held, 0, w)
+                w = self.settle(slot, w.held, 0, w, log_expiries)
             w.held = request
             w.held_u = u
         else:
-            w = self.settle(slot, request, 0, w)
+            w = self.settle(slot, request, 0, w, log_expiries)
         w.prev = request
         w.prev_u = u
         w.walked = unsafe_add(w.walked, 1)
@@ -106,7 +112,7 @@ def walk(slot: uint256, requests: DynArray[uint256, MAX_REQUESTS], w: Walk, beta
 
 
 @internal
-def settle(slot: uint256, request: uint256, granted: uint256, w: Walk) -> Walk:
+def settle(slot: uint256, request: uint256, granted: uint256, w: Walk, log_expiries: bool) -> Walk:
     """
     @dev A request not served in full (granted < demand): expire it if its TCC was 1, else carry it with
          TCC - 1 and the demand it still has.
@@ -114,7 +120,8 @@ def settle(slot: uint256, request: uint256, granted: uint256, w: Walk) -> Walk:
     remaining_w: uint256 = unsafe_sub(request & MASK64, granted)
     tcc: uint256 = (request >> 80) & MASK32
     if tcc == 1:
-        log RequestExpired(slot=slot, arrival=request >> 112, remaining_w=remaining_w)
+        if log_expiries:
+            log RequestExpired(slot=slot, arrival=request >> 112, remaining_w=remaining_w)
         w.expired = unsafe_add(w.expired, 1)
     else:
         w.carry = keccak256(abi_encode(w.carry, (request & KEEP_FIELDS) | remaining_w | (unsafe_sub(tcc, 1) << 80)))
@@ -123,7 +130,7 @@ def settle(slot: uint256, request: uint256, granted: uint256, w: Walk) -> Walk:
 
 
 @internal
-def finish(slot: uint256, w: Walk) -> (Walk, uint256, uint256):
+def finish(slot: uint256, w: Walk, log_expiries: bool) -> (Walk, uint256, uint256):
     """
     @dev End of the walk: the leftover capacity to the held candidate, which is then settled.
     @return The walk, the partial grant [W] and the arrival it went to (UNSET if none).
@@ -136,5 +143,5 @@ def finish(slot: uint256, w: Walk) -> (Walk, uint256, uint256):
             partial_arrival = w.held >> 112
             w.granted += partial_w
             w.remaining = 0
-        w = self.settle(slot, w.held, partial_w, w)
+        w = self.settle(slot, w.held, partial_w, w, log_expiries)
     return w, partial_w, partial_arrival

@@ -4,7 +4,7 @@ import pytest
 
 from gridchain.actors.keeper import Keeper
 from gridchain.actors.verifier import fetch_records, verify
-from gridchain.core.coordinator import unpack
+from gridchain.core.coordinator import chain, pack, unpack
 from gridchain.core.verify import follow, verify_slot
 
 
@@ -75,3 +75,34 @@ def test_follow_a_request_across_slots(history):
     assert all(story for story in stories)  # every request was pending somewhere
     moved = [s for s in stories if len(s) > 1]
     assert moved and all(s[i][0] + 1 == s[i + 1][0] for s in moved for i in range(len(s) - 1))
+
+
+def test_hole1_an_unfinished_paged_close_cannot_fake_expiries(town):
+    """A stranger begins a paged close and sends one sorted page of two made-up requests, the second with the
+    arrival number of a real request and tcc 1 (it settles as an expiry), then leaves. The keeper closes the
+    slot in one call. The verifier must count only what that close did."""
+    arrivals = town.fill(4)
+    town.next_slot()
+    stranger = town.members[0]
+    held = pack(200_000, 0, 1, arrivals[-1] + 100)  # neither fits 100 kW: the first is held back ...
+    fake = pack(300_000, 0, 1, arrivals[0])  # ... the second settles at once: an "expiry" of a real request
+    town.client._tx("begin_close", [0, 4, chain([held, fake, 1, 2])], stranger)
+    town.client._tx("close_sorted_page", [[held, fake]], stranger)
+    Keeper(town.client, town.keeper_account).close_due()
+    verdict = verify(town.client, 0)
+    assert verdict.ok, verdict.mismatches
+
+
+def test_paged_closes_verify(town):
+    """Slots closed in pages log no expiry events: the verifier recomputes their expiries, and every slot
+    verifies; a request can be followed through them."""
+    keeper = Keeper(town.client, town.keeper_account, page=3)
+    for _ in range(4):
+        town.fill(5)
+        town.next_slot()
+        keeper.close_due()
+    records = fetch_records(town.client)
+    assert records.close_inputs == {} and records.expired == {}
+    assert sum(e["expired"] for e in records.closed.values()) > 0  # expiries happened, and are recomputed
+    for slot in range(4):
+        assert verify(town.client, slot).ok, verify(town.client, slot).mismatches

@@ -98,6 +98,8 @@ def scenario_gas(gateway, start: int) -> list[int]:
     client, owner, members, receipt = deploy(gateway, start=start)
     gas = [receipt.gas_used]
     gas.append(client.post_capacity(owner, 0, 120_000).gas_used)
+    for m in members:
+        client.set_request_limit(owner, m, 3)  # each member sends three requests below
     for i, m in enumerate(members * 3):
         gas.append(client.submit_request(m, 10_000 + 7_000 * i, (97 * i) % 1000, 1 + i % 4)[1].gas_used)
     gateway.advance_time(SLOT)

@@ -24,6 +24,7 @@ def closed_chain():
     client, _ = CoordinatorClient.deploy(gateway, owner, gateway.now(), 3600, 500, 90_000)
     for m in members:
         client.set_member(owner, m)
+        client.set_request_limit(owner, m, 2)  # each member sends two requests a slot below
     for slot in range(3):
         for i, m in enumerate(members * 2):
             client.submit_request(m, 20_000 + 9_000 * i + slot, (300 * i + 7 * slot) % 1000, 1 + (i + slot) % 3)

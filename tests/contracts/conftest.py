@@ -102,9 +102,13 @@ def logs(contract, name: str) -> list[dict]:
 
 
 class Community:
-    """A deployed coordinator with its model twin, members and a clock; every call goes to both."""
+    """A deployed coordinator with its model twin, members and a clock; every call goes to both.
 
-    def __init__(self, beta1_pm: int = BETA1_PM, capacity_w: int = INITIAL_CAPACITY_W, members: int = 4):
+    Members may submit one request per slot (the contract's default) unless a test raises their limit,
+    explicitly, with `request_limit` or `limit_requests`."""
+
+    def __init__(self, beta1_pm: int = BETA1_PM, capacity_w: int = INITIAL_CAPACITY_W, members: int = 4,
+                 request_limit: int | None = None):  # fmt: skip
         self.start = boa.env.evm.patch.timestamp
         self.owner = boa.env.eoa
         self.c = deployer().deploy(self.start, SLOT_LENGTH, beta1_pm, capacity_w)
@@ -113,6 +117,14 @@ class Community:
         for m in self.members:
             self.c.set_member(m, True)
             self.model.set_member(str(self.owner), str(m), True)
+        if request_limit is not None:
+            self.limit_requests(request_limit)
+
+    def limit_requests(self, limit: int, members: list | None = None) -> None:
+        """The owner sets how many requests per slot each member (or each of `members`) may submit."""
+        for m in self.members if members is None else members:
+            self.c.set_request_limit(m, limit)
+            self.model.set_request_limit(str(self.owner), str(m), limit)
 
     @property
     def now(self) -> int:
@@ -134,31 +146,40 @@ class Community:
         if self.now < end:
             boa.env.time_travel(seconds=end - self.now)
 
-    def close(self, slot: int, page: int | None = None):
+    def close(self, slot: int, page: int | None = None, keeper=None):
         """Close on chain with the calldata a keeper computes from the model (in one call, or in pages of
-        `page` requests); compare the chain's events and carry-over with the model's."""
+        `page` requests), from `keeper` (the owner by default), through the model's calls too; compare the
+        chain's events and carry-over with the model's. Only a close in one call logs expiries."""
+        keeper = self.owner if keeper is None else keeper
         pending = self.model.pending(slot)
         expired = []
-        if page is None or not pending:
-            self.c.close_slot(slot, *close_calldata(pending, self.model.beta1_pm))
-            expired = logs(self.c, "RequestExpired")
-        else:
-            paged = paged_calldata(pending, self.model.beta1_pm, page)
-            self.c.begin_close(slot, paged.n, paged.sorted_hash)
-            for chunk in paged.sorted_pages:
-                self.c.close_sorted_page(chunk)
+        with boa.env.prank(keeper):
+            if page is None or not pending:
+                requests, positions = close_calldata(pending, self.model.beta1_pm)
+                self.c.close_slot(slot, requests, positions)
+                expired = logs(self.c, "RequestExpired")
+                result = self.model.close_slot(self.now, slot, requests, positions)
+            else:
+                paged = paged_calldata(pending, self.model.beta1_pm, page)
+                self.c.begin_close(slot, paged.n, paged.sorted_hash)
+                self.model.begin_close(str(keeper), self.now, slot, paged.n, paged.sorted_hash)
+                for chunk in paged.sorted_pages:
+                    self.c.close_sorted_page(chunk)
+                    self.model.close_sorted_page(str(keeper), chunk)
+                    expired += logs(self.c, "RequestExpired")
+                for chunk in paged.pending_pages:
+                    self.c.close_pending_page(chunk)
+                    self.model.close_pending_page(str(keeper), chunk)
+                self.c.finish_close()
                 expired += logs(self.c, "RequestExpired")
-            for chunk in paged.pending_pages:
-                self.c.close_pending_page(chunk)
-            self.c.finish_close()
-            expired += logs(self.c, "RequestExpired")
+                result = self.model.finish_close(str(keeper), self.now)
         closed = logs(self.c, "SlotClosed")
-        result = self.model.close_slot(self.now, slot)
         assert len(closed) == 1
         event = {k: v for k, v in closed[0].items() if k != "address"}
         assert event == result.event()
+        one_call = page is None or not pending
         assert [(e["arrival"], e["remaining_w"]) for e in expired] == [
-            (x.arrival, x.remaining_w) for x in result.expired
+            (x.arrival, x.remaining_w) for x in result.expired if one_call
         ]
         assert self.c.carry_hash() == result.carry_hash
         assert self.c.carry_count() == len(result.carried)

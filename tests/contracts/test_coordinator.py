@@ -4,7 +4,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from gridchain.core.coordinator import pack, pack_indices, submit_chain
+from gridchain.core.coordinator import CoordinatorError, pack, pack_indices, submit_chain
 
 from .conftest import SLOT_LENGTH, Community, deployer, logs
 
@@ -43,9 +43,68 @@ def test_members_owner_only(community):
         community.c.set_member(stranger, True)
     community.c.set_member(stranger, True)
     assert logs(community.c, "MemberChanged")[0]["allowed"] is True
-    assert community.c.members(stranger)
+    assert community.c.members(stranger) and community.c.request_limit(stranger) == 1
     community.c.set_member(stranger, False)
     assert not community.c.members(stranger)
+
+
+def test_request_limit_owner_only_and_bounds(community):
+    member = community.members[0]
+    with boa.env.prank(member), boa.reverts("coordinator: caller is not the owner"):
+        community.c.set_request_limit(member, 2)
+    too_large = "coordinator: request limit out of range"
+    for limit, reason in ((0, "coordinator: request limit is 0"), (2**32 + 1, too_large), (2**256 - 1, too_large)):
+        with boa.reverts(reason):
+            community.c.set_request_limit(member, limit)
+        with pytest.raises(CoordinatorError, match=reason):
+            community.model.set_request_limit(str(community.owner), str(member), limit)
+    for limit in (1, 2**32, 3):  # both ends pass
+        community.limit_requests(limit, [member])
+        assert logs(community.c, "RequestLimitChanged") == [{"address": community.c.address, "member": member,
+                                                              "limit": limit}]  # fmt: skip
+        assert community.c.request_limit(member) == community.model.request_limit(str(member)) == limit
+    assert community.c.members(member)  # the limit leaves the member flag alone
+
+
+def test_a_member_submits_up_to_its_limit_per_slot(community):
+    community.limit_requests(2, community.members[:1])
+    community.submit(0, 10, 0, 1)
+    community.submit(0, 10, 0, 1)  # the limit passes
+    with boa.env.prank(community.members[0]), boa.reverts("coordinator: request limit reached"):
+        community.c.submit_request(10, 0, 1)  # one more reverts
+    with pytest.raises(CoordinatorError, match="request limit reached"):
+        community.model.submit_request(str(community.members[0]), community.now, 10, 0, 1)
+    assert community.c.member_requests(community.members[0], 0) == 2
+    community.submit(1, 10, 0, 1)  # other members have their own count (default limit 1)
+    with boa.env.prank(community.members[1]), boa.reverts("coordinator: request limit reached"):
+        community.c.submit_request(10, 0, 1)
+    community.to_end_of(0)
+    community.submit(0, 10, 0, 1)  # a new slot, a new count
+    assert community.c.member_requests(community.members[0], 1) == 1
+    assert community.c.member_requests(community.members[0], 0) == 0  # the word counts the last slot only
+
+
+def test_removing_and_admitting_again_keeps_the_count_and_limit(community):
+    member = community.members[0]
+    community.limit_requests(2, [member])
+    community.submit(0, 10, 0, 1)
+    community.submit(0, 10, 0, 1)
+    for allowed in (False, True):
+        community.c.set_member(member, allowed)
+        community.model.set_member(str(community.owner), str(member), allowed)
+    assert community.c.request_limit(member) == 2 and community.c.member_requests(member, 0) == 2
+    with boa.env.prank(member), boa.reverts("coordinator: request limit reached"):
+        community.c.submit_request(10, 0, 1)
+
+
+def test_a_lower_limit_applies_to_the_next_submission(community):
+    member = community.members[0]
+    community.limit_requests(3, [member])
+    community.submit(0, 10, 0, 1)
+    community.submit(0, 10, 0, 1)
+    community.limit_requests(1, [member])
+    with boa.env.prank(member), boa.reverts("coordinator: request limit reached"):
+        community.c.submit_request(10, 0, 1)
 
 
 def test_submit_records_packed_request_and_chain(community):
@@ -181,6 +240,8 @@ def test_close_rejects_a_wrong_order(community, listing, positions, reason):
     requests = filled(community)
     with boa.reverts(reason):
         community.c.close_slot(0, [requests[i] for i in listing], pack_indices(positions))
+    with pytest.raises(CoordinatorError, match=reason):  # the twin checks the calldata alike
+        community.model.close_slot(community.now, 0, [requests[i] for i in listing], pack_indices(positions))
     community.close(0)  # the right order still closes
 
 
@@ -189,11 +250,14 @@ def test_close_rejects_wrong_or_incomplete_requests(community):
     for bad in (requests[:2], requests + [pack(1, 0, 1, 4)], [pack(80_001, 0, 1, 1)] + requests[1:], requests[::-1]):
         with boa.reverts("coordinator: requests do not match the pending set"):
             community.c.close_slot(0, bad, pack_indices(range(len(bad))))
+        with pytest.raises(CoordinatorError, match="requests do not match the pending set"):
+            community.model.close_slot(community.now, 0, bad, pack_indices(range(len(bad))))
     right = [requests[i] for i in (1, 0, 2)]
-    with boa.reverts("coordinator: positions have the wrong length"):
-        community.c.close_slot(0, right, pack_indices([1, 0, 2]) + [0])
-    with boa.reverts("coordinator: positions have the wrong length"):
-        community.c.close_slot(0, right, [])
+    for positions in (pack_indices([1, 0, 2]) + [0], []):
+        with boa.reverts("coordinator: positions have the wrong length"):
+            community.c.close_slot(0, right, positions)
+        with pytest.raises(CoordinatorError, match="positions have the wrong length"):
+            community.model.close_slot(community.now, 0, right, positions)
 
 
 def test_carry_over_into_next_slot(community):
@@ -228,7 +292,7 @@ def test_empty_slots_close_and_keep_capacity(community):
 
 def test_many_requests_in_one_close():
     with boa.env.anchor():
-        community = Community(members=1)
+        community = Community(members=1, request_limit=300)  # one account submits the whole slot
         community.post(0, 5_000_000)
         with boa.env.prank(community.members[0]):
             for i in range(300):

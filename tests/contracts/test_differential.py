@@ -3,14 +3,18 @@
 Every close compares the SlotClosed event (capacity, granted, counts, partial grant, and the allocations
 commitment: a hash over every request's arrival and grant in the verified order), the expiry events and the
 carry chain with `core.coordinator` (whose schedule is the `greedy` policy of core). The keeper's order comes
-from core; the contract verifies it independently, so a disagreement on the order is a revert here.
+from core; the contract verifies it independently, so a disagreement on the order is a revert here. Before a
+slot's close a stranger may interfere: begin its own paged close and list values from the whole uint256 range
+(aliases modulo the field of the real requests included), then leave it; or race the keeper with an honest paged
+close that the keeper's close overtakes. Each of its calls is mirrored in the twin (same outcome, same reason),
+and the keeper's close is the rule's all the same.
 """
 
 import boa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridchain.core.coordinator import close, pack
+from gridchain.core.coordinator import FIELD, CoordinatorError, chain, close, pack, paged_calldata
 from gridchain.core.policies import POLICIES
 from gridchain.core.request import ChargingRequest, Slot
 
@@ -19,26 +23,80 @@ from .conftest import Community
 # few distinct values, so that ties in ratio and priority are common
 demand = st.one_of(st.sampled_from([10, 20, 30, 50, 60, 100]), st.integers(1, 200))
 request = st.tuples(st.integers(0, 3), demand, st.sampled_from([0, 100, 500, 900, 999]), st.integers(1, 4))
+# a stranger's interference before the keeper's close: none, an abandoned paged close listing hostile values
+# (k picks the real request whose alias k * FIELD may be listed), or an honest paged close the keeper overtakes
+listed = st.one_of(st.integers(0, 2**256 - 1), st.integers(0, 2**176 - 1),
+                   st.tuples(st.integers(0, 7), st.integers(1, 5)))  # fmt: skip
+interference = st.one_of(
+    st.none(),
+    st.tuples(st.just("abandon"), st.lists(listed, min_size=1, max_size=3), st.booleans()),
+    st.tuples(st.just("race"), st.integers(1, 3), st.booleans()),
+)
 slot_plan = st.tuples(
     st.one_of(st.none(), st.sampled_from([0, 50, 100, 250]), st.integers(0, 400)),  # capacity posted, or not
     st.lists(request, max_size=8),
+    interference,
 )
+
+
+def mirrored(community, sender, chain_call, model_call) -> bool:
+    """One call of the stranger's, on the twin first: both go through (True) or both refuse with one reason."""
+    try:
+        model_call()
+    except CoordinatorError as e:
+        with boa.env.prank(sender), boa.reverts(str(e)):
+            chain_call()
+        return False
+    with boa.env.prank(sender):
+        chain_call()
+    return True
+
+
+def interfere(community, slot, how, stranger) -> None:
+    c, m, who = community.c, community.model, str(stranger)
+    pending = m.pending(slot)
+    if how is None or not pending:
+        return
+    paged = paged_calldata(pending, m.beta1_pm, how[1] if how[0] == "race" else 2)
+    if how[0] == "abandon":
+        _, values, sorted_side = how
+        words = [v if isinstance(v, int) else pending[v[0] % len(pending)] + v[1] * FIELD for v in values]
+        if not mirrored(community, stranger, lambda: c.begin_close(slot, paged.n, chain(words)),
+                        lambda: m.begin_close(who, community.now, slot, paged.n, chain(words))):  # fmt: skip
+            return
+        page = c.close_sorted_page if sorted_side else c.close_pending_page
+        model_page = m.close_sorted_page if sorted_side else m.close_pending_page
+        mirrored(community, stranger, lambda: page(words), lambda: model_page(who, words))
+        return
+    _, _, sorted_first = how  # race: an honest paged close, a page in, then overtaken by the keeper
+    assert mirrored(community, stranger, lambda: c.begin_close(slot, paged.n, paged.sorted_hash),
+                    lambda: m.begin_close(who, community.now, slot, paged.n, paged.sorted_hash))  # fmt: skip
+    first = paged.sorted_pages[0] if sorted_first else paged.pending_pages[0]
+    page, model_page = (c.close_sorted_page, m.close_sorted_page) if sorted_first else (c.close_pending_page,
+                                                                                      m.close_pending_page)  # fmt: skip
+    assert mirrored(community, stranger, lambda: page(first), lambda: model_page(who, first))
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from([0, 250, 500, 1000]), st.lists(slot_plan, min_size=1, max_size=5),
        st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=5, max_size=5))  # fmt: skip
 def test_contract_equals_core_over_slots(beta1_pm, plan, pages):
-    """Each slot closes in one call (None) or in pages of 1..5 requests: always the model's result."""
+    """Each slot closes in one call (None) or in pages of 1..5 requests, whatever a stranger did first: always
+    the model's result, and the stranger's paged close is void afterwards."""
     with boa.env.anchor():
-        community = Community(beta1_pm=beta1_pm, capacity_w=120)
-        for slot, (capacity, requests) in enumerate(plan):
+        community = Community(beta1_pm=beta1_pm, capacity_w=120, request_limit=8)  # up to 8 a slot from a member
+        stranger = boa.env.generate_address()
+        for slot, (capacity, requests, how) in enumerate(plan):
             if capacity is not None:
                 community.post(slot, capacity)
             for member, d, s, t in requests:
                 community.submit(member, d, s, t)
             community.to_end_of(slot)
+            interfere(community, slot, how, stranger)
             community.close(slot, pages[slot])  # asserts the chain's events and carry chain equal the model's
+            assert community.model.paging_of(str(stranger)) is None
+            assert not mirrored(community, stranger, lambda: community.c.finish_close(),
+                                lambda: community.model.finish_close(str(stranger), community.now))  # fmt: skip
         assert community.c.next_slot_to_close() == len(plan)
 
 

@@ -1,15 +1,18 @@
-"""Closing a slot in pages: same result as one call, and every way to cheat or misuse it is refused."""
+"""Closing a slot in pages: same result as one call, and every way to cheat or misuse it is refused.
+
+A paged close is its caller's own (`paging[caller]`): several keepers may page the same slot at once, the first
+to finish closes it, and nobody can hold or reset anybody else's. (The attacks on it are in
+test_attacks_coordinator.py.)"""
 
 import boa
 import pytest
 
-from gridchain.core.coordinator import chain, paged_calldata
-
-from .conftest import SLOT_LENGTH
+from gridchain.core.coordinator import CoordinatorError, chain, pack, paged_calldata
 
 
 def ten_requests(community):
     """Slot 0 with ten requests and a capacity that serves about half; the slot has ended."""
+    community.limit_requests(3)  # ten requests from four members
     community.post(0, 250)
     for i in range(10):
         community.submit(i % 4, 30 + 7 * i, (137 * i) % 1000, 1 + i % 4)
@@ -22,7 +25,9 @@ def test_paged_close_equals_one_call(community, page):
     ten_requests(community)
     result = community.close(0, page)  # compares with the model, which equals the one-call close
     assert result.schedule.granted_w == 250 and community.c.next_slot_to_close() == 1
-    assert community.c.paging()[0] is False  # active flag cleared
+    assert community.c.paging(community.owner)[0] == 0  # the closed slot's paged close is void
+    with boa.reverts("coordinator: no paged close in progress"):
+        community.c.finish_close()
 
 
 def test_carry_over_then_paged_close(community):
@@ -38,6 +43,7 @@ def begun(community, page=4):
     pending = ten_requests(community)
     paged = paged_calldata(pending, 500, page)
     community.c.begin_close(0, paged.n, paged.sorted_hash)
+    community.model.begin_close(str(community.owner), community.now, 0, paged.n, paged.sorted_hash)
     return pending, paged
 
 
@@ -49,38 +55,58 @@ def test_pages_need_a_begun_close(community):
         community.c.finish_close()
 
 
-def test_only_the_keeper_adds_pages(community):
+def test_pages_go_to_the_callers_own_paged_close(community):
     _, paged = begun(community)
-    with boa.env.prank(community.members[0]), boa.reverts("coordinator: not the keeper of this paged close"):
+    other = community.members[0]
+    with boa.env.prank(other), boa.reverts("coordinator: no paged close in progress"):
+        community.c.close_sorted_page(paged.sorted_pages[0])  # it has begun none: the owner's is not its
+    with pytest.raises(CoordinatorError, match="no paged close in progress"):
+        community.model.close_sorted_page(str(other), paged.sorted_pages[0])
+    with boa.env.prank(other):
+        community.c.begin_close(0, paged.n, paged.sorted_hash)  # its own, at once: nothing is in its way
         community.c.close_sorted_page(paged.sorted_pages[0])
-    with boa.env.prank(community.members[0]), boa.reverts("coordinator: a paged close is in progress"):
-        community.c.begin_close(0, paged.n, paged.sorted_hash)
+    assert community.c.paging(other)[1] == paged.n and community.c.paging(other)[10][7] == len(paged.sorted_pages[0])
+    assert community.c.paging(community.owner)[10][7] == 0  # the owner's walk is untouched
 
 
-def test_capacity_cannot_change_under_a_paged_close(community):
+def test_capacity_posted_during_a_paged_close(community):
     _, paged = begun(community)  # began with the posted 250 W
-    with boa.reverts("coordinator: slot is being closed in pages"):
-        community.c.post_capacity(0, 0)
-    community.c.post_capacity(1, 70)  # the next slot is free
-    community.model.post_capacity(str(community.owner), 1, 70)
-    result = community.close(0, 4)
-    assert result.schedule.capacity_w == 250
+    community.post(0, 300)  # the owner may still post: the paged close cannot finish with the old capacity
+    for chunk in paged.sorted_pages:
+        community.c.close_sorted_page(chunk)
+        community.model.close_sorted_page(str(community.owner), chunk)
+    for chunk in paged.pending_pages:
+        community.c.close_pending_page(chunk)
+        community.model.close_pending_page(str(community.owner), chunk)
+    with boa.reverts("coordinator: capacity changed since begin_close"):
+        community.c.finish_close()
+    with pytest.raises(CoordinatorError, match="capacity changed since begin_close"):
+        community.model.finish_close(str(community.owner), community.now)
+    result = community.close(0, 4)  # begun again, with the capacity now posted
+    assert result.schedule.capacity_w == 300
 
 
-def test_an_abandoned_paged_close_can_be_taken_over(community):
+def test_another_keeper_closes_while_one_pages(community):
     _, paged = begun(community)
-    boa.env.time_travel(seconds=SLOT_LENGTH)
-    with boa.env.prank(community.members[0]):
-        community.close(0, 4)  # another account closes it in pages; the result is the model's
+    community.c.close_sorted_page(paged.sorted_pages[0])
+    community.close(0, 4, keeper=community.members[0])  # at once, in pages; the result is the model's
     assert community.c.next_slot_to_close() == 1
+    with boa.reverts("coordinator: no paged close in progress"):  # the first keeper's close is void
+        community.c.close_sorted_page(paged.sorted_pages[1])
 
 
-def test_one_call_supersedes_a_paged_close(community):
+def test_a_close_in_one_call_voids_every_paged_close(community):
     begun(community)
-    community.close(0)  # in one call, by the usual keeper account
-    assert community.c.paging()[0] is False
+    community.close(0, keeper=community.members[1])  # in one call, by any account
     with boa.reverts("coordinator: no paged close in progress"):
         community.c.finish_close()
+
+
+def test_a_keeper_may_begin_its_own_again(community):
+    pending, paged = begun(community)
+    community.c.close_sorted_page(paged.sorted_pages[0])
+    community.close(0, 3)  # begin_close again (pages of 3): it starts over from nothing
+    assert community.c.next_slot_to_close() == 1
 
 
 def test_finish_needs_every_page(community):
@@ -106,7 +132,7 @@ def test_pages_must_be_the_committed_list(community):
     with boa.reverts("coordinator: order not sorted"):
         community.c.close_sorted_page(ordered[::-1])
     community.c.close_sorted_page(ordered[:-1])  # sorted, but one short of the committed list
-    community.c.close_sorted_page([ordered[-1] + (1 << 200)])  # a different last request, still sorted
+    community.c.close_sorted_page([ordered[-1] + (1 << 150)])  # another last request (a later arrival), still sorted
     for chunk in paged.pending_pages:
         community.c.close_pending_page(chunk)
     with boa.reverts("coordinator: pages differ from the committed order"):
@@ -143,6 +169,52 @@ def test_begin_checks(community):
     community.to_end_of(0)
     with boa.reverts("coordinator: requests do not match the pending set"):
         community.c.begin_close(0, 0, b"\x00" * 32)  # an empty slot closes in one call
+
+
+def well_formed(demand_w=10, soc_pm=0, tcc=1, arrival=1):
+    return pack(demand_w, soc_pm, tcc, arrival)
+
+
+@pytest.mark.parametrize(
+    "word, reason",
+    [
+        (well_formed(arrival=2**64 - 1), None),  # the largest arrival: below 2**176
+        (well_formed(arrival=2**64 - 1) + (1 << 176), "coordinator: listed request out of range"),
+        (2**256 - 1, "coordinator: listed request out of range"),
+        (well_formed() + 21888242871839275222246405745257275088548364400416034343698204186575808495617,
+         "coordinator: listed request out of range"),  # x + FIELD: the alias that passed the product check
+        (well_formed(demand_w=1), None),
+        (well_formed(demand_w=0), "coordinator: demand is 0"),
+        (well_formed(demand_w=2**64 - 1, soc_pm=999), None),
+        (well_formed(soc_pm=1000), "coordinator: soc_pm above 999"),
+        (well_formed(soc_pm=2**16 - 1), "coordinator: soc_pm above 999"),
+        (well_formed(tcc=1), None),
+        (well_formed(tcc=2**32 - 1), None),
+        (well_formed(tcc=0), "coordinator: tcc is 0"),
+    ],
+)
+def test_a_sorted_page_takes_only_well_formed_requests(community, word, reason):
+    """Boundary table: every value a sorted page lists must be a packed request with fields in range, before it
+    touches the walk or the product (the contract and the twin alike)."""
+    begun(community)
+    if reason is None:
+        community.c.close_sorted_page([word])
+        community.model.close_sorted_page(str(community.owner), [word])
+        return
+    with boa.reverts(reason):
+        community.c.close_sorted_page([word])
+    with pytest.raises(CoordinatorError, match=reason):
+        community.model.close_sorted_page(str(community.owner), [word])
+
+
+def test_a_pending_page_takes_only_values_below_2_176(community):
+    pending, _ = begun(community)
+    with boa.reverts("coordinator: listed request out of range"):
+        community.c.close_pending_page(pending[:3] + [pending[3] + (1 << 176)])
+    with pytest.raises(CoordinatorError, match="listed request out of range"):
+        community.model.close_pending_page(str(community.owner), pending[:3] + [pending[3] + (1 << 176)])
+    with boa.reverts("coordinator: listed request out of range"):
+        community.c.close_pending_page([2**256 - 1])  # would underflow r + FIELD - value: refused first
 
 
 def test_pending_page_checks_the_carried_boundary(community):

@@ -1,8 +1,14 @@
-"""A stateful Hypothesis machine over submit / post / close / time travel, against the model twin.
+"""A stateful Hypothesis machine over the coordinator's whole interface, against the model twin.
 
-Every step does the same thing to the contract and to `core.coordinator.CoordinatorModel`: both succeed
-with the same result, or both refuse with the same reason. Invariant checked after every step: every
-closed slot granted at most its capacity, and the contract's counters equal the model's.
+Every step does the same thing to the contract and to `core.coordinator.CoordinatorModel`: both succeed with the
+same result, or both refuse with the same reason. The steps are a member's submissions (fields from the whole
+uint256 range, past its request limit, from strangers), the owner's admissions, limits and postings (and the
+same calls from others), the clock, closes in one call with honest or hostile calldata (values and positions
+from the whole uint256 range, aliases modulo the field of the pending requests), and paged closes by three
+keepers at once (the owner, a member and a stranger), each with its own pages, honest or hostile, any of whom
+may begin, begin again, take over or finish first. Invariants after every step: every closed slot granted at
+most its capacity; the contract's counters, carry chain, members, limits and each keeper's paged close equal
+the model's.
 """
 
 import boa
@@ -11,9 +17,34 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from gridchain.core.coordinator import CoordinatorError, close_calldata, paged_calldata, submit_chain
+from gridchain.core.coordinator import (
+    CARRY_IV,
+    FIELD,
+    CoordinatorError,
+    chain,
+    close_calldata,
+    pack_indices,
+    paged_calldata,
+    submit_chain,
+)
 
 from .conftest import SLOT_LENGTH, Community, logs
+
+ANY = st.integers(0, 2**256 - 1)
+
+
+def mostly(valid, hostile=ANY, odds=8):
+    """A draw from `valid`, but one in `odds` from `hostile` (the whole uint256 range by default)."""
+    return st.tuples(st.integers(0, odds - 1), valid, hostile).map(lambda t: t[2] if t[0] == 0 else t[1])
+
+
+def listed_value(words):
+    """A value a keeper might list: a real pending request, its alias x + k FIELD, any 176-bit word, any word."""
+    values = [ANY, st.integers(0, 2**176 - 1)]
+    if words:
+        values += [st.sampled_from(words), st.sampled_from(words).flatmap(
+            lambda x: st.integers(1, (2**256 - 1 - x) // FIELD).map(lambda k: x + k * FIELD))]  # fmt: skip
+    return st.one_of(*values)
 
 
 class CoordinatorMachine(RuleBasedStateMachine):
@@ -22,8 +53,11 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self._env = boa.swap_env(boa.Env())  # a fresh chain per example: no state left by earlier tests
         self._env.__enter__()
         self.community = Community(capacity_w=150, members=3)
+        self.community.limit_requests(2, self.community.members[:2])  # the third keeps the default, one per slot
+        self.stranger = boa.env.generate_address()  # neither owner nor member
+        self.keepers = [self.community.owner, self.community.members[0], self.stranger]
         self.granted: list[tuple[int, int]] = []  # (granted_w, capacity_w) per closed slot
-        self.paged = None  # the honest calldata of the paged close under way (its pages are sent from it)
+        self.honest: dict[str, object] = {}  # keeper -> the honest calldata its paged close was begun with
 
     def teardown(self):
         self._env.__exit__(None, None, None)
@@ -41,70 +75,11 @@ class CoordinatorMachine(RuleBasedStateMachine):
         event(f"done: {model_call.__qualname__.split('.')[1]}")
         return expected
 
-    # mostly valid values (one bad value in five or six draws), so that slots fill and closes do work
-    @rule(member=st.sampled_from([0, 1, 2, 0, 1, 2, 3]), demand=st.integers(0, 200),
-          soc=st.sampled_from([0, 250, 500, 750, 999, 1000]), tcc=st.integers(0, 4))  # fmt: skip
-    def submit(self, member, demand, soc, tcc):
-        c, m = self.community, self.community.model
-        sender = c.members[member] if member < 3 else c.owner  # the owner is not a member
-
-        def on_chain():
-            with boa.env.prank(sender):
-                c.c.submit_request(demand, soc, tcc)
-
-        self.both(on_chain, lambda: m.submit_request(str(sender), c.now, demand, soc, tcc))
-
-    @rule(offset=st.integers(-1, 2), capacity=st.integers(0, 300), by_owner=st.booleans())
-    def post(self, offset, capacity, by_owner):
-        c, m = self.community, self.community.model
-        slot = max(0, m.next_slot_to_close + offset)
-        sender = c.owner if by_owner else c.members[0]
-
-        def on_chain():
-            with boa.env.prank(sender):
-                c.c.post_capacity(slot, capacity)
-
-        self.both(on_chain, lambda: m.post_capacity(str(sender), slot, capacity))
-
-    @rule(seconds=st.sampled_from([1, SLOT_LENGTH // 2, SLOT_LENGTH, 2 * SLOT_LENGTH]))
-    def travel(self, seconds):
-        boa.env.time_travel(seconds=seconds)
-
-    @rule(offset=st.sampled_from([0, 0, 0, -1, 1]))
-    def close(self, offset):
-        c, m = self.community, self.community.model
-        slot = max(0, m.next_slot_to_close + offset)
-        requests, order = close_calldata(m.pending(slot), m.beta1_pm)
-        result = self.both(lambda: c.c.close_slot(slot, requests, order), lambda: m.close_slot(c.now, slot))
-        if result is not None:
-            event = {k: v for k, v in logs(c.c, "SlotClosed")[0].items() if k != "address"}
-            assert event == result.event()
-            self.granted.append((event["granted_w"], event["capacity_w"]))
-
-    @rule()
-    def end_and_close(self):
-        """The keeper's usual step: wait for the next slot to end, then close it."""
-        self.community.to_end_of(self.community.model.next_slot_to_close)
-        self.close(0)
-
-    @rule(page=st.integers(1, 4))
-    def end_and_close_in_pages(self, page):
-        """The keeper's step for a large slot: wait for its end, then close it in pages of `page`."""
-        c, m = self.community, self.community.model
-        c.to_end_of(m.next_slot_to_close)
-        slot = m.next_slot_to_close
-        if not m.pending(slot):
-            return  # an empty slot closes in one call
-        p = m.paging
-        if p and p.slot == slot and p.keeper != str(c.owner) and c.now < p.started + SLOT_LENGTH:
-            return  # someone else's paged close is under way (the paged rules below test that refusal)
-        result = c.close(slot, page)  # asserts the events and carry chain equal the model's
-        event("done: paged close")
-        self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
-
-    # -- a paged close step by step, by its keeper or by someone else, with honest or wrong input --------
-    def _sender(self, by_owner):
-        return self.community.owner if by_owner else self.community.members[0]
+    def _keeper(self, keeper: int, stray: bool):
+        """Keeper number `keeper`, or, unless `stray`, one whose paged close is live (if any is), so that pages
+        and finishes mostly meet a paged close under way."""
+        live = [k for k in self.keepers if self.community.model.paging_of(str(k)) is not None]
+        return self.keepers[keeper] if stray or not live else live[keeper % len(live)]
 
     def _as(self, sender, call):
         def run():
@@ -113,31 +88,171 @@ class CoordinatorMachine(RuleBasedStateMachine):
 
         return run
 
-    @rule(by_owner=st.booleans(), page=st.integers(1, 4), wrong_commitment=st.booleans())
-    def paged_begin(self, by_owner, page, wrong_commitment):
+    def _closed(self, result):
+        """A close went through on both: the chain's SlotClosed event is the model's."""
+        found = logs(self.community.c, "SlotClosed")
+        assert [{k: v for k, v in e.items() if k != "address"} for e in found] == [result.event()]
+        self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
+
+    # -- members, the owner, the clock --------------------------------------------------------------------------
+    @rule(member=st.sampled_from([0, 1, 2, 0, 1, 2, 3]), demand=mostly(st.integers(0, 200), odds=12),
+          soc=mostly(st.sampled_from([0, 250, 500, 750, 999, 1000]), odds=12),
+          tcc=mostly(st.integers(0, 4), odds=12))  # fmt: skip
+    def submit(self, member, demand, soc, tcc):
+        c, m = self.community, self.community.model
+        sender = c.members[member] if member < 3 else c.owner  # the owner is not a member
+        self.both(self._as(sender, lambda: c.c.submit_request(demand, soc, tcc)),
+                  lambda: m.submit_request(str(sender), c.now, demand, soc, tcc))  # fmt: skip
+        self.member_agrees(sender)
+
+    @rule(member=st.integers(0, 3), limit=mostly(st.integers(0, 3), st.sampled_from([2**32, 2**32 + 1, 2**256 - 1]), 4),
+          by_owner=st.booleans())  # fmt: skip
+    def set_limit(self, member, limit, by_owner):
+        c, m = self.community, self.community.model
+        who = c.members[member] if member < 3 else self.stranger
+        sender = c.owner if by_owner else c.members[0]
+        self.both(self._as(sender, lambda: c.c.set_request_limit(who, limit)),
+                  lambda: m.set_request_limit(str(sender), str(who), limit))  # fmt: skip
+        self.member_agrees(who)
+
+    @rule(member=st.integers(0, 3), allowed=st.booleans(), by_owner=st.booleans())
+    def set_member(self, member, allowed, by_owner):
+        c, m = self.community, self.community.model
+        who = c.members[member] if member < 3 else self.stranger
+        sender = c.owner if by_owner else c.members[0]
+        self.both(self._as(sender, lambda: c.c.set_member(who, allowed)),
+                  lambda: m.set_member(str(sender), str(who), allowed))  # fmt: skip
+        self.member_agrees(who)
+
+    @rule(offset=st.integers(-1, 2), capacity=mostly(st.integers(0, 300)), by_owner=st.booleans())
+    def post(self, offset, capacity, by_owner):
+        c, m = self.community, self.community.model
+        slot = max(0, m.next_slot_to_close + offset)
+        sender = c.owner if by_owner else c.members[0]
+        self.both(self._as(sender, lambda: c.c.post_capacity(slot, capacity)),
+                  lambda: m.post_capacity(str(sender), slot, capacity))  # fmt: skip
+
+    @rule(seconds=st.sampled_from([1, SLOT_LENGTH // 2, SLOT_LENGTH, 2 * SLOT_LENGTH]))
+    def travel(self, seconds):
+        boa.env.time_travel(seconds=seconds)
+
+    # -- closes in one call --------------------------------------------------------------------------------------
+    @rule(offset=st.sampled_from([0, 0, 0, -1, 1]), keeper=st.integers(0, 2))
+    def close(self, offset, keeper=0):
+        c, m = self.community, self.community.model
+        slot = max(0, m.next_slot_to_close + offset)
+        requests, positions = close_calldata(m.pending(slot), m.beta1_pm)
+        result = self.both(self._as(self.keepers[keeper], lambda: c.c.close_slot(slot, requests, positions)),
+                           lambda: m.close_slot(c.now, slot, requests, positions))  # fmt: skip
+        if result is not None:
+            self._closed(result)
+
+    @rule(data=st.data())
+    def close_hostile(self, data):
+        """A close in one call with calldata that is not the keeper's: values and positions from the whole range,
+        aliases of the pending requests, the right requests with wrong positions, one request replaced."""
+        c, m = self.community, self.community.model
+        c.to_end_of(m.next_slot_to_close)
+        slot, pending = m.next_slot_to_close, m.pending(m.next_slot_to_close)
+        honest, honest_positions = close_calldata(pending, m.beta1_pm)
+        kind = data.draw(st.sampled_from(["values", "positions", "replace"]), label="kind")
+        if kind == "values":
+            requests = data.draw(st.lists(listed_value(pending), max_size=4), label="requests")
+            positions = pack_indices(data.draw(st.permutations(range(len(requests))), label="order"))
+        elif kind == "positions":
+            requests = honest
+            positions = data.draw(st.lists(ANY, min_size=len(honest_positions), max_size=len(honest_positions) + 1))
+        else:
+            if not honest:
+                return
+            k = data.draw(st.integers(0, len(honest) - 1), label="k")
+            requests = honest[:k] + [data.draw(listed_value(pending), label="value")] + honest[k + 1 :]
+            positions = honest_positions
+        sender = self.keepers[data.draw(st.integers(0, 2), label="keeper")]
+        result = self.both(self._as(sender, lambda: c.c.close_slot(slot, requests, positions)),
+                           lambda: m.close_slot(c.now, slot, requests, positions))  # fmt: skip
+        if result is not None:
+            self._closed(result)
+
+    @rule()
+    def end_and_close(self):
+        """The keeper's usual step: wait for the next slot to end, then close it."""
+        self.community.to_end_of(self.community.model.next_slot_to_close)
+        self.close(0)
+
+    @rule(page=st.integers(1, 4), keeper=st.integers(0, 2))
+    def end_and_close_in_pages(self, page, keeper):
+        """A keeper's step for a large slot: wait for its end, then close it in pages of `page`, all its own
+        calls in a row: whatever other keepers' paged closes are under way, nothing is in its way."""
+        c, m = self.community, self.community.model
+        c.to_end_of(m.next_slot_to_close)
+        slot = m.next_slot_to_close
+        if not m.pending(slot):
+            return  # an empty slot closes in one call
+        result = c.close(slot, page, keeper=self.keepers[keeper])  # asserts events and carry chain equal the model's
+        event("done: paged close")
+        self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
+
+    # -- a paged close step by step, by any of three keepers, with honest or hostile pages --------------------------
+    @rule(keeper=st.integers(0, 2), page=st.integers(1, 4), wrong=st.sampled_from([None, None, None, "hash", "n"]))
+    def paged_begin(self, keeper, page, wrong):
         c, m = self.community, self.community.model
         c.to_end_of(m.next_slot_to_close)  # a keeper begins once the slot has ended
-        slot, sender = m.next_slot_to_close, self._sender(by_owner)
+        slot, sender = m.next_slot_to_close, self.keepers[keeper]
         paged = paged_calldata(m.pending(slot), m.beta1_pm, page)
-        target = keccak(b"not the list") if wrong_commitment else paged.sorted_hash
-        before = m.paging
-        self.both(self._as(sender, lambda: c.c.begin_close(slot, paged.n, target)),
-                  lambda: m.begin_close(str(sender), c.now, slot, paged.n, target))  # fmt: skip
-        if m.paging is not before:
-            self.paged = paged
+        target = keccak(b"not the list") if wrong == "hash" else paged.sorted_hash
+        n = paged.n + 1 if wrong == "n" else paged.n
+        self.both(self._as(sender, lambda: c.c.begin_close(slot, n, target)),
+                  lambda: m.begin_close(str(sender), c.now, slot, n, target))  # fmt: skip
+        if m.paging_of(str(sender)) is not None:
+            self.honest[str(sender)] = paged
 
-    @rule(by_owner=st.booleans(), pending=st.booleans())
-    def paged_page(self, by_owner, pending):
+    @rule(keeper=st.integers(0, 2), page=st.integers(1, 4), sorted_side=st.booleans(), data=st.data())
+    def paged_hostile_page(self, keeper, page, sorted_side, data):
+        """A keeper begins its paged close honestly, then lists hostile values (the whole uint256 range, aliases
+        modulo the field of the real requests, well-formed strangers) in its next sorted or pending page."""
         c, m = self.community, self.community.model
-        sender = self._sender(by_owner)
-        if self.paged is None or m.paging is None:
-            chunk = [1]
+        c.to_end_of(m.next_slot_to_close)
+        if m.pending(m.next_slot_to_close):
+            self.paged_begin(keeper, page, None)
+            self.paged_page(keeper, True, not sorted_side, page, True, data)
+
+    @rule(first=st.integers(0, 2), second=st.integers(0, 2), page=st.integers(1, 4), in_pages=st.booleans(),
+          data=st.data())  # fmt: skip
+    def paged_take_over(self, first, second, page, in_pages, data):
+        """Take-over: keeper `first` begins and sends a page; keeper `second` closes the slot meanwhile (in its own
+        pages, or in one call), at once; `first`'s next page and its finish are refused, its close void."""
+        c, m = self.community, self.community.model
+        c.to_end_of(m.next_slot_to_close)
+        slot = m.next_slot_to_close
+        if not m.pending(slot):
+            return
+        self.paged_begin(first, page, None)
+        self.paged_page(first, True, False, page, False, data)
+        if in_pages:
+            self.end_and_close_in_pages(page, second)
         else:
-            pages = self.paged.pending_pages if pending else self.paged.sorted_pages
-            done = len(m.paging.pending if pending else m.paging.sorted)
-            sent = sum(len(x) for x in pages)
-            chunk = next((x for k, x in enumerate(pages) if sum(len(y) for y in pages[:k]) == done), None)
-            chunk = chunk if chunk is not None and done < sent else [pages[-1][-1]]  # one too many
+            self.close(0, second)
+        assert m.next_slot_to_close == slot + 1 and m.paging_of(str(self.keepers[first])) is None
+        self.paged_page(first, True, False, page, False, data)
+        self.paged_finish(first, True)
+
+    @rule(keeper=st.integers(0, 2), stray=st.sampled_from([False, False, False, True]), pending=st.booleans(),
+          size=st.integers(1, 4), hostile=st.booleans(), data=st.data())  # fmt: skip
+    def paged_page(self, keeper, stray, pending, size, hostile, data):
+        """The keeper's next page: the honest continuation (or one too many), or hostile values."""
+        c, m = self.community, self.community.model
+        sender = self._keeper(keeper, stray)
+        p, paged = m.paging_of(str(sender)), self.honest.get(str(sender))
+        if p is None or paged is None:
+            chunk = [data.draw(listed_value(m.pending(m.next_slot_to_close)), label="value")]
+        elif hostile:
+            honest_words = [x for page in paged.sorted_pages for x in page]
+            chunk = data.draw(st.lists(listed_value(honest_words), min_size=1, max_size=size), label="chunk")
+        else:
+            words = [x for page in (paged.pending_pages if pending else paged.sorted_pages) for x in page]
+            done = len(p.pending if pending else p.sorted)
+            chunk = words[done : done + size] or words[-1:]  # past the end: one too many
         if pending:
             self.both(self._as(sender, lambda: c.c.close_pending_page(chunk)),
                       lambda: m.close_pending_page(str(sender), chunk))  # fmt: skip
@@ -145,45 +260,58 @@ class CoordinatorMachine(RuleBasedStateMachine):
             self.both(self._as(sender, lambda: c.c.close_sorted_page(chunk)),
                       lambda: m.close_sorted_page(str(sender), chunk))  # fmt: skip
 
-    @rule(as_keeper=st.booleans())
-    def paged_complete(self, as_keeper):
-        """Send every remaining honest page, then finish: as the paged close's keeper, or as the other
-        account (who must be refused)."""
+    @rule(keeper=st.integers(0, 2), data=st.data())
+    def paged_complete(self, keeper, data):
+        """Send a keeper's remaining honest pages, then finish (if another keeper closed the slot meanwhile, the
+        owner posted another capacity, or its pages were hostile, the contract and the model refuse alike)."""
         m = self.community.model
-        keeper_is_owner = m.paging is None or m.paging.keeper == str(self.community.owner)
-        by_owner = keeper_is_owner if as_keeper else not keeper_is_owner
+        sender = self._keeper(keeper, False)
+        keeper = self.keepers.index(sender)
         for pending in (False, True):
-            while self.paged is not None and m.paging is not None:
-                done = len(m.paging.pending if pending else m.paging.sorted)
-                if done >= m.paging.n:
-                    break
-                before = done
-                self.paged_page(by_owner, pending)
-                if m.paging is None or len(m.paging.pending if pending else m.paging.sorted) == before:
+            while (p := m.paging_of(str(sender))) is not None and len(p.pending if pending else p.sorted) < p.n:
+                before = len(p.pending if pending else p.sorted)
+                self.paged_page(keeper, True, pending, 4, False, data)
+                p = m.paging_of(str(sender))
+                if p is None or len(p.pending if pending else p.sorted) == before:
                     break  # refused (and checked): stop here
-        self.paged_finish(by_owner)
+        self.paged_finish(keeper, True)
 
-    @rule(by_owner=st.booleans())
-    def paged_finish(self, by_owner):
+    @rule(keeper=st.integers(0, 2), stray=st.sampled_from([False, False, True]))
+    def paged_finish(self, keeper, stray):
         c, m = self.community, self.community.model
-        sender = self._sender(by_owner)
+        sender = self._keeper(keeper, stray)
         result = self.both(self._as(sender, lambda: c.c.finish_close()), lambda: m.finish_close(str(sender), c.now))
         if result is not None:
-            event_args = {k: v for k, v in logs(c.c, "SlotClosed")[0].items() if k != "address"}
-            assert event_args == result.event()
-            self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
-            self.paged = None
+            self._closed(result)
 
+    # -- invariants -------------------------------------------------------------------------------------------
     @invariant()
     def granted_within_capacity(self):
         assert all(g <= cap for g, cap in self.granted)
 
     @invariant()
-    def counters_agree(self):
+    def state_agrees(self):
+        """The contract's state is the model's: close state, carry chain, the current slot's submissions, each
+        account's member word (flag, limit, count and slot) and each keeper's paged close."""
         c, m = self.community.c, self.community.model
         assert c.next_slot_to_close() == m.next_slot_to_close
-        assert all(c.submit_hash(slot) == submit_chain(words) for slot, words in m.submitted.items())
         assert c.last_capacity_w() == m.last_capacity_w
+        assert c.carry_hash() == chain(m.carried.get(m.next_slot_to_close, []), CARRY_IV)
+        current = m.current_slot(self.community.now)
+        assert c.submit_hash(current) == submit_chain(m.submitted.get(current, []))
+        for keeper in self.keepers:  # a paged close that the model holds void is checked by the next page's refusal
+            if (p := m.paging_of(str(keeper))) is not None:
+                slot, n, capacity, *_, pending_count, _, _, walk = c.paging(keeper)
+                assert (slot, n, capacity, walk[7], pending_count) == (p.slot, p.n, p.capacity_w, len(p.sorted),
+                                                                       len(p.pending))  # fmt: skip
+
+    def member_agrees(self, who):
+        """The account's member word (flag, limit - 1, count, slot of its last request) is the model's (checked
+        after each step that may change it: reading every account after every step would double the time)."""
+        m = self.community.model
+        last, count = m.member_slots.get(str(who), (0, 0))
+        word = (str(who) in m.members) | (m.request_limit(str(who)) - 1) << 32 | count << 64 | last << 128
+        assert self.community.c.member_state(who) == word
 
 
 TestCoordinatorMachine = CoordinatorMachine.TestCase

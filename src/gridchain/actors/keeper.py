@@ -1,9 +1,11 @@
 """The keeper: closes every ended slot, in order, with the order computed by `core` (replaces the paper's Aion).
 
 It keeps no state of its own: each step reads `next_slot_to_close` and rebuilds the slot's pending set from
-the chain (the requests carried out of the previous close, recomputed from that close's verified calldata,
-then the slot's submission events). A crashed or restarted keeper, or several keepers at once, therefore
-never close a slot twice (the contract refuses) and never skip one (slots close only in order).
+the chain (the requests carried out of the previous close, recomputed from that close's verified calldata or,
+for a paged close or a close sent through another contract, from the closes before it; then the slot's
+submission events). A crashed or restarted keeper, or several keepers at once, therefore never close a slot
+twice (the contract refuses) and never skip one (slots close only in order). A paged close is the keeper's
+own on chain: nobody can hold or reset it, and if another keeper closes the slot first, that is fine.
 """
 
 from __future__ import annotations
@@ -21,20 +23,33 @@ from gridchain.core.coordinator import (
     paged_calldata,
 )
 
+RETRY_REASONS = ("capacity changed since begin_close",)
+"""Refusals that a new attempt overcomes: the owner posted another capacity while the keeper paged."""
+
 
 def carried_into(client: CoordinatorClient, slot: int) -> list[int]:
-    """The packed requests carried into `slot`, recomputed from the close of `slot - 1` as recorded on
-    chain: from its verified calldata (a close in one call) or from its own pending set (a paged close)."""
+    """The packed requests carried into `slot`, recomputed from the closes recorded on chain: from the
+    verified calldata of the last close in one call before `slot` (or from slot 0), then close by close.
+    Calldata is read only from a transaction sent to the coordinator itself (`close_input`)."""
     if slot == 0:
         return []
-    closed = [e for e in client.closes() if e.args["slot"] == slot - 1]
-    if not closed:
-        raise LookupError(f"slot {slot - 1} is not closed")
-    event = closed[0]
-    calldata = client.close_input(event.tx_hash)
-    requests = calldata[1] if calldata is not None else pending(client, slot - 1)
-    # the close's result does not depend on the order its requests are listed in
-    return list(close(slot - 1, requests, event.args["capacity_w"], client.beta1_pm).carried)
+    closes = {e.args["slot"]: e for e in client.closes()}
+    missing = [s for s in range(slot) if s not in closes]
+    if missing:
+        raise LookupError(f"slot {missing[0]} is not closed")
+    beta1_pm, start, carried = client.beta1_pm, 0, []
+    for s in range(slot - 1, -1, -1):
+        calldata = client.close_input(closes[s].tx_hash)
+        if calldata is not None:
+            # the close's result does not depend on the order its requests are listed in
+            carried, start = list(close(s, calldata[1], closes[s].args["capacity_w"], beta1_pm).carried), s + 1
+            break
+    submitted: dict[int, list[int]] = {}
+    for sub in client.submissions():
+        submitted.setdefault(sub.slot, []).append(sub.request)
+    for s in range(start, slot):
+        carried = list(close(s, carried + submitted.get(s, []), closes[s].args["capacity_w"], beta1_pm).carried)
+    return carried
 
 
 def pending(client: CoordinatorClient, slot: int) -> list[int]:
@@ -67,9 +82,11 @@ class Keeper:
                     return self.client.close_in_pages(self.account, slot, paged)[-1]
                 return self.client.close_slot(self.account, slot, *close_calldata(requests, self.client.beta1_pm))
             except ChainRevert as e:
-                if "slot already closed" in e.reason:
-                    return None  # someone else closed it: fine, nothing to redo
-                raise  # deterministic: an ended slot's pending set cannot change, so a retry would fail too
+                if self.client.next_slot_to_close > slot:
+                    return None  # someone else closed it (before or between our pages): fine, nothing to redo
+                if not any(r in e.reason for r in RETRY_REASONS) or attempt == self.retries:
+                    raise  # deterministic: an ended slot's pending set cannot change, so a retry would fail too
+                continue  # begin again at once, with the capacity now posted
             except (OSError, TimeoutError):  # transport trouble: retry from chain state
                 if attempt == self.retries:
                     raise

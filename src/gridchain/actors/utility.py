@@ -22,8 +22,12 @@ class Utility:
         return cls(client, account), receipt
 
     def admit(self, members: Iterable[str]) -> list[Receipt]:
-        """The non-anonymous mode: one member-list entry per ESU account."""
+        """The non-anonymous mode: one member-list entry per ESU account (one request per slot each)."""
         return [self.client.set_member(self.account, m) for m in members]
+
+    def limit_requests(self, member: str, limit: int) -> Receipt:
+        """How many requests `member` may submit per slot (e.g. a depot with several chargers behind one account)."""
+        return self.client.set_request_limit(self.account, member, limit)
 
     def register_epoch_key(self, epoch: int, modulus: bytes) -> Receipt:
         """The anonymous mode: the public key under which this community's tokens for `epoch` are signed."""

@@ -68,9 +68,12 @@ class BoaGateway:
             self._env.set_balance(account, DEV_BALANCE_WEI)
         self._logs: list[_Log] = []
         self._inputs: dict[str, bytes] = {}
+        self._targets: dict[str, str | None] = {}
         self._block = 0
 
-    def _mine(self, computation: Any, data: bytes, artifact: Artifact, address: str | None = None) -> Receipt:
+    def _mine(
+        self, computation: Any, data: bytes, artifact: Artifact, address: str | None = None, to: str | None = None
+    ) -> Receipt:
         if computation.is_error:
             raise _failure(computation)  # py-evm has already rolled the state back
         self._block += 1
@@ -86,6 +89,7 @@ class BoaGateway:
         ]
         self._logs.extend(logs)
         self._inputs[tx_hash] = data
+        self._targets[tx_hash] = to
         events = tuple(e for e in (log.decode(artifact) for log in logs) if e is not None)
         return Receipt(tx_hash, self._block, gas, events, address)
 
@@ -112,7 +116,7 @@ class BoaGateway:
         if value > self._env.get_balance(sender):
             raise ChainRevert(f"insufficient funds: {sender} has {self._env.get_balance(sender)} wei, sends {value}")
         computation = self._env.execute_code(to_address=address, sender=sender, data=data, value=value)
-        return self._mine(computation, data, artifact)
+        return self._mine(computation, data, artifact, to=to_checksum_address(address))
 
     def balance(self, address: str) -> int:
         return int(self._env.get_balance(address))
@@ -134,6 +138,9 @@ class BoaGateway:
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, self._inputs[tx_hash])
+
+    def transaction_to(self, tx_hash: str) -> str | None:
+        return self._targets[tx_hash]
 
     def now(self) -> int:
         return int(self._env.evm.patch.timestamp)

@@ -23,6 +23,17 @@ class Submission:
     tx_hash: str
 
 
+@dataclass(frozen=True)
+class Paging:
+    """One account's paged close as the contract keeps it (`paging(account)`)."""
+
+    slot: int
+    n: int  # requests committed
+    capacity_w: int  # the slot's capacity when it began
+    sorted_done: int  # requests of the sorted list sent so far
+    pending_done: int  # requests of the pending set sent so far
+
+
 class CoordinatorClient(ContractClient):
     CONTRACT = CONTRACT
 
@@ -39,6 +50,10 @@ class CoordinatorClient(ContractClient):
     # -- transactions -----------------------------------------------------------------------------------
     def set_member(self, owner: str, member: str, allowed: bool = True) -> Receipt:
         return self._tx("set_member", [member, allowed], owner)
+
+    def set_request_limit(self, owner: str, member: str, limit: int) -> Receipt:
+        """How many requests `member` may submit per slot (1 .. 2**32; 1 until set)."""
+        return self._tx("set_request_limit", [member, limit], owner)
 
     def post_capacity(self, owner: str, slot: int, capacity_w: int) -> Receipt:
         return self._tx("post_capacity", [slot, capacity_w], owner)
@@ -74,7 +89,8 @@ class CoordinatorClient(ContractClient):
         return self._tx("close_slot", [slot, list(requests), list(positions)], sender)
 
     def close_in_pages(self, sender: str, slot: int, paged: PagedClose) -> list[Receipt]:
-        """begin_close, every sorted page, every pending page, finish_close; the last receipt closes."""
+        """begin_close, every sorted page, every pending page, finish_close; the last receipt closes. The
+        paged close is `sender`'s own: other keepers' cannot get in its way (one may close the slot first)."""
         receipts = [self._tx("begin_close", [slot, paged.n, paged.sorted_hash], sender)]
         receipts += [self._tx("close_sorted_page", [page], sender) for page in paged.sorted_pages]
         receipts += [self._tx("close_pending_page", [page], sender) for page in paged.pending_pages]
@@ -95,6 +111,23 @@ class CoordinatorClient(ContractClient):
 
     def spent(self, pseudonym: str) -> bool:
         return bool(self.view("spent", pseudonym))
+
+    def is_member(self, account: str) -> bool:
+        return bool(self.view("members", account))
+
+    def request_limit(self, member: str) -> int:
+        return int(self.view("request_limit", member))
+
+    def member_requests(self, member: str, slot: int) -> int:
+        """Requests `member` has submitted into `slot` (the slot of its last request; 0 for any other)."""
+        return int(self.view("member_requests", member, slot))
+
+    def paging(self, account: str) -> Paging | None:
+        """`account`'s paged close, if it may still finish (it is of the next slot to close); else None."""
+        slot, n, capacity, _, _, _, _, pending_done, _, _, walk = self.view("paging", account)
+        if n == 0 or slot != self.next_slot_to_close:
+            return None
+        return Paging(slot, n, capacity, walk[7], pending_done)
 
     @property
     def beta1_pm(self) -> int:
@@ -118,16 +151,20 @@ class CoordinatorClient(ContractClient):
         return self.gateway.events(self.artifact, self.address, "SlotClosed")
 
     def expiries(self) -> list[Event]:
+        """RequestExpired events: only a close in one call logs them, in its own transaction."""
         return self.gateway.events(self.artifact, self.address, "RequestExpired")
 
     def close_input(self, tx_hash: str) -> tuple[int, list[int], list[int]] | None:
         """The verified calldata of a close in one call (slot, requests in the rule's order, packed
-        positions), or None for the last call of a paged close."""
-        fn, args = self.gateway.transaction_input(self.artifact, tx_hash)
-        if fn == "finish_close":
+        positions) when the transaction called `close_slot` on this coordinator itself; None otherwise (the
+        last call of a paged close, or a close sent through another contract, whose own input may be
+        anything: readers then recompute the close from its pending set)."""
+        to = self.gateway.transaction_to(tx_hash)
+        if to is None or to.lower() != self.address.lower():
             return None
+        fn, args = self.gateway.transaction_input(self.artifact, tx_hash)
         if fn != "close_slot":
-            raise ValueError(f"{tx_hash} calls {fn}, not a close")
+            return None
         return args["slot"], list(args["requests"]), list(args["positions"])
 
 

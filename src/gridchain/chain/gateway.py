@@ -77,6 +77,11 @@ class Gateway(Protocol):
         """The function a mined transaction called and its decoded arguments."""
         ...
 
+    def transaction_to(self, tx_hash: str) -> str | None:
+        """The account a mined transaction was sent to (checksummed; None for a creation). Its input is a
+        contract's calldata only if it was sent to that contract: a contract in between may take any input."""
+        ...
+
     def now(self) -> int:
         """The timestamp the next transaction will see at the earliest."""
         ...

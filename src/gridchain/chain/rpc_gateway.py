@@ -123,6 +123,10 @@ class RpcGateway:
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, bytes(self.w3.eth.get_transaction(tx_hash)["input"]))
 
+    def transaction_to(self, tx_hash: str) -> str | None:
+        to = self.w3.eth.get_transaction(tx_hash)["to"]
+        return None if to is None else Web3.to_checksum_address(to)
+
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 

@@ -9,7 +9,8 @@ word, `submit_chain`: a hash chain whose low 32 bits count them.
 The schedule itself is the `greedy` policy of `core.policies`; this module adds what the chain needs around
 it: the carry-over (deferred and partial requests move to the next slot, in the order of the close, with
 TCC - 1 and their remaining demand, their SoC unchanged; a request whose TCC reaches 0 expires), the
-commitments, and the slot clock.
+commitments, the slot clock, the members' request limits, and the close in pages (one per caller, every
+listed value a well-formed request).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ MAX_REQUESTS = 1024
 """Most requests one call takes (the contract's DynArray bound; the ABI decoder rejects a longer list
 before any check runs): a slot with more pending requests closes in pages."""
 ZERO_HASH = b"\x00" * 32
+REQUEST_BITS = 176
+"""A packed request lies below 2**176; a paged close refuses any listed value that does not."""
+FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+"""BN254's scalar field, in which the paged close compares products (every well-formed request is below it)."""
+DEFAULT_REQUEST_LIMIT = 1
+"""Requests a member may submit per slot until the owner sets another limit (the paper's ESU sends one)."""
+REQUEST_LIMIT_MAX = 2**32
 CARRY_IV = keccak(text="gridchain.coordinator.carry")
 """Start of the carry chain (never zero, so the contract's storage word is never cleared)."""
 
@@ -72,6 +80,24 @@ def submit_chain(words: Iterable[int]) -> bytes:
     for w in words:
         h = keccak(h + w.to_bytes(32, "big"))[:28] + ((w >> 112) & MASK32).to_bytes(4, "big")
     return h
+
+
+def check_listed(word: int) -> None:
+    """What a paged close demands of every value it is given in a sorted page: a well-formed packed request
+    (the contract's `close_sorted_page`, its reasons in its order)."""
+    if word >> REQUEST_BITS:
+        raise CoordinatorError("coordinator: listed request out of range")
+    if not word & MASK64:
+        raise CoordinatorError("coordinator: demand is 0")
+    if (word >> 64) & MASK16 > SOC_PM_MAX:
+        raise CoordinatorError("coordinator: soc_pm above 999")
+    if not (word >> 80) & MASK32:
+        raise CoordinatorError("coordinator: tcc is 0")
+
+
+def position(positions: Sequence[int], k: int) -> int:
+    """Entry k of packed indices (see `pack_indices`)."""
+    return (positions[k >> 4] >> ((k & 15) << 4)) & MASK16
 
 
 def pack_indices(indices: Sequence[int]) -> list[int]:
@@ -194,11 +220,12 @@ def paged_calldata(requests: Sequence[int], beta1_pm: int, page: int = MAX_REQUE
 
 @dataclass
 class _Paging:
-    keeper: str
-    started: int
+    """One caller's paged close (the contract's `paging[caller]`)."""
+
     slot: int
     n: int
     sorted_hash: bytes
+    capacity_w: int  # the slot's capacity when it began
     sorted: list[int] = field(default_factory=list)
     pending: list[int] = field(default_factory=list)
 
@@ -260,11 +287,13 @@ class CoordinatorModel:
     submitted: dict[int, list[int]] = field(default_factory=dict)
     carried: dict[int, list[int]] = field(default_factory=dict)
     closes: list[CloseResult] = field(default_factory=list)
-    paging: _Paging | None = None
+    paging: dict[str, _Paging] = field(default_factory=dict)  # caller -> its paged close
     address: str = ""  # the contract's address and chain: the community the tokens are bound to
     chain_id: int = 0
     epoch_keys: dict[int, int] = field(default_factory=dict)  # epoch -> modulus
     spent: set[str] = field(default_factory=set)  # pseudonyms, lower-case
+    limits: dict[str, int] = field(default_factory=dict)  # member -> requests per slot (default 1)
+    member_slots: dict[str, tuple[int, int]] = field(default_factory=dict)  # member -> (slot, requests in it)
 
     def current_slot(self, now: int) -> int:
         if now < self.start_time:
@@ -279,15 +308,30 @@ class CoordinatorModel:
             raise CoordinatorError("coordinator: caller is not the owner")
 
     def set_member(self, sender: str, member: str, allowed: bool) -> None:
+        """Admit or remove; the member's limit and its count in the current slot stay."""
         self._check_owner(sender)
         (self.members.add if allowed else self.members.discard)(member)
+
+    def set_request_limit(self, sender: str, member: str, limit: int) -> None:
+        self._check_owner(sender)
+        if limit == 0:
+            raise CoordinatorError("coordinator: request limit is 0")
+        if limit > REQUEST_LIMIT_MAX:
+            raise CoordinatorError("coordinator: request limit out of range")
+        self.limits[member] = limit
+
+    def request_limit(self, member: str) -> int:
+        return self.limits.get(member, DEFAULT_REQUEST_LIMIT)
+
+    def member_requests(self, member: str, slot: int) -> int:
+        """Requests `member` submitted into `slot`, if that is the slot of its last request (else 0)."""
+        last, count = self.member_slots.get(member, (0, 0))
+        return count if last == slot else 0
 
     def post_capacity(self, sender: str, slot: int, capacity_w: int) -> None:
         self._check_owner(sender)
         if slot < self.next_slot_to_close:
             raise CoordinatorError("coordinator: slot closed")
-        if self.paging is not None and self.paging.slot == slot:
-            raise CoordinatorError("coordinator: slot is being closed in pages")
         if capacity_w > MASK64:
             raise CoordinatorError("coordinator: capacity out of range")
         self.posted[slot] = capacity_w
@@ -301,7 +345,11 @@ class CoordinatorModel:
         if sender not in self.members:
             raise CoordinatorError("coordinator: sender not authorised")
         check_fields(demand_w, soc_pm, tcc)
+        count = self.member_requests(sender, current)
+        if count >= self.request_limit(sender):
+            raise CoordinatorError("coordinator: request limit reached")
         arrival = self._next_arrival(current)
+        self.member_slots[sender] = (current, count + 1)
         self.submitted.setdefault(current, []).append(pack(demand_w, soc_pm, tcc, arrival))
         return arrival
 
@@ -379,10 +427,47 @@ class CoordinatorModel:
         if now < self.slot_end(slot):
             raise CoordinatorError("coordinator: slot not ended")
 
-    def close_slot(self, now: int, slot: int) -> CloseResult:
-        """A close in one call (with the right calldata); it supersedes any paged close of the slot."""
+    def close_slot(
+        self, now: int, slot: int, requests: Sequence[int] | None = None, positions: Sequence[int] | None = None
+    ) -> CloseResult:
+        """A close in one call: with its calldata (requests in the rule's order, packed positions) checked as
+        the contract checks it, or, without, the right calldata. Other callers' paged closes of the slot are
+        void once it is closed."""
         self._open_close(now, slot)
-        self.paging = None
+        if requests is not None:
+            self._check_close_calldata(slot, requests, positions or [])
+        return self._close(slot)
+
+    def _check_close_calldata(self, slot: int, requests: Sequence[int], positions: Sequence[int]) -> None:
+        """The contract's `close_slot` checks after `_open_close`, in its order: positions' length, then the
+        pending chains taken through the positions, then the walk's order."""
+        n, carried, submitted = len(requests), self.carried.get(slot, []), self.submitted.get(slot, [])
+        if len(positions) != (n + 15) // 16:
+            raise CoordinatorError("coordinator: positions have the wrong length")
+        mismatch = CoordinatorError("coordinator: requests do not match the pending set")
+        if n < len(carried):
+            raise mismatch
+        for part, expected in ((range(len(carried)), carried), (range(len(carried), n), submitted)):
+            taken = []
+            for k in part:
+                i = position(positions, k)
+                if i >= n:
+                    raise CoordinatorError("coordinator: position out of range")
+                taken.append(requests[i])
+            if taken != expected:
+                raise mismatch
+        self._check_order([], list(requests))
+
+    def _check_order(self, before: Sequence[int], words: Sequence[int]) -> None:
+        """The walk's check: each of `words` strictly after the one before it (the last of `before` first)."""
+        listed = list(before[-1:]) + list(words)
+        reqs = [unpack(w) for w in listed]
+        us = [priority(r, self.beta1_pm) for r in reqs]
+        for k in range(1, len(listed)):
+            if not precedes(reqs[k - 1], us[k - 1], reqs[k], us[k]):
+                raise CoordinatorError("coordinator: order not sorted")
+
+    def _close(self, slot: int) -> CloseResult:
         requests = self.pending(slot)
         result = close(slot, requests, self.capacity_of(slot), self.beta1_pm)
         self.carried[slot + 1] = list(result.carried)
@@ -391,56 +476,61 @@ class CoordinatorModel:
         self.closes.append(result)
         return result
 
-    # -- a close in pages: the protocol's rules, with the contract's reasons -------------------------------
+    # -- a close in pages: one per caller, with the contract's rules and reasons ------------------------------
     def begin_close(self, sender: str, now: int, slot: int, n: int, sorted_hash: bytes) -> None:
-        p = self.paging
-        if p and p.slot == self.next_slot_to_close and p.keeper != sender and now < p.started + self.slot_length:
-            raise CoordinatorError("coordinator: a paged close is in progress")
+        """Start (or start over) the caller's own paged close; nobody else's is touched."""
         self._open_close(now, slot)
         if n < len(self.carried.get(slot, [])) or n == 0:
             raise CoordinatorError("coordinator: requests do not match the pending set")
-        self.paging = _Paging(sender, now, slot, n, sorted_hash)
+        self.paging[sender] = _Paging(slot, n, sorted_hash, self.capacity_of(slot))
+
+    def paging_of(self, sender: str) -> _Paging | None:
+        """The caller's paged close if it may still finish (it is of the next slot to close), else None."""
+        p = self.paging.get(sender)
+        return p if p is not None and p.slot == self.next_slot_to_close else None
 
     def _paging(self, sender: str) -> _Paging:
-        p = self.paging
-        if p is None or p.slot != self.next_slot_to_close:
+        p = self.paging_of(sender)
+        if p is None:
             raise CoordinatorError("coordinator: no paged close in progress")
-        if sender != p.keeper:
-            raise CoordinatorError("coordinator: not the keeper of this paged close")
         return p
 
     def close_sorted_page(self, sender: str, words: Sequence[int]) -> None:
-        """The next part of the list in the rule's order: each request strictly after the one before."""
+        """The next part of the list in the rule's order: every value a well-formed request, then each
+        strictly after the one before."""
         p = self._paging(sender)
         if len(p.sorted) + len(words) > p.n:
             raise CoordinatorError("coordinator: more requests than committed")
-        listed = p.sorted + list(words)
-        reqs = [unpack(w) for w in listed]
-        us = [priority(r, self.beta1_pm) for r in reqs]
-        for k in range(max(1, len(p.sorted)), len(listed)):
-            if not precedes(reqs[k - 1], us[k - 1], reqs[k], us[k]):
-                raise CoordinatorError("coordinator: order not sorted")
-        p.sorted = listed
+        for w in words:
+            check_listed(w)
+        self._check_order(p.sorted, words)
+        p.sorted = p.sorted + list(words)
 
     def close_pending_page(self, sender: str, words: Sequence[int]) -> None:
-        """The next part of the pending set in canonical order; crossing the end of the carried part
-        checks it."""
+        """The next part of the pending set in canonical order; reaching the end of the carried part checks
+        it. Value by value, as the contract: below 2**176, then the carried boundary."""
         p = self._paging(sender)
         if len(p.pending) + len(words) > p.n:
             raise CoordinatorError("coordinator: more requests than committed")
         listed = p.pending + list(words)
         carried = self.carried.get(p.slot, [])
-        if len(p.pending) <= len(carried) < len(listed) and listed[: len(carried)] != carried:
-            raise CoordinatorError("coordinator: requests do not match the pending set")
+        for k in range(len(p.pending), len(listed)):
+            if listed[k] >> REQUEST_BITS:
+                raise CoordinatorError("coordinator: listed request out of range")
+            if k == len(carried) and listed[:k] != carried:
+                raise CoordinatorError("coordinator: requests do not match the pending set")
         p.pending = listed
 
     def finish_close(self, sender: str, now: int) -> CloseResult:
         p = self._paging(sender)
+        if p.capacity_w != self.capacity_of(p.slot):
+            raise CoordinatorError("coordinator: capacity changed since begin_close")
         if len(p.sorted) != p.n or len(p.pending) != p.n:
             raise CoordinatorError("coordinator: pages missing")
         if chain(p.sorted) != p.sorted_hash:
             raise CoordinatorError("coordinator: pages differ from the committed order")
-        # the contract checks the chains, then the multisets (products at a random point)
+        # the contract checks the chains, then the multisets (products at a random point; every value listed
+        # is below 2**176 < FIELD, so equal products mean equal multisets)
         if p.pending != self.pending(p.slot) or sorted(p.sorted) != sorted(p.pending):
             raise CoordinatorError("coordinator: requests do not match the pending set")
         return self.close_slot(now, p.slot)

@@ -61,20 +61,32 @@ def slot_requests(n: int, seed: int) -> tuple[list[tuple[int, int, int]], int]:
 
 
 def coordination(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
+    """One slot of n requests, all from one member account whose request limit the owner raises to n (a
+    member may send one request per slot by default; n accounts would measure the same submission, a warm
+    non-zero member word rewritten, at n times the set-up). A paged close's calls are also reported one by one."""
     owner, member = gateway.accounts[:2]
     requests, capacity = slot_requests(n, seed)
     client, deploy = CoordinatorClient.deploy(gateway, owner, gateway.now(), SLOT_S, 500, capacity)
-    client.set_member(owner, member)
+    admit = client.set_member(owner, member).gas_used
+    limit = client.set_request_limit(owner, member, n).gas_used
     gas = [client.submit_request(member, *r)[1].gas_used for r in requests]
     gateway.advance_time(client.slot_end(0) - gateway.now())
     pending = [s.request for s in client.submissions(0)]
+    paged: dict[str, int] = {}
     if n <= MAX_REQUESTS:
         receipts = [client.close_slot(owner, 0, *close_calldata(pending, 500))]
     else:
-        receipts = client.close_in_pages(owner, 0, paged_calldata(pending, 500))
-    return {"deploy": deploy.gas_used, "submit_first": gas[0], "submit_steady": max(gas[1:], default=gas[0]),
-            "close_slot": sum(r.gas_used for r in receipts), "close_calls": len(receipts),
-            "close_max_transaction": max(r.gas_used for r in receipts)}  # fmt: skip
+        calls = paged_calldata(pending, 500)
+        receipts = client.close_in_pages(owner, 0, calls)
+        k = len(calls.sorted_pages)
+        sorted_pages, pending_pages = receipts[1 : 1 + k], receipts[1 + k : -1]
+        paged = {"begin_close": receipts[0].gas_used, "close_sorted_page_max": max(r.gas_used for r in sorted_pages),
+                 "close_pending_page_max": max(r.gas_used for r in pending_pages),
+                 "finish_close": receipts[-1].gas_used}  # fmt: skip
+    return {"deploy": deploy.gas_used, "set_member": admit, "set_request_limit": limit, "submit_first": gas[0],
+            "submit_steady": max(gas[1:], default=gas[0]), "close_slot": sum(r.gas_used for r in receipts),
+            "close_calls": len(receipts), "close_max_transaction": max(r.gas_used for r in receipts),
+            "paged": paged}  # fmt: skip
 
 
 def anonymous(gateway: Gateway, seed: int) -> dict[str, int]:
@@ -155,6 +167,8 @@ def run(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Calla
         "config": asdict(config) | {"name": config.name},
         "coordination": {
             "deploy": any_ours["deploy"],
+            "set_member": any_ours["set_member"],  # a new member
+            "set_request_limit": any_ours["set_request_limit"],  # a member's limit raised (above the default 1)
             "submit_request": max(v["submit_first"] for v in ours.values()),
             "submit_request_steady": max(v["submit_steady"] for v in ours.values()),
             "submit_request_anonymous": anon["single"],  # not the slot's first, like submit_request_steady
@@ -165,6 +179,7 @@ def run(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Calla
             "close_slot_per_request": {n: round(v["close_slot"] / int(n)) for n, v in ours.items()},
             "close_slot_calls": {n: v["close_calls"] for n, v in ours.items()},
             "close_slot_max_transaction": {n: v["close_max_transaction"] for n, v in ours.items()},
+            "close_in_pages": {n: v["paged"] for n, v in ours.items() if v["paged"]},  # each call of a paged close
         },
         "baseline": {
             "deploy": next(iter(base.values()))["deploy"] if base else None,
