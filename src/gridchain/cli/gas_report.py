@@ -112,14 +112,21 @@ def gas_report(
     if fixes:
         changed = {k: v for k, v in fixes["functions"].items() if v["before"] != v["after"]}
         cost = Table(title=f"What the security fixes cost: gas before them (commit {fixes['commit']}) and now")
-        for col in ("figure", "before", "now", "change"):
+        cost.add_column("figure", overflow="fold")
+        for col in ("before", "now", "change"):
             cost.add_column(col, justify="right")
+        section = None
         for name, v in changed.items():
+            if name.split(".")[0] != section:
+                section = name.split(".")[0]
+                cost.add_row(f"[bold]{section}[/bold]")
             before, now = v["before"], v["after"]
-            cost.add_row(name, "new" if before is None else f"{before:,}", "gone" if now is None else f"{now:,}",
-                         f"{now - before:+,}" if None not in (before, now) else "-")  # fmt: skip
+            cost.add_row(f"  {name.split('.', 1)[1]}", "-" if before is None else f"{before:,}",
+                         "-" if now is None else f"{now:,}",
+                         f"{now - before:+,}" if None not in (before, now) else "")  # fmt: skip
         console.print(cost)
-        console.print(f"{len(fixes['functions']) - len(changed)} other figures unchanged")
+        console.print(f"-: not measured then (a new function, or one the report did not measure); "
+                      f"{len(fixes['functions']) - len(changed)} other figures unchanged")  # fmt: skip
     for name, t in report["targets"].items():
         mark = "[green]met[/green]" if t["met"] else "[red]not met[/red]"
         detail = {k: v for k, v in t.items() if k != "met"}

@@ -30,8 +30,8 @@ def flatten(report: dict) -> dict[str, int]:
         for name, value in report.get(section, {}).items():
             if isinstance(value, int) and not isinstance(value, bool):
                 out[f"{section}.{name}"] = value
-    for n, gas in report.get("coordination", {}).get(PER_REQUEST, {}).items():
-        out[f"coordination.close_per_request@{n}"] = gas
+        for n, gas in report.get(section, {}).get(PER_REQUEST, {}).items():
+            out[f"{section}.close_per_request@{n}"] = gas
     return out
 
 
