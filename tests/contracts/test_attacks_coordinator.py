@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridchain.core.coordinator import (
+    FIELD,
     CoordinatorError,
     chain,
     close,
@@ -26,7 +27,6 @@ from gridchain.core.coordinator import (
 
 from .conftest import BETA1_PM, SLOT_LENGTH, Community, logs
 
-FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617  # BN254's scalar field
 PAGE = 1024  # the most one call takes
 
 
@@ -286,3 +286,21 @@ def test_hole3_one_member_cannot_flood_a_slot(community, hostile):
     count = int.from_bytes(community.c.submit_hash(0)[28:], "big")  # the slot's submissions
     assert recorded == count
     assert count <= 1, f"one member recorded {count} requests in one slot"
+
+
+def test_hole3_a_member_cannot_raise_its_own_limit_nor_change_anothers(community, attacker):
+    """The limit is the owner's to set: a member that raises its own limit to split its demand again, or an
+    attacker that sets a member's limit, is refused and changes no member's word; the owner's own hostile
+    limits (0, above 2**32, the whole range) are refused with their reasons, as in the twin."""
+    c, member, victim = community.c, *community.members[:2]
+    words = {a: c.member_state(a) for a in (member, victim)}
+    for sender, who, limit in [(member, member, 1_000), (attacker.address, victim, 2), (attacker.address, member, 0)]:
+        assert attempt(sender, lambda: c.set_request_limit(who, limit)) == "coordinator: caller is not the owner"
+    assert {a: c.member_state(a) for a in words} == words
+    for limit in (0, 2**32 + 1, 2**256 - 1):
+        with pytest.raises(CoordinatorError) as refused:
+            community.model.set_request_limit(str(community.owner), str(member), limit)
+        assert attempt(community.owner, lambda: c.set_request_limit(member, limit)) == str(refused.value)
+    assert c.member_state(member) == words[member] and c.request_limit(member) == 1
+    assert attempt(member, lambda: c.submit_request(10, 500, 3)) is None
+    assert attempt(member, lambda: c.submit_request(10, 500, 3)) == "coordinator: request limit reached"

@@ -381,6 +381,22 @@ def test_hole12_a_revoked_gateway_anchors_nothing_even_for_its_meters(net):
         net.anchor(net.meters[0].address, period, b"\x01" * 32, 1)
 
 
+
+def test_hole12_a_gateway_cannot_assign_itself_a_meter(net, attacker):
+    """The assignment is the new lever: a rogue gateway (or a stranger) that names itself a meter's gateway to
+    anchor its days first is refused, and the meter's own gateway keeps it."""
+    meter = net.meters[0].address
+    net.track(attacker.address)
+    net.set_gateway(attacker.address, True)  # a gateway in good standing, for other meters
+    for sender in (attacker.address, net.gateway):
+        with refused("caller is not the owner"):
+            net.assign_gateway(meter, attacker.address, sender=sender)
+    assert net.c.gateway_of(meter) == net.gateway
+    period = net.now // m.PERIOD_S
+    net.travel_to((period + 1) * m.PERIOD_S)
+    with refused("caller is not the meter's gateway"):
+        net.anchor(meter, period, b"\x66" * 32, 96, sender=attacker.address)
+
 # -- hole 13: any tariff version is found --------------------------------------------------------------------
 VERSIONS = 260  # hourly tariffs for 11 days: more than the 256 the old lookup looked back
 

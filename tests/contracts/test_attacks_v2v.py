@@ -322,3 +322,19 @@ def test_hole5_residual_a_consumer_that_takes_nothing_gains_at_most_the_collater
     gained = balance(attacker) - FUNDS
     assert gained == collateral == max(cost(RATE, AMOUNT), minimum) <= deposit
     assert balance(provider) == FUNDS - collateral
+
+
+@pytest.mark.parametrize("minimum", [cost(START_RATE, AMOUNT) + 1, 2**80, 2**256 - 1])
+def test_hole5_a_consumer_cannot_demand_more_collateral_than_it_deposits(market, evs, attacker, minimum):
+    """The minimum collateral is the consumer's new lever: a consumer that takes nothing gains the undelivered
+    collateral, so an attacker consumer would ask for a huge one to harvest it. It is bounded by the consumer's
+    own deposit: anything above is refused, and no auction opens."""
+    deposit = cost(START_RATE, AMOUNT)
+    before = balance(attacker)
+    with boa.env.prank(attacker.address):
+        assert not succeeds(market.c.start_auction, AMOUNT, BIDDING, START_RATE, minimum, value=deposit)
+    assert market.auction(attacker.address)[1] == 0  # no closing time: no auction
+    assert balance(attacker) == before
+    with boa.env.prank(attacker.address):  # at the bound it opens: what a provider risks is public and bounded
+        market.c.start_auction(AMOUNT, BIDDING, START_RATE, deposit, value=deposit)
+    assert market.minimum(attacker.address) == deposit

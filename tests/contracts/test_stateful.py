@@ -108,20 +108,20 @@ class CoordinatorMachine(RuleBasedStateMachine):
     @rule(member=st.integers(0, 3), limit=mostly(st.integers(0, 3), st.sampled_from([2**32, 2**32 + 1, 2**256 - 1]), 4),
           by_owner=st.booleans())  # fmt: skip
     def set_limit(self, member, limit, by_owner):
-        c, m = self.community, self.community.model
-        who = c.members[member] if member < 3 else self.stranger
-        sender = c.owner if by_owner else c.members[0]
-        self.both(self._as(sender, lambda: c.c.set_request_limit(who, limit)),
-                  lambda: m.set_request_limit(str(sender), str(who), limit))  # fmt: skip
-        self.member_agrees(who)
+        self.change_member("set_request_limit", member, limit, by_owner)
 
     @rule(member=st.integers(0, 3), allowed=st.booleans(), by_owner=st.booleans())
     def set_member(self, member, allowed, by_owner):
+        self.change_member("set_member", member, allowed, by_owner)
+
+    def change_member(self, fn: str, member: int, value, by_owner: bool):
+        """An owner-only change (`fn`, the same name on chain and in the model) of a member's word (or of a
+        stranger's), sent by the owner or by a member (refused); then the word must be the model's."""
         c, m = self.community, self.community.model
         who = c.members[member] if member < 3 else self.stranger
         sender = c.owner if by_owner else c.members[0]
-        self.both(self._as(sender, lambda: c.c.set_member(who, allowed)),
-                  lambda: m.set_member(str(sender), str(who), allowed))  # fmt: skip
+        self.both(self._as(sender, lambda: getattr(c.c, fn)(who, value)),
+                  lambda: getattr(m, fn)(str(sender), str(who), value))  # fmt: skip
         self.member_agrees(who)
 
     @rule(offset=st.integers(-1, 2), capacity=mostly(st.integers(0, 300)), by_owner=st.booleans())

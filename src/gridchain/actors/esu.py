@@ -21,7 +21,7 @@ class Esu:
     arrival: int | None = None  # the request's arrival number once submitted
     slot: int | None = None  # the slot it was submitted into
     receipts: list[Receipt] = field(default_factory=list)
-    ticket: int | None = None  # the relayer's ticket (anonymous mode)
+    ticket: str | None = None  # the relayer's ticket (anonymous mode): an unguessable id
     sent: tuple[int, int, int] | None = None  # (demand_w, soc_pm, tcc) handed to the relayer
 
     def request(self, demand_w: int, soc_pm: int, tcc: int) -> Receipt:

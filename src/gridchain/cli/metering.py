@@ -48,8 +48,9 @@ def demo(
     coordinator's greedy allocation is pushed as SetChargingProfile, and the charge point drops its link
     for 20 minutes and reconnects. Later an EV charges at the host without a signed session. After the day
     each meter's 96 signed readings are anchored as one Merkle root, the session is settled on chain from its
-    reservation at the time-of-use tariff (the rest returns to the EV owner's escrow), NILM flags the unexplained EV charging in the host's
-    1-minute meter data, one reading is proven on chain, and each party gets a bill.
+    reservation at the time-of-use tariff (the rest returns to the EV owner's escrow), NILM flags the
+    unexplained EV charging in the host's 1-minute meter data, one reading is proven on chain, and each party
+    gets a bill.
 
     Runs on the embedded chain, or on a node with --rpc-url (e.g. anvil).
 

@@ -84,15 +84,11 @@ def submit_chain(words: Iterable[int]) -> bytes:
 
 def check_listed(word: int) -> None:
     """What a paged close demands of every value it is given in a sorted page: a well-formed packed request
-    (the contract's `close_sorted_page`, its reasons in its order)."""
+    (the contract's `close_sorted_page`, its reasons in its order): below 2**176, then the submission's field
+    checks (of which only "demand is 0", "soc_pm above 999" and "tcc is 0" can fail on packed fields)."""
     if word >> REQUEST_BITS:
         raise CoordinatorError("coordinator: listed request out of range")
-    if not word & MASK64:
-        raise CoordinatorError("coordinator: demand is 0")
-    if (word >> 64) & MASK16 > SOC_PM_MAX:
-        raise CoordinatorError("coordinator: soc_pm above 999")
-    if not (word >> 80) & MASK32:
-        raise CoordinatorError("coordinator: tcc is 0")
+    check_fields(word & MASK64, (word >> 64) & MASK16, (word >> 80) & MASK32)
 
 
 def position(positions: Sequence[int], k: int) -> int:
