@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gridchain.core import ChargingRequest, Slot, get_policy
+from gridchain.coordination.model import ChargingRequest, Slot, get_policy
 
 SIZES = (1_000, 10_000, 100_000)
 OPTIMAL_MAX = 1_000  # the frontier grows with n: 3.6 s at 10^3, minutes at 10^4

@@ -3,8 +3,8 @@ import random
 import pytest
 
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.coordinator import CoordinatorClient
-from gridchain.core.coordinator import CoordinatorModel
+from gridchain.coordination.client import CoordinatorClient
+from gridchain.coordination.model.coordinator import CoordinatorModel
 
 SLOT = 3600
 

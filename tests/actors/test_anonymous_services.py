@@ -7,16 +7,21 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
-from gridchain.actors.issuer import IssuanceError, IssuanceRefused, Issuer, TokenWallet
-from gridchain.actors.relayer import Relayer, RelayRefused
-from gridchain.chain.anonymous import sign_request
+from gridchain.coordination.anonymous.parties.issuer import (
+    IssuanceError,
+    IssuanceRefused,
+    Issuer,
+    TokenWallet,
+)
+from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused
+from gridchain.coordination.anonymous.client import sign_request
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.coordinator import CoordinatorClient
+from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.locked import LockedGateway
-from gridchain.core import blind
-from gridchain.services.issuance import IssuanceClient, issuance_app
-from gridchain.services.relayer import RelayerClient, relayer_app
-from gridchain.services.server import LoopbackServer
+from gridchain.crypto import blind
+from gridchain.coordination.anonymous.service.issuance import IssuanceClient, issuance_app
+from gridchain.coordination.anonymous.service.relayer import RelayerClient, relayer_app
+from gridchain.net.server import LoopbackServer
 
 COMMUNITY = "0x" + "c0" * 20
 ADMIN = "the relayer operator's admin token"

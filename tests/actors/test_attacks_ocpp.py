@@ -14,8 +14,8 @@ import json
 
 import pytest
 
-from gridchain.actors.charge_point import ChargePointSim, iso_utc
-from gridchain.services.ocpp_central import CentralSystem, RecordingBackend
+from gridchain.ocpp.charge_point import ChargePointSim, iso_utc
+from gridchain.ocpp.central import CentralSystem, RecordingBackend
 
 from .ocpp_attackers import (
     SILENCE_S,
@@ -76,11 +76,11 @@ def test_hole8_a_session_stopping_on_a_quarter_hour_keeps_its_signed_reading_and
     signed session and it is the one the meter signed."""
     from eth_account import Account
 
-    from gridchain.actors.meter import ChargePointMeter, SmartMeter, sign_session_start
+    from gridchain.metering.parties import ChargePointMeter, SmartMeter, sign_session_start
     from gridchain.chain.boa_gateway import BoaGateway
-    from gridchain.chain.metering import MeteringClient
-    from gridchain.core import metering as m
-    from gridchain.services.roaming import RoamingStation
+    from gridchain.metering.client import MeteringClient
+    from gridchain.metering import model as m
+    from gridchain.metering.service import RoamingStation
 
     gateway = BoaGateway(accounts=3)
     utility, host, owner = gateway.accounts
@@ -254,7 +254,7 @@ def test_hole10_a_number_in_a_frame_is_bounded_and_refused_naming_its_field(host
 
 
 def test_the_bounds_are_the_central_systems():
-    from gridchain.services import ocpp_central
+    from gridchain.ocpp import central as ocpp_central
 
     assert ocpp_central.MAX_READING == MAX_READING and ocpp_central.MAX_MESSAGE_BYTES == 131_072
 
@@ -392,7 +392,7 @@ def test_broken_json_of_a_call_with_a_readable_id_gets_formation_violation(centr
      ('["\\"' + "[" * 20 + '"]', False), ("[" * 120_000, True), ("[[]" * 20, True)],  # escaped quote; unbalanced
 )  # fmt: skip
 def test_nesting_is_measured_outside_strings(text, too_deep):
-    from gridchain.services.ocpp_central import _too_deep
+    from gridchain.ocpp.central import _too_deep
 
     assert _too_deep(text) is too_deep
 

@@ -25,29 +25,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from gridchain.actors.ev import ConsumerEV, ProviderEV
-from gridchain.actors.issuer import IssuanceRefused, Issuer, TokenWallet
-from gridchain.actors.meter import MeterGateway, SmartMeter
-from gridchain.actors.relayer import Relayer, RelayRefused, Ticket
-from gridchain.chain.anonymous import AnonymousRequest, sign_request
+from gridchain.v2v.parties import ConsumerEV, ProviderEV
+from gridchain.coordination.anonymous.parties.issuer import IssuanceRefused, Issuer, TokenWallet
+from gridchain.metering.parties import MeterGateway, SmartMeter
+from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused, Ticket
+from gridchain.coordination.anonymous.client import AnonymousRequest, sign_request
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.coordinator import CoordinatorClient
-from gridchain.chain.eip712 import compact
+from gridchain.coordination.client import CoordinatorClient
+from gridchain.crypto.eip712 import compact
 from gridchain.chain.gateway import ChainRevert
 from gridchain.chain.locked import LockedGateway
-from gridchain.chain.metering import MeteringClient
-from gridchain.chain.v2v import V2VClient
-from gridchain.core import blind
-from gridchain.core import metering as m
-from gridchain.core.request import InputError
-from gridchain.services.issuance import IssuanceClient, issuance_app
-from gridchain.services.ocpp_central import RecordingBackend
-from gridchain.services.relayer import Flusher, RelayerClient, relayer_app
-from gridchain.services.roaming import RoamingRefused, RoamingStation
-from gridchain.services.server import LoopbackServer
-from gridchain.services.v2v import ProviderClient, provider_app
-from gridchain.sim.meter_proof import prove_reading
-from gridchain.sim.v2v_trade import dev_keys_for
+from gridchain.metering.client import MeteringClient
+from gridchain.v2v.client import V2VClient
+from gridchain.crypto import blind
+from gridchain.metering import model as m
+from gridchain.errors import InputError
+from gridchain.coordination.anonymous.service.issuance import IssuanceClient, issuance_app
+from gridchain.ocpp.central import RecordingBackend
+from gridchain.coordination.anonymous.service.relayer import Flusher, RelayerClient, relayer_app
+from gridchain.metering.service import RoamingRefused, RoamingStation
+from gridchain.net.server import LoopbackServer
+from gridchain.v2v.service import ProviderClient, provider_app
+from gridchain.metering.scenarios.meter_proof import prove_reading
+from gridchain.v2v.scenarios import dev_keys_for
 
 # The chains here are BoaGateway's own environments and anvil, never boa's global one (the probe contract
 # only computes): titanoboa's per-fixture snapshots of the global environment are not needed, and they break when
@@ -467,7 +467,7 @@ def test_signature_forms_at_the_meter_gateway_and_the_proof(metering):
 def test_signature_forms_at_the_roaming_station(metering):
     """The EV's signed session start: each standard form admits it and is kept canonical (what the settlement
     compacts); a spoiled one is refused naming `ev_signature`."""
-    from gridchain.actors.meter import sign_session_start
+    from gridchain.metering.parties import sign_session_start
 
     gateway, client, meter, ev, _ = metering
     start, signature = sign_session_start(ev.key, client.domain(), meter.address, gateway.now(), 10**15)
@@ -514,7 +514,7 @@ def test_signature_forms_at_the_issuance_desk():
 
 
 def _issuance_body(member, community: str, epoch: int, modulus: bytes) -> dict:
-    from gridchain.actors.issuer import _sign, request_digest
+    from gridchain.coordination.anonymous.parties.issuer import _sign, request_digest
 
     z = blind.blind(blind.PublicKey.from_bytes(modulus), 12345).blinded
     community = to_checksum_address(community)
@@ -526,7 +526,7 @@ def _issuance_body(member, community: str, epoch: int, modulus: bytes) -> dict:
 def test_the_wallet_refuses_a_malformed_answer_as_an_issuance_error():
     """The utility's answer comes from outside too: a spoiled signature or garbage is the wallet's
     IssuanceError, not a crash."""
-    from gridchain.actors.issuer import IssuanceError
+    from gridchain.coordination.anonymous.parties.issuer import IssuanceError
 
     community = "0x" + "c0" * 20
     issuer = Issuer(bytes(Account.create().key), quota=64)
@@ -572,7 +572,7 @@ def test_normaliser_agrees_with_the_contracts_ecrecover(probe, digest, r_kind, s
         return  # not expressible in EIP-2098's vs; the 65-byte form is refused as high s
     parity = (genuine[64] - 27) ^ flip_v
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27 + parity])
-    from gridchain.chain.eip712 import normalize_signature
+    from gridchain.crypto.eip712 import normalize_signature
 
     try:
         canonical = normalize_signature(raw)
@@ -594,7 +594,7 @@ def test_normaliser_agrees_with_the_contracts_ecrecover(probe, digest, r_kind, s
 def test_normaliser_returns_the_canonical_form_or_names_the_field(raw):
     """Arbitrary bytes: either 65 bytes with v in {27, 28}, 0 < r < n on the curve, 0 < s <= n/2, or an
     InputError naming the field; never another exception."""
-    from gridchain.chain.eip712 import normalize_signature
+    from gridchain.crypto.eip712 import normalize_signature
 
     try:
         out = normalize_signature(raw, "sig")

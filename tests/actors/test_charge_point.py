@@ -1,5 +1,5 @@
-"""OCPP 1.6-J between the central system (gridchain.services.ocpp_central) and the charge-point simulator
-(gridchain.actors.charge_point) over a real websocket on 127.0.0.1: boot and authorization, a whole session with
+"""OCPP 1.6-J between the central system (gridchain.ocpp.central) and the charge-point simulator
+(gridchain.ocpp.charge_point) over a real websocket on 127.0.0.1: boot and authorization, a whole session with
 exact energy, SetChargingProfile obeyed from the moment it arrives, a charge point that loses its link mid-session
 and reconnects (queued messages in order, a resent message counted once, StopTransaction delivered late),
 malformed profiles rejected, a clean shutdown. The protocol logic is also driven without a network (an in-memory
@@ -17,7 +17,7 @@ import pytest
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError
 from ocpp.v16 import call
 
-from gridchain.actors.charge_point import (
+from gridchain.ocpp.charge_point import (
     ChargePointProtocol,
     ChargePointSim,
     ChargingMeter,
@@ -26,8 +26,8 @@ from gridchain.actors.charge_point import (
     iso_utc,
     parse_charging_profile,
 )
-from gridchain.core.request import InputError
-from gridchain.services.ocpp_central import (
+from gridchain.errors import InputError
+from gridchain.ocpp.central import (
     CentralChargePoint,
     CentralSystem,
     MeterSample,

@@ -1,5 +1,5 @@
-"""The V2V trade's off-chain part (gridchain.actors.ev) over a provider's real loopback HTTP service
-(gridchain.services.v2v): the mutual authentication (hello, proof), delivery in increments against the
+"""The V2V trade's off-chain part (gridchain.v2v.parties) over a provider's real loopback HTTP service
+(gridchain.v2v.service): the mutual authentication (hello, proof), delivery in increments against the
 consumer's cumulative receipts, the settlement on the embedded chain, and every refusal with its exact reason
 and nothing changed. One test drives the two EVs directly, without a transport."""
 
@@ -13,22 +13,14 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from gridchain.actors.ev import (
-    ACCESS_TAG,
-    PROVIDER_TAG,
-    AuthRefused,
-    ConsumerEV,
-    Hello,
-    Proof,
-    ProviderEV,
-)
+from gridchain.v2v.parties import ACCESS_TAG, PROVIDER_TAG, AuthRefused, ConsumerEV, Hello, Proof, ProviderEV
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.chain.gateway import ChainRevert
 from gridchain.chain.locked import LockedGateway
-from gridchain.chain.v2v import SignedReceipt, V2VClient, sign_receipt
-from gridchain.services.server import LoopbackServer
-from gridchain.services.v2v import ProviderClient, provider_app
-from gridchain.sim.v2v_trade import dev_keys_for
+from gridchain.v2v.client import SignedReceipt, V2VClient, sign_receipt
+from gridchain.net.server import LoopbackServer
+from gridchain.v2v.service import ProviderClient, provider_app
+from gridchain.v2v.scenarios import dev_keys_for
 
 TWEI = 10**12
 AMOUNT = 20_000  # [Wh]

@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from gridchain.actors.keeper import Keeper, pending
-from gridchain.actors.verifier import verify
+from gridchain.coordination.parties.keeper import Keeper, pending
+from gridchain.coordination.parties.verifier import verify
 from gridchain.chain.compiler import compile_contract
 from gridchain.chain.gateway import ChainRevert
-from gridchain.core.coordinator import CoordinatorModel, close_calldata, paged_calldata
+from gridchain.coordination.model.coordinator import CoordinatorModel, close_calldata, paged_calldata
 
 
 def test_nothing_due_before_the_slot_ends(town):
@@ -128,7 +128,7 @@ def test_pages_large_slots_and_resumes_after_a_paged_close(town):
         assert town.client.close_input(receipt.tx_hash) is None  # closed by finish_close
         assert receipt.named("SlotClosed")[0].args == model.close_slot(model.slot_end(slot), slot).event()
     # a fresh keeper rebuilds the carry-over of a paged close from the chain alone
-    from gridchain.actors.keeper import pending
+    from gridchain.coordination.parties.keeper import pending
 
     assert pending(town.client, 3) == model.pending(3)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from gridchain.actors.meter import (
+from gridchain.metering.parties import (
     ChargePointMeter,
     MeterGateway,
     SmartMeter,
@@ -15,10 +15,10 @@ from gridchain.actors.meter import (
     sign_session_start,
 )
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.metering import MeteringClient, SignedReading
-from gridchain.core import metering as m
-from gridchain.services.ocpp_central import RecordingBackend
-from gridchain.services.roaming import RoamingRefused, RoamingStation, id_tag_of
+from gridchain.metering.client import MeteringClient, SignedReading
+from gridchain.metering import model as m
+from gridchain.ocpp.central import RecordingBackend
+from gridchain.metering.service import RoamingRefused, RoamingStation, id_tag_of
 
 I = m.INTERVAL_S  # noqa: E741
 
@@ -72,7 +72,7 @@ def test_the_gateway_keeps_only_readings_signed_by_their_meter_and_anchors_once(
 
 
 def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register(net):
-    from gridchain.actors.charge_point import Reading
+    from gridchain.ocpp.charge_point import Reading
 
     cpm = ChargePointMeter(net.cp)
     start, _ = sign_session_start(net.ev_key, net.client.domain(), net.cp.address, net.day0 + 300, 10**15)
@@ -150,7 +150,7 @@ def test_a_wrong_anchored_day_is_corrected_with_the_meters_signed_root(net):
 
 
 def test_a_transaction_beginning_intervals_after_the_signed_start_pads_zeros(net):
-    from gridchain.actors.charge_point import Reading
+    from gridchain.ocpp.charge_point import Reading
 
     cpm = ChargePointMeter(net.cp)
     cpm.expect(b"\x01" * 32, net.day0 + 100)

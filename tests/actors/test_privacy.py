@@ -37,15 +37,20 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
-import gridchain.actors.issuer as issuer_module
-from gridchain.actors.issuer import IssuanceError, IssuanceRecord, Issuer, TokenWallet
-from gridchain.actors.relayer import Relayer
-from gridchain.chain.anonymous import sign_request
+import gridchain.coordination.anonymous.parties.issuer as issuer_module
+from gridchain.coordination.anonymous.parties.issuer import (
+    IssuanceError,
+    IssuanceRecord,
+    Issuer,
+    TokenWallet,
+)
+from gridchain.coordination.anonymous.parties.relayer import Relayer
+from gridchain.coordination.anonymous.client import sign_request
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.coordinator import CoordinatorClient
+from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert
-from gridchain.core import blind
-from gridchain.core.coordinator import unpack
+from gridchain.crypto import blind
+from gridchain.coordination.model.coordinator import unpack
 
 ESUS = 30
 SLOTS = 3

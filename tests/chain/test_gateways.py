@@ -2,9 +2,9 @@
 
 import pytest
 
-from gridchain.chain.coordinator import CoordinatorClient
+from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert
-from gridchain.core.coordinator import CoordinatorModel, close, close_calldata, pack
+from gridchain.coordination.model.coordinator import CoordinatorModel, close, close_calldata, pack
 
 SLOT = 3600
 

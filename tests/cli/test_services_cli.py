@@ -13,7 +13,7 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from gridchain.cli import app
-from gridchain.core import blind
+from gridchain.crypto import blind
 
 runner = CliRunner()
 ADMIN = "a-long-enough-admin-token-for-tests"
@@ -79,7 +79,7 @@ def test_relayer_serve_flushes_only_for_the_admin(tmp_path):
     """The relayer process on anvil: /health shows the flusher; POST /flush needs the admin token (from the
     environment, never argv)."""
     from gridchain.chain.anvil import start_anvil
-    from gridchain.chain.coordinator import CoordinatorClient
+    from gridchain.coordination.client import CoordinatorClient
     from gridchain.chain.rpc_gateway import RpcGateway
 
     with start_anvil(hardfork="osaka", accounts=2) as node:

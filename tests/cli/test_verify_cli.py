@@ -13,9 +13,9 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def closed_chain():
     """anvil with a coordinator whose slots 0..2 the keeper has closed."""
-    from gridchain.actors.keeper import Keeper
+    from gridchain.coordination.parties.keeper import Keeper
     from gridchain.chain.anvil import start_anvil
-    from gridchain.chain.coordinator import CoordinatorClient
+    from gridchain.coordination.client import CoordinatorClient
     from gridchain.chain.rpc_gateway import RpcGateway
 
     node = start_anvil(accounts=4)
@@ -48,7 +48,7 @@ def test_verify_a_slot_on_a_node(closed_chain):
 @pytest.mark.integration
 def test_verify_reports_a_tampered_record(closed_chain, monkeypatch):
     node, client = closed_chain
-    import gridchain.actors.verifier as verifier
+    import gridchain.coordination.parties.verifier as verifier
 
     real = verifier.fetch_records
 

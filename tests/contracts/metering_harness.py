@@ -8,9 +8,9 @@ from pathlib import Path
 import boa
 from eth_account import Account
 
-from gridchain.chain.eip712 import compact
-from gridchain.chain.metering import sign_digest, signer_of
-from gridchain.core import metering as m
+from gridchain.crypto.eip712 import compact
+from gridchain.metering.client import sign_digest, signer_of
+from gridchain.metering import model as m
 
 from .conftest import Mirrored, load
 

@@ -11,15 +11,9 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridchain.chain.anonymous import (
-    AnonymousRequest,
-    compact,
-    sign_request,
-    signer_of,
-    words,
-)
-from gridchain.core import blind
-from gridchain.core.coordinator import (
+from gridchain.coordination.anonymous.client import AnonymousRequest, compact, sign_request, signer_of, words
+from gridchain.crypto import blind
+from gridchain.coordination.model.coordinator import (
     AnonymousSubmission,
     CoordinatorError,
     pack,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridchain.core.coordinator import (
+from gridchain.coordination.model.coordinator import (
     FIELD,
     CoordinatorError,
     chain,

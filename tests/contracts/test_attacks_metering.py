@@ -16,9 +16,9 @@ import boa
 import pytest
 from eth_account import Account
 
-from gridchain.chain.eip712 import compact
-from gridchain.chain.metering import sign_digest
-from gridchain.core import metering as m
+from gridchain.crypto.eip712 import compact
+from gridchain.metering.client import sign_digest
+from gridchain.metering import model as m
 
 from .metering_harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
 

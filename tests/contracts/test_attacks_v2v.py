@@ -19,7 +19,7 @@ from pathlib import Path
 import boa
 import pytest
 
-from gridchain.chain.v2v import sign_receipt
+from gridchain.v2v.client import sign_receipt
 
 from .attackers import FUNDS, Attacker
 from .conftest import load

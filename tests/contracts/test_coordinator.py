@@ -4,7 +4,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from gridchain.core.coordinator import CoordinatorError, pack, pack_indices, submit_chain
+from gridchain.coordination.model.coordinator import CoordinatorError, pack, pack_indices, submit_chain
 
 from .conftest import SLOT_LENGTH, Community, deployer, logs
 

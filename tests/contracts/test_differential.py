@@ -14,9 +14,16 @@ import boa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridchain.core.coordinator import FIELD, CoordinatorError, chain, close, pack, paged_calldata
-from gridchain.core.policies import POLICIES
-from gridchain.core.request import ChargingRequest, Slot
+from gridchain.coordination.model.coordinator import (
+    FIELD,
+    CoordinatorError,
+    chain,
+    close,
+    pack,
+    paged_calldata,
+)
+from gridchain.coordination.model.policies import POLICIES
+from gridchain.coordination.model.request import ChargingRequest, Slot
 
 from .conftest import Community
 

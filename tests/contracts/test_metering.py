@@ -1,4 +1,4 @@
-"""contracts/metering.vy against its twin (gridchain.core.metering), through the harness: one positive and one
+"""contracts/metering.vy against its twin (gridchain.metering.model), through the harness: one positive and one
 negative test per function and revert reason, boundary tables, Merkle proofs on chain, tariffs, reservations and
 money. The attacks of issue 14 (holes 6, 7, 11-13) are in test_attacks_metering.py."""
 
@@ -8,7 +8,7 @@ import boa
 import pytest
 from eth_account import Account
 
-from gridchain.core import metering as m
+from gridchain.metering import model as m
 
 from .metering_harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
 
@@ -392,7 +392,7 @@ def test_ninety_six_intervals_settle_and_ninety_seven_do_not(net):
 
 
 def m_compact(sig: bytes):
-    from gridchain.chain.eip712 import compact
+    from gridchain.crypto.eip712 import compact
 
     return compact(sig)
 

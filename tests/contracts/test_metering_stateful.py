@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from gridchain.core import metering as m
+from gridchain.metering import model as m
 
 from .metering_harness import COMMUNITY, MAX_COST, Metering
 

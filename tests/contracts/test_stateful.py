@@ -17,7 +17,7 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from gridchain.core.coordinator import (
+from gridchain.coordination.model.coordinator import (
     CARRY_IV,
     FIELD,
     CoordinatorError,

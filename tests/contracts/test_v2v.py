@@ -1,4 +1,4 @@
-"""The V2V reverse auction (contracts/v2v_auction.vy) against its Python twin (gridchain.core.v2v): every call goes
+"""The V2V reverse auction (contracts/v2v_auction.vy) against its Python twin (gridchain.v2v.model): every call goes
 to both, and they must agree on the outcome (the auction, pending returns, balances and events on success; the
 revert reason, with nothing changed on either side, on failure). One positive and one negative test per
 external function and per revert reason, boundary tables, the access token and the money of a settlement."""
@@ -11,8 +11,8 @@ from pathlib import Path
 import boa
 import pytest
 
-from gridchain.chain.v2v import SignedReceipt, receipt_signer, sign_receipt
-from gridchain.core.v2v import (
+from gridchain.v2v.client import SignedReceipt, receipt_signer, sign_receipt
+from gridchain.v2v.model import (
     ZERO,
     Auction,
     Closed,

@@ -5,7 +5,7 @@ drawn over the whole uint256 range as well as well-formed ones), bids (right and
 max(rate x amount, minimum), equal and lower rates), the clock, ends by the consumer or by anyone else (the
 provider, a loser, a stranger, a contract) around closing + GRACE, receipts (honest, forged, above the
 amount), settlements by either party or a stranger, expiries and withdrawals, through the contract and
-`gridchain.core.v2v.V2VModel` together; settlements and expiries forfeit the undelivered collateral share
+`gridchain.v2v.model.V2VModel` together; settlements and expiries forfeit the undelivered collateral share
 or not by who ended when. After every step it checks conservation of funds: the contract's balance equals
 the model's liabilities (live deposits and collaterals plus pending returns), and every account's balance
 equals what it started with, less what it sent, plus what it was paid. One provider is a contract whose
@@ -22,8 +22,8 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from gridchain.chain.v2v import receipt_signer, sign_receipt
-from gridchain.core.v2v import ZERO, Auction, V2VError, V2VModel, cost, required_collateral
+from gridchain.v2v.client import receipt_signer, sign_receipt
+from gridchain.v2v.model import ZERO, Auction, V2VError, V2VModel, cost, required_collateral
 
 from .conftest import load
 

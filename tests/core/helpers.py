@@ -1,4 +1,4 @@
-from gridchain.core import ChargingRequest, Slot
+from gridchain.coordination.model import ChargingRequest, Slot
 
 
 def req(id: str, demand_w: int, soc_pm: int, tcc: int, arrival: int = 0) -> ChargingRequest:

@@ -1,6 +1,6 @@
 from hypothesis import strategies as st
 
-from gridchain.core import ChargingRequest, Slot
+from gridchain.coordination.model import ChargingRequest, Slot
 
 # small demands make ties and collisions frequent; huge ones stress the float pre-sort near 2**64
 demands = st.one_of(st.integers(1, 60), st.integers(1, 10**6), st.integers(2**64 - 2**12, 2**64 - 1))

@@ -3,8 +3,9 @@ u = beta1_pm * (1000 - soc_pm) + (1000 - beta1_pm) * F(tcc), F = 1000, 500, 0 fo
 
 import pytest
 
-from gridchain.core import POLICIES, ChargingRequest, InputError, Slot
-from gridchain.core.priority import priority, urgency_pm
+from gridchain.coordination.model import POLICIES, ChargingRequest, Slot
+from gridchain.errors import InputError
+from gridchain.coordination.model.priority import priority, urgency_pm
 
 from .helpers import grants, req, slot
 

@@ -3,7 +3,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridchain.core.knapsack import max_value_subset
+from gridchain.coordination.model.knapsack import max_value_subset
 
 
 def brute(weights, values, capacity):

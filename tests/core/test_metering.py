@@ -9,8 +9,8 @@ from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridchain.chain import eip712
-from gridchain.core import metering as m
+from gridchain.crypto import eip712
+from gridchain.metering import model as m
 
 CONTRACT = "0x" + "ab" * 20
 METER = "0x" + "cd" * 20

@@ -2,8 +2,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridchain.core import POLICIES, InputError
-from gridchain.core.multislot import EsuArrival, capacity_at, simulate
+from gridchain.coordination.model import POLICIES
+from gridchain.errors import InputError
+from gridchain.coordination.model.multislot import EsuArrival, capacity_at, simulate
 
 greedy = POLICIES["greedy"]
 

@@ -7,8 +7,8 @@ from functools import cmp_to_key
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridchain.core import POLICIES, Slot, Status
-from gridchain.core.priority import precedes, priority, priority_order
+from gridchain.coordination.model import POLICIES, Slot, Status
+from gridchain.coordination.model.priority import precedes, priority, priority_order
 
 from .strategies import slots
 
@@ -90,7 +90,7 @@ def test_optimal_objective_equals_brute_force(slot):
 
 def test_large_slot_sanity():
     rnd = random.Random(7)
-    from gridchain.core import ChargingRequest
+    from gridchain.coordination.model import ChargingRequest
 
     reqs = tuple(
         ChargingRequest(f"r{i}", rnd.randint(1, 200_000), rnd.randint(0, 999), rnd.randint(1, 8), i)

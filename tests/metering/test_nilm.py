@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from gridchain.core.request import InputError
-from gridchain.metering.nilm import (
+from gridchain.errors import InputError
+from gridchain.metering.nilm.model import (
     FEATURES,
     DetectedSession,
     ForestModel,

@@ -1,5 +1,5 @@
-from gridchain.core import Status
-from gridchain.sim import community_day
+from gridchain.coordination.model import Status
+from gridchain.coordination.scenarios import community_day
 
 
 def test_day_is_deterministic_and_congested():

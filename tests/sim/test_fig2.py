@@ -1,7 +1,7 @@
 import pytest
 
-from gridchain.sim import fig2
-from gridchain.sim.stats import mean_ci95
+from gridchain.coordination.scenarios import fig2
+from gridchain.experiments.stats import mean_ci95
 
 
 def test_scenario_is_deterministic_and_follows_the_paper():

@@ -4,7 +4,7 @@ import pytest
 
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.chain.compiler import BASELINE_DIR, compile_contract
-from gridchain.sim.gas_report import GasReportConfig, baseline, check_targets, run, slot_requests
+from gridchain.coordination.gas import GasReportConfig, baseline, check_targets, run, slot_requests
 
 SMALL = GasReportConfig(coordination_sizes=(10, 30), baseline_sizes=(10, 30))
 
@@ -162,7 +162,7 @@ def test_anonymous_target_boundaries(single, batched):
 
 
 def test_the_cost_of_the_security_fixes_lines_up_every_figure_with_its_value_before():
-    from gridchain.sim.gas_before import before_report, compare
+    from gridchain.experiments.gas_before import before_report, compare
 
     before = {"coordination": {"deploy": 100, "submit_request": 50, "close_slot_per_request": {"10": 9, "500": 7}},
               "v2v": {"settle": 40, "gone": 1}, "metering": {"anchor_root": 30}, "targets": {"x": {"gas": 1}}}

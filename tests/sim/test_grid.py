@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from gridchain.core.request import InputError
-from gridchain.sim.ev_sessions import BATTERY_WH, charger_powers, session_pool
-from gridchain.sim.grid_day import ALL_POLICIES, ONLINE, PolicyDay, run_policy, schedule_day
-from gridchain.sim.grid_net import day_steps, two_bus_feeder
-from gridchain.sim.grid_scenario import SLOTS_PER_HOUR, build_scenario
+from gridchain.errors import InputError
+from gridchain.grid.scenarios.sessions import BATTERY_WH, charger_powers, session_pool
+from gridchain.grid.scenarios.day import ALL_POLICIES, ONLINE, PolicyDay, run_policy, schedule_day
+from gridchain.grid.model.network import day_steps, two_bus_feeder
+from gridchain.grid.scenarios.scenario import SLOTS_PER_HOUR, build_scenario
 
 CHARGERS = {3_700, 11_000, 22_000}
 
@@ -160,7 +160,7 @@ def test_day_steps_start_at_noon_and_stay_in_2016():
 def test_default_scenario_converges_and_coordination_keeps_the_transformer_within_its_rating():
     """The acceptance case: the default scenario (1-LV-rural2, 200 EVs, its peak day), every slot's power
     flow converges; uncontrolled charging overloads the transformer, every coordinated policy does not."""
-    from gridchain.sim.grid_experiment import GridConfig, run
+    from gridchain.grid.scenarios.experiment import GridConfig, run
 
     cfg = GridConfig(policies=("uncontrolled", "greedy", "edf"), sweep=())
     result = run(cfg)

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.core import metering as m
-from gridchain.sim import metering_demo
-from gridchain.sim.metering_demo import DemoConfig
+from gridchain.metering import model as m
+from gridchain.metering.scenarios import demo as metering_demo
+from gridchain.metering.scenarios.demo import DemoConfig
 
 
 def check_day(r: dict, config: DemoConfig) -> None:

@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from gridchain.metering.nilm import DetectedSession
-from gridchain.sim.nilm_data import (
+from gridchain.metering.nilm.model import DetectedSession
+from gridchain.metering.nilm.data import (
     CHARGERS_W,
     Event,
     HouseholdConfig,
@@ -16,7 +16,7 @@ from gridchain.sim.nilm_data import (
     household_key,
     household_keys,
 )
-from gridchain.sim.nilm_experiment import NilmConfig, match_sessions, run, true_labels
+from gridchain.metering.nilm.scenarios import NilmConfig, match_sessions, run, true_labels
 
 TWO_DAYS = HouseholdConfig(days=2)
 

@@ -3,9 +3,9 @@
 import pytest
 
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.core.v2v import cost
-from gridchain.sim import v2v_trade
-from gridchain.sim.v2v_trade import PROVIDERS, TradeConfig
+from gridchain.v2v.model import cost
+from gridchain.v2v import scenarios as v2v_trade
+from gridchain.v2v.scenarios import PROVIDERS, TradeConfig
 
 
 def check_trade(result, config: TradeConfig, gas_is_free: bool) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import demo, experiment, gas_report, metering, node, schedule, services, v2v, verify
+from gridchain.coordination.cli import demo, schedule, verify
+from gridchain.cli import experiment, gas_report, node
+from gridchain.metering import cli as metering
+from gridchain.coordination.anonymous import cli as services
+from gridchain.v2v import cli as v2v
 
 app = typer.Typer(
     help=(

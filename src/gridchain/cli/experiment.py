@@ -12,11 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridchain.cli.errors import bad_input_exits, make_out_dir
-from gridchain.core.request import InputError, check_int
+from gridchain.ui.errors import bad_input_exits, make_out_dir
+from gridchain.errors import InputError
+from gridchain.checks import check_int
 
 if TYPE_CHECKING:
-    from gridchain.sim.nilm_experiment import NilmRun
+    from gridchain.metering.nilm.scenarios import NilmRun
 
 app = typer.Typer(help="Reproduce the papers' experiments (results JSON + PNG plot + table).", no_args_is_help=True)
 
@@ -61,7 +62,7 @@ def fig2(
     Example: gridchain experiment fig2 --runs 80 --seed 0 --out results
     """
     from gridchain.cli import plots  # matplotlib and scipy load only for experiments
-    from gridchain.sim import fig2 as fig2_sim
+    from gridchain.coordination.scenarios import fig2 as fig2_sim
 
     check_int("--runs", runs, 1, 100_000)
     check_int("--workers", workers, 0, 256)
@@ -118,7 +119,7 @@ def nilm(
 
     Example: gridchain experiment nilm --households 20 --days 7 --seed 0 --out results
     """
-    from gridchain.sim import nilm_experiment as nilm_sim
+    from gridchain.metering.nilm import scenarios as nilm_sim
 
     check_int("--households", households, 1, 1000)
     check_int("--tune-households", tune_households, 1, 1000)
@@ -233,7 +234,7 @@ def grid(
     Example: gridchain experiment grid --evs 200 --days 1 --seed 0 --out results
     """
     from gridchain.cli import plots
-    from gridchain.sim import grid_experiment as grid_sim
+    from gridchain.grid.scenarios import experiment as grid_sim
 
     names = tuple(p.strip() for p in policies.split(",") if p.strip())
     if not names:

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gridchain.cli.errors import bad_input_exits, make_out_dir
+from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.cli.node import Hardfork
-from gridchain.core.request import InputError
+from gridchain.errors import InputError
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
 
@@ -48,7 +48,7 @@ def gas_report(
     from gridchain.chain.boa_gateway import BoaGateway
     from gridchain.chain.rpc_gateway import RpcGateway
     from gridchain.cli import plots
-    from gridchain.sim.gas_report import GasReportConfig, run
+    from gridchain.coordination.gas import GasReportConfig, run
 
     chosen = str(chain) if chain else ("embedded" if str(hardfork) == "prague" else "anvil")
     if chosen == "embedded" and str(hardfork) != "prague":

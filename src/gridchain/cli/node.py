@@ -10,8 +10,9 @@ from enum import StrEnum
 
 import typer
 
-from gridchain.cli.errors import bad_input_exits
-from gridchain.core.request import InputError, check_int
+from gridchain.ui.errors import bad_input_exits
+from gridchain.errors import InputError
+from gridchain.checks import check_int
 
 Hardfork = StrEnum("Hardfork", {"prague": "prague", "osaka": "osaka"})
 

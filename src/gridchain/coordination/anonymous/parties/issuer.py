@@ -1,0 +1,267 @@
+"""Token issuance: the utility signs blinded pseudonyms for its members, and the ESU's wallet that asks for them.
+
+The exchange (Baza et al., Section V-A, with RFC 9474's checks):
+1. The ESU makes fresh one-time pseudonyms, computes each one's full-domain hash under the common message
+   (community, epoch) and blinds it; it signs the batch of blinded messages with its long-term key, which the
+   utility knows (the member list).
+2. The utility checks the signature, the membership and the per-epoch quota, signs each blinded message with
+   the (community, epoch) key, and signs its answer with its own long-term key.
+3. The ESU checks the answer's signature and that the epoch key is the one registered on chain (a key made
+   for this ESU alone would let the utility recognise its tokens), unblinds and verifies every token.
+
+The utility sees identities, blinded messages and times; never a pseudonym or a token (`Issuer.view`).
+
+Keys exist only for the utility's own communities (the coordinators it signs for: `add_community`, `admit`)
+and for the epochs from today to `lookahead_epochs` days ahead: a request for any other (community, epoch),
+a public key's too, is refused naming the field before anything is generated or stored, so nobody can make
+the utility generate and keep RSA keys at will. Signatures come in any standard form (v = 0/1 or 27/28,
+EIP-2098 64 bytes) and are normalised where they enter (`gridchain.crypto.eip712`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import keccak, to_checksum_address
+
+from gridchain.crypto.eip712 import parse_signature
+from gridchain.crypto import blind
+from gridchain.errors import InputError
+from gridchain.checks import check_int
+
+ISSUANCE_TAG = keccak(b"gridchain.issuance.request.v1")
+ANSWER_TAG = keccak(b"gridchain.issuance.answer.v1")
+MAX_BATCH = 64
+
+
+class IssuanceRefused(InputError):
+    """The utility refuses an issuance request; `status` is the HTTP status its service answers with."""
+
+    def __init__(self, field: str, reason: str, status: int = 400) -> None:
+        super().__init__(field, reason)
+        self.status = status
+
+
+def request_digest(identity: str, community: str, epoch: int, blinded: list[int]) -> bytes:
+    return keccak(abi_encode(["bytes32", "address", "address", "uint256", "bytes[]"],
+                             [ISSUANCE_TAG, identity, community, epoch, [_bytes(z) for z in blinded]]))  # fmt: skip
+
+
+def answer_digest(request: bytes, blind_signatures: list[int]) -> bytes:
+    return keccak(abi_encode(["bytes32", "bytes32", "bytes[]"], [ANSWER_TAG, request, [_bytes(s) for s in blind_signatures]]))
+
+
+def _bytes(value: int) -> bytes:
+    """A 2048-bit number as the 256 big-endian bytes that are signed (values too large are refused later)."""
+    return value.to_bytes(max(blind.MODULUS_BYTES, (value.bit_length() + 7) // 8), "big")
+
+
+def _sign(key: bytes, digest: bytes) -> str:
+    return "0x" + bytes(Account.sign_message(encode_defunct(primitive=digest), key).signature).hex()
+
+
+def _signer(digest: bytes, signature: bytes) -> str:
+    """Whom a normalised signature (`gridchain.crypto.eip712.normalize_signature`) of `digest` recovers to."""
+    return Account.recover_message(encode_defunct(primitive=digest), signature=signature)
+
+
+@dataclass(frozen=True)
+class IssuanceRecord:
+    """One issuance as the utility sees it: everything it could use to link tokens to ESUs."""
+
+    identity: str
+    community: str
+    epoch: int
+    blinded: tuple[int, ...]
+    time: float
+
+
+@dataclass
+class Issuer:
+    """The utility's issuance desk: one RSA key per (community, epoch), a member list per community, a quota."""
+
+    key: bytes  # the utility's long-term secp256k1 key: signs every answer
+    quota: int = 4  # tokens per member, community and epoch
+    clock: Callable[[], float] = time.time
+    lookahead_epochs: int = 1  # keys and tokens for today .. today + lookahead_epochs (UTC days)
+    members: dict[str, set[str]] = field(default_factory=dict)  # community -> identities; its keys: our communities
+    keys: dict[tuple[str, int], blind.PrivateKey] = field(default_factory=dict)
+    issued: dict[tuple[str, int, str], int] = field(default_factory=dict)
+    view: list[IssuanceRecord] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return Account.from_key(self.key).address
+
+    def add_community(self, community: str) -> None:
+        """Serve `community` (a coordinator's address), with or without members yet."""
+        self.members.setdefault(to_checksum_address(community), set())
+
+    def admit(self, community: str, identity: str) -> None:
+        self.add_community(community)
+        self.members[to_checksum_address(community)].add(to_checksum_address(identity))
+
+    def check_epoch(self, epoch: int) -> None:
+        """Refuse (400, naming `epoch`) an epoch outside today .. today + lookahead_epochs."""
+        today = blind.epoch_of(int(self.clock()))
+        if not today <= epoch <= today + self.lookahead_epochs:
+            last = today + self.lookahead_epochs
+            raise IssuanceRefused("epoch", f"{epoch} is outside today's epoch {today} .. {last}")
+
+    def epoch_key(self, community: str, epoch: int) -> blind.PrivateKey:
+        """The (community, epoch) key pair, made on first use; the utility registers its public half on chain.
+        Only for one of its communities and an epoch in the window (IssuanceRefused otherwise, nothing made)."""
+        community = _address("community", community)
+        if community not in self.members:
+            raise IssuanceRefused("community", f"{community} is not a community of this utility", 404)
+        self.check_epoch(epoch)
+        slot = (community, epoch)
+        if slot not in self.keys:
+            self.keys[slot] = blind.PrivateKey.generate()
+        return self.keys[slot]
+
+    def issue(self, body: dict) -> dict:
+        """Answer one issuance request (the JSON the service receives), or raise IssuanceRefused; a refused
+        request issues nothing and counts nothing against the quota."""
+        identity, community, epoch, blinded, signature = parse_request(body)
+        digest = request_digest(identity, community, epoch, blinded)
+        signer = _signer(digest, signature)
+        if signer != identity:
+            raise IssuanceRefused("signature", f"signed by {signer}, not by the identity {identity}", 401)
+        if identity not in self.members.get(community, set()):
+            raise IssuanceRefused("identity", f"{identity} is not a member of community {community}", 403)
+        self.check_epoch(epoch)
+        used = self.issued.get((community, epoch, identity), 0)
+        if used + len(blinded) > self.quota:
+            raise IssuanceRefused(
+                "blinded", f"{len(blinded)} tokens asked, {self.quota - used} of {self.quota} left for epoch {epoch}", 429
+            )
+        key = self.epoch_key(community, epoch)
+        for i, z in enumerate(blinded):
+            if not 0 < z < key.public.n:
+                raise IssuanceRefused(f"blinded[{i}]", "not in 1..n-1 for the epoch key", 400)
+        signatures = [blind.blind_sign(key, z) for z in blinded]
+        self.issued[(community, epoch, identity)] = used + len(blinded)
+        self.view.append(IssuanceRecord(identity, community, epoch, tuple(blinded), self.clock()))
+        return {"blind_signatures": [hex(s) for s in signatures],
+                "signature": _sign(self.key, answer_digest(digest, signatures))}  # fmt: skip
+
+    def public_key(self, community: object, epoch: object) -> dict:
+        """The (community, epoch) public key as the service answers it; `community` and `epoch` as they came
+        (strings from the URL, say), each checked with an error naming it."""
+        community, epoch = _address("community", community), _int("epoch", epoch)
+        return {"community": community, "epoch": epoch,
+                "modulus": "0x" + self.epoch_key(community, epoch).public.modulus_bytes.hex()}  # fmt: skip
+
+
+def parse_request(body: object) -> tuple[str, str, int, list[int], bytes]:
+    """The fields of an issuance request, each checked with an error that names it."""
+    if not isinstance(body, dict):
+        raise IssuanceRefused("", "the request must be a JSON object")
+    for name in ("identity", "community", "epoch", "blinded", "signature"):
+        if name not in body:
+            raise IssuanceRefused(name, "missing")
+    identity, community = (_address(name, body[name]) for name in ("identity", "community"))
+    epoch = check_int("epoch", body["epoch"], 0, 2**64 - 1)
+    blinded = body["blinded"]
+    if not isinstance(blinded, list) or not 1 <= len(blinded) <= MAX_BATCH:
+        raise IssuanceRefused("blinded", f"must be a list of 1..{MAX_BATCH} hex integers")
+    values = [_hex_int(f"blinded[{i}]", z) for i, z in enumerate(blinded)]
+    try:
+        signature = parse_signature(body["signature"], "signature")
+    except InputError as e:
+        raise IssuanceRefused(e.field, e.reason) from None
+    return identity, community, epoch, values, signature
+
+
+def _address(name: str, value: object) -> str:
+    try:
+        return to_checksum_address(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as e:
+        raise IssuanceRefused(name, f"{value!r} is not an address") from e
+
+
+def _int(name: str, value: object) -> int:
+    """A decimal integer (an int, or its digits as a URL carries them) in 0 .. 2**64 - 1."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        value = int(value)
+    if isinstance(value, str):
+        raise IssuanceRefused(name, f"{value[:40]!r} is not a decimal integer")
+    return check_int(name, value, 0, 2**64 - 1)
+
+
+def _hex_int(name: str, value: object) -> int:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise IssuanceRefused(name, f"{value!r} is not a 0x-prefixed hex integer")
+    try:
+        return int(value, 16)
+    except ValueError as e:
+        raise IssuanceRefused(name, f"{value!r} is not a 0x-prefixed hex integer") from e
+
+
+# ---- the ESU's side ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pseudonym:
+    """A one-time account with the utility's token on it: what one anonymous request needs."""
+
+    key: bytes
+    address: str
+    epoch: int
+    token: int
+
+
+class IssuanceError(Exception):
+    """The utility's answer failed a check on the ESU's side (bad signature, wrong key, bad token)."""
+
+
+@dataclass
+class TokenWallet:
+    """An ESU's tokens: obtains them from the utility (through `transport`), spends each once."""
+
+    identity_key: bytes
+    utility_address: str
+    transport: Callable[[dict], dict]  # sends an issuance request, returns the answer (HTTP or in-process)
+    unused: dict[tuple[str, int], list[Pseudonym]] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        return Account.from_key(self.identity_key).address
+
+    def obtain(self, chain_id: int, community: str, epoch: int, modulus: bytes, registered: bytes, count: int) -> None:
+        """Get `count` tokens for (community, epoch). `registered` is the key's keccak256 read from the chain:
+        a modulus that differs from it is refused before anything is sent."""
+        if keccak(modulus) != registered:
+            raise IssuanceError(f"the utility's key for epoch {epoch} is not the one registered on chain")
+        public = blind.PublicKey.from_bytes(modulus)
+        accounts = [Account.create() for _ in range(count)]
+        states = [blind.blind(public, blind.fdh(blind.token_seed(chain_id, community, epoch, a.address)))
+                  for a in accounts]  # fmt: skip
+        blinded = [s.blinded for s in states]
+        community = to_checksum_address(community)
+        digest = request_digest(self.identity, community, epoch, blinded)
+        answer = self.transport({"identity": self.identity, "community": community, "epoch": epoch,
+                                 "blinded": [hex(z) for z in blinded], "signature": _sign(self.identity_key, digest)})  # fmt: skip
+        try:  # the answer comes from outside: a malformed one is the utility's failure, not a crash
+            signatures = [int(s, 16) for s in answer["blind_signatures"]]
+            signer = _signer(answer_digest(digest, signatures), parse_signature(answer["signature"]))
+        except (KeyError, TypeError, ValueError, OverflowError) as e:  # InputError is a ValueError
+            raise IssuanceError(f"the utility's answer is malformed: {e}") from None
+        if len(signatures) != count or signer != self.utility_address:
+            raise IssuanceError("the answer is not signed by the utility or does not match the request")
+        tokens = [blind.finalize(public, s, z) for s, z in zip(states, signatures)]  # raises on a bad token
+        self.unused.setdefault((community, epoch), []).extend(
+            Pseudonym(bytes(a.key), a.address, epoch, t) for a, t in zip(accounts, tokens)
+        )
+
+    def take(self, community: str, epoch: int) -> Pseudonym:
+        left = self.unused.get((to_checksum_address(community), epoch), [])
+        if not left:
+            raise IssuanceError(f"no unused token for epoch {epoch}")
+        return left.pop(0)

@@ -1,0 +1,232 @@
+"""The relayer: takes anonymous requests signed by unfunded pseudonyms and submits them in batches, paying the gas.
+
+It checks every request exactly as the contract will (slot, the slot's epoch, fields, the pseudonym's EIP-712
+signature, the token under the epoch key registered on chain, not spent, not queued twice) and refuses a bad one
+at once with a reason naming the field. A signature may come in any standard form (v = 0/1 or 27/28, EIP-2098
+64 bytes); it is normalised there, and a malformed one is refused there.
+
+Queued requests go on chain at `flush`, grouped by (slot, epoch), up to `batch_size` per transaction, in an
+order shuffled within each batch (arrival order on chain then says nothing about the order in which ESUs sent
+them). A request valid when queued can turn invalid before the flush (its pseudonym front-runs it on chain), and
+a batch is all-or-nothing: so every batch is simulated first (an eth_call, no gas) and the requests that would
+revert fail with the contract's reason while the rest still go as one batch. Only a race inside one block (the
+pseudonym's own transaction ordered just before the batch) can still make the relayer pay for a revert, and it
+costs the attacker a token each time. No ticket and no error stops a flush: a ticket that cannot be sent fails
+alone, and a batch the node cannot take (unreachable, say) stays queued for the next flush.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from eth_utils import keccak, to_checksum_address
+
+from gridchain.coordination.anonymous.client import AnonymousRequest, signer_of
+from gridchain.coordination.client import CoordinatorClient
+from gridchain.crypto.eip712 import parse_signature
+from gridchain.chain.gateway import ChainRevert, encode_call
+from gridchain.crypto import blind
+from gridchain.coordination.model.coordinator import CoordinatorError, check_fields
+from gridchain.errors import InputError
+from gridchain.checks import check_int
+
+BATCH_SIZE = 20
+NO_KEY = b"\x00" * 32
+log = logging.getLogger("gridchain.relayer")
+
+
+class RelayRefused(InputError):
+    """A request the relayer will not submit (it would revert, or it is malformed)."""
+
+
+@dataclass
+class Ticket:
+    id: str  # unguessable (128 random bits): whoever holds it may read the ticket, nobody can walk them
+    request: AnonymousRequest
+    status: str = "queued"  # queued | submitted | failed
+    arrival: int | None = None
+    tx_hash: str | None = None
+    gas_used: int | None = None  # of the whole transaction that carried it
+    reason: str | None = None
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "status": self.status, "arrival": self.arrival, "tx_hash": self.tx_hash,
+                "reason": self.reason, "slot": self.request.slot}  # fmt: skip
+
+    def fail(self, reason: str) -> None:
+        self.status, self.reason = "failed", reason
+
+
+@dataclass
+class Relayer:
+    client: CoordinatorClient
+    account: str  # pays the gas
+    batch_size: int = BATCH_SIZE
+    rng: random.Random = field(default_factory=random.Random)
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    _moduli: dict[int, bytes] = field(default_factory=dict)  # epoch -> modulus: registered keys never change
+    _scanned_block: int = 0  # EpochKeyRegistered logs before this block are in _moduli
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def modulus(self, epoch: int) -> bytes:
+        """The epoch's key from its EpochKeyRegistered event (trusting the chain, not the utility). One view call
+        tells whether a key is registered; the log is read only for a registered key not seen yet, and only
+        from the block where the last read ended, so no request can make the relayer rescan the log."""
+        if epoch not in self._moduli:
+            registered = self.client.epoch_key(epoch)
+            if registered == NO_KEY:
+                raise RelayRefused("epoch", f"no key registered on chain for epoch {epoch}")
+            events = self.client.gateway.events(self.client.artifact, self.client.address, "EpochKeyRegistered",
+                                                self._scanned_block)  # fmt: skip
+            for event in events:
+                modulus = b"".join(w.to_bytes(32, "big") for w in event.args["modulus"])
+                self._moduli[event.args["epoch"]] = modulus
+                self._scanned_block = max(self._scanned_block, event.block)
+            if keccak(self._moduli.get(epoch, b"")) != registered:
+                raise RelayRefused("epoch", f"the key of epoch {epoch} is registered, but no log shows it")
+        return self._moduli[epoch]
+
+    def accept(self, body: object) -> Ticket:
+        """Check a request (the JSON an ESU sends) and queue it; raise RelayRefused naming the bad field."""
+        request = parse_request(body)
+        with self._lock:
+            current = int(self.client.view("current_slot"))
+            if request.slot != current:
+                raise RelayRefused("slot", f"{request.slot} is not the current slot ({current})")
+            slot_epoch = self.client.epoch_of_slot(request.slot)
+            if request.epoch != slot_epoch:  # the contract's rule: a token is good in its own day's slots only
+                raise RelayRefused("epoch", f"{request.epoch} is not the epoch of slot {request.slot} ({slot_epoch})")
+            try:
+                check_fields(request.demand_w, request.soc_pm, request.tcc)
+            except CoordinatorError as e:
+                raise RelayRefused("request", str(e).removeprefix("coordinator: ")) from e
+            chain_id = self.client.chain_id()
+            if signer_of(chain_id, self.client.address, request) != request.pseudonym:
+                raise RelayRefused("signature", f"not the pseudonym {request.pseudonym}'s signature of these fields")
+            modulus = self.modulus(request.epoch)
+            seed = blind.token_seed(chain_id, self.client.address, request.epoch, request.pseudonym)
+            if not blind.verify(blind.PublicKey.from_bytes(modulus), blind.fdh(seed), int.from_bytes(request.token, "big")):
+                raise RelayRefused("token", f"does not verify for {request.pseudonym} under the key of epoch {request.epoch}")
+            queued = {t.request.pseudonym for t in self.tickets.values() if t.status != "failed"}
+            if request.pseudonym in queued or self.client.spent(request.pseudonym):
+                raise RelayRefused("pseudonym", f"{request.pseudonym} is already used")
+            ticket = Ticket(secrets.token_urlsafe(16), request)
+            self.tickets[ticket.id] = ticket
+            return ticket
+
+    def flush(self) -> list[Ticket]:
+        """Submit every queued request whose slot is still open; those whose slot has passed fail. Returns the
+        tickets settled now (submitted or failed); a batch the node could not take stays queued."""
+        with self._lock:
+            queued = [t for t in self.tickets.values() if t.status == "queued"]
+            if not queued:
+                return []
+            current = int(self.client.view("current_slot"))
+            groups: dict[tuple[int, int], list[Ticket]] = {}
+            for t in queued:
+                if t.request.slot != current:
+                    t.fail(f"slot {t.request.slot} passed before the relayer submitted")
+                else:
+                    groups.setdefault((t.request.slot, t.request.epoch), []).append(t)
+            for tickets in groups.values():
+                self.rng.shuffle(tickets)
+                for i in range(0, len(tickets), self.batch_size):
+                    batch = tickets[i : i + self.batch_size]
+                    try:
+                        self._submit(batch)
+                    except Exception:  # the node, not a ticket (those fail alone): keep them for the next flush
+                        log.exception("relayer: a batch of %d stays queued", len(batch))
+            return [t for t in queued if t.status != "queued"]
+
+    def _submit(self, tickets: list[Ticket], retry: bool = True) -> None:
+        """Send one batch: only its tickets that encode and whose simulation passes, as one transaction."""
+        tickets = [t for t in tickets if self._encodes(t)]
+        if not tickets:
+            return
+        try:
+            self._simulate(tickets)
+        except ChainRevert:  # some ticket turned invalid since it was queued (e.g. its pseudonym was spent)
+            tickets = [t for t in tickets if self._passes_alone(t)]
+            if len(tickets) > 1:
+                try:
+                    self._simulate(tickets)
+                except ChainRevert:  # each passes alone but not together: send them one by one
+                    for t in tickets:
+                        self._submit([t], retry)
+                    return
+        if not tickets:
+            return
+        try:
+            subs, receipt = self.client.submit_requests_anonymous(self.account, [t.request for t in tickets])
+        except ChainRevert as e:  # the chain changed between the simulation and the block: simulate again, once
+            if retry:
+                return self._submit(tickets, retry=False)
+            for t in tickets:
+                t.fail(f"reverted on chain after its simulation passed: {e.reason}")
+            return
+        for t, s in zip(tickets, subs, strict=True):
+            t.status, t.arrival, t.tx_hash, t.gas_used = "submitted", s.request >> 112, receipt.tx_hash, receipt.gas_used
+
+    def _args(self, tickets: list[Ticket]) -> list:
+        request = tickets[0].request
+        return [request.slot, request.epoch, [t.request.as_abi() for t in tickets]]
+
+    def _encodes(self, ticket: Ticket) -> bool:
+        """Whether the ticket makes calldata at all (it always does once `accept` checked it); fail it if not."""
+        try:
+            encode_call(self.client.artifact, "submit_requests_anonymous", self._args([ticket]))
+        except Exception as e:  # noqa: BLE001 - whatever it is, it is this ticket's alone
+            ticket.fail(f"cannot be encoded: {e}")
+            return False
+        return True
+
+    def _simulate(self, tickets: list[Ticket]) -> None:
+        """Run the batch as a call against the latest state (no transaction, no gas); ChainRevert if it would revert."""
+        self.client.gateway.call(self.client.artifact, self.client.address, "submit_requests_anonymous",
+                                 self._args(tickets))  # fmt: skip
+
+    def _passes_alone(self, ticket: Ticket) -> bool:
+        try:
+            self._simulate([ticket])
+        except ChainRevert as e:
+            ticket.fail(e.reason)
+            return False
+        return True
+
+
+def parse_request(body: object) -> AnonymousRequest:
+    """An anonymous request from JSON (as `AnonymousRequest.to_json` writes it), each field checked by name; the
+    signature normalised to 65 bytes with v = 27/28."""
+    if not isinstance(body, dict):
+        raise RelayRefused("", "the request must be a JSON object")
+    for name in ("pseudonym", "epoch", "slot", "demand_w", "soc_pm", "tcc", "token", "signature"):
+        if name not in body:
+            raise RelayRefused(name, "missing")
+    try:
+        pseudonym = to_checksum_address(body["pseudonym"])
+    except (ValueError, TypeError) as e:
+        raise RelayRefused("pseudonym", f"{body['pseudonym']!r} is not an address") from e
+    ints = {name: check_int(name, body[name], 0, 2**256 - 1) for name in ("epoch", "slot", "demand_w", "soc_pm", "tcc")}
+    token = _hex_bytes("token", body["token"], blind.MODULUS_BYTES)
+    try:
+        signature = parse_signature(body["signature"], "signature")
+    except InputError as e:
+        raise RelayRefused(e.field, e.reason) from None
+    return AnonymousRequest(pseudonym, ints["epoch"], ints["slot"], ints["demand_w"], ints["soc_pm"], ints["tcc"],
+                            token, signature)  # fmt: skip
+
+
+def _hex_bytes(name: str, value: object, length: int) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise RelayRefused(name, f"must be a 0x-prefixed hex string of {length} bytes")
+    try:
+        raw = bytes.fromhex(value[2:])
+    except ValueError as e:
+        raise RelayRefused(name, "is not hex") from e
+    if len(raw) != length:
+        raise RelayRefused(name, f"must be {length} bytes, got {len(raw)}")
+    return raw

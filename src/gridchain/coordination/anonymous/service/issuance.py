@@ -1,0 +1,74 @@
+"""The utility's token issuance service (`gridchain utility serve`): FastAPI over an `Issuer`.
+
+POST /tokens            an issuance request (JSON, see `gridchain.coordination.anonymous.parties.issuer`) -> blind signatures, signed
+GET  /keys/{community}/{epoch}   the (community, epoch) public key (the one the utility registers on chain), for
+                        the utility's own communities and the epochs from today to its look-ahead only
+GET  /health
+Refusals answer {"field": ..., "reason": ...} with 400 (malformed, or an epoch outside the window), 401
+(signature), 403 (not a member), 404 (not a community of this utility) or 429 (over quota).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from gridchain.coordination.anonymous.parties.issuer import IssuanceRefused, Issuer
+from gridchain.errors import InputError
+from gridchain.net.server import loopback_client
+
+
+def issuance_app(issuer: Issuer) -> FastAPI:
+    app = FastAPI(title="gridchain utility: token issuance")
+    lock = threading.Lock()  # the issuer's quota book is not thread-safe
+
+    @app.exception_handler(InputError)  # IssuanceRefused carries its status; other bad input is a 400
+    async def refused(_: Request, e: InputError) -> JSONResponse:
+        return JSONResponse({"field": e.field, "reason": e.reason}, status_code=getattr(e, "status", 400))
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"ok": True, "utility": issuer.address, "quota": issuer.quota, "communities": len(issuer.members),
+                "lookahead_epochs": issuer.lookahead_epochs}  # fmt: skip
+
+    @app.get("/keys/{community}/{epoch}")
+    def key(community: str, epoch: str) -> dict:
+        with lock:  # refused (community 404, epoch 400) before any key is made for a stranger's (community, epoch)
+            return issuer.public_key(community, epoch)
+
+    @app.post("/tokens")
+    async def tokens(request: Request) -> dict:
+        try:
+            body = await request.json()
+        except ValueError as e:
+            raise IssuanceRefused("", "the body is not JSON") from e
+        with lock:
+            return issuer.issue(body)
+
+    return app
+
+
+class IssuanceClient:
+    """The ESU's HTTP client for the issuance service (a `TokenWallet` transport)."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.http = loopback_client(url, timeout)
+
+    def __call__(self, body: dict) -> dict:
+        response = self.http.post("/tokens", json=body)
+        if response.status_code != 200:
+            detail = response.json()
+            raise IssuanceRefused(detail.get("field", ""), detail.get("reason", response.text), response.status_code)
+        return response.json()
+
+    def modulus(self, community: str, epoch: int) -> bytes:
+        response = self.http.get(f"/keys/{community}/{epoch}")
+        if response.status_code != 200:
+            detail = response.json()
+            raise IssuanceRefused(detail.get("field", ""), detail.get("reason", response.text), response.status_code)
+        return bytes.fromhex(response.json()["modulus"][2:])
+
+    def close(self) -> None:
+        self.http.close()

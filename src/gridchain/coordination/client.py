@@ -1,0 +1,180 @@
+"""The charging coordinator through any gateway: deploy, transact, and read its events as core values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gridchain.coordination.anonymous.client import AnonymousRequest, words
+from gridchain.chain.client import ContractClient
+from gridchain.chain.compiler import Artifact
+from gridchain.chain.gateway import Event, Gateway, Receipt
+from gridchain.crypto.blind import epoch_of
+from gridchain.coordination.model.coordinator import PagedClose, unpack
+
+CONTRACT = "charging_coordinator"
+
+
+@dataclass(frozen=True)
+class Submission:
+    slot: int
+    sender: str
+    request: int  # packed, see core.coordinator
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One account's paged close as the contract keeps it (`paging(account)`)."""
+
+    slot: int
+    n: int  # requests committed
+    capacity_w: int  # the slot's capacity when it began
+    sorted_done: int  # requests of the sorted list sent so far
+    pending_done: int  # requests of the pending set sent so far
+
+
+class CoordinatorClient(ContractClient):
+    CONTRACT = CONTRACT
+
+    def __init__(self, gateway: Gateway, address: str, artifact: Artifact | None = None) -> None:
+        super().__init__(gateway, address, artifact)
+        self._clock: tuple[int, int] | None = None
+
+    @classmethod
+    def deploy(
+        cls, gateway: Gateway, owner: str, start_time: int, slot_length_s: int, beta1_pm: int, capacity_w: int
+    ) -> tuple[CoordinatorClient, Receipt]:
+        return cls._deploy(gateway, owner, [start_time, slot_length_s, beta1_pm, capacity_w])
+
+    # -- transactions -----------------------------------------------------------------------------------
+    def set_member(self, owner: str, member: str, allowed: bool = True) -> Receipt:
+        return self._tx("set_member", [member, allowed], owner)
+
+    def set_request_limit(self, owner: str, member: str, limit: int) -> Receipt:
+        """How many requests `member` may submit per slot (1 .. 2**32; 1 until set)."""
+        return self._tx("set_request_limit", [member, limit], owner)
+
+    def post_capacity(self, owner: str, slot: int, capacity_w: int) -> Receipt:
+        return self._tx("post_capacity", [slot, capacity_w], owner)
+
+    def submit_request(
+        self, sender: str, demand_w: int, soc_pm: int, tcc: int, slot: int | None = None
+    ) -> tuple[Submission, Receipt]:
+        args = [demand_w, soc_pm, tcc] + ([] if slot is None else [slot])
+        receipt = self._tx("submit_request", args, sender)
+        event = receipt.named("RequestSubmitted")[0]
+        return Submission(event.args["slot"], event.args["sender"], event.args["request"], receipt.tx_hash), receipt
+
+    def register_epoch_key(self, owner: str, epoch: int, modulus: bytes) -> Receipt:
+        return self._tx("register_epoch_key", [epoch, words(modulus)], owner)
+
+    def submit_request_anonymous(self, sender: str, request: AnonymousRequest) -> tuple[Submission, Receipt]:
+        """Relay one request signed by its pseudonym (`sender` pays the gas; it may be the pseudonym itself)."""
+        args = [request.slot, request.epoch, request.as_abi()]
+        receipt = self._tx("submit_request_anonymous", args, sender)
+        return _submissions_in(receipt.events, receipt.tx_hash)[0], receipt
+
+    def submit_requests_anonymous(
+        self, sender: str, requests: Sequence[AnonymousRequest]
+    ) -> tuple[list[Submission], Receipt]:
+        """Relay a batch of requests for one slot and epoch, under one epoch key, in one transaction."""
+        if not requests or len({(r.slot, r.epoch) for r in requests}) != 1:
+            raise ValueError("a batch needs one or more requests, all for the same slot and epoch")
+        args = [requests[0].slot, requests[0].epoch, [r.as_abi() for r in requests]]
+        receipt = self._tx("submit_requests_anonymous", args, sender)
+        return _submissions_in(receipt.events, receipt.tx_hash), receipt
+
+    def close_slot(self, sender: str, slot: int, requests: Sequence[int], positions: Sequence[int]) -> Receipt:
+        return self._tx("close_slot", [slot, list(requests), list(positions)], sender)
+
+    def close_in_pages(self, sender: str, slot: int, paged: PagedClose) -> list[Receipt]:
+        """begin_close, every sorted page, every pending page, finish_close; the last receipt closes. The
+        paged close is `sender`'s own: other keepers' cannot get in its way (one may close the slot first)."""
+        receipts = [self._tx("begin_close", [slot, paged.n, paged.sorted_hash], sender)]
+        receipts += [self._tx("close_sorted_page", [page], sender) for page in paged.sorted_pages]
+        receipts += [self._tx("close_pending_page", [page], sender) for page in paged.pending_pages]
+        receipts.append(self._tx("finish_close", [], sender))
+        return receipts
+
+    # -- reads ------------------------------------------------------------------------------------------
+    def epoch_of_slot(self, slot: int) -> int:
+        """The epoch (UTC day) in which `slot` begins: its anonymous requests carry that day's tokens."""
+        if self._clock is None:  # immutables: read once
+            self._clock = (int(self.view("START_TIME")), int(self.view("SLOT_LENGTH")))
+        start, length = self._clock
+        return epoch_of(start + slot * length)
+
+    def epoch_key(self, epoch: int) -> bytes:
+        """keccak256 of the modulus registered for `epoch`; 32 zero bytes if none."""
+        return bytes(self.view("epoch_key", epoch))
+
+    def spent(self, pseudonym: str) -> bool:
+        return bool(self.view("spent", pseudonym))
+
+    def is_member(self, account: str) -> bool:
+        return bool(self.view("members", account))
+
+    def request_limit(self, member: str) -> int:
+        return int(self.view("request_limit", member))
+
+    def member_requests(self, member: str, slot: int) -> int:
+        """Requests `member` has submitted into `slot` (the slot of its last request; 0 for any other)."""
+        return int(self.view("member_requests", member, slot))
+
+    def paging(self, account: str) -> Paging | None:
+        """`account`'s paged close, if it may still finish (it is of the next slot to close); else None."""
+        slot, n, capacity, _, _, _, _, pending_done, _, _, walk = self.view("paging", account)
+        if n == 0 or slot != self.next_slot_to_close:
+            return None
+        return Paging(slot, n, capacity, walk[7], pending_done)
+
+    @property
+    def beta1_pm(self) -> int:
+        return int(self.view("BETA1_PM"))
+
+    @property
+    def next_slot_to_close(self) -> int:
+        return int(self.view("next_slot_to_close"))
+
+    def slot_end(self, slot: int) -> int:
+        return int(self.view("slot_end", slot))
+
+    def submissions(self, slot: int | None = None) -> list[Submission]:
+        """Requests submitted (in one slot, or in all), in submission order."""
+        events = self.gateway.events(self.artifact, self.address, "RequestSubmitted")
+        events += self.gateway.events(self.artifact, self.address, "RequestBatchSubmitted")
+        out = [s for e in events for s in _submissions_in([e], e.tx_hash) if slot is None or s.slot == slot]
+        return sorted(out, key=lambda s: unpack(s.request).arrival)
+
+    def closes(self) -> list[Event]:
+        return self.gateway.events(self.artifact, self.address, "SlotClosed")
+
+    def expiries(self) -> list[Event]:
+        """RequestExpired events: only a close in one call logs them, in its own transaction."""
+        return self.gateway.events(self.artifact, self.address, "RequestExpired")
+
+    def close_input(self, tx_hash: str) -> tuple[int, list[int], list[int]] | None:
+        """The verified calldata of a close in one call (slot, requests in the rule's order, packed
+        positions) when the transaction called `close_slot` on this coordinator itself; None otherwise (the
+        last call of a paged close, or a close sent through another contract, whose own input may be
+        anything: readers then recompute the close from its pending set)."""
+        to = self.gateway.transaction_to(tx_hash)
+        if to is None or to.lower() != self.address.lower():
+            return None
+        fn, args = self.gateway.transaction_input(self.artifact, tx_hash)
+        if fn != "close_slot":
+            return None
+        return args["slot"], list(args["requests"]), list(args["positions"])
+
+
+def _submissions_in(events: Sequence[Event], tx_hash: str) -> list[Submission]:
+    """The requests a transaction's events record: one per RequestSubmitted, a list per RequestBatchSubmitted
+    (whose sender is not recorded: the pseudonyms are in the calldata only)."""
+    out = []
+    for e in events:
+        if e.name == "RequestSubmitted":
+            out.append(Submission(e.args["slot"], e.args["sender"], e.args["request"], tx_hash))
+        elif e.name == "RequestBatchSubmitted":
+            out += [Submission(e.args["slot"], "", word, tx_hash) for word in e.args["requests"]]
+    return out

@@ -1,0 +1,98 @@
+"""Parse untrusted JSON text into Slots, naming the place of the first bad value (`[2].requests[3].soc_pm`).
+
+Pure: takes a string, returns domain objects or raises InputError; nothing is half built.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gridchain.coordination.model.request import DEFAULT_BETA1_PM, ChargingRequest, Slot
+from gridchain.errors import InputError
+
+_SLOT_REQUIRED = ("capacity_w", "requests")
+_SLOT_OPTIONAL = ("beta1_pm",)
+_REQUEST_REQUIRED = ("id", "demand_w", "soc_pm", "tcc")
+_REQUEST_OPTIONAL = ("arrival", "remaining_w")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"duplicate key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def load_json(text: str, source: str = "input") -> Any:
+    """Strict JSON: no NaN/Infinity, no duplicate keys. Errors name `source`, line and column."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as e:
+        raise InputError(source, f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except ValueError as e:
+        raise InputError(source, f"malformed JSON: {e}") from None
+
+
+def _fields(obj: object, where: str, required: tuple[str, ...], optional: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise InputError(where, f"expected an object, got {type(obj).__name__}")
+    for key in obj:
+        if key not in required and key not in optional:
+            allowed = ", ".join(required + optional)
+            raise InputError(f"{where}.{key}" if where else key, f"unknown field (allowed: {allowed})")
+    for key in required:
+        if key not in obj:
+            raise InputError(f"{where}.{key}" if where else key, "missing")
+    return obj
+
+
+def parse_request(obj: object, index: int) -> ChargingRequest:
+    """One request; `arrival` defaults to `index`, its position in the slot's list."""
+    where = f"requests[{index}]"
+    fields = _fields(obj, where, _REQUEST_REQUIRED, _REQUEST_OPTIONAL)
+    if "remaining_w" in fields and fields["remaining_w"] is None:
+        raise InputError(f"{where}.remaining_w", "null is not an integer")
+    try:
+        return ChargingRequest(
+            id=fields["id"],
+            demand_w=fields["demand_w"],
+            soc_pm=fields["soc_pm"],
+            tcc=fields["tcc"],
+            arrival=fields.get("arrival", index),
+            remaining_w=fields.get("remaining_w"),
+        )
+    except InputError as e:
+        raise e.within(where) from None
+
+
+def parse_slot(obj: object) -> Slot:
+    fields = _fields(obj, "", _SLOT_REQUIRED, _SLOT_OPTIONAL)
+    raw_requests = fields["requests"]
+    if not isinstance(raw_requests, list):
+        raise InputError("requests", f"expected an array, got {type(raw_requests).__name__}")
+    requests = tuple(parse_request(r, i) for i, r in enumerate(raw_requests))
+    return Slot(
+        capacity_w=fields["capacity_w"],
+        requests=requests,
+        beta1_pm=fields.get("beta1_pm", DEFAULT_BETA1_PM),
+    )
+
+
+def parse_slots(obj: object) -> tuple[list[Slot], bool]:
+    """One slot object or an array of them. Returns the slots and whether the input was an array."""
+    if isinstance(obj, list):
+        slots = []
+        for i, item in enumerate(obj):
+            try:
+                slots.append(parse_slot(item))
+            except InputError as e:
+                raise e.within(f"[{i}]") from None
+        return slots, True
+    return [parse_slot(obj)], False

@@ -1,0 +1,98 @@
+"""The keeper: closes every ended slot, in order, with the order computed by `core` (replaces the paper's Aion).
+
+It keeps no state of its own: each step reads `next_slot_to_close` and rebuilds the slot's pending set from
+the chain (the requests carried out of the previous close, recomputed from that close's verified calldata or,
+for a paged close or a close sent through another contract, from the closes before it; then the slot's
+submission events). A crashed or restarted keeper, or several keepers at once, therefore never close a slot
+twice (the contract refuses) and never skip one (slots close only in order). A paged close is the keeper's
+own on chain: nobody can hold or reset it, and if another keeper closes the slot first, that is fine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gridchain.coordination.client import CoordinatorClient
+from gridchain.chain.gateway import ChainRevert, Receipt
+from gridchain.coordination.model.coordinator import MAX_REQUESTS, close, close_calldata, paged_calldata
+
+RETRY_REASONS = ("capacity changed since begin_close",)
+"""Refusals that a new attempt overcomes: the owner posted another capacity while the keeper paged."""
+
+
+def carried_into(client: CoordinatorClient, slot: int) -> list[int]:
+    """The packed requests carried into `slot`, recomputed from the closes recorded on chain: from the
+    verified calldata of the last close in one call before `slot` (or from slot 0), then close by close.
+    Calldata is read only from a transaction sent to the coordinator itself (`close_input`)."""
+    if slot == 0:
+        return []
+    closes = {e.args["slot"]: e for e in client.closes()}
+    missing = [s for s in range(slot) if s not in closes]
+    if missing:
+        raise LookupError(f"slot {missing[0]} is not closed")
+    beta1_pm, start, carried = client.beta1_pm, 0, []
+    for s in range(slot - 1, -1, -1):
+        calldata = client.close_input(closes[s].tx_hash)
+        if calldata is not None:
+            # the close's result does not depend on the order its requests are listed in
+            carried, start = list(close(s, calldata[1], closes[s].args["capacity_w"], beta1_pm).carried), s + 1
+            break
+    submitted: dict[int, list[int]] = {}
+    for sub in client.submissions():
+        submitted.setdefault(sub.slot, []).append(sub.request)
+    for s in range(start, slot):
+        carried = list(close(s, carried + submitted.get(s, []), closes[s].args["capacity_w"], beta1_pm).carried)
+    return carried
+
+
+def pending(client: CoordinatorClient, slot: int) -> list[int]:
+    """What `close_slot(slot, ...)` must be given: carried requests first, then the slot's submissions."""
+    return carried_into(client, slot) + [s.request for s in client.submissions(slot)]
+
+
+@dataclass
+class Keeper:
+    client: CoordinatorClient
+    account: str
+    retries: int = 3
+    backoff_s: float = 0.5
+    page: int = MAX_REQUESTS  # a slot with more pending requests than this closes in pages of this size
+    sleep: Callable[[float], None] = time.sleep
+
+    def close_next(self) -> Receipt | None:
+        """Close the next slot if it has ended; None if it has not (or another keeper closed it first)."""
+        slot = self.client.next_slot_to_close
+        if self.client.gateway.now() < self.client.slot_end(slot):
+            return None
+        return self._close(slot)
+
+    def _close(self, slot: int) -> Receipt | None:
+        for attempt in range(self.retries + 1):
+            try:
+                requests = pending(self.client, slot)
+                if len(requests) > self.page:
+                    paged = paged_calldata(requests, self.client.beta1_pm, self.page)
+                    return self.client.close_in_pages(self.account, slot, paged)[-1]
+                return self.client.close_slot(self.account, slot, *close_calldata(requests, self.client.beta1_pm))
+            except ChainRevert as e:
+                if self.client.next_slot_to_close > slot:
+                    return None  # someone else closed it (before or between our pages): fine, nothing to redo
+                if not any(r in e.reason for r in RETRY_REASONS) or attempt == self.retries:
+                    raise  # deterministic: an ended slot's pending set cannot change, so a retry would fail too
+                continue  # begin again at once, with the capacity now posted
+            except (OSError, TimeoutError):  # transport trouble: retry from chain state
+                if attempt == self.retries:
+                    raise
+            self.sleep(self.backoff_s * 2**attempt)
+        return None
+
+    def close_due(self) -> list[Receipt]:
+        """Close every slot that has ended, oldest first (skipping those another keeper closes meanwhile)."""
+        receipts = []
+        while self.client.gateway.now() >= self.client.slot_end(slot := self.client.next_slot_to_close):
+            receipt = self._close(slot)
+            if receipt is not None:
+                receipts.append(receipt)
+        return receipts

@@ -1,0 +1,708 @@
+"""EV charging detection in a household's aggregate load (non-intrusive load monitoring, NILM).
+
+The meter sees only the household's aggregate active power p_w [W] and reactive power q_var [var, positive
+inductive], one sample every step_s seconds (60 and 900 are the cases we evaluate). An EV charging session
+is a large step up (3.7 / 7.4 / 11 kW chargers), a flat constant-current plateau at near-unity power factor,
+then a step down or a constant-voltage taper that fades out. The pipeline:
+
+1. step events (step_events): runs of same-sign changes around a change of at least EDGE_W (a device that
+   switches mid-sample spreads its step over two samples), or rises adding up to EDGE_W within RAMP_S (a
+   compressor's soft start); a step's size, as P + jQ, is the difference of the median levels on each side;
+2. plateau pairing (candidate_sessions): every step up of at least MIN_STEP_W opens a candidate at the level
+   before it and is followed step by step. A step up meanwhile is another device (booked). A step down is
+   explained, as P + jQ within OFF_TOLERANCE, by the candidate's own level (it ends), by a device booked
+   since it started or one still on from before it (greedy pairing over PRE_OPEN_S), by two of these, or by
+   the candidate and one of them; what nothing explains is a device on before the candidate (if it could
+   be, and its reactive ratio or its speed says it is not the candidate's), or a drop of the candidate's own
+   level (a taper, or a device that started in the same sample as it: the candidate is then what remains).
+   A candidate also ends when its own level fades below max(FADE_MIN_W, FADE_REL x step) (a CV taper) or
+   after MAX_SESSION_S;
+3. features of each candidate (FEATURES, DetectedSession): plateau power and step, duration, energy, power
+   factor at the steps and over the plateau, flatness, slope, taper, partial drops, whether the aggregate
+   stays up under the plateau (a continuous load) or falls back between cycles (a cycling one);
+4. a classifier labels each candidate "ev" or another class. The default is RuleModel (RuleModel.for_step),
+   a transparent rule set whose thresholds were tuned on generated tuning households; ForestModel is a
+   random forest trained on labelled candidates of tuning households (gridchain.metering.nilm.scenarios); it is
+   the better of the two (docs/nilm.md) and is passed in as `model`. Overlapping EV runs keep one.
+
+Pure computation (numpy; scikit-learn only inside ForestModel): no I/O, no clocks, no global state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from gridchain.errors import InputError
+
+EDGE_W = 1000.0
+"""Smallest sample-to-sample change that makes a step event [W]."""
+EXT_W = 250.0
+"""Smallest change that extends a step event into a neighbouring sample, or counts in a soft start [W]."""
+MIN_STEP_W = 1500.0
+"""Smallest step up that opens a candidate [W] (EV chargers step by >= 3.3 kW; smaller ones are confusers)."""
+OFF_TOLERANCE = 0.25
+"""A step down matches a level (P + jQ) if it is within this share of it (plus MATCH_SLACK_W)."""
+MATCH_SLACK_W = 200.0
+"""Slack added to a level when matching steps, so that small steps are not held to a few watts [W]."""
+FADE_REL = 0.06
+FADE_MIN_W = 250.0
+"""A candidate fades out when its level falls below max(FADE_MIN_W, FADE_REL x step) [W]."""
+STANDBY_W = 50.0
+"""The household never draws less than this besides the candidate [W] (bounds the candidate's level)."""
+MAX_SESSION_S = 18 * 3600
+"""Longest candidate [s]."""
+RAMP_S = 180
+"""Changes that add up to EDGE_W within this time are a step event too (a compressor's soft start) [s]."""
+PRE_OPEN_S = 6 * 3600
+"""Steps up this long before a candidate may still be on, and may switch off during it [s]."""
+PRE_MARGIN = 0.1
+"""A step down goes to a device on before the candidate only if it matches it better by this margin."""
+END_REST = 0.4
+"""A step down that leaves less than this share of a candidate's level ends it."""
+TAPER_TAU_MIN_S = 300.0
+"""Shortest time constant of a CV taper [s]: a faster drop of the candidate's level is a device switching off."""
+Q_TOL = 0.15
+"""A step whose reactive/active ratio differs from the candidate's by more than this is another device's."""
+QUIET_WINDOW_S = 3600
+"""The household's quiet level before a candidate is its lowest sample in this window [s]."""
+MAX_TAN_PHI = 0.75
+"""Reactive over active power of the most reactive household device (power factor 0.8)."""
+LEVEL_WINDOW_S = 180
+"""A step's size is the difference of the median levels in windows this long on each side of it [s]."""
+PRE_WINDOW_S = 180
+"""Window before a step whose median is the level before it [s] (at least one sample)."""
+CC_REL = 0.8
+"""The plateau (constant-current phase) lasts while the level stays above this share of the step."""
+COARSE_MIN_DURATION_S = 90 * 60
+COARSE_MIN_TAPER = 0.3
+"""RuleModel.for_step above 5 minutes: a blurred plateau must last 90 minutes and taper 30 % of its run."""
+FOREST_EV_THRESHOLD = 0.3
+"""ForestModel calls a candidate EV from this probability on (4-fold cross-validation on tuning households)."""
+LABELS = ("ev", "water_heater", "heat_pump", "oven", "kettle", "other")
+FEATURES = (
+    "power_w", "step_w", "duration_s", "energy_wh", "power_factor", "q_ratio", "q_ratio_plateau", "flatness",
+    "slope", "off_ratio", "taper_fraction", "partial_drop", "level_ratio", "floor_ratio",
+    "q_on_off", "q_flatness", "end_kind",
+)  # fmt: skip
+END_KINDS = {"step": 0.0, "fade": 1.0, "open": 2.0}
+
+
+@dataclass(frozen=True)
+class DetectedSession:
+    """A large-load run found in the aggregate, with its features and label.
+
+    start, end: sample indices [start, end) (end exclusive); power_w: plateau power [W]; energy_wh: energy
+    attributed to the run [Wh]; label: "ev" or the predicted other class ("candidate" before classifying);
+    step_w: the step up [W]; duration_s: (end - start) x step_s [s]; q_ratio: reactive over active power of
+    its own steps up and down (signed tan phi; negative is capacitive) and power_factor the matching
+    1 / sqrt(1 + q_ratio^2); q_ratio_plateau: the same over the plateau; flatness: interquartile range over
+    power_w on the plateau; slope: relative change from the plateau's first to its last third; off_ratio:
+    its level at the final step down over power_w (0 if it faded out); taper_fraction: share of the run after
+    the plateau; partial_drop: the largest single-sample drop of its level that did not end it, over power_w;
+    floor_ratio: the aggregate's 5th percentile under the plateau less the household's quiet level before,
+    over power_w (about 1 for a continuous load, about 0 for a cycling one); q_on_off: q_ratio at the step
+    up less at the step down; q_flatness: interquartile range of its reactive power over power_w; end_kind:
+    "step", "fade" or "open" (series end or MAX_SESSION_S).
+    """
+
+    start: int
+    end: int
+    power_w: float
+    energy_wh: float
+    label: str
+    step_w: float = 0.0
+    duration_s: float = 0.0
+    power_factor: float = 1.0
+    q_ratio: float = 0.0
+    q_ratio_plateau: float = 0.0
+    flatness: float = 0.0
+    slope: float = 0.0
+    off_ratio: float = 1.0
+    taper_fraction: float = 0.0
+    partial_drop: float = 0.0
+    floor_ratio: float = 1.0
+    q_on_off: float = 0.0
+    q_flatness: float = 0.0
+    end_kind: str = "step"
+
+    def features(self) -> np.ndarray:
+        """The feature vector in FEATURES order."""
+        return np.array(
+            [
+                self.power_w, self.step_w, self.duration_s, self.energy_wh, self.power_factor, self.q_ratio,
+                self.q_ratio_plateau, self.flatness, self.slope, self.off_ratio, self.taper_fraction,
+                self.partial_drop, self.power_w / max(self.step_w, 1.0), self.floor_ratio,
+                self.q_on_off, self.q_flatness, END_KINDS[self.end_kind],
+            ],
+            dtype=float,
+        )  # fmt: skip
+
+    def with_label(self, label: str) -> DetectedSession:
+        """The same session with another label."""
+        return replace(self, label=label)
+
+
+class Model(Protocol):
+    """A classifier of candidates: one label per session."""
+
+    def predict(self, sessions: Sequence[DetectedSession]) -> list[str]: ...
+
+
+# --- validation ------------------------------------------------------------------------------------------
+
+
+def _series(field_name: str, values: object) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(field_name, "is not a sequence of numbers") from None
+    if arr.ndim != 1:
+        raise InputError(field_name, f"must be one-dimensional, got shape {arr.shape}")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise InputError(f"{field_name}[{bad[0]}]", f"{arr[bad[0]]} is not finite")
+    return arr
+
+
+def _is_number(x: object) -> bool:
+    return not isinstance(x, (bool, np.bool_)) and isinstance(x, (int, float, np.integer, np.floating))
+
+
+def _step(step_s: object) -> float:
+    if not _is_number(step_s):
+        raise InputError("step_s", f"{step_s!r} is not a number")
+    if not math.isfinite(step_s) or step_s <= 0:
+        raise InputError("step_s", f"{step_s} must be a finite number > 0")
+    return float(step_s)
+
+
+def validate(p_w: object, q_var: object, step_s: object) -> tuple[np.ndarray, np.ndarray, float]:
+    """The inputs as float arrays, or InputError (a ValueError) naming the field and value."""
+    step = _step(step_s)
+    p = _series("p_w", p_w)
+    q = _series("q_var", q_var)
+    if len(p) != len(q):
+        raise InputError("q_var", f"has {len(q)} samples, p_w has {len(p)}")
+    return p, q, step
+
+
+# --- step events and plateau pairing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Edge:
+    first: int  # first sample at (or on the way to) the new level
+    last: int  # first sample fully at the new level
+    mag: float  # median level after it less before it [W]
+    dq: float  # the same for reactive power [var]
+    sharpest: float  # largest single-sample change inside, same sign as mag [W]
+
+    @property
+    def z(self) -> complex:
+        return complex(self.mag, self.dq)
+
+
+def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:
+    """Step events of a power series.
+
+    A step is a run of same-sign changes of at least EDGE_W, widened by one sample on each side where the
+    change there has the same sign and is at least EXT_W (a device that switches mid-sample spreads its
+    step over two samples). A run of rises of at least EXT_W each that adds up to EDGE_W within RAMP_S is a
+    step too (a compressor's soft start); a rise takes its whole run of rises. Slow falls (a charger's taper)
+    are not steps, and a fall takes only one sample on each side of its large changes.
+    """
+    if len(p) < 2:
+        return []
+    d = np.diff(p)
+    n = len(d)
+    sign = np.where(d >= EXT_W, 1, np.where(d <= -EXT_W, -1, 0))
+    core = np.abs(d) >= EDGE_W
+    max_ramp = _window(step_s, RAMP_S)
+    spans: list[tuple[int, int]] = []
+    j = 0
+    while j < n:
+        if core[j]:
+            k = j
+            while k + 1 < n and core[k + 1] and sign[k + 1] == sign[j]:
+                k += 1
+            lo = j - 1 if j > 0 and sign[j - 1] == sign[j] and (not spans or spans[-1][1] < j - 1) else j
+            hi = k + 1 if k + 1 < n and sign[k + 1] == sign[j] else k
+            if sign[j] > 0:  # a rise takes its whole run of rises (devices that switch on in stages)
+                while lo - 1 >= 0 and sign[lo - 1] > 0 and (not spans or spans[-1][1] < lo - 1):
+                    lo -= 1
+                while hi + 1 < n and sign[hi + 1] > 0:
+                    hi += 1
+            spans.append((lo, hi))
+            j = hi + 1
+        elif sign[j] > 0:
+            k = j
+            while k + 1 < n and sign[k + 1] > 0 and not core[k + 1]:
+                k += 1
+            if k - j + 1 <= max_ramp and p[k + 1] - p[j] >= EDGE_W and not (k + 1 < n and core[k + 1]):
+                spans.append((j, k))
+            j = k + 1
+        else:
+            j += 1
+    # an edge's size: the median level of up to LEVEL_WINDOW_S after it less the one before it, each window
+    # stopping at the neighbouring edges (one sample at least)
+    k = _window(step_s, LEVEL_WINDOW_S)
+    edges = []
+    for m, (lo, hi) in enumerate(spans):
+        first, last = lo + 1, hi + 1
+        a = max(first - k, spans[m - 1][1] + 1 if m else 0, 0)
+        b = min(last + k, spans[m + 1][0] + 1 if m + 1 < len(spans) else n + 1)
+        pre_p, pre_q = (np.median(p[a:first]), np.median(q[a:first])) if a < first else (p[lo], q[lo])
+        post_p, post_q = (np.median(p[last:b]), np.median(q[last:b])) if last < b else (p[last], q[last])
+        total = float(post_p - pre_p)
+        if total * (p[last] - p[lo]) <= 0:  # the windows disagree with the step itself: keep the step
+            total, dq = float(p[last] - p[lo]), float(q[last] - q[lo])
+        else:
+            dq = float(post_q - pre_q)
+        sharpest = float(d[lo : hi + 1].max() if total > 0 else d[lo : hi + 1].min())
+        edges.append(_Edge(first, last, total, dq, sharpest))
+    return edges
+
+
+def _pre_opens(edges: list[_Edge], step_s: float) -> list[list[complex]]:
+    """For each edge, the steps up (P + jQ) of the previous PRE_OPEN_S that no later step down has matched
+    yet (greedy pairing): the devices that were probably on when it happened."""
+    horizon = PRE_OPEN_S / step_s
+    opens: list[tuple[int, complex]] = []
+    out = []
+    for e in edges:
+        opens = [(f, z) for f, z in opens if e.first - f <= horizon]
+        out.append([z for _, z in opens])
+        if e.mag > 0:
+            opens.append((e.first, e.z))
+            continue
+        mis, k = _best(-e.z, [z for _, z in opens])
+        if mis <= OFF_TOLERANCE:
+            opens.pop(k)
+    return out
+
+
+@dataclass
+class _Run:
+    """A followed candidate: its own active and reactive power per sample from its start, and its end."""
+
+    end: int
+    own_w: np.ndarray
+    own_var: np.ndarray
+    end_kind: str
+    last_w: float
+    ref: complex  # the candidate's step (P + jQ), less any part that switched off on its own
+    rebase: int  # samples from the start after which `ref` holds
+    off: complex = 0j  # the final step down, if it ended by one
+    partial_drop_w: float = 0.0  # the largest single-sample drop of the candidate's own level that did not end it
+
+
+def _window(step_s: float, seconds: float) -> int:
+    return max(1, int(round(seconds / step_s)))
+
+
+def candidate_sessions(p_w: object, q_var: object, step_s: object) -> list[DetectedSession]:
+    """Every large-load run in the aggregate, with features and label "candidate" (see the module doc)."""
+    p, q, step = validate(p_w, q_var, step_s)
+    edges = step_events(p, q, step)
+    pre = _pre_opens(edges, step)
+    k_pre = _window(step, PRE_WINDOW_S)
+    k_quiet = _window(step, QUIET_WINDOW_S)
+    max_len = max(2, int(MAX_SESSION_S // step))
+    out = []
+    for i, up in enumerate(edges):
+        if up.mag < MIN_STEP_W or up.first < 1:
+            continue
+        base = complex(
+            float(np.median(p[max(0, up.first - k_pre) : up.first])),
+            float(np.median(q[max(0, up.first - k_pre) : up.first])),
+        )
+        z_step = complex(up.mag, up.dq) + complex(p[up.first - 1], q[up.first - 1]) - base
+        if z_step.real < MIN_STEP_W:
+            continue
+        run = _follow(p, q, edges, i, pre[i], base, z_step, max_len, step)
+        quiet_w = float(p[max(0, up.first - k_quiet) : up.first].min())
+        out.append(_features(p, step, up.first, z_step, quiet_w, run))
+    return out
+
+
+
+def _mis(a: complex, b: complex) -> float:
+    """Relative mismatch of two steps (P + jQ), with MATCH_SLACK_W of slack for small steps."""
+    return abs(a - b) / (abs(b) + MATCH_SLACK_W)
+
+
+def _best(z: complex, opens: list[complex]) -> tuple[float, int]:
+    """The open step up that a step down of size z (P + jQ, positive) matches best: (mismatch, index)."""
+    return min(((_mis(z, o), k) for k, o in enumerate(opens)), default=(math.inf, -1))
+
+
+def _explain(
+    drop: complex, own: complex, opens: list[complex], pre: list[complex]
+) -> tuple[bool | None, list[tuple[str, int]]]:
+    """What switched off in a step down of size `drop` (P + jQ, positive): the candidate (own level `own`), a
+    device switched on since it started (`opens`) or before it (`pre`, matched only PRE_MARGIN better), or two
+    of these in the same sample. Returns (the candidate ended?, the devices used as ("in" | "pre", index));
+    (None, []) if nothing explains it within OFF_TOLERANCE."""
+    cands: list[tuple[float, bool, list[tuple[str, int]]]] = [(_mis(drop, own), True, [])]
+    devices = [("in", k, o, 0.0) for k, o in enumerate(opens)] + [("pre", k, o, PRE_MARGIN) for k, o in enumerate(pre)]
+    for a, (sa, ka, oa, pa) in enumerate(devices):
+        cands.append((_mis(drop, oa) + pa, False, [(sa, ka)]))
+        cands.append((_mis(drop, own + oa) + pa, True, [(sa, ka)]))
+        for sb, kb, ob, pb in devices[a + 1 :]:
+            cands.append((_mis(drop, oa + ob) + pa + pb, False, [(sa, ka), (sb, kb)]))
+    mis, ends, used = min(cands, key=lambda c: c[0])
+    if mis > OFF_TOLERANCE:
+        return None, []
+    return ends, used
+
+
+def _follow(
+    p: np.ndarray, q: np.ndarray, edges: list[_Edge], i: int, pre_opens: list[complex], base: complex,
+    z_step: complex, max_len: int, step_s: float,
+) -> _Run:  # fmt: skip
+    """Follow the candidate opened by edges[i] until it switches off, fades out or reaches max_len.
+
+    Steps up meanwhile are other devices (booked). A step down (as P + jQ) is the candidate's own end if it
+    removes the candidate's level (alone, or with a device switched on meanwhile in the same sample), another
+    device's if it matches one switched on meanwhile or before (booked), and otherwise a partial drop of the
+    candidate's own level: a taper's first minutes, or, if sharp, a device that switched on in the same sample
+    as the candidate (then the candidate is what remains).
+    """
+    up = edges[i]
+    opens: list[complex] = []  # steps up since the candidate started, not yet matched
+    pre = list(pre_opens)
+    others = 0j
+    ref, rebase = z_step, 0
+    partial = 0.0
+    fade_w = max(FADE_MIN_W, FADE_REL * z_step.real)
+    taper_max = 1.0 - math.exp(-step_s / TAPER_TAU_MIN_S)
+    k_smooth = _window(step_s, 180)
+    limit = min(len(p), up.first + max_len)
+    own_w: list[np.ndarray] = [p[up.first : up.last] - base.real]
+    own_var: list[np.ndarray] = [q[up.first : up.last] - base.imag]
+    recent_w = np.array([z_step.real])  # the candidate's latest own levels
+    recent_var = np.array([z_step.imag])
+    done = up.last - up.first
+
+    def run(end: int, kind: str, last: float, off: complex = 0j) -> _Run:
+        return _Run(end, np.concatenate(own_w), np.concatenate(own_var), kind, last, ref, rebase, off, partial)
+
+    t = up.last
+    j = i + 1
+    while True:
+        nxt = edges[j] if j < len(edges) and edges[j].first < limit else None
+        stop = nxt.first if nxt is not None else limit
+        # the candidate's own level: the aggregate less the level before it and the devices booked since,
+        # and never more than the aggregate less a standby floor
+        seg_w = np.minimum(p[t:stop] - base.real - others.real, p[t:stop] - STANDBY_W)
+        seg_var = q[t:stop] - base.imag - others.imag
+        if len(seg_w):
+            # a fade: k_smooth samples in a row below fade_w (their running maximum is below it)
+            low = np.flatnonzero(_running_max(seg_w, k_smooth) < fade_w)
+            if low.size:
+                cut = max(0, int(low[0]) - k_smooth + 1)
+                own_w.append(seg_w[:cut])
+                own_var.append(seg_var[:cut])
+                return run(t + cut, "fade", float(seg_w[cut - 1]) if cut else float(recent_w[-1]))
+            own_w.append(seg_w)
+            own_var.append(seg_var)
+            done += len(seg_w)
+            recent_w = np.concatenate((recent_w, seg_w))[-k_smooth:]
+            recent_var = np.concatenate((recent_var, seg_var))[-k_smooth:]
+        if nxt is None:
+            return run(limit, "open", float(recent_w[-1]))
+        before = complex(float(np.median(recent_w)), float(np.median(recent_var)))
+        fill = before
+        if nxt.mag < 0:
+            drop = -nxt.z
+            ends, used = _explain(drop, before, opens, pre)
+            if ends is None:  # nothing explains it: a device on before the candidate, or part of the candidate
+                rest = before - drop
+                # it ended if the step removed most of its level at once (the rest is some unbooked device)
+                ends = drop.real > (1 + OFF_TOLERANCE) * before.real or rest.real < END_REST * before.real
+                sharp = -nxt.sharpest >= taper_max * before.real  # faster than any taper
+                unlike = abs(drop.imag / drop.real - before.imag / max(before.real, 1.0)) > Q_TOL
+                could_be_part = rest.real >= 0 and abs(rest.imag) <= MAX_TAN_PHI * max(rest.real, 1.0)
+                if ends:
+                    pass
+                elif (sharp or unlike) and (drop.real <= base.real - STANDBY_W or not could_be_part):
+                    others -= drop  # a device on before the candidate, or one whose step up was missed
+                else:  # the candidate's own level dropped: a taper, or a device that started with it is off
+                    partial = max(partial, -nxt.sharpest)
+                    fill = rest
+                    if sharp and before.real >= CC_REL * ref.real and rest.real >= MIN_STEP_W / 2:
+                        ref, rebase = rest, done + (nxt.last - nxt.first)
+            for src, k in sorted(used, key=lambda x: -x[1]):
+                others -= (opens if src == "in" else pre).pop(k)
+            if ends:
+                own_w.append(p[nxt.first : nxt.last] - base.real - others.real)
+                own_var.append(q[nxt.first : nxt.last] - base.imag - others.imag)
+                share = min(1.0, before.real / max(drop.real, 1.0))
+                return run(nxt.last, "step", before.real, drop * share)
+        else:
+            opens.append(nxt.z)
+            others += nxt.z
+        # during another device's transition the candidate's own level is taken as flat
+        own_w.append(np.full(nxt.last - nxt.first, max(fill.real, 0.0)))
+        own_var.append(np.full(nxt.last - nxt.first, fill.imag))
+        done += nxt.last - nxt.first
+        t = nxt.last
+        j += 1
+
+
+def _running_max(x: np.ndarray, k: int) -> np.ndarray:
+    """max(x[i-k+1 .. i]) for every i (over x[0 .. i] for the first k-1)."""
+    if k <= 1:
+        return x
+    head = np.maximum.accumulate(x[: k - 1])
+    if len(x) < k:
+        return head
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    return np.concatenate((head, sliding_window_view(x, k).max(axis=1)))
+
+
+def _features(p: np.ndarray, step_s: float, start: int, z_step: complex, quiet_w: float, run: _Run) -> DetectedSession:
+    length = max(run.end - start, 1)
+    own_all = run.own_w[:length]
+    rebase = min(run.rebase, length - 1)
+    own = own_all[rebase:]  # after a co-started device switched off, the candidate is what remains
+    ref_w = max(run.ref.real, 1.0)
+    cc_idx = np.flatnonzero(own >= CC_REL * ref_w)
+    cc_end = rebase + (int(cc_idx[-1]) + 1 if cc_idx.size else len(own))
+    plateau = own[cc_idx] if cc_idx.size else own
+    power = float(np.median(plateau)) if plateau.size else ref_w
+    cap = 1.15 * max(power, ref_w)
+    energy = float(np.clip(own_all, 0.0, None).clip(max=max(cap, z_step.real * 1.15)).sum()) * step_s / 3600.0
+    lo, hi = np.percentile(plateau, [25, 75]) if plateau.size else (power, power)
+    third = max(1, plateau.size // 3)
+    slope = (float(np.median(plateau[-third:])) - float(np.median(plateau[:third]))) / max(power, 1.0)
+    own_var = run.own_var[:length][rebase:]
+    own_var = own_var[cc_idx] if cc_idx.size else own_var
+    q_plateau = float(np.median(own_var)) / max(power, 1.0) if own_var.size else 0.0
+    edges = run.ref + run.off  # the steps' own reactive over active power
+    q_ratio = edges.imag / max(edges.real, 1.0)
+    q_on = run.ref.imag / max(run.ref.real, 1.0)
+    q_off = run.off.imag / run.off.real if run.off.real > MIN_STEP_W / 2 else q_on
+    q_lo, q_hi = np.percentile(own_var, [25, 75]) if own_var.size else (0.0, 0.0)
+    off_ratio = 0.0 if run.end_kind == "fade" else float(np.clip(run.last_w / max(power, 1.0), 0.0, 2.0))
+    # does the aggregate itself stay up over the plateau (a continuous load), or fall back between cycles?
+    # (from its first sample at the plateau to its last: a partial first or last sample is no dip)
+    span = p[start + rebase + cc_idx[0] : start + cc_end] if cc_idx.size else p[start : start + 1]
+    floor = float(np.percentile(span, 5)) if span.size else quiet_w
+    floor_ratio = float(np.clip((floor - quiet_w) / max(power, 1.0), -1.0, 3.0))
+    return DetectedSession(
+        start=int(start), end=int(run.end), power_w=power, energy_wh=energy, label="candidate",
+        step_w=float(z_step.real), duration_s=float(length * step_s),
+        power_factor=float(1.0 / math.hypot(1.0, q_ratio)), q_ratio=q_ratio, q_ratio_plateau=q_plateau,
+        flatness=float((hi - lo) / max(power, 1.0)), slope=float(slope), off_ratio=off_ratio,
+        taper_fraction=float((length - cc_end) / length), partial_drop=float(run.partial_drop_w / max(power, 1.0)),
+        floor_ratio=floor_ratio, q_on_off=float(q_on - q_off), q_flatness=float((q_hi - q_lo) / max(power, 1.0)),
+        end_kind=run.end_kind,
+    )  # fmt: skip
+
+
+# --- classifiers ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleModel:
+    """The default classifier: a transparent rule set, thresholds tuned on generated tuning households.
+
+    A candidate is EV charging if all of these hold:
+    - it is large: plateau and step of at least min_power_w (the smallest charger is 3.7 kW);
+    - it is clean: the plateau is level_min..level_max times the step, the aggregate stays up under it
+      (floor_ratio >= min_floor: a continuous load, not a cycling one), and it lasts min_duration_s;
+    - its power factor is near one: |q_ratio| and |q_ratio_plateau| at most max_abs_q (a compressor has
+      0.5..0.6), the same at the step up and down (|q_on_off| <= max_q_on_off);
+    - it is not a resistive heater: a resistive plateau has no reactive power and a sharp end, so an EV needs
+      |q_ratio| >= min_abs_q_ratio, or a taper (taper_fraction >= min_taper), or a power or a duration that no
+      storage water heater reaches (resistive_max_w, resistive_max_s).
+    A clean step of sure_step_w or more with a plateau of 80 % of that or more is EV charging whatever its
+    power factor (no other household device in the model draws that much alone; the power factor of a large
+    step is often blurred by other devices).
+    Other candidates get a coarse label (kettle, heat pump, water heater, other).
+    """
+
+    min_power_w: float = 3000.0
+    level_min: float = 0.5
+    level_max: float = 1.25
+    min_floor: float = 0.6
+    min_duration_s: float = 30 * 60
+    max_abs_q: float = 0.3
+    max_q_on_off: float = 0.6
+    min_abs_q_ratio: float = 0.04
+    min_taper: float = 0.1
+    resistive_max_w: float = 4700.0
+    resistive_max_s: float = 150 * 60
+    sure_step_w: float = 6000.0
+
+    @classmethod
+    def for_step(cls, step_s: float) -> RuleModel:
+        """The rule set tuned for a sample period: above 5 minutes a blurred plateau must last longer and
+        taper more (tuned at 15 minutes on tuning households)."""
+        if step_s <= 300:
+            return cls()
+        return cls(min_duration_s=COARSE_MIN_DURATION_S, min_taper=COARSE_MIN_TAPER)
+
+    def label(self, s: DetectedSession) -> str:
+        if s.duration_s <= 6 * 60:
+            return "kettle"
+        if s.q_ratio > self.max_abs_q and s.q_ratio_plateau > self.max_abs_q:
+            return "heat_pump"
+        large = s.power_w >= self.min_power_w and s.step_w >= self.min_power_w
+        clean = (
+            self.level_min <= s.power_w / max(s.step_w, 1.0) <= self.level_max
+            and s.floor_ratio >= self.min_floor
+            and s.duration_s >= self.min_duration_s
+        )
+        unity = (
+            abs(s.q_ratio) <= self.max_abs_q
+            and abs(s.q_ratio_plateau) <= self.max_abs_q
+            and abs(s.q_on_off) <= self.max_q_on_off
+        )
+        if s.step_w >= self.sure_step_w and s.power_w >= 0.8 * self.sure_step_w and clean:
+            return "ev"  # no other household device steps this much: the power factor is not needed
+        if not (large and clean and unity):
+            return "other"
+        not_resistive = (
+            abs(s.q_ratio) >= self.min_abs_q_ratio
+            or s.taper_fraction >= self.min_taper
+            or s.power_w >= self.resistive_max_w
+            or s.duration_s >= self.resistive_max_s
+        )
+        return "ev" if not_resistive else "water_heater"
+
+    def predict(self, sessions: Sequence[DetectedSession]) -> list[str]:
+        return [self.label(s) for s in sessions]
+
+
+class ForestModel:
+    """A random forest over FEATURES (scikit-learn), trained on labelled candidates; seeded.
+
+    A candidate is "ev" when the forest's probability of "ev" is at least ev_threshold, else the most
+    probable other class.
+    """
+
+    def __init__(
+        self, sessions: Sequence[DetectedSession], labels: Sequence[str], seed: int = 0, n_estimators: int = 200,
+        ev_threshold: float = FOREST_EV_THRESHOLD,
+    ) -> None:  # fmt: skip
+        from sklearn.ensemble import RandomForestClassifier
+
+        if len(sessions) != len(labels) or not sessions:
+            raise InputError("labels", f"{len(labels)} labels for {len(sessions)} sessions (need >= 1, equal)")
+        if not 0.0 < ev_threshold <= 1.0:
+            raise InputError("ev_threshold", f"{ev_threshold} is outside (0, 1]")
+        self.ev_threshold = ev_threshold
+        # EV candidates are a few percent of all: each tree reweights its bootstrap sample to balance classes
+        self.forest = RandomForestClassifier(
+            n_estimators=n_estimators, class_weight="balanced_subsample", random_state=seed, n_jobs=1
+        )
+        self.forest.fit(np.stack([s.features() for s in sessions]), np.asarray(labels))
+
+    def ev_probability(self, sessions: Sequence[DetectedSession]) -> np.ndarray:
+        """The forest's probability that each session is EV charging."""
+        if not sessions or "ev" not in self.forest.classes_:
+            return np.zeros(len(sessions))
+        proba = self.forest.predict_proba(np.stack([s.features() for s in sessions]))
+        return proba[:, list(self.forest.classes_).index("ev")]
+
+    def predict(self, sessions: Sequence[DetectedSession]) -> list[str]:
+        if not sessions:
+            return []
+        proba = self.forest.predict_proba(np.stack([s.features() for s in sessions]))
+        classes = list(self.forest.classes_)
+        out = []
+        for row in proba:
+            if "ev" in classes and row[classes.index("ev")] >= self.ev_threshold:
+                out.append("ev")
+            else:
+                order = np.argsort(-row)
+                out.append(next(classes[k] for k in order if classes[k] != "ev"))
+        return [str(x) for x in out]
+
+
+
+
+# --- the public pipeline --------------------------------------------------------------------------------
+
+
+def classify_sessions(p_w: object, q_var: object, step_s: object, model: Model | None = None) -> list[DetectedSession]:
+    """Every large-load run, labelled by `model` (default: RuleModel.for_step(step_s)). Of EV runs that overlap only the
+    most probable (if the model says, e.g. ForestModel.ev_probability) or the largest step is kept."""
+    cands = candidate_sessions(p_w, q_var, step_s)
+    model = model or RuleModel.for_step(_step(step_s))
+    labelled = [c.with_label(lab) for c, lab in zip(cands, model.predict(cands))]
+    score = model.ev_probability(cands) if hasattr(model, "ev_probability") else None
+    return _suppress_overlaps(labelled, score)
+
+
+def detect_ev_sessions(p_w: object, q_var: object, step_s: object, model: Model | None = None) -> list[DetectedSession]:
+    """EV charging sessions in the aggregate active power p_w [W] and reactive power q_var [var].
+
+    Samples are step_s seconds apart; sessions come in start order, their start/end are sample indices
+    (end exclusive). Raises InputError (a ValueError) naming the field on bad input.
+    """
+    return [s for s in classify_sessions(p_w, q_var, step_s, model) if s.label == "ev"]
+
+
+def _suppress_overlaps(sessions: list[DetectedSession], score: Sequence[float] | None = None) -> list[DetectedSession]:
+    """Of EV sessions that overlap, keep the one with the best score (default: the largest step): one charger
+    charges one car at a time."""
+    scores = list(score) if score is not None else [s.step_w for s in sessions]
+    ranked = sorted(
+        (k for k, s in enumerate(sessions) if s.label == "ev"),
+        key=lambda k: (-scores[k], -sessions[k].step_w, sessions[k].start),
+    )
+    evs = [sessions[k] for k in ranked]
+    kept: list[DetectedSession] = []
+    for s in evs:
+        if all(s.end <= k.start or s.start >= k.end for k in kept):
+            kept.append(s)
+    rest = [s for s in sessions if s.label != "ev"]
+    return sorted(kept + rest, key=lambda s: (s.start, s.end))
+
+
+def unexplained_ev_sessions(
+    detected: Sequence[DetectedSession],
+    signed: Sequence[tuple[float, float]],
+    step_s: float,
+    start_time: float = 0.0,
+    tolerance_s: float = 900.0,
+) -> list[DetectedSession]:
+    """Detected EV sessions that no signed charging session explains.
+
+    Sample i is at start_time + i x step_s [unix s]; a detected session covers
+    [start_time + start x step_s, start_time + end x step_s). A signed session (start_unix_s, end_unix_s)
+    explains it if the two overlap once the signed one is widened by tolerance_s [s] on both sides (clocks
+    and sample boundaries). The smart meter flags the rest: an EV charging at a host without paying.
+    """
+    step = _step(step_s)
+    if not _is_number(start_time) or not math.isfinite(start_time):
+        raise InputError("start_time", f"{start_time!r} is not a finite number")
+    if not _is_number(tolerance_s) or not (math.isfinite(tolerance_s) and tolerance_s >= 0):
+        raise InputError("tolerance_s", f"{tolerance_s!r} must be a finite number >= 0")
+    windows = []
+    for k, pair in enumerate(signed):
+        try:
+            a, b = (float(x) for x in pair)
+        except (TypeError, ValueError):
+            raise InputError(f"signed[{k}]", f"{pair!r} is not a (start_unix_s, end_unix_s) pair") from None
+        if not (math.isfinite(a) and math.isfinite(b)) or b < a:
+            raise InputError(f"signed[{k}]", f"{pair!r} must be finite with start <= end")
+        windows.append((a - tolerance_s, b + tolerance_s))
+    out = []
+    for s in detected:
+        if s.label != "ev":
+            continue
+        t0 = start_time + s.start * step
+        t1 = start_time + s.end * step
+        if not any(a < t1 and t0 < b for a, b in windows):
+            out.append(s)
+    return out

@@ -1,1 +1,0 @@
-"""The loopback HTTP services: the utility's token issuance and the relayer (FastAPI, served by uvicorn)."""

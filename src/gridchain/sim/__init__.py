@@ -1,1 +1,0 @@
-"""Scenarios and experiments (the papers' figures), built from core (and, later, the actors)."""

@@ -1,0 +1,29 @@
+"""Options shared by the commands that talk to a chain: --rpc-url and a key (or the embedded chain)."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from gridchain.errors import InputError
+
+RPC_URL = typer.Option(None, "--rpc-url", envvar="GRIDCHAIN_RPC_URL", help="JSON-RPC URL of an EVM node.")
+KEYS_HELP = (
+    "Private keys (comma-separated, or GRIDCHAIN_PRIVATE_KEYS) of the accounts to send from; default: anvil's "
+    "public development keys (only for a local node)."
+)
+
+
+def rpc_gateway(url: str, keys: str | None, accounts: int):
+    """A JSON-RPC gateway to `url`, signing with `keys` or anvil's development keys."""
+    from gridchain.chain.anvil import dev_keys
+    from gridchain.chain.rpc_gateway import RpcGateway
+
+    key_list = [k.strip() for k in (keys or os.environ.get("GRIDCHAIN_PRIVATE_KEYS", "")).split(",") if k.strip()]
+    try:
+        return RpcGateway(url, key_list or dev_keys(accounts))
+    except ValueError as e:
+        raise InputError("--keys", f"not a private key list: {e}") from None
+    except Exception as e:  # the node is not there, or not an EVM node
+        raise InputError("--rpc-url", f"cannot reach an EVM node at {url!r}: {e}") from None
