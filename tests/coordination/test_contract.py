@@ -6,7 +6,7 @@ from eth_utils import keccak
 
 from gridchain.coordination.model.coordinator import CoordinatorError, pack, pack_indices, submit_chain
 
-from .conftest import SLOT_LENGTH, Community, deployer, logs
+from tests.support.contracts import SLOT_LENGTH, Community, deployer, logs
 
 
 def test_deploy_sets_owner_clock_and_weights(community):

@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from gridchain.v2v.client import receipt_signer, sign_receipt
 from gridchain.v2v.model import ZERO, Auction, V2VError, V2VModel, cost, required_collateral
 
-from .conftest import load
+from tests.support.contracts import load
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDITY, GRACE = 3600, 1800

@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from gridchain.metering import model as m
 
-from .metering_harness import COMMUNITY, MAX_COST, Metering
+from tests.metering.harness import COMMUNITY, MAX_COST, Metering
 
 I = m.INTERVAL_S  # noqa: E741
 U256 = st.integers(0, 2**256 - 1)

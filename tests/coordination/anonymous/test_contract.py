@@ -20,7 +20,7 @@ from gridchain.coordination.model.coordinator import (
     submit_chain,
 )
 
-from .conftest import Community, logs
+from tests.support.contracts import Community, logs
 
 KEYS = [blind.PrivateKey.generate() for _ in range(3)]  # generated once: cryptography's RSA-2048 keygen
 

@@ -5,7 +5,7 @@ and an honest bystander that measures how long the central system takes to answe
 exotic numbers, wrong types, replays, oversized messages) and reads the answer frame, so an attack is a frame and
 an assertion on the answer: `hostile.call("MeterValues", payload)` -> `[3, id, {...}]` or `[4, id, code, ...]`.
 `Bystander.heartbeat_s()` is the time [s] one Heartbeat takes to be answered (inf if not within `timeout_s`).
-The fixtures that build them (`central`, `hostile_cp`, `bystander`) are in tests/actors/test_attacks_ocpp.py.
+The fixtures that build them (`central`, `hostile_cp`, `bystander`) are in tests/ocpp/test_attacks.py.
 """
 
 from __future__ import annotations

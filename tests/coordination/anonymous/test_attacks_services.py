@@ -546,7 +546,7 @@ def test_the_wallet_refuses_a_malformed_answer_as_an_issuance_error():
 
 @pytest.fixture(scope="module")
 def probe():
-    from tests.contracts.attackers import hostile_contract
+    from tests.support.attackers import hostile_contract
 
     return hostile_contract("ecdsa_probe")
 

@@ -1,7 +1,7 @@
 """Attackers as first-class test fixtures: funded attacker accounts (with keys, to sign) and hostile contracts.
 
 An attack test asks for `attacker` (one funded account with a key), `attackers` (a factory of more) or
-`hostile` (deploys a contract from tests/contracts/fixtures/ by file name, with constructor arguments), so that
+`hostile` (deploys a contract from tests/support/fixtures/ by file name, with constructor arguments), so that
 adding an attack takes a few lines. Each contract's attack suite lives in tests/contracts/test_attacks_<contract>.py
 and names every test after the hole it shows (`test_hole<N>_...`, N as in docs/security.md and issue 14).
 """
@@ -44,7 +44,7 @@ def new_attacker(funds: int = FUNDS) -> Attacker:
 
 
 def hostile_contract(name: str, *args, **kwargs):
-    """Deploy tests/contracts/fixtures/<name>.vy (compiled once per process) with constructor `args`."""
-    from .conftest import load
+    """Deploy tests/support/fixtures/<name>.vy (compiled once per process) with constructor `args`."""
+    from tests.support.contracts import load
 
     return load(FIXTURES / f"{name}.vy").deploy(*args, **kwargs)

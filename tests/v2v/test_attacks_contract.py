@@ -4,7 +4,7 @@ Hole 4: a consumer that never ends its auction locked the winning provider's col
 consumer could end it). Hole 5: a bid of 1 wei/kWh won any auction for almost nothing (collateral = rate x
 amount / 1000: 20 wei for 20 kWh, 0 below 1 kWh), and a winner that delivered nothing got its collateral
 back in full. Attackers are funded accounts with keys (`attacker`, `attackers`) and hostile contracts
-(`hostile("hostile_ev", ...)`, tests/contracts/fixtures/); every attack goes through the contract's public
+(`hostile("hostile_ev", ...)`, tests/support/fixtures/); every attack goes through the contract's public
 interface as an outsider would, and every test asserts the harm (money lost or locked), so it fails where
 the hole is open. docs/security.md (V2V auction) says how each is excluded.
 
@@ -21,8 +21,8 @@ import pytest
 
 from gridchain.v2v.client import sign_receipt
 
-from .attackers import FUNDS, Attacker
-from .conftest import load
+from tests.support.attackers import FUNDS, Attacker
+from tests.support.contracts import load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
 VALIDITY, GRACE = 3_600, 1_800  # [s]

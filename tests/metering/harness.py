@@ -12,7 +12,7 @@ from gridchain.crypto.eip712 import compact
 from gridchain.metering.client import sign_digest, signer_of
 from gridchain.metering import model as m
 
-from .conftest import Mirrored, load
+from tests.support.contracts import Mirrored, load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
 NOTICE = 2 * 86400

@@ -25,7 +25,7 @@ from gridchain.coordination.model.coordinator import (
     paged_calldata,
 )
 
-from .conftest import BETA1_PM, SLOT_LENGTH, Community, logs
+from tests.support.contracts import BETA1_PM, SLOT_LENGTH, Community, logs
 
 PAGE = 1024  # the most one call takes
 

@@ -133,7 +133,7 @@ def test_pages_large_slots_and_resumes_after_a_paged_close(town):
     assert pending(town.client, 3) == model.pending(3)
 
 
-FIXTURES = Path(__file__).resolve().parents[1] / "contracts" / "fixtures"
+from tests.support.attackers import FIXTURES  # noqa: E402
 
 
 def twin(town) -> CoordinatorModel:
@@ -142,7 +142,7 @@ def twin(town) -> CoordinatorModel:
 
 
 def hostile(town, name: str):
-    """Deploy tests/contracts/fixtures/<name>.vy on the town's chain, pointed at its coordinator."""
+    """Deploy tests/support/fixtures/<name>.vy on the town's chain, pointed at its coordinator."""
     artifact = compile_contract(name, directory=FIXTURES)
     return artifact, town.gateway.deploy(artifact, [town.client.address], town.owner).contract_address
 

@@ -7,7 +7,7 @@ from gridchain.coordination.model import POLICIES, ChargingRequest, Slot
 from gridchain.errors import InputError
 from gridchain.coordination.model.priority import priority, urgency_pm
 
-from .helpers import grants, req, slot
+from tests.coordination.model.helpers import grants, req, slot
 
 greedy, fcfs, optimal = POLICIES["greedy"], POLICIES["fcfs"], POLICIES["optimal"]
 

@@ -1,6 +1,6 @@
 """Attacks on the OCPP 1.6-J central system (services/ocpp_central.py) over real loopback websockets.
 
-A hostile charge point (`hostile_cp`, tests/actors/ocpp_attackers.py) sends raw OCPP-J frames; each test asserts
+A hostile charge point (`hostile_cp`, tests/ocpp/attackers.py) sends raw OCPP-J frames; each test asserts
 the OCPP-J 1.6 answer (the CallError code of Table 7, the field named in the description, or the result the 1.6
 spec demands) and, where the frame is expensive, that a bystander charge point on the same central system is
 still answered within STALL_BOUND_S. Tests named `test_hole<N>_...` show issue 14's holes 8 and 10 (see
@@ -17,7 +17,7 @@ import pytest
 from gridchain.ocpp.charge_point import ChargePointSim, iso_utc
 from gridchain.ocpp.central import CentralSystem, RecordingBackend
 
-from .ocpp_attackers import (
+from tests.ocpp.attackers import (
     SILENCE_S,
     STALL_BOUND_S,
     Bystander,

@@ -28,7 +28,7 @@ from gridchain.coordination.model.coordinator import (
     submit_chain,
 )
 
-from .conftest import SLOT_LENGTH, Community, logs
+from tests.support.contracts import SLOT_LENGTH, Community, logs
 
 ANY = st.integers(0, 2**256 - 1)
 

@@ -1,9 +1,9 @@
 """Attacks on contracts/metering.vy (issue 14, holes 6, 7, 11, 12 and 13; hole 9 is the roaming station's:
-tests/actors/test_attacks_roaming.py). Each test is named after the hole it shows and asserts the harm the
+tests/metering/test_attacks_service.py). Each test is named after the hole it shows and asserts the harm the
 attack did before the fix: money lost or stuck, a session unbillable, a meter-day unprovable.
 
-Attackers are fixtures (tests/contracts/conftest.py): `attacker` / `attackers(n)` are funded accounts with keys,
-`hostile("name")` deploys tests/contracts/fixtures/<name>.vy: `costly_wallet` (a contract wallet whose receive
+Attackers are fixtures (tests/support/contracts.py): `attacker` / `attackers(n)` are funded accounts with keys,
+`hostile("name")` deploys tests/support/fixtures/<name>.vy: `costly_wallet` (a contract wallet whose receive
 hook needs more than 2,300 gas) and `reentrant_wallet` (calls back into the contract from inside a payment).
 Most tests drive the contract and its twin together through the harness (metering_harness.Metering), which
 compares every account, reservation and billed interval after each call; the tests marked "raw" use only
@@ -20,7 +20,7 @@ from gridchain.crypto.eip712 import compact
 from gridchain.metering.client import sign_digest
 from gridchain.metering import model as m
 
-from .metering_harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
+from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
 
 I = m.INTERVAL_S  # noqa: E741
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from gridchain.coordination.model import POLICIES, Slot, Status
 from gridchain.coordination.model.priority import precedes, priority, priority_order
 
-from .strategies import slots
+from tests.coordination.model.strategies import slots
 
 policies = st.sampled_from(sorted(POLICIES))
 

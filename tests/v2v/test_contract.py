@@ -24,7 +24,7 @@ from gridchain.v2v.model import (
     undelivered_share,
 )
 
-from .conftest import Mirrored, load
+from tests.support.contracts import Mirrored, load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
 VALIDITY = 3600

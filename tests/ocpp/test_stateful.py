@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from gridchain.ocpp.charge_point import iso_utc
 from gridchain.ocpp.central import MAX_NUMBER_CHARS, MAX_READING, CentralChargePoint, RecordingBackend
 
-from .ocpp_attackers import OCPP16_ERROR_CODES
+from tests.ocpp.attackers import OCPP16_ERROR_CODES
 
 TAG = "TAG-ALICE"
 CPS = ("cp-alice", "cp-mallory")

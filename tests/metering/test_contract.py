@@ -10,7 +10,7 @@ from eth_account import Account
 
 from gridchain.metering import model as m
 
-from .metering_harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
+from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
 
 I = m.INTERVAL_S  # noqa: E741
 ETH = 10**18
