@@ -2,9 +2,14 @@
 
 import pytest
 
-from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert
-from gridchain.coordination.model.coordinator import CoordinatorModel, close, close_calldata, pack
+from gridchain.coordination.client import CoordinatorClient
+from gridchain.coordination.model.coordinator import (
+    CoordinatorModel,
+    close,
+    close_calldata,
+    pack,
+)
 
 SLOT = 3600
 

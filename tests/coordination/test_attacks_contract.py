@@ -24,7 +24,6 @@ from gridchain.coordination.model.coordinator import (
     pack,
     paged_calldata,
 )
-
 from tests.support.contracts import BETA1_PM, SLOT_LENGTH, Community, logs
 
 PAGE = 1024  # the most one call takes

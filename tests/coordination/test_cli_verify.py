@@ -13,10 +13,10 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def closed_chain():
     """anvil with a coordinator whose slots 0..2 the keeper has closed."""
-    from gridchain.coordination.parties.keeper import Keeper
     from gridchain.chain.anvil import start_anvil
-    from gridchain.coordination.client import CoordinatorClient
     from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.coordination.client import CoordinatorClient
+    from gridchain.coordination.parties.keeper import Keeper
 
     node = start_anvil(accounts=4)
     gateway = RpcGateway(node.url, node.keys)

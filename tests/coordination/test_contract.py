@@ -4,8 +4,12 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from gridchain.coordination.model.coordinator import CoordinatorError, pack, pack_indices, submit_chain
-
+from gridchain.coordination.model.coordinator import (
+    CoordinatorError,
+    pack,
+    pack_indices,
+    submit_chain,
+)
 from tests.support.contracts import SLOT_LENGTH, Community, deployer, logs
 
 

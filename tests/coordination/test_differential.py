@@ -24,7 +24,6 @@ from gridchain.coordination.model.coordinator import (
 )
 from gridchain.coordination.model.policies import POLICIES
 from gridchain.coordination.model.request import ChargingRequest, Slot
-
 from tests.support.contracts import Community
 
 # few distinct values, so that ties in ratio and priority are common

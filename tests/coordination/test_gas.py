@@ -4,7 +4,15 @@ import pytest
 
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.chain.compiler import BASELINE_DIR, compile_contract
-from gridchain.coordination.gas import GasReportConfig, baseline, check_targets, run, slot_requests
+from gridchain.cli.gas_report import SECTIONS
+from gridchain.coordination.gas import baseline, slot_requests
+from gridchain.coordination.gas import targets as check_targets
+from gridchain.experiments.gas_report import GasReportConfig
+from gridchain.experiments.gas_report import run as run_sections
+
+
+def run(config, gateway):
+    return run_sections(config, gateway, SECTIONS)
 
 SMALL = GasReportConfig(coordination_sizes=(10, 30), baseline_sizes=(10, 30))
 

@@ -1,12 +1,15 @@
-from pathlib import Path
 
 import pytest
 
-from gridchain.coordination.parties.keeper import Keeper, pending
-from gridchain.coordination.parties.verifier import verify
 from gridchain.chain.compiler import compile_contract
 from gridchain.chain.gateway import ChainRevert
-from gridchain.coordination.model.coordinator import CoordinatorModel, close_calldata, paged_calldata
+from gridchain.coordination.model.coordinator import (
+    CoordinatorModel,
+    close_calldata,
+    paged_calldata,
+)
+from gridchain.coordination.parties.keeper import Keeper, pending
+from gridchain.coordination.parties.verifier import verify
 
 
 def test_nothing_due_before_the_slot_ends(town):

@@ -7,7 +7,12 @@ test_attacks_coordinator.py.)"""
 import boa
 import pytest
 
-from gridchain.coordination.model.coordinator import CoordinatorError, chain, pack, paged_calldata
+from gridchain.coordination.model.coordinator import (
+    CoordinatorError,
+    chain,
+    pack,
+    paged_calldata,
+)
 
 
 def ten_requests(community):

@@ -27,7 +27,6 @@ from gridchain.coordination.model.coordinator import (
     paged_calldata,
     submit_chain,
 )
-
 from tests.support.contracts import SLOT_LENGTH, Community, logs
 
 ANY = st.integers(0, 2**256 - 1)

@@ -2,10 +2,10 @@ import copy
 
 import pytest
 
-from gridchain.coordination.parties.keeper import Keeper
-from gridchain.coordination.parties.verifier import fetch_records, verify
 from gridchain.coordination.model.coordinator import chain, pack, unpack
 from gridchain.coordination.model.verify import follow, verify_slot
+from gridchain.coordination.parties.keeper import Keeper
+from gridchain.coordination.parties.verifier import fetch_records, verify
 
 
 def swap_first_two(order_words: list[int]) -> list[int]:

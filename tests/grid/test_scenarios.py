@@ -6,10 +6,16 @@ import numpy as np
 import pytest
 
 from gridchain.errors import InputError
-from gridchain.grid.scenarios.sessions import BATTERY_WH, charger_powers, session_pool
-from gridchain.grid.scenarios.day import ALL_POLICIES, ONLINE, PolicyDay, run_policy, schedule_day
 from gridchain.grid.model.network import day_steps, two_bus_feeder
+from gridchain.grid.scenarios.day import (
+    ALL_POLICIES,
+    ONLINE,
+    PolicyDay,
+    run_policy,
+    schedule_day,
+)
 from gridchain.grid.scenarios.scenario import SLOTS_PER_HOUR, build_scenario
+from gridchain.grid.scenarios.sessions import BATTERY_WH, charger_powers, session_pool
 
 CHARGERS = {3_700, 11_000, 22_000}
 

@@ -9,9 +9,8 @@ import boa
 from eth_account import Account
 
 from gridchain.crypto.eip712 import compact
-from gridchain.metering.client import sign_digest, signer_of
 from gridchain.metering import model as m
-
+from gridchain.metering.client import sign_digest, signer_of
 from tests.support.contracts import Mirrored, load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"

@@ -17,9 +17,8 @@ import pytest
 from eth_account import Account
 
 from gridchain.crypto.eip712 import compact
-from gridchain.metering.client import sign_digest
 from gridchain.metering import model as m
-
+from gridchain.metering.client import sign_digest
 from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
 
 I = m.INTERVAL_S  # noqa: E741

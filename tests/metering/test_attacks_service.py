@@ -12,13 +12,18 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from gridchain.ocpp.charge_point import ChargePointSim
-from gridchain.metering.parties import ChargePointMeter, SmartMeter, encode_signed_data, sign_session_start
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.metering.client import MeteringClient
 from gridchain.metering import model as m
-from gridchain.ocpp.central import CentralSystem, MeterSample, RecordingBackend
+from gridchain.metering.client import MeteringClient
+from gridchain.metering.parties import (
+    ChargePointMeter,
+    SmartMeter,
+    encode_signed_data,
+    sign_session_start,
+)
 from gridchain.metering.service import RoamingRefused, RoamingStation, id_tag_of
+from gridchain.ocpp.central import CentralSystem, MeterSample, RecordingBackend
+from gridchain.ocpp.charge_point import ChargePointSim
 
 I = m.INTERVAL_S  # noqa: E741
 MAX_COST = 10**16  # [wei] each start's signed maximum

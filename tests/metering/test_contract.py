@@ -9,7 +9,6 @@ import pytest
 from eth_account import Account
 
 from gridchain.metering import model as m
-
 from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
 
 I = m.INTERVAL_S  # noqa: E741

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
+from gridchain.chain.boa_gateway import BoaGateway
+from gridchain.metering import model as m
+from gridchain.metering.client import MeteringClient, SignedReading
 from gridchain.metering.parties import (
     ChargePointMeter,
     MeterGateway,
@@ -14,11 +17,8 @@ from gridchain.metering.parties import (
     session_from_signed_data,
     sign_session_start,
 )
-from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.metering.client import MeteringClient, SignedReading
-from gridchain.metering import model as m
-from gridchain.ocpp.central import RecordingBackend
 from gridchain.metering.service import RoamingRefused, RoamingStation, id_tag_of
+from gridchain.ocpp.central import RecordingBackend
 
 I = m.INTERVAL_S  # noqa: E741
 

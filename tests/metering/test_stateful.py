@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from gridchain.metering import model as m
-
 from tests.metering.harness import COMMUNITY, MAX_COST, Metering
 
 I = m.INTERVAL_S  # noqa: E741

@@ -14,9 +14,8 @@ import json
 
 import pytest
 
-from gridchain.ocpp.charge_point import ChargePointSim, iso_utc
 from gridchain.ocpp.central import CentralSystem, RecordingBackend
-
+from gridchain.ocpp.charge_point import ChargePointSim, iso_utc
 from tests.ocpp.attackers import (
     SILENCE_S,
     STALL_BOUND_S,
@@ -76,10 +75,14 @@ def test_hole8_a_session_stopping_on_a_quarter_hour_keeps_its_signed_reading_and
     signed session and it is the one the meter signed."""
     from eth_account import Account
 
-    from gridchain.metering.parties import ChargePointMeter, SmartMeter, sign_session_start
     from gridchain.chain.boa_gateway import BoaGateway
-    from gridchain.metering.client import MeteringClient
     from gridchain.metering import model as m
+    from gridchain.metering.client import MeteringClient
+    from gridchain.metering.parties import (
+        ChargePointMeter,
+        SmartMeter,
+        sign_session_start,
+    )
     from gridchain.metering.service import RoamingStation
 
     gateway = BoaGateway(accounts=3)

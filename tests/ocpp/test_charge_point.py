@@ -17,6 +17,14 @@ import pytest
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError
 from ocpp.v16 import call
 
+from gridchain.errors import InputError
+from gridchain.ocpp.central import (
+    CentralChargePoint,
+    CentralSystem,
+    MeterSample,
+    RecordingBackend,
+    charging_profile,
+)
 from gridchain.ocpp.charge_point import (
     ChargePointProtocol,
     ChargePointSim,
@@ -25,14 +33,6 @@ from gridchain.ocpp.charge_point import (
     RefusedError,
     iso_utc,
     parse_charging_profile,
-)
-from gridchain.errors import InputError
-from gridchain.ocpp.central import (
-    CentralChargePoint,
-    CentralSystem,
-    MeterSample,
-    RecordingBackend,
-    charging_profile,
 )
 
 START = 1_700_000_100  # [s] simulated clock at the start of each test

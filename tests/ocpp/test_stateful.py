@@ -23,9 +23,13 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from gridchain.ocpp.central import (
+    MAX_NUMBER_CHARS,
+    MAX_READING,
+    CentralChargePoint,
+    RecordingBackend,
+)
 from gridchain.ocpp.charge_point import iso_utc
-from gridchain.ocpp.central import MAX_NUMBER_CHARS, MAX_READING, CentralChargePoint, RecordingBackend
-
 from tests.ocpp.attackers import OCPP16_ERROR_CODES
 
 TAG = "TAG-ALICE"

@@ -2,10 +2,13 @@ import copy
 from pathlib import Path
 
 import boa
-import pytest
 from eth_account import Account
 
-from gridchain.coordination.model.coordinator import CoordinatorModel, close_calldata, paged_calldata
+from gridchain.coordination.model.coordinator import (
+    CoordinatorModel,
+    close_calldata,
+    paged_calldata,
+)
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "charging_coordinator.vy"
 SLOT_LENGTH = 3600

@@ -20,7 +20,6 @@ import boa
 import pytest
 
 from gridchain.v2v.client import sign_receipt
-
 from tests.support.attackers import FUNDS, Attacker
 from tests.support.contracts import load
 

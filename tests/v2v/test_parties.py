@@ -13,14 +13,22 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from gridchain.v2v.parties import ACCESS_TAG, PROVIDER_TAG, AuthRefused, ConsumerEV, Hello, Proof, ProviderEV
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.chain.gateway import ChainRevert
 from gridchain.chain.locked import LockedGateway
-from gridchain.v2v.client import SignedReceipt, V2VClient, sign_receipt
 from gridchain.net.server import LoopbackServer
-from gridchain.v2v.service import ProviderClient, provider_app
+from gridchain.v2v.client import SignedReceipt, V2VClient, sign_receipt
+from gridchain.v2v.parties import (
+    ACCESS_TAG,
+    PROVIDER_TAG,
+    AuthRefused,
+    ConsumerEV,
+    Hello,
+    Proof,
+    ProviderEV,
+)
 from gridchain.v2v.scenarios import dev_keys_for
+from gridchain.v2v.service import ProviderClient, provider_app
 
 TWEI = 10**12
 AMOUNT = 20_000  # [Wh]

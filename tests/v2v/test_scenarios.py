@@ -3,8 +3,8 @@
 import pytest
 
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.v2v.model import cost
 from gridchain.v2v import scenarios as v2v_trade
+from gridchain.v2v.model import cost
 from gridchain.v2v.scenarios import PROVIDERS, TradeConfig
 
 

@@ -20,11 +20,23 @@ import boa
 from eth_account import Account
 from hypothesis import event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from gridchain.v2v.client import receipt_signer, sign_receipt
-from gridchain.v2v.model import ZERO, Auction, V2VError, V2VModel, cost, required_collateral
-
+from gridchain.v2v.model import (
+    ZERO,
+    Auction,
+    V2VError,
+    V2VModel,
+    cost,
+    required_collateral,
+)
 from tests.support.contracts import load
 
 ROOT = Path(__file__).resolve().parents[2]

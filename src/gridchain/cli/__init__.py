@@ -1,15 +1,24 @@
-"""The `gridchain` command line: parse, call core / sim, print and plot. No domain logic here."""
+"""The `gridchain` command line: the root app mounts every feature's commands from one registry, `FEATURES`.
+
+Entry point: imports the features' `cli` modules; nothing imports it. A feature's cli module lists what it adds:
+`COMMANDS` (top-level commands), `APPS` (command groups) and `EXPERIMENTS` (under `gridchain experiment`).
+A new system adds one line to `FEATURES`.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from gridchain import __version__
-from gridchain.coordination.cli import demo, schedule, verify
-from gridchain.cli import experiment, gas_report, node
-from gridchain.metering import cli as metering
-from gridchain.coordination.anonymous import cli as services
-from gridchain.v2v import cli as v2v
+from gridchain.cli import gas_report, node
+from gridchain.coordination import cli as coordination_cli
+from gridchain.coordination.anonymous import cli as anonymous_cli
+from gridchain.grid import cli as grid_cli
+from gridchain.metering import cli as metering_cli
+from gridchain.metering.nilm import cli as nilm_cli
+from gridchain.v2v import cli as v2v_cli
+
+FEATURES = (coordination_cli, anonymous_cli, v2v_cli, metering_cli, nilm_cli, grid_cli)
 
 app = typer.Typer(
     help=(
@@ -19,6 +28,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+)
+experiment_app = typer.Typer(
+    help="Reproduce the papers' experiments (results JSON + PNG plot + table).", no_args_is_help=True
 )
 
 
@@ -37,17 +49,17 @@ def _root(
     pass
 
 
-app.command("schedule")(schedule.schedule)
-app.command("demo")(demo.demo)
+for feature in FEATURES:
+    for name, command in getattr(feature, "COMMANDS", {}).items():
+        app.command(name)(command)
 app.command("node")(node.node)
-app.command("verify")(verify.verify)
 app.command("gas-report")(gas_report.gas_report)
-app.add_typer(services.utility_app, name="utility")
-app.add_typer(services.relayer_app, name="relayer")
-app.add_typer(experiment.app, name="experiment")
-app.add_typer(v2v.app, name="v2v")
-app.add_typer(metering.metering_app, name="metering")
-app.add_typer(metering.meter_app, name="meter")
+app.add_typer(experiment_app, name="experiment")
+for feature in FEATURES:
+    for name, command in getattr(feature, "EXPERIMENTS", {}).items():
+        experiment_app.command(name)(command)
+    for name, group in getattr(feature, "APPS", {}).items():
+        app.add_typer(group, name=name)
 
 
 def main() -> None:

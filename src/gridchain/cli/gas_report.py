@@ -9,12 +9,23 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.cli.node import Hardfork
+from gridchain.coordination import gas as coordination_gas
 from gridchain.errors import InputError
+from gridchain.metering import gas as metering_gas
+from gridchain.ui.errors import bad_input_exits, make_out_dir
+from gridchain.v2v import gas as v2v_gas
+
+SECTIONS = (coordination_gas, v2v_gas, metering_gas)  # the gas report's registry: a new system adds its gas.py
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
 
@@ -47,15 +58,16 @@ def gas_report(
     from gridchain.chain.anvil import start_anvil
     from gridchain.chain.boa_gateway import BoaGateway
     from gridchain.chain.rpc_gateway import RpcGateway
-    from gridchain.cli import plots
-    from gridchain.coordination.gas import GasReportConfig, run
+    from gridchain.coordination import plots
+    from gridchain.experiments.gas_report import GasReportConfig, run
+    from gridchain.experiments.gas_report import steps as count_steps
 
     chosen = str(chain) if chain else ("embedded" if str(hardfork) == "prague" else "anvil")
     if chosen == "embedded" and str(hardfork) != "prague":
         raise InputError("--chain", "the embedded chain (py-evm) has Prague rules only; use --chain anvil")
     config = GasReportConfig(hardfork=str(hardfork), chain=chosen)
     make_out_dir(out)
-    steps = len(config.coordination_sizes) + 3 + len(config.baseline_sizes)  # + anonymous requests, v2v, metering
+    steps = count_steps(config, SECTIONS)
     node = start_anvil(hardfork=config.hardfork, accounts=config.accounts) if chosen == "anvil" else None
     try:
         shared = RpcGateway(node.url, node.keys) if node else None
@@ -63,7 +75,7 @@ def gas_report(
                       console=Console(stderr=True), transient=as_json) as bar:  # fmt: skip
             task = bar.add_task(f"gas on {chosen} ({config.hardfork})", total=steps)
             report = run(config, (lambda: shared) if shared else (lambda: BoaGateway(accounts=config.accounts)),
-                         lambda label: bar.update(task, advance=1, description=label))  # fmt: skip
+                         SECTIONS, lambda label: bar.update(task, advance=1, description=label))  # fmt: skip
     finally:
         if node:
             node.stop()
@@ -74,40 +86,8 @@ def gas_report(
         sys.stdout.write(json.dumps(report) + "\n")
         return
     console = Console()
-    table = Table(title=f"Gas to close a slot of n requests ({config.hardfork}, {chosen} chain)")
-    for col in ("n", "gridchain close", "calls", "per request", "Algorithm 1 Knapsack", "ratio"):
-        table.add_column(col, justify="right")
-    for n, ours in report["coordination"]["close_slot"].items():
-        base = report["baseline"]["knapsack"].get(n)
-        failed = n in report["baseline"]["failures"]
-        calls = report["coordination"]["close_slot_calls"][n]
-        table.add_row(n, f"{ours:,}", str(calls), f"{ours // int(n):,}",
-                      "failed: gas cap" if failed else f"{base:,}" if base else "-",
-                      f"{base / ours:.1f}x" if base else "-")  # fmt: skip
-    console.print(table)
-    c, b, p = report["coordination"], report["baseline"], report["paper"]
-    console.print(f"deploy: gridchain {c['deploy']:,}, Algorithm 1 port {b['deploy']:,}, paper {p['deploy']:,}")
-    console.print(f"submit_request: gridchain {c['submit_request']:,} (a slot's first; then "
-                  f"{c['submit_request_steady']:,}), Algorithm 1 port {b['submit_request']:,}, paper {p['submit_request']:,}")
-    console.print(f"anonymous request: {c['submit_request_anonymous']:,} alone (a slot's first "
-                  f"{c['submit_request_anonymous_first']:,}), {c['submit_request_anonymous_batch20']:,} per request "
-                  f"in a batch of 20")
-    v2v = Table(title=f"V2V auction against the paper's Table II ({config.hardfork}, {chosen} chain)")
-    for col in ("function", "gridchain", "paper"):
-        v2v.add_column(col, justify="right")
-    for name, gas in report["v2v"].items():
-        paper = report["v2v_paper"].get(name, report["v2v_paper"]["end_connection"] if name == "settle" else None)
-        v2v.add_row(name, f"{gas:,}", f"{paper:,}" if paper else "-")
-    console.print(v2v)
-    setup = report["metering_setup"]
-    metering = Table(title=f"Smart metering ({config.hardfork}, {chosen} chain): a root over "
-                           f"{setup['readings_per_root']} readings, a session of "
-                           f"{setup['session_intervals']} intervals")  # fmt: skip
-    for col in ("function", "gas"):
-        metering.add_column(col, justify="right")
-    for name, gas in report["metering"].items():
-        metering.add_row(name, f"{gas:,}")
-    console.print(metering)
+    for section in SECTIONS:
+        section.show(report, console, f"{config.hardfork}, {chosen} chain")
     fixes = report.get("before_security_fixes")
     if fixes:
         changed = {k: v for k, v in fixes["functions"].items() if v["before"] != v["after"]}

@@ -10,9 +10,9 @@ from enum import StrEnum
 
 import typer
 
-from gridchain.ui.errors import bad_input_exits
-from gridchain.errors import InputError
 from gridchain.checks import check_int
+from gridchain.errors import InputError
+from gridchain.ui.errors import bad_input_exits
 
 Hardfork = StrEnum("Hardfork", {"prague": "prague", "osaka": "osaka"})
 

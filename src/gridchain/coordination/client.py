@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gridchain.coordination.anonymous.client import AnonymousRequest, words
 from gridchain.chain.client import ContractClient
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import Event, Gateway, Receipt
-from gridchain.crypto.blind import epoch_of
+from gridchain.coordination.anonymous.client import AnonymousRequest, words
 from gridchain.coordination.model.coordinator import PagedClose, unpack
+from gridchain.crypto.blind import epoch_of
 
 CONTRACT = "charging_coordinator"
 

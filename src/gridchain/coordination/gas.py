@@ -11,21 +11,24 @@ Table II in `gas_v2v`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from eth_account import Account
 from eth_utils import keccak
+from rich.console import Console
+from rich.table import Table
 
-from gridchain.coordination.anonymous.client import AnonymousRequest, sign_request
 from gridchain.chain.compiler import BASELINE_DIR, compile_contract
-from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert, Gateway
+from gridchain.coordination.anonymous.client import AnonymousRequest, sign_request
+from gridchain.coordination.client import CoordinatorClient
+from gridchain.coordination.model.coordinator import (
+    MAX_REQUESTS,
+    close_calldata,
+    paged_calldata,
+)
 from gridchain.crypto import blind
-from gridchain.coordination.model.coordinator import MAX_REQUESTS, close_calldata, paged_calldata
-from gridchain.experiments import gas_before
-from gridchain.metering import gas as gas_metering
-from gridchain.v2v import gas as gas_v2v
+from gridchain.experiments.gas_report import GasReportConfig
 
 PAPER = {"deploy": 742_276, "submit_request": 76_981}  # Table I (Solidity 0.4, Kovan)
 TARGETS = {"submit_request_max": 60_000, "close_per_request_at_500_max": 6_000, "baseline_ratio_at_200_min": 10,
@@ -34,23 +37,6 @@ TARGETS = {"submit_request_max": 60_000, "close_per_request_at_500_max": 6_000, 
            "close_per_request_at_500_hardened_max": 1_700}  # issue 14: what the security fixes may cost the close
 SLOT_S = 3600
 ANONYMOUS_BATCH = 20
-
-
-@dataclass(frozen=True)
-class GasReportConfig:
-    hardfork: str = "prague"
-    chain: str = "embedded"  # or "anvil"
-    coordination_sizes: tuple[int, ...] = (10, 50, 100, 200, 500, 1000, 10_000)  # above 1,024: in pages
-    baseline_sizes: tuple[int, ...] = (10, 50, 100, 200, 500)
-    seed: int = 0
-
-    @property
-    def name(self) -> str:
-        return f"gas_{self.hardfork}_{self.chain}_seed{self.seed}"
-
-    @property
-    def accounts(self) -> int:
-        return 2 + max(self.baseline_sizes, default=0)
 
 
 def slot_requests(n: int, seed: int) -> tuple[list[tuple[int, int, int]], int]:
@@ -139,34 +125,28 @@ def baseline(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
     return {"deploy": receipt.gas_used, "submit_request": max(submits), "knapsack": knapsack, "failure": failure}
 
 
-def run(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Callable[[str], None] | None = None) -> dict:
-    """Measure everything; `gateway()` gives a fresh (embedded) chain or the same node each time."""
+def steps(config: GasReportConfig) -> int:
+    """Progress steps of this section: one per slot size, the anonymous requests, one per baseline size."""
+    return len(config.coordination_sizes) + 1 + len(config.baseline_sizes)
+
+
+def measure(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Callable[[str], None]) -> dict:
+    """The coordination, baseline and paper parts of the report; `gateway()` gives a fresh (embedded) chain or
+    the same node each time."""
     if len(config.baseline_sizes) and max(config.baseline_sizes) > MAX_REQUESTS:
         raise ValueError(f"baseline sizes must be at most {MAX_REQUESTS}")
     ours: dict[str, dict[str, int]] = {}
     for n in config.coordination_sizes:
         ours[str(n)] = coordination(gateway(), n, config.seed)
-        if progress:
-            progress(f"coordination n={n}")
+        progress(f"coordination n={n}")
     anon = anonymous(gateway(), config.seed)
-    if progress:
-        progress("anonymous requests")
-    v2v = gas_v2v.measure(gateway())
-    if progress:
-        progress("v2v auction")
-    metering = gas_metering.measure(gateway())
-    if progress:
-        progress("metering")
+    progress("anonymous requests")
     base: dict[str, dict[str, int]] = {}
     for n in config.baseline_sizes:
         base[str(n)] = baseline(gateway(), n, config.seed)
-        if progress:
-            progress(f"baseline n={n}")
+        progress(f"baseline n={n}")
     any_ours = next(iter(ours.values()))
-    report = {
-        "hardfork": config.hardfork,
-        "chain": config.chain,
-        "config": asdict(config) | {"name": config.name},
+    return {
         "coordination": {
             "deploy": any_ours["deploy"],
             "set_member": any_ours["set_member"],  # a new member
@@ -190,19 +170,10 @@ def run(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Calla
             "failures": {n: v["failure"] for n, v in base.items() if v["failure"]},
         },
         "paper": PAPER,
-        "v2v": v2v,
-        "v2v_paper": gas_v2v.PAPER,
-        "metering": metering,
-        "metering_setup": gas_metering.SETUP,
     }
-    report["targets"] = check_targets(report) | gas_v2v.check(v2v)
-    before = gas_before.before_report(config.name)
-    if before is not None:
-        report["before_security_fixes"] = {"commit": "b3d15a8", "functions": gas_before.compare(report, before)}
-    return report
 
 
-def check_targets(report: dict) -> dict[str, object]:
+def targets(report: dict) -> dict[str, object]:
     c, b = report["coordination"], report["baseline"]
     out: dict[str, object] = {"submit_request": {"gas": c["submit_request"], "max": TARGETS["submit_request_max"],
                                                  "met": c["submit_request"] <= TARGETS["submit_request_max"]}}  # fmt: skip
@@ -228,3 +199,25 @@ def check_targets(report: dict) -> dict[str, object]:
             "met": per <= TARGETS["close_per_request_at_10000_max"] and biggest <= TARGETS["transaction_gas_max"],
         }  # fmt: skip
     return out
+
+
+def show(report: dict, console: Console, where: str) -> None:
+    """Print this section's part of the report (`where`: hardfork and chain)."""
+    table = Table(title=f"Gas to close a slot of n requests ({where})")
+    for col in ("n", "gridchain close", "calls", "per request", "Algorithm 1 Knapsack", "ratio"):
+        table.add_column(col, justify="right")
+    for n, ours in report["coordination"]["close_slot"].items():
+        base = report["baseline"]["knapsack"].get(n)
+        failed = n in report["baseline"]["failures"]
+        calls = report["coordination"]["close_slot_calls"][n]
+        table.add_row(n, f"{ours:,}", str(calls), f"{ours // int(n):,}",
+                      "failed: gas cap" if failed else f"{base:,}" if base else "-",
+                      f"{base / ours:.1f}x" if base else "-")  # fmt: skip
+    console.print(table)
+    c, b, p = report["coordination"], report["baseline"], report["paper"]
+    console.print(f"deploy: gridchain {c['deploy']:,}, Algorithm 1 port {b['deploy']:,}, paper {p['deploy']:,}")
+    console.print(f"submit_request: gridchain {c['submit_request']:,} (a slot's first; then "
+                  f"{c['submit_request_steady']:,}), Algorithm 1 port {b['submit_request']:,}, paper {p['submit_request']:,}")
+    console.print(f"anonymous request: {c['submit_request_anonymous']:,} alone (a slot's first "
+                  f"{c['submit_request_anonymous_first']:,}), {c['submit_request_anonymous_batch20']:,} per request "
+                  f"in a batch of 20")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from eth_utils import to_checksum_address
 
-from gridchain.errors import InputError
 from gridchain.checks import show
+from gridchain.errors import InputError
 
 DOMAIN_TYPE = [
     {"name": "name", "type": "string"},

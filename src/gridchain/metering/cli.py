@@ -57,7 +57,7 @@ def demo(
     Example: gridchain metering demo --seed 1 --out results/metering
     """
     from gridchain.chain.boa_gateway import BoaGateway
-    from gridchain.cli import plots
+    from gridchain.metering import plots
     from gridchain.metering.scenarios import demo as metering_demo
 
     out_dir = make_out_dir(out)
@@ -181,3 +181,6 @@ def prove(
             console.print("on chain: not asked (give --rpc-url of the node the contract lives on)")
     if not ok:
         raise typer.Exit(1)
+
+
+APPS = {"metering": metering_app, "meter": meter_app}  # what the root CLI mounts

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from eth_account import Account
 
 from gridchain.chain.client import ContractClient
-from gridchain.crypto.eip712 import compact
 from gridchain.chain.gateway import Gateway, Receipt
+from gridchain.crypto.eip712 import compact
 from gridchain.metering import model as m
 
 CONTRACT = "metering"

@@ -15,12 +15,17 @@ Every other figure is a receipt's gasUsed.
 
 from __future__ import annotations
 
-from eth_account import Account
+from collections.abc import Callable
 
-from gridchain.metering.parties import MeterGateway, SmartMeter, sign_session_start
+from eth_account import Account
+from rich.console import Console
+from rich.table import Table
+
 from gridchain.chain.gateway import Gateway
-from gridchain.metering.client import MeteringClient, SignedSession
+from gridchain.experiments.gas_report import GasReportConfig
 from gridchain.metering import model as m
+from gridchain.metering.client import MeteringClient, SignedSession
+from gridchain.metering.parties import MeterGateway, SmartMeter, sign_session_start
 
 COMMUNITY = 1
 NOTICE_S = 2 * 86400
@@ -31,7 +36,7 @@ MAX_COST_WEI = 10**16  # what the EV signs a session may cost at most
 SETUP = {"readings_per_root": 96, "session_intervals": SESSION_INTERVALS, "session_wh": SESSION_WH * SESSION_INTERVALS}
 
 
-def measure(gateway: Gateway) -> dict[str, int]:
+def measure_functions(gateway: Gateway) -> dict[str, int]:
     utility, gw_account, host, ev_owner = gateway.accounts[:4]
     household_key, cp_key, ev_key = (Account.create().key for _ in range(3))
     client, deploy = MeteringClient.deploy(gateway, utility, NOTICE_S)
@@ -86,3 +91,31 @@ def measure(gateway: Gateway) -> dict[str, int]:
     gateway.advance_time(NOTICE_S)
     gas["withdraw_escrow"] = client.withdraw_escrow(ev_owner).gas_used
     return gas
+
+
+# -- the gas report's section (gridchain.experiments.gas_report) -------------------------------------------------
+def steps(config: GasReportConfig) -> int:
+    return 1
+
+
+def measure(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Callable[[str], None]) -> dict:
+    gas = measure_functions(gateway())
+    progress("metering")
+    return {"metering": gas, "metering_setup": SETUP}
+
+
+def targets(report: dict) -> dict[str, dict]:
+    return {}
+
+
+def show(report: dict, console: Console, where: str) -> None:
+    """Print this section's part of the report (`where`: hardfork and chain)."""
+    setup = report["metering_setup"]
+    metering = Table(title=f"Smart metering ({where}): a root over "
+                           f"{setup['readings_per_root']} readings, a session of "
+                           f"{setup['session_intervals']} intervals")  # fmt: skip
+    for col in ("function", "gas"):
+        metering.add_column(col, justify="right")
+    for name, gas in report["metering"].items():
+        metering.add_row(name, f"{gas:,}")
+    console.print(metering)

@@ -23,9 +23,15 @@ from collections.abc import Iterable
 from eth_account import Account
 
 from gridchain.crypto.eip712 import normalize_signature, parse_signature
-from gridchain.metering.client import MeteringClient, ReadingProof, SignedReading, sign_digest, signer_of
-from gridchain.metering import model as m
 from gridchain.errors import InputError
+from gridchain.metering import model as m
+from gridchain.metering.client import (
+    MeteringClient,
+    ReadingProof,
+    SignedReading,
+    sign_digest,
+    signer_of,
+)
 
 
 class SmartMeter:

@@ -16,12 +16,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gridchain.metering.parties import decode_signed_data, reading_from_signed_data, session_from_signed_data
-from gridchain.crypto.eip712 import normalize_signature
 from gridchain.chain.gateway import ChainRevert
-from gridchain.metering.client import MeteringClient, SignedReading, SignedSession, signer_of
-from gridchain.metering import model as m
+from gridchain.crypto.eip712 import normalize_signature
 from gridchain.errors import InputError
+from gridchain.metering import model as m
+from gridchain.metering.client import (
+    MeteringClient,
+    SignedReading,
+    SignedSession,
+    signer_of,
+)
+from gridchain.metering.parties import (
+    decode_signed_data,
+    reading_from_signed_data,
+    session_from_signed_data,
+)
 from gridchain.ocpp.central import RecordingBackend
 
 

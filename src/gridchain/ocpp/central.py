@@ -43,8 +43,12 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 import websockets
-from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
-from ocpp.exceptions import NotImplementedError as NotImplementedCallError
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 from ocpp.exceptions import (
     FormationViolationError,
     InternalError,
@@ -55,6 +59,7 @@ from ocpp.exceptions import (
     ProtocolError,
     TypeConstraintViolationError,
 )
+from ocpp.exceptions import NotImplementedError as NotImplementedCallError
 from ocpp.messages import Call, CallError, CallResult, get_validator
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as OcppChargePoint
@@ -71,6 +76,8 @@ from ocpp.v16.enums import (
     ValueFormat,
 )
 
+from gridchain.checks import check_min_int
+from gridchain.errors import InputError
 from gridchain.ocpp.charge_point import (
     SUBPROTOCOL,
     TX_DEFAULT_PROFILE,
@@ -79,8 +86,6 @@ from gridchain.ocpp.charge_point import (
     iso_utc,
     unix_s,
 )
-from gridchain.errors import InputError
-from gridchain.checks import check_min_int
 
 LOG = logging.getLogger("gridchain.ocpp_central")
 

@@ -53,8 +53,8 @@ from ocpp.v16.enums import (
     ValueFormat,
 )
 
-from gridchain.errors import InputError
 from gridchain.checks import check_min_int
+from gridchain.errors import InputError
 
 SUBPROTOCOL = "ocpp1.6"
 TX_PROFILE = "TxProfile"

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gridchain.ui.errors import bad_input_exits
 from gridchain.checks import check_int
+from gridchain.ui.errors import bad_input_exits
 from gridchain.v2v.model import cost
 
 app = typer.Typer(help="V2V energy trading: reverse auction, mutual authentication, receipt settlement.",
@@ -100,3 +100,6 @@ def demo(
     console.print(balances)
     console.print(f"contract balance after: {result.contract_balance_after_wei} wei; gas: "
                   + ", ".join(f"{k} {v:,}" for k, v in result.gas.items()))
+
+
+APPS = {"v2v": app}  # what the root CLI mounts

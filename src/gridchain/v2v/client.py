@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from gridchain.crypto import eip712
 from gridchain.chain.client import ContractClient
-from gridchain.crypto.eip712 import compact
 from gridchain.chain.gateway import Gateway, Receipt
+from gridchain.crypto import eip712
+from gridchain.crypto.eip712 import compact
 from gridchain.v2v.model import Auction, required_collateral
 
 CONTRACT = "v2v_auction"

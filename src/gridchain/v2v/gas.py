@@ -13,10 +13,15 @@ collateral goes to the consumer (`settle_partial`); an outbid provider's `withdr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eth_account import Account
+from rich.console import Console
+from rich.table import Table
 
 from gridchain.chain.anvil import dev_keys
 from gridchain.chain.gateway import Gateway
+from gridchain.experiments.gas_report import GasReportConfig
 from gridchain.v2v.client import V2VClient, sign_receipt
 
 # Abou El Houda et al., Table II (Solidity on Ropsten, 2020); end_connection is their closing call
@@ -29,7 +34,7 @@ AMOUNT_WH, START_RATE = 20_000, 300 * 10**12  # 20 kWh at 0.0003 ETH (300 Twei) 
 BIDS = 5
 
 
-def measure(gateway: Gateway) -> dict[str, int]:
+def measure_trade(gateway: Gateway) -> dict[str, int]:
     """On a fresh contract; the gateway's accounts are anvil's development accounts (the embedded chain uses
     the same), whose keys sign the consumer's receipts."""
     keys = {Account.from_key(k).address: k for k in dev_keys(BIDS + 3)}
@@ -87,3 +92,29 @@ def check(gas: dict[str, int]) -> dict[str, dict]:
                            "met": gas["trade_5_bids"] <= TARGETS["trade_5_bids_max"]}  # fmt: skip
     return {f"v2v.{k}": v for k, v in out.items()}
 
+
+
+# -- the gas report's section (gridchain.experiments.gas_report) -------------------------------------------------
+def steps(config: GasReportConfig) -> int:
+    return 1
+
+
+def measure(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Callable[[str], None]) -> dict:
+    gas = measure_trade(gateway())
+    progress("v2v auction")
+    return {"v2v": gas, "v2v_paper": PAPER}
+
+
+def targets(report: dict) -> dict[str, dict]:
+    return check(report["v2v"]) if "v2v" in report else {}
+
+
+def show(report: dict, console: Console, where: str) -> None:
+    """Print this section's part of the report (`where`: hardfork and chain)."""
+    v2v = Table(title=f"V2V auction against the paper's Table II ({where})")
+    for col in ("function", "gridchain", "paper"):
+        v2v.add_column(col, justify="right")
+    for name, gas in report["v2v"].items():
+        paper = report["v2v_paper"].get(name, report["v2v_paper"]["end_connection"] if name == "settle" else None)
+        v2v.add_row(name, f"{gas:,}", f"{paper:,}" if paper else "-")
+    console.print(v2v)

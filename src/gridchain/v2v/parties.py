@@ -34,10 +34,10 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
-from gridchain.crypto.eip712 import normalize_signature, parse_signature
 from gridchain.chain.gateway import Receipt
-from gridchain.v2v.client import SignedReceipt, V2VClient, receipt_signer, sign_receipt
+from gridchain.crypto.eip712 import normalize_signature, parse_signature
 from gridchain.errors import InputError
+from gridchain.v2v.client import SignedReceipt, V2VClient, receipt_signer, sign_receipt
 
 MAX_WH = 2**64 - 1
 ACCESS_TAG = b"gridchain.v2v.access"

@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from eth_account import Account
 
-from gridchain.v2v.parties import AuthRefused, ConsumerEV, ProviderEV
 from gridchain.chain.gateway import Gateway
 from gridchain.chain.locked import LockedGateway
-from gridchain.v2v.client import V2VClient
 from gridchain.net.server import LoopbackServer
+from gridchain.v2v.client import V2VClient
+from gridchain.v2v.parties import AuthRefused, ConsumerEV, ProviderEV
 from gridchain.v2v.service import ProviderClient, provider_app
 
 TWEI = 10**12

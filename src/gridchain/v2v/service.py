@@ -14,9 +14,16 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from gridchain.v2v.parties import AuthRefused, Hello, Proof, ProviderEV, hex_bytes, signature_from
-from gridchain.v2v.client import SignedReceipt
 from gridchain.net.server import loopback_client
+from gridchain.v2v.client import SignedReceipt
+from gridchain.v2v.parties import (
+    AuthRefused,
+    Hello,
+    Proof,
+    ProviderEV,
+    hex_bytes,
+    signature_from,
+)
 
 
 def provider_app(provider: ProviderEV, clock: Callable[[], int]) -> FastAPI:

@@ -25,29 +25,44 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from gridchain.v2v.parties import ConsumerEV, ProviderEV
-from gridchain.coordination.anonymous.parties.issuer import IssuanceRefused, Issuer, TokenWallet
-from gridchain.metering.parties import MeterGateway, SmartMeter
-from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused, Ticket
-from gridchain.coordination.anonymous.client import AnonymousRequest, sign_request
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.coordination.client import CoordinatorClient
-from gridchain.crypto.eip712 import compact
 from gridchain.chain.gateway import ChainRevert
 from gridchain.chain.locked import LockedGateway
-from gridchain.metering.client import MeteringClient
-from gridchain.v2v.client import V2VClient
+from gridchain.coordination.anonymous.client import AnonymousRequest, sign_request
+from gridchain.coordination.anonymous.parties.issuer import (
+    IssuanceRefused,
+    Issuer,
+    TokenWallet,
+)
+from gridchain.coordination.anonymous.parties.relayer import (
+    Relayer,
+    RelayRefused,
+    Ticket,
+)
+from gridchain.coordination.anonymous.service.issuance import (
+    IssuanceClient,
+    issuance_app,
+)
+from gridchain.coordination.anonymous.service.relayer import (
+    Flusher,
+    RelayerClient,
+    relayer_app,
+)
+from gridchain.coordination.client import CoordinatorClient
 from gridchain.crypto import blind
-from gridchain.metering import model as m
+from gridchain.crypto.eip712 import compact
 from gridchain.errors import InputError
-from gridchain.coordination.anonymous.service.issuance import IssuanceClient, issuance_app
-from gridchain.ocpp.central import RecordingBackend
-from gridchain.coordination.anonymous.service.relayer import Flusher, RelayerClient, relayer_app
+from gridchain.metering import model as m
+from gridchain.metering.client import MeteringClient
+from gridchain.metering.parties import MeterGateway, SmartMeter
+from gridchain.metering.scenarios.meter_proof import prove_reading
 from gridchain.metering.service import RoamingRefused, RoamingStation
 from gridchain.net.server import LoopbackServer
-from gridchain.v2v.service import ProviderClient, provider_app
-from gridchain.metering.scenarios.meter_proof import prove_reading
+from gridchain.ocpp.central import RecordingBackend
+from gridchain.v2v.client import V2VClient
+from gridchain.v2v.parties import ConsumerEV, ProviderEV
 from gridchain.v2v.scenarios import dev_keys_for
+from gridchain.v2v.service import ProviderClient, provider_app
 
 # The chains here are BoaGateway's own environments and anvil, never boa's global one (the probe contract
 # only computes): titanoboa's per-fixture snapshots of the global environment are not needed, and they break when

@@ -79,8 +79,8 @@ def test_relayer_serve_flushes_only_for_the_admin(tmp_path):
     """The relayer process on anvil: /health shows the flusher; POST /flush needs the admin token (from the
     environment, never argv)."""
     from gridchain.chain.anvil import start_anvil
-    from gridchain.coordination.client import CoordinatorClient
     from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.coordination.client import CoordinatorClient
 
     with start_anvil(hardfork="osaka", accounts=2) as node:
         gateway = RpcGateway(node.url, node.keys)

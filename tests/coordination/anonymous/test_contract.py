@@ -11,15 +11,20 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridchain.coordination.anonymous.client import AnonymousRequest, compact, sign_request, signer_of, words
-from gridchain.crypto import blind
+from gridchain.coordination.anonymous.client import (
+    AnonymousRequest,
+    compact,
+    sign_request,
+    signer_of,
+    words,
+)
 from gridchain.coordination.model.coordinator import (
     AnonymousSubmission,
     CoordinatorError,
     pack,
     submit_chain,
 )
-
+from gridchain.crypto import blind
 from tests.support.contracts import Community, logs
 
 KEYS = [blind.PrivateKey.generate() for _ in range(3)]  # generated once: cryptography's RSA-2048 keygen

@@ -38,6 +38,9 @@ from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
 import gridchain.coordination.anonymous.parties.issuer as issuer_module
+from gridchain.chain.boa_gateway import BoaGateway
+from gridchain.chain.gateway import ChainRevert
+from gridchain.coordination.anonymous.client import sign_request
 from gridchain.coordination.anonymous.parties.issuer import (
     IssuanceError,
     IssuanceRecord,
@@ -45,12 +48,9 @@ from gridchain.coordination.anonymous.parties.issuer import (
     TokenWallet,
 )
 from gridchain.coordination.anonymous.parties.relayer import Relayer
-from gridchain.coordination.anonymous.client import sign_request
-from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.coordination.client import CoordinatorClient
-from gridchain.chain.gateway import ChainRevert
-from gridchain.crypto import blind
 from gridchain.coordination.model.coordinator import unpack
+from gridchain.crypto import blind
 
 ESUS = 30
 SLOTS = 3

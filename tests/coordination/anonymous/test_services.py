@@ -7,6 +7,9 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
+from gridchain.chain.boa_gateway import BoaGateway
+from gridchain.chain.locked import LockedGateway
+from gridchain.coordination.anonymous.client import sign_request
 from gridchain.coordination.anonymous.parties.issuer import (
     IssuanceError,
     IssuanceRefused,
@@ -14,13 +17,13 @@ from gridchain.coordination.anonymous.parties.issuer import (
     TokenWallet,
 )
 from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused
-from gridchain.coordination.anonymous.client import sign_request
-from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.coordination.client import CoordinatorClient
-from gridchain.chain.locked import LockedGateway
-from gridchain.crypto import blind
-from gridchain.coordination.anonymous.service.issuance import IssuanceClient, issuance_app
+from gridchain.coordination.anonymous.service.issuance import (
+    IssuanceClient,
+    issuance_app,
+)
 from gridchain.coordination.anonymous.service.relayer import RelayerClient, relayer_app
+from gridchain.coordination.client import CoordinatorClient
+from gridchain.crypto import blind
 from gridchain.net.server import LoopbackServer
 
 COMMUNITY = "0x" + "c0" * 20

@@ -4,9 +4,8 @@ u = beta1_pm * (1000 - soc_pm) + (1000 - beta1_pm) * F(tcc), F = 1000, 500, 0 fo
 import pytest
 
 from gridchain.coordination.model import POLICIES, ChargingRequest, Slot
-from gridchain.errors import InputError
 from gridchain.coordination.model.priority import priority, urgency_pm
-
+from gridchain.errors import InputError
 from tests.coordination.model.helpers import grants, req, slot
 
 greedy, fcfs, optimal = POLICIES["greedy"], POLICIES["fcfs"], POLICIES["optimal"]

@@ -3,8 +3,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gridchain.coordination.model import POLICIES
-from gridchain.errors import InputError
 from gridchain.coordination.model.multislot import EsuArrival, capacity_at, simulate
+from gridchain.errors import InputError
 
 greedy = POLICIES["greedy"]
 

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from gridchain.coordination.model import POLICIES, Slot, Status
 from gridchain.coordination.model.priority import precedes, priority, priority_order
-
 from tests.coordination.model.strategies import slots
 
 policies = st.sampled_from(sorted(POLICIES))

@@ -1,8 +1,8 @@
 import pytest
 
 from gridchain.coordination.model import ChargingRequest, Slot
-from gridchain.errors import InputError
 from gridchain.coordination.model.validate import load_json, parse_slots
+from gridchain.errors import InputError
 
 GOOD = '{"capacity_w": 10, "requests": [{"id": "a", "demand_w": 5, "soc_pm": 100, "tcc": 2}]}'
 

@@ -5,7 +5,6 @@ import random
 import numpy as np
 import pytest
 
-from gridchain.metering.nilm.model import DetectedSession
 from gridchain.metering.nilm.data import (
     CHARGERS_W,
     Event,
@@ -16,7 +15,13 @@ from gridchain.metering.nilm.data import (
     household_key,
     household_keys,
 )
-from gridchain.metering.nilm.scenarios import NilmConfig, match_sessions, run, true_labels
+from gridchain.metering.nilm.model import DetectedSession
+from gridchain.metering.nilm.scenarios import (
+    NilmConfig,
+    match_sessions,
+    run,
+    true_labels,
+)
 
 TWO_DAYS = HouseholdConfig(days=2)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
+from gridchain.checks import check_int
+from gridchain.errors import InputError
 from gridchain.ui.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
 from gridchain.ui.errors import bad_input_exits
-from gridchain.errors import InputError
-from gridchain.checks import check_int
 
 utility_app = typer.Typer(help="The utility's services.", no_args_is_help=True)
 relayer_app = typer.Typer(help="The relayer: submits anonymous requests and pays their gas.", no_args_is_help=True)
@@ -119,10 +119,10 @@ def relayer_serve(
     """
     from eth_utils import to_checksum_address
 
-    from gridchain.coordination.anonymous.parties.relayer import Relayer
-    from gridchain.coordination.client import CoordinatorClient
     from gridchain.chain.locked import LockedGateway
+    from gridchain.coordination.anonymous.parties.relayer import Relayer
     from gridchain.coordination.anonymous.service.relayer import Flusher, relayer_app
+    from gridchain.coordination.client import CoordinatorClient
 
     if not rpc_url:
         raise InputError("--rpc-url", "the relayer needs a node (e.g. one started by `gridchain node`)")
@@ -167,3 +167,6 @@ def _admin_token(path: Path | None) -> str | None:
     if len(token) < ADMIN_TOKEN_MIN_CHARS or any(c.isspace() for c in token):
         raise InputError(field, f"the admin token must be at least {ADMIN_TOKEN_MIN_CHARS} characters, no spaces")
     return token
+
+
+APPS = {"utility": utility_app, "relayer": relayer_app}  # what the root CLI mounts

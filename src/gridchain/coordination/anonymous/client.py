@@ -13,8 +13,8 @@ from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
 from gridchain.crypto import eip712
-from gridchain.crypto.eip712 import compact
 from gridchain.crypto.blind import MODULUS_BYTES
+from gridchain.crypto.eip712 import compact
 
 DOMAIN_NAME = "gridchain coordinator"
 DOMAIN_VERSION = "1"

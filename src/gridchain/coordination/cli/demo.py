@@ -7,14 +7,20 @@ import sys
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from gridchain.ui.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
-from gridchain.ui.errors import bad_input_exits
-from gridchain.errors import InputError
 from gridchain.checks import check_int
 from gridchain.coordination.scenarios import community_day
+from gridchain.errors import InputError
+from gridchain.ui.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
+from gridchain.ui.errors import bad_input_exits
 
 
 @bad_input_exits

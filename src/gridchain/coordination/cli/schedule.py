@@ -9,10 +9,10 @@ from pathlib import Path
 
 import typer
 
-from gridchain.ui.errors import bad_input_exits
 from gridchain.coordination.model.policies import POLICIES, get_policy
-from gridchain.errors import InputError
 from gridchain.coordination.model.validate import load_json, parse_slots
+from gridchain.errors import InputError
+from gridchain.ui.errors import bad_input_exits
 
 PolicyName = StrEnum("PolicyName", {name: name for name in POLICIES})
 

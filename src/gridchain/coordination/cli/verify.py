@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gridchain.checks import check_int
+from gridchain.errors import InputError
 from gridchain.ui.chain_options import RPC_URL, rpc_gateway
 from gridchain.ui.errors import bad_input_exits
-from gridchain.errors import InputError
-from gridchain.checks import check_int
 
 EXIT_MISMATCH = 1
 
@@ -35,9 +35,9 @@ def verify(
     """
     from eth_utils import is_address, to_checksum_address
 
-    from gridchain.coordination.parties.verifier import verify as verify_slot
-    from gridchain.coordination.client import CoordinatorClient
     from gridchain.chain.gateway import ChainRevert
+    from gridchain.coordination.client import CoordinatorClient
+    from gridchain.coordination.parties.verifier import verify as verify_slot
 
     check_int("--slot", slot, 0, 2**64 - 1)
     if not is_address(address):

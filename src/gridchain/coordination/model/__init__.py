@@ -4,9 +4,9 @@ Every rule a contract enforces has its twin here, in exact integer arithmetic wi
 that differential tests can demand equality between this model and the chain.
 """
 
+from gridchain.coordination.model.policies import POLICIES, SchedulingPolicy, get_policy
 from gridchain.coordination.model.request import ChargingRequest, Slot
 from gridchain.coordination.model.schedule import Allocation, Schedule, Status
-from gridchain.coordination.model.policies import POLICIES, SchedulingPolicy, get_policy
 
 __all__ = [
     "Allocation",

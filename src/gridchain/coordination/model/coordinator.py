@@ -20,11 +20,17 @@ from dataclasses import dataclass, field
 
 from eth_utils import keccak
 
-from gridchain.crypto import blind
 from gridchain.coordination.model.policies import POLICIES
 from gridchain.coordination.model.priority import precedes, priority, priority_order
-from gridchain.coordination.model.request import POWER_MAX_W, SOC_PM_MAX, TCC_MAX, ChargingRequest, Slot
+from gridchain.coordination.model.request import (
+    POWER_MAX_W,
+    SOC_PM_MAX,
+    TCC_MAX,
+    ChargingRequest,
+    Slot,
+)
 from gridchain.coordination.model.schedule import Schedule, Status
+from gridchain.crypto import blind
 
 MASK16 = 2**16 - 1
 MASK32 = 2**32 - 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from gridchain.checks import check_id, check_int
 from gridchain.coordination.model.policies import SchedulingPolicy
 from gridchain.coordination.model.request import (
     DEFAULT_BETA1_PM,
@@ -21,9 +22,8 @@ from gridchain.coordination.model.request import (
     ChargingRequest,
     Slot,
 )
-from gridchain.errors import InputError
-from gridchain.checks import check_id, check_int
 from gridchain.coordination.model.schedule import Schedule
+from gridchain.errors import InputError
 
 ENERGY_MAX_WH = 2**64 - 1
 

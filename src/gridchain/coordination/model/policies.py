@@ -16,10 +16,19 @@ from abc import ABC, abstractmethod
 from typing import ClassVar
 
 from gridchain.coordination.model.knapsack import max_value_subset
-from gridchain.coordination.model.priority import arrival_order, priority, priority_order
+from gridchain.coordination.model.priority import (
+    arrival_order,
+    priority,
+    priority_order,
+)
 from gridchain.coordination.model.request import ChargingRequest, Slot
+from gridchain.coordination.model.schedule import (
+    Schedule,
+    compose,
+    greedy_walk,
+    prefix_walk,
+)
 from gridchain.errors import InputError
-from gridchain.coordination.model.schedule import Schedule, compose, greedy_walk, prefix_walk
 
 
 class SchedulingPolicy(ABC):

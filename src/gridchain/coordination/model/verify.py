@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gridchain.coordination.model.coordinator import CloseResult, close, close_calldata, request_id
+from gridchain.coordination.model.coordinator import (
+    CloseResult,
+    close,
+    close_calldata,
+    request_id,
+)
 
 
 @dataclass

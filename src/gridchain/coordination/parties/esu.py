@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gridchain.coordination.anonymous.parties.issuer import TokenWallet
-from gridchain.coordination.anonymous.client import sign_request
-from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.gateway import Receipt
+from gridchain.coordination.anonymous.client import sign_request
+from gridchain.coordination.anonymous.parties.issuer import TokenWallet
+from gridchain.coordination.anonymous.service.relayer import RelayerClient
+from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import pack, unpack
 from gridchain.coordination.model.verify import ChainRecords, Verdict, follow
-from gridchain.coordination.anonymous.service.relayer import RelayerClient
 
 
 @dataclass

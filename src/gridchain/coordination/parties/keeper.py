@@ -14,9 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert, Receipt
-from gridchain.coordination.model.coordinator import MAX_REQUESTS, close, close_calldata, paged_calldata
+from gridchain.coordination.client import CoordinatorClient
+from gridchain.coordination.model.coordinator import (
+    MAX_REQUESTS,
+    close,
+    close_calldata,
+    paged_calldata,
+)
 
 RETRY_REASONS = ("capacity changed since begin_close",)
 """Refusals that a new attempt overcomes: the owner posted another capacity while the keeper paged."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.gateway import Gateway, Receipt
+from gridchain.coordination.client import CoordinatorClient
 
 
 @dataclass

@@ -10,23 +10,26 @@ from dataclasses import dataclass, field
 
 from eth_account import Account
 
-from gridchain.coordination.parties.esu import Esu
-from gridchain.coordination.anonymous.parties.issuer import Issuer, TokenWallet
-from gridchain.coordination.parties.keeper import Keeper
-from gridchain.coordination.anonymous.parties.relayer import Relayer
-from gridchain.coordination.parties.utility import Utility
-from gridchain.coordination.parties.verifier import fetch_records
-from gridchain.coordination.client import CoordinatorClient
 from gridchain.chain.gateway import Gateway
 from gridchain.chain.locked import LockedGateway
-from gridchain.crypto import blind
+from gridchain.coordination.anonymous.parties.issuer import Issuer, TokenWallet
+from gridchain.coordination.anonymous.parties.relayer import Relayer
+from gridchain.coordination.anonymous.service.issuance import (
+    IssuanceClient,
+    issuance_app,
+)
+from gridchain.coordination.anonymous.service.relayer import RelayerClient, relayer_app
+from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.multislot import capacity_at
 from gridchain.coordination.model.request import DEFAULT_BETA1_PM, PM
 from gridchain.coordination.model.verify import verify_slots
-from gridchain.coordination.anonymous.service.issuance import IssuanceClient, issuance_app
-from gridchain.coordination.anonymous.service.relayer import RelayerClient, relayer_app
-from gridchain.net.server import LoopbackServer
+from gridchain.coordination.parties.esu import Esu
+from gridchain.coordination.parties.keeper import Keeper
+from gridchain.coordination.parties.utility import Utility
+from gridchain.coordination.parties.verifier import fetch_records
 from gridchain.coordination.scenarios.community_day import CommunityDay
+from gridchain.crypto import blind
+from gridchain.net.server import LoopbackServer
 
 SLOT_LENGTH_S = 3600
 FIRST_ACCOUNTS = 2  # the utility and the keeper; ESUs use the accounts after them

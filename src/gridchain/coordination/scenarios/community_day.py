@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridchain.coordination.model.multislot import EsuArrival, SimulationResult, simulate
+from gridchain.coordination.model.multislot import (
+    EsuArrival,
+    SimulationResult,
+    simulate,
+)
 from gridchain.coordination.model.policies import POLICIES, get_policy
 from gridchain.coordination.model.request import DEFAULT_BETA1_PM
 

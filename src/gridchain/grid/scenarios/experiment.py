@@ -14,9 +14,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from gridchain.errors import InputError
 from gridchain.checks import check_int
-from gridchain.grid.scenarios.day import ALL_POLICIES, PolicyDay, ev_buses, run_policy, schedule_day
+from gridchain.errors import InputError
 from gridchain.grid.model.network import (
     DEFAULT_RESERVE,
     SIMBENCH_DAYS,
@@ -26,7 +25,19 @@ from gridchain.grid.model.network import (
     day_steps,
     simbench_feeder,
 )
-from gridchain.grid.scenarios.scenario import SLOT_MINUTES, GridScenario, build_scenario, penetration_evs
+from gridchain.grid.scenarios.day import (
+    ALL_POLICIES,
+    PolicyDay,
+    ev_buses,
+    run_policy,
+    schedule_day,
+)
+from gridchain.grid.scenarios.scenario import (
+    SLOT_MINUTES,
+    GridScenario,
+    build_scenario,
+    penetration_evs,
+)
 
 DEFAULT_GRID = "1-LV-rural2--0-sw"
 DEFAULT_SWEEP = (10, 25, 50, 75, 100, 125, 150, 175, 200, 250)

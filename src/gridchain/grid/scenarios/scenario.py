@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridchain.errors import InputError
 from gridchain.checks import check_int
-from gridchain.grid.scenarios.sessions import BATTERY_WH, charger_powers, session_pool
+from gridchain.errors import InputError
 from gridchain.grid.model.network import STEPS_PER_DAY
+from gridchain.grid.scenarios.sessions import BATTERY_WH, charger_powers, session_pool
 
 SLOT_MINUTES = 15
 SLOTS_PER_HOUR = 60 // SLOT_MINUTES

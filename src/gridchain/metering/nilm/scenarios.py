@@ -19,14 +19,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from gridchain.metering.nilm.model import (
-    DetectedSession,
-    ForestModel,
-    Model,
-    RuleModel,
-    candidate_sessions,
-    detect_ev_sessions,
-)
 from gridchain.metering.nilm.data import (
     MINUTES_PER_DAY,
     Event,
@@ -35,6 +27,14 @@ from gridchain.metering.nilm.data import (
     downsample,
     generate_household,
     household_keys,
+)
+from gridchain.metering.nilm.model import (
+    DetectedSession,
+    ForestModel,
+    Model,
+    RuleModel,
+    candidate_sessions,
+    detect_ev_sessions,
 )
 
 RESOLUTIONS_S = (60, 900)

@@ -27,17 +27,22 @@ import numpy as np
 from eth_account import Account
 from eth_utils import keccak
 
-from gridchain.ocpp.charge_point import ChargePointSim
-from gridchain.metering.parties import ChargePointMeter, MeterGateway, SmartMeter, sign_session_start
 from gridchain.chain.gateway import Gateway
-from gridchain.metering.client import MeteringClient, SignedReading
-from gridchain.metering import model as m
 from gridchain.coordination.model.policies import get_policy
 from gridchain.coordination.model.request import ChargingRequest, Slot
-from gridchain.metering.nilm.model import detect_ev_sessions, unexplained_ev_sessions
-from gridchain.ocpp.central import CentralSystem, RecordingBackend
-from gridchain.metering.service import RoamingStation
+from gridchain.metering import model as m
+from gridchain.metering.client import MeteringClient, SignedReading
 from gridchain.metering.nilm.data import HouseholdConfig, generate_household
+from gridchain.metering.nilm.model import detect_ev_sessions, unexplained_ev_sessions
+from gridchain.metering.parties import (
+    ChargePointMeter,
+    MeterGateway,
+    SmartMeter,
+    sign_session_start,
+)
+from gridchain.metering.service import RoamingStation
+from gridchain.ocpp.central import CentralSystem, RecordingBackend
+from gridchain.ocpp.charge_point import ChargePointSim
 
 COMMUNITY = 1
 NOTICE_S = 2 * 86400

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from gridchain.crypto.eip712 import parse_signature
-from gridchain.metering.client import SignedReading, signer_of
-from gridchain.metering import model as m
 from gridchain.errors import InputError
+from gridchain.metering import model as m
+from gridchain.metering.client import SignedReading, signer_of
 
 
 def load_archive(path: Path) -> dict:

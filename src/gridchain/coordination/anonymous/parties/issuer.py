@@ -29,10 +29,10 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
-from gridchain.crypto.eip712 import parse_signature
-from gridchain.crypto import blind
-from gridchain.errors import InputError
 from gridchain.checks import check_int
+from gridchain.crypto import blind
+from gridchain.crypto.eip712 import parse_signature
+from gridchain.errors import InputError
 
 ISSUANCE_TAG = keccak(b"gridchain.issuance.request.v1")
 ANSWER_TAG = keccak(b"gridchain.issuance.answer.v1")

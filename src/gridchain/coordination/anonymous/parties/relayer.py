@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 
 from eth_utils import keccak, to_checksum_address
 
+from gridchain.chain.gateway import ChainRevert, encode_call
+from gridchain.checks import check_int
 from gridchain.coordination.anonymous.client import AnonymousRequest, signer_of
 from gridchain.coordination.client import CoordinatorClient
-from gridchain.crypto.eip712 import parse_signature
-from gridchain.chain.gateway import ChainRevert, encode_call
-from gridchain.crypto import blind
 from gridchain.coordination.model.coordinator import CoordinatorError, check_fields
+from gridchain.crypto import blind
+from gridchain.crypto.eip712 import parse_signature
 from gridchain.errors import InputError
-from gridchain.checks import check_int
 
 BATCH_SIZE = 20
 NO_KEY = b"\x00" * 32

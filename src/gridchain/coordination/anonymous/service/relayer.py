@@ -21,8 +21,8 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused
 from gridchain.chain.gateway import ChainRevert
+from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused
 from gridchain.errors import InputError
 from gridchain.net.server import loopback_client
 
