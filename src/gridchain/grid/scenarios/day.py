@@ -20,10 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridchain.coordination.model.multislot import EsuArrival, simulate
-from gridchain.coordination.model.policies import POLICIES, get_policy
-from gridchain.coordination.model.request import POWER_MAX_W
-from gridchain.coordination.model.schedule import Schedule
+from gridchain.coordination import POLICIES, POWER_MAX_W, EsuArrival, Schedule, get_policy, simulate
 from gridchain.errors import InputError
 from gridchain.grid.model.network import Feeder, Flow
 from gridchain.grid.scenarios.scenario import SLOT_MINUTES, SLOTS_PER_HOUR, GridScenario

@@ -28,8 +28,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from gridchain.chain.gateway import Gateway
-from gridchain.coordination.model.policies import get_policy
-from gridchain.coordination.model.request import ChargingRequest, Slot
+from gridchain.coordination import ChargingRequest, Slot, get_policy
 from gridchain.metering import model as m
 from gridchain.metering.client import MeteringClient, SignedReading
 from gridchain.metering.nilm.data import HouseholdConfig, generate_household
