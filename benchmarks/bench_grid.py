@@ -20,9 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-from gridchain.grid.scenarios.day import ALL_POLICIES, ev_buses, run_policy, schedule_day
-from gridchain.grid.scenarios.experiment import DEFAULT_GRID, peak_day
 from gridchain.grid.model.network import day_steps, simbench_feeder
+from gridchain.grid.scenarios.day import (
+    ALL_POLICIES,
+    ev_buses,
+    run_policy,
+    schedule_day,
+)
+from gridchain.grid.scenarios.experiment import DEFAULT_GRID, peak_day
 from gridchain.grid.scenarios.scenario import build_scenario
 
 

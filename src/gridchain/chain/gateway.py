@@ -15,16 +15,13 @@ from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
 from gridchain.chain.compiler import Artifact
+from gridchain.errors import ContractRevert
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 
 
-class ChainRevert(Exception):
+class ChainRevert(ContractRevert):
     """A transaction or call the chain refused; `reason` is the contract's revert string when it gave one."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from eth_abi import encode
 from eth_utils import keccak
 
+from gridchain.errors import ContractRevert
+
 INTERVAL_S = 900  # [s] a reading's interval
 PERIOD_S = 86400  # [s] what one Merkle root covers (96 intervals)
 READINGS_PER_PERIOD = PERIOD_S // INTERVAL_S
@@ -62,7 +64,7 @@ SESSION_READING_TYPEHASH = keccak(text=SESSION_READING_TYPE)
 DOMAIN_NAME, DOMAIN_VERSION = "gridchain metering", "1"
 
 
-class MeteringError(Exception):
+class MeteringError(ContractRevert):
     """A call the contract would revert, with the contract's reason (`metering: ...`)."""
 
 

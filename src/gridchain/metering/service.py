@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from gridchain.chain.gateway import ChainRevert
 from gridchain.crypto.eip712 import normalize_signature
-from gridchain.errors import InputError
+from gridchain.errors import InputError, Refused
 from gridchain.metering import model as m
 from gridchain.metering.client import (
     MeteringClient,
@@ -34,7 +34,7 @@ from gridchain.metering.parties import (
 from gridchain.ocpp.central import RecordingBackend
 
 
-class RoamingRefused(Exception):
+class RoamingRefused(Refused):
     """The station will not let this EV charge (the reason names what failed)."""
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from eth_abi import encode
 from eth_utils import keccak
 
+from gridchain.errors import ContractRevert
+
 MASK64 = 2**64 - 1
 MASK80 = 2**80 - 1  # rates [wei/kWh] and money [wei] (deposit, collateral, minimum collateral)
 MAX_BIDDING_TIME_S = 7 * 86400
@@ -28,7 +30,7 @@ MIN_GRACE_S = 60  # the consumer's least time to end its own auction
 ZERO = "0x" + "00" * 20
 
 
-class V2VError(Exception):
+class V2VError(ContractRevert):
     """A call the contract would revert, with the contract's reason (`v2v: ...`)."""
 
 

@@ -36,7 +36,7 @@ from eth_utils import keccak, to_checksum_address
 
 from gridchain.chain.gateway import Receipt
 from gridchain.crypto.eip712 import normalize_signature, parse_signature
-from gridchain.errors import InputError
+from gridchain.errors import InputError, Refused
 from gridchain.v2v.client import SignedReceipt, V2VClient, receipt_signer, sign_receipt
 
 MAX_WH = 2**64 - 1
@@ -44,12 +44,8 @@ ACCESS_TAG = b"gridchain.v2v.access"
 PROVIDER_TAG = b"gridchain.v2v.provider"
 
 
-class AuthRefused(Exception):
+class AuthRefused(Refused):
     """The other EV failed a check of the mutual authentication or the delivery; `reason` says which."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _sign(key: str, tag: bytes, token: bytes, challenge: bytes) -> bytes:

@@ -31,6 +31,7 @@ from gridchain.coordination.model.request import (
 )
 from gridchain.coordination.model.schedule import Schedule, Status
 from gridchain.crypto import blind
+from gridchain.errors import ContractRevert
 
 MASK16 = 2**16 - 1
 MASK32 = 2**32 - 1
@@ -232,7 +233,7 @@ class _Paging:
     pending: list[int] = field(default_factory=list)
 
 
-class CoordinatorError(Exception):
+class CoordinatorError(ContractRevert):
     """A call the contract would revert, with the contract's reason (`coordinator: ...`)."""
 
 

@@ -32,18 +32,19 @@ from eth_utils import keccak, to_checksum_address
 from gridchain.checks import check_int
 from gridchain.crypto import blind
 from gridchain.crypto.eip712 import parse_signature
-from gridchain.errors import InputError
+from gridchain.errors import InputError, Refused
 
 ISSUANCE_TAG = keccak(b"gridchain.issuance.request.v1")
 ANSWER_TAG = keccak(b"gridchain.issuance.answer.v1")
 MAX_BATCH = 64
 
 
-class IssuanceRefused(InputError):
-    """The utility refuses an issuance request; `status` is the HTTP status its service answers with."""
+class IssuanceRefused(Refused, InputError):
+    """The utility refuses an issuance request; `status` is the HTTP status its service answers with. Also an
+    InputError: the request named by `field` is what it refuses."""
 
     def __init__(self, field: str, reason: str, status: int = 400) -> None:
-        super().__init__(field, reason)
+        InputError.__init__(self, field, reason)
         self.status = status
 
 

@@ -32,15 +32,18 @@ from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import CoordinatorError, check_fields
 from gridchain.crypto import blind
 from gridchain.crypto.eip712 import parse_signature
-from gridchain.errors import InputError
+from gridchain.errors import InputError, Refused
 
 BATCH_SIZE = 20
 NO_KEY = b"\x00" * 32
 log = logging.getLogger("gridchain.relayer")
 
 
-class RelayRefused(InputError):
-    """A request the relayer will not submit (it would revert, or it is malformed)."""
+class RelayRefused(Refused, InputError):
+    """A request the relayer will not submit (it would revert, or it is malformed); `field` names what failed."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        InputError.__init__(self, field, reason)
 
 
 @dataclass
