@@ -3,8 +3,8 @@ targets; the runner puts the sections' parts in one report, in the order of the 
 (`gridchain.cli.gas_report.SECTIONS`), and adds what the security fixes of issue 14 cost.
 
 Shared: imports no feature. A section is a module with `steps(config) -> int`, `measure(config, gateway,
-progress) -> dict` (its parts of the report, in order), `targets(report) -> dict` and `tables(report, where)`
-(rich tables for the terminal).
+progress) -> dict` (its parts of the report, in order), `targets(report) -> dict` and `show(report, console, where)`
+(prints its tables in the terminal).
 """
 
 from __future__ import annotations

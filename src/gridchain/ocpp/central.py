@@ -76,7 +76,7 @@ from ocpp.v16.enums import (
     ValueFormat,
 )
 
-from gridchain.checks import check_min_int
+from gridchain.checks import check_min_int, check_seconds
 from gridchain.errors import InputError
 from gridchain.ocpp.charge_point import (
     SUBPROTOCOL,
@@ -988,8 +988,7 @@ class CentralSystem:
         self.host = host
         self._port = check_min_int("port", port, 0)
         self.heartbeat_interval_s = check_min_int("heartbeat_interval_s", heartbeat_interval_s, 1)
-        if not isinstance(response_timeout_s, int | float) or response_timeout_s <= 0:
-            raise InputError("response_timeout_s", f"{response_timeout_s!r} is not a positive number of seconds")
+        check_seconds("response_timeout_s", response_timeout_s)
         self.response_timeout_s = float(response_timeout_s)
         self._clock = clock
         self._changed = threading.Condition()

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR
 from typing import Any, TypeVar
 
 import websockets
@@ -53,7 +53,7 @@ from ocpp.v16.enums import (
     ValueFormat,
 )
 
-from gridchain.checks import check_min_int
+from gridchain.checks import check_min_int, check_number, check_seconds
 from gridchain.errors import InputError
 
 SUBPROTOCOL = "ocpp1.6"
@@ -247,18 +247,6 @@ class ProfileLimit:
     transaction_id: int | None
 
 
-def _decimal(value: object, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise InputError(field, f"expected a number, got {type(value).__name__}")
-    try:
-        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
-        raise InputError(field, f"{value!r} is not a number") from None
-    if not number.is_finite():
-        raise InputError(field, f"{value!r} is not a finite number")
-    return number
-
-
 def parse_charging_profile(
     connector_id: object,
     profile: object,
@@ -327,7 +315,7 @@ def parse_charging_profile(
         raise InputError(where, f"expected an object, got {type(period).__name__}")
     if period.get("start_period") != 0:
         raise InputError(f"{where}.startPeriod", f"{period.get('start_period')!r} is not 0")
-    limit = _decimal(period.get("limit"), f"{where}.limit")
+    limit = check_number(f"{where}.limit", period.get("limit"))
     if limit < 0:
         raise InputError(f"{where}.limit", f"{limit} is negative")
     if unit == "A":
@@ -453,8 +441,7 @@ class ChargePointSim:
         if signer is not None and not callable(signer):
             raise InputError("signer", "expected a callable (reading) -> str")
         self.signer = signer
-        if not isinstance(timeout_s, int | float) or timeout_s <= 0:
-            raise InputError("timeout_s", f"{timeout_s!r} is not a positive number of seconds")
+        check_seconds("timeout_s", timeout_s)
         self.timeout_s = float(timeout_s)
         self.vendor, self.model = vendor, model
         self.boot_status: str | None = None

@@ -35,6 +35,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
 from gridchain.chain.gateway import Receipt
+from gridchain.checks import parse_hex_bytes
 from gridchain.crypto.eip712 import normalize_signature, parse_signature
 from gridchain.errors import InputError, Refused
 from gridchain.v2v.client import SignedReceipt, V2VClient, receipt_signer, sign_receipt
@@ -109,15 +110,11 @@ class Proof:
 
 
 def hex_bytes(value: object, size: int) -> bytes:
-    """`size` bytes from a 0x-hex string; AuthRefused if it is not that."""
-    text = str(value)
+    """`size` bytes from a hex string, 0x-prefixed or not; AuthRefused if it is not that."""
     try:
-        raw = bytes.fromhex(text[2:] if text.startswith("0x") else text)
-    except ValueError:
-        raise AuthRefused(f"{text[:20]!r} is not hex") from None
-    if len(raw) != size:
-        raise AuthRefused(f"expected {size} bytes, got {len(raw)}")
-    return raw
+        return parse_hex_bytes("", value, size, require_prefix=False)
+    except InputError as e:
+        raise AuthRefused(e.reason) from None
 
 
 @dataclass

@@ -23,13 +23,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
-from gridchain.checks import check_int
+from gridchain.checks import check_int, parse_address, parse_decimal_int, parse_hex_int
 from gridchain.crypto import blind
 from gridchain.crypto.eip712 import parse_signature
 from gridchain.errors import InputError, Refused
@@ -37,6 +38,9 @@ from gridchain.errors import InputError, Refused
 ISSUANCE_TAG = keccak(b"gridchain.issuance.request.v1")
 ANSWER_TAG = keccak(b"gridchain.issuance.answer.v1")
 MAX_BATCH = 64
+
+
+T = TypeVar("T")
 
 
 class IssuanceRefused(Refused, InputError):
@@ -117,7 +121,7 @@ class Issuer:
     def epoch_key(self, community: str, epoch: int) -> blind.PrivateKey:
         """The (community, epoch) key pair, made on first use; the utility registers its public half on chain.
         Only for one of its communities and an epoch in the window (IssuanceRefused otherwise, nothing made)."""
-        community = _address("community", community)
+        community = _refused(parse_address, "community", community)
         if community not in self.members:
             raise IssuanceRefused("community", f"{community} is not a community of this utility", 404)
         self.check_epoch(epoch)
@@ -155,7 +159,7 @@ class Issuer:
     def public_key(self, community: object, epoch: object) -> dict:
         """The (community, epoch) public key as the service answers it; `community` and `epoch` as they came
         (strings from the URL, say), each checked with an error naming it."""
-        community, epoch = _address("community", community), _int("epoch", epoch)
+        community, epoch = _refused(parse_address, "community", community), _refused(parse_decimal_int, "epoch", epoch, 0, 2**64 - 1)
         return {"community": community, "epoch": epoch,
                 "modulus": "0x" + self.epoch_key(community, epoch).public.modulus_bytes.hex()}  # fmt: skip
 
@@ -167,12 +171,12 @@ def parse_request(body: object) -> tuple[str, str, int, list[int], bytes]:
     for name in ("identity", "community", "epoch", "blinded", "signature"):
         if name not in body:
             raise IssuanceRefused(name, "missing")
-    identity, community = (_address(name, body[name]) for name in ("identity", "community"))
+    identity, community = (_refused(parse_address, name, body[name]) for name in ("identity", "community"))
     epoch = check_int("epoch", body["epoch"], 0, 2**64 - 1)
     blinded = body["blinded"]
     if not isinstance(blinded, list) or not 1 <= len(blinded) <= MAX_BATCH:
         raise IssuanceRefused("blinded", f"must be a list of 1..{MAX_BATCH} hex integers")
-    values = [_hex_int(f"blinded[{i}]", z) for i, z in enumerate(blinded)]
+    values = [_refused(parse_hex_int, f"blinded[{i}]", z) for i, z in enumerate(blinded)]
     try:
         signature = parse_signature(body["signature"], "signature")
     except InputError as e:
@@ -180,29 +184,12 @@ def parse_request(body: object) -> tuple[str, str, int, list[int], bytes]:
     return identity, community, epoch, values, signature
 
 
-def _address(name: str, value: object) -> str:
+def _refused(parse: Callable[..., T], *args: object) -> T:
+    """A shared parser's (gridchain.checks) result; its InputError becomes the issuer's refusal (400)."""
     try:
-        return to_checksum_address(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError) as e:
-        raise IssuanceRefused(name, f"{value!r} is not an address") from e
-
-
-def _int(name: str, value: object) -> int:
-    """A decimal integer (an int, or its digits as a URL carries them) in 0 .. 2**64 - 1."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
-        value = int(value)
-    if isinstance(value, str):
-        raise IssuanceRefused(name, f"{value[:40]!r} is not a decimal integer")
-    return check_int(name, value, 0, 2**64 - 1)
-
-
-def _hex_int(name: str, value: object) -> int:
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise IssuanceRefused(name, f"{value!r} is not a 0x-prefixed hex integer")
-    try:
-        return int(value, 16)
-    except ValueError as e:
-        raise IssuanceRefused(name, f"{value!r} is not a 0x-prefixed hex integer") from e
+        return parse(*args)
+    except InputError as e:
+        raise IssuanceRefused(e.field, e.reason) from None
 
 
 # ---- the ESU's side ----------------------------------------------------------------------------------------

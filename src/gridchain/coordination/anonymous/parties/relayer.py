@@ -23,10 +23,10 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from gridchain.chain.gateway import ChainRevert, encode_call
-from gridchain.checks import check_int
+from gridchain.checks import check_int, parse_address, parse_hex_bytes
 from gridchain.coordination.anonymous.client import AnonymousRequest, signer_of
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import CoordinatorError, check_fields
@@ -209,27 +209,12 @@ def parse_request(body: object) -> AnonymousRequest:
     for name in ("pseudonym", "epoch", "slot", "demand_w", "soc_pm", "tcc", "token", "signature"):
         if name not in body:
             raise RelayRefused(name, "missing")
-    try:
-        pseudonym = to_checksum_address(body["pseudonym"])
-    except (ValueError, TypeError) as e:
-        raise RelayRefused("pseudonym", f"{body['pseudonym']!r} is not an address") from e
     ints = {name: check_int(name, body[name], 0, 2**256 - 1) for name in ("epoch", "slot", "demand_w", "soc_pm", "tcc")}
-    token = _hex_bytes("token", body["token"], blind.MODULUS_BYTES)
     try:
+        pseudonym = parse_address("pseudonym", body["pseudonym"])
+        token = parse_hex_bytes("token", body["token"], blind.MODULUS_BYTES)
         signature = parse_signature(body["signature"], "signature")
     except InputError as e:
         raise RelayRefused(e.field, e.reason) from None
     return AnonymousRequest(pseudonym, ints["epoch"], ints["slot"], ints["demand_w"], ints["soc_pm"], ints["tcc"],
                             token, signature)  # fmt: skip
-
-
-def _hex_bytes(name: str, value: object, length: int) -> bytes:
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise RelayRefused(name, f"must be a 0x-prefixed hex string of {length} bytes")
-    try:
-        raw = bytes.fromhex(value[2:])
-    except ValueError as e:
-        raise RelayRefused(name, "is not hex") from e
-    if len(raw) != length:
-        raise RelayRefused(name, f"must be {length} bytes, got {len(raw)}")
-    return raw
