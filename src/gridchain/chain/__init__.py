@@ -1,6 +1,6 @@
-"""The one adapter to the EVM: compile, deploy, transact, read events.
+"""The one adapter to the EVM: compile, deploy, transact and read events, on the embedded chain (titanoboa,
+py-evm) or on any node over JSON-RPC, behind one Gateway protocol; nothing above it knows which chain it has.
 
-`Gateway` is the protocol; `BoaGateway` runs the embedded chain in-process (titanoboa / py-evm) and
-`RpcGateway` talks JSON-RPC to a node (anvil in tests, any EVM node in production) with locally signed
-transactions. Nothing above this package knows which one it has.
+Shared adapter: imports only crypto, the kernel and libraries; never ocpp, net, experiments, ui, a feature or
+the CLI.
 """

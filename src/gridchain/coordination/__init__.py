@@ -1,8 +1,8 @@
-"""Charging coordination (Baza et al.): slot capacity C - P_R, anonymous requests, the greedy knapsack verified
-on chain, the keeper, and everyone's verification.
+"""Charging coordination (Baza et al.): each slot's capacity C - P_R, charging requests, the greedy knapsack
+verified on chain, the keeper and everyone's verification; anonymous/ makes the requests anonymous.
 
-Feature package. Inside: cli > scenarios | gas | plots > parties > client > model (anonymous/ is its own
-sub-feature with the same order). Other features use coordination only through the names exported here.
+Feature: cli > scenarios | gas | plots > service > parties > client > model inside; imports shared adapters and
+the kernel, no other feature. grid and metering use coordination only through the names exported here.
 """
 
 from gridchain.coordination.model.multislot import EsuArrival, simulate

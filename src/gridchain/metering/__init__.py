@@ -1,1 +1,7 @@
-"""Metering: what the smart meter computes from its own readings (load disaggregation of EV charging)."""
+"""Smart metering for e-mobility (Olivares-Rojas et al.): signed readings anchored as Merkle roots, roaming
+sessions over OCPP 1.6 settled from the EV owner's escrow, bills; nilm/ finds EV charging in household load.
+
+Feature: cli > scenarios | gas | plots > service > parties > client > model inside; uses coordination only
+through its package root (the declared direction) and the shared ocpp adapter. Nothing imports metering but the
+root CLI.
+"""

@@ -1,7 +1,9 @@
-"""The executable specification: pure domain types and reference algorithms (no chain, no I/O, no clocks).
+"""The executable specification of coordination: the coordinator contract's twin, pure (no chain, no I/O, no
+clocks). Every rule the contract enforces is here in exact integer arithmetic with the same tie rules and revert
+reasons, so that differential tests demand equality between this model and the chain.
 
-Every rule a contract enforces has its twin here, in exact integer arithmetic with the same tie rules, so
-that differential tests can demand equality between this model and the chain.
+Layer `model`: imports only the kernel, crypto and pure libraries such as numpy; the rest of
+coordination builds on it.
 """
 
 from gridchain.coordination.model.policies import POLICIES, SchedulingPolicy, get_policy
