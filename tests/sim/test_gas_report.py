@@ -3,7 +3,8 @@
 import pytest
 
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.compiler import BASELINE_DIR, compile_contract
+from gridchain.chain.compiler import compile_contract
+from gridchain.sim.gas_before import BASELINE_DIR
 from gridchain.sim.gas_report import GasReportConfig, baseline, check_targets, run, slot_requests
 
 SMALL = GasReportConfig(coordination_sizes=(10, 30), baseline_sizes=(10, 30))

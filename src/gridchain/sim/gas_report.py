@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from gridchain.chain.anonymous import AnonymousRequest, sign_request
-from gridchain.chain.compiler import BASELINE_DIR, compile_contract
+from gridchain.chain.compiler import compile_contract
 from gridchain.chain.coordinator import CoordinatorClient
 from gridchain.chain.gateway import ChainRevert, Gateway
 from gridchain.core import blind
@@ -120,7 +120,7 @@ def anonymous(gateway: Gateway, seed: int) -> dict[str, int]:
 
 def baseline(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
     """Algorithm 1: each ESU submits from its own address (the paper's mapping is keyed by sender)."""
-    artifact = compile_contract("baza_algorithm1", directory=BASELINE_DIR)
+    artifact = compile_contract("baza_algorithm1", directory=gas_before.BASELINE_DIR)
     owner, *esus = gateway.accounts
     requests, capacity = slot_requests(n, seed)
     receipt = gateway.deploy(artifact, [owner, capacity, 0], owner)
