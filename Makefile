@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: setup demo test bench fig2 gas grid clean
+.PHONY: setup demo test package-test bench fig2 gas grid clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +25,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+# `pip install .` in a fresh venv, then `gridchain demo --json` from outside the repository (a few minutes: the
+# dependencies are installed again, from pip's cache); pytest's addopts keep these tests out of `make test`
+package-test: setup
+	$(PY) -m pytest -m package tests/packaging
 
 bench: setup
 	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json

@@ -3,10 +3,11 @@
 import pytest
 
 from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.compiler import BASELINE_DIR, compile_contract
+from gridchain.chain.compiler import compile_contract
 from gridchain.cli.gas_report import SECTIONS
 from gridchain.coordination.gas import baseline, slot_requests
 from gridchain.coordination.gas import targets as check_targets
+from gridchain.experiments.gas_before import BASELINE_DIR
 from gridchain.experiments.gas_report import GasReportConfig
 from gridchain.experiments.gas_report import run as run_sections
 

@@ -1,4 +1,4 @@
-"""`gridchain metering demo` and `gridchain meter prove` on the embedded chain (anvil: tests/sim)."""
+"""`gridchain metering demo` and `gridchain meter prove` on the embedded chain (anvil: tests/metering/test_scenarios.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 An attack test asks for `attacker` (one funded account with a key), `attackers` (a factory of more) or
 `hostile` (deploys a contract from tests/support/fixtures/ by file name, with constructor arguments), so that
-adding an attack takes a few lines. Each contract's attack suite lives in tests/contracts/test_attacks_<contract>.py
+adding an attack takes a few lines. Each contract's attack suite lives in tests/<feature>/test_attacks_contract.py
 and names every test after the hole it shows (`test_hole<N>_...`, N as in docs/security.md and issue 14).
 """
 

@@ -1,4 +1,8 @@
-"""Compile the Vyper sources in contracts/ (with snekmate's modules) and cache the artifacts on disk."""
+"""Compile the Vyper sources in contracts/ (with snekmate's modules) and cache the artifacts on disk.
+
+The contracts are package data: setup.py installs the top-level contracts/ as `gridchain.contracts`, so a wheel
+compiles the sources it ships. Other folders (a benchmark's baseline, test mocks) are passed as `directory`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,27 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import vyper
 from vyper.compiler import compile_code
 from vyper.compiler.input_bundle import FilesystemInputBundle
 
-CONTRACTS_DIR = Path(os.environ.get("GRIDCHAIN_CONTRACTS", Path(__file__).resolve().parents[3] / "contracts"))
+
+def _contracts_dir() -> Path:
+    """$GRIDCHAIN_CONTRACTS if set; else, run from a source checkout (<root>/src/gridchain), <root>/contracts: what
+    the editable install maps `gridchain.contracts` to, and still this checkout's when its src/ is put before
+    another checkout's editable install on the path; else the installed package data, `gridchain.contracts`."""
+    if override := os.environ.get("GRIDCHAIN_CONTRACTS"):
+        return Path(override)
+    package = Path(resources.files("gridchain"))
+    if package.parent.name == "src" and (package.parent.parent / "contracts").is_dir():
+        return package.parent.parent / "contracts"
+    return Path(resources.files("gridchain.contracts"))
+
+
+CONTRACTS_DIR = _contracts_dir()
 CACHE_DIR = Path(os.environ.get("GRIDCHAIN_CACHE", Path.home() / ".cache" / "gridchain")) / "artifacts"
 
 
@@ -24,9 +42,6 @@ class Artifact:
     bytecode: bytes
     source_sha256: str
     compiler: str
-
-
-BASELINE_DIR = CONTRACTS_DIR.parent / "benchmarks" / "baseline"
 
 
 def _search_paths(directory: Path) -> list[Path]:
@@ -45,14 +60,16 @@ def compile_contract(name: str, use_cache: bool = True, directory: Path = CONTRA
     """The ABI and deployment bytecode of <directory>/<name>.vy (default contracts/); cached by source hash
     and compiler version.
 
-    The cache key covers the contract's source and the project's modules (contracts/modules); modules from
-    packages are pinned with the compiler (snekmate 0.1.2); `use_cache=False` rebuilds.
+    The cache key covers the contract's source and the project's modules and interfaces (<directory>/modules,
+    <directory>/interfaces); modules from packages are pinned with the compiler (snekmate 0.1.2);
+    `use_cache=False` rebuilds.
     """
     path = source_path(name, directory)
     source = path.read_text(encoding="utf-8")
     digest = hashlib.sha256(source.encode())
-    for module in sorted((directory / "modules").glob("*.vy")):  # the project's own imported modules
-        digest.update(module.read_bytes())
+    for pattern in ("modules/*.vy", "interfaces/*.vyi"):  # the project's own imported modules and interfaces
+        for module in sorted(directory.glob(pattern)):
+            digest.update(module.read_bytes())
     sha = digest.hexdigest()
     cached = CACHE_DIR / f"{name}-{sha[:16]}-vyper{vyper.__version__}.json"
     if use_cache and cached.is_file():

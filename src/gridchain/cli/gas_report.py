@@ -59,9 +59,14 @@ def gas_report(
     from gridchain.chain.boa_gateway import BoaGateway
     from gridchain.chain.rpc_gateway import RpcGateway
     from gridchain.coordination import plots
+    from gridchain.experiments.gas_before import BASELINE_DIR
     from gridchain.experiments.gas_report import GasReportConfig, run
     from gridchain.experiments.gas_report import steps as count_steps
 
+    if not BASELINE_DIR.is_dir():  # benchmarks/ is not installed with the package: one line, no traceback
+        why = "the gas report needs a source checkout's benchmarks/baseline/, which an installed gridchain lacks"
+        print(f"error: no folder {BASELINE_DIR}: {why}", file=sys.stderr)
+        raise typer.Exit(1)
     chosen = str(chain) if chain else ("embedded" if str(hardfork) == "prague" else "anvil")
     if chosen == "embedded" and str(hardfork) != "prague":
         raise InputError("--chain", "the embedded chain (py-evm) has Prague rules only; use --chain anvil")

@@ -18,7 +18,7 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
-from gridchain.chain.compiler import BASELINE_DIR, compile_contract
+from gridchain.chain.compiler import compile_contract
 from gridchain.chain.gateway import ChainRevert, Gateway
 from gridchain.coordination.anonymous.client import AnonymousRequest, sign_request
 from gridchain.coordination.client import CoordinatorClient
@@ -28,6 +28,7 @@ from gridchain.coordination.model.coordinator import (
     paged_calldata,
 )
 from gridchain.crypto import blind
+from gridchain.experiments import gas_before
 from gridchain.experiments.gas_report import GasReportConfig
 
 PAPER = {"deploy": 742_276, "submit_request": 76_981}  # Table I (Solidity 0.4, Kovan)
@@ -108,7 +109,7 @@ def anonymous(gateway: Gateway, seed: int) -> dict[str, int]:
 
 def baseline(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
     """Algorithm 1: each ESU submits from its own address (the paper's mapping is keyed by sender)."""
-    artifact = compile_contract("baza_algorithm1", directory=BASELINE_DIR)
+    artifact = compile_contract("baza_algorithm1", directory=gas_before.BASELINE_DIR)
     owner, *esus = gateway.accounts
     requests, capacity = slot_requests(n, seed)
     receipt = gateway.deploy(artifact, [owner, capacity, 0], owner)

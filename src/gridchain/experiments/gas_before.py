@@ -9,9 +9,12 @@ with the one of the same configuration: every integer figure of the coordination
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from gridchain.chain.compiler import BASELINE_DIR
+import gridchain
 
+# a source checkout's benchmarks (<root>/src/gridchain -> <root>/benchmarks/baseline); an installed wheel has none
+BASELINE_DIR = Path(gridchain.__file__).resolve().parents[2] / "benchmarks" / "baseline"
 BEFORE_DIR = BASELINE_DIR / "gas_before_issue14"
 SECTIONS = ("coordination", "v2v", "metering")
 PER_REQUEST = "close_slot_per_request"
