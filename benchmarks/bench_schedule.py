@@ -35,9 +35,7 @@ def make_slot(n: int, seed: int = 0) -> Slot:
     soc = rng.integers(0, 1000, n)
     tcc = rng.geometric(0.25, n)
     demand = (1000 - soc) * 200 - rng.integers(0, 200, n)  # not all multiples of 200 W
-    requests = tuple(
-        ChargingRequest(f"esu-{i}", int(demand[i]), int(soc[i]), int(tcc[i]), i) for i in range(n)
-    )
+    requests = tuple(ChargingRequest(f"esu-{i}", int(demand[i]), int(soc[i]), int(tcc[i]), i) for i in range(n))
     return Slot(int(demand.sum()) // 10, requests)
 
 
@@ -80,9 +78,7 @@ def main() -> None:
                 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
                     f.write(slot_json(slot))
                 cmd = [sys.executable, "-m", "gridchain", "schedule", "--input", f.name, "--policy", name]
-                row["cli"] = time_call(
-                    lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL), args.repeat
-                )
+                row["cli"] = time_call(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL), args.repeat)
                 os.unlink(f.name)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)

@@ -141,8 +141,10 @@ def test_anvil_dies_with_the_process_that_started_it():
     import sys
     import time
 
-    script = "from gridchain.chain.anvil import start_anvil; n = start_anvil(accounts=1); print(n.pid, flush=True); " \
-             "import time; time.sleep(60)"
+    script = (
+        "from gridchain.chain.anvil import start_anvil; n = start_anvil(accounts=1); print(n.pid, flush=True); "
+        "import time; time.sleep(60)"
+    )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     anvil_pid = int(parent.stdout.readline())
     os.kill(parent.pid, signal.SIGKILL)  # no finally, no atexit: only the kernel can tell anvil

@@ -20,8 +20,10 @@ def rpc(url, method):
 def test_node_runs_until_ctrl_c_and_stops_anvil(hardfork):
     p = subprocess.Popen(
         [sys.executable, "-m", "gridchain", "node", "--port", "0", "--hardfork", hardfork, "--json", "--accounts", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         info = json.loads(p.stdout.readline())
         assert info["hardfork"] == hardfork and len(info["accounts"]) == 2
@@ -37,6 +39,7 @@ def test_node_runs_until_ctrl_c_and_stops_anvil(hardfork):
 
 
 def test_node_bad_port():
-    p = subprocess.run([sys.executable, "-m", "gridchain", "node", "--port", "70000"], capture_output=True, text=True,
-                       timeout=60)  # fmt: skip
+    p = subprocess.run(
+        [sys.executable, "-m", "gridchain", "node", "--port", "70000"], capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == 2 and p.stderr == "error: --port: 70000 is outside 0..65535\n"

@@ -36,9 +36,11 @@ class Town:
         arrivals = []
         for _ in range(count):
             sub, _ = self.client.submit_request(
-                self.rng.choice(self.members), self.rng.randint(5_000, 60_000), self.rng.randint(0, 999),
+                self.rng.choice(self.members),
+                self.rng.randint(5_000, 60_000),
+                self.rng.randint(0, 999),
                 self.rng.randint(1, 4),
-            )  # fmt: skip
+            )
             arrivals.append(sub.request >> 112)
         return arrivals
 

@@ -133,8 +133,9 @@ def test_hole1_abandoned_paged_close_logs_no_expiry(community, attacker, hostile
     arrival = victim >> 112
     held, expiring = pack(2_000, 0, 1, arrival + 1), pack(3_000, 0, 1, arrival)  # sorted: 1e6/2000 > 1e6/3000
     closer = hostile("paged_closer", community.c.address)
-    reason = attempt(attacker.address, lambda: closer.close_in_pages(0, 2, chain([held, expiring]), [[held, expiring]],
-                                                                     [], False))  # fmt: skip
+    reason = attempt(
+        attacker.address, lambda: closer.close_in_pages(0, 2, chain([held, expiring]), [[held, expiring]], [], False)
+    )
     expiries = [e for e in logs(closer, "RequestExpired")] if reason is None else []
     assert expiries == [], f"an unfinished paged close logged {expiries}"
     assert keeper_close(community, 0) is None  # the victim is carried (tcc 2), not expired
@@ -155,12 +156,16 @@ def test_hole1_listed_values_from_the_whole_range_agree_with_the_twin(data):
         community.to_end_of(0)
         pending = community.model.pending(0)
         honest = paged_calldata(pending, BETA1_PM, 1)
-        word = data.draw(st.one_of(
-            st.integers(0, 2**256 - 1),
-            st.sampled_from(pending).flatmap(lambda x: st.integers(1, (2**256 - 1 - x) // FIELD).map(
-                lambda k: x + k * FIELD)),  # the pending requests' aliases modulo the field
-            st.integers(0, 2**176 - 1),
-        ), label="listed")  # fmt: skip
+        word = data.draw(
+            st.one_of(
+                st.integers(0, 2**256 - 1),
+                st.sampled_from(pending).flatmap(
+                    lambda x: st.integers(1, (2**256 - 1 - x) // FIELD).map(lambda k: x + k * FIELD)
+                ),  # the pending requests' aliases modulo the field
+                st.integers(0, 2**176 - 1),
+            ),
+            label="listed",
+        )
         listing = data.draw(st.sampled_from([[word, honest.sorted_pages[1][0]], [honest.sorted_pages[0][0], word]]))
         keeper = str(community.owner)
         community.c.begin_close(0, 2, chain(listing))
@@ -249,9 +254,10 @@ def test_hole2_keepers_page_in_parallel_and_the_first_to_finish_closes(community
     community.c.begin_close(0, paged.n, paged.sorted_hash)
     community.c.close_sorted_page(paged.sorted_pages[0])
     closer = hostile("paged_closer", community.c.address)
-    reason = attempt(boa.env.generate_address(), lambda: closer.close_in_pages(0, paged.n, paged.sorted_hash,
-                                                                                paged.sorted_pages, paged.pending_pages,
-                                                                                True))  # fmt: skip
+    reason = attempt(
+        boa.env.generate_address(),
+        lambda: closer.close_in_pages(0, paged.n, paged.sorted_hash, paged.sorted_pages, paged.pending_pages, True),
+    )
     assert reason is None, f"the second keeper was blocked: {reason}"
     [closed] = logs(closer, "SlotClosed")
     assert {k: v for k, v in closed.items() if k != "address"} == close(0, pending, 25_000, BETA1_PM).event()

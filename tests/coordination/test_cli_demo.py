@@ -54,10 +54,29 @@ def test_demo_against_a_node():
     from gridchain.chain.anvil import start_anvil
 
     with start_anvil(accounts=20) as node:
-        runs = [subprocess.run(
-            [sys.executable, "-m", "gridchain", "demo", "--rpc-url", node.url, "--evs", "12", "--home-batteries", "3",
-             "--json", "--mode", mode], capture_output=True, text=True, timeout=300,
-        ) for mode in ("anonymous", "members")]  # fmt: skip
+        runs = [
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "gridchain",
+                    "demo",
+                    "--rpc-url",
+                    node.url,
+                    "--evs",
+                    "12",
+                    "--home-batteries",
+                    "3",
+                    "--json",
+                    "--mode",
+                    mode,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            for mode in ("anonymous", "members")
+        ]
     for p in runs:
         assert p.returncode == 0, p.stderr
     anonymous, data = (json.loads(p.stdout) for p in runs)
@@ -65,8 +84,9 @@ def test_demo_against_a_node():
     assert anonymous["summary"]["gas"]["submit_requests_anonymous"]["transactions"] >= 1
     # the members mode is deterministic to the byte: its gas must equal the embedded chain's
     assert data["chain"] == "rpc" and data["summary"]["esus_verified"] == 15
-    embedded = json.loads(runner.invoke(app, ["demo", "--json", "--evs", "12", "--home-batteries", "3",
-                                              "--mode", "members"]).stdout)  # fmt: skip
+    embedded = json.loads(
+        runner.invoke(app, ["demo", "--json", "--evs", "12", "--home-batteries", "3", "--mode", "members"]).stdout
+    )
     assert [s["granted_w"] for s in data["slots"]] == [s["granted_w"] for s in embedded["slots"]]
     # the embedded chain's receipts equal Prague's, except that each run deploys with its own clock as the start
     # time: a zero byte in that calldata costs 4 gas instead of 16 (flaky once in ~128 runs before this)
@@ -80,8 +100,15 @@ def test_demo_against_a_node():
 
 def test_help_and_version():
     assert runner.invoke(app, ["--version"]).stdout.startswith("gridchain ")
-    for args in (["--help"], ["schedule", "--help"], ["experiment", "fig2", "--help"], ["demo", "--help"],
-                 ["node", "--help"], ["verify", "--help"], ["utility", "serve", "--help"],
-                 ["relayer", "serve", "--help"]):  # fmt: skip
+    for args in (
+        ["--help"],
+        ["schedule", "--help"],
+        ["experiment", "fig2", "--help"],
+        ["demo", "--help"],
+        ["node", "--help"],
+        ["verify", "--help"],
+        ["utility", "serve", "--help"],
+        ["relayer", "serve", "--help"],
+    ):
         r = runner.invoke(app, args)
         assert r.exit_code == 0 and "Usage" in r.stdout

@@ -10,9 +10,9 @@ runner = CliRunner()
 
 def test_fig2_json_files_and_plot(tmp_path):
     r = runner.invoke(
-        app, ["experiment", "fig2", "--runs", "2", "--lambdas", "4,16", "--out", str(tmp_path), "--json",
-              "--workers", "1"],
-    )  # fmt: skip
+        app,
+        ["experiment", "fig2", "--runs", "2", "--lambdas", "4,16", "--out", str(tmp_path), "--json", "--workers", "1"],
+    )
     assert r.exit_code == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["lambdas"] == [4, 16] and summary["runs"] == 2

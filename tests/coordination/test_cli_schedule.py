@@ -100,7 +100,10 @@ def test_real_entry_point_prints_no_traceback():
     assert p.stdout == ""
     assert p.stderr == "error: requests[0].soc_pm: 1200 is outside 0..999\n"
     good = subprocess.run(
-        [sys.executable, "-m", "gridchain", "schedule"], input=json.dumps(SLOT), capture_output=True, text=True,
+        [sys.executable, "-m", "gridchain", "schedule"],
+        input=json.dumps(SLOT),
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
     assert good.returncode == 0 and json.loads(good.stdout)["unused_w"] == 0

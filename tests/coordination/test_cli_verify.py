@@ -37,8 +37,19 @@ def closed_chain():
 @pytest.mark.integration
 def test_verify_a_slot_on_a_node(closed_chain):
     node, client = closed_chain
-    cmd = [sys.executable, "-m", "gridchain", "verify", "--slot", "2", "--address", client.address, "--rpc-url",
-           node.url, "--json"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "gridchain",
+        "verify",
+        "--slot",
+        "2",
+        "--address",
+        client.address,
+        "--rpc-url",
+        node.url,
+        "--json",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
@@ -69,8 +80,10 @@ def test_verify_reports_a_tampered_record(closed_chain, monkeypatch):
         (["--slot", "1", "--address", "0x12"], "error: --address: '0x12' is not an address"),
         (["--slot", "-1", "--address", "0x" + "11" * 20], "error: --slot: -1 is outside"),
         (["--slot", "1", "--address", "0x" + "11" * 20], "error: --rpc-url: needed"),
-        (["--slot", "1", "--address", "0x" + "11" * 20, "--rpc-url", "http://127.0.0.1:9"],
-         "error: --rpc-url: cannot reach an EVM node"),
+        (
+            ["--slot", "1", "--address", "0x" + "11" * 20, "--rpc-url", "http://127.0.0.1:9"],
+            "error: --rpc-url: cannot reach an EVM node",
+        ),
     ],
 )
 def test_verify_bad_input(args, message, monkeypatch):

@@ -31,8 +31,9 @@ demand = st.one_of(st.sampled_from([10, 20, 30, 50, 60, 100]), st.integers(1, 20
 request = st.tuples(st.integers(0, 3), demand, st.sampled_from([0, 100, 500, 900, 999]), st.integers(1, 4))
 # a stranger's interference before the keeper's close: none, an abandoned paged close listing hostile values
 # (k picks the real request whose alias k * FIELD may be listed), or an honest paged close the keeper overtakes
-listed = st.one_of(st.integers(0, 2**256 - 1), st.integers(0, 2**176 - 1),
-                   st.tuples(st.integers(0, 7), st.integers(1, 5)))  # fmt: skip
+listed = st.one_of(
+    st.integers(0, 2**256 - 1), st.integers(0, 2**176 - 1), st.tuples(st.integers(0, 7), st.integers(1, 5))
+)
 interference = st.one_of(
     st.none(),
     st.tuples(st.just("abandon"), st.lists(listed, min_size=1, max_size=3), st.booleans()),
@@ -67,25 +68,37 @@ def interfere(community, slot, how, stranger) -> None:
     if how[0] == "abandon":
         _, values, sorted_side = how
         words = [v if isinstance(v, int) else pending[v[0] % len(pending)] + v[1] * FIELD for v in values]
-        if not mirrored(community, stranger, lambda: c.begin_close(slot, paged.n, chain(words)),
-                        lambda: m.begin_close(who, community.now, slot, paged.n, chain(words))):  # fmt: skip
+        if not mirrored(
+            community,
+            stranger,
+            lambda: c.begin_close(slot, paged.n, chain(words)),
+            lambda: m.begin_close(who, community.now, slot, paged.n, chain(words)),
+        ):
             return
         page = c.close_sorted_page if sorted_side else c.close_pending_page
         model_page = m.close_sorted_page if sorted_side else m.close_pending_page
         mirrored(community, stranger, lambda: page(words), lambda: model_page(who, words))
         return
     _, _, sorted_first = how  # race: an honest paged close, a page in, then overtaken by the keeper
-    assert mirrored(community, stranger, lambda: c.begin_close(slot, paged.n, paged.sorted_hash),
-                    lambda: m.begin_close(who, community.now, slot, paged.n, paged.sorted_hash))  # fmt: skip
+    assert mirrored(
+        community,
+        stranger,
+        lambda: c.begin_close(slot, paged.n, paged.sorted_hash),
+        lambda: m.begin_close(who, community.now, slot, paged.n, paged.sorted_hash),
+    )
     first = paged.sorted_pages[0] if sorted_first else paged.pending_pages[0]
-    page, model_page = (c.close_sorted_page, m.close_sorted_page) if sorted_first else (c.close_pending_page,
-                                                                                      m.close_pending_page)  # fmt: skip
+    page, model_page = (
+        (c.close_sorted_page, m.close_sorted_page) if sorted_first else (c.close_pending_page, m.close_pending_page)
+    )
     assert mirrored(community, stranger, lambda: page(first), lambda: model_page(who, first))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from([0, 250, 500, 1000]), st.lists(slot_plan, min_size=1, max_size=5),
-       st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=5, max_size=5))  # fmt: skip
+@given(
+    st.sampled_from([0, 250, 500, 1000]),
+    st.lists(slot_plan, min_size=1, max_size=5),
+    st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=5, max_size=5),
+)
 def test_contract_equals_core_over_slots(beta1_pm, plan, pages):
     """Each slot closes in one call (None) or in pages of 1..5 requests, whatever a stranger did first: always
     the model's result, and the stranger's paged close is void afterwards."""
@@ -101,8 +114,12 @@ def test_contract_equals_core_over_slots(beta1_pm, plan, pages):
             interfere(community, slot, how, stranger)
             community.close(slot, pages[slot])  # asserts the chain's events and carry chain equal the model's
             assert community.model.paging_of(str(stranger)) is None
-            assert not mirrored(community, stranger, lambda: community.c.finish_close(),
-                                lambda: community.model.finish_close(str(stranger), community.now))  # fmt: skip
+            assert not mirrored(
+                community,
+                stranger,
+                lambda: community.c.finish_close(),
+                lambda: community.model.finish_close(str(stranger), community.now),
+            )
         assert community.c.next_slot_to_close() == len(plan)
 
 
@@ -111,7 +128,13 @@ def test_twin_uses_the_core_policy():
     words = [pack(80, 0, 1, 0), pack(50, 500, 1, 1), pack(20, 900, 3, 2)]
     result = close(0, words, 100, 500)
     direct = POLICIES["greedy"].schedule(
-        Slot(100, (ChargingRequest("#0.0", 80, 0, 1, 0), ChargingRequest("#0.1", 50, 500, 1, 1),
-                   ChargingRequest("#0.2", 20, 900, 3, 2)))  # fmt: skip
+        Slot(
+            100,
+            (
+                ChargingRequest("#0.0", 80, 0, 1, 0),
+                ChargingRequest("#0.1", 50, 500, 1, 1),
+                ChargingRequest("#0.2", 20, 900, 3, 2),
+            ),
+        )
     )
     assert result.schedule == direct

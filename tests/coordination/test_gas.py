@@ -15,6 +15,7 @@ from gridchain.experiments.gas_report import run as run_sections
 def run(config, gateway):
     return run_sections(config, gateway, SECTIONS)
 
+
 SMALL = GasReportConfig(coordination_sizes=(10, 30), baseline_sizes=(10, 30))
 
 
@@ -32,8 +33,12 @@ def test_report_shape_and_keys():
     assert report["paper"] == {"deploy": 742_276, "submit_request": 76_981}
     assert report["targets"]["submit_request"]["met"] is True
     c = report["coordination"]
-    for key in ("submit_request_anonymous", "submit_request_anonymous_first", "submit_request_anonymous_batch20",
-                "submit_request_anonymous_batch20_transaction"):
+    for key in (
+        "submit_request_anonymous",
+        "submit_request_anonymous_first",
+        "submit_request_anonymous_batch20",
+        "submit_request_anonymous_batch20_transaction",
+    ):
         assert isinstance(c[key], int) and c[key] > 0, key
     assert c["submit_request_anonymous_batch20"] == round(c["submit_request_anonymous_batch20_transaction"] / 20)
     # a slot's first pays for its fresh hash-chain word; batching shares the base fee and the modulus
@@ -44,8 +49,17 @@ def test_report_shape_and_keys():
         assert target["gas"] == c[key] and target["max"] == limit and target["met"] is (c[key] <= limit)
     # the V2V auction: every Table II function, checked against the paper's figure
     v2v = report["v2v"]
-    assert set(v2v) >= {"deploy", "add_ev", "remove_ev", "start_auction", "place_bid", "end_auction", "settle",
-                        "change_status", "trade_5_bids"}  # fmt: skip
+    assert set(v2v) >= {
+        "deploy",
+        "add_ev",
+        "remove_ev",
+        "start_auction",
+        "place_bid",
+        "end_auction",
+        "settle",
+        "change_status",
+        "trade_5_bids",
+    }
     assert v2v["trade_5_bids"] == v2v["start_auction"] + v2v["place_bid_all5"] + v2v["end_auction"] + v2v["settle"]
     assert v2v["place_bid_first"] + 4 * v2v["place_bid"] >= v2v["place_bid_all5"]  # place_bid: the largest outbid
     for name in ("deploy", "add_ev", "remove_ev", "start_auction", "place_bid", "end_auction", "change_status"):
@@ -75,7 +89,9 @@ def test_the_baseline_sorts_and_schedules_like_algorithm_1():
         gateway.transact(artifact, address, "set_member", [esu, True], owner)
         gateway.transact(artifact, address, "Recieve_Charging_Request", [d, t, s], esu)
     gateway.transact(artifact, address, "Knapsack", [], owner)
-    rows = [gateway.call(artifact, address, "ESUs", [gateway.call(artifact, address, "ESUlist", [i])]) for i in range(30)]
+    rows = [
+        gateway.call(artifact, address, "ESUs", [gateway.call(artifact, address, "ESUlist", [i])]) for i in range(30)
+    ]
     priorities = [r[3] for r in rows]
     assert priorities == sorted(priorities, reverse=True)
     scheduled = sum(r[5] for r in rows)
@@ -123,7 +139,8 @@ def test_osaka_on_anvil_gives_the_same_figures_as_prague():
     # token (hence on the clock), so its zero bytes, at 12 gas each, may differ by a few
     signed = {"post_receipt", "settle", "settle_partial", "trade_5_bids"}
     assert {k: v for k, v in osaka["v2v"].items() if k not in signed} == {
-        k: v for k, v in prague["v2v"].items() if k not in signed}
+        k: v for k, v in prague["v2v"].items() if k not in signed
+    }
     assert all(abs(osaka["v2v"][k] - prague["v2v"][k]) <= 5 * 12 for k in signed)
     # metering: fresh random keys, roots and signatures each run move calldata zero bytes (12 gas each)
     assert set(osaka["metering"]) == set(prague["metering"])
@@ -160,10 +177,15 @@ def test_ten_thousand_target_boundary(total, biggest, met):
 @pytest.mark.parametrize("single, batched", [(75_000, 45_000), (75_001, 45_001)])
 def test_anonymous_target_boundaries(single, batched):
     report = {
-        "coordination": {"submit_request": 1, "close_slot": {}, "close_slot_per_request": {},
-                         "submit_request_anonymous": single, "submit_request_anonymous_batch20": batched},
+        "coordination": {
+            "submit_request": 1,
+            "close_slot": {},
+            "close_slot_per_request": {},
+            "submit_request_anonymous": single,
+            "submit_request_anonymous_batch20": batched,
+        },
         "baseline": {"knapsack": {}},
-    }  # fmt: skip
+    }
     targets = check_targets(report)
     met = single == 75_000
     assert targets["submit_request_anonymous"] == {"gas": single, "max": 75_000, "met": met}
@@ -173,10 +195,17 @@ def test_anonymous_target_boundaries(single, batched):
 def test_the_cost_of_the_security_fixes_lines_up_every_figure_with_its_value_before():
     from gridchain.experiments.gas_before import before_report, compare
 
-    before = {"coordination": {"deploy": 100, "submit_request": 50, "close_slot_per_request": {"10": 9, "500": 7}},
-              "v2v": {"settle": 40, "gone": 1}, "metering": {"anchor_root": 30}, "targets": {"x": {"gas": 1}}}
-    after = {"coordination": {"deploy": 120, "submit_request": 50, "close_slot_per_request": {"10": 9, "500": 8}},
-             "v2v": {"settle": 45, "end_auction_by_anyone": 30}, "metering": {"anchor_root": 30}}
+    before = {
+        "coordination": {"deploy": 100, "submit_request": 50, "close_slot_per_request": {"10": 9, "500": 7}},
+        "v2v": {"settle": 40, "gone": 1},
+        "metering": {"anchor_root": 30},
+        "targets": {"x": {"gas": 1}},
+    }
+    after = {
+        "coordination": {"deploy": 120, "submit_request": 50, "close_slot_per_request": {"10": 9, "500": 8}},
+        "v2v": {"settle": 45, "end_auction_by_anyone": 30},
+        "metering": {"anchor_root": 30},
+    }
     rows = compare(after, before)
     assert rows["coordination.deploy"] == {"before": 100, "after": 120}
     assert rows["coordination.close_per_request@500"] == {"before": 7, "after": 8}

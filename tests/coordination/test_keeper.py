@@ -1,4 +1,3 @@
-
 import pytest
 
 from gridchain.chain.compiler import compile_contract
@@ -32,10 +31,21 @@ def test_pending_equals_the_model_across_carry_over(town):
     model = town.model()
     keeper = Keeper(town.client, town.keeper_account)
     for slot in range(4):
-        for s in [town.client.submit_request(m, d, soc, t)[0] for m, d, soc, t in [
-                (town.members[0], 70_000, 100, 3), (town.members[1], 60_000, 200, 2), (town.members[2], 20_000, 0, 1)]]:
-            model.submit_request(s.sender, model.slot_end(s.slot) - 1, s.request & (2**64 - 1), (s.request >> 64) & 0xFFFF,
-                                 (s.request >> 80) & 0xFFFFFFFF)  # fmt: skip
+        for s in [
+            town.client.submit_request(m, d, soc, t)[0]
+            for m, d, soc, t in [
+                (town.members[0], 70_000, 100, 3),
+                (town.members[1], 60_000, 200, 2),
+                (town.members[2], 20_000, 0, 1),
+            ]
+        ]:
+            model.submit_request(
+                s.sender,
+                model.slot_end(s.slot) - 1,
+                s.request & (2**64 - 1),
+                (s.request >> 64) & 0xFFFF,
+                (s.request >> 80) & 0xFFFFFFFF,
+            )
         town.next_slot()
         assert pending(town.client, slot) == model.pending(slot)
         event = keeper.close_next().named("SlotClosed")[0].args
@@ -121,11 +131,16 @@ def test_pages_large_slots_and_resumes_after_a_paged_close(town):
     model = town.model()
     keeper = Keeper(town.client, town.keeper_account, page=3)  # any slot with more than 3 requests is paged
     for slot in range(3):
-        for s in [town.client.submit_request(town.members[i % 4], 15_000 + 4_000 * i, (211 * i + slot) % 1000,
-                                             1 + (i + slot) % 4)[0] for i in range(7)]:  # fmt: skip
+        for s in [
+            town.client.submit_request(
+                town.members[i % 4], 15_000 + 4_000 * i, (211 * i + slot) % 1000, 1 + (i + slot) % 4
+            )[0]
+            for i in range(7)
+        ]:
             w = s.request
-            model.submit_request(s.sender, model.slot_end(s.slot) - 1, w & (2**64 - 1), (w >> 64) & 0xFFFF,
-                                 (w >> 80) & 0xFFFFFFFF)  # fmt: skip
+            model.submit_request(
+                s.sender, model.slot_end(s.slot) - 1, w & (2**64 - 1), (w >> 64) & 0xFFFF, (w >> 80) & 0xFFFFFFFF
+            )
         town.next_slot()
         receipt = keeper.close_next()
         assert town.client.close_input(receipt.tx_hash) is None  # closed by finish_close
@@ -161,8 +176,13 @@ def test_hole1_a_paged_close_run_by_a_contract_does_not_stop_the_keeper(town):
     town.next_slot()
     artifact, closer = hostile(town, "paged_closer")
     paged = paged_calldata(model.pending(0), 500, 2)
-    town.gateway.transact(artifact, closer, "close_in_pages", [0, paged.n, paged.sorted_hash, paged.sorted_pages,
-                                                               paged.pending_pages, True], town.members[3])  # fmt: skip
+    town.gateway.transact(
+        artifact,
+        closer,
+        "close_in_pages",
+        [0, paged.n, paged.sorted_hash, paged.sorted_pages, paged.pending_pages, True],
+        town.members[3],
+    )
     model.close_slot(model.slot_end(0), 0)
     assert model.carried[1]  # something was carried: the keeper must know what
     town.fill(2)

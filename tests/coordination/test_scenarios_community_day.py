@@ -10,6 +10,4 @@ def test_day_is_deterministic_and_congested():
     result = community_day.run(day, "greedy")
     assert len(result.outcomes) == day.esus
     # the evening peak binds: a slot uses all its capacity while requests are deferred
-    assert any(
-        s.unused_w == 0 and any(a.status is Status.DEFERRED for a in s.allocations) for s in result.schedules
-    )
+    assert any(s.unused_w == 0 and any(a.status is Status.DEFERRED for a in s.allocations) for s in result.schedules)

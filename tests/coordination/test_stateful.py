@@ -41,8 +41,12 @@ def listed_value(words):
     """A value a keeper might list: a real pending request, its alias x + k FIELD, any 176-bit word, any word."""
     values = [ANY, st.integers(0, 2**176 - 1)]
     if words:
-        values += [st.sampled_from(words), st.sampled_from(words).flatmap(
-            lambda x: st.integers(1, (2**256 - 1 - x) // FIELD).map(lambda k: x + k * FIELD))]  # fmt: skip
+        values += [
+            st.sampled_from(words),
+            st.sampled_from(words).flatmap(
+                lambda x: st.integers(1, (2**256 - 1 - x) // FIELD).map(lambda k: x + k * FIELD)
+            ),
+        ]
     return st.one_of(*values)
 
 
@@ -94,18 +98,26 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
 
     # -- members, the owner, the clock --------------------------------------------------------------------------
-    @rule(member=st.sampled_from([0, 1, 2, 0, 1, 2, 3]), demand=mostly(st.integers(0, 200), odds=12),
-          soc=mostly(st.sampled_from([0, 250, 500, 750, 999, 1000]), odds=12),
-          tcc=mostly(st.integers(0, 4), odds=12))  # fmt: skip
+    @rule(
+        member=st.sampled_from([0, 1, 2, 0, 1, 2, 3]),
+        demand=mostly(st.integers(0, 200), odds=12),
+        soc=mostly(st.sampled_from([0, 250, 500, 750, 999, 1000]), odds=12),
+        tcc=mostly(st.integers(0, 4), odds=12),
+    )
     def submit(self, member, demand, soc, tcc):
         c, m = self.community, self.community.model
         sender = c.members[member] if member < 3 else c.owner  # the owner is not a member
-        self.both(self._as(sender, lambda: c.c.submit_request(demand, soc, tcc)),
-                  lambda: m.submit_request(str(sender), c.now, demand, soc, tcc))  # fmt: skip
+        self.both(
+            self._as(sender, lambda: c.c.submit_request(demand, soc, tcc)),
+            lambda: m.submit_request(str(sender), c.now, demand, soc, tcc),
+        )
         self.member_agrees(sender)
 
-    @rule(member=st.integers(0, 3), limit=mostly(st.integers(0, 3), st.sampled_from([2**32, 2**32 + 1, 2**256 - 1]), 4),
-          by_owner=st.booleans())  # fmt: skip
+    @rule(
+        member=st.integers(0, 3),
+        limit=mostly(st.integers(0, 3), st.sampled_from([2**32, 2**32 + 1, 2**256 - 1]), 4),
+        by_owner=st.booleans(),
+    )
     def set_limit(self, member, limit, by_owner):
         self.change_member("set_request_limit", member, limit, by_owner)
 
@@ -119,8 +131,9 @@ class CoordinatorMachine(RuleBasedStateMachine):
         c, m = self.community, self.community.model
         who = c.members[member] if member < 3 else self.stranger
         sender = c.owner if by_owner else c.members[0]
-        self.both(self._as(sender, lambda: getattr(c.c, fn)(who, value)),
-                  lambda: getattr(m, fn)(str(sender), str(who), value))  # fmt: skip
+        self.both(
+            self._as(sender, lambda: getattr(c.c, fn)(who, value)), lambda: getattr(m, fn)(str(sender), str(who), value)
+        )
         self.member_agrees(who)
 
     @rule(offset=st.integers(-1, 2), capacity=mostly(st.integers(0, 300)), by_owner=st.booleans())
@@ -128,8 +141,10 @@ class CoordinatorMachine(RuleBasedStateMachine):
         c, m = self.community, self.community.model
         slot = max(0, m.next_slot_to_close + offset)
         sender = c.owner if by_owner else c.members[0]
-        self.both(self._as(sender, lambda: c.c.post_capacity(slot, capacity)),
-                  lambda: m.post_capacity(str(sender), slot, capacity))  # fmt: skip
+        self.both(
+            self._as(sender, lambda: c.c.post_capacity(slot, capacity)),
+            lambda: m.post_capacity(str(sender), slot, capacity),
+        )
 
     @rule(seconds=st.sampled_from([1, SLOT_LENGTH // 2, SLOT_LENGTH, 2 * SLOT_LENGTH]))
     def travel(self, seconds):
@@ -141,8 +156,10 @@ class CoordinatorMachine(RuleBasedStateMachine):
         c, m = self.community, self.community.model
         slot = max(0, m.next_slot_to_close + offset)
         requests, positions = close_calldata(m.pending(slot), m.beta1_pm)
-        result = self.both(self._as(self.keepers[keeper], lambda: c.c.close_slot(slot, requests, positions)),
-                           lambda: m.close_slot(c.now, slot, requests, positions))  # fmt: skip
+        result = self.both(
+            self._as(self.keepers[keeper], lambda: c.c.close_slot(slot, requests, positions)),
+            lambda: m.close_slot(c.now, slot, requests, positions),
+        )
         if result is not None:
             self._closed(result)
 
@@ -168,8 +185,10 @@ class CoordinatorMachine(RuleBasedStateMachine):
             requests = honest[:k] + [data.draw(listed_value(pending), label="value")] + honest[k + 1 :]
             positions = honest_positions
         sender = self.keepers[data.draw(st.integers(0, 2), label="keeper")]
-        result = self.both(self._as(sender, lambda: c.c.close_slot(slot, requests, positions)),
-                           lambda: m.close_slot(c.now, slot, requests, positions))  # fmt: skip
+        result = self.both(
+            self._as(sender, lambda: c.c.close_slot(slot, requests, positions)),
+            lambda: m.close_slot(c.now, slot, requests, positions),
+        )
         if result is not None:
             self._closed(result)
 
@@ -201,8 +220,10 @@ class CoordinatorMachine(RuleBasedStateMachine):
         paged = paged_calldata(m.pending(slot), m.beta1_pm, page)
         target = keccak(b"not the list") if wrong == "hash" else paged.sorted_hash
         n = paged.n + 1 if wrong == "n" else paged.n
-        self.both(self._as(sender, lambda: c.c.begin_close(slot, n, target)),
-                  lambda: m.begin_close(str(sender), c.now, slot, n, target))  # fmt: skip
+        self.both(
+            self._as(sender, lambda: c.c.begin_close(slot, n, target)),
+            lambda: m.begin_close(str(sender), c.now, slot, n, target),
+        )
         if m.paging_of(str(sender)) is not None:
             self.honest[str(sender)] = paged
 
@@ -216,8 +237,13 @@ class CoordinatorMachine(RuleBasedStateMachine):
             self.paged_begin(keeper, page, None)
             self.paged_page(keeper, True, not sorted_side, page, True, data)
 
-    @rule(first=st.integers(0, 2), second=st.integers(0, 2), page=st.integers(1, 4), in_pages=st.booleans(),
-          data=st.data())  # fmt: skip
+    @rule(
+        first=st.integers(0, 2),
+        second=st.integers(0, 2),
+        page=st.integers(1, 4),
+        in_pages=st.booleans(),
+        data=st.data(),
+    )
     def paged_take_over(self, first, second, page, in_pages, data):
         """Take-over: keeper `first` begins and sends a page; keeper `second` closes the slot meanwhile (in its own
         pages, or in one call), at once; `first`'s next page and its finish are refused, its close void."""
@@ -236,8 +262,14 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self.paged_page(first, True, False, page, False, data)
         self.paged_finish(first, True)
 
-    @rule(keeper=st.integers(0, 2), stray=st.sampled_from([False, False, False, True]), pending=st.booleans(),
-          size=st.integers(1, 4), hostile=st.booleans(), data=st.data())  # fmt: skip
+    @rule(
+        keeper=st.integers(0, 2),
+        stray=st.sampled_from([False, False, False, True]),
+        pending=st.booleans(),
+        size=st.integers(1, 4),
+        hostile=st.booleans(),
+        data=st.data(),
+    )
     def paged_page(self, keeper, stray, pending, size, hostile, data):
         """The keeper's next page: the honest continuation (or one too many), or hostile values."""
         c, m = self.community, self.community.model
@@ -253,11 +285,14 @@ class CoordinatorMachine(RuleBasedStateMachine):
             done = len(p.pending if pending else p.sorted)
             chunk = words[done : done + size] or words[-1:]  # past the end: one too many
         if pending:
-            self.both(self._as(sender, lambda: c.c.close_pending_page(chunk)),
-                      lambda: m.close_pending_page(str(sender), chunk))  # fmt: skip
+            self.both(
+                self._as(sender, lambda: c.c.close_pending_page(chunk)),
+                lambda: m.close_pending_page(str(sender), chunk),
+            )
         else:
-            self.both(self._as(sender, lambda: c.c.close_sorted_page(chunk)),
-                      lambda: m.close_sorted_page(str(sender), chunk))  # fmt: skip
+            self.both(
+                self._as(sender, lambda: c.c.close_sorted_page(chunk)), lambda: m.close_sorted_page(str(sender), chunk)
+            )
 
     @rule(keeper=st.integers(0, 2), data=st.data())
     def paged_complete(self, keeper, data):
@@ -301,8 +336,13 @@ class CoordinatorMachine(RuleBasedStateMachine):
         for keeper in self.keepers:  # a paged close that the model holds void is checked by the next page's refusal
             if (p := m.paging_of(str(keeper))) is not None:
                 slot, n, capacity, *_, pending_count, _, _, walk = c.paging(keeper)
-                assert (slot, n, capacity, walk[7], pending_count) == (p.slot, p.n, p.capacity_w, len(p.sorted),
-                                                                       len(p.pending))  # fmt: skip
+                assert (slot, n, capacity, walk[7], pending_count) == (
+                    p.slot,
+                    p.n,
+                    p.capacity_w,
+                    len(p.sorted),
+                    len(p.pending),
+                )
 
     def member_agrees(self, who):
         """The account's member word (flag, limit - 1, count, slot of its last request) is the model's (checked

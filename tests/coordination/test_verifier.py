@@ -49,12 +49,17 @@ def test_not_closed_yet(history):
         (lambda r: r.closed[3].update(granted_w=r.closed[3]["granted_w"] + 1), "slot 3: granted_w on chain"),
         (lambda r: r.closed[3].update(scheduled=r.closed[3]["scheduled"] - 1), "slot 3: scheduled on chain"),
         (lambda r: r.closed[3].update(capacity_w=1), "slot 3: capacity_w on chain 1, but the capacity posted"),
-        (lambda r: r.closed[2].update(capacity_w=1), "slot 2: capacity_w on chain 1, but the capacity of the slot before"),
+        (
+            lambda r: r.closed[2].update(capacity_w=1),
+            "slot 2: capacity_w on chain 1, but the capacity of the slot before",
+        ),
         (lambda r: r.expired.__setitem__(3, r.expired.get(3, []) + [(999, 1)]), "slot 3: expiries on chain"),
         (lambda r: r.submitted[3].pop(), "slot 3: the close was given"),
         (lambda r: r.submitted[1].pop(0), "slot 3:"),  # an earlier slot's request vanished: carry-over differs
-        (lambda r: r.close_inputs.__setitem__(3, (r.close_inputs[3][0], swap_first_two(r.close_inputs[3][1]))),
-         "slot 3: the close's order is not the rule's order"),
+        (
+            lambda r: r.close_inputs.__setitem__(3, (r.close_inputs[3][0], swap_first_two(r.close_inputs[3][1]))),
+            "slot 3: the close's order is not the rule's order",
+        ),
     ],
 )
 def test_a_tampered_record_is_reported(history, tamper, expected):

@@ -8,8 +8,18 @@ from typer.testing import CliRunner
 from gridchain.cli import app
 
 runner = CliRunner()
-SMALL = ["--grid", "1-LV-semiurb4--0-sw", "--evs", "12", "--seed", "2", "--policies", "uncontrolled,greedy,llf",
-         "--sweep", "25,50"]  # fmt: skip
+SMALL = [
+    "--grid",
+    "1-LV-semiurb4--0-sw",
+    "--evs",
+    "12",
+    "--seed",
+    "2",
+    "--policies",
+    "uncontrolled,greedy,llf",
+    "--sweep",
+    "25,50",
+]
 
 
 def test_grid_json_and_files(tmp_path):

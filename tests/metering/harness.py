@@ -30,8 +30,20 @@ class Metering(Mirrored):
     It remembers every session id it signed and every bitmap word a settlement tried, and compares them all."""
 
     ERROR = m.MeteringError
-    EVENTS = ("MeterRegistered", "EVRegistered", "GatewaySet", "GatewayAssigned", "TariffSet", "RootAnchored",
-              "Deposited", "WithdrawalRequested", "Reserved", "Released", "SessionSettled", "Withdrawn")  # fmt: skip
+    EVENTS = (
+        "MeterRegistered",
+        "EVRegistered",
+        "GatewaySet",
+        "GatewayAssigned",
+        "TariffSet",
+        "RootAnchored",
+        "Deposited",
+        "WithdrawalRequested",
+        "Reserved",
+        "Released",
+        "SessionSettled",
+        "Withdrawn",
+    )
 
     def __init__(self, notice_s: int = NOTICE, households: int = 2, evs: int = 2, tariff: bool = True):
         start = (boa.env.evm.patch.timestamp // 86400 + 1) * 86400
@@ -78,15 +90,18 @@ class Metering(Mirrored):
     def snapshot(self) -> tuple:
         meters = [mt.address for mt in self.meters]
         return (
-            {a: (self.c.escrow(a), self.c.credit(a), self.c.withdrawal_notice(a), self.c.is_gateway(a))
-             for a in self.accounts},
+            {
+                a: (self.c.escrow(a), self.c.credit(a), self.c.withdrawal_notice(a), self.c.is_gateway(a))
+                for a in self.accounts
+            },
             {mt: (self.c.meter(mt), self.c.gateway_of(mt)) for mt in meters},
             {sid: self.c.reserved(sid) for sid in self.sessions},
             {(mt, w): self.c.billed(mt, w) for mt, w in self.words},
             {(mt, d): (self.c.root(mt, d), self.c.root_version(mt, d)) for mt, d in self.days},
             {a: boa.env.get_balance(a) for a in self.accounts},
-            boa.env.get_balance(self.address), self.c.total_held(),
-        )  # fmt: skip
+            boa.env.get_balance(self.address),
+            self.c.total_held(),
+        )
 
     def check(self) -> None:
         """Everything the contract and its twin hold must agree, and the contract must hold exactly all escrow,
@@ -123,10 +138,15 @@ class Metering(Mirrored):
     # -- the utility ---------------------------------------------------------------------------------------
     def register_meter(self, meter: str, owner: str, community: int, premises: int, sender: str | None = None):
         sender = sender or self.owner
-        self.apply(sender, 0, lambda: self.model.register_meter(sender, meter, owner, community, premises),
-                   lambda: self.c.register_meter(meter, owner, community, premises))  # fmt: skip
+        self.apply(
+            sender,
+            0,
+            lambda: self.model.register_meter(sender, meter, owner, community, premises),
+            lambda: self.c.register_meter(meter, owner, community, premises),
+        )
         assert self.events["MeterRegistered"] == [
-            {"meter": meter.lower(), "owner": owner.lower(), "community": community, "premises": premises}]
+            {"meter": meter.lower(), "owner": owner.lower(), "community": community, "premises": premises}
+        ]
 
     def register_ev(self, ev: str, owner: str, sender: str | None = None):
         sender = sender or self.owner
@@ -135,36 +155,54 @@ class Metering(Mirrored):
 
     def set_gateway(self, gateway: str, allowed: bool, sender: str | None = None):
         sender = sender or self.owner
-        self.apply(sender, 0, lambda: self.model.set_gateway(sender, gateway, allowed),
-                   lambda: self.c.set_gateway(gateway, allowed))  # fmt: skip
+        self.apply(
+            sender,
+            0,
+            lambda: self.model.set_gateway(sender, gateway, allowed),
+            lambda: self.c.set_gateway(gateway, allowed),
+        )
 
     def assign_gateway(self, meter: str, gateway: str, sender: str | None = None):
         sender = sender or self.owner
-        self.apply(sender, 0, lambda: self.model.assign_gateway(sender, meter, gateway),
-                   lambda: self.c.assign_gateway(meter, gateway))  # fmt: skip
+        self.apply(
+            sender,
+            0,
+            lambda: self.model.assign_gateway(sender, meter, gateway),
+            lambda: self.c.assign_gateway(meter, gateway),
+        )
         assert self.events["GatewayAssigned"] == [{"meter": meter.lower(), "gateway": gateway.lower()}]
 
     def set_tariff(self, community: int, effective_from: int, prices, sender: str | None = None):
         sender = sender or self.owner
-        self.apply(sender, 0, lambda: self.model.set_tariff(sender, self.now, community, effective_from, prices),
-                   lambda: self.c.set_tariff(community, effective_from, list(prices)))  # fmt: skip
+        self.apply(
+            sender,
+            0,
+            lambda: self.model.set_tariff(sender, self.now, community, effective_from, prices),
+            lambda: self.c.set_tariff(community, effective_from, list(prices)),
+        )
 
     # -- readings ------------------------------------------------------------------------------------------
     def signed_readings(self, meter_index: int, period: int, count: int = m.READINGS_PER_PERIOD):
         """`count` readings of one meter for day `period`, signed: (readings, signatures, leaves)."""
         key = self.meters[meter_index]
-        readings = [m.Reading(key.address, period * m.PERIOD_S + i * m.INTERVAL_S, 400 + 7 * i, 50 + i)
-                    for i in range(count)]  # fmt: skip
+        readings = [
+            m.Reading(key.address, period * m.PERIOD_S + i * m.INTERVAL_S, 400 + 7 * i, 50 + i) for i in range(count)
+        ]
         leaves = [m.typed_digest(self.domain, r.struct_hash()) for r in readings]
         return readings, [sign_digest(key.key, d) for d in leaves], leaves
 
     def anchor(self, meter: str, period: int, root: bytes, count: int, sender: str | None = None):
         sender = sender or self.gateway
         self.days.add((meter, period))
-        self.apply(sender, 0, lambda: self.model.anchor_root(sender, self.now, meter, period, root, count),
-                   lambda: self.c.anchor_root(meter, period, root, count))  # fmt: skip
+        self.apply(
+            sender,
+            0,
+            lambda: self.model.anchor_root(sender, self.now, meter, period, root, count),
+            lambda: self.c.anchor_root(meter, period, root, count),
+        )
         assert self.events["RootAnchored"] == [
-            {"meter": meter.lower(), "period": period, "root": root, "count": count, "version": 0}]
+            {"meter": meter.lower(), "period": period, "root": root, "count": count, "version": 0}
+        ]
 
     def signed_root(self, meter_index: int, period: int, root: bytes, count: int, version: int, key=None):
         """A DayRoot over (meter, period, root, count, version), signed by the meter (or by `key`, to forge)."""
@@ -177,17 +215,22 @@ class Metering(Mirrored):
         d = day_root
         self.days.add((d.meter, d.period))
         signer = signer_of(m.typed_digest(self.domain, d.struct_hash()), signature)
-        self.apply(sender, 0, lambda: self.model.anchor_signed_root(self.now, d, signer),
-                   lambda: self.c.anchor_signed_root(d.meter, d.period, d.root, d.count, d.version,
-                                                     *compact(signature)))  # fmt: skip
-        assert self.events["RootAnchored"] == [{"meter": d.meter.lower(), "period": d.period, "root": d.root,
-                                                "count": d.count, "version": d.version}]  # fmt: skip
+        self.apply(
+            sender,
+            0,
+            lambda: self.model.anchor_signed_root(self.now, d, signer),
+            lambda: self.c.anchor_signed_root(d.meter, d.period, d.root, d.count, d.version, *compact(signature)),
+        )
+        assert self.events["RootAnchored"] == [
+            {"meter": d.meter.lower(), "period": d.period, "root": d.root, "count": d.count, "version": d.version}
+        ]
 
     def verify(self, reading: m.Reading, signature: bytes, proof: list[bytes]) -> bool:
         digest = m.typed_digest(self.domain, reading.struct_hash())
         expected = self.model.verify_reading(reading, signer_of(digest, signature), proof, digest)
-        got = self.c.verify_reading(reading.meter, reading.interval_start, reading.active_wh,
-                                    reading.reactive_varh, *compact(signature), proof)  # fmt: skip
+        got = self.c.verify_reading(
+            reading.meter, reading.interval_start, reading.active_wh, reading.reactive_varh, *compact(signature), proof
+        )
         assert got == expected
         return got
 
@@ -196,25 +239,47 @@ class Metering(Mirrored):
         self.apply(sender, value, lambda: self.model.deposit(sender, value), lambda: self.c.deposit(value=value))
 
     def request_withdrawal(self, sender: str, amount: int):
-        self.apply(sender, 0, lambda: self.model.request_withdrawal(sender, self.now, amount),
-                   lambda: self.c.request_withdrawal(amount))  # fmt: skip
+        self.apply(
+            sender,
+            0,
+            lambda: self.model.request_withdrawal(sender, self.now, amount),
+            lambda: self.c.request_withdrawal(amount),
+        )
 
     def withdraw_escrow(self, sender: str) -> int:
-        amount = self.apply(sender, 0, lambda: self._payout(sender, self.model.withdraw_escrow(sender, self.now)),
-                            lambda: self.c.withdraw_escrow())  # fmt: skip
+        amount = self.apply(
+            sender,
+            0,
+            lambda: self._payout(sender, self.model.withdraw_escrow(sender, self.now)),
+            lambda: self.c.withdraw_escrow(),
+        )
         return amount
 
     def withdraw_credit(self, sender: str) -> int:
-        return self.apply(sender, 0, lambda: self._payout(sender, self.model.withdraw_credit(sender)),
-                          lambda: self.c.withdraw_credit())  # fmt: skip
+        return self.apply(
+            sender,
+            0,
+            lambda: self._payout(sender, self.model.withdraw_credit(sender)),
+            lambda: self.c.withdraw_credit(),
+        )
 
     def _payout(self, sender: str, amount: int) -> int:
         self.paid[sender] += amount
         return amount
 
     # -- roaming -------------------------------------------------------------------------------------------
-    def session(self, ev: int, meter: int, start: int, first_interval: int, energy_wh,
-                ev_key=None, meter_key=None, session_id: bytes | None = None, max_cost: int = MAX_COST):  # fmt: skip
+    def session(
+        self,
+        ev: int,
+        meter: int,
+        start: int,
+        first_interval: int,
+        energy_wh,
+        ev_key=None,
+        meter_key=None,
+        session_id: bytes | None = None,
+        max_cost: int = MAX_COST,
+    ):
         """The EV's signed start and the meter's signed reading (keys and session id may be swapped, to forge)."""
         s = m.SessionStart(self.evs[ev].address, self.meters[meter].address, start, max_cost)
         sid = m.typed_digest(self.domain, s.struct_hash())
@@ -225,8 +290,9 @@ class Metering(Mirrored):
         meter_sig = sign_digest((meter_key or self.meters[meter]).key, reading_digest)
         return s, ev_sig, reading, meter_sig
 
-    def settle(self, sender: str, start: m.SessionStart, ev_sig: bytes, reading: m.SessionReading,
-               meter_sig: bytes) -> m.Settled:  # fmt: skip
+    def settle(
+        self, sender: str, start: m.SessionStart, ev_sig: bytes, reading: m.SessionReading, meter_sig: bytes
+    ) -> m.Settled:
         sid = m.typed_digest(self.domain, start.struct_hash())
         ev_signer = signer_of(sid, ev_sig)
         # the contract rebuilds the reading under the session id it derives from the start
@@ -237,15 +303,35 @@ class Metering(Mirrored):
         for w in {first // m.BITMAP_BITS, (first + n - 1) // m.BITMAP_BITS}:
             self.words.add((start.meter, w))
         settled = self.apply(
-            sender, 0, lambda: self.model.settle_session(self.now, start, ev_signer, derived, meter_signer),
-            lambda: self.c.settle_session(start.ev, start.meter, start.start, start.max_cost_wei, *compact(ev_sig),
-                                          reading.first_interval, list(reading.energy_wh), *compact(meter_sig)),
-        )  # fmt: skip
+            sender,
+            0,
+            lambda: self.model.settle_session(self.now, start, ev_signer, derived, meter_signer),
+            lambda: self.c.settle_session(
+                start.ev,
+                start.meter,
+                start.start,
+                start.max_cost_wei,
+                *compact(ev_sig),
+                reading.first_interval,
+                list(reading.energy_wh),
+                *compact(meter_sig),
+            ),
+        )
         s = settled
-        assert self.events["SessionSettled"] == [{
-            "session": s.session, "payer": s.payer, "host": s.host, "ev": s.ev, "meter": s.meter,
-            "first_interval": s.first_interval, "intervals": s.intervals, "energy_wh": s.energy_wh,
-            "cost_wei": s.cost_wei, "paid_wei": s.paid_wei}]  # fmt: skip
+        assert self.events["SessionSettled"] == [
+            {
+                "session": s.session,
+                "payer": s.payer,
+                "host": s.host,
+                "ev": s.ev,
+                "meter": s.meter,
+                "first_interval": s.first_interval,
+                "intervals": s.intervals,
+                "energy_wh": s.energy_wh,
+                "cost_wei": s.cost_wei,
+                "paid_wei": s.paid_wei,
+            }
+        ]
         return settled
 
     def reserve(self, sender: str, start: m.SessionStart, ev_sig: bytes) -> bytes:
@@ -254,22 +340,37 @@ class Metering(Mirrored):
         self.sessions[sid] = start
         self.words.add((start.meter, start.start // m.INTERVAL_S // m.BITMAP_BITS))
         ev_signer = signer_of(sid, ev_sig)
-        got, out = self.mirror(sender, 0, lambda: self.model.reserve(sender, self.now, start, sid, ev_signer),
-                               lambda: self.c.reserve(start.ev, start.meter, start.start, start.max_cost_wei,
-                                                      *compact(ev_sig)))  # fmt: skip
+        got, out = self.mirror(
+            sender,
+            0,
+            lambda: self.model.reserve(sender, self.now, start, sid, ev_signer),
+            lambda: self.c.reserve(start.ev, start.meter, start.start, start.max_cost_wei, *compact(ev_sig)),
+        )
         assert bytes(out) == got == sid
-        assert self.events["Reserved"] == [{
-            "session": sid, "payer": self.model.evs[start.ev.lower()], "meter": start.meter.lower(),
-            "ev": start.ev.lower(), "start": start.start, "amount_wei": start.max_cost_wei,
-            "expires_at": start.start + m.RESERVATION_S}]  # fmt: skip
+        assert self.events["Reserved"] == [
+            {
+                "session": sid,
+                "payer": self.model.evs[start.ev.lower()],
+                "meter": start.meter.lower(),
+                "ev": start.ev.lower(),
+                "start": start.start,
+                "amount_wei": start.max_cost_wei,
+                "expires_at": start.start + m.RESERVATION_S,
+            }
+        ]
         self.check()
         return sid
 
     def release(self, sender: str, start: m.SessionStart) -> int:
         sid = m.typed_digest(self.domain, start.struct_hash())
         self.sessions[sid] = start
-        amount = self.apply(sender, 0, lambda: self.model.release(sender, self.now, start, sid),
-                            lambda: self.c.release(start.ev, start.meter, start.start, start.max_cost_wei))  # fmt: skip
+        amount = self.apply(
+            sender,
+            0,
+            lambda: self.model.release(sender, self.now, start, sid),
+            lambda: self.c.release(start.ev, start.meter, start.start, start.max_cost_wei),
+        )
         assert self.events["Released"] == [
-            {"session": sid, "payer": self.model.evs[start.ev.lower()], "amount_wei": amount}]
+            {"session": sid, "payer": self.model.evs[start.ev.lower()], "amount_wei": amount}
+        ]
         return amount

@@ -99,8 +99,7 @@ def test_hole6_a_withdrawal_racing_a_reservation_never_takes_it(net):
     with refused("escrow too low"):
         net.reserve(host, s, sig)
     net.request_withdrawal(owner, MAX_COST // 2)
-    cheaper, cheaper_sig, reading, meter_sig = net.session(0, 0, start, start // I, [1850] * 4,
-                                                          max_cost=MAX_COST // 2)  # fmt: skip
+    cheaper, cheaper_sig, reading, meter_sig = net.session(0, 0, start, start // I, [1850] * 4, max_cost=MAX_COST // 2)
     net.reserve(host, cheaper, cheaper_sig)
     with refused("amount exceeds the escrow"):
         net.request_withdrawal(owner, MAX_COST // 2 + 1)
@@ -153,8 +152,11 @@ def test_hole6_hostile_amounts_and_times_neither_overflow_nor_lock(net):
     owner, host = net.ev_owners[0].address, net.hosts[0].address
     net.deposit(owner, MAX_COST)
     start = net.now
-    for max_cost, at, reason in ((2**256 - 1, start, "escrow too low"), (MAX_COST, 2**256 - 1, "start too far ahead"),
-                                 (MAX_COST, 0, "reservation would be expired")):  # fmt: skip
+    for max_cost, at, reason in (
+        (2**256 - 1, start, "escrow too low"),
+        (MAX_COST, 2**256 - 1, "start too far ahead"),
+        (MAX_COST, 0, "reservation would be expired"),
+    ):
         s, sig = net.session(0, 0, at, at // I, [1], max_cost=max_cost)[:2]
         with refused(reason):
             net.reserve(host, s, sig)
@@ -203,7 +205,13 @@ def test_hole7_sessions_across_a_bitmap_word_boundary(net):
     net.travel_to((boundary + 8) * I)
     net.settle(net.gateway, *net.session(0, 0, (boundary - 2) * I, boundary - 2, [500] * 4))
     assert [net.c.is_billed(net.meters[0].address, i) for i in range(boundary - 3, boundary + 3)] == [
-        False, True, True, True, True, False]  # fmt: skip
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
     for first, n in ((boundary - 3, 2), (boundary + 1, 1), (boundary - 6, 96)):
         with refused("intervals already billed"):
             net.settle(net.gateway, *net.session(1, 0, first * I, first, [1] * n))
@@ -293,8 +301,11 @@ def test_hole11_a_contract_wallet_host_withdraws_its_credit(net, hostile):
     wallet = hostile("costly_wallet")
     settled = wallet_host(net, wallet)
     w = str(wallet.address)
-    assert wallet_call(net, wallet, lambda: net.model.withdraw_credit(w),
-                       net.c.withdraw_credit.prepare_calldata()) == settled.paid_wei > 0  # fmt: skip
+    assert (
+        wallet_call(net, wallet, lambda: net.model.withdraw_credit(w), net.c.withdraw_credit.prepare_calldata())
+        == settled.paid_wei
+        > 0
+    )
     assert wallet.received_wei() == settled.paid_wei and net.c.credit(w) == 0
 
 
@@ -307,8 +318,9 @@ def test_hole11_a_host_wallet_reentering_from_its_payout_is_refused_and_paid_onc
     w = str(wallet.address)
     settled = wallet_host(net, wallet)
     wallet_call(net, wallet, lambda: net.model.deposit(w, MAX_COST), net.c.deposit.prepare_calldata(), MAX_COST)
-    wallet_call(net, wallet, lambda: net.model.request_withdrawal(w, net.now, 1),
-                net.c.request_withdrawal.prepare_calldata(1))  # fmt: skip
+    wallet_call(
+        net, wallet, lambda: net.model.request_withdrawal(w, net.now, 1), net.c.request_withdrawal.prepare_calldata(1)
+    )
     net.deposit(net.ev_owners[1].address, MAX_COST)
     start = net.now
     pending = net.session(1, 0, start - 4 * I, start // I - 4, [100] * 2)  # another host's session, over
@@ -317,13 +329,19 @@ def test_hole11_a_host_wallet_reentering_from_its_payout_is_refused_and_paid_onc
     net.travel_to(start + NOTICE)
     calls = {
         "withdraw_credit": (net.c.withdraw_credit.prepare_calldata(), None),
-        "withdraw_escrow": (net.c.withdraw_escrow.prepare_calldata(),
-                            lambda c: wallet_call(net, wallet, lambda: net.model.withdraw_escrow(w, net.now), c)),
-        "settle_session": (net.c.settle_session.prepare_calldata(*settle_args(*pending)),
-                           lambda c: net.settle(net.gateway, *pending)),
-        "reserve": (net.c.reserve.prepare_calldata(*start_args(own), *compact(own_sig)),
-                    lambda c: wallet_call(net, wallet, lambda: net.model.reserve(w, net.now, own, own_id, own.ev), c)),
-    }  # fmt: skip
+        "withdraw_escrow": (
+            net.c.withdraw_escrow.prepare_calldata(),
+            lambda c: wallet_call(net, wallet, lambda: net.model.withdraw_escrow(w, net.now), c),
+        ),
+        "settle_session": (
+            net.c.settle_session.prepare_calldata(*settle_args(*pending)),
+            lambda c: net.settle(net.gateway, *pending),
+        ),
+        "reserve": (
+            net.c.reserve.prepare_calldata(*start_args(own), *compact(own_sig)),
+            lambda c: wallet_call(net, wallet, lambda: net.model.reserve(w, net.now, own, own_id, own.ev), c),
+        ),
+    }
     calldata, afterwards = calls[reentry]
     wallet.arm(net.c.address, calldata)
     paid = wallet_call(net, wallet, lambda: net.model.withdraw_credit(w), net.c.withdraw_credit.prepare_calldata())
@@ -380,7 +398,6 @@ def test_hole12_a_revoked_gateway_anchors_nothing_even_for_its_meters(net):
         net.anchor(net.meters[0].address, period, b"\x01" * 32, 1)
 
 
-
 def test_hole12_a_gateway_cannot_assign_itself_a_meter(net, attacker):
     """The assignment is the new lever: a rogue gateway (or a stranger) that names itself a meter's gateway to
     anchor its days first is refused, and the meter's own gateway keeps it."""
@@ -395,6 +412,7 @@ def test_hole12_a_gateway_cannot_assign_itself_a_meter(net, attacker):
     net.travel_to((period + 1) * m.PERIOD_S)
     with refused("caller is not the meter's gateway"):
         net.anchor(meter, period, b"\x66" * 32, 96, sender=attacker.address)
+
 
 # -- hole 13: any tariff version is found --------------------------------------------------------------------
 VERSIONS = 260  # hourly tariffs for 11 days: more than the 256 the old lookup looked back

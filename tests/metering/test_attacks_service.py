@@ -74,9 +74,12 @@ def site():
 
 def test_hole9_a_second_plug_in_before_settlement_leaves_both_sessions_billable(site):
     """The same EV charges twice at the host before the station settles; both settle, in either order."""
-    with CentralSystem(site.backend) as central, ChargePointSim(
-        "host-cp", central.url, site.gateway.now() + 5 * MINUTE, 7_400, signer=site.signer, clock_aligned=True
-    ) as cp:  # fmt: skip
+    with (
+        CentralSystem(site.backend) as central,
+        ChargePointSim(
+            "host-cp", central.url, site.gateway.now() + 5 * MINUTE, 7_400, signer=site.signer, clock_aligned=True
+        ) as cp,
+    ):
         cp.connect()
         first, sid1 = site.plug_in(cp, 50)
         cp.advance(70 * MINUTE)  # the EV leaves and comes back two hours after it first plugged in
@@ -109,8 +112,15 @@ def test_hole9_a_transaction_is_bound_to_its_own_start_by_the_meters_signed_sess
     site.station.announce(theirs, their_sig)
     their_sid = m.typed_digest(site.domain, theirs.struct_hash())
     reading = m.SessionReading(their_sid, now // I, (500,))
-    signed = encode_signed_data("session", {"session": "0x" + their_sid.hex(), "firstInterval": now // I,
-                                            "energyWh": [500], "signature": "0x" + site.cp.sign_session(reading).hex()})
+    signed = encode_signed_data(
+        "session",
+        {
+            "session": "0x" + their_sid.hex(),
+            "firstInterval": now // I,
+            "energyWh": [500],
+            "signature": "0x" + site.cp.sign_session(reading).hex(),
+        },
+    )
     tx = site.backend.start_transaction("cp", 1, id_tag_of(site.ev), 0, now)  # my id tag, their session
     end = MeterSample(timestamp=now + 600, register_wh=500, signed_data=signed, context="Transaction.End")
     site.backend.stop_transaction("cp", tx, 500, now + 600, "Local", [end])
@@ -129,18 +139,30 @@ def test_hole9_the_session_reading_is_found_in_any_sample_and_a_forged_one_is_ig
 
     def session_data(signer: SmartMeter, session: bytes) -> str:
         r = m.SessionReading(session, now // I, (700,))
-        return encode_signed_data("session", {"session": "0x" + session.hex(), "firstInterval": now // I,
-                                              "energyWh": [700], "signature": "0x" + signer.sign_session(r).hex()})
+        return encode_signed_data(
+            "session",
+            {
+                "session": "0x" + session.hex(),
+                "firstInterval": now // I,
+                "energyWh": [700],
+                "signature": "0x" + signer.sign_session(r).hex(),
+            },
+        )
 
     forger = SmartMeter(Account.create().key, site.domain)
     tx = site.backend.start_transaction("cp", 1, id_tag_of(site.ev), 0, now)
-    site.backend.meter_values("cp", tx, [
-        MeterSample(timestamp=now + 100, register_wh=100, signed_data=session_data(forger, sid)),
-        MeterSample(timestamp=now + 200, register_wh=200, signed_data=session_data(site.cp, b"\x07" * 32)),
-        MeterSample(timestamp=now + 300, register_wh=300, signed_data="not json"),
-        MeterSample(timestamp=now + 900, register_wh=700, signed_data=session_data(site.cp, sid),
-                    context="Sample.Clock"),
-    ])  # fmt: skip
+    site.backend.meter_values(
+        "cp",
+        tx,
+        [
+            MeterSample(timestamp=now + 100, register_wh=100, signed_data=session_data(forger, sid)),
+            MeterSample(timestamp=now + 200, register_wh=200, signed_data=session_data(site.cp, b"\x07" * 32)),
+            MeterSample(timestamp=now + 300, register_wh=300, signed_data="not json"),
+            MeterSample(
+                timestamp=now + 900, register_wh=700, signed_data=session_data(site.cp, sid), context="Sample.Clock"
+            ),
+        ],
+    )
     site.backend.stop_transaction("cp", tx, 700, now + 900, "Local", [])
     session = site.station.signed_session(tx)
     assert session.reading == reading and session.start == start

@@ -1,4 +1,4 @@
-"""`gridchain metering demo` and `gridchain meter prove` on the embedded chain (anvil: tests/metering/test_scenarios.py)."""
+"""`gridchain metering demo` and `gridchain meter prove` on the embedded chain (anvil: see test_scenarios.py)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def test_prove_off_chain_from_the_archive_and_a_tampered_one(tmp_path):
     day = json.loads(r.stdout)
     meter, t = day["parties"]["ev_owner_meter"], day["config"]["day_start"] + 7 * 3600
     archive = tmp_path / "metering_demo_seed0_readings.json"
-    ok = runner.invoke(app, ["meter", "prove", "--archive", str(archive), "--meter", meter, "--interval-start", str(t),
-                             "--json"])  # fmt: skip
+    ok = runner.invoke(
+        app, ["meter", "prove", "--archive", str(archive), "--meter", meter, "--interval-start", str(t), "--json"]
+    )
     assert ok.exit_code == 0, ok.output
     out = json.loads(ok.stdout)
     assert out["verified_off_chain"] and out["root"] == day["anchors"]["ev_owner"]["root"] and len(out["proof"]) == 7
@@ -37,18 +38,21 @@ def test_prove_off_chain_from_the_archive_and_a_tampered_one(tmp_path):
             if reading["intervalStart"] == t and anchor["meter"] == meter.lower():
                 reading["activeWh"] += 1
     archive.write_text(json.dumps(data))
-    bad = runner.invoke(app, ["meter", "prove", "--archive", str(archive), "--meter", meter, "--interval-start", str(t),
-                              "--json"])  # fmt: skip
+    bad = runner.invoke(
+        app, ["meter", "prove", "--archive", str(archive), "--meter", meter, "--interval-start", str(t), "--json"]
+    )
     assert bad.exit_code == 1 and json.loads(bad.stdout)["verified_off_chain"] is False
 
 
 def test_bad_input_exits_2_naming_the_field(tmp_path):
-    missing = runner.invoke(app, ["meter", "prove", "--archive", str(tmp_path / "none.json"), "--meter", "0x1",
-                                  "--interval-start", "0"])  # fmt: skip
+    missing = runner.invoke(
+        app, ["meter", "prove", "--archive", str(tmp_path / "none.json"), "--meter", "0x1", "--interval-start", "0"]
+    )
     assert missing.exit_code == 2 and "--archive" in missing.stderr
     (tmp_path / "x.json").write_text("{}")
-    wrong = runner.invoke(app, ["meter", "prove", "--archive", str(tmp_path / "x.json"), "--meter", "0x1",
-                                "--interval-start", "0"])  # fmt: skip
+    wrong = runner.invoke(
+        app, ["meter", "prove", "--archive", str(tmp_path / "x.json"), "--meter", "0x1", "--interval-start", "0"]
+    )
     assert wrong.exit_code == 2 and "not a readings archive" in wrong.stderr
     blocked = tmp_path / "file"
     blocked.write_text("")

@@ -37,13 +37,16 @@ def test_registered_meter_and_ev_read_back(net):
     assert str(net.c.ev_owner(net.evs[0].address)).lower() == net.ev_owners[0].address.lower()
 
 
-@pytest.mark.parametrize("args, reason", [
-    (lambda n: (m.ZERO, n.hosts[0].address, 1, 1), "meter is the zero address"),
-    (lambda n: (Account.create().address, m.ZERO, 1, 1), "owner is the zero address"),
-    (lambda n: (Account.create().address, n.hosts[0].address, m.MAX_COMMUNITY + 1, 1), "community out of range"),
-    (lambda n: (Account.create().address, n.hosts[0].address, 1, m.MAX_PREMISES + 1), "premises out of range"),
-    (lambda n: (n.meters[0].address, n.hosts[0].address, 1, 1), "meter already registered"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (lambda n: (m.ZERO, n.hosts[0].address, 1, 1), "meter is the zero address"),
+        (lambda n: (Account.create().address, m.ZERO, 1, 1), "owner is the zero address"),
+        (lambda n: (Account.create().address, n.hosts[0].address, m.MAX_COMMUNITY + 1, 1), "community out of range"),
+        (lambda n: (Account.create().address, n.hosts[0].address, 1, m.MAX_PREMISES + 1), "premises out of range"),
+        (lambda n: (n.meters[0].address, n.hosts[0].address, 1, 1), "meter already registered"),
+    ],
+)
 def test_register_meter_refusals(net, args, reason):
     with refused(reason):
         net.register_meter(*args(net))
@@ -93,8 +96,9 @@ def test_set_tariff_rules(net):
     with refused("community out of range"):
         net.set_tariff(m.MAX_COMMUNITY + 1, net.now + I, PEAK)
     net.set_tariff(COMMUNITY, net.now + I, (m.MAX_PRICE,) * 24)
-    assert net.events["TariffSet"] == [{"community": COMMUNITY, "version": 1, "effective_from": net.now + I,
-                                        "prices_wei_per_kwh": [m.MAX_PRICE] * 24}]  # fmt: skip
+    assert net.events["TariffSet"] == [
+        {"community": COMMUNITY, "version": 1, "effective_from": net.now + I, "prices_wei_per_kwh": [m.MAX_PRICE] * 24}
+    ]
 
 
 @pytest.mark.parametrize("hour", range(24))
@@ -353,11 +357,21 @@ def test_unregistered_parties_are_refused(net):
     net.travel_to(start + I)
     s, ev_sig, reading, meter_sig = net.session(0, 0, start, start // I, [100])
     with refused("EV not registered"):
-        net.settle(net.gateway, m.SessionStart(Account.create().address, s.meter, s.start, s.max_cost_wei), ev_sig,
-                   reading, meter_sig)  # fmt: skip
+        net.settle(
+            net.gateway,
+            m.SessionStart(Account.create().address, s.meter, s.start, s.max_cost_wei),
+            ev_sig,
+            reading,
+            meter_sig,
+        )
     with refused("meter not registered"):
-        net.settle(net.gateway, m.SessionStart(s.ev, Account.create().address, s.start, s.max_cost_wei), ev_sig,
-                   reading, meter_sig)  # fmt: skip
+        net.settle(
+            net.gateway,
+            m.SessionStart(s.ev, Account.create().address, s.start, s.max_cost_wei),
+            ev_sig,
+            reading,
+            meter_sig,
+        )
 
 
 def test_settlement_timing_and_size_boundaries(net):
@@ -386,8 +400,16 @@ def test_ninety_six_intervals_settle_and_ninety_seven_do_not(net):
     net.settle(net.gateway, *net.session(0, 0, start, start // I, [1000] * 96))
     s, ev_sig, reading, meter_sig = net.session(1, 1, start, start // I, [1000] * 97)
     with boa.reverts():  # the ABI decoder refuses a 97-element array before any of our checks
-        net.c.settle_session(s.ev, s.meter, s.start, s.max_cost_wei, *m_compact(ev_sig), reading.first_interval,
-                             list(reading.energy_wh), *m_compact(meter_sig))  # fmt: skip
+        net.c.settle_session(
+            s.ev,
+            s.meter,
+            s.start,
+            s.max_cost_wei,
+            *m_compact(ev_sig),
+            reading.first_interval,
+            list(reading.energy_wh),
+            *m_compact(meter_sig),
+        )
 
 
 def m_compact(sig: bytes):
@@ -437,19 +459,22 @@ def test_a_reserved_session_is_paid_from_its_reservation_and_the_rest_returns(ne
         net.release(host, s)
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("unregistered ev", "EV not registered"),
-    ("unregistered meter", "meter not registered"),
-    ("not the host", "caller is not the meter's owner"),
-    ("another EV's signature", "session not signed by the EV"),
-    ("zero max cost", "max cost is zero"),
-    ("start ahead", "start too far ahead"),
-    ("start too old", "reservation would be expired"),
-    ("twice", "session already reserved"),
-    ("billed start", "start interval already billed"),
-    ("escrow short by one", "escrow too low"),
-    ("escrow under notice", "escrow too low"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        ("unregistered ev", "EV not registered"),
+        ("unregistered meter", "meter not registered"),
+        ("not the host", "caller is not the meter's owner"),
+        ("another EV's signature", "session not signed by the EV"),
+        ("zero max cost", "max cost is zero"),
+        ("start ahead", "start too far ahead"),
+        ("start too old", "reservation would be expired"),
+        ("twice", "session already reserved"),
+        ("billed start", "start interval already billed"),
+        ("escrow short by one", "escrow too low"),
+        ("escrow under notice", "escrow too low"),
+    ],
+)
 def test_reserve_refusals(net, case, reason):
     owner, host = net.ev_owners[0].address, net.hosts[0].address
     net.deposit(owner, MAX_COST)

@@ -76,15 +76,18 @@ def eth_account_digest(primary: str, message: dict) -> bytes:
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
-@pytest.mark.parametrize("struct", [
-    m.Reading(METER, 1_700_000_100, 1234, 56),
-    m.SessionStart("0x" + "11" * 20, METER, 1_700_000_000, 10**16),
-    m.SessionStart("0x" + "11" * 20, METER, 2**256 - 1, 2**256 - 1),
-    m.DayRoot(METER, 19_675, b"\x05" * 32, 96, 1),
-    m.DayRoot(METER, 2**256 - 1, b"\xff" * 32, 1, 2**256 - 1),
-    m.SessionReading(b"\x07" * 32, 1_888_888, (0, 1850, 1850, 925)),
-    m.SessionReading(b"\x07" * 32, 5, (7,)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "struct",
+    [
+        m.Reading(METER, 1_700_000_100, 1234, 56),
+        m.SessionStart("0x" + "11" * 20, METER, 1_700_000_000, 10**16),
+        m.SessionStart("0x" + "11" * 20, METER, 2**256 - 1, 2**256 - 1),
+        m.DayRoot(METER, 19_675, b"\x05" * 32, 96, 1),
+        m.DayRoot(METER, 2**256 - 1, b"\xff" * 32, 1, 2**256 - 1),
+        m.SessionReading(b"\x07" * 32, 1_888_888, (0, 1850, 1850, 925)),
+        m.SessionReading(b"\x07" * 32, 5, (7,)),
+    ],
+)
 def test_digests_equal_eth_accounts_encoding(struct):
     primary = type(struct).__name__
     assert m.typed_digest(DOMAIN, struct.struct_hash()) == eth_account_digest(primary, struct.message())
@@ -102,9 +105,16 @@ def test_a_signature_of_the_digest_recovers_to_the_meter():
 PEAK = tuple(300 if 17 <= h < 21 else 100 for h in range(24))
 
 
-@pytest.mark.parametrize("t, price", [
-    (17 * 3600 - 1, 100), (17 * 3600, 300), (21 * 3600 - 1, 300), (21 * 3600, 100), (DAY + 17 * 3600, 300),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "t, price",
+    [
+        (17 * 3600 - 1, 100),
+        (17 * 3600, 300),
+        (21 * 3600 - 1, 300),
+        (21 * 3600, 100),
+        (DAY + 17 * 3600, 300),
+    ],
+)
 def test_hourly_price_boundaries(t, price):
     assert m.Tariff(0, PEAK).price_at(t) == price
 
@@ -191,12 +201,14 @@ def test_a_session_ending_on_a_boundary_has_no_empty_tail():
     assert m.interval_energies(0, 0, [(I, 50)], 2 * I, 90) == (0, (50, 40))
 
 
-@pytest.mark.parametrize("args, field", [
-    ((10, 0, [], 5, 0), "stop_s"),
-    ((0, 10, [], 5, 9), "stop_wh"),
-    ((0, 0, [(I, 50), (2 * I, 40)], 3 * I, 60), "samples"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ((10, 0, [], 5, 0), "stop_s"),
+        ((0, 10, [], 5, 9), "stop_wh"),
+        ((0, 0, [(I, 50), (2 * I, 40)], 3 * I, 60), "samples"),
+    ],
+)
 def test_interval_energies_bad_input(args, field):
     with pytest.raises(ValueError, match=field):
         m.interval_energies(*args)
-

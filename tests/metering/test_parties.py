@@ -82,8 +82,9 @@ def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register
     first = decode_signed_data(cpm(Reading(net.day0 + I, 2200, 7200, "Sample.Clock")))
     assert first["kind"] == "reading" and first["activeWh"] == 1200 and first["intervalStart"] == net.day0
     cpm(Reading(net.day0 + 2 * I, 4000, 7200, "Sample.Clock"))
-    reading, signature = session_from_signed_data(decode_signed_data(cpm(
-        Reading(net.day0 + 2 * I + 100, 4200, None, "Transaction.End"))))  # fmt: skip
+    reading, signature = session_from_signed_data(
+        decode_signed_data(cpm(Reading(net.day0 + 2 * I + 100, 4200, None, "Transaction.End")))
+    )
     assert reading == m.SessionReading(sid, net.day0 // I, (1200, 1800, 200))
     assert signature == net.cp.sign_session(reading)
     with pytest.raises(RuntimeError, match="outside a transaction"):
@@ -155,8 +156,9 @@ def test_a_transaction_beginning_intervals_after_the_signed_start_pads_zeros(net
     cpm = ChargePointMeter(net.cp)
     cpm.expect(b"\x01" * 32, net.day0 + 100)
     cpm(Reading(net.day0 + 2 * I + 10, 500, None, "Transaction.Begin"))
-    reading, _ = session_from_signed_data(decode_signed_data(cpm(
-        Reading(net.day0 + 2 * I + 610, 1500, None, "Transaction.End"))))  # fmt: skip
+    reading, _ = session_from_signed_data(
+        decode_signed_data(cpm(Reading(net.day0 + 2 * I + 610, 1500, None, "Transaction.End")))
+    )
     assert reading.first_interval == net.day0 // I and reading.energy_wh == (0, 0, 1000)
     cpm.expect(b"\x02" * 32, net.day0 + 5 * I)
     cpm(Reading(net.day0 + 4 * I, 1500, None, "Transaction.Begin"))

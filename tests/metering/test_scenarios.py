@@ -17,8 +17,14 @@ from gridchain.metering.scenarios.demo import DemoConfig
 def check_day(r: dict, config: DemoConfig) -> None:
     s, o, b = r["session"], r["ocpp"], r["bills"]
     # OCPP: the central system's energy is the charge point's register delta, despite the disconnect
-    assert [e["event"] for e in o["log"]] == ["reserve", "start", "SetChargingProfile", "disconnect", "reconnect",
-                                              "stop"]  # fmt: skip
+    assert [e["event"] for e in o["log"]] == [
+        "reserve",
+        "start",
+        "SetChargingProfile",
+        "disconnect",
+        "reconnect",
+        "stop",
+    ]
     assert o["energy_wh"] == s["energy_wh"] == sum(s["energy_per_interval_wh"])
     assert o["allocation_w"] == 3_700 and "Accepted" in o["log"][2]["detail"]
     # the energy: full power until the allocation, then the allocation, exactly (integer meter)
@@ -78,8 +84,22 @@ def test_a_metering_day_over_json_rpc_on_anvil_and_a_proof_on_chain(tmp_path):
         meter = day["parties"]["host_meter"]
         t = day["config"]["day_start"] + 18 * 3600
         archive = tmp_path / "metering_demo_seed0_readings.json"
-        proved = runner.invoke(app, ["meter", "prove", "--archive", str(archive), "--meter", meter,
-                                     "--interval-start", str(t), "--rpc-url", node.url, "--json"])  # fmt: skip
+        proved = runner.invoke(
+            app,
+            [
+                "meter",
+                "prove",
+                "--archive",
+                str(archive),
+                "--meter",
+                meter,
+                "--interval-start",
+                str(t),
+                "--rpc-url",
+                node.url,
+                "--json",
+            ],
+        )
         assert proved.exit_code == 0, proved.output
         out = json.loads(proved.stdout)
         assert out["verified_on_chain"] is True and out["verified_off_chain"] is True
@@ -90,7 +110,21 @@ def test_a_metering_day_over_json_rpc_on_anvil_and_a_proof_on_chain(tmp_path):
         reading = next(x for x in entry["readings"] if x["intervalStart"] == t)
         reading["activeWh"] -= 500
         archive.write_text(json.dumps(data))
-        forged = runner.invoke(app, ["meter", "prove", "--archive", str(archive), "--meter", meter,
-                                     "--interval-start", str(t), "--rpc-url", node.url, "--json"])  # fmt: skip
+        forged = runner.invoke(
+            app,
+            [
+                "meter",
+                "prove",
+                "--archive",
+                str(archive),
+                "--meter",
+                meter,
+                "--interval-start",
+                str(t),
+                "--rpc-url",
+                node.url,
+                "--json",
+            ],
+        )
         assert forged.exit_code == 1
         assert json.loads(forged.stdout)["verified_on_chain"] is False

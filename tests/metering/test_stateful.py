@@ -51,8 +51,13 @@ class MeteringMachine(RuleBasedStateMachine):
 
     def _sender(self, who: str, ev: int, meter: int) -> str:
         net = self.net
-        return {"host": net.hosts[meter].address, "other host": net.hosts[1 - meter].address, "attacker": self.attacker,
-                "ev owner": net.ev_owners[ev].address, "gateway": net.gateway}[who]  # fmt: skip
+        return {
+            "host": net.hosts[meter].address,
+            "other host": net.hosts[1 - meter].address,
+            "attacker": self.attacker,
+            "ev owner": net.ev_owners[ev].address,
+            "gateway": net.gateway,
+        }[who]
 
     # -- the escrow --------------------------------------------------------------------------------------------
     @rule(who=st.integers(0, 2), wei=st.sampled_from([0, 1, 10**14, 10**15, MAX_COST]))
@@ -83,16 +88,20 @@ class MeteringMachine(RuleBasedStateMachine):
         self._try(lambda: self.net.set_tariff(COMMUNITY, start, (price,) * 24))
 
     # -- readings ----------------------------------------------------------------------------------------------
-    @rule(meter=st.integers(0, 1), period=st.one_of(st.integers(0, 3), U256), count=st.integers(0, 97),
-          rogue=SOMETIMES)  # fmt: skip
+    @rule(meter=st.integers(0, 1), period=st.one_of(st.integers(0, 3), U256), count=st.integers(0, 97), rogue=SOMETIMES)
     def anchor(self, meter, period, count, rogue):
         if period <= 3:
             period = self.net.now // m.PERIOD_S - period  # days back
         sender = self.attacker if rogue else self.net.gateway
         self._try(lambda: self.net.anchor(self.net.meters[meter].address, period, b"\x05" * 32, count, sender))
 
-    @rule(meter=st.integers(0, 1), days_back=st.integers(0, 3), version=st.one_of(st.integers(0, 3), U256),
-          forge=SOMETIMES, root=st.sampled_from([b"\x06" * 32, b"\x07" * 32, b"\x06" * 32, b"\x00" * 32]))  # fmt: skip
+    @rule(
+        meter=st.integers(0, 1),
+        days_back=st.integers(0, 3),
+        version=st.one_of(st.integers(0, 3), U256),
+        forge=SOMETIMES,
+        root=st.sampled_from([b"\x06" * 32, b"\x07" * 32, b"\x06" * 32, b"\x00" * 32]),
+    )
     def anchor_signed_root(self, meter, days_back, version, forge, root):
         net = self.net
         period = net.now // m.PERIOD_S - days_back
@@ -102,9 +111,16 @@ class MeteringMachine(RuleBasedStateMachine):
             assert not forge, "a root not signed by the meter was anchored"
 
     # -- roaming -----------------------------------------------------------------------------------------------
-    @rule(ev=st.integers(0, 2), meter=st.integers(0, 1), back=AGES,
-          n=st.integers(1, 4), wh=st.integers(0, 3000), max_cost=MAX_COSTS, far=st.sampled_from([False] * 7 + [True]),
-          admit=st.booleans())  # fmt: skip
+    @rule(
+        ev=st.integers(0, 2),
+        meter=st.integers(0, 1),
+        back=AGES,
+        n=st.integers(1, 4),
+        wh=st.integers(0, 3000),
+        max_cost=MAX_COSTS,
+        far=st.sampled_from([False] * 7 + [True]),
+        admit=st.booleans(),
+    )
     def sign_session(self, ev, meter, back, n, wh, max_cost, far, admit):
         """The EV signs a start (`back` intervals ago; negative: ahead; `far`: a hostile time) and the meter a
         reading for it; both go to the pool, to be reserved, released and settled in any order. `admit`: the
@@ -140,16 +156,26 @@ class MeteringMachine(RuleBasedStateMachine):
             if self._try(lambda: self.net.settle(self._sender(who, ev, meter), s, ev_sig, reading, meter_sig)):
                 self.settled += 1
 
-    @rule(ev=st.integers(0, 2), meter=st.integers(0, 1), back=st.integers(0, 12), n=st.integers(0, 3),
-          offset=st.integers(-1, 1), wh=st.integers(0, 3000))  # fmt: skip
+    @rule(
+        ev=st.integers(0, 2),
+        meter=st.integers(0, 1),
+        back=st.integers(0, 12),
+        n=st.integers(0, 3),
+        offset=st.integers(-1, 1),
+        wh=st.integers(0, 3000),
+    )
     def settle_odd_intervals(self, ev, meter, back, n, offset, wh):
         net = self.net
         start = net.now - back * I
         session = net.session(ev, meter, start, start // I + offset, [wh + 13 * i for i in range(n)])
         self._try(lambda: net.settle(net.gateway, *session))
 
-    @rule(ev=st.integers(0, 2), meter=st.integers(0, 1), wh=st.integers(0, 3000),
-          forge=st.sampled_from(["ev", "meter", "energy", "max cost"]))  # fmt: skip
+    @rule(
+        ev=st.integers(0, 2),
+        meter=st.integers(0, 1),
+        wh=st.integers(0, 3000),
+        forge=st.sampled_from(["ev", "meter", "energy", "max cost"]),
+    )
     def settle_forged(self, ev, meter, wh, forge):
         net = self.net
         start = net.now - 4 * I
@@ -168,10 +194,12 @@ class MeteringMachine(RuleBasedStateMachine):
     def holds_all_escrow_reservations_and_credit(self):
         net = self.net
         assert boa.env.get_balance(net.address) == net.c.total_held() == net.model.held()
-        assert net.model.held() == (sum(net.model.escrow.values()) + sum(net.model.reserved.values())
-                                    + sum(net.model.credit.values()))  # fmt: skip
+        assert net.model.held() == (
+            sum(net.model.escrow.values()) + sum(net.model.reserved.values()) + sum(net.model.credit.values())
+        )
 
 
 TestMetering = MeteringMachine.TestCase
-TestMetering.settings = settings(max_examples=20, stateful_step_count=40, deadline=None,
-                                 suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+TestMetering.settings = settings(
+    max_examples=20, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)

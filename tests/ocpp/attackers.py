@@ -25,10 +25,20 @@ SILENCE_S = 0.3  # [s] how long it waits to conclude that no answer comes
 STALL_BOUND_S = 3.0  # [s] a bystander answered slower than this while a hostile frame is handled is stalled
 
 # every errorCode OCPP-J 1.6 Table 7 allows, spelt as the 1.6 errata 5.1 and 5.2 keep them
-OCPP16_ERROR_CODES = frozenset({
-    "NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError", "FormationViolation",
-    "PropertyConstraintViolation", "OccurenceConstraintViolation", "TypeConstraintViolation", "GenericError",
-})  # fmt: skip
+OCPP16_ERROR_CODES = frozenset(
+    {
+        "NotImplemented",
+        "NotSupported",
+        "InternalError",
+        "ProtocolError",
+        "SecurityError",
+        "FormationViolation",
+        "PropertyConstraintViolation",
+        "OccurenceConstraintViolation",
+        "TypeConstraintViolation",
+        "GenericError",
+    }
+)
 
 
 class HostileChargePoint:
@@ -37,8 +47,14 @@ class HostileChargePoint:
     def __init__(self, url: str, cp_id: str = "cp-mallory", *, timeout_s: float = ANSWER_S) -> None:
         self.cp_id = cp_id
         self.timeout_s = timeout_s
-        self.ws = connect(f"{url}/{cp_id}", subprotocols=[SUBPROTOCOL], open_timeout=timeout_s, close_timeout=1,
-                          max_size=None, legacy=True)  # fmt: skip
+        self.ws = connect(
+            f"{url}/{cp_id}",
+            subprotocols=[SUBPROTOCOL],
+            open_timeout=timeout_s,
+            close_timeout=1,
+            max_size=None,
+            legacy=True,
+        )
         self._ids = itertools.count(1)
 
     def send(self, frame: str | bytes) -> None:
@@ -121,8 +137,10 @@ def sampled(value: str, **fields: str) -> dict:
 
 
 def meter_values(transaction_id: int | None, timestamp: int, *values: dict, connector_id: int = 1) -> dict:
-    payload: dict[str, Any] = {"connectorId": connector_id,
-                               "meterValue": [{"timestamp": iso_utc(timestamp), "sampledValue": list(values)}]}
+    payload: dict[str, Any] = {
+        "connectorId": connector_id,
+        "meterValue": [{"timestamp": iso_utc(timestamp), "sampledValue": list(values)}],
+    }
     if transaction_id is not None:
         payload["transactionId"] = transaction_id
     return payload

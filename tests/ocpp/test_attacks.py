@@ -101,9 +101,10 @@ def test_hole8_a_session_stopping_on_a_quarter_hour_keeps_its_signed_reading_and
     client.set_tariff(utility, 1, arrival - 300, [10**14] * 24)  # the station reserves
     gateway.advance_time(arrival - gateway.now())  # the EV's signed maximum at the plug, under a tariff in force
     start, ev_sig = sign_session_start(ev_key, domain, cp_meter.address, arrival, 10**16)
-    with CentralSystem(backend) as central, ChargePointSim(
-        "cp-roam", central.url, arrival, 7_400, signer=signer, clock_aligned=True
-    ) as cp:  # fmt: skip
+    with (
+        CentralSystem(backend) as central,
+        ChargePointSim("cp-roam", central.url, arrival, 7_400, signer=signer, clock_aligned=True) as cp,
+    ):
         cp.connect()
         tag = station.announce(start, ev_sig)
         signer.expect(m.typed_digest(domain, start.struct_hash()), start.start)
@@ -127,16 +128,28 @@ def test_hole8_samples_are_the_same_only_in_the_same_context_and_conflicts_are_k
     tx = cp.start(TAG, 1_000, T0 - 900)
     clock = sampled("3000", context="Sample.Clock")
     assert result(cp.call("MeterValues", meter_values(tx, T0, clock))) == {}
-    end = [{"timestamp": iso_utc(T0), "sampledValue": [
-        sampled("3000", context="Transaction.End"),
-        sampled('{"kind":"session"}', context="Transaction.End", format="SignedData"),
-    ]}]  # fmt: skip
-    stop = {"meterStop": 3_000, "timestamp": iso_utc(T0), "transactionId": tx, "reason": "Local",
-            "transactionData": end}
+    end = [
+        {
+            "timestamp": iso_utc(T0),
+            "sampledValue": [
+                sampled("3000", context="Transaction.End"),
+                sampled('{"kind":"session"}', context="Transaction.End", format="SignedData"),
+            ],
+        }
+    ]
+    stop = {
+        "meterStop": 3_000,
+        "timestamp": iso_utc(T0),
+        "transactionId": tx,
+        "reason": "Local",
+        "transactionData": end,
+    }
     assert result(cp.call("StopTransaction", stop)) == {}
     record = central.backend.transaction(tx)
     assert [(s.context, s.register_wh, s.signed_data) for s in record.samples if s.timestamp == T0] == [
-        ("Sample.Clock", 3_000, None), ("Transaction.End", 3_000, '{"kind":"session"}')]  # fmt: skip
+        ("Sample.Clock", 3_000, None),
+        ("Transaction.End", 3_000, '{"kind":"session"}'),
+    ]
     # an identical resend of both messages: stored once
     duplicates = central.backend.duplicates
     result(cp.call("MeterValues", meter_values(tx, T0, clock)))
@@ -150,7 +163,10 @@ def test_hole8_samples_are_the_same_only_in_the_same_context_and_conflicts_are_k
     # another context of the same second is another sample
     result(cp.call("MeterValues", meter_values(tx, T0, sampled("3000", context="Trigger"))))
     assert [s.context for s in central.backend.transaction(tx).samples if s.timestamp == T0] == [
-        "Sample.Clock", "Trigger", "Transaction.End"]  # fmt: skip
+        "Sample.Clock",
+        "Trigger",
+        "Transaction.End",
+    ]
 
 
 # ----------------------------------------------------------------------------------------------------- hole 10
@@ -197,16 +213,22 @@ def test_hole10_a_meter_value_that_is_no_reading_is_refused_naming_the_field(cen
     is an anomaly and the stop is kept."""
     cp = hostile_cp()
     tx = cp.start(TAG, 0, T0)
-    answer = cp.call("MeterValues", meter_values(tx, T0 + 900, sampled("7.4", measurand="Power.Active.Import",
-                     unit="kW"), sampled(value)))  # fmt: skip
+    answer = cp.call(
+        "MeterValues",
+        meter_values(tx, T0 + 900, sampled("7.4", measurand="Power.Active.Import", unit="kW"), sampled(value)),
+    )
     code, description = call_error(answer)
     assert code == "PropertyConstraintViolation"
     assert description.startswith("meterValue[0].sampledValue[1].value: ") and reason in description
     assert central.backend.transaction(tx).samples == ()  # not half of the message: the power is not kept either
     [refusal] = anomalies(central, "call error")
     assert refusal.cp_id == "cp-mallory" and description in refusal.detail
-    stop = {"meterStop": 10, "timestamp": iso_utc(T0 + 1_800), "transactionId": tx,
-            "transactionData": [{"timestamp": iso_utc(T0 + 1_800), "sampledValue": [sampled(value)]}]}
+    stop = {
+        "meterStop": 10,
+        "timestamp": iso_utc(T0 + 1_800),
+        "transactionId": tx,
+        "transactionData": [{"timestamp": iso_utc(T0 + 1_800), "sampledValue": [sampled(value)]}],
+    }
     assert result(cp.call("StopTransaction", stop)) == {}
     in_values, in_stop = anomalies(central, "bad value")
     assert in_values.detail.startswith("meterValue[0].sampledValue[1].value: ") and reason in in_values.detail
@@ -217,10 +239,17 @@ def test_hole10_a_meter_value_that_is_no_reading_is_refused_naming_the_field(cen
 
 @pytest.mark.parametrize(
     ("value", "unit", "wh"),
-    [("-0", "Wh", 0), ("1e-999999", "Wh", 0), ("0.0009", "kWh", 0), ("12.3456", "kWh", 12_345), ("1E3", "Wh", 1_000),
-     (".5", "kWh", 500), (str(MAX_READING), "Wh", MAX_READING),
-     ("999999999999.9999999999999999999999999", "kWh", MAX_READING - 1)],
-)  # fmt: skip
+    [
+        ("-0", "Wh", 0),
+        ("1e-999999", "Wh", 0),
+        ("0.0009", "kWh", 0),
+        ("12.3456", "kWh", 12_345),
+        ("1E3", "Wh", 1_000),
+        (".5", "kWh", 500),
+        (str(MAX_READING), "Wh", MAX_READING),
+        ("999999999999.9999999999999999999999999", "kWh", MAX_READING - 1),
+    ],
+)
 def test_exotic_but_valid_meter_values_are_read_exactly(central, hostile_cp, value, unit, wh):
     cp = hostile_cp()
     tx = cp.start(TAG, 0, T0)
@@ -295,9 +324,13 @@ def test_hole10_an_empty_meter_value_list_is_an_occurence_constraint_violation(h
 
 @pytest.mark.parametrize(
     ("action", "code"),
-    [("FooBar", "NotImplemented"), ("", "NotImplemented"),  # not known: NotImplemented (OCPP-J 1.6 Table 7)
-     ("FirmwareStatusNotification", "NotSupported"), ("Reset", "NotSupported")],  # known, not supported here
-)  # fmt: skip
+    [
+        ("FooBar", "NotImplemented"),
+        ("", "NotImplemented"),  # not known: NotImplemented (OCPP-J 1.6 Table 7)
+        ("FirmwareStatusNotification", "NotSupported"),
+        ("Reset", "NotSupported"),
+    ],  # known, not supported here
+)
 def test_hole10_unknown_actions_are_not_implemented_and_unsupported_ones_not_supported(hostile_cp, action, code):
     cp = hostile_cp()
     got_code, description = call_error(cp.call(action, {}))
@@ -307,12 +340,15 @@ def test_hole10_unknown_actions_are_not_implemented_and_unsupported_ones_not_sup
 def test_hole10_data_transfer_is_answered(central, hostile_cp):
     cp = hostile_cp()
     assert result(cp.call("DataTransfer", {"vendorId": "com.evil", "messageId": "x", "data": "1e999999"})) == {
-        "status": "UnknownVendorId"}  # fmt: skip
+        "status": "UnknownVendorId"
+    }
     central.backend.add_vendor("org.gridchain", ["ping"])
     assert result(cp.call("DataTransfer", {"vendorId": "org.gridchain", "messageId": "pong"})) == {
-        "status": "UnknownMessageId"}  # fmt: skip
+        "status": "UnknownMessageId"
+    }
     assert result(cp.call("DataTransfer", {"vendorId": "org.gridchain", "messageId": "ping", "data": "hi"})) == {
-        "status": "Accepted"}  # fmt: skip
+        "status": "Accepted"
+    }
     assert central.backend.data_transfers == [("cp-mallory", "org.gridchain", "ping", "hi")]
     code, description = call_error(cp.call("DataTransfer", {"vendorId": "v" * 256}))
     assert code == "TypeConstraintViolation" and description.startswith("vendorId: ")
@@ -358,10 +394,17 @@ def test_hole10_energy_active_import_interval_is_an_interval_not_a_register(cent
     cp = hostile_cp()
     tx = cp.start(TAG, 50_000, T0)
     for k in (1, 2, 3):
-        result(cp.call("MeterValues", meter_values(tx, T0 + k * 900, sampled(
-            "1850", measurand="Energy.Active.Import.Interval", context="Sample.Clock"))))  # fmt: skip
-    result(cp.call("MeterValues", meter_values(tx, T0 + 900, sampled(
-        "1850", measurand="Energy.Active.Import.Interval"))))  # fmt: skip  # a periodic one: the same energy
+        result(
+            cp.call(
+                "MeterValues",
+                meter_values(
+                    tx, T0 + k * 900, sampled("1850", measurand="Energy.Active.Import.Interval", context="Sample.Clock")
+                ),
+            )
+        )
+    result(
+        cp.call("MeterValues", meter_values(tx, T0 + 900, sampled("1850", measurand="Energy.Active.Import.Interval")))
+    )  # a periodic one: the same energy
     record = central.backend.transaction(tx)
     assert [s.interval_wh for s in record.samples] == [1_850, 1_850, 1_850, 1_850]
     assert {s.register_wh for s in record.samples} == {None}
@@ -390,10 +433,17 @@ def test_broken_json_of_a_call_with_a_readable_id_gets_formation_violation(centr
 
 @pytest.mark.parametrize(
     ("text", "too_deep"),
-    [("[" * 16 + "]" * 16, False), ("[" * 17 + "]" * 17, True), ('{"a":' * 17 + "1" + "}" * 17, True),
-     ('["' + "[" * 99 + '"]', False), ('["\\\\",' + "[" * 20 + "]" * 21, True),  # an escaped backslash escapes no quote
-     ('["\\"' + "[" * 20 + '"]', False), ("[" * 120_000, True), ("[[]" * 20, True)],  # escaped quote; unbalanced
-)  # fmt: skip
+    [
+        ("[" * 16 + "]" * 16, False),
+        ("[" * 17 + "]" * 17, True),
+        ('{"a":' * 17 + "1" + "}" * 17, True),
+        ('["' + "[" * 99 + '"]', False),
+        ('["\\\\",' + "[" * 20 + "]" * 21, True),  # an escaped backslash escapes no quote
+        ('["\\"' + "[" * 20 + '"]', False),
+        ("[" * 120_000, True),
+        ("[[]" * 20, True),
+    ],  # escaped quote; unbalanced
+)
 def test_nesting_is_measured_outside_strings(text, too_deep):
     from gridchain.ocpp.central import _too_deep
 
@@ -402,9 +452,22 @@ def test_nesting_is_measured_outside_strings(text, too_deep):
 
 @pytest.mark.parametrize(
     "frame",
-    ["}{", "", "null", "{}", "[]", '"[2]"', "[5,\"x\",{}]", "[2.0,\"x\",\"Heartbeat\",{}]", '[2,17,"Heartbeat",{}]',
-     '[3,"nobody",{}]', '[4,"nobody","GenericError","",{}]', "[" * 120_000, b"\xff\xfe[2]"],
-)  # fmt: skip
+    [
+        "}{",
+        "",
+        "null",
+        "{}",
+        "[]",
+        '"[2]"',
+        '[5,"x",{}]',
+        '[2.0,"x","Heartbeat",{}]',
+        '[2,17,"Heartbeat",{}]',
+        '[3,"nobody",{}]',
+        '[4,"nobody","GenericError","",{}]',
+        "[" * 120_000,
+        b"\xff\xfe[2]",
+    ],
+)
 def test_frames_with_no_call_to_answer_are_ignored_and_the_connection_stays_usable(central, hostile_cp, frame):
     """OCPP-J 1.6 answers a CALL; a frame that names none (§4.1.3: an unknown MessageTypeId is ignored) gets no
     answer, is kept as an anomaly, and the connection keeps serving."""
@@ -434,8 +497,9 @@ def test_an_oversized_frame_closes_only_its_own_connection(central, hostile_cp, 
 
     cp = hostile_cp()
     values = [sampled("1")] * (central.max_message_bytes // 10)
-    cp.send(cp.frame("MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": iso_utc(T0), "sampledValue":
-                                                                        values}]}))  # fmt: skip
+    cp.send(
+        cp.frame("MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": iso_utc(T0), "sampledValue": values}]})
+    )
     with pytest.raises(ConnectionClosed) as closed:
         cp.ws.recv(timeout=5)
     assert closed.value.rcvd.code == 1009  # message too big

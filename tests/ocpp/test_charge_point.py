@@ -61,10 +61,12 @@ def profile_dict(**overrides) -> dict:
     period = overrides.pop("period", {"startPeriod": 0, "limit": 3000})
     unit = overrides.pop("unit", "W")
     profile = {
-        "chargingProfileId": 77, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileId": 77,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxDefaultProfile",
         "chargingProfileKind": "Relative",
         "chargingSchedule": {"chargingRateUnit": unit, "chargingSchedulePeriod": [period]},
-    }  # fmt: skip
+    }
     profile.update(overrides)
     return profile
 
@@ -315,8 +317,10 @@ def test_the_protocol_without_network():
         return "Accepted"
 
     def meter_values(tx: int, t: int, wh: int, value: str | None = None) -> call.MeterValues:
-        sampled = [{"value": value or str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
-                   {"value": "7.4", "measurand": "Power.Active.Import", "unit": "kW"}]  # fmt: skip
+        sampled = [
+            {"value": value or str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+            {"value": "7.4", "measurand": "Power.Active.Import", "unit": "kW"},
+        ]
         return call.MeterValues(
             connector_id=1, transaction_id=tx, meter_value=[{"timestamp": iso_utc(t), "sampledValue": sampled}]
         )
@@ -391,9 +395,13 @@ def test_charging_profile_rules():
         return {"charging_rate_unit": unit, "charging_schedule_period": [period], **extra}
 
     base = {
-        "charging_profile_id": 1, "stack_level": 0, "charging_profile_purpose": "TxProfile",
-        "charging_profile_kind": "Relative", "transaction_id": 4, "charging_schedule": schedule(),
-    }  # fmt: skip
+        "charging_profile_id": 1,
+        "stack_level": 0,
+        "charging_profile_purpose": "TxProfile",
+        "charging_profile_kind": "Relative",
+        "transaction_id": 4,
+        "charging_schedule": schedule(),
+    }
 
     def parse(connector_id=1, active_tx=4, **changes):  # active_tx: the transaction in progress at the charge point
         profile = {**base, **changes}

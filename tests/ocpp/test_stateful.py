@@ -51,23 +51,50 @@ def _float_reading(x: float) -> tuple[str, str, int | None]:
 
 FEW = st.sampled_from([("1000", "Wh", 1_000), ("1", "kWh", 1_000), ("2000", "Wh", 2_000), ("2.0004", "kWh", 2_000)])
 READINGS = st.one_of(
-    FEW, FEW, FEW,  # values that repeat and contradict each other on the few timestamps
+    FEW,
+    FEW,
+    FEW,  # values that repeat and contradict each other on the few timestamps
     st.integers(0, MAX_READING).map(lambda n: (str(n), "Wh", n)),
     st.integers(0, MAX_READING).map(lambda n: (f"{n // 1000}.{n % 1000:03d}", "kWh", n)),
     st.integers(MAX_READING + 1, 2**256).map(lambda n: (str(n), "Wh", None)),
     st.integers(-(2**256), -1).map(lambda n: (str(n), "Wh", None)),
     st.floats(allow_nan=True, allow_infinity=True).map(_float_reading),
-    st.sampled_from([("1e999999", "Wh", None), ("1e999999999", "kWh", None), ("NaN", "Wh", None),
-                     ("-0", "Wh", 0), ("1e-999999", "kWh", 0), (" 7", "Wh", None), ("7_0", "Wh", None),
-                     ("\u0667", "Wh", None), ("", "Wh", None), ("7", "varh", None), ("7", "kWh", 7_000)]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            ("1e999999", "Wh", None),
+            ("1e999999999", "kWh", None),
+            ("NaN", "Wh", None),
+            ("-0", "Wh", 0),
+            ("1e-999999", "kWh", 0),
+            (" 7", "Wh", None),
+            ("7_0", "Wh", None),
+            ("\u0667", "Wh", None),
+            ("", "Wh", None),
+            ("7", "varh", None),
+            ("7", "kWh", 7_000),
+        ]
+    ),
+)
 WIDE_INTS = st.one_of(st.integers(0, 5_000), st.integers(0, 5_000), st.integers(-(2**70), 2**70))
 GARBAGE = st.one_of(
-    st.text(max_size=40), st.binary(max_size=40),
-    st.sampled_from(["[2]", "[2,\"g\"]", "[2,\"g\",\"Heartbeat\",[]]", "[2,\"g\",\"FooBar\",{}]",
-                     "[2,\"g\",\"Reset\",{}]", "[3,\"g\",{}]", "[9,\"g\"]", "[2,\"g\",\"Heartbeat\",{\"x\":NaN}]",
-                     "[2,\"" + "g" * 37 + "\",\"Heartbeat\",{}]", "[" * 40, "[2,\"g\",\"Heartbeat\",{"]),
-)  # fmt: skip
+    st.text(max_size=40),
+    st.binary(max_size=40),
+    st.sampled_from(
+        [
+            "[2]",
+            '[2,"g"]',
+            '[2,"g","Heartbeat",[]]',
+            '[2,"g","FooBar",{}]',
+            '[2,"g","Reset",{}]',
+            '[3,"g",{}]',
+            '[9,"g"]',
+            '[2,"g","Heartbeat",{"x":NaN}]',
+            '[2,"' + "g" * 37 + '","Heartbeat",{}]',
+            "[" * 40,
+            '[2,"g","Heartbeat",{',
+        ]
+    ),
+)
 
 
 class _Connection:
@@ -194,16 +221,25 @@ class CentralMachine(RuleBasedStateMachine):
             choices.append(st.sampled_from(others))
         return data.draw(st.one_of(*choices), label="transactionId")
 
-    @rule(data=st.data(), cp=st.sampled_from(CPS), t=st.sampled_from(TIMES), context=st.sampled_from(CONTEXTS),
-          reading=READINGS, signed=st.none() | st.sampled_from(SIGNED))  # fmt: skip
+    @rule(
+        data=st.data(),
+        cp=st.sampled_from(CPS),
+        t=st.sampled_from(TIMES),
+        context=st.sampled_from(CONTEXTS),
+        reading=READINGS,
+        signed=st.none() | st.sampled_from(SIGNED),
+    )
     def meter_values(self, data, cp, t, context, reading, signed):
         self.reading_frame(cp, self.some_tx(data, cp), t, context, reading, signed)
 
     def reading_frame(self, cp, tx, t, context, reading, signed):
         self.last = (self.reading_frame, cp, tx, t, context, reading, signed)
         values, kept = self.sampled_values(reading, signed, context)
-        answer = self.call(cp, "MeterValues", {"connectorId": 1, "transactionId": tx,
-                                               "meterValue": [{"timestamp": iso_utc(t), "sampledValue": values}]})
+        answer = self.call(
+            cp,
+            "MeterValues",
+            {"connectorId": 1, "transactionId": tx, "meterValue": [{"timestamp": iso_utc(t), "sampledValue": values}]},
+        )
         if "register_wh" not in kept:  # no reading at all: refused whole, naming the field; nothing stored
             assert answer[0] == 4 and answer[2] == "PropertyConstraintViolation", answer
             assert answer[3].startswith("meterValue[0].sampledValue[0]."), answer  # its value or its unit
@@ -216,8 +252,13 @@ class CentralMachine(RuleBasedStateMachine):
             return
         self.merge(tx, t, context, kept)
 
-    @rule(data=st.data(), cp=st.sampled_from(CPS), meter_stop=WIDE_INTS, t=st.sampled_from(TIMES),
-          end=st.none() | st.tuples(READINGS, st.sampled_from(SIGNED)))  # fmt: skip
+    @rule(
+        data=st.data(),
+        cp=st.sampled_from(CPS),
+        meter_stop=WIDE_INTS,
+        t=st.sampled_from(TIMES),
+        end=st.none() | st.tuples(READINGS, st.sampled_from(SIGNED)),
+    )
     def stop(self, data, cp, meter_stop, t, end):
         self.stop_frame(cp, self.some_tx(data, cp), meter_stop, t, end)
 
@@ -281,7 +322,10 @@ class CentralMachine(RuleBasedStateMachine):
             assert record.energy_wh >= 0
             model = self.txs[record.transaction_id]
             assert (record.cp_id, record.meter_start_wh, record.meter_stop_wh) == (
-                model["cp"], model["start_wh"], model["stop_wh"])  # fmt: skip
+                model["cp"],
+                model["start_wh"],
+                model["stop_wh"],
+            )
             assert record.open == (model["stop"] is None)
             for s in record.samples:
                 for name in ("register_wh", "signed_data", "power_w", "interval_wh"):
@@ -289,12 +333,13 @@ class CentralMachine(RuleBasedStateMachine):
                         stored[(record.transaction_id, s.timestamp, s.context, name)] = getattr(s, name)
         assert stored == self.kept
         assert Counter({k: v for k, v in self.anomalies.items() if v}) == Counter(
-            str(a.kind) for a in self.backend.anomalies)  # fmt: skip
+            str(a.kind) for a in self.backend.anomalies
+        )
         assert self.backend.duplicates == self.duplicates
 
     @invariant()
     def a_signed_end_reading_is_never_lost(self):
-        for (tx, t, context, name), value in self.kept.items():
+        for (tx, _t, context, name), value in self.kept.items():
             if context == "Transaction.End" and name == "signed_data":
                 record = self.backend.transaction(tx)
                 assert any(s.signed_data == value and s.context == context for s in record.samples)

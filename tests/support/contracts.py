@@ -110,8 +110,13 @@ class Community:
     Members may submit one request per slot (the contract's default) unless a test raises their limit,
     explicitly, with `request_limit` or `limit_requests`."""
 
-    def __init__(self, beta1_pm: int = BETA1_PM, capacity_w: int = INITIAL_CAPACITY_W, members: int = 4,
-                 request_limit: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        beta1_pm: int = BETA1_PM,
+        capacity_w: int = INITIAL_CAPACITY_W,
+        members: int = 4,
+        request_limit: int | None = None,
+    ):
         self.start = boa.env.evm.patch.timestamp
         self.owner = boa.env.eoa
         self.c = deployer().deploy(self.start, SLOT_LENGTH, beta1_pm, capacity_w)

@@ -103,8 +103,9 @@ class V2VMarket:
             return succeeds(self.c.end_auction, consumer)
 
     def receipt(self, consumer: Attacker, delivered_wh: int):
-        return sign_receipt(consumer.key, self.chain_id, str(self.c.address), self.c.token(consumer.address),
-                            delivered_wh)  # fmt: skip
+        return sign_receipt(
+            consumer.key, self.chain_id, str(self.c.address), self.c.token(consumer.address), delivered_wh
+        )
 
     def expire(self, consumer: str, sender: str) -> bool:
         with boa.env.prank(sender):
@@ -150,7 +151,8 @@ def test_hole4_a_consumer_that_never_ends_cannot_lock_the_winners_collateral(mar
     expired = market.expire(attacker.address, stranger)
     market.withdraw(provider)
     assert balance(provider) == FUNDS, (
-        f"the winner's collateral ({collateral} wei) is locked: ended by the provider {ended}, expired {expired}")
+        f"the winner's collateral ({collateral} wei) is locked: ended by the provider {ended}, expired {expired}"
+    )
     market.withdraw(attacker.address)
     assert balance(attacker) == FUNDS and balance(market.c.address) == 0
 

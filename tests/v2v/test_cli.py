@@ -13,9 +13,18 @@ def test_v2v_demo_prints_the_timeline_the_exchange_and_the_balances():
     r = runner.invoke(app, ["v2v", "demo"])
     assert r.exit_code == 0, r.stderr
     out = " ".join(r.stdout.split())  # rich wraps long lines
-    for text in ("Bid timeline", "placed", "winner: provider", "Mutual authentication", "refused a replayed hello",
-                 "token already used", "refused a hello with a forged token", "charging session",
-                 "Balances before and after", "contract balance after: 0 wei"):
+    for text in (
+        "Bid timeline",
+        "placed",
+        "winner: provider",
+        "Mutual authentication",
+        "refused a replayed hello",
+        "token already used",
+        "refused a hello with a forged token",
+        "charging session",
+        "Balances before and after",
+        "contract balance after: 0 wei",
+    ):
         assert text in out, text
 
 
@@ -29,8 +38,13 @@ def test_v2v_demo_json_balances_sum_to_zero():
 
 
 def test_v2v_demo_bad_amount_names_the_option():
-    p = subprocess.run([sys.executable, "-m", "gridchain", "v2v", "demo", "--amount-kwh", "201"], capture_output=True,
-                       text=True, timeout=120, check=False)  # fmt: skip
+    p = subprocess.run(
+        [sys.executable, "-m", "gridchain", "v2v", "demo", "--amount-kwh", "201"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert p.returncode == 2 and p.stderr == "error: --amount-kwh: 201 is outside 1..200\n" and p.stdout == ""
 
 
@@ -49,8 +63,13 @@ def test_v2v_demo_min_collateral_sets_each_bids_collateral():
 
 
 def test_v2v_demo_bad_min_collateral_names_the_option():
-    p = subprocess.run([sys.executable, "-m", "gridchain", "v2v", "demo", "--min-collateral-pm", "1001"],
-                       capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    p = subprocess.run(
+        [sys.executable, "-m", "gridchain", "v2v", "demo", "--min-collateral-pm", "1001"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert p.returncode == 2 and p.stderr == "error: --min-collateral-pm: 1001 is outside 0..1000\n" and p.stdout == ""
 
 

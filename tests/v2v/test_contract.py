@@ -48,10 +48,9 @@ def __default__():
     self.received += msg.value  # a storage write: more than a 2,300-gas push allows
 """
 
+
 def deployer():
     return load(CONTRACT)
-
-
 
 
 class Market(Mirrored):
@@ -59,8 +58,17 @@ class Market(Mirrored):
     clock. Every call goes to both; `check` compares everything observable after each success."""
 
     ERROR = V2VError
-    EVENTS = ("EVAdded", "EVRemoved", "StatusChanged", "AuctionStarted", "BidPlaced", "AuctionEnded",
-              "ReceiptPosted", "TradeClosed", "Withdrawn")  # fmt: skip
+    EVENTS = (
+        "EVAdded",
+        "EVRemoved",
+        "StatusChanged",
+        "AuctionStarted",
+        "BidPlaced",
+        "AuctionEnded",
+        "ReceiptPosted",
+        "TradeClosed",
+        "Withdrawn",
+    )
 
     def __init__(self, validity_s: int = VALIDITY, grace_s: int = GRACE, evs: int = 4):
         self.owner = str(boa.env.eoa)
@@ -139,33 +147,52 @@ class Market(Mirrored):
         assert self.events["StatusChanged"] == [{"active": active}]
 
     # -- trading ---------------------------------------------------------------------------------------------
-    def start(self, consumer: str, amount_wh: int = AMOUNT, bidding_time_s: int = BIDDING, start_rate: int = START_RATE,
-              deposit: int | None = None, min_collateral: int | None = 0) -> Auction:  # fmt: skip
+    def start(
+        self,
+        consumer: str,
+        amount_wh: int = AMOUNT,
+        bidding_time_s: int = BIDDING,
+        start_rate: int = START_RATE,
+        deposit: int | None = None,
+        min_collateral: int | None = 0,
+    ) -> Auction:
         """`min_collateral` 0 (these tests' default): the paper's collateral, rate x amount; None: the contract's
         default (the deposit), by the three-argument call."""
         deposit = cost(start_rate, amount_wh) if deposit is None else deposit
         extra = () if min_collateral is None else (min_collateral,)
         auction = self.apply(
-            consumer, deposit,
-            lambda: self.model.start_auction(consumer, self.now, deposit, amount_wh, bidding_time_s, start_rate,
-                                             min_collateral),
+            consumer,
+            deposit,
+            lambda: self.model.start_auction(
+                consumer, self.now, deposit, amount_wh, bidding_time_s, start_rate, min_collateral
+            ),
             lambda: self.c.start_auction(amount_wh, bidding_time_s, start_rate, *extra, value=deposit),
-        )  # fmt: skip
-        assert self.events["AuctionStarted"] == [{
-            "consumer": consumer.lower(), "amount_wh": amount_wh, "start_rate_wei_per_kwh": start_rate,
-            "closing_time": self.now + bidding_time_s, "deposit_wei": deposit,
-            "min_collateral_wei": deposit if min_collateral is None else min_collateral}]  # fmt: skip
+        )
+        assert self.events["AuctionStarted"] == [
+            {
+                "consumer": consumer.lower(),
+                "amount_wh": amount_wh,
+                "start_rate_wei_per_kwh": start_rate,
+                "closing_time": self.now + bidding_time_s,
+                "deposit_wei": deposit,
+                "min_collateral_wei": deposit if min_collateral is None else min_collateral,
+            }
+        ]
         return auction
 
     def bid(self, provider: str, consumer: str, rate: int = RATE, collateral: int | None = None) -> None:
         if collateral is None:
             a = self.model.auctions.get(consumer.lower())
             collateral = required_collateral(rate, a.amount_wh, a.min_collateral_wei) if a else 0
-        self.apply(provider, collateral,
-                   lambda: self.model.place_bid(provider, self.now, collateral, consumer, rate),
-                   lambda: self.c.place_bid(consumer, rate, value=collateral))  # fmt: skip
+        self.apply(
+            provider,
+            collateral,
+            lambda: self.model.place_bid(provider, self.now, collateral, consumer, rate),
+            lambda: self.c.place_bid(consumer, rate, value=collateral),
+        )
         assert self.events["BidPlaced"] == [
-            {"consumer": consumer.lower(), "provider": provider.lower(), "rate_wei_per_kwh": rate}]
+            {"consumer": consumer.lower(), "provider": provider.lower(), "rate_wei_per_kwh": rate}
+        ]
 
     def end(self, consumer: str, sender: str | None = None) -> bytes | None:
         """`consumer` ends its auction (`sender` None, by the no-argument call), or `sender` ends it for it."""
@@ -173,8 +200,9 @@ class Market(Mirrored):
         provider = a.provider if a else ZERO
         sender = sender or consumer
         args = () if sender == consumer else (consumer,)
-        token = self.apply(sender, 0, lambda: self.model.end_auction(sender, self.now, consumer),
-                           lambda: self.c.end_auction(*args))  # fmt: skip
+        token = self.apply(
+            sender, 0, lambda: self.model.end_auction(sender, self.now, consumer), lambda: self.c.end_auction(*args)
+        )
         [event] = self.events["AuctionEnded"]
         assert event["consumer"] == consumer.lower() and event["provider"] == provider
         if token is None:
@@ -184,12 +212,18 @@ class Market(Mirrored):
             assert bytes(self.c.token(consumer)) == token
         return token
 
-    def receipt(self, consumer, delivered_wh: int, key=None, token: bytes | None = None,
-                contract: str | None = None) -> SignedReceipt:  # fmt: skip
+    def receipt(
+        self, consumer, delivered_wh: int, key=None, token: bytes | None = None, contract: str | None = None
+    ) -> SignedReceipt:
         """`consumer`'s receipt for its current trade (or `token`), signed with its key (or `key`)."""
         token = self.model.token(consumer.address) if token is None else token
-        return sign_receipt(key if key is not None else consumer.key, self.chain_id, contract or self.address,
-                            token or ZERO32, delivered_wh)  # fmt: skip
+        return sign_receipt(
+            key if key is not None else consumer.key,
+            self.chain_id,
+            contract or self.address,
+            token or ZERO32,
+            delivered_wh,
+        )
 
     def signer(self, consumer: str, receipt: SignedReceipt) -> str:
         """Whom the contract recovers: the signature over the trade's own token (not the receipt's)."""
@@ -198,8 +232,12 @@ class Market(Mirrored):
 
     def post(self, sender: str, consumer: str, receipt: SignedReceipt) -> None:
         signer = self.signer(consumer, receipt)
-        self.apply(sender, 0, lambda: self.model.post_receipt(sender, consumer, receipt.delivered_wh, signer),
-                   lambda: self.c.post_receipt(consumer, *receipt.as_args()))  # fmt: skip
+        self.apply(
+            sender,
+            0,
+            lambda: self.model.post_receipt(sender, consumer, receipt.delivered_wh, signer),
+            lambda: self.c.post_receipt(consumer, *receipt.as_args()),
+        )
         assert self.events["ReceiptPosted"] == [{"consumer": consumer.lower(), "delivered_wh": receipt.delivered_wh}]
 
     def _closed(self, closed: Closed) -> Closed:
@@ -208,13 +246,21 @@ class Market(Mirrored):
 
     def settle(self, sender: str, consumer: str, receipt: SignedReceipt) -> Closed:
         signer = self.signer(consumer, receipt)
-        return self._closed(self.apply(
-            sender, 0, lambda: self.model.settle(sender, self.now, consumer, receipt.delivered_wh, signer),
-            lambda: self.c.settle(consumer, *receipt.as_args())))  # fmt: skip
+        return self._closed(
+            self.apply(
+                sender,
+                0,
+                lambda: self.model.settle(sender, self.now, consumer, receipt.delivered_wh, signer),
+                lambda: self.c.settle(consumer, *receipt.as_args()),
+            )
+        )
 
     def expire(self, sender: str, consumer: str) -> Closed:
-        return self._closed(self.apply(sender, 0, lambda: self.model.expire(sender, self.now, consumer),
-                                       lambda: self.c.expire(consumer)))  # fmt: skip
+        return self._closed(
+            self.apply(
+                sender, 0, lambda: self.model.expire(sender, self.now, consumer), lambda: self.c.expire(consumer)
+            )
+        )
 
     def withdraw(self, sender: str) -> int:
         amount = self.apply(sender, 0, lambda: self.model.withdraw(sender), lambda: self.c.withdraw())
@@ -397,7 +443,8 @@ def test_start_with_an_open_auction_refused(m):
 
 
 @pytest.mark.parametrize(
-    ("amount_wh", "ok"), [(0, False), (1, True), (2**64 - 1, True), (2**64, False)],
+    ("amount_wh", "ok"),
+    [(0, False), (1, True), (2**64 - 1, True), (2**64, False)],
 )
 def test_start_amount_bounds(m, amount_wh, ok):
     if ok:
@@ -407,7 +454,8 @@ def test_start_amount_bounds(m, amount_wh, ok):
 
 
 @pytest.mark.parametrize(
-    ("bidding_time_s", "ok"), [(0, False), (1, True), (7 * DAY, True), (7 * DAY + 1, False)],
+    ("bidding_time_s", "ok"),
+    [(0, False), (1, True), (7 * DAY, True), (7 * DAY + 1, False)],
 )
 def test_start_bidding_time_bounds(m, bidding_time_s, ok):
     if ok:
@@ -418,7 +466,8 @@ def test_start_bidding_time_bounds(m, bidding_time_s, ok):
 
 
 @pytest.mark.parametrize(
-    ("start_rate", "ok"), [(0, False), (1, True), (2**80 - 1, True), (2**80, False)],
+    ("start_rate", "ok"),
+    [(0, False), (1, True), (2**80 - 1, True), (2**80, False)],
 )
 def test_start_rate_bounds(m, start_rate, ok):
     m.refund(m.ev(0), 2**100)
@@ -448,9 +497,17 @@ def test_start_deposit_against_the_cost_at_the_start_rate(m, delta, ok):
         refused("deposit below the cost at the start rate", m.start, m.ev(0), amount, BIDDING, rate, deposit)
 
 
-@pytest.mark.parametrize(("minimum", "ok"), [
-    (0, True), (1, True), (DEPOSIT, True), (DEPOSIT + 1, False), (2**80, False), (2**256 - 1, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("minimum", "ok"),
+    [
+        (0, True),
+        (1, True),
+        (DEPOSIT, True),
+        (DEPOSIT + 1, False),
+        (2**80, False),
+        (2**256 - 1, False),
+    ],
+)
 def test_start_min_collateral_at_most_the_deposit(m, minimum, ok):
     if ok:
         a = m.start(m.ev(0), deposit=DEPOSIT, min_collateral=minimum)
@@ -520,10 +577,16 @@ def test_bid_at_rate_0_refused(m):
     refused("rate is 0", m.bid, m.ev(1), m.ev(0), 0)
 
 
-@pytest.mark.parametrize(("first", "rate", "ok"), [
-    (None, START_RATE, False), (None, START_RATE - 1, True),
-    (RATE, RATE, False), (RATE, RATE - 1, True), (RATE, RATE + 1, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("first", "rate", "ok"),
+    [
+        (None, START_RATE, False),
+        (None, START_RATE - 1, True),
+        (RATE, RATE, False),
+        (RATE, RATE - 1, True),
+        (RATE, RATE + 1, False),
+    ],
+)
 def test_bid_must_be_strictly_lower(m, first, rate, ok):
     m.start(m.ev(0))
     if first is not None:
@@ -731,8 +794,9 @@ def test_provider_settle_moves_the_money(m, delivered, minimum):
     closed = m.settle(provider, consumer, m.receipt(m.evs[0], delivered))
     price = cost(RATE, delivered)
     forfeit = collateral * (AMOUNT - delivered) // AMOUNT  # the collateral of the energy not delivered
-    assert closed == Closed(consumer.lower(), provider.lower(), delivered, price + collateral - forfeit,
-                            deposit - price + forfeit, False)  # fmt: skip
+    assert closed == Closed(
+        consumer.lower(), provider.lower(), delivered, price + collateral - forfeit, deposit - price + forfeit, False
+    )
     assert boa.env.get_balance(provider) - p0 == price + collateral - forfeit  # its own send was the collateral
     assert boa.env.get_balance(provider) == FUNDS + price - forfeit
     assert boa.env.get_balance(consumer) - c0 == deposit - price + forfeit
@@ -753,13 +817,24 @@ def test_forfeiture_only_if_the_consumer_ended_within_its_grace(m, late, forfeit
     collateral = cost(START_RATE, AMOUNT)  # the default minimum: the deposit
     share = collateral * 7_500 // AMOUNT if forfeits else 0
     assert (closed.to_provider_wei, closed.to_consumer_wei) == (
-        cost(RATE, 2_500) + collateral - share, cost(START_RATE, AMOUNT) - cost(RATE, 2_500) + share)  # fmt: skip
+        cost(RATE, 2_500) + collateral - share,
+        cost(START_RATE, AMOUNT) - cost(RATE, 2_500) + share,
+    )
 
 
-@pytest.mark.parametrize(("amount", "collateral", "delivered"), [
-    (7_777, 1, 7_776), (7_777, 3, 1), (3, 2**80 - 1, 1), (2**64 - 1, 2**80 - 1, 1), (2**64 - 1, 2**80 - 1, 2**64 - 2),
-    (1, 5, 0), (1, 5, 1), (999, 10**18 + 7, 500),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("amount", "collateral", "delivered"),
+    [
+        (7_777, 1, 7_776),
+        (7_777, 3, 1),
+        (3, 2**80 - 1, 1),
+        (2**64 - 1, 2**80 - 1, 1),
+        (2**64 - 1, 2**80 - 1, 2**64 - 2),
+        (1, 5, 0),
+        (1, 5, 1),
+        (999, 10**18 + 7, 500),
+    ],
+)
 def test_undelivered_share_rounds_down_and_keeps_the_invariant(m, amount, collateral, delivered):
     """The share is collateral x (amount - delivered) // amount: rounded down (the provider keeps the remainder
     of a wei), never above the collateral; what the trade pays out is exactly what it held (Market.check)."""
@@ -784,8 +859,9 @@ def test_consumer_settles_early_only_with_a_receipt_for_the_whole_amount(m):
     m.trade()
     ended = m.model.auctions[m.ev(0).lower()].ended_at
     m.travel_to(ended + VALIDITY - 1)
-    refused("the consumer settles after the token's validity", m.settle, m.ev(0), m.ev(0),
-            m.receipt(m.evs[0], AMOUNT - 1))  # fmt: skip
+    refused(
+        "the consumer settles after the token's validity", m.settle, m.ev(0), m.ev(0), m.receipt(m.evs[0], AMOUNT - 1)
+    )
     closed = m.settle(m.ev(0), m.ev(0), m.receipt(m.evs[0], AMOUNT))
     assert closed.to_consumer_wei == cost(START_RATE, AMOUNT) - cost(RATE, AMOUNT)
 
@@ -866,8 +942,14 @@ def test_expire_at_exactly_validity_plus_grace_by_a_stranger(m):
     m.travel_to(ended + VALIDITY + GRACE)
     closed = m.expire(stranger, m.ev(0))
     share = cost(RATE, AMOUNT) * 3_000 // AMOUNT
-    assert closed == Closed(m.ev(0).lower(), m.ev(1).lower(), 7_000, cost(RATE, 7_000) + cost(RATE, AMOUNT) - share,
-                            cost(START_RATE, AMOUNT) - cost(RATE, 7_000) + share, True)  # fmt: skip
+    assert closed == Closed(
+        m.ev(0).lower(),
+        m.ev(1).lower(),
+        7_000,
+        cost(RATE, 7_000) + cost(RATE, AMOUNT) - share,
+        cost(START_RATE, AMOUNT) - cost(RATE, 7_000) + share,
+        True,
+    )
     assert boa.env.get_balance(stranger) == FUNDS
 
 
@@ -876,7 +958,10 @@ def test_expire_without_a_receipt_gives_the_collateral_to_the_consumer(m):
     m.travel_to(m.now + VALIDITY + GRACE)
     closed = m.expire(m.ev(3), m.ev(0))
     assert (closed.delivered_wh, closed.to_provider_wei, closed.to_consumer_wei) == (
-        0, 0, cost(START_RATE, AMOUNT) + cost(RATE, AMOUNT))  # fmt: skip
+        0,
+        0,
+        cost(START_RATE, AMOUNT) + cost(RATE, AMOUNT),
+    )
     assert boa.env.get_balance(m.ev(0)) == FUNDS + cost(RATE, AMOUNT)
     assert boa.env.get_balance(m.ev(1)) == FUNDS - cost(RATE, AMOUNT)
 
@@ -889,7 +974,10 @@ def test_expire_of_a_trade_ended_by_another_returns_collateral_and_deposit(m):
     m.travel_to(m.now + VALIDITY + GRACE)
     closed = m.expire(m.ev(3), m.ev(0))
     assert (closed.delivered_wh, closed.to_provider_wei, closed.to_consumer_wei) == (
-        0, cost(RATE, AMOUNT), cost(START_RATE, AMOUNT))  # fmt: skip
+        0,
+        cost(RATE, AMOUNT),
+        cost(START_RATE, AMOUNT),
+    )
     assert boa.env.get_balance(m.ev(0)) == boa.env.get_balance(m.ev(1)) == FUNDS
 
 
@@ -937,9 +1025,17 @@ def test_views_of_a_consumer_without_an_auction_are_empty(m):
     assert m.c.pending_returns(m.ev(0)) == 0
 
 
-@pytest.mark.parametrize(("rate", "energy"), [
-    (0, 0), (1, 999), (1, 1_000), (999, 1), (START_RATE, AMOUNT), (123_456_789_012_345, 7_777),
-    (2**96 - 1, 2**64 - 1),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("rate", "energy"),
+    [
+        (0, 0),
+        (1, 999),
+        (1, 1_000),
+        (999, 1),
+        (START_RATE, AMOUNT),
+        (123_456_789_012_345, 7_777),
+        (2**96 - 1, 2**64 - 1),
+    ],
+)
 def test_cost_view_agrees_with_the_model(m, rate, energy):
     assert m.c.cost(rate, energy) == cost(rate, energy)

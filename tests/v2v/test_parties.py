@@ -50,6 +50,7 @@ def signed(key: str, tag: bytes, token: bytes, challenge: bytes) -> bytes:
 
 NO_SESSION = b"\x00" * 32  # a proof the consumer checks before using any session secret
 
+
 def state(provider: ProviderEV) -> dict:
     """What a refusal must leave as it was: the sessions, with what was delivered and receipted."""
     return {token: (s.delivered_wh, s.receipt) for token, s in provider.sessions.items()}
@@ -139,7 +140,10 @@ def test_honest_trade_authenticates_delivers_and_settles(trade):
     trade_on_chain = t.client.auction(consumer.address)
     # the consumer's default minimum collateral is its deposit: every bid stakes that much
     assert (trade_on_chain.deposit_wei, trade_on_chain.collateral_wei, trade_on_chain.min_collateral_wei) == (
-        deposit, deposit, deposit)  # fmt: skip
+        deposit,
+        deposit,
+        deposit,
+    )
     before = {a: t.gateway.balance(a) for a in (consumer.address, winner.address)}
     settled = winner.settle(t.token)
     [closed] = settled.named("TradeClosed")
@@ -217,7 +221,9 @@ def test_a_provider_ends_the_auction_of_a_consumer_that_does_not():
     m.gateway.advance_time(VALIDITY + GRACE)
     [closed] = m.client.expire(m.gateway.accounts[0], consumer.address).named("TradeClosed")
     assert (closed.args["to_provider_wei"], closed.args["to_consumer_wei"]) == (
-        m.client.cost(START_RATE, AMOUNT), m.client.cost(START_RATE, AMOUNT))  # collateral and deposit back
+        m.client.cost(START_RATE, AMOUNT),
+        m.client.cost(START_RATE, AMOUNT),
+    )  # collateral and deposit back
 
 
 # ---- the provider's checks of the hello ------------------------------------------------------------------
@@ -276,8 +282,9 @@ def test_public_key_not_the_consumers_is_refused(trade):
 def test_signature_by_another_key_is_refused(trade):
     t, consumer = trade, trade.consumer
     challenge = secrets.token_bytes(32)
-    by_stranger = Hello(consumer.address, consumer.public_key, t.token, challenge,
-                        signed(t.keys[5], ACCESS_TAG, t.token, challenge))  # fmt: skip
+    by_stranger = Hello(
+        consumer.address, consumer.public_key, t.token, challenge, signed(t.keys[5], ACCESS_TAG, t.token, challenge)
+    )
     with refused("the token's signature is not by that public key"):
         t.http.hello(by_stranger)
     wrong_tag = dataclasses.replace(by_stranger, signature=signed(t.keys[1], PROVIDER_TAG, t.token, challenge))
@@ -363,8 +370,9 @@ def test_receipts_must_be_the_consumers_for_what_was_delivered(trade):
     with refused(f"the receipt is signed by {stranger}, not by the consumer {consumer.address}"):
         t.http.receipt(sign_receipt(t.keys[5], chain_id, contract, t.token, INCREMENT))
     other_domain = sign_receipt(t.keys[1], chain_id + 1, contract, t.token, INCREMENT)  # another chain's receipt
-    with pytest.raises(AuthRefused, match=f"^the receipt is signed by 0x[0-9a-fA-F]{{40}}, not by the consumer "
-                                          f"{consumer.address}$"):  # fmt: skip
+    with pytest.raises(
+        AuthRefused, match=f"^the receipt is signed by 0x[0-9a-fA-F]{{40}}, not by the consumer {consumer.address}$"
+    ):
         t.http.receipt(other_domain)
     relabelled = SignedReceipt(t.token, INCREMENT * 2, consumer.receipt(t.token, INCREMENT).signature)
     with pytest.raises(AuthRefused, match="^the receipt is signed by 0x"):
@@ -409,33 +417,51 @@ def _without(body: dict, key: str) -> dict:
     return {k: v for k, v in body.items() if k != key}
 
 
-@pytest.mark.parametrize("path, spoil, reason", [
-    ("/hello", lambda h: b"not json", "the body is not JSON"),
-    ("/hello", lambda h: b"", "the body is not JSON"),
-    ("/hello", lambda h: b"\xff\xfe{", "the body is not JSON"),
-    ("/hello", lambda h: [h], "the body is not a JSON object"),
-    ("/hello", lambda h: _without(h, "challenge"), "hello lacks 'challenge'"),
-    ("/hello", lambda h: _without(h, "consumer"), "hello lacks 'consumer'"),
-    ("/hello", lambda h: {**h, "token": h["token"][:-2]}, "expected 32 bytes, got 31"),
-    ("/hello", lambda h: {**h, "public_key": h["public_key"] + "00"}, "expected 64 bytes, got 65"),
-    ("/hello", lambda h: {**h, "signature": h["signature"][:-4]},
-     "signature: must be 65 bytes (r, s, v) or 64 bytes (EIP-2098 r, vs), got 63"),
-    ("/hello", lambda h: {**h, "challenge": "0x" + "zz" * 32}, "'0xzzzzzzzzzzzzzzzzzz' is not hex"),
-    ("/hello", lambda h: {**h, "token": None}, "'None' is not hex"),
-    ("/deliver", lambda h: b"{", "the body is not JSON"),
-    ("/deliver", lambda h: {}, "expected 32 bytes, got 0"),
-    ("/deliver", lambda h: {"token": h["token"] + "00"}, "expected 32 bytes, got 33"),
-    ("/deliver", lambda h: {"token": h["token"]}, "expected 32 bytes, got 0"),  # no session secret
-    ("/receipt", lambda h: "a string", "the body is not a JSON object"),
-    ("/receipt", lambda h: {"token": h["token"], "signature": "0x" + "00" * 65},
-     "delivered_wh must be an integer [Wh], got None"),
-    ("/receipt", lambda h: {"token": h["token"], "delivered_wh": 2000.5, "signature": "0x" + "00" * 65},
-     "delivered_wh must be an integer [Wh], got 2000.5"),
-    ("/receipt", lambda h: {"token": h["token"], "delivered_wh": 1},
-     "signature: null is not a 0x-prefixed hex string"),
-    ("/receipt", lambda h: {"token": h["token"][:-2], "delivered_wh": 1, "signature": "0x" + "00" * 65},
-     "expected 32 bytes, got 31"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "path, spoil, reason",
+    [
+        ("/hello", lambda h: b"not json", "the body is not JSON"),
+        ("/hello", lambda h: b"", "the body is not JSON"),
+        ("/hello", lambda h: b"\xff\xfe{", "the body is not JSON"),
+        ("/hello", lambda h: [h], "the body is not a JSON object"),
+        ("/hello", lambda h: _without(h, "challenge"), "hello lacks 'challenge'"),
+        ("/hello", lambda h: _without(h, "consumer"), "hello lacks 'consumer'"),
+        ("/hello", lambda h: {**h, "token": h["token"][:-2]}, "expected 32 bytes, got 31"),
+        ("/hello", lambda h: {**h, "public_key": h["public_key"] + "00"}, "expected 64 bytes, got 65"),
+        (
+            "/hello",
+            lambda h: {**h, "signature": h["signature"][:-4]},
+            "signature: must be 65 bytes (r, s, v) or 64 bytes (EIP-2098 r, vs), got 63",
+        ),
+        ("/hello", lambda h: {**h, "challenge": "0x" + "zz" * 32}, "'0xzzzzzzzzzzzzzzzzzz' is not hex"),
+        ("/hello", lambda h: {**h, "token": None}, "'None' is not hex"),
+        ("/deliver", lambda h: b"{", "the body is not JSON"),
+        ("/deliver", lambda h: {}, "expected 32 bytes, got 0"),
+        ("/deliver", lambda h: {"token": h["token"] + "00"}, "expected 32 bytes, got 33"),
+        ("/deliver", lambda h: {"token": h["token"]}, "expected 32 bytes, got 0"),  # no session secret
+        ("/receipt", lambda h: "a string", "the body is not a JSON object"),
+        (
+            "/receipt",
+            lambda h: {"token": h["token"], "signature": "0x" + "00" * 65},
+            "delivered_wh must be an integer [Wh], got None",
+        ),
+        (
+            "/receipt",
+            lambda h: {"token": h["token"], "delivered_wh": 2000.5, "signature": "0x" + "00" * 65},
+            "delivered_wh must be an integer [Wh], got 2000.5",
+        ),
+        (
+            "/receipt",
+            lambda h: {"token": h["token"], "delivered_wh": 1},
+            "signature: null is not a 0x-prefixed hex string",
+        ),
+        (
+            "/receipt",
+            lambda h: {"token": h["token"][:-2], "delivered_wh": 1, "signature": "0x" + "00" * 65},
+            "expected 32 bytes, got 31",
+        ),
+    ],
+)
 def test_malformed_bodies_are_refused_with_a_reason(trade, path, spoil, reason):
     t = trade
     body = spoil(t.consumer.hello(t.token).to_json())
@@ -449,19 +475,26 @@ def test_malformed_bodies_are_refused_with_a_reason(trade, path, spoil, reason):
     assert t.http.deliver(t.token) == INCREMENT
 
 
-@pytest.mark.parametrize("spoil, reason", [
-    (lambda r: {**r, "signature": "0x" + "00" * 65}, "signature: r is 0"),
-    (lambda r: {**r, "signature": r["signature"][:-2] + "05"}, "signature: v must be 0, 1, 27 or 28, got 5"),
-    (lambda r: {**r, "delivered_wh": -1}, "delivered_wh must be 0 .. 2**64 - 1, got -1"),
-    (lambda r: {**r, "session": "0x" + "11" * 32}, "wrong session secret"),  # the token alone is public
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "spoil, reason",
+    [
+        (lambda r: {**r, "signature": "0x" + "00" * 65}, "signature: r is 0"),
+        (lambda r: {**r, "signature": r["signature"][:-2] + "05"}, "signature: v must be 0, 1, 27 or 28, got 5"),
+        (lambda r: {**r, "delivered_wh": -1}, "delivered_wh must be 0 .. 2**64 - 1, got -1"),
+        (lambda r: {**r, "session": "0x" + "11" * 32}, "wrong session secret"),  # the token alone is public
+    ],
+)
 def test_malformed_receipt_is_a_refusal_not_a_server_error(trade, spoil, reason):
     t = trade
     open_session(t)
     t.http.deliver(t.token)
     r = t.consumer.receipt(t.token, INCREMENT)
-    body = {"token": "0x" + t.token.hex(), "session": "0x" + t.http.sessions[t.token].hex(),
-            "delivered_wh": r.delivered_wh, "signature": "0x" + r.signature.hex()}  # fmt: skip
+    body = {
+        "token": "0x" + t.token.hex(),
+        "session": "0x" + t.http.sessions[t.token].hex(),
+        "delivered_wh": r.delivered_wh,
+        "signature": "0x" + r.signature.hex(),
+    }
     response = t.http.http.post("/receipt", json=spoil(body))
     assert state(t.winner) == {t.token: (INCREMENT, None)}
     assert response.status_code == 403, response.text

@@ -45,12 +45,13 @@ FUNDS = 2**100  # [wei] enough for the largest deposit the contract takes (2**80
 RATE0 = 400 * 10**12  # [wei/kWh]
 U256 = 2**256 - 1
 # hostile values next to well-formed ones (the model and the contract must refuse them alike)
-AMOUNTS = st.one_of(st.sampled_from([20_000, 20_000, 999, 1]), st.sampled_from([0, 2**64 - 1, 2**64, U256]),
-                    st.integers(0, U256))  # fmt: skip
-RATES = st.one_of(st.just(RATE0), st.just(RATE0), st.sampled_from([0, 1, 2**80 - 1, 2**80, U256]),
-                  st.integers(0, U256))  # fmt: skip
+AMOUNTS = st.one_of(
+    st.sampled_from([20_000, 20_000, 999, 1]), st.sampled_from([0, 2**64 - 1, 2**64, U256]), st.integers(0, U256)
+)
+RATES = st.one_of(st.just(RATE0), st.just(RATE0), st.sampled_from([0, 1, 2**80 - 1, 2**80, U256]), st.integers(0, U256))
 # the minimum collateral: None (the default, the deposit) or relative to the deposit, or any value
 MINIMA = st.one_of(st.sampled_from([None, None, 0, "deposit", "deposit+1", "half"]), st.integers(0, U256))
+
 
 def v2v():
     return load(ROOT / "contracts" / "v2v_auction.vy")
@@ -107,8 +108,9 @@ class Market:
 
     def receipt(self, consumer: str, delivered_wh: int, key: bytes | None = None):
         token = self.model.token(consumer) or b"\x11" * 32  # no trade: any token (the contract refuses earlier)
-        signed = sign_receipt(key or self.keys[consumer.lower()], self.chain_id, str(self.c.address), token,
-                              delivered_wh)  # fmt: skip
+        signed = sign_receipt(
+            key or self.keys[consumer.lower()], self.chain_id, str(self.c.address), token, delivered_wh
+        )
         return signed, receipt_signer(self.chain_id, str(self.c.address), signed)
 
     def check(self) -> None:
@@ -133,8 +135,11 @@ class V2VMachine(RuleBasedStateMachine):
         self.snapshot.__enter__()
         self.m = Market()
         for ev in [*self.m.addresses, str(self.m.hostile.address)]:  # admitted from the start, so trades happen
-            self.m.both(lambda ev=ev: self.m.model.add_ev(self.m.owner, self.m.now, ev),
-                        lambda ev=ev: self.m.c.add_ev(ev, "EV"), self.m.owner)  # fmt: skip
+            self.m.both(
+                lambda ev=ev: self.m.model.add_ev(self.m.owner, self.m.now, ev),
+                lambda ev=ev: self.m.c.add_ev(ev, "EV"),
+                self.m.owner,
+            )
         self.start(0, 20_000, 600, 0)
 
     def teardown(self):
@@ -162,21 +167,30 @@ class V2VMachine(RuleBasedStateMachine):
             self.m.both(lambda: m.add_ev(ev, self.m.now, ev), lambda: self.m.c.add_ev(ev, "EV"), ev, label=kind)
         else:
             active = kind == "resume"
-            self.m.both(lambda: m.change_status(owner, active), lambda: self.m.c.change_status(active), owner,
-                        label=kind)  # fmt: skip
+            self.m.both(
+                lambda: m.change_status(owner, active), lambda: self.m.c.change_status(active), owner, label=kind
+            )
 
-    @rule(i=st.integers(0, 3), amount=st.sampled_from([20_000, 20_000, 999, 1, 0]),
-          bidding=st.sampled_from([600, 600, 60, 0]), extra=st.sampled_from([0, 0, 10**12, -1]),
-          minimum=MINIMA)  # fmt: skip
+    @rule(
+        i=st.integers(0, 3),
+        amount=st.sampled_from([20_000, 20_000, 999, 1, 0]),
+        bidding=st.sampled_from([600, 600, 60, 0]),
+        extra=st.sampled_from([0, 0, 10**12, -1]),
+        minimum=MINIMA,
+    )
     def start(self, i, amount, bidding, extra, minimum=None, consumer=None, rate=RATE0):
         consumer = consumer or self.pick(i)
         value = min(max(0, cost(rate, amount) + extra), FUNDS // 4)  # what the account can send
         if isinstance(minimum, str):
             minimum = {"deposit": value, "deposit+1": value + 1, "half": value // 2}[minimum]
         args = () if minimum is None else (minimum,)
-        self.m.both(lambda: self.m.model.start_auction(consumer, self.m.now, value, amount, bidding, rate, minimum),
-                    lambda: self.m.c.start_auction(amount, bidding, rate, *args, value=value), consumer, value,
-                    label="start" if minimum is None else "start (minimum)")  # fmt: skip
+        self.m.both(
+            lambda: self.m.model.start_auction(consumer, self.m.now, value, amount, bidding, rate, minimum),
+            lambda: self.m.c.start_auction(amount, bidding, rate, *args, value=value),
+            consumer,
+            value,
+            label="start" if minimum is None else "start (minimum)",
+        )
 
     @rule(i=st.integers(0, 3), amount=AMOUNTS, rate=RATES, extra=st.sampled_from([0, -1, 1, 2**80]), minimum=MINIMA)
     def start_hostile(self, i, amount, rate, extra, minimum):
@@ -184,8 +198,12 @@ class V2VMachine(RuleBasedStateMachine):
         self.start(i, amount, 600, extra, minimum, rate=rate)
 
     @precondition(lambda self: self.m.model.active)
-    @rule(i=st.integers(0, 5), j=st.integers(0, 7), step=st.sampled_from([0, 1, 7 * 10**12, RATE0]),
-          wrong=st.one_of(st.sampled_from([0, 0, 0, 1, -1]), st.integers(2, U256)))  # fmt: skip
+    @rule(
+        i=st.integers(0, 5),
+        j=st.integers(0, 7),
+        step=st.sampled_from([0, 1, 7 * 10**12, RATE0]),
+        wrong=st.one_of(st.sampled_from([0, 0, 0, 1, -1]), st.integers(2, U256)),
+    )
     def bid(self, i, j, step, wrong):
         self._bid(i, j, step, wrong)
 
@@ -208,15 +226,22 @@ class V2VMachine(RuleBasedStateMachine):
         value = min(max(0, value), FUNDS // 4)
         if i == 4:  # the hostile contract bids through itself
             provider = str(self.m.hostile.address)
-            self.m.both(lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
-                        lambda: self.m.hostile.bid(consumer, rate, value=value), self.m.owner,
-                        label="bid (hostile)")  # fmt: skip
+            self.m.both(
+                lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
+                lambda: self.m.hostile.bid(consumer, rate, value=value),
+                self.m.owner,
+                label="bid (hostile)",
+            )
             return
         others = [x for x in self.m.addresses if x != consumer]
         provider = consumer if i == 5 else others[i % len(others)]  # 5: in its own auction
-        self.m.both(lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
-                    lambda: self.m.c.place_bid(consumer, rate, value=value), provider, value,
-                    label="bid")  # fmt: skip
+        self.m.both(
+            lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
+            lambda: self.m.c.place_bid(consumer, rate, value=value),
+            provider,
+            value,
+            label="bid",
+        )
 
     @rule(seconds=st.sampled_from([1, 59, 600, VALIDITY, GRACE]))
     def wait(self, seconds):
@@ -228,12 +253,19 @@ class V2VMachine(RuleBasedStateMachine):
         if first:
             boa.env.time_travel(seconds=first)
         consumer = self.choose(j, ended=False)
-        self.m.both(lambda: self.m.model.end_auction(consumer, self.m.now), lambda: self.m.c.end_auction(), consumer,
-                    label="end")
+        self.m.both(
+            lambda: self.m.model.end_auction(consumer, self.m.now),
+            lambda: self.m.c.end_auction(),
+            consumer,
+            label="end",
+        )
 
     @precondition(lambda self: any(a.ended_at == 0 for a in self.m.model.auctions.values()))
-    @rule(j=st.integers(0, 7), who=st.sampled_from(["provider", "stranger", "hostile", "consumer"]),
-          offset=st.sampled_from([-1, 0, 0, 1, -GRACE, GRACE]))  # fmt: skip
+    @rule(
+        j=st.integers(0, 7),
+        who=st.sampled_from(["provider", "stranger", "hostile", "consumer"]),
+        offset=st.sampled_from([-1, 0, 0, 1, -GRACE, GRACE]),
+    )
     def end_by_another(self, j, who, offset):
         """Someone ends a consumer's auction around closing + GRACE (the consumer itself, by the one-argument
         call, may end it from the closing time on)."""
@@ -243,8 +275,12 @@ class V2VMachine(RuleBasedStateMachine):
             boa.env.time_travel(seconds=a.closing_time + GRACE + offset - self.m.now)
         if who == "hostile":  # a contract ends it (sent by the owner, who pays nothing)
             hostile = str(self.m.hostile.address)
-            self.m.both(lambda: self.m.model.end_auction(hostile, self.m.now, consumer),
-                        lambda: self.m.hostile.end(consumer), self.m.owner, label="end (hostile)")  # fmt: skip
+            self.m.both(
+                lambda: self.m.model.end_auction(hostile, self.m.now, consumer),
+                lambda: self.m.hostile.end(consumer),
+                self.m.owner,
+                label="end (hostile)",
+            )
             return
         if who == "provider" and a is not None and a.provider not in (ZERO, str(self.m.hostile.address).lower()):
             sender = a.provider
@@ -252,8 +288,12 @@ class V2VMachine(RuleBasedStateMachine):
             sender = consumer
         else:
             sender = self.pick(self.m.addresses.index(consumer) + 1 + j % 3)  # another EV, any role
-        self.m.both(lambda: self.m.model.end_auction(sender, self.m.now, consumer),
-                    lambda: self.m.c.end_auction(consumer), sender, label=f"end (by {who})")  # fmt: skip
+        self.m.both(
+            lambda: self.m.model.end_auction(sender, self.m.now, consumer),
+            lambda: self.m.c.end_auction(consumer),
+            sender,
+            label=f"end (by {who})",
+        )
 
     def _ensure_ended(self, j: int, by_another: bool = False) -> None:
         """No ended trade but an auction with a bid: let its bidding close and end it, by its consumer or GRACE
@@ -268,8 +308,12 @@ class V2VMachine(RuleBasedStateMachine):
             wait = auctions[consumer.lower()].closing_time + (GRACE if by_another else 0) - self.m.now
             if wait > 0:
                 boa.env.time_travel(seconds=wait)
-            self.m.both(lambda: self.m.model.end_auction(sender, self.m.now, consumer),
-                        lambda: self.m.c.end_auction(consumer), sender, label="end")  # fmt: skip
+            self.m.both(
+                lambda: self.m.model.end_auction(sender, self.m.now, consumer),
+                lambda: self.m.c.end_auction(consumer),
+                sender,
+                label="end",
+            )
 
     def _close_label(self, kind: str, consumer: str) -> str:
         """For the statistics: whether a close forfeits the undelivered collateral share (the consumer ended in
@@ -286,8 +330,14 @@ class V2VMachine(RuleBasedStateMachine):
         return self.pick(self.m.addresses.index(consumer) + 1)  # a stranger (or the other EOA)
 
     @precondition(lambda self: any(a.ended_at or a.provider != ZERO for a in self.m.model.auctions.values()))
-    @rule(j=st.integers(0, 7), who=st.integers(0, 2), share=st.sampled_from([0, 1, 2, 3, 4, 5]),
-          forged=st.booleans(), settle=st.booleans(), first=st.sampled_from([0, 0, VALIDITY]))  # fmt: skip
+    @rule(
+        j=st.integers(0, 7),
+        who=st.integers(0, 2),
+        share=st.sampled_from([0, 1, 2, 3, 4, 5]),
+        forged=st.booleans(),
+        settle=st.booleans(),
+        first=st.sampled_from([0, 0, VALIDITY]),
+    )
     def receipt(self, j, who, share, forged, settle, first):
         self._ensure_ended(j, by_another=j % 3 == 2)
         if first:
@@ -301,13 +351,19 @@ class V2VMachine(RuleBasedStateMachine):
         sender = self._party(consumer, who)
         r, vs = signed.as_args()[1:]
         if settle:
-            self.m.both(lambda: self.m.model.settle(sender, self.m.now, consumer, delivered, signer),
-                        lambda: self.m.c.settle(consumer, delivered, r, vs), sender,
-                        label=self._close_label("settle", consumer))  # fmt: skip
+            self.m.both(
+                lambda: self.m.model.settle(sender, self.m.now, consumer, delivered, signer),
+                lambda: self.m.c.settle(consumer, delivered, r, vs),
+                sender,
+                label=self._close_label("settle", consumer),
+            )
         else:
-            self.m.both(lambda: self.m.model.post_receipt(sender, consumer, delivered, signer),
-                        lambda: self.m.c.post_receipt(consumer, delivered, r, vs), sender,
-                        label="post receipt")  # fmt: skip
+            self.m.both(
+                lambda: self.m.model.post_receipt(sender, consumer, delivered, signer),
+                lambda: self.m.c.post_receipt(consumer, delivered, r, vs),
+                sender,
+                label="post receipt",
+            )
 
     @precondition(lambda self: any(a.ended_at or a.provider != ZERO for a in self.m.model.auctions.values()))
     @rule(j=st.integers(0, 7), k=st.integers(0, 3), first=st.sampled_from([0, VALIDITY + GRACE]))
@@ -316,19 +372,30 @@ class V2VMachine(RuleBasedStateMachine):
         if first:
             boa.env.time_travel(seconds=first)
         consumer, sender = self.choose(j, ended=True), self.pick(k)
-        self.m.both(lambda: self.m.model.expire(sender, self.m.now, consumer), lambda: self.m.c.expire(consumer),
-                    sender, label=self._close_label("expire", consumer))  # fmt: skip
+        self.m.both(
+            lambda: self.m.model.expire(sender, self.m.now, consumer),
+            lambda: self.m.c.expire(consumer),
+            sender,
+            label=self._close_label("expire", consumer),
+        )
 
     @precondition(lambda self: self.m.model.active)
-    @rule(j=st.integers(0, 7), bids=st.integers(0, 4), share=st.integers(0, 4), posted=st.integers(0, 4),
-          closer=st.sampled_from(["provider", "consumer", "expire"]), minimum=st.sampled_from([None, 0, "half"]),
-          ender=st.sampled_from(["consumer", "consumer", "another"]))  # fmt: skip
+    @rule(
+        j=st.integers(0, 7),
+        bids=st.integers(0, 4),
+        share=st.integers(0, 4),
+        posted=st.integers(0, 4),
+        closer=st.sampled_from(["provider", "consumer", "expire"]),
+        minimum=st.sampled_from([None, 0, "half"]),
+        ender=st.sampled_from(["consumer", "consumer", "another"]),
+    )
     def whole_trade(self, j, bids, share, posted, closer, minimum, ender):
         """A valid trade from start to close in one step (random steps rarely chain all of them), with
         everything else the machine does interleaved before and after. The consumer ends it, or another EV
         GRACE after the closing time; the minimum collateral may be anything (a refused start ends it)."""
-        idle = [a for a in self.m.addresses if a.lower() not in self.m.model.auctions and a.lower() in
-                self.m.model.admitted]  # fmt: skip
+        idle = [
+            a for a in self.m.addresses if a.lower() not in self.m.model.auctions and a.lower() in self.m.model.admitted
+        ]
         if not idle:
             return
         consumer = idle[j % len(idle)]
@@ -341,17 +408,24 @@ class V2VMachine(RuleBasedStateMachine):
             wait = a.closing_time + (0 if ender == "consumer" else GRACE) - self.m.now
             if wait > 0:
                 boa.env.time_travel(seconds=wait)
-            self.m.both(lambda: self.m.model.end_auction(sender, self.m.now, consumer),
-                        lambda: self.m.c.end_auction(consumer), sender, label=f"end (trade, {ender})")  # fmt: skip
+            self.m.both(
+                lambda: self.m.model.end_auction(sender, self.m.now, consumer),
+                lambda: self.m.c.end_auction(consumer),
+                sender,
+                label=f"end (trade, {ender})",
+            )
         a = self.m.model.auctions.get(consumer.lower())
         if a is None or not a.ended_at:
             return  # no bid (or the EVs were removed): the deposit went back
         for amount in sorted({a.amount_wh * posted // 4, a.amount_wh * share // 4}):
             if amount > a.delivered_wh:
                 signed, signer = self.m.receipt(consumer, amount)
-                self.m.both(lambda: self.m.model.post_receipt(consumer, consumer, amount, signer),
-                            lambda: self.m.c.post_receipt(consumer, *signed.as_args()), consumer,
-                            label="post receipt")  # fmt: skip
+                self.m.both(
+                    lambda: self.m.model.post_receipt(consumer, consumer, amount, signer),
+                    lambda: self.m.c.post_receipt(consumer, *signed.as_args()),
+                    consumer,
+                    label="post receipt",
+                )
         signed, signer = self.m.receipt(consumer, a.amount_wh * share // 4)
         if closer == "expire":
             boa.env.time_travel(seconds=VALIDITY + GRACE)
@@ -362,9 +436,12 @@ class V2VMachine(RuleBasedStateMachine):
             boa.env.time_travel(seconds=VALIDITY)
         if sender.lower() == str(self.m.hostile.address).lower():
             sender = consumer
-        self.m.both(lambda: self.m.model.settle(sender, self.m.now, consumer, signed.delivered_wh, signer),
-                    lambda: self.m.c.settle(consumer, *signed.as_args()), sender,
-                    label=self._close_label("settle", consumer))  # fmt: skip
+        self.m.both(
+            lambda: self.m.model.settle(sender, self.m.now, consumer, signed.delivered_wh, signer),
+            lambda: self.m.c.settle(consumer, *signed.as_args()),
+            sender,
+            label=self._close_label("settle", consumer),
+        )
 
     @precondition(lambda self: any(self.m.model.pending.values()))
     @rule(i=st.integers(0, 7))

@@ -106,8 +106,20 @@ def start_anvil(
     if hardfork not in HARDFORKS:
         raise ValueError(f"hardfork {hardfork!r} is not one of {', '.join(HARDFORKS)}")
     port = port or free_port()
-    cmd = [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--hardfork", hardfork,
-           "--accounts", str(accounts), "--mnemonic", DEV_MNEMONIC, "--silent"]  # fmt: skip
+    cmd = [
+        str(anvil_binary()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--hardfork",
+        hardfork,
+        "--accounts",
+        str(accounts),
+        "--mnemonic",
+        DEV_MNEMONIC,
+        "--silent",
+    ]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     node = AnvilNode(process, port, hardfork, accounts)
     deadline = time.monotonic() + timeout

@@ -84,7 +84,9 @@ class BoaGateway:
         gas -= min(computation.get_gas_refund(), gas // 5)
         gas = max(gas, calldata_floor(data))
         logs = [
-            _Log(to_checksum_address(a), tuple(t.to_bytes(32, "big") for t in topics), bytes(d), self._block, tx_hash, i)
+            _Log(
+                to_checksum_address(a), tuple(t.to_bytes(32, "big") for t in topics), bytes(d), self._block, tx_hash, i
+            )
             for i, (_, a, topics, d) in enumerate(sorted(computation.get_raw_log_entries()))
         ]
         self._logs.extend(logs)

@@ -94,7 +94,7 @@ class Gateway(Protocol):
 def _type(entry: dict) -> str:
     """The eth_abi type string of an ABI entry: tuples (structs) and arrays of them spelled out."""
     if entry["type"].startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in entry["components"]) + ")" + entry["type"][len("tuple"):]
+        return "(" + ",".join(_type(c) for c in entry["components"]) + ")" + entry["type"][len("tuple") :]
     return entry["type"]
 
 
@@ -154,8 +154,9 @@ def event_topic(artifact: Artifact, name: str) -> bytes:
     return next(t for t, e in _event_topics(artifact).items() if e["name"] == name)
 
 
-def decode_log(artifact: Artifact, address: str, topics: Sequence[bytes], data: bytes, block: int,
-               tx_hash: str, log_index: int) -> Event | None:  # fmt: skip
+def decode_log(
+    artifact: Artifact, address: str, topics: Sequence[bytes], data: bytes, block: int, tx_hash: str, log_index: int
+) -> Event | None:
     """The event a raw log stands for, or None if it is not one of the artifact's events."""
     entry = _event_topics(artifact).get(bytes(topics[0])) if topics else None
     if entry is None:

@@ -79,8 +79,15 @@ class RpcGateway:
         events = tuple(
             e
             for e in (
-                decode_log(artifact, log["address"], log["topics"], log["data"], log["blockNumber"],
-                           "0x" + bytes(log["transactionHash"]).hex(), log["logIndex"])  # fmt: skip
+                decode_log(
+                    artifact,
+                    log["address"],
+                    log["topics"],
+                    log["data"],
+                    log["blockNumber"],
+                    "0x" + bytes(log["transactionHash"]).hex(),
+                    log["logIndex"],
+                )
                 for log in receipt["logs"]
             )
             if e is not None
@@ -108,15 +115,24 @@ class RpcGateway:
         return decode_result(artifact, fn, len(args), bytes(out))
 
     def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
-        logs = self.w3.eth.get_logs({
-            "address": Web3.to_checksum_address(address),
-            "fromBlock": from_block,
-            "toBlock": "latest",
-            "topics": ["0x" + event_topic(artifact, name).hex()],
-        })  # fmt: skip
+        logs = self.w3.eth.get_logs(
+            {
+                "address": Web3.to_checksum_address(address),
+                "fromBlock": from_block,
+                "toBlock": "latest",
+                "topics": ["0x" + event_topic(artifact, name).hex()],
+            }
+        )
         return [
-            decode_log(artifact, log["address"], log["topics"], log["data"], log["blockNumber"],
-                       "0x" + bytes(log["transactionHash"]).hex(), log["logIndex"])  # fmt: skip
+            decode_log(
+                artifact,
+                log["address"],
+                log["topics"],
+                log["data"],
+                log["blockNumber"],
+                "0x" + bytes(log["transactionHash"]).hex(),
+                log["logIndex"],
+            )
             for log in logs
         ]
 

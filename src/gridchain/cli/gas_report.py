@@ -34,9 +34,11 @@ Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
 def gas_report(
     hardfork: Hardfork = typer.Option("prague", "--hardfork", help="prague or osaka (osaka runs on anvil)."),
     chain: Chain = typer.Option(
-        None, "--chain", help="embedded (py-evm, Prague only; its receipts equal anvil's) or anvil. Default: "
+        None,
+        "--chain",
+        help="embedded (py-evm, Prague only; its receipts equal anvil's) or anvil. Default: "
         "embedded for prague, anvil for osaka.",
-    ),  # fmt: skip
+    ),
     out: Path = typer.Option(Path("results"), "--out", help="Folder for <config>.json and <config>.png."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
 ) -> None:
@@ -76,11 +78,21 @@ def gas_report(
     node = start_anvil(hardfork=config.hardfork, accounts=config.accounts) if chosen == "anvil" else None
     try:
         shared = RpcGateway(node.url, node.keys) if node else None
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=as_json) as bar:  # fmt: skip
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=as_json,
+        ) as bar:
             task = bar.add_task(f"gas on {chosen} ({config.hardfork})", total=steps)
-            report = run(config, (lambda: shared) if shared else (lambda: BoaGateway(accounts=config.accounts)),
-                         SECTIONS, lambda label: bar.update(task, advance=1, description=label))  # fmt: skip
+            report = run(
+                config,
+                (lambda: shared) if shared else (lambda: BoaGateway(accounts=config.accounts)),
+                SECTIONS,
+                lambda label: bar.update(task, advance=1, description=label),
+            )
     finally:
         if node:
             node.stop()
@@ -106,12 +118,17 @@ def gas_report(
                 section = name.split(".")[0]
                 cost.add_row(f"[bold]{section}[/bold]")
             before, now = v["before"], v["after"]
-            cost.add_row(f"  {name.split('.', 1)[1]}", "-" if before is None else f"{before:,}",
-                         "-" if now is None else f"{now:,}",
-                         f"{now - before:+,}" if None not in (before, now) else "")  # fmt: skip
+            cost.add_row(
+                f"  {name.split('.', 1)[1]}",
+                "-" if before is None else f"{before:,}",
+                "-" if now is None else f"{now:,}",
+                f"{now - before:+,}" if None not in (before, now) else "",
+            )
         console.print(cost)
-        console.print(f"-: not measured then (a new function, or one the report did not measure); "
-                      f"{len(fixes['functions']) - len(changed)} other figures unchanged")  # fmt: skip
+        console.print(
+            f"-: not measured then (a new function, or one the report did not measure); "
+            f"{len(fixes['functions']) - len(changed)} other figures unchanged"
+        )
     for name, t in report["targets"].items():
         mark = "[green]met[/green]" if t["met"] else "[red]not met[/red]"
         detail = {k: v for k, v in t.items() if k != "met"}

@@ -32,10 +32,16 @@ from gridchain.experiments import gas_before
 from gridchain.experiments.gas_report import GasReportConfig
 
 PAPER = {"deploy": 742_276, "submit_request": 76_981}  # Table I (Solidity 0.4, Kovan)
-TARGETS = {"submit_request_max": 60_000, "close_per_request_at_500_max": 6_000, "baseline_ratio_at_200_min": 10,
-           "close_per_request_at_10000_max": 6_000, "transaction_gas_max": 16_777_216,
-           "submit_request_anonymous_max": 75_000, "submit_request_anonymous_batch20_max": 45_000,
-           "close_per_request_at_500_hardened_max": 1_700}  # issue 14: what the security fixes may cost the close
+TARGETS = {
+    "submit_request_max": 60_000,
+    "close_per_request_at_500_max": 6_000,
+    "baseline_ratio_at_200_min": 10,
+    "close_per_request_at_10000_max": 6_000,
+    "transaction_gas_max": 16_777_216,
+    "submit_request_anonymous_max": 75_000,
+    "submit_request_anonymous_batch20_max": 45_000,
+    "close_per_request_at_500_hardened_max": 1_700,
+}  # issue 14: what the security fixes may cost the close
 SLOT_S = 3600
 ANONYMOUS_BATCH = 20
 
@@ -69,13 +75,23 @@ def coordination(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
         receipts = client.close_in_pages(owner, 0, calls)
         k = len(calls.sorted_pages)
         sorted_pages, pending_pages = receipts[1 : 1 + k], receipts[1 + k : -1]
-        paged = {"begin_close": receipts[0].gas_used, "close_sorted_page_max": max(r.gas_used for r in sorted_pages),
-                 "close_pending_page_max": max(r.gas_used for r in pending_pages),
-                 "finish_close": receipts[-1].gas_used}  # fmt: skip
-    return {"deploy": deploy.gas_used, "set_member": admit, "set_request_limit": limit, "submit_first": gas[0],
-            "submit_steady": max(gas[1:], default=gas[0]), "close_slot": sum(r.gas_used for r in receipts),
-            "close_calls": len(receipts), "close_max_transaction": max(r.gas_used for r in receipts),
-            "paged": paged}  # fmt: skip
+        paged = {
+            "begin_close": receipts[0].gas_used,
+            "close_sorted_page_max": max(r.gas_used for r in sorted_pages),
+            "close_pending_page_max": max(r.gas_used for r in pending_pages),
+            "finish_close": receipts[-1].gas_used,
+        }
+    return {
+        "deploy": deploy.gas_used,
+        "set_member": admit,
+        "set_request_limit": limit,
+        "submit_first": gas[0],
+        "submit_steady": max(gas[1:], default=gas[0]),
+        "close_slot": sum(r.gas_used for r in receipts),
+        "close_calls": len(receipts),
+        "close_max_transaction": max(r.gas_used for r in receipts),
+        "paged": paged,
+    }
 
 
 def anonymous(gateway: Gateway, seed: int) -> dict[str, int]:
@@ -117,7 +133,9 @@ def baseline(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
     submits = []
     for esu, (demand, soc, tcc) in zip(esus, requests):
         gateway.transact(artifact, address, "set_member", [esu, True], owner)
-        submits.append(gateway.transact(artifact, address, "Recieve_Charging_Request", [demand, tcc, soc], esu).gas_used)
+        submits.append(
+            gateway.transact(artifact, address, "Recieve_Charging_Request", [demand, tcc, soc], esu).gas_used
+        )
     try:
         knapsack: int | None = gateway.transact(artifact, address, "Knapsack", [], owner).gas_used
         failure = None
@@ -176,29 +194,42 @@ def measure(config: GasReportConfig, gateway: Callable[[], Gateway], progress: C
 
 def targets(report: dict) -> dict[str, object]:
     c, b = report["coordination"], report["baseline"]
-    out: dict[str, object] = {"submit_request": {"gas": c["submit_request"], "max": TARGETS["submit_request_max"],
-                                                 "met": c["submit_request"] <= TARGETS["submit_request_max"]}}  # fmt: skip
+    out: dict[str, object] = {
+        "submit_request": {
+            "gas": c["submit_request"],
+            "max": TARGETS["submit_request_max"],
+            "met": c["submit_request"] <= TARGETS["submit_request_max"],
+        }
+    }
     for name in ("submit_request_anonymous", "submit_request_anonymous_batch20"):
         if name in c:
             out[name] = {"gas": c[name], "max": TARGETS[f"{name}_max"], "met": c[name] <= TARGETS[f"{name}_max"]}
     if "500" in c["close_slot_per_request"]:
         per = c["close_slot_per_request"]["500"]
-        out["close_per_request_at_500"] = {"gas": per, "max": TARGETS["close_per_request_at_500_max"],
-                                           "met": per <= TARGETS["close_per_request_at_500_max"]}  # fmt: skip
+        out["close_per_request_at_500"] = {
+            "gas": per,
+            "max": TARGETS["close_per_request_at_500_max"],
+            "met": per <= TARGETS["close_per_request_at_500_max"],
+        }
         hardened = TARGETS["close_per_request_at_500_hardened_max"]
         out["close_per_request_at_500_hardened"] = {"gas": per, "max": hardened, "met": per < hardened}
     if "200" in c["close_slot"] and b["knapsack"].get("200"):
         ratio = b["knapsack"]["200"] / c["close_slot"]["200"]
-        out["baseline_ratio_at_200"] = {"ratio": round(ratio, 2), "min": TARGETS["baseline_ratio_at_200_min"],
-                                        "met": ratio >= TARGETS["baseline_ratio_at_200_min"]}  # fmt: skip
+        out["baseline_ratio_at_200"] = {
+            "ratio": round(ratio, 2),
+            "min": TARGETS["baseline_ratio_at_200_min"],
+            "met": ratio >= TARGETS["baseline_ratio_at_200_min"],
+        }
     if "10000" in c["close_slot"]:
         per, biggest = c["close_slot_per_request"]["10000"], c["close_slot_max_transaction"]["10000"]
         out["close_10000_requests"] = {
-            "gas_per_request": per, "max": TARGETS["close_per_request_at_10000_max"],
-            "calls": c["close_slot_calls"]["10000"], "largest_transaction": biggest,
+            "gas_per_request": per,
+            "max": TARGETS["close_per_request_at_10000_max"],
+            "calls": c["close_slot_calls"]["10000"],
+            "largest_transaction": biggest,
             "transaction_cap": TARGETS["transaction_gas_max"],
             "met": per <= TARGETS["close_per_request_at_10000_max"] and biggest <= TARGETS["transaction_gas_max"],
-        }  # fmt: skip
+        }
     return out
 
 
@@ -211,14 +242,23 @@ def show(report: dict, console: Console, where: str) -> None:
         base = report["baseline"]["knapsack"].get(n)
         failed = n in report["baseline"]["failures"]
         calls = report["coordination"]["close_slot_calls"][n]
-        table.add_row(n, f"{ours:,}", str(calls), f"{ours // int(n):,}",
-                      "failed: gas cap" if failed else f"{base:,}" if base else "-",
-                      f"{base / ours:.1f}x" if base else "-")  # fmt: skip
+        table.add_row(
+            n,
+            f"{ours:,}",
+            str(calls),
+            f"{ours // int(n):,}",
+            "failed: gas cap" if failed else f"{base:,}" if base else "-",
+            f"{base / ours:.1f}x" if base else "-",
+        )
     console.print(table)
     c, b, p = report["coordination"], report["baseline"], report["paper"]
     console.print(f"deploy: gridchain {c['deploy']:,}, Algorithm 1 port {b['deploy']:,}, paper {p['deploy']:,}")
-    console.print(f"submit_request: gridchain {c['submit_request']:,} (a slot's first; then "
-                  f"{c['submit_request_steady']:,}), Algorithm 1 port {b['submit_request']:,}, paper {p['submit_request']:,}")
-    console.print(f"anonymous request: {c['submit_request_anonymous']:,} alone (a slot's first "
-                  f"{c['submit_request_anonymous_first']:,}), {c['submit_request_anonymous_batch20']:,} per request "
-                  f"in a batch of 20")
+    console.print(
+        f"submit_request: gridchain {c['submit_request']:,} (a slot's first; then "
+        f"{c['submit_request_steady']:,}), Algorithm 1 port {b['submit_request']:,}, paper {p['submit_request']:,}"
+    )
+    console.print(
+        f"anonymous request: {c['submit_request_anonymous']:,} alone (a slot's first "
+        f"{c['submit_request_anonymous_first']:,}), {c['submit_request_anonymous_batch20']:,} per request "
+        f"in a batch of 20"
+    )

@@ -34,9 +34,13 @@ def fig2(summary: dict, path: Path) -> Path:
     for ax, (metric, half, title) in zip(axes, PANELS):
         for name, entry in summary["policies"].items():
             ax.errorbar(
-                lambdas, entry[metric], yerr=entry[half], capsize=3, label=LABELS.get(name, name),
+                lambdas,
+                entry[metric],
+                yerr=entry[half],
+                capsize=3,
+                label=LABELS.get(name, name),
                 **STYLES.get(name, {"marker": "o"}),
-            )  # fmt: skip
+            )
         ax.set_title(title)
         ax.set_xlabel("new charging requests per slot (lambda)")
         ax.grid(alpha=0.3)
@@ -58,8 +62,10 @@ def gas_fig3(report: dict, path: Path) -> Path:
     fig, (ax, per) = plt.subplots(1, 2, figsize=(12, 4.2))
     base = {int(n): g for n, g in report["baseline"]["knapsack"].items() if g is not None}
     ours = {int(n): g for n, g in report["coordination"]["close_slot"].items()}
-    for data, label, style in ((base, "paper's Algorithm 1 (QuickSort + Knapsack on chain)", "s-"),
-                               (ours, "gridchain close (verified order, calldata; paged above 1,024)", "o-")):  # fmt: skip
+    for data, label, style in (
+        (base, "paper's Algorithm 1 (QuickSort + Knapsack on chain)", "s-"),
+        (ours, "gridchain close (verified order, calldata; paged above 1,024)", "o-"),
+    ):
         xs = sorted(data)
         ax.plot(xs, [data[x] for x in xs], style, label=label)
         per.plot(xs, [data[x] / x for x in xs], style, label=label)
@@ -67,15 +73,21 @@ def gas_fig3(report: dict, path: Path) -> Path:
     if calls:  # a paged close: the line shows the total over its calls; each call is far smaller
         biggest = {int(n): g for n, g in report["coordination"]["close_slot_max_transaction"].items()}
         xs = sorted(calls)
-        ax.plot(xs, [biggest[x] for x in xs], "o", mfc="none", color="C1", markersize=9,
-                label="gridchain: largest single call of a paged close")  # fmt: skip
+        ax.plot(
+            xs,
+            [biggest[x] for x in xs],
+            "o",
+            mfc="none",
+            color="C1",
+            markersize=9,
+            label="gridchain: largest single call of a paged close",
+        )
         for x in xs:
             ax.annotate(f"{calls[x]} calls", (x, biggest[x]), textcoords="offset points", xytext=(-50, -12), fontsize=8)
     ax.axhline(16_777_216, color="grey", linestyle=":", label="EIP-7825 per-transaction cap (Osaka)")
     failed = sorted(int(n) for n in report["baseline"].get("failures", {}))
     if failed:
-        ax.plot(failed, [16_777_216] * len(failed), "rx", markersize=10,
-                label="Algorithm 1 runs out of gas at the cap")  # fmt: skip
+        ax.plot(failed, [16_777_216] * len(failed), "rx", markersize=10, label="Algorithm 1 runs out of gas at the cap")
     ax.set_yscale("log")
     ax.set_xscale("log")
     ax.set_xlabel("charging requests in the slot (n)")

@@ -21,15 +21,20 @@ SECP256K1_P = 2**256 - 2**32 - 977
 """The field's prime: a valid r is the x-coordinate of a point on y^2 = x^3 + 7 over it."""
 
 
-def typed_data(name: str, version: str, chain_id: int, contract: str, primary: str, fields: list[dict],
-               message: dict) -> dict:  # fmt: skip
+def typed_data(
+    name: str, version: str, chain_id: int, contract: str, primary: str, fields: list[dict], message: dict
+) -> dict:
     """The full EIP-712 message for `eth_account.messages.encode_typed_data(full_message=...)`: one struct
     type `primary` with `fields`, under the domain (name, version, chain id, verifying contract)."""
     return {
         "types": {"EIP712Domain": DOMAIN_TYPE, primary: fields},
         "primaryType": primary,
-        "domain": {"name": name, "version": version, "chainId": chain_id,
-                   "verifyingContract": to_checksum_address(contract)},  # fmt: skip
+        "domain": {
+            "name": name,
+            "version": version,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(contract),
+        },
         "message": message,
     }
 

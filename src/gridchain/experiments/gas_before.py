@@ -41,4 +41,6 @@ def flatten(report: dict) -> dict[str, int]:
 def compare(report: dict, before: dict) -> dict[str, dict[str, int | None]]:
     """For every figure in either report: {"before": gas or None (new), "after": gas or None (gone)}."""
     old, new = flatten(before), flatten(report)
-    return {name: {"before": old.get(name), "after": new.get(name)} for name in [*new, *(k for k in old if k not in new)]}
+    return {
+        name: {"before": old.get(name), "after": new.get(name)} for name in [*new, *(k for k in old if k not in new)]
+    }

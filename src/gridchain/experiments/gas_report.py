@@ -51,7 +51,11 @@ def run(
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Measure every section; `gateway()` gives a fresh (embedded) chain or the same node each time."""
-    report: dict = {"hardfork": config.hardfork, "chain": config.chain, "config": asdict(config) | {"name": config.name}}
+    report: dict = {
+        "hardfork": config.hardfork,
+        "chain": config.chain,
+        "config": asdict(config) | {"name": config.name},
+    }
     for section in sections:
         report |= section.measure(config, gateway, progress or (lambda label: None))
     report["targets"] = {}
@@ -59,5 +63,8 @@ def run(
         report["targets"] |= section.targets(report)
     before = gas_before.before_report(config.name)
     if before is not None:
-        report["before_security_fixes"] = {"commit": BEFORE_FIXES_COMMIT, "functions": gas_before.compare(report, before)}
+        report["before_security_fixes"] = {
+            "commit": BEFORE_FIXES_COMMIT,
+            "functions": gas_before.compare(report, before),
+        }
     return report

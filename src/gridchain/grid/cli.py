@@ -20,14 +20,21 @@ def grid(
     evs: int = typer.Option(200, "--evs", help="EVs on the feeder (each plugs in once a day at home)."),
     days: int = typer.Option(1, "--days", help="Simulated days, each from noon to noon (15-minute slots)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the scenario; the same seed gives the same numbers."),
-    grid_code: str = typer.Option("1-LV-rural2--0-sw", "--grid", help="SimBench LV grid (1-LV-rural1/2/3, "
-                                  "semiurb4/5, urban6, each --0-sw)."),  # fmt: skip
+    grid_code: str = typer.Option(
+        "1-LV-rural2--0-sw", "--grid", help="SimBench LV grid (1-LV-rural1/2/3, semiurb4/5, urban6, each --0-sw)."
+    ),
     day: int = typer.Option(-1, "--day", help="First day of 2016 (0 = 1 Jan); -1: the feeder's peak base-load day."),
     reserve: float = typer.Option(0.95, "--reserve", help="Share of the transformer's headroom posted as C - P_R."),
-    policies: str = typer.Option("uncontrolled,greedy,fcfs,optimal,edf,llf,offline", "--policies",
-                                 help="Comma-separated policies (any of the default ones)."),  # fmt: skip
-    sweep: str = typer.Option("10,25,50,75,100,125,150,175,200,250", "--sweep",
-                              help="Penetrations [EVs per 100 households] for the sweep; '' for none."),  # fmt: skip
+    policies: str = typer.Option(
+        "uncontrolled,greedy,fcfs,optimal,edf,llf,offline",
+        "--policies",
+        help="Comma-separated policies (any of the default ones).",
+    ),
+    sweep: str = typer.Option(
+        "10,25,50,75,100,125,150,175,200,250",
+        "--sweep",
+        help="Penetrations [EVs per 100 households] for the sweep; '' for none.",
+    ),
     out: Path | None = typer.Option(None, "--out", help="Folder for grid_<config>.json and .png (else none)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object on stdout."),
 ) -> None:
@@ -54,9 +61,15 @@ def grid(
         raise InputError("--sweep", f"{sweep!r} is not a comma-separated list of integers") from None
     try:
         config = grid_sim.GridConfig(
-            grid=grid_code, evs=evs, days=days, seed=seed, day=None if day == -1 else day, reserve=reserve,
-            policies=names, sweep=levels,
-        )  # fmt: skip
+            grid=grid_code,
+            evs=evs,
+            days=days,
+            seed=seed,
+            day=None if day == -1 else day,
+            reserve=reserve,
+            policies=names,
+            sweep=levels,
+        )
     except InputError as e:
         raise InputError(f"--{e.field}", e.reason) from None
     make_out_dir(out)
@@ -92,16 +105,21 @@ def grid_table(summary: dict) -> Table:
         f"{summary['base']['peak_trafo_loading_pct']:.1f} %. energy: share delivered; EVs full: share fully "
         "served; CI: charging index; EV kW: peak EV power"
     )
-    heads = ("policy", "peak trafo %", "h > 100 %", "min V p.u.", "max line %", "energy", "EVs full", "CI",
-             "EV kW")  # fmt: skip
+    heads = ("policy", "peak trafo %", "h > 100 %", "min V p.u.", "max line %", "energy", "EVs full", "CI", "EV kW")
     for h in heads:
         table.add_column(h, justify="left" if h == "policy" else "right")
     for name, m in summary["policies"].items():
         table.add_row(
-            name, f"{m['peak_trafo_loading_pct']:.1f}", f"{m['hours_above_100']:.2f}", f"{m['min_vm_pu']:.3f}",
-            f"{m['max_line_loading_pct']:.1f}", f"{m['energy_delivered']:.3f}", f"{m['fully_served']:.3f}",
-            f"{m['charging_index']:.3f}", f"{m['peak_ev_kw']:.0f}",
-        )  # fmt: skip
+            name,
+            f"{m['peak_trafo_loading_pct']:.1f}",
+            f"{m['hours_above_100']:.2f}",
+            f"{m['min_vm_pu']:.3f}",
+            f"{m['max_line_loading_pct']:.1f}",
+            f"{m['energy_delivered']:.3f}",
+            f"{m['fully_served']:.3f}",
+            f"{m['charging_index']:.3f}",
+            f"{m['peak_ev_kw']:.0f}",
+        )
     return table
 
 
@@ -116,8 +134,12 @@ def grid_sweep_table(summary: dict) -> Table:
     for n in names:
         table.add_column(n, justify="right")
     for p in sweep:
-        table.add_row(str(p["penetration"]), str(p["evs"]), f"{p['uncontrolled_peak_loading_pct']:.1f}",
-                      *[f"{p[n]['energy_delivered']:.3f}" for n in names])  # fmt: skip
+        table.add_row(
+            str(p["penetration"]),
+            str(p["evs"]),
+            f"{p['uncontrolled_peak_loading_pct']:.1f}",
+            *[f"{p[n]['energy_delivered']:.3f}" for n in names],
+        )
     return table
 
 

@@ -28,8 +28,11 @@ def grid_day(summary: dict, path: Path) -> Path:
     fig, (load_ax, volt_ax, pen_ax) = plt.subplots(1, 3, figsize=(17, 4.8))
     load_ax.plot(hours, series["base_loading_pct"], color="0.6", linewidth=1, linestyle=":", label="base load only")
     for name in policies:
-        style = {"linewidth": 1.8 if name == "uncontrolled" else 1.1, "color": GRID_COLORS.get(name),
-                 "linestyle": "--" if name == "offline" else "-"}  # fmt: skip
+        style = {
+            "linewidth": 1.8 if name == "uncontrolled" else 1.1,
+            "color": GRID_COLORS.get(name),
+            "linestyle": "--" if name == "offline" else "-",
+        }
         load_ax.plot(hours, series[name]["loading_pct"], label=name, **style)
         volt_ax.plot(hours, series[name]["min_vm_pu"], label=name, **style)
     load_ax.axhline(100, color="black", linewidth=0.8, linestyle="--")
@@ -49,14 +52,26 @@ def grid_day(summary: dict, path: Path) -> Path:
     if sweep:
         xs = [p["penetration"] for p in sweep]
         for name in policies:
-            pen_ax.plot(xs, [p[name]["energy_delivered"] for p in sweep], marker="o", markersize=3.5, label=name,
-                        color=GRID_COLORS.get(name))  # fmt: skip
+            pen_ax.plot(
+                xs,
+                [p[name]["energy_delivered"] for p in sweep],
+                marker="o",
+                markersize=3.5,
+                label=name,
+                color=GRID_COLORS.get(name),
+            )
         pen_ax.set_xlabel("EVs per 100 households")
         pen_ax.set_ylabel("share of energy delivered")
         pen_ax.grid(alpha=0.3)
         twin = pen_ax.twinx()
-        twin.plot(xs, [p["uncontrolled_peak_loading_pct"] for p in sweep], color="tab:red", linestyle="--",
-                  linewidth=1, label="uncontrolled peak loading [%]")  # fmt: skip
+        twin.plot(
+            xs,
+            [p["uncontrolled_peak_loading_pct"] for p in sweep],
+            color="tab:red",
+            linestyle="--",
+            linewidth=1,
+            label="uncontrolled peak loading [%]",
+        )
         twin.axhline(100, color="tab:red", linewidth=0.6, linestyle=":")
         twin.set_ylabel("uncontrolled peak transformer loading [%]", color="tab:red")
         pen_ax.legend(fontsize=8, loc="lower left")

@@ -14,10 +14,12 @@ from rich.table import Table
 from gridchain.ui.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
 from gridchain.ui.errors import bad_input_exits, make_out_dir
 
-metering_app = typer.Typer(help="Smart metering for e-mobility: signed readings, roaming charging, NILM, OCPP.",
-                           no_args_is_help=True)  # fmt: skip
-meter_app = typer.Typer(help="A meter's anchored readings: prove one against its on-chain Merkle root.",
-                        no_args_is_help=True)  # fmt: skip
+metering_app = typer.Typer(
+    help="Smart metering for e-mobility: signed readings, roaming charging, NILM, OCPP.", no_args_is_help=True
+)
+meter_app = typer.Typer(
+    help="A meter's anchored readings: prove one against its on-chain Merkle root.", no_args_is_help=True
+)
 
 ETH = 10**18
 
@@ -36,8 +38,12 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Seed of the households' load and the parties' keys."),
     rpc_url: str | None = RPC_URL,
     keys: str | None = typer.Option(None, "--keys", help=KEYS_HELP),
-    out: Path | None = typer.Option(None, "--out", help="Write metering_demo_seed<S>.json, the readings archive "
-                                    "(for `gridchain meter prove`) and a plot of the host's day here."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Write metering_demo_seed<S>.json, the readings archive "
+        "(for `gridchain meter prove`) and a plot of the host's day here.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the whole day as one JSON object."),
 ) -> None:
     """A day of two households: roaming charging at a relative's, billed to the EV's owner.
@@ -64,14 +70,14 @@ def demo(
     gateway = rpc_gateway(rpc_url, keys, 4) if rpc_url else BoaGateway(accounts=4)
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("metering day", total=6)
-        result = metering_demo.run(gateway, metering_demo.DemoConfig(seed=seed),
-                                   lambda label: bar.update(task, advance=1, description=label))  # fmt: skip
+        result = metering_demo.run(
+            gateway, metering_demo.DemoConfig(seed=seed), lambda label: bar.update(task, advance=1, description=label)
+        )
     written = []
     if out_dir is not None:
         name = f"metering_demo_seed{seed}"
         (out_dir / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        (out_dir / f"{name}_readings.json").write_text(json.dumps(result["archive"], indent=1) + "\n",
-                                                       encoding="utf-8")  # fmt: skip
+        (out_dir / f"{name}_readings.json").write_text(json.dumps(result["archive"], indent=1) + "\n", encoding="utf-8")
         plots.metering_day(result, out_dir / f"{name}.png")
         written = [out_dir / f"{name}{suffix}" for suffix in (".json", "_readings.json", ".png")]
     if as_json:
@@ -84,10 +90,12 @@ def demo(
 
 def _print_day(console: Console, r: dict) -> None:
     p = r["parties"]
-    console.print(f"metering contract {r['contract']} on the {r['config']['chain']} chain; day starts "
-                  f"{r['config']['day_start']} (UTC); tariff night/day/peak "
-                  f"{min(r['config']['tariff_wei_per_kwh']) / 1e12:.0f}/100/"
-                  f"{max(r['config']['tariff_wei_per_kwh']) / 1e12:.0f} Twei/kWh")  # fmt: skip
+    console.print(
+        f"metering contract {r['contract']} on the {r['config']['chain']} chain; day starts "
+        f"{r['config']['day_start']} (UTC); tariff night/day/peak "
+        f"{min(r['config']['tariff_wei_per_kwh']) / 1e12:.0f}/100/"
+        f"{max(r['config']['tariff_wei_per_kwh']) / 1e12:.0f} Twei/kWh"
+    )
     ocpp = Table(title="OCPP 1.6 at the host's charge point (the EV owner's EV)")
     for col in ("time", "event", "detail"):
         ocpp.add_column(col)
@@ -95,11 +103,15 @@ def _print_day(console: Console, r: dict) -> None:
         ocpp.add_row(_hhmm(e["minute"]), e["event"], e["detail"])
     console.print(ocpp)
     s = r["session"]
-    console.print(f"central system: {r['ocpp']['energy_wh']:,} Wh for transaction {r['ocpp']['transaction']} "
-                  f"(= the charge point's register; {r['ocpp']['duplicates_ignored']} resent samples ignored)")
-    console.print(f"session {s['id'][:18]}…: {s['intervals']} intervals, {s['energy_wh']:,} Wh, "
-                  f"{_eth(s['paid_wei'])} of {_eth(s['reserved_wei'])} reserved, paid by the EV owner "
-                  f"{p['ev_owner'][:10]}… to the host {p['host'][:10]}…")
+    console.print(
+        f"central system: {r['ocpp']['energy_wh']:,} Wh for transaction {r['ocpp']['transaction']} "
+        f"(= the charge point's register; {r['ocpp']['duplicates_ignored']} resent samples ignored)"
+    )
+    console.print(
+        f"session {s['id'][:18]}…: {s['intervals']} intervals, {s['energy_wh']:,} Wh, "
+        f"{_eth(s['paid_wei'])} of {_eth(s['reserved_wei'])} reserved, paid by the EV owner "
+        f"{p['ev_owner'][:10]}… to the host {p['host'][:10]}…"
+    )
     anchors = Table(title="Readings anchored (one Merkle root per meter per day)")
     for col in ("meter", "readings", "root", "gas"):
         anchors.add_column(col, justify="right")
@@ -107,17 +119,23 @@ def _print_day(console: Console, r: dict) -> None:
         anchors.add_row(name, str(a["readings"]), a["root"][:18] + "…", f"{a['gas']:,}")
     console.print(anchors)
     pr = r["proof"]
-    console.print(f"proof of the host meter's reading at {pr['interval_start']} ({pr['active_wh']} Wh, depth "
-                  f"{pr['depth']}): on chain {'[green]valid[/green]' if pr['verified_on_chain'] else '[red]INVALID'}; "
-                  f"the same reading with 1 kWh less: "
-                  f"{'[red]valid?![/red]' if pr['tampered_verified'] else '[green]refused[/green]'}")  # fmt: skip
+    console.print(
+        f"proof of the host meter's reading at {pr['interval_start']} ({pr['active_wh']} Wh, depth "
+        f"{pr['depth']}): on chain {'[green]valid[/green]' if pr['verified_on_chain'] else '[red]INVALID'}; "
+        f"the same reading with 1 kWh less: "
+        f"{'[red]valid?![/red]' if pr['tampered_verified'] else '[green]refused[/green]'}"
+    )
     n = r["nilm"]
     for f in n["host_flagged"]:
-        console.print(f"[yellow]NILM flag[/yellow] at the host's premises: EV charging {_hhmm(f['start_min'])}-"
-                      f"{_hhmm(f['end_min'])}, ~{f['power_w'] / 1000:.1f} kW, ~{f['energy_wh']:,} Wh, "
-                      "no signed session")
-    console.print(f"NILM at the host's: {len(n['host_detected'])} EV session(s) detected, {len(n['host_flagged'])} "
-                  f"unexplained; at the EV owner's (no EV charged there): {len(n['ev_owner_detected'])} detected")
+        console.print(
+            f"[yellow]NILM flag[/yellow] at the host's premises: EV charging {_hhmm(f['start_min'])}-"
+            f"{_hhmm(f['end_min'])}, ~{f['power_w'] / 1000:.1f} kW, ~{f['energy_wh']:,} Wh, "
+            "no signed session"
+        )
+    console.print(
+        f"NILM at the host's: {len(n['host_detected'])} EV session(s) detected, {len(n['host_flagged'])} "
+        f"unexplained; at the EV owner's (no EV charged there): {len(n['ev_owner_detected'])} detected"
+    )
     b = r["bills"]
     bills = Table(title="Bills for the day (time-of-use tariff)")
     for col in ("party", "item", "energy [Wh]", "amount"):
@@ -129,8 +147,9 @@ def _print_day(console: Console, r: dict) -> None:
     bills.add_row("", "credit from the roaming session (withdrawn)", "", _eth(h["roaming_credit_wei"]))
     bills.add_row("", "flagged: EV charging without a session (NILM)", f"~{h['flagged_unexplained_ev_wh']:,}", "review")
     bills.add_row("EV owner", "household meter", f"{o['household_wh']:,}", _eth(o["household_cost_wei"]))
-    bills.add_row("", "roaming session at the host's (from escrow)", f"{o['roaming_wh']:,}",
-                  _eth(o["roaming_cost_wei"]))
+    bills.add_row(
+        "", "roaming session at the host's (from escrow)", f"{o['roaming_wh']:,}", _eth(o["roaming_cost_wei"])
+    )
     bills.add_row("", "escrow before / after", "", f"{_eth(o['escrow_before_wei'])} / {_eth(o['escrow_after_wei'])}")
     console.print(bills)
 
@@ -171,12 +190,15 @@ def prove(
         sys.stdout.write(json.dumps(result) + "\n")
     else:
         console = Console()
-        console.print(f"reading of {meter} at {interval_start}: {result['active_wh']} Wh, {result['reactive_varh']} "
-                      f"varh; proof of {len(result['proof'])} hashes to root {result['root'][:18]}… "
-                      f"(day {result['day']})")
-        console.print(f"off chain (signature and proof): {'[green]valid[/green]' if result['verified_off_chain'] else '[red]invalid[/red]'}")  # noqa: E501
+        console.print(
+            f"reading of {meter} at {interval_start}: {result['active_wh']} Wh, {result['reactive_varh']} "
+            f"varh; proof of {len(result['proof'])} hashes to root {result['root'][:18]}… "
+            f"(day {result['day']})"
+        )
+        mark = {True: "[green]valid[/green]", False: "[red]invalid[/red]"}
+        console.print(f"off chain (signature and proof): {mark[bool(result['verified_off_chain'])]}")
         if "verified_on_chain" in result:
-            console.print(f"on chain (verify_reading): {'[green]valid[/green]' if result['verified_on_chain'] else '[red]invalid[/red]'}")  # noqa: E501
+            console.print(f"on chain (verify_reading): {mark[bool(result['verified_on_chain'])]}")
         else:
             console.print("on chain: not asked (give --rpc-url of the node the contract lives on)")
     if not ok:

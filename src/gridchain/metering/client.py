@@ -46,10 +46,16 @@ class SignedSession:
 
     def as_args(self) -> list[object]:
         if len(self.reading.energy_wh) > m.MAX_SESSION_INTERVALS:
-            raise ValueError(f"energy_wh: {len(self.reading.energy_wh)} intervals, at most "
-                             f"{m.MAX_SESSION_INTERVALS} settle at once")  # fmt: skip
-        return [*start_args(self.start), *compact(self.ev_signature), self.reading.first_interval,
-                list(self.reading.energy_wh), *compact(self.meter_signature)]  # fmt: skip
+            raise ValueError(
+                f"energy_wh: {len(self.reading.energy_wh)} intervals, at most {m.MAX_SESSION_INTERVALS} settle at once"
+            )
+        return [
+            *start_args(self.start),
+            *compact(self.ev_signature),
+            self.reading.first_interval,
+            list(self.reading.energy_wh),
+            *compact(self.meter_signature),
+        ]
 
 
 def start_args(start: m.SessionStart) -> list[object]:
@@ -68,9 +74,18 @@ class ReadingProof:
 
 
 def _settled(a: dict) -> m.Settled:
-    return m.Settled(bytes(a["session"]), str(a["ev"]).lower(), str(a["payer"]).lower(), str(a["host"]).lower(),
-                     str(a["meter"]).lower(), int(a["first_interval"]), int(a["intervals"]), int(a["energy_wh"]),
-                     int(a["cost_wei"]), int(a["paid_wei"]))  # fmt: skip
+    return m.Settled(
+        bytes(a["session"]),
+        str(a["ev"]).lower(),
+        str(a["payer"]).lower(),
+        str(a["host"]).lower(),
+        str(a["meter"]).lower(),
+        int(a["first_interval"]),
+        int(a["intervals"]),
+        int(a["energy_wh"]),
+        int(a["cost_wei"]),
+        int(a["paid_wei"]),
+    )
 
 
 class MeteringClient(ContractClient):
@@ -112,13 +127,23 @@ class MeteringClient(ContractClient):
     def anchor_signed_root(self, sender: str, day_root: m.DayRoot, signature: bytes) -> Receipt:
         """Anchor a root the meter signed (replaces the gateway's or an older version's); anyone may send it."""
         d = day_root
-        return self._tx("anchor_signed_root", [d.meter, d.period, d.root, d.count, d.version, *compact(signature)],
-                        sender)  # fmt: skip
+        return self._tx(
+            "anchor_signed_root", [d.meter, d.period, d.root, d.count, d.version, *compact(signature)], sender
+        )
 
     def verify_reading(self, signed: SignedReading, proof: Sequence[bytes]) -> bool:
         r = signed.reading
-        return bool(self.view("verify_reading", r.meter, r.interval_start, r.active_wh, r.reactive_varh,
-                              *compact(signed.signature), list(proof)))  # fmt: skip
+        return bool(
+            self.view(
+                "verify_reading",
+                r.meter,
+                r.interval_start,
+                r.active_wh,
+                r.reactive_varh,
+                *compact(signed.signature),
+                list(proof),
+            )
+        )
 
     def root(self, meter: str, period: int) -> bytes | None:
         root = bytes(self.view("root", meter, period))

@@ -61,15 +61,17 @@ def measure_functions(gateway: Gateway) -> dict[str, int]:
     gas["anchor_root"] = meter_gateway.anchor(household.address, day0 // 86400).gas_used
     gas["anchor_root_per_reading"] = round(gas["anchor_root"] / 96)
     day_root, signature = household.sign_day_root(readings, 1)
-    gas["anchor_signed_root"] = meter_gateway.correct(household.address, day0 // 86400, readings, day_root,
-                                                      signature).gas_used  # fmt: skip
+    gas["anchor_signed_root"] = meter_gateway.correct(
+        household.address, day0 // 86400, readings, day_root, signature
+    ).gas_used
     proof = meter_gateway.proof(household.address, day0 + 47 * m.INTERVAL_S)
     assert client.verify_reading(proof.signed, proof.proof)
 
     def session(start: int, meter: SmartMeter = cp) -> SignedSession:
         s, ev_sig = sign_session_start(ev_key, domain, meter.address, start, MAX_COST_WEI)
-        reading = m.SessionReading(m.typed_digest(domain, s.struct_hash()), start // m.INTERVAL_S,
-                                   (SESSION_WH,) * SESSION_INTERVALS)  # fmt: skip
+        reading = m.SessionReading(
+            m.typed_digest(domain, s.struct_hash()), start // m.INTERVAL_S, (SESSION_WH,) * SESSION_INTERVALS
+        )
         return SignedSession(s, ev_sig, reading, meter.sign_session(reading))
 
     peak = session(day0 + 16 * 3600)  # 16:00 - 20:00: one hour off-peak, three at peak
@@ -111,9 +113,11 @@ def targets(report: dict) -> dict[str, dict]:
 def show(report: dict, console: Console, where: str) -> None:
     """Print this section's part of the report (`where`: hardfork and chain)."""
     setup = report["metering_setup"]
-    metering = Table(title=f"Smart metering ({where}): a root over "
-                           f"{setup['readings_per_root']} readings, a session of "
-                           f"{setup['session_intervals']} intervals")  # fmt: skip
+    metering = Table(
+        title=f"Smart metering ({where}): a root over "
+        f"{setup['readings_per_root']} readings, a session of "
+        f"{setup['session_intervals']} intervals"
+    )
     for col in ("function", "gas"):
         metering.add_column(col, justify="right")
     for name, gas in report["metering"].items():

@@ -78,8 +78,11 @@ def domain_separator(chain_id: int, contract: str) -> bytes:
     """snekmate's `eip712_domain_separator` for the metering contract at `contract` on `chain_id`."""
     domain_type = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
     name, version = keccak(text=DOMAIN_NAME), keccak(text=DOMAIN_VERSION)
-    return keccak(encode(["bytes32", "bytes32", "bytes32", "uint256", "address"],
-                         [domain_type, name, version, chain_id, contract]))  # fmt: skip
+    return keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"], [domain_type, name, version, chain_id, contract]
+        )
+    )
 
 
 def typed_digest(domain: bytes, struct_hash: bytes) -> bytes:
@@ -100,8 +103,12 @@ class Reading:
         return keccak(encode(["bytes32", "address", "uint256", "uint256", "uint256"], values))
 
     def message(self) -> dict:
-        return {"meter": self.meter, "intervalStart": self.interval_start, "activeWh": self.active_wh,
-                "reactiveVarh": self.reactive_varh}  # fmt: skip
+        return {
+            "meter": self.meter,
+            "intervalStart": self.interval_start,
+            "activeWh": self.active_wh,
+            "reactiveVarh": self.reactive_varh,
+        }
 
 
 @dataclass(frozen=True)
@@ -120,8 +127,13 @@ class DayRoot:
         return keccak(encode(["bytes32", "address", "uint256", "bytes32", "uint256", "uint256"], values))
 
     def message(self) -> dict:
-        return {"meter": self.meter, "period": self.period, "root": self.root, "count": self.count,
-                "version": self.version}  # fmt: skip
+        return {
+            "meter": self.meter,
+            "period": self.period,
+            "root": self.root,
+            "count": self.count,
+            "version": self.version,
+        }
 
 
 @dataclass(frozen=True)
@@ -135,8 +147,12 @@ class SessionStart:
     max_cost_wei: int
 
     def struct_hash(self) -> bytes:
-        return keccak(encode(["bytes32", "address", "address", "uint256", "uint256"],
-                             [SESSION_START_TYPEHASH, self.ev, self.meter, self.start, self.max_cost_wei]))  # fmt: skip
+        return keccak(
+            encode(
+                ["bytes32", "address", "address", "uint256", "uint256"],
+                [SESSION_START_TYPEHASH, self.ev, self.meter, self.start, self.max_cost_wei],
+            )
+        )
 
     def message(self) -> dict:
         return {"ev": self.ev, "meter": self.meter, "start": self.start, "maxCostWei": self.max_cost_wei}
@@ -157,8 +173,12 @@ class SessionReading:
 
     def struct_hash(self) -> bytes:
         array_hash = keccak(b"".join(e.to_bytes(32, "big") for e in self.energy_wh))
-        return keccak(encode(["bytes32", "bytes32", "uint256", "bytes32"],
-                             [SESSION_READING_TYPEHASH, self.session, self.first_interval, array_hash]))  # fmt: skip
+        return keccak(
+            encode(
+                ["bytes32", "bytes32", "uint256", "bytes32"],
+                [SESSION_READING_TYPEHASH, self.session, self.first_interval, array_hash],
+            )
+        )
 
     def message(self) -> dict:
         return {"session": self.session, "firstInterval": self.first_interval, "energyWh": list(self.energy_wh)}
@@ -173,16 +193,31 @@ class SessionReading:
 
 
 TYPES = {
-    "Reading": [{"name": "meter", "type": "address"}, {"name": "intervalStart", "type": "uint256"},
-                {"name": "activeWh", "type": "uint256"}, {"name": "reactiveVarh", "type": "uint256"}],
-    "DayRoot": [{"name": "meter", "type": "address"}, {"name": "period", "type": "uint256"},
-                {"name": "root", "type": "bytes32"}, {"name": "count", "type": "uint256"},
-                {"name": "version", "type": "uint256"}],
-    "SessionStart": [{"name": "ev", "type": "address"}, {"name": "meter", "type": "address"},
-                     {"name": "start", "type": "uint256"}, {"name": "maxCostWei", "type": "uint256"}],
-    "SessionReading": [{"name": "session", "type": "bytes32"}, {"name": "firstInterval", "type": "uint256"},
-                       {"name": "energyWh", "type": "uint256[]"}],
-}  # fmt: skip
+    "Reading": [
+        {"name": "meter", "type": "address"},
+        {"name": "intervalStart", "type": "uint256"},
+        {"name": "activeWh", "type": "uint256"},
+        {"name": "reactiveVarh", "type": "uint256"},
+    ],
+    "DayRoot": [
+        {"name": "meter", "type": "address"},
+        {"name": "period", "type": "uint256"},
+        {"name": "root", "type": "bytes32"},
+        {"name": "count", "type": "uint256"},
+        {"name": "version", "type": "uint256"},
+    ],
+    "SessionStart": [
+        {"name": "ev", "type": "address"},
+        {"name": "meter", "type": "address"},
+        {"name": "start", "type": "uint256"},
+        {"name": "maxCostWei", "type": "uint256"},
+    ],
+    "SessionReading": [
+        {"name": "session", "type": "bytes32"},
+        {"name": "firstInterval", "type": "uint256"},
+        {"name": "energyWh", "type": "uint256[]"},
+    ],
+}
 """The struct types as eth_account's `encode_typed_data` wants them (the tests check both hashings agree)."""
 
 
@@ -197,8 +232,9 @@ def _layers(leaves: Sequence[bytes]) -> list[list[bytes]]:
     layers = [list(leaves)]
     while len(layers[-1]) > 1:
         below = layers[-1]
-        layers.append([hash_pair(below[i], below[i + 1]) if i + 1 < len(below) else below[i]
-                       for i in range(0, len(below), 2)])  # fmt: skip
+        layers.append(
+            [hash_pair(below[i], below[i + 1]) if i + 1 < len(below) else below[i] for i in range(0, len(below), 2)]
+        )
     return layers
 
 
@@ -498,8 +534,9 @@ class MeteringModel:
         self.escrow[payer] = self.escrow.get(payer, 0) + amount
         return amount
 
-    def settle_session(self, now: int, start: SessionStart, ev_signer: str, reading: SessionReading,
-                       meter_signer: str) -> Settled:  # fmt: skip
+    def settle_session(
+        self, now: int, start: SessionStart, ev_signer: str, reading: SessionReading, meter_signer: str
+    ) -> Settled:
         """`ev_signer` / `meter_signer`: whom the two signatures recover to; `reading.session` must be the
         start's digest (the caller passes the start; the contract derives the session id from it)."""
         ev, meter = start.ev.lower(), start.meter.lower()
@@ -529,8 +566,9 @@ class MeteringModel:
         self.escrow[payer] = self.escrow.get(payer, 0) + held - paid
         self.credit[m.owner] = self.credit.get(m.owner, 0) + paid
         self.billed.setdefault(meter, set()).update(intervals)
-        return Settled(reading.session, ev, payer, m.owner, meter, reading.first_interval, n, reading.total_wh,
-                       cost, paid)  # fmt: skip
+        return Settled(
+            reading.session, ev, payer, m.owner, meter, reading.first_interval, n, reading.total_wh, cost, paid
+        )
 
     def held(self) -> int:
         """What the invariant says the contract holds: all escrow, all reservations and all credit [wei]."""
@@ -538,8 +576,9 @@ class MeteringModel:
 
 
 # -- from a meter register to interval energies --------------------------------------------------------------
-def interval_energies(start_s: int, start_wh: int, samples: Sequence[tuple[int, int]], stop_s: int,
-                      stop_wh: int) -> tuple[int, tuple[int, ...]]:  # fmt: skip
+def interval_energies(
+    start_s: int, start_wh: int, samples: Sequence[tuple[int, int]], stop_s: int, stop_wh: int
+) -> tuple[int, tuple[int, ...]]:
     """A session's energy per interval from its meter register: `start_wh` at `start_s`, (time [s], register
     [Wh]) `samples` in between (at interval boundaries, as a charge point sends them; duplicates allowed) and
     `stop_wh` at `stop_s`. Returns (first interval, energies). Energy between two known register values goes to

@@ -65,8 +65,9 @@ class SmartMeter:
         return day_root, sign_digest(self.key, m.typed_digest(self.domain, day_root.struct_hash()))
 
 
-def sign_session_start(ev_key: bytes | str, domain: bytes, meter: str, start: int,
-                       max_cost_wei: int) -> tuple[m.SessionStart, bytes]:  # fmt: skip
+def sign_session_start(
+    ev_key: bytes | str, domain: bytes, meter: str, start: int, max_cost_wei: int
+) -> tuple[m.SessionStart, bytes]:
     """What the EV signs when it plugs in at `meter`'s charge point at `start` [s], agreeing to pay at most
     `max_cost_wei` for the session (the host reserves it at admission): the start and its signature (whose
     digest is the session id)."""
@@ -103,8 +104,9 @@ def reading_from_signed_data(data: dict) -> SignedReading:
 
 
 def session_from_signed_data(data: dict) -> tuple[m.SessionReading, bytes]:
-    reading = m.SessionReading(bytes.fromhex(data["session"][2:]), int(data["firstInterval"]),
-                               tuple(int(e) for e in data["energyWh"]))  # fmt: skip
+    reading = m.SessionReading(
+        bytes.fromhex(data["session"][2:]), int(data["firstInterval"]), tuple(int(e) for e in data["energyWh"])
+    )
     return reading, parse_signature(data["signature"], "signed_data.signature")
 
 
@@ -156,10 +158,15 @@ class ChargePointMeter:
         signature = self.meter.sign_session(reading)
         self.signed_sessions.append((reading, signature))
         self.session, self._begin = None, None
-        return encode_signed_data("session", {
-            "session": "0x" + reading.session.hex(), "firstInterval": reading.first_interval,
-            "energyWh": list(reading.energy_wh),
-            "signature": "0x" + signature.hex()})  # fmt: skip
+        return encode_signed_data(
+            "session",
+            {
+                "session": "0x" + reading.session.hex(),
+                "firstInterval": reading.first_interval,
+                "energyWh": list(reading.energy_wh),
+                "signature": "0x" + signature.hex(),
+            },
+        )
 
 
 # -- the gateway ------------------------------------------------------------------------------------------
@@ -209,8 +216,7 @@ class MeterGateway:
         self.anchored[key] = (root, receipt.tx_hash)
         return receipt
 
-    def correct(self, meter: str, day: int, readings: Iterable[SignedReading], day_root: m.DayRoot,
-                signature: bytes):  # fmt: skip
+    def correct(self, meter: str, day: int, readings: Iterable[SignedReading], day_root: m.DayRoot, signature: bytes):
         """Replace a day this gateway anchored wrong (or not at all) with the meter's signed root over `readings`:
         every reading must be the meter's, of that day, and their root the signed one. Returns the receipt."""
         key = (meter.lower(), day)
@@ -247,6 +253,13 @@ class MeterGateway:
         out = []
         for key, (root, tx) in sorted(self.anchored.items()):
             ordered, _ = self._leaves(key)
-            out.append({"meter": key[0], "day": key[1], "root": "0x" + root.hex(), "tx": tx, "readings": [
-                {**s.reading.message(), "signature": "0x" + s.signature.hex()} for s in ordered]})  # fmt: skip
+            out.append(
+                {
+                    "meter": key[0],
+                    "day": key[1],
+                    "root": "0x" + root.hex(),
+                    "tx": tx,
+                    "readings": [{**s.reading.message(), "signature": "0x" + s.signature.hex()} for s in ordered],
+                }
+            )
         return {"contract": self.client.address, "chain_id": self.client.chain_id(), "anchors": out}

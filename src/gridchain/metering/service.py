@@ -54,8 +54,9 @@ class PendingSession:
 
 
 class RoamingStation:
-    def __init__(self, client: MeteringClient, account: str, backend: RecordingBackend, cp_meter: str,
-                 min_escrow_wei: int) -> None:  # fmt: skip
+    def __init__(
+        self, client: MeteringClient, account: str, backend: RecordingBackend, cp_meter: str, min_escrow_wei: int
+    ) -> None:
         """`account` must be the charge point meter's owner (the host): only it may reserve for the meter.
         `min_escrow_wei`: the least escrow this station wants reserved for a session (the EV's signed maximum)."""
         self.client = client
@@ -82,8 +83,10 @@ class RoamingStation:
         if self.client.ev_owner(start.ev) is None:
             raise RoamingRefused(f"ev: {start.ev} is not registered")
         if start.max_cost_wei < self.min_escrow_wei:
-            raise RoamingRefused(f"max_cost_wei: the EV's signed maximum {start.max_cost_wei} wei is below this "
-                                 f"station's minimum {self.min_escrow_wei}")  # fmt: skip
+            raise RoamingRefused(
+                f"max_cost_wei: the EV's signed maximum {start.max_cost_wei} wei is below this "
+                f"station's minimum {self.min_escrow_wei}"
+            )
         try:
             self.client.reserve(self.account, start, ev_signature)
         except ChainRevert as e:  # e.g. "metering: escrow too low": the owner's free escrow does not cover it
@@ -104,16 +107,16 @@ class RoamingStation:
             if reading is not None:
                 found.setdefault(reading[0], reading[1])
         if not found:
-            raise ValueError(f"transaction_id: {transaction_id} carries no signed session reading of a pending "
-                             "session")  # fmt: skip
+            raise ValueError(f"transaction_id: {transaction_id} carries no signed session reading of a pending session")
         if len(found) > 1:
-            raise ValueError(f"transaction_id: {transaction_id} carries {len(found)} different signed session "
-                             "readings")  # fmt: skip
+            raise ValueError(f"transaction_id: {transaction_id} carries {len(found)} different signed session readings")
         ((reading, signature),) = found.items()
         pending = self.pending[reading.session]
         if pending.id_tag != record.id_tag:
-            raise ValueError(f"transaction_id: {transaction_id} is id tag {record.id_tag!r}, but its session "
-                             f"reading names the start of id tag {pending.id_tag!r}")  # fmt: skip
+            raise ValueError(
+                f"transaction_id: {transaction_id} is id tag {record.id_tag!r}, but its session "
+                f"reading names the start of id tag {pending.id_tag!r}"
+            )
         return SignedSession(pending.start, pending.ev_signature, reading, signature)
 
     def _session_reading(self, signed_data: str | None) -> tuple[m.SessionReading, bytes] | None:

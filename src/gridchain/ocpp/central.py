@@ -172,9 +172,14 @@ class CentralBackend(Protocol):
         ...
 
     def stop_transaction(
-        self, cp_id: str, transaction_id: int, meter_stop_wh: int, timestamp: int, reason: str,
+        self,
+        cp_id: str,
+        transaction_id: int,
+        meter_stop_wh: int,
+        timestamp: int,
+        reason: str,
         samples: list[MeterSample],
-    ) -> None:  # fmt: skip
+    ) -> None:
         """The transaction's end, with its transactionData readings. May be a resend; never refused."""
         ...
 
@@ -260,9 +265,18 @@ class _Transaction:
     def snapshot(self, anomalies: tuple[Anomaly, ...]) -> TransactionRecord:
         samples = tuple(self.samples[k] for k in sorted(self.samples, key=_sample_order))
         return TransactionRecord(
-            self.transaction_id, self.cp_id, self.connector_id, self.id_tag, self.meter_start_wh,
-            self.start_timestamp, samples, self.meter_stop_wh, self.stop_timestamp, self.stop_reason, anomalies,
-        )  # fmt: skip
+            self.transaction_id,
+            self.cp_id,
+            self.connector_id,
+            self.id_tag,
+            self.meter_start_wh,
+            self.start_timestamp,
+            samples,
+            self.meter_stop_wh,
+            self.stop_timestamp,
+            self.stop_reason,
+            anomalies,
+        )
 
 
 def _clip(value: object, limit: int = 40) -> str:
@@ -339,8 +353,14 @@ class RecordingBackend:
             )
             return transaction_id
 
-    def _note(self, kind: AnomalyKind, cp_id: str, detail: str, transaction_id: int | None = None,
-              samples: Iterable[MeterSample] = ()) -> None:  # fmt: skip
+    def _note(
+        self,
+        kind: AnomalyKind,
+        cp_id: str,
+        detail: str,
+        transaction_id: int | None = None,
+        samples: Iterable[MeterSample] = (),
+    ) -> None:
         self.anomalies.append(Anomaly(kind, cp_id, detail, transaction_id, tuple(samples)))
 
     def _own(self, cp_id: str, transaction_id: int | None) -> _Transaction | None:
@@ -351,8 +371,13 @@ class RecordingBackend:
         for sample in samples:
             self.arrivals.append((tx.transaction_id, sample.timestamp))
             if tx.stop_timestamp is not None and sample.timestamp > tx.stop_timestamp:
-                self._note(AnomalyKind.AFTER_STOP, tx.cp_id, f"timestamp: {sample.timestamp} is after the stop at "
-                           f"{tx.stop_timestamp}", tx.transaction_id, [sample])  # fmt: skip
+                self._note(
+                    AnomalyKind.AFTER_STOP,
+                    tx.cp_id,
+                    f"timestamp: {sample.timestamp} is after the stop at {tx.stop_timestamp}",
+                    tx.transaction_id,
+                    [sample],
+                )
                 continue
             key = (sample.timestamp, sample.context)
             kept = tx.samples.get(key)
@@ -366,8 +391,13 @@ class RecordingBackend:
                 tx.samples[key] = replace(kept, **added)
             if clashes:
                 said = ", ".join(f"{f} {_clip(getattr(sample, f))} (kept {_clip(getattr(kept, f))})" for f in clashes)
-                self._note(AnomalyKind.CONFLICT, tx.cp_id, f"sample at {sample.timestamp} {sample.context}: {said}",
-                           tx.transaction_id, [sample])  # fmt: skip
+                self._note(
+                    AnomalyKind.CONFLICT,
+                    tx.cp_id,
+                    f"sample at {sample.timestamp} {sample.context}: {said}",
+                    tx.transaction_id,
+                    [sample],
+                )
             elif not added:
                 self.duplicates += 1
 
@@ -379,36 +409,59 @@ class RecordingBackend:
             tx = self._own(cp_id, transaction_id)
             if tx is None:
                 if samples:
-                    self._note(AnomalyKind.UNKNOWN_TRANSACTION, cp_id, f"transactionId: {transaction_id} is not a "
-                               f"transaction of {cp_id!r}", transaction_id, samples)  # fmt: skip
+                    self._note(
+                        AnomalyKind.UNKNOWN_TRANSACTION,
+                        cp_id,
+                        f"transactionId: {transaction_id} is not a transaction of {cp_id!r}",
+                        transaction_id,
+                        samples,
+                    )
                 return
             self._add_samples(tx, samples)
 
     def stop_transaction(
-        self, cp_id: str, transaction_id: int, meter_stop_wh: int, timestamp: int, reason: str,
+        self,
+        cp_id: str,
+        transaction_id: int,
+        meter_stop_wh: int,
+        timestamp: int,
+        reason: str,
         samples: list[MeterSample],
-    ) -> None:  # fmt: skip
+    ) -> None:
         stop = (meter_stop_wh, timestamp, reason)
         with self._lock:
             tx = self._own(cp_id, transaction_id)
             if tx is None:
-                self._note(AnomalyKind.UNKNOWN_TRANSACTION, cp_id, f"transactionId: {transaction_id} is not a "
-                           f"transaction of {cp_id!r} (StopTransaction)", transaction_id, samples)  # fmt: skip
+                self._note(
+                    AnomalyKind.UNKNOWN_TRANSACTION,
+                    cp_id,
+                    f"transactionId: {transaction_id} is not a transaction of {cp_id!r} (StopTransaction)",
+                    transaction_id,
+                    samples,
+                )
                 return
             if tx.stop is not None:
                 if tx.stop == stop:
                     self._add_samples(tx, samples)
                 else:
                     said = f"(meterStop, timestamp, reason) {tx.stop}, now {stop}"
-                    self._note(AnomalyKind.STOPPED_AGAIN, cp_id, f"transactionId: {transaction_id} was stopped with "
-                               f"{said}", transaction_id, samples)  # fmt: skip
+                    self._note(
+                        AnomalyKind.STOPPED_AGAIN,
+                        cp_id,
+                        f"transactionId: {transaction_id} was stopped with {said}",
+                        transaction_id,
+                        samples,
+                    )
                 return
             tx.stop, tx.stop_timestamp, tx.stop_reason = stop, timestamp, reason
             if tx.meter_start_wh <= meter_stop_wh <= MAX_READING:
                 tx.meter_stop_wh = meter_stop_wh
             else:
-                bound = f"below the meter start {tx.meter_start_wh}" if meter_stop_wh < tx.meter_start_wh else (
-                    f"above {MAX_READING}")  # fmt: skip
+                bound = (
+                    f"below the meter start {tx.meter_start_wh}"
+                    if meter_stop_wh < tx.meter_start_wh
+                    else (f"above {MAX_READING}")
+                )
                 self._note(AnomalyKind.BAD_METER_STOP, cp_id, f"meterStop: {meter_stop_wh} is {bound}", transaction_id)
             self._add_samples(tx, samples)
 
@@ -503,7 +556,7 @@ class ParsedMeterValues:
     problems: tuple[tuple[AnomalyKind, str], ...] = ()
 
 
-def parse_meter_values(meter_value: object, where: str = "meterValue") -> ParsedMeterValues:
+def parse_meter_values(meter_value: object, where: str = "meterValue") -> ParsedMeterValues:  # noqa: C901 (to split: issue 15)
     """MeterSamples of OCPP MeterValue objects (snake_case, as the `ocpp` library passes them), one per
     (timestamp, reading context): the Energy.Active.Import.Register (Wh or kWh), Energy.Active.Import.Interval
     (Wh or kWh) and Power.Active.Import (W or kW) measured at the Outlet, each the phase-less total or, without
@@ -544,8 +597,12 @@ def parse_meter_values(meter_value: object, where: str = "meterValue") -> Parsed
             else:
                 unit = sv.get("unit", default_unit)
                 if unit not in (default_unit, f"k{default_unit}"):
-                    problems.append((AnomalyKind.BAD_VALUE, f"{sat}.unit: {_clip(unit)} is not {default_unit} or "
-                                     f"k{default_unit} ({measurand})"))  # fmt: skip
+                    problems.append(
+                        (
+                            AnomalyKind.BAD_VALUE,
+                            f"{sat}.unit: {_clip(unit)} is not {default_unit} or k{default_unit} ({measurand})",
+                        )
+                    )
                     continue
                 try:
                     value = reading(sv["value"], unit)
@@ -555,8 +612,13 @@ def parse_meter_values(meter_value: object, where: str = "meterValue") -> Parsed
                 slot = (name, phase)
             bucket = groups.setdefault(sv.get("context", ReadingContext.sample_periodic.value), {})
             if slot in bucket and bucket[slot][0] != value:
-                problems.append((AnomalyKind.CONFLICT, f"{sat}.value: {_clip(sv['value'])} contradicts "
-                                 f"{at}.sampledValue[{bucket[slot][1]}] of the same reading"))  # fmt: skip
+                problems.append(
+                    (
+                        AnomalyKind.CONFLICT,
+                        f"{sat}.value: {_clip(sv['value'])} contradicts "
+                        f"{at}.sampledValue[{bucket[slot][1]}] of the same reading",
+                    )
+                )
                 continue
             bucket.setdefault(slot, (value, j))
         for context, bucket in groups.items():
@@ -686,9 +748,13 @@ def check_payload(action: str, payload: Any) -> None:
     if (found := _find(payload, _NotJson)) is not None:
         raise FormationViolationError(_description(_path(found[0]) or "payload", "NaN and Infinity are not JSON"))
     if (found := _find(payload, _Unconverted)) is not None:
-        raise TypeConstraintViolationError(_description(
-            _path(found[0]) or "payload", f"{found[1]!r} is not a number this central system converts (at most "
-            f"{MAX_NUMBER_CHARS} characters, finite)"))  # fmt: skip
+        raise TypeConstraintViolationError(
+            _description(
+                _path(found[0]) or "payload",
+                f"{found[1]!r} is not a number this central system converts (at most "
+                f"{MAX_NUMBER_CHARS} characters, finite)",
+            )
+        )
     try:
         validator = get_validator(2, action, "1.6")
     except (OSError, ValueError):
@@ -702,7 +768,7 @@ def check_payload(action: str, payload: Any) -> None:
     raise _SCHEMA_ERRORS.get(error.validator, FormationViolationError)(_description(path or "payload", error.message))
 
 
-def _parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
+def _parse_frame(raw: str | bytes) -> Call | CallResult | CallError:  # noqa: C901 (to split: issue 15)
     """An OCPP-J message of a websocket message. A CALL with a readable message id whose frame is broken raises
     the CallError to answer, carrying that id (`unique_id` attribute); anything else unusable, _Unanswerable."""
     if isinstance(raw, bytes):
@@ -733,14 +799,21 @@ def _parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
             return CallError(unique_id, frame[2], frame[3], frame[4])
         raise _Unanswerable(f"a CALLRESULT/CALLERROR that is not [{kind}, id, ...] as OCPP-J 1.6 §4.2 says")
     if len(unique_id) > MAX_MESSAGE_ID_CHARS:
-        raise _with_id(FormationViolationError(_description(
-            "messageId", f"{_clip(unique_id)} is longer than {MAX_MESSAGE_ID_CHARS} characters")), unique_id)
+        raise _with_id(
+            FormationViolationError(
+                _description("messageId", f"{_clip(unique_id)} is longer than {MAX_MESSAGE_ID_CHARS} characters")
+            ),
+            unique_id,
+        )
     if len(frame) != 4:
-        raise _with_id(FormationViolationError(_description(
-            "message", f"a CALL has 4 elements [2, id, action, payload], this one {len(frame)}")), unique_id)
+        raise _with_id(
+            FormationViolationError(
+                _description("message", f"a CALL has 4 elements [2, id, action, payload], this one {len(frame)}")
+            ),
+            unique_id,
+        )
     if not isinstance(frame[2], str):
-        raise _with_id(FormationViolationError(_description("action", f"{_clip(frame[2])} is not a string")),
-                       unique_id)  # fmt: skip
+        raise _with_id(FormationViolationError(_description("action", f"{_clip(frame[2])} is not a string")), unique_id)
     payload = {} if frame[3] is None else frame[3]  # §4.2.1: no payload may be null or {}
     return Call(unique_id, frame[2], payload)
 
@@ -888,8 +961,8 @@ class CentralChargePoint(OcppChargePoint):
     def on_meter_values(self, connector_id: int, meter_value: list, transaction_id: int | None = None, **kwargs: Any):
         """A sampled value that is no reading (not a decimal number in range, or in another unit) refuses the whole
         message with PropertyConstraintViolation naming its field, and nothing of it is stored (each such value is
-        a `bad value` anomaly of the transaction, the refusal a `call error`); a plausibility finding about readings that are numbers (a contradiction) is answered and kept
-        as an anomaly, as OCPP 1.6 §4.7 asks."""
+        a `bad value` anomaly of the transaction, the refusal a `call error`); a plausibility finding about readings
+        that are numbers (a contradiction) is answered and kept as an anomaly, as OCPP 1.6 §4.7 asks."""
         with _as_call_error():
             parsed = parse_meter_values(meter_value)
         bad = [detail for kind, detail in parsed.problems if kind is AnomalyKind.BAD_VALUE]
@@ -904,9 +977,15 @@ class CentralChargePoint(OcppChargePoint):
 
     @on(Action.stop_transaction, skip_schema_validation=True)
     def on_stop_transaction(
-        self, meter_stop: int, timestamp: str, transaction_id: int, reason: str | None = None,
-        id_tag: str | None = None, transaction_data: list | None = None, **kwargs: Any,
-    ):  # fmt: skip
+        self,
+        meter_stop: int,
+        timestamp: str,
+        transaction_id: int,
+        reason: str | None = None,
+        id_tag: str | None = None,
+        transaction_data: list | None = None,
+        **kwargs: Any,
+    ):
         """Always answered (OCPP 1.6 §4.10: the central system cannot prevent a transaction from stopping): an
         unknown or repeated stop, or a meter stop out of range, is an anomaly of the backend's, not a CallError.
         Only what the schema refuses (a timestamp that is no date-time) is a CallError."""
@@ -1015,7 +1094,11 @@ class CentralSystem:
 
         async def open_server() -> None:
             self._server = await websockets.serve(
-                self._handle, self.host, self._port, subprotocols=[SUBPROTOCOL], close_timeout=2,
+                self._handle,
+                self.host,
+                self._port,
+                subprotocols=[SUBPROTOCOL],
+                close_timeout=2,
                 max_size=self.max_message_bytes,
             )
             self._port = self._server.sockets[0].getsockname()[1]
@@ -1064,9 +1147,14 @@ class CentralSystem:
             await ws.close(1008, "the URL path must be /<charge point id>")
             return
         cp = CentralChargePoint(
-            cp_id, ws, self.backend, heartbeat_interval_s=self.heartbeat_interval_s, clock=self._clock,
-            on_message=self._notify, response_timeout_s=self.response_timeout_s,
-        )  # fmt: skip
+            cp_id,
+            ws,
+            self.backend,
+            heartbeat_interval_s=self.heartbeat_interval_s,
+            clock=self._clock,
+            on_message=self._notify,
+            response_timeout_s=self.response_timeout_s,
+        )
         cp.closed = asyncio.ensure_future(ws.wait_closed())
         with self._changed:
             self._charge_points[cp_id] = cp  # a reconnect replaces the old connection

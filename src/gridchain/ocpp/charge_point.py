@@ -154,8 +154,14 @@ class ChargingMeter:
     The register is an integer [Wh]; energy below one Wh is kept in `remainder_ws` [W*s] (0 <= it < 3600), so
     that register_wh * 3600 + remainder_ws grows by exactly the integral of power over time."""
 
-    def __init__(self, start_time: int, ev_max_power_w: int, meter_interval_s: int, register_wh: int = 0,
-                 clock_aligned: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        start_time: int,
+        ev_max_power_w: int,
+        meter_interval_s: int,
+        register_wh: int = 0,
+        clock_aligned: bool = False,
+    ) -> None:
         self.now = check_min_int("start_time", start_time, 0)
         self.ev_max_power_w = check_min_int("ev_max_power_w", ev_max_power_w, 0)
         self.meter_interval_s = check_min_int("meter_interval_s", meter_interval_s, 1)
@@ -247,7 +253,7 @@ class ProfileLimit:
     transaction_id: int | None
 
 
-def parse_charging_profile(
+def parse_charging_profile(  # noqa: C901 (to split: issue 15)
     connector_id: object,
     profile: object,
     *,
@@ -385,14 +391,24 @@ def _meter_value(reading: Reading, signer: Callable[[Reading], str] | None) -> d
         datatypes.SampledValue(value=str(reading.register_wh), context=context, measurand=energy, unit=UnitOfMeasure.wh)
     ]
     if reading.power_w is not None:
-        values.append(datatypes.SampledValue(
-            value=str(reading.power_w), context=context, measurand=Measurand.power_active_import, unit=UnitOfMeasure.w,
-        ))  # fmt: skip
+        values.append(
+            datatypes.SampledValue(
+                value=str(reading.power_w),
+                context=context,
+                measurand=Measurand.power_active_import,
+                unit=UnitOfMeasure.w,
+            )
+        )
     if signer is not None:
-        values.append(datatypes.SampledValue(
-            value=signer(reading), context=context,
-            format=ValueFormat.signed_data, measurand=energy, unit=UnitOfMeasure.wh,
-        ))  # fmt: skip
+        values.append(
+            datatypes.SampledValue(
+                value=signer(reading),
+                context=context,
+                format=ValueFormat.signed_data,
+                measurand=energy,
+                unit=UnitOfMeasure.wh,
+            )
+        )
     return datatypes.MeterValue(timestamp=iso_utc(reading.timestamp), sampled_value=values)
 
 
@@ -508,9 +524,12 @@ class ChargePointSim:
             await ws.close()
             raise ConnectionError(f"{self.url}: the server did not agree to subprotocol {SUBPROTOCOL}")
         proto = ChargePointProtocol(
-            self.cp_id, ws, self._on_charging_profile, drop_reply=self._take_drop,
+            self.cp_id,
+            ws,
+            self._on_charging_profile,
+            drop_reply=self._take_drop,
             response_timeout_s=self.timeout_s + 5,  # our own timeout in _deliver fires first
-        )  # fmt: skip
+        )
         self._ws, self._proto = ws, proto
         self._reader = asyncio.create_task(self._read(proto))
 
@@ -528,9 +547,13 @@ class ChargePointSim:
     def _on_charging_profile(self, connector_id: int, profile: dict) -> str:
         try:
             accepted = parse_charging_profile(
-                connector_id, profile, own_connector_id=self.connector_id, transaction_id=self.meter.transaction_id,
-                voltage_v=self.voltage_v, phases=self.phases,
-            )  # fmt: skip
+                connector_id,
+                profile,
+                own_connector_id=self.connector_id,
+                transaction_id=self.meter.transaction_id,
+                voltage_v=self.voltage_v,
+                phases=self.phases,
+            )
         except InputError as e:
             self.rejected_profiles.append(str(e))
             return ChargingProfileStatus.rejected.value
@@ -570,17 +593,24 @@ class ChargePointSim:
     async def _status(self, status: ChargePointStatus) -> None:
         if self.online:  # a status is not a transaction message: not queued while offline
             with contextlib.suppress(OfflineError):
-                await self._deliver(call.StatusNotification(
-                    connector_id=self.connector_id, error_code=ChargePointErrorCode.no_error, status=status,
-                    timestamp=iso_utc(self.meter.now),
-                ))  # fmt: skip
+                await self._deliver(
+                    call.StatusNotification(
+                        connector_id=self.connector_id,
+                        error_code=ChargePointErrorCode.no_error,
+                        status=status,
+                        timestamp=iso_utc(self.meter.now),
+                    )
+                )
 
     def _queue_readings(self, readings: list[Reading]) -> None:
         for reading in readings:
-            self._outbox.append(call.MeterValues(
-                connector_id=self.connector_id, transaction_id=self.meter.transaction_id,
-                meter_value=[_meter_value(reading, self.signer)],
-            ))  # fmt: skip
+            self._outbox.append(
+                call.MeterValues(
+                    connector_id=self.connector_id,
+                    transaction_id=self.meter.transaction_id,
+                    meter_value=[_meter_value(reading, self.signer)],
+                )
+            )
 
     # -- the session, from plain Python
 
@@ -622,10 +652,14 @@ class ChargePointSim:
             await self._flush()  # what an earlier transaction left queued goes first
             if self._outbox:
                 raise OfflineError(f"{self.cp_id}: offline, StartTransaction not sent")
-            result = await self._deliver(call.StartTransaction(
-                connector_id=self.connector_id, id_tag=id_tag, meter_start=self.meter.register_wh,
-                timestamp=iso_utc(self.meter.now),
-            ))  # fmt: skip
+            result = await self._deliver(
+                call.StartTransaction(
+                    connector_id=self.connector_id,
+                    id_tag=id_tag,
+                    meter_start=self.meter.register_wh,
+                    timestamp=iso_utc(self.meter.now),
+                )
+            )
             status = result.id_tag_info["status"]
             if status != AuthorizationStatus.accepted:
                 raise RefusedError(f"id_tag: {id_tag!r} refused by the central system ({status})")
@@ -659,10 +693,16 @@ class ChargePointSim:
         async def go() -> int:
             transaction_id = self.meter.transaction_id
             final = self.meter.end()
-            self._outbox.append(call.StopTransaction(
-                meter_stop=final.register_wh, timestamp=iso_utc(final.timestamp), transaction_id=transaction_id,
-                reason=Reason(reason), id_tag=self.id_tag, transaction_data=[_meter_value(final, self.signer)],
-            ))  # fmt: skip
+            self._outbox.append(
+                call.StopTransaction(
+                    meter_stop=final.register_wh,
+                    timestamp=iso_utc(final.timestamp),
+                    transaction_id=transaction_id,
+                    reason=Reason(reason),
+                    id_tag=self.id_tag,
+                    transaction_data=[_meter_value(final, self.signer)],
+                )
+            )
             await self._flush()
             await self._status(ChargePointStatus.available)
             return final.register_wh

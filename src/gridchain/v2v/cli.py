@@ -14,8 +14,9 @@ from gridchain.checks import check_int
 from gridchain.ui.errors import bad_input_exits
 from gridchain.v2v.model import cost
 
-app = typer.Typer(help="V2V energy trading: reverse auction, mutual authentication, receipt settlement.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="V2V energy trading: reverse auction, mutual authentication, receipt settlement.", no_args_is_help=True
+)
 
 ETH = 10**18
 
@@ -34,8 +35,11 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Seed of the providers' reserve rates and arrival times."),
     amount_kwh: int = typer.Option(20, "--amount-kwh", help="Energy the consumer asks for [kWh], 1 .. 200."),
     min_collateral_pm: int = typer.Option(
-        1000, "--min-collateral-pm", help="The least collateral of a bid, per mille of the consumer's deposit, "
-        "0 .. 1000 (1000: the deposit, the contract's default; 0: the paper's rate x amount alone)."),
+        1000,
+        "--min-collateral-pm",
+        help="The least collateral of a bid, per mille of the consumer's deposit, "
+        "0 .. 1000 (1000: the deposit, the contract's default; 0: the paper's rate x amount alone).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the whole trade as one JSON object."),
 ) -> None:
     """One consumer EV and five provider EVs trade on the embedded chain.
@@ -68,16 +72,22 @@ def demo(
         return
     console = Console()
     names = {result.consumer: "consumer", **{p: f"provider {i + 1}" for i, p in enumerate(result.providers)}}
-    console.print(f"V2V contract {result.contract}: {amount_kwh} kWh asked at up to "
-                  f"{config.start_rate_wei_per_kwh / 1e12:.0f} Twei/kWh, bidding for {config.bidding_time_s} s; "
-                  f"a bid's collateral is at least {result.settlement['min_collateral_wei'] / ETH:.6f} ETH")
+    console.print(
+        f"V2V contract {result.contract}: {amount_kwh} kWh asked at up to "
+        f"{config.start_rate_wei_per_kwh / 1e12:.0f} Twei/kWh, bidding for {config.bidding_time_s} s; "
+        f"a bid's collateral is at least {result.settlement['min_collateral_wei'] / ETH:.6f} ETH"
+    )
     bids = Table(title="Bid timeline (reverse auction: each bid must be lower)")
     for col in ("t [s]", "provider", "rate [Twei/kWh]", "collateral", "result"):
         bids.add_column(col, justify="right")
     for b in result.bids:
-        bids.add_row(str(b["t_s"]), names[b["provider"]], f"{b['rate_wei_per_kwh'] / 1e12:.0f}",
-                     _eth(b["collateral_wei"]) if b["placed"] else "-",
-                     f"placed, {b['gas']:,} gas" if b["placed"] else "at its reserve: no bid")  # fmt: skip
+        bids.add_row(
+            str(b["t_s"]),
+            names[b["provider"]],
+            f"{b['rate_wei_per_kwh'] / 1e12:.0f}",
+            _eth(b["collateral_wei"]) if b["placed"] else "-",
+            f"placed, {b['gas']:,} gas" if b["placed"] else "at its reserve: no bid",
+        )
     console.print(bids)
     console.print(f"winner: {names[result.winner]} ({_short(result.winner)}); access token {result.token}")
     console.print("[bold]Mutual authentication[/bold] (HTTP on 127.0.0.1)")
@@ -87,19 +97,27 @@ def demo(
     steps = ", ".join(str(d["delivered_wh"] // 1000) for d in result.deliveries)
     console.print(f"charging session: delivered and receipted at {steps} kWh")
     s = result.settlement
-    console.print(f"settled with a receipt for {s['delivered_wh']:,} Wh at {s['rate_wei_per_kwh'] / 1e12:.0f} "
-                  f"Twei/kWh: "
-                  f"provider gets {_eth(s['to_provider_wei'])} (price + collateral), consumer gets back "
-                  f"{_eth(s['to_consumer_wei'])} of its {_eth(s['deposit_wei'])} deposit")  # fmt: skip
+    console.print(
+        f"settled with a receipt for {s['delivered_wh']:,} Wh at {s['rate_wei_per_kwh'] / 1e12:.0f} "
+        f"Twei/kWh: "
+        f"provider gets {_eth(s['to_provider_wei'])} (price + collateral), consumer gets back "
+        f"{_eth(s['to_consumer_wei'])} of its {_eth(s['deposit_wei'])} deposit"
+    )
     balances = Table(title="Balances before and after")
     for col in ("account", "before [ETH]", "after [ETH]", "change"):
         balances.add_column(col, justify="right")
     for account, b in result.balances.items():
-        balances.add_row(f"{names[account]} {_short(account)}", f"{b['before'] / ETH:.6f}", f"{b['after'] / ETH:.6f}",
-                         _eth(b["change"]))  # fmt: skip
+        balances.add_row(
+            f"{names[account]} {_short(account)}",
+            f"{b['before'] / ETH:.6f}",
+            f"{b['after'] / ETH:.6f}",
+            _eth(b["change"]),
+        )
     console.print(balances)
-    console.print(f"contract balance after: {result.contract_balance_after_wei} wei; gas: "
-                  + ", ".join(f"{k} {v:,}" for k, v in result.gas.items()))
+    console.print(
+        f"contract balance after: {result.contract_balance_after_wei} wei; gas: "
+        + ", ".join(f"{k} {v:,}" for k, v in result.gas.items())
+    )
 
 
 APPS = {"v2v": app}  # what the root CLI mounts

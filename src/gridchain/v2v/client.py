@@ -32,8 +32,15 @@ class SignedReceipt:
 
 
 def receipt_typed_data(chain_id: int, contract: str, token: bytes, delivered_wh: int) -> dict:
-    return eip712.typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, contract, "Receipt", RECEIPT_TYPE,
-                             {"token": token, "deliveredWh": delivered_wh})  # fmt: skip
+    return eip712.typed_data(
+        DOMAIN_NAME,
+        DOMAIN_VERSION,
+        chain_id,
+        contract,
+        "Receipt",
+        RECEIPT_TYPE,
+        {"token": token, "deliveredWh": delivered_wh},
+    )
 
 
 def sign_receipt(
@@ -68,8 +75,15 @@ class V2VClient(ContractClient):
         return self._tx("change_status", [active], owner)
 
     # -- trading ---------------------------------------------------------------------------------------
-    def start_auction(self, consumer: str, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int,
-                      deposit_wei: int, min_collateral_wei: int | None = None) -> Receipt:  # fmt: skip
+    def start_auction(
+        self,
+        consumer: str,
+        amount_wh: int,
+        bidding_time_s: int,
+        start_rate_wei_per_kwh: int,
+        deposit_wei: int,
+        min_collateral_wei: int | None = None,
+    ) -> Receipt:
         """`min_collateral_wei`: the least collateral of a bid (None: the contract's default, the deposit)."""
         args = [amount_wh, bidding_time_s, start_rate_wei_per_kwh]
         if min_collateral_wei is not None:

@@ -69,8 +69,17 @@ class Auction:
     min_collateral_wei: int = 0
 
     def as_tuple(self) -> tuple:
-        return (self.provider, self.closing_time, self.ended_at, self.amount_wh, self.rate_wei_per_kwh,
-                self.delivered_wh, self.deposit_wei, self.collateral_wei, self.min_collateral_wei)  # fmt: skip
+        return (
+            self.provider,
+            self.closing_time,
+            self.ended_at,
+            self.amount_wh,
+            self.rate_wei_per_kwh,
+            self.delivered_wh,
+            self.deposit_wei,
+            self.collateral_wei,
+            self.min_collateral_wei,
+        )
 
     def ended_in_time(self, grace_s: int) -> bool:
         """The consumer ended it within its grace (nobody else can end it then): undelivered energy costs the
@@ -137,8 +146,16 @@ class V2VModel:
         _fail(self.active, "trading is paused")
         _fail(ev in self.admitted, "EV not admitted")
 
-    def start_auction(self, sender: str, now: int, value: int, amount_wh: int, bidding_time_s: int,
-                      start_rate_wei_per_kwh: int, min_collateral_wei: int | None = None) -> Auction:  # fmt: skip
+    def start_auction(
+        self,
+        sender: str,
+        now: int,
+        value: int,
+        amount_wh: int,
+        bidding_time_s: int,
+        start_rate_wei_per_kwh: int,
+        min_collateral_wei: int | None = None,
+    ) -> Auction:
         """`min_collateral_wei` None: the contract's default, the deposit (`value`)."""
         consumer = sender.lower()
         minimum = value if min_collateral_wei is None else min_collateral_wei
@@ -150,9 +167,13 @@ class V2VModel:
         _fail(value <= MASK80, "deposit out of range")
         _fail(value >= cost(start_rate_wei_per_kwh, amount_wh), "deposit below the cost at the start rate")
         _fail(minimum <= value, "min collateral over deposit")
-        auction = Auction(closing_time=now + bidding_time_s, amount_wh=amount_wh,
-                          rate_wei_per_kwh=start_rate_wei_per_kwh, deposit_wei=value,
-                          min_collateral_wei=minimum)  # fmt: skip
+        auction = Auction(
+            closing_time=now + bidding_time_s,
+            amount_wh=amount_wh,
+            rate_wei_per_kwh=start_rate_wei_per_kwh,
+            deposit_wei=value,
+            min_collateral_wei=minimum,
+        )
         self.auctions[consumer] = auction
         self.balance += value
         return auction
@@ -167,8 +188,10 @@ class V2VModel:
         _fail(now < a.closing_time, "bidding is closed")  # an ended auction's closing time has passed
         _fail(rate_wei_per_kwh > 0, "rate is 0")
         _fail(rate_wei_per_kwh < a.rate_wei_per_kwh, "bid not lower than the current rate")
-        _fail(value == required_collateral(rate_wei_per_kwh, a.amount_wh, a.min_collateral_wei),
-              "collateral must be max(rate x amount, minimum)")  # fmt: skip
+        _fail(
+            value == required_collateral(rate_wei_per_kwh, a.amount_wh, a.min_collateral_wei),
+            "collateral must be max(rate x amount, minimum)",
+        )
         if a.provider != ZERO:
             self.pending[a.provider] = self.pending.get(a.provider, 0) + a.collateral_wei
         a.provider, a.rate_wei_per_kwh, a.collateral_wei = provider, rate_wei_per_kwh, value
@@ -223,8 +246,10 @@ class V2VModel:
         a = self._check_party(sender, consumer)
         self._check_receipt(a, consumer, delivered_wh, signer)
         if sender == consumer:
-            _fail(delivered_wh == a.amount_wh or now >= a.ended_at + self.validity_s,
-                  "the consumer settles after the token's validity")  # fmt: skip
+            _fail(
+                delivered_wh == a.amount_wh or now >= a.ended_at + self.validity_s,
+                "the consumer settles after the token's validity",
+            )
         return self._close(sender, consumer, a, max(delivered_wh, a.delivered_wh), expired=False)
 
     def expire(self, sender: str, now: int, consumer: str) -> Closed:
@@ -247,8 +272,14 @@ class V2VModel:
     def _close(self, sender: str, consumer: str, a: Auction, delivered_wh: int, expired: bool) -> Closed:
         price = cost(a.rate_wei_per_kwh, delivered_wh)
         forfeit = undelivered_share(a.collateral_wei, a.amount_wh, delivered_wh) if a.ended_in_time(self.grace_s) else 0
-        closed = Closed(consumer, a.provider, delivered_wh, price + a.collateral_wei - forfeit,
-                        a.deposit_wei - price + forfeit, expired)  # fmt: skip
+        closed = Closed(
+            consumer,
+            a.provider,
+            delivered_wh,
+            price + a.collateral_wei - forfeit,
+            a.deposit_wei - price + forfeit,
+            expired,
+        )
         del self.auctions[consumer]
         self._pay(a.provider, closed.to_provider_wei, caller=sender == a.provider)
         self._pay(consumer, closed.to_consumer_wei, caller=sender == consumer)

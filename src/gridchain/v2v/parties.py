@@ -79,14 +79,24 @@ class Hello:
     signature: bytes
 
     def to_json(self) -> dict:
-        return {"consumer": self.consumer, "public_key": "0x" + self.public_key.hex(), "token": "0x" + self.token.hex(),
-                "challenge": "0x" + self.challenge.hex(), "signature": "0x" + self.signature.hex()}  # fmt: skip
+        return {
+            "consumer": self.consumer,
+            "public_key": "0x" + self.public_key.hex(),
+            "token": "0x" + self.token.hex(),
+            "challenge": "0x" + self.challenge.hex(),
+            "signature": "0x" + self.signature.hex(),
+        }
 
     @classmethod
     def from_json(cls, body: dict) -> Hello:
         try:
-            return cls(str(body["consumer"]), hex_bytes(body["public_key"], 64), hex_bytes(body["token"], 32),
-                       hex_bytes(body["challenge"], 32), signature_from(body["signature"]))  # fmt: skip
+            return cls(
+                str(body["consumer"]),
+                hex_bytes(body["public_key"], 64),
+                hex_bytes(body["token"], 32),
+                hex_bytes(body["challenge"], 32),
+                signature_from(body["signature"]),
+            )
         except KeyError as e:
             raise AuthRefused(f"hello lacks {e.args[0]!r}") from None
 
@@ -98,8 +108,11 @@ class Proof:
     session: bytes  # 32 random bytes: the consumer's key to /deliver and /receipt
 
     def to_json(self) -> dict:
-        return {"provider": self.provider, "signature": "0x" + self.signature.hex(),
-                "session": "0x" + self.session.hex()}  # fmt: skip
+        return {
+            "provider": self.provider,
+            "signature": "0x" + self.signature.hex(),
+            "session": "0x" + self.session.hex(),
+        }
 
     @classmethod
     def from_json(cls, body: dict) -> Proof:
@@ -140,14 +153,16 @@ class ConsumerEV:
         self.address = Account.from_key(key).address
         self.public_key = PrivateKey(bytes.fromhex(key.removeprefix("0x"))).public_key.format(compressed=False)[1:]
 
-    def start_auction(self, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int,
-                      min_collateral_wei: int | None = None) -> Receipt:  # fmt: skip
+    def start_auction(
+        self, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int, min_collateral_wei: int | None = None
+    ) -> Receipt:
         """With the smallest deposit the contract accepts, the cost at the start rate. A bid's collateral is at
         least `min_collateral_wei` (None: the deposit, so the winner stakes what the consumer does); it is what
         the winner forfeits, pro rata, for energy it does not deliver."""
         deposit = self.client.cost(start_rate_wei_per_kwh, amount_wh)
-        return self.client.start_auction(self.address, amount_wh, bidding_time_s, start_rate_wei_per_kwh, deposit,
-                                         min_collateral_wei)  # fmt: skip
+        return self.client.start_auction(
+            self.address, amount_wh, bidding_time_s, start_rate_wei_per_kwh, deposit, min_collateral_wei
+        )
 
     def end_auction(self) -> bytes | None:
         return self.client.end_auction(self.address)[0]

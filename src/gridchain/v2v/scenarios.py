@@ -63,8 +63,12 @@ class TradeResult:
         return asdict(self)
 
 
-def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig(),
-        progress: Callable[[str], None] | None = None) -> TradeResult:  # fmt: skip
+def run(
+    gateway: Gateway,
+    keys: Sequence[str],
+    config: TradeConfig = TradeConfig(),
+    progress: Callable[[str], None] | None = None,
+) -> TradeResult:
     """`keys`: private keys of gateway.accounts[0..6] (owner, consumer, five providers)."""
     say = progress or (lambda _: None)
     rng = np.random.default_rng(config.seed)
@@ -83,8 +87,9 @@ def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig
     say("EVs admitted")
 
     # -- the reverse auction --------------------------------------------------------------------------
-    started = consumer.start_auction(config.amount_wh, config.bidding_time_s, config.start_rate_wei_per_kwh,
-                                     config.min_collateral_wei)  # fmt: skip
+    started = consumer.start_auction(
+        config.amount_wh, config.bidding_time_s, config.start_rate_wei_per_kwh, config.min_collateral_wei
+    )
     result.gas["start_auction"] = started.gas_used
     t0 = chain.now()
     reserves = rng.integers(150, 290, PROVIDERS) * TWEI
@@ -97,8 +102,14 @@ def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig
         if trade.provider == provider.address.lower():
             continue  # it holds the lowest bid already
         rate = max(reserve, trade.rate_wei_per_kwh - config.step_wei_per_kwh)
-        entry = {"t_s": chain.now() - t0, "provider": provider.address, "rate_wei_per_kwh": rate,
-                 "collateral_wei": 0, "gas": 0, "placed": rate < trade.rate_wei_per_kwh}  # fmt: skip
+        entry = {
+            "t_s": chain.now() - t0,
+            "provider": provider.address,
+            "rate_wei_per_kwh": rate,
+            "collateral_wei": 0,
+            "gas": 0,
+            "placed": rate < trade.rate_wei_per_kwh,
+        }
         if entry["placed"]:
             entry["collateral_wei"] = client.required_collateral(consumer.address, rate)
             entry["gas"] = provider.bid(consumer.address, rate).gas_used
@@ -119,11 +130,21 @@ def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig
         try:
             hello = consumer.hello(token)
             proof = http.hello(hello)
-            result.authentication.append({"step": "consumer -> provider: hello (token, public key, challenge)",
-                                          "ok": True, "detail": f"signed by {consumer.address}"})  # fmt: skip
+            result.authentication.append(
+                {
+                    "step": "consumer -> provider: hello (token, public key, challenge)",
+                    "ok": True,
+                    "detail": f"signed by {consumer.address}",
+                }
+            )
             consumer.check_proof(hello, proof)
-            result.authentication.append({"step": "provider -> consumer: challenge signed", "ok": True,
-                                          "detail": f"by {proof.provider}, the auction's winner on chain"})  # fmt: skip
+            result.authentication.append(
+                {
+                    "step": "provider -> consumer: challenge signed",
+                    "ok": True,
+                    "detail": f"by {proof.provider}, the auction's winner on chain",
+                }
+            )
             forged = consumer.hello(secrets.token_bytes(32))  # correctly signed, for a token the chain never issued
             for label, bad in (("a replayed hello", hello), ("a hello with a forged token", forged)):
                 try:
@@ -147,10 +168,15 @@ def run(gateway: Gateway, keys: Sequence[str], config: TradeConfig = TradeConfig
     settled = winner.settle(token)
     closed = settled.named("TradeClosed")[0].args
     result.gas["settle"] = settled.gas_used
-    result.settlement = {"delivered_wh": closed["delivered_wh"], "rate_wei_per_kwh": trade.rate_wei_per_kwh,
-                         "to_provider_wei": closed["to_provider_wei"], "to_consumer_wei": closed["to_consumer_wei"],
-                         "deposit_wei": trade.deposit_wei, "collateral_wei": trade.collateral_wei,
-                         "min_collateral_wei": trade.min_collateral_wei}  # fmt: skip
+    result.settlement = {
+        "delivered_wh": closed["delivered_wh"],
+        "rate_wei_per_kwh": trade.rate_wei_per_kwh,
+        "to_provider_wei": closed["to_provider_wei"],
+        "to_consumer_wei": closed["to_consumer_wei"],
+        "deposit_wei": trade.deposit_wei,
+        "collateral_wei": trade.collateral_wei,
+        "min_collateral_wei": trade.min_collateral_wei,
+    }
     for p in providers:
         if client.pending_returns(p.address):
             result.gas.setdefault("withdraw", client.withdraw(p.address).gas_used)

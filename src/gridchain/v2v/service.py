@@ -97,8 +97,12 @@ class ProviderClient:
         return int(self._post("/deliver", body)["delivered_wh"])
 
     def receipt(self, receipt: SignedReceipt) -> int:
-        body = {"token": "0x" + receipt.token.hex(), "session": self._session(receipt.token),
-                "delivered_wh": receipt.delivered_wh, "signature": "0x" + receipt.signature.hex()}  # fmt: skip
+        body = {
+            "token": "0x" + receipt.token.hex(),
+            "session": self._session(receipt.token),
+            "delivered_wh": receipt.delivered_wh,
+            "signature": "0x" + receipt.signature.hex(),
+        }
         return int(self._post("/receipt", body)["receipted_wh"])
 
     def close(self) -> None:

@@ -156,8 +156,12 @@ class Relay:
             self.client.register_epoch_key(self.owner, self.epoch + i, key.public.modulus_bytes)
         self.chain_id = self.client.chain_id()
         self.spy = Spy(self.gateway)
-        self.relayer = Relayer(CoordinatorClient(self.spy, self.client.address, self.client.artifact),
-                               self.relayer_account, batch_size, random.Random(seed))  # fmt: skip
+        self.relayer = Relayer(
+            CoordinatorClient(self.spy, self.client.address, self.client.artifact),
+            self.relayer_account,
+            batch_size,
+            random.Random(seed),
+        )
 
     def token(self, pseudonym: str, epoch: int) -> int:
         """The utility's token on `pseudonym` for `epoch` (what a member obtains by blind signature)."""
@@ -165,8 +169,14 @@ class Relay:
         m_ = blind.fdh(blind.token_seed(self.chain_id, self.client.address, epoch, pseudonym))
         return pow(m_, key.d, key.public.n)
 
-    def request(self, demand_w: int = 5_000, account=None, epoch: int | None = None, slot: int | None = None,
-                token: int | None = None) -> AnonymousRequest:  # fmt: skip
+    def request(
+        self,
+        demand_w: int = 5_000,
+        account=None,
+        epoch: int | None = None,
+        slot: int | None = None,
+        token: int | None = None,
+    ) -> AnonymousRequest:
         """A request for the current slot signed by a fresh pseudonym (or `account`) with a valid token for the
         slot's epoch (or for `epoch`, as signed)."""
         account = account or Account.create()
@@ -453,10 +463,14 @@ def test_signature_forms_at_the_meter_gateway_and_the_proof(metering):
     gateway, client, meter, _, ami = metering
     day = gateway.now() // m.PERIOD_S + 3
     signed = [meter.sign_reading(day * m.PERIOD_S + i * m.INTERVAL_S, 10 + i) for i in range(13)]
-    forms = [dataclasses.replace(s, signature=signature_forms(s.signature)[0][name])
-             for s, name in zip(signed[:3], ["v=27/28", "v=0/1", "EIP-2098"], strict=True)]  # fmt: skip
-    spoiled = [dataclasses.replace(s, signature=signature_forms(s.signature)[1][name][0])
-               for s, name in zip(signed[3:], signature_forms(signed[0].signature)[1], strict=True)]  # fmt: skip
+    forms = [
+        dataclasses.replace(s, signature=signature_forms(s.signature)[0][name])
+        for s, name in zip(signed[:3], ["v=27/28", "v=0/1", "EIP-2098"], strict=True)
+    ]
+    spoiled = [
+        dataclasses.replace(s, signature=signature_forms(s.signature)[1][name][0])
+        for s, name in zip(signed[3:], signature_forms(signed[0].signature)[1], strict=True)
+    ]
     collector = MeterGateway(client, ami)
     assert collector.collect([*spoiled[:5], *forms, *spoiled[5:]]) == 3
     gateway.advance_time((day + 1) * m.PERIOD_S - gateway.now())
@@ -513,6 +527,7 @@ def test_signature_forms_at_the_issuance_desk():
         client = IssuanceClient(server.url)
         modulus = client.modulus(community, epoch)
         for name in ("v=27/28", "v=0/1", "EIP-2098"):
+
             def reform(body: dict, name: str = name) -> dict:
                 raw = bytes.fromhex(body["signature"][2:])
                 return client({**body, "signature": hex0x(signature_forms(raw)[0][name])})
@@ -534,8 +549,13 @@ def _issuance_body(member, community: str, epoch: int, modulus: bytes) -> dict:
     z = blind.blind(blind.PublicKey.from_bytes(modulus), 12345).blinded
     community = to_checksum_address(community)
     digest = request_digest(member.address, community, epoch, [z])
-    return {"identity": member.address, "community": community, "epoch": epoch, "blinded": [hex(z)],
-            "signature": _sign(bytes(member.key), digest)}  # fmt: skip
+    return {
+        "identity": member.address,
+        "community": community,
+        "epoch": epoch,
+        "blinded": [hex(z)],
+        "signature": _sign(bytes(member.key), digest),
+    }
 
 
 def test_the_wallet_refuses_a_malformed_answer_as_an_issuance_error():
@@ -549,8 +569,13 @@ def test_the_wallet_refuses_a_malformed_answer_as_an_issuance_error():
     issuer.admit(community, member.address)
     epoch = blind.epoch_of(int(issuer.clock()))
     modulus = issuer.epoch_key(community, epoch).public.modulus_bytes
-    for spoil in (lambda a: {**a, "signature": "0x" + "00" * 65}, lambda a: {**a, "signature": 7}, lambda a: {},
-                  lambda a: {**a, "blind_signatures": ["-0x5"]}, lambda a: {**a, "blind_signatures": 3}):  # fmt: skip
+    for spoil in (
+        lambda a: {**a, "signature": "0x" + "00" * 65},
+        lambda a: {**a, "signature": 7},
+        lambda a: {},
+        lambda a: {**a, "blind_signatures": ["-0x5"]},
+        lambda a: {**a, "blind_signatures": 3},
+    ):
         wallet = TokenWallet(bytes(member.key), issuer.address, lambda b, s=spoil: s(issuer.issue(b)))
         with pytest.raises(IssuanceError):
             wallet.obtain(1, community, epoch, modulus, keccak(modulus), 1)
@@ -570,9 +595,13 @@ _ACCOUNT = Account.from_key(keccak(b"a signer"))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(digest=st.binary(min_size=32, max_size=32), r_kind=st.sampled_from(["genuine", "random", "0", "n", "5"]),
-       s_kind=st.sampled_from(["genuine", "flipped", "random", "0", "half", "half+1"]), flip_v=st.booleans(),
-       rnd=st.integers(0, 2**256 - 1))  # fmt: skip
+@given(
+    digest=st.binary(min_size=32, max_size=32),
+    r_kind=st.sampled_from(["genuine", "random", "0", "n", "5"]),
+    s_kind=st.sampled_from(["genuine", "flipped", "random", "0", "half", "half+1"]),
+    flip_v=st.booleans(),
+    rnd=st.integers(0, 2**256 - 1),
+)
 def test_normaliser_agrees_with_the_contracts_ecrecover(probe, digest, r_kind, s_kind, flip_v, rnd):
     """For any (r, s, parity) a compact signature can carry: the normaliser accepts it if and only if snekmate's
     `_try_recover_r_vs` (the coordinator's, the V2V auction's, the metering contract's) recovers an address
@@ -581,8 +610,14 @@ def test_normaliser_agrees_with_the_contracts_ecrecover(probe, digest, r_kind, s
     genuine = bytes(Account.unsafe_sign_hash(digest, _ACCOUNT.key).signature)
     r = {"genuine": int.from_bytes(genuine[:32], "big"), "random": rnd, "0": 0, "n": SECP256K1_N, "5": 5}[r_kind]
     s0 = int.from_bytes(genuine[32:64], "big")
-    s = {"genuine": s0, "flipped": SECP256K1_N - s0, "random": rnd % 2**255, "0": 0, "half": SECP256K1_N // 2,
-         "half+1": SECP256K1_N // 2 + 1}[s_kind]  # fmt: skip
+    s = {
+        "genuine": s0,
+        "flipped": SECP256K1_N - s0,
+        "random": rnd % 2**255,
+        "0": 0,
+        "half": SECP256K1_N // 2,
+        "half+1": SECP256K1_N // 2 + 1,
+    }[s_kind]
     if s >= 2**255:
         return  # not expressible in EIP-2098's vs; the 65-byte form is refused as high s
     parity = (genuine[64] - 27) ^ flip_v
@@ -674,8 +709,13 @@ def test_hole15b_only_the_admin_may_force_a_flush(served):
     assert served.http.status(ticket)["status"] == "queued" and served.spy.calls["transact"] == 0
     with LoopbackServer(relayer_app(served.relayer, ADMIN)) as server:
         operator = RelayerClient(server.url, admin_token=ADMIN)
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic " + ADMIN},
-                        {"Authorization": "Bearer " + ADMIN + "x"}, {"Authorization": ADMIN}):  # fmt: skip
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Basic " + ADMIN},
+            {"Authorization": "Bearer " + ADMIN + "x"},
+            {"Authorization": ADMIN},
+        ):
             response = operator.http.post("/flush", headers=headers)
             assert response.status_code == 401 and response.json()["field"] == "authorization", headers
         assert served.http.status(ticket)["status"] == "queued" and served.spy.calls["transact"] == 0
@@ -746,8 +786,13 @@ def test_hole15f_malformed_signatures_are_a_400_naming_the_field(served):
     """A 65-byte signature that no key made (v out of range, r or s zero or off the curve): at b3d15a8 the
     relayer's recovery raised and the client got an HTTP 500. Now it is a 400 naming `signature`."""
     r = served.request()
-    for raw in (r.signature[:64] + b"\x1d", b"\xff" * 65, bytes(65), (5).to_bytes(32, "big") + r.signature[32:],
-                r.signature[:32] + bytes(32) + r.signature[64:]):  # fmt: skip
+    for raw in (
+        r.signature[:64] + b"\x1d",
+        b"\xff" * 65,
+        bytes(65),
+        (5).to_bytes(32, "big") + r.signature[32:],
+        r.signature[:32] + bytes(32) + r.signature[64:],
+    ):
         response = served.http.http.post("/requests", json={**r.to_json(), "signature": hex0x(raw)})
         assert response.status_code == 400, response.text
         assert response.json()["field"] == "signature"
@@ -768,11 +813,17 @@ def test_hole16_keys_only_for_the_utilitys_communities_and_a_window_of_epochs():
     with LoopbackServer(issuance_app(issuer)) as server:
         client = IssuanceClient(server.url)
         for community, epoch, status, field in [
-            ("0x" + "11" * 20, today, 404, "community"), (Account.create().address, today + 1, 404, "community"),
-            ("not-an-address", today, 400, "community"), (ours, -1, 400, "epoch"), (ours, today - 1, 400, "epoch"),
-            (ours, today + 2, 400, "epoch"), (ours, 10**18, 400, "epoch"), (ours, 0, 400, "epoch"),
-            (ours, "1e3", 400, "epoch"), (ours, "9" * 40, 400, "epoch"),
-        ]:  # fmt: skip
+            ("0x" + "11" * 20, today, 404, "community"),
+            (Account.create().address, today + 1, 404, "community"),
+            ("not-an-address", today, 400, "community"),
+            (ours, -1, 400, "epoch"),
+            (ours, today - 1, 400, "epoch"),
+            (ours, today + 2, 400, "epoch"),
+            (ours, 10**18, 400, "epoch"),
+            (ours, 0, 400, "epoch"),
+            (ours, "1e3", 400, "epoch"),
+            (ours, "9" * 40, 400, "epoch"),
+        ]:
             with pytest.raises(IssuanceRefused) as e:
                 client.modulus(community, epoch)
             assert (e.value.status, e.value.field) == (status, field), (community, epoch, e.value)
@@ -787,8 +838,19 @@ def test_hole16_keys_only_for_the_utilitys_communities_and_a_window_of_epochs():
 # ---- a stateful machine: hostile senders against the relayer ------------------------------------------------
 
 FORMS = ["v=27/28", "v=0/1", "EIP-2098"]
-MUTATIONS = ["signature", "signature_of_another", "epoch", "slot", "token", "demand_w", "soc_pm", "tcc",
-             "pseudonym", "missing", "wrong_type"]  # fmt: skip
+MUTATIONS = [
+    "signature",
+    "signature_of_another",
+    "epoch",
+    "slot",
+    "token",
+    "demand_w",
+    "soc_pm",
+    "tcc",
+    "pseudonym",
+    "missing",
+    "wrong_type",
+]
 
 
 class RelayerMachine(RuleBasedStateMachine):
@@ -808,21 +870,38 @@ class RelayerMachine(RuleBasedStateMachine):
     def _slot(self) -> int:
         return int(self.relay.client.view("current_slot"))
 
-    @rule(form=st.sampled_from(FORMS), demand_w=st.integers(1, 2**64 - 1), soc_pm=st.integers(0, 999),
-          tcc=st.integers(1, 2**32 - 1))  # fmt: skip
+    @rule(
+        form=st.sampled_from(FORMS),
+        demand_w=st.integers(1, 2**64 - 1),
+        soc_pm=st.integers(0, 999),
+        tcc=st.integers(1, 2**32 - 1),
+    )
     def honest(self, form: str, demand_w: int, soc_pm: int, tcc: int) -> None:
         account = Account.create()
         slot = self._slot()
         epoch = self.relay.client.epoch_of_slot(slot)
-        r = sign_request(account.key, self.relay.chain_id, self.relay.client.address, epoch, slot, demand_w, soc_pm,
-                         tcc, self.relay.token(account.address, epoch))  # fmt: skip
+        r = sign_request(
+            account.key,
+            self.relay.chain_id,
+            self.relay.client.address,
+            epoch,
+            slot,
+            demand_w,
+            soc_pm,
+            tcc,
+            self.relay.token(account.address, epoch),
+        )
         body = {**r.to_json(), "signature": hex0x(signature_forms(r.signature)[0][form])}
         ticket = self.relay.relayer.accept(body)
         assert ticket.status == "queued" and ticket.request.signature == r.signature  # kept canonical
         self.sent.append(r)
 
-    @rule(mutation=st.sampled_from(MUTATIONS), value=st.integers(-(2**256), 2**257), form=st.sampled_from(FORMS),
-          bad=st.sampled_from(list(signature_forms(b"\x01" * 32 + b"\x02" * 32 + b"\x1b")[1])))  # fmt: skip
+    @rule(
+        mutation=st.sampled_from(MUTATIONS),
+        value=st.integers(-(2**256), 2**257),
+        form=st.sampled_from(FORMS),
+        bad=st.sampled_from(list(signature_forms(b"\x01" * 32 + b"\x02" * 32 + b"\x1b")[1])),
+    )
     def hostile(self, mutation: str, value: int, form: str, bad: str) -> None:
         r = self.relay.request()
         body = r.to_json()
@@ -830,8 +909,17 @@ class RelayerMachine(RuleBasedStateMachine):
         if mutation == "signature":
             body["signature"] = hex0x(signature_forms(r.signature)[1][bad][0])
         elif mutation == "signature_of_another":
-            other = sign_request(Account.create().key, self.relay.chain_id, self.relay.client.address, r.epoch,
-                                 r.slot, r.demand_w, r.soc_pm, r.tcc, r.token)  # fmt: skip
+            other = sign_request(
+                Account.create().key,
+                self.relay.chain_id,
+                self.relay.client.address,
+                r.epoch,
+                r.slot,
+                r.demand_w,
+                r.soc_pm,
+                r.tcc,
+                r.token,
+            )
             body["signature"], expected = hex0x(signature_forms(other.signature)[0][form]), {"signature"}
         elif mutation in ("epoch", "slot", "demand_w", "soc_pm", "tcc"):
             if value == body[mutation]:

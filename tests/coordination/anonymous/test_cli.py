@@ -24,8 +24,12 @@ def test_utility_serve_answers_until_ctrl_c(tmp_path):
     community, empty = "0x" + "ab" * 20, "0x" + "cd" * 20
     members = tmp_path / "members.json"
     members.write_text(json.dumps({community: [member.address], empty: []}))
-    p = subprocess.Popen([sys.executable, "-m", "gridchain", "utility", "serve", "--members", str(members),
-                          "--port", "0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    p = subprocess.Popen(
+        [sys.executable, "-m", "gridchain", "utility", "serve", "--members", str(members), "--port", "0", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = json.loads(p.stdout.readline())
         assert banner["service"] == "utility" and banner["members"] == 1 and banner["quota"] == 4
@@ -60,8 +64,13 @@ def test_services_bad_input(tmp_path):
     r = runner.invoke(app, ["utility", "serve", "--members", str(tmp_path / "m.json"), "--lookahead", "31"])
     assert r.exit_code == 2 and r.stderr == "error: --lookahead: 31 is outside 0..30\n"
     r = runner.invoke(app, ["relayer", "serve", "--coordinator", "0x12"])
-    assert r.exit_code == 2 and r.stderr == "error: --rpc-url: the relayer needs a node (e.g. one started by `gridchain node`)\n"
-    r = runner.invoke(app, ["relayer", "serve", "--coordinator", "0x12", "--rpc-url", "http://127.0.0.1:9", "--batch", "40"])
+    assert (
+        r.exit_code == 2
+        and r.stderr == "error: --rpc-url: the relayer needs a node (e.g. one started by `gridchain node`)\n"
+    )
+    r = runner.invoke(
+        app, ["relayer", "serve", "--coordinator", "0x12", "--rpc-url", "http://127.0.0.1:9", "--batch", "40"]
+    )
     assert r.exit_code == 2 and r.stderr == "error: --batch: 40 is outside 1..32\n"
     relay = ["relayer", "serve", "--coordinator", "0x12", "--rpc-url", "http://127.0.0.1:9"]
     r = runner.invoke(app, [*relay, "--admin-token-file", str(tmp_path / "none")])
@@ -86,9 +95,26 @@ def test_relayer_serve_flushes_only_for_the_admin(tmp_path):
         gateway = RpcGateway(node.url, node.keys)
         client, _ = CoordinatorClient.deploy(gateway, gateway.accounts[0], gateway.now(), 3600, 500, 100_000)
         env = {**os.environ, "GRIDCHAIN_RELAYER_ADMIN_TOKEN": ADMIN}
-        p = subprocess.Popen([sys.executable, "-m", "gridchain", "relayer", "serve", "--rpc-url", node.url,
-                              "--coordinator", client.address, "--port", "0", "--json"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        p = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gridchain",
+                "relayer",
+                "serve",
+                "--rpc-url",
+                node.url,
+                "--coordinator",
+                client.address,
+                "--port",
+                "0",
+                "--json",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             banner = json.loads(p.stdout.readline())
             assert banner["service"] == "relayer" and banner["flush"] == "admin token"

@@ -49,11 +49,17 @@ class Anonymous(Community):
         self.c.register_epoch_key(epoch, words(key.public.modulus_bytes))
         self.model.register_epoch_key(str(self.owner), self.now, epoch, key.public.n)
 
-    def token(self, pseudonym: str, epoch: int | None = None, key: blind.PrivateKey | None = None,
-              coordinator: str | None = None) -> int:
+    def token(
+        self,
+        pseudonym: str,
+        epoch: int | None = None,
+        key: blind.PrivateKey | None = None,
+        coordinator: str | None = None,
+    ) -> int:
         key = key or self.key
-        seed = blind.token_seed(self.chain_id, coordinator or str(self.c.address), self.epoch if epoch is None else epoch,
-                                pseudonym)
+        seed = blind.token_seed(
+            self.chain_id, coordinator or str(self.c.address), self.epoch if epoch is None else epoch, pseudonym
+        )
         state = blind.blind(key.public, blind.fdh(seed))
         return blind.finalize(key.public, state, blind.blind_sign(key, state.blinded))
 
@@ -68,14 +74,24 @@ class Anonymous(Community):
         slot = self.c.current_slot()
         return self.c.submit_hash(slot)
 
-    def submit(self, requests: list[AnonymousRequest], batch: bool = False, slot: int | None = None,
-               epoch: int | None = None) -> list[int]:
+    def submit(
+        self, requests: list[AnonymousRequest], batch: bool = False, slot: int | None = None, epoch: int | None = None
+    ) -> list[int]:
         """Submit on chain and in the model; both must agree on the outcome (arrivals, or the revert reason)."""
         first = requests[0] if requests else None
         slot = first.slot if slot is None else slot
         epoch = first.epoch if epoch is None else epoch
-        subs = [AnonymousSubmission(r.pseudonym, signer_of(self.chain_id, str(self.c.address), r), r.demand_w, r.soc_pm,
-                                    r.tcc, int.from_bytes(r.token, "big")) for r in requests]
+        subs = [
+            AnonymousSubmission(
+                r.pseudonym,
+                signer_of(self.chain_id, str(self.c.address), r),
+                r.demand_w,
+                r.soc_pm,
+                r.tcc,
+                int.from_bytes(r.token, "big"),
+            )
+            for r in requests
+        ]
         try:
             expected = self.model.submit_anonymous(self.now, slot, epoch, subs, batch=batch)
         except CoordinatorError as e:
@@ -195,8 +211,11 @@ def test_token_from_another_community(anon):
     request = anon.request(account=account, token=token)
     rejected(anon, "token does not verify", [request])
     # the same key would not help either: the message binds the community
-    rejected(anon, "token does not verify", [anon.request(account=account, token=anon.token(account.address,
-                                                                                             coordinator=str(other)))])
+    rejected(
+        anon,
+        "token does not verify",
+        [anon.request(account=account, token=anon.token(account.address, coordinator=str(other)))],
+    )
 
 
 def test_token_from_another_epoch(anon):
@@ -205,7 +224,9 @@ def test_token_from_another_epoch(anon):
     rejected(anon, "token epoch is over", [anon.request(account=account, epoch=yesterday)])
     rejected(anon, "token epoch not begun", [anon.request(account=account, epoch=anon.epoch + 1)])
     # a token signed for another epoch under today's key, presented as today's
-    rejected(anon, "token does not verify", [anon.request(account=account, token=anon.token(account.address, yesterday))])
+    rejected(
+        anon, "token does not verify", [anon.request(account=account, token=anon.token(account.address, yesterday))]
+    )
 
 
 def test_expired_epoch_after_midnight(anon):
@@ -261,14 +282,17 @@ def test_signature_by_another_key(anon):
     rejected(anon, "signature is not the pseudonym's", [forged])
 
 
-@pytest.mark.parametrize("field, value, reason", [
-    ("demand_w", 50_000, "signature is not the pseudonym's"),
-    ("soc_pm", 0, "signature is not the pseudonym's"),
-    ("tcc", 1, "signature is not the pseudonym's"),
-    ("pseudonym", "0x" + "11" * 20, "signature is not the pseudonym's"),
-    ("token", b"\x01" * 256, "token does not verify"),
-    ("slot", 1, "slot not open"),
-])
+@pytest.mark.parametrize(
+    "field, value, reason",
+    [
+        ("demand_w", 50_000, "signature is not the pseudonym's"),
+        ("soc_pm", 0, "signature is not the pseudonym's"),
+        ("tcc", 1, "signature is not the pseudonym's"),
+        ("pseudonym", "0x" + "11" * 20, "signature is not the pseudonym's"),
+        ("token", b"\x01" * 256, "token does not verify"),
+        ("slot", 1, "slot not open"),
+    ],
+)
 def test_relayer_alters_a_field(anon, field, value, reason):
     other, honest = anon.request(), anon.request(5_000, 300, 3)
     altered = AnonymousRequest(**{**honest.__dict__, field: value})
@@ -297,8 +321,7 @@ def test_malformed_lengths_are_refused():
     with boa.env.anchor():
         anon = Anonymous()
         request = anon.request()
-        calldata = anon.c.submit_request_anonymous.prepare_calldata(
-            request.slot, request.epoch, request.as_abi())
+        calldata = anon.c.submit_request_anonymous.prepare_calldata(request.slot, request.epoch, request.as_abi())
         before = anon.state()
         with pytest.raises(Revert):
             boa.env.raw_call(anon.c.address, data=calldata[:-40])
@@ -311,8 +334,11 @@ FAULTS = ["ok", "ok", "ok", "reuse", "forged", "other_signer", "bad_demand", "ot
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.lists(st.sampled_from(FAULTS), min_size=1, max_size=4), st.booleans()), min_size=1,
-                max_size=4))
+@given(
+    st.lists(
+        st.tuples(st.lists(st.sampled_from(FAULTS), min_size=1, max_size=4), st.booleans()), min_size=1, max_size=4
+    )
+)
 def test_random_submissions_match_the_model(plan):
     with boa.env.anchor():
         anon = Anonymous()

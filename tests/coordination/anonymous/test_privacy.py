@@ -179,15 +179,33 @@ def run_session(
                     obtain(identity)
                 pseudonym = wallets[identity].take(client.address, epoch)
                 truth[pseudonym.address] = identity
-                request = sign_request(pseudonym.key, chain_id, client.address, epoch, slot,
-                                       rng.randrange(5_000, 60_000, 500), rng.randrange(0, 1000), rng.randint(1, 4),
-                                       pseudonym.token)  # fmt: skip
+                request = sign_request(
+                    pseudonym.key,
+                    chain_id,
+                    client.address,
+                    epoch,
+                    slot,
+                    rng.randrange(5_000, 60_000, 500),
+                    rng.randrange(0, 1000),
+                    rng.randint(1, 4),
+                    pseudonym.token,
+                )
                 relayer.accept(request.to_json())
             assert {t.status for t in relayer.flush()} == {"submitted"}
             gateway.advance_time(SLOT_S)
 
-    return Session(chain_id, client.address, epoch, start, key, list(issuer.view), answers,
-                   read_chain(gateway, client), truth, slot_of)  # fmt: skip
+    return Session(
+        chain_id,
+        client.address,
+        epoch,
+        start,
+        key,
+        list(issuer.view),
+        answers,
+        read_chain(gateway, client),
+        truth,
+        slot_of,
+    )
 
 
 def read_chain(gateway: BoaGateway, client: CoordinatorClient) -> list[OnChain]:
@@ -342,8 +360,9 @@ def test_timing_attacks_link_at_chance_when_tokens_are_obtained_ahead(ahead):
 
 
 def test_just_in_time_issuance_gives_away_the_slot_but_the_shuffle_hides_the_request(just_in_time):
-    """The leak of taking a token just before use (the demo did, before it took tokens ahead): it tells the utility when its holder
-    charges. Within the slot, the relayer's shuffle keeps the request itself at chance 1/PER_SLOT."""
+    """The leak of taking a token just before use (the demo did, before it took tokens ahead): it tells the
+    utility when its holder charges. Within the slot, the relayer's shuffle keeps the request itself at chance
+    1/PER_SLOT."""
     slots = [(slot_of_identity(s)[i], s.slot_of[i]) for s in just_in_time for i in s.identities]
     assert all(guess == actual for guess, actual in slots)
     for attack in (rank_attack, slot_rank_attack):

@@ -99,15 +99,25 @@ def test_request_not_signed_by_a_member(desk):
     assert e.value.status == 401 and issuer.issued == {}
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "identity"),
-    ({"identity": "0x12", "community": COMMUNITY, "epoch": 1, "blinded": ["0x1"], "signature": "0x"}, "identity"),
-    ({"identity": "0x" + "11" * 20, "community": COMMUNITY, "epoch": -1, "blinded": ["0x1"], "signature": "0x"},
-     "epoch"),
-    ({"identity": "0x" + "11" * 20, "community": COMMUNITY, "epoch": 1, "blinded": ["zz"], "signature": "0x"},
-     "blinded[0]"),
-    ({"identity": "0x" + "11" * 20, "community": COMMUNITY, "epoch": 1, "blinded": [], "signature": "0x"}, "blinded"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "identity"),
+        ({"identity": "0x12", "community": COMMUNITY, "epoch": 1, "blinded": ["0x1"], "signature": "0x"}, "identity"),
+        (
+            {"identity": "0x" + "11" * 20, "community": COMMUNITY, "epoch": -1, "blinded": ["0x1"], "signature": "0x"},
+            "epoch",
+        ),
+        (
+            {"identity": "0x" + "11" * 20, "community": COMMUNITY, "epoch": 1, "blinded": ["zz"], "signature": "0x"},
+            "blinded[0]",
+        ),
+        (
+            {"identity": "0x" + "11" * 20, "community": COMMUNITY, "epoch": 1, "blinded": [], "signature": "0x"},
+            "blinded",
+        ),
+    ],
+)
 def test_malformed_issuance_requests_name_the_field(desk, body, field):
     _, _, client = desk
     with pytest.raises(IssuanceRefused) as e:
@@ -187,16 +197,19 @@ def test_relayer_batches_requests_and_reports_arrivals(street):
     assert all(street.client.spent(r.pseudonym) for r in requests)
 
 
-@pytest.mark.parametrize("spoil, field", [
-    (lambda s, r: {**r.to_json(), "demand_w": 9}, "signature"),
-    (lambda s, r: {**r.to_json(), "token": "0x" + "01" * 256}, "token"),
-    (lambda s, r: {**r.to_json(), "token": "0x" + "01" * 255}, "token"),
-    (lambda s, r: {**r.to_json(), "signature": "0x1234"}, "signature"),
-    (lambda s, r: {**r.to_json(), "slot": 7}, "slot"),
-    (lambda s, r: {**r.to_json(), "epoch": s.epoch + 1}, "epoch"),  # not the slot's epoch
-    (lambda s, r: {**r.to_json(), "soc_pm": 1000}, "request"),
-    (lambda s, r: {k: v for k, v in r.to_json().items() if k != "tcc"}, "tcc"),
-])
+@pytest.mark.parametrize(
+    "spoil, field",
+    [
+        (lambda s, r: {**r.to_json(), "demand_w": 9}, "signature"),
+        (lambda s, r: {**r.to_json(), "token": "0x" + "01" * 256}, "token"),
+        (lambda s, r: {**r.to_json(), "token": "0x" + "01" * 255}, "token"),
+        (lambda s, r: {**r.to_json(), "signature": "0x1234"}, "signature"),
+        (lambda s, r: {**r.to_json(), "slot": 7}, "slot"),
+        (lambda s, r: {**r.to_json(), "epoch": s.epoch + 1}, "epoch"),  # not the slot's epoch
+        (lambda s, r: {**r.to_json(), "soc_pm": 1000}, "request"),
+        (lambda s, r: {k: v for k, v in r.to_json().items() if k != "tcc"}, "tcc"),
+    ],
+)
 def test_relayer_refuses_what_the_contract_would_reject(street, spoil, field):
     with pytest.raises(RelayRefused) as e:
         street.http.send(spoil(street, street.request()))

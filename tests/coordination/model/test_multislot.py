@@ -96,8 +96,11 @@ esus = st.builds(
 )
 
 
-@given(st.lists(st.lists(esus, max_size=6), max_size=6), st.lists(st.integers(0, 300_000), min_size=1, max_size=8),
-       st.sampled_from(sorted(POLICIES)))  # fmt: skip
+@given(
+    st.lists(st.lists(esus, max_size=6), max_size=6),
+    st.lists(st.integers(0, 300_000), min_size=1, max_size=8),
+    st.sampled_from(sorted(POLICIES)),
+)
 def test_energy_conservation(arrivals, capacities, name):
     n = 0
     for batch in arrivals:
@@ -119,8 +122,12 @@ def test_energy_conservation(arrivals, capacities, name):
 def test_a_charger_caps_each_slot_and_the_request_carries_the_rest():
     # 25 Wh wanted through a 10 W charger, plenty of capacity: 10, 10, 5; the first request says 25 remain
     seen = []
-    result = simulate([[EsuArrival("ev", 100, 0, 25, 4, max_w=10)]], [1_000], POLICIES["greedy"],
-                      on_slot=lambda t, s: seen.append(s.allocations[0].granted_w))  # fmt: skip
+    result = simulate(
+        [[EsuArrival("ev", 100, 0, 25, 4, max_w=10)]],
+        [1_000],
+        POLICIES["greedy"],
+        on_slot=lambda t, s: seen.append(s.allocations[0].granted_w),
+    )
     assert seen == [10, 10, 5] and result.outcomes[0].received_wh == 25
     with pytest.raises(InputError, match="max_w: 0 is outside"):
         EsuArrival("ev", 100, 0, 25, 4, max_w=0)

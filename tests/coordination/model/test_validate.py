@@ -20,8 +20,10 @@ def test_good_slot_and_defaults():
 
 
 def test_array_and_arrival_default_is_index():
-    text = '[{"capacity_w": 1, "beta1_pm": 0, "requests": [{"id": "x", "demand_w": 1, "soc_pm": 0, "tcc": 1},' \
+    text = (
+        '[{"capacity_w": 1, "beta1_pm": 0, "requests": [{"id": "x", "demand_w": 1, "soc_pm": 0, "tcc": 1},'
         '{"id": "y", "demand_w": 1, "soc_pm": 0, "tcc": 1, "arrival": 9}]}]'
+    )
     slots, is_array = parse_slots(load_json(text))
     assert is_array and [r.arrival for r in slots[0].requests] == [0, 9] and slots[0].beta1_pm == 0
 
@@ -40,7 +42,10 @@ def test_array_and_arrival_default_is_index():
         ('{"capacity_w": true, "requests": []}', "capacity_w: true is not an integer"),
         ('{"capacity_w": 1, "requests": {}}', "requests: expected an array, got dict"),
         ('{"capacity_w": 1, "requests": [], "beta1_pm": 1001}', "beta1_pm: 1001 is outside 0..1000"),
-        ('{"capacity_w": 1, "requests": [], "beta": 1}', "beta: unknown field (allowed: capacity_w, requests, beta1_pm)"),
+        (
+            '{"capacity_w": 1, "requests": [], "beta": 1}',
+            "beta: unknown field (allowed: capacity_w, requests, beta1_pm)",
+        ),
         ('{"capacity_w": 1, "requests": [7]}', "requests[0]: expected an object, got int"),
         (GOOD.replace('"soc_pm": 100', '"soc_pm": 1200'), "requests[0].soc_pm: 1200 is outside 0..999"),
         (GOOD.replace('"soc_pm": 100', '"soc_pm": -1'), "requests[0].soc_pm: -1 is outside 0..999"),

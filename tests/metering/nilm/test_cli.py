@@ -17,8 +17,11 @@ def test_nilm_json_and_files(tmp_path):
     summary = json.loads(r.stdout)
     assert summary["experiment"] == "nilm" and summary["config"]["households"] == 2
     assert {(x["resolution_s"], x["model"]) for x in summary["results"]} == {
-        (60, "forest"), (60, "rules"), (900, "forest"), (900, "rules"),
-    }  # fmt: skip
+        (60, "forest"),
+        (60, "rules"),
+        (900, "forest"),
+        (900, "rules"),
+    }
     for x in summary["results"]:
         assert 0 <= x["precision"] <= 1 and 0 <= x["recall"] <= 1 and 0 <= x["f1"] <= 1
     stem = "nilm_h2_t2_d1_seed3"

@@ -237,8 +237,10 @@ def test_a_forest_learns_the_clean_session_and_rejects_the_heater():
 def test_the_rule_model_explains_its_labels():
     r = RuleModel()
     heater = DetectedSession(0, 60, 3600.0, 3600.0, "candidate", step_w=3600.0, duration_s=3600.0)
-    ev = DetectedSession(0, 60, 3600.0, 3600.0, "candidate", step_w=3600.0, duration_s=3600.0, q_ratio=-0.14,
-                         q_ratio_plateau=-0.14)  # fmt: skip
-    pump = DetectedSession(0, 30, 2500.0, 1250.0, "candidate", step_w=2500.0, duration_s=1800.0, q_ratio=0.55,
-                           q_ratio_plateau=0.55)  # fmt: skip
+    ev = DetectedSession(
+        0, 60, 3600.0, 3600.0, "candidate", step_w=3600.0, duration_s=3600.0, q_ratio=-0.14, q_ratio_plateau=-0.14
+    )
+    pump = DetectedSession(
+        0, 30, 2500.0, 1250.0, "candidate", step_w=2500.0, duration_s=1800.0, q_ratio=0.55, q_ratio_plateau=0.55
+    )
     assert r.predict([heater, ev, pump]) == ["water_heater", "ev", "heat_pump"]

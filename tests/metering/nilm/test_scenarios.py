@@ -122,8 +122,11 @@ def test_the_experiment_is_deterministic():
     assert a["config"]["name"] == "nilm_h2_t2_d1_seed7"
     assert {tuple(k) for k in a["held_out_keys"]}.isdisjoint({tuple(k) for k in a["tuning_keys"]})
     assert [(r["resolution_s"], r["model"]) for r in a["results"]] == [
-        (60, "forest"), (60, "rules"), (900, "forest"), (900, "rules"),
-    ]  # fmt: skip
+        (60, "forest"),
+        (60, "rules"),
+        (900, "forest"),
+        (900, "rules"),
+    ]
 
 
 @pytest.mark.parametrize("field", ["households", "tune_households", "days"])

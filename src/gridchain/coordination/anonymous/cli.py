@@ -40,13 +40,23 @@ def _serve(app, port: int, banner: dict, as_json: bool) -> None:
 @utility_app.command("serve")
 @bad_input_exits
 def utility_serve(
-    members: Path = typer.Option(..., "--members", help='JSON file {"<coordinator address>": ["<ESU identity>", ...]}: '
-                                 "who may obtain tokens for which community."),  # fmt: skip
+    members: Path = typer.Option(
+        ...,
+        "--members",
+        help='JSON file {"<coordinator address>": ["<ESU identity>", ...]}: who may obtain tokens for which community.',
+    ),
     quota: int = typer.Option(4, "--quota", help="Tokens per member, community and epoch (UTC day)."),
-    lookahead: int = typer.Option(1, "--lookahead", help="Epochs (UTC days) ahead of today for which keys and "
-                                  "tokens are given out (0: today only)."),  # fmt: skip
-    key: str = typer.Option(None, "--key", envvar="GRIDCHAIN_UTILITY_KEY",
-                            help="The utility's long-term private key (hex) that signs every answer; default: a new one."),  # fmt: skip
+    lookahead: int = typer.Option(
+        1,
+        "--lookahead",
+        help="Epochs (UTC days) ahead of today for which keys and tokens are given out (0: today only).",
+    ),
+    key: str = typer.Option(
+        None,
+        "--key",
+        envvar="GRIDCHAIN_UTILITY_KEY",
+        help="The utility's long-term private key (hex) that signs every answer; default: a new one.",
+    ),
     port: int = typer.Option(8700, "--port", help=PORT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the banner as one JSON line."),
 ) -> None:
@@ -72,8 +82,11 @@ def utility_serve(
     if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
         raise InputError("--members", "must be a JSON object mapping coordinator addresses to lists of identities")
     try:
-        issuer = Issuer(bytes.fromhex(key.removeprefix("0x")) if key else bytes(Account.create().key), quota=quota,
-                        lookahead_epochs=lookahead)  # fmt: skip
+        issuer = Issuer(
+            bytes.fromhex(key.removeprefix("0x")) if key else bytes(Account.create().key),
+            quota=quota,
+            lookahead_epochs=lookahead,
+        )
         Account.from_key(issuer.key)
     except ValueError as e:
         raise InputError("--key", f"not a private key: {e}") from None
@@ -87,8 +100,14 @@ def utility_serve(
                 issuer.admit(community, identity)
             except ValueError:
                 raise InputError("--members", f"{community}[{i}]: {identity!r} is not an address") from None
-    banner = {"service": "utility", "utility": issuer.address, "quota": quota, "communities": len(issuer.members),
-              "members": sum(len(v) for v in issuer.members.values()), "lookahead": lookahead}  # fmt: skip
+    banner = {
+        "service": "utility",
+        "utility": issuer.address,
+        "quota": quota,
+        "communities": len(issuer.members),
+        "members": sum(len(v) for v in issuer.members.values()),
+        "lookahead": lookahead,
+    }
     _serve(issuance_app(issuer), port, banner, as_json)
 
 
@@ -101,11 +120,14 @@ def relayer_serve(
     interval: float = typer.Option(10.0, "--interval", help="Seconds between batches."),
     batch: int = typer.Option(20, "--batch", help="Requests per transaction (at most 32)."),
     port: int = typer.Option(8701, "--port", help=PORT_HELP),
-    admin_token_file: Path = typer.Option(None, "--admin-token-file",
-                                          help="File holding the admin token (at least 16 "
-                                          "characters) that POST /flush must present as `Authorization: Bearer "
-                                          f"<token>`; or set {ADMIN_TOKEN_ENV}. Never on the command line. "
-                                          "Without one, POST /flush is disabled."),  # fmt: skip
+    admin_token_file: Path = typer.Option(
+        None,
+        "--admin-token-file",
+        help="File holding the admin token (at least 16 "
+        "characters) that POST /flush must present as `Authorization: Bearer "
+        f"<token>`; or set {ADMIN_TOKEN_ENV}. Never on the command line. "
+        "Without one, POST /flush is disabled.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the banner as one JSON line."),
 ) -> None:
     """Relay anonymous requests over HTTP on 127.0.0.1: POST /requests (checked at once, like the contract
@@ -143,8 +165,12 @@ def relayer_serve(
         raise InputError("--coordinator", f"no coordinator at {address}: {e}") from None
     relayer = Relayer(client, gateway.accounts[0], batch_size=batch)
     flusher = Flusher(relayer, interval).start()
-    banner = {"service": "relayer", "relayer": relayer.account, "coordinator": address,
-              "flush": "admin token" if admin_token else "disabled"}  # fmt: skip
+    banner = {
+        "service": "relayer",
+        "relayer": relayer.account,
+        "coordinator": address,
+        "flush": "admin token" if admin_token else "disabled",
+    }
     try:
         _serve(relayer_app(relayer, admin_token, flusher), port, banner, as_json)
     finally:

@@ -63,16 +63,33 @@ def words(value: bytes) -> list[int]:
     return [int.from_bytes(value[i : i + 32], "big") for i in range(0, MODULUS_BYTES, 32)]
 
 
-def typed_data(chain_id: int, coordinator: str, pseudonym: str, epoch: int, slot: int, demand_w: int, soc_pm: int,
-               tcc: int) -> dict:
-    message = {"pseudonym": to_checksum_address(pseudonym), "epoch": epoch, "slot": slot, "demandW": demand_w,
-               "socPm": soc_pm, "tcc": tcc}  # fmt: skip
-    return eip712.typed_data(DOMAIN_NAME, DOMAIN_VERSION, chain_id, coordinator, "AnonymousRequest", REQUEST_TYPE,
-                             message)  # fmt: skip
+def typed_data(
+    chain_id: int, coordinator: str, pseudonym: str, epoch: int, slot: int, demand_w: int, soc_pm: int, tcc: int
+) -> dict:
+    message = {
+        "pseudonym": to_checksum_address(pseudonym),
+        "epoch": epoch,
+        "slot": slot,
+        "demandW": demand_w,
+        "socPm": soc_pm,
+        "tcc": tcc,
+    }
+    return eip712.typed_data(
+        DOMAIN_NAME, DOMAIN_VERSION, chain_id, coordinator, "AnonymousRequest", REQUEST_TYPE, message
+    )
 
 
-def sign_request(pseudonym_key: bytes, chain_id: int, coordinator: str, epoch: int, slot: int, demand_w: int,
-                 soc_pm: int, tcc: int, token: int | bytes) -> AnonymousRequest:
+def sign_request(
+    pseudonym_key: bytes,
+    chain_id: int,
+    coordinator: str,
+    epoch: int,
+    slot: int,
+    demand_w: int,
+    soc_pm: int,
+    tcc: int,
+    token: int | bytes,
+) -> AnonymousRequest:
     """The pseudonym signs its request; the token rides along unsigned (it is bound to the pseudonym itself)."""
     account = Account.from_key(pseudonym_key)
     data = typed_data(chain_id, coordinator, account.address, epoch, slot, demand_w, soc_pm, tcc)
@@ -83,6 +100,14 @@ def sign_request(pseudonym_key: bytes, chain_id: int, coordinator: str, epoch: i
 
 def signer_of(chain_id: int, coordinator: str, request: AnonymousRequest) -> str:
     """Who signed `request` (what the contract recovers): the pseudonym if nobody altered a field."""
-    data = typed_data(chain_id, coordinator, request.pseudonym, request.epoch, request.slot, request.demand_w,
-                      request.soc_pm, request.tcc)
+    data = typed_data(
+        chain_id,
+        coordinator,
+        request.pseudonym,
+        request.epoch,
+        request.slot,
+        request.demand_w,
+        request.soc_pm,
+        request.tcc,
+    )
     return Account.recover_message(encode_typed_data(full_message=data), signature=request.signature)

@@ -31,10 +31,11 @@ def demo(
     rpc_url: str = RPC_URL,
     keys: str = typer.Option(None, "--keys", help=KEYS_HELP),
     mode: str = typer.Option(
-        "anonymous", "--mode",
+        "anonymous",
+        "--mode",
         help="anonymous: blind tokens from the utility's service, requests from one-time pseudonyms through the "
-             "relayer service (both on 127.0.0.1). members: each ESU submits from its own member account.",
-    ),  # fmt: skip
+        "relayer service (both on 127.0.0.1). members: each ESU submits from its own member account.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print slots, ESUs, gas and verdicts as one JSON object."),
 ) -> None:
     """A day of one community on chain, closed by the keeper and verified by every ESU.
@@ -61,17 +62,30 @@ def demo(
     needed = chain_day.accounts_needed(day)
     gateway = rpc_gateway(rpc_url, keys, needed) if rpc_url else BoaGateway(accounts=needed)
     err = Console(stderr=True)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=as_json) as bar:  # fmt: skip
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=as_json,
+    ) as bar:
         task = bar.add_task(f"a day on the {gateway.kind} chain", total=len(day.arrivals) + 10)
         result = chain_day.run(gateway, day, progress=lambda _: bar.advance(task), mode=mode)
         bar.update(task, total=bar.tasks[0].completed)
     summary = result.summary()
     comparison = community_day.compare_policies(day)
     if as_json:
-        payload = {"seed": seed, "address": result.address, "chain": result.gateway, "summary": summary,
-                   "slots": result.slots, "esus": result.esus, "mismatches": result.mismatches,
-                   "model": comparison}  # fmt: skip
+        payload = {
+            "seed": seed,
+            "address": result.address,
+            "chain": result.gateway,
+            "summary": summary,
+            "slots": result.slots,
+            "esus": result.esus,
+            "mismatches": result.mismatches,
+            "model": comparison,
+        }
         sys.stdout.write(json.dumps(payload) + "\n")
         return
     console = Console()
@@ -87,10 +101,17 @@ def demo(
         if s["requests"] == 0:
             continue
         table.add_row(
-            str(s["slot"]), f"{s['slot'] % 24:02d}:00", f"{s['capacity_w'] / 1000:.0f}", str(s["requests"]),
-            str(s["scheduled"]), f"{s['partial_w'] / 1000:.1f}", str(s["carried"]), str(s["expired"]),
-            f"{s['granted_w'] / 1000:.1f}", f"{s['gas_used'] / 1000:.1f}k",
-        )  # fmt: skip
+            str(s["slot"]),
+            f"{s['slot'] % 24:02d}:00",
+            f"{s['capacity_w'] / 1000:.0f}",
+            str(s["requests"]),
+            str(s["scheduled"]),
+            f"{s['partial_w'] / 1000:.1f}",
+            str(s["carried"]),
+            str(s["expired"]),
+            f"{s['granted_w'] / 1000:.1f}",
+            f"{s['gas_used'] / 1000:.1f}k",
+        )
     console.print(table)
     gas = Table(title="Gas used (receipts)")
     for col in ("transaction", "count", "total", "mean"):

@@ -16,6 +16,7 @@ from gridchain.ui.errors import bad_input_exits
 
 PolicyName = StrEnum("PolicyName", {name: name for name in POLICIES})
 
+
 def read_input(path: Path | None) -> tuple[str, str]:
     """The text to parse and the name to report errors under."""
     if path is None:
@@ -36,7 +37,10 @@ def schedule(
         None, "--input", "-i", help="JSON file with one slot or an array of slots (default: stdin)."
     ),
     policy: PolicyName = typer.Option(
-        "greedy", "--policy", "-p", help="greedy (the paper's), fcfs (its baseline), optimal (exact knapsack), "
+        "greedy",
+        "--policy",
+        "-p",
+        help="greedy (the paper's), fcfs (its baseline), optimal (exact knapsack), "
         "edf (earliest deadline first) or llf (least laxity first).",
     ),
 ) -> None:

@@ -51,12 +51,17 @@ def verify(
         raise InputError("--address", f"{address} does not answer as a coordinator ({e.reason})") from None
     result = verdict.result
     if as_json:
-        sys.stdout.write(json.dumps({
-            "slot": slot,
-            "ok": verdict.ok,
-            "mismatches": list(verdict.mismatches),
-            "allocations": [a.to_dict() for a in result.schedule.allocations] if result else [],
-        }) + "\n")  # fmt: skip
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "slot": slot,
+                    "ok": verdict.ok,
+                    "mismatches": list(verdict.mismatches),
+                    "allocations": [a.to_dict() for a in result.schedule.allocations] if result else [],
+                }
+            )
+            + "\n"
+        )
     else:
         console = Console()
         if result is not None:

@@ -161,9 +161,7 @@ def simulate(
             p.received_wh += allocation.granted_w
             p.tcc_left -= 1
             if p.remaining_wh == 0 or p.tcc_left == 0:
-                outcomes.append(
-                    EsuOutcome(p.spec.id, p.arrival_slot, slot, p.spec.required_wh, p.received_wh)
-                )
+                outcomes.append(EsuOutcome(p.spec.id, p.arrival_slot, slot, p.spec.required_wh, p.received_wh))
             else:
                 still.append(p)
         pending = still

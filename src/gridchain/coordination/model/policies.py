@@ -80,9 +80,7 @@ class Optimal(SchedulingPolicy):
         order = priority_order(reqs, us)
         scheduled = [False] * len(reqs)
         if sum(r.demand_w for r in reqs) > slot.capacity_w:
-            chosen = max_value_subset(
-                [reqs[i].demand_w for i in order], [us[i] for i in order], slot.capacity_w
-            )
+            chosen = max_value_subset([reqs[i].demand_w for i in order], [us[i] for i in order], slot.capacity_w)
             for k in chosen:
                 scheduled[order[k]] = True
         return compose(self.name, slot, us, order, greedy_walk(slot, order, scheduled))

@@ -64,8 +64,7 @@ def priority_order(requests: Sequence[ChargingRequest], us: Sequence[int]) -> li
         if end - start > 1:
             first = order[start]
             if any(
-                us[i] * requests[first].demand_w != us[first] * requests[i].demand_w
-                for i in order[start + 1 : end]
+                us[i] * requests[first].demand_w != us[first] * requests[i].demand_w for i in order[start + 1 : end]
             ):
                 order[start:end] = sorted(
                     order[start:end],

@@ -26,6 +26,8 @@ TCC_MAX = 2**32 - 1
 ARRIVAL_MAX = 2**64 - 1
 ENERGY_MAX = 2**128 - 1
 """Largest remaining energy of a request [W x slot] (off chain only)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChargingRequest:
     """One ESU's request for one slot.

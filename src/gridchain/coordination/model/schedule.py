@@ -127,9 +127,7 @@ def compose(
     rank = [0] * len(reqs)
     for position, i in enumerate(order):
         rank[i] = position
-    allocations = tuple(
-        Allocation(r.id, granted[i], status[i], us[i], rank[i]) for i, r in enumerate(reqs)
-    )
+    allocations = tuple(Allocation(r.id, granted[i], status[i], us[i], rank[i]) for i, r in enumerate(reqs))
     assert sum(granted) + remaining == slot.capacity_w
     assert all(0 <= granted[i] <= reqs[i].demand_w for i in range(len(reqs)))
     return Schedule(policy, slot.capacity_w, allocations, remaining)

@@ -30,14 +30,25 @@ class Esu:
         self.receipts.append(receipt)
         return receipt
 
-    def request_anonymous(self, wallet: TokenWallet, relayer: RelayerClient, demand_w: int, soc_pm: int, tcc: int) -> int:
+    def request_anonymous(
+        self, wallet: TokenWallet, relayer: RelayerClient, demand_w: int, soc_pm: int, tcc: int
+    ) -> int:
         """Spend one token: sign the request with its one-time pseudonym and hand it to the relayer. Returns
         the relayer's ticket; `learn_arrival` follows it once the relayer has submitted."""
         slot = int(self.client.view("current_slot"))
         epoch = self.client.epoch_of_slot(slot)
         pseudonym = wallet.take(self.client.address, epoch)
-        request = sign_request(pseudonym.key, self.client.chain_id(), self.client.address, epoch, slot, demand_w,
-                               soc_pm, tcc, pseudonym.token)  # fmt: skip
+        request = sign_request(
+            pseudonym.key,
+            self.client.chain_id(),
+            self.client.address,
+            epoch,
+            slot,
+            demand_w,
+            soc_pm,
+            tcc,
+            pseudonym.token,
+        )
         self.slot, self.sent = slot, (demand_w, soc_pm, tcc)
         self.ticket = relayer.send(request.to_json())["id"]
         return self.ticket

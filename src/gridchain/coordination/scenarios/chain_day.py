@@ -56,8 +56,10 @@ class ChainDayResult:
             "expired": sum(s["expired"] for s in self.slots),
             "esus_verified": sum(1 for e in self.esus if e["verified"]),
             "mismatches": len(self.mismatches),
-            "gas": {kind: {"transactions": len(g), "total": sum(g), "mean": sum(g) // len(g)}
-                    for kind, g in sorted(self.gas.items())},  # fmt: skip
+            "gas": {
+                kind: {"transactions": len(g), "total": sum(g), "mean": sum(g) // len(g)}
+                for kind, g in sorted(self.gas.items())
+            },
         }
 
 
@@ -117,7 +119,7 @@ class AnonymousServices:
             self.relayer_server.stop()
 
 
-def _run(
+def _run(  # noqa: C901 (to split: issue 15)
     gateway: Gateway,
     day: CommunityDay,
     beta1_pm: int,
@@ -171,7 +173,7 @@ def _run(
                 continue
             esus[spec.id].request_anonymous(wallets[spec.id], relayer, spec.required_wh, soc_pm, spec.tcc)
         if services is not None and arriving:
-            for tx, gas in sorted({(t.tx_hash, t.gas_used) for t in services.relayer.flush() if t.tx_hash}):
+            for _tx, gas in sorted({(t.tx_hash, t.gas_used) for t in services.relayer.flush() if t.tx_hash}):
                 result.gas["submit_requests_anonymous"].append(gas)
         gateway.advance_time(client.slot_end(slot) - gateway.now())
         for receipt in keeper.close_due():
@@ -195,8 +197,15 @@ def _run(
         story = esu.story(records, last)
         problems = esu.check(story, verdicts)
         result.mismatches += problems
-        result.esus.append({
-            "id": spec.id, "arrival": esu.arrival, "slot": esu.slot, "required_wh": spec.required_wh,
-            "received_wh": sum(g for _, g, _ in story), "slots_pending": len(story), "verified": not problems,
-        })  # fmt: skip
+        result.esus.append(
+            {
+                "id": spec.id,
+                "arrival": esu.arrival,
+                "slot": esu.slot,
+                "required_wh": spec.required_wh,
+                "received_wh": sum(g for _, g, _ in story),
+                "slots_pending": len(story),
+                "verified": not problems,
+            }
+        )
     return result

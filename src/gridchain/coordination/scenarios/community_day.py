@@ -22,10 +22,31 @@ from gridchain.coordination.model.request import DEFAULT_BETA1_PM
 
 TRANSFORMER_W = 250_000
 BASE_LOAD_W = (  # P_R per hour of the day [W]
-    95_000, 85_000, 80_000, 78_000, 80_000, 95_000, 130_000, 160_000,
-    150_000, 130_000, 120_000, 120_000, 125_000, 120_000, 115_000, 120_000,
-    140_000, 185_000, 215_000, 225_000, 210_000, 180_000, 150_000, 115_000,
-)  # fmt: skip
+    95_000,
+    85_000,
+    80_000,
+    78_000,
+    80_000,
+    95_000,
+    130_000,
+    160_000,
+    150_000,
+    130_000,
+    120_000,
+    120_000,
+    125_000,
+    120_000,
+    115_000,
+    120_000,
+    140_000,
+    185_000,
+    215_000,
+    225_000,
+    210_000,
+    180_000,
+    150_000,
+    115_000,
+)
 EV_BATTERIES_WH = (40_000, 58_000, 77_000, 100_000)
 HOME_BATTERY_WH = 13_500
 
@@ -56,9 +77,7 @@ def build(seed: int = 0, evs: int = 50, home_batteries: int = 15) -> CommunityDa
         hour = int(rng.integers(20, 24))
         soc_pm = int(rng.integers(50, 400))
         energy = HOME_BATTERY_WH * soc_pm // 1000
-        arrivals[hour].append(
-            EsuArrival(f"hb{k:02d}", HOME_BATTERY_WH, energy, HOME_BATTERY_WH - energy, 30 - hour)
-        )
+        arrivals[hour].append(EsuArrival(f"hb{k:02d}", HOME_BATTERY_WH, energy, HOME_BATTERY_WH - energy, 30 - hour))
     capacities = [TRANSFORMER_W - p for p in BASE_LOAD_W] * 2
     return CommunityDay(seed, arrivals, capacities)
 

@@ -106,16 +106,11 @@ class Fig2Result:
         }
 
 
-def run(
-    config: Fig2Config, workers: int | None = None, progress: Callable[[], None] | None = None
-) -> Fig2Result:
+def run(config: Fig2Config, workers: int | None = None, progress: Callable[[], None] | None = None) -> Fig2Result:
     """All (lambda, run) pairs, spread over `workers` processes (default: every core); `progress` after each."""
     result = Fig2Result(
         config,
-        {
-            p: {m: [[0.0] * config.runs for _ in config.lambdas] for m in METRICS}
-            for p in config.policies
-        },
+        {p: {m: [[0.0] * config.runs for _ in config.lambdas] for m in METRICS} for p in config.policies},
     )
 
     def record(li: int, r: int, values: dict[str, tuple[float, float, float]]) -> None:

@@ -189,9 +189,17 @@ def two_bus_feeder(sn_va: float, base_p_w: np.ndarray, base_q_var: np.ndarray | 
     lv = pp.create_bus(net, 0.4, name="LV")
     pp.create_ext_grid(net, hv, vm_pu=1.0)
     pp.create_transformer_from_parameters(
-        net, hv, lv, sn_mva=sn_va / 1e6, vn_hv_kv=20.0, vn_lv_kv=0.4, vk_percent=4.0, vkr_percent=1.0,
-        pfe_kw=0.0, i0_percent=0.0,
-    )  # fmt: skip
+        net,
+        hv,
+        lv,
+        sn_mva=sn_va / 1e6,
+        vn_hv_kv=20.0,
+        vn_lv_kv=0.4,
+        vk_percent=4.0,
+        vkr_percent=1.0,
+        pfe_kw=0.0,
+        i0_percent=0.0,
+    )
     pp.create_load(net, lv, p_mw=0.0, name="household")
     p = np.asarray(base_p_w, dtype=float).reshape(-1, 1)
     q = np.zeros_like(p) if base_q_var is None else np.asarray(base_q_var, dtype=float).reshape(-1, 1)

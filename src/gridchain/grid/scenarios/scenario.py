@@ -96,10 +96,16 @@ def build_scenario(households: int, evs: int, days: int, seed: int) -> GridScena
             if energy > 0:
                 sessions.append(
                     EvSession(
-                        f"ev{k:03d}.d{day}", k, int(place[k % households]), arrival, departure, energy,
-                        charger, BATTERY_WH[kind],
+                        f"ev{k:03d}.d{day}",
+                        k,
+                        int(place[k % households]),
+                        arrival,
+                        departure,
+                        energy,
+                        charger,
+                        BATTERY_WH[kind],
                     )
-                )  # fmt: skip
+                )
     return GridScenario(evs, days, seed, households, tuple(sessions))
 
 

@@ -78,9 +78,15 @@ def nilm_table(summary: dict) -> Table:
         per = "-" if r["energy_error_mean"] is None else f"{r['energy_error_mean']:.3f}"
         err = "-" if r["energy_error"] is None else f"{r['energy_error']:.3f}"
         table.add_row(
-            res, r["model"], f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}", err, per,
+            res,
+            r["model"],
+            f"{r['precision']:.3f}",
+            f"{r['recall']:.3f}",
+            f"{r['f1']:.3f}",
+            err,
+            per,
             f"{r['tp']}/{r['fp']}/{r['fn']}",
-        )  # fmt: skip
+        )
     return table
 
 

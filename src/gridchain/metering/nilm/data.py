@@ -192,11 +192,13 @@ def _richardson_base(n_occ: int, days: int, weekday: int, doy0: int, seed: int) 
             occ_day = occupancy[144 * d : 144 * (d + 1)]
             light = np.asarray(
                 light_model.run_lighting_simulation(
-                    vOccupancyArray=occ_day, vBulbArray=bulbs, vIrradianceArray=irr_min,
+                    vOccupancyArray=occ_day,
+                    vBulbArray=bulbs,
+                    vIrradianceArray=irr_min,
                     light_mod_config=profile.lighting_config,
                 ),
                 dtype=float,
-            ).sum(axis=0)  # fmt: skip
+            ).sum(axis=0)
             stats = profile.activity_statistics[profile.type_weekday[weekend]]
             month = _month(day_of_year)
             app = np.asarray(app_model.run_application_simulation(occ_day, apps, stats, month), dtype=float)
@@ -289,7 +291,7 @@ class HouseholdConfig:
     meter_noise_rel: float = 0.002
 
 
-def generate_household(key: tuple[int, int, int], config: HouseholdConfig = HouseholdConfig()) -> Household:
+def generate_household(key: tuple[int, int, int], config: HouseholdConfig = HouseholdConfig()) -> Household:  # noqa: C901 (to split: issue 15)
     """One household of `config.days` days at 1 minute, deterministic in its key (seed, split, index)."""
     if config.days < 1:
         raise ValueError(f"days: {config.days} must be >= 1")
@@ -410,10 +412,12 @@ def downsample(h: Household, step_s: int) -> Household:
     def avg(x: np.ndarray) -> np.ndarray:
         return x[: n * f].reshape(n, f).mean(axis=1)
 
-    events = tuple(
-        replace(e, start=e.start // f, end=min(n, -(-e.end // f))) for e in h.events if e.start // f < n
-    )
+    events = tuple(replace(e, start=e.start // f, end=min(n, -(-e.end // f))) for e in h.events if e.start // f < n)
     return replace(
-        h, step_s=step_s, p_w=avg(h.p_w), q_var=avg(h.q_var),
-        components_w={k: avg(v) for k, v in h.components_w.items()}, events=events,
-    )  # fmt: skip
+        h,
+        step_s=step_s,
+        p_w=avg(h.p_w),
+        q_var=avg(h.q_var),
+        components_w={k: avg(v) for k, v in h.components_w.items()},
+        events=events,
+    )

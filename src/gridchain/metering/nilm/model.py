@@ -85,10 +85,24 @@ FOREST_EV_THRESHOLD = 0.3
 """ForestModel calls a candidate EV from this probability on (4-fold cross-validation on tuning households)."""
 LABELS = ("ev", "water_heater", "heat_pump", "oven", "kettle", "other")
 FEATURES = (
-    "power_w", "step_w", "duration_s", "energy_wh", "power_factor", "q_ratio", "q_ratio_plateau", "flatness",
-    "slope", "off_ratio", "taper_fraction", "partial_drop", "level_ratio", "floor_ratio",
-    "q_on_off", "q_flatness", "end_kind",
-)  # fmt: skip
+    "power_w",
+    "step_w",
+    "duration_s",
+    "energy_wh",
+    "power_factor",
+    "q_ratio",
+    "q_ratio_plateau",
+    "flatness",
+    "slope",
+    "off_ratio",
+    "taper_fraction",
+    "partial_drop",
+    "level_ratio",
+    "floor_ratio",
+    "q_on_off",
+    "q_flatness",
+    "end_kind",
+)
 END_KINDS = {"step": 0.0, "fade": 1.0, "open": 2.0}
 
 
@@ -134,13 +148,26 @@ class DetectedSession:
         """The feature vector in FEATURES order."""
         return np.array(
             [
-                self.power_w, self.step_w, self.duration_s, self.energy_wh, self.power_factor, self.q_ratio,
-                self.q_ratio_plateau, self.flatness, self.slope, self.off_ratio, self.taper_fraction,
-                self.partial_drop, self.power_w / max(self.step_w, 1.0), self.floor_ratio,
-                self.q_on_off, self.q_flatness, END_KINDS[self.end_kind],
+                self.power_w,
+                self.step_w,
+                self.duration_s,
+                self.energy_wh,
+                self.power_factor,
+                self.q_ratio,
+                self.q_ratio_plateau,
+                self.flatness,
+                self.slope,
+                self.off_ratio,
+                self.taper_fraction,
+                self.partial_drop,
+                self.power_w / max(self.step_w, 1.0),
+                self.floor_ratio,
+                self.q_on_off,
+                self.q_flatness,
+                END_KINDS[self.end_kind],
             ],
             dtype=float,
-        )  # fmt: skip
+        )
 
     def with_label(self, label: str) -> DetectedSession:
         """The same session with another label."""
@@ -207,7 +234,7 @@ class _Edge:
         return complex(self.mag, self.dq)
 
 
-def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:
+def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:  # noqa: C901 (to split: issue 15)
     """Step events of a power series.
 
     A step is a run of same-sign changes of at least EDGE_W, widened by one sample on each side where the
@@ -330,7 +357,6 @@ def candidate_sessions(p_w: object, q_var: object, step_s: object) -> list[Detec
     return out
 
 
-
 def _mis(a: complex, b: complex) -> float:
     """Relative mismatch of two steps (P + jQ), with MATCH_SLACK_W of slack for small steps."""
     return abs(a - b) / (abs(b) + MATCH_SLACK_W)
@@ -361,10 +387,17 @@ def _explain(
     return ends, used
 
 
-def _follow(
-    p: np.ndarray, q: np.ndarray, edges: list[_Edge], i: int, pre_opens: list[complex], base: complex,
-    z_step: complex, max_len: int, step_s: float,
-) -> _Run:  # fmt: skip
+def _follow(  # noqa: C901 (to split: issue 15)
+    p: np.ndarray,
+    q: np.ndarray,
+    edges: list[_Edge],
+    i: int,
+    pre_opens: list[complex],
+    base: complex,
+    z_step: complex,
+    max_len: int,
+    step_s: float,
+) -> _Run:
     """Follow the candidate opened by edges[i] until it switches off, fades out or reaches max_len.
 
     Steps up meanwhile are other devices (booked). A step down (as P + jQ) is the candidate's own end if it
@@ -497,14 +530,26 @@ def _features(p: np.ndarray, step_s: float, start: int, z_step: complex, quiet_w
     floor = float(np.percentile(span, 5)) if span.size else quiet_w
     floor_ratio = float(np.clip((floor - quiet_w) / max(power, 1.0), -1.0, 3.0))
     return DetectedSession(
-        start=int(start), end=int(run.end), power_w=power, energy_wh=energy, label="candidate",
-        step_w=float(z_step.real), duration_s=float(length * step_s),
-        power_factor=float(1.0 / math.hypot(1.0, q_ratio)), q_ratio=q_ratio, q_ratio_plateau=q_plateau,
-        flatness=float((hi - lo) / max(power, 1.0)), slope=float(slope), off_ratio=off_ratio,
-        taper_fraction=float((length - cc_end) / length), partial_drop=float(run.partial_drop_w / max(power, 1.0)),
-        floor_ratio=floor_ratio, q_on_off=float(q_on - q_off), q_flatness=float((q_hi - q_lo) / max(power, 1.0)),
+        start=int(start),
+        end=int(run.end),
+        power_w=power,
+        energy_wh=energy,
+        label="candidate",
+        step_w=float(z_step.real),
+        duration_s=float(length * step_s),
+        power_factor=float(1.0 / math.hypot(1.0, q_ratio)),
+        q_ratio=q_ratio,
+        q_ratio_plateau=q_plateau,
+        flatness=float((hi - lo) / max(power, 1.0)),
+        slope=float(slope),
+        off_ratio=off_ratio,
+        taper_fraction=float((length - cc_end) / length),
+        partial_drop=float(run.partial_drop_w / max(power, 1.0)),
+        floor_ratio=floor_ratio,
+        q_on_off=float(q_on - q_off),
+        q_flatness=float((q_hi - q_lo) / max(power, 1.0)),
         end_kind=run.end_kind,
-    )  # fmt: skip
+    )
 
 
 # --- classifiers ----------------------------------------------------------------------------------------
@@ -590,9 +635,13 @@ class ForestModel:
     """
 
     def __init__(
-        self, sessions: Sequence[DetectedSession], labels: Sequence[str], seed: int = 0, n_estimators: int = 200,
+        self,
+        sessions: Sequence[DetectedSession],
+        labels: Sequence[str],
+        seed: int = 0,
+        n_estimators: int = 200,
         ev_threshold: float = FOREST_EV_THRESHOLD,
-    ) -> None:  # fmt: skip
+    ) -> None:
         from sklearn.ensemble import RandomForestClassifier
 
         if len(sessions) != len(labels) or not sessions:
@@ -626,8 +675,6 @@ class ForestModel:
                 order = np.argsort(-row)
                 out.append(next(classes[k] for k in order if classes[k] != "ev"))
         return [str(x) for x in out]
-
-
 
 
 # --- the public pipeline --------------------------------------------------------------------------------

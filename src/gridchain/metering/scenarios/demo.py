@@ -119,16 +119,22 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     arrival = day0 + config.arrival_min * MINUTE
     start, ev_sig = sign_session_start(ev_key, domain, cp_meter.address, arrival, config.max_cost_wei)
     ocpp_log = []
-    with CentralSystem(backend) as central, ChargePointSim(
-        "host-cp", central.url, arrival, config.ev_max_power_w, signer=signer, clock_aligned=True
-    ) as cp:  # fmt: skip
+    with (
+        CentralSystem(backend) as central,
+        ChargePointSim("host-cp", central.url, arrival, config.ev_max_power_w, signer=signer, clock_aligned=True) as cp,
+    ):
         cp.connect()
         gateway.advance_time(arrival - gateway.now())  # the chain's clock at the plug: the reservation's start
         tag = station.announce(start, ev_sig)  # the EV presents its signed start; its max cost is reserved
         sid = m.typed_digest(domain, start.struct_hash())
         reserved_wei = client.reserved(sid)
-        ocpp_log.append(("reserve", config.arrival_min, f"{reserved_wei / 10**18:.6f} ETH of the EV owner's escrow "
-                         "reserved on chain"))  # fmt: skip
+        ocpp_log.append(
+            (
+                "reserve",
+                config.arrival_min,
+                f"{reserved_wei / 10**18:.6f} ETH of the EV owner's escrow reserved on chain",
+            )
+        )
         signer.expect(sid, start.start)
         assert cp.authorize(tag)
         tx = cp.start_transaction(tag)
@@ -158,7 +164,7 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     unannounced_w = np.zeros(minutes)
     a, b = config.unannounced_min
     unannounced_w[a:b] = config.unannounced_w
-    unannounced_w[b - 10:b] = np.linspace(config.unannounced_w, 1_500, 10)  # the battery's taper
+    unannounced_w[b - 10 : b] = np.linspace(config.unannounced_w, 1_500, 10)  # the battery's taper
     host_p = homes["host"].p_w + cp_w + unannounced_w
     host_q = homes["host"].q_var + (cp_w + unannounced_w) * tan_ev
     # the household meter sees the charge point's energy exactly as the charge point's meter counted it
@@ -168,11 +174,11 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     readings = {"host": [], "ev_owner": []}
     for i in range(96):
         t = day0 + i * m.INTERVAL_S
-        q_host = max(0, int(np.abs(host_q[i * 15:(i + 1) * 15]).sum() * MINUTE / 3600))
+        q_host = max(0, int(np.abs(host_q[i * 15 : (i + 1) * 15]).sum() * MINUTE / 3600))
         readings["host"].append(host_meter.sign_reading(t, host_rest[i] + cp_interval.get(t, 0), q_host))
     owner_p = _interval_wh(homes["ev_owner"].p_w)
     for i in range(96):
-        q = max(0, int(np.abs(homes["ev_owner"].q_var[i * 15:(i + 1) * 15]).sum() * MINUTE / 3600))
+        q = max(0, int(np.abs(homes["ev_owner"].q_var[i * 15 : (i + 1) * 15]).sum() * MINUTE / 3600))
         readings["ev_owner"].append(owner_meter.sign_reading(day0 + i * m.INTERVAL_S, owner_p[i], q))
     step("household meters")
 
@@ -183,14 +189,19 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     anchors = {}
     for name, meter in (("host", host_meter), ("ev_owner", owner_meter), ("charge_point", cp_meter)):
         receipt = ami_gateway.anchor(meter.address, day0 // 86400)
-        anchors[name] = {"meter": meter.address, "readings": len(ami_gateway.readings[(meter.address.lower(),
-                         day0 // 86400)]), "root": "0x" + ami_gateway.anchored[(meter.address.lower(),
-                         day0 // 86400)][0].hex(), "gas": receipt.gas_used}  # fmt: skip
+        anchors[name] = {
+            "meter": meter.address,
+            "readings": len(ami_gateway.readings[(meter.address.lower(), day0 // 86400)]),
+            "root": "0x" + ami_gateway.anchored[(meter.address.lower(), day0 // 86400)][0].hex(),
+            "gas": receipt.gas_used,
+        }
     settled = station.settle(tx)
     step("anchored and settled")
 
     detected = detect_ev_sessions(host_p, host_q, MINUTE)
-    signed_spans = [(settled.first_interval * m.INTERVAL_S, (settled.first_interval + settled.intervals) * m.INTERVAL_S)]  # noqa: E501
+    signed_spans = [
+        (settled.first_interval * m.INTERVAL_S, (settled.first_interval + settled.intervals) * m.INTERVAL_S)
+    ]  # noqa: E501
     flagged = unexplained_ev_sessions(detected, signed_spans, MINUTE, start_time=day0)
     owner_detected = detect_ev_sessions(homes["ev_owner"].p_w, homes["ev_owner"].q_var, MINUTE)
     step("NILM")
@@ -210,39 +221,75 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
     flagged_wh = sum(s.energy_wh for s in flagged)
     bills = {
         "host": {
-            "household_wh": host_gross.energy_wh, "household_cost_wei": host_gross.cost_wei,
-            "roaming_wh_billed_to_ev_owner": settled.energy_wh, "net_wh": host_net.energy_wh,
-            "net_cost_wei": host_net.cost_wei, "roaming_credit_wei": client.credit(host),
+            "household_wh": host_gross.energy_wh,
+            "household_cost_wei": host_gross.cost_wei,
+            "roaming_wh_billed_to_ev_owner": settled.energy_wh,
+            "net_wh": host_net.energy_wh,
+            "net_cost_wei": host_net.cost_wei,
+            "roaming_credit_wei": client.credit(host),
             "flagged_unexplained_ev_wh": round(flagged_wh),
         },
         "ev_owner": {
-            "household_wh": owner_home.energy_wh, "household_cost_wei": owner_home.cost_wei,
-            "roaming_wh": settled.energy_wh, "roaming_cost_wei": settled.paid_wei,
-            "escrow_before_wei": config.escrow_wei, "escrow_after_wei": client.escrow(ev_owner),
+            "household_wh": owner_home.energy_wh,
+            "household_cost_wei": owner_home.cost_wei,
+            "roaming_wh": settled.energy_wh,
+            "roaming_cost_wei": settled.paid_wei,
+            "escrow_before_wei": config.escrow_wei,
+            "escrow_after_wei": client.escrow(ev_owner),
         },
-    }  # fmt: skip
+    }
     host_credit = client.credit(host)
     client.withdraw_credit(host)
     return {
-        "config": {"seed": config.seed, "chain": gateway.kind, "day_start": day0, "community": COMMUNITY,
-                   "tariff_wei_per_kwh": list(PRICES)},  # fmt: skip
+        "config": {
+            "seed": config.seed,
+            "chain": gateway.kind,
+            "day_start": day0,
+            "community": COMMUNITY,
+            "tariff_wei_per_kwh": list(PRICES),
+        },
         "contract": client.address,
-        "parties": {"utility": utility, "gateway": ami, "host": host, "ev_owner": ev_owner, "ev": ev,
-                    "host_meter": host_meter.address, "ev_owner_meter": owner_meter.address,
-                    "charge_point_meter": cp_meter.address},  # fmt: skip
-        "ocpp": {"log": [{"event": e, "minute": mi, "detail": d} for e, mi, d in ocpp_log],
-                 "transaction": tx, "energy_wh": record.energy_wh, "duplicates_ignored": backend.duplicates,
-                 "allocation_w": grant_w, "schedule": schedule},  # fmt: skip
-        "session": {"id": "0x" + settled.session.hex(), "first_interval": settled.first_interval,
-                    "intervals": settled.intervals, "energy_wh": settled.energy_wh, "cost_wei": settled.cost_wei,
-                    "paid_wei": settled.paid_wei, "reserved_wei": reserved_wei,
-                    "reservation_left_wei": client.reserved(settled.session), "payer": settled.payer,
-                    "host": settled.host,
-                    "energy_per_interval_wh": list(session_reading.energy_wh)},  # fmt: skip
+        "parties": {
+            "utility": utility,
+            "gateway": ami,
+            "host": host,
+            "ev_owner": ev_owner,
+            "ev": ev,
+            "host_meter": host_meter.address,
+            "ev_owner_meter": owner_meter.address,
+            "charge_point_meter": cp_meter.address,
+        },
+        "ocpp": {
+            "log": [{"event": e, "minute": mi, "detail": d} for e, mi, d in ocpp_log],
+            "transaction": tx,
+            "energy_wh": record.energy_wh,
+            "duplicates_ignored": backend.duplicates,
+            "allocation_w": grant_w,
+            "schedule": schedule,
+        },
+        "session": {
+            "id": "0x" + settled.session.hex(),
+            "first_interval": settled.first_interval,
+            "intervals": settled.intervals,
+            "energy_wh": settled.energy_wh,
+            "cost_wei": settled.cost_wei,
+            "paid_wei": settled.paid_wei,
+            "reserved_wei": reserved_wei,
+            "reservation_left_wei": client.reserved(settled.session),
+            "payer": settled.payer,
+            "host": settled.host,
+            "energy_per_interval_wh": list(session_reading.energy_wh),
+        },
         "anchors": anchors,
         "readings_kept": kept,
-        "proof": {"meter": r.meter, "interval_start": r.interval_start, "active_wh": r.active_wh,
-                  "depth": len(proof.proof), "verified_on_chain": proven, "tampered_verified": tampered},  # fmt: skip
+        "proof": {
+            "meter": r.meter,
+            "interval_start": r.interval_start,
+            "active_wh": r.active_wh,
+            "depth": len(proof.proof),
+            "verified_on_chain": proven,
+            "tampered_verified": tampered,
+        },
         "nilm": {
             "host_detected": [_session_json(s, day0) for s in detected],
             "host_flagged": [_session_json(s, day0) for s in flagged],
@@ -251,13 +298,21 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
         "bills": bills,
         "host_credit_withdrawn_wei": host_credit,
         "balances_before": balances_before,
-        "series": {"host_p_w": host_p.round(1).tolist(), "charge_point_w": cp_w.tolist(),
-                   "unannounced_w": unannounced_w.tolist()},  # fmt: skip
+        "series": {
+            "host_p_w": host_p.round(1).tolist(),
+            "charge_point_w": cp_w.tolist(),
+            "unannounced_w": unannounced_w.tolist(),
+        },
         "archive": ami_gateway.archive(),
     }
 
 
 def _session_json(s, day0: int) -> dict:
-    return {"start": day0 + s.start * MINUTE, "end": day0 + s.end * MINUTE, "start_min": s.start,
-            "end_min": s.end, "power_w": round(s.power_w), "energy_wh": round(s.energy_wh)}  # fmt: skip
-
+    return {
+        "start": day0 + s.start * MINUTE,
+        "end": day0 + s.end * MINUTE,
+        "start_min": s.start,
+        "end_min": s.end,
+        "power_w": round(s.power_w),
+        "energy_wh": round(s.energy_wh),
+    }

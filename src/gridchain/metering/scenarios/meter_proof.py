@@ -49,9 +49,17 @@ def prove_reading(data: dict, meter: str, interval_start: int) -> dict:
     mine = signed[i]
     verified = signer_of(leaves[i], mine.signature) == meter.lower() and m.verify_proof(proof, root, leaves[i])
     return {
-        "meter": meter, "interval_start": interval_start, "day": day, "active_wh": mine.reading.active_wh,
-        "reactive_varh": mine.reading.reactive_varh, "leaf": "0x" + leaves[i].hex(), "root": anchor["root"],
-        "anchor_tx": anchor.get("tx"), "proof": ["0x" + p.hex() for p in proof],
-        "root_matches_archive": m.merkle_root(leaves) == root, "verified_off_chain": verified,
-        "_signed": mine, "_proof": proof,
-    }  # fmt: skip
+        "meter": meter,
+        "interval_start": interval_start,
+        "day": day,
+        "active_wh": mine.reading.active_wh,
+        "reactive_varh": mine.reading.reactive_varh,
+        "leaf": "0x" + leaves[i].hex(),
+        "root": anchor["root"],
+        "anchor_tx": anchor.get("tx"),
+        "proof": ["0x" + p.hex() for p in proof],
+        "root_matches_archive": m.merkle_root(leaves) == root,
+        "verified_off_chain": verified,
+        "_signed": mine,
+        "_proof": proof,
+    }

@@ -53,12 +53,18 @@ class IssuanceRefused(Refused, InputError):
 
 
 def request_digest(identity: str, community: str, epoch: int, blinded: list[int]) -> bytes:
-    return keccak(abi_encode(["bytes32", "address", "address", "uint256", "bytes[]"],
-                             [ISSUANCE_TAG, identity, community, epoch, [_bytes(z) for z in blinded]]))  # fmt: skip
+    return keccak(
+        abi_encode(
+            ["bytes32", "address", "address", "uint256", "bytes[]"],
+            [ISSUANCE_TAG, identity, community, epoch, [_bytes(z) for z in blinded]],
+        )
+    )
 
 
 def answer_digest(request: bytes, blind_signatures: list[int]) -> bytes:
-    return keccak(abi_encode(["bytes32", "bytes32", "bytes[]"], [ANSWER_TAG, request, [_bytes(s) for s in blind_signatures]]))
+    return keccak(
+        abi_encode(["bytes32", "bytes32", "bytes[]"], [ANSWER_TAG, request, [_bytes(s) for s in blind_signatures]])
+    )
 
 
 def _bytes(value: int) -> bytes:
@@ -144,7 +150,9 @@ class Issuer:
         used = self.issued.get((community, epoch, identity), 0)
         if used + len(blinded) > self.quota:
             raise IssuanceRefused(
-                "blinded", f"{len(blinded)} tokens asked, {self.quota - used} of {self.quota} left for epoch {epoch}", 429
+                "blinded",
+                f"{len(blinded)} tokens asked, {self.quota - used} of {self.quota} left for epoch {epoch}",
+                429,
             )
         key = self.epoch_key(community, epoch)
         for i, z in enumerate(blinded):
@@ -153,15 +161,23 @@ class Issuer:
         signatures = [blind.blind_sign(key, z) for z in blinded]
         self.issued[(community, epoch, identity)] = used + len(blinded)
         self.view.append(IssuanceRecord(identity, community, epoch, tuple(blinded), self.clock()))
-        return {"blind_signatures": [hex(s) for s in signatures],
-                "signature": _sign(self.key, answer_digest(digest, signatures))}  # fmt: skip
+        return {
+            "blind_signatures": [hex(s) for s in signatures],
+            "signature": _sign(self.key, answer_digest(digest, signatures)),
+        }
 
     def public_key(self, community: object, epoch: object) -> dict:
         """The (community, epoch) public key as the service answers it; `community` and `epoch` as they came
         (strings from the URL, say), each checked with an error naming it."""
-        community, epoch = _refused(parse_address, "community", community), _refused(parse_decimal_int, "epoch", epoch, 0, 2**64 - 1)
-        return {"community": community, "epoch": epoch,
-                "modulus": "0x" + self.epoch_key(community, epoch).public.modulus_bytes.hex()}  # fmt: skip
+        community, epoch = (
+            _refused(parse_address, "community", community),
+            _refused(parse_decimal_int, "epoch", epoch, 0, 2**64 - 1),
+        )
+        return {
+            "community": community,
+            "epoch": epoch,
+            "modulus": "0x" + self.epoch_key(community, epoch).public.modulus_bytes.hex(),
+        }
 
 
 def parse_request(body: object) -> tuple[str, str, int, list[int], bytes]:
@@ -229,13 +245,21 @@ class TokenWallet:
             raise IssuanceError(f"the utility's key for epoch {epoch} is not the one registered on chain")
         public = blind.PublicKey.from_bytes(modulus)
         accounts = [Account.create() for _ in range(count)]
-        states = [blind.blind(public, blind.fdh(blind.token_seed(chain_id, community, epoch, a.address)))
-                  for a in accounts]  # fmt: skip
+        states = [
+            blind.blind(public, blind.fdh(blind.token_seed(chain_id, community, epoch, a.address))) for a in accounts
+        ]
         blinded = [s.blinded for s in states]
         community = to_checksum_address(community)
         digest = request_digest(self.identity, community, epoch, blinded)
-        answer = self.transport({"identity": self.identity, "community": community, "epoch": epoch,
-                                 "blinded": [hex(z) for z in blinded], "signature": _sign(self.identity_key, digest)})  # fmt: skip
+        answer = self.transport(
+            {
+                "identity": self.identity,
+                "community": community,
+                "epoch": epoch,
+                "blinded": [hex(z) for z in blinded],
+                "signature": _sign(self.identity_key, digest),
+            }
+        )
         try:  # the answer comes from outside: a malformed one is the utility's failure, not a crash
             signatures = [int(s, 16) for s in answer["blind_signatures"]]
             signer = _signer(answer_digest(digest, signatures), parse_signature(answer["signature"]))

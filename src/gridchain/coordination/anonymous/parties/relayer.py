@@ -57,8 +57,14 @@ class Ticket:
     reason: str | None = None
 
     def to_json(self) -> dict:
-        return {"id": self.id, "status": self.status, "arrival": self.arrival, "tx_hash": self.tx_hash,
-                "reason": self.reason, "slot": self.request.slot}  # fmt: skip
+        return {
+            "id": self.id,
+            "status": self.status,
+            "arrival": self.arrival,
+            "tx_hash": self.tx_hash,
+            "reason": self.reason,
+            "slot": self.request.slot,
+        }
 
     def fail(self, reason: str) -> None:
         self.status, self.reason = "failed", reason
@@ -83,8 +89,9 @@ class Relayer:
             registered = self.client.epoch_key(epoch)
             if registered == NO_KEY:
                 raise RelayRefused("epoch", f"no key registered on chain for epoch {epoch}")
-            events = self.client.gateway.events(self.client.artifact, self.client.address, "EpochKeyRegistered",
-                                                self._scanned_block)  # fmt: skip
+            events = self.client.gateway.events(
+                self.client.artifact, self.client.address, "EpochKeyRegistered", self._scanned_block
+            )
             for event in events:
                 modulus = b"".join(w.to_bytes(32, "big") for w in event.args["modulus"])
                 self._moduli[event.args["epoch"]] = modulus
@@ -112,8 +119,12 @@ class Relayer:
                 raise RelayRefused("signature", f"not the pseudonym {request.pseudonym}'s signature of these fields")
             modulus = self.modulus(request.epoch)
             seed = blind.token_seed(chain_id, self.client.address, request.epoch, request.pseudonym)
-            if not blind.verify(blind.PublicKey.from_bytes(modulus), blind.fdh(seed), int.from_bytes(request.token, "big")):
-                raise RelayRefused("token", f"does not verify for {request.pseudonym} under the key of epoch {request.epoch}")
+            if not blind.verify(
+                blind.PublicKey.from_bytes(modulus), blind.fdh(seed), int.from_bytes(request.token, "big")
+            ):
+                raise RelayRefused(
+                    "token", f"does not verify for {request.pseudonym} under the key of epoch {request.epoch}"
+                )
             queued = {t.request.pseudonym for t in self.tickets.values() if t.status != "failed"}
             if request.pseudonym in queued or self.client.spent(request.pseudonym):
                 raise RelayRefused("pseudonym", f"{request.pseudonym} is already used")
@@ -172,7 +183,12 @@ class Relayer:
                 t.fail(f"reverted on chain after its simulation passed: {e.reason}")
             return
         for t, s in zip(tickets, subs, strict=True):
-            t.status, t.arrival, t.tx_hash, t.gas_used = "submitted", s.request >> 112, receipt.tx_hash, receipt.gas_used
+            t.status, t.arrival, t.tx_hash, t.gas_used = (
+                "submitted",
+                s.request >> 112,
+                receipt.tx_hash,
+                receipt.gas_used,
+            )
 
     def _args(self, tickets: list[Ticket]) -> list:
         request = tickets[0].request
@@ -189,8 +205,9 @@ class Relayer:
 
     def _simulate(self, tickets: list[Ticket]) -> None:
         """Run the batch as a call against the latest state (no transaction, no gas); ChainRevert if it would revert."""
-        self.client.gateway.call(self.client.artifact, self.client.address, "submit_requests_anonymous",
-                                 self._args(tickets))  # fmt: skip
+        self.client.gateway.call(
+            self.client.artifact, self.client.address, "submit_requests_anonymous", self._args(tickets)
+        )
 
     def _passes_alone(self, ticket: Ticket) -> bool:
         try:
@@ -216,5 +233,6 @@ def parse_request(body: object) -> AnonymousRequest:
         signature = parse_signature(body["signature"], "signature")
     except InputError as e:
         raise RelayRefused(e.field, e.reason) from None
-    return AnonymousRequest(pseudonym, ints["epoch"], ints["slot"], ints["demand_w"], ints["soc_pm"], ints["tcc"],
-                            token, signature)  # fmt: skip
+    return AnonymousRequest(
+        pseudonym, ints["epoch"], ints["slot"], ints["demand_w"], ints["soc_pm"], ints["tcc"], token, signature
+    )

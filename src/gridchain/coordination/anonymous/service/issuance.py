@@ -1,6 +1,7 @@
 """The utility's token issuance service (`gridchain utility serve`): FastAPI over an `Issuer`.
 
-POST /tokens            an issuance request (JSON, see `gridchain.coordination.anonymous.parties.issuer`) -> blind signatures, signed
+POST /tokens            an issuance request (JSON, see `gridchain.coordination.anonymous.parties.issuer`)
+                        -> blind signatures, signed
 GET  /keys/{community}/{epoch}   the (community, epoch) public key (the one the utility registers on chain), for
                         the utility's own communities and the epochs from today to its look-ahead only
 GET  /health
@@ -30,8 +31,13 @@ def issuance_app(issuer: Issuer) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict:
-        return {"ok": True, "utility": issuer.address, "quota": issuer.quota, "communities": len(issuer.members),
-                "lookahead_epochs": issuer.lookahead_epochs}  # fmt: skip
+        return {
+            "ok": True,
+            "utility": issuer.address,
+            "quota": issuer.quota,
+            "communities": len(issuer.members),
+            "lookahead_epochs": issuer.lookahead_epochs,
+        }
 
     @app.get("/keys/{community}/{epoch}")
     def key(community: str, epoch: str) -> dict:
