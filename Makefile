@@ -4,11 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: setup demo test package-test bench fig2 gas grid clean
+.PHONY: setup demo lint test package-test bench fig2 gas grid clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "gridchain needs Python >= 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -23,7 +23,13 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(VENV)/bin/gridchain demo
 
-test: setup
+# the house rules: lint (with a complexity limit), format, and the import layers of docs/architecture.md
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks setup.py
+	$(VENV)/bin/ruff format --check src tests benchmarks setup.py
+	$(VENV)/bin/lint-imports
+
+test: setup lint
 	$(PY) -m pytest
 
 # `pip install .` in a fresh venv, then `gridchain demo --json` from outside the repository (a few minutes: the
