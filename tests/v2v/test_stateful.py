@@ -37,6 +37,7 @@ from gridchain.v2v.model import (
     cost,
     required_collateral,
 )
+from tests.support.attackers import FIXTURES
 from tests.support.contracts import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def v2v():
 
 
 def hostile():
-    return load(ROOT / "tests" / "contracts" / "fixtures" / "hostile_ev.vy")
+    return load(FIXTURES / "hostile_ev.vy")
 
 
 class Market:
