@@ -45,13 +45,15 @@ def compile_contract(name: str, use_cache: bool = True, directory: Path = CONTRA
     """The ABI and deployment bytecode of <directory>/<name>.vy (default contracts/); cached by source hash
     and compiler version.
 
-    The cache key covers the contract's source and the project's modules (contracts/modules); modules from
-    packages are pinned with the compiler (snekmate 0.1.2); `use_cache=False` rebuilds.
+    The cache key covers the contract's source and the project's modules and interfaces (contracts/modules,
+    contracts/interfaces); modules from packages are pinned with the compiler (snekmate 0.1.2); `use_cache=False`
+    rebuilds.
     """
     path = source_path(name, directory)
     source = path.read_text(encoding="utf-8")
     digest = hashlib.sha256(source.encode())
-    for module in sorted((directory / "modules").glob("*.vy")):  # the project's own imported modules
+    imported = [*sorted((directory / "modules").glob("*.vy")), *sorted((directory / "interfaces").glob("*.vyi"))]
+    for module in imported:  # the project's own imported modules and interfaces
         digest.update(module.read_bytes())
     sha = digest.hexdigest()
     cached = CACHE_DIR / f"{name}-{sha[:16]}-vyper{vyper.__version__}.json"
