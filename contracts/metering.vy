@@ -3,6 +3,7 @@
 @title Smart metering for e-mobility: meter registry, anchored readings, ToU tariffs, roaming settlement
 @custom:contract-name metering
 @license MIT
+@author gridchain
 @notice Olivares-Rojas et al.: charging at someone else's premises billed to the EV's owner, not the host.
         The utility (owner) registers meters (the meter's signing key, its owner, community and premises),
         EVs (the EV's signing key and its owner), gateways and which gateway serves which meter, and each
@@ -38,13 +39,18 @@
         settling move value between escrow, reservations and credit and leave the total alone. Each function
         that moves ether asserts `self.balance >= total_held` (>=: ether can be forced in); the stateful test
         checks the equality, and each account and reservation, after every step.
-@dev Python twin: `gridchain.core.metering` (the same rules, hashing and revert reasons).
+@dev Its interface and events, for the contracts that call it (the coming market and escrow):
+     `interfaces/IMetering.vyi`. Python twin: `gridchain.core.metering` (the same rules, hashing and revert
+     reasons).
 """
 
 from snekmate.auth import ownable
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator as eip712
 from snekmate.utils import merkle_proof_verification as merkle
+from interfaces import IMetering
+
+implements: IMetering
 
 initializes: ownable
 initializes: eip712
@@ -77,77 +83,6 @@ SESSION_START_TYPEHASH: constant(bytes32) = keccak256(
 SESSION_READING_TYPEHASH: constant(bytes32) = keccak256(
     "SessionReading(bytes32 session,uint256 firstInterval,uint256[] energyWh)"
 )
-
-
-event MeterRegistered:
-    meter: indexed(address)
-    owner: indexed(address)
-    community: uint256
-    premises: uint256
-
-event EVRegistered:
-    ev: indexed(address)
-    owner: indexed(address)
-
-event GatewaySet:
-    gateway: indexed(address)
-    allowed: bool
-
-event GatewayAssigned:
-    meter: indexed(address)
-    gateway: indexed(address)
-
-event TariffSet:
-    community: indexed(uint256)
-    version: uint256
-    effective_from: uint256
-    prices_wei_per_kwh: uint256[24]
-
-event RootAnchored:
-    meter: indexed(address)
-    period: indexed(uint256)
-    root: bytes32
-    count: uint256
-    version: uint256  # 0: the meter's gateway; above: signed by the meter
-
-event Deposited:
-    owner: indexed(address)
-    amount_wei: uint256
-
-event WithdrawalRequested:
-    owner: indexed(address)
-    amount_wei: uint256
-    available_at: uint256
-
-event Reserved:
-    session: indexed(bytes32)
-    payer: indexed(address)
-    meter: indexed(address)
-    ev: address
-    start: uint256
-    amount_wei: uint256
-    expires_at: uint256
-
-event Released:
-    session: indexed(bytes32)
-    payer: indexed(address)
-    amount_wei: uint256
-
-event SessionSettled:
-    session: indexed(bytes32)
-    payer: indexed(address)
-    host: indexed(address)
-    ev: address
-    meter: address
-    first_interval: uint256
-    intervals: uint256
-    energy_wh: uint256
-    cost_wei: uint256  # the energy at the tariff
-    paid_wei: uint256  # credited to the host: min(cost, maxCostWei, reservation + free escrow)
-
-event Withdrawn:
-    account: indexed(address)
-    amount_wei: uint256
 
 
 NOTICE: public(immutable(uint256))  # [s] between a withdrawal request and the escrow leaving
@@ -185,7 +120,11 @@ def __init__(notice_s: uint256):
 @external
 def register_meter(meter: address, owner: address, community: uint256, premises: uint256):
     """
-    @dev Registers a meter by its signing key's address; `owner` is credited for roaming sessions it meters.
+    @dev Owner only: registers a meter by its signing key's address, once.
+    @param meter The meter's signing key's address, not the zero address.
+    @param owner Who is credited for the roaming sessions the meter meters (the host), not the zero address.
+    @param community The meter's community (whose tariff prices its sessions), below 2**32.
+    @param premises The premises' number, below 2**64.
     """
     self._check_owner()
     assert meter != empty(address), "metering: meter is the zero address"
@@ -194,20 +133,22 @@ def register_meter(meter: address, owner: address, community: uint256, premises:
     assert premises <= MAX_PREMISES, "metering: premises out of range"
     assert self.meter_info[meter] == 0, "metering: meter already registered"
     self.meter_info[meter] = convert(owner, uint256) | (community << 160) | (premises << 192)
-    log MeterRegistered(meter=meter, owner=owner, community=community, premises=premises)
+    log IMetering.MeterRegistered(meter=meter, owner=owner, community=community, premises=premises)
 
 
 @external
 def register_ev(ev: address, owner: address):
     """
-    @dev Registers an EV by its signing key's address; `owner`'s escrow pays the EV's roaming sessions.
+    @dev Owner only: registers an EV by its signing key's address, once.
+    @param ev The EV's signing key's address, not the zero address.
+    @param owner Whose escrow pays the EV's roaming sessions, not the zero address.
     """
     self._check_owner()
     assert ev != empty(address), "metering: ev is the zero address"
     assert owner != empty(address), "metering: owner is the zero address"
     assert self.ev_owner[ev] == empty(address), "metering: EV already registered"
     self.ev_owner[ev] = owner
-    log EVRegistered(ev=ev, owner=owner)
+    log IMetering.EVRegistered(ev=ev, owner=owner)
 
 
 @external
@@ -215,29 +156,36 @@ def set_gateway(gateway: address, allowed: bool):
     """
     @dev Allows or stops an account (a meter data concentrator) to anchor readings of the meters assigned to
          it: stopping a bad gateway takes one call, whatever it serves.
+    @param gateway The gateway's account, not the zero address.
+    @param allowed True to allow, False to stop.
     """
     self._check_owner()
     assert gateway != empty(address), "metering: gateway is the zero address"
     self.is_gateway[gateway] = allowed
-    log GatewaySet(gateway=gateway, allowed=allowed)
+    log IMetering.GatewaySet(gateway=gateway, allowed=allowed)
 
 
 @external
 def assign_gateway(meter: address, gateway: address):
     """
-    @dev Names the one gateway that may anchor `meter`'s days (the zero address: none).
+    @dev Owner only: names the one gateway that may anchor `meter`'s days.
+    @param meter A registered meter.
+    @param gateway Its gateway (the zero address: none).
     """
     self._check_owner()
     assert self.meter_info[meter] != 0, "metering: meter not registered"
     self.gateway_of[meter] = gateway
-    log GatewayAssigned(meter=meter, gateway=gateway)
+    log IMetering.GatewayAssigned(meter=meter, gateway=gateway)
 
 
 @external
 def set_tariff(community: uint256, effective_from: uint256, prices: uint256[24]):
     """
     @dev Adds a tariff version for `community` from `effective_from` (a future interval boundary, after the
-         last version's start): `prices[h]` [wei/kWh] applies to intervals starting in UTC hour h.
+         last version's start).
+    @param community The community, below 2**32.
+    @param effective_from When the version starts [s]: a future interval boundary, after the last version's.
+    @param prices `prices[h]` [wei/kWh], below 2**64, applies to intervals starting in UTC hour h.
     """
     self._check_owner()
     assert community <= MAX_COMMUNITY, "metering: community out of range"
@@ -253,7 +201,7 @@ def set_tariff(community: uint256, effective_from: uint256, prices: uint256[24])
     self.tariff_from[community][count] = effective_from
     self.tariff_words[community][count] = words
     self.tariff_count[community] = count + 1
-    log TariffSet(community=community, version=count, effective_from=effective_from, prices_wei_per_kwh=prices)
+    log IMetering.TariffSet(community=community, version=count, effective_from=effective_from, prices_wei_per_kwh=prices)
 
 
 # -- readings ----------------------------------------------------------------------------------------------
@@ -262,6 +210,10 @@ def anchor_root(meter: address, period: uint256, root: bytes32, count: uint256):
     """
     @dev Anchors the Merkle root of `count` signed readings of `meter` in day `period` (once, after the day), by
          the gateway assigned to the meter.
+    @param meter A registered meter whose gateway is the caller.
+    @param period The day (unix time // 86400), over.
+    @param root The Merkle root of the day's signed readings (leaves: their EIP-712 digests), not empty.
+    @param count How many readings it holds, 1 .. 96.
     """
     assert self.is_gateway[msg.sender], "metering: caller is not a gateway"
     assert self.meter_info[meter] != 0, "metering: meter not registered"
@@ -269,7 +221,7 @@ def anchor_root(meter: address, period: uint256, root: bytes32, count: uint256):
     self._check_root(period, root, count)
     assert self.root[meter][period] == empty(bytes32), "metering: period already anchored"
     self.root[meter][period] = root
-    log RootAnchored(meter=meter, period=period, root=root, count=count, version=0)
+    log IMetering.RootAnchored(meter=meter, period=period, root=root, count=count, version=0)
 
 
 @external
@@ -280,6 +232,13 @@ def anchor_signed_root(
     @dev Anchors a day's root that the meter itself signed (EIP-712 DayRoot, EIP-2098 r, vs); anyone may
          submit it. It replaces the gateway's root or an older meter-signed one: `version` must be above the
          anchored root's (the gateway's is 0), so a stale signature cannot switch back.
+    @param meter A registered meter, the signer.
+    @param period The day (unix time // 86400), over.
+    @param root The Merkle root, not empty.
+    @param count How many readings it holds, 1 .. 96.
+    @param version Above the version anchored for the day.
+    @param r The meter's EIP-712 DayRoot signature: r.
+    @param vs The signature's s with the parity of y in its top bit (EIP-2098).
     """
     assert self.meter_info[meter] != 0, "metering: meter not registered"
     self._check_root(period, root, count)
@@ -290,14 +249,19 @@ def anchor_signed_root(
     assert ecdsa._try_recover_r_vs(digest, r, vs) == meter, "metering: root not signed by the meter"
     self.root[meter][period] = root
     self.root_version[meter][period] = version
-    log RootAnchored(meter=meter, period=period, root=root, count=count, version=version)
+    log IMetering.RootAnchored(meter=meter, period=period, root=root, count=count, version=version)
 
 
 @view
 @external
 def reading_digest(meter: address, interval_start: uint256, active_wh: uint256, reactive_varh: uint256) -> bytes32:
     """
-    @dev The EIP-712 digest of a reading: the Merkle leaf, and what the meter signs.
+    @dev The EIP-712 digest of Reading(meter, intervalStart, activeWh, reactiveVarh).
+    @param meter The meter.
+    @param interval_start The start of the reading's 15-minute interval [s].
+    @param active_wh Active energy in the interval [Wh].
+    @param reactive_varh Reactive energy in the interval [varh].
+    @return The digest: the Merkle leaf, and what the meter signs.
     """
     return self._reading_digest(meter, interval_start, active_wh, reactive_varh)
 
@@ -316,6 +280,14 @@ def verify_reading(
     """
     @dev True iff the reading is signed by `meter` (EIP-2098 r, vs) and `proof` leads from its digest to the
          root anchored for the meter's day of `interval_start`.
+    @param meter The meter.
+    @param interval_start The start of the reading's 15-minute interval [s].
+    @param active_wh Active energy in the interval [Wh].
+    @param reactive_varh Reactive energy in the interval [varh].
+    @param r The meter's EIP-712 Reading signature: r.
+    @param vs The signature's s with the parity of y in its top bit (EIP-2098).
+    @param proof The sibling hashes from the leaf to the root (sorted pairs), at most 32.
+    @return True iff signed and proved; False otherwise (also when no root is anchored).
     """
     root: bytes32 = self.root[meter][interval_start // PERIOD_S]
     if root == empty(bytes32):
@@ -337,7 +309,7 @@ def deposit():
     assert msg.value > 0, "metering: nothing to deposit"
     self.escrow[msg.sender] += msg.value
     self.total_held += msg.value
-    log Deposited(owner=msg.sender, amount_wei=msg.value)
+    log IMetering.Deposited(owner=msg.sender, amount_wei=msg.value)
     self._check_held()
 
 
@@ -347,11 +319,13 @@ def request_withdrawal(amount_wei: uint256):
     """
     @dev Announces a withdrawal of `amount_wei` from the caller's free escrow (reservations are not), possible
          after NOTICE; a new request replaces the last one. Sessions settled meanwhile are paid first.
+    @param amount_wei The amount [wei], 1 .. the caller's free escrow.
     """
-    assert amount_wei > 0 and amount_wei <= self.escrow[msg.sender], "metering: amount exceeds the escrow"
+    assert amount_wei > 0, "metering: amount is 0"
+    assert amount_wei <= self.escrow[msg.sender], "metering: amount exceeds the escrow"
     available_at: uint256 = block.timestamp + NOTICE
     self.notice[msg.sender] = amount_wei | (available_at << 128)
-    log WithdrawalRequested(owner=msg.sender, amount_wei=amount_wei, available_at=available_at)
+    log IMetering.WithdrawalRequested(owner=msg.sender, amount_wei=amount_wei, available_at=available_at)
 
 
 @external
@@ -369,7 +343,7 @@ def withdraw_escrow() -> uint256:
     self.notice[msg.sender] = 0
     self.escrow[msg.sender] -= amount
     self.total_held -= amount
-    log Withdrawn(account=msg.sender, amount_wei=amount)
+    log IMetering.Withdrawn(account=msg.sender, amount_wei=amount)
     self._pay(msg.sender, amount)
     return amount
 
@@ -385,7 +359,7 @@ def withdraw_credit() -> uint256:
     assert amount > 0, "metering: no credit"
     self.credit[msg.sender] = 0
     self.total_held -= amount
-    log Withdrawn(account=msg.sender, amount_wei=amount)
+    log IMetering.Withdrawn(account=msg.sender, amount_wei=amount)
     self._pay(msg.sender, amount)
     return amount
 
@@ -394,7 +368,9 @@ def withdraw_credit() -> uint256:
 @external
 def available_escrow(owner: address) -> uint256:
     """
-    @dev The free escrow not under a withdrawal notice [wei]: what a reservation may take.
+    @dev The free escrow not under a withdrawal notice: what a reservation may take.
+    @param owner The EV owner.
+    @return The amount [wei].
     """
     return self._available(owner)
 
@@ -409,6 +385,12 @@ def reserve(
     @dev At admission, the meter's owner (the host) reserves the session's signed `max_cost_wei` of the EV
          owner's escrow not under a withdrawal notice, once per session, so the session can be settled up to
          it. The EV signed SessionStart(ev, meter, start, max_cost_wei).
+    @param ev A registered EV, the signer.
+    @param meter A registered meter whose owner is the caller.
+    @param start The session's start [s], at most an interval ahead, a tariff in force at it.
+    @param max_cost_wei The most the session may cost [wei], above 0, at most the payer's available escrow.
+    @param ev_r The EV's SessionStart signature: r.
+    @param ev_vs The signature's s with the parity of y in its top bit (EIP-2098).
     @return bytes32 The session id.
     """
     payer: address = self.ev_owner[ev]
@@ -430,7 +412,7 @@ def reserve(
     assert max_cost_wei <= self._available(payer), "metering: escrow too low"
     self.escrow[payer] -= max_cost_wei
     self.reserved[session] = max_cost_wei  # escrow became a reservation: `total_held` is unchanged
-    log Reserved(
+    log IMetering.Reserved(
         session=session, payer=payer, meter=meter, ev=ev, start=start, amount_wei=max_cost_wei,
         expires_at=start + RESERVATION_S,
     )
@@ -443,6 +425,10 @@ def release(ev: address, meter: address, start: uint256, max_cost_wei: uint256) 
     """
     @dev Returns a session's unsettled reservation to its payer's escrow: anyone may once RESERVATION_S have
          passed since the start; the meter's owner (who gives up its guarantee) at any time.
+    @param ev The session's EV.
+    @param meter The session's meter.
+    @param start The session's start [s].
+    @param max_cost_wei The session's signed maximum cost [wei].
     @return uint256 The amount returned [wei].
     """
     session: bytes32 = self._session_id(ev, meter, start, max_cost_wei)
@@ -453,7 +439,7 @@ def release(ev: address, meter: address, start: uint256, max_cost_wei: uint256) 
     payer: address = self.ev_owner[ev]
     self.reserved[session] = 0
     self.escrow[payer] += amount
-    log Released(session=session, payer=payer, amount_wei=amount)
+    log IMetering.Released(session=session, payer=payer, amount_wei=amount)
     return amount
 
 
@@ -476,6 +462,16 @@ def settle_session(
          SessionStart(ev, meter, start, max_cost_wei); the meter signed SessionReading(session, first_interval,
          energy_wh). The host gets min(cost, max_cost_wei), from the session's reservation first, then from
          the payer's free escrow, up to what is there; the rest of the reservation returns to the escrow.
+    @param ev A registered EV, the signer of the start.
+    @param meter A registered meter, the signer of the reading.
+    @param start The session's start [s].
+    @param max_cost_wei The session's signed maximum cost [wei].
+    @param ev_r The EV's SessionStart signature: r.
+    @param ev_vs The signature's s with the parity of y in its top bit (EIP-2098).
+    @param first_interval The index of the first 15-minute interval (start // 900).
+    @param energy_wh The energy of each interval from the first [Wh], 1 .. 96 intervals, each at most 10**6.
+    @param meter_r The meter's SessionReading signature: r.
+    @param meter_vs The signature's s with the parity of y in its top bit (EIP-2098).
     @return uint256 What the host was credited [wei].
     """
     payer: address = self.ev_owner[ev]
@@ -524,7 +520,7 @@ def settle_session(
     # the reservation pays first, its rest returns; then free escrow: `total_held` is unchanged
     self.escrow[payer] = self.escrow[payer] + held - paid
     self.credit[host] += paid
-    log SessionSettled(
+    log IMetering.SessionSettled(
         session=session, payer=payer, host=host, ev=ev, meter=meter, first_interval=first_interval,
         intervals=n, energy_wh=total_wh, cost_wei=cost, paid_wei=paid,
     )
@@ -536,7 +532,11 @@ def settle_session(
 @external
 def meter(meter: address) -> (address, uint256, uint256):
     """
-    @dev A meter's owner, community and premises (owner empty: not registered).
+    @dev A meter's registration.
+    @param meter The meter.
+    @return address Its owner (empty: not registered).
+    @return uint256 Its community.
+    @return uint256 Its premises.
     """
     info: uint256 = self.meter_info[meter]
     return convert(info & MASK160, address), (info >> 160) & (2**32 - 1), info >> 192
@@ -546,7 +546,12 @@ def meter(meter: address) -> (address, uint256, uint256):
 @external
 def session_id(ev: address, meter: address, start: uint256, max_cost_wei: uint256) -> bytes32:
     """
-    @dev The session id: the EIP-712 digest of SessionStart(ev, meter, start, maxCostWei), what the EV signs.
+    @dev The session id: what the EV signs.
+    @param ev The EV.
+    @param meter The meter.
+    @param start The session's start [s].
+    @param max_cost_wei The session's maximum cost [wei].
+    @return bytes32 The EIP-712 digest of SessionStart(ev, meter, start, maxCostWei).
     """
     return self._session_id(ev, meter, start, max_cost_wei)
 
@@ -555,7 +560,10 @@ def session_id(ev: address, meter: address, start: uint256, max_cost_wei: uint25
 @external
 def is_billed(meter: address, interval: uint256) -> bool:
     """
-    @dev True iff `meter`'s interval (the index of its 15-minute span) is billed.
+    @dev Whether a meter's interval is billed.
+    @param meter The meter.
+    @param interval The index of the 15-minute span (unix time // 900).
+    @return bool True iff it is billed.
     """
     return (self.billed[meter][interval // 256] >> (interval % 256)) & 1 == 1
 
@@ -564,7 +572,10 @@ def is_billed(meter: address, interval: uint256) -> bool:
 @external
 def price_at(community: uint256, t: uint256) -> uint256:
     """
-    @dev The price in force at time `t` [wei/kWh] (reverts if no tariff is).
+    @dev The price in force at a time; reverts if no tariff is.
+    @param community The community.
+    @param t The time [s].
+    @return uint256 The price [wei/kWh].
     """
     version: uint256 = 0
     next_from: uint256 = 0
@@ -577,7 +588,10 @@ def price_at(community: uint256, t: uint256) -> uint256:
 @external
 def withdrawal_notice(owner: address) -> (uint256, uint256):
     """
-    @dev The announced withdrawal: amount [wei] and when it becomes possible [s].
+    @dev The announced withdrawal.
+    @param owner The EV owner.
+    @return uint256 Its amount [wei] (0: none).
+    @return uint256 When it becomes possible [s].
     """
     word: uint256 = self.notice[owner]
     return word & (2**128 - 1), word >> 128

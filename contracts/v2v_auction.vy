@@ -4,6 +4,7 @@
 @title Vehicle-to-vehicle energy trading by reverse auction, with receipt-based settlement
 @custom:contract-name v2v_auction
 @license MIT
+@author gridchain
 @notice Abou El Houda et al. (Section III, Algorithms 1 and 2). The organisation (owner) admits EVs and may
         pause trading. An admitted consumer EV opens a reverse auction for `amount_wh` with a deposit that
         covers the cost at its start price, and names the least collateral a bid must carry (default: its
@@ -46,12 +47,16 @@
         plus the sum of `pending_returns`. Each function that moves value keeps it, and asserts its part:
         what a closed trade pays out equals the deposit and collateral it releases (`_close_trade`). The
         stateful test checks the sum itself after every step.
-@dev Python twin: `gridchain.core.v2v` (the same state machine, packing and revert reasons).
+@dev Its interface, events and the Auction view: `interfaces/IV2VAuction.vyi`. Python twin: `gridchain.core.v2v`
+     (the same state machine, packing and revert reasons).
 """
 
 from snekmate.auth import ownable
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator as eip712
+from interfaces import IV2VAuction
+
+implements: IV2VAuction
 
 initializes: ownable
 initializes: eip712
@@ -69,63 +74,6 @@ MAX_BIDDING_TIME: constant(uint256) = 7 * 86400  # [s]
 MIN_GRACE: constant(uint256) = 60  # [s] the consumer's least time to end its own auction (five 12-s blocks)
 RECEIPT_TYPEHASH: constant(bytes32) = keccak256("Receipt(bytes32 token,uint256 deliveredWh)")
 PUSH_GAS: constant(uint256) = 0  # a value transfer adds the 2,300-gas stipend: enough to receive, not to act
-
-
-event EVAdded:
-    ev: indexed(address)
-    info: String[64]
-
-event EVRemoved:
-    ev: indexed(address)
-
-event StatusChanged:
-    active: bool
-
-event AuctionStarted:
-    consumer: indexed(address)
-    amount_wh: uint256
-    start_rate_wei_per_kwh: uint256
-    closing_time: uint256
-    deposit_wei: uint256
-    min_collateral_wei: uint256
-
-event BidPlaced:
-    consumer: indexed(address)
-    provider: indexed(address)
-    rate_wei_per_kwh: uint256
-
-event AuctionEnded:
-    consumer: indexed(address)
-    provider: indexed(address)  # empty: no bid, the deposit was returned
-    token: bytes32  # keccak256(abi_encode(consumer, provider, block.timestamp, VALIDITY)); empty without a bid
-
-event ReceiptPosted:
-    consumer: indexed(address)
-    delivered_wh: uint256
-
-event TradeClosed:
-    consumer: indexed(address)
-    provider: indexed(address)
-    delivered_wh: uint256
-    to_provider_wei: uint256
-    to_consumer_wei: uint256
-    expired: bool
-
-event Withdrawn:
-    account: indexed(address)
-    amount_wei: uint256
-
-
-struct Auction:
-    provider: address
-    closing_time: uint256
-    ended_at: uint256
-    amount_wh: uint256
-    rate_wei_per_kwh: uint256
-    delivered_wh: uint256
-    deposit_wei: uint256
-    collateral_wei: uint256
-    min_collateral_wei: uint256
 
 
 VALIDITY: public(immutable(uint256))  # [s] an access token's life, from the end of the auction
@@ -163,34 +111,38 @@ def __init__(validity_s: uint256, grace_s: uint256):
 @external
 def add_ev(ev: address, info: String[64]):
     """
-    @dev Owner only: admit an EV (consumer or provider); `info` (e.g. model and battery) goes to the event.
+    @dev Owner only: admit an EV (consumer or provider).
+    @param ev The EV's account, not the zero address, not admitted yet.
+    @param info Free text for the EVAdded event (e.g. model and battery), at most 64 characters.
     """
     self._check_owner()
     assert ev != empty(address), "v2v: ev is the zero address"
     assert self.admitted_at[ev] == 0, "v2v: EV already admitted"
     self.admitted_at[ev] = block.timestamp
-    log EVAdded(ev=ev, info=info)
+    log IV2VAuction.EVAdded(ev=ev, info=info)
 
 
 @external
 def remove_ev(ev: address):
     """
     @dev Owner only: stop an EV's new auctions and bids (its open trades still settle).
+    @param ev An admitted EV.
     """
     self._check_owner()
     assert self.admitted_at[ev] != 0, "v2v: EV not admitted"
     self.admitted_at[ev] = 0
-    log EVRemoved(ev=ev)
+    log IV2VAuction.EVRemoved(ev=ev)
 
 
 @external
 def change_status(active: bool):
     """
-    @dev Owner only: resume (True) or pause (False) new auctions and bids.
+    @dev Owner only: resume or pause new auctions and bids (ending, settling and withdrawing go on).
+    @param active True to resume, False to pause.
     """
     self._check_owner()
     self.status = ACTIVE if active else PAUSED
-    log StatusChanged(active=active)
+    log IV2VAuction.StatusChanged(active=active)
 
 
 # ---- the auction -----------------------------------------------------------------------------------
@@ -224,7 +176,7 @@ def start_auction(
     self.state[msg.sender] = closing_time << 160
     self.terms[msg.sender] = amount_wh | (start_rate_wei_per_kwh << 64)
     self.funds[msg.sender] = msg.value | (min_collateral_wei << 160)
-    log AuctionStarted(
+    log IV2VAuction.AuctionStarted(
         consumer=msg.sender,
         amount_wh=amount_wh,
         start_rate_wei_per_kwh=start_rate_wei_per_kwh,
@@ -241,6 +193,8 @@ def place_bid(consumer: address, rate_wei_per_kwh: uint256):
     @dev An admitted provider offers `consumer`'s amount at a rate strictly below the current one, with
          msg.value = max(its cost (rate x amount / 1000), the auction's minimum collateral) as collateral. The
          collateral of the bid it replaces becomes withdrawable by that bid's provider (no transfer here).
+    @param consumer Whose auction; not the caller.
+    @param rate_wei_per_kwh The offered rate [wei/kWh], 1 .. below the current rate.
     """
     self._check_trading(msg.sender)
     assert msg.sender != consumer, "v2v: a consumer cannot bid in its own auction"
@@ -261,7 +215,7 @@ def place_bid(consumer: address, rate_wei_per_kwh: uint256):
     self.state[consumer] = (s & ~MASK160) | convert(msg.sender, uint256)
     self.terms[consumer] = amount_wh | (rate_wei_per_kwh << 64)
     self.funds[consumer] = (f & ~(MASK80 << 80)) | (msg.value << 80)
-    log BidPlaced(consumer=consumer, provider=msg.sender, rate_wei_per_kwh=rate_wei_per_kwh)
+    log IV2VAuction.BidPlaced(consumer=consumer, provider=msg.sender, rate_wei_per_kwh=rate_wei_per_kwh)
 
 
 @external
@@ -283,10 +237,10 @@ def end_auction(consumer: address = msg.sender):
     if provider == empty(address):
         self.pending_returns[consumer] += self.funds[consumer] & MASK80
         self._clear(consumer)
-        log AuctionEnded(consumer=consumer, provider=empty(address), token=empty(bytes32))
+        log IV2VAuction.AuctionEnded(consumer=consumer, provider=empty(address), token=empty(bytes32))
         return
     self.state[consumer] = s | (block.timestamp << 200)
-    log AuctionEnded(consumer=consumer, provider=provider, token=self._token(consumer, provider, block.timestamp))
+    log IV2VAuction.AuctionEnded(consumer=consumer, provider=provider, token=self._token(consumer, provider, block.timestamp))
 
 
 @external
@@ -294,13 +248,17 @@ def post_receipt(consumer: address, delivered_wh: uint256, r: uint256, vs: uint2
     """
     @dev The consumer or the provider of an ended trade: record the consumer's signed receipt for
          `delivered_wh` (cumulative), if it is more than the one recorded.
+    @param consumer Whose trade.
+    @param delivered_wh Energy delivered so far [Wh], above the posted receipt, at most the amount.
+    @param r The consumer's EIP-712 Receipt signature: r.
+    @param vs The signature's s with the parity of y in its top bit (EIP-2098).
     """
     s: uint256 = self._check_party(consumer)
     t: uint256 = self.terms[consumer]
     self._check_receipt(consumer, s, t, delivered_wh, r, vs)
     assert delivered_wh > (t >> 160) & MASK64, "v2v: receipt not above the one posted"
     self.terms[consumer] = (t & ~(MASK64 << 160)) | (delivered_wh << 160)
-    log ReceiptPosted(consumer=consumer, delivered_wh=delivered_wh)
+    log IV2VAuction.ReceiptPosted(consumer=consumer, delivered_wh=delivered_wh)
 
 
 @external
@@ -310,6 +268,10 @@ def settle(consumer: address, delivered_wh: uint256, r: uint256, vs: uint256):
     @dev The consumer or the provider of an ended trade: close it with the consumer's signed receipt for
          `delivered_wh` or the posted one, whichever is larger. The consumer may settle only after the
          token's validity, or with a receipt for the whole amount.
+    @param consumer Whose trade.
+    @param delivered_wh Energy delivered [Wh] by the receipt given, at most the amount.
+    @param r The consumer's EIP-712 Receipt signature: r.
+    @param vs The signature's s with the parity of y in its top bit (EIP-2098).
     """
     s: uint256 = self._check_party(consumer)
     t: uint256 = self.terms[consumer]
@@ -327,6 +289,7 @@ def expire(consumer: address):
     """
     @dev Anyone, VALIDITY + GRACE after the end of an auction nobody settled: close the trade with the
          last posted receipt (none: delivered 0).
+    @param consumer Whose trade.
     """
     s: uint256 = self.state[consumer]
     assert s >> 200 != 0, "v2v: no ended trade for this consumer"
@@ -345,7 +308,7 @@ def withdraw():
     assert amount > 0, "v2v: nothing to withdraw"
     self.pending_returns[msg.sender] = 0
     raw_call(msg.sender, b"", value=amount)
-    log Withdrawn(account=msg.sender, amount_wei=amount)
+    log IV2VAuction.Withdrawn(account=msg.sender, amount_wei=amount)
 
 
 # ---- views -----------------------------------------------------------------------------------------
@@ -355,21 +318,24 @@ def withdraw():
 @view
 def active() -> bool:
     """
-    @dev True unless the owner paused new auctions and bids.
+    @dev Whether new auctions and bids are open.
+    @return True unless the owner paused them.
     """
     return self.status == ACTIVE
 
 
 @external
 @view
-def auction(consumer: address) -> Auction:
+def auction(consumer: address) -> IV2VAuction.Auction:
     """
-    @dev `consumer`'s open auction, unpacked (all zero: none).
+    @dev `consumer`'s open auction, unpacked.
+    @param consumer The consumer.
+    @return Its auction (all zero: none).
     """
     s: uint256 = self.state[consumer]
     t: uint256 = self.terms[consumer]
     f: uint256 = self.funds[consumer]
-    return Auction(
+    return IV2VAuction.Auction(
         provider=convert(s & MASK160, address),
         closing_time=(s >> 160) & MASK40,
         ended_at=s >> 200,
@@ -386,7 +352,9 @@ def auction(consumer: address) -> Auction:
 @view
 def token(consumer: address) -> bytes32:
     """
-    @dev The access token of `consumer`'s ended trade (empty before the end).
+    @dev The access token of `consumer`'s ended trade.
+    @param consumer The consumer.
+    @return keccak256(abi_encode(consumer, provider, ended_at, VALIDITY)); empty before the end.
     """
     s: uint256 = self.state[consumer]
     if s >> 200 == 0:
@@ -398,7 +366,10 @@ def token(consumer: address) -> bytes32:
 @pure
 def cost(rate_wei_per_kwh: uint256, energy_wh: uint256) -> uint256:
     """
-    @dev Paper Eq. 1 in integer units: rate [wei/kWh] x energy [Wh] / 1000, rounded down [wei].
+    @dev Paper Eq. 1 in integer units, rounded down.
+    @param rate_wei_per_kwh The rate [wei/kWh].
+    @param energy_wh The energy [Wh].
+    @return rate x energy / 1000 [wei].
     """
     return self._cost(rate_wei_per_kwh, energy_wh)
 
@@ -466,7 +437,7 @@ def _close_trade(consumer: address, s: uint256, t: uint256, delivered_wh: uint25
     self._clear(consumer)
     self._pay(provider, to_provider, msg.sender == provider)
     self._pay(consumer, to_consumer, msg.sender == consumer)
-    log TradeClosed(
+    log IV2VAuction.TradeClosed(
         consumer=consumer,
         provider=provider,
         delivered_wh=delivered_wh,

@@ -3,6 +3,7 @@
 @title Anonymous charging requests: blind-signature tokens on one-time pseudonyms
 @custom:contract-name anonymous_requests
 @license MIT
+@author gridchain
 @notice Baza et al., Sections V-A and V-B. The utility (the coordinator's owner) registers one RSA-2048 public key
         per epoch (UTC day) for this community. An ESU obtains tokens by Chaum blind signature, so the utility
         never sees the pseudonym it signs. A request comes from a one-time pseudonym: its EIP-712 signature
@@ -25,7 +26,8 @@
 
         Invariant (asserted in `_spend`): a pseudonym is spent at most once, and only with a token valid under
         the key registered for the request's epoch.
-@dev Reverts read "coordinator: ..." because they surface from the coordinator that initializes this module.
+@dev Reverts read "coordinator: ..." because they surface from the coordinator that initializes this module
+     (`mocks/anonymous_requests_mock.vy` tests it on its own).
 """
 
 from snekmate.utils import ecdsa
@@ -76,6 +78,8 @@ def _register(epoch: uint256, modulus: uint256[MODULUS_WORDS]):
     """
     @dev Record the epoch's public key (the caller checks that the owner calls). A key is never replaced:
          tokens already issued under it stay valid for their day.
+    @param epoch The UTC day (unix time // 86400), not over.
+    @param modulus The RSA-2048 modulus n (e = 65537), 2048 bits and odd, as 8 big-endian words.
     """
     assert epoch >= block.timestamp // EPOCH_SECONDS, "coordinator: epoch is over"
     assert modulus[0] >> 255 == 1, "coordinator: modulus is not 2048 bits"
@@ -95,7 +99,9 @@ def _register(epoch: uint256, modulus: uint256[MODULUS_WORDS]):
 @view
 def _key_address(epoch: uint256) -> address:
     """
-    @dev Where the key of `epoch` lives: the CREATE2 address for this contract, salt = epoch, KEY_INITCODE.
+    @dev Where the key of `epoch` lives.
+    @param epoch The UTC day.
+    @return The CREATE2 address for this contract, salt = epoch, KEY_INITCODE.
     """
     return convert(
         convert(keccak256(concat(x"ff", convert(self, bytes20), convert(epoch, bytes32), KEY_INITCODE_HASH)), uint256)
@@ -108,7 +114,9 @@ def _key_address(epoch: uint256) -> address:
 @view
 def _epoch_key(epoch: uint256) -> bytes32:
     """
-    @dev keccak256 of the epoch's modulus (256 bytes), or empty when none is registered.
+    @dev The key registered for `epoch`, by its hash.
+    @param epoch The UTC day.
+    @return keccak256 of the epoch's modulus (256 bytes), or empty when none is registered.
     """
     key: address = self._key_address(epoch)
     if key.codesize == 0:
@@ -121,6 +129,8 @@ def _epoch_key(epoch: uint256) -> bytes32:
 def _check_key(epoch: uint256, slot_epoch: uint256) -> Bytes[MODULUS_BYTES]:
     """
     @dev Once per transaction: the token's epoch is the slot's and has a registered key.
+    @param epoch The epoch the pseudonyms signed.
+    @param slot_epoch The epoch in which the slot begins.
     @return The epoch's modulus as 256 bytes, for `_spend`.
     """
     assert epoch >= slot_epoch, "coordinator: token epoch is over"
@@ -136,6 +146,10 @@ def _spend(request: AnonymousRequest, slot: uint256, epoch: uint256, n: Bytes[MO
     @dev Authorise one request for `slot` whose `epoch` `_check_key` has checked (`n` is its output, the
          epoch's modulus): the signature is the pseudonym's, the pseudonym is unspent and the token on it
          verifies. Then spend the pseudonym.
+    @param request The request, its pseudonym, token and EIP-2098 signature.
+    @param slot The slot the pseudonym signed.
+    @param epoch The epoch the pseudonym signed.
+    @param n The epoch's modulus (256 bytes, from `_check_key`).
     """
     struct_hash: bytes32 = keccak256(
         abi_encode(
@@ -179,7 +193,10 @@ def _spend(request: AnonymousRequest, slot: uint256, epoch: uint256, n: Bytes[MO
 @pure
 def _below(token: uint256[MODULUS_WORDS], n: Bytes[MODULUS_BYTES]) -> bool:
     """
-    @dev token < n as 2048-bit big-endian integers (RFC 9474: a signature representative is below n).
+    @dev Whether a token is below the modulus (RFC 9474: a signature representative is below n).
+    @param token The token as 8 big-endian words.
+    @param n The modulus, 256 bytes big-endian.
+    @return token < n as 2048-bit integers.
     """
     for i: uint256 in range(MODULUS_WORDS):
         word: uint256 = extract32(n, i * 32, output_type=uint256)

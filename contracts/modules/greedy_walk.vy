@@ -3,30 +3,34 @@
 @title The walk of the scheduling rule over requests in the rule's order
 @custom:contract-name greedy_walk
 @license MIT
+@author gridchain
 @notice Baza et al., Section IV, made exact: walk the requests by decreasing U / demand, grant each in full
         if it fits (skip-and-continue otherwise), give the leftover capacity to the unscheduled request of
         highest U (earliest on ties), and settle every request not served in full: carry it into the next
         slot with TCC - 1 and its remaining demand, or expire it if its TCC was 1. Stateless: the caller
         keeps the Walk (in memory for a close in one call, in storage between the pages of a paged close).
-        A request is one word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175).
-        The walk trusts its input to be well-formed requests (the caller checks them, or has verified them
+        A request is one word (`request_chain.vy`): demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) |
+        arrival (112-175). The walk trusts its input to be well-formed requests (the caller checks them, or has verified them
         against the hash chains), and an expiry is logged only when the caller says the walk is part of a
         close already verified (`log_expiries`): the pages of a paged close walk before anything is verified
         and may never finish, so they log nothing.
+
+        Invariant: granted + remaining = the capacity the walk started with (a grant moves demand from one to
+        the other only if it fits), so the walk never grants more than its capacity; every request walked is
+        strictly after the one before it in the rule's order, so none is walked twice.
 @dev Python twin: `gridchain.core.coordinator.close` (the walk is `core`'s greedy policy; the settling
      order and the carry chain are the twin's).
 """
 
+from . import request_chain
+
 MAX_REQUESTS: constant(uint256) = 1024  # per call; memory is reserved for the whole bound
-PM: constant(uint256) = 1000
-MASK16: constant(uint256) = 2**16 - 1
-MASK32: constant(uint256) = 2**32 - 1
-MASK64: constant(uint256) = 2**64 - 1
+PM: constant(uint256) = request_chain.PM
+MASK16: constant(uint256) = request_chain.MASK16
+MASK32: constant(uint256) = request_chain.MASK32
+MASK64: constant(uint256) = request_chain.MASK64
 UNSET: constant(uint256) = max_value(uint256)
 KEEP_FIELDS: constant(uint256) = ~(MASK64 | (MASK32 << 80))  # soc_pm and arrival of a packed request
-# The carry chain starts from this IV (keccak256("gridchain.coordinator.carry")), so the coordinator's storage
-# word for it is never zero and each close rewrites it for 2,900 gas instead of 20,000.
-CARRY_IV: constant(bytes32) = 0x46cad51d099c0f4bbb24ce2899de95b861de751b19c20aa4a5aa1250bbd9cf97
 
 
 struct Walk:
@@ -53,11 +57,13 @@ event RequestExpired:
 @pure
 def start(capacity: uint256) -> Walk:
     """
-    @dev A walk that has seen nothing yet, over `capacity` [W].
+    @dev A walk that has seen nothing yet.
+    @param capacity The capacity to grant [W].
+    @return The walk: nothing granted, no candidate held, the carry chain at its IV.
     """
     return Walk(
         remaining=capacity, granted=0, scheduled=0, held=UNSET, held_u=0, prev=0, prev_u=0, walked=0,
-        carry=CARRY_IV, carried=0, expired=0,
+        carry=request_chain.CARRY_IV, carried=0, expired=0,
     )
 
 
@@ -73,6 +79,12 @@ def walk(
          displaces it or the walk ends. Strictly decreasing under a strict total order (arrivals are
          unique) means no request appears twice. Unchecked arithmetic is bounded: soc_pm < 1000,
          u <= 10**6, demand < 2**64 (the caller's well-formed requests).
+    @param slot The slot being closed (for the expiry events).
+    @param requests The next packed requests in the rule's order.
+    @param w The walk so far (`start` for the first part).
+    @param beta1_pm Weight of (1 - SoC) in the priority, per-mille.
+    @param log_expiries Whether to log RequestExpired: only when the close is already verified.
+    @return The walk after `requests`.
     """
     for request: uint256 in requests:
         # U = beta1 (1000 - soc) + beta2 F(tcc), F = 1000, 500, 0 for tcc = 1, 2, >= 3
@@ -116,6 +128,12 @@ def settle(slot: uint256, request: uint256, granted: uint256, w: Walk, log_expir
     """
     @dev A request not served in full (granted < demand): expire it if its TCC was 1, else carry it with
          TCC - 1 and the demand it still has.
+    @param slot The slot being closed (for the expiry event).
+    @param request The packed request.
+    @param granted What it was granted [W], below its demand.
+    @param w The walk.
+    @param log_expiries Whether to log RequestExpired.
+    @return The walk with the request carried (chained into `carry`) or expired (counted).
     """
     remaining_w: uint256 = unsafe_sub(request & MASK64, granted)
     tcc: uint256 = (request >> 80) & MASK32
@@ -133,7 +151,12 @@ def settle(slot: uint256, request: uint256, granted: uint256, w: Walk, log_expir
 def finish(slot: uint256, w: Walk, log_expiries: bool) -> (Walk, uint256, uint256):
     """
     @dev End of the walk: the leftover capacity to the held candidate, which is then settled.
-    @return The walk, the partial grant [W] and the arrival it went to (UNSET if none).
+    @param slot The slot being closed (for the expiry event).
+    @param w The walk over every request of the slot.
+    @param log_expiries Whether to log RequestExpired.
+    @return The walk, the held candidate settled.
+    @return The partial grant [W] (0 if none).
+    @return The arrival number the partial grant went to (UNSET if none).
     """
     partial_w: uint256 = 0
     partial_arrival: uint256 = UNSET

@@ -120,8 +120,14 @@ def test_submit_records_packed_request_and_chain(community):
     assert (a0, a1) == (1, 2)  # slot 0's first and second
     h = community.c.submit_hash(0)
     assert h == submit_chain([pack(60_000, 250, 2, 1), pack(1, 999, 2**32 - 1, 2)])
-    assert h[:28] == keccak(keccak(b"\x00" * 32 + pack(60_000, 250, 2, 1).to_bytes(32, "big"))[:28]
-                            + (1).to_bytes(4, "big") + pack(1, 999, 2**32 - 1, 2).to_bytes(32, "big"))[:28]
+    assert (
+        h[:28]
+        == keccak(
+            keccak(b"\x00" * 32 + pack(60_000, 250, 2, 1).to_bytes(32, "big"))[:28]
+            + (1).to_bytes(4, "big")
+            + pack(1, 999, 2**32 - 1, 2).to_bytes(32, "big")
+        )[:28]
+    )
     assert int.from_bytes(h[28:], "big") == 2  # the count
 
 
@@ -184,8 +190,10 @@ def test_post_capacity(community):
 def test_post_capacity_to_closed_slot(community):
     community.to_end_of(0)
     community.close(0)
-    with boa.reverts("coordinator: slot closed"):
+    with boa.reverts("coordinator: slot already closed"):
         community.c.post_capacity(0, 5)
+    with pytest.raises(CoordinatorError, match="slot already closed"):
+        community.model.post_capacity(str(community.owner), 0, 5)
     community.post(1, 5)
 
 
@@ -235,8 +243,8 @@ def test_close_schedules_like_the_readme_example(community):
     "listing, positions, reason",
     [
         ([0, 1, 2], [0, 1, 2], "coordinator: order not sorted"),  # the right order is b, a, c
-        ([1, 0, 2], [0, 1, 2], "coordinator: requests do not match the pending set"),  # wrong positions
-        ([1, 1, 2], [1, 0, 2], "coordinator: requests do not match the pending set"),  # b twice, a missing
+        ([1, 0, 2], [0, 1, 2], "coordinator: submitted chain mismatch"),  # wrong positions
+        ([1, 1, 2], [1, 0, 2], "coordinator: submitted chain mismatch"),  # b twice, a missing
         ([1, 0, 2], [1, 0, 3], "coordinator: position out of range"),
     ],
 )
@@ -252,9 +260,9 @@ def test_close_rejects_a_wrong_order(community, listing, positions, reason):
 def test_close_rejects_wrong_or_incomplete_requests(community):
     requests = filled(community)
     for bad in (requests[:2], requests + [pack(1, 0, 1, 4)], [pack(80_001, 0, 1, 1)] + requests[1:], requests[::-1]):
-        with boa.reverts("coordinator: requests do not match the pending set"):
+        with boa.reverts("coordinator: submitted chain mismatch"):
             community.c.close_slot(0, bad, pack_indices(range(len(bad))))
-        with pytest.raises(CoordinatorError, match="requests do not match the pending set"):
+        with pytest.raises(CoordinatorError, match="submitted chain mismatch"):
             community.model.close_slot(community.now, 0, bad, pack_indices(range(len(bad))))
     right = [requests[i] for i in (1, 0, 2)]
     for positions in (pack_indices([1, 0, 2]) + [0], []):
@@ -262,6 +270,42 @@ def test_close_rejects_wrong_or_incomplete_requests(community):
             community.c.close_slot(0, right, positions)
         with pytest.raises(CoordinatorError, match="positions have the wrong length"):
             community.model.close_slot(community.now, 0, right, positions)
+
+
+def carried_and_submitted(community):
+    """Slot 1 with two requests carried from slot 0 and one submitted into it; the slot has ended. Returns its
+    pending requests in canonical order (the carried ones, then the submitted one)."""
+    community.post(0, 60)
+    community.submit(0, 60, 0, 1)  # fits
+    community.submit(1, 100, 0, 3)  # carried
+    community.submit(2, 90, 0, 3)  # carried
+    community.to_end_of(0)
+    community.close(0)
+    community.submit(3, 10, 300, 1)
+    community.to_end_of(1)
+    pending = community.model.pending(1)
+    assert len(pending) == 3 and community.c.carry_count() == 2
+    return pending
+
+
+@pytest.mark.parametrize(
+    "listing, reason",
+    [
+        ([0], "coordinator: fewer requests than carried"),  # one of the two carried requests only
+        ([1, 0, 2], "coordinator: carried chain mismatch"),  # the carried part in the wrong order
+        ([0, 1], "coordinator: submitted chain mismatch"),  # the carried part, without the submitted one
+    ],
+)
+def test_close_checks_the_carried_then_the_submitted_chain(community, listing, reason):
+    """Each chain has its own reason: listed through the positions in canonical order, the requests must be the
+    carried chain, then the submitted chain (here the positions are the identity: the order check comes later)."""
+    pending = carried_and_submitted(community)
+    bad = [pending[i] for i in listing]
+    with boa.reverts(reason):
+        community.c.close_slot(1, bad, pack_indices(range(len(bad))))
+    with pytest.raises(CoordinatorError, match=reason):
+        community.model.close_slot(community.now, 1, bad, pack_indices(range(len(bad))))
+    community.close(1)  # the right calldata still closes
 
 
 def test_carry_over_into_next_slot(community):

@@ -116,10 +116,16 @@ def test_a_keeper_may_begin_its_own_again(community):
 
 def test_finish_needs_every_page(community):
     _, paged = begun(community)
-    for chunk in paged.sorted_pages:
-        community.c.close_sorted_page(chunk)
-    with boa.reverts("coordinator: pages missing"):
-        community.c.finish_close()
+    owner = str(community.owner)
+    for missing in ("sorted", "pending"):
+        with boa.reverts(f"coordinator: {missing} pages missing"):
+            community.c.finish_close()
+        with pytest.raises(CoordinatorError, match=f"{missing} pages missing"):
+            community.model.finish_close(owner, community.now)
+        if missing == "sorted":  # then only the pending pages are missing
+            for chunk in paged.sorted_pages:
+                community.c.close_sorted_page(chunk)
+                community.model.close_sorted_page(owner, chunk)
 
 
 def test_no_more_than_committed(community):
@@ -151,29 +157,83 @@ def test_a_committed_list_that_is_not_the_pending_set(community):
     paged = paged_calldata(pending, 500, 4)
     ordered = [x for chunk in paged.sorted_pages for x in chunk]
     forged = ordered[:-1] + [ordered[-1] - 1]  # the last request, one watt less: still the last in order
+    owner = str(community.owner)
     community.c.begin_close(0, len(forged), chain(forged))
+    community.model.begin_close(owner, community.now, 0, len(forged), chain(forged))
     community.c.close_sorted_page(forged)
+    community.model.close_sorted_page(owner, forged)
     for chunk in paged.pending_pages:
         community.c.close_pending_page(chunk)
-    with boa.reverts("coordinator: requests do not match the pending set"):
+        community.model.close_pending_page(owner, chunk)
+    with boa.reverts("coordinator: not a permutation of the pending set"):
         community.c.finish_close()
+    with pytest.raises(CoordinatorError, match="not a permutation of the pending set"):
+        community.model.finish_close(owner, community.now)
 
 
 def test_pending_pages_must_be_the_pending_chains(community):
     pending, paged = begun(community)
+    owner = str(community.owner)
     for chunk in paged.sorted_pages:
         community.c.close_sorted_page(chunk)
+        community.model.close_sorted_page(owner, chunk)
     community.c.close_pending_page(pending[:-1] + [pending[-1] + 1])
-    with boa.reverts("coordinator: requests do not match the pending set"):
+    community.model.close_pending_page(owner, pending[:-1] + [pending[-1] + 1])
+    with boa.reverts("coordinator: submitted chain mismatch"):
         community.c.finish_close()
+    with pytest.raises(CoordinatorError, match="submitted chain mismatch"):
+        community.model.finish_close(owner, community.now)
+
+
+def only_carried(community):
+    """Slot 1 with the requests carried from ten_requests' slot 0 and none submitted; the slot has ended."""
+    ten_requests(community)
+    community.close(0)
+    community.to_end_of(1)
+    pending = community.model.pending(1)
+    assert len(pending) == community.c.carry_count() > 1
+    return pending
+
+
+def test_finish_checks_the_carried_chain_when_no_page_reached_its_end(community):
+    """With nothing submitted into the slot, no pending page reaches the end of the carried part: finish_close
+    checks the carried chain itself."""
+    pending = only_carried(community)
+    paged = paged_calldata(pending, 500, 100)
+    owner = str(community.owner)
+    community.c.begin_close(1, paged.n, paged.sorted_hash)
+    community.model.begin_close(owner, community.now, 1, paged.n, paged.sorted_hash)
+    for chunk in paged.sorted_pages:
+        community.c.close_sorted_page(chunk)
+        community.model.close_sorted_page(owner, chunk)
+    swapped = [pending[1], pending[0]] + pending[2:]  # the same requests, not in the carry chain's order
+    community.c.close_pending_page(swapped)
+    community.model.close_pending_page(owner, swapped)
+    with boa.reverts("coordinator: carried chain mismatch"):
+        community.c.finish_close()
+    with pytest.raises(CoordinatorError, match="carried chain mismatch"):
+        community.model.finish_close(owner, community.now)
+    community.close(1, 100)  # the right pages still close
 
 
 def test_begin_checks(community):
     with boa.reverts("coordinator: slot not ended"):
         community.c.begin_close(0, 1, b"\x00" * 32)
     community.to_end_of(0)
-    with boa.reverts("coordinator: requests do not match the pending set"):
+    with boa.reverts("coordinator: no requests to page"):
         community.c.begin_close(0, 0, b"\x00" * 32)  # an empty slot closes in one call
+    with pytest.raises(CoordinatorError, match="no requests to page"):
+        community.model.begin_close(str(community.owner), community.now, 0, 0, b"\x00" * 32)
+
+
+def test_begin_needs_at_least_the_carried_requests(community):
+    pending = only_carried(community)
+    for n in (len(pending) - 1, 0):  # n = 0 is refused as fewer than carried first
+        with boa.reverts("coordinator: fewer requests than carried"):
+            community.c.begin_close(1, n, b"\x00" * 32)
+        with pytest.raises(CoordinatorError, match="fewer requests than carried"):
+            community.model.begin_close(str(community.owner), community.now, 1, n, b"\x00" * 32)
+    community.close(1, len(pending) - 1)  # n = the carried count, in two sorted pages
 
 
 def well_formed(demand_w=10, soc_pm=0, tcc=1, arrival=1):
@@ -186,8 +246,10 @@ def well_formed(demand_w=10, soc_pm=0, tcc=1, arrival=1):
         (well_formed(arrival=2**64 - 1), None),  # the largest arrival: below 2**176
         (well_formed(arrival=2**64 - 1) + (1 << 176), "coordinator: listed request out of range"),
         (2**256 - 1, "coordinator: listed request out of range"),
-        (well_formed() + 21888242871839275222246405745257275088548364400416034343698204186575808495617,
-         "coordinator: listed request out of range"),  # x + FIELD: the alias that passed the product check
+        (
+            well_formed() + 21888242871839275222246405745257275088548364400416034343698204186575808495617,
+            "coordinator: listed request out of range",
+        ),  # x + FIELD: the alias that passed the product check
         (well_formed(demand_w=1), None),
         (well_formed(demand_w=0), "coordinator: demand is 0"),
         (well_formed(demand_w=2**64 - 1, soc_pm=999), None),
@@ -232,5 +294,8 @@ def test_pending_page_checks_the_carried_boundary(community):
     pending = community.model.pending(1)
     paged = paged_calldata(pending, 500, 100)
     community.c.begin_close(1, paged.n, paged.sorted_hash)
-    with boa.reverts("coordinator: requests do not match the pending set"):
+    community.model.begin_close(str(community.owner), community.now, 1, paged.n, paged.sorted_hash)
+    with boa.reverts("coordinator: carried chain mismatch"):
         community.c.close_pending_page([pending[-1]] + pending[:-1])  # the submitted one first
+    with pytest.raises(CoordinatorError, match="carried chain mismatch"):
+        community.model.close_pending_page(str(community.owner), [pending[-1]] + pending[:-1])

@@ -256,7 +256,7 @@ def test_escrow_deposit_notice_and_withdrawal(net):
         net.withdraw_escrow(owner)
     with refused("amount exceeds the escrow"):
         net.request_withdrawal(owner, ETH + 1)
-    with refused("amount exceeds the escrow"):
+    with refused("amount is 0"):
         net.request_withdrawal(owner, 0)
     net.request_withdrawal(owner, ETH // 4)
     assert net.c.available_escrow(owner) == ETH - ETH // 4

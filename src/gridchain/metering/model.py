@@ -469,7 +469,8 @@ class MeteringModel:
         self.balance += value
 
     def request_withdrawal(self, sender: str, now: int, amount: int) -> None:
-        _fail(0 < amount <= self.escrow.get(sender.lower(), 0), "amount exceeds the escrow")
+        _fail(amount > 0, "amount is 0")
+        _fail(amount <= self.escrow.get(sender.lower(), 0), "amount exceeds the escrow")
         self.notice[sender.lower()] = (amount, now + self.notice_s)
 
     def withdraw_escrow(self, sender: str, now: int) -> int:

@@ -334,7 +334,7 @@ class CoordinatorModel:
     def post_capacity(self, sender: str, slot: int, capacity_w: int) -> None:
         self._check_owner(sender)
         if slot < self.next_slot_to_close:
-            raise CoordinatorError("coordinator: slot closed")
+            raise CoordinatorError("coordinator: slot already closed")
         if capacity_w > MASK64:
             raise CoordinatorError("coordinator: capacity out of range")
         self.posted[slot] = capacity_w
@@ -375,7 +375,11 @@ class CoordinatorModel:
         self.epoch_keys[epoch] = modulus
 
     def submit_anonymous(
-        self, now: int, slot: int, epoch: int, requests: Sequence[AnonymousSubmission],
+        self,
+        now: int,
+        slot: int,
+        epoch: int,
+        requests: Sequence[AnonymousSubmission],
         batch: bool = False,
     ) -> list[int]:
         """`submit_request_anonymous` (one request, batch=False) or `submit_requests_anonymous`: the arrival
@@ -447,10 +451,12 @@ class CoordinatorModel:
         n, carried, submitted = len(requests), self.carried.get(slot, []), self.submitted.get(slot, [])
         if len(positions) != (n + 15) // 16:
             raise CoordinatorError("coordinator: positions have the wrong length")
-        mismatch = CoordinatorError("coordinator: requests do not match the pending set")
         if n < len(carried):
-            raise mismatch
-        for part, expected in ((range(len(carried)), carried), (range(len(carried), n), submitted)):
+            raise CoordinatorError("coordinator: fewer requests than carried")
+        for part, expected, chain_name in (
+            (range(len(carried)), carried, "carried"),
+            (range(len(carried), n), submitted, "submitted"),
+        ):
             taken = []
             for k in part:
                 i = position(positions, k)
@@ -458,7 +464,7 @@ class CoordinatorModel:
                     raise CoordinatorError("coordinator: position out of range")
                 taken.append(requests[i])
             if taken != expected:
-                raise mismatch
+                raise CoordinatorError(f"coordinator: {chain_name} chain mismatch")
         self._check_order([], list(requests))
 
     def _check_order(self, before: Sequence[int], words: Sequence[int]) -> None:
@@ -483,8 +489,10 @@ class CoordinatorModel:
     def begin_close(self, sender: str, now: int, slot: int, n: int, sorted_hash: bytes) -> None:
         """Start (or start over) the caller's own paged close; nobody else's is touched."""
         self._open_close(now, slot)
-        if n < len(self.carried.get(slot, [])) or n == 0:
-            raise CoordinatorError("coordinator: requests do not match the pending set")
+        if n < len(self.carried.get(slot, [])):
+            raise CoordinatorError("coordinator: fewer requests than carried")
+        if n == 0:
+            raise CoordinatorError("coordinator: no requests to page")
         self.paging[sender] = _Paging(slot, n, sorted_hash, self.capacity_of(slot))
 
     def paging_of(self, sender: str) -> _Paging | None:
@@ -521,19 +529,27 @@ class CoordinatorModel:
             if listed[k] >> REQUEST_BITS:
                 raise CoordinatorError("coordinator: listed request out of range")
             if k == len(carried) and listed[:k] != carried:
-                raise CoordinatorError("coordinator: requests do not match the pending set")
+                raise CoordinatorError("coordinator: carried chain mismatch")
         p.pending = listed
 
     def finish_close(self, sender: str, now: int) -> CloseResult:
         p = self._paging(sender)
         if p.capacity_w != self.capacity_of(p.slot):
             raise CoordinatorError("coordinator: capacity changed since begin_close")
-        if len(p.sorted) != p.n or len(p.pending) != p.n:
-            raise CoordinatorError("coordinator: pages missing")
+        if len(p.sorted) != p.n:
+            raise CoordinatorError("coordinator: sorted pages missing")
+        if len(p.pending) != p.n:
+            raise CoordinatorError("coordinator: pending pages missing")
         if chain(p.sorted) != p.sorted_hash:
             raise CoordinatorError("coordinator: pages differ from the committed order")
-        # the contract checks the chains, then the multisets (products at a random point; every value listed
-        # is below 2**176 < FIELD, so equal products mean equal multisets)
-        if p.pending != self.pending(p.slot) or sorted(p.sorted) != sorted(p.pending):
-            raise CoordinatorError("coordinator: requests do not match the pending set")
+        # the contract checks the chains (the carried one here only if no page reached its end), then the
+        # multisets (products at a random point; every value listed is below 2**176 < FIELD, so equal products
+        # mean equal multisets)
+        carried = self.carried.get(p.slot, [])
+        if p.n == len(carried) and p.pending != carried:
+            raise CoordinatorError("coordinator: carried chain mismatch")
+        if p.pending[len(carried) :] != self.submitted.get(p.slot, []):
+            raise CoordinatorError("coordinator: submitted chain mismatch")
+        if sorted(p.sorted) != sorted(p.pending):
+            raise CoordinatorError("coordinator: not a permutation of the pending set")
         return self.close_slot(now, p.slot)
