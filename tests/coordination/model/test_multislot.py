@@ -88,7 +88,7 @@ esus = st.builds(
     lambda i, battery, soc, share, tcc: EsuArrival(
         f"e{i}", battery, battery * soc // 1000, max(1, (battery - battery * soc // 1000) * share // 100), tcc
     ),
-    st.integers(),
+    st.integers(0, 10**6),  # the id is renamed below; unbounded, it could exceed the 64 characters an id may have
     st.integers(1000, 200_000),
     st.integers(0, 999),
     st.integers(1, 100),
