@@ -219,7 +219,7 @@ class _Edge:
         return complex(self.mag, self.dq)
 
 
-def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:  # noqa: C901 (to split: issue 15)
+def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:
     """Step events of a power series.
 
     A step is a run of same-sign changes of at least EDGE_W, widened by one sample on each side where the
@@ -231,53 +231,68 @@ def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:  # 
     if len(p) < 2:
         return []
     d = np.diff(p)
+    spans = _step_spans(p, d, _window(step_s, RAMP_S))
+    k = _window(step_s, LEVEL_WINDOW_S)
+    return [_sized_edge(p, q, d, spans, m, k) for m in range(len(spans))]
+
+
+def _step_spans(p: np.ndarray, d: np.ndarray, max_ramp: int) -> list[tuple[int, int]]:
+    """The steps as spans [lo, hi] of the changes d = diff(p), in order and disjoint (see step_events)."""
     n = len(d)
     sign = np.where(d >= EXT_W, 1, np.where(d <= -EXT_W, -1, 0))
     core = np.abs(d) >= EDGE_W
-    max_ramp = _window(step_s, RAMP_S)
     spans: list[tuple[int, int]] = []
     j = 0
     while j < n:
         if core[j]:
-            k = j
-            while k + 1 < n and core[k + 1] and sign[k + 1] == sign[j]:
-                k += 1
-            lo = j - 1 if j > 0 and sign[j - 1] == sign[j] and (not spans or spans[-1][1] < j - 1) else j
-            hi = k + 1 if k + 1 < n and sign[k + 1] == sign[j] else k
-            if sign[j] > 0:  # a rise takes its whole run of rises (devices that switch on in stages)
-                while lo - 1 >= 0 and sign[lo - 1] > 0 and (not spans or spans[-1][1] < lo - 1):
-                    lo -= 1
-                while hi + 1 < n and sign[hi + 1] > 0:
-                    hi += 1
-            spans.append((lo, hi))
-            j = hi + 1
+            spans.append(_core_span(sign, core, j, spans[-1][1] + 1 if spans else 0))
+            j = spans[-1][1] + 1
         elif sign[j] > 0:
             k = j
             while k + 1 < n and sign[k + 1] > 0 and not core[k + 1]:
                 k += 1
             if k - j + 1 <= max_ramp and p[k + 1] - p[j] >= EDGE_W and not (k + 1 < n and core[k + 1]):
-                spans.append((j, k))
+                spans.append((j, k))  # a soft start
             j = k + 1
         else:
             j += 1
-    # an edge's size: the median level of up to LEVEL_WINDOW_S after it less the one before it, each window
-    # stopping at the neighbouring edges (one sample at least)
-    k = _window(step_s, LEVEL_WINDOW_S)
-    edges = []
-    for m, (lo, hi) in enumerate(spans):
-        first, last = lo + 1, hi + 1
-        a = max(first - k, spans[m - 1][1] + 1 if m else 0, 0)
-        b = min(last + k, spans[m + 1][0] + 1 if m + 1 < len(spans) else n + 1)
-        pre_p, pre_q = (np.median(p[a:first]), np.median(q[a:first])) if a < first else (p[lo], q[lo])
-        post_p, post_q = (np.median(p[last:b]), np.median(q[last:b])) if last < b else (p[last], q[last])
-        total = float(post_p - pre_p)
-        if total * (p[last] - p[lo]) <= 0:  # the windows disagree with the step itself: keep the step
-            total, dq = float(p[last] - p[lo]), float(q[last] - q[lo])
-        else:
-            dq = float(post_q - pre_q)
-        sharpest = float(d[lo : hi + 1].max() if total > 0 else d[lo : hi + 1].min())
-        edges.append(_Edge(first, last, total, dq, sharpest))
-    return edges
+    return spans
+
+
+def _core_span(sign: np.ndarray, core: np.ndarray, j: int, free: int) -> tuple[int, int]:
+    """The span of the step around the large change j: its run of large same-sign changes, widened by one
+    same-sign change on each side; a rise takes its whole run of rises. It starts at `free` at the earliest
+    (the first change after the previous span)."""
+    n = len(sign)
+    k = j
+    while k + 1 < n and core[k + 1] and sign[k + 1] == sign[j]:
+        k += 1
+    lo = j - 1 if j - 1 >= free and sign[j - 1] == sign[j] else j
+    hi = k + 1 if k + 1 < n and sign[k + 1] == sign[j] else k
+    if sign[j] > 0:  # a rise takes its whole run of rises (devices that switch on in stages)
+        while lo - 1 >= free and sign[lo - 1] > 0:
+            lo -= 1
+        while hi + 1 < n and sign[hi + 1] > 0:
+            hi += 1
+    return lo, hi
+
+
+def _sized_edge(p: np.ndarray, q: np.ndarray, d: np.ndarray, spans: list[tuple[int, int]], m: int, k: int) -> _Edge:
+    """The step of spans[m] with its size: the median level of up to k samples after it less the one before
+    it, each window stopping at the neighbouring steps (one sample at least)."""
+    lo, hi = spans[m]
+    first, last = lo + 1, hi + 1
+    a = max(first - k, spans[m - 1][1] + 1 if m else 0, 0)
+    b = min(last + k, spans[m + 1][0] + 1 if m + 1 < len(spans) else len(d) + 1)
+    pre_p, pre_q = (np.median(p[a:first]), np.median(q[a:first])) if a < first else (p[lo], q[lo])
+    post_p, post_q = (np.median(p[last:b]), np.median(q[last:b])) if last < b else (p[last], q[last])
+    total = float(post_p - pre_p)
+    if total * (p[last] - p[lo]) <= 0:  # the windows disagree with the step itself: keep the step
+        total, dq = float(p[last] - p[lo]), float(q[last] - q[lo])
+    else:
+        dq = float(post_q - pre_q)
+    sharpest = float(d[lo : hi + 1].max() if total > 0 else d[lo : hi + 1].min())
+    return _Edge(first, last, total, dq, sharpest)
 
 
 def _pre_opens(edges: list[_Edge], step_s: float) -> list[list[complex]]:
@@ -372,7 +387,7 @@ def _explain(
     return ends, used
 
 
-def _follow(  # noqa: C901 (to split: issue 15)
+def _follow(
     p: np.ndarray,
     q: np.ndarray,
     edges: list[_Edge],
@@ -392,85 +407,129 @@ def _follow(  # noqa: C901 (to split: issue 15)
     as the candidate (then the candidate is what remains).
     """
     up = edges[i]
-    opens: list[complex] = []  # steps up since the candidate started, not yet matched
-    pre = list(pre_opens)
-    others = 0j
-    ref, rebase = z_step, 0
-    partial = 0.0
-    fade_w = max(FADE_MIN_W, FADE_REL * z_step.real)
-    taper_max = 1.0 - math.exp(-step_s / TAPER_TAU_MIN_S)
-    k_smooth = _window(step_s, 180)
+    follower = _Follower(p, q, up, pre_opens, base, z_step, step_s)
     limit = min(len(p), up.first + max_len)
-    own_w: list[np.ndarray] = [p[up.first : up.last] - base.real]
-    own_var: list[np.ndarray] = [q[up.first : up.last] - base.imag]
-    recent_w = np.array([z_step.real])  # the candidate's latest own levels
-    recent_var = np.array([z_step.imag])
-    done = up.last - up.first
-
-    def run(end: int, kind: str, last: float, off: complex = 0j) -> _Run:
-        return _Run(end, np.concatenate(own_w), np.concatenate(own_var), kind, last, ref, rebase, off, partial)
-
     t = up.last
     j = i + 1
     while True:
         nxt = edges[j] if j < len(edges) and edges[j].first < limit else None
-        stop = nxt.first if nxt is not None else limit
-        # the candidate's own level: the aggregate less the level before it and the devices booked since,
-        # and never more than the aggregate less a standby floor
-        seg_w = np.minimum(p[t:stop] - base.real - others.real, p[t:stop] - STANDBY_W)
-        seg_var = q[t:stop] - base.imag - others.imag
-        if len(seg_w):
-            # a fade: k_smooth samples in a row below fade_w (their running maximum is below it)
-            low = np.flatnonzero(_running_max(seg_w, k_smooth) < fade_w)
-            if low.size:
-                cut = max(0, int(low[0]) - k_smooth + 1)
-                own_w.append(seg_w[:cut])
-                own_var.append(seg_var[:cut])
-                return run(t + cut, "fade", float(seg_w[cut - 1]) if cut else float(recent_w[-1]))
-            own_w.append(seg_w)
-            own_var.append(seg_var)
-            done += len(seg_w)
-            recent_w = np.concatenate((recent_w, seg_w))[-k_smooth:]
-            recent_var = np.concatenate((recent_var, seg_var))[-k_smooth:]
+        faded = follower.level(t, nxt.first if nxt is not None else limit)
+        if faded is not None:
+            return faded
         if nxt is None:
-            return run(limit, "open", float(recent_w[-1]))
-        before = complex(float(np.median(recent_w)), float(np.median(recent_var)))
+            return follower.run(limit, "open", float(follower.recent_w[-1]))
+        ended = follower.step(nxt)
+        if ended is not None:
+            return ended
+        t = nxt.last
+        j += 1
+
+
+class _Follower:
+    """A candidate being followed: its own level per sample so far, and the book of the other devices (steps up
+    since it started, `opens`; still on from before it, `pre`; their sum `others`, P + jQ)."""
+
+    def __init__(
+        self,
+        p: np.ndarray,
+        q: np.ndarray,
+        up: _Edge,
+        pre_opens: list[complex],
+        base: complex,
+        z_step: complex,
+        step_s: float,
+    ) -> None:
+        self.p, self.q, self.base = p, q, base
+        self.opens: list[complex] = []  # steps up since the candidate started, not yet matched
+        self.pre = list(pre_opens)
+        self.others = 0j
+        self.ref, self.rebase = z_step, 0
+        self.partial = 0.0
+        self.fade_w = max(FADE_MIN_W, FADE_REL * z_step.real)
+        self.taper_max = 1.0 - math.exp(-step_s / TAPER_TAU_MIN_S)
+        self.k_smooth = _window(step_s, 180)
+        self.own_w: list[np.ndarray] = [p[up.first : up.last] - base.real]
+        self.own_var: list[np.ndarray] = [q[up.first : up.last] - base.imag]
+        self.recent_w = np.array([z_step.real])  # the candidate's latest own levels
+        self.recent_var = np.array([z_step.imag])
+        self.done = up.last - up.first  # samples followed
+
+    def run(self, end: int, kind: str, last: float, off: complex = 0j) -> _Run:
+        """The candidate ended at sample `end` (exclusive) this way, its own level `last` [W] then."""
+        own_w, own_var = np.concatenate(self.own_w), np.concatenate(self.own_var)
+        return _Run(end, own_w, own_var, kind, last, self.ref, self.rebase, off, self.partial)
+
+    def level(self, t: int, stop: int) -> _Run | None:
+        """Follow the candidate's own level over samples [t, stop), between two steps: the aggregate less the
+        level before it and the devices booked since, and never more than the aggregate less a standby floor.
+        Its run if it fades out there (k_smooth samples in a row below fade_w), else None."""
+        seg_w = np.minimum(self.p[t:stop] - self.base.real - self.others.real, self.p[t:stop] - STANDBY_W)
+        seg_var = self.q[t:stop] - self.base.imag - self.others.imag
+        if not len(seg_w):
+            return None
+        low = np.flatnonzero(_running_max(seg_w, self.k_smooth) < self.fade_w)
+        if low.size:
+            cut = max(0, int(low[0]) - self.k_smooth + 1)
+            self.own_w.append(seg_w[:cut])
+            self.own_var.append(seg_var[:cut])
+            return self.run(t + cut, "fade", float(seg_w[cut - 1]) if cut else float(self.recent_w[-1]))
+        self.own_w.append(seg_w)
+        self.own_var.append(seg_var)
+        self.done += len(seg_w)
+        self.recent_w = np.concatenate((self.recent_w, seg_w))[-self.k_smooth :]
+        self.recent_var = np.concatenate((self.recent_var, seg_var))[-self.k_smooth :]
+        return None
+
+    def step(self, nxt: _Edge) -> _Run | None:
+        """A step during the candidate: a step up is booked; a step down is explained (_step_down). Its run if
+        the step ended it, else None (during another device's transition its own level is taken as flat)."""
+        before = complex(float(np.median(self.recent_w)), float(np.median(self.recent_var)))
         fill = before
         if nxt.mag < 0:
             drop = -nxt.z
-            ends, used = _explain(drop, before, opens, pre)
-            if ends is None:  # nothing explains it: a device on before the candidate, or part of the candidate
-                rest = before - drop
-                # it ended if the step removed most of its level at once (the rest is some unbooked device)
-                ends = drop.real > (1 + OFF_TOLERANCE) * before.real or rest.real < END_REST * before.real
-                sharp = -nxt.sharpest >= taper_max * before.real  # faster than any taper
-                unlike = abs(drop.imag / drop.real - before.imag / max(before.real, 1.0)) > Q_TOL
-                could_be_part = rest.real >= 0 and abs(rest.imag) <= MAX_TAN_PHI * max(rest.real, 1.0)
-                if ends:
-                    pass
-                elif (sharp or unlike) and (drop.real <= base.real - STANDBY_W or not could_be_part):
-                    others -= drop  # a device on before the candidate, or one whose step up was missed
-                else:  # the candidate's own level dropped: a taper, or a device that started with it is off
-                    partial = max(partial, -nxt.sharpest)
-                    fill = rest
-                    if sharp and before.real >= CC_REL * ref.real and rest.real >= MIN_STEP_W / 2:
-                        ref, rebase = rest, done + (nxt.last - nxt.first)
-            for src, k in sorted(used, key=lambda x: -x[1]):
-                others -= (opens if src == "in" else pre).pop(k)
+            ends, fill = self._step_down(nxt, drop, before)
             if ends:
-                own_w.append(p[nxt.first : nxt.last] - base.real - others.real)
-                own_var.append(q[nxt.first : nxt.last] - base.imag - others.imag)
+                self.own_w.append(self.p[nxt.first : nxt.last] - self.base.real - self.others.real)
+                self.own_var.append(self.q[nxt.first : nxt.last] - self.base.imag - self.others.imag)
                 share = min(1.0, before.real / max(drop.real, 1.0))
-                return run(nxt.last, "step", before.real, drop * share)
+                return self.run(nxt.last, "step", before.real, drop * share)
         else:
-            opens.append(nxt.z)
-            others += nxt.z
-        # during another device's transition the candidate's own level is taken as flat
-        own_w.append(np.full(nxt.last - nxt.first, max(fill.real, 0.0)))
-        own_var.append(np.full(nxt.last - nxt.first, fill.imag))
-        done += nxt.last - nxt.first
-        t = nxt.last
-        j += 1
+            self.opens.append(nxt.z)
+            self.others += nxt.z
+        self.own_w.append(np.full(nxt.last - nxt.first, max(fill.real, 0.0)))
+        self.own_var.append(np.full(nxt.last - nxt.first, fill.imag))
+        self.done += nxt.last - nxt.first
+        return None
+
+    def _step_down(self, nxt: _Edge, drop: complex, before: complex) -> tuple[bool, complex]:
+        """Book a step down of size `drop` (P + jQ, positive) at the candidate's own level `before`: (it ended
+        the candidate?, the candidate's own level during the step)."""
+        fill = before
+        ends, used = _explain(drop, before, self.opens, self.pre)
+        if ends is None:  # nothing explains it: a device on before the candidate, or part of the candidate
+            ends, fill = self._unexplained(nxt, drop, before)
+        for src, k in sorted(used, key=lambda x: -x[1]):
+            self.others -= (self.opens if src == "in" else self.pre).pop(k)
+        return ends, fill
+
+    def _unexplained(self, nxt: _Edge, drop: complex, before: complex) -> tuple[bool, complex]:
+        """A step down that no booked device explains: (it ended the candidate?, its own level during it)."""
+        rest = before - drop
+        # it ended if the step removed most of its level at once (the rest is some unbooked device)
+        ends = drop.real > (1 + OFF_TOLERANCE) * before.real or rest.real < END_REST * before.real
+        sharp = -nxt.sharpest >= self.taper_max * before.real  # faster than any taper
+        unlike = abs(drop.imag / drop.real - before.imag / max(before.real, 1.0)) > Q_TOL
+        could_be_part = rest.real >= 0 and abs(rest.imag) <= MAX_TAN_PHI * max(rest.real, 1.0)
+        if ends:
+            return True, before
+        if (sharp or unlike) and (drop.real <= self.base.real - STANDBY_W or not could_be_part):
+            self.others -= drop  # a device on before the candidate, or one whose step up was missed
+            return False, before
+        # the candidate's own level dropped: a taper, or a device that started with it is off
+        self.partial = max(self.partial, -nxt.sharpest)
+        if sharp and before.real >= CC_REL * self.ref.real and rest.real >= MIN_STEP_W / 2:
+            self.ref, self.rebase = rest, self.done + (nxt.last - nxt.first)
+        return False, rest
 
 
 def _running_max(x: np.ndarray, k: int) -> np.ndarray:
