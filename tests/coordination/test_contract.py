@@ -120,8 +120,14 @@ def test_submit_records_packed_request_and_chain(community):
     assert (a0, a1) == (1, 2)  # slot 0's first and second
     h = community.c.submit_hash(0)
     assert h == submit_chain([pack(60_000, 250, 2, 1), pack(1, 999, 2**32 - 1, 2)])
-    assert h[:28] == keccak(keccak(b"\x00" * 32 + pack(60_000, 250, 2, 1).to_bytes(32, "big"))[:28]
-                            + (1).to_bytes(4, "big") + pack(1, 999, 2**32 - 1, 2).to_bytes(32, "big"))[:28]
+    assert (
+        h[:28]
+        == keccak(
+            keccak(b"\x00" * 32 + pack(60_000, 250, 2, 1).to_bytes(32, "big"))[:28]
+            + (1).to_bytes(4, "big")
+            + pack(1, 999, 2**32 - 1, 2).to_bytes(32, "big")
+        )[:28]
+    )
     assert int.from_bytes(h[28:], "big") == 2  # the count
 
 

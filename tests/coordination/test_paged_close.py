@@ -186,8 +186,10 @@ def well_formed(demand_w=10, soc_pm=0, tcc=1, arrival=1):
         (well_formed(arrival=2**64 - 1), None),  # the largest arrival: below 2**176
         (well_formed(arrival=2**64 - 1) + (1 << 176), "coordinator: listed request out of range"),
         (2**256 - 1, "coordinator: listed request out of range"),
-        (well_formed() + 21888242871839275222246405745257275088548364400416034343698204186575808495617,
-         "coordinator: listed request out of range"),  # x + FIELD: the alias that passed the product check
+        (
+            well_formed() + 21888242871839275222246405745257275088548364400416034343698204186575808495617,
+            "coordinator: listed request out of range",
+        ),  # x + FIELD: the alias that passed the product check
         (well_formed(demand_w=1), None),
         (well_formed(demand_w=0), "coordinator: demand is 0"),
         (well_formed(demand_w=2**64 - 1, soc_pm=999), None),

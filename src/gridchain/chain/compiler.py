@@ -85,6 +85,8 @@ def compile_contract(name: str, use_cache: bool = True, directory: Path = CONTRA
                         f"vyper {vyper.__version__}")  # fmt: skip
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"abi": artifact.abi, "bytecode": artifact.bytecode.hex(), "compiler": artifact.compiler}))
+    tmp.write_text(
+        json.dumps({"abi": artifact.abi, "bytecode": artifact.bytecode.hex(), "compiler": artifact.compiler})
+    )
     tmp.replace(cached)  # atomic: a crash never leaves half an artifact
     return artifact

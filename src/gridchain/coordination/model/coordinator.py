@@ -375,7 +375,11 @@ class CoordinatorModel:
         self.epoch_keys[epoch] = modulus
 
     def submit_anonymous(
-        self, now: int, slot: int, epoch: int, requests: Sequence[AnonymousSubmission],
+        self,
+        now: int,
+        slot: int,
+        epoch: int,
+        requests: Sequence[AnonymousSubmission],
         batch: bool = False,
     ) -> list[int]:
         """`submit_request_anonymous` (one request, batch=False) or `submit_requests_anonymous`: the arrival
