@@ -6,16 +6,14 @@ import numpy as np
 import pytest
 
 from gridchain.errors import InputError
-from gridchain.metering.nilm.model import (
-    FEATURES,
-    DetectedSession,
+from gridchain.metering.nilm.model.classification import (
     ForestModel,
     RuleModel,
-    candidate_sessions,
     classify_sessions,
     detect_ev_sessions,
     unexplained_ev_sessions,
 )
+from gridchain.metering.nilm.model.detection import FEATURES, DetectedSession, candidate_sessions
 
 MIN = 60
 DAY = 1440

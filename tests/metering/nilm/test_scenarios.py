@@ -15,7 +15,7 @@ from gridchain.metering.nilm.data import (
     household_key,
     household_keys,
 )
-from gridchain.metering.nilm.model import DetectedSession
+from gridchain.metering.nilm.model.detection import DetectedSession
 from gridchain.metering.nilm.scenarios import (
     NilmConfig,
     match_sessions,

@@ -119,93 +119,128 @@ class AnonymousServices:
             self.relayer_server.stop()
 
 
-def _run(  # noqa: C901 (to split: issue 15)
+def _run(
     gateway: Gateway,
     day: CommunityDay,
     beta1_pm: int,
     progress: Callable[[str], None] | None,
     services: AnonymousServices | None,
 ) -> ChainDayResult:
-    utility_account, keeper_account, *esu_accounts = gateway.accounts
-    start = gateway.now()
-    utility, receipt = Utility.deploy(gateway, utility_account, start, SLOT_LENGTH_S, beta1_pm, day.capacities[0])
-    client = utility.client
-    result = ChainDayResult(client.address, gateway.kind)
-    result.gas["deploy"].append(receipt.gas_used)
-    keeper = Keeper(client, keeper_account)
-    specs = [spec for batch in day.arrivals for spec in batch]
-    if services is None:
-        esus = {spec.id: Esu(spec.id, client, account) for spec, account in zip(specs, esu_accounts)}
-        for r in utility.admit(e.account for e in esus.values()):
-            result.gas["set_member"].append(r.gas_used)
-    else:  # long-term identities known to the utility, never used on chain; the relayer pays (the keeper's account)
-        identities = {spec.id: Account.create() for spec in specs}
-        esus = {spec.id: Esu(spec.id, client, identities[spec.id].address) for spec in specs}
+    play = _ChainDay(gateway, day, beta1_pm, services)
+    slot = 0
+    while slot < len(day.arrivals) or play.client.view("carry_count"):  # arrivals to come, or requests carried
+        play.slot(slot)
+        if progress is not None:
+            progress(f"slot {slot} closed")
+        slot += 1
+    return play.verify()
+
+
+@dataclass
+class _Anonymous:
+    """The ESUs' side of the anonymous mode: their token wallets, the issuance and the relayer clients."""
+
+    wallets: dict[str, TokenWallet]
+    issuance: IssuanceClient
+    relayer: RelayerClient
+
+
+class _ChainDay:
+    """One day being played: the deployed coordinator, the parties, the ESUs and the result so far."""
+
+    def __init__(self, gateway: Gateway, day: CommunityDay, beta1_pm: int, services: AnonymousServices | None) -> None:
+        utility_account, keeper_account, *esu_accounts = gateway.accounts
+        self.gateway, self.day, self.services = gateway, day, services
+        self.start = gateway.now()
+        self.utility, receipt = Utility.deploy(
+            gateway, utility_account, self.start, SLOT_LENGTH_S, beta1_pm, day.capacities[0]
+        )
+        self.client = self.utility.client
+        self.result = ChainDayResult(self.client.address, gateway.kind)
+        self.result.gas["deploy"].append(receipt.gas_used)
+        self.keeper = Keeper(self.client, keeper_account)
+        self.specs = [spec for batch in day.arrivals for spec in batch]
+        self.anonymous: _Anonymous | None = None
+        if services is None:
+            self.esus = {spec.id: Esu(spec.id, self.client, account) for spec, account in zip(self.specs, esu_accounts)}
+            for r in self.utility.admit(e.account for e in self.esus.values()):
+                self.result.gas["set_member"].append(r.gas_used)
+        else:
+            self._go_anonymous(services, keeper_account)
+
+    def _go_anonymous(self, services: AnonymousServices, keeper_account: str) -> None:
+        """Long-term identities known to the utility, never used on chain; the relayer pays (the keeper's
+        account). Tokens are taken ahead, all alike: the utility registers the key of every day the run
+        touches, and every ESU, in a random order, takes one token for each of those days. Taking a token just
+        before using it would tell the utility the slot of its holder's request (docs/privacy.md measures it)."""
+        client, result = self.client, self.result
+        identities = {spec.id: Account.create() for spec in self.specs}
+        self.esus = {spec.id: Esu(spec.id, client, identities[spec.id].address) for spec in self.specs}
         for identity in identities.values():
             services.issuer.admit(client.address, identity.address)
         issuance = IssuanceClient(services.issuance.url)
         relayer = services.start_relayer(client, keeper_account)
         chain_id = client.chain_id()
         wallets = {i: TokenWallet(bytes(a.key), services.issuer.address, issuance) for i, a in identities.items()}
-        # Tokens are taken ahead, all alike: the utility registers the key of every day the run touches, and
-        # every ESU, in a random order, takes one token for each of those days. Taking a token just before
-        # using it would tell the utility the slot of its holder's request (docs/privacy.md measures it).
-        epochs = sorted({blind.epoch_of(start + s * SLOT_LENGTH_S) for s in range(len(day.arrivals))})
+        self.anonymous = _Anonymous(wallets, issuance, relayer)
+        epochs = sorted({blind.epoch_of(self.start + s * SLOT_LENGTH_S) for s in range(len(self.day.arrivals))})
         for epoch in epochs:
             modulus = issuance.modulus(client.address, epoch)
-            result.gas["register_epoch_key"].append(utility.register_epoch_key(epoch, modulus).gas_used)
+            result.gas["register_epoch_key"].append(self.utility.register_epoch_key(epoch, modulus).gas_used)
             order = list(wallets.values())
             random.Random(epoch).shuffle(order)
             for wallet in order:
                 wallet.obtain(chain_id, client.address, epoch, modulus, client.epoch_key(epoch), 1)
 
-    slot = 0
-    while slot < len(day.arrivals) or client.view("carry_count"):  # arrivals to come, or requests carried
+    def slot(self, slot: int) -> None:
+        """Post the slot's capacity if it changed, submit its arrivals, move the clock to its end, close it."""
+        day, result = self.day, self.result
         capacity = capacity_at(day.capacities, slot)
         if slot == 0 or capacity != capacity_at(day.capacities, slot - 1):
-            result.gas["post_capacity"].append(utility.post_capacity(slot, capacity).gas_used)
+            result.gas["post_capacity"].append(self.utility.post_capacity(slot, capacity).gas_used)
         arriving = day.arrivals[slot] if slot < len(day.arrivals) else []
         for spec in arriving:
             soc_pm = min(PM - 1, spec.energy_wh * PM // spec.battery_wh)
-            if services is None:
-                receipt = esus[spec.id].request(spec.required_wh, soc_pm, spec.tcc)
+            if self.anonymous is None:
+                receipt = self.esus[spec.id].request(spec.required_wh, soc_pm, spec.tcc)
                 result.gas["submit_request"].append(receipt.gas_used)
                 continue
-            esus[spec.id].request_anonymous(wallets[spec.id], relayer, spec.required_wh, soc_pm, spec.tcc)
-        if services is not None and arriving:
-            for _tx, gas in sorted({(t.tx_hash, t.gas_used) for t in services.relayer.flush() if t.tx_hash}):
+            wallet, relayer = self.anonymous.wallets[spec.id], self.anonymous.relayer
+            self.esus[spec.id].request_anonymous(wallet, relayer, spec.required_wh, soc_pm, spec.tcc)
+        if self.services is not None and arriving:
+            for _tx, gas in sorted({(t.tx_hash, t.gas_used) for t in self.services.relayer.flush() if t.tx_hash}):
                 result.gas["submit_requests_anonymous"].append(gas)
-        gateway.advance_time(client.slot_end(slot) - gateway.now())
-        for receipt in keeper.close_due():
+        self.gateway.advance_time(self.client.slot_end(slot) - self.gateway.now())
+        for receipt in self.keeper.close_due():
             event = receipt.named("SlotClosed")[0].args
             result.gas["close_slot"].append(receipt.gas_used)
             result.slots.append({**event, "gas_used": receipt.gas_used})
-        if progress is not None:
-            progress(f"slot {slot} closed")
-        slot += 1
 
-    records = fetch_records(client)
-    if services is not None:
-        for esu in esus.values():
-            result.mismatches += esu.learn_arrival(relayer, records)
-        issuance.close()
-        relayer.close()
-    last = len(result.slots) - 1
-    verdicts = {v.slot: v for v in verify_slots(records, last)}
-    for spec in specs:
-        esu = esus[spec.id]
-        story = esu.story(records, last)
-        problems = esu.check(story, verdicts)
-        result.mismatches += problems
-        result.esus.append(
-            {
-                "id": spec.id,
-                "arrival": esu.arrival,
-                "slot": esu.slot,
-                "required_wh": spec.required_wh,
-                "received_wh": sum(g for _, g, _ in story),
-                "slots_pending": len(story),
-                "verified": not problems,
-            }
-        )
-    return result
+    def verify(self) -> ChainDayResult:
+        """Every ESU checks its allocations against the chain's records; the result."""
+        result = self.result
+        records = fetch_records(self.client)
+        if self.anonymous is not None:
+            for esu in self.esus.values():
+                result.mismatches += esu.learn_arrival(self.anonymous.relayer, records)
+            self.anonymous.issuance.close()
+            self.anonymous.relayer.close()
+        last = len(result.slots) - 1
+        verdicts = {v.slot: v for v in verify_slots(records, last)}
+        for spec in self.specs:
+            esu = self.esus[spec.id]
+            story = esu.story(records, last)
+            problems = esu.check(story, verdicts)
+            result.mismatches += problems
+            result.esus.append(
+                {
+                    "id": spec.id,
+                    "arrival": esu.arrival,
+                    "slot": esu.slot,
+                    "required_wh": spec.required_wh,
+                    "received_wh": sum(g for _, g, _ in story),
+                    "slots_pending": len(story),
+                    "verified": not problems,
+                }
+            )
+        return result

@@ -291,7 +291,7 @@ class HouseholdConfig:
     meter_noise_rel: float = 0.002
 
 
-def generate_household(key: tuple[int, int, int], config: HouseholdConfig = HouseholdConfig()) -> Household:  # noqa: C901 (to split: issue 15)
+def generate_household(key: tuple[int, int, int], config: HouseholdConfig = HouseholdConfig()) -> Household:
     """One household of `config.days` days at 1 minute, deterministic in its key (seed, split, index)."""
     if config.days < 1:
         raise ValueError(f"days: {config.days} must be >= 1")
@@ -306,8 +306,30 @@ def generate_household(key: tuple[int, int, int], config: HouseholdConfig = Hous
 
     b = _Builder(n)
     info: dict[str, object] = {"occupants": n_occ, "weekday": weekday, "month": month}
+    charger_w = _add_ev(b, rng, config, info)
+    # the confusers, each in a share of the households (one draw each, in this order)
+    if rng.random() < config.p_oven:
+        _add_oven(b, rng, days)
+    if rng.random() < config.p_water_heater:
+        _add_water_heater(b, rng, days)
+    if rng.random() < config.p_heat_pump:
+        _add_heat_pump(b, rng, days, month)
+    if rng.random() < config.p_kettle:
+        _add_kettle(b, rng, days)
 
-    # EV: the vehicle's charger, power factor and taper; sessions resampled from synPRO
+    components = {"base": base_p, **b.p}
+    p_true = base_p + sum(b.p.values())
+    q_true = base_q + b.q
+    s_true = np.hypot(p_true, q_true)
+    p_w = p_true * (1.0 + rng.normal(0, config.meter_noise_rel, n)) + rng.normal(0, config.meter_noise_w, n)
+    q_var = q_true + rng.normal(0, 1, n) * (config.meter_noise_w + 2 * config.meter_noise_rel * s_true)
+    events = tuple(sorted(b.events, key=lambda e: (e.start, e.kind)))
+    return Household(key, STEP_S, np.maximum(p_w, 0.0), q_var, components, events, charger_w, n_occ, doy0, info)
+
+
+def _add_ev(b: _Builder, rng: np.random.Generator, config: HouseholdConfig, info: dict[str, object]) -> float:
+    """EV: the vehicle's charger, power factor and taper (into `info`); sessions resampled from synPRO. Returns
+    the charger's nominal power [W]."""
     charger_w = float(rng.choice(CHARGERS_W, p=np.asarray(config.charger_probabilities)))
     plateau_w = charger_w * rng.uniform(0.92, 1.0)
     pf_ev = rng.uniform(0.98, 0.999)
@@ -321,7 +343,7 @@ def generate_household(key: tuple[int, int, int], config: HouseholdConfig = Hous
     p_day = rng.uniform(*config.ev_days_range)
     info.update(charger_w=charger_w, plateau_w=plateau_w, ev_pf=pf_ev, ev_tan_phi=tan_ev, **vehicle)
     busy_until_s = -1
-    for d in range(days):
+    for d in range(config.days):
         if rng.random() >= p_day:
             continue
         j = int(rng.integers(0, len(stats.start_minute)))
@@ -333,71 +355,67 @@ def generate_household(key: tuple[int, int, int], config: HouseholdConfig = Hous
         prof = prof * (1.0 + rng.normal(0.0, 0.002, size=len(prof) // 60 + 1).repeat(60)[: len(prof)])
         b.add("ev", t0, prof, tan_ev)
         busy_until_s = t0 + len(prof)
+    return charger_w
 
-    # oven: preheat, then thermostat cycling; lunch or dinner
-    if rng.random() < config.p_oven:
-        oven_w = rng.uniform(2000, 3000)
+
+def _add_oven(b: _Builder, rng: np.random.Generator, days: int) -> None:
+    """Oven: preheat, then thermostat cycling; lunch or dinner."""
+    oven_w = rng.uniform(2000, 3000)
+    for d in range(days):
+        if rng.random() >= 0.5:
+            continue
+        start_h = rng.uniform(11.5, 13.0) if rng.random() < 0.35 else rng.uniform(17.0, 19.5)
+        total_s = int(rng.uniform(30, 90) * 60)
+        parts = [np.full(int(rng.uniform(8, 15) * 60), oven_w)]
+        while sum(map(len, parts)) < total_s:
+            parts.append(np.full(int(rng.uniform(1, 4) * 60), oven_w * rng.uniform(0.99, 1.01)))
+            parts.append(np.zeros(int(rng.uniform(1, 5) * 60)))
+        prof = np.concatenate(parts)[:total_s] + 40.0  # fan and lamp
+        b.add("oven", int((d * 24 + start_h) * 3600), prof, 0.05)
+
+
+def _add_water_heater(b: _Builder, rng: np.random.Generator, days: int) -> None:
+    """Storage water heater: resistive, after the morning and evening draws, sometimes on the night tariff."""
+    wh_w = rng.uniform(2000, 4500)
+    for d in range(days):
+        runs = []
+        if rng.random() < 0.8:
+            runs.append((rng.uniform(6, 9), rng.uniform(20, 90)))
+        if rng.random() < 0.6:
+            runs.append((rng.uniform(18, 22), rng.uniform(15, 60)))
+        if rng.random() < 0.3:
+            runs.append((rng.uniform(22, 25), rng.uniform(60, 150)))
+        if rng.random() < 0.5:
+            runs.append((rng.uniform(0, 24), rng.uniform(10, 20)))  # standby reheat
+        for start_h, minutes in runs:
+            b.add("water_heater", int((d * 24 + start_h) * 3600), np.full(int(minutes * 60), wh_w), 0.0)
+
+
+def _add_heat_pump(b: _Builder, rng: np.random.Generator, days: int, month: int) -> None:
+    """Heat pump: compressor cycles all day in the heating season, hot water runs otherwise."""
+    hp_w = rng.uniform(1500, 3500)
+    tan_hp = math.tan(math.acos(rng.uniform(0.85, 0.90)))
+    t = int(rng.uniform(0, 30) * 60)
+    if month in HEATING_MONTHS:
+        while t < b.n * 60:
+            on_s = int(rng.uniform(10, 40) * 60)
+            b.add("heat_pump", t, _heat_pump_cycle(rng, hp_w, on_s), tan_hp)
+            t += on_s + int(rng.uniform(8, 40) * 60)
+    else:
         for d in range(days):
-            if rng.random() >= 0.5:
-                continue
-            start_h = rng.uniform(11.5, 13.0) if rng.random() < 0.35 else rng.uniform(17.0, 19.5)
-            total_s = int(rng.uniform(30, 90) * 60)
-            parts = [np.full(int(rng.uniform(8, 15) * 60), oven_w)]
-            while sum(map(len, parts)) < total_s:
-                parts.append(np.full(int(rng.uniform(1, 4) * 60), oven_w * rng.uniform(0.99, 1.01)))
-                parts.append(np.zeros(int(rng.uniform(1, 5) * 60)))
-            prof = np.concatenate(parts)[:total_s] + 40.0  # fan and lamp
-            b.add("oven", int((d * 24 + start_h) * 3600), prof, 0.05)
+            for _ in range(int(rng.integers(1, 3))):
+                on_s = int(rng.uniform(30, 60) * 60)
+                t0 = int((d * 24 + rng.uniform(0, 23)) * 3600)
+                b.add("heat_pump", t0, _heat_pump_cycle(rng, hp_w, on_s), tan_hp)
 
-    # storage water heater: resistive, after the morning and evening draws, sometimes on the night tariff
-    if rng.random() < config.p_water_heater:
-        wh_w = rng.uniform(2000, 4500)
-        for d in range(days):
-            runs = []
-            if rng.random() < 0.8:
-                runs.append((rng.uniform(6, 9), rng.uniform(20, 90)))
-            if rng.random() < 0.6:
-                runs.append((rng.uniform(18, 22), rng.uniform(15, 60)))
-            if rng.random() < 0.3:
-                runs.append((rng.uniform(22, 25), rng.uniform(60, 150)))
-            if rng.random() < 0.5:
-                runs.append((rng.uniform(0, 24), rng.uniform(10, 20)))  # standby reheat
-            for start_h, minutes in runs:
-                b.add("water_heater", int((d * 24 + start_h) * 3600), np.full(int(minutes * 60), wh_w), 0.0)
 
-    # heat pump: compressor cycles all day in the heating season, hot water runs otherwise
-    if rng.random() < config.p_heat_pump:
-        hp_w = rng.uniform(1500, 3500)
-        tan_hp = math.tan(math.acos(rng.uniform(0.85, 0.90)))
-        t = int(rng.uniform(0, 30) * 60)
-        if month in HEATING_MONTHS:
-            while t < n * 60:
-                on_s = int(rng.uniform(10, 40) * 60)
-                b.add("heat_pump", t, _heat_pump_cycle(rng, hp_w, on_s), tan_hp)
-                t += on_s + int(rng.uniform(8, 40) * 60)
-        else:
-            for d in range(days):
-                for _ in range(int(rng.integers(1, 3))):
-                    on_s = int(rng.uniform(30, 60) * 60)
-                    t0 = int((d * 24 + rng.uniform(0, 23)) * 3600)
-                    b.add("heat_pump", t0, _heat_pump_cycle(rng, hp_w, on_s), tan_hp)
-
-    # kettle
-    if rng.random() < config.p_kettle:
-        kettle_w = rng.uniform(2000, 3000)
-        for d in range(days):
-            for _ in range(int(rng.poisson(3))):
-                t0 = int((d * 24 + rng.uniform(6, 23)) * 3600)
-                b.add("kettle", t0, np.full(int(rng.uniform(120, 240)), kettle_w), 0.0)
-
-    components = {"base": base_p, **b.p}
-    p_true = base_p + sum(b.p.values())
-    q_true = base_q + b.q
-    s_true = np.hypot(p_true, q_true)
-    p_w = p_true * (1.0 + rng.normal(0, config.meter_noise_rel, n)) + rng.normal(0, config.meter_noise_w, n)
-    q_var = q_true + rng.normal(0, 1, n) * (config.meter_noise_w + 2 * config.meter_noise_rel * s_true)
-    events = tuple(sorted(b.events, key=lambda e: (e.start, e.kind)))
-    return Household(key, STEP_S, np.maximum(p_w, 0.0), q_var, components, events, charger_w, n_occ, doy0, info)
+def _add_kettle(b: _Builder, rng: np.random.Generator, days: int) -> None:
+    """Kettle: a Poisson number of boils a day (3 on average), 2..4 minutes each."""
+    kettle_w = rng.uniform(2000, 3000)
+    for d in range(days):
+        for _ in range(int(rng.poisson(3))):
+            t0 = int((d * 24 + rng.uniform(6, 23)) * 3600)
+            b.add("kettle", t0, np.full(int(rng.uniform(120, 240)), kettle_w), 0.0)
 
 
 def downsample(h: Household, step_s: int) -> Household:

@@ -28,14 +28,8 @@ from gridchain.metering.nilm.data import (
     generate_household,
     household_keys,
 )
-from gridchain.metering.nilm.model import (
-    DetectedSession,
-    ForestModel,
-    Model,
-    RuleModel,
-    candidate_sessions,
-    detect_ev_sessions,
-)
+from gridchain.metering.nilm.model.classification import ForestModel, Model, RuleModel, detect_ev_sessions
+from gridchain.metering.nilm.model.detection import DetectedSession, candidate_sessions
 
 RESOLUTIONS_S = (60, 900)
 MODELS = ("forest", "rules")

@@ -32,7 +32,7 @@ from gridchain.coordination import ChargingRequest, Slot, get_policy
 from gridchain.metering import model as m
 from gridchain.metering.client import MeteringClient, SignedReading
 from gridchain.metering.nilm.data import HouseholdConfig, generate_household
-from gridchain.metering.nilm.model import detect_ev_sessions, unexplained_ev_sessions
+from gridchain.metering.nilm.model.classification import detect_ev_sessions, unexplained_ev_sessions
 from gridchain.metering.parties import (
     ChargePointMeter,
     MeterGateway,

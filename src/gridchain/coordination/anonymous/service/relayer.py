@@ -74,12 +74,20 @@ class Flusher:
         self._thread.join(timeout=30)
 
 
-def relayer_app(relayer: Relayer, admin_token: str | None = None, flusher: Flusher | None = None) -> FastAPI:  # noqa: C901 (to split: issue 15)
+def relayer_app(relayer: Relayer, admin_token: str | None = None, flusher: Flusher | None = None) -> FastAPI:
     """The service over `relayer`. `admin_token` enables POST /flush for whoever presents it; `flusher`, if
     the service has one, shows in /health (which answers 503 once its thread is gone)."""
     if admin_token is not None and len(admin_token) < ADMIN_TOKEN_MIN_CHARS:
         raise InputError("admin_token", f"must have at least {ADMIN_TOKEN_MIN_CHARS} characters")
     app = FastAPI(title="gridchain relayer")
+    _add_error_handlers(app)
+    _add_request_routes(app, relayer, flusher)
+    _add_flush_route(app, relayer, admin_token)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Refusals answer 400; a chain the relayer cannot read 503."""
 
     @app.exception_handler(InputError)  # RelayRefused and the field checks it shares with core
     async def refused(_: Request, e: InputError) -> JSONResponse:
@@ -91,6 +99,10 @@ def relayer_app(relayer: Relayer, admin_token: str | None = None, flusher: Flush
 
     app.add_exception_handler(ChainRevert, unavailable)
     app.add_exception_handler(OSError, unavailable)  # requests' and httpx's connection errors among them
+
+
+def _add_request_routes(app: FastAPI, relayer: Relayer, flusher: Flusher | None) -> None:
+    """GET /health, POST /requests, GET /requests/{id}."""
 
     @app.get("/health")
     def health() -> JSONResponse:
@@ -114,6 +126,10 @@ def relayer_app(relayer: Relayer, admin_token: str | None = None, flusher: Flush
             return JSONResponse({"field": "id", "reason": "no such request"}, status_code=404)
         return JSONResponse(found.to_json())
 
+
+def _add_flush_route(app: FastAPI, relayer: Relayer, admin_token: str | None) -> None:
+    """POST /flush, for the admin token's holder only (disabled without one)."""
+
     @app.post("/flush")
     def flush(request: Request) -> JSONResponse:
         if admin_token is None:
@@ -129,8 +145,6 @@ def relayer_app(relayer: Relayer, admin_token: str | None = None, flusher: Flush
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return JSONResponse({"tickets": [t.to_json() for t in relayer.flush()]})
-
-    return app
 
 
 class RelayerClient:

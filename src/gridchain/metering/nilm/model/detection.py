@@ -1,9 +1,9 @@
-"""EV charging detection in a household's aggregate load (non-intrusive load monitoring, NILM).
+"""Detection: the candidate EV charging sessions in a household's aggregate load, with their features.
 
 The meter sees only the household's aggregate active power p_w [W] and reactive power q_var [var, positive
 inductive], one sample every step_s seconds (60 and 900 are the cases we evaluate). An EV charging session
 is a large step up (3.7 / 7.4 / 11 kW chargers), a flat constant-current plateau at near-unity power factor,
-then a step down or a constant-voltage taper that fades out. The pipeline:
+then a step down or a constant-voltage taper that fades out. Detection finds every such large-load run:
 
 1. step events (step_events): runs of same-sign changes around a change of at least EDGE_W (a device that
    switches mid-sample spreads its step over two samples), or rises adding up to EDGE_W within RAMP_S (a
@@ -19,21 +19,16 @@ then a step down or a constant-voltage taper that fades out. The pipeline:
    after MAX_SESSION_S;
 3. features of each candidate (FEATURES, DetectedSession): plateau power and step, duration, energy, power
    factor at the steps and over the plateau, flatness, slope, taper, partial drops, whether the aggregate
-   stays up under the plateau (a continuous load) or falls back between cycles (a cycling one);
-4. a classifier labels each candidate "ev" or another class. The default is RuleModel (RuleModel.for_step),
-   a transparent rule set whose thresholds were tuned on generated tuning households; ForestModel is a
-   random forest trained on labelled candidates of tuning households (gridchain.metering.nilm.scenarios); it is
-   the better of the two (docs/nilm.md) and is passed in as `model`. Overlapping EV runs keep one.
+   stays up under the plateau (a continuous load) or falls back between cycles (a cycling one).
 
-Pure computation (numpy; scikit-learn only inside ForestModel): no I/O, no clocks, no global state.
+Each candidate comes out labelled "candidate"; gridchain.metering.nilm.model.classification labels them.
+Pure computation (numpy): no I/O, no clocks, no global state.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import numpy as np
 
@@ -78,12 +73,6 @@ PRE_WINDOW_S = 180
 """Window before a step whose median is the level before it [s] (at least one sample)."""
 CC_REL = 0.8
 """The plateau (constant-current phase) lasts while the level stays above this share of the step."""
-COARSE_MIN_DURATION_S = 90 * 60
-COARSE_MIN_TAPER = 0.3
-"""RuleModel.for_step above 5 minutes: a blurred plateau must last 90 minutes and taper 30 % of its run."""
-FOREST_EV_THRESHOLD = 0.3
-"""ForestModel calls a candidate EV from this probability on (4-fold cross-validation on tuning households)."""
-LABELS = ("ev", "water_heater", "heat_pump", "oven", "kettle", "other")
 FEATURES = (
     "power_w",
     "step_w",
@@ -174,12 +163,6 @@ class DetectedSession:
         return replace(self, label=label)
 
 
-class Model(Protocol):
-    """A classifier of candidates: one label per session."""
-
-    def predict(self, sessions: Sequence[DetectedSession]) -> list[str]: ...
-
-
 # --- validation ------------------------------------------------------------------------------------------
 
 
@@ -196,12 +179,14 @@ def _series(field_name: str, values: object) -> np.ndarray:
     return arr
 
 
-def _is_number(x: object) -> bool:
+def is_number(x: object) -> bool:
+    """Whether x is a real number (int, float or numpy's), not a bool."""
     return not isinstance(x, (bool, np.bool_)) and isinstance(x, (int, float, np.integer, np.floating))
 
 
-def _step(step_s: object) -> float:
-    if not _is_number(step_s):
+def check_step_s(step_s: object) -> float:
+    """The sample period as a float [s], or InputError naming step_s."""
+    if not is_number(step_s):
         raise InputError("step_s", f"{step_s!r} is not a number")
     if not math.isfinite(step_s) or step_s <= 0:
         raise InputError("step_s", f"{step_s} must be a finite number > 0")
@@ -210,7 +195,7 @@ def _step(step_s: object) -> float:
 
 def validate(p_w: object, q_var: object, step_s: object) -> tuple[np.ndarray, np.ndarray, float]:
     """The inputs as float arrays, or InputError (a ValueError) naming the field and value."""
-    step = _step(step_s)
+    step = check_step_s(step_s)
     p = _series("p_w", p_w)
     q = _series("q_var", q_var)
     if len(p) != len(q):
@@ -234,7 +219,7 @@ class _Edge:
         return complex(self.mag, self.dq)
 
 
-def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:  # noqa: C901 (to split: issue 15)
+def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:
     """Step events of a power series.
 
     A step is a run of same-sign changes of at least EDGE_W, widened by one sample on each side where the
@@ -246,53 +231,68 @@ def step_events(p: np.ndarray, q: np.ndarray, step_s: float) -> list[_Edge]:  # 
     if len(p) < 2:
         return []
     d = np.diff(p)
+    spans = _step_spans(p, d, _window(step_s, RAMP_S))
+    k = _window(step_s, LEVEL_WINDOW_S)
+    return [_sized_edge(p, q, d, spans, m, k) for m in range(len(spans))]
+
+
+def _step_spans(p: np.ndarray, d: np.ndarray, max_ramp: int) -> list[tuple[int, int]]:
+    """The steps as spans [lo, hi] of the changes d = diff(p), in order and disjoint (see step_events)."""
     n = len(d)
     sign = np.where(d >= EXT_W, 1, np.where(d <= -EXT_W, -1, 0))
     core = np.abs(d) >= EDGE_W
-    max_ramp = _window(step_s, RAMP_S)
     spans: list[tuple[int, int]] = []
     j = 0
     while j < n:
         if core[j]:
-            k = j
-            while k + 1 < n and core[k + 1] and sign[k + 1] == sign[j]:
-                k += 1
-            lo = j - 1 if j > 0 and sign[j - 1] == sign[j] and (not spans or spans[-1][1] < j - 1) else j
-            hi = k + 1 if k + 1 < n and sign[k + 1] == sign[j] else k
-            if sign[j] > 0:  # a rise takes its whole run of rises (devices that switch on in stages)
-                while lo - 1 >= 0 and sign[lo - 1] > 0 and (not spans or spans[-1][1] < lo - 1):
-                    lo -= 1
-                while hi + 1 < n and sign[hi + 1] > 0:
-                    hi += 1
-            spans.append((lo, hi))
-            j = hi + 1
+            spans.append(_core_span(sign, core, j, spans[-1][1] + 1 if spans else 0))
+            j = spans[-1][1] + 1
         elif sign[j] > 0:
             k = j
             while k + 1 < n and sign[k + 1] > 0 and not core[k + 1]:
                 k += 1
             if k - j + 1 <= max_ramp and p[k + 1] - p[j] >= EDGE_W and not (k + 1 < n and core[k + 1]):
-                spans.append((j, k))
+                spans.append((j, k))  # a soft start
             j = k + 1
         else:
             j += 1
-    # an edge's size: the median level of up to LEVEL_WINDOW_S after it less the one before it, each window
-    # stopping at the neighbouring edges (one sample at least)
-    k = _window(step_s, LEVEL_WINDOW_S)
-    edges = []
-    for m, (lo, hi) in enumerate(spans):
-        first, last = lo + 1, hi + 1
-        a = max(first - k, spans[m - 1][1] + 1 if m else 0, 0)
-        b = min(last + k, spans[m + 1][0] + 1 if m + 1 < len(spans) else n + 1)
-        pre_p, pre_q = (np.median(p[a:first]), np.median(q[a:first])) if a < first else (p[lo], q[lo])
-        post_p, post_q = (np.median(p[last:b]), np.median(q[last:b])) if last < b else (p[last], q[last])
-        total = float(post_p - pre_p)
-        if total * (p[last] - p[lo]) <= 0:  # the windows disagree with the step itself: keep the step
-            total, dq = float(p[last] - p[lo]), float(q[last] - q[lo])
-        else:
-            dq = float(post_q - pre_q)
-        sharpest = float(d[lo : hi + 1].max() if total > 0 else d[lo : hi + 1].min())
-        edges.append(_Edge(first, last, total, dq, sharpest))
-    return edges
+    return spans
+
+
+def _core_span(sign: np.ndarray, core: np.ndarray, j: int, free: int) -> tuple[int, int]:
+    """The span of the step around the large change j: its run of large same-sign changes, widened by one
+    same-sign change on each side; a rise takes its whole run of rises. It starts at `free` at the earliest
+    (the first change after the previous span)."""
+    n = len(sign)
+    k = j
+    while k + 1 < n and core[k + 1] and sign[k + 1] == sign[j]:
+        k += 1
+    lo = j - 1 if j - 1 >= free and sign[j - 1] == sign[j] else j
+    hi = k + 1 if k + 1 < n and sign[k + 1] == sign[j] else k
+    if sign[j] > 0:  # a rise takes its whole run of rises (devices that switch on in stages)
+        while lo - 1 >= free and sign[lo - 1] > 0:
+            lo -= 1
+        while hi + 1 < n and sign[hi + 1] > 0:
+            hi += 1
+    return lo, hi
+
+
+def _sized_edge(p: np.ndarray, q: np.ndarray, d: np.ndarray, spans: list[tuple[int, int]], m: int, k: int) -> _Edge:
+    """The step of spans[m] with its size: the median level of up to k samples after it less the one before
+    it, each window stopping at the neighbouring steps (one sample at least)."""
+    lo, hi = spans[m]
+    first, last = lo + 1, hi + 1
+    a = max(first - k, spans[m - 1][1] + 1 if m else 0, 0)
+    b = min(last + k, spans[m + 1][0] + 1 if m + 1 < len(spans) else len(d) + 1)
+    pre_p, pre_q = (np.median(p[a:first]), np.median(q[a:first])) if a < first else (p[lo], q[lo])
+    post_p, post_q = (np.median(p[last:b]), np.median(q[last:b])) if last < b else (p[last], q[last])
+    total = float(post_p - pre_p)
+    if total * (p[last] - p[lo]) <= 0:  # the windows disagree with the step itself: keep the step
+        total, dq = float(p[last] - p[lo]), float(q[last] - q[lo])
+    else:
+        dq = float(post_q - pre_q)
+    sharpest = float(d[lo : hi + 1].max() if total > 0 else d[lo : hi + 1].min())
+    return _Edge(first, last, total, dq, sharpest)
 
 
 def _pre_opens(edges: list[_Edge], step_s: float) -> list[list[complex]]:
@@ -387,7 +387,7 @@ def _explain(
     return ends, used
 
 
-def _follow(  # noqa: C901 (to split: issue 15)
+def _follow(
     p: np.ndarray,
     q: np.ndarray,
     edges: list[_Edge],
@@ -407,85 +407,129 @@ def _follow(  # noqa: C901 (to split: issue 15)
     as the candidate (then the candidate is what remains).
     """
     up = edges[i]
-    opens: list[complex] = []  # steps up since the candidate started, not yet matched
-    pre = list(pre_opens)
-    others = 0j
-    ref, rebase = z_step, 0
-    partial = 0.0
-    fade_w = max(FADE_MIN_W, FADE_REL * z_step.real)
-    taper_max = 1.0 - math.exp(-step_s / TAPER_TAU_MIN_S)
-    k_smooth = _window(step_s, 180)
+    follower = _Follower(p, q, up, pre_opens, base, z_step, step_s)
     limit = min(len(p), up.first + max_len)
-    own_w: list[np.ndarray] = [p[up.first : up.last] - base.real]
-    own_var: list[np.ndarray] = [q[up.first : up.last] - base.imag]
-    recent_w = np.array([z_step.real])  # the candidate's latest own levels
-    recent_var = np.array([z_step.imag])
-    done = up.last - up.first
-
-    def run(end: int, kind: str, last: float, off: complex = 0j) -> _Run:
-        return _Run(end, np.concatenate(own_w), np.concatenate(own_var), kind, last, ref, rebase, off, partial)
-
     t = up.last
     j = i + 1
     while True:
         nxt = edges[j] if j < len(edges) and edges[j].first < limit else None
-        stop = nxt.first if nxt is not None else limit
-        # the candidate's own level: the aggregate less the level before it and the devices booked since,
-        # and never more than the aggregate less a standby floor
-        seg_w = np.minimum(p[t:stop] - base.real - others.real, p[t:stop] - STANDBY_W)
-        seg_var = q[t:stop] - base.imag - others.imag
-        if len(seg_w):
-            # a fade: k_smooth samples in a row below fade_w (their running maximum is below it)
-            low = np.flatnonzero(_running_max(seg_w, k_smooth) < fade_w)
-            if low.size:
-                cut = max(0, int(low[0]) - k_smooth + 1)
-                own_w.append(seg_w[:cut])
-                own_var.append(seg_var[:cut])
-                return run(t + cut, "fade", float(seg_w[cut - 1]) if cut else float(recent_w[-1]))
-            own_w.append(seg_w)
-            own_var.append(seg_var)
-            done += len(seg_w)
-            recent_w = np.concatenate((recent_w, seg_w))[-k_smooth:]
-            recent_var = np.concatenate((recent_var, seg_var))[-k_smooth:]
+        faded = follower.level(t, nxt.first if nxt is not None else limit)
+        if faded is not None:
+            return faded
         if nxt is None:
-            return run(limit, "open", float(recent_w[-1]))
-        before = complex(float(np.median(recent_w)), float(np.median(recent_var)))
+            return follower.run(limit, "open", float(follower.recent_w[-1]))
+        ended = follower.step(nxt)
+        if ended is not None:
+            return ended
+        t = nxt.last
+        j += 1
+
+
+class _Follower:
+    """A candidate being followed: its own level per sample so far, and the book of the other devices (steps up
+    since it started, `opens`; still on from before it, `pre`; their sum `others`, P + jQ)."""
+
+    def __init__(
+        self,
+        p: np.ndarray,
+        q: np.ndarray,
+        up: _Edge,
+        pre_opens: list[complex],
+        base: complex,
+        z_step: complex,
+        step_s: float,
+    ) -> None:
+        self.p, self.q, self.base = p, q, base
+        self.opens: list[complex] = []  # steps up since the candidate started, not yet matched
+        self.pre = list(pre_opens)
+        self.others = 0j
+        self.ref, self.rebase = z_step, 0
+        self.partial = 0.0
+        self.fade_w = max(FADE_MIN_W, FADE_REL * z_step.real)
+        self.taper_max = 1.0 - math.exp(-step_s / TAPER_TAU_MIN_S)
+        self.k_smooth = _window(step_s, 180)
+        self.own_w: list[np.ndarray] = [p[up.first : up.last] - base.real]
+        self.own_var: list[np.ndarray] = [q[up.first : up.last] - base.imag]
+        self.recent_w = np.array([z_step.real])  # the candidate's latest own levels
+        self.recent_var = np.array([z_step.imag])
+        self.done = up.last - up.first  # samples followed
+
+    def run(self, end: int, kind: str, last: float, off: complex = 0j) -> _Run:
+        """The candidate ended at sample `end` (exclusive) this way, its own level `last` [W] then."""
+        own_w, own_var = np.concatenate(self.own_w), np.concatenate(self.own_var)
+        return _Run(end, own_w, own_var, kind, last, self.ref, self.rebase, off, self.partial)
+
+    def level(self, t: int, stop: int) -> _Run | None:
+        """Follow the candidate's own level over samples [t, stop), between two steps: the aggregate less the
+        level before it and the devices booked since, and never more than the aggregate less a standby floor.
+        Its run if it fades out there (k_smooth samples in a row below fade_w), else None."""
+        seg_w = np.minimum(self.p[t:stop] - self.base.real - self.others.real, self.p[t:stop] - STANDBY_W)
+        seg_var = self.q[t:stop] - self.base.imag - self.others.imag
+        if not len(seg_w):
+            return None
+        low = np.flatnonzero(_running_max(seg_w, self.k_smooth) < self.fade_w)
+        if low.size:
+            cut = max(0, int(low[0]) - self.k_smooth + 1)
+            self.own_w.append(seg_w[:cut])
+            self.own_var.append(seg_var[:cut])
+            return self.run(t + cut, "fade", float(seg_w[cut - 1]) if cut else float(self.recent_w[-1]))
+        self.own_w.append(seg_w)
+        self.own_var.append(seg_var)
+        self.done += len(seg_w)
+        self.recent_w = np.concatenate((self.recent_w, seg_w))[-self.k_smooth :]
+        self.recent_var = np.concatenate((self.recent_var, seg_var))[-self.k_smooth :]
+        return None
+
+    def step(self, nxt: _Edge) -> _Run | None:
+        """A step during the candidate: a step up is booked; a step down is explained (_step_down). Its run if
+        the step ended it, else None (during another device's transition its own level is taken as flat)."""
+        before = complex(float(np.median(self.recent_w)), float(np.median(self.recent_var)))
         fill = before
         if nxt.mag < 0:
             drop = -nxt.z
-            ends, used = _explain(drop, before, opens, pre)
-            if ends is None:  # nothing explains it: a device on before the candidate, or part of the candidate
-                rest = before - drop
-                # it ended if the step removed most of its level at once (the rest is some unbooked device)
-                ends = drop.real > (1 + OFF_TOLERANCE) * before.real or rest.real < END_REST * before.real
-                sharp = -nxt.sharpest >= taper_max * before.real  # faster than any taper
-                unlike = abs(drop.imag / drop.real - before.imag / max(before.real, 1.0)) > Q_TOL
-                could_be_part = rest.real >= 0 and abs(rest.imag) <= MAX_TAN_PHI * max(rest.real, 1.0)
-                if ends:
-                    pass
-                elif (sharp or unlike) and (drop.real <= base.real - STANDBY_W or not could_be_part):
-                    others -= drop  # a device on before the candidate, or one whose step up was missed
-                else:  # the candidate's own level dropped: a taper, or a device that started with it is off
-                    partial = max(partial, -nxt.sharpest)
-                    fill = rest
-                    if sharp and before.real >= CC_REL * ref.real and rest.real >= MIN_STEP_W / 2:
-                        ref, rebase = rest, done + (nxt.last - nxt.first)
-            for src, k in sorted(used, key=lambda x: -x[1]):
-                others -= (opens if src == "in" else pre).pop(k)
+            ends, fill = self._step_down(nxt, drop, before)
             if ends:
-                own_w.append(p[nxt.first : nxt.last] - base.real - others.real)
-                own_var.append(q[nxt.first : nxt.last] - base.imag - others.imag)
+                self.own_w.append(self.p[nxt.first : nxt.last] - self.base.real - self.others.real)
+                self.own_var.append(self.q[nxt.first : nxt.last] - self.base.imag - self.others.imag)
                 share = min(1.0, before.real / max(drop.real, 1.0))
-                return run(nxt.last, "step", before.real, drop * share)
+                return self.run(nxt.last, "step", before.real, drop * share)
         else:
-            opens.append(nxt.z)
-            others += nxt.z
-        # during another device's transition the candidate's own level is taken as flat
-        own_w.append(np.full(nxt.last - nxt.first, max(fill.real, 0.0)))
-        own_var.append(np.full(nxt.last - nxt.first, fill.imag))
-        done += nxt.last - nxt.first
-        t = nxt.last
-        j += 1
+            self.opens.append(nxt.z)
+            self.others += nxt.z
+        self.own_w.append(np.full(nxt.last - nxt.first, max(fill.real, 0.0)))
+        self.own_var.append(np.full(nxt.last - nxt.first, fill.imag))
+        self.done += nxt.last - nxt.first
+        return None
+
+    def _step_down(self, nxt: _Edge, drop: complex, before: complex) -> tuple[bool, complex]:
+        """Book a step down of size `drop` (P + jQ, positive) at the candidate's own level `before`: (it ended
+        the candidate?, the candidate's own level during the step)."""
+        fill = before
+        ends, used = _explain(drop, before, self.opens, self.pre)
+        if ends is None:  # nothing explains it: a device on before the candidate, or part of the candidate
+            ends, fill = self._unexplained(nxt, drop, before)
+        for src, k in sorted(used, key=lambda x: -x[1]):
+            self.others -= (self.opens if src == "in" else self.pre).pop(k)
+        return ends, fill
+
+    def _unexplained(self, nxt: _Edge, drop: complex, before: complex) -> tuple[bool, complex]:
+        """A step down that no booked device explains: (it ended the candidate?, its own level during it)."""
+        rest = before - drop
+        # it ended if the step removed most of its level at once (the rest is some unbooked device)
+        ends = drop.real > (1 + OFF_TOLERANCE) * before.real or rest.real < END_REST * before.real
+        sharp = -nxt.sharpest >= self.taper_max * before.real  # faster than any taper
+        unlike = abs(drop.imag / drop.real - before.imag / max(before.real, 1.0)) > Q_TOL
+        could_be_part = rest.real >= 0 and abs(rest.imag) <= MAX_TAN_PHI * max(rest.real, 1.0)
+        if ends:
+            return True, before
+        if (sharp or unlike) and (drop.real <= self.base.real - STANDBY_W or not could_be_part):
+            self.others -= drop  # a device on before the candidate, or one whose step up was missed
+            return False, before
+        # the candidate's own level dropped: a taper, or a device that started with it is off
+        self.partial = max(self.partial, -nxt.sharpest)
+        if sharp and before.real >= CC_REL * self.ref.real and rest.real >= MIN_STEP_W / 2:
+            self.ref, self.rebase = rest, self.done + (nxt.last - nxt.first)
+        return False, rest
 
 
 def _running_max(x: np.ndarray, k: int) -> np.ndarray:
@@ -550,206 +594,3 @@ def _features(p: np.ndarray, step_s: float, start: int, z_step: complex, quiet_w
         q_flatness=float((q_hi - q_lo) / max(power, 1.0)),
         end_kind=run.end_kind,
     )
-
-
-# --- classifiers ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RuleModel:
-    """The default classifier: a transparent rule set, thresholds tuned on generated tuning households.
-
-    A candidate is EV charging if all of these hold:
-    - it is large: plateau and step of at least min_power_w (the smallest charger is 3.7 kW);
-    - it is clean: the plateau is level_min..level_max times the step, the aggregate stays up under it
-      (floor_ratio >= min_floor: a continuous load, not a cycling one), and it lasts min_duration_s;
-    - its power factor is near one: |q_ratio| and |q_ratio_plateau| at most max_abs_q (a compressor has
-      0.5..0.6), the same at the step up and down (|q_on_off| <= max_q_on_off);
-    - it is not a resistive heater: a resistive plateau has no reactive power and a sharp end, so an EV needs
-      |q_ratio| >= min_abs_q_ratio, or a taper (taper_fraction >= min_taper), or a power or a duration that no
-      storage water heater reaches (resistive_max_w, resistive_max_s).
-    A clean step of sure_step_w or more with a plateau of 80 % of that or more is EV charging whatever its
-    power factor (no other household device in the model draws that much alone; the power factor of a large
-    step is often blurred by other devices).
-    Other candidates get a coarse label (kettle, heat pump, water heater, other).
-    """
-
-    min_power_w: float = 3000.0
-    level_min: float = 0.5
-    level_max: float = 1.25
-    min_floor: float = 0.6
-    min_duration_s: float = 30 * 60
-    max_abs_q: float = 0.3
-    max_q_on_off: float = 0.6
-    min_abs_q_ratio: float = 0.04
-    min_taper: float = 0.1
-    resistive_max_w: float = 4700.0
-    resistive_max_s: float = 150 * 60
-    sure_step_w: float = 6000.0
-
-    @classmethod
-    def for_step(cls, step_s: float) -> RuleModel:
-        """The rule set tuned for a sample period: above 5 minutes a blurred plateau must last longer and
-        taper more (tuned at 15 minutes on tuning households)."""
-        if step_s <= 300:
-            return cls()
-        return cls(min_duration_s=COARSE_MIN_DURATION_S, min_taper=COARSE_MIN_TAPER)
-
-    def label(self, s: DetectedSession) -> str:
-        if s.duration_s <= 6 * 60:
-            return "kettle"
-        if s.q_ratio > self.max_abs_q and s.q_ratio_plateau > self.max_abs_q:
-            return "heat_pump"
-        large = s.power_w >= self.min_power_w and s.step_w >= self.min_power_w
-        clean = (
-            self.level_min <= s.power_w / max(s.step_w, 1.0) <= self.level_max
-            and s.floor_ratio >= self.min_floor
-            and s.duration_s >= self.min_duration_s
-        )
-        unity = (
-            abs(s.q_ratio) <= self.max_abs_q
-            and abs(s.q_ratio_plateau) <= self.max_abs_q
-            and abs(s.q_on_off) <= self.max_q_on_off
-        )
-        if s.step_w >= self.sure_step_w and s.power_w >= 0.8 * self.sure_step_w and clean:
-            return "ev"  # no other household device steps this much: the power factor is not needed
-        if not (large and clean and unity):
-            return "other"
-        not_resistive = (
-            abs(s.q_ratio) >= self.min_abs_q_ratio
-            or s.taper_fraction >= self.min_taper
-            or s.power_w >= self.resistive_max_w
-            or s.duration_s >= self.resistive_max_s
-        )
-        return "ev" if not_resistive else "water_heater"
-
-    def predict(self, sessions: Sequence[DetectedSession]) -> list[str]:
-        return [self.label(s) for s in sessions]
-
-
-class ForestModel:
-    """A random forest over FEATURES (scikit-learn), trained on labelled candidates; seeded.
-
-    A candidate is "ev" when the forest's probability of "ev" is at least ev_threshold, else the most
-    probable other class.
-    """
-
-    def __init__(
-        self,
-        sessions: Sequence[DetectedSession],
-        labels: Sequence[str],
-        seed: int = 0,
-        n_estimators: int = 200,
-        ev_threshold: float = FOREST_EV_THRESHOLD,
-    ) -> None:
-        from sklearn.ensemble import RandomForestClassifier
-
-        if len(sessions) != len(labels) or not sessions:
-            raise InputError("labels", f"{len(labels)} labels for {len(sessions)} sessions (need >= 1, equal)")
-        if not 0.0 < ev_threshold <= 1.0:
-            raise InputError("ev_threshold", f"{ev_threshold} is outside (0, 1]")
-        self.ev_threshold = ev_threshold
-        # EV candidates are a few percent of all: each tree reweights its bootstrap sample to balance classes
-        self.forest = RandomForestClassifier(
-            n_estimators=n_estimators, class_weight="balanced_subsample", random_state=seed, n_jobs=1
-        )
-        self.forest.fit(np.stack([s.features() for s in sessions]), np.asarray(labels))
-
-    def ev_probability(self, sessions: Sequence[DetectedSession]) -> np.ndarray:
-        """The forest's probability that each session is EV charging."""
-        if not sessions or "ev" not in self.forest.classes_:
-            return np.zeros(len(sessions))
-        proba = self.forest.predict_proba(np.stack([s.features() for s in sessions]))
-        return proba[:, list(self.forest.classes_).index("ev")]
-
-    def predict(self, sessions: Sequence[DetectedSession]) -> list[str]:
-        if not sessions:
-            return []
-        proba = self.forest.predict_proba(np.stack([s.features() for s in sessions]))
-        classes = list(self.forest.classes_)
-        out = []
-        for row in proba:
-            if "ev" in classes and row[classes.index("ev")] >= self.ev_threshold:
-                out.append("ev")
-            else:
-                order = np.argsort(-row)
-                out.append(next(classes[k] for k in order if classes[k] != "ev"))
-        return [str(x) for x in out]
-
-
-# --- the public pipeline --------------------------------------------------------------------------------
-
-
-def classify_sessions(p_w: object, q_var: object, step_s: object, model: Model | None = None) -> list[DetectedSession]:
-    """Every large-load run, labelled by `model` (default: RuleModel.for_step(step_s)). Of EV runs that overlap only the
-    most probable (if the model says, e.g. ForestModel.ev_probability) or the largest step is kept."""
-    cands = candidate_sessions(p_w, q_var, step_s)
-    model = model or RuleModel.for_step(_step(step_s))
-    labelled = [c.with_label(lab) for c, lab in zip(cands, model.predict(cands))]
-    score = model.ev_probability(cands) if hasattr(model, "ev_probability") else None
-    return _suppress_overlaps(labelled, score)
-
-
-def detect_ev_sessions(p_w: object, q_var: object, step_s: object, model: Model | None = None) -> list[DetectedSession]:
-    """EV charging sessions in the aggregate active power p_w [W] and reactive power q_var [var].
-
-    Samples are step_s seconds apart; sessions come in start order, their start/end are sample indices
-    (end exclusive). Raises InputError (a ValueError) naming the field on bad input.
-    """
-    return [s for s in classify_sessions(p_w, q_var, step_s, model) if s.label == "ev"]
-
-
-def _suppress_overlaps(sessions: list[DetectedSession], score: Sequence[float] | None = None) -> list[DetectedSession]:
-    """Of EV sessions that overlap, keep the one with the best score (default: the largest step): one charger
-    charges one car at a time."""
-    scores = list(score) if score is not None else [s.step_w for s in sessions]
-    ranked = sorted(
-        (k for k, s in enumerate(sessions) if s.label == "ev"),
-        key=lambda k: (-scores[k], -sessions[k].step_w, sessions[k].start),
-    )
-    evs = [sessions[k] for k in ranked]
-    kept: list[DetectedSession] = []
-    for s in evs:
-        if all(s.end <= k.start or s.start >= k.end for k in kept):
-            kept.append(s)
-    rest = [s for s in sessions if s.label != "ev"]
-    return sorted(kept + rest, key=lambda s: (s.start, s.end))
-
-
-def unexplained_ev_sessions(
-    detected: Sequence[DetectedSession],
-    signed: Sequence[tuple[float, float]],
-    step_s: float,
-    start_time: float = 0.0,
-    tolerance_s: float = 900.0,
-) -> list[DetectedSession]:
-    """Detected EV sessions that no signed charging session explains.
-
-    Sample i is at start_time + i x step_s [unix s]; a detected session covers
-    [start_time + start x step_s, start_time + end x step_s). A signed session (start_unix_s, end_unix_s)
-    explains it if the two overlap once the signed one is widened by tolerance_s [s] on both sides (clocks
-    and sample boundaries). The smart meter flags the rest: an EV charging at a host without paying.
-    """
-    step = _step(step_s)
-    if not _is_number(start_time) or not math.isfinite(start_time):
-        raise InputError("start_time", f"{start_time!r} is not a finite number")
-    if not _is_number(tolerance_s) or not (math.isfinite(tolerance_s) and tolerance_s >= 0):
-        raise InputError("tolerance_s", f"{tolerance_s!r} must be a finite number >= 0")
-    windows = []
-    for k, pair in enumerate(signed):
-        try:
-            a, b = (float(x) for x in pair)
-        except (TypeError, ValueError):
-            raise InputError(f"signed[{k}]", f"{pair!r} is not a (start_unix_s, end_unix_s) pair") from None
-        if not (math.isfinite(a) and math.isfinite(b)) or b < a:
-            raise InputError(f"signed[{k}]", f"{pair!r} must be finite with start <= end")
-        windows.append((a - tolerance_s, b + tolerance_s))
-    out = []
-    for s in detected:
-        if s.label != "ev":
-            continue
-        t0 = start_time + s.start * step
-        t1 = start_time + s.end * step
-        if not any(a < t1 and t0 < b for a, b in windows):
-            out.append(s)
-    return out
