@@ -22,8 +22,10 @@ from gridchain.metering.parties import (
     sign_session_start,
 )
 from gridchain.metering.service import RoamingRefused, RoamingStation, id_tag_of
-from gridchain.ocpp.central import CentralSystem, MeterSample, RecordingBackend
+from gridchain.ocpp.backend import RecordingBackend
+from gridchain.ocpp.central import CentralSystem
 from gridchain.ocpp.charge_point import ChargePointSim
+from gridchain.ocpp.messages.meter_values import MeterSample
 
 I = m.INTERVAL_S  # noqa: E741
 MAX_COST = 10**16  # [wei] each start's signed maximum

@@ -18,7 +18,7 @@ from gridchain.metering.parties import (
     sign_session_start,
 )
 from gridchain.metering.service import RoamingRefused, RoamingStation, id_tag_of
-from gridchain.ocpp.central import RecordingBackend
+from gridchain.ocpp.backend import RecordingBackend
 
 I = m.INTERVAL_S  # noqa: E741
 
@@ -72,7 +72,7 @@ def test_the_gateway_keeps_only_readings_signed_by_their_meter_and_anchors_once(
 
 
 def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register(net):
-    from gridchain.ocpp.charge_point import Reading
+    from gridchain.ocpp.meter import Reading
 
     cpm = ChargePointMeter(net.cp)
     start, _ = sign_session_start(net.ev_key, net.client.domain(), net.cp.address, net.day0 + 300, 10**15)
@@ -151,7 +151,7 @@ def test_a_wrong_anchored_day_is_corrected_with_the_meters_signed_root(net):
 
 
 def test_a_transaction_beginning_intervals_after_the_signed_start_pads_zeros(net):
-    from gridchain.ocpp.charge_point import Reading
+    from gridchain.ocpp.meter import Reading
 
     cpm = ChargePointMeter(net.cp)
     cpm.expect(b"\x01" * 32, net.day0 + 100)

@@ -18,7 +18,8 @@ from typing import Any
 
 from websockets.sync.client import connect
 
-from gridchain.ocpp.charge_point import SUBPROTOCOL, iso_utc
+from gridchain.ocpp.frames import SUBPROTOCOL
+from gridchain.ocpp.messages.fields import iso_utc
 
 ANSWER_S = 5.0  # [s] how long an attack waits for an answer that should come
 SILENCE_S = 0.3  # [s] how long it waits to conclude that no answer comes

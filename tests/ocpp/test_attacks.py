@@ -1,4 +1,4 @@
-"""Attacks on the OCPP 1.6-J central system (services/ocpp_central.py) over real loopback websockets.
+"""Attacks on the OCPP 1.6-J central system (gridchain.ocpp.central) over real loopback websockets.
 
 A hostile charge point (`hostile_cp`, tests/ocpp/attackers.py) sends raw OCPP-J frames; each test asserts
 the OCPP-J 1.6 answer (the CallError code of Table 7, the field named in the description, or the result the 1.6
@@ -14,8 +14,10 @@ import json
 
 import pytest
 
-from gridchain.ocpp.central import CentralSystem, RecordingBackend
-from gridchain.ocpp.charge_point import ChargePointSim, iso_utc
+from gridchain.ocpp.backend import RecordingBackend
+from gridchain.ocpp.central import CentralSystem
+from gridchain.ocpp.charge_point import ChargePointSim
+from gridchain.ocpp.messages.fields import iso_utc
 from tests.ocpp.attackers import (
     SILENCE_S,
     STALL_BOUND_S,
@@ -29,7 +31,9 @@ from tests.ocpp.attackers import (
 )
 
 TAG = "TAG-MALLORY"
-MAX_READING = 10**15  # [Wh or W] the largest reading the central system keeps (ocpp_central.MAX_READING)
+MAX_READING = (
+    10**15
+)  # [Wh or W] the largest reading the central system keeps (gridchain.ocpp.messages.meter_values.MAX_READING)
 T0 = 1_700_000_100 // 900 * 900 + 900  # [s] a quarter hour
 
 
@@ -445,7 +449,7 @@ def test_broken_json_of_a_call_with_a_readable_id_gets_formation_violation(centr
     ],  # escaped quote; unbalanced
 )
 def test_nesting_is_measured_outside_strings(text, too_deep):
-    from gridchain.ocpp.central import _too_deep
+    from gridchain.ocpp.frames import _too_deep
 
     assert _too_deep(text) is too_deep
 

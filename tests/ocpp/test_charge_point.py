@@ -3,37 +3,25 @@
 exact energy, SetChargingProfile obeyed from the moment it arrives, a charge point that loses its link mid-session
 and reconnects (queued messages in order, a resent message counted once, StopTransaction delivered late),
 malformed profiles rejected, a clean shutdown. The protocol logic is also driven without a network (an in-memory
-pipe), and the meter and the profile rules as pure functions. The simulator's clock is simulated: no test sleeps;
-waits are on conditions with timeouts."""
+pipe); the meter and the profile rules as pure functions are in test_meter.py and test_messages.py. The simulator's
+clock is simulated: no test sleeps; waits are on conditions with timeouts."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from decimal import Decimal
-from fractions import Fraction
 
 import pytest
 from ocpp.exceptions import OCPPError, PropertyConstraintViolationError
 from ocpp.v16 import call
 
 from gridchain.errors import InputError
-from gridchain.ocpp.central import (
-    CentralChargePoint,
-    CentralSystem,
-    MeterSample,
-    RecordingBackend,
-    charging_profile,
-)
-from gridchain.ocpp.charge_point import (
-    ChargePointProtocol,
-    ChargePointSim,
-    ChargingMeter,
-    OfflineError,
-    RefusedError,
-    iso_utc,
-    parse_charging_profile,
-)
+from gridchain.ocpp.backend import RecordingBackend
+from gridchain.ocpp.central import CentralChargePoint, CentralSystem
+from gridchain.ocpp.charge_point import ChargePointProtocol, ChargePointSim, OfflineError, RefusedError
+from gridchain.ocpp.messages.charging_profile import charging_profile
+from gridchain.ocpp.messages.fields import iso_utc
+from gridchain.ocpp.messages.meter_values import MeterSample
 
 START = 1_700_000_100  # [s] simulated clock at the start of each test
 TAG = "TAG-ALICE"
@@ -369,65 +357,6 @@ def test_the_protocol_without_network():
     assert profile["charging_profile_purpose"] == "TxProfile" and profile["transaction_id"] == 1
     assert profile["charging_schedule"]["charging_rate_unit"] == "W"
     assert profile["charging_schedule"]["charging_schedule_period"] == [{"start_period": 0, "limit": 3_700}]
-
-
-def test_meter_integrates_exactly_and_reads_at_boundaries():
-    meter = ChargingMeter(START, 7_399, 900, register_wh=12)
-    assert meter.advance(5_000) == [] and meter.register_wh == 12  # no transaction, no power
-    meter.begin(5)
-    exact = Fraction(12)
-    readings = []
-    for step, limit in [(7, None), (893, 3_701), (1, None), (2_000, 10), (1_799, 0), (3_600, 4_444)]:
-        if limit is not None:
-            meter.set_limit("TxProfile", limit)
-        exact += Fraction(meter.power_w * step, 3_600)
-        readings += meter.advance(step)
-        assert meter.register_wh == int(exact)  # floor: the remainder is kept, never lost
-        assert meter.register_wh * 3_600 + meter.remainder_ws == exact * 3_600
-    assert [r.timestamp - START - 5_000 for r in readings] == [900 * k for k in range(1, 10)]
-    assert all(r.context == "Sample.Periodic" for r in readings)
-    assert meter.end().register_wh == meter.register_wh and meter.power_w == 0 and meter.limit_w is None
-
-
-def test_charging_profile_rules():
-    def schedule(unit="W", limit=3_700, **extra) -> dict:
-        period = {"start_period": 0, "limit": limit, **extra.pop("period", {})}
-        return {"charging_rate_unit": unit, "charging_schedule_period": [period], **extra}
-
-    base = {
-        "charging_profile_id": 1,
-        "stack_level": 0,
-        "charging_profile_purpose": "TxProfile",
-        "charging_profile_kind": "Relative",
-        "transaction_id": 4,
-        "charging_schedule": schedule(),
-    }
-
-    def parse(connector_id=1, active_tx=4, **changes):  # active_tx: the transaction in progress at the charge point
-        profile = {**base, **changes}
-        return parse_charging_profile(connector_id, profile, own_connector_id=1, transaction_id=active_tx)
-
-    accepted = parse()
-    assert (accepted.purpose, accepted.limit_w, accepted.transaction_id) == ("TxProfile", 3_700, 4)
-    default = parse(0, None, charging_profile_purpose="TxDefaultProfile", transaction_id=None)
-    assert (default.purpose, default.limit_w, default.transaction_id) == ("TxDefaultProfile", 3_700, None)
-    assert parse(charging_schedule=schedule("A", 16)).limit_w == 16 * 230 * 3
-    assert parse(charging_schedule=schedule("W", Decimal("3700.9"))).limit_w == 3_700  # floor: never above
-    for kwargs, field in [
-        ({"connector_id": 0}, "connectorId"),
-        ({"connector_id": 2}, "connectorId"),
-        ({"active_tx": None}, "chargingProfilePurpose"),
-        ({"active_tx": 5}, "transactionId"),
-        ({"charging_profile_purpose": "TxDefaultProfile"}, "transactionId"),
-        ({"charging_schedule": schedule("kW", 1)}, "chargingRateUnit"),
-        ({"charging_schedule": {"charging_rate_unit": "W", "charging_schedule_period": []}}, "chargingSchedulePeriod"),
-        ({"charging_schedule": schedule(duration=60)}, "duration"),
-        ({"charging_schedule": schedule("A", 6, period={"number_phases": 4})}, "numberPhases"),
-        ({"charging_schedule": schedule(limit="3700")}, "limit"),
-        ({"charging_profile_kind": "Recurring"}, "chargingProfileKind"),
-    ]:
-        with pytest.raises(InputError, match=field):
-            parse(**kwargs)
 
 
 def test_clock_aligned_readings_fall_on_interval_boundaries(central):

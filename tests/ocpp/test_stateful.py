@@ -23,13 +23,11 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from gridchain.ocpp.central import (
-    MAX_NUMBER_CHARS,
-    MAX_READING,
-    CentralChargePoint,
-    RecordingBackend,
-)
-from gridchain.ocpp.charge_point import iso_utc
+from gridchain.ocpp.backend import RecordingBackend
+from gridchain.ocpp.central import CentralChargePoint
+from gridchain.ocpp.frames import MAX_NUMBER_CHARS
+from gridchain.ocpp.messages.fields import iso_utc
+from gridchain.ocpp.messages.meter_values import MAX_READING
 from tests.ocpp.attackers import OCPP16_ERROR_CODES
 
 TAG = "TAG-ALICE"

@@ -2,7 +2,7 @@
 out and its maximum cost is reserved on chain, and settles each session on chain from what the charge point's
 meter signed (OCPP SignedData).
 
-The OCPP central system (`services.ocpp_central`) runs in its own thread with a `RecordingBackend`; this class
+The OCPP central system (`gridchain.ocpp.central`) runs in its own thread with a `RecordingBackend`; this class
 works from the caller's thread. `announce` checks the EV's signed start (this charge point's meter, the EV's
 signature, a registered EV, a maximum cost of at least `min_escrow_wei`), reserves that maximum of the owner's
 escrow on chain (`reserve`: the contract refuses escrow under a withdrawal notice), and only then admits the
@@ -31,7 +31,7 @@ from gridchain.metering.parties import (
     reading_from_signed_data,
     session_from_signed_data,
 )
-from gridchain.ocpp.central import RecordingBackend
+from gridchain.ocpp.backend import RecordingBackend
 
 
 class RoamingRefused(Refused):

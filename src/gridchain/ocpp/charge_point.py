@@ -1,22 +1,16 @@
-"""The charge point: an OCPP 1.6-J charge-point simulator on the `ocpp` library's client side, with a meter on a
-simulated clock.
+"""The charge point: an OCPP 1.6-J charge-point simulator on the `ocpp` library's client side, with its integer meter
+(`meter.py`) on a simulated clock.
 
-Three layers, each usable alone:
-
-- `ChargingMeter` (pure, no I/O, no clock): an integer Wh register that `advance(seconds)` integrates at
-  power = min(EV maximum, charging-profile limit) while a transaction is open, exactly (the energy below one
-  Wh is kept as a remainder in W*s, so nothing is lost to rounding), and the readings at each meter-interval
-  boundary crossed (`Sample.Periodic`, boundaries at transaction start + k * interval, as OCPP's
-  MeterValueSampleInterval; or, with `clock_aligned`, `Sample.Clock` at multiples of the interval on the
-  clock, as ClockAlignedDataInterval: what interval billing needs).
 - `ChargePointProtocol` (an `ocpp.v16.ChargePoint`): the SetChargingProfile handler over whatever connection
-  it is given (a websocket, or an in-memory pipe in tests); `parse_charging_profile` is its pure decision.
+  it is given (a websocket, or an in-memory pipe in tests); `messages.charging_profile.parse_charging_profile` is
+  its pure decision.
 - `ChargePointSim`: a plain-Python facade that runs the client's asyncio loop in its own thread and drives a
   whole session: connect (BootNotification), authorize, start_transaction, advance, stop_transaction,
-  disconnect (abrupt) and reconnect. Transaction-related messages (MeterValues, StopTransaction) go through an
-  ordered outbox: a message leaves it only when the central system's reply arrives, so whatever was queued
-  while offline, or sent but not acknowledged before the link dropped, is (re)sent in order after reconnect.
-  The central system deduplicates what it already had (`gridchain.ocpp.central`).
+  disconnect (abrupt) and reconnect. Each request is built by its message's builder (`messages/`).
+  Transaction-related messages (MeterValues, StopTransaction) go through an ordered outbox: a message leaves it
+  only when the central system's reply arrives, so whatever was queued while offline, or sent but not
+  acknowledged before the link dropped, is (re)sent in order after reconnect. The central system deduplicates
+  what it already had (`gridchain.ocpp.backend`).
 
 Units: power [W], energy [Wh], time [s] (unix seconds of the simulated clock).
 """
@@ -28,9 +22,6 @@ import collections
 import contextlib
 import threading
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import ROUND_FLOOR
 from typing import Any, TypeVar
 
 import websockets
@@ -38,301 +29,42 @@ from ocpp.exceptions import OCPPError
 from ocpp.messages import MessageType, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as OcppChargePoint
-from ocpp.v16 import call, call_result, datatypes
+from ocpp.v16 import datatypes
 from ocpp.v16.enums import (
     Action,
     AuthorizationStatus,
-    ChargePointErrorCode,
     ChargePointStatus,
     ChargingProfileStatus,
-    Measurand,
-    ReadingContext,
     Reason,
     RegistrationStatus,
-    UnitOfMeasure,
-    ValueFormat,
 )
 
-from gridchain.checks import check_min_int, check_number, check_seconds
+from gridchain.checks import check_min_int, check_seconds
 from gridchain.errors import InputError
+from gridchain.ocpp.frames import SUBPROTOCOL
+from gridchain.ocpp.loop import LoopThread
+from gridchain.ocpp.messages.charging_profile import build_set_charging_profile_result, parse_charging_profile
+from gridchain.ocpp.messages.fields import check_id_tag
+from gridchain.ocpp.messages.meter_values import build_meter_values, meter_value
+from gridchain.ocpp.messages.registration import (
+    Boot,
+    build_boot_notification,
+    build_heartbeat,
+    parse_boot_notification_result,
+    parse_heartbeat_result,
+)
+from gridchain.ocpp.messages.status import ConnectorStatus, build_status_notification
+from gridchain.ocpp.messages.transactions import (
+    TransactionStart,
+    build_authorize,
+    build_start_transaction,
+    build_stop_transaction,
+    parse_authorize_result,
+    parse_start_transaction_result,
+)
+from gridchain.ocpp.meter import ChargingMeter, Reading
 
-SUBPROTOCOL = "ocpp1.6"
-TX_PROFILE = "TxProfile"
-TX_DEFAULT_PROFILE = "TxDefaultProfile"
 _T = TypeVar("_T")
-
-
-# ---------------------------------------------------------------------------------------------- time and loops
-
-
-def iso_utc(timestamp: int) -> str:
-    """OCPP's dateTime for a unix time [s]: `2023-11-14T22:13:20Z`."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def unix_s(text: object, field: str) -> int:
-    """Unix time [s] (fractions dropped) of an OCPP dateTime; InputError naming `field` if it is not one with a
-    time zone."""
-    if not isinstance(text, str):
-        raise InputError(field, f"expected an ISO 8601 date-time string, got {type(text).__name__}")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(field, f"{text!r} is not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        raise InputError(field, f"{text!r} has no time zone (OCPP times are UTC, e.g. ...Z)")
-    return int(moment.timestamp())
-
-
-class LoopThread:
-    """An asyncio loop in a thread of its own; `run(coro, timeout_s)` runs a coroutine on it from any other thread
-    and returns its result. `stop()` ends the loop (pending tasks are cancelled, the default executor, which the
-    `ocpp` library validates schemas in, is shut down) and joins the thread."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-
-    def start(self) -> LoopThread:
-        self._thread.start()
-        self._ready.wait()
-        return self
-
-    def _main(self) -> None:
-        asyncio.run(self._body())
-
-    async def _body(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def run(self, coro: Coroutine[Any, Any, _T], timeout_s: float) -> _T:
-        if self._loop is None or not self._thread.is_alive():
-            coro.close()
-            raise RuntimeError(f"{self.name}: the event loop is not running")
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result(timeout_s)
-        except TimeoutError:
-            future.cancel()
-            raise
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread.ident is not None:
-            self._thread.join(timeout_s)
-        if self._thread.is_alive():
-            raise RuntimeError(f"{self.name}: the event loop thread did not end within {timeout_s} s")
-
-
-# --------------------------------------------------------------------------------------------------- the meter
-
-
-@dataclass(frozen=True)
-class Reading:
-    """The meter at one moment: time [s], register [Wh], power [W] (None at a transaction's begin and end), and
-    OCPP's ReadingContext (`Sample.Periodic`, `Transaction.Begin`, `Transaction.End`)."""
-
-    timestamp: int
-    register_wh: int
-    power_w: int | None
-    context: str
-
-
-class ChargingMeter:
-    """A charge point's meter on a simulated clock. Pure: no I/O; time moves only by `advance`.
-
-    The register is an integer [Wh]; energy below one Wh is kept in `remainder_ws` [W*s] (0 <= it < 3600), so
-    that register_wh * 3600 + remainder_ws grows by exactly the integral of power over time."""
-
-    def __init__(
-        self,
-        start_time: int,
-        ev_max_power_w: int,
-        meter_interval_s: int,
-        register_wh: int = 0,
-        clock_aligned: bool = False,
-    ) -> None:
-        self.now = check_min_int("start_time", start_time, 0)
-        self.ev_max_power_w = check_min_int("ev_max_power_w", ev_max_power_w, 0)
-        self.meter_interval_s = check_min_int("meter_interval_s", meter_interval_s, 1)
-        self.register_wh = check_min_int("register_wh", register_wh, 0)
-        self.clock_aligned = bool(clock_aligned)
-        self.remainder_ws = 0
-        self.transaction_id: int | None = None
-        self.transaction_start: int | None = None
-        self.tx_limit_w: int | None = None  # TxProfile: this transaction only
-        self.default_limit_w: int | None = None  # TxDefaultProfile: every transaction without a TxProfile
-
-    @property
-    def limit_w(self) -> int | None:
-        """The charging-profile limit in force [W], None without one."""
-        return self.tx_limit_w if self.tx_limit_w is not None else self.default_limit_w
-
-    @property
-    def power_w(self) -> int:
-        """Power drawn now [W]: min(EV maximum, limit) during a transaction, else 0."""
-        if self.transaction_id is None:
-            return 0
-        limit = self.limit_w
-        return self.ev_max_power_w if limit is None else min(self.ev_max_power_w, limit)
-
-    def set_limit(self, purpose: str, limit_w: int) -> None:
-        """Obey a charging profile from now on (`TxProfile` or `TxDefaultProfile`)."""
-        check_min_int("limit_w", limit_w, 0)
-        if purpose == TX_PROFILE:
-            if self.transaction_id is None:
-                raise InputError("chargingProfilePurpose", "TxProfile without a transaction in progress")
-            self.tx_limit_w = limit_w
-        elif purpose == TX_DEFAULT_PROFILE:
-            self.default_limit_w = limit_w
-        else:
-            raise InputError("chargingProfilePurpose", f"{purpose!r} is not TxProfile or TxDefaultProfile")
-
-    def begin(self, transaction_id: int) -> Reading:
-        """Open a transaction now; the reading at its begin."""
-        if self.transaction_id is not None:
-            raise RuntimeError(f"transaction {self.transaction_id} is still open")
-        self.transaction_id = check_min_int("transaction_id", transaction_id, 1)
-        self.transaction_start = self.now
-        return Reading(self.now, self.register_wh, None, ReadingContext.transaction_begin.value)
-
-    def end(self) -> Reading:
-        """Close the transaction now (its TxProfile ends with it); the reading at its end."""
-        if self.transaction_id is None:
-            raise RuntimeError("no transaction is open")
-        self.transaction_id = self.transaction_start = self.tx_limit_w = None
-        return Reading(self.now, self.register_wh, None, ReadingContext.transaction_end.value)
-
-    def _integrate(self, seconds: int) -> None:
-        total_ws = self.remainder_ws + self.power_w * seconds
-        self.register_wh += total_ws // 3600
-        self.remainder_ws = total_ws % 3600
-
-    def advance(self, seconds: int) -> list[Reading]:
-        """Move the clock `seconds` [s] on, integrating power; the periodic readings at each boundary crossed (a
-        boundary at the end of the step included), each with the register at that very moment."""
-        check_min_int("seconds", seconds, 0)
-        end = self.now + seconds
-        readings = []
-        while self.now < end:
-            if self.transaction_id is None:
-                self._integrate(end - self.now)
-                self.now = end
-                break
-            origin = 0 if self.clock_aligned else self.transaction_start
-            boundary = origin + ((self.now - origin) // self.meter_interval_s + 1) * self.meter_interval_s
-            step_end = min(end, boundary)
-            self._integrate(step_end - self.now)
-            self.now = step_end
-            if step_end == boundary:
-                context = ReadingContext.sample_clock if self.clock_aligned else ReadingContext.sample_periodic
-                readings.append(Reading(boundary, self.register_wh, self.power_w, context.value))
-        return readings
-
-
-# ------------------------------------------------------------------------------------- SetChargingProfile rules
-
-
-@dataclass(frozen=True)
-class ProfileLimit:
-    """An accepted charging profile reduced to what the simulator obeys: its purpose and one limit [W]."""
-
-    purpose: str
-    limit_w: int
-    charging_profile_id: int
-    transaction_id: int | None
-
-
-def parse_charging_profile(  # noqa: C901 (to split: issue 15)
-    connector_id: object,
-    profile: object,
-    *,
-    own_connector_id: int,
-    transaction_id: int | None,
-    voltage_v: int = 230,
-    phases: int = 3,
-) -> ProfileLimit:
-    """Decide a SetChargingProfile.req (its snake_case payload as the `ocpp` library hands it over) for a charge
-    point with one connector `own_connector_id` and the open transaction `transaction_id` (None: none).
-
-    Accepted: purpose TxProfile (on the connector, for the open transaction) or TxDefaultProfile (connector 0 or
-    ours), kind Absolute or Relative, exactly one schedule period starting at 0, unit W, or A converted as
-    floor(A * voltage_v * phases) [W] (phases = the period's numberPhases, default `phases`). Anything else,
-    including what the simulator cannot obey (several periods, a duration, validity dates, recurring profiles,
-    ChargePointMaxProfile), raises InputError naming the OCPP field, which the handler answers with Rejected."""
-    where = "csChargingProfiles"
-    if not isinstance(profile, dict):
-        raise InputError(where, f"expected an object, got {type(profile).__name__}")
-    purpose = profile.get("charging_profile_purpose")
-    if purpose not in (TX_PROFILE, TX_DEFAULT_PROFILE):
-        raise InputError(
-            f"{where}.chargingProfilePurpose", f"{purpose!r} is not supported (TxProfile, TxDefaultProfile)"
-        )
-    if isinstance(connector_id, bool) or not isinstance(connector_id, int):
-        raise InputError("connectorId", f"expected an integer, got {type(connector_id).__name__}")
-    allowed_connectors = (own_connector_id,) if purpose == TX_PROFILE else (0, own_connector_id)
-    if connector_id not in allowed_connectors:
-        raise InputError("connectorId", f"{connector_id} is not one of {allowed_connectors} for a {purpose}")
-    profile_tx = profile.get("transaction_id")
-    if purpose == TX_PROFILE:
-        if transaction_id is None:
-            raise InputError(f"{where}.chargingProfilePurpose", "TxProfile without a transaction in progress")
-        if profile_tx is not None and profile_tx != transaction_id:
-            raise InputError(
-                f"{where}.transactionId", f"{profile_tx!r} is not the transaction in progress ({transaction_id})"
-            )
-    elif profile_tx is not None:
-        raise InputError(f"{where}.transactionId", "only a TxProfile names a transaction")
-    kind = profile.get("charging_profile_kind")
-    if kind not in ("Absolute", "Relative"):
-        raise InputError(f"{where}.chargingProfileKind", f"{kind!r} is not supported (Absolute, Relative)")
-    for key, name in (("valid_from", "validFrom"), ("valid_to", "validTo"), ("recurrency_kind", "recurrencyKind")):
-        if profile.get(key) is not None:
-            raise InputError(f"{where}.{name}", "not supported: the limit holds until replaced or the transaction ends")
-    profile_id = profile.get("charging_profile_id")
-    if isinstance(profile_id, bool) or not isinstance(profile_id, int):
-        raise InputError(f"{where}.chargingProfileId", f"expected an integer, got {type(profile_id).__name__}")
-    schedule = profile.get("charging_schedule")
-    where = f"{where}.chargingSchedule"
-    if not isinstance(schedule, dict):
-        raise InputError(where, f"expected an object, got {type(schedule).__name__}")
-    if schedule.get("duration") is not None:
-        raise InputError(f"{where}.duration", "not supported: the limit holds until replaced or the transaction ends")
-    unit = schedule.get("charging_rate_unit")
-    if unit not in ("W", "A"):
-        raise InputError(f"{where}.chargingRateUnit", f"{unit!r} is not W or A")
-    periods = schedule.get("charging_schedule_period")
-    if not isinstance(periods, list) or len(periods) != 1:
-        count = len(periods) if isinstance(periods, list) else type(periods).__name__
-        raise InputError(f"{where}.chargingSchedulePeriod", f"exactly one period is supported, got {count}")
-    period = periods[0]
-    where = f"{where}.chargingSchedulePeriod[0]"
-    if not isinstance(period, dict):
-        raise InputError(where, f"expected an object, got {type(period).__name__}")
-    if period.get("start_period") != 0:
-        raise InputError(f"{where}.startPeriod", f"{period.get('start_period')!r} is not 0")
-    limit = check_number(f"{where}.limit", period.get("limit"))
-    if limit < 0:
-        raise InputError(f"{where}.limit", f"{limit} is negative")
-    if unit == "A":
-        number_phases = period.get("number_phases", phases)
-        if number_phases is None:
-            number_phases = phases
-        if number_phases not in (1, 2, 3):
-            raise InputError(f"{where}.numberPhases", f"{number_phases!r} is not 1, 2 or 3")
-        limit = limit * voltage_v * number_phases
-    limit_w = int(limit.to_integral_value(rounding=ROUND_FLOOR))
-    return ProfileLimit(purpose, limit_w, profile_id, transaction_id if purpose == TX_PROFILE else None)
 
 
 # ------------------------------------------------------------------------------------------------ the protocol
@@ -361,7 +93,7 @@ class ChargePointProtocol(OcppChargePoint):
 
     @on(Action.set_charging_profile)
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict, **kwargs: Any):
-        return call_result.SetChargingProfile(status=self._on_charging_profile(connector_id, cs_charging_profiles))
+        return build_set_charging_profile_result(self._on_charging_profile(connector_id, cs_charging_profiles))
 
     async def route_message(self, raw_msg: str) -> None:
         if self._drop_reply is not None:
@@ -385,31 +117,9 @@ class RefusedError(RuntimeError):
 
 
 def _meter_value(reading: Reading, signer: Callable[[Reading], str] | None) -> datatypes.MeterValue:
-    context = ReadingContext(reading.context)
-    energy = Measurand.energy_active_import_register
-    values = [
-        datatypes.SampledValue(value=str(reading.register_wh), context=context, measurand=energy, unit=UnitOfMeasure.wh)
-    ]
-    if reading.power_w is not None:
-        values.append(
-            datatypes.SampledValue(
-                value=str(reading.power_w),
-                context=context,
-                measurand=Measurand.power_active_import,
-                unit=UnitOfMeasure.w,
-            )
-        )
-    if signer is not None:
-        values.append(
-            datatypes.SampledValue(
-                value=signer(reading),
-                context=context,
-                format=ValueFormat.signed_data,
-                measurand=energy,
-                unit=UnitOfMeasure.wh,
-            )
-        )
-    return datatypes.MeterValue(timestamp=iso_utc(reading.timestamp), sampled_value=values)
+    """The MeterValue of a reading, with its SignedData `signer(reading)` if there is a signer."""
+    signed = signer(reading) if signer is not None else None
+    return meter_value(reading.timestamp, reading.register_wh, reading.power_w, reading.context, signed)
 
 
 class ChargePointSim:
@@ -594,22 +304,13 @@ class ChargePointSim:
         if self.online:  # a status is not a transaction message: not queued while offline
             with contextlib.suppress(OfflineError):
                 await self._deliver(
-                    call.StatusNotification(
-                        connector_id=self.connector_id,
-                        error_code=ChargePointErrorCode.no_error,
-                        status=status,
-                        timestamp=iso_utc(self.meter.now),
-                    )
+                    build_status_notification(ConnectorStatus(self.connector_id, status, timestamp=self.meter.now))
                 )
 
     def _queue_readings(self, readings: list[Reading]) -> None:
         for reading in readings:
             self._outbox.append(
-                call.MeterValues(
-                    connector_id=self.connector_id,
-                    transaction_id=self.meter.transaction_id,
-                    meter_value=[_meter_value(reading, self.signer)],
-                )
+                build_meter_values(self.connector_id, self.meter.transaction_id, [_meter_value(reading, self.signer)])
             )
 
     # -- the session, from plain Python
@@ -620,31 +321,27 @@ class ChargePointSim:
 
         async def go() -> str:
             await self._open()
-            boot = await self._deliver(
-                call.BootNotification(charge_point_model=self.model, charge_point_vendor=self.vendor)
-            )
-            self.boot_status, self.heartbeat_interval_s = boot.status, boot.interval
-            if boot.status == RegistrationStatus.accepted:
+            boot = await self._deliver(build_boot_notification(Boot(self.vendor, self.model)))
+            self.boot_status, self.heartbeat_interval_s = parse_boot_notification_result(boot)
+            if self.boot_status == RegistrationStatus.accepted:
                 await self._status(ChargePointStatus.charging if self.transaction_id else ChargePointStatus.available)
                 await self._flush()
-            return boot.status
+            return self.boot_status
 
         return self._run(go(), messages=3)
 
     def heartbeat(self) -> str:
         """Heartbeat; the central system's current time."""
-        return self._run(self._deliver(call.Heartbeat())).current_time
+        return parse_heartbeat_result(self._run(self._deliver(build_heartbeat())))
 
     def authorize(self, id_tag: str) -> bool:
         """Authorize `id_tag` online (there is no local authorization list); True when Accepted."""
-        _check_id_tag(id_tag)
-        result = self._run(self._deliver(call.Authorize(id_tag=id_tag)))
-        return result.id_tag_info["status"] == AuthorizationStatus.accepted
+        return parse_authorize_result(self._run(self._deliver(build_authorize(id_tag))))
 
     def start_transaction(self, id_tag: str) -> int:
         """StartTransaction now (needs the connection: the transaction id comes from the central system); the
         transaction id. RefusedError if the central system does not accept `id_tag`."""
-        _check_id_tag(id_tag)
+        check_id_tag(id_tag)
         if self.meter.transaction_id is not None:
             raise RuntimeError(f"{self.cp_id}: transaction {self.meter.transaction_id} is still open")
 
@@ -652,22 +349,15 @@ class ChargePointSim:
             await self._flush()  # what an earlier transaction left queued goes first
             if self._outbox:
                 raise OfflineError(f"{self.cp_id}: offline, StartTransaction not sent")
-            result = await self._deliver(
-                call.StartTransaction(
-                    connector_id=self.connector_id,
-                    id_tag=id_tag,
-                    meter_start=self.meter.register_wh,
-                    timestamp=iso_utc(self.meter.now),
-                )
-            )
-            status = result.id_tag_info["status"]
+            start = TransactionStart(self.connector_id, id_tag, self.meter.register_wh, self.meter.now)
+            transaction_id, status = parse_start_transaction_result(await self._deliver(build_start_transaction(start)))
             if status != AuthorizationStatus.accepted:
                 raise RefusedError(f"id_tag: {id_tag!r} refused by the central system ({status})")
             self.id_tag = id_tag
-            self._queue_readings([self.meter.begin(result.transaction_id)])
+            self._queue_readings([self.meter.begin(transaction_id)])
             await self._flush()
             await self._status(ChargePointStatus.charging)
-            return result.transaction_id
+            return transaction_id
 
         return self._run(go(), messages=3)
 
@@ -694,13 +384,13 @@ class ChargePointSim:
             transaction_id = self.meter.transaction_id
             final = self.meter.end()
             self._outbox.append(
-                call.StopTransaction(
-                    meter_stop=final.register_wh,
-                    timestamp=iso_utc(final.timestamp),
-                    transaction_id=transaction_id,
-                    reason=Reason(reason),
-                    id_tag=self.id_tag,
-                    transaction_data=[_meter_value(final, self.signer)],
+                build_stop_transaction(
+                    transaction_id,
+                    final.register_wh,
+                    final.timestamp,
+                    reason,
+                    self.id_tag,
+                    [_meter_value(final, self.signer)],
                 )
             )
             await self._flush()
@@ -768,9 +458,3 @@ class ChargePointSim:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _check_id_tag(id_tag: object) -> str:
-    if not isinstance(id_tag, str) or not 1 <= len(id_tag) <= 20:
-        raise InputError("id_tag", f"{id_tag!r} is not a string of 1..20 characters (OCPP IdToken)")
-    return id_tag

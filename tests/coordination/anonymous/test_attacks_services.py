@@ -58,7 +58,7 @@ from gridchain.metering.parties import MeterGateway, SmartMeter
 from gridchain.metering.scenarios.meter_proof import prove_reading
 from gridchain.metering.service import RoamingRefused, RoamingStation
 from gridchain.net.server import LoopbackServer
-from gridchain.ocpp.central import RecordingBackend
+from gridchain.ocpp.backend import RecordingBackend
 from gridchain.v2v.client import V2VClient
 from gridchain.v2v.parties import ConsumerEV, ProviderEV
 from gridchain.v2v.scenarios import dev_keys_for

@@ -40,7 +40,8 @@ from gridchain.metering.parties import (
     sign_session_start,
 )
 from gridchain.metering.service import RoamingStation
-from gridchain.ocpp.central import CentralSystem, RecordingBackend
+from gridchain.ocpp.backend import RecordingBackend
+from gridchain.ocpp.central import CentralSystem
 from gridchain.ocpp.charge_point import ChargePointSim
 
 COMMUNITY = 1
