@@ -8,9 +8,10 @@ from pathlib import Path
 import boa
 from eth_account import Account
 
-from gridchain.crypto.eip712 import compact
+from gridchain.crypto import eip712
+from gridchain.crypto.keys import compact, sign_digest
 from gridchain.metering import model as m
-from gridchain.metering.client import sign_digest, signer_of
+from gridchain.metering.client import signer_of
 from tests.support.contracts import Mirrored, load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
@@ -52,7 +53,7 @@ class Metering(Mirrored):
         self.c = deployer().deploy(notice_s)
         self.address = str(self.c.address)
         self.model = m.MeteringModel(self.owner, notice_s)
-        self.domain = m.domain_separator(self.c.eip712Domain()[3], self.address)
+        self.domain = m.domain(self.c.eip712Domain()[3], self.address)
         self.init_accounts()
         self.paid: dict[str, int] = {}
         self.events: dict[str, list[dict]] = {}
@@ -188,7 +189,7 @@ class Metering(Mirrored):
         readings = [
             m.Reading(key.address, period * m.PERIOD_S + i * m.INTERVAL_S, 400 + 7 * i, 50 + i) for i in range(count)
         ]
-        leaves = [m.typed_digest(self.domain, r.struct_hash()) for r in readings]
+        leaves = [eip712.digest(self.domain, r) for r in readings]
         return readings, [sign_digest(key.key, d) for d in leaves], leaves
 
     def anchor(self, meter: str, period: int, root: bytes, count: int, sender: str | None = None):
@@ -207,14 +208,14 @@ class Metering(Mirrored):
     def signed_root(self, meter_index: int, period: int, root: bytes, count: int, version: int, key=None):
         """A DayRoot over (meter, period, root, count, version), signed by the meter (or by `key`, to forge)."""
         day_root = m.DayRoot(self.meters[meter_index].address, period, root, count, version)
-        digest = m.typed_digest(self.domain, day_root.struct_hash())
+        digest = eip712.digest(self.domain, day_root)
         return day_root, sign_digest((key or self.meters[meter_index]).key, digest)
 
     def anchor_signed(self, day_root: m.DayRoot, signature: bytes, sender: str | None = None):
         sender = sender or self.owner
         d = day_root
         self.days.add((d.meter, d.period))
-        signer = signer_of(m.typed_digest(self.domain, d.struct_hash()), signature)
+        signer = signer_of(eip712.digest(self.domain, d), signature)
         self.apply(
             sender,
             0,
@@ -226,7 +227,7 @@ class Metering(Mirrored):
         ]
 
     def verify(self, reading: m.Reading, signature: bytes, proof: list[bytes]) -> bool:
-        digest = m.typed_digest(self.domain, reading.struct_hash())
+        digest = eip712.digest(self.domain, reading)
         expected = self.model.verify_reading(reading, signer_of(digest, signature), proof, digest)
         got = self.c.verify_reading(
             reading.meter, reading.interval_start, reading.active_wh, reading.reactive_varh, *compact(signature), proof
@@ -282,22 +283,22 @@ class Metering(Mirrored):
     ):
         """The EV's signed start and the meter's signed reading (keys and session id may be swapped, to forge)."""
         s = m.SessionStart(self.evs[ev].address, self.meters[meter].address, start, max_cost)
-        sid = m.typed_digest(self.domain, s.struct_hash())
+        sid = eip712.digest(self.domain, s)
         self.sessions[sid] = s
         reading = m.SessionReading(session_id or sid, first_interval, tuple(energy_wh))
         ev_sig = sign_digest((ev_key or self.evs[ev]).key, sid)
-        reading_digest = m.typed_digest(self.domain, reading.struct_hash())
+        reading_digest = eip712.digest(self.domain, reading)
         meter_sig = sign_digest((meter_key or self.meters[meter]).key, reading_digest)
         return s, ev_sig, reading, meter_sig
 
     def settle(
         self, sender: str, start: m.SessionStart, ev_sig: bytes, reading: m.SessionReading, meter_sig: bytes
     ) -> m.Settled:
-        sid = m.typed_digest(self.domain, start.struct_hash())
+        sid = eip712.digest(self.domain, start)
         ev_signer = signer_of(sid, ev_sig)
         # the contract rebuilds the reading under the session id it derives from the start
         derived = m.SessionReading(sid, reading.first_interval, reading.energy_wh)
-        meter_signer = signer_of(m.typed_digest(self.domain, derived.struct_hash()), meter_sig)
+        meter_signer = signer_of(eip712.digest(self.domain, derived), meter_sig)
         self.sessions[sid] = start
         first, n = reading.first_interval, max(len(reading.energy_wh), 1)
         for w in {first // m.BITMAP_BITS, (first + n - 1) // m.BITMAP_BITS}:
@@ -336,7 +337,7 @@ class Metering(Mirrored):
 
     def reserve(self, sender: str, start: m.SessionStart, ev_sig: bytes) -> bytes:
         """The host (or whoever `sender` is) reserves the start's max cost of the EV owner's escrow."""
-        sid = m.typed_digest(self.domain, start.struct_hash())
+        sid = eip712.digest(self.domain, start)
         self.sessions[sid] = start
         self.words.add((start.meter, start.start // m.INTERVAL_S // m.BITMAP_BITS))
         ev_signer = signer_of(sid, ev_sig)
@@ -362,7 +363,7 @@ class Metering(Mirrored):
         return sid
 
     def release(self, sender: str, start: m.SessionStart) -> int:
-        sid = m.typed_digest(self.domain, start.struct_hash())
+        sid = eip712.digest(self.domain, start)
         self.sessions[sid] = start
         amount = self.apply(
             sender,

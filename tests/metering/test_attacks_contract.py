@@ -16,9 +16,9 @@ import boa
 import pytest
 from eth_account import Account
 
-from gridchain.crypto.eip712 import compact
+from gridchain.crypto import eip712
+from gridchain.crypto.keys import compact, sign_digest
 from gridchain.metering import model as m
-from gridchain.metering.client import sign_digest
 from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
 
 I = m.INTERVAL_S  # noqa: E741
@@ -325,7 +325,7 @@ def test_hole11_a_host_wallet_reentering_from_its_payout_is_refused_and_paid_onc
     start = net.now
     pending = net.session(1, 0, start - 4 * I, start // I - 4, [100] * 2)  # another host's session, over
     own, own_sig = net.session(0, 2, start, start // I, [1])[:2]  # an EV at the wallet's meter (reservable for 3 days)
-    own_id = m.typed_digest(net.domain, own.struct_hash())
+    own_id = eip712.digest(net.domain, own)
     net.travel_to(start + NOTICE)
     calls = {
         "withdraw_credit": (net.c.withdraw_credit.prepare_calldata(), None),
@@ -449,12 +449,12 @@ def test_hole13_a_tariff_260_versions_old_is_found_and_a_session_under_it_settle
     c.register_ev(ev.address, owner.address)
     with boa.env.prank(owner.address):
         c.deposit(value=MAX_COST)
-    domain = m.domain_separator(c.eip712Domain()[3], str(c.address))
+    domain = m.domain(c.eip712Domain()[3], str(c.address))
     session_start = m.SessionStart(ev.address, meter.address, start + 3600 - 2 * I, MAX_COST)
-    sid = m.typed_digest(domain, session_start.struct_hash())
+    sid = eip712.digest(domain, session_start)
     reading = m.SessionReading(sid, session_start.start // I, (1000,) * 4)
     ev_sig = sign_digest(ev.key, sid)
-    meter_sig = sign_digest(meter.key, m.typed_digest(domain, reading.struct_hash()))
+    meter_sig = sign_digest(meter.key, eip712.digest(domain, reading))
     paid = c.settle_session(*settle_args(session_start, ev_sig, reading, meter_sig))
     assert paid == c.credit(host.address) == m.energy_cost(tariffs, reading.first_interval, reading.energy_wh) > 0
     held(c)

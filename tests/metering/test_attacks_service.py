@@ -13,6 +13,7 @@ import pytest
 from eth_account import Account
 
 from gridchain.chain.boa_gateway import BoaGateway
+from gridchain.crypto import eip712
 from gridchain.metering import model as m
 from gridchain.metering.client import MeteringClient
 from gridchain.metering.parties import (
@@ -59,7 +60,7 @@ class Site:
         self.gateway.advance_time(cp.now - self.gateway.now())
         start, signature = sign_session_start(self.ev_key, self.domain, self.cp.address, cp.now, MAX_COST)
         tag = self.station.announce(start, signature)
-        sid = m.typed_digest(self.domain, start.struct_hash())
+        sid = eip712.digest(self.domain, start)
         self.signer.expect(sid, start.start)
         assert cp.authorize(tag)
         tx = cp.start_transaction(tag)
@@ -112,7 +113,7 @@ def test_hole9_a_transaction_is_bound_to_its_own_start_by_the_meters_signed_sess
     theirs, their_sig = sign_session_start(other_key, site.domain, site.cp.address, now, MAX_COST)
     site.station.announce(mine, my_sig)
     site.station.announce(theirs, their_sig)
-    their_sid = m.typed_digest(site.domain, theirs.struct_hash())
+    their_sid = eip712.digest(site.domain, theirs)
     reading = m.SessionReading(their_sid, now // I, (500,))
     signed = encode_signed_data(
         "session",
@@ -136,7 +137,7 @@ def test_hole9_the_session_reading_is_found_in_any_sample_and_a_forged_one_is_ig
     now = site.gateway.now()
     start, sig = sign_session_start(site.ev_key, site.domain, site.cp.address, now, MAX_COST)
     site.station.announce(start, sig)
-    sid = m.typed_digest(site.domain, start.struct_hash())
+    sid = eip712.digest(site.domain, start)
     reading = m.SessionReading(sid, now // I, (700,))
 
     def session_data(signer: SmartMeter, session: bytes) -> str:

@@ -413,7 +413,7 @@ def test_ninety_six_intervals_settle_and_ninety_seven_do_not(net):
 
 
 def m_compact(sig: bytes):
-    from gridchain.crypto.eip712 import compact
+    from gridchain.crypto.keys import compact
 
     return compact(sig)
 

@@ -1,20 +1,15 @@
-"""The metering twin's pure parts: Merkle trees, EIP-712 hashing (against eth_account), tariffs and bills."""
+"""The metering twin's pure parts: Merkle trees, tariffs and bills (its EIP-712 types: tests/crypto)."""
 
 from __future__ import annotations
 
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridchain.crypto import eip712
 from gridchain.metering import model as m
 
-CONTRACT = "0x" + "ab" * 20
 METER = "0x" + "cd" * 20
-DOMAIN = m.domain_separator(31337, CONTRACT)
 FLAT = tuple([100] * 24)
 DAY = 86400
 I = m.INTERVAL_S  # noqa: E741
@@ -67,38 +62,6 @@ def test_proofs_hold_for_any_tree_size(n, data):
     ls = leaves(n)
     i = data.draw(st.integers(0, n - 1))
     assert m.verify_proof(m.merkle_proof(ls, i), m.merkle_root(ls), ls[i])
-
-
-# -- EIP-712: our hashing equals eth_account's ---------------------------------------------------------------
-def eth_account_digest(primary: str, message: dict) -> bytes:
-    data = eip712.typed_data(m.DOMAIN_NAME, m.DOMAIN_VERSION, 31337, CONTRACT, primary, m.TYPES[primary], message)
-    signable = encode_typed_data(full_message=data)
-    return keccak(b"\x19" + signable.version + signable.header + signable.body)
-
-
-@pytest.mark.parametrize(
-    "struct",
-    [
-        m.Reading(METER, 1_700_000_100, 1234, 56),
-        m.SessionStart("0x" + "11" * 20, METER, 1_700_000_000, 10**16),
-        m.SessionStart("0x" + "11" * 20, METER, 2**256 - 1, 2**256 - 1),
-        m.DayRoot(METER, 19_675, b"\x05" * 32, 96, 1),
-        m.DayRoot(METER, 2**256 - 1, b"\xff" * 32, 1, 2**256 - 1),
-        m.SessionReading(b"\x07" * 32, 1_888_888, (0, 1850, 1850, 925)),
-        m.SessionReading(b"\x07" * 32, 5, (7,)),
-    ],
-)
-def test_digests_equal_eth_accounts_encoding(struct):
-    primary = type(struct).__name__
-    assert m.typed_digest(DOMAIN, struct.struct_hash()) == eth_account_digest(primary, struct.message())
-
-
-def test_a_signature_of_the_digest_recovers_to_the_meter():
-    key = Account.create()
-    reading = m.Reading(key.address, 900, 10, 1)
-    digest = m.typed_digest(DOMAIN, reading.struct_hash())
-    sig = Account.unsafe_sign_hash(digest, key.key).signature
-    assert Account._recover_hash(digest, signature=sig) == key.address
 
 
 # -- tariffs ---------------------------------------------------------------------------------------------

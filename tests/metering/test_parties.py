@@ -7,6 +7,7 @@ import pytest
 from eth_account import Account
 
 from gridchain.chain.boa_gateway import BoaGateway
+from gridchain.crypto import eip712
 from gridchain.metering import model as m
 from gridchain.metering.client import MeteringClient, SignedReading
 from gridchain.metering.parties import (
@@ -76,7 +77,7 @@ def test_the_charge_point_meter_signs_readings_and_the_session_from_its_register
 
     cpm = ChargePointMeter(net.cp)
     start, _ = sign_session_start(net.ev_key, net.client.domain(), net.cp.address, net.day0 + 300, 10**15)
-    sid = m.typed_digest(net.client.domain(), start.struct_hash())
+    sid = eip712.digest(net.client.domain(), start)
     cpm.expect(sid, start.start)
     assert decode_signed_data(cpm(Reading(net.day0 + 300, 1000, None, "Transaction.Begin")))["kind"] == "begin"
     first = decode_signed_data(cpm(Reading(net.day0 + I, 2200, 7200, "Sample.Clock")))

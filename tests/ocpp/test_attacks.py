@@ -80,6 +80,7 @@ def test_hole8_a_session_stopping_on_a_quarter_hour_keeps_its_signed_reading_and
     from eth_account import Account
 
     from gridchain.chain.boa_gateway import BoaGateway
+    from gridchain.crypto import eip712
     from gridchain.metering import model as m
     from gridchain.metering.client import MeteringClient
     from gridchain.metering.parties import (
@@ -111,7 +112,7 @@ def test_hole8_a_session_stopping_on_a_quarter_hour_keeps_its_signed_reading_and
     ):
         cp.connect()
         tag = station.announce(start, ev_sig)
-        signer.expect(m.typed_digest(domain, start.struct_hash()), start.start)
+        signer.expect(eip712.digest(domain, start), start.start)
         tx = cp.start_transaction(tag)
         cp.advance(2 * m.INTERVAL_S - 300)  # to the second quarter-hour boundary exactly
         assert cp.now % m.INTERVAL_S == 0

@@ -1,94 +1,148 @@
-"""EIP-712 typed data as our contracts hash it (snekmate's `eip712_domain_separator`), and secp256k1 signatures
-as they come from outside: every entry that takes a signature passes it through `normalize_signature` (or
-`parse_signature` for JSON's hex), which returns the one canonical form the rest of the code handles."""
+"""EIP-712 typed data as our contracts hash it: the one implementation.
+
+A contract's `Domain` (name, version, chain id, verifying contract) has the separator snekmate's
+`eip712_domain_separator` computes. Every signed type is a frozen dataclass on `TypedStruct`: its `TYPE` is the
+EIP-712 type string the contract hashes (`"Receipt(bytes32 token,uint256 deliveredWh)"`), each member the
+attribute of the same name in snake case (`deliveredWh` -> `delivered_wh`; other attributes, such as a
+signature, ride along unsigned), and `struct_hash()` is hashStruct of EIP-712. `digest(domain, struct)` is
+what is signed: keccak256(0x1901 || separator || struct_hash). Signing and recovering: `gridchain.crypto.keys`.
+
+Members may be atomic (`address`, `bool`, `uintN`, `intN`, `bytesN`), `string`, `bytes`, or arrays of atomic
+ones (`uint256[]`); nested structs are not needed by any contract and are refused when the class is defined.
+"""
 
 from __future__ import annotations
 
-from eth_utils import to_checksum_address
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar
 
-from gridchain.checks import show
-from gridchain.errors import InputError
+from eth_abi import encode, is_encodable_type
+from eth_utils import keccak, to_checksum_address
 
-DOMAIN_TYPE = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-"""The order of secp256k1's group; s <= n // 2 is the low half (EIP-2), snekmate's malleability threshold."""
-SECP256K1_P = 2**256 - 2**32 - 977
-"""The field's prime: a valid r is the x-coordinate of a point on y^2 = x^3 + 7 over it."""
+DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+DOMAIN_TYPEHASH = keccak(text=DOMAIN_TYPE)
+_ATOMIC = re.compile(r"address|bool|u?int[0-9]+|bytes[0-9]+")  # and eth_abi's sizes (`is_encodable_type`)
+_ARRAY = re.compile(r"(?P<item>\w+)\[(?P<length>[0-9]*)\]")
+_TYPE = re.compile(r"(?P<primary>[A-Za-z_]\w*)\((?P<members>[^()]*)\)")
 
 
-def typed_data(
-    name: str, version: str, chain_id: int, contract: str, primary: str, fields: list[dict], message: dict
-) -> dict:
-    """The full EIP-712 message for `eth_account.messages.encode_typed_data(full_message=...)`: one struct
-    type `primary` with `fields`, under the domain (name, version, chain id, verifying contract)."""
+@dataclass(frozen=True)
+class Domain:
+    """An EIP-712 domain as snekmate's `eip712_domain_separator` declares it (EIP-5267's `eip712Domain`)."""
+
+    name: str
+    version: str
+    chain_id: int
+    verifying_contract: str
+
+    @cached_property
+    def separator(self) -> bytes:
+        """keccak256(abi_encode(DOMAIN_TYPEHASH, keccak256(name), keccak256(version), chainId, contract))."""
+        name, version = keccak(text=self.name), keccak(text=self.version)
+        chain_and_contract = encode(["uint256", "address"], [self.chain_id, self.verifying_contract])
+        return keccak(DOMAIN_TYPEHASH + name + version + chain_and_contract)
+
+    def as_json(self) -> dict:
+        """The domain as EIP-712's JSON (`eth_signTypedData_v4`'s `domain`)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "chainId": self.chain_id,
+            "verifyingContract": to_checksum_address(self.verifying_contract),
+        }
+
+
+def snake_case(member: str) -> str:
+    """The Python attribute of an EIP-712 member: `intervalStart` -> `interval_start`, `demandW` -> `demand_w`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", member).lower()
+
+
+def parse_type(type_string: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(primary type, ((member type, member name), ...)) of an EIP-712 type string; ValueError if it is not one
+    this module encodes (one struct of atomic, string, bytes or array-of-atomic members)."""
+    match = _TYPE.fullmatch(type_string)
+    if match is None:
+        raise ValueError(f"TYPE: {type_string!r} is not 'Name(type member,...)'")
+    members = []
+    for part in match["members"].split(",") if match["members"] else []:
+        kind, _, name = part.partition(" ")
+        array = _ARRAY.fullmatch(kind)
+        item = array["item"] if array else kind
+        atomic = _ATOMIC.fullmatch(item) is not None and is_encodable_type(item)
+        if not (atomic or (array is None and item in ("string", "bytes"))):
+            raise ValueError(f"TYPE: member {part!r} of {type_string!r}: unsupported type {kind!r}")
+        if not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise ValueError(f"TYPE: member {part!r} of {type_string!r} has no name")
+        members.append((kind, name))
+    return match["primary"], tuple(members)
+
+
+def encode_member(kind: str, value: Any) -> bytes:
+    """One member as the 32 bytes hashStruct concatenates (encodeData of EIP-712)."""
+    if kind == "string":
+        return keccak(text=value)
+    if kind == "bytes":
+        return keccak(bytes(value))
+    array = _ARRAY.fullmatch(kind)
+    if array:
+        if array["length"] and len(value) != int(array["length"]):
+            raise ValueError(f"{kind}: expected {array['length']} items, got {len(value)}")
+        return keccak(b"".join(encode([array["item"]], [v]) for v in value))
+    return encode([kind], [value])
+
+
+class TypedStruct:
+    """Base of a signed EIP-712 struct (a frozen dataclass): set `TYPE`, get `struct_hash()` and `message()`."""
+
+    TYPE: ClassVar[str]
+    PRIMARY: ClassVar[str]
+    MEMBERS: ClassVar[tuple[tuple[str, str], ...]]  # (type, name) in the order of TYPE
+    TYPEHASH: ClassVar[bytes]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "TYPE" not in cls.__dict__:
+            return
+        cls.PRIMARY, cls.MEMBERS = parse_type(cls.TYPE)
+        cls.TYPEHASH = keccak(text=cls.TYPE)
+        annotated = {name for klass in cls.__mro__ for name in getattr(klass, "__annotations__", {})}
+        missing = [name for _, name in cls.MEMBERS if snake_case(name) not in annotated]
+        if missing:
+            raise TypeError(f"{cls.__name__}: TYPE names {missing}, which it has no attribute for (in snake case)")
+
+    def struct_hash(self) -> bytes:
+        """hashStruct: keccak256(TYPEHASH || encodeData of each member), as the contract's abi_encode has it."""
+        members = (encode_member(kind, getattr(self, snake_case(name))) for kind, name in self.MEMBERS)
+        return keccak(self.TYPEHASH + b"".join(members))
+
+    def message(self) -> dict:
+        """The signed members by their EIP-712 names (arrays as lists), in the order of TYPE."""
+        values = {name: getattr(self, snake_case(name)) for _, name in self.MEMBERS}
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in values.items()}
+
+    @classmethod
+    def eip712_types(cls) -> list[dict]:
+        """The members as EIP-712's JSON lists them (`types[PRIMARY]`)."""
+        return [{"name": name, "type": kind} for kind, name in cls.MEMBERS]
+
+
+def digest(domain: Domain, struct: TypedStruct) -> bytes:
+    """What is signed: keccak256(0x1901 || the domain's separator || struct_hash) (snekmate's
+    `_hash_typed_data_v4`)."""
+    return keccak(b"\x19\x01" + domain.separator + struct.struct_hash())
+
+
+def typed_data(domain: Domain, struct: TypedStruct) -> dict:
+    """The full typed-data message of `struct` (what `eth_signTypedData_v4` and eth_account's
+    `encode_typed_data(full_message=...)` take): for wallets, and for tests that check `digest` against them."""
     return {
-        "types": {"EIP712Domain": DOMAIN_TYPE, primary: fields},
-        "primaryType": primary,
-        "domain": {
-            "name": name,
-            "version": version,
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(contract),
+        "types": {
+            "EIP712Domain": [{"name": name, "type": kind} for kind, name in parse_type(DOMAIN_TYPE)[1]],
+            struct.PRIMARY: struct.eip712_types(),
         },
-        "message": message,
+        "primaryType": struct.PRIMARY,
+        "domain": domain.as_json(),
+        "message": struct.message(),
     }
-
-
-def normalize_signature(raw: object, field: str = "signature") -> bytes:
-    """A signature in any form standard signers produce, as the canonical 65 bytes r | s | v with v in {27, 28}.
-
-    Accepted: 65 bytes (r, s, v) with v = 27/28 (eth_account, web3 wallets) or v = 0/1 (the bare recovery id of
-    @noble/curves, go-ethereum's `crypto.Sign`, coincurve), and 64 bytes (r, vs) of EIP-2098. Refused, with an
-    InputError naming `field`: any other length or v, r or s zero or not below the group order, an r that is
-    no point's x-coordinate (ecrecover finds nobody), and a high s (above n/2: EIP-2; snekmate's `ecdsa`
-    reverts on it, so a contract would refuse what an off-chain check let through)."""
-    if not isinstance(raw, bytes | bytearray):
-        raise InputError(field, f"expected bytes, got {type(raw).__name__}")
-    if len(raw) == 65:
-        r, s, v = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
-        if v not in (0, 1, 27, 28):
-            raise InputError(field, f"v must be 0, 1, 27 or 28, got {v}")
-        v = 27 + v % 27
-    elif len(raw) == 64:  # EIP-2098: the parity of y in the top bit of s
-        r, vs = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
-        s, v = vs & (2**255 - 1), 27 + (vs >> 255)
-    else:
-        raise InputError(field, f"must be 65 bytes (r, s, v) or 64 bytes (EIP-2098 r, vs), got {len(raw)}")
-    if not 0 < r < SECP256K1_N:
-        raise InputError(field, "r is 0" if r == 0 else "r is not below the curve order")
-    if pow(r**3 + 7, (SECP256K1_P - 1) // 2, SECP256K1_P) != 1:  # Euler's criterion: y^2 has no root
-        raise InputError(field, "r is not the x-coordinate of a point on the curve")
-    if s == 0:
-        raise InputError(field, "s is 0")
-    if s > SECP256K1_N // 2:
-        raise InputError(field, "s is in the upper half of the curve order (a malleable high-s signature, EIP-2)")
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])
-
-
-def parse_signature(value: object, field: str = "signature") -> bytes:
-    """A signature from JSON (a 0x-prefixed hex string), normalised; InputError naming `field` if it is not one."""
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise InputError(field, f"{show(value)[:80]} is not a 0x-prefixed hex string")
-    if len(value) > 2 + 2 * 65:  # refused before decoding an arbitrarily long string
-        raise InputError(field, f"must be 65 bytes (r, s, v) or 64 bytes (EIP-2098 r, vs), got {(len(value) - 2) // 2}")
-    try:
-        raw = bytes.fromhex(value[2:])
-    except ValueError:
-        raise InputError(field, f"{show(value)[:80]} is not hex") from None
-    return normalize_signature(raw, field)
-
-
-def compact(signature: bytes) -> tuple[int, int]:
-    """A 65-byte signature (r, s, v) as EIP-2098's (r, vs): the parity of y in the top bit of s. v may be the
-    bare recovery id 0/1 as well as 27/28 (the same signature); anything else is refused."""
-    if len(signature) != 65:
-        raise ValueError(f"expected a 65-byte signature, got {len(signature)} bytes")
-    r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
-    if v not in (0, 1, 27, 28):
-        raise ValueError(f"signature v must be 0, 1, 27 or 28, got {v}")
-    return r, s | ((v % 27) << 255)

@@ -6,26 +6,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_account import Account
-
 from gridchain.chain.client import ContractClient
 from gridchain.chain.gateway import Gateway, Receipt
-from gridchain.crypto.eip712 import compact
+from gridchain.crypto import eip712
+from gridchain.crypto.keys import compact, recover_digest
+from gridchain.errors import InputError
 from gridchain.metering import model as m
 
 CONTRACT = "metering"
 
 
-def sign_digest(key: bytes | str, digest: bytes) -> bytes:
-    """A 65-byte (r, s, v) secp256k1 signature of an EIP-712 digest."""
-    return bytes(Account.unsafe_sign_hash(digest, key).signature)
-
-
 def signer_of(digest: bytes, signature: bytes) -> str:
-    """Whom a signature of `digest` recovers to (lower case); the zero address if it recovers to nobody."""
+    """Whom a signature of `digest` recovers to (lower case), the address the twin compares; the zero address
+    if it recovers to nobody (a malformed signature)."""
     try:
-        return Account._recover_hash(digest, signature=signature).lower()
-    except Exception:  # noqa: BLE001 - a malformed signature recovers to nobody, as on chain
+        return recover_digest(digest, signature).lower()
+    except InputError:
         return m.ZERO
 
 
@@ -95,11 +91,12 @@ class MeteringClient(ContractClient):
     def deploy(cls, gateway: Gateway, owner: str, notice_s: int) -> tuple[MeteringClient, Receipt]:
         return cls._deploy(gateway, owner, [notice_s])
 
-    def domain(self) -> bytes:
-        return m.domain_separator(self.chain_id(), self.address)
+    def domain(self) -> eip712.Domain:
+        return m.domain(self.chain_id(), self.address)
 
     def digest(self, struct: m.Reading | m.DayRoot | m.SessionStart | m.SessionReading) -> bytes:
-        return m.typed_digest(self.domain(), struct.struct_hash())
+        """What the contract recovers a signature of `struct` from (a reading's digest is also its Merkle leaf)."""
+        return eip712.digest(self.domain(), struct)
 
     # -- the utility -----------------------------------------------------------------------------------
     def register_meter(self, owner: str, meter: str, meter_owner: str, community: int, premises: int) -> Receipt:

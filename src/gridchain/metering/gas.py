@@ -25,7 +25,7 @@ from gridchain.chain.gateway import Gateway
 from gridchain.experiments.gas_report import GasReportConfig
 from gridchain.metering import model as m
 from gridchain.metering.client import MeteringClient, SignedSession
-from gridchain.metering.parties import MeterGateway, SmartMeter, sign_session_start
+from gridchain.metering.parties import MeterGateway, SmartMeter, session_id, sign_session_start
 
 COMMUNITY = 1
 NOTICE_S = 2 * 86400
@@ -69,9 +69,7 @@ def measure_functions(gateway: Gateway) -> dict[str, int]:
 
     def session(start: int, meter: SmartMeter = cp) -> SignedSession:
         s, ev_sig = sign_session_start(ev_key, domain, meter.address, start, MAX_COST_WEI)
-        reading = m.SessionReading(
-            m.typed_digest(domain, s.struct_hash()), start // m.INTERVAL_S, (SESSION_WH,) * SESSION_INTERVALS
-        )
+        reading = m.SessionReading(session_id(domain, s), start // m.INTERVAL_S, (SESSION_WH,) * SESSION_INTERVALS)
         return SignedSession(s, ev_sig, reading, meter.sign_session(reading))
 
     peak = session(day0 + 16 * 3600)  # 16:00 - 20:00: one hour off-peak, three at peak

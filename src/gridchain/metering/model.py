@@ -33,9 +33,9 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from eth_abi import encode
 from eth_utils import keccak
 
+from gridchain.crypto.eip712 import Domain, TypedStruct
 from gridchain.errors import ContractRevert
 
 INTERVAL_S = 900  # [s] a reading's interval
@@ -53,14 +53,6 @@ RESERVATION_S = MAX_SESSION_INTERVALS * INTERVAL_S + SETTLE_WINDOW_S  # [s] from
 BITMAP_BITS = 256  # intervals per storage word of the contract's billed bitmap
 ZERO = "0x" + "00" * 20
 
-READING_TYPE = "Reading(address meter,uint256 intervalStart,uint256 activeWh,uint256 reactiveVarh)"
-DAY_ROOT_TYPE = "DayRoot(address meter,uint256 period,bytes32 root,uint256 count,uint256 version)"
-SESSION_START_TYPE = "SessionStart(address ev,address meter,uint256 start,uint256 maxCostWei)"
-SESSION_READING_TYPE = "SessionReading(bytes32 session,uint256 firstInterval,uint256[] energyWh)"
-READING_TYPEHASH = keccak(text=READING_TYPE)
-DAY_ROOT_TYPEHASH = keccak(text=DAY_ROOT_TYPE)
-SESSION_START_TYPEHASH = keccak(text=SESSION_START_TYPE)
-SESSION_READING_TYPEHASH = keccak(text=SESSION_READING_TYPE)
 DOMAIN_NAME, DOMAIN_VERSION = "gridchain metering", "1"
 
 
@@ -74,47 +66,29 @@ def _fail(ok: bool, reason: str) -> None:
 
 
 # -- EIP-712 -------------------------------------------------------------------------------------------
-def domain_separator(chain_id: int, contract: str) -> bytes:
-    """snekmate's `eip712_domain_separator` for the metering contract at `contract` on `chain_id`."""
-    domain_type = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-    name, version = keccak(text=DOMAIN_NAME), keccak(text=DOMAIN_VERSION)
-    return keccak(
-        encode(
-            ["bytes32", "bytes32", "bytes32", "uint256", "address"], [domain_type, name, version, chain_id, contract]
-        )
-    )
-
-
-def typed_digest(domain: bytes, struct_hash: bytes) -> bytes:
-    return keccak(b"\x19\x01" + domain + struct_hash)
+def domain(chain_id: int, contract: str) -> Domain:
+    """The EIP-712 domain of the metering contract at `contract` on `chain_id` (its `eip712Domain`)."""
+    return Domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, contract)
 
 
 @dataclass(frozen=True)
-class Reading:
+class Reading(TypedStruct):
     """One interval's reading of one meter: energy imported in [interval_start, interval_start + INTERVAL_S)."""
+
+    TYPE = "Reading(address meter,uint256 intervalStart,uint256 activeWh,uint256 reactiveVarh)"
 
     meter: str
     interval_start: int  # [s]
     active_wh: int
     reactive_varh: int
 
-    def struct_hash(self) -> bytes:
-        values = [READING_TYPEHASH, self.meter, self.interval_start, self.active_wh, self.reactive_varh]
-        return keccak(encode(["bytes32", "address", "uint256", "uint256", "uint256"], values))
-
-    def message(self) -> dict:
-        return {
-            "meter": self.meter,
-            "intervalStart": self.interval_start,
-            "activeWh": self.active_wh,
-            "reactiveVarh": self.reactive_varh,
-        }
-
 
 @dataclass(frozen=True)
-class DayRoot:
+class DayRoot(TypedStruct):
     """A meter's own word on one day's readings: the Merkle root over them, with a version above any root
     anchored for that day (a gateway's is 0), so that it replaces a wrong one and cannot be replayed back."""
+
+    TYPE = "DayRoot(address meter,uint256 period,bytes32 root,uint256 count,uint256 version)"
 
     meter: str
     period: int  # day index (interval_start // PERIOD_S)
@@ -122,40 +96,18 @@ class DayRoot:
     count: int
     version: int
 
-    def struct_hash(self) -> bytes:
-        values = [DAY_ROOT_TYPEHASH, self.meter, self.period, self.root, self.count, self.version]
-        return keccak(encode(["bytes32", "address", "uint256", "bytes32", "uint256", "uint256"], values))
-
-    def message(self) -> dict:
-        return {
-            "meter": self.meter,
-            "period": self.period,
-            "root": self.root,
-            "count": self.count,
-            "version": self.version,
-        }
-
 
 @dataclass(frozen=True)
-class SessionStart:
+class SessionStart(TypedStruct):
     """What the EV signs when it plugs in at a host's charge point (`meter` is the charge point's meter): its
     time and the most the session may cost, which the host reserves of the owner's escrow at admission."""
+
+    TYPE = "SessionStart(address ev,address meter,uint256 start,uint256 maxCostWei)"
 
     ev: str
     meter: str
     start: int  # [s]
     max_cost_wei: int
-
-    def struct_hash(self) -> bytes:
-        return keccak(
-            encode(
-                ["bytes32", "address", "address", "uint256", "uint256"],
-                [SESSION_START_TYPEHASH, self.ev, self.meter, self.start, self.max_cost_wei],
-            )
-        )
-
-    def message(self) -> dict:
-        return {"ev": self.ev, "meter": self.meter, "start": self.start, "maxCostWei": self.max_cost_wei}
 
     @property
     def expires_at(self) -> int:
@@ -164,24 +116,14 @@ class SessionStart:
 
 
 @dataclass(frozen=True)
-class SessionReading:
+class SessionReading(TypedStruct):
     """What the charge point's meter signs when the session ends: its energy per interval [Wh]."""
+
+    TYPE = "SessionReading(bytes32 session,uint256 firstInterval,uint256[] energyWh)"
 
     session: bytes  # the SessionStart's EIP-712 digest
     first_interval: int
     energy_wh: tuple[int, ...]
-
-    def struct_hash(self) -> bytes:
-        array_hash = keccak(b"".join(e.to_bytes(32, "big") for e in self.energy_wh))
-        return keccak(
-            encode(
-                ["bytes32", "bytes32", "uint256", "bytes32"],
-                [SESSION_READING_TYPEHASH, self.session, self.first_interval, array_hash],
-            )
-        )
-
-    def message(self) -> dict:
-        return {"session": self.session, "firstInterval": self.first_interval, "energyWh": list(self.energy_wh)}
 
     @property
     def end_interval(self) -> int:
@@ -190,35 +132,6 @@ class SessionReading:
     @property
     def total_wh(self) -> int:
         return sum(self.energy_wh)
-
-
-TYPES = {
-    "Reading": [
-        {"name": "meter", "type": "address"},
-        {"name": "intervalStart", "type": "uint256"},
-        {"name": "activeWh", "type": "uint256"},
-        {"name": "reactiveVarh", "type": "uint256"},
-    ],
-    "DayRoot": [
-        {"name": "meter", "type": "address"},
-        {"name": "period", "type": "uint256"},
-        {"name": "root", "type": "bytes32"},
-        {"name": "count", "type": "uint256"},
-        {"name": "version", "type": "uint256"},
-    ],
-    "SessionStart": [
-        {"name": "ev", "type": "address"},
-        {"name": "meter", "type": "address"},
-        {"name": "start", "type": "uint256"},
-        {"name": "maxCostWei", "type": "uint256"},
-    ],
-    "SessionReading": [
-        {"name": "session", "type": "bytes32"},
-        {"name": "firstInterval", "type": "uint256"},
-        {"name": "energyWh", "type": "uint256[]"},
-    ],
-}
-"""The struct types as eth_account's `encode_typed_data` wants them (the tests check both hashings agree)."""
 
 
 # -- Merkle trees --------------------------------------------------------------------------------------

@@ -20,24 +20,17 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 
-from eth_account import Account
-
-from gridchain.crypto.eip712 import normalize_signature, parse_signature
+from gridchain.crypto import eip712
+from gridchain.crypto.keys import address_of, normalize_signature, parse_signature, sign_digest
 from gridchain.errors import InputError
 from gridchain.metering import model as m
-from gridchain.metering.client import (
-    MeteringClient,
-    ReadingProof,
-    SignedReading,
-    sign_digest,
-    signer_of,
-)
+from gridchain.metering.client import MeteringClient, ReadingProof, SignedReading, signer_of
 
 
 class SmartMeter:
-    def __init__(self, key: bytes | str, domain: bytes) -> None:
+    def __init__(self, key: bytes | str, domain: eip712.Domain) -> None:
         self.key = key
-        self.address = Account.from_key(key).address
+        self.address = address_of(key)
         self.domain = domain
 
     def sign_reading(self, interval_start: int, active_wh: int, reactive_varh: int = 0) -> SignedReading:
@@ -46,10 +39,10 @@ class SmartMeter:
         if active_wh < 0 or reactive_varh < 0:
             raise ValueError(f"active_wh/reactive_varh: negative reading ({active_wh}, {reactive_varh})")
         reading = m.Reading(self.address, interval_start, active_wh, reactive_varh)
-        return SignedReading(reading, sign_digest(self.key, m.typed_digest(self.domain, reading.struct_hash())))
+        return SignedReading(reading, sign_digest(self.key, eip712.digest(self.domain, reading)))
 
     def sign_session(self, reading: m.SessionReading) -> bytes:
-        return sign_digest(self.key, m.typed_digest(self.domain, reading.struct_hash()))
+        return sign_digest(self.key, eip712.digest(self.domain, reading))
 
     def sign_day_root(self, readings: Iterable[SignedReading], version: int) -> tuple[m.DayRoot, bytes]:
         """The meter's own root over its readings of one day (in time order), with `version` above the root
@@ -60,25 +53,26 @@ class SmartMeter:
         days = {s.reading.interval_start // m.PERIOD_S for s in ordered}
         if len(days) != 1 or any(s.reading.meter.lower() != self.address.lower() for s in ordered):
             raise ValueError(f"readings: not one day of this meter's readings (days {sorted(days)})")
-        leaves = [m.typed_digest(self.domain, s.reading.struct_hash()) for s in ordered]
+        leaves = [eip712.digest(self.domain, s.reading) for s in ordered]
         day_root = m.DayRoot(self.address, days.pop(), m.merkle_root(leaves), len(leaves), version)
-        return day_root, sign_digest(self.key, m.typed_digest(self.domain, day_root.struct_hash()))
+        return day_root, sign_digest(self.key, eip712.digest(self.domain, day_root))
 
 
 def sign_session_start(
-    ev_key: bytes | str, domain: bytes, meter: str, start: int, max_cost_wei: int
+    ev_key: bytes | str, domain: eip712.Domain, meter: str, start: int, max_cost_wei: int
 ) -> tuple[m.SessionStart, bytes]:
     """What the EV signs when it plugs in at `meter`'s charge point at `start` [s], agreeing to pay at most
     `max_cost_wei` for the session (the host reserves it at admission): the start and its signature (whose
     digest is the session id)."""
     if max_cost_wei <= 0:
         raise ValueError(f"max_cost_wei: {max_cost_wei}, a session's maximum cost must be above 0")
-    s = m.SessionStart(Account.from_key(ev_key).address, meter, start, max_cost_wei)
-    return s, sign_digest(ev_key, m.typed_digest(domain, s.struct_hash()))
+    s = m.SessionStart(address_of(ev_key), meter, start, max_cost_wei)
+    return s, sign_digest(ev_key, eip712.digest(domain, s))
 
 
-def session_id(domain: bytes, start: m.SessionStart) -> bytes:
-    return m.typed_digest(domain, start.struct_hash())
+def session_id(domain: eip712.Domain, start: m.SessionStart) -> bytes:
+    """A roaming session's id: its signed start's EIP-712 digest."""
+    return eip712.digest(domain, start)
 
 
 # -- the charge point's meter, speaking OCPP SignedData -----------------------------------------------------
@@ -190,8 +184,7 @@ class MeterGateway:
                 s = dataclasses.replace(s, signature=normalize_signature(s.signature))
             except InputError:  # one malformed reading is dropped like a forged one; the others are kept
                 continue
-            digest = m.typed_digest(domain, s.reading.struct_hash())
-            if signer_of(digest, s.signature) != s.reading.meter.lower():
+            if signer_of(eip712.digest(domain, s.reading), s.signature) != s.reading.meter.lower():
                 continue
             key = (s.reading.meter.lower(), s.reading.interval_start // m.PERIOD_S)
             if key in self.anchored:
@@ -203,7 +196,7 @@ class MeterGateway:
     def _leaves(self, key: tuple[str, int]) -> tuple[list[SignedReading], list[bytes]]:
         domain = self.client.domain()
         ordered = [self.readings[key][t] for t in sorted(self.readings[key])]
-        return ordered, [m.typed_digest(domain, s.reading.struct_hash()) for s in ordered]
+        return ordered, [eip712.digest(domain, s.reading) for s in ordered]
 
     def anchor(self, meter: str, day: int):
         """Anchor the day's root for `meter`; returns the chain receipt."""
@@ -223,13 +216,12 @@ class MeterGateway:
         domain = self.client.domain()
         kept = {}
         for s in readings:
-            digest = m.typed_digest(domain, s.reading.struct_hash())
             if s.reading.meter.lower() != key[0] or s.reading.interval_start // m.PERIOD_S != day:
                 raise ValueError(f"readings: {s.reading.interval_start} is not meter {meter}'s on day {day}")
-            if signer_of(digest, s.signature) != key[0]:
+            if signer_of(eip712.digest(domain, s.reading), s.signature) != key[0]:
                 raise ValueError(f"readings: the reading at {s.reading.interval_start} is not signed by {meter}")
             kept[s.reading.interval_start] = s
-        leaves = [m.typed_digest(domain, kept[t].reading.struct_hash()) for t in sorted(kept)]
+        leaves = [eip712.digest(domain, kept[t].reading) for t in sorted(kept)]
         if not leaves or m.merkle_root(leaves) != day_root.root or (day_root.meter.lower(), day_root.period) != key:
             raise ValueError(f"day_root: not the root of these readings of meter {meter} on day {day}")
         receipt = self.client.anchor_signed_root(self.account, day_root, signature)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gridchain.chain.gateway import ChainRevert
-from gridchain.crypto.eip712 import normalize_signature
+from gridchain.crypto import eip712
+from gridchain.crypto.keys import normalize_signature
 from gridchain.errors import InputError, Refused
 from gridchain.metering import model as m
 from gridchain.metering.client import (
@@ -75,7 +76,7 @@ class RoamingStation:
             ev_signature = normalize_signature(ev_signature, "ev_signature")
         except InputError as e:
             raise RoamingRefused(str(e)) from None
-        sid = m.typed_digest(self.client.domain(), start.struct_hash())
+        sid = eip712.digest(self.client.domain(), start)
         if signer_of(sid, ev_signature) != start.ev.lower():
             raise RoamingRefused("ev_signature: the session start is not signed by the EV")
         if sid in self.pending:
@@ -132,7 +133,7 @@ class RoamingStation:
             return None
         if reading.session not in self.pending:
             return None
-        digest = m.typed_digest(self.client.domain(), reading.struct_hash())
+        digest = eip712.digest(self.client.domain(), reading)
         return (reading, signature) if signer_of(digest, signature) == self.cp_meter else None
 
     def settle(self, transaction_id: int) -> m.Settled:

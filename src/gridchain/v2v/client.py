@@ -2,59 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 
 from gridchain.chain.client import ContractClient
 from gridchain.chain.gateway import Gateway, Receipt
 from gridchain.crypto import eip712
-from gridchain.crypto.eip712 import compact
+from gridchain.crypto.keys import compact, recover_digest, sign_digest
 from gridchain.v2v.model import Auction, required_collateral
 
 CONTRACT = "v2v_auction"
 DOMAIN_NAME, DOMAIN_VERSION = "gridchain v2v", "1"
-RECEIPT_TYPE = [{"name": "token", "type": "bytes32"}, {"name": "deliveredWh", "type": "uint256"}]
+
+
+def domain(chain_id: int, contract: str) -> eip712.Domain:
+    """The EIP-712 domain of the V2V auction contract at `contract` on `chain_id`."""
+    return eip712.Domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, contract)
 
 
 @dataclass(frozen=True)
-class SignedReceipt:
-    """The consumer's statement that `delivered_wh` (cumulative) of the trade with access token `token` arrived."""
+class SignedReceipt(eip712.TypedStruct):
+    """The consumer's statement that `delivered_wh` (cumulative) of the trade with access token `token` arrived:
+    EIP-712 `Receipt`, signed by the consumer."""
+
+    TYPE = "Receipt(bytes32 token,uint256 deliveredWh)"
 
     token: bytes
     delivered_wh: int
-    signature: bytes  # 65 bytes (r, s, v)
+    signature: bytes  # 65 bytes (r, s, v); not a member of TYPE
 
     def as_args(self) -> list[int]:
         """delivered_wh, r, vs: the contract's arguments after the consumer (EIP-2098 compact signature)."""
         return [self.delivered_wh, *compact(self.signature)]
 
 
-def receipt_typed_data(chain_id: int, contract: str, token: bytes, delivered_wh: int) -> dict:
-    return eip712.typed_data(
-        DOMAIN_NAME,
-        DOMAIN_VERSION,
-        chain_id,
-        contract,
-        "Receipt",
-        RECEIPT_TYPE,
-        {"token": token, "deliveredWh": delivered_wh},
-    )
-
-
 def sign_receipt(
     consumer_key: bytes | str, chain_id: int, contract: str, token: bytes, delivered_wh: int
 ) -> SignedReceipt:
-    data = receipt_typed_data(chain_id, contract, token, delivered_wh)
-    signed = Account.sign_message(encode_typed_data(full_message=data), consumer_key)
-    return SignedReceipt(token, delivered_wh, bytes(signed.signature))
+    unsigned = SignedReceipt(token, delivered_wh, b"")
+    signature = sign_digest(consumer_key, eip712.digest(domain(chain_id, contract), unsigned))
+    return dataclasses.replace(unsigned, signature=signature)
 
 
 def receipt_signer(chain_id: int, contract: str, receipt: SignedReceipt) -> str:
     """Whom the receipt's signature recovers to (what the contract compares with the consumer)."""
-    data = receipt_typed_data(chain_id, contract, receipt.token, receipt.delivered_wh)
-    return Account.recover_message(encode_typed_data(full_message=data), signature=receipt.signature)
+    return recover_digest(eip712.digest(domain(chain_id, contract), receipt), receipt.signature)
 
 
 class V2VClient(ContractClient):

@@ -29,14 +29,19 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
-from coincurve import PrivateKey
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from gridchain.chain.gateway import Receipt
 from gridchain.checks import parse_hex_bytes
-from gridchain.crypto.eip712 import normalize_signature, parse_signature
+from gridchain.crypto.keys import (
+    address_of,
+    address_of_public_key,
+    normalize_signature,
+    parse_signature,
+    public_key_of,
+    recover_personal,
+    sign_personal,
+)
 from gridchain.errors import InputError, Refused
 from gridchain.v2v.client import SignedReceipt, V2VClient, receipt_signer, sign_receipt
 
@@ -50,19 +55,20 @@ class AuthRefused(Refused):
 
 
 def _sign(key: str, tag: bytes, token: bytes, challenge: bytes) -> bytes:
-    return bytes(Account.sign_message(encode_defunct(primitive=tag + token + challenge), key).signature)
+    """The EIP-191 personal signature of tag || token || challenge."""
+    return sign_personal(key, tag + token + challenge)
 
 
 def _signer(tag: bytes, token: bytes, challenge: bytes, signature: bytes) -> str:
     try:
         signature = normalize_signature(signature)  # v = 0/1 or 27/28, or EIP-2098's 64 bytes
-        return Account.recover_message(encode_defunct(primitive=tag + token + challenge), signature=signature)
+        return recover_personal(tag + token + challenge, signature)
     except Exception as e:  # a malformed signature is a failed check, not a crash
         raise AuthRefused(f"signature is malformed: {e}") from None
 
 
 def signature_from(value: object, name: str = "signature") -> bytes:
-    """A signature from JSON in any standard form, normalised (`gridchain.crypto.eip712.normalize_signature`);
+    """A signature from JSON in any standard form, normalised (`gridchain.crypto.keys.normalize_signature`);
     AuthRefused naming `name` if it is malformed."""
     try:
         return parse_signature(value, name)
@@ -150,8 +156,8 @@ class ConsumerEV:
 
     def __init__(self, client: V2VClient, key: str) -> None:
         self.client, self.key = client, key
-        self.address = Account.from_key(key).address
-        self.public_key = PrivateKey(bytes.fromhex(key.removeprefix("0x"))).public_key.format(compressed=False)[1:]
+        self.address = address_of(key)
+        self.public_key = public_key_of(key)
 
     def start_auction(
         self, amount_wh: int, bidding_time_s: int, start_rate_wei_per_kwh: int, min_collateral_wei: int | None = None
@@ -194,7 +200,7 @@ class ProviderEV:
     sessions: dict[bytes, Session] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.address = Account.from_key(self.key).address
+        self.address = address_of(self.key)
 
     def bid(self, consumer: str, rate_wei_per_kwh: int) -> Receipt:
         collateral = self.client.required_collateral(consumer, rate_wei_per_kwh)
@@ -207,7 +213,7 @@ class ProviderEV:
 
     def authenticate(self, hello: Hello, now: int) -> Proof:
         """Check the consumer's hello (step 2 above) and prove this provider's key; opens a session."""
-        from_key = to_checksum_address(keccak(hello.public_key)[-20:])
+        from_key = address_of_public_key(hello.public_key)
         if from_key.lower() != hello.consumer.lower():
             raise AuthRefused(f"the public key is {from_key}'s, not the consumer {hello.consumer}'s")
         if _signer(ACCESS_TAG, hello.token, hello.challenge, hello.signature) != from_key:

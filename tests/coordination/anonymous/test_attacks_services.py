@@ -50,7 +50,7 @@ from gridchain.coordination.anonymous.service.relayer import (
 )
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.crypto import blind
-from gridchain.crypto.eip712 import compact
+from gridchain.crypto.keys import compact
 from gridchain.errors import InputError
 from gridchain.metering import model as m
 from gridchain.metering.client import MeteringClient
@@ -622,7 +622,7 @@ def test_normaliser_agrees_with_the_contracts_ecrecover(probe, digest, r_kind, s
         return  # not expressible in EIP-2098's vs; the 65-byte form is refused as high s
     parity = (genuine[64] - 27) ^ flip_v
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27 + parity])
-    from gridchain.crypto.eip712 import normalize_signature
+    from gridchain.crypto.keys import normalize_signature, recover_digest
 
     try:
         canonical = normalize_signature(raw)
@@ -635,7 +635,7 @@ def test_normaliser_agrees_with_the_contracts_ecrecover(probe, digest, r_kind, s
     if canonical is None:
         assert on_chain is None, f"refused off chain, recovered on chain: {r_kind}, {s_kind}"
     else:
-        assert on_chain is not None and on_chain == Account._recover_hash(digest, signature=canonical)
+        assert on_chain is not None and on_chain == recover_digest(digest, canonical)
         assert canonical == raw  # already canonical: v 27/28, 65 bytes
 
 
@@ -644,7 +644,7 @@ def test_normaliser_agrees_with_the_contracts_ecrecover(probe, digest, r_kind, s
 def test_normaliser_returns_the_canonical_form_or_names_the_field(raw):
     """Arbitrary bytes: either 65 bytes with v in {27, 28}, 0 < r < n on the curve, 0 < s <= n/2, or an
     InputError naming the field; never another exception."""
-    from gridchain.crypto.eip712 import normalize_signature
+    from gridchain.crypto.keys import normalize_signature
 
     try:
         out = normalize_signature(raw, "sig")

@@ -6,30 +6,29 @@ The contract side is `contracts/modules/anonymous_requests.vy`; the token on the
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_utils import to_checksum_address
 
 from gridchain.crypto import eip712
 from gridchain.crypto.blind import MODULUS_BYTES
-from gridchain.crypto.eip712 import compact
+from gridchain.crypto.keys import address_of, compact, recover_digest, sign_digest
 
 DOMAIN_NAME = "gridchain coordinator"
 DOMAIN_VERSION = "1"
-REQUEST_TYPE = [
-    {"name": "pseudonym", "type": "address"},
-    {"name": "epoch", "type": "uint256"},
-    {"name": "slot", "type": "uint256"},
-    {"name": "demandW", "type": "uint256"},
-    {"name": "socPm", "type": "uint256"},
-    {"name": "tcc", "type": "uint256"},
-]
+
+
+def domain(chain_id: int, coordinator: str) -> eip712.Domain:
+    """The EIP-712 domain of the coordinator at `coordinator` on `chain_id`."""
+    return eip712.Domain(DOMAIN_NAME, DOMAIN_VERSION, chain_id, coordinator)
 
 
 @dataclass(frozen=True)
-class AnonymousRequest:
+class AnonymousRequest(eip712.TypedStruct):
+    """A request signed by its one-time pseudonym (EIP-712 `AnonymousRequest`), with the blind token on the
+    pseudonym riding along unsigned."""
+
+    TYPE = "AnonymousRequest(address pseudonym,uint256 epoch,uint256 slot,uint256 demandW,uint256 socPm,uint256 tcc)"
+
     pseudonym: str
     epoch: int
     slot: int
@@ -37,7 +36,7 @@ class AnonymousRequest:
     soc_pm: int
     tcc: int
     token: bytes
-    signature: bytes  # 65 bytes r | s | v, as eth_account signs
+    signature: bytes  # 65 bytes r | s | v; token and signature are not members of TYPE
 
     def as_abi(self) -> tuple:
         r, vs = compact(self.signature)
@@ -63,22 +62,6 @@ def words(value: bytes) -> list[int]:
     return [int.from_bytes(value[i : i + 32], "big") for i in range(0, MODULUS_BYTES, 32)]
 
 
-def typed_data(
-    chain_id: int, coordinator: str, pseudonym: str, epoch: int, slot: int, demand_w: int, soc_pm: int, tcc: int
-) -> dict:
-    message = {
-        "pseudonym": to_checksum_address(pseudonym),
-        "epoch": epoch,
-        "slot": slot,
-        "demandW": demand_w,
-        "socPm": soc_pm,
-        "tcc": tcc,
-    }
-    return eip712.typed_data(
-        DOMAIN_NAME, DOMAIN_VERSION, chain_id, coordinator, "AnonymousRequest", REQUEST_TYPE, message
-    )
-
-
 def sign_request(
     pseudonym_key: bytes,
     chain_id: int,
@@ -91,23 +74,12 @@ def sign_request(
     token: int | bytes,
 ) -> AnonymousRequest:
     """The pseudonym signs its request; the token rides along unsigned (it is bound to the pseudonym itself)."""
-    account = Account.from_key(pseudonym_key)
-    data = typed_data(chain_id, coordinator, account.address, epoch, slot, demand_w, soc_pm, tcc)
-    signed = Account.sign_message(encode_typed_data(full_message=data), pseudonym_key)
     token_bytes = token if isinstance(token, bytes) else token.to_bytes(MODULUS_BYTES, "big")
-    return AnonymousRequest(account.address, epoch, slot, demand_w, soc_pm, tcc, token_bytes, bytes(signed.signature))
+    unsigned = AnonymousRequest(address_of(pseudonym_key), epoch, slot, demand_w, soc_pm, tcc, token_bytes, b"")
+    signature = sign_digest(pseudonym_key, eip712.digest(domain(chain_id, coordinator), unsigned))
+    return dataclasses.replace(unsigned, signature=signature)
 
 
 def signer_of(chain_id: int, coordinator: str, request: AnonymousRequest) -> str:
     """Who signed `request` (what the contract recovers): the pseudonym if nobody altered a field."""
-    data = typed_data(
-        chain_id,
-        coordinator,
-        request.pseudonym,
-        request.epoch,
-        request.slot,
-        request.demand_w,
-        request.soc_pm,
-        request.tcc,
-    )
-    return Account.recover_message(encode_typed_data(full_message=data), signature=request.signature)
+    return recover_digest(eip712.digest(domain(chain_id, coordinator), request), request.signature)

@@ -37,6 +37,7 @@ from gridchain.metering.parties import (
     ChargePointMeter,
     MeterGateway,
     SmartMeter,
+    session_id,
     sign_session_start,
 )
 from gridchain.metering.service import RoamingStation
@@ -127,7 +128,7 @@ def run(gateway: Gateway, config: DemoConfig = DemoConfig(), progress: Callable[
         cp.connect()
         gateway.advance_time(arrival - gateway.now())  # the chain's clock at the plug: the reservation's start
         tag = station.announce(start, ev_sig)  # the EV presents its signed start; its max cost is reserved
-        sid = m.typed_digest(domain, start.struct_hash())
+        sid = session_id(domain, start)
         reserved_wei = client.reserved(sid)
         ocpp_log.append(
             (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gridchain.crypto.eip712 import parse_signature
+from gridchain.crypto import eip712
+from gridchain.crypto.keys import parse_signature
 from gridchain.errors import InputError
 from gridchain.metering import model as m
 from gridchain.metering.client import SignedReading, signer_of
@@ -30,7 +31,7 @@ def prove_reading(data: dict, meter: str, interval_start: int) -> dict:
     anchor = next((a for a in data["anchors"] if a["meter"].lower() == meter.lower() and a["day"] == day), None)
     if anchor is None:
         raise InputError("--meter", f"no anchored day {day} of meter {meter} in the archive")
-    domain = m.domain_separator(int(data["chain_id"]), data["contract"])
+    domain = m.domain(int(data["chain_id"]), data["contract"])
     signed = []
     for j, r in enumerate(anchor["readings"]):
         reading = m.Reading(r["meter"], int(r["intervalStart"]), int(r["activeWh"]), int(r["reactiveVarh"]))
@@ -42,7 +43,7 @@ def prove_reading(data: dict, meter: str, interval_start: int) -> dict:
     times = [s.reading.interval_start for s in signed]
     if interval_start not in times:
         raise InputError("--interval-start", f"meter {meter} has no reading at {interval_start} (day {day})")
-    leaves = [m.typed_digest(domain, s.reading.struct_hash()) for s in signed]
+    leaves = [eip712.digest(domain, s.reading) for s in signed]
     i = times.index(interval_start)
     proof = m.merkle_proof(leaves, i)
     root = bytes.fromhex(anchor["root"].removeprefix("0x"))

@@ -15,7 +15,7 @@ Keys exist only for the utility's own communities (the coordinators it signs for
 and for the epochs from today to `lookahead_epochs` days ahead: a request for any other (community, epoch),
 a public key's too, is refused naming the field before anything is generated or stored, so nobody can make
 the utility generate and keep RSA keys at will. Signatures come in any standard form (v = 0/1 or 27/28,
-EIP-2098 64 bytes) and are normalised where they enter (`gridchain.crypto.eip712`).
+EIP-2098 64 bytes) and are normalised where they enter (`gridchain.crypto.keys`).
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from typing import TypeVar
 
 from eth_abi import encode as abi_encode
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
 from gridchain.checks import check_int, parse_address, parse_decimal_int, parse_hex_int
 from gridchain.crypto import blind
-from gridchain.crypto.eip712 import parse_signature
+from gridchain.crypto.keys import address_of, parse_signature, recover_personal, sign_personal
 from gridchain.errors import InputError, Refused
 
 ISSUANCE_TAG = keccak(b"gridchain.issuance.request.v1")
@@ -73,12 +72,13 @@ def _bytes(value: int) -> bytes:
 
 
 def _sign(key: bytes, digest: bytes) -> str:
-    return "0x" + bytes(Account.sign_message(encode_defunct(primitive=digest), key).signature).hex()
+    """The EIP-191 personal signature of `digest` (as a wallet's personal_sign makes it), in hex."""
+    return "0x" + sign_personal(key, digest).hex()
 
 
 def _signer(digest: bytes, signature: bytes) -> str:
-    """Whom a normalised signature (`gridchain.crypto.eip712.normalize_signature`) of `digest` recovers to."""
-    return Account.recover_message(encode_defunct(primitive=digest), signature=signature)
+    """Whom a normalised signature (`gridchain.crypto.keys.normalize_signature`) of `digest` recovers to."""
+    return recover_personal(digest, signature)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Issuer:
 
     @property
     def address(self) -> str:
-        return Account.from_key(self.key).address
+        return address_of(self.key)
 
     def add_community(self, community: str) -> None:
         """Serve `community` (a coordinator's address), with or without members yet."""
@@ -236,7 +236,7 @@ class TokenWallet:
 
     @property
     def identity(self) -> str:
-        return Account.from_key(self.identity_key).address
+        return address_of(self.identity_key)
 
     def obtain(self, chain_id: int, community: str, epoch: int, modulus: bytes, registered: bytes, count: int) -> None:
         """Get `count` tokens for (community, epoch). `registered` is the key's keccak256 read from the chain:

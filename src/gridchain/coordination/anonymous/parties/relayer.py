@@ -31,7 +31,7 @@ from gridchain.coordination.anonymous.client import AnonymousRequest, signer_of
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import CoordinatorError, check_fields
 from gridchain.crypto import blind
-from gridchain.crypto.eip712 import parse_signature
+from gridchain.crypto.keys import parse_signature
 from gridchain.errors import InputError, Refused
 
 BATCH_SIZE = 20
