@@ -24,7 +24,7 @@ from gridchain.coordination.model.coordinator import (
     pack,
     paged_calldata,
 )
-from tests.support.contracts import BETA1_PM, SLOT_LENGTH, Community, logs
+from tests.support.community import BETA1_PM, SLOT_LENGTH, Community, logs
 
 PAGE = 1024  # the most one call takes
 

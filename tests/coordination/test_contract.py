@@ -10,7 +10,7 @@ from gridchain.coordination.model.coordinator import (
     pack_indices,
     submit_chain,
 )
-from tests.support.contracts import SLOT_LENGTH, Community, deployer, logs
+from tests.support.community import SLOT_LENGTH, Community, deployer, logs
 
 
 def test_deploy_sets_owner_clock_and_weights(community):

@@ -24,7 +24,7 @@ from gridchain.coordination.model.coordinator import (
 )
 from gridchain.coordination.model.policies import POLICIES
 from gridchain.coordination.model.request import ChargingRequest, Slot
-from tests.support.contracts import Community
+from tests.support.community import Community
 
 # few distinct values, so that ties in ratio and priority are common
 demand = st.one_of(st.sampled_from([10, 20, 30, 50, 60, 100]), st.integers(1, 200))

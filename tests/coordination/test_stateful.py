@@ -27,7 +27,7 @@ from gridchain.coordination.model.coordinator import (
     paged_calldata,
     submit_chain,
 )
-from tests.support.contracts import SLOT_LENGTH, Community, logs
+from tests.support.community import SLOT_LENGTH, Community, logs
 
 ANY = st.integers(0, 2**256 - 1)
 

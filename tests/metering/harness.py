@@ -11,7 +11,7 @@ from eth_account import Account
 from gridchain.crypto.eip712 import compact
 from gridchain.metering import model as m
 from gridchain.metering.client import sign_digest, signer_of
-from tests.support.contracts import Mirrored, load
+from tests.support.community import Mirrored, load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
 NOTICE = 2 * 86400

@@ -2,7 +2,7 @@
 tests/metering/test_attacks_service.py). Each test is named after the hole it shows and asserts the harm the
 attack did before the fix: money lost or stuck, a session unbillable, a meter-day unprovable.
 
-Attackers are fixtures (tests/support/contracts.py): `attacker` / `attackers(n)` are funded accounts with keys,
+Attackers are fixtures (tests/support/community.py): `attacker` / `attackers(n)` are funded accounts with keys,
 `hostile("name")` deploys tests/support/fixtures/<name>.vy: `costly_wallet` (a contract wallet whose receive
 hook needs more than 2,300 gas) and `reentrant_wallet` (calls back into the contract from inside a payment).
 Most tests drive the contract and its twin together through the harness (metering_harness.Metering), which

@@ -4,7 +4,7 @@ storage traces for titanoboa, and the attackers (tests/support/attackers.py)."""
 import boa
 import pytest
 
-from tests.support.contracts import Community
+from tests.support.community import Community
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from gridchain.v2v.model import (
     required_collateral,
     undelivered_share,
 )
-from tests.support.contracts import Mirrored, load
+from tests.support.community import Mirrored, load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
 VALIDITY = 3600

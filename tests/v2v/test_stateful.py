@@ -38,7 +38,7 @@ from gridchain.v2v.model import (
     required_collateral,
 )
 from tests.support.attackers import FIXTURES
-from tests.support.contracts import load
+from tests.support.community import load
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDITY, GRACE = 3600, 1800

@@ -25,7 +25,7 @@ from gridchain.coordination.model.coordinator import (
     submit_chain,
 )
 from gridchain.crypto import blind
-from tests.support.contracts import Community, logs
+from tests.support.community import Community, logs
 
 KEYS = [blind.PrivateKey.generate() for _ in range(3)]  # generated once: cryptography's RSA-2048 keygen
 
