@@ -5,12 +5,12 @@ import pytest
 from eth_utils import keccak
 
 from gridchain.coordination.model.coordinator import (
-    CoordinatorError,
     pack,
     pack_indices,
     submit_chain,
 )
-from tests.support.contracts import SLOT_LENGTH, Community, deployer, logs
+from tests.support.community import SLOT_LENGTH, Community, deployer, refused
+from tests.support.events import logs
 
 
 def test_deploy_sets_owner_clock_and_weights(community):
@@ -43,29 +43,28 @@ def test_before_start_nothing_is_open():
 
 def test_members_owner_only(community):
     stranger = boa.env.generate_address()
-    with boa.env.prank(stranger), boa.reverts("coordinator: caller is not the owner"):
-        community.c.set_member(stranger, True)
-    community.c.set_member(stranger, True)
+    with refused("coordinator: caller is not the owner"):
+        community.set_member(stranger, True, sender=stranger)
+    community.set_member(stranger, True)
     assert logs(community.c, "MemberChanged")[0]["allowed"] is True
     assert community.c.members(stranger) and community.c.request_limit(stranger) == 1
-    community.c.set_member(stranger, False)
+    community.set_member(stranger, False)
     assert not community.c.members(stranger)
 
 
 def test_request_limit_owner_only_and_bounds(community):
     member = community.members[0]
-    with boa.env.prank(member), boa.reverts("coordinator: caller is not the owner"):
-        community.c.set_request_limit(member, 2)
+    with refused("coordinator: caller is not the owner"):
+        community.set_request_limit(member, 2, sender=member)
     too_large = "coordinator: request limit out of range"
     for limit, reason in ((0, "coordinator: request limit is 0"), (2**32 + 1, too_large), (2**256 - 1, too_large)):
-        with boa.reverts(reason):
-            community.c.set_request_limit(member, limit)
-        with pytest.raises(CoordinatorError, match=reason):
-            community.model.set_request_limit(str(community.owner), str(member), limit)
+        with refused(reason):
+            community.set_request_limit(member, limit)
     for limit in (1, 2**32, 3):  # both ends pass
         community.limit_requests(limit, [member])
-        assert logs(community.c, "RequestLimitChanged") == [{"address": community.c.address, "member": member,
-                                                              "limit": limit}]  # fmt: skip
+        assert logs(community.c, "RequestLimitChanged") == [
+            {"address": community.c.address, "member": member, "limit": limit}
+        ]
         assert community.c.request_limit(member) == community.model.request_limit(str(member)) == limit
     assert community.c.members(member)  # the limit leaves the member flag alone
 
@@ -74,14 +73,12 @@ def test_a_member_submits_up_to_its_limit_per_slot(community):
     community.limit_requests(2, community.members[:1])
     community.submit(0, 10, 0, 1)
     community.submit(0, 10, 0, 1)  # the limit passes
-    with boa.env.prank(community.members[0]), boa.reverts("coordinator: request limit reached"):
-        community.c.submit_request(10, 0, 1)  # one more reverts
-    with pytest.raises(CoordinatorError, match="request limit reached"):
-        community.model.submit_request(str(community.members[0]), community.now, 10, 0, 1)
+    with refused("coordinator: request limit reached"):
+        community.submit(0, 10, 0, 1)  # one more reverts, in the contract and in the twin
     assert community.c.member_requests(community.members[0], 0) == 2
     community.submit(1, 10, 0, 1)  # other members have their own count (default limit 1)
-    with boa.env.prank(community.members[1]), boa.reverts("coordinator: request limit reached"):
-        community.c.submit_request(10, 0, 1)
+    with refused("coordinator: request limit reached"):
+        community.submit(1, 10, 0, 1)
     community.to_end_of(0)
     community.submit(0, 10, 0, 1)  # a new slot, a new count
     assert community.c.member_requests(community.members[0], 1) == 1
@@ -94,11 +91,10 @@ def test_removing_and_admitting_again_keeps_the_count_and_limit(community):
     community.submit(0, 10, 0, 1)
     community.submit(0, 10, 0, 1)
     for allowed in (False, True):
-        community.c.set_member(member, allowed)
-        community.model.set_member(str(community.owner), str(member), allowed)
+        community.set_member(member, allowed)
     assert community.c.request_limit(member) == 2 and community.c.member_requests(member, 0) == 2
-    with boa.env.prank(member), boa.reverts("coordinator: request limit reached"):
-        community.c.submit_request(10, 0, 1)
+    with refused("coordinator: request limit reached"):
+        community.submit(0, 10, 0, 1)
 
 
 def test_a_lower_limit_applies_to_the_next_submission(community):
@@ -107,8 +103,8 @@ def test_a_lower_limit_applies_to_the_next_submission(community):
     community.submit(0, 10, 0, 1)
     community.submit(0, 10, 0, 1)
     community.limit_requests(1, [member])
-    with boa.env.prank(member), boa.reverts("coordinator: request limit reached"):
-        community.c.submit_request(10, 0, 1)
+    with refused("coordinator: request limit reached"):
+        community.submit(0, 10, 0, 1)
 
 
 def test_submit_records_packed_request_and_chain(community):
@@ -142,8 +138,8 @@ def test_submit_records_packed_request_and_chain(community):
     ],
 )
 def test_submit_boundaries(community, demand_w, soc_pm, tcc, reason):
-    with boa.env.prank(community.members[0]), boa.reverts(reason):
-        community.c.submit_request(demand_w, soc_pm, tcc)
+    with refused(reason):
+        community.submit(0, demand_w, soc_pm, tcc)
     assert community.c.submit_hash(0) == b"\x00" * 32
 
 
@@ -152,21 +148,20 @@ def test_submit_largest_values_pass(community):
 
 
 def test_submit_unauthorised(community):
-    with boa.env.prank(boa.env.generate_address()), boa.reverts("coordinator: sender not authorised"):
-        community.c.submit_request(1, 0, 1)
-    community.c.set_member(community.members[0], False)
-    with boa.env.prank(community.members[0]), boa.reverts("coordinator: sender not authorised"):
-        community.c.submit_request(1, 0, 1)
+    with refused("coordinator: sender not authorised"):
+        community.submit_as(boa.env.generate_address(), 1, 0, 1)
+    community.set_member(community.members[0], False)
+    with refused("coordinator: sender not authorised"):
+        community.submit(0, 1, 0, 1)
 
 
 def test_submit_to_a_named_slot(community):
-    with boa.env.prank(community.members[0]):
-        assert community.c.submit_request(1, 0, 1, 0) == 1
-        with boa.reverts("coordinator: slot not open"):
-            community.c.submit_request(1, 0, 1, 1)
+    assert community.submit_as(community.members[0], 1, 0, 1, slot=0) == 1
+    with refused("coordinator: slot not open"):
+        community.submit_as(community.members[0], 1, 0, 1, slot=1)
     community.to_end_of(0)
-    with boa.env.prank(community.members[0]), boa.reverts("coordinator: slot closed"):
-        community.c.submit_request(1, 0, 1, 0)
+    with refused("coordinator: slot closed"):
+        community.submit_as(community.members[0], 1, 0, 1, slot=0)
 
 
 def test_submit_after_a_slot_ends_goes_to_the_next(community):
@@ -180,39 +175,37 @@ def test_post_capacity(community):
     assert logs(community.c, "CapacityPosted")[0] == {"address": community.c.address, "slot": 3, "capacity_w": 42}
     assert community.c.posted_capacity(3) == 43
     community.post(0, 0)  # zero is a real capacity
-    with boa.env.prank(community.members[0]), boa.reverts("coordinator: caller is not the owner"):
-        community.c.post_capacity(1, 5)
-    with boa.reverts("coordinator: capacity out of range"):
-        community.c.post_capacity(1, 2**64)
-    community.c.post_capacity(1, 2**64 - 1)
+    with refused("coordinator: caller is not the owner"):
+        community.post(1, 5, sender=community.members[0])
+    with refused("coordinator: capacity out of range"):
+        community.post(1, 2**64)
+    community.post(1, 2**64 - 1)
 
 
 def test_post_capacity_to_closed_slot(community):
     community.to_end_of(0)
     community.close(0)
-    with boa.reverts("coordinator: slot already closed"):
-        community.c.post_capacity(0, 5)
-    with pytest.raises(CoordinatorError, match="slot already closed"):
-        community.model.post_capacity(str(community.owner), 0, 5)
+    with refused("coordinator: slot already closed"):
+        community.post(0, 5)
     community.post(1, 5)
 
 
 def test_close_early_twice_and_out_of_turn(community):
-    with boa.reverts("coordinator: slot not ended"):
-        community.c.close_slot(0, [], [])
+    with refused("coordinator: slot not ended"):
+        community.close_slot(0, [], [])
     community.to_end_of(1)
-    with boa.reverts("coordinator: earlier slot not closed"):
-        community.c.close_slot(1, [], [])
+    with refused("coordinator: earlier slot not closed"):
+        community.close_slot(1, [], [])
     community.close(0)
-    with boa.reverts("coordinator: slot already closed"):
-        community.c.close_slot(0, [], [])
+    with refused("coordinator: slot already closed"):
+        community.close_slot(0, [], [])
     community.close(1)
 
 
 def test_close_exactly_at_slot_end(community):
     boa.env.time_travel(seconds=community.model.slot_end(0) - community.now - 1)
-    with boa.reverts("coordinator: slot not ended"):
-        community.c.close_slot(0, [], [])
+    with refused("coordinator: slot not ended"):
+        community.close_slot(0, [], [])
     boa.env.time_travel(seconds=1)
     community.close(0)
 
@@ -250,26 +243,20 @@ def test_close_schedules_like_the_readme_example(community):
 )
 def test_close_rejects_a_wrong_order(community, listing, positions, reason):
     requests = filled(community)
-    with boa.reverts(reason):
-        community.c.close_slot(0, [requests[i] for i in listing], pack_indices(positions))
-    with pytest.raises(CoordinatorError, match=reason):  # the twin checks the calldata alike
-        community.model.close_slot(community.now, 0, [requests[i] for i in listing], pack_indices(positions))
+    with refused(reason):  # the twin checks the calldata alike
+        community.close_slot(0, [requests[i] for i in listing], pack_indices(positions))
     community.close(0)  # the right order still closes
 
 
 def test_close_rejects_wrong_or_incomplete_requests(community):
     requests = filled(community)
     for bad in (requests[:2], requests + [pack(1, 0, 1, 4)], [pack(80_001, 0, 1, 1)] + requests[1:], requests[::-1]):
-        with boa.reverts("coordinator: submitted chain mismatch"):
-            community.c.close_slot(0, bad, pack_indices(range(len(bad))))
-        with pytest.raises(CoordinatorError, match="submitted chain mismatch"):
-            community.model.close_slot(community.now, 0, bad, pack_indices(range(len(bad))))
+        with refused("coordinator: submitted chain mismatch"):
+            community.close_slot(0, bad, pack_indices(range(len(bad))))
     right = [requests[i] for i in (1, 0, 2)]
     for positions in (pack_indices([1, 0, 2]) + [0], []):
-        with boa.reverts("coordinator: positions have the wrong length"):
-            community.c.close_slot(0, right, positions)
-        with pytest.raises(CoordinatorError, match="positions have the wrong length"):
-            community.model.close_slot(community.now, 0, right, positions)
+        with refused("coordinator: positions have the wrong length"):
+            community.close_slot(0, right, positions)
 
 
 def carried_and_submitted(community):
@@ -301,10 +288,8 @@ def test_close_checks_the_carried_then_the_submitted_chain(community, listing, r
     carried chain, then the submitted chain (here the positions are the identity: the order check comes later)."""
     pending = carried_and_submitted(community)
     bad = [pending[i] for i in listing]
-    with boa.reverts(reason):
-        community.c.close_slot(1, bad, pack_indices(range(len(bad))))
-    with pytest.raises(CoordinatorError, match=reason):
-        community.model.close_slot(community.now, 1, bad, pack_indices(range(len(bad))))
+    with refused(reason):
+        community.close_slot(1, bad, pack_indices(range(len(bad))))
     community.close(1)  # the right calldata still closes
 
 
@@ -342,12 +327,8 @@ def test_many_requests_in_one_close():
     with boa.env.anchor():
         community = Community(members=1, request_limit=300)  # one account submits the whole slot
         community.post(0, 5_000_000)
-        with boa.env.prank(community.members[0]):
-            for i in range(300):
-                community.c.submit_request(10_000 + 97 * i, (i * 37) % 1000, 1 + i % 5)
         for i in range(300):
-            community.model.submit_request(str(community.members[0]), community.now, 10_000 + 97 * i, (i * 37) % 1000,
-                                           1 + i % 5)  # fmt: skip
+            community.submit(0, 10_000 + 97 * i, (i * 37) % 1000, 1 + i % 5)
         community.to_end_of(0)
         result = community.close(0)
         assert result.schedule.granted_w == 5_000_000

@@ -6,8 +6,8 @@ carry chain with `core.coordinator` (whose schedule is the `greedy` policy of co
 from core; the contract verifies it independently, so a disagreement on the order is a revert here. Before a
 slot's close a stranger may interfere: begin its own paged close and list values from the whole uint256 range
 (aliases modulo the field of the real requests included), then leave it; or race the keeper with an honest paged
-close that the keeper's close overtakes. Each of its calls is mirrored in the twin (same outcome, same reason),
-and the keeper's close is the rule's all the same.
+close that the keeper's close overtakes. Each of its calls goes to the twin first (`Mirrored.mirror`: same
+outcome, same reason, nothing changed by a refusal), and the keeper's close is the rule's all the same.
 """
 
 import boa
@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from gridchain.coordination.model.coordinator import (
     FIELD,
-    CoordinatorError,
     chain,
     close,
     pack,
@@ -24,7 +23,8 @@ from gridchain.coordination.model.coordinator import (
 )
 from gridchain.coordination.model.policies import POLICIES
 from gridchain.coordination.model.request import ChargingRequest, Slot
-from tests.support.contracts import Community
+from tests.support.community import Community
+from tests.support.mirrored import fresh_traces
 
 # few distinct values, so that ties in ratio and priority are common
 demand = st.one_of(st.sampled_from([10, 20, 30, 50, 60, 100]), st.integers(1, 200))
@@ -46,21 +46,9 @@ slot_plan = st.tuples(
 )
 
 
-def mirrored(community, sender, chain_call, model_call) -> bool:
-    """One call of the stranger's, on the twin first: both go through (True) or both refuse with one reason."""
-    try:
-        model_call()
-    except CoordinatorError as e:
-        with boa.env.prank(sender), boa.reverts(str(e)):
-            chain_call()
-        return False
-    with boa.env.prank(sender):
-        chain_call()
-    return True
-
-
 def interfere(community, slot, how, stranger) -> None:
-    c, m, who = community.c, community.model, str(stranger)
+    """The stranger's calls, each through the twin first: both go through or both refuse with one reason."""
+    c, m = community, community.model
     pending = m.pending(slot)
     if how is None or not pending:
         return
@@ -68,29 +56,17 @@ def interfere(community, slot, how, stranger) -> None:
     if how[0] == "abandon":
         _, values, sorted_side = how
         words = [v if isinstance(v, int) else pending[v[0] % len(pending)] + v[1] * FIELD for v in values]
-        if not mirrored(
-            community,
-            stranger,
-            lambda: c.begin_close(slot, paged.n, chain(words)),
-            lambda: m.begin_close(who, community.now, slot, paged.n, chain(words)),
-        ):
+        if not c.attempt(lambda: c.begin_close(slot, paged.n, chain(words), stranger), "abandon: begin").ok:
             return
         page = c.close_sorted_page if sorted_side else c.close_pending_page
-        model_page = m.close_sorted_page if sorted_side else m.close_pending_page
-        mirrored(community, stranger, lambda: page(words), lambda: model_page(who, words))
+        c.attempt(lambda: page(words, stranger), "abandon: page")
         return
     _, _, sorted_first = how  # race: an honest paged close, a page in, then overtaken by the keeper
-    assert mirrored(
-        community,
-        stranger,
-        lambda: c.begin_close(slot, paged.n, paged.sorted_hash),
-        lambda: m.begin_close(who, community.now, slot, paged.n, paged.sorted_hash),
-    )
-    first = paged.sorted_pages[0] if sorted_first else paged.pending_pages[0]
-    page, model_page = (
-        (c.close_sorted_page, m.close_sorted_page) if sorted_first else (c.close_pending_page, m.close_pending_page)
-    )
-    assert mirrored(community, stranger, lambda: page(first), lambda: model_page(who, first))
+    c.begin_close(slot, paged.n, paged.sorted_hash, stranger)
+    if sorted_first:
+        c.close_sorted_page(paged.sorted_pages[0], stranger)
+    else:
+        c.close_pending_page(paged.pending_pages[0], stranger)
 
 
 @settings(max_examples=60, deadline=None)
@@ -103,6 +79,7 @@ def test_contract_equals_core_over_slots(beta1_pm, plan, pages):
     """Each slot closes in one call (None) or in pages of 1..5 requests, whatever a stranger did first: always
     the model's result, and the stranger's paged close is void afterwards."""
     with boa.env.anchor():
+        fresh_traces()  # each example deploys at the same address: its snapshots read only its own slots
         community = Community(beta1_pm=beta1_pm, capacity_w=120, request_limit=8)  # up to 8 a slot from a member
         stranger = boa.env.generate_address()
         for slot, (capacity, requests, how) in enumerate(plan):
@@ -114,12 +91,7 @@ def test_contract_equals_core_over_slots(beta1_pm, plan, pages):
             interfere(community, slot, how, stranger)
             community.close(slot, pages[slot])  # asserts the chain's events and carry chain equal the model's
             assert community.model.paging_of(str(stranger)) is None
-            assert not mirrored(
-                community,
-                stranger,
-                lambda: community.c.finish_close(),
-                lambda: community.model.finish_close(str(stranger), community.now),
-            )
+            assert not community.attempt(lambda: community.finish_close(stranger), "stranger finishes").ok
         assert community.c.next_slot_to_close() == len(plan)
 
 

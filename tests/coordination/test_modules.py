@@ -22,7 +22,8 @@ from gridchain.coordination.model.coordinator import (
     submit_chain,
 )
 from gridchain.crypto import blind
-from tests.support.contracts import load, logs
+from tests.support.deployers import load
+from tests.support.events import logs
 
 MOCKS = Path(__file__).resolve().parents[2] / "contracts" / "mocks"
 SLOT_S = 3600

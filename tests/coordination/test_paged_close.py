@@ -4,15 +4,14 @@ A paged close is its caller's own (`paging[caller]`): several keepers may page t
 to finish closes it, and nobody can hold or reset anybody else's. (The attacks on it are in
 test_attacks_coordinator.py.)"""
 
-import boa
 import pytest
 
 from gridchain.coordination.model.coordinator import (
-    CoordinatorError,
     chain,
     pack,
     paged_calldata,
 )
+from tests.support.community import refused
 
 
 def ten_requests(community):
@@ -31,8 +30,8 @@ def test_paged_close_equals_one_call(community, page):
     result = community.close(0, page)  # compares with the model, which equals the one-call close
     assert result.schedule.granted_w == 250 and community.c.next_slot_to_close() == 1
     assert community.c.paging(community.owner)[0] == 0  # the closed slot's paged close is void
-    with boa.reverts("coordinator: no paged close in progress"):
-        community.c.finish_close()
+    with refused("coordinator: no paged close in progress"):
+        community.finish_close()
 
 
 def test_carry_over_then_paged_close(community):
@@ -47,29 +46,25 @@ def test_carry_over_then_paged_close(community):
 def begun(community, page=4):
     pending = ten_requests(community)
     paged = paged_calldata(pending, 500, page)
-    community.c.begin_close(0, paged.n, paged.sorted_hash)
-    community.model.begin_close(str(community.owner), community.now, 0, paged.n, paged.sorted_hash)
+    community.begin_close(0, paged.n, paged.sorted_hash)
     return pending, paged
 
 
 def test_pages_need_a_begun_close(community):
     ten_requests(community)
-    with boa.reverts("coordinator: no paged close in progress"):
-        community.c.close_sorted_page([1])
-    with boa.reverts("coordinator: no paged close in progress"):
-        community.c.finish_close()
+    with refused("coordinator: no paged close in progress"):
+        community.close_sorted_page([1])
+    with refused("coordinator: no paged close in progress"):
+        community.finish_close()
 
 
 def test_pages_go_to_the_callers_own_paged_close(community):
     _, paged = begun(community)
     other = community.members[0]
-    with boa.env.prank(other), boa.reverts("coordinator: no paged close in progress"):
-        community.c.close_sorted_page(paged.sorted_pages[0])  # it has begun none: the owner's is not its
-    with pytest.raises(CoordinatorError, match="no paged close in progress"):
-        community.model.close_sorted_page(str(other), paged.sorted_pages[0])
-    with boa.env.prank(other):
-        community.c.begin_close(0, paged.n, paged.sorted_hash)  # its own, at once: nothing is in its way
-        community.c.close_sorted_page(paged.sorted_pages[0])
+    with refused("coordinator: no paged close in progress"):
+        community.close_sorted_page(paged.sorted_pages[0], other)  # it has begun none: the owner's is not its
+    community.begin_close(0, paged.n, paged.sorted_hash, other)  # its own, at once: nothing is in its way
+    community.close_sorted_page(paged.sorted_pages[0], other)
     assert community.c.paging(other)[1] == paged.n and community.c.paging(other)[10][7] == len(paged.sorted_pages[0])
     assert community.c.paging(community.owner)[10][7] == 0  # the owner's walk is untouched
 
@@ -78,76 +73,68 @@ def test_capacity_posted_during_a_paged_close(community):
     _, paged = begun(community)  # began with the posted 250 W
     community.post(0, 300)  # the owner may still post: the paged close cannot finish with the old capacity
     for chunk in paged.sorted_pages:
-        community.c.close_sorted_page(chunk)
-        community.model.close_sorted_page(str(community.owner), chunk)
+        community.close_sorted_page(chunk)
     for chunk in paged.pending_pages:
-        community.c.close_pending_page(chunk)
-        community.model.close_pending_page(str(community.owner), chunk)
-    with boa.reverts("coordinator: capacity changed since begin_close"):
-        community.c.finish_close()
-    with pytest.raises(CoordinatorError, match="capacity changed since begin_close"):
-        community.model.finish_close(str(community.owner), community.now)
+        community.close_pending_page(chunk)
+    with refused("coordinator: capacity changed since begin_close"):
+        community.finish_close()
     result = community.close(0, 4)  # begun again, with the capacity now posted
     assert result.schedule.capacity_w == 300
 
 
 def test_another_keeper_closes_while_one_pages(community):
     _, paged = begun(community)
-    community.c.close_sorted_page(paged.sorted_pages[0])
+    community.close_sorted_page(paged.sorted_pages[0])
     community.close(0, 4, keeper=community.members[0])  # at once, in pages; the result is the model's
     assert community.c.next_slot_to_close() == 1
-    with boa.reverts("coordinator: no paged close in progress"):  # the first keeper's close is void
-        community.c.close_sorted_page(paged.sorted_pages[1])
+    with refused("coordinator: no paged close in progress"):  # the first keeper's close is void
+        community.close_sorted_page(paged.sorted_pages[1])
 
 
 def test_a_close_in_one_call_voids_every_paged_close(community):
     begun(community)
     community.close(0, keeper=community.members[1])  # in one call, by any account
-    with boa.reverts("coordinator: no paged close in progress"):
-        community.c.finish_close()
+    with refused("coordinator: no paged close in progress"):
+        community.finish_close()
 
 
 def test_a_keeper_may_begin_its_own_again(community):
     pending, paged = begun(community)
-    community.c.close_sorted_page(paged.sorted_pages[0])
+    community.close_sorted_page(paged.sorted_pages[0])
     community.close(0, 3)  # begin_close again (pages of 3): it starts over from nothing
     assert community.c.next_slot_to_close() == 1
 
 
 def test_finish_needs_every_page(community):
     _, paged = begun(community)
-    owner = str(community.owner)
     for missing in ("sorted", "pending"):
-        with boa.reverts(f"coordinator: {missing} pages missing"):
-            community.c.finish_close()
-        with pytest.raises(CoordinatorError, match=f"{missing} pages missing"):
-            community.model.finish_close(owner, community.now)
+        with refused(f"coordinator: {missing} pages missing"):
+            community.finish_close()
         if missing == "sorted":  # then only the pending pages are missing
             for chunk in paged.sorted_pages:
-                community.c.close_sorted_page(chunk)
-                community.model.close_sorted_page(owner, chunk)
+                community.close_sorted_page(chunk)
 
 
 def test_no_more_than_committed(community):
     _, paged = begun(community)
     everything = [x for chunk in paged.sorted_pages for x in chunk]
-    with boa.reverts("coordinator: more requests than committed"):
-        community.c.close_sorted_page(everything + [everything[-1]])
-    with boa.reverts("coordinator: more requests than committed"):
-        community.c.close_pending_page([x for chunk in paged.pending_pages for x in chunk] + [1])
+    with refused("coordinator: more requests than committed"):
+        community.close_sorted_page(everything + [everything[-1]])
+    with refused("coordinator: more requests than committed"):
+        community.close_pending_page([x for chunk in paged.pending_pages for x in chunk] + [1])
 
 
 def test_pages_must_be_the_committed_list(community):
     pending, paged = begun(community)
     ordered = [x for chunk in paged.sorted_pages for x in chunk]
-    with boa.reverts("coordinator: order not sorted"):
-        community.c.close_sorted_page(ordered[::-1])
-    community.c.close_sorted_page(ordered[:-1])  # sorted, but one short of the committed list
-    community.c.close_sorted_page([ordered[-1] + (1 << 150)])  # another last request (a later arrival), still sorted
+    with refused("coordinator: order not sorted"):
+        community.close_sorted_page(ordered[::-1])
+    community.close_sorted_page(ordered[:-1])  # sorted, but one short of the committed list
+    community.close_sorted_page([ordered[-1] + (1 << 150)])  # another last request (a later arrival), still sorted
     for chunk in paged.pending_pages:
-        community.c.close_pending_page(chunk)
-    with boa.reverts("coordinator: pages differ from the committed order"):
-        community.c.finish_close()
+        community.close_pending_page(chunk)
+    with refused("coordinator: pages differ from the committed order"):
+        community.finish_close()
 
 
 def test_a_committed_list_that_is_not_the_pending_set(community):
@@ -157,32 +144,21 @@ def test_a_committed_list_that_is_not_the_pending_set(community):
     paged = paged_calldata(pending, 500, 4)
     ordered = [x for chunk in paged.sorted_pages for x in chunk]
     forged = ordered[:-1] + [ordered[-1] - 1]  # the last request, one watt less: still the last in order
-    owner = str(community.owner)
-    community.c.begin_close(0, len(forged), chain(forged))
-    community.model.begin_close(owner, community.now, 0, len(forged), chain(forged))
-    community.c.close_sorted_page(forged)
-    community.model.close_sorted_page(owner, forged)
+    community.begin_close(0, len(forged), chain(forged))
+    community.close_sorted_page(forged)
     for chunk in paged.pending_pages:
-        community.c.close_pending_page(chunk)
-        community.model.close_pending_page(owner, chunk)
-    with boa.reverts("coordinator: not a permutation of the pending set"):
-        community.c.finish_close()
-    with pytest.raises(CoordinatorError, match="not a permutation of the pending set"):
-        community.model.finish_close(owner, community.now)
+        community.close_pending_page(chunk)
+    with refused("coordinator: not a permutation of the pending set"):
+        community.finish_close()
 
 
 def test_pending_pages_must_be_the_pending_chains(community):
     pending, paged = begun(community)
-    owner = str(community.owner)
     for chunk in paged.sorted_pages:
-        community.c.close_sorted_page(chunk)
-        community.model.close_sorted_page(owner, chunk)
-    community.c.close_pending_page(pending[:-1] + [pending[-1] + 1])
-    community.model.close_pending_page(owner, pending[:-1] + [pending[-1] + 1])
-    with boa.reverts("coordinator: submitted chain mismatch"):
-        community.c.finish_close()
-    with pytest.raises(CoordinatorError, match="submitted chain mismatch"):
-        community.model.finish_close(owner, community.now)
+        community.close_sorted_page(chunk)
+    community.close_pending_page(pending[:-1] + [pending[-1] + 1])
+    with refused("coordinator: submitted chain mismatch"):
+        community.finish_close()
 
 
 def only_carried(community):
@@ -200,39 +176,29 @@ def test_finish_checks_the_carried_chain_when_no_page_reached_its_end(community)
     checks the carried chain itself."""
     pending = only_carried(community)
     paged = paged_calldata(pending, 500, 100)
-    owner = str(community.owner)
-    community.c.begin_close(1, paged.n, paged.sorted_hash)
-    community.model.begin_close(owner, community.now, 1, paged.n, paged.sorted_hash)
+    community.begin_close(1, paged.n, paged.sorted_hash)
     for chunk in paged.sorted_pages:
-        community.c.close_sorted_page(chunk)
-        community.model.close_sorted_page(owner, chunk)
+        community.close_sorted_page(chunk)
     swapped = [pending[1], pending[0]] + pending[2:]  # the same requests, not in the carry chain's order
-    community.c.close_pending_page(swapped)
-    community.model.close_pending_page(owner, swapped)
-    with boa.reverts("coordinator: carried chain mismatch"):
-        community.c.finish_close()
-    with pytest.raises(CoordinatorError, match="carried chain mismatch"):
-        community.model.finish_close(owner, community.now)
+    community.close_pending_page(swapped)
+    with refused("coordinator: carried chain mismatch"):
+        community.finish_close()
     community.close(1, 100)  # the right pages still close
 
 
 def test_begin_checks(community):
-    with boa.reverts("coordinator: slot not ended"):
-        community.c.begin_close(0, 1, b"\x00" * 32)
+    with refused("coordinator: slot not ended"):
+        community.begin_close(0, 1, b"\x00" * 32)
     community.to_end_of(0)
-    with boa.reverts("coordinator: no requests to page"):
-        community.c.begin_close(0, 0, b"\x00" * 32)  # an empty slot closes in one call
-    with pytest.raises(CoordinatorError, match="no requests to page"):
-        community.model.begin_close(str(community.owner), community.now, 0, 0, b"\x00" * 32)
+    with refused("coordinator: no requests to page"):
+        community.begin_close(0, 0, b"\x00" * 32)  # an empty slot closes in one call
 
 
 def test_begin_needs_at_least_the_carried_requests(community):
     pending = only_carried(community)
     for n in (len(pending) - 1, 0):  # n = 0 is refused as fewer than carried first
-        with boa.reverts("coordinator: fewer requests than carried"):
-            community.c.begin_close(1, n, b"\x00" * 32)
-        with pytest.raises(CoordinatorError, match="fewer requests than carried"):
-            community.model.begin_close(str(community.owner), community.now, 1, n, b"\x00" * 32)
+        with refused("coordinator: fewer requests than carried"):
+            community.begin_close(1, n, b"\x00" * 32)
     community.close(1, len(pending) - 1)  # n = the carried count, in two sorted pages
 
 
@@ -265,23 +231,18 @@ def test_a_sorted_page_takes_only_well_formed_requests(community, word, reason):
     touches the walk or the product (the contract and the twin alike)."""
     begun(community)
     if reason is None:
-        community.c.close_sorted_page([word])
-        community.model.close_sorted_page(str(community.owner), [word])
+        community.close_sorted_page([word])
         return
-    with boa.reverts(reason):
-        community.c.close_sorted_page([word])
-    with pytest.raises(CoordinatorError, match=reason):
-        community.model.close_sorted_page(str(community.owner), [word])
+    with refused(reason):
+        community.close_sorted_page([word])
 
 
 def test_a_pending_page_takes_only_values_below_2_176(community):
     pending, _ = begun(community)
-    with boa.reverts("coordinator: listed request out of range"):
-        community.c.close_pending_page(pending[:3] + [pending[3] + (1 << 176)])
-    with pytest.raises(CoordinatorError, match="listed request out of range"):
-        community.model.close_pending_page(str(community.owner), pending[:3] + [pending[3] + (1 << 176)])
-    with boa.reverts("coordinator: listed request out of range"):
-        community.c.close_pending_page([2**256 - 1])  # would underflow r + FIELD - value: refused first
+    with refused("coordinator: listed request out of range"):
+        community.close_pending_page(pending[:3] + [pending[3] + (1 << 176)])
+    with refused("coordinator: listed request out of range"):
+        community.close_pending_page([2**256 - 1])  # would underflow r + FIELD - value: refused first
 
 
 def test_pending_page_checks_the_carried_boundary(community):
@@ -293,9 +254,6 @@ def test_pending_page_checks_the_carried_boundary(community):
     community.to_end_of(1)
     pending = community.model.pending(1)
     paged = paged_calldata(pending, 500, 100)
-    community.c.begin_close(1, paged.n, paged.sorted_hash)
-    community.model.begin_close(str(community.owner), community.now, 1, paged.n, paged.sorted_hash)
-    with boa.reverts("coordinator: carried chain mismatch"):
-        community.c.close_pending_page([pending[-1]] + pending[:-1])  # the submitted one first
-    with pytest.raises(CoordinatorError, match="carried chain mismatch"):
-        community.model.close_pending_page(str(community.owner), [pending[-1]] + pending[:-1])
+    community.begin_close(1, paged.n, paged.sorted_hash)
+    with refused("coordinator: carried chain mismatch"):
+        community.close_pending_page([pending[-1]] + pending[:-1])  # the submitted one first

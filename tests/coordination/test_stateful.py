@@ -1,14 +1,14 @@
 """A stateful Hypothesis machine over the coordinator's whole interface, against the model twin.
 
-Every step does the same thing to the contract and to `core.coordinator.CoordinatorModel`: both succeed with the
-same result, or both refuse with the same reason. The steps are a member's submissions (fields from the whole
-uint256 range, past its request limit, from strangers), the owner's admissions, limits and postings (and the
-same calls from others), the clock, closes in one call with honest or hostile calldata (values and positions
-from the whole uint256 range, aliases modulo the field of the pending requests), and paged closes by three
-keepers at once (the owner, a member and a stranger), each with its own pages, honest or hostile, any of whom
-may begin, begin again, take over or finish first. Invariants after every step: every closed slot granted at
-most its capacity; the contract's counters, carry chain, members, limits and each keeper's paged close equal
-the model's.
+Every step goes to the model twin first, then to the contract (`Mirrored.mirror`, through the community's calls):
+both succeed with the same result, or both refuse with the same reason and neither changes. The steps are a
+member's submissions (fields from the whole uint256 range, past its request limit, from strangers), the owner's
+admissions, limits and postings (and the same calls from others), the clock, closes in one call with honest or
+hostile calldata (values and positions from the whole uint256 range, aliases modulo the field of the pending
+requests), and paged closes by three keepers at once (the owner, a member and a stranger), each with its own
+pages, honest or hostile, any of whom may begin, begin again, take over or finish first. Invariants after every
+step: every closed slot granted at most its capacity; the contract's counters, carry chain, members, limits and
+each keeper's paged close equal the model's.
 """
 
 import boa
@@ -20,14 +20,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from gridchain.coordination.model.coordinator import (
     CARRY_IV,
     FIELD,
-    CoordinatorError,
     chain,
     close_calldata,
     pack_indices,
     paged_calldata,
     submit_chain,
 )
-from tests.support.contracts import SLOT_LENGTH, Community, logs
+from tests.support.community import SLOT_LENGTH, Community
 
 ANY = st.integers(0, 2**256 - 1)
 
@@ -59,24 +58,12 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self.community.limit_requests(2, self.community.members[:2])  # the third keeps the default, one per slot
         self.stranger = boa.env.generate_address()  # neither owner nor member
         self.keepers = [self.community.owner, self.community.members[0], self.stranger]
+        self.community.track(self.stranger)  # its member word and paged close are compared on every refusal
         self.granted: list[tuple[int, int]] = []  # (granted_w, capacity_w) per closed slot
         self.honest: dict[str, object] = {}  # keeper -> the honest calldata its paged close was begun with
 
     def teardown(self):
         self._env.__exit__(None, None, None)
-
-    def both(self, chain_call, model_call):
-        """Run on chain and in the model; they must agree on success or on the revert reason."""
-        try:
-            expected = model_call()
-        except CoordinatorError as e:
-            event(f"refused: {e}")
-            with boa.reverts(str(e)):
-                chain_call()
-            return None
-        chain_call()
-        event(f"done: {model_call.__qualname__.split('.')[1]}")
-        return expected
 
     def _keeper(self, keeper: int, stray: bool):
         """Keeper number `keeper`, or, unless `stray`, one whose paged close is live (if any is), so that pages
@@ -84,18 +71,12 @@ class CoordinatorMachine(RuleBasedStateMachine):
         live = [k for k in self.keepers if self.community.model.paging_of(str(k)) is not None]
         return self.keepers[keeper] if stray or not live else live[keeper % len(live)]
 
-    def _as(self, sender, call):
-        def run():
-            with boa.env.prank(sender):
-                call()
-
-        return run
-
-    def _closed(self, result):
-        """A close went through on both: the chain's SlotClosed event is the model's."""
-        found = logs(self.community.c, "SlotClosed")
-        assert [{k: v for k, v in e.items() if k != "address"} for e in found] == [result.event()]
-        self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
+    def closing(self, step, label: str):
+        """A close (model first, then the contract: both go through or both refuse alike); one that went through
+        counts towards the capacity invariant (its events and carry chain were checked)."""
+        ok, result = self.community.attempt(step, label)
+        if ok and result is not None:
+            self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
 
     # -- members, the owner, the clock --------------------------------------------------------------------------
     @rule(
@@ -105,12 +86,9 @@ class CoordinatorMachine(RuleBasedStateMachine):
         tcc=mostly(st.integers(0, 4), odds=12),
     )
     def submit(self, member, demand, soc, tcc):
-        c, m = self.community, self.community.model
+        c = self.community
         sender = c.members[member] if member < 3 else c.owner  # the owner is not a member
-        self.both(
-            self._as(sender, lambda: c.c.submit_request(demand, soc, tcc)),
-            lambda: m.submit_request(str(sender), c.now, demand, soc, tcc),
-        )
+        self.community.attempt(lambda: c.submit_as(sender, demand, soc, tcc), "submit")
         self.member_agrees(sender)
 
     @rule(
@@ -119,32 +97,30 @@ class CoordinatorMachine(RuleBasedStateMachine):
         by_owner=st.booleans(),
     )
     def set_limit(self, member, limit, by_owner):
-        self.change_member("set_request_limit", member, limit, by_owner)
+        c = self.community
+        who, sender = self.change_member(member, by_owner)
+        self.community.attempt(lambda: c.set_request_limit(who, limit, sender), "set_limit")
+        self.member_agrees(who)
 
     @rule(member=st.integers(0, 3), allowed=st.booleans(), by_owner=st.booleans())
     def set_member(self, member, allowed, by_owner):
-        self.change_member("set_member", member, allowed, by_owner)
-
-    def change_member(self, fn: str, member: int, value, by_owner: bool):
-        """An owner-only change (`fn`, the same name on chain and in the model) of a member's word (or of a
-        stranger's), sent by the owner or by a member (refused); then the word must be the model's."""
-        c, m = self.community, self.community.model
-        who = c.members[member] if member < 3 else self.stranger
-        sender = c.owner if by_owner else c.members[0]
-        self.both(
-            self._as(sender, lambda: getattr(c.c, fn)(who, value)), lambda: getattr(m, fn)(str(sender), str(who), value)
-        )
+        c = self.community
+        who, sender = self.change_member(member, by_owner)
+        self.community.attempt(lambda: c.set_member(who, allowed, sender), "set_member")
         self.member_agrees(who)
+
+    def change_member(self, member: int, by_owner: bool):
+        """Whose word an owner-only change changes (a member's, or a stranger's), and who sends it: the owner, or
+        a member (refused); after it the word must be the model's."""
+        c = self.community
+        return c.members[member] if member < 3 else self.stranger, c.owner if by_owner else c.members[0]
 
     @rule(offset=st.integers(-1, 2), capacity=mostly(st.integers(0, 300)), by_owner=st.booleans())
     def post(self, offset, capacity, by_owner):
         c, m = self.community, self.community.model
         slot = max(0, m.next_slot_to_close + offset)
         sender = c.owner if by_owner else c.members[0]
-        self.both(
-            self._as(sender, lambda: c.c.post_capacity(slot, capacity)),
-            lambda: m.post_capacity(str(sender), slot, capacity),
-        )
+        self.community.attempt(lambda: c.post(slot, capacity, sender), "post")
 
     @rule(seconds=st.sampled_from([1, SLOT_LENGTH // 2, SLOT_LENGTH, 2 * SLOT_LENGTH]))
     def travel(self, seconds):
@@ -156,12 +132,7 @@ class CoordinatorMachine(RuleBasedStateMachine):
         c, m = self.community, self.community.model
         slot = max(0, m.next_slot_to_close + offset)
         requests, positions = close_calldata(m.pending(slot), m.beta1_pm)
-        result = self.both(
-            self._as(self.keepers[keeper], lambda: c.c.close_slot(slot, requests, positions)),
-            lambda: m.close_slot(c.now, slot, requests, positions),
-        )
-        if result is not None:
-            self._closed(result)
+        self.closing(lambda: c.close_slot(slot, requests, positions, self.keepers[keeper]), "close")
 
     @rule(data=st.data())
     def close_hostile(self, data):
@@ -185,12 +156,7 @@ class CoordinatorMachine(RuleBasedStateMachine):
             requests = honest[:k] + [data.draw(listed_value(pending), label="value")] + honest[k + 1 :]
             positions = honest_positions
         sender = self.keepers[data.draw(st.integers(0, 2), label="keeper")]
-        result = self.both(
-            self._as(sender, lambda: c.c.close_slot(slot, requests, positions)),
-            lambda: m.close_slot(c.now, slot, requests, positions),
-        )
-        if result is not None:
-            self._closed(result)
+        self.closing(lambda: c.close_slot(slot, requests, positions, sender), "close_hostile")
 
     @rule()
     def end_and_close(self):
@@ -220,10 +186,7 @@ class CoordinatorMachine(RuleBasedStateMachine):
         paged = paged_calldata(m.pending(slot), m.beta1_pm, page)
         target = keccak(b"not the list") if wrong == "hash" else paged.sorted_hash
         n = paged.n + 1 if wrong == "n" else paged.n
-        self.both(
-            self._as(sender, lambda: c.c.begin_close(slot, n, target)),
-            lambda: m.begin_close(str(sender), c.now, slot, n, target),
-        )
+        self.community.attempt(lambda: c.begin_close(slot, n, target, sender), "paged_begin")
         if m.paging_of(str(sender)) is not None:
             self.honest[str(sender)] = paged
 
@@ -285,14 +248,9 @@ class CoordinatorMachine(RuleBasedStateMachine):
             done = len(p.pending if pending else p.sorted)
             chunk = words[done : done + size] or words[-1:]  # past the end: one too many
         if pending:
-            self.both(
-                self._as(sender, lambda: c.c.close_pending_page(chunk)),
-                lambda: m.close_pending_page(str(sender), chunk),
-            )
+            self.community.attempt(lambda: c.close_pending_page(chunk, sender), "paged_page (pending)")
         else:
-            self.both(
-                self._as(sender, lambda: c.c.close_sorted_page(chunk)), lambda: m.close_sorted_page(str(sender), chunk)
-            )
+            self.community.attempt(lambda: c.close_sorted_page(chunk, sender), "paged_page (sorted)")
 
     @rule(keeper=st.integers(0, 2), data=st.data())
     def paged_complete(self, keeper, data):
@@ -312,11 +270,8 @@ class CoordinatorMachine(RuleBasedStateMachine):
 
     @rule(keeper=st.integers(0, 2), stray=st.sampled_from([False, False, True]))
     def paged_finish(self, keeper, stray):
-        c, m = self.community, self.community.model
         sender = self._keeper(keeper, stray)
-        result = self.both(self._as(sender, lambda: c.c.finish_close()), lambda: m.finish_close(str(sender), c.now))
-        if result is not None:
-            self._closed(result)
+        self.closing(lambda: self.community.finish_close(sender), "paged_finish")
 
     # -- invariants -------------------------------------------------------------------------------------------
     @invariant()

@@ -1,9 +1,8 @@
-"""A deployed contracts/metering.vy with its MeteringModel twin: every call goes to both, and they must agree
+"""The metering contract's harness: a deployed contracts/metering.vy with its MeteringModel twin, every call going to
+the twin first and then to the contract through `Mirrored.mirror` (tests/support/mirrored.py), and they must agree
 (state, balances and events on success; the revert reason, with nothing changed on either side, on failure)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import boa
 from eth_account import Account
@@ -12,9 +11,11 @@ from gridchain.crypto import eip712
 from gridchain.crypto.keys import compact, sign_digest
 from gridchain.metering import model as m
 from gridchain.metering.client import signer_of
-from tests.support.contracts import Mirrored, load
+from tests.support.deployers import CONTRACTS, load
+from tests.support.mirrored import Mirrored
+from tests.support.mirrored import refused as _refused
 
-CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "metering.vy"
+CONTRACT = CONTRACTS / "metering.vy"
 NOTICE = 2 * 86400
 COMMUNITY = 7
 PEAK = tuple(3 * 10**14 if 17 <= h < 21 else 10**14 for h in range(24))  # [wei/kWh]
@@ -23,6 +24,11 @@ MAX_COST = 10**16  # [wei] what the harness's EVs sign a session may cost, unles
 
 def deployer():
     return load(CONTRACT)
+
+
+def refused(reason: str):
+    """The block is refused by the metering contract and its twin with exactly `metering: reason`."""
+    return _refused(f"metering: {reason}", m.MeteringError)
 
 
 class Metering(Mirrored):
@@ -58,6 +64,7 @@ class Metering(Mirrored):
         self.paid: dict[str, int] = {}
         self.events: dict[str, list[dict]] = {}
         self.meters: list = []
+        # what `check` compares (a refused call must leave all of the contract's storage as it was: the snapshot)
         self.sessions: dict[bytes, m.SessionStart] = {}  # every session id signed here
         self.words: set[tuple[str, int]] = set()  # (meter, bitmap word) a settlement touched or tried
         self.days: set[tuple[str, int]] = set()  # (meter, period) an anchor tried
@@ -78,32 +85,13 @@ class Metering(Mirrored):
 
     # -- accounts and time ---------------------------------------------------------------------------------
     def track(self, address: str, balance: int | None = None) -> str:
-        super().track(address, balance)
+        """`Accounts.track`; what the account was paid is followed too (any sender, an attacker's account too,
+        from its first call: `mirror` tracks it)."""
+        address = super().track(address, balance)
         self.paid.setdefault(address, 0)
         return address
 
     # -- comparing both sides ------------------------------------------------------------------------------
-    def mirror(self, sender: str, value: int, model_call, chain_call) -> tuple:
-        """`Mirrored.mirror`, with any sender (an attacker's account too) followed from its first call."""
-        self.track(sender)
-        return super().mirror(sender, value, model_call, chain_call)
-
-    def snapshot(self) -> tuple:
-        meters = [mt.address for mt in self.meters]
-        return (
-            {
-                a: (self.c.escrow(a), self.c.credit(a), self.c.withdrawal_notice(a), self.c.is_gateway(a))
-                for a in self.accounts
-            },
-            {mt: (self.c.meter(mt), self.c.gateway_of(mt)) for mt in meters},
-            {sid: self.c.reserved(sid) for sid in self.sessions},
-            {(mt, w): self.c.billed(mt, w) for mt, w in self.words},
-            {(mt, d): (self.c.root(mt, d), self.c.root_version(mt, d)) for mt, d in self.days},
-            {a: boa.env.get_balance(a) for a in self.accounts},
-            boa.env.get_balance(self.address),
-            self.c.total_held(),
-        )
-
     def check(self) -> None:
         """Everything the contract and its twin hold must agree, and the contract must hold exactly all escrow,
         all reservations and all credit."""
@@ -128,9 +116,10 @@ class Metering(Mirrored):
         for mt in self.meters:
             assert str(self.c.gateway_of(mt.address)).lower() == md.gateway_of.get(mt.address.lower(), m.ZERO)
 
-    def apply(self, sender: str, value: int, model_call, chain_call):
-        """`mirror` the call; a payout the model returns must be what the contract returned."""
-        result, out = self.mirror(sender, value, model_call, chain_call)
+    def apply(self, sender: str, model_call, chain_call, value: int = 0):
+        """`mirror` the call, then `check` everything; a payout the model returns must be what the contract
+        returned."""
+        result, out = self.mirror(sender, model_call, chain_call, value)
         if isinstance(result, int) and not isinstance(result, bool):  # a payout to the sender
             assert out == result
         self.check()
@@ -141,7 +130,6 @@ class Metering(Mirrored):
         sender = sender or self.owner
         self.apply(
             sender,
-            0,
             lambda: self.model.register_meter(sender, meter, owner, community, premises),
             lambda: self.c.register_meter(meter, owner, community, premises),
         )
@@ -151,14 +139,13 @@ class Metering(Mirrored):
 
     def register_ev(self, ev: str, owner: str, sender: str | None = None):
         sender = sender or self.owner
-        self.apply(sender, 0, lambda: self.model.register_ev(sender, ev, owner), lambda: self.c.register_ev(ev, owner))
+        self.apply(sender, lambda: self.model.register_ev(sender, ev, owner), lambda: self.c.register_ev(ev, owner))
         assert self.events["EVRegistered"] == [{"ev": ev.lower(), "owner": owner.lower()}]
 
     def set_gateway(self, gateway: str, allowed: bool, sender: str | None = None):
         sender = sender or self.owner
         self.apply(
             sender,
-            0,
             lambda: self.model.set_gateway(sender, gateway, allowed),
             lambda: self.c.set_gateway(gateway, allowed),
         )
@@ -167,7 +154,6 @@ class Metering(Mirrored):
         sender = sender or self.owner
         self.apply(
             sender,
-            0,
             lambda: self.model.assign_gateway(sender, meter, gateway),
             lambda: self.c.assign_gateway(meter, gateway),
         )
@@ -177,7 +163,6 @@ class Metering(Mirrored):
         sender = sender or self.owner
         self.apply(
             sender,
-            0,
             lambda: self.model.set_tariff(sender, self.now, community, effective_from, prices),
             lambda: self.c.set_tariff(community, effective_from, list(prices)),
         )
@@ -197,7 +182,6 @@ class Metering(Mirrored):
         self.days.add((meter, period))
         self.apply(
             sender,
-            0,
             lambda: self.model.anchor_root(sender, self.now, meter, period, root, count),
             lambda: self.c.anchor_root(meter, period, root, count),
         )
@@ -218,7 +202,6 @@ class Metering(Mirrored):
         signer = signer_of(eip712.digest(self.domain, d), signature)
         self.apply(
             sender,
-            0,
             lambda: self.model.anchor_signed_root(self.now, d, signer),
             lambda: self.c.anchor_signed_root(d.meter, d.period, d.root, d.count, d.version, *compact(signature)),
         )
@@ -237,12 +220,11 @@ class Metering(Mirrored):
 
     # -- the escrow ----------------------------------------------------------------------------------------
     def deposit(self, sender: str, value: int):
-        self.apply(sender, value, lambda: self.model.deposit(sender, value), lambda: self.c.deposit(value=value))
+        self.apply(sender, lambda: self.model.deposit(sender, value), lambda: self.c.deposit(value=value), value)
 
     def request_withdrawal(self, sender: str, amount: int):
         self.apply(
             sender,
-            0,
             lambda: self.model.request_withdrawal(sender, self.now, amount),
             lambda: self.c.request_withdrawal(amount),
         )
@@ -250,7 +232,6 @@ class Metering(Mirrored):
     def withdraw_escrow(self, sender: str) -> int:
         amount = self.apply(
             sender,
-            0,
             lambda: self._payout(sender, self.model.withdraw_escrow(sender, self.now)),
             lambda: self.c.withdraw_escrow(),
         )
@@ -259,13 +240,12 @@ class Metering(Mirrored):
     def withdraw_credit(self, sender: str) -> int:
         return self.apply(
             sender,
-            0,
             lambda: self._payout(sender, self.model.withdraw_credit(sender)),
             lambda: self.c.withdraw_credit(),
         )
 
     def _payout(self, sender: str, amount: int) -> int:
-        self.paid[sender] += amount
+        self.paid[self.track(sender)] += amount
         return amount
 
     # -- roaming -------------------------------------------------------------------------------------------
@@ -305,7 +285,6 @@ class Metering(Mirrored):
             self.words.add((start.meter, w))
         settled = self.apply(
             sender,
-            0,
             lambda: self.model.settle_session(self.now, start, ev_signer, derived, meter_signer),
             lambda: self.c.settle_session(
                 start.ev,
@@ -343,7 +322,6 @@ class Metering(Mirrored):
         ev_signer = signer_of(sid, ev_sig)
         got, out = self.mirror(
             sender,
-            0,
             lambda: self.model.reserve(sender, self.now, start, sid, ev_signer),
             lambda: self.c.reserve(start.ev, start.meter, start.start, start.max_cost_wei, *compact(ev_sig)),
         )
@@ -367,7 +345,6 @@ class Metering(Mirrored):
         self.sessions[sid] = start
         amount = self.apply(
             sender,
-            0,
             lambda: self.model.release(sender, self.now, start, sid),
             lambda: self.c.release(start.ev, start.meter, start.start, start.max_cost_wei),
         )

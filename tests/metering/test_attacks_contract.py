@@ -2,12 +2,13 @@
 tests/metering/test_attacks_service.py). Each test is named after the hole it shows and asserts the harm the
 attack did before the fix: money lost or stuck, a session unbillable, a meter-day unprovable.
 
-Attackers are fixtures (tests/support/contracts.py): `attacker` / `attackers(n)` are funded accounts with keys,
+Attackers are fixtures (tests/support/attackers.py): `attacker` / `attackers(n)` are funded accounts with keys,
 `hostile("name")` deploys tests/support/fixtures/<name>.vy: `costly_wallet` (a contract wallet whose receive
 hook needs more than 2,300 gas) and `reentrant_wallet` (calls back into the contract from inside a payment).
-Most tests drive the contract and its twin together through the harness (metering_harness.Metering), which
-compares every account, reservation and billed interval after each call; the tests marked "raw" use only
-functions that existed before the fix, so that they also run, and fail on the harm, against the old contract.
+Most tests drive the contract and its twin together through the harness (tests/metering/harness.py, a
+`Mirrored`), which compares every account, reservation and billed interval after each call; the tests marked "raw"
+use only functions that existed before the fix, so that they also run, and fail on the harm, against the old
+contract.
 """
 
 from __future__ import annotations
@@ -19,13 +20,9 @@ from eth_account import Account
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import compact, sign_digest
 from gridchain.metering import model as m
-from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
+from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer, refused
 
 I = m.INTERVAL_S  # noqa: E741
-
-
-def refused(reason: str):
-    return pytest.raises(m.MeteringError, match=f"^metering: {reason}$")
 
 
 @pytest.fixture
@@ -277,12 +274,11 @@ def wallet_host(net: Metering, wallet) -> m.Settled:
 
 def wallet_call(net: Metering, wallet, model_call, calldata: bytes, value: int = 0):
     """The wallet's owner has the wallet call the contract, sending `value` of the wallet's ether; the twin does
-    the same as the wallet. A payout the twin returns is the wallet's."""
-    result = model_call()
-    wallet.execute(net.c.address, calldata, value)
-    net.sent[str(wallet.address)] += value
+    the same as the wallet, first (`mirror`). A payout the twin returns is the wallet's."""
+    result, _ = net.mirror(net.owner, model_call, lambda: wallet.execute(net.c.address, calldata, value))
+    net.sent[net.track(wallet.address)] += value
     if isinstance(result, int):
-        net.paid[str(wallet.address)] += result
+        net.paid[net.track(wallet.address)] += result
     net.check()
     return result
 

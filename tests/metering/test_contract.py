@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 
 from gridchain.metering import model as m
-from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer
+from tests.metering.harness import COMMUNITY, MAX_COST, NOTICE, PEAK, Metering, deployer, refused
 
 I = m.INTERVAL_S  # noqa: E741
 ETH = 10**18
@@ -18,10 +18,6 @@ ETH = 10**18
 @pytest.fixture
 def net():
     return Metering()
-
-
-def refused(reason: str):
-    return pytest.raises(m.MeteringError, match=f"^metering: {reason}$")
 
 
 def test_constructor_notice_bounds():

@@ -2,8 +2,9 @@
 anchors (by the meter's gateway, another one, and meter-signed roots of any version), and roaming sessions:
 signed starts kept in a pool, then reserved (by the host, another host or an attacker, with any maximum cost),
 released (before and after the time-out, by anyone), settled in any order, replayed, and forged. Values are drawn
-hostile: whole uint256 ranges for amounts, periods, versions, starts and maximum costs. Each call goes to the
-contract and its twin; after every step the harness compares all escrow, reservations, credit, notices, billed
+hostile: whole uint256 ranges for amounts, periods, versions, starts and maximum costs. Each call goes to the twin
+first, then to the contract (tests/metering/harness.py, a `Mirrored`: a refusal must be the same on both sides and
+change nothing); after every call the harness compares all escrow, reservations, credit, notices, billed
 intervals, roots and every account's balance, and the invariant: the contract holds exactly all escrow, all
 reservations and all credit."""
 
@@ -16,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from gridchain.metering import model as m
 from tests.metering.harness import COMMUNITY, MAX_COST, Metering
+from tests.support.mirrored import fresh_traces
 
 I = m.INTERVAL_S  # noqa: E741
 U256 = st.integers(0, 2**256 - 1)
@@ -29,8 +31,9 @@ AGES = st.one_of(st.integers(4, 40), st.integers(4, 40), st.integers(-2, 400))  
 class MeteringMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.snapshot = boa.env.anchor()
-        self.snapshot.__enter__()
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        fresh_traces()  # the contract is deployed again at the same address: only this example's slots
         self.net = Metering(households=2, evs=3)
         for owner in self.net.ev_owners[:2]:  # the third EV's owner starts with nothing in escrow
             self.net.deposit(owner.address, 2 * MAX_COST)
@@ -40,14 +43,11 @@ class MeteringMachine(RuleBasedStateMachine):
         self.settled = 0
 
     def teardown(self) -> None:
-        self.snapshot.__exit__(None, None, None)
+        self.anchor.__exit__(None, None, None)
 
-    def _try(self, call) -> bool:
-        try:
-            call()
-            return True
-        except m.MeteringError:
-            return False
+    def _try(self, call, label: str) -> bool:
+        """A harness call that may be refused (both sides alike, nothing changed: `Mirrored.mirror`): went through?"""
+        return self.net.attempt(call, label).ok
 
     def _sender(self, who: str, ev: int, meter: int) -> str:
         net = self.net
@@ -62,21 +62,24 @@ class MeteringMachine(RuleBasedStateMachine):
     # -- the escrow --------------------------------------------------------------------------------------------
     @rule(who=st.integers(0, 2), wei=st.sampled_from([0, 1, 10**14, 10**15, MAX_COST]))
     def deposit(self, who, wei):
-        self._try(lambda: self.net.deposit(self.net.ev_owners[who].address, wei))
+        self._try(lambda: self.net.deposit(self.net.ev_owners[who].address, wei), "deposit")
 
     @rule(who=st.integers(0, 2), share=st.integers(0, 110), hostile=st.none() | U256)
     def request_withdrawal(self, who, share, hostile):
         owner = self.net.ev_owners[who].address
         amount = self.net.c.escrow(owner) * share // 100 if hostile is None else hostile
-        self._try(lambda: self.net.request_withdrawal(owner, amount))
+        self._try(lambda: self.net.request_withdrawal(owner, amount), "request_withdrawal")
 
     @rule(who=st.integers(0, 2))
     def withdraw_escrow(self, who):
-        self._try(lambda: self.net.withdraw_escrow(self.net.ev_owners[who].address))
+        self._try(lambda: self.net.withdraw_escrow(self.net.ev_owners[who].address), "withdraw_escrow")
 
     @rule(host=st.integers(0, 1), stranger=st.booleans())
     def withdraw_credit(self, host, stranger):
-        self._try(lambda: self.net.withdraw_credit(self.attacker if stranger else self.net.hosts[host].address))
+        self._try(
+            lambda: self.net.withdraw_credit(self.attacker if stranger else self.net.hosts[host].address),
+            "withdraw_credit",
+        )
 
     @rule(seconds=st.sampled_from([1, I - 1, I, 3600, 86400, 2 * 86400, m.RESERVATION_S - 1, m.RESERVATION_S]))
     def wait(self, seconds):
@@ -85,7 +88,7 @@ class MeteringMachine(RuleBasedStateMachine):
     @rule(hours=st.integers(0, 48), price=st.one_of(st.integers(0, 10**15), st.integers(m.MAX_PRICE - 1, 2**70)))
     def new_tariff(self, hours, price):
         start = (self.net.now // I + 1) * I + hours * 3600
-        self._try(lambda: self.net.set_tariff(COMMUNITY, start, (price,) * 24))
+        self._try(lambda: self.net.set_tariff(COMMUNITY, start, (price,) * 24), "new_tariff")
 
     # -- readings ----------------------------------------------------------------------------------------------
     @rule(meter=st.integers(0, 1), period=st.one_of(st.integers(0, 3), U256), count=st.integers(0, 97), rogue=SOMETIMES)
@@ -93,7 +96,9 @@ class MeteringMachine(RuleBasedStateMachine):
         if period <= 3:
             period = self.net.now // m.PERIOD_S - period  # days back
         sender = self.attacker if rogue else self.net.gateway
-        self._try(lambda: self.net.anchor(self.net.meters[meter].address, period, b"\x05" * 32, count, sender))
+        self._try(
+            lambda: self.net.anchor(self.net.meters[meter].address, period, b"\x05" * 32, count, sender), "anchor"
+        )
 
     @rule(
         meter=st.integers(0, 1),
@@ -107,7 +112,7 @@ class MeteringMachine(RuleBasedStateMachine):
         period = net.now // m.PERIOD_S - days_back
         key = net.meters[1 - meter] if forge else None
         signed = net.signed_root(meter, period, root, 96, version, key=key)
-        if self._try(lambda: net.anchor_signed(*signed, sender=self.attacker)):
+        if self._try(lambda: net.anchor_signed(*signed, sender=self.attacker), "anchor_signed_root"):
             assert not forge, "a root not signed by the meter was anchored"
 
     # -- roaming -----------------------------------------------------------------------------------------------
@@ -136,7 +141,7 @@ class MeteringMachine(RuleBasedStateMachine):
     def reserve(self, pick, who):
         s, ev_sig, _, _, ev, meter = self.pool[pick % len(self.pool)]
         sender = self._sender(who, ev, meter)
-        if self._try(lambda: self.net.reserve(sender, s, ev_sig)):
+        if self._try(lambda: self.net.reserve(sender, s, ev_sig), "reserve"):
             assert sender == self.net.hosts[meter].address, "a reservation by someone else than the host"
 
     @precondition(lambda self: self.pool)
@@ -144,7 +149,7 @@ class MeteringMachine(RuleBasedStateMachine):
     def release(self, pick, who):
         s, _, _, _, ev, meter = self.pool[pick % len(self.pool)]
         sender = self._sender(who, ev, meter)
-        if self._try(lambda: self.net.release(sender, s)):
+        if self._try(lambda: self.net.release(sender, s), "release"):
             assert sender == self.net.hosts[meter].address or self.net.now - s.start >= m.RESERVATION_S
 
     @precondition(lambda self: self.pool)
@@ -153,7 +158,9 @@ class MeteringMachine(RuleBasedStateMachine):
         """Pooled sessions, in any order, again and again (replays)."""
         for pick in picks:
             s, ev_sig, reading, meter_sig, ev, meter = self.pool[pick % len(self.pool)]
-            if self._try(lambda: self.net.settle(self._sender(who, ev, meter), s, ev_sig, reading, meter_sig)):
+            if self._try(
+                lambda: self.net.settle(self._sender(who, ev, meter), s, ev_sig, reading, meter_sig), "settle"
+            ):
                 self.settled += 1
 
     @rule(
@@ -168,7 +175,7 @@ class MeteringMachine(RuleBasedStateMachine):
         net = self.net
         start = net.now - back * I
         session = net.session(ev, meter, start, start // I + offset, [wh + 13 * i for i in range(n)])
-        self._try(lambda: net.settle(net.gateway, *session))
+        self._try(lambda: net.settle(net.gateway, *session), "settle_odd_intervals")
 
     @rule(
         ev=st.integers(0, 2),
@@ -187,7 +194,7 @@ class MeteringMachine(RuleBasedStateMachine):
             reading = m.SessionReading(reading.session, reading.first_interval, (wh + 1,) + reading.energy_wh[1:])
         if forge == "max cost":  # the host raises the EV's signed cap
             s = m.SessionStart(s.ev, s.meter, s.start, s.max_cost_wei + 1)
-        if self._try(lambda: net.settle(net.gateway, s, ev_sig, reading, meter_sig)):
+        if self._try(lambda: net.settle(net.gateway, s, ev_sig, reading, meter_sig), "settle_forged"):
             raise AssertionError(f"a session forged by its {forge} was settled")
 
     @invariant()

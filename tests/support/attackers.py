@@ -45,6 +45,6 @@ def new_attacker(funds: int = FUNDS) -> Attacker:
 
 def hostile_contract(name: str, *args, **kwargs):
     """Deploy tests/support/fixtures/<name>.vy (compiled once per process) with constructor `args`."""
-    from tests.support.contracts import load
+    from tests.support.deployers import load
 
     return load(FIXTURES / f"{name}.vy").deploy(*args, **kwargs)

@@ -4,7 +4,8 @@ storage traces for titanoboa, and the attackers (tests/support/attackers.py)."""
 import boa
 import pytest
 
-from tests.support.contracts import Community
+from tests.support.community import Community
+from tests.support.mirrored import fresh_traces
 
 
 @pytest.fixture
@@ -19,9 +20,8 @@ def _fresh_storage_traces():
     Tests redeploy at the same addresses (the deployer's nonce starts over), so a key written by another
     contract at that address in an earlier test breaks the dump (titanoboa 0.2.8: `'BytesM_T' object has no
     attribute 'key_type'` when the metering contract's nested maps meet the coordinator's). Start each test
-    with empty traces."""
-    boa.env.sha3_trace = {}
-    boa.env.sstore_trace = {}
+    with empty traces (and `Mirrored.storage_snapshot` reads only the slots of its own contract)."""
+    fresh_traces()
     yield
 
 

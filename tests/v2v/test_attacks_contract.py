@@ -21,7 +21,7 @@ import pytest
 
 from gridchain.v2v.client import sign_receipt
 from tests.support.attackers import FUNDS, Attacker
-from tests.support.contracts import load
+from tests.support.deployers import load
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "v2v_auction.vy"
 VALIDITY, GRACE = 3_600, 1_800  # [s]

@@ -4,21 +4,20 @@ The machine drives admissions, pauses, auctions (hostile amounts, rates, deposit
 drawn over the whole uint256 range as well as well-formed ones), bids (right and wrong collateral against
 max(rate x amount, minimum), equal and lower rates), the clock, ends by the consumer or by anyone else (the
 provider, a loser, a stranger, a contract) around closing + GRACE, receipts (honest, forged, above the
-amount), settlements by either party or a stranger, expiries and withdrawals, through the contract and
-`gridchain.v2v.model.V2VModel` together; settlements and expiries forfeit the undelivered collateral share
-or not by who ended when. After every step it checks conservation of funds: the contract's balance equals
-the model's liabilities (live deposits and collaterals plus pending returns), and every account's balance
-equals what it started with, less what it sent, plus what it was paid. One provider is a contract whose
-receive always reverts.
+amount), settlements by either party or a stranger, expiries and withdrawals, each through the twin
+(`gridchain.v2v.model.V2VModel`) first and then the contract (the V2V harness, tests/v2v/harness.py: a refusal
+must be the same on both sides and change nothing); settlements and expiries forfeit the undelivered collateral
+share or not by who ended when. After every step it checks what the harness compares (admissions, auctions,
+tokens, pending returns) and conservation of funds: the contract's balance equals the model's liabilities (live
+deposits and collaterals plus pending returns), and every account's balance equals what it started with, less
+what it sent, plus what it was paid. One provider is a contract whose receive always reverts.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import boa
 from eth_account import Account
-from hypothesis import event, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -31,17 +30,14 @@ from hypothesis.stateful import (
 from gridchain.v2v.client import receipt_signer, sign_receipt
 from gridchain.v2v.model import (
     ZERO,
-    Auction,
-    V2VError,
-    V2VModel,
     cost,
     required_collateral,
 )
 from tests.support.attackers import FIXTURES
-from tests.support.contracts import load
+from tests.support.deployers import load
+from tests.support.mirrored import fresh_traces
+from tests.v2v.harness import GRACE, VALIDITY, Market
 
-ROOT = Path(__file__).resolve().parents[2]
-VALIDITY, GRACE = 3600, 1800
 FUNDS = 2**100  # [wei] enough for the largest deposit the contract takes (2**80 - 1) and more
 RATE0 = 400 * 10**12  # [wei/kWh]
 U256 = 2**256 - 1
@@ -54,97 +50,59 @@ RATES = st.one_of(st.just(RATE0), st.just(RATE0), st.sampled_from([0, 1, 2**80 -
 MINIMA = st.one_of(st.sampled_from([None, None, 0, "deposit", "deposit+1", "half"]), st.integers(0, U256))
 
 
-def v2v():
-    return load(ROOT / "contracts" / "v2v_auction.vy")
-
-
 def hostile():
     return load(FIXTURES / "hostile_ev.vy")
 
 
-class Market:
-    """The contract and its twin, every call applied to both; accounts with keys, balances tracked."""
+class HostileMarket(Market):
+    """The V2V harness (tests/v2v/harness.py) with EVs funded for any deposit, and one more admitted EV: a contract
+    whose receive always reverts (its payouts stay pending). The owner pays its bids, so the owner is followed too."""
+
+    FUNDS = FUNDS
 
     def __init__(self, evs: int = 4) -> None:
-        self.owner = str(boa.env.eoa)
-        self.c = v2v().deploy(VALIDITY, GRACE)
-        self.model = V2VModel(self.owner, VALIDITY, GRACE)
-        self.chain_id = self.c.eip712Domain()[3]
-        self.accounts = [Account.create() for _ in range(evs)]
-        self.keys = {a.address.lower(): a.key for a in self.accounts}
+        self.hostile = None  # deployed once the auction is
+        super().__init__(evs=evs)
+        self.refund(self.owner, FUNDS)  # pays the hostile contract's bids
         self.hostile = hostile().deploy(self.c.address)
         self.hostile.set_mode(2)
         self.model.refusing.add(str(self.hostile.address).lower())
-        self.start: dict[str, int] = {}
-        self.sent: dict[str, int] = {}
-        for a in [*self.addresses, str(self.hostile.address)]:
-            boa.env.set_balance(a, FUNDS)
-            self.start[a.lower()] = FUNDS
-        boa.env.set_balance(self.owner, FUNDS)  # pays the hostile contract's bids (not an EV: not checked)
+        self.track(self.hostile.address, FUNDS)
+        self.add_ev(str(self.hostile.address))
+        self.keys = {ev.address.lower(): ev.key for ev in self.evs}
 
     @property
     def addresses(self) -> list[str]:
-        return [a.address for a in self.accounts]
+        return [ev.address for ev in self.evs]
 
-    @property
-    def now(self) -> int:
-        return boa.env.evm.patch.timestamp
+    def step(self, sender: str, model_call, chain_call, value: int = 0, label: str = "call"):
+        """A machine's step: `mirror` it; a refusal (checked on both sides) is an outcome, not an error."""
+        return self.attempt(lambda: self.mirror(sender, model_call, chain_call, value), label)
 
-    def both(self, model_call, chain_call, sender: str, value: int = 0, label: str = "call"):
-        """Apply to the model; the contract must then succeed too, or revert with the model's reason."""
-        try:
-            out = model_call()
-        except V2VError as e:
-            event(str(e))
-            before = (boa.env.get_balance(self.c.address), boa.env.get_balance(sender))
-            with boa.env.prank(sender), boa.reverts(str(e)):
-                chain_call()
-            assert (boa.env.get_balance(self.c.address), boa.env.get_balance(sender)) == before
-            return e
-        event(f"ok: {label}")
-        with boa.env.prank(sender):
-            chain_call()
-        self.sent[sender.lower()] = self.sent.get(sender.lower(), 0) + value
-        return out
-
-    def receipt(self, consumer: str, delivered_wh: int, key: bytes | None = None):
+    def signed_receipt(self, consumer: str, delivered_wh: int, key: bytes | None = None):
+        """A receipt for `consumer`'s trade (signed with its key, or `key`, to forge) and whom it recovers to."""
         token = self.model.token(consumer) or b"\x11" * 32  # no trade: any token (the contract refuses earlier)
-        signed = sign_receipt(
-            key or self.keys[consumer.lower()], self.chain_id, str(self.c.address), token, delivered_wh
-        )
-        return signed, receipt_signer(self.chain_id, str(self.c.address), signed)
+        signed = sign_receipt(key or self.keys[consumer.lower()], self.chain_id, self.address, token, delivered_wh)
+        return signed, receipt_signer(self.chain_id, self.address, signed)
 
     def check(self) -> None:
-        m = self.model
-        assert boa.env.get_balance(self.c.address) == m.balance == m.liabilities()
-        for a in [*self.addresses, str(self.hostile.address)]:
-            lower = a.lower()
-            assert self.c.pending_returns(a) == m.pending.get(lower, 0)
-            expected = m.auctions.get(lower, Auction()).as_tuple()
-            on_chain = self.c.auction(a)
-            assert (str(on_chain[0]).lower(), *on_chain[1:]) == expected
-            if a == str(self.hostile.address):
-                continue  # a contract: its balance is checked through received_wei below
-            assert boa.env.get_balance(a) == self.start[lower] - self.sent.get(lower, 0) + m.paid.get(lower, 0)
-        assert self.hostile.received_wei() == 0  # it refuses every transfer; what it is owed stays pending
+        """The harness's comparison of every account (the contract's balance is the model's liabilities), and the
+        hostile contract received nothing: what it is owed stays pending."""
+        super().check()
+        assert self.hostile is None or self.hostile.received_wei() == 0
 
 
 class V2VMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
-        self.snapshot = boa.env.anchor()
-        self.snapshot.__enter__()
-        self.m = Market()
-        for ev in [*self.m.addresses, str(self.m.hostile.address)]:  # admitted from the start, so trades happen
-            self.m.both(
-                lambda ev=ev: self.m.model.add_ev(self.m.owner, self.m.now, ev),
-                lambda ev=ev: self.m.c.add_ev(ev, "EV"),
-                self.m.owner,
-            )
+        self.anchor = boa.env.anchor()
+        self.anchor.__enter__()
+        fresh_traces()  # the auction is deployed again at the same address: only this example's slots
+        self.m = HostileMarket()  # every EV and the hostile contract admitted from the start, so trades happen
         self.start(0, 20_000, 600, 0)
 
     def teardown(self):
-        self.snapshot.__exit__(None, None, None)
+        self.anchor.__exit__(None, None, None)
 
     def pick(self, i: int) -> str:
         return self.m.addresses[i % len(self.m.addresses)]
@@ -161,15 +119,15 @@ class V2VMachine(RuleBasedStateMachine):
         ev = self.pick(i) if i < 4 else str(self.m.hostile.address)
         m, owner = self.m.model, self.m.owner
         if kind == "admit":
-            self.m.both(lambda: m.add_ev(owner, self.m.now, ev), lambda: self.m.c.add_ev(ev, "EV"), owner, label=kind)
+            self.m.step(owner, lambda: m.add_ev(owner, self.m.now, ev), lambda: self.m.c.add_ev(ev, "EV"), label=kind)
         elif kind == "remove":
-            self.m.both(lambda: m.remove_ev(owner, ev), lambda: self.m.c.remove_ev(ev), owner, label=kind)
+            self.m.step(owner, lambda: m.remove_ev(owner, ev), lambda: self.m.c.remove_ev(ev), label=kind)
         elif kind == "stranger":
-            self.m.both(lambda: m.add_ev(ev, self.m.now, ev), lambda: self.m.c.add_ev(ev, "EV"), ev, label=kind)
+            self.m.step(ev, lambda: m.add_ev(ev, self.m.now, ev), lambda: self.m.c.add_ev(ev, "EV"), label=kind)
         else:
             active = kind == "resume"
-            self.m.both(
-                lambda: m.change_status(owner, active), lambda: self.m.c.change_status(active), owner, label=kind
+            self.m.step(
+                owner, lambda: m.change_status(owner, active), lambda: self.m.c.change_status(active), label=kind
             )
 
     @rule(
@@ -185,10 +143,10 @@ class V2VMachine(RuleBasedStateMachine):
         if isinstance(minimum, str):
             minimum = {"deposit": value, "deposit+1": value + 1, "half": value // 2}[minimum]
         args = () if minimum is None else (minimum,)
-        self.m.both(
+        self.m.step(
+            consumer,
             lambda: self.m.model.start_auction(consumer, self.m.now, value, amount, bidding, rate, minimum),
             lambda: self.m.c.start_auction(amount, bidding, rate, *args, value=value),
-            consumer,
             value,
             label="start" if minimum is None else "start (minimum)",
         )
@@ -227,19 +185,20 @@ class V2VMachine(RuleBasedStateMachine):
         value = min(max(0, value), FUNDS // 4)
         if i == 4:  # the hostile contract bids through itself
             provider = str(self.m.hostile.address)
-            self.m.both(
+            self.m.step(
+                self.m.owner,
                 lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
                 lambda: self.m.hostile.bid(consumer, rate, value=value),
-                self.m.owner,
+                value,
                 label="bid (hostile)",
             )
             return
         others = [x for x in self.m.addresses if x != consumer]
         provider = consumer if i == 5 else others[i % len(others)]  # 5: in its own auction
-        self.m.both(
+        self.m.step(
+            provider,
             lambda: self.m.model.place_bid(provider, self.m.now, value, consumer, rate),
             lambda: self.m.c.place_bid(consumer, rate, value=value),
-            provider,
             value,
             label="bid",
         )
@@ -254,10 +213,10 @@ class V2VMachine(RuleBasedStateMachine):
         if first:
             boa.env.time_travel(seconds=first)
         consumer = self.choose(j, ended=False)
-        self.m.both(
+        self.m.step(
+            consumer,
             lambda: self.m.model.end_auction(consumer, self.m.now),
             lambda: self.m.c.end_auction(),
-            consumer,
             label="end",
         )
 
@@ -276,10 +235,10 @@ class V2VMachine(RuleBasedStateMachine):
             boa.env.time_travel(seconds=a.closing_time + GRACE + offset - self.m.now)
         if who == "hostile":  # a contract ends it (sent by the owner, who pays nothing)
             hostile = str(self.m.hostile.address)
-            self.m.both(
+            self.m.step(
+                self.m.owner,
                 lambda: self.m.model.end_auction(hostile, self.m.now, consumer),
                 lambda: self.m.hostile.end(consumer),
-                self.m.owner,
                 label="end (hostile)",
             )
             return
@@ -289,10 +248,10 @@ class V2VMachine(RuleBasedStateMachine):
             sender = consumer
         else:
             sender = self.pick(self.m.addresses.index(consumer) + 1 + j % 3)  # another EV, any role
-        self.m.both(
+        self.m.step(
+            sender,
             lambda: self.m.model.end_auction(sender, self.m.now, consumer),
             lambda: self.m.c.end_auction(consumer),
-            sender,
             label=f"end (by {who})",
         )
 
@@ -309,10 +268,10 @@ class V2VMachine(RuleBasedStateMachine):
             wait = auctions[consumer.lower()].closing_time + (GRACE if by_another else 0) - self.m.now
             if wait > 0:
                 boa.env.time_travel(seconds=wait)
-            self.m.both(
+            self.m.step(
+                sender,
                 lambda: self.m.model.end_auction(sender, self.m.now, consumer),
                 lambda: self.m.c.end_auction(consumer),
-                sender,
                 label="end",
             )
 
@@ -348,21 +307,21 @@ class V2VMachine(RuleBasedStateMachine):
         amount = a.amount_wh if a else 1000
         delivered = amount * share // 4  # share 5: above the amount
         key = Account.create().key if forged else None
-        signed, signer = self.m.receipt(consumer, delivered, key)
+        signed, signer = self.m.signed_receipt(consumer, delivered, key)
         sender = self._party(consumer, who)
         r, vs = signed.as_args()[1:]
         if settle:
-            self.m.both(
+            self.m.step(
+                sender,
                 lambda: self.m.model.settle(sender, self.m.now, consumer, delivered, signer),
                 lambda: self.m.c.settle(consumer, delivered, r, vs),
-                sender,
                 label=self._close_label("settle", consumer),
             )
         else:
-            self.m.both(
+            self.m.step(
+                sender,
                 lambda: self.m.model.post_receipt(sender, consumer, delivered, signer),
                 lambda: self.m.c.post_receipt(consumer, delivered, r, vs),
-                sender,
                 label="post receipt",
             )
 
@@ -373,10 +332,10 @@ class V2VMachine(RuleBasedStateMachine):
         if first:
             boa.env.time_travel(seconds=first)
         consumer, sender = self.choose(j, ended=True), self.pick(k)
-        self.m.both(
+        self.m.step(
+            sender,
             lambda: self.m.model.expire(sender, self.m.now, consumer),
             lambda: self.m.c.expire(consumer),
-            sender,
             label=self._close_label("expire", consumer),
         )
 
@@ -409,10 +368,10 @@ class V2VMachine(RuleBasedStateMachine):
             wait = a.closing_time + (0 if ender == "consumer" else GRACE) - self.m.now
             if wait > 0:
                 boa.env.time_travel(seconds=wait)
-            self.m.both(
+            self.m.step(
+                sender,
                 lambda: self.m.model.end_auction(sender, self.m.now, consumer),
                 lambda: self.m.c.end_auction(consumer),
-                sender,
                 label=f"end (trade, {ender})",
             )
         a = self.m.model.auctions.get(consumer.lower())
@@ -420,14 +379,14 @@ class V2VMachine(RuleBasedStateMachine):
             return  # no bid (or the EVs were removed): the deposit went back
         for amount in sorted({a.amount_wh * posted // 4, a.amount_wh * share // 4}):
             if amount > a.delivered_wh:
-                signed, signer = self.m.receipt(consumer, amount)
-                self.m.both(
+                signed, signer = self.m.signed_receipt(consumer, amount)
+                self.m.step(
+                    consumer,
                     lambda: self.m.model.post_receipt(consumer, consumer, amount, signer),
                     lambda: self.m.c.post_receipt(consumer, *signed.as_args()),
-                    consumer,
                     label="post receipt",
                 )
-        signed, signer = self.m.receipt(consumer, a.amount_wh * share // 4)
+        signed, signer = self.m.signed_receipt(consumer, a.amount_wh * share // 4)
         if closer == "expire":
             boa.env.time_travel(seconds=VALIDITY + GRACE)
             self.expire(self.m.addresses.index(consumer), j, 0)
@@ -437,10 +396,10 @@ class V2VMachine(RuleBasedStateMachine):
             boa.env.time_travel(seconds=VALIDITY)
         if sender.lower() == str(self.m.hostile.address).lower():
             sender = consumer
-        self.m.both(
+        self.m.step(
+            sender,
             lambda: self.m.model.settle(sender, self.m.now, consumer, signed.delivered_wh, signer),
             lambda: self.m.c.settle(consumer, *signed.as_args()),
-            sender,
             label=self._close_label("settle", consumer),
         )
 
@@ -449,7 +408,7 @@ class V2VMachine(RuleBasedStateMachine):
     def withdraw(self, i):
         owed = [a for a in self.m.addresses if self.m.model.pending.get(a.lower())]
         ev = owed[i % len(owed)] if owed and i % 4 else self.pick(i)
-        self.m.both(lambda: self.m.model.withdraw(ev), lambda: self.m.c.withdraw(), ev, label="withdraw")
+        self.m.step(ev, lambda: self.m.model.withdraw(ev), lambda: self.m.c.withdraw(), label="withdraw")
 
     @invariant()
     def funds_are_conserved(self):
@@ -468,12 +427,10 @@ def market_with_trade(provider_is_hostile: bool, mode: int):
     """An ended trade of 10 kWh between an EOA consumer and a provider (the hostile contract or an EOA)
     outbid once by the other, with the paper's collateral (minimum 0: rate x amount); returns the market, the
     consumer and the two bidders."""
-    m = Market(evs=3)
+    m = HostileMarket(evs=3)  # the EVs and the hostile contract admitted
     consumer, eoa = m.addresses[0], m.addresses[1]
     hostile_ev = str(m.hostile.address)
     m.hostile.set_mode(mode)
-    for ev in (consumer, eoa, hostile_ev):
-        m.c.add_ev(ev, "EV")
     amount = 10_000
     with boa.env.prank(consumer):
         m.c.start_auction(amount, 600, RATE0, 0, value=cost(RATE0, amount))

@@ -20,34 +20,47 @@ from gridchain.coordination.anonymous.client import (
 )
 from gridchain.coordination.model.coordinator import (
     AnonymousSubmission,
-    CoordinatorError,
     pack,
     submit_chain,
 )
 from gridchain.crypto import blind
-from tests.support.contracts import Community, logs
+from tests.support.community import Community, refused
+from tests.support.events import logs
+from tests.support.mirrored import fresh_traces
 
 KEYS = [blind.PrivateKey.generate() for _ in range(3)]  # generated once: cryptography's RSA-2048 keygen
 
 
 class Anonymous(Community):
     """A community with the utility's epoch key registered, minting tokens the way the ESU and the utility
-    do (blind, sign blindly, unblind), and submitting through the contract and the model together."""
+    do (blind, sign blindly, unblind), and submitting through the model and the contract together (`mirror`)."""
 
     def __init__(self, key: blind.PrivateKey = KEYS[0]):
         super().__init__(members=0)
         self.key = key
         self.chain_id = self.c.eip712Domain()[3]
         self.model.address, self.model.chain_id = str(self.c.address), self.chain_id
-        self.register(self.epoch, key)
+        self.register(self.epoch, words(key.public.modulus_bytes))
 
     @property
     def epoch(self) -> int:
         return blind.epoch_of(self.start + self.c.current_slot() * self.model.slot_length)
 
-    def register(self, epoch: int, key: blind.PrivateKey) -> None:
-        self.c.register_epoch_key(epoch, words(key.public.modulus_bytes))
-        self.model.register_epoch_key(str(self.owner), self.now, epoch, key.public.n)
+    def snapshot(self) -> tuple:
+        """The contract's storage and the balances (spent pseudonyms included), and the keys of this epoch and the
+        next (each in a data contract of its own)."""
+        epoch = self.epoch
+        return super().snapshot(), self.c.epoch_key(epoch), self.c.epoch_key(epoch + 1)
+
+    def register(self, epoch: int, modulus: list[int], sender=None) -> None:
+        """The owner (or `sender`) registers the key of `epoch`, given as the contract takes it: 8 words."""
+        sender = self.owner if sender is None else sender
+        n = int.from_bytes(b"".join(w.to_bytes(32, "big") for w in modulus), "big")
+        self.mirror(
+            sender,
+            lambda: self.model.register_epoch_key(str(sender), self.now, epoch, n),
+            lambda: self.c.register_epoch_key(epoch, modulus),
+        )
 
     def token(
         self,
@@ -75,9 +88,17 @@ class Anonymous(Community):
         return self.c.submit_hash(slot)
 
     def submit(
-        self, requests: list[AnonymousRequest], batch: bool = False, slot: int | None = None, epoch: int | None = None
+        self,
+        requests: list[AnonymousRequest],
+        batch: bool = False,
+        slot: int | None = None,
+        epoch: int | None = None,
+        sender=None,
     ) -> list[int]:
-        """Submit on chain and in the model; both must agree on the outcome (arrivals, or the revert reason)."""
+        """Submit through the model, then the contract, from `sender` (the account sending now by default: a
+        relayer's, in a `boa.env.prank`); both must agree on the outcome (arrivals, or the revert reason with
+        nothing recorded), and every pseudonym is spent on chain exactly when it is in the model."""
+        sender = boa.env.eoa if sender is None else sender
         first = requests[0] if requests else None
         slot = first.slot if slot is None else slot
         epoch = first.epoch if epoch is None else epoch
@@ -92,32 +113,27 @@ class Anonymous(Community):
             )
             for r in requests
         ]
+
+        def chain_call():
+            if batch:
+                return self.c.submit_requests_anonymous(slot, epoch, [r.as_abi() for r in requests])
+            return self.c.submit_request_anonymous(slot, epoch, requests[0].as_abi())
+
         try:
-            expected = self.model.submit_anonymous(self.now, slot, epoch, subs, batch=batch)
-        except CoordinatorError as e:
-            before = self.state()
-            with boa.reverts(str(e)):
-                if batch:
-                    self.c.submit_requests_anonymous(slot, epoch, [r.as_abi() for r in requests])
-                else:
-                    self.c.submit_request_anonymous(slot, epoch, requests[0].as_abi())
-            assert self.state() == before  # nothing recorded
-            assert not any(self.c.spent(r.pseudonym) for r in requests if r.pseudonym.lower() not in self.model.spent)
-            raise
-        if batch:
-            first_arrival = self.c.submit_requests_anonymous(slot, epoch, [r.as_abi() for r in requests])
-            arrivals = list(range(first_arrival, first_arrival + len(requests)))
-        else:
-            arrivals = [self.c.submit_request_anonymous(slot, epoch, requests[0].as_abi())]
-        self.events = {name: logs(self.c, name) for name in ("RequestSubmitted", "RequestBatchSubmitted")}
-        assert arrivals == expected
-        assert all(self.c.spent(r.pseudonym) for r in requests)
+            expected, first_arrival = self.mirror(
+                sender, lambda: self.model.submit_anonymous(self.now, slot, epoch, subs, batch=batch), chain_call
+            )
+        finally:  # refused: nothing spent that the model did not spend before (snapshot); else all of them
+            assert [self.c.spent(r.pseudonym) for r in requests] == [
+                r.pseudonym.lower() in self.model.spent for r in requests
+            ]
+        assert list(range(first_arrival, first_arrival + len(requests))) == expected
         assert self.c.submit_hash(slot) == submit_chain(self.model.submitted[slot])
-        return arrivals
+        return expected
 
 
 def rejected(community: Anonymous, reason: str, requests, **kw) -> None:
-    with pytest.raises(CoordinatorError, match=reason):
+    with refused(f"coordinator: {reason}"):
         community.submit(requests, **kw)
 
 
@@ -136,7 +152,7 @@ def test_single_relayed_request_is_recorded_under_its_pseudonym(anon):
     with boa.env.prank(relayer):  # the relayer pays; the pseudonym has no funds and never sends
         [arrival] = anon.submit([request])
     [event] = anon.events["RequestSubmitted"]
-    assert event["sender"] == request.pseudonym and event["request"] == pack(7_000, 120, 2, arrival)
+    assert event["sender"] == request.pseudonym.lower() and event["request"] == pack(7_000, 120, 2, arrival)
     assert boa.env.get_balance(request.pseudonym) == 0
 
 
@@ -149,8 +165,7 @@ def test_batch_records_every_request_in_one_event(anon):
 
 def test_anonymous_and_member_requests_close_together(anon):
     member = boa.env.generate_address()
-    anon.c.set_member(member, True)
-    anon.model.set_member(str(anon.owner), str(member), True)
+    anon.set_member(member, True)
     anon.members = [member]
     Community.submit(anon, 0, 40_000, 500, 1)
     anon.submit([anon.request(90_000, 10, 1), anon.request(30_000, 900, 4)], batch=True)
@@ -245,17 +260,17 @@ def test_key_never_registered(anon):
 
 def test_key_registration_rules(anon):
     n = words(KEYS[1].public.modulus_bytes)
-    with boa.env.prank(boa.env.generate_address()), boa.reverts("coordinator: caller is not the owner"):
-        anon.c.register_epoch_key(anon.epoch + 1, n)
-    with boa.reverts("coordinator: epoch is over"):
-        anon.c.register_epoch_key(anon.epoch - 1, n)
-    with boa.reverts("coordinator: epoch key already registered"):
-        anon.c.register_epoch_key(anon.epoch, n)
-    with boa.reverts("coordinator: modulus is not 2048 bits"):
-        anon.c.register_epoch_key(anon.epoch + 1, [0] + n[1:])
-    with boa.reverts("coordinator: modulus is even"):
-        anon.c.register_epoch_key(anon.epoch + 1, n[:-1] + [n[-1] - 1])
-    anon.c.register_epoch_key(anon.epoch + 1, n)
+    with refused("coordinator: caller is not the owner"):
+        anon.register(anon.epoch + 1, n, sender=boa.env.generate_address())
+    with refused("coordinator: epoch is over"):
+        anon.register(anon.epoch - 1, n)
+    with refused("coordinator: epoch key already registered"):
+        anon.register(anon.epoch, n)
+    with refused("coordinator: modulus is not 2048 bits"):
+        anon.register(anon.epoch + 1, [0] + n[1:])
+    with refused("coordinator: modulus is even"):
+        anon.register(anon.epoch + 1, n[:-1] + [n[-1] - 1])
+    anon.register(anon.epoch + 1, n)
     [event] = logs(anon.c, "EpochKeyRegistered")
     assert event["epoch"] == anon.epoch + 1 and list(event["modulus"]) == n
     assert anon.c.epoch_key(anon.epoch + 1) == blind.keccak(KEYS[1].public.modulus_bytes)
@@ -341,6 +356,7 @@ FAULTS = ["ok", "ok", "ok", "reuse", "forged", "other_signer", "bad_demand", "ot
 )
 def test_random_submissions_match_the_model(plan):
     with boa.env.anchor():
+        fresh_traces()  # each example deploys at the same address: its snapshots read only its own slots
         anon = Anonymous()
         used: list[Account] = []
         for faults, batch in plan:
@@ -359,9 +375,6 @@ def test_random_submissions_match_the_model(plan):
                 else:
                     requests.append(anon.request(account=account))
                 used.append(account)
-            try:
-                anon.submit(requests, batch=batch)
-            except CoordinatorError:
-                pass
+            anon.attempt(lambda requests=requests, batch=batch: anon.submit(requests, batch=batch), "submit")
         slot = anon.c.current_slot()
         assert anon.c.submit_hash(slot) == submit_chain(anon.model.submitted.get(slot, []))
