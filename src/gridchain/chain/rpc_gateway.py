@@ -76,22 +76,7 @@ class RpcGateway:
         if receipt["status"] != 1:
             why = " (out of gas at the per-transaction cap)" if receipt["gasUsed"] >= tx["gas"] else ""
             raise ChainRevert(f"transaction 0x{bytes(tx_hash).hex()} failed on chain (status 0){why}")
-        events = tuple(
-            e
-            for e in (
-                decode_log(
-                    artifact,
-                    log["address"],
-                    log["topics"],
-                    log["data"],
-                    log["blockNumber"],
-                    "0x" + bytes(log["transactionHash"]).hex(),
-                    log["logIndex"],
-                )
-                for log in receipt["logs"]
-            )
-            if e is not None
-        )
+        events = tuple(e for e in (_decode(artifact, log) for log in receipt["logs"]) if e is not None)
         return Receipt(
             "0x" + bytes(tx_hash).hex(), receipt["blockNumber"], receipt["gasUsed"], events, receipt["contractAddress"]
         )
@@ -123,18 +108,7 @@ class RpcGateway:
                 "topics": ["0x" + event_topic(artifact, name).hex()],
             }
         )
-        return [
-            decode_log(
-                artifact,
-                log["address"],
-                log["topics"],
-                log["data"],
-                log["blockNumber"],
-                "0x" + bytes(log["transactionHash"]).hex(),
-                log["logIndex"],
-            )
-            for log in logs
-        ]
+        return [_decode(artifact, log) for log in logs]
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, bytes(self.w3.eth.get_transaction(tx_hash)["input"]))
@@ -149,3 +123,11 @@ class RpcGateway:
     def advance_time(self, seconds: int) -> None:
         self.w3.provider.make_request("evm_increaseTime", [seconds])
         self.w3.provider.make_request("evm_mine", [])
+
+
+def _decode(artifact: Artifact, log: Any) -> Event | None:
+    """A JSON-RPC log as an Event of `artifact` (None: not one of its events)."""
+    tx_hash = "0x" + bytes(log["transactionHash"]).hex()
+    return decode_log(
+        artifact, log["address"], log["topics"], log["data"], log["blockNumber"], tx_hash, log["logIndex"]
+    )
