@@ -23,6 +23,7 @@ from gridchain.coordination import gas as coordination_gas
 from gridchain.errors import InputError
 from gridchain.metering import gas as metering_gas
 from gridchain.ui.errors import bad_input_exits, make_out_dir
+from gridchain.ui.results import write_results
 from gridchain.v2v import gas as v2v_gas
 
 SECTIONS = (coordination_gas, v2v_gas, metering_gas)  # the gas report's registry: a new system adds its gas.py
@@ -96,9 +97,7 @@ def gas_report(
     finally:
         if node:
             node.stop()
-    json_path, png_path = out / f"{config.name}.json", out / f"{config.name}.png"
-    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    plots.gas_fig3(report, png_path)
+    json_path, png_path = write_results(out, config.name, report, lambda path: plots.gas_fig3(report, path))
     if as_json:
         sys.stdout.write(json.dumps(report) + "\n")
         return

@@ -13,6 +13,7 @@ from rich.table import Table
 from gridchain.errors import InputError
 from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.progress import progress_bar
+from gridchain.ui.results import write_results
 
 
 @bad_input_exits
@@ -79,10 +80,7 @@ def grid(
     summary = result.summary()
     written = []
     if out is not None:
-        json_path, png_path = out / f"{config.name}.json", out / f"{config.name}.png"
-        json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        plots.grid_day(summary, png_path)
-        written = [json_path, png_path]
+        written = write_results(out, config.name, summary, lambda path: plots.grid_day(summary, path))
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
         return

@@ -14,6 +14,7 @@ from gridchain.checks import check_int
 from gridchain.errors import InputError
 from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.progress import progress_bar
+from gridchain.ui.results import write_results
 
 
 def parse_lambdas(text: str) -> tuple[int, ...]:
@@ -58,10 +59,7 @@ def fig2(
         task = bar.add_task(f"fig2 ({len(config.lambdas)} lambdas x {runs} runs)", total=len(config.lambdas) * runs)
         result = fig2_sim.run(config, workers=workers or None, progress=lambda: bar.advance(task))
     summary = result.summary()
-    json_path = out / f"{config.name}.json"
-    png_path = out / f"{config.name}.png"
-    json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    plots.fig2(summary, png_path)
+    json_path, png_path = write_results(out, config.name, summary, lambda path: plots.fig2(summary, path))
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
         return

@@ -14,6 +14,7 @@ from rich.table import Table
 from gridchain.checks import check_int
 from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.progress import progress_bar
+from gridchain.ui.results import write_results
 
 if TYPE_CHECKING:
     pass
@@ -51,11 +52,7 @@ def nilm(
     summary = result.summary
     written = []
     if out is not None:
-        json_path = out / f"{config.name}.json"
-        png_path = out / f"{config.name}.png"
-        json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        plots.nilm_day(result, png_path)
-        written = [json_path, png_path]
+        written = write_results(out, config.name, summary, lambda path: plots.nilm_day(result, path))
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")
         return
