@@ -123,6 +123,9 @@ class BoaGateway:
     def balance(self, address: str) -> int:
         return int(self._env.get_balance(address))
 
+    def code(self, address: str) -> bytes:
+        return bytes(self._env.get_code(address))
+
     def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any:
         # like eth_call, a call changes nothing even when `fn` is not a view (the relayer simulates its batches)
         computation = self._env.execute_code(to_address=address, data=encode_call(artifact, fn, args), simulate=True)

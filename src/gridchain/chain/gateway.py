@@ -66,6 +66,10 @@ class Gateway(Protocol):
 
     def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any: ...
 
+    def code(self, address: str) -> bytes:
+        """The runtime code at `address` (empty: no contract there)."""
+        ...
+
     def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
         """Every `name` event the contract logged, oldest first."""
         ...

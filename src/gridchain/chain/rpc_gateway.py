@@ -47,7 +47,7 @@ class RpcGateway:
         self._nonces: dict[str, int] = {}
         self._timeout = timeout
 
-    def _send(self, sender: str, to: str | None, data: bytes, artifact: Artifact, value: int = 0) -> Receipt:
+    def _send(self, sender: str, to: str | None, data: bytes, artifact: Artifact | None, value: int = 0) -> Receipt:
         signer = self._signers.get(Web3.to_checksum_address(sender))
         if signer is None:
             raise ValueError(f"no key for account {sender}")
@@ -76,7 +76,8 @@ class RpcGateway:
         if receipt["status"] != 1:
             why = " (out of gas at the per-transaction cap)" if receipt["gasUsed"] >= tx["gas"] else ""
             raise ChainRevert(f"transaction 0x{bytes(tx_hash).hex()} failed on chain (status 0){why}")
-        events = tuple(e for e in (_decode(artifact, log) for log in receipt["logs"]) if e is not None)
+        logs = receipt["logs"] if artifact is not None else []
+        events = tuple(e for e in (_decode(artifact, log) for log in logs) if e is not None)
         return Receipt(
             "0x" + bytes(tx_hash).hex(), receipt["blockNumber"], receipt["gasUsed"], events, receipt["contractAddress"]
         )
@@ -91,6 +92,14 @@ class RpcGateway:
 
     def balance(self, address: str) -> int:
         return int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
+
+    def code(self, address: str) -> bytes:
+        """The runtime code at `address` (empty: no contract there)."""
+        return bytes(self.w3.eth.get_code(Web3.to_checksum_address(address)))
+
+    def transfer(self, sender: str, to: str, value: int) -> Receipt:
+        """Send `value` wei from `sender` to `to` (an account: no call data)."""
+        return self._send(sender, to, b"", None, value)
 
     def call(self, artifact: Artifact, address: str, fn: str, args: Sequence[Any] = ()) -> Any:
         try:

@@ -1,7 +1,8 @@
 """The `gridchain` command line: the root app mounts every feature's commands from one registry, `FEATURES`.
 
 Entry point: imports the features' `cli` modules; nothing imports it. A feature's cli module lists what it adds:
-`COMMANDS` (top-level commands), `APPS` (command groups) and `EXPERIMENTS` (under `gridchain experiment`).
+`COMMANDS` (top-level commands), `APPS` (command groups), `EXPERIMENTS` (under `gridchain experiment`), `INIT`
+(hooks writing its part of a new pilot) and `DEPLOY` (its contracts, for `gridchain deploy`).
 A new system adds one line to `FEATURES`.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import gas_report, node
+from gridchain.cli import deploy, gas_report, init, node
 from gridchain.coordination import cli as coordination_cli
 from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.grid import cli as grid_cli
@@ -53,6 +54,8 @@ for feature in FEATURES:
     for name, command in getattr(feature, "COMMANDS", {}).items():
         app.command(name)(command)
 app.command("node")(node.node)
+app.command("init")(init.make_init([h for f in FEATURES for h in getattr(f, "INIT", ())]))
+app.command("deploy")(deploy.make_deploy({k: v for f in FEATURES for k, v in getattr(f, "DEPLOY", {}).items()}))
 app.command("gas-report")(gas_report.gas_report)
 app.add_typer(experiment_app, name="experiment")
 for feature in FEATURES:

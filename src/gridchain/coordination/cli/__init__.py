@@ -4,7 +4,9 @@ Entry point of the coordination feature: imports its scenarios, parties and clie
 imports it but the root CLI, which mounts what the registry below lists.
 """
 
-from gridchain.coordination.cli import demo, fig2, schedule, verify
+from gridchain.coordination.cli import demo, deploy, fig2, schedule, verify
 
 COMMANDS = {"schedule": schedule.schedule, "demo": demo.demo, "verify": verify.verify}
 EXPERIMENTS = {"fig2": fig2.fig2}
+INIT = (deploy.init_coordination,)
+DEPLOY = {"coordinator": deploy.deploy_coordinator}

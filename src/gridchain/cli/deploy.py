@@ -1,0 +1,79 @@
+"""`gridchain deploy coordinator|v2v|metering|all`: deploy what the config describes, once, and record it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from gridchain.errors import InputError
+from gridchain.ui.config_options import CONFIG
+from gridchain.ui.errors import bad_input_exits
+
+FUND_BELOW_WEI = 10 * 10**18  # dev funding tops an account up when it holds less than this...
+FUND_TO_WEI = 100 * 10**18  # ...to this
+
+
+def make_deploy(deployers: dict):
+    """The `deploy` command over the features' deployers ({name: fn(config, network, record, redeploy)})."""
+    names = ", ".join([*deployers, "all"])
+
+    @bad_input_exits
+    def deploy(
+        target: str = typer.Argument(..., help=f"What to deploy: {names}."),
+        config_file: Path = CONFIG,
+        redeploy: bool = typer.Option(
+            False, "--redeploy", help="Deploy anew even if the record holds a valid deployment."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print the deployments as one JSON object."),
+    ) -> None:
+        """Deploy the contracts gridchain.toml describes and write them to its deployment record.
+
+        Idempotent: a recorded contract whose code is on chain, built from the same sources with the same
+        settings, is reused (run it again after any failure). On a local anvil ([keys] dev_funding), the
+        accounts are first topped up from anvil's development account.
+
+        Example: gridchain deploy all --config pilot/gridchain.toml
+        """
+        from gridchain.config.accounts import check_dev_funding
+        from gridchain.config.file import config_path, load_config
+        from gridchain.config.network import connect
+        from gridchain.config.record import load_record
+
+        if target != "all" and target not in deployers:
+            raise InputError("TARGET", f"{target!r} is not one of {names}")
+        config = load_config(config_path(config_file))
+        network = connect(config, ["owner"])
+        funded = _dev_fund(config, network) if check_dev_funding(config, network.settings.chain_id) else {}
+        record = load_record(config, network.settings.chain_id)
+        done = [fn(config, network, record, redeploy) for name, fn in deployers.items() if target in ("all", name)]
+        if as_json:
+            out = {d.name: {"address": d.address, "reused": d.reused, **d.entry} for d in done}
+            typer.echo(json.dumps({"record": str(record.path), "funded": funded, "contracts": out}))
+            return
+        for account, wei in funded.items():
+            typer.echo(f"funded {account} with {wei / 10**18:g} ETH (anvil dev account)")
+        for d in done:
+            how = "reused  " if d.reused else f"deployed (block {d.entry['block']}, {d.entry['gas_used']:,} gas)"
+            typer.echo(f"{d.name:<12} {d.address}  {how}")
+        typer.echo(f"record: {record.path}")
+
+    return deploy
+
+
+def _dev_fund(config, network) -> dict[str, int]:
+    """Top every configured account up from anvil's first development account; returns what was sent."""
+    from gridchain.chain.anvil import dev_keys
+    from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.config.accounts import account_address
+
+    funder = RpcGateway(network.settings.rpc_url, dev_keys(1))
+    sent = {}
+    for name in config.section("accounts").table:
+        address = account_address(config, name)
+        balance = funder.balance(address)
+        if balance < FUND_BELOW_WEI:
+            funder.transfer(funder.accounts[0], address, FUND_TO_WEI - balance)
+            sent[address] = FUND_TO_WEI - balance
+    return sent
