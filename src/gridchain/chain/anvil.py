@@ -100,9 +100,19 @@ class AnvilNode:
 
 
 def start_anvil(
-    port: int | None = None, hardfork: str = "prague", accounts: int = 10, timeout: float = 30.0
+    port: int | None = None,
+    hardfork: str = "prague",
+    accounts: int = 10,
+    timeout: float = 30.0,
+    block_time: float | None = None,
+    state: Path | None = None,
+    chain_id: int | None = None,
 ) -> AnvilNode:
-    """Start anvil on 127.0.0.1 and wait until it answers JSON-RPC."""
+    """Start anvil on 127.0.0.1 and wait until it answers JSON-RPC.
+
+    `block_time`: mine a block every so many seconds (the chain's clock then follows the wall clock) instead
+    of one per transaction; `state`: load the chain from this file at start and save it there at exit;
+    `chain_id`: another chain id than anvil's 31337 (tests of what is refused off the development chain)."""
     if hardfork not in HARDFORKS:
         raise ValueError(f"hardfork {hardfork!r} is not one of {', '.join(HARDFORKS)}")
     port = port or free_port()
@@ -120,6 +130,12 @@ def start_anvil(
         DEV_MNEMONIC,
         "--silent",
     ]
+    if block_time is not None:
+        cmd += ["--block-time", f"{block_time:g}"]
+    if state is not None:
+        cmd += ["--state", str(state)]
+    if chain_id is not None:
+        cmd += ["--chain-id", str(chain_id)]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     node = AnvilNode(process, port, hardfork, accounts)
     deadline = time.monotonic() + timeout
