@@ -28,8 +28,6 @@ def init_coordination(opts: InitOptions) -> str:
     (opts.dir / "members.txt").write_text(
         "# the community's ESUs: identity addresses, one per line\n" + "".join(f"{m}\n" for m in members)
     )
-    opts.secret("secrets/utility-admin-token")
-    opts.secret("secrets/relayer-admin-token")
     return f"""
 [community]
 slot_length_s = 60            # seconds per slot
@@ -38,12 +36,4 @@ initial_capacity_w = 50000    # C - P_R until the utility posts another [W]
 members = "members.txt"       # the ESUs' identity addresses, one per line
 quota = 4                     # tokens per member and epoch (UTC day)
 lookahead_epochs = 1          # epochs ahead of today with keys and tokens
-
-[utility]
-listen = "127.0.0.1:{opts.port_base}"
-admin_token_file = "secrets/utility-admin-token"
-
-[relayer]
-listen = "127.0.0.1:{opts.port_base + 1}"
-admin_token_file = "secrets/relayer-admin-token"
 """
