@@ -70,6 +70,7 @@ def test_demo_against_a_node():
                     "--json",
                     "--mode",
                     mode,
+                    *(["--yes"] if mode == "members" else []),  # the second run finds the first one's blocks
                 ],
                 capture_output=True,
                 text=True,
@@ -79,6 +80,12 @@ def test_demo_against_a_node():
         ]
     for p in runs:
         assert p.returncode == 0, p.stderr
+    assert "warning" not in runs[0].stderr  # a fresh node is the demo's own
+    warning = f"warning: the node at {node.url} has "  # ...the second run warns before it moves the clock
+    assert (
+        runs[1].stderr.startswith(warning)
+        and "(a shared node?): moving its clock about a day forward" in runs[1].stderr
+    )
     anonymous, data = (json.loads(p.stdout) for p in runs)
     assert anonymous["chain"] == "rpc" and anonymous["summary"]["esus_verified"] == 15
     assert anonymous["summary"]["gas"]["submit_requests_anonymous"]["transactions"] >= 1
@@ -112,3 +119,19 @@ def test_help_and_version():
     ):
         r = runner.invoke(app, args)
         assert r.exit_code == 0 and "Usage" in r.stdout
+
+
+@pytest.mark.integration
+def test_demo_on_a_node_with_blocks_asks_for_yes():
+    from gridchain.chain.anvil import start_anvil
+    from tests.support.cli_process import rpc
+
+    with start_anvil(accounts=2) as node:
+        rpc(node.url, "evm_mine")
+        r = runner.invoke(app, ["demo", "--rpc-url", node.url, "--evs", "1", "--home-batteries", "0"])
+        assert rpc(node.url, "eth_blockNumber") == "0x1"  # nothing sent, the clock untouched
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == (
+        f"error: --rpc-url: the node at {node.url} has 1 block already (a shared node?): the demo moves its clock "
+        "about a day forward (evm_increaseTime); pass --yes to proceed\n"
+    )

@@ -6,6 +6,7 @@ Started by `gridchain node` and by the tests that need a real node, and stopped 
 from __future__ import annotations
 
 import ctypes
+import errno
 import json
 import os
 import signal
@@ -56,6 +57,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port` already (binding as a server does, SO_REUSEADDR on)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def _rpc(url: str, method: str, params: list | None = None, timeout: float = 2.0) -> object:
@@ -115,6 +127,8 @@ def start_anvil(
     `chain_id`: another chain id than anvil's 31337 (tests of what is refused off the development chain)."""
     if hardfork not in HARDFORKS:
         raise ValueError(f"hardfork {hardfork!r} is not one of {', '.join(HARDFORKS)}")
+    if port and port_in_use(port):  # else the probe below would find the other node and report success
+        raise OSError(errno.EADDRINUSE, f"127.0.0.1:{port} is in use")
     port = port or free_port()
     cmd = [
         str(anvil_binary()),
@@ -144,7 +158,8 @@ def start_anvil(
             raise RuntimeError(f"anvil exited with {process.returncode}: {process.stderr.read().decode()[-500:]}")
         try:
             _rpc(node.url, "eth_chainId")
-            break
+            if process.poll() is None:  # the answer came from this anvil, not one that beat it to the port
+                break
         except OSError:
             if time.monotonic() > deadline:
                 node.stop()

@@ -17,6 +17,7 @@ from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.grid import cli as grid_cli
 from gridchain.metering import cli as metering_cli
 from gridchain.metering.nilm import cli as nilm_cli
+from gridchain.ui.help import HelpGroup
 from gridchain.v2v import cli as v2v_cli
 
 FEATURES = (coordination_cli, anonymous_cli, v2v_cli, metering_cli, nilm_cli, grid_cli)
@@ -29,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=HelpGroup,  # --help without `<bool>` beside flags, paragraphs wrapped between words
 )
 experiment_app = typer.Typer(
     help="Reproduce the papers' experiments (results JSON + PNG plot + table).", no_args_is_help=True

@@ -77,13 +77,13 @@ def _common(rpc_url: str, chain_id: int) -> str:
 
 [network]
 rpc_url = "{rpc_url}"
-chain_id = {chain_id}         # the node must report this chain id
+{f"chain_id = {chain_id}":<29} # the node must report this chain id
 confirmations = 0             # blocks below an event before a service acts on it
 
 [keys]
 password_env = "GRIDCHAIN_KEYSTORE_PASSWORD"   # the keystores' password, if this variable is set...
 password_file = "secrets/keystore-password"     # ...else from this file (never on the command line)
-dev_funding = {dev}           # top accounts up from anvil's public dev account (chain 31337 only)
+{f"dev_funding = {dev}":<29} # top accounts up from anvil's public dev account (chain 31337 only)
 
 [accounts]                    # encrypted JSON keystores
 owner = "keys/owner.json"     # deploys and owns the contracts: the utility's on-chain key

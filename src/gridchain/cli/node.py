@@ -1,12 +1,19 @@
-"""`gridchain node`: a local development chain (anvil from the npm package) on 127.0.0.1."""
+"""`gridchain node`: a local development chain (anvil from the npm package) on 127.0.0.1.
+
+With `--block-time` the chain mines on a timer, so its clock follows the wall clock (slots end while nobody
+sends a transaction); with `--state` it loads the chain from a file at start and saves it there when it stops
+(SIGTERM or Ctrl-C), so a pilot's deployment survives a restart.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 
@@ -15,6 +22,7 @@ from gridchain.errors import InputError
 from gridchain.ui.errors import bad_input_exits
 
 Hardfork = StrEnum("Hardfork", {"prague": "prague", "osaka": "osaka"})
+MAX_BLOCK_TIME_S = 3600
 
 
 @bad_input_exits
@@ -24,46 +32,108 @@ def node(
         "prague", "--hardfork", help="prague matches the embedded chain (py-evm); osaka adds EIP-7825's gas cap."
     ),
     accounts: int = typer.Option(10, "--accounts", help="Funded development accounts."),
-    as_json: bool = typer.Option(False, "--json", help="Print the node's URL, PID and accounts as one JSON line."),
+    block_time: int = typer.Option(
+        0, "--block-time", help="Mine a block every N seconds, so chain time follows the clock (0: one per tx)."
+    ),
+    state: Path | None = typer.Option(
+        None, "--state", help="Load the chain from this file at start (if it exists) and save it there at exit."
+    ),
+    chain_id: int = typer.Option(31337, "--chain-id", help="Chain id (anvil's dev keys are refused off 31337)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the banner (URL, PIDs, accounts) as one JSON line."),
 ) -> None:
-    """Run a local anvil node until Ctrl-C, then stop it cleanly.
+    """Run a local anvil node until Ctrl-C or SIGTERM, then stop it cleanly (saving --state).
 
     Its accounts are anvil's public development keys (the "test ... junk" mnemonic): never use them on a
-    real network. Point other commands at it with --rpc-url http://127.0.0.1:PORT.
+    real network. The banner (stdout) gives the URL and PIDs; a JSON line on stderr says when it stopped.
 
-    Example: gridchain node --hardfork prague --port 8545
+    Example: gridchain node --state node-state.json --block-time 1 --port 8545
     """
-    from gridchain.chain.anvil import start_anvil
-
     check_int("--port", port, 0, 65535)
     check_int("--accounts", accounts, 1, 1000)
+    check_int("--block-time", block_time, 0, MAX_BLOCK_TIME_S)
+    check_int("--chain-id", chain_id, 1, 2**63 - 1)
+    if state is not None:
+        _check_state_file(state)
+    anvil = _start(port, str(hardfork), accounts, block_time, state, chain_id)
+    stop = threading.Event()  # handlers first: a Ctrl-C right after the announcement must still stop cleanly
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    _banner(anvil, block_time, state, chain_id, as_json)
     try:
-        anvil = start_anvil(port=port or None, hardfork=str(hardfork), accounts=accounts)
-    except (OSError, RuntimeError, TimeoutError) as e:
-        raise InputError("--port", f"cannot start anvil on 127.0.0.1:{port}: {e}") from None
+        while not stop.wait(0.5):
+            if anvil.process.poll() is not None:
+                _log("exited", anvil_pid=anvil.pid, returncode=anvil.process.returncode)
+                raise typer.Exit(1)
+    finally:
+        anvil.stop()  # SIGTERM: anvil dumps its state before it exits
+    saved = state is not None and state.is_file()
+    _log("stopped", anvil_pid=anvil.pid, state=str(state) if state else None, saved=saved)
+    if state is not None and not saved:
+        print(f"error: --state: anvil did not write {str(state)!r} at exit", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _check_state_file(state: Path) -> None:
+    """The state file must be writable at exit (anvil fails silently there) and, if it exists, readable."""
+    folder = state.parent if str(state.parent) else Path(".")
+    if state.is_dir():
+        raise InputError("--state", f"{str(state)!r} is a folder, not a file")
+    if not folder.is_dir():
+        raise InputError("--state", f"folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InputError("--state", f"folder {str(folder)!r} is not writable")
+    if state.exists() and not os.access(state, os.R_OK | os.W_OK):
+        raise InputError("--state", f"{str(state)!r} is not readable and writable")
+
+
+def _start(port: int, hardfork: str, accounts: int, block_time: int, state: Path | None, chain_id: int):
+    """Start anvil; a port in use, or anvil's early exit, is bad input naming the option at fault."""
+    from gridchain.chain.anvil import start_anvil
+
+    try:
+        return start_anvil(
+            port=port or None,
+            hardfork=hardfork,
+            accounts=accounts,
+            block_time=block_time or None,
+            state=state,
+            chain_id=chain_id,
+        )
+    except OSError as e:
+        raise InputError("--port", f"{e.strerror or e}: choose another port (0: any free port)") from None
+    except (RuntimeError, TimeoutError) as e:
+        text = str(e)
+        if "Address already in use" in text:
+            raise InputError("--port", f"127.0.0.1:{port} is in use: choose another port (0: any free port)") from None
+        if state is not None and "--state" in text:
+            raise InputError("--state", f"anvil cannot load {str(state)!r} (not an anvil state file?)") from None
+        raise InputError("--port", f"anvil did not start on 127.0.0.1:{port}: {text.splitlines()[0][:200]}") from None
+
+
+def _banner(anvil, block_time: int, state: Path | None, chain_id: int, as_json: bool) -> None:
     from eth_account import Account
 
     info = {
         "url": anvil.url,
         "pid": anvil.pid,
+        "gridchain_pid": os.getpid(),
         "hardfork": anvil.hardfork,
+        "chain_id": chain_id,
+        "block_time_s": block_time,
+        "state": str(state) if state else None,
         "accounts": [{"address": Account.from_key(k).address, "private_key": k} for k in anvil.keys],
     }
-    stop = threading.Event()  # handlers first: a Ctrl-C right after the announcement must still stop cleanly
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     if as_json:
         print(json.dumps(info), flush=True)
-    else:
-        print(f"anvil {anvil.hardfork} at {anvil.url} (pid {anvil.pid}); Ctrl-C stops it", flush=True)
-        for a in info["accounts"][:3]:
-            print(f"  {a['address']}  key {a['private_key']}", flush=True)
-        print(f"  ... {len(anvil.keys)} development accounts (public keys: never use them for real money)", flush=True)
-    try:
-        while not stop.wait(0.5):
-            if anvil.process.poll() is not None:
-                print(f"anvil exited with {anvil.process.returncode}", file=sys.stderr)
-                raise typer.Exit(1)
-    finally:
-        anvil.stop()
-    print("anvil stopped", file=sys.stderr)
+        return
+    mining = f"a block every {block_time} s" if block_time else "a block per transaction"
+    print(f"anvil {anvil.hardfork} at {anvil.url} (pid {anvil.pid}, gridchain pid {os.getpid()})", flush=True)
+    print(f"  chain id {chain_id}, {mining}, state {state or 'not saved'}; Ctrl-C stops it", flush=True)
+    for i, a in enumerate(info["accounts"][:3]):
+        print(f"  {a['address']}  development account {i}", flush=True)
+    print(f"  ... {len(anvil.keys)} of them; their keys are public (--json): never use them for real money", flush=True)
+
+
+def _log(event: str, **fields: object) -> None:
+    """One JSON line per event, on stderr (stdout holds the banner only)."""
+    print(json.dumps({"event": event, **fields}), file=sys.stderr, flush=True)

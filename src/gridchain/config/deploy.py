@@ -13,6 +13,7 @@ from typing import Any
 
 from gridchain.chain.client import ContractClient
 from gridchain.chain.compiler import compile_contract
+from gridchain.checks import parse_address
 from gridchain.config.network import Network
 from gridchain.config.record import DeploymentRecord, code_hash
 from gridchain.errors import InputError
@@ -44,17 +45,9 @@ def deploy_once(
     artifact = compile_contract(client_cls.CONTRACT)
     old = record.contracts.get(name)
     if old is not None and not redeploy:
-        same_build = old.get("source_sha256") == artifact.source_sha256 and old.get("compiler") == artifact.compiler
-        code = gateway.code(old["address"])
-        if same_build and code and code_hash(code) == old.get("code_hash"):
-            if old.get("settings") != settings:
-                changed = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])
-                raise InputError(
-                    f"deployment.{name}",
-                    f"deployed at {old['address']} with other settings ({', '.join(changed)} changed): "
-                    "pass --redeploy to deploy a new one",
-                )
-            return Deployed(name, old["address"], True, old)
+        reused = _reusable(gateway, name, old, artifact, settings)
+        if reused is not None:
+            return reused
     receipt = gateway.deploy(artifact, args, owner)
     address = receipt.contract_address
     code = gateway.code(address)
@@ -75,3 +68,31 @@ def deploy_once(
     }
     record.put(name, entry)
     return Deployed(name, address, False, entry)
+
+
+def _reusable(gateway, name: str, old: dict[str, Any], artifact, settings: dict[str, Any]) -> Deployed | None:
+    """The recorded deployment if it can be kept; None if a new one is due (no code there: a fresh node, or one
+    restarted without its state; or a new build of the contract). Code that is not what the record says (an
+    edited record, another chain), or other settings, is an error: replacing it needs --redeploy."""
+    if not isinstance(old, dict):
+        raise InputError(f"deployment.{name}", f"the record's entry is {type(old).__name__}, not an object")
+    address = parse_address(f"deployment.{name}", old.get("address"))
+    code = gateway.code(address)
+    if not code:
+        return None
+    if code_hash(code) != old.get("code_hash"):
+        raise InputError(
+            f"deployment.{name}",
+            f"the code at {address} is not the {old.get('contract')} recorded: "
+            "fix the record, or pass --redeploy to deploy a new one",
+        )
+    if old.get("source_sha256") != artifact.source_sha256 or old.get("compiler") != artifact.compiler:
+        return None
+    if old.get("settings") != settings:
+        changed = sorted(k for k in settings if (old.get("settings") or {}).get(k) != settings[k])
+        raise InputError(
+            f"deployment.{name}",
+            f"deployed at {address} with other settings ({', '.join(changed)} changed): "
+            "pass --redeploy to deploy a new one",
+        )
+    return Deployed(name, address, True, old)

@@ -21,6 +21,7 @@ from typing import Any
 
 from eth_utils import keccak
 
+from gridchain.checks import parse_address
 from gridchain.config.file import Config
 from gridchain.crypto.keystore import write_private
 from gridchain.errors import InputError
@@ -86,7 +87,9 @@ def checked_address(record: DeploymentRecord, name: str, code_at) -> str:
     """The recorded address of `name`, after checking the chain holds the recorded code there.
     `code_at(address) -> bytes` reads the code (a gateway's `code`)."""
     entry = record.entry(name)
-    address = entry["address"]
+    if not isinstance(entry, dict):
+        raise InputError(f"deployment.{name}", f"the record's entry is {type(entry).__name__}, not an object")
+    address = parse_address(f"deployment.{name}", entry.get("address"))
     code = code_at(address)
     if not code:
         raise InputError(

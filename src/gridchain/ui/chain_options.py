@@ -27,3 +27,20 @@ def rpc_gateway(url: str, keys: str | None, accounts: int):
         raise InputError("--keys", f"not a private key list: {e}") from None
     except Exception as e:  # the node is not there, or not an EVM node
         raise InputError("--rpc-url", f"cannot reach an EVM node at {url!r}: {e}") from None
+
+
+def confirm_clock_moves(gateway, yes: bool, how: str = "about a day") -> None:
+    """Before a demo moves a node's clock (evm_increaseTime): a chain that already has blocks may be shared, and
+    its other users would find their slots over. Refused without --yes (one line naming --rpc-url); with it,
+    a warning on stderr. A fresh chain (block 0) is the demo's own: no question."""
+    import sys
+
+    blocks = gateway.w3.eth.block_number
+    if blocks == 0:
+        return
+    what = f"the node at {gateway.url} has {blocks} block{'' if blocks == 1 else 's'} already (a shared node?)"
+    if not yes:
+        raise InputError(
+            "--rpc-url", f"{what}: the demo moves its clock {how} forward (evm_increaseTime); pass --yes to proceed"
+        )
+    print(f"warning: {what}: moving its clock {how} forward (evm_increaseTime)", file=sys.stderr, flush=True)

@@ -19,7 +19,7 @@ from rich.table import Table
 from gridchain.checks import check_int
 from gridchain.coordination.scenarios import community_day
 from gridchain.errors import InputError
-from gridchain.ui.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
+from gridchain.ui.chain_options import KEYS_HELP, RPC_URL, confirm_clock_moves, rpc_gateway
 from gridchain.ui.errors import bad_input_exits
 
 
@@ -37,6 +37,9 @@ def demo(
         "relayer service (both on 127.0.0.1). members: each ESU submits from its own member account.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print slots, ESUs, gas and verdicts as one JSON object."),
+    yes: bool = typer.Option(
+        False, "--yes", help="With --rpc-url: move the clock of a node that has blocks already (a shared node?)."
+    ),
 ) -> None:
     """A day of one community on chain, closed by the keeper and verified by every ESU.
 
@@ -46,8 +49,9 @@ def demo(
     one-time pseudonym, to the relayer service, which submits them in batches and pays the gas.
 
     Runs on the embedded chain (in-process py-evm) unless --rpc-url names a development node, e.g. one
-    started by `gridchain node --accounts 60` (the demo moves the node's clock). Gas figures are receipt
-    gasUsed (Prague rules on the embedded chain).
+    started by `gridchain node --accounts 60`. The demo moves the node's clock a day forward: on a node whose
+    chain has blocks already (a shared node?) it asks for --yes first. Gas figures are receipt gasUsed
+    (Prague rules on the embedded chain).
 
     Example: gridchain demo --evs 45 --home-batteries 5
     """
@@ -61,6 +65,8 @@ def demo(
     day = community_day.build(seed, evs, home_batteries)
     needed = chain_day.accounts_needed(day)
     gateway = rpc_gateway(rpc_url, keys, needed) if rpc_url else BoaGateway(accounts=needed)
+    if rpc_url:
+        confirm_clock_moves(gateway, yes)
     err = Console(stderr=True)
     with Progress(
         TextColumn("[bold]{task.description}"),
