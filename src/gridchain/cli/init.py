@@ -80,7 +80,8 @@ def account_address_of(folder: Path, name: str) -> str:
 
 
 def _common(rpc_url: str, chain_id: int, extra: list[tuple[str, str]]) -> str:
-    more = "".join(f'{n} = "keys/{n}.json"'.ljust(30) + f"# {c}\n" for n, c in extra)
+    entries = [(f'{n} = "keys/{n}.json"', c) for n, c in extra]
+    more = "".join(f"{entry:<29} # {c}\n" for entry, c in entries)
     dev = "true" if chain_id == 31337 else "false"
     return f"""# gridchain.toml: one gridchain deployment. Paths are relative to this file.
 

@@ -10,6 +10,11 @@ EV's id tag to the backend. Every signed start is kept, by session id, until its
 plugs in again before the last session settled gets a second start, never one in place of the first. A finished
 transaction is bound to its start by the session id in the meter's signed session reading (found in any of the
 transaction's samples, whatever their context), and the transaction's id tag must be that start's EV's.
+
+As a service (`gridchain ocpp serve`), `RoamingBackend` takes the EV's signed start as an OCPP DataTransfer from
+the charge point it plugged into and hands it to that charge point's station; `RoamingCentral` is the one object
+holding the service's state (in memory) and hands finished sessions and signed readings to anchoring and
+settlement as JSON, written atomically.
 """
 
 from __future__ import annotations

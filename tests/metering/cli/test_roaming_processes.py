@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from gridchain.chain.anvil import start_anvil
 from gridchain.chain.rpc_gateway import RpcGateway
 from gridchain.metering import model as m
-from tests.metering.cli.support import cli, cli_json, free_port, gridchain_process, make_pilot, run
+from tests.metering.cli.support import cli_json, free_port, gridchain_process, make_pilot, run
 
 pytestmark = pytest.mark.integration
 
@@ -53,10 +52,9 @@ def test_a_roaming_session_through_processes_is_settled_and_billed(node, pilot):
     try:
         banner = json.loads(server.stdout.readline())
         assert banner["pid"] == server.pid and banner["charge_points"] == {"CP1": meter["meter"]}
-        cp = subprocess.run(
-            [*cli.command, "ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", "--max-cost-wei", str(MAX_COST_WEI),
-             "--power-w", str(POWER_W), "--start", str(t0), "--duration-s", str(DURATION_S), "--config", pilot],
-            capture_output=True, text=True, timeout=120, env=cli.env,
+        cp = run(
+            "ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", "--max-cost-wei", MAX_COST_WEI, "--power-w", POWER_W,
+            "--start", t0, "--duration-s", DURATION_S, "--json", "--config", pilot,
         )  # fmt: skip
         assert cp.returncode == 0, cp.stderr
         steps = [json.loads(line) for line in cp.stdout.splitlines()]
@@ -107,6 +105,11 @@ def test_refusals_against_the_node_and_the_central_system(node, pilot):
     assert p.returncode == 2 and p.stderr == "error: metering: meter already registered\n"
     p = run("metering", "tariff", "--prices-wei-per-kwh", "5", "--from", "900", "--config", pilot)
     assert p.returncode == 2 and p.stderr.startswith("error: --from: 900 is in the past")
+    for human in (
+        run("metering", "anchor", "--config", pilot),
+        run("metering", "deposit", "--amount-wei", "1", "--config", pilot),
+    ):
+        assert human.returncode == 0 and max(len(line) for line in human.stdout.splitlines()) <= 80, human.stdout
     p = run("metering", "withdraw", "--config", pilot)
     assert p.returncode == 2 and p.stderr == "error: metering: no withdrawal requested\n"
     charge = ["ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", "--duration-s", "900", "--config", pilot]

@@ -57,9 +57,11 @@ def bill_lines(party: str, settled: list[m.Settled]) -> list[dict]:
 
 @bad_input_exits
 def bill(
-    party: str = typer.Option(..., "--party", help="Whose bill: an accounts.name (ev_owner, host) or an address."),
-    start: int = typer.Option(0, "--from", help="Period start [unix s]: sessions starting at or after it."),
-    end: int = typer.Option(None, "--to", help="Period end [unix s]: sessions starting before it. Default: now."),
+    party: str = typer.Option(
+        ..., "--party", help="Whose bill: the name of one of the accounts (ev_owner, host) or an address."
+    ),
+    start: int = typer.Option(0, "--from", help="Period start (unix s): sessions starting at or after it."),
+    end: int = typer.Option(None, "--to", help="Period end (unix s): sessions starting before it. Default: now."),
     config_file: Path = CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print the bill as one JSON object."),
 ) -> None:

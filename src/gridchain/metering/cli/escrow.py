@@ -23,7 +23,7 @@ def _check_amount(amount_wei: int) -> int:
 
 @bad_input_exits
 def deposit(
-    amount_wei: int = typer.Option(..., "--amount-wei", help="What to add to the escrow [wei]."),
+    amount_wei: int = typer.Option(..., "--amount-wei", help="What to add to the escrow (wei)."),
     account: str = typer.Option(EV_OWNER, "--account", help="The paying accounts.name (an EV's owner)."),
     config_file: Path = CONFIG,
     as_json: bool = JSON,
@@ -40,14 +40,14 @@ def deposit(
     emit(
         as_json,
         {"account": d.address(account), "deposited_wei": amount_wei, "escrow_wei": escrow},
-        [f"{account} {d.address(account)} deposited {eth(amount_wei)}: escrow now {eth(escrow)}"],
+        [f"{account} deposited {eth(amount_wei)}", f"  escrow of {d.address(account)}: {eth(escrow)}"],
     )
 
 
 @bad_input_exits
 def withdraw(
     amount_wei: int = typer.Option(
-        None, "--amount-wei", help="Ask to withdraw this much escrow [wei] (starts the notice). Omit to collect."
+        None, "--amount-wei", help="Ask to withdraw this much escrow (wei) (starts the notice). Omit to collect."
     ),
     credit: bool = typer.Option(False, "--credit", help="Collect a host's earnings instead of escrow."),
     account: str = typer.Option(None, "--account", help="The accounts.name. Default: ev_owner, host with --credit."),
@@ -90,5 +90,5 @@ def withdraw(
             "tx": receipt.tx_hash,
             "balance_change_wei": balance(sender) - before,
         },
-        [f"{name} {sender}: {what}: {eth(amount)}"],
+        [f"{name} {sender}", f"  {what}: {eth(amount)}"],
     )

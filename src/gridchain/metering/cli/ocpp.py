@@ -2,7 +2,7 @@
 charge point with an EV plugged in, driving one scripted roaming session, as its own process).
 
 The daemon prints its banner (URL, PID) on stdout first, then one JSON line per action on stderr; SIGTERM or
-SIGINT stop it cleanly (exit 0). The charge point prints one JSON line per step on stdout.
+SIGINT stop it cleanly (exit 0). The charge point prints one line per step on stdout (JSON with --json).
 """
 
 from __future__ import annotations
@@ -104,8 +104,16 @@ def serve(
     _log("stopped", {"pid": os.getpid()})
 
 
-def _step(action: str, **fields) -> None:
-    print(json.dumps({"action": action, **fields}), flush=True)
+def _stepper(as_json: bool):
+    """Print one step: a JSON line, or `action: key value, ...` for people."""
+
+    def step(action: str, **fields) -> None:
+        if as_json:
+            print(json.dumps({"action": action, **fields}), flush=True)
+        else:
+            print(f"{action}: " + ", ".join(f"{k} {v}" for k, v in fields.items()), flush=True)
+
+    return step
 
 
 @ocpp_app.command("charge-point")
@@ -113,18 +121,19 @@ def _step(action: str, **fields) -> None:
 def charge_point(
     cp_id: str = typer.Option(..., "--id", help="The charge point's id (a key of ocpp.charge_points)."),
     ev: str = typer.Option(..., "--ev", help="The EV plugged in: its keystore's name in metering.evs."),
-    max_cost_wei: int = typer.Option(..., "--max-cost-wei", help="The most the EV agrees to pay [wei]."),
-    power_w: int = typer.Option(7400, "--power-w", help="The EV's charging power [W]."),
-    start: int = typer.Option(None, "--start", help="Plug-in time [unix s] on the simulated clock. Default: now."),
-    duration_s: int = typer.Option(3600, "--duration-s", help="How long it charges [s] (simulated, not waited)."),
+    max_cost_wei: int = typer.Option(..., "--max-cost-wei", help="The most the EV agrees to pay (wei)."),
+    power_w: int = typer.Option(7400, "--power-w", help="The EV's charging power (W)."),
+    start: int = typer.Option(None, "--start", help="Plug-in time (unix s) on the simulated clock. Default: now."),
+    duration_s: int = typer.Option(3600, "--duration-s", help="How long it charges (s) (simulated, not waited)."),
     config_file: Path = CONFIG,
+    as_json: bool = typer.Option(False, "--json", help="Print each step as one JSON line."),
 ) -> None:
     """Simulate one roaming session at a charge point, as its own process.
 
     BootNotification, the EV's signed start (DataTransfer), Authorize, StartTransaction, clock-aligned
     MeterValues every 15 minutes with the meter's signed readings, StopTransaction with its signed session
-    reading, all on a simulated clock from --start (the session is not waited out). Prints one JSON line per
-    step; the last one sums the session up.
+    reading, all on a simulated clock from --start (the session is not waited out). Prints one line per
+    step (JSON with --json); the last one sums the session up.
 
     Example: gridchain ocpp charge-point --id CP1 --ev ev1 --max-cost-wei 20000000000000000
              --config pilot/gridchain.toml
@@ -160,6 +169,7 @@ def charge_point(
     meter = SmartMeter(device_key(config, "meter", settings.charge_points[cp_id]), domain)
     ev_key = device_key(config, "ev", ev)
     t0 = int(time.time()) if start is None else start
+    _step = _stepper(as_json)
     signed_start, ev_sig = sign_session_start(ev_key, domain, meter.address, t0, max_cost_wei)
     signer = ChargePointMeter(meter)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host

@@ -20,7 +20,7 @@ JSON = typer.Option(False, "--json", help="Print the result as one JSON object."
 @bad_input_exits
 def register_meter(
     meter: str = typer.Option(..., "--meter", help="The meter: its keystore's name in metering.meters."),
-    owner: str = typer.Option(HOST, "--owner", help="Who is credited for its sessions: an accounts.name."),
+    owner: str = typer.Option(HOST, "--owner", help="Who is credited for its sessions: an account name."),
     premises: int = typer.Option(1, "--premises", help="The premises' number (0 .. 2^64-1)."),
     config_file: Path = CONFIG,
     as_json: bool = JSON,
@@ -52,8 +52,9 @@ def register_meter(
             "block": receipt.block,
         },
         [
-            f"meter {meter} {address} registered: owner {owner} {owner_address}, community {community}, "
-            f"premises {premises}; anchored by gateway {gateway}"
+            f"meter {meter} registered: {address}",
+            f"  owner {owner} {owner_address}",
+            f"  community {community}, premises {premises}, gateway {gateway}",
         ],
     )
 
@@ -61,7 +62,7 @@ def register_meter(
 @bad_input_exits
 def register_ev(
     ev: str = typer.Option(..., "--ev", help="The EV: its keystore's name in metering.evs."),
-    owner: str = typer.Option("ev_owner", "--owner", help="Whose escrow pays its sessions: an accounts.name."),
+    owner: str = typer.Option("ev_owner", "--owner", help="Whose escrow pays its sessions: an account name."),
     config_file: Path = CONFIG,
     as_json: bool = JSON,
 ) -> None:
@@ -79,12 +80,12 @@ def register_ev(
     emit(
         as_json,
         {"ev": address, "owner": owner_address, "block": receipt.block},
-        [f"EV {ev} {address} registered: billed to {owner} {owner_address}"],
+        [f"EV {ev} registered: {address}", f"  billed to {owner} {owner_address}"],
     )
 
 
 def parse_prices(text: str) -> tuple[int, ...]:
-    """One price for every hour, or 24 comma-separated hourly prices [wei/kWh]."""
+    """One price for every hour, or 24 comma-separated hourly prices (wei/kWh)."""
     parts = [p.strip() for p in text.split(",")]
     if len(parts) not in (1, m.HOURS) or not all(p.isdigit() for p in parts):
         raise InputError("--prices-wei-per-kwh", f"{text!r} is not 1 or 24 comma-separated integers")
@@ -97,10 +98,10 @@ def parse_prices(text: str) -> tuple[int, ...]:
 @bad_input_exits
 def tariff(
     prices: str = typer.Option(
-        ..., "--prices-wei-per-kwh", help="One price [wei/kWh] for all hours, or 24 hourly ones (UTC), comma-separated."
+        ..., "--prices-wei-per-kwh", help="One price (wei/kWh) for all hours, or 24 hourly ones (UTC), comma-separated."
     ),
     effective_from: int = typer.Option(
-        None, "--from", help="When it starts [unix s]: a future 15-minute boundary. Default: the next one."
+        None, "--from", help="When it starts (unix s): a future 15-minute boundary. Default: the next one."
     ),
     config_file: Path = CONFIG,
     as_json: bool = JSON,
@@ -125,5 +126,5 @@ def tariff(
     emit(
         as_json,
         {"community": community, "effective_from": start, "prices_wei_per_kwh": list(hourly), "block": receipt.block},
-        [f"tariff of community {community} from {when} ({start}): {min(hourly):,} .. {max(hourly):,} wei/kWh"],
+        [f"tariff of community {community} from {when} ({start})", f"  {min(hourly):,} .. {max(hourly):,} wei/kWh"],
     )

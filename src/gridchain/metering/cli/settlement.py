@@ -132,7 +132,8 @@ def settle(
         [
             f"transaction {transaction_id} settled: {s.intervals} intervals, {s.energy_wh:,} Wh, "
             f"cost {eth(s.cost_wei)}",
-            f"paid {eth(s.paid_wei)} by {s.payer} to {s.host}"
-            + (f", unpaid {eth(s.unpaid_wei)}" if s.unpaid_wei else ""),
+            f"  paid {eth(s.paid_wei)}" + (f", unpaid {eth(s.unpaid_wei)}" if s.unpaid_wei else ""),
+            f"  by {s.payer} (the EV's owner)",
+            f"  to {s.host} (the host)",
         ],
     )
