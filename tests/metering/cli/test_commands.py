@@ -65,7 +65,7 @@ BAD = [
     (["metering", "register-meter", "--meter", "cp1", "--owner", "bob"], "error: accounts.bob: is not configured"),
     (["metering", "register-meter", "--meter", "cp1"], "error: network.rpc_url: cannot reach an EVM node"),
     (["metering", "register-ev", "--ev", "ev9"], "error: --ev: no keystore"),
-    (["metering", "register-ev", "--ev", "../x"], "error: --ev: '../x' is not a ev name"),
+    (["metering", "register-ev", "--ev", "../x"], "error: --ev: '../x' is not a valid ev name"),
     (["metering", "tariff", "--prices-wei-per-kwh", "1,2"], "error: --prices-wei-per-kwh: '1,2' is not 1 or 24"),
     (["metering", "tariff", "--prices-wei-per-kwh", str(2**64)], "error: --prices-wei-per-kwh: 18446744073709551616"),
     (["metering", "tariff", "--prices-wei-per-kwh", "5", "--from", "1000"], "error: --from: 1000 is not a multiple"),

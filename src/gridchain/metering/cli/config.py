@@ -99,7 +99,7 @@ def ocpp(config: Config) -> OcppSettings:
 
 def _device(folder: Path, kind: str, name: str) -> Path:
     if not name or "/" in name or name.startswith("."):
-        raise InputError(f"--{kind}", f"{name!r} is not a {kind} name")
+        raise InputError(f"--{kind}", f"{name!r} is not a valid {kind} name (a keystore file name)")
     path = folder / f"{name}.json"
     if not path.exists():
         known = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
