@@ -58,7 +58,9 @@ def make_init(hooks):
         write_private(folder / "secrets/keystore-password", password + "\n")
         opts = InitOptions(folder, password, LIGHT_SCRYPT_N if light else STANDARD_SCRYPT_N, members, port_base)
         addresses = {name: opts.keystore(f"keys/{name}.json") for name in ACCOUNTS}
-        text = _common(rpc_url, chain_id) + "".join(hook(opts) for hook in hooks)
+        sections = "".join(hook(opts) for hook in hooks)  # first: hooks may add accounts to [accounts]
+        addresses.update({name: account_address_of(folder, name) for name, _ in opts.accounts})
+        text = _common(rpc_url, chain_id, opts.accounts) + sections
         config.write_text(text)
         summary = {"config": str(config), "accounts": addresses, "members": members}
         if as_json:
@@ -71,7 +73,15 @@ def make_init(hooks):
     return init
 
 
-def _common(rpc_url: str, chain_id: int) -> str:
+def account_address_of(folder: Path, name: str) -> str:
+    from gridchain.crypto.keystore import keystore_address
+
+    return keystore_address(folder / f"keys/{name}.json", f"accounts.{name}")
+
+
+def _common(rpc_url: str, chain_id: int, extra: list[tuple[str, str]]) -> str:
+    entries = [(f'{n} = "keys/{n}.json"', c) for n, c in extra]
+    more = "".join(f"{entry:<29} # {c}\n" for entry, c in entries)
     dev = "true" if chain_id == 31337 else "false"
     return f"""# gridchain.toml: one gridchain deployment. Paths are relative to this file.
 
@@ -90,7 +100,7 @@ owner = "keys/owner.json"     # deploys and owns the contracts: the utility's on
 keeper = "keys/keeper.json"   # closes slots
 relayer = "keys/relayer.json" # pays the gas of anonymous requests
 issuer = "keys/issuer.json"   # signs the utility's token answers (no funds needed)
-
+{more}
 [deployment]
 record = "deployment.json"    # written by `gridchain deploy`, read by every other command
 """

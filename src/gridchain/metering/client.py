@@ -149,6 +149,9 @@ class MeteringClient(ContractClient):
     def root_version(self, meter: str, period: int) -> int:
         return int(self.view("root_version", meter, period))
 
+    def is_gateway(self, account: str) -> bool:
+        return bool(self.view("is_gateway", account))
+
     def gateway_of(self, meter: str) -> str | None:
         gateway = str(self.view("gateway_of", meter)).lower()
         return None if gateway == m.ZERO else gateway
@@ -185,6 +188,15 @@ class MeteringClient(ContractClient):
         receipt = self._tx("settle_session", session.as_args(), sender)
         (event,) = receipt.named("SessionSettled")
         return _settled(event.args), receipt
+
+    def tariffs(self, community: int, from_block: int = 0) -> list[m.Tariff]:
+        """Every tariff version of `community`, oldest first, from the contract's `TariffSet` events."""
+        events = self.gateway.events(self.artifact, self.address, "TariffSet", from_block)
+        return [
+            m.Tariff(int(e.args["effective_from"]), tuple(int(p) for p in e.args["prices_wei_per_kwh"]))
+            for e in sorted(events, key=lambda e: int(e.args["version"]))
+            if int(e.args["community"]) == community
+        ]
 
     def settlements(self, from_block: int = 0) -> list[m.Settled]:
         """Every settled roaming session, from the contract's `SessionSettled` events."""

@@ -255,3 +255,26 @@ class MeterGateway:
                 }
             )
         return {"contract": self.client.address, "chain_id": self.client.chain_id(), "anchors": out}
+
+
+# -- the EV's signed start, carried to the central system by the charge point as an OCPP DataTransfer ---------
+VENDOR_ID = "org.gridchain.metering"
+SESSION_START = "SessionStart"
+
+
+def encode_session_start(start: m.SessionStart, signature: bytes) -> str:
+    """The DataTransfer data of an EV's signed session start (compact JSON)."""
+    return json.dumps({**start.message(), "signature": "0x" + signature.hex()}, separators=(",", ":"), sort_keys=True)
+
+
+def decode_session_start(text: str | None) -> tuple[m.SessionStart, bytes]:
+    """A signed session start from DataTransfer data; ValueError naming what is wrong."""
+    try:
+        data = json.loads(text or "")
+        start = m.SessionStart(data["ev"], data["meter"], int(data["start"]), int(data["maxCostWei"]))
+        signature = parse_signature(data["signature"], "data.signature")
+    except (TypeError, KeyError, json.JSONDecodeError) as e:
+        raise ValueError(f"data: not a signed session start ({type(e).__name__}: {e})") from None
+    except InputError as e:
+        raise ValueError(str(e)) from None
+    return start, signature

@@ -10,15 +10,26 @@ EV's id tag to the backend. Every signed start is kept, by session id, until its
 plugs in again before the last session settled gets a second start, never one in place of the first. A finished
 transaction is bound to its start by the session id in the meter's signed session reading (found in any of the
 transaction's samples, whatever their context), and the transaction's id tag must be that start's EV's.
+
+As a service (`gridchain ocpp serve`), `RoamingBackend` takes the EV's signed start as an OCPP DataTransfer from
+the charge point it plugged into and hands it to that charge point's station; `RoamingCentral` is the one object
+holding the service's state (in memory) and hands finished sessions and signed readings to anchoring and
+settlement as JSON, written atomically.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from ocpp.v16.enums import DataTransferStatus
 
 from gridchain.chain.gateway import ChainRevert
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import normalize_signature
+from gridchain.crypto.keystore import write_private
 from gridchain.errors import InputError, Refused
 from gridchain.metering import model as m
 from gridchain.metering.client import (
@@ -28,11 +39,15 @@ from gridchain.metering.client import (
     signer_of,
 )
 from gridchain.metering.parties import (
+    SESSION_START,
+    VENDOR_ID,
+    decode_session_start,
     decode_signed_data,
     reading_from_signed_data,
     session_from_signed_data,
 )
 from gridchain.ocpp.backend import RecordingBackend
+from gridchain.ocpp.central import CentralSystem
 
 
 class RoamingRefused(Refused):
@@ -165,3 +180,135 @@ class RoamingStation:
                 except (ValueError, KeyError, TypeError):
                     continue
         return out
+
+
+# -- the central system as a service: roaming stations behind one OCPP backend ---------------------------------
+class RoamingBackend(RecordingBackend):
+    """The central system's backend for roaming: an EV's signed start arrives as a DataTransfer (vendor
+    `VENDOR_ID`, message `SessionStart`) from the charge point it plugged into, and goes to that charge point's
+    station (`announce`: checked, reserved on chain, its id tag admitted); the answer carries the id tag, or the
+    reason it was refused. Everything else is the in-memory `RecordingBackend`'s. `log(action, fields)` is told
+    each decision."""
+
+    def __init__(self, log: Callable[[str, dict], None] | None = None) -> None:
+        super().__init__()
+        self.stations: dict[str, RoamingStation] = {}  # charge-point id -> its station
+        self.log = log or (lambda _action, _fields: None)
+
+    def data_transfer(self, cp_id: str, vendor_id: str, message_id: str | None, data: str | None):
+        if vendor_id != VENDOR_ID:
+            return super().data_transfer(cp_id, vendor_id, message_id, data)
+        if message_id != SESSION_START:
+            return DataTransferStatus.unknown_message_id.value, None
+        station = self.stations.get(cp_id)
+        try:
+            if station is None:
+                raise RoamingRefused(f"cp_id: {cp_id!r} is no charge point of this operator")
+            start, signature = decode_session_start(data)
+            tag = station.announce(start, signature)
+        except (ValueError, RoamingRefused) as e:
+            self.log("session refused", {"cp_id": cp_id, "reason": str(e)})
+            return DataTransferStatus.rejected.value, str(e)[:200]
+        self.log(
+            "session admitted", {"cp_id": cp_id, "ev": start.ev, "id_tag": tag, "max_cost_wei": start.max_cost_wei}
+        )
+        return DataTransferStatus.accepted.value, tag
+
+    def start_transaction(self, cp_id, connector_id, id_tag, meter_start_wh, timestamp):
+        transaction_id = super().start_transaction(cp_id, connector_id, id_tag, meter_start_wh, timestamp)
+        self.log("transaction started", {"cp_id": cp_id, "transaction_id": transaction_id, "id_tag": id_tag})
+        return transaction_id
+
+    def stop_transaction(self, cp_id, transaction_id, meter_stop_wh, timestamp, reason, samples):
+        super().stop_transaction(cp_id, transaction_id, meter_stop_wh, timestamp, reason, samples)
+        self.log(
+            "transaction stopped", {"cp_id": cp_id, "transaction_id": transaction_id, "meter_stop_wh": meter_stop_wh}
+        )
+
+
+class RoamingCentral:
+    """The host's central system: OCPP 1.6-J for its charge points, a roaming station per charge point, and the
+    finished sessions and signed readings handed to settlement and anchoring (`sessions()`, `save`).
+
+    The one object holding the service's state (in memory now; issue 17 puts it in the store). `push_allocation`
+    is the seam for the coordination bridge: it sends a charge point's open transaction a charging profile."""
+
+    def __init__(self, central: CentralSystem, backend: RoamingBackend) -> None:
+        self.central = central
+        self.backend = backend
+        self._saved: tuple = (0, 0, 0)  # nothing to write before the first reading: an earlier run's file stays
+
+    def add_station(self, cp_id: str, station: RoamingStation) -> None:
+        self.backend.stations[cp_id] = station
+
+    def push_allocation(self, cp_id: str, limit_w: int) -> str:
+        """Send `limit_w` [W] to the charge point's open transaction (TxProfile; TxDefaultProfile if none is
+        open); the charge point's status (`Accepted`, `Rejected`, `NotSupported`)."""
+        open_tx = [t for t in self.backend.transactions() if t.cp_id == cp_id and t.open]
+        if open_tx:
+            return self.central.set_charging_profile(
+                cp_id, open_tx[-1].connector_id, limit_w, open_tx[-1].transaction_id
+            )
+        return self.central.set_charging_profile(cp_id, 0, limit_w)
+
+    def sessions(self) -> dict:
+        """Finished transactions with their signed sessions, and every signed interval reading, as JSON data."""
+        out, readings = [], {}
+        for record in self.backend.transactions():
+            station = self.backend.stations.get(record.cp_id)
+            if record.open or station is None:
+                continue
+            entry = {
+                "transaction_id": record.transaction_id,
+                "cp_id": record.cp_id,
+                "id_tag": record.id_tag,
+                "energy_wh": record.energy_wh,
+            }
+            try:
+                entry.update(signed_session_json(station.signed_session(record.transaction_id)))
+            except ValueError as e:
+                entry["error"] = str(e)
+            out.append(entry)
+            for s in station.interval_readings():
+                readings[(s.reading.meter.lower(), s.reading.interval_start)] = s
+        return {"sessions": out, "readings": [reading_json(readings[k]) for k in sorted(readings)]}
+
+    def save(self, path: Path) -> bool:
+        """Write `sessions()` to `path` atomically if anything changed since the last write; whether it wrote."""
+        b = self.backend
+        version = (len(b.arrivals), len(b.transactions()), sum(not t.open for t in b.transactions()))
+        if version == self._saved:
+            return False
+        write_private(path, json.dumps(self.sessions(), indent=1, sort_keys=True) + "\n")
+        self._saved = version
+        return True
+
+
+def reading_json(s: SignedReading) -> dict:
+    return {**s.reading.message(), "signature": "0x" + s.signature.hex()}
+
+
+def reading_from_json(data: dict) -> SignedReading:
+    r = m.Reading(data["meter"], int(data["intervalStart"]), int(data["activeWh"]), int(data["reactiveVarh"]))
+    return SignedReading(r, bytes.fromhex(data["signature"][2:]))
+
+
+def signed_session_json(s: SignedSession) -> dict:
+    return {
+        "session": "0x" + s.reading.session.hex(),
+        "start": s.start.message(),
+        "ev_signature": "0x" + s.ev_signature.hex(),
+        "reading": {**s.reading.message(), "session": "0x" + s.reading.session.hex()},
+        "meter_signature": "0x" + s.meter_signature.hex(),
+    }
+
+
+def signed_session_from_json(data: dict) -> SignedSession:
+    st, r = data["start"], data["reading"]
+    start = m.SessionStart(st["ev"], st["meter"], int(st["start"]), int(st["maxCostWei"]))
+    reading = m.SessionReading(
+        bytes.fromhex(r["session"][2:]), int(r["firstInterval"]), tuple(int(e) for e in r["energyWh"])
+    )
+    return SignedSession(
+        start, bytes.fromhex(data["ev_signature"][2:]), reading, bytes.fromhex(data["meter_signature"][2:])
+    )

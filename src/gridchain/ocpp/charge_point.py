@@ -44,6 +44,7 @@ from gridchain.errors import InputError
 from gridchain.ocpp.frames import SUBPROTOCOL
 from gridchain.ocpp.loop import LoopThread
 from gridchain.ocpp.messages.charging_profile import build_set_charging_profile_result, parse_charging_profile
+from gridchain.ocpp.messages.data_transfer import VendorData, build_data_transfer, parse_data_transfer_result
 from gridchain.ocpp.messages.fields import check_id_tag
 from gridchain.ocpp.messages.meter_values import build_meter_values, meter_value
 from gridchain.ocpp.messages.registration import (
@@ -333,6 +334,11 @@ class ChargePointSim:
     def heartbeat(self) -> str:
         """Heartbeat; the central system's current time."""
         return parse_heartbeat_result(self._run(self._deliver(build_heartbeat())))
+
+    def data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None):
+        """DataTransfer (vendor-specific data, online only); the central system's (status, data)."""
+        request = build_data_transfer(VendorData(vendor_id, message_id, data))
+        return parse_data_transfer_result(self._run(self._deliver(request)))
 
     def authorize(self, id_tag: str) -> bool:
         """Authorize `id_tag` online (there is no local authorization list); True when Accepted."""

@@ -203,6 +203,3 @@ def prove(
             console.print("on chain: not asked (give --rpc-url of the node the contract lives on)")
     if not ok:
         raise typer.Exit(1)
-
-
-APPS = {"metering": metering_app, "meter": meter_app}  # what the root CLI mounts

@@ -1,0 +1,25 @@
+"""Metering's commands: the demo, proving a reading, every party's action against a deployment, and the OCPP
+central system and charge point as processes.
+
+Entry point of the metering feature: imports its scenarios, service, parties and client, and the shared ui;
+nothing imports it but the root CLI, which mounts what the registries below list.
+"""
+
+from gridchain.metering.cli import bill, deploy, escrow, ocpp, registry, settlement
+from gridchain.metering.cli.demo import meter_app, metering_app
+
+for _name, _command in {
+    "register-meter": registry.register_meter,
+    "register-ev": registry.register_ev,
+    "tariff": registry.tariff,
+    "deposit": escrow.deposit,
+    "withdraw": escrow.withdraw,
+    "anchor": settlement.anchor,
+    "settle": settlement.settle,
+    "bill": bill.bill,
+}.items():
+    metering_app.command(_name)(_command)
+
+APPS = {"metering": metering_app, "meter": meter_app, "ocpp": ocpp.ocpp_app}
+INIT = (deploy.init_metering,)
+DEPLOY = {"metering": deploy.deploy_metering}

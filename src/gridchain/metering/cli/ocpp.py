@@ -1,0 +1,205 @@
+"""`gridchain ocpp serve` (the host's OCPP 1.6-J central system, a daemon) and `gridchain ocpp charge-point` (a
+charge point with an EV plugged in, driving one scripted roaming session, as its own process).
+
+The daemon prints its banner (URL, PID) on stdout first, then one JSON line per action on stderr; SIGTERM or
+SIGINT stop it cleanly (exit 0). The charge point prints one line per step on stdout (JSON with --json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import typer
+
+from gridchain.errors import InputError
+from gridchain.metering.cli.chain import open_metering, read_config
+from gridchain.metering.cli.config import HOST, device_key, meter_address, metering, ocpp
+from gridchain.ui.config_options import CONFIG
+from gridchain.ui.errors import bad_input_exits
+
+ocpp_app = typer.Typer(
+    help="OCPP 1.6-J: the central system as a service, and a charge-point simulator.", no_args_is_help=True
+)
+
+
+def _log(action: str, fields: dict) -> None:
+    sys.stderr.write(json.dumps({"t": round(time.time(), 3), "action": action, **fields}) + "\n")
+    sys.stderr.flush()
+
+
+def _start_central(settings, backend):
+    from gridchain.ocpp.central import CentralSystem
+
+    central = CentralSystem(
+        backend,
+        host=settings.host,
+        port=settings.port,
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+        response_timeout_s=30.0,
+    )
+    try:
+        return central.start()
+    except OSError as e:
+        raise InputError(
+            "ocpp.listen", f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}"
+        ) from None
+
+
+@ocpp_app.command("serve")
+@bad_input_exits
+def serve(
+    config_file: Path = CONFIG,
+    as_json: bool = typer.Option(False, "--json", help="Print the banner as one JSON line."),
+) -> None:
+    """Run the host's OCPP 1.6-J central system on ocpp.listen until SIGTERM or Ctrl-C.
+
+    Charge points connect to ws://LISTEN/<id> (ocpp.charge_points maps each id to its meter). An EV's signed
+    session start arrives as a DataTransfer (vendor org.gridchain.metering, message SessionStart); the host
+    (accounts.host) reserves its maximum cost on chain and only then admits its id tag. Finished sessions and
+    signed readings are written to ocpp.sessions for `metering anchor` and `metering settle`.
+
+    Example: gridchain ocpp serve --config pilot/gridchain.toml
+    """
+    from gridchain.metering.service import RoamingBackend, RoamingCentral, RoamingStation
+
+    config = read_config(config_file)
+    settings, meters = ocpp(config), metering(config)
+    stations = {cp_id: meter_address(config, name) for cp_id, name in settings.charge_points.items()}
+    d = open_metering(config, [HOST])
+    backend = RoamingBackend(_log)
+    central = _start_central(settings, backend)
+    service = RoamingCentral(central, backend)
+    for cp_id, meter in stations.items():
+        service.add_station(
+            cp_id, RoamingStation(d.client, d.address(HOST), backend, meter, meters.min_reservation_wei)
+        )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    banner = {
+        "url": central.url,
+        "pid": os.getpid(),
+        "charge_points": stations,
+        "sessions": str(settings.sessions_file),
+    }
+    if as_json:
+        print(json.dumps(banner), flush=True)
+    else:
+        print(f"ocpp central system at {central.url} (pid {os.getpid()}); SIGTERM or Ctrl-C stops it", flush=True)
+        for cp_id, meter in stations.items():
+            print(f"  charge point {central.url}/{cp_id}  meter {meter}", flush=True)
+    try:
+        while not stop.wait(0.2):
+            if service.save(settings.sessions_file):
+                _log("sessions written", {"path": str(settings.sessions_file)})
+    finally:
+        central.stop()
+        service.save(settings.sessions_file)
+    _log("stopped", {"pid": os.getpid()})
+
+
+def _stepper(as_json: bool):
+    """Print one step: a JSON line, or `action: key value, ...` for people."""
+
+    def step(action: str, **fields) -> None:
+        if as_json:
+            print(json.dumps({"action": action, **fields}), flush=True)
+        else:
+            print(f"{action}: " + ", ".join(f"{k} {v}" for k, v in fields.items()), flush=True)
+
+    return step
+
+
+@ocpp_app.command("charge-point")
+@bad_input_exits
+def charge_point(
+    cp_id: str = typer.Option(..., "--id", help="The charge point's id (a key of ocpp.charge_points)."),
+    ev: str = typer.Option(..., "--ev", help="The EV plugged in: its keystore's name in metering.evs."),
+    max_cost_wei: int = typer.Option(..., "--max-cost-wei", help="The most the EV agrees to pay (wei)."),
+    power_w: int = typer.Option(7400, "--power-w", help="The EV's charging power (W)."),
+    start: int = typer.Option(None, "--start", help="Plug-in time (unix s) on the simulated clock. Default: now."),
+    duration_s: int = typer.Option(3600, "--duration-s", help="How long it charges (s) (simulated, not waited)."),
+    config_file: Path = CONFIG,
+    as_json: bool = typer.Option(False, "--json", help="Print each step as one JSON line."),
+) -> None:
+    """Simulate one roaming session at a charge point, as its own process.
+
+    BootNotification, the EV's signed start (DataTransfer), Authorize, StartTransaction, clock-aligned
+    MeterValues every 15 minutes with the meter's signed readings, StopTransaction with its signed session
+    reading, all on a simulated clock from --start (the session is not waited out). Prints one line per
+    step (JSON with --json); the last one sums the session up.
+
+    Example: gridchain ocpp charge-point --id CP1 --ev ev1 --max-cost-wei 20000000000000000
+             --config pilot/gridchain.toml
+    """
+    from gridchain.config.network import network_settings
+    from gridchain.config.record import load_record
+    from gridchain.metering import model as m
+    from gridchain.metering.parties import (
+        SESSION_START,
+        VENDOR_ID,
+        ChargePointMeter,
+        SmartMeter,
+        encode_session_start,
+        session_id,
+        sign_session_start,
+    )
+    from gridchain.ocpp.charge_point import ChargePointSim
+
+    longest_s = (m.MAX_SESSION_INTERVALS - 1) * m.INTERVAL_S  # a session settles at most 96 intervals at once
+    bounds = (("--max-cost-wei", max_cost_wei, 1, 2**128 - 1), ("--power-w", power_w, 1, 10**6))
+    for option, value, lo, hi in (*bounds, ("--duration-s", duration_s, 1, longest_s)):
+        if not lo <= value <= hi:
+            raise InputError(option, f"{value} is outside {lo}..{hi}")
+    config = read_config(config_file)
+    settings, _ = ocpp(config), metering(config)  # both sections checked before anything is done
+    if cp_id not in settings.charge_points:
+        raise InputError(
+            "--id", f"{cp_id!r} is not in ocpp.charge_points ({', '.join(settings.charge_points) or 'none'})"
+        )
+    chain_id = network_settings(config).chain_id
+    contract = load_record(config, chain_id).entry("metering")["address"]
+    domain = m.domain(chain_id, contract)
+    meter = SmartMeter(device_key(config, "meter", settings.charge_points[cp_id]), domain)
+    ev_key = device_key(config, "ev", ev)
+    t0 = int(time.time()) if start is None else start
+    _step = _stepper(as_json)
+    signed_start, ev_sig = sign_session_start(ev_key, domain, meter.address, t0, max_cost_wei)
+    signer = ChargePointMeter(meter)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    with ChargePointSim(
+        cp_id, f"ws://{host}:{settings.port}", t0, power_w, m.INTERVAL_S, signer, clock_aligned=True, timeout_s=30.0
+    ) as cp:
+        try:
+            _step("BootNotification", status=cp.connect())
+        except OSError as e:
+            raise InputError("ocpp.listen", f"no central system at {cp.url}: {e}") from None
+        status, tag = cp.data_transfer(VENDOR_ID, SESSION_START, encode_session_start(signed_start, ev_sig))
+        _step("DataTransfer SessionStart", status=status, data=tag)
+        if status != "Accepted":
+            raise InputError("--ev", f"the central system refused the session start: {tag}")
+        signer.expect(session_id(domain, signed_start), t0)
+        _step("Authorize", accepted=cp.authorize(tag))
+        transaction_id = cp.start_transaction(tag)
+        _step("StartTransaction", transaction_id=transaction_id, id_tag=tag, timestamp=t0)
+        cp.advance(duration_s)
+        meter_stop = cp.stop_transaction()
+        _step("StopTransaction", transaction_id=transaction_id, meter_stop_wh=meter_stop, timestamp=cp.now)
+        reading, _ = signer.signed_sessions[-1]
+    _step(
+        "session",
+        transaction_id=transaction_id,
+        session="0x" + reading.session.hex(),
+        ev=signed_start.ev,
+        meter=meter.address,
+        first_interval=reading.first_interval,
+        energy_wh=list(reading.energy_wh),
+        total_wh=reading.total_wh,
+        signed_readings=len(signer.signed_readings),
+    )
