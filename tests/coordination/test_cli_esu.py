@@ -12,7 +12,7 @@ import time
 import pytest
 
 from gridchain.cli import app
-from tests.support.pilot import free_port_pair, gridchain, init_pilot, runner, start
+from tests.support.cli_pilot import free_port_pair, gridchain, init_pilot, runner, start
 
 SLOT_S = 20
 MARGIN_S = 4

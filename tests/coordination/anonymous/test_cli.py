@@ -68,7 +68,7 @@ def test_relayer_serve_flushes_only_for_the_admin(tmp_path):
     """The relayer process from gridchain.toml on anvil: /health shows the aligned flusher; POST /flush needs
     the admin token of relayer.admin_token_file (never argv); SIGTERM stops it with exit 0."""
     from gridchain.chain.anvil import start_anvil
-    from tests.support.pilot import free_port_pair, gridchain, init_pilot, start
+    from tests.support.cli_pilot import free_port_pair, gridchain, init_pilot, start
 
     with start_anvil(hardfork="osaka", accounts=1) as node:
         config = init_pilot(tmp_path / "pilot", 0, free_port_pair(), node.url)
