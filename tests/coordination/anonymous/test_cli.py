@@ -1,7 +1,6 @@
 """`gridchain utility serve` and `gridchain relayer serve` as processes: banner, a real request, Ctrl-C."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from gridchain.cli import app
 from gridchain.crypto import blind
 
 runner = CliRunner()
-ADMIN = "a-long-enough-admin-token-for-tests"
 
 
 def test_utility_serve_answers_until_ctrl_c(tmp_path):
@@ -63,70 +61,33 @@ def test_services_bad_input(tmp_path):
     assert r.exit_code == 2 and "[0]: 'not an address' is not an address" in r.stderr
     r = runner.invoke(app, ["utility", "serve", "--members", str(tmp_path / "m.json"), "--lookahead", "31"])
     assert r.exit_code == 2 and r.stderr == "error: --lookahead: 31 is outside 0..30\n"
-    r = runner.invoke(app, ["relayer", "serve", "--coordinator", "0x12"])
-    assert (
-        r.exit_code == 2
-        and r.stderr == "error: --rpc-url: the relayer needs a node (e.g. one started by `gridchain node`)\n"
-    )
-    r = runner.invoke(
-        app, ["relayer", "serve", "--coordinator", "0x12", "--rpc-url", "http://127.0.0.1:9", "--batch", "40"]
-    )
-    assert r.exit_code == 2 and r.stderr == "error: --batch: 40 is outside 1..32\n"
-    relay = ["relayer", "serve", "--coordinator", "0x12", "--rpc-url", "http://127.0.0.1:9"]
-    r = runner.invoke(app, [*relay, "--admin-token-file", str(tmp_path / "none")])
-    assert r.exit_code == 2 and r.stderr.startswith("error: --admin-token-file: cannot read")
-    (tmp_path / "short").write_text("short\n")
-    r = runner.invoke(app, [*relay, "--admin-token-file", str(tmp_path / "short")])
-    assert r.exit_code == 2
-    assert r.stderr == "error: --admin-token-file: the admin token must be at least 16 characters, no spaces\n"
-    r = runner.invoke(app, relay, env={"GRIDCHAIN_RELAYER_ADMIN_TOKEN": "short"})
-    assert r.exit_code == 2 and r.stderr.startswith("error: GRIDCHAIN_RELAYER_ADMIN_TOKEN: the admin token must")
 
 
 @pytest.mark.integration
 def test_relayer_serve_flushes_only_for_the_admin(tmp_path):
-    """The relayer process on anvil: /health shows the flusher; POST /flush needs the admin token (from the
-    environment, never argv)."""
+    """The relayer process from gridchain.toml on anvil: /health shows the aligned flusher; POST /flush needs
+    the admin token of relayer.admin_token_file (never argv); SIGTERM stops it with exit 0."""
     from gridchain.chain.anvil import start_anvil
-    from gridchain.chain.rpc_gateway import RpcGateway
-    from gridchain.coordination.client import CoordinatorClient
+    from tests.support.cli_pilot import free_port_pair, gridchain, init_pilot, start
 
-    with start_anvil(hardfork="osaka", accounts=2) as node:
-        gateway = RpcGateway(node.url, node.keys)
-        client, _ = CoordinatorClient.deploy(gateway, gateway.accounts[0], gateway.now(), 3600, 500, 100_000)
-        env = {**os.environ, "GRIDCHAIN_RELAYER_ADMIN_TOKEN": ADMIN}
-        p = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gridchain",
-                "relayer",
-                "serve",
-                "--rpc-url",
-                node.url,
-                "--coordinator",
-                client.address,
-                "--port",
-                "0",
-                "--json",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    with start_anvil(hardfork="osaka", accounts=1) as node:
+        config = init_pilot(tmp_path / "pilot", 0, free_port_pair(), node.url)
+        assert gridchain("deploy", "coordinator", "--config", str(config)).returncode == 0
+        admin = (config.parent / "secrets/relayer-admin-token").read_text().strip()
+        p = start("relayer", "serve", "--config", str(config), "--json")
         try:
             banner = json.loads(p.stdout.readline())
-            assert banner["service"] == "relayer" and banner["flush"] == "admin token"
+            assert banner["service"] == "relayer" and banner["flush"] == "admin token" and banner["pid"] == p.pid
             health = httpx.get(banner["url"] + "/health", timeout=10).json()
-            assert health["ok"] and health["flusher"]["alive"] and health["coordinator"] == client.address
-            for headers in ({}, {"Authorization": "Bearer " + ADMIN[:-1] + "x"}, {"Authorization": ADMIN}):
+            assert health["ok"] and health["flusher"]["alive"] and health["flusher"]["aligned"]
+            assert health["coordinator"] == banner["coordinator"]
+            for headers in ({}, {"Authorization": "Bearer " + admin[:-1] + "x"}, {"Authorization": admin}):
                 denied = httpx.post(banner["url"] + "/flush", headers=headers, timeout=10)
                 assert denied.status_code == 401 and denied.json()["field"] == "authorization"
-            ok = httpx.post(banner["url"] + "/flush", headers={"Authorization": "Bearer " + ADMIN}, timeout=30)
+            ok = httpx.post(banner["url"] + "/flush", headers={"Authorization": "Bearer " + admin}, timeout=30)
             assert ok.status_code == 200 and ok.json() == {"tickets": []}
             walk = httpx.get(banner["url"] + "/requests/1", timeout=10)
             assert walk.status_code == 404 and walk.json()["field"] == "id"
         finally:
-            p.send_signal(signal.SIGINT)
+            p.send_signal(signal.SIGTERM)
             assert p.wait(timeout=30) == 0, p.stderr.read()

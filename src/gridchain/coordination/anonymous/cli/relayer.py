@@ -1,101 +1,85 @@
-"""`gridchain relayer serve`: the relayer that submits anonymous requests and pays their gas."""
+"""`gridchain relayer serve`: the relayer that submits anonymous requests and pays their gas, from gridchain.toml."""
 
 from __future__ import annotations
 
-import os
+import json
+import sys
 from pathlib import Path
 
 import typer
 
-from gridchain.checks import check_int
-from gridchain.coordination.anonymous.cli.serve import PORT_HELP, serve
+from gridchain.coordination.anonymous.cli.serve import serve
 from gridchain.errors import InputError
-from gridchain.ui.chain_options import KEYS_HELP, RPC_URL, rpc_gateway
+from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
 relayer_app = typer.Typer(help="The relayer: submits anonymous requests and pays their gas.", no_args_is_help=True)
-ADMIN_TOKEN_ENV = "GRIDCHAIN_RELAYER_ADMIN_TOKEN"
+ACCOUNT = "relayer"  # the [accounts] entry that pays the gas
+TICK_S = 0.25  # how often the flusher looks whether a flush is due
 
 
 @relayer_app.command("serve")
 @bad_input_exits
 def relayerserve(
-    coordinator: str = typer.Option(..., "--coordinator", help="Address of the community's coordinator contract."),
-    rpc_url: str = RPC_URL,
-    keys: str = typer.Option(None, "--keys", help=KEYS_HELP + " The first pays the gas."),
-    interval: float = typer.Option(10.0, "--interval", help="Seconds between batches."),
-    batch: int = typer.Option(20, "--batch", help="Requests per transaction (at most 32)."),
-    port: int = typer.Option(8701, "--port", help=PORT_HELP),
-    admin_token_file: Path = typer.Option(
-        None,
-        "--admin-token-file",
-        help="File holding the admin token (at least 16 "
-        "characters) that POST /flush must present as `Authorization: Bearer "
-        f"<token>`; or set {ADMIN_TOKEN_ENV}. Never on the command line. "
-        "Without one, POST /flush is disabled.",
-    ),
+    config_file: Path = CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print the banner as one JSON line."),
 ) -> None:
-    """Relay anonymous requests over HTTP on 127.0.0.1: POST /requests (checked at once, like the contract
-    will), GET /requests/<id> (queued, submitted with its arrival number, or failed with the reason; ids are
-    random, only the sender knows its own); every --interval seconds the queue goes on chain in batches of
-    --batch, each simulated first so that a request which turned invalid fails alone. POST /flush (flush now)
-    is for the operator only: it needs the admin token.
+    """Relay anonymous requests over HTTP at relayer.listen, for the coordinator of the deployment record,
+    paying the gas from the relayer account (accounts.relayer).
 
-    Example: GRIDCHAIN_RELAYER_ADMIN_TOKEN=$(openssl rand -hex 24) gridchain relayer serve --rpc-url
-    http://127.0.0.1:8545 --coordinator 0x... --interval 10
+    POST /requests is checked at once, like the contract will check it; a request for a slot that is over, or
+    that ends within relayer.flush_margin_s, is refused naming `slot` (its ESU signs again for the next
+    slot). GET /requests/<id> answers queued, submitted (with its arrival number) or failed (with the
+    reason); ids are random, only the sender knows its own. Each slot's queue goes on chain flush_margin_s
+    before the slot ends (or as soon as a batch of relayer.batch is full), each batch simulated first, so a
+    request accepted for a slot lands in that slot. POST /flush (flush now) needs the admin token of
+    relayer.admin_token_file. Logs one JSON line per settled request on stderr; stops on SIGINT or SIGTERM.
+
+    Example: gridchain relayer serve --config pilot/gridchain.toml
     """
-    from eth_utils import to_checksum_address
-
     from gridchain.chain.locked import LockedGateway
+    from gridchain.config.file import config_path, load_config
+    from gridchain.config.network import connect
+    from gridchain.config.record import checked_address, load_record
+    from gridchain.coordination.anonymous.cli.config import relayer_settings
     from gridchain.coordination.anonymous.parties.relayer import Relayer
     from gridchain.coordination.anonymous.service.relayer import Flusher, relayer_app
     from gridchain.coordination.client import CoordinatorClient
 
-    if not rpc_url:
-        raise InputError("--rpc-url", "the relayer needs a node (e.g. one started by `gridchain node`)")
-    check_int("--batch", batch, 1, 32)
-    check_int("--port", port, 0, 65535)
-    if not 0.1 <= interval <= 3600:
-        raise InputError("--interval", f"{interval} is outside 0.1..3600 seconds")
-    admin_token = _admin_token(admin_token_file)
-    try:
-        address = to_checksum_address(coordinator)
-    except ValueError:
-        raise InputError("--coordinator", f"{coordinator!r} is not an address") from None
-    gateway = LockedGateway(rpc_gateway(rpc_url, keys, 1))
+    config = load_config(config_path(config_file))
+    settings = relayer_settings(config)
+    network = connect(config, [ACCOUNT])
+    record = load_record(config, network.settings.chain_id)
+    address = checked_address(record, "coordinator", network.gateway.code)
+    gateway = LockedGateway(network.gateway)
     client = CoordinatorClient(gateway, address)
-    try:
-        client.chain_id()
-    except Exception as e:
-        raise InputError("--coordinator", f"no coordinator at {address}: {e}") from None
-    relayer = Relayer(client, gateway.accounts[0], batch_size=batch)
-    flusher = Flusher(relayer, interval).start()
+    slot_length = int(client.view("SLOT_LENGTH"))
+    if settings.flush_margin_s >= slot_length:
+        raise InputError(
+            "relayer.flush_margin_s",
+            f"{settings.flush_margin_s} s is not less than the coordinator's slot length ({slot_length} s)",
+        )
+    relayer = Relayer(
+        client, network.address(ACCOUNT), batch_size=settings.batch, flush_margin_s=settings.flush_margin_s
+    )
+    flusher = Flusher(relayer, TICK_S, aligned=True, on_settled=_log_settled).start()
     banner = {
         "service": "relayer",
         "relayer": relayer.account,
         "coordinator": address,
-        "flush": "admin token" if admin_token else "disabled",
+        "batch": settings.batch,
+        "flush_margin_s": settings.flush_margin_s,
+        "flush": "admin token" if settings.admin_token else "disabled",
     }
+    host, port = settings.listen
     try:
-        serve(relayer_app(relayer, admin_token, flusher), port, banner, as_json)
+        serve(relayer_app(relayer, settings.admin_token, flusher), port, banner, as_json, host, "relayer.listen")
     finally:
         flusher.stop()
 
 
-def _admin_token(path: Path | None) -> str | None:
-    """The relayer's admin token: from --admin-token-file, else from the environment, else none."""
-    from gridchain.coordination.anonymous.service.relayer import ADMIN_TOKEN_MIN_CHARS
-
-    if path is not None:
-        try:
-            token, field = path.read_text().strip(), "--admin-token-file"
-        except OSError as e:
-            raise InputError("--admin-token-file", f"cannot read {str(path)!r}: {e.strerror or e}") from None
-    else:
-        token, field = os.environ.get(ADMIN_TOKEN_ENV, "").strip(), ADMIN_TOKEN_ENV
-        if not token:
-            return None
-    if len(token) < ADMIN_TOKEN_MIN_CHARS or any(c.isspace() for c in token):
-        raise InputError(field, f"the admin token must be at least {ADMIN_TOKEN_MIN_CHARS} characters, no spaces")
-    return token
+def _log_settled(ticket) -> None:
+    """One JSON line on stderr per request a flush settled (never its ticket id: that is the ESU's secret)."""
+    line = {"event": "relayed", "slot": ticket.request.slot, "status": ticket.status, "arrival": ticket.arrival}
+    line |= {"tx_hash": ticket.tx_hash} if ticket.tx_hash else {"reason": ticket.reason}
+    print(json.dumps(line), file=sys.stderr, flush=True)

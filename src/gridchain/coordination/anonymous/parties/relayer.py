@@ -13,6 +13,12 @@ revert fail with the contract's reason while the rest still go as one batch. Onl
 pseudonym's own transaction ordered just before the batch) can still make the relayer pay for a revert, and it
 costs the attacker a token each time. No ticket and no error stops a flush: a ticket that cannot be sent fails
 alone, and a batch the node cannot take (unreachable, say) stays queued for the next flush.
+
+Aligned to slot ends (`flush_margin_s`, the service): a slot's requests are accepted until `flush_margin_s`
+before it ends and flushed then (`flush_due`), or earlier when a batch is full, so a request accepted for slot s
+is submitted in slot s; one for a slot that is over, or too near its end to be submitted in it, is refused at
+once naming `slot`, so its ESU knows to sign again for the next slot. The margin must cover the node's block
+time and the submission's latency.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ class Relayer:
     batch_size: int = BATCH_SIZE
     rng: random.Random = field(default_factory=random.Random)
     tickets: dict[str, Ticket] = field(default_factory=dict)
+    flush_margin_s: int | None = None  # aligned: accept until this long before the slot ends, then flush
     _moduli: dict[int, bytes] = field(default_factory=dict)  # epoch -> modulus: registered keys never change
     _scanned_block: int = 0  # EpochKeyRegistered logs before this block are in _moduli
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -104,9 +111,7 @@ class Relayer:
         """Check a request (the JSON an ESU sends) and queue it; raise RelayRefused naming the bad field."""
         request = parse_request(body)
         with self._lock:
-            current = int(self.client.view("current_slot"))
-            if request.slot != current:
-                raise RelayRefused("slot", f"{request.slot} is not the current slot ({current})")
+            self._check_slot(request.slot)
             slot_epoch = self.client.epoch_of_slot(request.slot)
             if request.epoch != slot_epoch:  # the contract's rule: a token is good in its own day's slots only
                 raise RelayRefused("epoch", f"{request.epoch} is not the epoch of slot {request.slot} ({slot_epoch})")
@@ -132,6 +137,37 @@ class Relayer:
             self.tickets[ticket.id] = ticket
             return ticket
 
+    def _check_slot(self, slot: int) -> None:
+        """Refuse (naming `slot`) a request that cannot go on chain in its slot: the slot is over, has not
+        begun, or (aligned) ends before the relayer's last flush for it."""
+        current = int(self.client.view("current_slot"))
+        for stale in self.tickets.values():  # queued for a slot that is over: they fail (and free their pseudonym)
+            if stale.status == "queued" and stale.request.slot < current:
+                stale.fail(f"slot {stale.request.slot} passed before the relayer submitted (current {current})")
+        if slot < current:
+            raise RelayRefused("slot", f"slot {slot} is over (current {current})")
+        if slot != current:
+            raise RelayRefused("slot", f"{slot} is not the current slot ({current})")
+        if self.flush_margin_s is not None:
+            left = self.client.slot_end(slot) - self.client.gateway.now()
+            if left <= self.flush_margin_s:
+                raise RelayRefused(
+                    "slot",
+                    f"slot {slot} ends in {max(left, 0)} s, too late to submit in it (the last flush is "
+                    f"{self.flush_margin_s} s before its end): sign again for slot {slot + 1}",
+                )
+
+    def flush_due(self) -> bool:
+        """Whether to flush now: something is queued and either a batch is full or (aligned) the oldest queued
+        slot's last flush is due; without alignment, whenever something is queued."""
+        with self._lock:
+            queued = [t.request.slot for t in self.tickets.values() if t.status == "queued"]
+        if not queued:
+            return False
+        if self.flush_margin_s is None or len(queued) >= self.batch_size:
+            return True
+        return self.client.gateway.now() >= self.client.slot_end(min(queued)) - self.flush_margin_s
+
     def flush(self) -> list[Ticket]:
         """Submit every queued request whose slot is still open; those whose slot has passed fail. Returns the
         tickets settled now (submitted or failed); a batch the node could not take stays queued."""
@@ -143,7 +179,7 @@ class Relayer:
             groups: dict[tuple[int, int], list[Ticket]] = {}
             for t in queued:
                 if t.request.slot != current:
-                    t.fail(f"slot {t.request.slot} passed before the relayer submitted")
+                    t.fail(f"slot {t.request.slot} passed before the relayer submitted (current {current})")
                 else:
                     groups.setdefault((t.request.slot, t.request.epoch), []).append(t)
             for tickets in groups.values():

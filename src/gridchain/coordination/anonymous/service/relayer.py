@@ -4,7 +4,7 @@ POST /requests        an anonymous request (JSON, `AnonymousRequest.to_json`) ->
 GET  /requests/{id}   its ticket: queued | submitted (arrival, tx_hash) | failed (reason). The id is random
                       (128 bits), so only the ESU that sent the request can read its ticket.
 POST /flush           admin only (`Authorization: Bearer <admin token>`): submit what is queued now. The service
-                      flushes every `interval` seconds by itself; a stranger forcing flushes would force
+                      flushes by itself (aligned to slot ends, see `Flusher`); a stranger forcing flushes would force
                       batches of one, which undoes the shuffle. Without an admin token /flush is disabled.
 GET  /health          ok, and the flusher's state (alive, flushes, errors, the last error)
 Refusals answer 400 {"field": ..., "reason": ...}; nothing is queued then. A wrong or missing admin token
@@ -17,12 +17,13 @@ import hmac
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from gridchain.chain.gateway import ChainRevert
-from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused
+from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused, Ticket
 from gridchain.errors import InputError
 from gridchain.net.server import loopback_client
 
@@ -31,11 +32,19 @@ ADMIN_TOKEN_MIN_CHARS = 16
 
 
 class Flusher:
-    """Flushes a relayer every `interval` seconds in a daemon thread (the standalone service). No exception
-    ends the thread: it is logged, counted and shown by /health, and the next interval flushes again."""
+    """Flushes a relayer every `interval` seconds in a daemon thread (the standalone service); `aligned`, it
+    looks every `interval` seconds and flushes only when `Relayer.flush_due` (a slot's last moment, or a full
+    batch). No exception ends the thread: it is logged, counted and shown by /health, and the next interval
+    flushes again. `on_settled` hears of every ticket a flush settles (the service logs them)."""
 
-    def __init__(self, relayer: Relayer, interval: float) -> None:
-        self.relayer, self.interval = relayer, interval
+    def __init__(
+        self,
+        relayer: Relayer,
+        interval: float,
+        aligned: bool = False,
+        on_settled: Callable[[Ticket], None] | None = None,
+    ) -> None:
+        self.relayer, self.interval, self.aligned, self.on_settled = relayer, interval, aligned, on_settled
         self.flushes = self.errors = 0
         self.last_flush: float | None = None  # unix time of the last flush that completed
         self.last_error: str | None = None
@@ -45,7 +54,11 @@ class Flusher:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.relayer.flush()
+                if self.aligned and not self.relayer.flush_due():
+                    continue
+                for ticket in self.relayer.flush():
+                    if self.on_settled is not None:
+                        self.on_settled(ticket)
                 self.flushes, self.last_flush = self.flushes + 1, time.time()
             except Exception as e:  # noqa: BLE001 - the node may be away for a while; the queue waits for it
                 self.errors, self.last_error = self.errors + 1, f"{type(e).__name__}: {e}"
@@ -59,6 +72,7 @@ class Flusher:
         return {
             "alive": self.alive,
             "interval_s": self.interval,
+            "aligned": self.aligned,
             "flushes": self.flushes,
             "errors": self.errors,
             "last_flush": self.last_flush,

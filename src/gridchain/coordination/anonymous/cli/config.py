@@ -1,0 +1,71 @@
+"""The `[relayer]` section of gridchain.toml, and what `gridchain init` writes for it.
+
+```toml
+[relayer]
+listen = "127.0.0.1:8701"                        # where POST /requests is served
+admin_token_file = "secrets/relayer-admin-token"  # enables POST /flush for its holder (absent: disabled)
+batch = 20                                       # requests per transaction (1..32); a full batch goes at once
+flush_margin_s = 5                               # flush this long before each slot ends [s] (> the block time)
+```
+
+The relayer pays the gas from `[accounts] relayer` and relays for the coordinator of the deployment record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gridchain.config.file import Config
+from gridchain.config.init import InitOptions
+from gridchain.errors import InputError
+
+ADMIN_TOKEN_MIN_CHARS = 16  # as the service requires
+DEFAULT_BATCH = 20
+DEFAULT_FLUSH_MARGIN_S = 5
+
+
+@dataclass(frozen=True)
+class RelayerSettings:
+    listen: tuple[str, int]
+    admin_token: str | None
+    batch: int
+    flush_margin_s: int
+
+
+def relayer_settings(config: Config) -> RelayerSettings:
+    section = config.section("relayer")
+    listen = section.listen("listen", "127.0.0.1:8701")
+    token_file = section.path("admin_token_file") if "admin_token_file" in section.table else None
+    settings = RelayerSettings(
+        listen,
+        _admin_token(token_file, section.option("admin_token_file")),
+        section.int("batch", 1, 32, DEFAULT_BATCH),
+        section.int("flush_margin_s", 1, 3600, DEFAULT_FLUSH_MARGIN_S),
+    )
+    section.done()
+    return settings
+
+
+def _admin_token(path: Path | None, option: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        token = path.read_text().strip()
+    except OSError as e:
+        raise InputError(option, f"cannot read {str(path)!r}: {e.strerror or e}") from None
+    if len(token) < ADMIN_TOKEN_MIN_CHARS or any(c.isspace() for c in token):
+        raise InputError(option, f"the admin token must be at least {ADMIN_TOKEN_MIN_CHARS} characters, no spaces")
+    return token
+
+
+def init_relayer(opts: InitOptions) -> str:
+    """The relayer's admin token (secrets/, owner-only) and its `[relayer]` section."""
+    opts.secret("secrets/relayer-admin-token")
+    return f"""
+[relayer]
+listen = "127.0.0.1:{opts.port_base + 1}"      # POST /requests, GET /requests/<id>, /health
+admin_token_file = "secrets/relayer-admin-token"  # POST /flush needs it (Authorization: Bearer)
+batch = {DEFAULT_BATCH}                      # requests per transaction (1..32); a full batch goes at once
+flush_margin_s = {DEFAULT_FLUSH_MARGIN_S}              # flush this long before each slot ends [s]; > block time
+"""
