@@ -141,6 +141,9 @@ class BoaGateway:
             if log.address == address and log.topics[:1] == (topic,) and log.block >= from_block
         ]
 
+    def block_number(self) -> int:
+        return self._block
+
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, self._inputs[tx_hash])
 

@@ -74,6 +74,10 @@ class Gateway(Protocol):
         """Every `name` event the contract logged, oldest first."""
         ...
 
+    def block_number(self) -> int:
+        """The number of the latest block (a reader's checkpoint: events up to it have been seen)."""
+        ...
+
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         """The function a mined transaction called and its decoded arguments."""
         ...

@@ -119,6 +119,9 @@ class RpcGateway:
         )
         return [_decode(artifact, log) for log in logs]
 
+    def block_number(self) -> int:
+        return int(self.w3.eth.block_number)
+
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, bytes(self.w3.eth.get_transaction(tx_hash)["input"]))
 

@@ -17,15 +17,20 @@ def loopback_client(url: str, timeout: float = 30.0) -> httpx.Client:
 
 
 class LoopbackServer:
-    """uvicorn in a daemon thread on 127.0.0.1; `url` once started; `stop()` waits for it to end."""
+    """uvicorn in a daemon thread on 127.0.0.1 (or `host`); `url` once started; `stop()` waits for it to end.
+    A port in use raises OSError here, before anything is started."""
 
-    def __init__(self, app, port: int = 0) -> None:
+    def __init__(self, app, port: int = 0, host: str = "127.0.0.1") -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", port))
+        try:
+            self._socket.bind((host, port))
+        except OSError:
+            self._socket.close()
+            raise
         self._socket.listen(128)  # connections wait in the backlog until uvicorn accepts them
         self.port = self._socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
 

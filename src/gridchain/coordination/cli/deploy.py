@@ -28,7 +28,7 @@ def init_coordination(opts: InitOptions) -> str:
     (opts.dir / "members.txt").write_text(
         "# the community's ESUs: identity addresses, one per line\n" + "".join(f"{m}\n" for m in members)
     )
-    return f"""
+    return """
 [community]
 slot_length_s = 60            # seconds per slot
 beta1_pm = 500                # weight of the state of charge in the priority [per-mille]
