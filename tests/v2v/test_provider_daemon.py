@@ -92,9 +92,9 @@ class Spy:
     def __init__(self, gateway) -> None:
         self.gateway, self.from_blocks = gateway, []
 
-    def events(self, artifact, address, name, from_block=0):
-        self.from_blocks.append(from_block)
-        return self.gateway.events(artifact, address, name, from_block)
+    def events(self, artifact, address, name, from_block=0, to_block=None):
+        self.from_blocks.append((from_block, to_block))
+        return self.gateway.events(artifact, address, name, from_block, to_block)
 
     def __getattr__(self, name):
         return getattr(self.gateway, name)
@@ -109,10 +109,19 @@ def test_event_reader_reads_each_block_once_from_its_checkpoint(pilot):
     spy.from_blocks.clear()
     seen = reader.poll()
     assert [e.name for e, _ in seen] == ["AuctionStarted"] and seen[0][1].amount_wh == AMOUNT
-    assert set(spy.from_blocks) == {first}  # only the blocks since the last poll, not from block 0
+    assert set(spy.from_blocks) == {(first, reader.checkpoint - 1)}  # only the blocks since the last poll
     spy.from_blocks.clear()
     assert reader.poll() == [] and spy.from_blocks == []  # no new block: nothing asked, nothing read twice
     assert list(reader.book.open) == [pilot.consumer.address.lower()]
+
+
+def test_event_reader_pages_a_long_history(pilot):
+    pilot.consumer.start_auction(AMOUNT, BIDDING, START)
+    spy = Spy(pilot.gateway)
+    reader = EventReader(V2VClient(spy, pilot.client.address, pilot.client.artifact), 0, max_blocks=2)
+    reader.catch_up()
+    assert reader.checkpoint == pilot.gateway.block_number() + 1 and list(reader.book.open)
+    assert all(to - start == 1 for start, to in spy.from_blocks)  # never more than two blocks per query
 
 
 def test_event_reader_waits_for_confirmations(pilot):

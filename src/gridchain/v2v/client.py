@@ -130,8 +130,8 @@ class V2VClient(ContractClient):
 
     def events(self, names: tuple[str, ...], from_block: int, to_block: int) -> list[Event]:
         """The contract's events of these names in blocks from_block .. to_block, in chain order."""
-        found = [e for n in names for e in self.gateway.events(self.artifact, self.address, n, from_block)]
-        return sorted((e for e in found if e.block <= to_block), key=lambda e: (e.block, e.log_index))
+        found = [e for n in names for e in self.gateway.events(self.artifact, self.address, n, from_block, to_block)]
+        return sorted(found, key=lambda e: (e.block, e.log_index))
 
     def announced(self, ev: str, from_block: int = 0) -> str | None:
         """What the organisation announced for `ev` when it last admitted it (`EVAdded`'s info: a provider's

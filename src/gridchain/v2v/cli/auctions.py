@@ -32,7 +32,7 @@ def auctions(
 
     v = open_v2v(config_file)
     reader = EventReader(v.client, v.deployed_block)
-    reader.poll()
+    reader.catch_up()
     now = v.network.gateway.now()
     shown = [a for a in reader.book.auctions if show_all or not a.closed]
     if as_json:

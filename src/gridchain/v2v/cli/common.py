@@ -108,7 +108,9 @@ def show(out: dict, as_json: bool) -> None:
         return
     width = max(len(k) for k in out)
     for key, value in out.items():
-        typer.echo(f"{key:<{width}}  {'-' if value is None else value}")
+        text = "-" if value is None else str(value)
+        line = f"{key:<{width}}  {text}"
+        typer.echo(line if len(line) <= 80 else f"{key} {text}")  # a 66-character token fits unpadded
 
 
 def consumer(v: V2V):

@@ -103,6 +103,7 @@ def serve(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    reader.catch_up()  # the auctions open now, before the first bid
     server.start()
     try:
         daemon.run(stop, v.settings.poll_s)

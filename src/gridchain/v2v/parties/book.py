@@ -129,10 +129,12 @@ class AuctionBook:
 
 class EventReader:
     """Reads the contract's auction events block range by block range: each `poll` reads from the checkpoint
-    to the latest block less `confirmations`, folds them into `book` and moves the checkpoint past them."""
+    to the latest block less `confirmations` (at most `max_blocks` of them: nodes limit a log query's range),
+    folds them into `book` and moves the checkpoint past them."""
 
-    def __init__(self, client: V2VClient, from_block: int, confirmations: int = 0) -> None:
+    def __init__(self, client: V2VClient, from_block: int, confirmations: int = 0, max_blocks: int = 10_000) -> None:
         self.client, self.checkpoint, self.confirmations = client, from_block, confirmations
+        self.max_blocks = max_blocks
         self.book = AuctionBook()
 
     def poll(self) -> list[tuple[Event, AuctionRecord | None]]:
@@ -140,6 +142,12 @@ class EventReader:
         head = self.client.gateway.block_number() - self.confirmations
         if head < self.checkpoint:
             return []
+        head = min(head, self.checkpoint + self.max_blocks - 1)
         events = self.client.events(EVENTS, self.checkpoint, head)
         self.checkpoint = head + 1
         return [(e, self.book.apply(e)) for e in events]
+
+    def catch_up(self) -> None:
+        """Poll until the checkpoint reaches the head (a first read of a long history, page by page)."""
+        while self.poll() or self.checkpoint <= self.client.gateway.block_number() - self.confirmations:
+            pass
