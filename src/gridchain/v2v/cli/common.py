@@ -18,7 +18,6 @@ from gridchain.errors import ContractRevert, InputError, Refused
 from gridchain.v2v.cli.config import V2VSettings
 from gridchain.v2v.client import V2VClient
 
-ETH = 10**18
 TWEI = 10**12
 EV = typer.Option(..., "--ev", help="The EV's name: its keystore is <evs folder>/<name>.json (v2v.evs).")
 JSON = typer.Option(False, "--json", help="Print the result as one JSON object.")
@@ -95,10 +94,6 @@ def kwh(wh: int) -> str:
 
 def twei(wei: int) -> str:
     return f"{wei / TWEI:g}"
-
-
-def eth(wei: int) -> str:
-    return f"{wei / ETH:.6f}"
 
 
 def show(out: dict, as_json: bool) -> None:
