@@ -33,8 +33,8 @@ from gridchain.crypto.keys import (
 from gridchain.errors import InputError
 from gridchain.metering import model as m
 from gridchain.metering.parties import SmartMeter, sign_session_start
-from gridchain.v2v import parties as v2v_parties
 from gridchain.v2v.client import receipt_signer, sign_receipt
+from gridchain.v2v.parties import ev as v2v_parties
 from tests.crypto.wallet import CASES, IDS, domain_of, wallet_typed_data
 
 KEY = bytes.fromhex("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")  # anvil's account 1

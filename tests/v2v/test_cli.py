@@ -1,12 +1,21 @@
 import json
 import subprocess
 import sys
+import urllib.request
 
+import pytest
 from typer.testing import CliRunner
 
+from gridchain.chain.anvil import start_anvil
 from gridchain.cli import app
 
 runner = CliRunner()
+
+
+def rpc(url, method, params):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"})) as r:
+        return json.loads(r.read())["result"]
 
 
 def test_v2v_demo_prints_the_timeline_the_exchange_and_the_balances():
@@ -76,3 +85,35 @@ def test_v2v_demo_bad_min_collateral_names_the_option():
 def test_v2v_help_explains():
     r = runner.invoke(app, ["v2v", "demo", "--help"])
     assert r.exit_code == 0 and "reverse auction" in r.stdout and "Example" in r.stdout
+
+
+@pytest.mark.integration
+def test_v2v_demo_runs_on_a_node_and_warns_before_moving_its_clock():
+    with start_anvil() as node:
+        t0 = int(rpc(node.url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+        p = subprocess.run(
+            [sys.executable, "-m", "gridchain", "v2v", "demo", "--rpc-url", node.url, "--json", "--amount-kwh", "4"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert p.returncode == 0, p.stderr
+        assert p.stderr == f"warning: the demo moves the clock of the node at {node.url} forward (evm_increaseTime)\n"
+        data = json.loads(p.stdout)
+        assert data["settlement"]["delivered_wh"] == 4_000 and data["contract_balance_after_wei"] == 0
+        assert sum(b["change"] for b in data["balances"].values()) < 0  # gas is paid on a node
+        t1 = int(rpc(node.url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+        assert t1 - t0 >= data["config"]["bidding_time_s"]  # the clock moved, as the warning said
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("127.0.0.1:8545", "error: --rpc-url: '127.0.0.1:8545' is not an http:// or https:// URL\n"),
+        ("http://127.0.0.1:1", "error: --rpc-url: cannot reach an EVM node at 'http://127.0.0.1:1': "),
+    ],
+)
+def test_v2v_demo_bad_rpc_url_is_one_line(url, message):
+    r = runner.invoke(app, ["v2v", "demo", "--rpc-url", url])
+    assert r.exit_code == 2 and r.stderr.startswith(message) and r.stderr.count("\n") == 1, r.stderr

@@ -133,13 +133,19 @@ class BoaGateway:
             raise _failure(computation)
         return decode_result(artifact, fn, len(args), bytes(computation.output))
 
-    def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
+    def events(
+        self, artifact: Artifact, address: str, name: str, from_block: int = 0, to_block: int | None = None
+    ) -> list[Event]:
         topic, address = event_topic(artifact, name), to_checksum_address(address)
+        last = self._block if to_block is None else to_block
         return [
             log.decode(artifact)
             for log in self._logs
-            if log.address == address and log.topics[:1] == (topic,) and log.block >= from_block
+            if log.address == address and log.topics[:1] == (topic,) and from_block <= log.block <= last
         ]
+
+    def block_number(self) -> int:
+        return self._block
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, self._inputs[tx_hash])

@@ -70,8 +70,14 @@ class Gateway(Protocol):
         """The runtime code at `address` (empty: no contract there)."""
         ...
 
-    def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
-        """Every `name` event the contract logged, oldest first."""
+    def events(
+        self, artifact: Artifact, address: str, name: str, from_block: int = 0, to_block: int | None = None
+    ) -> list[Event]:
+        """Every `name` event the contract logged in blocks from_block .. to_block (None: the latest), oldest first."""
+        ...
+
+    def block_number(self) -> int:
+        """The number of the latest block (a reader's checkpoint: events up to it have been seen)."""
         ...
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:

@@ -108,16 +108,21 @@ class RpcGateway:
             raise ChainRevert(_reason(e)) from None
         return decode_result(artifact, fn, len(args), bytes(out))
 
-    def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
+    def events(
+        self, artifact: Artifact, address: str, name: str, from_block: int = 0, to_block: int | None = None
+    ) -> list[Event]:
         logs = self.w3.eth.get_logs(
             {
                 "address": Web3.to_checksum_address(address),
                 "fromBlock": from_block,
-                "toBlock": "latest",
+                "toBlock": "latest" if to_block is None else to_block,
                 "topics": ["0x" + event_topic(artifact, name).hex()],
             }
         )
         return [_decode(artifact, log) for log in logs]
+
+    def block_number(self) -> int:
+        return int(self.w3.eth.block_number)
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, bytes(self.w3.eth.get_transaction(tx_hash)["input"]))

@@ -18,6 +18,7 @@ from gridchain.net.server import loopback_client
 from gridchain.v2v.client import SignedReceipt
 from gridchain.v2v.parties import (
     AuthRefused,
+    ConsumerEV,
     Hello,
     Proof,
     ProviderEV,
@@ -107,3 +108,20 @@ class ProviderClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def charge(consumer: ConsumerEV, http: ProviderClient, token: bytes, keep: Callable[[SignedReceipt], None]) -> dict:
+    """The consumer's side of a session with its auction's winner: hello, check the proof against the chain,
+    then take energy increment by increment, signing and keeping (`keep`) a cumulative receipt for each, until
+    the whole amount has arrived. Returns {"provider", "deliveries": [{"delivered_wh", "receipted_wh"}]}."""
+    hello = consumer.hello(token)
+    provider = consumer.check_proof(hello, http.hello(hello))
+    amount = consumer.client.auction(consumer.address).amount_wh
+    deliveries = []
+    delivered = 0
+    while delivered < amount:
+        delivered = http.deliver(token)
+        receipt = consumer.receipt(token, delivered)
+        keep(receipt)
+        deliveries.append({"delivered_wh": delivered, "receipted_wh": http.receipt(receipt)})
+    return {"provider": provider, "deliveries": deliveries}

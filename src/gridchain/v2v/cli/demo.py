@@ -1,4 +1,4 @@
-"""`gridchain v2v ...`: vehicle-to-vehicle energy trading by reverse auction (Abou El Houda et al.)."""
+"""`gridchain v2v demo`: one V2V trade by reverse auction (Abou El Houda et al.), embedded or on a node."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from gridchain.checks import check_int
+from gridchain.errors import InputError
+from gridchain.ui.chain_options import RPC_URL
 from gridchain.ui.errors import bad_input_exits
 from gridchain.v2v.model import cost
-
-app = typer.Typer(
-    help="V2V energy trading: reverse auction, mutual authentication, receipt settlement.", no_args_is_help=True
-)
 
 ETH = 10**18
 
@@ -29,7 +27,6 @@ def _short(address: str) -> str:
     return address[:8] + "…" + address[-4:]
 
 
-@app.command("demo")
 @bad_input_exits
 def demo(
     seed: int = typer.Option(0, "--seed", help="Seed of the providers' reserve rates and arrival times."),
@@ -40,9 +37,10 @@ def demo(
         help="The least collateral of a bid, per mille of the consumer's deposit, "
         "0 .. 1000 (1000: the deposit, the contract's default; 0: the paper's rate x amount alone).",
     ),
+    rpc_url: str = RPC_URL,
     as_json: bool = typer.Option(False, "--json", help="Print the whole trade as one JSON object."),
 ) -> None:
-    """One consumer EV and five provider EVs trade on the embedded chain.
+    """One consumer EV and five provider EVs trade on the embedded chain (or on the node at --rpc-url).
 
     The consumer opens a reverse auction for --amount-kwh with a deposit and the least collateral a bid must
     carry (--min-collateral-pm of the deposit); the providers underbid each other, each bid with a collateral
@@ -54,6 +52,10 @@ def demo(
     the settlement with every balance before and after (gas is free on the embedded chain, so the changes
     are the payments).
 
+    With --rpc-url (a local development node, chain 31337) the demo signs with anvil's public development
+    accounts 0..6 and moves the node's clock forward by the bidding time (it warns first on stderr); on a node
+    the balance changes include gas.
+
     Example: gridchain v2v demo --seed 3 --amount-kwh 30
     """
     from gridchain.chain.boa_gateway import BoaGateway
@@ -61,7 +63,7 @@ def demo(
 
     check_int("--amount-kwh", amount_kwh, 1, 200)
     check_int("--min-collateral-pm", min_collateral_pm, 0, 1000)
-    gateway = BoaGateway(accounts=2 + v2v_trade.PROVIDERS)
+    gateway = _node(rpc_url, 2 + v2v_trade.PROVIDERS) if rpc_url else BoaGateway(accounts=2 + v2v_trade.PROVIDERS)
     config = v2v_trade.TradeConfig(seed=seed, amount_wh=amount_kwh * 1000)
     if min_collateral_pm != 1000:
         deposit = cost(config.start_rate_wei_per_kwh, config.amount_wh)
@@ -120,4 +122,23 @@ def demo(
     )
 
 
-APPS = {"v2v": app}  # what the root CLI mounts
+def _node(url: str, accounts: int):
+    """A development node's gateway signing for anvil's public accounts 0 .. accounts-1, after a warning that the
+    demo moves its clock; refused on any chain but 31337 and when those accounts lack funds."""
+    from gridchain.chain.anvil import dev_keys
+    from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.config.accounts import DEV_CHAIN_ID
+
+    if not url.startswith(("http://", "https://")):
+        raise InputError("--rpc-url", f"{url!r} is not an http:// or https:// URL")
+    try:
+        gateway = RpcGateway(url, dev_keys(accounts), timeout=30.0)
+    except Exception as e:  # refused connection, DNS, not JSON-RPC
+        raise InputError("--rpc-url", f"cannot reach an EVM node at {url!r}: {str(e).splitlines()[0][:200]}") from None
+    if gateway.chain_id != DEV_CHAIN_ID:
+        raise InputError("--rpc-url", f"chain {gateway.chain_id}: the demo signs with anvil's public keys (31337 only)")
+    poor = [a for a in gateway.accounts if gateway.balance(a) < 10**18]
+    if poor:
+        raise InputError("--rpc-url", f"{len(poor)} of anvil's first {accounts} accounts hold under 1 ETH ({poor[0]})")
+    print(f"warning: the demo moves the clock of the node at {url} forward (evm_increaseTime)", file=sys.stderr)
+    return gateway

@@ -1,0 +1,23 @@
+"""V2V's commands: the demo, the organisation's `register`, the provider daemon, the consumer's auction, the
+auctions' list; and its parts of `gridchain init` and `gridchain deploy`.
+
+Entry point of the v2v feature: imports everything in it and the shared ui; nothing imports it but the root CLI,
+which mounts what the registries below list.
+"""
+
+import typer
+
+from gridchain.v2v.cli import auction, auctions, demo, deploy, provider, register
+
+app = typer.Typer(
+    help="V2V energy trading: reverse auction, mutual authentication, receipt settlement.", no_args_is_help=True
+)
+app.command("demo")(demo.demo)
+app.command("register")(register.register)
+app.command("auctions")(auctions.auctions)
+app.add_typer(auction.auction_app, name="auction")
+app.add_typer(provider.provider_app, name="provider")
+
+APPS = {"v2v": app}  # what the root CLI mounts
+INIT = (deploy.init_v2v,)
+DEPLOY = {"v2v": deploy.deploy_v2v}
