@@ -7,7 +7,7 @@ from typing import Any
 
 from eth_account import Account
 from web3 import Web3
-from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.exceptions import BlockNotFound, ContractLogicError, Web3RPCError
 
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
@@ -108,16 +108,33 @@ class RpcGateway:
             raise ChainRevert(_reason(e)) from None
         return decode_result(artifact, fn, len(args), bytes(out))
 
-    def events(self, artifact: Artifact, address: str, name: str, from_block: int = 0) -> list[Event]:
+    def events(
+        self, artifact: Artifact, address: str, name: str, from_block: int = 0, to_block: int | None = None
+    ) -> list[Event]:
+        return self.logs(artifact, address, [name], from_block, self.block_number() if to_block is None else to_block)
+
+    def logs(
+        self, artifact: Artifact, address: str, names: Sequence[str], from_block: int, to_block: int
+    ) -> list[Event]:
         logs = self.w3.eth.get_logs(
             {
                 "address": Web3.to_checksum_address(address),
                 "fromBlock": from_block,
-                "toBlock": "latest",
-                "topics": ["0x" + event_topic(artifact, name).hex()],
+                "toBlock": to_block,
+                "topics": [["0x" + event_topic(artifact, name).hex() for name in names]],
             }
         )
         return [_decode(artifact, log) for log in logs]
+
+    def block_number(self) -> int:
+        return int(self.w3.eth.block_number)
+
+    def block_hash(self, number: int) -> str | None:
+        try:
+            block = self.w3.eth.get_block(number)
+        except BlockNotFound:
+            return None
+        return "0x" + bytes(block["hash"]).hex()
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, bytes(self.w3.eth.get_transaction(tx_hash)["input"]))
@@ -137,6 +154,7 @@ class RpcGateway:
 def _decode(artifact: Artifact, log: Any) -> Event | None:
     """A JSON-RPC log as an Event of `artifact` (None: not one of its events)."""
     tx_hash = "0x" + bytes(log["transactionHash"]).hex()
+    block_hash = "0x" + bytes(log["blockHash"]).hex()
     return decode_log(
-        artifact, log["address"], log["topics"], log["data"], log["blockNumber"], tx_hash, log["logIndex"]
+        artifact, log["address"], log["topics"], log["data"], log["blockNumber"], tx_hash, log["logIndex"], block_hash
     )
