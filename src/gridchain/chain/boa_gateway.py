@@ -44,7 +44,14 @@ class _Log:
     index: int
 
     def decode(self, artifact: Artifact) -> Event | None:
-        return decode_log(artifact, self.address, self.topics, self.data, self.block, self.tx_hash, self.index)
+        return decode_log(
+            artifact, self.address, self.topics, self.data, self.block, self.tx_hash, self.index, _hash(self.block)
+        )
+
+
+def _hash(block: int) -> str:
+    """The embedded chain's stand-in for a block hash: it never reorganises, so any fixed value per number."""
+    return "0x" + keccak(b"gridchain-embedded-block" + block.to_bytes(8, "big")).hex()
 
 
 def _failure(computation: Any) -> ChainRevert:
@@ -136,16 +143,27 @@ class BoaGateway:
     def events(
         self, artifact: Artifact, address: str, name: str, from_block: int = 0, to_block: int | None = None
     ) -> list[Event]:
-        topic, address = event_topic(artifact, name), to_checksum_address(address)
-        last = self._block if to_block is None else to_block
+        return self.logs(artifact, address, [name], from_block, self._block if to_block is None else to_block)
+
+    def logs(
+        self, artifact: Artifact, address: str, names: Sequence[str], from_block: int, to_block: int
+    ) -> list[Event]:
+        topics, address = {event_topic(artifact, name) for name in names}, to_checksum_address(address)
         return [
             log.decode(artifact)
             for log in self._logs
-            if log.address == address and log.topics[:1] == (topic,) and from_block <= log.block <= last
+            if log.address == address
+            and log.topics[:1]
+            and log.topics[0] in topics
+            and from_block <= log.block <= to_block
         ]
 
     def block_number(self) -> int:
+        """Each transaction is a block of its own (block 0: before the first)."""
         return self._block
+
+    def block_hash(self, number: int) -> str | None:
+        return _hash(number) if 0 <= number <= self._block else None
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, self._inputs[tx_hash])

@@ -32,6 +32,7 @@ class Event:
     block: int
     tx_hash: str
     log_index: int
+    block_hash: str = ""  # "0x..." of the block the log is in, as the node reported it (reorg checks)
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,22 @@ class Gateway(Protocol):
     def events(
         self, artifact: Artifact, address: str, name: str, from_block: int = 0, to_block: int | None = None
     ) -> list[Event]:
-        """Every `name` event the contract logged in blocks from_block .. to_block (None: the latest), oldest first."""
+        """Every `name` event the contract logged in blocks from_block..to_block (default: latest), oldest first."""
+        ...
+
+    def logs(
+        self, artifact: Artifact, address: str, names: Sequence[str], from_block: int, to_block: int
+    ) -> list[Event]:
+        """The events named in `names` that the contract logged in blocks from_block..to_block (both included),
+        in chain order, each with its block's hash: one `eth_getLogs` on a node (callers bound the range)."""
         ...
 
     def block_number(self) -> int:
-        """The number of the latest block (a reader's checkpoint: events up to it have been seen)."""
+        """The number of the latest block."""
+        ...
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash ("0x...") of block `number` on the chain as it is now; None if there is no such block."""
         ...
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
@@ -165,7 +177,14 @@ def event_topic(artifact: Artifact, name: str) -> bytes:
 
 
 def decode_log(
-    artifact: Artifact, address: str, topics: Sequence[bytes], data: bytes, block: int, tx_hash: str, log_index: int
+    artifact: Artifact,
+    address: str,
+    topics: Sequence[bytes],
+    data: bytes,
+    block: int,
+    tx_hash: str,
+    log_index: int,
+    block_hash: str = "",
 ) -> Event | None:
     """The event a raw log stands for, or None if it is not one of the artifact's events."""
     entry = _event_topics(artifact).get(bytes(topics[0])) if topics else None
@@ -182,7 +201,7 @@ def decode_log(
         if i["type"] == "address":
             args[i["name"]] = to_checksum_address(args[i["name"]])
     ordered = {i["name"]: args[i["name"]] for i in entry["inputs"]}
-    return Event(entry["name"], ordered, to_checksum_address(address), block, tx_hash, log_index)
+    return Event(entry["name"], ordered, to_checksum_address(address), block, tx_hash, log_index, block_hash)
 
 
 def intrinsic_gas(data: bytes, create: bool = False) -> int:

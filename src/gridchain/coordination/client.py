@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 from gridchain.chain.client import ContractClient
 from gridchain.chain.compiler import Artifact
+from gridchain.chain.events import DEFAULT_MAX_RANGE, EventLog
 from gridchain.chain.gateway import Event, Gateway, Receipt
 from gridchain.coordination.anonymous.client import AnonymousRequest, words
 from gridchain.coordination.model.coordinator import PagedClose, unpack
 from gridchain.crypto.blind import epoch_of
 
 CONTRACT = "charging_coordinator"
+HISTORY = ("RequestSubmitted", "RequestBatchSubmitted", "CapacityPosted", "SlotClosed", "RequestExpired")
+"""The events every reader of the coordinator's history needs: read together, once, by one `EventLog`."""
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,33 @@ class Paging:
 
 
 class CoordinatorClient(ContractClient):
+    """The coordinator's transactions and views, and its history read incrementally: `from_block` (the
+    deployment's block) on, `max_log_range` blocks per log request, `confirmations` blocks below the head."""
+
     CONTRACT = CONTRACT
 
-    def __init__(self, gateway: Gateway, address: str, artifact: Artifact | None = None) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        address: str,
+        artifact: Artifact | None = None,
+        from_block: int = 0,
+        max_log_range: int = DEFAULT_MAX_RANGE,
+        confirmations: int = 0,
+    ) -> None:
         super().__init__(gateway, address, artifact)
         self._clock: tuple[int, int] | None = None
+        self._beta1_pm: int | None = None
+        self._history = (from_block, max_log_range, confirmations)
+        self.reset_history()
+
+    def reset_history(self) -> None:
+        """Forget what was read (after a reorganisation below it): the next read starts from `from_block`."""
+        from_block, max_range, confirmations = self._history
+        self.log = EventLog(self.gateway, self.artifact, self.address, HISTORY, from_block, max_range, confirmations)
+        self._submissions: dict[int, list[Submission]] = {}  # slot -> its submissions, in arrival order
+        self._closed: dict[int, Event] = {}  # slot -> its SlotClosed event
+        self._close_inputs: dict[str, tuple[int, list[int], list[int]] | None] = {}  # tx hash -> close_input
 
     @classmethod
     def deploy(
@@ -131,7 +156,10 @@ class CoordinatorClient(ContractClient):
 
     @property
     def beta1_pm(self) -> int:
-        return int(self.view("BETA1_PM"))
+        """The priority weight (an immutable: read once)."""
+        if self._beta1_pm is None:
+            self._beta1_pm = int(self.view("BETA1_PM"))
+        return self._beta1_pm
 
     @property
     def next_slot_to_close(self) -> int:
@@ -140,25 +168,56 @@ class CoordinatorClient(ContractClient):
     def slot_end(self, slot: int) -> int:
         return int(self.view("slot_end", slot))
 
+    def sync(self) -> list[Event]:
+        """Read the blocks logged since the last read (raises ChainReorganized if what was read is gone)."""
+        new = self.log.sync()
+        for e in new:
+            if e.name == "SlotClosed":
+                self._closed[e.args["slot"]] = e
+            for s in _submissions_in([e], e.tx_hash):
+                self._submissions.setdefault(s.slot, []).append(s)
+        return new
+
     def submissions(self, slot: int | None = None) -> list[Submission]:
         """Requests submitted (in one slot, or in all), in submission order."""
-        events = self.gateway.events(self.artifact, self.address, "RequestSubmitted")
-        events += self.gateway.events(self.artifact, self.address, "RequestBatchSubmitted")
-        out = [s for e in events for s in _submissions_in([e], e.tx_hash) if slot is None or s.slot == slot]
+        self.sync()
+        out = (
+            [s for subs in self._submissions.values() for s in subs]
+            if slot is None
+            else self._submissions.get(slot, [])
+        )
         return sorted(out, key=lambda s: unpack(s.request).arrival)
 
     def closes(self) -> list[Event]:
-        return self.gateway.events(self.artifact, self.address, "SlotClosed")
+        self.sync()
+        return self.log.named("SlotClosed")
+
+    def closed(self, slot: int) -> Event | None:
+        """The SlotClosed event of `slot`, or None if it is not closed (as far as the log has read)."""
+        self.sync()
+        return self._closed.get(slot)
 
     def expiries(self) -> list[Event]:
         """RequestExpired events: only a close in one call logs them, in its own transaction."""
-        return self.gateway.events(self.artifact, self.address, "RequestExpired")
+        self.sync()
+        return self.log.named("RequestExpired")
+
+    def postings(self) -> list[Event]:
+        """CapacityPosted events, oldest first (the last for a slot is the one that counts)."""
+        self.sync()
+        return self.log.named("CapacityPosted")
 
     def close_input(self, tx_hash: str) -> tuple[int, list[int], list[int]] | None:
         """The verified calldata of a close in one call (slot, requests in the rule's order, packed
         positions) when the transaction called `close_slot` on this coordinator itself; None otherwise (the
         last call of a paged close, or a close sent through another contract, whose own input may be
-        anything: readers then recompute the close from its pending set)."""
+        anything: readers then recompute the close from its pending set). A mined transaction does not change:
+        each is read once."""
+        if tx_hash not in self._close_inputs:
+            self._close_inputs[tx_hash] = self._read_close_input(tx_hash)
+        return self._close_inputs[tx_hash]
+
+    def _read_close_input(self, tx_hash: str) -> tuple[int, list[int], list[int]] | None:
         to = self.gateway.transaction_to(tx_hash)
         if to is None or to.lower() != self.address.lower():
             return None

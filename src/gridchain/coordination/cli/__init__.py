@@ -1,16 +1,16 @@
-"""Coordination's commands: schedule a slot, a demo day on chain, verify a slot, an ESU's wallet, the Fig. 2
-experiment.
+"""Coordination's commands: schedule a slot, a demo day on chain, verify slots, the keeper, an ESU's wallet, the
+Fig. 2 experiment.
 
 Entry point of the coordination feature: imports its scenarios, parties and clients, and the shared ui; nothing
 imports it but the root CLI, which mounts what the registry below lists.
 """
 
 from gridchain.coordination.anonymous.cli.config import init_relayer
-from gridchain.coordination.cli import demo, deploy, esu, fig2, schedule, verify
+from gridchain.coordination.cli import demo, deploy, esu, fig2, keeper, keeper_config, schedule, verify
 from gridchain.coordination.cli.esu_config import init_esu
 
 COMMANDS = {"schedule": schedule.schedule, "demo": demo.demo, "verify": verify.verify}
 EXPERIMENTS = {"fig2": fig2.fig2}
-APPS = {"esu": esu.esu_app}
-INIT = (deploy.init_coordination, init_relayer, init_esu)
+APPS = {"esu": esu.esu_app, "keeper": keeper.keeper_app}
+INIT = (deploy.init_coordination, init_relayer, init_esu, keeper_config.init_keeper)
 DEPLOY = {"coordinator": deploy.deploy_coordinator}

@@ -1,19 +1,22 @@
 """The keeper: closes every ended slot, in order, with the order computed by `core` (replaces the paper's Aion).
 
-It keeps no state of its own: each step reads `next_slot_to_close` and rebuilds the slot's pending set from
-the chain (the requests carried out of the previous close, recomputed from that close's verified calldata or,
-for a paged close or a close sent through another contract, from the closes before it; then the slot's
-submission events). A crashed or restarted keeper, or several keepers at once, therefore never close a slot
-twice (the contract refuses) and never skip one (slots close only in order). A paged close is the keeper's
-own on chain: nobody can hold or reset it, and if another keeper closes the slot first, that is fine.
+Its only state is a cache of what the chain says: each step reads `next_slot_to_close` and builds the slot's
+pending set from the chain (the requests carried out of the previous close, then the slot's submission
+events). The carried set is computed once from the chain (from the verified calldata of the last close in one
+call, or from slot 0) and then extended slot by slot from the SlotClosed events, whoever closed them, and the
+coordinator client reads each log once. A crashed or restarted keeper, or several keepers at once, therefore
+never close a slot twice (the contract refuses) and never skip one (slots close only in order). A paged close
+is the keeper's own on chain: nobody can hold or reset it, and if another keeper closes the slot first, that
+is fine. A reorganisation below what was read makes the keeper forget its cache and read the chain afresh.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from gridchain.chain.events import ChainReorganized
 from gridchain.chain.gateway import ChainRevert, Receipt
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import (
@@ -58,6 +61,37 @@ def pending(client: CoordinatorClient, slot: int) -> list[int]:
 
 
 @dataclass
+class CarryOver:
+    """The requests carried into one slot, kept between steps and extended slot by slot from the closes on
+    chain (any keeper's: a close's result follows from its pending set and its logged capacity)."""
+
+    client: CoordinatorClient
+    slot: int | None = None  # `carried` is what was carried into this slot
+    carried: list[int] = field(default_factory=list)
+    rebuilds: int = 0  # times it was computed from the chain rather than extended (observability, tests)
+
+    def into(self, slot: int) -> list[int]:
+        """The packed requests carried into `slot` (every slot before it closed)."""
+        if self.slot is None or self.slot > slot:
+            self.slot, self.carried, self.rebuilds = slot, carried_into(self.client, slot), self.rebuilds + 1
+        beta1_pm = self.client.beta1_pm
+        for s in range(self.slot, slot):
+            event = self.client.closed(s)
+            if event is None:
+                raise LookupError(f"slot {s} is not closed")
+            pending_s = self.carried + [sub.request for sub in self.client.submissions(s)]
+            self.carried, self.slot = list(close(s, pending_s, event.args["capacity_w"], beta1_pm).carried), s + 1
+        return list(self.carried)
+
+    def reset(self) -> None:
+        self.slot, self.carried = None, []
+
+
+Closed = Callable[[int, int, list[Receipt]], None]
+"""Told of each close this keeper sent: (slot, requests in its pending set, the close's receipts)."""
+
+
+@dataclass
 class Keeper:
     client: CoordinatorClient
     account: str
@@ -65,6 +99,15 @@ class Keeper:
     backoff_s: float = 0.5
     page: int = MAX_REQUESTS  # a slot with more pending requests than this closes in pages of this size
     sleep: Callable[[float], None] = time.sleep
+    on_close: Closed | None = None
+    carry: CarryOver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.carry = CarryOver(self.client)
+
+    def pending(self, slot: int) -> list[int]:
+        """`pending(client, slot)` from the kept carry-over and the client's log (nothing read twice)."""
+        return self.carry.into(slot) + [s.request for s in self.client.submissions(slot)]
 
     def close_next(self) -> Receipt | None:
         """Close the next slot if it has ended; None if it has not (or another keeper closed it first)."""
@@ -76,22 +119,34 @@ class Keeper:
     def _close(self, slot: int) -> Receipt | None:
         for attempt in range(self.retries + 1):
             try:
-                requests = pending(self.client, slot)
-                if len(requests) > self.page:
-                    paged = paged_calldata(requests, self.client.beta1_pm, self.page)
-                    return self.client.close_in_pages(self.account, slot, paged)[-1]
-                return self.client.close_slot(self.account, slot, *close_calldata(requests, self.client.beta1_pm))
+                return self._send(slot)
             except ChainRevert as e:
                 if self.client.next_slot_to_close > slot:
                     return None  # someone else closed it (before or between our pages): fine, nothing to redo
                 if not any(r in e.reason for r in RETRY_REASONS) or attempt == self.retries:
                     raise  # deterministic: an ended slot's pending set cannot change, so a retry would fail too
                 continue  # begin again at once, with the capacity now posted
+            except ChainReorganized:  # what was read is gone: forget it and read the chain again
+                if attempt == self.retries:
+                    raise
+                self.client.reset_history()
+                self.carry.reset()
             except (OSError, TimeoutError):  # transport trouble: retry from chain state
                 if attempt == self.retries:
                     raise
             self.sleep(self.backoff_s * 2**attempt)
         return None
+
+    def _send(self, slot: int) -> Receipt:
+        requests = self.pending(slot)
+        if len(requests) > self.page:
+            paged = paged_calldata(requests, self.client.beta1_pm, self.page)
+            receipts = self.client.close_in_pages(self.account, slot, paged)
+        else:
+            receipts = [self.client.close_slot(self.account, slot, *close_calldata(requests, self.client.beta1_pm))]
+        if self.on_close is not None:
+            self.on_close(slot, len(requests), receipts)
+        return receipts[-1]
 
     def close_due(self) -> list[Receipt]:
         """Close every slot that has ended, oldest first (skipping those another keeper closes meanwhile)."""

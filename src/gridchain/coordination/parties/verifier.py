@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gridchain.coordination.client import CoordinatorClient
-from gridchain.coordination.model.verify import ChainRecords, Verdict, verify_slot
+from gridchain.coordination.model.verify import ChainRecords, Verdict, verify_slot, verify_slots
 
 
 def fetch_records(client: CoordinatorClient) -> ChainRecords:
@@ -13,7 +13,7 @@ def fetch_records(client: CoordinatorClient) -> ChainRecords:
     records = ChainRecords(beta1_pm=client.beta1_pm)
     for s in client.submissions():
         records.submitted.setdefault(s.slot, []).append(s.request)
-    for e in client.gateway.events(client.artifact, client.address, "CapacityPosted"):
+    for e in client.postings():
         records.posted[e.args["slot"]] = e.args["capacity_w"]  # the last posting wins, as on chain
     expiries: dict[tuple[str, int], list[tuple[int, int]]] = {}
     for e in client.expiries():
@@ -31,3 +31,9 @@ def fetch_records(client: CoordinatorClient) -> ChainRecords:
 def verify(client: CoordinatorClient, slot: int) -> Verdict:
     """Rebuild `slot` from the chain, recompute it with core, and list every mismatch."""
     return verify_slot(fetch_records(client), slot)
+
+
+def verify_range(client: CoordinatorClient, first: int, last: int) -> list[Verdict]:
+    """Verdicts for slots first..last from one read of the chain and one recomputation of the history; a slot
+    not closed yet has no result (`Verdict.result is None`)."""
+    return verify_slots(fetch_records(client), last)[first:]
