@@ -115,6 +115,16 @@ def test_a_schedule_change_is_posted_post_ahead_slots_before_its_slot():
     assert pilot.actions(pilot.step(), "post_capacity") == []
 
 
+def test_a_capacity_posted_by_hand_is_read_back_and_corrected():
+    pilot = Pilot(ConstantCapacity(INITIAL_W))
+    pilot.to(pilot.slot_start(0) + 1)
+    pilot.duty.utility.post_capacity(2, 30_000)  # the operator, by hand, for slot 2 (and on, by inheritance)
+    posted = pilot.actions(pilot.step(), "post_capacity")
+    assert [(d["slot"], d["capacity_w"], d["was_w"]) for d in posted] == [(2, INITIAL_W, 30_000)]
+    pilot.to(pilot.slot_start(1) + 1)  # slot 3 inherits slot 2's corrected value: nothing to do
+    assert pilot.actions(pilot.step(), "post_capacity") == []
+
+
 def test_capacity_in_force_after_a_close_is_the_last_close_s():
     pilot = Pilot(ConstantCapacity(40_000))
     pilot.to(pilot.slot_start(0) + 1)

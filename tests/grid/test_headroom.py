@@ -30,6 +30,7 @@ def test_a_slot_reads_its_day_and_quarter_hour():
     assert day_of_year(at("2028-12-31T23:59:59")) == SIMBENCH_DAYS - 1  # a leap year's last day is there too
 
 
+@pytest.mark.slow
 def test_a_day_is_96_power_flows_of_the_rating_less_the_base_load():
     steps = np.arange(SIMBENCH_DAYS * STEPS_PER_DAY)
     feeder = two_bus_feeder(250_000, 1_000.0 * (steps % STEPS_PER_DAY))  # 0 .. 95 kW over each day

@@ -142,6 +142,8 @@ def pilot(deployed, tmp_path):
         ("\ncapacity_w = 50000 ", "\ncapacity_w = 50000\ncolour = 1 ", "community.capacity.colour: unknown option"),
         ('source = "constant"', 'source = "csv"\nfile = "cap.csv"', "community.capacity.file (cap.csv:2): '10:00"),
         ('record = "deployment.json"', 'record = "other.json"', "deployment.coordinator: not deployed"),
+        ('owner = "keys/owner.json"', 'owner = "keys/keeper.json"', "accounts.owner: 0x"),
+        ('issuer = "keys/issuer.json"', 'issuer = "keys/nobody.json"', "accounts.issuer: "),
     ],
 )
 def test_bad_capacity_or_deployment_is_one_line(pilot, old, new, error):

@@ -106,22 +106,27 @@ class UtilityDuty:
         return done
 
     def _post_capacities(self, now: int) -> list[dict]:
-        start, length = self.utility.client.slot_clock()
+        client = self.utility.client
+        start, length = client.slot_clock()
         current = (now - start) // length
-        done = []
+        done: list[dict] = []
+        in_force: int | None = None  # the slot's capacity as a close would take it
         for slot in range(max(current, 0), current + self.post_ahead_slots + 1):
-            slot_start = start + slot * length
+            if in_force is None:  # the first slot: the contract's rule, read back from the chain
+                in_force = client.capacity_in_force(slot)
+            elif (posted := client.posted_capacity(slot)) is not None:  # the next: its own post, else inherited
+                in_force = posted
             try:
-                value = self.capacity.capacity_w(slot, slot_start)
+                value = self.capacity.capacity_w(slot, start + slot * length)
             except NoCapacity as e:
                 if self._skipped != slot:
                     self._skipped = slot
                     self.log({"action": "no_capacity", "slot": slot, "reason": str(e)})
                 continue
-            in_force = self.utility.client.capacity_in_force(slot)
             if value != in_force:
                 receipt = self.utility.post_capacity(slot, value)
                 done.append(self._logged("post_capacity", receipt, slot=slot, capacity_w=value, was_w=in_force))
+                in_force = value
         return done
 
     def _logged(self, action: str, receipt: Receipt, **fields: object) -> dict:
