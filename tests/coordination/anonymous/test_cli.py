@@ -3,19 +3,9 @@ test_cli_utility.py.)"""
 
 import json
 import signal
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
-from eth_account import Account
-from typer.testing import CliRunner
-
-from gridchain.cli import app
-from gridchain.crypto import blind
-
-runner = CliRunner()
 
 
 @pytest.mark.integration

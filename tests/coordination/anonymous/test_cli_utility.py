@@ -5,35 +5,26 @@ each a one-line error naming the config key."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from eth_account import Account
-from typer.testing import CliRunner
 
-import gridchain
 from gridchain.cli import app
 from gridchain.crypto.blind import epoch_of
-
-runner = CliRunner()
-SRC = str(Path(gridchain.__file__).parent.parent)
-SERVE = [sys.executable, "-c", "from gridchain.cli import main; main()", "utility", "serve"]
+from tests.support.cli_pilot import free_port_pair, init_pilot, runner, start
 
 
-def make_pilot(folder: Path, rpc_url: str = "http://127.0.0.1:9", port: int = 0) -> Path:
-    """`gridchain init` (two ESUs, light keystores), with the utility on `port`; returns the config."""
-    r = runner.invoke(app, ["init", str(folder), "--members", "2", "--light-keystores", "--rpc-url", rpc_url])
-    assert r.exit_code == 0, r.output
-    config = folder / "gridchain.toml"
-    edit(config, 'listen = "127.0.0.1:8700"', f'listen = "127.0.0.1:{port}"')
+def make_pilot(folder: Path, rpc_url: str = "http://127.0.0.1:9") -> Path:
+    """`gridchain init` (two ESUs, light keystores) with the utility on any free port; returns the config."""
+    base = free_port_pair()
+    config = init_pilot(folder, 2, base, rpc_url)
+    edit(config, f'listen = "127.0.0.1:{base}"', 'listen = "127.0.0.1:0"')
     return config
 
 
@@ -169,21 +160,15 @@ def test_utility_serve_puts_keys_and_capacities_on_chain_by_itself(pilot, node):
     edit(pilot, "\ncapacity_w = 50000 ", "\ncapacity_w = 42000 ")  # not the deployed 50000: it must be posted
     record = json.loads((pilot.parent / "deployment.json").read_text())
     client = CoordinatorClient(RpcGateway(node.url, []), record["contracts"]["coordinator"]["address"])
-    p = subprocess.Popen(
-        [*SERVE, "--config", str(pilot), "--json"],
-        env={**os.environ, "PYTHONPATH": SRC},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    p = start("utility", "serve", "--config", str(pilot), "--json")
     try:
         banner = json.loads(p.stdout.readline())
         assert banner["service"] == "utility" and banner["pid"] == p.pid and banner["members"] == 2
         assert banner["coordinator"] == client.address and banner["post_ahead_slots"] == 2
         deadline, today = time.monotonic() + 60, epoch_of(int(time.time()))
-        start, length = client.slot_clock()
+        first, length = client.slot_clock()
         while time.monotonic() < deadline:
-            current = (client.gateway.now() - start) // length
+            current = (client.gateway.now() - first) // length
             keys = [any(client.epoch_key(e)) for e in (today, today + 1)]
             capacities = [client.capacity_in_force(s) for s in range(current, current + 3)]
             if all(keys) and capacities == [42_000] * 3:
