@@ -18,6 +18,7 @@ from gridchain.config.init import InitOptions
 
 MAX_POST_AHEAD_SLOTS = 1000
 ADMIN_TOKEN_FILE = "secrets/utility-admin-token"
+DEFAULT_LISTEN = "127.0.0.1:8700"
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class UtilitySettings:
 def utility_settings(config: Config) -> UtilitySettings:
     section = config.section("utility")
     out = UtilitySettings(
-        section.listen("listen"),
+        section.listen("listen", DEFAULT_LISTEN),
         section.path("admin_token_file"),
         section.int("post_ahead_slots", 0, MAX_POST_AHEAD_SLOTS, 2),
     )
