@@ -7,7 +7,18 @@ reads the community's sections with the parsers here).
 """
 
 from gridchain.coordination.anonymous.cli.config import init_relayer
-from gridchain.coordination.cli import capacity, demo, deploy, esu, fig2, keeper, keeper_config, schedule, utility, verify
+from gridchain.coordination.cli import (
+    capacity,
+    demo,
+    deploy,
+    esu,
+    fig2,
+    keeper,
+    keeper_config,
+    schedule,
+    utility,
+    verify,
+)
 from gridchain.coordination.cli.esu_config import init_esu
 
 COMMANDS = {"schedule": schedule.schedule, "demo": demo.demo, "verify": verify.verify}
