@@ -2,7 +2,9 @@
 
 Entry point: imports the features' `cli` modules; nothing imports it. A feature's cli module lists what it adds:
 `COMMANDS` (top-level commands), `APPS` (command groups), `EXPERIMENTS` (under `gridchain experiment`), `INIT`
-(hooks writing its part of a new pilot) and `DEPLOY` (its contracts, for `gridchain deploy`).
+(hooks writing its part of a new pilot), `DEPLOY` (its contracts, for `gridchain deploy`), `CAPACITY_SOURCES`
+(where C - P_R may come from: {name: factory(section)}) and `APP_FACTORIES` (command groups built with the
+collected capacity sources: `utility`).
 A new system adds one line to `FEATURES`.
 """
 
@@ -65,6 +67,10 @@ for feature in FEATURES:
         experiment_app.command(name)(command)
     for name, group in getattr(feature, "APPS", {}).items():
         app.add_typer(group, name=name)
+CAPACITY_SOURCES = {k: v for f in FEATURES for k, v in getattr(f, "CAPACITY_SOURCES", {}).items()}
+for feature in FEATURES:
+    for name, factory in getattr(feature, "APP_FACTORIES", {}).items():
+        app.add_typer(factory(capacity_sources=CAPACITY_SOURCES), name=name)
 
 
 def main() -> None:

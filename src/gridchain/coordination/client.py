@@ -123,12 +123,39 @@ class CoordinatorClient(ContractClient):
         return receipts
 
     # -- reads ------------------------------------------------------------------------------------------
+    def slot_clock(self) -> tuple[int, int]:
+        """(START_TIME, SLOT_LENGTH): slot s begins at START_TIME + s * SLOT_LENGTH [s]. Immutables: read once."""
+        if self._clock is None:
+            self._clock = (int(self.view("START_TIME")), int(self.view("SLOT_LENGTH")))
+        return self._clock
+
     def epoch_of_slot(self, slot: int) -> int:
         """The epoch (UTC day) in which `slot` begins: its anonymous requests carry that day's tokens."""
-        if self._clock is None:  # immutables: read once
-            self._clock = (int(self.view("START_TIME")), int(self.view("SLOT_LENGTH")))
-        start, length = self._clock
+        start, length = self.slot_clock()
         return epoch_of(start + slot * length)
+
+    def posted_capacity(self, slot: int) -> int | None:
+        """The capacity the owner posted for `slot` [W], or None if none was posted."""
+        stored = int(self.view("posted_capacity", slot))
+        return stored - 1 if stored else None
+
+    @property
+    def last_capacity_w(self) -> int:
+        """The capacity the last close used: the next slot to close has it unless another is posted [W]."""
+        return int(self.view("last_capacity_w"))
+
+    def capacity_in_force(self, slot: int, max_walk: int = 64) -> int | None:
+        """The capacity a close of open `slot` would use today: the one posted for it, else that of the slot
+        before, down to the next slot to close, which has `last_capacity_w`. None if more than `max_walk` slots
+        would have to be read (a keeper far behind)."""
+        first = self.next_slot_to_close
+        for s in range(slot, max(first, slot - max_walk) - 1, -1):
+            posted = self.posted_capacity(s)
+            if posted is not None:
+                return posted
+            if s == first:
+                return self.last_capacity_w
+        return None
 
     def epoch_key(self, epoch: int) -> bytes:
         """keccak256 of the modulus registered for `epoch`; 32 zero bytes if none."""

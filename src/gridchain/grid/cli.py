@@ -141,4 +141,24 @@ def grid_sweep_table(summary: dict) -> Table:
     return table
 
 
+def simbench_capacity(section):
+    """`[community.capacity] source = "simbench"`: the headroom of a SimBench feeder's transformer.
+
+    Keys: `grid` (a SimBench LV grid, default 1-LV-rural1--0-sw) and `reserve` (share of the headroom posted,
+    default 0.95). Today's profile (96 power flows) is computed here, with a progress bar on stderr."""
+    import time
+
+    from gridchain.grid.model.headroom import FeederHeadroom
+    from gridchain.grid.model.network import DEFAULT_RESERVE, SIMBENCH_LV_GRIDS, STEPS_PER_DAY, simbench_feeder
+
+    code = section.str("grid", SIMBENCH_LV_GRIDS[0], choices=SIMBENCH_LV_GRIDS)
+    reserve = section.float("reserve", 0.01, 1.0, DEFAULT_RESERVE)
+    with progress_bar(Console(stderr=True)) as bar:
+        task = bar.add_task(f"capacity: {code}'s headroom today", total=STEPS_PER_DAY)
+        source = FeederHeadroom(simbench_feeder(code), reserve)
+        source.prepare(int(time.time()), progress=lambda: bar.advance(task))
+    return source
+
+
 EXPERIMENTS = {"grid": grid}  # what the root CLI mounts under `gridchain experiment`
+CAPACITY_SOURCES = {"simbench": simbench_capacity}  # what the utility may post as C - P_R

@@ -2,15 +2,28 @@
 Fig. 2 experiment.
 
 Entry point of the coordination feature: imports its scenarios, parties and clients, and the shared ui; nothing
-imports it but the root CLI, which mounts what the registry below lists.
+imports it but the root CLI, which mounts what the registry below lists, and anonymous/'s cli (`utility serve`
+reads the community's sections with the parsers here).
 """
 
 from gridchain.coordination.anonymous.cli.config import init_relayer
-from gridchain.coordination.cli import demo, deploy, esu, fig2, keeper, keeper_config, schedule, verify
+from gridchain.coordination.cli import (
+    capacity,
+    demo,
+    deploy,
+    esu,
+    fig2,
+    keeper,
+    keeper_config,
+    schedule,
+    utility,
+    verify,
+)
 from gridchain.coordination.cli.esu_config import init_esu
 
 COMMANDS = {"schedule": schedule.schedule, "demo": demo.demo, "verify": verify.verify}
 EXPERIMENTS = {"fig2": fig2.fig2}
 APPS = {"esu": esu.esu_app, "keeper": keeper.keeper_app}
-INIT = (deploy.init_coordination, init_relayer, init_esu, keeper_config.init_keeper)
+INIT = (deploy.init_coordination, utility.init_utility, init_relayer, init_esu, keeper_config.init_keeper)
 DEPLOY = {"coordinator": deploy.deploy_coordinator}
+CAPACITY_SOURCES = capacity.CAPACITY_SOURCES  # the root hands every feature's sources to `utility serve`

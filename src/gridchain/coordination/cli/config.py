@@ -66,3 +66,11 @@ def read_members(path: Path) -> list[str]:
         if text:
             out.append(parse_address(f"community.members ({path.name}:{number})", text))
     return out
+
+
+def write_members(path: Path, members: list[str]) -> None:
+    """Rewrite a members file with `members`, atomically (a crash leaves the old list or the new one)."""
+    from gridchain.crypto.keystore import write_private
+
+    header = "# the community's ESUs: identity addresses, one per line (rewritten by `gridchain utility serve`)\n"
+    write_private(path, header + "".join(f"{m}\n" for m in members))

@@ -1,12 +1,19 @@
-"""The utility: owns a community's coordinator, admits its ESUs, posts each slot's capacity C - P_R."""
+"""The utility: owns a community's coordinator, admits its ESUs, posts each slot's capacity C - P_R, and (its
+duty) registers the coming epochs' keys and posts the coming slots' capacities ahead of time by itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from eth_utils import keccak
 
 from gridchain.chain.gateway import Gateway, Receipt
 from gridchain.coordination.client import CoordinatorClient
+from gridchain.coordination.parties.capacity import CapacitySource, NoCapacity
+from gridchain.crypto.blind import epoch_of
 
 
 @dataclass
@@ -35,3 +42,131 @@ class Utility:
 
     def post_capacity(self, slot: int, capacity_w: int) -> Receipt:
         return self.client.post_capacity(self.account, slot, capacity_w)
+
+
+@dataclass
+class DutyState:
+    """What the duty loop has done, for /health: steps, transactions, errors and the last one."""
+
+    alive: bool = False
+    steps: int = 0
+    transactions: int = 0
+    errors: int = 0
+    last_step: float | None = None  # unix time of the last step that completed
+    last_error: str | None = None
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class UtilityDuty:
+    """The utility's standing work on chain, done ahead of time by itself: the RSA key of every coming epoch
+    (today .. today + lookahead_epochs, each registered once, while it is still to come or under way), and
+    each slot's capacity C - P_R from `capacity`, `post_ahead_slots` slots before the slot begins, only when it
+    differs from the capacity in force. Everything is read back from the chain at each step, so a restart
+    neither registers a key twice nor reposts an unchanged capacity.
+
+    `step(now)` does what is due at unix time `now` (tests call it with a fake clock); `run` loops it in a
+    thread. `epoch_modulus(epoch)` is the issuer's public key for that epoch (256 bytes); `log(entry)` takes
+    one JSON-able dict per transaction."""
+
+    utility: Utility
+    epoch_modulus: Callable[[int], bytes]
+    capacity: CapacitySource
+    lookahead_epochs: int = 1
+    post_ahead_slots: int = 2
+    log: Callable[[dict], None] = lambda entry: None
+    state: DutyState = field(default_factory=DutyState)
+    _skipped: int | None = None  # the last slot reported without a capacity (reported once)
+
+    def step(self, now: int) -> list[dict]:
+        """Register the coming epochs' keys and post the coming slots' capacities due at `now`; what was sent.
+        A key on chain that is not the issuer's (a restart that lost the issuer's keys) raises after the rest."""
+        done = self._post_capacities(now)
+        done[:0] = self._register_keys(now)
+        self.state.steps, self.state.last_step = self.state.steps + 1, float(now)
+        return done
+
+    def _register_keys(self, now: int) -> list[dict]:
+        client, done, foreign = self.utility.client, [], []
+        today = epoch_of(now)
+        for epoch in range(today, today + self.lookahead_epochs + 1):
+            on_chain = client.epoch_key(epoch)
+            if not any(on_chain):
+                receipt = self.utility.register_epoch_key(epoch, self.epoch_modulus(epoch))
+                done.append(self._logged("register_epoch_key", receipt, epoch=epoch))
+            elif on_chain != keccak(self.epoch_modulus(epoch)):
+                foreign.append(epoch)
+        if foreign:
+            raise KeyMismatch(
+                f"the key registered for epoch(s) {', '.join(map(str, foreign))} is not this issuer's "
+                "(restarted without its keys?): its tokens would be refused by ESUs"
+            )
+        return done
+
+    def _post_capacities(self, now: int) -> list[dict]:
+        client = self.utility.client
+        start, length = client.slot_clock()
+        current = (now - start) // length
+        done: list[dict] = []
+        in_force: int | None = None  # the slot's capacity as a close would take it
+        for slot in range(max(current, 0), current + self.post_ahead_slots + 1):
+            if in_force is None:  # the first slot: the contract's rule, read back from the chain
+                in_force = client.capacity_in_force(slot)
+            elif (posted := client.posted_capacity(slot)) is not None:  # the next: its own post, else inherited
+                in_force = posted
+            try:
+                value = self.capacity.capacity_w(slot, start + slot * length)
+            except NoCapacity as e:
+                if self._skipped != slot:
+                    self._skipped = slot
+                    self.log({"action": "no_capacity", "slot": slot, "reason": str(e)})
+                continue
+            if value != in_force:
+                receipt = self.utility.post_capacity(slot, value)
+                done.append(self._logged("post_capacity", receipt, slot=slot, capacity_w=value, was_w=in_force))
+                in_force = value
+        return done
+
+    def _logged(self, action: str, receipt: Receipt, **fields: object) -> dict:
+        entry = {"action": action, **fields, "tx": receipt.tx_hash, "block": receipt.block, "gas": receipt.gas_used}
+        self.state.transactions += 1
+        self.log(entry)
+        return entry
+
+    def run(self, stop: threading.Event, interval_s: float = 1.0, clock: Callable[[], float] = time.time) -> None:
+        """Step every `interval_s` until `stop` is set. No exception ends the loop (the node may be away for a
+        while): it is counted, logged and shown by `state`, and the next step tries again."""
+        self.state.alive = True
+        try:
+            while True:
+                try:
+                    self.step(int(clock()))
+                    self.state.last_error = None
+                except Exception as e:  # noqa: BLE001 - reported by /health, retried at the next step
+                    error = f"{type(e).__name__}: {e}"
+                    if error != self.state.last_error:  # a lasting failure is logged once, counted each time
+                        self.log({"action": "error", "error": error})
+                    self.state.errors, self.state.last_error = self.state.errors + 1, error
+                if stop.wait(interval_s):
+                    return
+        finally:
+            self.state.alive = False
+
+    def start(self, interval_s: float = 1.0) -> Callable[[], None]:
+        """Run the loop in a daemon thread; returns the function that stops it (and waits for the step)."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop, interval_s), daemon=True, name="utility-duty")
+        self.state.alive = True
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(timeout=60)
+
+        return halt
+
+
+class KeyMismatch(RuntimeError):
+    """An epoch's key on chain differs from the issuer's: ESUs would refuse its tokens (registered once only)."""

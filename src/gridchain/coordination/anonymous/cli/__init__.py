@@ -1,6 +1,8 @@
-"""The anonymous mode's commands: `gridchain utility serve` (token issuance) and `gridchain relayer serve`."""
+"""The anonymous mode's commands: `gridchain utility serve` (issuance, members, keys and capacities on chain)
+and `gridchain relayer serve`."""
 
 from gridchain.coordination.anonymous.cli.relayer import relayer_app
-from gridchain.coordination.anonymous.cli.utility import utility_app
+from gridchain.coordination.anonymous.cli.utility import make_utility_app
 
-APPS = {"utility": utility_app, "relayer": relayer_app}  # what the root CLI mounts
+APPS = {"relayer": relayer_app}  # what the root CLI mounts
+APP_FACTORIES = {"utility": make_utility_app}  # built by the root CLI with every feature's CAPACITY_SOURCES

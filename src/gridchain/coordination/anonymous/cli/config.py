@@ -18,9 +18,8 @@ from pathlib import Path
 
 from gridchain.config.file import Config
 from gridchain.config.init import InitOptions
-from gridchain.errors import InputError
+from gridchain.net.auth import read_admin_token
 
-ADMIN_TOKEN_MIN_CHARS = 16  # as the service requires
 DEFAULT_BATCH = 20
 DEFAULT_FLUSH_MARGIN_S = 5
 
@@ -48,15 +47,7 @@ def relayer_settings(config: Config) -> RelayerSettings:
 
 
 def _admin_token(path: Path | None, option: str) -> str | None:
-    if path is None:
-        return None
-    try:
-        token = path.read_text().strip()
-    except OSError as e:
-        raise InputError(option, f"cannot read {str(path)!r}: {e.strerror or e}") from None
-    if len(token) < ADMIN_TOKEN_MIN_CHARS or any(c.isspace() for c in token):
-        raise InputError(option, f"the admin token must be at least {ADMIN_TOKEN_MIN_CHARS} characters, no spaces")
-    return token
+    return None if path is None else read_admin_token(option, path)
 
 
 def init_relayer(opts: InitOptions) -> str:

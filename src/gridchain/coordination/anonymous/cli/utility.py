@@ -1,89 +1,162 @@
-"""`gridchain utility serve`: the utility's token issuance service."""
+"""`gridchain utility serve`: the utility's service and its work on chain, all from gridchain.toml.
+
+The command's typer app is built by `make_utility_app(capacity_sources)`: the root CLI hands it every feature's
+capacity sources (grid's `simbench` among them), which coordination cannot import itself.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-from gridchain.checks import check_int
-from gridchain.coordination.anonymous.cli.serve import PORT_HELP, serve
 from gridchain.errors import InputError
+from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
-utility_app = typer.Typer(help="The utility's services.", no_args_is_help=True)
+OWNER, ISSUER = "owner", "issuer"  # the [accounts] that sign on chain (owner) and sign token answers (issuer)
+LOOP_INTERVAL_S = 1.0  # the loop's step: capacities go out post_ahead_slots slots ahead, keys a day ahead
 
 
-@utility_app.command("serve")
-@bad_input_exits
-def utilityserve(
-    members: Path = typer.Option(
-        ...,
-        "--members",
-        help='JSON file {"<coordinator address>": ["<ESU identity>", ...]}: who may obtain tokens for which community.',
-    ),
-    quota: int = typer.Option(4, "--quota", help="Tokens per member, community and epoch (UTC day)."),
-    lookahead: int = typer.Option(
-        1,
-        "--lookahead",
-        help="Epochs (UTC days) ahead of today for which keys and tokens are given out (0: today only).",
-    ),
-    key: str = typer.Option(
-        None,
-        "--key",
-        envvar="GRIDCHAIN_UTILITY_KEY",
-        help="The utility's long-term private key (hex) that signs every answer; default: a new one.",
-    ),
-    port: int = typer.Option(8700, "--port", help=PORT_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the banner as one JSON line."),
-) -> None:
-    """Token issuance over HTTP on 127.0.0.1: POST /tokens (blinded pseudonyms signed by a member's identity
-    key -> blind signatures, signed by the utility), GET /keys/<community>/<epoch> (the epoch's RSA public key,
-    which the utility registers on the coordinator with register_epoch_key). Keys exist only for the
-    communities of --members and the epochs from today to --lookahead days ahead.
+def make_utility_app(capacity_sources: Mapping) -> typer.Typer:
+    """The `utility` command group, with `capacity_sources` ({name: factory(section) -> source})."""
+    app = typer.Typer(help="The utility's services.", no_args_is_help=True)
+    names = ", ".join(capacity_sources)
 
-    Example: gridchain utility serve --members members.json --quota 4 --port 8700
-    """
-    from eth_account import Account
+    @bad_input_exits
+    def serve(
+        config_file: Path = CONFIG,
+        as_json: bool = typer.Option(False, "--json", help="Print the banner as one JSON line."),
+    ) -> None:
+        """Run the utility of gridchain.toml's community until SIGINT or SIGTERM.
 
-    from gridchain.coordination.anonymous.parties.issuer import Issuer
-    from gridchain.coordination.anonymous.service.issuance import issuance_app
+        Serves on utility.listen: token issuance for the ESUs of
+        community.members (answers signed by the issuer account), the member
+        admin API (GET /members, PUT and DELETE /members/ID; Bearer token of
+        utility.admin_token_file; changes saved to the members file), /health.
 
-    check_int("--quota", quota, 1, 10_000)
-    check_int("--lookahead", lookahead, 0, 30)
-    check_int("--port", port, 0, 65535)
+        With the owner account, a loop registers each epoch's key from today
+        to community.lookahead_epochs ahead, and posts each slot's capacity
+        from community.capacity (source: SOURCES) utility.post_ahead_slots
+        slots before the slot begins, when it differs from the one in force.
+        The banner is the first line on stdout, then a JSON line per action.
+
+        Example: gridchain utility serve --config pilot/gridchain.toml
+        """
+        from gridchain.coordination.anonymous.cli.serve import stop_on_sigterm
+
+        try:  # a SIGTERM while setting up (say, during the SimBench flows) stops it cleanly too
+            with stop_on_sigterm():
+                _run(_set_up(config_file, capacity_sources), as_json)
+        except KeyboardInterrupt:
+            typer.echo("utility stopped before it served", err=True)
+
+    serve.__doc__ = serve.__doc__.replace("SOURCES", names)
+    app.command("serve")(serve)
+    return app
+
+
+@dataclass
+class _Setup:
+    sock: object
+    roll: object
+    duty: object
+    admin_token: str
+    owner: str
+
+
+def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
+    """Read and check everything (cheap local checks first, then the listening port, the node, the capacity)."""
+    from gridchain.checks import parse_address
+    from gridchain.config.accounts import account_key
+    from gridchain.config.file import config_path, load_config
+    from gridchain.config.network import connect
+    from gridchain.config.record import checked_address, load_record
+    from gridchain.coordination.anonymous.cli.serve import bind
+    from gridchain.coordination.cli.capacity import capacity_source
+    from gridchain.coordination.cli.config import community, read_members
+    from gridchain.coordination.cli.utility import utility_settings
+    from gridchain.net.auth import read_admin_token
+
+    config = load_config(config_path(config_file))
+    c, settings = community(config), utility_settings(config)
+    members = read_members(c.members_file)
+    admin_token = read_admin_token("utility.admin_token_file", settings.admin_token_file)
+    sock = bind("utility.listen", *settings.listen)
     try:
-        table = json.loads(members.read_text())
-    except (OSError, ValueError) as e:
-        raise InputError("--members", f"cannot read {str(members)!r} as JSON: {e}") from None
-    if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
-        raise InputError("--members", "must be a JSON object mapping coordinator addresses to lists of identities")
-    try:
-        issuer = Issuer(
-            bytes.fromhex(key.removeprefix("0x")) if key else bytes(Account.create().key),
-            quota=quota,
-            lookahead_epochs=lookahead,
+        network = connect(config, [OWNER])
+        chain_id = network.settings.chain_id
+        record = load_record(config, chain_id)
+        coordinator = parse_address(
+            "deployment.coordinator", checked_address(record, "coordinator", network.gateway.code)
         )
-        Account.from_key(issuer.key)
-    except ValueError as e:
-        raise InputError("--key", f"not a private key: {e}") from None
-    for community, identities in table.items():
-        try:
-            issuer.add_community(community)  # served even before it has members
-        except ValueError:
-            raise InputError("--members", f"{community!r} is not a coordinator address") from None
-        for i, identity in enumerate(identities):
-            try:
-                issuer.admit(community, identity)
-            except ValueError:
-                raise InputError("--members", f"{community}[{i}]: {identity!r} is not an address") from None
+        issuer_key = account_key(config, ISSUER, chain_id)
+        capacity = capacity_source(config, capacity_sources)
+        roll, duty = _parties(network, coordinator, issuer_key, members, c, settings, capacity)
+    except BaseException:
+        sock.close()
+        raise
+    return _Setup(sock, roll, duty, admin_token, network.address(OWNER))
+
+
+def _parties(network, coordinator: str, issuer_key: str, members: list[str], c, settings, capacity):
+    """The issuer with its member roll, and the utility's duty on chain."""
+    from gridchain.coordination.anonymous.parties.issuer import Issuer
+    from gridchain.coordination.anonymous.parties.members import MemberRoll
+    from gridchain.coordination.cli.config import write_members
+    from gridchain.coordination.client import CoordinatorClient
+    from gridchain.coordination.parties.utility import Utility, UtilityDuty
+
+    client = CoordinatorClient(network.gateway, coordinator)
+    owner = network.address(OWNER)
+    if client.view("owner") != owner:
+        raise InputError("accounts.owner", f"{owner} is not the owner of the coordinator ({client.view('owner')})")
+    issuer = Issuer(bytes.fromhex(issuer_key.removeprefix("0x")), quota=c.quota, lookahead_epochs=c.lookahead_epochs)
+    issuer.add_community(coordinator)
+    for identity in members:
+        issuer.admit(coordinator, identity)
+    roll = MemberRoll(issuer, coordinator, lambda ms: write_members(c.members_file, ms))
+    duty = UtilityDuty(
+        Utility(client, owner),
+        lambda epoch: issuer.epoch_key(coordinator, epoch).public.modulus_bytes,
+        capacity,
+        lookahead_epochs=c.lookahead_epochs,
+        post_ahead_slots=settings.post_ahead_slots,
+        log=_log_line,
+    )
+    return roll, duty
+
+
+def _run(setup: _Setup, as_json: bool) -> None:
+    from gridchain.coordination.anonymous.cli.serve import serve_on
+    from gridchain.coordination.anonymous.service.utility import utility_app
+
+    roll, duty = setup.roll, setup.duty
+    app = utility_app(roll, setup.admin_token, duty.state.to_json)
     banner = {
         "service": "utility",
-        "utility": issuer.address,
-        "quota": quota,
-        "communities": len(issuer.members),
-        "members": sum(len(v) for v in issuer.members.values()),
-        "lookahead": lookahead,
+        "coordinator": roll.community,
+        "issuer": roll.issuer.address,
+        "owner": setup.owner,
+        "members": len(roll.members()),
+        "quota": roll.issuer.quota,
+        "lookahead": roll.issuer.lookahead_epochs,
+        "post_ahead_slots": duty.post_ahead_slots,
     }
-    serve(issuance_app(issuer), port, banner, as_json)
+    halts = []  # the loop starts once the banner is out: its log lines follow the banner
+    try:
+        serve_on(setup.sock, app, banner, as_json, started=lambda: halts.append(duty.start(LOOP_INTERVAL_S)))
+    finally:
+        for halt in halts:
+            halt()
+
+
+def _log_line(entry: dict) -> None:
+    """One JSON line per action on stdout (flushed: a pipe must see it at once)."""
+    sys.stdout.write(json.dumps({"time": round(time.time(), 3), **entry}) + "\n")
+    sys.stdout.flush()

@@ -20,6 +20,7 @@ EIP-2098 64 bytes) and are normalised where they enter (`gridchain.crypto.keys`)
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,6 +105,7 @@ class Issuer:
     keys: dict[tuple[str, int], blind.PrivateKey] = field(default_factory=dict)
     issued: dict[tuple[str, int, str], int] = field(default_factory=dict)
     view: list[IssuanceRecord] = field(default_factory=list)
+    _keys_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def address(self) -> str:
@@ -132,9 +134,10 @@ class Issuer:
             raise IssuanceRefused("community", f"{community} is not a community of this utility", 404)
         self.check_epoch(epoch)
         slot = (community, epoch)
-        if slot not in self.keys:
-            self.keys[slot] = blind.PrivateKey.generate()
-        return self.keys[slot]
+        with self._keys_lock:  # the service and the utility's loop ask at once: one key per (community, epoch)
+            if slot not in self.keys:
+                self.keys[slot] = blind.PrivateKey.generate()
+            return self.keys[slot]
 
     def issue(self, body: dict) -> dict:
         """Answer one issuance request (the JSON the service receives), or raise IssuanceRefused; a refused

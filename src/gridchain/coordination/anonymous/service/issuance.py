@@ -4,7 +4,7 @@ POST /tokens            an issuance request (JSON, see `gridchain.coordination.a
                         -> blind signatures, signed
 GET  /keys/{community}/{epoch}   the (community, epoch) public key (the one the utility registers on chain), for
                         the utility's own communities and the epochs from today to its look-ahead only
-GET  /health
+GET  /health          ok, and the utility's loop on chain (alive, transactions, the last error) if it has one
 Refusals answer {"field": ..., "reason": ...} with 400 (malformed, or an epoch outside the window), 401
 (signature), 403 (not a member), 404 (not a community of this utility) or 429 (over quota).
 """
@@ -12,6 +12,7 @@ Refusals answer {"field": ..., "reason": ...} with 400 (malformed, or an epoch o
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -21,7 +22,9 @@ from gridchain.errors import InputError
 from gridchain.net.server import loopback_client
 
 
-def issuance_app(issuer: Issuer) -> FastAPI:
+def issuance_app(issuer: Issuer, duty: Callable[[], dict] | None = None) -> FastAPI:
+    """The service over `issuer`. `duty()`, if given, is the state of the utility's loop on chain (a dict with
+    `alive` and `last_error`): /health shows it and answers 503 once the loop is gone."""
     app = FastAPI(title="gridchain utility: token issuance")
     lock = threading.Lock()  # the issuer's quota book is not thread-safe
 
@@ -30,14 +33,18 @@ def issuance_app(issuer: Issuer) -> FastAPI:
         return JSONResponse({"field": e.field, "reason": e.reason}, status_code=getattr(e, "status", 400))
 
     @app.get("/health")
-    def health() -> dict:
-        return {
+    def health() -> JSONResponse:
+        body = {
             "ok": True,
             "utility": issuer.address,
             "quota": issuer.quota,
             "communities": len(issuer.members),
             "lookahead_epochs": issuer.lookahead_epochs,
         }
+        if duty is not None:
+            state = duty()
+            body |= {"ok": state["alive"], "duty": state}
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     @app.get("/keys/{community}/{epoch}")
     def key(community: str, epoch: str) -> dict:

@@ -13,7 +13,6 @@ answers 401, an unknown ticket 404, a chain the relayer cannot read 503.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 import time
@@ -25,10 +24,10 @@ from fastapi.responses import JSONResponse
 from gridchain.chain.gateway import ChainRevert
 from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused, Ticket
 from gridchain.errors import InputError
+from gridchain.net.auth import ADMIN_TOKEN_MIN_CHARS, bearer_ok
 from gridchain.net.server import loopback_client
 
 log = logging.getLogger("gridchain.relayer")
-ADMIN_TOKEN_MIN_CHARS = 16
 
 
 class Flusher:
@@ -151,8 +150,7 @@ def _add_flush_route(app: FastAPI, relayer: Relayer, admin_token: str | None) ->
                 {"field": "authorization", "reason": "POST /flush is disabled: no admin token is configured"},
                 status_code=403,
             )
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), admin_token.encode()):
+        if not bearer_ok(request.headers.get("authorization"), admin_token):
             return JSONResponse(
                 {"field": "authorization", "reason": "needs the relayer's admin token (Bearer)"},
                 status_code=401,
