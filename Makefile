@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: setup demo lint test package-test bench fig2 gas grid clean
+.PHONY: setup demo lint test package-test pilot-test bench fig2 gas grid clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -36,6 +36,11 @@ test: setup lint
 # dependencies are installed again, from pip's cache); pytest's addopts keep these tests out of `make test`
 package-test: setup
 	$(PY) -m pytest -m package tests/packaging
+
+# a community pilot as separate OS processes, only through the CLI and gridchain.toml (docs/operate.md); its slots
+# are real seconds, so it takes minutes of wall-clock time: kept out of `make test`, run by CI after it
+pilot-test: setup
+	$(PY) -m pytest -m pilot tests/pilot
 
 bench: setup
 	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json
