@@ -57,6 +57,13 @@ def check_seconds(field: str, value: object) -> float:
     return value
 
 
+def check_seconds_within(field: str, value: object, most: float) -> float:
+    """A number of seconds in 0..most (0: do not wait)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= most:
+        raise InputError(field, f"{value!r} is outside 0..{most:g} seconds")
+    return value
+
+
 def check_number(field: str, value: object) -> Decimal:
     """A finite number (an int, float or Decimal, not a bool) as an exact Decimal."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):

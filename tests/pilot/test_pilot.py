@@ -121,9 +121,7 @@ def pilot(tmp_path_factory):
         node = procs.start("node", "node", "--port", str(node_port), "--state", str(state), "--block-time", "1")
         url = node["url"]
         init = ["init", str(folder), "--members", str(ESUS), "--light-keystores", "--port-base", str(base)]
-        assert procs.run(*init, "--rpc-url", url).returncode == 0
-        config = folder / "gridchain.toml"
-        config.write_text(config.read_text().replace("slot_length_s = 60 ", f"slot_length_s = {SLOT_S} "))
+        assert procs.run(*init, "--rpc-url", url, "--slot-length-s", str(SLOT_S)).returncode == 0
         procs.deployed = procs.json("deploy", "all")["contracts"]
         procs.state, procs.url = state, url
         yield procs

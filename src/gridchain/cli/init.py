@@ -29,6 +29,9 @@ def make_init(hooks):
         chain_id: int = typer.Option(31337, "--chain-id", help="Chain id the node must report (31337: anvil)."),
         members: int = typer.Option(20, "--members", help="ESUs to create, each with its identity keystore."),
         port_base: int = typer.Option(8700, "--port-base", help="Services listen on 127.0.0.1 from this port up."),
+        slot_length_s: int = typer.Option(
+            60, "--slot-length-s", help="The community's slot length in seconds (community.slot_length_s)."
+        ),
         light: bool = typer.Option(
             False, "--light-keystores", help="Cheaper keystore encryption (scrypt n=2^14): local tests only."
         ),
@@ -45,6 +48,7 @@ def make_init(hooks):
         check_int("--members", members, 0, 1000)
         check_int("--port-base", port_base, 1024, 65535 - 16)
         check_int("--chain-id", chain_id, 1, 2**63 - 1)
+        check_int("--slot-length-s", slot_length_s, 1, 86_400)
         if not rpc_url.startswith(("http://", "https://")):
             raise InputError("--rpc-url", f"{rpc_url!r} is not an http:// or https:// URL")
         config = folder / "gridchain.toml"
@@ -56,7 +60,8 @@ def make_init(hooks):
             raise InputError("FOLDER", f"cannot create {str(folder)!r}: {e.strerror or e}") from None
         password = secrets.token_urlsafe(24)
         write_private(folder / "secrets/keystore-password", password + "\n")
-        opts = InitOptions(folder, password, LIGHT_SCRYPT_N if light else STANDARD_SCRYPT_N, members, port_base)
+        scrypt_n = LIGHT_SCRYPT_N if light else STANDARD_SCRYPT_N
+        opts = InitOptions(folder, password, scrypt_n, members, port_base, slot_length_s)
         addresses = {name: opts.keystore(f"keys/{name}.json") for name in ACCOUNTS}
         sections = "".join(hook(opts) for hook in hooks)  # first: hooks may add accounts to [accounts]
         addresses.update({name: account_address_of(folder, name) for name, _ in opts.accounts})

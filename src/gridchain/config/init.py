@@ -18,6 +18,7 @@ class InitOptions:
     scrypt_n: int
     members: int  # ESUs to create (identity keystores and the members file)
     port_base: int  # services listen on 127.0.0.1:port_base + k
+    slot_length_s: int = 60  # the community's slot length [s]
     accounts: list[tuple[str, str]] = field(default_factory=list)  # (name, comment) a feature added to [accounts]
 
     def keystore(self, relative: str) -> str:

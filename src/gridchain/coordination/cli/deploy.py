@@ -28,9 +28,9 @@ def init_coordination(opts: InitOptions) -> str:
     (opts.dir / "members.txt").write_text(
         "# the community's ESUs: identity addresses, one per line\n" + "".join(f"{m}\n" for m in members)
     )
-    return """
+    return f"""
 [community]
-slot_length_s = 60            # seconds per slot
+{f"slot_length_s = {opts.slot_length_s}":<29} # seconds per slot
 beta1_pm = 500                # weight of the state of charge in the priority [per-mille]
 initial_capacity_w = 50000    # C - P_R until the utility posts another [W]
 members = "members.txt"       # the ESUs' identity addresses, one per line

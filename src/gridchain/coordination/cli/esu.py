@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
 
+from gridchain.checks import check_seconds_within
 from gridchain.coordination.cli.esu_config import IDENTITY, STATE
+from gridchain.coordination.parties.wallet_state import OPEN
 from gridchain.errors import InputError
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
@@ -23,6 +26,8 @@ esu_app = typer.Typer(
 )
 WALLET = typer.Option(..., "--wallet", help="The wallet's name: its folder under esu.wallets.")
 JSON = typer.Option(False, "--json", help="Print the result as one JSON object.")
+MAX_WAIT_S, WAIT_POLL_S = 86_400, 2.0  # --wait: at most a day, looking every 2 s
+EXIT_STILL_OPEN = 3  # `status --wait`: a request is still open when the wait is over
 WIDTH = 80
 
 
@@ -84,10 +89,17 @@ def esu_init(
 
 @esu_app.command("tokens")
 @bad_input_exits
-def esu_tokens(wallet: str = WALLET, config_file: Path = CONFIG, as_json: bool = JSON) -> None:
+def esu_tokens(
+    wallet: str = WALLET,
+    wait_s: float = typer.Option(
+        0, "--wait", help="Wait up to this many seconds for the current epoch's key to be on chain."
+    ),
+    config_file: Path = CONFIG,
+    as_json: bool = JSON,
+) -> None:
     """Obtain blind tokens from the utility (esu.utility_url) for the current epoch and the next ones
     (community.lookahead_epochs), up to community.quota each, every epoch key checked against the one
-    registered on chain. An epoch whose key is not on chain yet is skipped (run it again later).
+    registered on chain. An epoch whose key is not on chain yet is skipped (run it again later, or --wait).
 
     Example: gridchain esu tokens --wallet esu01 --config pilot/gridchain.toml
     """
@@ -102,10 +114,16 @@ def esu_tokens(wallet: str = WALLET, config_file: Path = CONFIG, as_json: bool =
     identity = read_keystore(folder / IDENTITY, password(config), "--wallet")
     issuance = IssuanceClient(settings.utility_url)
     tokens = TokenWallet(bytes.fromhex(identity[2:]), account_address(config, "issuer"), issuance)
-    epoch = party.client.epoch_of_slot(party.current_slot())
-    epochs = list(range(epoch, epoch + rules.lookahead_epochs + 1))
-    with _utility_errors(settings.utility_url):
-        done = party.obtain_tokens(tokens, issuance.modulus, epochs, rules.quota)
+    check_seconds_within("--wait", wait_s, MAX_WAIT_S)
+    deadline = time.monotonic() + wait_s
+    while True:
+        epoch = party.client.epoch_of_slot(party.current_slot())
+        epochs = list(range(epoch, epoch + rules.lookahead_epochs + 1))
+        with _utility_errors(settings.utility_url):
+            done = party.obtain_tokens(tokens, issuance.modulus, epochs, rules.quota)
+        if done[0].held > 0 or time.monotonic() >= deadline:
+            break
+        time.sleep(WAIT_POLL_S)
     if as_json:
         typer.echo(json.dumps({"wallet": wallet, "epochs": [asdict(d) for d in done]}))
         return
@@ -193,6 +211,9 @@ def esu_request(
 def esu_status(
     wallet: str = WALLET,
     no_retry: bool = typer.Option(False, "--no-retry", help="Only report: send nothing again."),
+    wait_s: float = typer.Option(
+        0, "--wait", help="Follow for up to this many seconds, until no request is open (exit 3 if one still is)."
+    ),
     config_file: Path = CONFIG,
     as_json: bool = JSON,
 ) -> None:
@@ -203,15 +224,27 @@ def esu_status(
 
     Example: gridchain esu status --wallet esu01
     """
+    check_seconds_within("--wait", wait_s, MAX_WAIT_S)
     _, _, _, party = _open(config_file, wallet)
-    followed = party.refresh(retry=not no_retry)
-    notes = {k.number: n for k, n in followed}
+    deadline, notes = time.monotonic() + wait_s, {}
+    while True:
+        notes |= {k.number: n for k, n in party.refresh(retry=not no_retry) if n}
+        still_open = [r for r in party.state.requests if r.status in OPEN]
+        if not still_open or time.monotonic() >= deadline:
+            break
+        time.sleep(WAIT_POLL_S)
     if as_json:
         out = [{**_kept_json(r), "note": notes.get(r.number, "")} for r in party.state.requests]
         typer.echo(json.dumps({"wallet": wallet, "requests": out}))
-        return
+    else:
+        _print_status(party.state.requests, notes)
+    if wait_s and still_open:
+        raise typer.Exit(EXIT_STILL_OPEN)
+
+
+def _print_status(requests, notes: dict[int, str]) -> None:
     typer.echo(f"{'req':>4}  {'slot':>5}  {'status':<9}  {'arrival':>12}  note")
-    for r in party.state.requests:
+    for r in requests:
         arrival = "" if r.arrival is None else str(r.arrival)
         line = f"{r.number:>4}  {r.slot:>5}  {r.status:<9}  {arrival:>12}  {notes.get(r.number, '')}"
         typer.echo(_wrap(line, indent=41))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from gridchain.checks import check_int
+from gridchain.checks import check_int, check_seconds_within
 from gridchain.errors import InputError
 from gridchain.ui.chain_options import RPC_URL, rpc_gateway
 from gridchain.ui.config_options import CONFIG
@@ -19,6 +20,7 @@ from gridchain.ui.errors import bad_input_exits
 EXIT_MISMATCH = 1
 EXIT_NOT_CLOSED = 3
 MAX_SLOTS = 100_000  # slots one run verifies
+MAX_WAIT_S, WAIT_POLL_S = 86_400, 2.0  # --wait: at most a day, looking every 2 s
 OK, MISMATCH, NOT_CLOSED = "ok", "mismatch", "not yet closed"
 
 
@@ -31,6 +33,9 @@ def verify(
         None, "--address", envvar="GRIDCHAIN_COORDINATOR", help="A coordinator's address (instead of --config)."
     ),
     rpc_url: str = RPC_URL,
+    wait_s: float = typer.Option(
+        0, "--wait", help="Wait up to this many seconds for the slots to close (scripts: verify what is due)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as one JSON object."),
 ) -> None:
     """Check slots' schedules yourself: rebuild their requests from the chain, recompute, compare.
@@ -49,15 +54,21 @@ def verify(
     from gridchain.coordination.parties.verifier import verify_range
 
     first, last = _range(slots, slot)
+    check_seconds_within("--wait", wait_s, MAX_WAIT_S)
     client, field = _client(config_file, address, rpc_url)
-    try:
+    deadline = time.monotonic() + wait_s
+    while True:
         try:
-            verdicts = verify_range(client, first, last)
-        except ChainReorganized:  # the chain changed under the read: read it once more, afresh
-            client.reset_history()
-            verdicts = verify_range(client, first, last)
-    except ChainRevert as e:
-        raise InputError(field, f"{client.address} does not answer as a coordinator ({e.reason})") from None
+            try:
+                verdicts = verify_range(client, first, last)
+            except ChainReorganized:  # the chain changed under the read: read it once more, afresh
+                client.reset_history()
+                verdicts = verify_range(client, first, last)
+        except ChainRevert as e:
+            raise InputError(field, f"{client.address} does not answer as a coordinator ({e.reason})") from None
+        if all(v.result is not None for v in verdicts) or time.monotonic() >= deadline:
+            break
+        time.sleep(min(WAIT_POLL_S, max(0.0, deadline - time.monotonic())))
     rows = [_row(v) for v in verdicts]
     if as_json:
         _print_json(rows, verdicts, slot)
