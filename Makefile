@@ -40,7 +40,7 @@ package-test: setup
 # a community pilot as separate OS processes, only through the CLI and gridchain.toml (docs/operate.md); its slots
 # are real seconds, so it takes minutes of wall-clock time: kept out of `make test`, run by CI after it
 pilot-test: setup
-	$(PY) -m pytest -m pilot tests/pilot
+	$(PY) -m pytest -m pilot tests/pilot tests/test_readme.py
 
 bench: setup
 	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json

@@ -3,7 +3,10 @@
 A ```console (or ```sh) block runs line by line in an empty folder, with `gridchain` on the PATH; a block
 preceded by `<!-- readme-test: help ... -->` is only parsed (the command with `--help`: its options exist);
 one preceded by `<!-- readme-test: node -->` runs with port 8545 moved to a free port, a line ending in `&`
-started as a daemon and stopped by SIGTERM (exit code 0) after the block.
+started as a daemon and stopped by SIGTERM (exit code 0) after the block. The blocks marked
+`<!-- readme-test: pilot -->` of one document are one tutorial: they run in order in one folder, their daemons
+living on from block to block (ports 8545 and the `--port-base` 8700 moved to free ones), all stopped by SIGTERM
+at the end, services first, the node last (`make pilot-test`: the tutorial's slots are real seconds).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [p for p in (ROOT / "README.md", ROOT / "docs/operate.md") if p.exists()]
 FENCE = re.compile(r"^```(console|sh)\s*$")
 MARK = re.compile(r"^<!--\s*readme-test:\s*(\w+)")
-MODES = ("run", "help", "node")
+MODES = ("run", "help", "node", "pilot")
+SERVICE_PORTS = (0, 1, 10, 11, 20)  # what `init --port-base B` puts services on: B + these
 
 
 @dataclass
@@ -114,26 +118,40 @@ def shell(tmp_path):
 
 
 def run_block(block: Block, run) -> None:
-    daemons = []
+    daemons: list = []
     try:
-        for command in block.commands:
-            if not runs_gridchain(command):
-                continue
-            if command.rstrip().endswith("&"):
-                daemon = run(command.rstrip()[:-1], background=True)
-                banner = daemon.stdout.readline()  # a daemon prints its banner first, or exits
-                assert banner, f"{command!r} did not start: {daemon.stderr.read()}"
-                daemons.append((command, daemon))
-                continue
-            p = run(command)
-            assert p.returncode == 0, f"{block.id}: {command!r} exited {p.returncode}: {p.stderr[-2000:]}"
-        for command, daemon in daemons:
-            daemon.send_signal(signal.SIGTERM)
-            assert daemon.wait(timeout=30) == 0, f"{command!r}: {daemon.stderr.read()}"
+        run_commands(block, run, daemons)
+        stop(daemons)
     finally:
-        for _, daemon in daemons:
-            if daemon.poll() is None:
-                daemon.kill()
+        kill(daemons)
+
+
+def run_commands(block: Block, run, daemons: list) -> None:
+    """Run a block's gridchain commands in order; a line ending in `&` starts a daemon, added to `daemons`."""
+    for command in block.commands:
+        if not runs_gridchain(command):
+            continue
+        if command.rstrip().endswith("&"):
+            daemon = run(command.rstrip()[:-1], background=True)
+            banner = daemon.stdout.readline()  # a daemon prints its banner first, or exits
+            assert banner, f"{command!r} did not start: {daemon.stderr.read()}"
+            daemons.append((command, daemon))
+            continue
+        p = run(command)
+        assert p.returncode == 0, f"{block.id}: {command!r} exited {p.returncode}: {p.stdout[-1000:]}{p.stderr[-2000:]}"
+
+
+def stop(daemons: list) -> None:
+    """SIGTERM to each daemon, the last started first (the node last); each must exit 0."""
+    for command, daemon in reversed(daemons):
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0, f"{command!r}: {daemon.stderr.read()[-2000:]}"
+
+
+def kill(daemons: list) -> None:
+    for _, daemon in daemons:
+        if daemon.poll() is None:
+            daemon.kill()
 
 
 def parses(command: str) -> None:
@@ -163,6 +181,44 @@ def test_examples_with_a_node_run(block, shell):
     port = str(free_port())
     moved = Block(block.doc, block.line, block.mode, [c.replace("8545", port) for c in block.commands])
     run_block(moved, shell)
+
+
+def free_port_base() -> int:
+    """A port base B with B + SERVICE_PORTS all free now."""
+    for _ in range(200):
+        base = free_port()
+        if base + max(SERVICE_PORTS) < 65535 and all(_free(base + k) for k in SERVICE_PORTS):
+            return base
+    raise RuntimeError("no free port base")
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+TUTORIALS = sorted({b.doc for b in ALL if b.mode == "pilot"})
+
+
+@pytest.mark.pilot
+@pytest.mark.parametrize("doc", TUTORIALS)
+def test_a_tutorial_runs_block_after_block(doc, shell):
+    node, base = str(free_port()), str(free_port_base())
+    tutorial = [b for b in ALL if b.doc == doc and b.mode == "pilot"]
+    daemons: list = []
+    try:
+        for block in tutorial:
+            moved = [c.replace("8545", node).replace("--port-base 8700", f"--port-base {base}") for c in block.commands]
+            run_commands(Block(block.doc, block.line, block.mode, moved), shell, daemons)
+        stop(daemons)
+    finally:
+        kill(daemons)
 
 
 def test_commands_are_parsed_with_their_continuation_lines():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -13,6 +14,8 @@ from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 from gridchain.v2v.cli.common import EV, JSON, admitted, chain_call, consumer, open_v2v, show
 from gridchain.v2v.cli.trade import session, settle
+
+WAIT_POLL_S = 1.0  # `end --wait`: how often the chain's clock is read
 
 auction_app = typer.Typer(
     help="A consumer EV's auction: open it, end it, take the energy, settle, withdraw.", no_args_is_help=True
@@ -73,9 +76,15 @@ def open_auction(
 
 @auction_app.command("end")
 @bad_input_exits
-def end(ev: str = EV, config_file: Path = CONFIG, as_json: bool = JSON) -> None:
+def end(
+    ev: str = EV,
+    wait: bool = typer.Option(False, "--wait", help="Wait for bidding to close instead of refusing (scripts)."),
+    config_file: Path = CONFIG,
+    as_json: bool = JSON,
+) -> None:
     """End --ev's auction once bidding has closed: the winner, its rate, the access token and the winner's
-    announced service URL (no bid: the deposit becomes withdrawable).
+    announced service URL (no bid: the deposit becomes withdrawable). With --wait, first wait for the chain's
+    clock to pass the closing time.
 
     Example: gridchain v2v auction end --ev c1
     """
@@ -86,6 +95,9 @@ def end(ev: str = EV, config_file: Path = CONFIG, as_json: bool = JSON) -> None:
     if a.ended_at:
         raise InputError("--ev", f"{ev}'s auction ended already (at {a.ended_at})")
     now = v.network.gateway.now()
+    while wait and now < a.closing_time:
+        time.sleep(min(WAIT_POLL_S, a.closing_time - now))
+        now = v.network.gateway.now()
     if now < a.closing_time:
         raise InputError("--ev", f"bidding is open until {a.closing_time} ({a.closing_time - now} s from now)")
     token = chain_call("--ev", lambda: consumer(v).end_auction())
