@@ -41,7 +41,7 @@ def site(pilot):  # noqa: F811
     tokens = TokenWallet(bytes(pilot.member.key), pilot.issuer.address, pilot.issuance)
     refill = lambda: wallet.obtain_tokens(tokens, pilot.issuance.modulus, [pilot.epoch], 3)  # noqa: E731
     pilot.next_slot()  # slot 1: the bridge starts reading closes here
-    closes = SlotCloses(pilot.client, pilot.client.next_slot_to_close, pilot.gateway.block_number())
+    closes = SlotCloses(pilot.client, pilot.client.next_slot_to_close)
     clock = Clock()
     with CentralSystem(backend) as central:
         service = RoamingCentral(central, backend)

@@ -83,18 +83,17 @@ poll_s = 1                    # [s] how often requests are followed and closes r
 
 
 def open_bridge(config: Config, charge_points: list[str], push: Callable[[str, int], str], log):
-    """The bridge for `gridchain ocpp serve` (`charge_points`: its charge-point ids), or None when the config has
-    no `[bridge]` or it is not enabled. Everything is checked here, before the service starts."""
+    """(The bridge, its step interval [s]) for `gridchain ocpp serve` (`charge_points`: its charge-point ids), or
+    None when the config has no `[bridge]` or it is not enabled. Everything is checked here, before the service
+    starts: the section, [esu] and [community], each wallet, the deployed coordinator."""
     if not config.has("bridge"):
         return None
     settings = bridge_settings(config)
     if not settings.enabled:
         return None
-    from gridchain.config.network import connect
-    from gridchain.config.record import checked_address, load_record
     from gridchain.coordination.cli.config import community
+    from gridchain.coordination.cli.connect import coordinator
     from gridchain.coordination.cli.esu_config import esu_settings
-    from gridchain.coordination.client import CoordinatorClient
     from gridchain.coordination.parties.chargers import ChargerBridge, StatedNeed
     from gridchain.coordination.parties.closes import SlotCloses
 
@@ -108,11 +107,9 @@ def open_bridge(config: Config, charge_points: list[str], push: Callable[[str, i
                 f"bridge.wallets.{cp_id}",
                 f"no wallet {name!r} in {str(esu.wallets)!r}: make it with `gridchain esu init --wallet {name}`",
             )
-    network = connect(config)
-    address = checked_address(load_record(config, network.settings.chain_id), "coordinator", network.gateway.code)
-    client = CoordinatorClient(network.gateway, address)
+    _, client = coordinator(config)
     chargers = {cp_id: _charger(config, esu, rules, client, name) for cp_id, name in settings.wallets.items()}
-    closes = SlotCloses(client, client.next_slot_to_close, network.gateway.block_number())
+    closes = SlotCloses(client, client.next_slot_to_close)
     need = StatedNeed(settings.demand_w, settings.soc_pm, settings.tcc)
     return ChargerBridge(chargers, closes, push, need, log, settings.soc_wait_s), settings.poll_s
 

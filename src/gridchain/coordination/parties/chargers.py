@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from gridchain.chain.events import ChainReorganized
 from gridchain.chain.gateway import ChainRevert
 from gridchain.coordination.anonymous.parties.issuer import IssuanceError
 from gridchain.coordination.model.request import SOC_PM_MAX
@@ -127,6 +128,9 @@ class ChargerBridge:
         while not stop.wait(interval_s):
             try:
                 self.step()
+            except ChainReorganized as e:  # read the history again; the closes already pushed stay pushed
+                self.closes.client.reset_history()
+                self.log("bridge step failed", {"reason": f"chain reorganised: {e}"})
             except CHAIN_ERRORS as e:
                 self.log("bridge step failed", {"reason": str(e)[:300]})
 

@@ -1,10 +1,10 @@
-"""Follow a coordinator's closes as they happen, reading each close once: from a block checkpoint, not from the
-chain's first block, and each closed slot's grants recomputed from that close alone.
+"""Follow a coordinator's closes as they happen: through the client's incremental reads of the history (each
+block's logs read once per process), each closed slot's grants recomputed from that close alone.
 
 A close in one call carries the slot's whole pending set in its calldata, which the contract checked against its
 commitments: the model's `close` of that list at the slot's capacity (from the SlotClosed event) gives every
 request's grant. A close in pages (or one sent through another contract) does not: its grants are recomputed
-from the chain's records (`fetch_records`), the slow path that re-reads the history.
+from the chain's records (`fetch_records`) up to that slot.
 """
 
 from __future__ import annotations
@@ -32,27 +32,22 @@ class ClosedSlot:
 
 class SlotCloses:
     """The closes of `client`'s coordinator from slot `first_slot` on, each reported once by `new()` in slot
-    order. The state is two numbers (the next slot to report, the block checkpoint): what issue 17 persists."""
+    order. Its state is one number, the next slot to report (what issue 17 persists)."""
 
-    def __init__(self, client: CoordinatorClient, first_slot: int, from_block: int) -> None:
+    def __init__(self, client: CoordinatorClient, first_slot: int) -> None:
         self.client = client
         self.next_slot = first_slot
-        self.block = from_block
 
     def new(self) -> list[ClosedSlot]:
         """The slots closed since the last call (none if no new close is visible yet), oldest first."""
         upto = self.client.next_slot_to_close
-        if upto <= self.next_slot:
-            return []
-        c = self.client
-        events = {e.args["slot"]: e for e in c.gateway.events(c.artifact, c.address, "SlotClosed", self.block)}
         out = []
         for slot in range(self.next_slot, upto):
-            event = events.get(slot)
-            if event is None:  # the node answers the view before its logs: next time
+            event = self.client.closed(slot)
+            if event is None:  # the node answers the view before its logs (or they are not confirmed yet)
                 break
             out.append(ClosedSlot(slot, self._grants(slot, event)))
-            self.next_slot, self.block = slot + 1, event.block
+            self.next_slot = slot + 1
         return out
 
     def _grants(self, slot: int, event) -> dict[str, int]:
