@@ -1,9 +1,9 @@
-"""The charge-point bridge as the pilot runs it: processes only through the CLI and the config on anvil with a
-moving clock (block_time=1): init, deploy all, `relayer serve`, `keeper run`, `ocpp serve` with [bridge]
-enabled, and `ocpp charge-point` as its own process with an EV reporting its SoC, held plugged in across a slot
-close. The utility's side (token issuance, epoch keys) runs in the test until `utility serve` is on this branch.
-The charge point reports the SetChargingProfile the bridge sent with the slot's grant; the central system logs
-the request (with the EV's SoC) and the profile. Bad [bridge] inputs are one-line errors."""
+"""The charge-point bridge as the pilot runs it: processes only, through the CLI and the config, on anvil with a
+moving clock (block_time=1): init, deploy all, `utility serve` (tokens, epoch keys, capacity), `relayer serve`,
+`keeper run`, `ocpp serve` with [bridge] enabled, and `ocpp charge-point` as its own process with an EV reporting
+its SoC, held plugged in across a slot close. The charge point reports the SetChargingProfile the bridge sent
+with the slot's grant; the central system logs the request (with the EV's SoC) and the profile. Bad [bridge]
+inputs are one-line errors."""
 
 from __future__ import annotations
 
@@ -118,34 +118,31 @@ def test_a_charge_point_process_receives_the_slot_grant_from_the_bridge(pilot):
         assert done.returncode == 0, done.stderr
     t0 = json.loads(done.stdout)["effective_from"]  # the session starts when the tariff does (simulated clock)
     chain = Chain(pilot)
-    issuer = chain.utility()  # the bridge wallet cp1 is a member: init wrote it into members.txt
-    base = int(re.search(r'utility_url = "http://127.0.0.1:(\d+)"', pilot.read_text()).group(1))
-    from gridchain.coordination.anonymous.service.issuance import issuance_app
-    from gridchain.net.server import LoopbackServer
-
-    with LoopbackServer(issuance_app(issuer), base):
-        daemons = {name: start(*args, *c, "--json") for name, args in (
-            ("relayer", ["relayer", "serve"]), ("keeper", ["keeper", "run"]), ("ocpp", ["ocpp", "serve"]),
-        )}  # fmt: skip
-        try:
-            banner = json.loads(daemons["ocpp"].stdout.readline())
-            assert banner["bridged"] == ["CP1"] and banner["pid"] == daemons["ocpp"].pid
-            log: list[dict] = []
-            reader = threading.Thread(target=_collect, args=(daemons["ocpp"], log), daemon=True)
-            reader.start()
-            chain.wait_until(chain.client.slot_end(chain.slot()) + 1)  # a fresh slot s: time to ask in it
-            s = chain.slot()
-            _wait(lambda: chain.client.next_slot_to_close >= s)  # slot s - 1 closed: the first grant is s's
-            charge = gridchain(
-                "ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", "--max-cost-wei", str(20 * 10**15),
-                "--power-w", "11000", "--start", str(t0), "--duration-s", "900", "--soc-pct", "35",
-                "--hold-s", str(3 * SLOT_S), "--profiles", "1", *c, "--json", timeout=4 * SLOT_S,
-            )  # fmt: skip
-            assert charge.returncode == 0, charge.stderr
-            _wait(lambda: any(entry["action"] == "transaction unbridged" for entry in log))
-        finally:
-            logs = {name: stop(p) for name, p in daemons.items()}
-        reader.join(timeout=10)
+    daemons = {"utility": start("utility", "serve", *c, "--json")}  # cp1 is a member: init wrote members.txt
+    log: list[dict] = []
+    try:
+        _wait(lambda: chain.client.epoch_key(chain.client.epoch_of_slot(chain.slot())) != bytes(32))
+        for name, args in (("relayer", ["relayer", "serve"]), ("keeper", ["keeper", "run"])):
+            daemons[name] = start(*args, *c, "--json")
+        daemons["ocpp"] = start("ocpp", "serve", *c, "--json")
+        banner = json.loads(daemons["ocpp"].stdout.readline())
+        assert banner["bridged"] == ["CP1"] and banner["pid"] == daemons["ocpp"].pid
+        reader = threading.Thread(target=_collect, args=(daemons["ocpp"], log), daemon=True)
+        reader.start()
+        chain.wait_until(chain.client.slot_end(chain.slot()) + 1)  # a fresh slot s: time to ask in it
+        s = chain.slot()
+        _wait(lambda: chain.client.next_slot_to_close >= s)  # slot s - 1 closed: the first grant is s's
+        charge = gridchain(
+            "ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", "--max-cost-wei", str(20 * 10**15),
+            "--power-w", "11000", "--start", str(t0), "--duration-s", "900", "--soc-pct", "35",
+            "--hold-s", str(3 * SLOT_S), "--profiles", "1", *c, "--json", timeout=4 * SLOT_S,
+        )  # fmt: skip
+        assert charge.returncode == 0, charge.stderr
+        _wait(lambda: any(entry["action"] == "transaction unbridged" for entry in log))
+    finally:
+        codes = {name: stop(p) for name, p in daemons.items()}
+    reader.join(timeout=10)
+    assert codes == {"utility": 0, "relayer": 0, "keeper": 0, "ocpp": 0}, codes
     steps = [json.loads(line) for line in charge.stdout.splitlines()]
     profiles = [step for step in steps if step["action"] == "SetChargingProfile"]
     assert profiles == [
@@ -158,7 +155,6 @@ def test_a_charge_point_process_receives_the_slot_grant_from_the_bridge(pilot):
     assert (sent["soc_pm"], sent["soc_from"], sent["slot"], sent["status"]) == (350, "meter values", s, "queued")
     [pushed] = [entry for entry in log if entry["action"] == "profile sent"]
     assert (pushed["closed_slot"], pushed["granted_w"], pushed["answer"]) == (s, 7_400, "Accepted")
+    tokens = [entry for entry in log if entry["action"] == "tokens"]
+    assert tokens[0]["epochs"][0]["obtained"] == 4  # the quota, from `utility serve`, when the bridge started
     assert log[-1]["action"] == "stopped"
-    assert logs == {"relayer": 0, "keeper": 0, "ocpp": 0}, {
-        n: p.stderr.read() for n, p in daemons.items() if n != "ocpp"
-    }
