@@ -173,7 +173,14 @@ SAMPLES = st.builds(
     power_w=st.none() | READINGS,
     signed_data=st.none() | st.text(max_size=200),
     context=CONTEXTS,
+    soc_pm=st.none() | st.integers(0, 100).map(lambda pct: pct * 10),  # sent in whole %
 )
+
+
+def sent(s: MeterSample):
+    """The MeterValue a charge point builds for sample `s` (its SoC in whole %)."""
+    soc_pct = None if s.soc_pm is None else s.soc_pm // 10
+    return meter_value(s.timestamp, s.register_wh, s.power_w, s.context, s.signed_data, soc_pct)
 
 
 @given(
@@ -182,11 +189,29 @@ SAMPLES = st.builds(
     samples=st.lists(SAMPLES, min_size=1, max_size=4, unique_by=lambda s: (s.timestamp, s.context)),
 )
 def test_meter_values_round_trip(connector_id, transaction_id, samples):
-    built = [meter_value(s.timestamp, s.register_wh, s.power_w, s.context, s.signed_data) for s in samples]
+    built = [sent(s) for s in samples]
     payload = at_central_system(build_meter_values(connector_id, transaction_id, built))
     assert (payload["connector_id"], payload.get("transaction_id")) == (connector_id, transaction_id)
     assert parse_meter_values(payload["meter_value"]) == ParsedMeterValues(tuple(samples))
     assert result_back(build_meter_values_result(), unpack) == call_result.MeterValues()
+
+
+def test_the_evs_soc_is_read_in_per_mille_and_a_bad_one_is_a_problem_naming_its_field():
+    def soc(value: str, **more) -> ParsedMeterValues:
+        sampled = [{"value": "10", "measurand": "Energy.Active.Import.Register"}]
+        sampled.append({"value": value, "measurand": "SoC", "location": "EV", **more})
+        return parse_meter_values([{"timestamp": "2026-01-01T00:00:00Z", "sampled_value": sampled}])
+
+    assert soc("35.57", unit="Percent").samples[0].soc_pm == 355  # a fraction of a per-mille dropped
+    assert soc("100").samples[0].soc_pm == 1000  # unit Percent by default for SoC
+    for value, more, problem in [
+        ("101", {}, "meterValue[0].sampledValue[1].value: '101' is above 100 % (SoC)"),
+        ("35", {"unit": "Wh"}, "meterValue[0].sampledValue[1].unit: 'Wh' is not Percent (SoC)"),
+        ("-3", {}, "meterValue[0].sampledValue[1].value: '-3' is negative"),
+    ]:
+        parsed = soc(value, **more)
+        assert parsed.samples[0].soc_pm is None and parsed.samples[0].register_wh == 10
+        assert [text for _, text in parsed.problems] == [problem]
 
 
 # ------------------------------------------------------------------------------------- Authorize, Start, Stop
@@ -224,7 +249,7 @@ def test_start_transaction_round_trip(start, transaction_id):
     id_tag_accepted=st.none() | st.booleans(),
 )
 def test_stop_transaction_round_trip(transaction_id, meter_stop_wh, timestamp, reason, id_tag, end, id_tag_accepted):
-    data = [meter_value(end.timestamp, end.register_wh, end.power_w, end.context, end.signed_data)]
+    data = [sent(end)]
     request = build_stop_transaction(transaction_id, meter_stop_wh, timestamp, reason, id_tag, data)
     stop = parse_stop_transaction(**at_central_system(request))
     assert stop == TransactionStop(transaction_id, meter_stop_wh, timestamp, reason, id_tag, ParsedMeterValues((end,)))

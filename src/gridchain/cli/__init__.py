@@ -3,8 +3,9 @@
 Entry point: imports the features' `cli` modules; nothing imports it. A feature's cli module lists what it adds:
 `COMMANDS` (top-level commands), `APPS` (command groups), `EXPERIMENTS` (under `gridchain experiment`), `INIT`
 (hooks writing its part of a new pilot), `DEPLOY` (its contracts, for `gridchain deploy`), `CAPACITY_SOURCES`
-(where C - P_R may come from: {name: factory(section)}) and `APP_FACTORIES` (command groups built with the
-collected capacity sources: `utility`).
+(where C - P_R may come from: {name: factory(section)}), `APP_FACTORIES` (command groups built with the
+collected capacity sources: `utility`), `SEAMS` (named lists of hooks its commands run) and `PLUGS` (hooks for
+other features' seams: one feature's command runs another's part without either cli importing the other).
 A new system adds one line to `FEATURES`.
 """
 
@@ -57,6 +58,10 @@ def _root(
 for feature in FEATURES:
     for name, command in getattr(feature, "COMMANDS", {}).items():
         app.command(name)(command)
+seams = {name: hooks for f in FEATURES for name, hooks in getattr(f, "SEAMS", {}).items()}
+for feature in FEATURES:  # a feature's SEAMS take the hooks other features PLUG in (names match)
+    for name, hooks in getattr(feature, "PLUGS", {}).items():
+        seams[name].extend(hooks)
 app.command("node")(node.node)
 app.command("init")(init.make_init([h for f in FEATURES for h in getattr(f, "INIT", ())]))
 app.command("deploy")(deploy.make_deploy({k: v for f in FEATURES for k, v in getattr(f, "DEPLOY", {}).items()}))

@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ocpp.v16.enums import DataTransferStatus
 
@@ -188,12 +189,14 @@ class RoamingBackend(RecordingBackend):
     `VENDOR_ID`, message `SessionStart`) from the charge point it plugged into, and goes to that charge point's
     station (`announce`: checked, reserved on chain, its id tag admitted); the answer carries the id tag, or the
     reason it was refused. Everything else is the in-memory `RecordingBackend`'s. `log(action, fields)` is told
-    each decision."""
+    each decision; every `TransactionListener` in `listeners` is told each transaction's start, the EV's state of
+    charge when a MeterValues carries it, and its stop (on the server's thread: a listener must not block)."""
 
     def __init__(self, log: Callable[[str, dict], None] | None = None) -> None:
         super().__init__()
         self.stations: dict[str, RoamingStation] = {}  # charge-point id -> its station
         self.log = log or (lambda _action, _fields: None)
+        self.listeners: list[TransactionListener] = []
 
     def data_transfer(self, cp_id: str, vendor_id: str, message_id: str | None, data: str | None):
         if vendor_id != VENDOR_ID:
@@ -217,13 +220,39 @@ class RoamingBackend(RecordingBackend):
     def start_transaction(self, cp_id, connector_id, id_tag, meter_start_wh, timestamp):
         transaction_id = super().start_transaction(cp_id, connector_id, id_tag, meter_start_wh, timestamp)
         self.log("transaction started", {"cp_id": cp_id, "transaction_id": transaction_id, "id_tag": id_tag})
+        if transaction_id is not None:
+            for listener in self.listeners:
+                listener.transaction_started(cp_id, transaction_id)
         return transaction_id
+
+    def meter_values(self, cp_id, transaction_id, samples):
+        super().meter_values(cp_id, transaction_id, samples)
+        socs = [s.soc_pm for s in samples if s.soc_pm is not None]
+        if transaction_id is not None and socs:
+            for listener in self.listeners:
+                listener.soc(cp_id, transaction_id, socs[0])
 
     def stop_transaction(self, cp_id, transaction_id, meter_stop_wh, timestamp, reason, samples):
         super().stop_transaction(cp_id, transaction_id, meter_stop_wh, timestamp, reason, samples)
         self.log(
             "transaction stopped", {"cp_id": cp_id, "transaction_id": transaction_id, "meter_stop_wh": meter_stop_wh}
         )
+        for listener in self.listeners:
+            listener.transaction_stopped(cp_id, transaction_id)
+
+
+class TransactionListener(Protocol):
+    """What follows the charge points' transactions from outside the central system (the coordination bridge):
+    told on the server's thread, so it only takes note and does its work on a thread of its own. A resent start
+    or stop may be told again."""
+
+    def transaction_started(self, cp_id: str, transaction_id: int) -> None: ...
+
+    def soc(self, cp_id: str, transaction_id: int, soc_pm: int) -> None:
+        """The EV's state of charge [per-mille] from a MeterValues of the transaction."""
+        ...
+
+    def transaction_stopped(self, cp_id: str, transaction_id: int) -> None: ...
 
 
 class RoamingCentral:

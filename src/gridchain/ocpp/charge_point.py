@@ -117,10 +117,13 @@ class RefusedError(RuntimeError):
     """The central system refused the request (e.g. an unknown id tag at StartTransaction)."""
 
 
-def _meter_value(reading: Reading, signer: Callable[[Reading], str] | None) -> datatypes.MeterValue:
-    """The MeterValue of a reading, with its SignedData `signer(reading)` if there is a signer."""
+def _meter_value(
+    reading: Reading, signer: Callable[[Reading], str] | None, soc_pct: int | None = None
+) -> datatypes.MeterValue:
+    """The MeterValue of a reading, with its SignedData `signer(reading)` if there is a signer, and the EV's SoC [%]
+    unless None."""
     signed = signer(reading) if signer is not None else None
-    return meter_value(reading.timestamp, reading.register_wh, reading.power_w, reading.context, signed)
+    return meter_value(reading.timestamp, reading.register_wh, reading.power_w, reading.context, signed, soc_pct)
 
 
 class ChargePointSim:
@@ -131,8 +134,10 @@ class ChargePointSim:
     is open; a MeterValues (Sample.Periodic: Energy.Active.Import.Register [Wh], Power.Active.Import [W], and
     with `signer` a SignedData value signer(reading)) every `meter_interval_s` [s] from the transaction's start
     (or, `clock_aligned`, at each multiple of it on the clock); the StopTransaction carries the end reading,
-    signed the same way. Every call blocks until its exchange is done (at most `timeout_s` [s] per message);
-    while offline the transaction messages wait, in order, in the outbox (`queued`).
+    signed the same way. With `soc_pct`, the EV's state of charge [%] goes with the transaction's first reading
+    (Transaction.Begin), as an EV that reports it over ISO 15118 would. Every charging profile accepted is kept in
+    `profiles` (connector, purpose, limit [W]). Every call blocks until its exchange is done (at most `timeout_s` [s]
+    per message); while offline the transaction messages wait, in order, in the outbox (`queued`).
     """
 
     def __init__(
@@ -150,6 +155,7 @@ class ChargePointSim:
         voltage_v: int = 230,
         phases: int = 3,
         timeout_s: float = 10.0,
+        soc_pct: int | None = None,
         vendor: str = "gridchain",
         model: str = "ChargePointSim",
     ) -> None:
@@ -170,11 +176,15 @@ class ChargePointSim:
         self.signer = signer
         check_seconds("timeout_s", timeout_s)
         self.timeout_s = float(timeout_s)
+        if soc_pct is not None and not (isinstance(soc_pct, int) and 0 <= soc_pct <= 100):
+            raise InputError("soc_pct", f"{soc_pct!r} is not a state of charge 0..100 (%)")
+        self.soc_pct = soc_pct
         self.vendor, self.model = vendor, model
         self.boot_status: str | None = None
         self.heartbeat_interval_s: int | None = None
         self.id_tag: str | None = None
         self.rejected_profiles: list[str] = []  # why each SetChargingProfile was Rejected
+        self.profiles: list[tuple[int, str, int]] = []  # (connector, purpose, limit [W]) of each one accepted
         self.refused: list[str] = []  # queued messages the central system answered with a CallError (dropped)
         self.delivered: list[str] = []  # actions of the outbox's messages, in the order their replies arrived
         self._outbox: collections.deque[Any] = collections.deque()
@@ -269,6 +279,7 @@ class ChargePointSim:
             self.rejected_profiles.append(str(e))
             return ChargingProfileStatus.rejected.value
         self.meter.set_limit(accepted.purpose, accepted.limit_w)
+        self.profiles.append((connector_id, accepted.purpose, accepted.limit_w))
         return ChargingProfileStatus.accepted.value
 
     async def _deliver(self, payload: Any) -> Any:
@@ -308,11 +319,10 @@ class ChargePointSim:
                     build_status_notification(ConnectorStatus(self.connector_id, status, timestamp=self.meter.now))
                 )
 
-    def _queue_readings(self, readings: list[Reading]) -> None:
+    def _queue_readings(self, readings: list[Reading], soc_pct: int | None = None) -> None:
         for reading in readings:
-            self._outbox.append(
-                build_meter_values(self.connector_id, self.meter.transaction_id, [_meter_value(reading, self.signer)])
-            )
+            value = _meter_value(reading, self.signer, soc_pct)
+            self._outbox.append(build_meter_values(self.connector_id, self.meter.transaction_id, [value]))
 
     # -- the session, from plain Python
 
@@ -360,7 +370,7 @@ class ChargePointSim:
             if status != AuthorizationStatus.accepted:
                 raise RefusedError(f"id_tag: {id_tag!r} refused by the central system ({status})")
             self.id_tag = id_tag
-            self._queue_readings([self.meter.begin(transaction_id)])
+            self._queue_readings([self.meter.begin(transaction_id)], self.soc_pct)
             await self._flush()
             await self._status(ChargePointStatus.charging)
             return transaction_id

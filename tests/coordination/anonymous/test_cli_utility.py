@@ -163,7 +163,8 @@ def test_utility_serve_puts_keys_and_capacities_on_chain_by_itself(pilot, node):
     p = start("utility", "serve", "--config", str(pilot), "--json")
     try:
         banner = json.loads(p.stdout.readline())
-        assert banner["service"] == "utility" and banner["pid"] == p.pid and banner["members"] == 2
+        members = 2 + 1  # init's ESUs and charge point CP1's bridge wallet
+        assert banner["service"] == "utility" and banner["pid"] == p.pid and banner["members"] == members
         assert banner["coordinator"] == client.address and banner["post_ahead_slots"] == 2
         deadline, today = time.monotonic() + 60, epoch_of(int(time.time()))
         first, length = client.slot_clock()

@@ -96,7 +96,7 @@ def test_a_missing_config_names_the_option(tmp_path):
 
 
 BAD_CONFIG = [
-    (r'^listen = .*$', 'listen = "nowhere"', "error: ocpp.listen: 'nowhere' is not host:port"),
+    (r'^listen = .*# the central system.*$', 'listen = "nowhere"', "error: ocpp.listen: 'nowhere' is not host:port"),
     (r"^heartbeat_interval_s = .*$", "heartbeat_interval_s = 0", "error: ocpp.heartbeat_interval_s: 0 is outside"),
     (r"^charge_points = .*$", 'charge_points = { "a/b" = "cp1" }', "error: ocpp.charge_points.a/b: a charge-point id"),
     (r"^charge_points = .*$", 'charge_points = { CP1 = 3 }', "error: ocpp.charge_points.CP1: 3 is not a meter name"),

@@ -8,6 +8,7 @@ reads the community's sections with the parsers here).
 
 from gridchain.coordination.anonymous.cli.config import init_relayer
 from gridchain.coordination.cli import (
+    bridge,
     capacity,
     demo,
     deploy,
@@ -24,6 +25,14 @@ from gridchain.coordination.cli.esu_config import init_esu
 COMMANDS = {"schedule": schedule.schedule, "demo": demo.demo, "verify": verify.verify}
 EXPERIMENTS = {"fig2": fig2.fig2}
 APPS = {"esu": esu.esu_app, "keeper": keeper.keeper_app}
-INIT = (deploy.init_coordination, utility.init_utility, init_relayer, init_esu, keeper_config.init_keeper)
+INIT = (
+    deploy.init_coordination,
+    utility.init_utility,
+    init_relayer,
+    init_esu,
+    keeper_config.init_keeper,
+    bridge.init_bridge,
+)
 DEPLOY = {"coordinator": deploy.deploy_coordinator}
 CAPACITY_SOURCES = capacity.CAPACITY_SOURCES  # the root hands every feature's sources to `utility serve`
+PLUGS = {"ocpp.bridges": (bridge.open_bridge,)}  # the charge-point bridge runs in `ocpp serve`

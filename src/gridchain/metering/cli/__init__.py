@@ -23,3 +23,4 @@ for _name, _command in {
 APPS = {"metering": metering_app, "meter": meter_app, "ocpp": ocpp.ocpp_app}
 INIT = (deploy.init_metering,)
 DEPLOY = {"metering": deploy.deploy_metering}
+SEAMS = {"ocpp.bridges": ocpp.BRIDGES}  # other features' bridges run inside `ocpp serve`

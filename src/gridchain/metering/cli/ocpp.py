@@ -23,6 +23,12 @@ from gridchain.metering.cli.config import HOST, device_key, meter_address, meter
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
+BRIDGES: list = []
+"""Openers of bridges that run inside `ocpp serve` (the root CLI fills it from other features' PLUGS): each is
+`open(config, charge_point_ids, push, log)` -> None (not configured) or (a `TransactionListener` with
+`run(stop, interval_s)`, its interval [s]); `push(cp_id, limit_w)` sends a charge point a power limit and returns
+its answer."""
+
 ocpp_app = typer.Typer(
     help="OCPP 1.6-J: the central system as a service, and a charge-point simulator.", no_args_is_help=True
 )
@@ -64,6 +70,10 @@ def serve(
     (accounts.host) reserves its maximum cost on chain and only then admits its id tag. Finished sessions and
     signed readings are written to ocpp.sessions for `metering anchor` and `metering settle`.
 
+    With bridge.enabled, each transaction at a charge point of bridge.wallets becomes a charging request from
+    that charge point's ESU wallet (the SoC from its MeterValues, else bridge.soc_pm), and at each slot close
+    the power the chain granted it (0 W without a grant) is sent to the charge point as SetChargingProfile.
+
     Example: gridchain ocpp serve --config pilot/gridchain.toml
     """
     from gridchain.metering.service import RoamingBackend, RoamingCentral, RoamingStation
@@ -73,8 +83,11 @@ def serve(
     stations = {cp_id: meter_address(config, name) for cp_id, name in settings.charge_points.items()}
     d = open_metering(config, [HOST])
     backend = RoamingBackend(_log)
+    pushers: list[RoamingCentral] = []
+    bridges = [b for b in (o(config, list(stations), _pusher(pushers), _log) for o in BRIDGES) if b is not None]
     central = _start_central(settings, backend)
     service = RoamingCentral(central, backend)
+    pushers.append(service)
     for cp_id, meter in stations.items():
         service.add_station(
             cp_id, RoamingStation(d.client, d.address(HOST), backend, meter, meters.min_reservation_wei)
@@ -82,26 +95,53 @@ def serve(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    bridged = sorted({cp_id for bridge, _ in bridges for cp_id in bridge.chargers})
     banner = {
         "url": central.url,
         "pid": os.getpid(),
         "charge_points": stations,
         "sessions": str(settings.sessions_file),
+        "bridged": bridged,
     }
     if as_json:
         print(json.dumps(banner), flush=True)
     else:
         print(f"ocpp central system at {central.url} (pid {os.getpid()}); SIGTERM or Ctrl-C stops it", flush=True)
         for cp_id, meter in stations.items():
-            print(f"  charge point {central.url}/{cp_id}  meter {meter}", flush=True)
+            note = "  (bridged into coordination)" if cp_id in bridged else ""
+            print(f"  charge point {central.url}/{cp_id}  meter {meter}{note}", flush=True)
+    threads = []
+    for bridge, interval_s in bridges:
+        backend.listeners.append(bridge)
+        threads.append(threading.Thread(target=bridge.run, args=(stop, interval_s), name="bridge", daemon=True))
+        threads[-1].start()
     try:
         while not stop.wait(0.2):
             if service.save(settings.sessions_file):
                 _log("sessions written", {"path": str(settings.sessions_file)})
     finally:
+        for thread in threads:
+            thread.join(timeout=30)
         central.stop()
         service.save(settings.sessions_file)
     _log("stopped", {"pid": os.getpid()})
+
+
+def _pusher(services: list):
+    """`push(cp_id, limit_w)` for a bridge: the limit as a charging profile through the service (once started);
+    the charge point's answer, or why it was not sent (never raises)."""
+
+    def push(cp_id: str, limit_w: int) -> str:
+        from ocpp.exceptions import OCPPError
+
+        if not services:
+            return "not sent: the central system is not started"
+        try:
+            return services[0].push_allocation(cp_id, limit_w)
+        except (OCPPError, LookupError, ConnectionError, TimeoutError, RuntimeError) as e:
+            return f"not sent: {e}"
+
+    return push
 
 
 def _stepper(as_json: bool):
@@ -125,6 +165,11 @@ def charge_point(
     power_w: int = typer.Option(7400, "--power-w", help="The EV's charging power (W)."),
     start: int = typer.Option(None, "--start", help="Plug-in time (unix s) on the simulated clock. Default: now."),
     duration_s: int = typer.Option(3600, "--duration-s", help="How long it charges (s) (simulated, not waited)."),
+    soc_pct: int = typer.Option(None, "--soc-pct", help="The EV's state of charge (%), sent at the start."),
+    hold_s: float = typer.Option(
+        0, "--hold-s", help="Seconds (real time) to stay plugged in after the start, taking charging profiles."
+    ),
+    profiles: int = typer.Option(0, "--profiles", help="Stop holding once this many profiles came (0: hold on)."),
     config_file: Path = CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print each step as one JSON line."),
 ) -> None:
@@ -134,6 +179,11 @@ def charge_point(
     MeterValues every 15 minutes with the meter's signed readings, StopTransaction with its signed session
     reading, all on a simulated clock from --start (the session is not waited out). Prints one line per
     step (JSON with --json); the last one sums the session up.
+
+    --soc-pct sends the EV's state of charge with the transaction's first MeterValues. --hold-s keeps the
+    charge point connected that long in real time after StartTransaction (or until --profiles profiles came),
+    printing each SetChargingProfile it accepts (a coordination bridge's allocation); the simulated session
+    then charges under the last limit.
 
     Example: gridchain ocpp charge-point --id CP1 --ev ev1 --max-cost-wei 20000000000000000
              --config pilot/gridchain.toml
@@ -154,9 +204,16 @@ def charge_point(
 
     longest_s = (m.MAX_SESSION_INTERVALS - 1) * m.INTERVAL_S  # a session settles at most 96 intervals at once
     bounds = (("--max-cost-wei", max_cost_wei, 1, 2**128 - 1), ("--power-w", power_w, 1, 10**6))
-    for option, value, lo, hi in (*bounds, ("--duration-s", duration_s, 1, longest_s)):
+    bounds += (
+        ("--duration-s", duration_s, 1, longest_s),
+        ("--hold-s", hold_s, 0, 86400),
+        ("--profiles", profiles, 0, 1000),
+    )
+    if soc_pct is not None:
+        bounds += (("--soc-pct", soc_pct, 0, 100),)
+    for option, value, lo, hi in bounds:
         if not lo <= value <= hi:
-            raise InputError(option, f"{value} is outside {lo}..{hi}")
+            raise InputError(option, f"{value:g} is outside {lo}..{hi}")
     config = read_config(config_file)
     settings, _ = ocpp(config), metering(config)  # both sections checked before anything is done
     if cp_id not in settings.charge_points:
@@ -174,7 +231,15 @@ def charge_point(
     signer = ChargePointMeter(meter)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
     with ChargePointSim(
-        cp_id, f"ws://{host}:{settings.port}", t0, power_w, m.INTERVAL_S, signer, clock_aligned=True, timeout_s=30.0
+        cp_id,
+        f"ws://{host}:{settings.port}",
+        t0,
+        power_w,
+        m.INTERVAL_S,
+        signer,
+        clock_aligned=True,
+        timeout_s=30.0,
+        soc_pct=soc_pct,
     ) as cp:
         try:
             _step("BootNotification", status=cp.connect())
@@ -187,7 +252,8 @@ def charge_point(
         signer.expect(session_id(domain, signed_start), t0)
         _step("Authorize", accepted=cp.authorize(tag))
         transaction_id = cp.start_transaction(tag)
-        _step("StartTransaction", transaction_id=transaction_id, id_tag=tag, timestamp=t0)
+        _step("StartTransaction", transaction_id=transaction_id, id_tag=tag, timestamp=t0, soc_pct=soc_pct)
+        _hold(cp, hold_s, profiles, _step)
         cp.advance(duration_s)
         meter_stop = cp.stop_transaction()
         _step("StopTransaction", transaction_id=transaction_id, meter_stop_wh=meter_stop, timestamp=cp.now)
@@ -202,4 +268,20 @@ def charge_point(
         energy_wh=list(reading.energy_wh),
         total_wh=reading.total_wh,
         signed_readings=len(signer.signed_readings),
+        profiles_w=[limit for _, _, limit in cp.profiles],
     )
+
+
+def _hold(cp, hold_s: float, profiles: int, step) -> None:
+    """Stay connected `hold_s` [s] of real time (or until `profiles` profiles were accepted), printing each
+    SetChargingProfile as it is accepted or rejected."""
+    deadline, seen, refused = time.monotonic() + hold_s, 0, 0
+    while True:
+        for connector_id, purpose, limit_w in cp.profiles[seen:]:
+            step("SetChargingProfile", connector_id=connector_id, purpose=purpose, limit_w=limit_w, status="Accepted")
+        for reason in cp.rejected_profiles[refused:]:
+            step("SetChargingProfile", status="Rejected", reason=reason)
+        seen, refused = len(cp.profiles), len(cp.rejected_profiles)
+        if (profiles and seen >= profiles) or time.monotonic() >= deadline:
+            return
+        time.sleep(0.1)

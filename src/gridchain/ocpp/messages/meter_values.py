@@ -1,12 +1,13 @@
 """MeterValues (charge point -> central system), and the meter values a StopTransaction carries as transactionData.
 
 Built by the charge point: `meter_value` (one MeterValue: the Energy.Active.Import.Register [Wh], the
-Power.Active.Import [W] and the register's SignedData, in one reading context) inside `build_meter_values`. Parsed
+Power.Active.Import [W], the register's SignedData and the EV's SoC [%], in one reading context) inside
+`build_meter_values`. Parsed
 by the central system: `parse_meter_values` turns MeterValue objects into `MeterSample`s, one per (timestamp,
 reading context), reading each value at a bounded cost (`reading`): a decimal meter reading is converted only if
 it has at most MAX_DECIMAL_CHARS characters and an exponent that keeps it at most MAX_READING.
 
-Units: power [W], energy [Wh], time [s] (unix seconds).
+Units: power [W], energy [Wh], time [s] (unix seconds), state of charge [per-mille] (`soc_pm`; OCPP sends %).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from ocpp.v16 import call, call_result, datatypes
-from ocpp.v16.enums import Measurand, ReadingContext, UnitOfMeasure, ValueFormat
+from ocpp.v16.enums import Location, Measurand, ReadingContext, UnitOfMeasure, ValueFormat
 
 from gridchain.errors import InputError
 from gridchain.ocpp.anomalies import AnomalyKind
@@ -34,7 +35,8 @@ class MeterSample:
     (`Sample.Clock`, `Transaction.End`, ...; OCPP's default `Sample.Periodic`). Each reading is None if not sent:
     the Energy.Active.Import.Register [Wh] (the total, or the sum of phases L1..L3 when no total is sent), the
     Power.Active.Import [W] (likewise), the Energy.Active.Import.Interval [Wh] (energy of the interval ending at
-    `timestamp`, not a register), and the register's SignedData (the meter's signed reading)."""
+    `timestamp`, not a register), the register's SignedData (the meter's signed reading), and the EV's state of
+    charge (the SoC measurand, sent in %) [per-mille, 0..1000]."""
 
     timestamp: int
     register_wh: int | None
@@ -42,18 +44,31 @@ class MeterSample:
     signed_data: str | None = None
     context: str = ReadingContext.sample_periodic.value
     interval_wh: int | None = None
+    soc_pm: int | None = None
 
 
-READINGS = ("register_wh", "power_w", "interval_wh", "signed_data")  # the fields of a MeterSample that are readings
+READINGS = (
+    "register_wh",
+    "power_w",
+    "interval_wh",
+    "signed_data",
+    "soc_pm",
+)  # the fields of a MeterSample that are readings
 
 # --------------------------------------------------------------------------------------------- the charge point
 
 
 def meter_value(
-    timestamp: int, register_wh: int, power_w: int | None, context: str, signed_data: str | None = None
+    timestamp: int,
+    register_wh: int,
+    power_w: int | None,
+    context: str,
+    signed_data: str | None = None,
+    soc_pct: int | None = None,
 ) -> datatypes.MeterValue:
     """One MeterValue at `timestamp` [s] in reading `context`: the Energy.Active.Import.Register [Wh], the
-    Power.Active.Import [W] unless None, and the register's SignedData unless None."""
+    Power.Active.Import [W] unless None, the register's SignedData unless None, and the EV's SoC [%] (measured at
+    the EV) unless None."""
     reading_context = ReadingContext(context)
     energy = Measurand.energy_active_import_register
     values = [
@@ -78,6 +93,16 @@ def meter_value(
                 unit=UnitOfMeasure.wh,
             )
         )
+    if soc_pct is not None:
+        values.append(
+            datatypes.SampledValue(
+                value=str(soc_pct),
+                context=reading_context,
+                measurand=Measurand.soc,
+                unit=UnitOfMeasure.percent,
+                location=Location.ev,
+            )
+        )
     return datatypes.MeterValue(timestamp=iso_utc(timestamp), sampled_value=values)
 
 
@@ -94,8 +119,10 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)
 _REGISTER = Measurand.energy_active_import_register.value
 _INTERVAL = Measurand.energy_active_import_interval.value
 _POWER = Measurand.power_active_import.value
+_SOC = Measurand.soc.value
 _KEPT = {_REGISTER: ("register_wh", "Wh"), _INTERVAL: ("interval_wh", "Wh"), _POWER: ("power_w", "W")}
-_SCALE = {"Wh": 1, "kWh": 1000, "W": 1, "kW": 1000}
+_SCALE = {"Wh": 1, "kWh": 1000, "W": 1, "kW": 1000, "Percent": 10}  # Percent: read as per-mille
+SOC_PM_MAX = 1000  # a state of charge above 100 % is no reading
 _EXACT = Context(prec=MAX_DECIMAL_CHARS + 8)  # every bounded value times 1000, without rounding
 _PHASES = ("L1", "L2", "L3")
 _SIGNED = ("signed_data", None)  # the slot of the register's SignedData
@@ -104,10 +131,11 @@ _Slot = tuple[str, str | None]  # (reading, phase): where a sampled value goes i
 
 
 def reading(value: str, unit: str) -> int:
-    """A SampledValue's decimal `value` in `unit` (Wh, kWh, W or kW) as an integer number of Wh or W (a fraction
-    of a Wh or W dropped). The text is bounded before it is converted: at most MAX_DECIMAL_CHARS ASCII characters
-    of a plain decimal (optional sign, digits, point, exponent; no spaces, underscores, NaN or Infinity), and an
-    exponent that keeps it within 0..MAX_READING, so no value costs more than a few microseconds to read.
+    """A SampledValue's decimal `value` in `unit` (Wh, kWh, W or kW; Percent) as an integer number of Wh or W (a
+    fraction of a Wh or W dropped; per-mille for Percent). The text is bounded before it is converted: at most
+    MAX_DECIMAL_CHARS ASCII characters of a plain decimal (optional sign, digits, point, exponent; no spaces,
+    underscores, NaN or Infinity), and an exponent that keeps it within 0..MAX_READING, so no value costs more than a
+    few microseconds to read.
     InputError (field `value`) otherwise."""
     if len(value) > MAX_DECIMAL_CHARS:
         raise InputError("value", f"{clip(value)} is longer than {MAX_DECIMAL_CHARS} characters")
@@ -143,8 +171,9 @@ def parse_meter_values(meter_value: object, where: str = "meterValue") -> Parsed
     """MeterSamples of OCPP MeterValue objects (snake_case, as the `ocpp` library passes them), one per
     (timestamp, reading context): the Energy.Active.Import.Register (Wh or kWh), Energy.Active.Import.Interval
     (Wh or kWh) and Power.Active.Import (W or kW) measured at the Outlet, each the phase-less total or, without
-    one, the sum of phases L1..L3; and the register's SignedData. OCPP's defaults apply to absent fields (context
-    Sample.Periodic, measurand Energy.Active.Import.Register, format Raw, location Outlet, unit Wh, for power W).
+    one, the sum of phases L1..L3; the register's SignedData; and the EV's SoC (in Percent, wherever measured). OCPP's
+    defaults apply to absent fields (context Sample.Periodic, measurand Energy.Active.Import.Register, format Raw,
+    location Outlet, unit Wh, for power W).
     Other measurands, locations and phases are not read.
 
     A sampled value that is not a reading in range, has another unit, or contradicts an earlier one of the same
@@ -203,6 +232,8 @@ def _read_sampled_value(
         raise InputError(sat, "expected an object with a string value")
     measurand = sv.get("measurand", _REGISTER)
     phase = sv.get("phase")
+    if measurand == _SOC:
+        return _read_soc(sv, sat, problems)
     if measurand not in _KEPT or sv.get("location", "Outlet") != "Outlet" or phase not in (None, *_PHASES):
         return None
     name, default_unit = _KEPT[measurand]
@@ -223,9 +254,29 @@ def _read_sampled_value(
         return None
 
 
+def _read_soc(sv: dict, sat: str, problems: list[tuple[AnomalyKind, str]]) -> tuple[_Slot, int] | None:
+    """The SoC measurand (OCPP: unit Percent, usually at location EV) as (slot, per-mille); a problem appended for
+    one in another unit or above 100 %."""
+    unit = sv.get("unit", "Percent")
+    if unit != "Percent":
+        problems.append((AnomalyKind.BAD_VALUE, f"{sat}.unit: {clip(unit)} is not Percent (SoC)"))
+        return None
+    try:
+        soc_pm = reading(sv["value"], unit)
+    except InputError as e:
+        problems.append((AnomalyKind.BAD_VALUE, str(e.within(sat))))
+        return None
+    if soc_pm > SOC_PM_MAX:
+        problems.append((AnomalyKind.BAD_VALUE, f"{sat}.value: {clip(sv['value'])} is above 100 % (SoC)"))
+        return None
+    return ("soc_pm", None), soc_pm
+
+
 def _sample(timestamp: int, context: str, bucket: dict[_Slot, tuple[int | str, int]]) -> MeterSample:
     """The sample of one reading context: each reading its phase-less total, or else the sum of its phases."""
     readings: dict[str, Any] = {}
+    if ("soc_pm", None) in bucket:
+        readings["soc_pm"] = bucket[("soc_pm", None)][0]
     for name in ("register_wh", "power_w", "interval_wh"):
         if (name, None) in bucket:
             readings[name] = bucket[(name, None)][0]
