@@ -10,6 +10,7 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound, ContractLogicError, Web3RPCError
 
 from gridchain.chain.compiler import Artifact
+from gridchain.errors import InputError
 from gridchain.chain.gateway import (
     ChainRevert,
     Event,
@@ -37,6 +38,36 @@ def _reason(error: Exception) -> str:
         return revert_reason(bytes.fromhex(data[2:]))
     message = str(getattr(error, "message", None) or error)
     return message.removeprefix("execution reverted: ").strip("'\"")
+
+
+def unreachable_reason(error: Exception) -> str:
+    """Why a node could not be asked anything, in a few words (`connection refused`, `timed out`, `name not
+    known`, `not a JSON-RPC answer`): the HTTP library's own text is a 200-character pool report."""
+    import requests
+
+    text = str(error)
+    if isinstance(error, requests.Timeout) or "timed out" in text:
+        return "timed out"
+    if isinstance(error, requests.ConnectionError):
+        if "Connection refused" in text:
+            return "connection refused"
+        if "resolve" in text or "Name or service not known" in text or "nodename nor servname" in text:
+            return "name not known"
+        if "SSL" in text or "certificate" in text:
+            return "TLS handshake failed"
+        return "connection failed"
+    if isinstance(error, (ValueError, requests.HTTPError, Web3RPCError)):  # an HTML page, a 404, an error object
+        return "not a JSON-RPC answer"
+    return (text.splitlines()[0] if text else type(error).__name__)[:80]
+
+
+def reach(url: str, private_keys: Sequence[str], field: str, timeout: float = 120.0) -> RpcGateway:
+    """A gateway to the node at `url` (its chain id asked once); a node that does not answer is an InputError
+    naming `field` with `unreachable_reason`'s few words. The keys must be valid already."""
+    try:
+        return RpcGateway(url, private_keys, timeout)
+    except Exception as e:  # refused connection, DNS, a timeout, not JSON-RPC
+        raise InputError(field, f"cannot reach an EVM node at {url!r}: {unreachable_reason(e)}") from None
 
 
 class RpcGateway:
