@@ -10,7 +10,6 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound, ContractLogicError, Web3RPCError
 
 from gridchain.chain.compiler import Artifact
-from gridchain.errors import InputError
 from gridchain.chain.gateway import (
     ChainRevert,
     Event,
@@ -23,6 +22,7 @@ from gridchain.chain.gateway import (
     event_topic,
     revert_reason,
 )
+from gridchain.errors import InputError
 
 TX_GAS_CAP = 16_777_216  # EIP-7825 (Osaka): the most gas one transaction may use
 PRIORITY_FEE = 10**9
