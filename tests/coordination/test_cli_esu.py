@@ -209,8 +209,8 @@ def _run_the_wallets(chain: Chain, config, c: list[str]) -> None:
     chain.wait_until(chain.client.slot_end(max(start_slot, 1)))  # a fresh slot s >= 1: time to act in it
     s = chain.request_slot = chain.slot()
     on_time = start("esu", "request", "--wallet", "esu01", "--demand-kw", "7.4", "--soc-pct", "35", "--slots", "2", *c)
-    late = start("esu", "request", "--wallet", "esu02", "--demand-kw", "3", "--soc-pct", "50", "--slots", "1", *c,
-                 "--slot", str(s - 1))  # fmt: skip
+    late_args = ["--demand-kw", "3", "--soc-pct", "50", "--slots", "1", "--slot", str(s - 1)]
+    late = start("esu", "request", "--wallet", "esu02", *late_args, *c)
     assert done(on_time)[0].endswith(f"slot {s}: queued at the relayer\n")
     out, _ = done(late)
     assert f"late: slot: slot {s - 1} is over (current {s})" in out.replace("\n  ", " ")

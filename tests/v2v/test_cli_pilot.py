@@ -128,6 +128,11 @@ def wait_until(check, timeout_s: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def auction(amount_wh: int, duration_s: int) -> list[str]:
+    """The options of `v2v auction open` for `amount_wh` at most MAX_RATE, bidding open `duration_s`."""
+    return ["--amount-wh", str(amount_wh), "--max-rate-wei-per-kwh", str(MAX_RATE), "--duration-s", str(duration_s)]
+
+
 def test_register_announces_each_providers_url_on_chain(pilot):
     p1, p2, c1 = (pilot.evs[ev] for ev in ("p1", "p2", "c1"))
     assert p1["action"] == "admitted" and p1["url"].startswith("http://127.0.0.1:")
@@ -141,10 +146,7 @@ def test_a_trade_between_three_processes(pilot):
     pilot.serve("p1", P1_RESERVE)
     pilot.serve("p2", P2_RESERVE)
     before = {a: pilot.gateway.balance(a) for a in (p1, p2, c1)}
-    opened = pilot.ok(
-        "v2v", "auction", "open", "--ev", "c1", "--amount-wh", str(AMOUNT),
-        "--max-rate-wei-per-kwh", str(MAX_RATE), "--duration-s", "12",
-    )  # fmt: skip
+    opened = pilot.ok("v2v", "auction", "open", "--ev", "c1", *auction(AMOUNT, duration_s=12))
     assert opened["deposit_wei"] == MAX_RATE * AMOUNT // 1000
     early = pilot.bad("v2v", "auction", "end", "--ev", "c1")
     assert early.startswith("error: --ev: bidding is open until "), early
@@ -186,10 +188,7 @@ def test_a_trade_between_three_processes(pilot):
 
 def test_a_winner_whose_service_does_not_answer_is_a_one_line_error(pilot):
     pilot.serve("p1", P1_RESERVE)
-    opened = pilot.ok(
-        "v2v", "auction", "open", "--ev", "c1", "--amount-wh", "2000",
-        "--max-rate-wei-per-kwh", str(MAX_RATE), "--duration-s", "4",
-    )  # fmt: skip
+    opened = pilot.ok("v2v", "auction", "open", "--ev", "c1", *auction(2000, duration_s=4))
     wait_until(lambda: pilot.gateway.now() >= opened["closing_time"], 60, "bidding to close")
     pilot.stop("p1")  # the winner goes away before the consumer comes
     assert pilot.ok("v2v", "auction", "end", "--ev", "c1")["winner"] == pilot.evs["p1"]["address"]

@@ -52,10 +52,8 @@ def test_a_roaming_session_through_processes_is_settled_and_billed(node, pilot):
     try:
         banner = json.loads(server.stdout.readline())
         assert banner["pid"] == server.pid and banner["charge_points"] == {"CP1": meter["meter"]}
-        cp = run(
-            "ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", "--max-cost-wei", MAX_COST_WEI, "--power-w", POWER_W,
-            "--start", t0, "--duration-s", DURATION_S, "--json", "--config", pilot,
-        )  # fmt: skip
+        session_args = ["--max-cost-wei", MAX_COST_WEI, "--power-w", POWER_W, "--start", t0, "--duration-s", DURATION_S]
+        cp = run("ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", *session_args, "--json", "--config", pilot)
         assert cp.returncode == 0, cp.stderr
         steps = [json.loads(line) for line in cp.stdout.splitlines()]
         assert [s["action"] for s in steps][:3] == ["BootNotification", "DataTransfer SessionStart", "Authorize"]
