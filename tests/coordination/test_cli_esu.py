@@ -5,15 +5,17 @@ late (refused, then re-signed for the next slot with the same token), status, al
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import time
 
 import pytest
+from typer.testing import CliRunner
 
 from gridchain.cli import app
-from tests.support.cli_pilot import free_port_pair, gridchain, init_pilot, runner, start
+from tests.support.pilot import init_pilot
+from tests.support.processes import done, free_ports, gridchain, json_lines, read_banner, start, stop
 
+runner = CliRunner()
 SLOT_S = 20
 MARGIN_S = 4
 
@@ -133,12 +135,6 @@ class Chain:
         return issuer
 
 
-def done(p, timeout: float = 120) -> tuple[str, str]:
-    out, err = p.communicate(timeout=timeout)
-    assert p.returncode == 0, (p.returncode, out, err)
-    return out, err
-
-
 @pytest.mark.integration
 def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path):
     from gridchain.chain.anvil import start_anvil
@@ -147,7 +143,7 @@ def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path)
     from gridchain.net.server import LoopbackServer
 
     with start_anvil(block_time=1, accounts=1) as node:
-        base = free_port_pair()
+        base = free_ports()
         config = init_pilot(tmp_path / "pilot", 2, base, node.url, slot_length_s=SLOT_S, flush_margin_s=MARGIN_S)
         c = ["--config", str(config)]
         assert error(["relayer", "serve", *c]).startswith("error: deployment.coordinator: not deployed")
@@ -171,7 +167,7 @@ def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path)
         )
         relayer = start("relayer", "serve", *c, "--json")
         try:
-            banner = json.loads(relayer.stdout.readline())
+            banner = read_banner(relayer)
             assert banner["service"] == "relayer" and banner["url"] == f"http://127.0.0.1:{base + 1}"
             assert banner["coordinator"] == chain.client.address and banner["flush_margin_s"] == MARGIN_S
             with LoopbackServer(issuance_app(issuer), base):
@@ -191,9 +187,8 @@ def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path)
             assert table.exit_code == 0 and max(len(line) for line in table.stdout.splitlines()) <= 80
             assert table.stdout.splitlines()[1].split()[-1] == "ok"
         finally:
-            relayer.send_signal(signal.SIGTERM)
-            assert relayer.wait(timeout=30) == 0
-        logs = [json.loads(line) for line in relayer.stderr.read().splitlines() if line.startswith("{")]
+            _, err = stop(relayer)
+        logs = json_lines(err)
         relayed = [entry for entry in logs if entry["event"] == "relayed" and entry["status"] == "submitted"]
         assert sorted(entry["slot"] for entry in relayed) == [chain.request_slot, chain.request_slot + 1]
 

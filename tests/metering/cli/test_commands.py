@@ -15,20 +15,16 @@ from gridchain.config.file import load_config
 from gridchain.metering import model as m
 from gridchain.metering.cli.bill import _table
 from gridchain.metering.cli.config import metering, ocpp
-from tests.metering.cli.support import free_port
+from tests.support.pilot import init_pilot
+from tests.support.processes import free_port
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pilot") / "p"
-    port = free_port()  # nothing listens here: an unreachable node
-    r = runner.invoke(
-        app, ["init", str(folder), "--members", "0", "--light-keystores", "--rpc-url", f"http://127.0.0.1:{port}"]
-    )
-    assert r.exit_code == 0, r.output
-    return folder / "gridchain.toml"
+    unreachable = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    return init_pilot(tmp_path_factory.mktemp("pilot") / "p", 0, rpc_url=unreachable)
 
 
 def test_init_writes_the_metering_parties_and_sections(pilot):
