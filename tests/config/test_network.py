@@ -60,8 +60,11 @@ def test_rpc_url_unreachable_is_one_short_reason(tmp_path, web_server):
     assert unreachable(tmp_path, closed) == f"cannot reach an EVM node at {closed!r}: connection refused"
     unknown = "http://no-such-host.invalid:8545"
     assert unreachable(tmp_path, unknown) == f"cannot reach an EVM node at {unknown!r}: name not known"
-    for url in (web_server, web_server + "/missing"):  # an HTML page, a 404
-        assert unreachable(tmp_path, url) == f"cannot reach an EVM node at {url!r}: not a JSON-RPC answer"
+    assert unreachable(tmp_path, web_server) == f"cannot reach an EVM node at {web_server!r}: not a JSON-RPC answer"
+    missing = web_server + "/missing"
+    assert (
+        unreachable(tmp_path, missing) == f"cannot reach an EVM node at {missing!r}: not a JSON-RPC answer (HTTP 404)"
+    )
 
 
 def test_rpc_url_that_never_answers_times_out():

@@ -56,7 +56,10 @@ def unreachable_reason(error: Exception) -> str:
         if "SSL" in text or "certificate" in text:
             return "TLS handshake failed"
         return "connection failed"
-    if isinstance(error, (ValueError, requests.HTTPError, Web3RPCError)):  # an HTML page, a 404, an error object
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, requests.HTTPError) and status:  # a 404, or a provider wanting an API key (401, 403)
+        return f"not a JSON-RPC answer (HTTP {status})"
+    if isinstance(error, (ValueError, requests.HTTPError, Web3RPCError)):  # an HTML page, an error object
         return "not a JSON-RPC answer"
     return (text.splitlines()[0] if text else type(error).__name__)[:80]
 
