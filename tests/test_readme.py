@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gridchain.chain.anvil import free_port
-from tests.support.cli_process import gridchain_env
+from tests.support.processes import gridchain_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [p for p in (ROOT / "README.md", ROOT / "docs/operate.md") if p.exists()]

@@ -1,7 +1,6 @@
 """`gridchain deploy`: idempotent, refuses what it must not silently replace, and checks the code on chain."""
 
 import json
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -11,8 +10,8 @@ from gridchain.config.file import load_config
 from gridchain.config.network import connect
 from gridchain.config.record import checked_address, load_record
 from gridchain.errors import InputError
-from tests.support.cli_process import rpc
 from tests.support.pilot import write_pilot
+from tests.support.processes import rpc, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -24,14 +23,6 @@ INIT = "600a600c600039600a6000f3" + RUNTIME
 def node():
     with start_anvil(accounts=2) as anvil:
         yield anvil
-
-
-def poll(fn, deadline_s=10.0):
-    end = time.monotonic() + deadline_s
-    while (value := fn()) is None:
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
-    return value
 
 
 def deploy(config, *args):
@@ -84,7 +75,8 @@ def test_record_pointing_at_another_contract(tmp_path, node):
     deployed(config, "--json")
     dev0 = rpc(node.url, "eth_accounts")[0]
     tx = rpc(node.url, "eth_sendTransaction", [{"from": dev0, "data": "0x" + INIT}])
-    other = poll(lambda: rpc(node.url, "eth_getTransactionReceipt", [tx]))["contractAddress"]
+    receipt = wait_until(lambda: rpc(node.url, "eth_getTransactionReceipt", [tx]), 10, "the receipt", 0.05)
+    other = receipt["contractAddress"]
     record = json.loads((tmp_path / "deployment.json").read_text())
     record["contracts"]["coordinator"]["address"] = other
     (tmp_path / "deployment.json").write_text(json.dumps(record))

@@ -70,3 +70,33 @@ def test_init_folder_that_cannot_be_made(tmp_path):
     result = init(str(tmp_path / "file/p"), "--members", "0")
     assert result.exit_code == 2
     assert result.stderr == f"error: FOLDER: cannot create {str(tmp_path / 'file/p')!r}: Not a directory\n"
+
+
+def test_init_comments_share_a_column_per_section_within_100_columns(tmp_path):
+    from gridchain.config.init import _split_comment
+
+    assert init(str(tmp_path / "p"), "--members", "0", "--light-keystores").exit_code == 0
+    lines = (tmp_path / "p/gridchain.toml").read_text().splitlines()
+    assert max(map(len, lines)) <= 100
+    columns: dict[str, dict[str, int]] = {}  # section -> key -> its comment's column
+    section = ""
+    for line in lines:
+        code, comment = _split_comment(line)
+        section = code if code.startswith("[") else section
+        if code and comment:
+            columns.setdefault(section, {})[code.split(" = ")[0]] = line.index(comment)
+    assert len(set(columns["[accounts]"].values())) == 1  # ev_owner's long key moves the whole section's column
+    for name in ("[network]", "[ocpp]"):
+        assert len(set(columns[name].values())) == 1, (name, columns[name])
+    for name in ("[utility]", "[relayer]", "[keys]"):  # admin_token_file, password_*: too long to share it
+        short = [column for key, column in columns[name].items() if len(key) < 12]
+        assert set(short) == {30}, (name, columns[name])  # listen = ... among them
+
+
+def test_align_comments_falls_back_and_ignores_hashes_in_strings():
+    from gridchain.config.init import align_comments
+
+    text = '[a]\nk = "x # not a comment" # one\nlonger_key = 1 # two\n[b]\nv = 1 # ' + "c" * 95 + "\n"
+    assert align_comments(text, column=20, width=100) == (
+        '[a]\nk = "x # not a comment" # one\nlonger_key = 1          # two\n[b]\n# ' + "c" * 95 + "\nv = 1\n"
+    )

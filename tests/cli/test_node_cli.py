@@ -1,15 +1,12 @@
-import json
 import os
 import signal
 import socket
-import subprocess
-import time
 
 import pytest
 from typer.testing import CliRunner
 
 from gridchain.cli import app
-from tests.support.cli_process import gridchain_argv, gridchain_env, rpc
+from tests.support.processes import gridchain, json_lines, kill, read_banner, rpc, start, stop, wait_until
 
 # init code that deploys a 10-byte contract returning 42
 RUNTIME = "602a60005260206000f3"
@@ -19,33 +16,13 @@ DEV0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 
 def start_node(*args):
     """`gridchain node --port 0 --json ARGS` as a process; returns it and its banner."""
-    p = subprocess.Popen(
-        gridchain_argv("node", "--port", "0", "--json", "--accounts", "2", *args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=gridchain_env(),
-    )
-    line = p.stdout.readline()
-    if not line:
-        p.wait(30)
-        raise AssertionError(f"node did not start: {p.stderr.read()}")
-    return p, json.loads(line)
+    p = start("node", "--port", "0", "--json", "--accounts", "2", *args)
+    return p, read_banner(p)
 
 
 def stop_node(p, sig=signal.SIGTERM):
-    """Stop the node by PID; its exit code and the JSON lines it logged on stderr."""
-    os.kill(p.pid, sig)
-    code = p.wait(timeout=30)
-    return code, [json.loads(line) for line in p.stderr.read().splitlines()]
-
-
-def poll(deadline_s, fn):
-    end = time.monotonic() + deadline_s
-    while (value := fn()) is None:
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.1)
-    return value
+    """Stop the node by PID (it must exit 0); the JSON lines it logged on stderr."""
+    return json_lines(stop(p, sig, timeout=30)[1])
 
 
 def gone(pid):
@@ -56,10 +33,6 @@ def gone(pid):
     return False
 
 
-def run(*args):
-    return subprocess.run(gridchain_argv(*args), capture_output=True, text=True, timeout=60, env=gridchain_env())
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("hardfork", ["prague", "osaka"])
 def test_node_runs_until_ctrl_c_and_stops_anvil(hardfork):
@@ -68,12 +41,11 @@ def test_node_runs_until_ctrl_c_and_stops_anvil(hardfork):
         assert info["hardfork"] == hardfork and len(info["accounts"]) == 2
         assert info["gridchain_pid"] == p.pid and info["url"].startswith("http://127.0.0.1:")
         assert int(rpc(info["url"], "eth_chainId"), 16) == 31337
-        code, logs = stop_node(p, signal.SIGINT)
-        assert code == 0 and logs[-1]["event"] == "stopped" and logs[-1]["saved"] is False
+        logs = stop_node(p, signal.SIGINT)
+        assert logs[-1]["event"] == "stopped" and logs[-1]["saved"] is False
         assert gone(info["pid"])
     finally:
-        if p.poll() is None:
-            p.kill()
+        kill(p)
 
 
 @pytest.mark.integration
@@ -85,12 +57,12 @@ def test_node_saves_state_at_sigterm_and_a_restart_has_the_contract(tmp_path):
         assert info["chain_id"] == 1337 and int(rpc(url, "eth_chainId"), 16) == 1337
         assert info["block_time_s"] == 1 and info["state"] == str(state)
         first = int(rpc(url, "eth_blockNumber"), 16)
-        poll(5, lambda: int(rpc(url, "eth_blockNumber"), 16) > first or None)  # mines with no transaction
+        wait_until(lambda: int(rpc(url, "eth_blockNumber"), 16) > first, 5, "a block", 0.1)  # with no transaction
         tx = rpc(url, "eth_sendTransaction", [{"from": DEV0, "data": "0x" + INIT, "gas": hex(100_000)}])
-        receipt = poll(5, lambda: rpc(url, "eth_getTransactionReceipt", [tx]))
+        receipt = wait_until(lambda: rpc(url, "eth_getTransactionReceipt", [tx]), 5, "the receipt", 0.1)
         address = receipt["contractAddress"]
-        code, logs = stop_node(p)
-        assert code == 0 and logs[-1] == {
+        logs = stop_node(p)
+        assert logs[-1] == {
             "event": "stopped",
             "anvil_pid": info["pid"],
             "state": str(state),
@@ -99,10 +71,9 @@ def test_node_saves_state_at_sigterm_and_a_restart_has_the_contract(tmp_path):
         assert state.is_file() and gone(info["pid"])
         p, info = start_node("--state", str(state), "--chain-id", "1337")
         assert rpc(info["url"], "eth_getCode", [address, "latest"]) == "0x" + RUNTIME
-        assert stop_node(p)[0] == 0
+        stop_node(p)
     finally:
-        if p.poll() is None:
-            p.kill()
+        kill(p)
 
 
 def test_node_port_in_use_is_an_error_naming_port():
@@ -110,7 +81,7 @@ def test_node_port_in_use_is_an_error_naming_port():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        p = run("node", "--port", str(port))
+        p = gridchain("node", "--port", str(port))
     assert p.returncode == 2
     assert p.stderr == f"error: --port: 127.0.0.1:{port} is in use: choose another port (0: any free port)\n"
     assert p.stdout == ""
@@ -132,7 +103,7 @@ def test_node_anvil_exiting_at_start_is_an_error_naming_port(monkeypatch):
 def test_node_state_file_that_is_not_anvil_state(tmp_path):
     bad = tmp_path / "state.json"
     bad.write_text("garbage\n")
-    p = run("node", "--port", "0", "--state", str(bad))
+    p = gridchain("node", "--port", "0", "--state", str(bad))
     assert p.returncode == 2
     assert p.stderr == f"error: --state: anvil cannot load {str(bad)!r} (not an anvil state file?)\n"
 

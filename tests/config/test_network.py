@@ -1,5 +1,8 @@
 """[network]: the URL must have a scheme and reach a node, and the node must be the configured chain."""
 
+import http.server
+import threading
+
 import pytest
 
 from gridchain.chain.anvil import free_port
@@ -21,14 +24,57 @@ def test_rpc_url_without_http_scheme(tmp_path, url):
     refused(lambda: connect(config), f"network.rpc_url: {url!r} is not an http:// or https:// URL")
 
 
-def test_rpc_url_unreachable(tmp_path):
-    url = f"http://127.0.0.1:{free_port()}"  # closed: nothing listens there
+class _Answers(http.server.BaseHTTPRequestHandler):
+    """A web server that is no EVM node: an HTML page, or a 404."""
+
+    def do_POST(self) -> None:
+        status = 404 if self.path == "/missing" else 200
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(b"<html>not a node</html>")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def web_server():
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Answers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def unreachable(tmp_path, url: str) -> str:
     config = load_config(write_pilot(tmp_path, url))
     with pytest.raises(InputError) as e:
         connect(config)
-    assert e.value.field == "network.rpc_url"
-    assert e.value.reason.startswith(f"cannot reach an EVM node at {url!r}: ")
-    assert "\n" not in str(e.value)
+    assert e.value.field == "network.rpc_url" and "\n" not in str(e.value)
+    return e.value.reason
+
+
+def test_rpc_url_unreachable_is_one_short_reason(tmp_path, web_server):
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    assert unreachable(tmp_path, closed) == f"cannot reach an EVM node at {closed!r}: connection refused"
+    unknown = "http://no-such-host.invalid:8545"
+    assert unreachable(tmp_path, unknown) == f"cannot reach an EVM node at {unknown!r}: name not known"
+    assert unreachable(tmp_path, web_server) == f"cannot reach an EVM node at {web_server!r}: not a JSON-RPC answer"
+    missing = web_server + "/missing"
+    assert (
+        unreachable(tmp_path, missing) == f"cannot reach an EVM node at {missing!r}: not a JSON-RPC answer (HTTP 404)"
+    )
+
+
+def test_rpc_url_that_never_answers_times_out():
+    """(A real timeout takes connect's 10 s: the reason is checked on the errors requests raises.)"""
+    import requests
+
+    from gridchain.chain.rpc_gateway import unreachable_reason
+
+    assert unreachable_reason(requests.ConnectTimeout("HTTPConnectionPool(...): Max retries exceeded")) == "timed out"
+    assert unreachable_reason(requests.ReadTimeout("Read timed out. (read timeout=10.0)")) == "timed out"
 
 
 def test_settings_bad_values(tmp_path):

@@ -124,7 +124,7 @@ def test_help_and_version():
 @pytest.mark.integration
 def test_demo_on_a_node_with_blocks_asks_for_yes():
     from gridchain.chain.anvil import start_anvil
-    from tests.support.cli_process import rpc
+    from tests.support.processes import rpc
 
     with start_anvil(accounts=2) as node:
         rpc(node.url, "evm_mine")

@@ -5,15 +5,17 @@ late (refused, then re-signed for the next slot with the same token), status, al
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import time
 
 import pytest
+from typer.testing import CliRunner
 
 from gridchain.cli import app
-from tests.support.cli_pilot import free_port_pair, gridchain, init_pilot, runner, start
+from tests.support.pilot import init_pilot
+from tests.support.processes import done, free_ports, gridchain, json_lines, read_banner, start, stop
 
+runner = CliRunner()
 SLOT_S = 20
 MARGIN_S = 4
 
@@ -133,12 +135,6 @@ class Chain:
         return issuer
 
 
-def done(p, timeout: float = 120) -> tuple[str, str]:
-    out, err = p.communicate(timeout=timeout)
-    assert p.returncode == 0, (p.returncode, out, err)
-    return out, err
-
-
 @pytest.mark.integration
 def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path):
     from gridchain.chain.anvil import start_anvil
@@ -147,7 +143,7 @@ def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path)
     from gridchain.net.server import LoopbackServer
 
     with start_anvil(block_time=1, accounts=1) as node:
-        base = free_port_pair()
+        base = free_ports()
         config = init_pilot(tmp_path / "pilot", 2, base, node.url, slot_length_s=SLOT_S, flush_margin_s=MARGIN_S)
         c = ["--config", str(config)]
         assert error(["relayer", "serve", *c]).startswith("error: deployment.coordinator: not deployed")
@@ -171,7 +167,7 @@ def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path)
         )
         relayer = start("relayer", "serve", *c, "--json")
         try:
-            banner = json.loads(relayer.stdout.readline())
+            banner = read_banner(relayer)
             assert banner["service"] == "relayer" and banner["url"] == f"http://127.0.0.1:{base + 1}"
             assert banner["coordinator"] == chain.client.address and banner["flush_margin_s"] == MARGIN_S
             with LoopbackServer(issuance_app(issuer), base):
@@ -191,9 +187,8 @@ def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path)
             assert table.exit_code == 0 and max(len(line) for line in table.stdout.splitlines()) <= 80
             assert table.stdout.splitlines()[1].split()[-1] == "ok"
         finally:
-            relayer.send_signal(signal.SIGTERM)
-            assert relayer.wait(timeout=30) == 0
-        logs = [json.loads(line) for line in relayer.stderr.read().splitlines() if line.startswith("{")]
+            _, err = stop(relayer)
+        logs = json_lines(err)
         relayed = [entry for entry in logs if entry["event"] == "relayed" and entry["status"] == "submitted"]
         assert sorted(entry["slot"] for entry in relayed) == [chain.request_slot, chain.request_slot + 1]
 
@@ -209,8 +204,8 @@ def _run_the_wallets(chain: Chain, config, c: list[str]) -> None:
     chain.wait_until(chain.client.slot_end(max(start_slot, 1)))  # a fresh slot s >= 1: time to act in it
     s = chain.request_slot = chain.slot()
     on_time = start("esu", "request", "--wallet", "esu01", "--demand-kw", "7.4", "--soc-pct", "35", "--slots", "2", *c)
-    late = start("esu", "request", "--wallet", "esu02", "--demand-kw", "3", "--soc-pct", "50", "--slots", "1", *c,
-                 "--slot", str(s - 1))  # fmt: skip
+    late_args = ["--demand-kw", "3", "--soc-pct", "50", "--slots", "1", "--slot", str(s - 1)]
+    late = start("esu", "request", "--wallet", "esu02", *late_args, *c)
     assert done(on_time)[0].endswith(f"slot {s}: queued at the relayer\n")
     out, _ = done(late)
     assert f"late: slot: slot {s - 1} is over (current {s})" in out.replace("\n  ", " ")

@@ -5,12 +5,8 @@ import json
 import os
 import queue
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -19,23 +15,10 @@ from gridchain.chain.anvil import start_anvil
 from gridchain.chain.rpc_gateway import RpcGateway
 from gridchain.cli import app
 from gridchain.coordination.client import CoordinatorClient
+from tests.support.pilot import init_pilot
+from tests.support.processes import gridchain, start, stop
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
 runner = CliRunner()
-
-
-def gridchain(*args, timeout=120):
-    """Run the CLI as its own process."""
-    cmd = [sys.executable, "-c", "from gridchain.cli import main; main()", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": SRC})
-
-
-def write_pilot(folder: Path, rpc_url: str, slot_length_s: int = 4) -> Path:
-    r = runner.invoke(app, ["init", str(folder), "--members", "2", "--light-keystores", "--rpc-url", rpc_url])
-    assert r.exit_code == 0, r.output
-    config = folder / "gridchain.toml"
-    config.write_text(re.sub(r"slot_length_s = 60", f"slot_length_s = {slot_length_s}", config.read_text()))
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +26,7 @@ def pilot(tmp_path_factory):
     """A deployed pilot on anvil (block_time 1, slots of 4 s) with three members allowed two requests a slot."""
     node = start_anvil(block_time=1, accounts=6)
     try:
-        config = write_pilot(tmp_path_factory.mktemp("pilot"), node.url)
+        config = init_pilot(tmp_path_factory.mktemp("pilot"), 2, rpc_url=node.url, slot_length_s=4)
         r = runner.invoke(app, ["deploy", "coordinator", "--config", str(config)])
         assert r.exit_code == 0, r.output + r.stderr
         record = json.loads((config.parent / "deployment.json").read_text())
@@ -103,14 +86,7 @@ class Lines:
 def test_keeper_run_closes_every_slot_then_verify_agrees(pilot):
     node, config, client, members = pilot
     submit(client, members, 2, seed=1)
-    p = subprocess.Popen(
-        [sys.executable, "-c", "from gridchain.cli import main; main()", "keeper", "run", "--config", str(config)]
-        + ["--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": SRC},
-    )
+    p = start("keeper", "run", "--config", config, "--json")
     try:
         lines = Lines(p)
         banner = lines.until(lambda line: "service" in line, 60)
@@ -121,8 +97,7 @@ def test_keeper_run_closes_every_slot_then_verify_agrees(pilot):
         assert last["gas"] > 21_000 and last["tx"].startswith("0x")
         assert not [line for line in lines.seen if line.get("event") == "error"], lines.seen
     finally:
-        p.send_signal(signal.SIGTERM)
-        assert p.wait(timeout=30) == 0, p.stderr.read()
+        stop(p)
     closed = [line["slot"] for line in lines.seen if line.get("event") == "closed"]
     assert closed == list(range(closed[0], closed[-1] + 1))  # in order, none skipped
     with pytest.raises(ProcessLookupError):
@@ -215,7 +190,7 @@ def test_verify_bad_slots(args, message, monkeypatch):
     ],
 )
 def test_keeper_run_bad_config(edit, message, tmp_path):
-    config = write_pilot(tmp_path / "pilot", "http://127.0.0.1:9")
+    config = init_pilot(tmp_path / "pilot", 2, rpc_url="http://127.0.0.1:9", slot_length_s=4)
     config.write_text(edit(config.read_text()))
     r = runner.invoke(app, ["keeper", "run", "--config", str(config)])
     assert r.exit_code == 2 and r.stderr.startswith(message), r.stderr

@@ -1,11 +1,10 @@
 import json
-import subprocess
-import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from gridchain.cli import app
+from tests.support.processes import gridchain
 
 runner = CliRunner()
 
@@ -37,20 +36,7 @@ def closed_chain():
 @pytest.mark.integration
 def test_verify_a_slot_on_a_node(closed_chain):
     node, client = closed_chain
-    cmd = [
-        sys.executable,
-        "-m",
-        "gridchain",
-        "verify",
-        "--slot",
-        "2",
-        "--address",
-        client.address,
-        "--rpc-url",
-        node.url,
-        "--json",
-    ]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    p = gridchain("verify", "--slot", "2", "--address", client.address, "--rpc-url", node.url, "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["ok"] and out["mismatches"] == [] and len(out["allocations"]) >= 4

@@ -54,8 +54,8 @@ def site(tmp_path):
     with CentralSystem(backend) as central:
         service = RoamingCentral(central, backend)
         service.add_station("CP1", RoamingStation(client, host, backend, meter.address, 10**15))
-        yield {"gateway": gateway, "client": client, "meter": meter, "ev_key": ev_key, "t0": t0, "log": log,
-               "service": service, "central": central, "path": tmp_path / "sessions.json"}  # fmt: skip
+        chain = {"gateway": gateway, "client": client, "meter": meter, "ev_key": ev_key, "t0": t0}
+        yield chain | {"log": log, "service": service, "central": central, "path": tmp_path / "sessions.json"}
 
 
 def test_a_session_start_round_trips_through_data_transfer_data():

@@ -12,17 +12,12 @@ Run by `make pilot-test` (marker `pilot`; minutes of wall-clock time: slots are 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from tests.support.cli_process import gridchain_argv, gridchain_env
+from tests.support.processes import Processes, free_ports, wait_until
 
 pytestmark = pytest.mark.pilot
 
@@ -31,74 +26,6 @@ ESUS = 20
 GROUPS = 4  # ESUs request in four consecutive slots, five per slot
 LATE = "esu05"  # signs for the slot before the current one: refused, resent by `esu status` with the same token
 PORT_OFFSETS = (0, 1, 10, 11, 20)  # utility, relayer, two V2V providers, OCPP (init's layout from --port-base)
-
-
-def free_base() -> int:
-    """A port base whose five service ports (PORT_OFFSETS) and the node's (base + 30) are free now."""
-    for base in range(20_000, 60_000, 97):
-        ports = [base + k for k in (*PORT_OFFSETS, 30)]
-        if all(_free(p) for p in ports):
-            return base
-    raise RuntimeError("no free port base")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-class Processes:
-    """The pilot's processes: one-shot commands and daemons, each daemon stopped by its PID at the end."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.env = gridchain_env(GRIDCHAIN_CONFIG=str(folder / "gridchain.toml"))
-        self.daemons: dict[str, subprocess.Popen] = {}
-
-    def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run(gridchain_argv(*args), env=self.env, capture_output=True, text=True, timeout=timeout)
-
-    def json(self, *args: str) -> dict:
-        p = self.run(*args, "--json")
-        assert p.returncode == 0, (args, p.stdout, p.stderr)
-        return json.loads(p.stdout)
-
-    def start(self, name: str, *args: str) -> dict:
-        """Start a daemon with --json; its first stdout line is its banner (JSON)."""
-        p = subprocess.Popen(
-            gridchain_argv(*args, "--json"), env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.daemons[name] = p
-        line = p.stdout.readline()
-        assert line, f"{name} exited before its banner: {p.stderr.read()}"
-        return json.loads(line)
-
-    def stop(self, name: str) -> tuple[str, str]:
-        """SIGTERM by PID; the daemon must exit 0. Its remaining stdout and stderr."""
-        p = self.daemons.pop(name)
-        os.kill(p.pid, signal.SIGTERM)
-        out, err = p.communicate(timeout=60)
-        assert p.returncode == 0, (name, p.returncode, err[-2000:])
-        return out, err
-
-    def kill_all(self) -> None:
-        for p in self.daemons.values():
-            if p.poll() is None:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait()
-
-
-def wait_until(check, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def wallets() -> list[str]:
@@ -113,8 +40,8 @@ def parallel(fn, items, workers: int = 4) -> list:
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pilot") / "pilot"
-    procs = Processes(folder)
-    base = free_base()
+    procs = Processes(folder / "gridchain.toml")
+    base = free_ports((*PORT_OFFSETS, 30))
     node_port = base + 30
     state = folder.parent / "node-state.json"
     try:

@@ -1,8 +1,12 @@
-"""A small pilot folder written directly (gridchain.toml, cheap keystores, password file) for the config tests."""
+"""Pilot folders for tests: `write_pilot` writes a small one directly (gridchain.toml, cheap keystores, password
+file) for the config tests; `init_pilot` runs `gridchain init` (light keystores) and edits its TOML."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from typer.testing import CliRunner
 
 from gridchain.crypto.keystore import new_key, write_keystore, write_private
 
@@ -52,3 +56,40 @@ record = "deployment.json"
     path = folder / "gridchain.toml"
     path.write_text(text)
     return path
+
+
+def init_pilot(
+    folder: Path,
+    members: int = 2,
+    port_base: int = 8700,
+    rpc_url: str = "http://127.0.0.1:8545",
+    edits: dict[str, object] | None = None,
+    **keys: object,
+) -> Path:
+    """`gridchain init` (light keystores) into `folder`; returns the config's path. `keys` replace the one line
+    `key = ...` of the TOML (e.g. slot_length_s=12); `edits` the same by "section.key" (a key in several
+    sections, e.g. {"ocpp.listen": '"127.0.0.1:0"'})."""
+    from gridchain.cli import app
+
+    args = ["init", str(folder), "--members", str(members), "--light-keystores", "--port-base", str(port_base)]
+    r = CliRunner().invoke(app, [*args, "--rpc-url", rpc_url, "--json"])
+    assert r.exit_code == 0, r.output
+    config = Path(json.loads(r.stdout)["config"])
+    for key, value in {**keys, **(edits or {})}.items():
+        edit_toml(config, key, value)
+    return config
+
+
+def edit_toml(config: Path, key: str, value: object) -> None:
+    """Replace the line `key = ...` (the only one; "section.key": the one in [section]) by `key = value`."""
+    section, _, name = key.rpartition(".")
+    lines = config.read_text().splitlines()
+    current, hits = "", []
+    for i, line in enumerate(lines):
+        if line.startswith("["):
+            current = line.split("]")[0][1:]
+        elif line.startswith(f"{name} = ") and (not section or current == section):
+            hits.append(i)
+    assert len(hits) == 1, (key, hits)
+    lines[hits[0]] = f"{name} = {value}"
+    config.write_text("\n".join(lines) + "\n")

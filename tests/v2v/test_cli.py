@@ -1,21 +1,13 @@
 import json
-import subprocess
-import sys
-import urllib.request
 
 import pytest
 from typer.testing import CliRunner
 
 from gridchain.chain.anvil import start_anvil
 from gridchain.cli import app
+from tests.support.processes import gridchain, rpc
 
 runner = CliRunner()
-
-
-def rpc(url, method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    with urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"})) as r:
-        return json.loads(r.read())["result"]
 
 
 def test_v2v_demo_prints_the_timeline_the_exchange_and_the_balances():
@@ -47,13 +39,7 @@ def test_v2v_demo_json_balances_sum_to_zero():
 
 
 def test_v2v_demo_bad_amount_names_the_option():
-    p = subprocess.run(
-        [sys.executable, "-m", "gridchain", "v2v", "demo", "--amount-kwh", "201"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    p = gridchain("v2v", "demo", "--amount-kwh", "201")
     assert p.returncode == 2 and p.stderr == "error: --amount-kwh: 201 is outside 1..200\n" and p.stdout == ""
 
 
@@ -72,13 +58,7 @@ def test_v2v_demo_min_collateral_sets_each_bids_collateral():
 
 
 def test_v2v_demo_bad_min_collateral_names_the_option():
-    p = subprocess.run(
-        [sys.executable, "-m", "gridchain", "v2v", "demo", "--min-collateral-pm", "1001"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    p = gridchain("v2v", "demo", "--min-collateral-pm", "1001")
     assert p.returncode == 2 and p.stderr == "error: --min-collateral-pm: 1001 is outside 0..1000\n" and p.stdout == ""
 
 
@@ -91,13 +71,7 @@ def test_v2v_help_explains():
 def test_v2v_demo_runs_on_a_node_and_warns_before_moving_its_clock():
     with start_anvil() as node:
         t0 = int(rpc(node.url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
-        p = subprocess.run(
-            [sys.executable, "-m", "gridchain", "v2v", "demo", "--rpc-url", node.url, "--json", "--amount-kwh", "4"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        p = gridchain("v2v", "demo", "--rpc-url", node.url, "--json", "--amount-kwh", "4", timeout=600)
         assert p.returncode == 0, p.stderr
         assert p.stderr == f"warning: the demo moves the clock of the node at {node.url} forward (evm_increaseTime)\n"
         data = json.loads(p.stdout)

@@ -6,14 +6,7 @@ each a one-line error with exit code 2."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -22,110 +15,62 @@ from gridchain.chain.anvil import start_anvil
 from gridchain.chain.rpc_gateway import RpcGateway
 from gridchain.cli import app
 from gridchain.v2v.client import V2VClient
+from tests.support.processes import Processes, free_ports, json_lines, wait_until
 
 pytestmark = pytest.mark.integration
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 TWEI = 10**12
 AMOUNT = 6_000  # [Wh]
 MAX_RATE, P1_RESERVE, P2_RESERVE = 300 * TWEI, 150 * TWEI, 200 * TWEI
 
 
-def free_pair() -> int:
-    """A port p with p and p + 1 free: init puts the two providers at port_base + 10 and + 11."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no two free ports in a row")
+def bad_in_process(pilot: Processes, *args: str) -> str:
+    """The one-line error of a command that must refuse its input, run through typer's runner in this process
+    (no interpreter start: the quick cases)."""
+    r = CliRunner().invoke(app, list(args), env={"GRIDCHAIN_CONFIG": str(pilot.config)})
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.count("\n") == 1, (r.exit_code, r.stdout, r.stderr)
+    return r.stderr.strip()
 
 
-class Pilot:
-    def __init__(self, folder: Path, url: str) -> None:
-        self.folder, self.url = folder, url
-        self.env = {**os.environ, "PYTHONPATH": str(SRC), "GRIDCHAIN_CONFIG": str(folder / "gridchain.toml")}
-        self.daemons: dict[str, subprocess.Popen] = {}
+def serve(pilot: Processes, ev: str, reserve: int) -> dict:
+    """Start `v2v provider serve` for `ev` bidding down to `reserve`; its banner."""
+    args = ["--ev", ev, "--rate-wei-per-kwh", str(reserve), "--step-pm", "200"]
+    banner = pilot.start(ev, "v2v", "provider", "serve", *args)
+    assert banner["ev"] == ev and banner["pid"] == pilot.daemons[ev].pid
+    return banner
 
-    def run(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "gridchain", *args], env=self.env, capture_output=True, text=True, timeout=180
-        )
 
-    def ok(self, *args: str) -> dict:
-        p = self.run(*args, "--json")
-        assert p.returncode == 0, p.stderr
-        return json.loads(p.stdout)
-
-    def bad(self, *args: str) -> str:
-        p = self.run(*args)
-        assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1, (p.returncode, p.stdout, p.stderr)
-        return p.stderr.strip()
-
-    def bad_in_process(self, *args: str) -> str:
-        """`bad`, through typer's runner in this process (no interpreter start: the quick cases)."""
-        r = CliRunner().invoke(app, list(args), env={"GRIDCHAIN_CONFIG": self.env["GRIDCHAIN_CONFIG"]})
-        assert r.exit_code == 2 and r.stdout == "" and r.stderr.count("\n") == 1, (r.exit_code, r.stdout, r.stderr)
-        return r.stderr.strip()
-
-    def serve(self, ev: str, reserve: int) -> dict:
-        cmd = [sys.executable, "-m", "gridchain", "v2v", "provider", "serve", "--ev", ev, "--json"]
-        cmd += ["--rate-wei-per-kwh", str(reserve), "--step-pm", "200"]
-        p = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.daemons[ev] = p
-        banner = json.loads(p.stdout.readline())  # the banner comes first
-        assert banner["ev"] == ev and banner["pid"] == p.pid
-        return banner
-
-    def stop(self, ev: str) -> list[dict]:
-        """SIGTERM by PID; the daemon must exit 0 with `stopped` as its last action. Its JSON log lines."""
-        p = self.daemons.pop(ev)
-        os.kill(p.pid, signal.SIGTERM)
-        out, err = p.communicate(timeout=30)
-        lines = [json.loads(line) for line in out.splitlines()]
-        assert p.returncode == 0, err
-        assert lines[-1]["action"] == "stopped"
-        return lines
-
-    def kill_all(self) -> None:
-        for p in self.daemons.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+def stop_provider(pilot: Processes, ev: str) -> list[dict]:
+    """SIGTERM by PID (exit 0) with `stopped` as its last action; its JSON log lines."""
+    lines = json_lines(pilot.stop(ev)[0])
+    assert lines[-1]["action"] == "stopped"
+    return lines
 
 
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
     node = start_anvil(block_time=1)
     folder = tmp_path_factory.mktemp("v2v") / "pilot"
-    p = Pilot(folder, node.url)
+    p = Processes(folder / "gridchain.toml")
+    p.folder = folder
     try:
-        base = free_pair() - 10
-        init = ["init", str(folder), "--members", "0", "--light-keystores", "--rpc-url", node.url]
-        assert p.run(*init, "--port-base", str(base)).returncode == 0
-        deployed = p.ok("deploy", "v2v")
+        base = free_ports((10, 11))  # init puts the two providers at port_base + 10 and + 11
+        init = ["init", folder, "--members", "0", "--light-keystores", "--rpc-url", node.url]
+        assert p.run(*init, "--port-base", base).returncode == 0
+        deployed = p.json("deploy", "v2v")
         p.address = deployed["contracts"]["v2v"]["address"]
         p.gateway = RpcGateway(node.url, [])
         p.client = V2VClient(p.gateway, p.address)
-        p.evs = {ev: p.ok("v2v", "register", "--ev", ev) for ev in ("p1", "p2", "c1")}
+        p.evs = {ev: p.json("v2v", "register", "--ev", ev) for ev in ("p1", "p2", "c1")}
         yield p
     finally:
         p.kill_all()
         node.stop()
 
 
-def wait_until(check, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
+def auction(amount_wh: int, duration_s: int) -> list[str]:
+    """The options of `v2v auction open` for `amount_wh` at most MAX_RATE, bidding open `duration_s`."""
+    return ["--amount-wh", str(amount_wh), "--max-rate-wei-per-kwh", str(MAX_RATE), "--duration-s", str(duration_s)]
 
 
 def test_register_announces_each_providers_url_on_chain(pilot):
@@ -133,40 +78,37 @@ def test_register_announces_each_providers_url_on_chain(pilot):
     assert p1["action"] == "admitted" and p1["url"].startswith("http://127.0.0.1:")
     assert pilot.client.announced(p1["address"]) == p1["url"] and pilot.client.announced(c1["address"]) == ""
     assert p2["url"] != p1["url"] and pilot.client.admitted_at(c1["address"]) > 0
-    assert pilot.ok("v2v", "register", "--ev", "p1")["action"] == "already admitted"  # idempotent
+    assert pilot.json("v2v", "register", "--ev", "p1")["action"] == "already admitted"  # idempotent
 
 
 def test_a_trade_between_three_processes(pilot):
     p1, p2, c1 = (pilot.evs[ev]["address"] for ev in ("p1", "p2", "c1"))
-    pilot.serve("p1", P1_RESERVE)
-    pilot.serve("p2", P2_RESERVE)
+    serve(pilot, "p1", P1_RESERVE)
+    serve(pilot, "p2", P2_RESERVE)
     before = {a: pilot.gateway.balance(a) for a in (p1, p2, c1)}
-    opened = pilot.ok(
-        "v2v", "auction", "open", "--ev", "c1", "--amount-wh", str(AMOUNT),
-        "--max-rate-wei-per-kwh", str(MAX_RATE), "--duration-s", "12",
-    )  # fmt: skip
+    opened = pilot.json("v2v", "auction", "open", "--ev", "c1", *auction(AMOUNT, duration_s=12))
     assert opened["deposit_wei"] == MAX_RATE * AMOUNT // 1000
     early = pilot.bad("v2v", "auction", "end", "--ev", "c1")
     assert early.startswith("error: --ev: bidding is open until "), early
     wait_until(lambda: pilot.gateway.now() >= opened["closing_time"], 60, "bidding to close")
 
-    listed = pilot.ok("v2v", "auctions")["auctions"]
+    listed = pilot.json("v2v", "auctions")["auctions"]
     assert len(listed) == 1 and listed[0]["state"] == "to end"
     bidders = {b["provider"] for b in listed[0]["bids"]}
     assert bidders == {p1, p2}, listed  # both daemons bid, p2 down to its reserve
-    ended = pilot.ok("v2v", "auction", "end", "--ev", "c1")
+    ended = pilot.json("v2v", "auction", "end", "--ev", "c1")
     assert ended["winner"] == p1 and P1_RESERVE <= ended["rate_wei_per_kwh"] < P2_RESERVE
     assert ended["url"] == pilot.evs["p1"]["url"]  # found on chain, no out-of-band help
 
-    charged = pilot.ok("v2v", "auction", "session", "--ev", "c1")
+    charged = pilot.json("v2v", "auction", "session", "--ev", "c1")
     assert charged["provider"] == p1 and charged["delivered_wh"] == charged["receipted_wh"] == AMOUNT
     assert charged["increments"] == AMOUNT // 2000
     wait_until(lambda: pilot.client.auction(c1).closing_time == 0, 30, "the provider to settle")
-    settled = pilot.ok("v2v", "auction", "settle", "--ev", "c1")
+    settled = pilot.json("v2v", "auction", "settle", "--ev", "c1")
     price = ended["rate_wei_per_kwh"] * AMOUNT // 1000
     assert settled["settled_by"] == "already closed" and settled["delivered_wh"] == AMOUNT
     assert settled["to_provider_wei"] == price + MAX_RATE * AMOUNT // 1000  # price + collateral (= deposit)
-    withdrawn = pilot.ok("v2v", "auction", "withdraw", "--ev", "c1")
+    withdrawn = pilot.json("v2v", "auction", "withdraw", "--ev", "c1")
     assert withdrawn["withdrawn_wei"] == 0  # the consumer was paid by the settlement's push
 
     wait_until(lambda: pilot.client.pending_returns(p2) == 0, 30, "p2 to withdraw its collateral")
@@ -176,23 +118,20 @@ def test_a_trade_between_three_processes(pilot):
     assert 0 < before[p2] - after[p2] < gas  # the loser lost only gas: its collateral came back
     assert price <= before[c1] - after[c1] < price + gas
     assert pilot.client.balance() == 0
-    p1_log = pilot.stop("p1")
-    p2_log = pilot.stop("p2")
+    p1_log = stop_provider(pilot, "p1")
+    p2_log = stop_provider(pilot, "p2")
     assert [e["action"] for e in p1_log if e["action"] in ("won", "settled")] == ["won", "settled"]
     assert any(e["action"] == "withdrew" for e in p2_log)
-    auctions = pilot.ok("v2v", "auctions", "--all")["auctions"]
-    assert auctions[0]["state"] == "closed" and pilot.ok("v2v", "auctions")["auctions"] == []
+    auctions = pilot.json("v2v", "auctions", "--all")["auctions"]
+    assert auctions[0]["state"] == "closed" and pilot.json("v2v", "auctions")["auctions"] == []
 
 
 def test_a_winner_whose_service_does_not_answer_is_a_one_line_error(pilot):
-    pilot.serve("p1", P1_RESERVE)
-    opened = pilot.ok(
-        "v2v", "auction", "open", "--ev", "c1", "--amount-wh", "2000",
-        "--max-rate-wei-per-kwh", str(MAX_RATE), "--duration-s", "4",
-    )  # fmt: skip
+    serve(pilot, "p1", P1_RESERVE)
+    opened = pilot.json("v2v", "auction", "open", "--ev", "c1", *auction(2000, duration_s=4))
     wait_until(lambda: pilot.gateway.now() >= opened["closing_time"], 60, "bidding to close")
-    pilot.stop("p1")  # the winner goes away before the consumer comes
-    assert pilot.ok("v2v", "auction", "end", "--ev", "c1")["winner"] == pilot.evs["p1"]["address"]
+    stop_provider(pilot, "p1")  # the winner goes away before the consumer comes
+    assert pilot.json("v2v", "auction", "end", "--ev", "c1")["winner"] == pilot.evs["p1"]["address"]
     error = pilot.bad("v2v", "auction", "session", "--ev", "c1", "--timeout-s", "2")
     url = pilot.evs["p1"]["url"]
     assert error.startswith(f"error: winner: the provider's service at {url} does not answer"), error
@@ -215,7 +154,7 @@ def test_a_winner_whose_service_does_not_answer_is_a_one_line_error(pilot):
     ],
 )
 def test_bad_inputs_are_one_line_errors(pilot, args, expected):
-    assert pilot.bad_in_process(*args).startswith(expected)
+    assert bad_in_process(pilot, *args).startswith(expected)
 
 
 def test_a_provider_whose_port_is_taken_is_a_one_line_error(pilot):
@@ -223,7 +162,7 @@ def test_a_provider_whose_port_is_taken_is_a_one_line_error(pilot):
     with socket.socket() as s:
         s.bind((host, int(port)))
         s.listen(1)
-        error = pilot.bad_in_process("v2v", "provider", "serve", "--ev", "p2")
+        error = bad_in_process(pilot, "v2v", "provider", "serve", "--ev", "p2")
     assert error.startswith(f"error: v2v.listen.p2: cannot listen on {host}:{port}: "), error
 
 
@@ -232,8 +171,8 @@ def test_an_ev_not_admitted_cannot_open_an_auction(pilot):
 
     password = (pilot.folder / "secrets/keystore-password").read_text().strip()
     write_keystore(pilot.folder / "evs/c9.json", new_key(), password, 2**14)
-    error = pilot.bad_in_process(
-        "v2v", "auction", "open", "--ev", "c9", "--amount-wh", "1", "--max-rate-wei-per-kwh", "1"
+    error = bad_in_process(
+        pilot, "v2v", "auction", "open", "--ev", "c9", "--amount-wh", "1", "--max-rate-wei-per-kwh", "1"
     )
     assert error.startswith("error: --ev: c9 (0x") and error.endswith(
         "is not admitted: run `gridchain v2v register --ev c9`"

@@ -87,14 +87,14 @@ def pilot():
 
 
 class Spy:
-    """A gateway that records the first block of every log query it passes on."""
+    """A gateway that records the block range of every log query it passes on."""
 
     def __init__(self, gateway) -> None:
         self.gateway, self.from_blocks = gateway, []
 
-    def events(self, artifact, address, name, from_block=0, to_block=None):
+    def logs(self, artifact, address, names, from_block, to_block):
         self.from_blocks.append((from_block, to_block))
-        return self.gateway.events(artifact, address, name, from_block, to_block)
+        return self.gateway.logs(artifact, address, names, from_block, to_block)
 
     def __getattr__(self, name):
         return getattr(self.gateway, name)
@@ -122,6 +122,18 @@ def test_event_reader_pages_a_long_history(pilot):
     reader.catch_up()
     assert reader.checkpoint == pilot.gateway.block_number() + 1 and list(reader.book.open)
     assert all(to - start == 1 for start, to in spy.from_blocks)  # never more than two blocks per query
+
+
+def test_event_reader_reads_afresh_after_a_reorganisation(pilot):
+    spy = Spy(pilot.gateway)
+    reader = EventReader(V2VClient(spy, pilot.client.address, pilot.client.artifact), pilot.deployed_block)
+    pilot.consumer.start_auction(AMOUNT, BIDDING, START)
+    assert [e.name for e, _ in reader.poll()] == ["AuctionStarted"]
+    before = reader.book
+    spy.block_hash = lambda number: "0x" + "ee" * 32  # every block read is now another one
+    again = reader.poll()
+    assert [e.name for e, _ in again] == ["AuctionStarted"] and reader.book is not before
+    assert list(reader.book.open) == [pilot.consumer.address.lower()]
 
 
 def test_event_reader_waits_for_confirmations(pilot):

@@ -81,8 +81,8 @@ def compile_contract(name: str, use_cache: bool = True, directory: Path = CONTRA
         input_bundle=FilesystemInputBundle(_search_paths(directory)),
         output_formats=["abi", "bytecode"],
     )
-    artifact = Artifact(name, out["abi"], bytes.fromhex(out["bytecode"].removeprefix("0x")), sha,
-                        f"vyper {vyper.__version__}")  # fmt: skip
+    bytecode = bytes.fromhex(out["bytecode"].removeprefix("0x"))
+    artifact = Artifact(name, out["abi"], bytecode, sha, f"vyper {vyper.__version__}")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp")
     tmp.write_text(

@@ -75,3 +75,13 @@ class EventLog:
     def named(self, *names: str) -> list[Event]:
         """The events read so far with one of these names, in chain order (no sync)."""
         return [e for e in self.events if e.name in names]
+
+
+def read_events(
+    gateway: Gateway, artifact: Artifact, address: str, names: tuple[str, ...], start_block: int = 0
+) -> list[Event]:
+    """Every event `names` of the contract from `start_block` to the latest block, once (a one-shot `EventLog`:
+    in bounded ranges, for a command that reads the history and exits)."""
+    log = EventLog(gateway, artifact, address, names, start_block)
+    log.sync()
+    return log.events

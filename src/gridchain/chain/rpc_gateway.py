@@ -22,6 +22,7 @@ from gridchain.chain.gateway import (
     event_topic,
     revert_reason,
 )
+from gridchain.errors import InputError
 
 TX_GAS_CAP = 16_777_216  # EIP-7825 (Osaka): the most gas one transaction may use
 PRIORITY_FEE = 10**9
@@ -37,6 +38,39 @@ def _reason(error: Exception) -> str:
         return revert_reason(bytes.fromhex(data[2:]))
     message = str(getattr(error, "message", None) or error)
     return message.removeprefix("execution reverted: ").strip("'\"")
+
+
+def unreachable_reason(error: Exception) -> str:
+    """Why a node could not be asked anything, in a few words (`connection refused`, `timed out`, `name not
+    known`, `not a JSON-RPC answer`): the HTTP library's own text is a 200-character pool report."""
+    import requests
+
+    text = str(error)
+    if isinstance(error, requests.Timeout) or "timed out" in text:
+        return "timed out"
+    if isinstance(error, requests.ConnectionError):
+        if "Connection refused" in text:
+            return "connection refused"
+        if "resolve" in text or "Name or service not known" in text or "nodename nor servname" in text:
+            return "name not known"
+        if "SSL" in text or "certificate" in text:
+            return "TLS handshake failed"
+        return "connection failed"
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, requests.HTTPError) and status:  # a 404, or a provider wanting an API key (401, 403)
+        return f"not a JSON-RPC answer (HTTP {status})"
+    if isinstance(error, (ValueError, requests.HTTPError, Web3RPCError)):  # an HTML page, an error object
+        return "not a JSON-RPC answer"
+    return (text.splitlines()[0] if text else type(error).__name__)[:80]
+
+
+def reach(url: str, private_keys: Sequence[str], field: str, timeout: float = 120.0) -> RpcGateway:
+    """A gateway to the node at `url` (its chain id asked once); a node that does not answer is an InputError
+    naming `field` with `unreachable_reason`'s few words. The keys must be valid already."""
+    try:
+        return RpcGateway(url, private_keys, timeout)
+    except Exception as e:  # refused connection, DNS, a timeout, not JSON-RPC
+        raise InputError(field, f"cannot reach an EVM node at {url!r}: {unreachable_reason(e)}") from None
 
 
 class RpcGateway:

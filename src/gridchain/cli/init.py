@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from gridchain.checks import check_int
-from gridchain.config.init import InitOptions
+from gridchain.config.init import InitOptions, align_comments
 from gridchain.crypto.keystore import LIGHT_SCRYPT_N, STANDARD_SCRYPT_N, write_private
 from gridchain.errors import InputError
 from gridchain.ui.errors import bad_input_exits
@@ -66,7 +66,7 @@ def make_init(hooks):
         sections = "".join(hook(opts) for hook in hooks)  # first: hooks may add accounts to [accounts]
         addresses.update({name: account_address_of(folder, name) for name, _ in opts.accounts})
         text = _common(rpc_url, chain_id, opts.accounts) + sections
-        config.write_text(text)
+        config.write_text(align_comments(text))
         summary = {"config": str(config), "accounts": addresses, "members": members}
         if as_json:
             typer.echo(json.dumps(summary))

@@ -19,6 +19,7 @@ import typer
 
 from gridchain.checks import check_int
 from gridchain.errors import InputError
+from gridchain.ui.banner import STOPS, print_banner
 from gridchain.ui.errors import bad_input_exits
 
 Hardfork = StrEnum("Hardfork", {"prague": "prague", "osaka": "osaka"})
@@ -123,15 +124,18 @@ def _banner(anvil, block_time: int, state: Path | None, chain_id: int, as_json: 
         "state": str(state) if state else None,
         "accounts": [{"address": Account.from_key(k).address, "private_key": k} for k in anvil.keys],
     }
-    if as_json:
-        print(json.dumps(info), flush=True)
-        return
     mining = f"a block every {block_time} s" if block_time else "a block per transaction"
-    print(f"anvil {anvil.hardfork} at {anvil.url} (pid {anvil.pid}, gridchain pid {os.getpid()})", flush=True)
-    print(f"  chain id {chain_id}, {mining}, state {state or 'not saved'}; Ctrl-C stops it", flush=True)
-    for i, a in enumerate(info["accounts"][:3]):
-        print(f"  {a['address']}  development account {i}", flush=True)
-    print(f"  ... {len(anvil.keys)} of them; their keys are public (--json): never use them for real money", flush=True)
+    text = {
+        "pid": info["gridchain_pid"],
+        "anvil_pid": anvil.pid,
+        "chain_id": chain_id,
+        "mining": mining,
+        "state": state or "not saved",
+        "accounts": f"{len(anvil.keys)} funded, the first {info['accounts'][0]['address']}",
+    }
+    title = f"anvil {anvil.hardfork} at {anvil.url}; {STOPS}"
+    notes = ["the accounts' keys are public (--json): never use them for real money"]
+    print_banner(title, info if as_json else text, as_json, notes=notes)
 
 
 def _log(event: str, **fields: object) -> None:

@@ -51,13 +51,10 @@ def connect(config: Config, accounts: Sequence[str] = (), extra_keys: Sequence[s
     """Connect to the node [network] names, check its chain id, and decrypt the named accounts' keystores.
 
     `extra_keys` are keys held elsewhere (an ESU's wallet), signed for as well."""
-    from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.chain.rpc_gateway import RpcGateway, reach
 
     settings = network_settings(config)
-    try:
-        probe = RpcGateway(settings.rpc_url, [], timeout=10.0)
-    except Exception as e:  # refused connection, DNS, not JSON-RPC: one line, naming the option
-        raise InputError("network.rpc_url", f"cannot reach an EVM node at {settings.rpc_url!r}: {_short(e)}") from None
+    probe = reach(settings.rpc_url, [], "network.rpc_url", timeout=10.0)
     if probe.chain_id != settings.chain_id:
         raise InputError(
             "network.chain_id",
@@ -68,8 +65,3 @@ def connect(config: Config, accounts: Sequence[str] = (), extra_keys: Sequence[s
     from eth_account import Account
 
     return Network(settings, gateway, {n: Account.from_key(k).address for n, k in zip(accounts, keys)})
-
-
-def _short(error: Exception) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text[:200]

@@ -50,6 +50,17 @@ def write_private(path: Path, text: str) -> None:
         raise
 
 
+def read_json_file(path: Path, field: str, what: str) -> object | None:
+    """The JSON a state file at `path` holds (what `write_private` wrote), None if there is none yet; one that
+    cannot be read or parsed is an InputError naming `field` and saying `what` it should be."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise InputError(field, f"cannot read {what} {str(path)!r}: {e}") from None
+
+
 def keystore_address(path: Path, field: str) -> str:
     """The address a keystore file holds the key of (stored in clear in the file), without decrypting it."""
     data = _read(path, field)

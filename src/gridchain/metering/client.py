@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gridchain.chain.client import ContractClient
+from gridchain.chain.events import read_events
 from gridchain.chain.gateway import Gateway, Receipt
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import compact, recover_digest
@@ -191,7 +192,7 @@ class MeteringClient(ContractClient):
 
     def tariffs(self, community: int, from_block: int = 0) -> list[m.Tariff]:
         """Every tariff version of `community`, oldest first, from the contract's `TariffSet` events."""
-        events = self.gateway.events(self.artifact, self.address, "TariffSet", from_block)
+        events = read_events(self.gateway, self.artifact, self.address, ("TariffSet",), from_block)
         return [
             m.Tariff(int(e.args["effective_from"]), tuple(int(p) for p in e.args["prices_wei_per_kwh"]))
             for e in sorted(events, key=lambda e: int(e.args["version"]))
@@ -200,7 +201,7 @@ class MeteringClient(ContractClient):
 
     def settlements(self, from_block: int = 0) -> list[m.Settled]:
         """Every settled roaming session, from the contract's `SessionSettled` events."""
-        events = self.gateway.events(self.artifact, self.address, "SessionSettled", from_block)
+        events = read_events(self.gateway, self.artifact, self.address, ("SessionSettled",), from_block)
         return [_settled(e.args) for e in events]
 
     # -- reads -----------------------------------------------------------------------------------------

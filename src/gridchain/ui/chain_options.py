@@ -17,16 +17,18 @@ KEYS_HELP = (
 
 def rpc_gateway(url: str, keys: str | None, accounts: int):
     """A JSON-RPC gateway to `url`, signing with `keys` or anvil's development keys."""
+    from eth_account import Account
+
     from gridchain.chain.anvil import dev_keys
-    from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.chain.rpc_gateway import reach
 
     key_list = [k.strip() for k in (keys or os.environ.get("GRIDCHAIN_PRIVATE_KEYS", "")).split(",") if k.strip()]
     try:
-        return RpcGateway(url, key_list or dev_keys(accounts))
+        for key in key_list:
+            Account.from_key(key)
     except ValueError as e:
         raise InputError("--keys", f"not a private key list: {e}") from None
-    except Exception as e:  # the node is not there, or not an EVM node
-        raise InputError("--rpc-url", f"cannot reach an EVM node at {url!r}: {e}") from None
+    return reach(url, key_list or dev_keys(accounts), "--rpc-url")
 
 
 def confirm_clock_moves(gateway, yes: bool, how: str = "about a day") -> None:

@@ -6,7 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 
 from gridchain.chain.client import ContractClient
-from gridchain.chain.gateway import Event, Gateway, Receipt
+from gridchain.chain.events import read_events
+from gridchain.chain.gateway import Gateway, Receipt
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import compact, recover_digest, sign_digest
 from gridchain.v2v.model import Auction, required_collateral
@@ -128,15 +129,10 @@ class V2VClient(ContractClient):
         """When the organisation admitted `ev` [s] (0: not admitted)."""
         return int(self.view("admitted_at", ev))
 
-    def events(self, names: tuple[str, ...], from_block: int, to_block: int) -> list[Event]:
-        """The contract's events of these names in blocks from_block .. to_block, in chain order."""
-        found = [e for n in names for e in self.gateway.events(self.artifact, self.address, n, from_block, to_block)]
-        return sorted(found, key=lambda e: (e.block, e.log_index))
-
     def announced(self, ev: str, from_block: int = 0) -> str | None:
         """What the organisation announced for `ev` when it last admitted it (`EVAdded`'s info: a provider's
         service URL); None if it never admitted `ev`."""
-        added = [e for e in self.gateway.events(self.artifact, self.address, "EVAdded", from_block)]
+        added = read_events(self.gateway, self.artifact, self.address, ("EVAdded",), from_block)
         mine = [e.args["info"] for e in added if e.args["ev"].lower() == ev.lower()]
         return mine[-1] if mine else None
 

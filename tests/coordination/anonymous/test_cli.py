@@ -1,9 +1,6 @@
 """`gridchain relayer serve` as a process: banner, a real request, Ctrl-C. (`gridchain utility serve`:
 test_cli_utility.py.)"""
 
-import json
-import signal
-
 import httpx
 import pytest
 
@@ -13,15 +10,16 @@ def test_relayer_serve_flushes_only_for_the_admin(tmp_path):
     """The relayer process from gridchain.toml on anvil: /health shows the aligned flusher; POST /flush needs
     the admin token of relayer.admin_token_file (never argv); SIGTERM stops it with exit 0."""
     from gridchain.chain.anvil import start_anvil
-    from tests.support.cli_pilot import free_port_pair, gridchain, init_pilot, start
+    from tests.support.pilot import init_pilot
+    from tests.support.processes import free_ports, gridchain, read_banner, start, stop
 
     with start_anvil(hardfork="osaka", accounts=1) as node:
-        config = init_pilot(tmp_path / "pilot", 0, free_port_pair(), node.url)
+        config = init_pilot(tmp_path / "pilot", 0, free_ports(), node.url)
         assert gridchain("deploy", "coordinator", "--config", str(config)).returncode == 0
         admin = (config.parent / "secrets/relayer-admin-token").read_text().strip()
         p = start("relayer", "serve", "--config", str(config), "--json")
         try:
-            banner = json.loads(p.stdout.readline())
+            banner = read_banner(p)
             assert banner["service"] == "relayer" and banner["flush"] == "admin token" and banner["pid"] == p.pid
             health = httpx.get(banner["url"] + "/health", timeout=10).json()
             assert health["ok"] and health["flusher"]["alive"] and health["flusher"]["aligned"]
@@ -34,5 +32,4 @@ def test_relayer_serve_flushes_only_for_the_admin(tmp_path):
             walk = httpx.get(banner["url"] + "/requests/1", timeout=10)
             assert walk.status_code == 404 and walk.json()["field"] == "id"
         finally:
-            p.send_signal(signal.SIGTERM)
-            assert p.wait(timeout=30) == 0, p.stderr.read()
+            stop(p)

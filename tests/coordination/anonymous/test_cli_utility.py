@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import socket
 import time
 from pathlib import Path
@@ -14,18 +13,19 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
+from typer.testing import CliRunner
 
 from gridchain.cli import app
 from gridchain.crypto.blind import epoch_of
-from tests.support.cli_pilot import free_port_pair, init_pilot, runner, start
+from tests.support.pilot import init_pilot
+from tests.support.processes import free_ports, read_banner, start, stop
+
+runner = CliRunner()
 
 
 def make_pilot(folder: Path, rpc_url: str = "http://127.0.0.1:9") -> Path:
     """`gridchain init` (two ESUs, light keystores) with the utility on any free port; returns the config."""
-    base = free_port_pair()
-    config = init_pilot(folder, 2, base, rpc_url)
-    edit(config, f'listen = "127.0.0.1:{base}"', 'listen = "127.0.0.1:0"')
-    return config
+    return init_pilot(folder, 2, free_ports(), rpc_url, {"utility.listen": '"127.0.0.1:0"'})
 
 
 def edit(config: Path, old: str, new: str) -> None:
@@ -162,7 +162,7 @@ def test_utility_serve_puts_keys_and_capacities_on_chain_by_itself(pilot, node):
     client = CoordinatorClient(RpcGateway(node.url, []), record["contracts"]["coordinator"]["address"])
     p = start("utility", "serve", "--config", str(pilot), "--json")
     try:
-        banner = json.loads(p.stdout.readline())
+        banner = read_banner(p)
         members = 2 + 1  # init's ESUs and charge point CP1's bridge wallet
         assert banner["service"] == "utility" and banner["pid"] == p.pid and banner["members"] == members
         assert banner["coordinator"] == client.address and banner["post_ahead_slots"] == 2
@@ -186,9 +186,8 @@ def test_utility_serve_puts_keys_and_capacities_on_chain_by_itself(pilot, node):
         assert health["ok"] and health["duty"]["alive"] and health["duty"]["transactions"] == 3
         assert health["duty"]["last_error"] is None
     finally:
-        p.send_signal(signal.SIGTERM)
-        assert p.wait(timeout=30) == 0, p.stderr.read()
-    assert p.stderr.read().endswith("utility stopped\n")
+        _, err = stop(p)
+    assert err.endswith("utility stopped\n")
 
 
 def admin_api(url: str, config: Path) -> None:

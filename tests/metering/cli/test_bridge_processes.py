@@ -8,18 +8,18 @@ inputs are one-line errors."""
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
 import threading
 import time
 
 import pytest
+from typer.testing import CliRunner
 
 from gridchain.cli import app
 from tests.coordination.test_cli_esu import Chain
-from tests.metering.cli.support import free_port
-from tests.support.cli_pilot import free_port_pair, gridchain, init_pilot, runner, start
+from tests.support.pilot import init_pilot
+from tests.support.processes import free_port, free_ports, gridchain, start
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ MARGIN_S = 4
 
 
 def error(args: list[str]) -> str:
-    r = runner.invoke(app, args)
+    r = CliRunner().invoke(app, args)
     assert r.exit_code == 2, (r.exit_code, r.output)
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: "), r.stderr
     return r.stderr.removesuffix("\n")
@@ -64,13 +64,11 @@ def pilot(tmp_path):
     from gridchain.chain.anvil import start_anvil
 
     with start_anvil(block_time=1, accounts=1) as node:
-        base = free_port_pair()
+        # the central system on a port of its own, the keeper looking every second, the bridge on
+        edits = {"ocpp.listen": f'"127.0.0.1:{free_port()}"', "keeper.poll_s": 1.0, "bridge.enabled": "true"}
         config = init_pilot(
-            tmp_path / "pilot", 0, base, node.url, slot_length_s=SLOT_S, flush_margin_s=MARGIN_S, enabled="true"
+            tmp_path / "pilot", 0, free_ports(), node.url, edits, slot_length_s=SLOT_S, flush_margin_s=MARGIN_S
         )
-        text = re.sub(r'listen = "127.0.0.1:\d+"( +# the central system)', rf'listen = "127.0.0.1:{free_port()}"\1',
-                      config.read_text())  # fmt: skip
-        config.write_text(text.replace("poll_s = 5.0 ", "poll_s = 1.0 "))  # the keeper looks every second
         deployed = gridchain("deploy", "all", "--config", str(config), "--json")
         assert deployed.returncode == 0, deployed.stderr
         yield config
@@ -132,11 +130,11 @@ def test_a_charge_point_process_receives_the_slot_grant_from_the_bridge(pilot):
         chain.wait_until(chain.client.slot_end(chain.slot()) + 1)  # a fresh slot s: time to ask in it
         s = chain.slot()
         _wait(lambda: chain.client.next_slot_to_close >= s)  # slot s - 1 closed: the first grant is s's
+        session = ["--max-cost-wei", 20 * 10**15, "--power-w", 11000, "--start", t0, "--duration-s", 900]
+        held = ["--soc-pct", 35, "--hold-s", 3 * SLOT_S, "--profiles", 1]
         charge = gridchain(
-            "ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", "--max-cost-wei", str(20 * 10**15),
-            "--power-w", "11000", "--start", str(t0), "--duration-s", "900", "--soc-pct", "35",
-            "--hold-s", str(3 * SLOT_S), "--profiles", "1", *c, "--json", timeout=4 * SLOT_S,
-        )  # fmt: skip
+            "ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", *session, *held, *c, "--json", timeout=4 * SLOT_S
+        )
         assert charge.returncode == 0, charge.stderr
         _wait(lambda: any(entry["action"] == "transaction unbridged" for entry in log))
     finally:
@@ -145,10 +143,8 @@ def test_a_charge_point_process_receives_the_slot_grant_from_the_bridge(pilot):
     assert codes == {"utility": 0, "relayer": 0, "keeper": 0, "ocpp": 0}, codes
     steps = [json.loads(line) for line in charge.stdout.splitlines()]
     profiles = [step for step in steps if step["action"] == "SetChargingProfile"]
-    assert profiles == [
-        {"action": "SetChargingProfile", "connector_id": 1, "purpose": "TxProfile", "limit_w": 7_400,
-         "status": "Accepted"},
-    ], log  # fmt: skip
+    expected = {"action": "SetChargingProfile", "connector_id": 1, "purpose": "TxProfile", "limit_w": 7_400}
+    assert profiles == [{**expected, "status": "Accepted"}], log
     session = steps[-1]
     assert session["profiles_w"] == [7_400] and session["total_wh"] == 7_400 * 900 // 3600  # charged at the grant
     [sent] = [entry for entry in log if entry["action"] == "request sent"]

@@ -15,20 +15,16 @@ from gridchain.config.file import load_config
 from gridchain.metering import model as m
 from gridchain.metering.cli.bill import _table
 from gridchain.metering.cli.config import metering, ocpp
-from tests.metering.cli.support import free_port
+from tests.support.pilot import init_pilot
+from tests.support.processes import free_port
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pilot") / "p"
-    port = free_port()  # nothing listens here: an unreachable node
-    r = runner.invoke(
-        app, ["init", str(folder), "--members", "0", "--light-keystores", "--rpc-url", f"http://127.0.0.1:{port}"]
-    )
-    assert r.exit_code == 0, r.output
-    return folder / "gridchain.toml"
+    unreachable = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    return init_pilot(tmp_path_factory.mktemp("pilot") / "p", 0, rpc_url=unreachable)
 
 
 def test_init_writes_the_metering_parties_and_sections(pilot):
@@ -96,14 +92,18 @@ def test_a_missing_config_names_the_option(tmp_path):
 
 
 BAD_CONFIG = [
-    (r'^listen = .*# the central system.*$', 'listen = "nowhere"', "error: ocpp.listen: 'nowhere' is not host:port"),
+    (
+        r'^listen = "[^"]*"(?= *# the central system)',
+        'listen = "nowhere"',
+        "error: ocpp.listen: 'nowhere' is not host:port",
+    ),
     (r"^heartbeat_interval_s = .*$", "heartbeat_interval_s = 0", "error: ocpp.heartbeat_interval_s: 0 is outside"),
     (r"^charge_points = .*$", 'charge_points = { "a/b" = "cp1" }', "error: ocpp.charge_points.a/b: a charge-point id"),
-    (r"^charge_points = .*$", 'charge_points = { CP1 = 3 }', "error: ocpp.charge_points.CP1: 3 is not a meter name"),
+    (r"^charge_points = .*$", "charge_points = { CP1 = 3 }", "error: ocpp.charge_points.CP1: 3 is not a meter name"),
     (r"^heartbeat_interval_s = .*$", "heartbit_s = 3", "error: ocpp.heartbit_s: unknown option"),
     (r"^notice_s = .*$", "notice_s = -1", "error: metering.notice_s: -1 is outside 0..2592000"),
     (r"^min_reservation_wei = .*$", "min_reservation_wei = 0", "error: metering.min_reservation_wei: 0 is outside"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), BAD_CONFIG, ids=[e.split(":")[1] for *_, e in BAD_CONFIG])
@@ -131,10 +131,11 @@ def test_a_malformed_sessions_file_and_an_unknown_transaction(pilot):
 
 def test_the_bill_fits_80_columns():
     t0 = 1_795_305_600
-    line = {"session": "0x" + "ab" * 32, "role": "charged", "start": t0, "intervals": 96, "energy_wh": 96_000_000,
-            "cost_wei": 10**21, "paid_wei": 10**21, "unpaid_wei": 0, "balance_wei": -(10**24)}  # fmt: skip
-    bill = {"party": "0x" + "cd" * 20, "from": 0, "to": t0 + 86_400, "community": m.MAX_COMMUNITY, "sessions": [line],
-            "energy_wh": 96_000_000, "charged_wei": 10**21, "credited_wei": 10**21, "unpaid_wei": 10**21,
-            "tariff": {"effective_from": t0, "prices_wei_per_kwh": [m.MAX_PRICE] * 24}}  # fmt: skip
+    wei = {"cost_wei": 10**21, "paid_wei": 10**21, "unpaid_wei": 0, "balance_wei": -(10**24)}
+    line = {"session": "0x" + "ab" * 32, "role": "charged", "start": t0, "intervals": 96, "energy_wh": 96_000_000}
+    totals = {"energy_wh": 96_000_000, "charged_wei": 10**21, "credited_wei": 10**21, "unpaid_wei": 10**21}
+    tariff = {"effective_from": t0, "prices_wei_per_kwh": [m.MAX_PRICE] * 24}
+    party = {"party": "0x" + "cd" * 20, "from": 0, "to": t0 + 86_400, "community": m.MAX_COMMUNITY}
+    bill = {**party, "sessions": [line | wei], **totals, "tariff": tariff}
     lines = _table("ev_owner", bill)
     assert max(len(x) for x in lines) <= 80, "\n".join(lines)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from gridchain.ui.banner import STOPS, print_banner
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
@@ -62,10 +63,7 @@ def run(
         "rpc_url": network.settings.rpc_url,
         "next_slot": client.next_slot_to_close,
     }
-    if as_json:
-        _log(banner)
-    else:
-        typer.echo("  ".join(f"{k}: {v}" for k, v in banner.items()) + "  (SIGTERM or Ctrl-C stops)")
+    print_banner(f"keeper (pid {banner['pid']}); {STOPS}", banner, as_json, hide=("service", "pid"))
     loop.run()
     _log({"event": "stopped", "next_slot": loop.keeper.client.next_slot_to_close})
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gridchain.crypto.keystore import write_private
+from gridchain.crypto.keystore import read_json_file, write_private
 from gridchain.errors import InputError
 
 VERSION = 1
@@ -62,12 +62,9 @@ class WalletState:
     @classmethod
     def load(cls, path: Path, field_name: str = "--wallet") -> WalletState:
         """The state at `path` (empty if the file does not exist yet); an unreadable file names `field_name`."""
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
+        data = read_json_file(path, field_name, "the wallet state")
+        if data is None:
             return cls(path)
-        except (OSError, ValueError) as e:
-            raise InputError(field_name, f"cannot read the wallet state {str(path)!r}: {e}") from None
         try:
             return cls(
                 path,

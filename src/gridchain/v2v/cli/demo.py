@@ -126,15 +126,12 @@ def _node(url: str, accounts: int):
     """A development node's gateway signing for anvil's public accounts 0 .. accounts-1, after a warning that the
     demo moves its clock; refused on any chain but 31337 and when those accounts lack funds."""
     from gridchain.chain.anvil import dev_keys
-    from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.chain.rpc_gateway import reach
     from gridchain.config.accounts import DEV_CHAIN_ID
 
     if not url.startswith(("http://", "https://")):
         raise InputError("--rpc-url", f"{url!r} is not an http:// or https:// URL")
-    try:
-        gateway = RpcGateway(url, dev_keys(accounts), timeout=30.0)
-    except Exception as e:  # refused connection, DNS, not JSON-RPC
-        raise InputError("--rpc-url", f"cannot reach an EVM node at {url!r}: {str(e).splitlines()[0][:200]}") from None
+    gateway = reach(url, dev_keys(accounts), "--rpc-url", timeout=30.0)
     if gateway.chain_id != DEV_CHAIN_ID:
         raise InputError("--rpc-url", f"chain {gateway.chain_id}: the demo signs with anvil's public keys (31337 only)")
     poor = [a for a in gateway.accounts if gateway.balance(a) < 10**18]

@@ -16,6 +16,7 @@ import typer
 
 from gridchain.checks import check_int
 from gridchain.errors import InputError
+from gridchain.ui.banner import STOPS, print_banner
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 from gridchain.v2v.cli.common import EV, JSON, TWEI, admitted, open_v2v
@@ -90,8 +91,8 @@ def serve(
         "reserve_wei_per_kwh": rate_wei_per_kwh,
         "capacity_wh": capacity_wh,
     }
-    typer.echo(json.dumps(banner) if as_json else "  ".join(f"{k}: {v}" for k, v in banner.items()))
-    sys.stdout.flush()
+    title = f"v2v provider {ev} at {url} (pid {banner['pid']}); {STOPS}"
+    print_banner(title, banner, as_json, hide=("service", "ev", "url", "pid"))
     if announced != url:
         log(
             {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from gridchain.chain.events import read_events
 from gridchain.errors import InputError
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
@@ -87,11 +88,9 @@ def settle(ev: str = EV, config_file: Path = CONFIG, as_json: bool = JSON) -> No
     v = open_v2v(config_file, ev)
     a = v.client.auction(v.ev)
     if not a.closing_time:
-        closed = [
-            e
-            for e in v.client.events(("TradeClosed",), v.deployed_block, v.network.gateway.block_number())
-            if e.args["consumer"] == v.ev
-        ]
+        c = v.client
+        ended = read_events(c.gateway, c.artifact, c.address, ("TradeClosed",), v.deployed_block)
+        closed = [e for e in ended if e.args["consumer"] == v.ev]
         if not closed:
             raise InputError("--ev", f"{ev} has no trade to settle")
         show(

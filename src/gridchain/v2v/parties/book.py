@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gridchain.chain.events import DEFAULT_MAX_RANGE, ChainReorganized, EventLog
 from gridchain.chain.gateway import Event
 from gridchain.v2v.client import V2VClient
 from gridchain.v2v.model import ZERO
@@ -128,26 +129,38 @@ class AuctionBook:
 
 
 class EventReader:
-    """Reads the contract's auction events block range by block range: each `poll` reads from the checkpoint
-    to the latest block less `confirmations` (at most `max_blocks` of them: nodes limit a log query's range),
-    folds them into `book` and moves the checkpoint past them."""
+    """The contract's auction events folded into `book` as they arrive: an `EventLog` reads them (from its
+    checkpoint, `max_blocks` blocks per log query, `confirmations` below the head, reorganisations detected);
+    a reorganisation below what was read makes it read the history afresh into a new book."""
 
-    def __init__(self, client: V2VClient, from_block: int, confirmations: int = 0, max_blocks: int = 10_000) -> None:
-        self.client, self.checkpoint, self.confirmations = client, from_block, confirmations
-        self.max_blocks = max_blocks
+    def __init__(
+        self, client: V2VClient, from_block: int, confirmations: int = 0, max_blocks: int = DEFAULT_MAX_RANGE
+    ) -> None:
+        self.client = client
+        self._log = (from_block, max_blocks, confirmations)
+        self._restart()
+
+    def _restart(self) -> None:
+        from_block, max_blocks, confirmations = self._log
+        c = self.client
+        self.log = EventLog(c.gateway, c.artifact, c.address, EVENTS, from_block, max_blocks, confirmations)
         self.book = AuctionBook()
+
+    @property
+    def checkpoint(self) -> int:
+        """The next block to read."""
+        return self.log.checkpoint + 1
 
     def poll(self) -> list[tuple[Event, AuctionRecord | None]]:
         """The events that arrived since the last poll, each with the auction it changed."""
-        head = self.client.gateway.block_number() - self.confirmations
-        if head < self.checkpoint:
-            return []
-        head = min(head, self.checkpoint + self.max_blocks - 1)
-        events = self.client.events(EVENTS, self.checkpoint, head)
-        self.checkpoint = head + 1
-        return [(e, self.book.apply(e)) for e in events]
+        try:
+            new = self.log.sync()
+        except ChainReorganized:
+            self._restart()
+            new = self.log.sync()
+        self.log.events.clear()  # the book keeps what matters of them
+        return [(e, self.book.apply(e)) for e in new]
 
     def catch_up(self) -> None:
-        """Poll until the checkpoint reaches the head (a first read of a long history, page by page)."""
-        while self.poll() or self.checkpoint <= self.client.gateway.block_number() - self.confirmations:
-            pass
+        """Read up to the head (a first read of a long history, page by page)."""
+        self.poll()

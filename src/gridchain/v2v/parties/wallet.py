@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gridchain.crypto.keystore import write_private
+from gridchain.crypto.keystore import read_json_file, write_private
 from gridchain.errors import InputError
 from gridchain.v2v.client import SignedReceipt
 
@@ -24,12 +24,9 @@ class ConsumerWallet:
     @classmethod
     def load(cls, path: Path, field_name: str) -> ConsumerWallet:
         """The wallet at `path` (empty if there is none yet); an unreadable one is an InputError naming `field_name`."""
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
+        data = read_json_file(path, field_name, "the V2V consumer wallet")
+        if data is None:
             return cls(path)
-        except (OSError, ValueError) as e:
-            raise InputError(field_name, f"cannot read {str(path)!r}: {e}") from None
         if not isinstance(data, dict) or not isinstance(data.get("receipts"), dict):
             raise InputError(field_name, f"{str(path)!r} is not a V2V consumer wallet")
         return cls(path, data["receipts"])

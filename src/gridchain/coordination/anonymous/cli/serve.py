@@ -4,16 +4,15 @@ naming the option), then serve an app on it in the foreground with a banner unti
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
-import sys
 from collections.abc import Callable, Iterator
 
 import typer
 
 from gridchain.errors import InputError
+from gridchain.ui.banner import STOPS, print_banner
 
 PORT_HELP = "Port on 127.0.0.1 (0: any free port, printed at start)."
 
@@ -64,10 +63,8 @@ def serve_on(sock: socket.socket, app, banner: dict, as_json: bool, started: Cal
     info = {**banner, "pid": os.getpid(), "url": f"http://{host}:{port}"}
     try:
         with stop_on_sigterm():
-            typer.echo(
-                json.dumps(info) if as_json else "  ".join(f"{k}: {v}" for k, v in info.items()) + "  (Ctrl-C stops)"
-            )
-            sys.stdout.flush()
+            title = f"{banner['service']} at {info['url']} (pid {info['pid']}); {STOPS}"
+            print_banner(title, info, as_json, hide=("service", "url", "pid"))
             if started is not None:
                 started()
             uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
