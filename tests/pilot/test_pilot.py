@@ -3,8 +3,11 @@
 `gridchain node --state --block-time 1`, `init`, `deploy all`, `utility serve`, `relayer serve`, `keeper run`; 20
 ESU wallets each obtaining tokens and sending one request over four slots (one deliberately late: signed for a slot
 already over, refused, then resent by `esu status` with the same token); `verify` over every slot (exit 0) and each
-wallet's `allocations`; then a V2V trade between two `v2v provider serve` processes and a consumer. Every process
-is started here and stopped by its PID (SIGTERM, exit code 0); the node's state file must hold the contracts.
+wallet's `allocations`; a V2V trade between two `v2v provider serve` processes and a consumer; a roaming session:
+`ocpp serve` with the charge-point bridge, the charge-point simulator as its own process reporting its EV's SoC,
+the bridge turning the transaction into a request and pushing the slot's grant back as SetChargingProfile, the
+day's readings anchored, the session settled at the tariff, and the EV owner's bill. Every process is started
+here and stopped by its PID (SIGTERM, exit code 0); the node's state file must hold the contracts.
 
 Run by `make pilot-test` (marker `pilot`; minutes of wall-clock time: slots are real seconds here).
 """
@@ -17,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.processes import Processes, free_ports, wait_until
+from gridchain.metering import model as m
+from tests.support.pilot import edit_toml
+from tests.support.processes import Processes, free_ports, gridchain, rpc, wait_until
 
 pytestmark = pytest.mark.pilot
 
@@ -49,6 +54,7 @@ def pilot(tmp_path_factory):
         url = node["url"]
         init = ["init", str(folder), "--members", str(ESUS), "--light-keystores", "--port-base", str(base)]
         assert procs.run(*init, "--rpc-url", url, "--slot-length-s", str(SLOT_S)).returncode == 0
+        edit_toml(procs.config, "bridge.enabled", "true")  # charge point CP1 under coordination
         procs.deployed = procs.json("deploy", "all")["contracts"]
         procs.state, procs.url = state, url
         yield procs
@@ -142,9 +148,6 @@ def test_a_community_pilot_of_separate_processes(pilot):
     granted = [a for w in answers for a in w["requests"]]
     assert len(granted) == ESUS
 
-    for name in ("keeper", "relayer", "utility"):
-        procs.stop(name)
-
 
 def test_a_v2v_trade_between_two_provider_processes_and_a_consumer(pilot):
     procs = pilot
@@ -172,6 +175,57 @@ def test_a_v2v_trade_between_two_provider_processes_and_a_consumer(pilot):
     procs.json("v2v", "auction", "withdraw", "--ev", "c1")
     for ev in ("p1", "p2"):
         procs.stop(ev)
+
+
+POWER_W, SESSION_S = 11_000, 900  # the charge point could draw 11 kW; its session lasts one interval
+BRIDGE_DEMAND_W = 7_400  # [bridge] demand_w, init's default: what the bridge asks for on the EV's behalf
+
+
+def test_a_roaming_session_under_coordination_is_settled_and_billed(pilot):
+    procs = pilot
+    for args in (
+        ["metering", "register-meter", "--meter", "cp1", "--owner", "host"],
+        ["metering", "register-ev", "--ev", "ev1", "--owner", "ev_owner"],
+        ["metering", "deposit", "--amount-wei", str(50 * 10**15)],
+    ):
+        procs.json(*args)
+    tariff = procs.json("metering", "tariff", "--prices-wei-per-kwh", str(100 * 10**12))
+    t0 = tariff["effective_from"]  # the session starts when the tariff does (the simulator's own clock)
+    banner = procs.start("ocpp", "ocpp", "serve")
+    assert banner["bridged"] == ["CP1"]
+
+    # plug in at the start of a slot whose predecessor is closed: the first grant the bridge reads is this slot's
+    slot = current_slot(procs) + 1
+    wait_for_slot_start(procs, slot)
+    wait_until(lambda: procs.json("keeper", "status")["next_slot_to_close"] >= slot, 2 * SLOT_S, "the keeper")
+    session = ["--max-cost-wei", 20 * 10**15, "--power-w", POWER_W, "--start", t0, "--duration-s", SESSION_S]
+    held = ["--soc-pct", 35, "--hold-s", 3 * SLOT_S, "--profiles", 1]
+    cp = ["ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", *session, *held, "--json"]
+    charge = gridchain(*cp, config=procs.config, timeout=5 * SLOT_S)
+    assert charge.returncode == 0, charge.stderr
+    steps = [json.loads(line) for line in charge.stdout.splitlines()]
+    profiles = [s for s in steps if s["action"] == "SetChargingProfile"]
+    assert [(p["limit_w"], p["status"]) for p in profiles] == [(BRIDGE_DEMAND_W, "Accepted")], steps
+    done = steps[-1]
+    assert done["profiles_w"] == [BRIDGE_DEMAND_W] and done["total_wh"] == BRIDGE_DEMAND_W * SESSION_S // 3600
+    _, log = procs.stop("ocpp")  # its JSON log lines are on stderr
+    actions = [json.loads(line)["action"] for line in log.splitlines() if line.startswith("{")]
+    assert {"request sent", "profile sent", "transaction stopped"} <= set(actions), actions
+    for name in ("keeper", "relayer", "utility"):
+        procs.stop(name)
+
+    # the next day, as the world's clock would bring it: the gateway anchors, the host settles, the owner's bill
+    day_end = (t0 // m.PERIOD_S + 1) * m.PERIOD_S
+    now = int(rpc(procs.url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+    rpc(procs.url, "evm_increaseTime", [max(t0 + SESSION_S, day_end) + 60 - now])
+    rpc(procs.url, "evm_mine")
+    anchored = procs.json("metering", "anchor")
+    assert {a["status"] for a in anchored["anchors"]} == {"anchored"}
+    settled = procs.json("metering", "settle", "--transaction", str(done["transaction_id"]))
+    cost = m.energy_cost([m.Tariff(t0, (100 * 10**12,) * 24)], done["first_interval"], done["energy_wh"])
+    assert settled["cost_wei"] == cost == settled["paid_wei"]
+    bill = procs.json("metering", "bill", "--party", "ev_owner")
+    assert bill["charged_wei"] == cost and bill["energy_wh"] == done["total_wh"]
 
 
 def test_the_node_stops_by_pid_and_its_state_file_keeps_the_contracts(pilot):
