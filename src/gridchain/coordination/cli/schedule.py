@@ -43,6 +43,9 @@ def schedule(
         help="greedy (the paper's), fcfs (its baseline), optimal (exact knapsack), "
         "edf (earliest deadline first) or llf (least laxity first).",
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON line (scripts; the default prints the same JSON indented, for reading)."
+    ),
 ) -> None:
     """Schedule charging requests against a slot's capacity and print the result as JSON.
 
@@ -64,4 +67,4 @@ def schedule(
     slots, is_array = parse_slots(load_json(text, source))
     engine = get_policy(str(policy))
     results = [engine.schedule(slot).to_dict() for slot in slots]
-    sys.stdout.write(json.dumps(results if is_array else results[0], indent=2) + "\n")
+    sys.stdout.write(json.dumps(results if is_array else results[0], indent=None if as_json else 2) + "\n")
