@@ -28,7 +28,8 @@ FEATURES = (coordination_cli, anonymous_cli, v2v_cli, metering_cli, nilm_cli, gr
 app = typer.Typer(
     help=(
         "gridchain: blockchain-based coordination and settlement of EV and home-battery charging.\n\n"
-        "Schedule a slot's charging requests, reproduce the papers' experiments, or watch a demo day."
+        "Run a pilot from one gridchain.toml (init, node, deploy, then each party's command: docs/operate.md), "
+        "schedule a slot's charging requests, reproduce the papers' experiments, or watch a demo day."
     ),
     no_args_is_help=True,
     add_completion=False,
