@@ -136,6 +136,7 @@ class Chain:
 
 
 @pytest.mark.integration
+@pytest.mark.pilot  # real-time processes over several slots: `make pilot-test`
 def test_a_pilot_of_processes_requests_retries_a_late_one_and_verifies(tmp_path):
     from gridchain.chain.anvil import start_anvil
     from gridchain.coordination.anonymous.service.issuance import issuance_app

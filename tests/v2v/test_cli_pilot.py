@@ -17,7 +17,7 @@ from gridchain.cli import app
 from gridchain.v2v.client import V2VClient
 from tests.support.processes import Processes, free_ports, json_lines, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.pilot]  # real-time processes: `make pilot-test`
 
 TWEI = 10**12
 AMOUNT = 6_000  # [Wh]

@@ -21,7 +21,7 @@ from tests.coordination.test_cli_esu import Chain
 from tests.support.pilot import init_pilot
 from tests.support.processes import free_port, free_ports, gridchain, start
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.pilot]  # real-time processes: `make pilot-test`
 
 SLOT_S = 20
 MARGIN_S = 4

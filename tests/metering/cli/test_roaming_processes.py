@@ -26,7 +26,7 @@ from tests.support.processes import (
     wait_until,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.pilot]  # real-time processes: `make pilot-test`
 
 PRICE_DAY, PRICE_NIGHT = 300 * 10**12, 100 * 10**12  # [wei/kWh]
 PRICES = ",".join(str(PRICE_NIGHT if h < 6 else PRICE_DAY) for h in range(24))
