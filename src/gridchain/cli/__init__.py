@@ -14,7 +14,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import deploy, gas_report, init, node
+from gridchain.cli import deploy, gas_report, init, node, warp
 from gridchain.coordination import cli as coordination_cli
 from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.grid import cli as grid_cli
@@ -64,6 +64,7 @@ for feature in FEATURES:  # a feature's SEAMS take the hooks other features PLUG
     for name, hooks in getattr(feature, "PLUGS", {}).items():
         seams[name].extend(hooks)
 app.command("node")(node.node)
+app.command("warp")(warp.warp)
 app.command("init")(init.make_init([h for f in FEATURES for h in getattr(f, "INIT", ())]))
 app.command("deploy")(deploy.make_deploy({k: v for f in FEATURES for k, v in getattr(f, "DEPLOY", {}).items()}))
 app.command("gas-report")(gas_report.gas_report)

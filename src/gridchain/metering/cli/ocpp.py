@@ -156,6 +156,15 @@ def _stepper(as_json: bool):
     return step
 
 
+def _default_start(config, community: int) -> int:
+    """Now, or when the community's latest tariff takes effect if that is later."""
+    from gridchain.metering.cli.chain import open_metering
+
+    d = open_metering(config, [])
+    latest = d.client.tariffs(community, d.from_block)[-1:]
+    return max([int(time.time())] + [t.effective_from for t in latest])
+
+
 @ocpp_app.command("charge-point")
 @bad_input_exits
 def charge_point(
@@ -163,7 +172,12 @@ def charge_point(
     ev: str = typer.Option(..., "--ev", help="The EV plugged in: its keystore's name in metering.evs."),
     max_cost_wei: int = typer.Option(..., "--max-cost-wei", help="The most the EV agrees to pay (wei)."),
     power_w: int = typer.Option(7400, "--power-w", help="The EV's charging power (W)."),
-    start: int = typer.Option(None, "--start", help="Plug-in time (unix s) on the simulated clock. Default: now."),
+    start: int = typer.Option(
+        None,
+        "--start",
+        help="Plug-in time (unix s) on the simulated clock. Default: now, or when the community's latest tariff "
+        "takes effect if that is later (a session is priced by the tariff in force).",
+    ),
     duration_s: int = typer.Option(3600, "--duration-s", help="How long it charges (s) (simulated, not waited)."),
     soc_pct: int = typer.Option(None, "--soc-pct", help="The EV's state of charge (%), sent at the start."),
     hold_s: float = typer.Option(
@@ -215,7 +229,7 @@ def charge_point(
         if not lo <= value <= hi:
             raise InputError(option, f"{value:g} is outside {lo}..{hi}")
     config = read_config(config_file)
-    settings, _ = ocpp(config), metering(config)  # both sections checked before anything is done
+    settings, rules = ocpp(config), metering(config)  # both sections checked before anything is done
     if cp_id not in settings.charge_points:
         raise InputError(
             "--id", f"{cp_id!r} is not in ocpp.charge_points ({', '.join(settings.charge_points) or 'none'})"
@@ -225,7 +239,7 @@ def charge_point(
     domain = m.domain(chain_id, contract)
     meter = SmartMeter(device_key(config, "meter", settings.charge_points[cp_id]), domain)
     ev_key = device_key(config, "ev", ev)
-    t0 = int(time.time()) if start is None else start
+    t0 = _default_start(config, rules.community) if start is None else start
     _step = _stepper(as_json)
     signed_start, ev_sig = sign_session_start(ev_key, domain, meter.address, t0, max_cost_wei)
     signer = ChargePointMeter(meter)
