@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gridchain.chain.anvil import free_port
-from tests.support.processes import gridchain_env
+from tests.support.processes import free_ports, gridchain_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [p for p in (ROOT / "README.md", ROOT / "docs/operate.md") if p.exists()]
@@ -183,33 +183,13 @@ def test_examples_with_a_node_run(block, shell):
     run_block(moved, shell)
 
 
-def free_port_base() -> int:
-    """A port base B with B + SERVICE_PORTS all free now."""
-    for _ in range(200):
-        base = free_port()
-        if base + max(SERVICE_PORTS) < 65535 and all(_free(base + k) for k in SERVICE_PORTS):
-            return base
-    raise RuntimeError("no free port base")
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 TUTORIALS = sorted({b.doc for b in ALL if b.mode == "pilot"})
 
 
 @pytest.mark.pilot
 @pytest.mark.parametrize("doc", TUTORIALS)
 def test_a_tutorial_runs_block_after_block(doc, shell):
-    node, base = str(free_port()), str(free_port_base())
+    node, base = str(free_port()), str(free_ports(SERVICE_PORTS))
     tutorial = [b for b in ALL if b.doc == doc and b.mode == "pilot"]
     daemons: list = []
     try:
