@@ -48,3 +48,32 @@ def hostile():
     from tests.support.attackers import hostile_contract
 
     return hostile_contract
+
+
+# -- the store: SQLite files and a real PostgreSQL server (tests/support/postgres.py) --------------------------
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server per test process, started on first use and stopped by PID at the end."""
+    from tests.support.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A URL of an empty database, once SQLite (a file in tmp_path) and once PostgreSQL (a fresh database)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'gridchain.db'}"
+    return request.getfixturevalue("postgres_server").fresh_database()
+
+
+@pytest.fixture
+def store(store_url):
+    """An open store on each backend (`store_url`), closed after the test."""
+    from gridchain.store.engine import open_store
+
+    opened = open_store(store_url)
+    yield opened
+    opened.close()

@@ -4,8 +4,9 @@ Entry point: imports the features' `cli` modules; nothing imports it. A feature'
 `COMMANDS` (top-level commands), `APPS` (command groups), `EXPERIMENTS` (under `gridchain experiment`), `INIT`
 (hooks writing its part of a new pilot), `DEPLOY` (its contracts, for `gridchain deploy`), `CAPACITY_SOURCES`
 (where C - P_R may come from: {name: factory(section)}), `APP_FACTORIES` (command groups built with the
-collected capacity sources: `utility`), `SEAMS` (named lists of hooks its commands run) and `PLUGS` (hooks for
-other features' seams: one feature's command runs another's part without either cli importing the other).
+collected capacity sources: `utility`), `SCHEMAS` (its parties' tables in the store, for `gridchain store`),
+`SEAMS` (named lists of hooks its commands run) and `PLUGS` (hooks for other features' seams: one feature's
+command runs another's part without either cli importing the other).
 A new system adds one line to `FEATURES`.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import deploy, gas_report, init, node, warp
+from gridchain.cli import deploy, gas_report, init, node, store, warp
 from gridchain.coordination import cli as coordination_cli
 from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.grid import cli as grid_cli
@@ -68,6 +69,8 @@ app.command("warp")(warp.warp)
 app.command("init")(init.make_init([h for f in FEATURES for h in getattr(f, "INIT", ())]))
 app.command("deploy")(deploy.make_deploy({k: v for f in FEATURES for k, v in getattr(f, "DEPLOY", {}).items()}))
 app.command("gas-report")(gas_report.gas_report)
+SCHEMAS = [schema for f in FEATURES for schema in getattr(f, "SCHEMAS", ())]
+app.add_typer(store.make_store_app(SCHEMAS), name="store")
 app.add_typer(experiment_app, name="experiment")
 for feature in FEATURES:
     for name, command in getattr(feature, "EXPERIMENTS", {}).items():
