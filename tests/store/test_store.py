@@ -36,6 +36,18 @@ def test_bad_urls_are_refused_naming_the_field(url, reason):
     assert e.value.field == "store.url" and reason in e.value.reason
 
 
+def test_an_unreachable_database_is_refused_naming_the_field(tmp_path):
+    with pytest.raises(InputError) as e:
+        open_store("postgresql://nobody:secret@127.0.0.1:1/x", "store.url")
+    assert e.value.field == "store.url" and "cannot open the database" in e.value.reason
+    assert "secret" not in e.value.reason
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "g.db").mkdir()  # a folder where the file should be
+    with pytest.raises(InputError) as e:
+        open_store(f"sqlite:///{tmp_path / 'ro' / 'g.db'}", "store.url")
+    assert e.value.field == "store.url"
+
+
 def test_sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'new' / 'g.db'}")
     pragmas = store.read(

@@ -108,4 +108,7 @@ issuer = "keys/issuer.json"   # signs the utility's token answers (no funds need
 {more}
 [deployment]
 record = "deployment.json"    # written by `gridchain deploy`, read by every other command
+
+[store]                       # every service's state, one database (or $GRIDCHAIN_STORE_URL)
+url = "sqlite:///state/gridchain.db"   # or postgresql://user@host:5432/name
 """

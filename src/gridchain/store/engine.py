@@ -100,10 +100,19 @@ def open_store(url: str, field: str = "store.url", echo: bool = False) -> Store:
     if backend not in SCHEMES:
         raise InputError(field, f"{backend!r} is not a supported database (one of {', '.join(SCHEMES)})")
     if backend == "sqlite":
-        return Store(_sqlite_engine(parsed, field, echo))
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, the maintained driver
-    engine = create_engine(parsed, isolation_level="SERIALIZABLE", pool_pre_ping=True, echo=echo)
+        engine = _sqlite_engine(parsed, field, echo)
+    else:
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, the maintained driver
+        engine = create_engine(parsed, isolation_level="SERIALIZABLE", pool_pre_ping=True, echo=echo)
+    try:  # connect once now: an unreachable server or an unwritable file is the config's error, said here
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except DBAPIError as e:
+        engine.dispose()
+        shown = parsed.render_as_string(hide_password=True)
+        reason = str(e.orig).strip().splitlines()[0] if e.orig is not None else str(e)
+        raise InputError(field, f"cannot open the database {shown}: {reason}") from None
     return Store(engine)
 
 
