@@ -15,6 +15,7 @@ one, never half; it is retried on a conflict, so it must not have effects outsid
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ from gridchain.errors import InputError
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0  # how long an SQLite writer waits for another process's write transaction
-RETRIES = 8  # conflicts retried by `atomic` before the error goes up
+RETRIES = 40  # conflicts retried by `atomic` before the error goes up (8 writers on one row need ~10 under load)
 SCHEMES = ("sqlite", "postgresql")
 _CONFLICTS = {"40001", "40P01"}  # PostgreSQL: serialization failure, deadlock detected
 
@@ -50,7 +51,7 @@ class Store:
 
     def atomic(self, work: Callable[[Connection], T]) -> T:
         """`work(connection)` in one serializable transaction, committed when it returns, retried on a conflict
-        with another transaction (with a short growing pause); any other error rolls it back and goes up."""
+        with another transaction (after a random pause that grows); any other error rolls it back and goes up."""
         for attempt in range(RETRIES + 1):
             try:
                 with self.engine.begin() as connection:
@@ -58,7 +59,7 @@ class Store:
             except DBAPIError as e:
                 if attempt == RETRIES or not _is_conflict(e):
                     raise
-                time.sleep(min(0.5, 0.005 * 2**attempt))
+                time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))  # jitter: no lockstep retries
         raise AssertionError("unreachable")
 
     def read(self, work: Callable[[Connection], T]) -> T:
