@@ -72,6 +72,7 @@ class Relayer:
     store: RelayerStore | None = None  # durable: tickets written before they are acknowledged (None: memory only)
     receipt_timeout_s: float = 60.0  # how long a flush waits for a batch's receipt (then reconcile finds it)
     submitter: Submitter | None = field(default=None, init=False)  # a store and a signing node: idempotent sends
+    last_errors: list[str] = field(default_factory=list, init=False)  # the batches the last flush could not send
     _moduli: dict[int, bytes] = field(default_factory=dict)  # epoch -> modulus: registered keys never change
     _scanned_block: int = 0  # EpochKeyRegistered logs before this block are in _moduli
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -104,8 +105,8 @@ class Relayer:
 
     def queue(self) -> tuple[int, int | None]:
         """(requests queued or being sent, the unix time [ms] the oldest of them was accepted)."""
-        with self._lock:
-            waiting = [t.accepted_ms for t in self.tickets.values() if t.status in ("queued", "sending")]
+        snapshot = list(self.tickets.values())  # no lock: /health must answer while a flush waits for a receipt
+        waiting = [t.accepted_ms for t in snapshot if t.status in ("queued", "sending")]
         return len(waiting), min(waiting, default=None)
 
     def modulus(self, epoch: int) -> bytes:
@@ -195,8 +196,10 @@ class Relayer:
 
     def flush(self) -> list[Ticket]:
         """Submit every queued request whose slot is still open; those whose slot has passed fail. Returns the
-        tickets settled now (submitted or failed); a batch the node could not take stays queued."""
+        tickets settled now (submitted or failed); a batch the node could not take stays queued (and its error
+        in `last_errors`)."""
         with self._lock:
+            self.last_errors = []
             settled = self.submitter.reconcile() if self.submitter is not None else []
             queued = [t for t in self.tickets.values() if t.status == "queued"]
             if not queued:
@@ -215,8 +218,9 @@ class Relayer:
                     batch = tickets[i : i + self.batch_size]
                     try:
                         self._submit(batch)
-                    except Exception:  # the node, not a ticket (those fail alone): keep them for the next flush
-                        log.exception("relayer: a batch of %d stays queued", len(batch))
+                    except Exception as e:  # the node, not a ticket (those fail alone): kept for the next flush
+                        log.warning("relayer: a batch of %d stays queued: %s", len(batch), e)
+                        self.last_errors.append(f"{type(e).__name__}: {e}")
             return settled + [t for t in queued if t.status in ("submitted", "failed")]
 
     def _submit(self, tickets: list[Ticket], retry: bool = True) -> None:

@@ -67,6 +67,8 @@ class Flusher:
                         if self.on_settled is not None:
                             self.on_settled(ticket)
                     self.flushes, self.last_flush = self.flushes + 1, time.time()
+                    if unsent := getattr(self.relayer, "last_errors", []):
+                        raise ConnectionError(f"{len(unsent)} batch(es) stay queued: {unsent[0]}")
                 self.failing, self.last_success = 0, time.time()
             except Exception as e:  # noqa: BLE001 - the node may be away for a while; the queue waits for it
                 self.errors, self.failing, self.last_error = (
