@@ -75,6 +75,15 @@ def test_relayer_bad_inputs_are_one_line_naming_the_option(offline, tmp_path):
     assert relayer_error("flush_margin_s = 5", "flush_margin_s = 0") == (
         "error: relayer.flush_margin_s: 0 is outside 1..3600"
     )
+    assert relayer_error("flush_margin_s = 5", "receipt_timeout_s = 0") == (
+        "error: relayer.receipt_timeout_s: 0 is outside 1..3600"
+    )
+    assert relayer_error("flush_margin_s = 5", "backoff_cap_s = 3601") == (
+        "error: relayer.backoff_cap_s: 3601 is outside 1..3600"
+    )
+    assert relayer_error("[relayer]", '[store]\nurl = "mysql://db/x"\n\n[relayer]') == (
+        "error: store.url: 'mysql' is not a supported database (one of sqlite, postgresql)"
+    )
     assert relayer_error("batch = 20", "batch = 20\nintervall = 3").startswith(
         "error: relayer.intervall: unknown option (this section knows: "
     )

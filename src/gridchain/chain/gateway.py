@@ -42,6 +42,7 @@ class Receipt:
     gas_used: int
     events: tuple[Event, ...]
     contract_address: str | None = None
+    status: int = 1  # 1: executed; 0: reverted on chain (gas paid, nothing changed)
 
     def named(self, name: str) -> list[Event]:
         return [e for e in self.events if e.name == name]

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_account import Account
+from eth_utils import keccak
 from web3 import Web3
-from web3.exceptions import BlockNotFound, ContractLogicError, Web3RPCError
+from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
@@ -85,40 +86,86 @@ class RpcGateway:
         self._nonces: dict[str, int] = {}
         self._timeout = timeout
 
-    def _send(self, sender: str, to: str | None, data: bytes, artifact: Artifact | None, value: int = 0) -> Receipt:
+    def _signer(self, sender: str):
         signer = self._signers.get(Web3.to_checksum_address(sender))
         if signer is None:
             raise ValueError(f"no key for account {sender}")
+        return signer
+
+    def _prepare(self, signer, to: str | None, data: bytes, value: int, nonce: int) -> dict[str, Any]:
+        """The transaction to sign: gas estimated (a call that would revert raises ChainRevert, and nothing is
+        signed), EIP-1559 fees from the latest block."""
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": value, "chainId": self.chain_id}
         if to is not None:
             tx["to"] = Web3.to_checksum_address(to)
         try:
-            gas = self.w3.eth.estimate_gas(tx)  # a call that would revert fails here and is never sent
+            gas = self.w3.eth.estimate_gas(tx)
         except (ContractLogicError, Web3RPCError) as e:
             raise ChainRevert(_reason(e)) from None
-        if signer.address not in self._nonces:
-            self._nonces[signer.address] = self.w3.eth.get_transaction_count(signer.address, "pending")
         base_fee = self.w3.eth.get_block("latest")["baseFeePerGas"]
         tx |= {
             "gas": min(TX_GAS_CAP, gas + gas // 5 + GAS_HEADROOM),
-            "nonce": self._nonces[signer.address],
+            "nonce": nonce,
             "maxPriorityFeePerGas": PRIORITY_FEE,
             "maxFeePerGas": 2 * base_fee + PRIORITY_FEE,
             "type": 2,
         }
         del tx["from"]
-        tx_hash = self.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
+        return tx
+
+    def _send(self, sender: str, to: str | None, data: bytes, artifact: Artifact | None, value: int = 0) -> Receipt:
+        signer = self._signer(sender)
+        if signer.address not in self._nonces:
+            self._nonces[signer.address] = self.nonce(signer.address, "pending")
+        tx = self._prepare(signer, to, data, value, self._nonces[signer.address])
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
+        except Exception:  # the node restarted or refused the nonce: ask it again next time
+            self._nonces.pop(signer.address, None)
+            raise
         self._nonces[signer.address] += 1
         # a development node mines at once; web3's default 0.1 s polling would dominate the run time
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout, poll_latency=0.005)
         if receipt["status"] != 1:
             why = " (out of gas at the per-transaction cap)" if receipt["gasUsed"] >= tx["gas"] else ""
             raise ChainRevert(f"transaction 0x{bytes(tx_hash).hex()} failed on chain (status 0){why}")
-        logs = receipt["logs"] if artifact is not None else []
-        events = tuple(e for e in (_decode(artifact, log) for log in logs) if e is not None)
-        return Receipt(
-            "0x" + bytes(tx_hash).hex(), receipt["blockNumber"], receipt["gasUsed"], events, receipt["contractAddress"]
-        )
+        return _receipt(artifact, receipt)
+
+    # -- transactions signed here and sent later (the relayer persists them in between) --------------------
+    def sign(self, sender: str, to: str, data: bytes, nonce: int) -> tuple[bytes, str]:
+        """A call to `to` signed by `sender` with this explicit nonce, not sent: (raw transaction, its hash).
+        Raises ChainRevert if the call would revert now (nothing is signed then)."""
+        signer = self._signer(sender)
+        signed = signer.sign_transaction(self._prepare(signer, to, data, 0, nonce))
+        return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+
+    def send_raw(self, raw: bytes) -> str:
+        """Broadcast a signed transaction; one the node holds already counts as sent. Its hash."""
+        try:
+            return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
+        except Web3RPCError as e:
+            if "already known" in str(e) or "already imported" in str(e):
+                return "0x" + bytes(keccak(raw)).hex()
+            raise
+
+    def receipt(self, artifact: Artifact | None, tx_hash: str) -> Receipt | None:
+        """The receipt of a mined transaction (its `status` 0 if it reverted), or None if none is mined."""
+        try:
+            found = self.w3.eth.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            return None
+        return _receipt(artifact, found)
+
+    def known(self, tx_hash: str) -> bool:
+        """Whether the node has the transaction at all (pending in its pool, or mined)."""
+        try:
+            return self.w3.eth.get_transaction(tx_hash) is not None
+        except TransactionNotFound:
+            return False
+
+    def nonce(self, address: str, block: str = "pending") -> int:
+        """The account's transaction count at `block` ("latest": mined; "pending": the pool's too)."""
+        return int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(address), block))
 
     def deploy(self, artifact: Artifact, args: Sequence[Any], sender: str) -> Receipt:
         return self._send(sender, None, encode_deploy(artifact, args), artifact)
@@ -187,6 +234,36 @@ class RpcGateway:
     def advance_time(self, seconds: int) -> None:
         self.w3.provider.make_request("evm_increaseTime", [seconds])
         self.w3.provider.make_request("evm_mine", [])
+
+
+def _receipt(artifact: Artifact | None, receipt: Any) -> Receipt:
+    logs = receipt["logs"] if artifact is not None else []
+    events = tuple(e for e in (_decode(artifact, log) for log in logs) if e is not None)
+    return Receipt(
+        "0x" + bytes(receipt["transactionHash"]).hex(),
+        receipt["blockNumber"],
+        receipt["gasUsed"],
+        events,
+        receipt["contractAddress"],
+        int(receipt["status"]),
+    )
+
+
+def ping(url: str, timeout_s: float = 2.0) -> str | None:
+    """Whether the node at `url` answers a cheap call (eth_blockNumber) within `timeout_s`: None if it does,
+    else why not in a few words (for /health, which must not hang on a node that is away)."""
+    import requests
+
+    try:
+        answer = requests.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}, timeout=timeout_s
+        )
+        answer.raise_for_status()
+        if "result" not in answer.json():
+            return "not a JSON-RPC answer"
+    except Exception as e:  # noqa: BLE001 - whatever it is, the node is not reachable
+        return unreachable_reason(e)
+    return None
 
 
 def _decode(artifact: Artifact, log: Any) -> Event | None:

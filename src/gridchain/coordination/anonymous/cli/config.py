@@ -6,9 +6,12 @@ listen = "127.0.0.1:8701"                        # where POST /requests is serve
 admin_token_file = "secrets/relayer-admin-token"  # enables POST /flush for its holder (absent: disabled)
 batch = 20                                       # requests per transaction (1..32); a full batch goes at once
 flush_margin_s = 5                               # flush this long before each slot ends [s] (> the block time)
+receipt_timeout_s = 60                           # a flush waits this long for a batch's receipt [s]
+backoff_cap_s = 30                               # the longest wait between failing flushes [s]
 ```
 
-The relayer pays the gas from `[accounts] relayer` and relays for the coordinator of the deployment record.
+The relayer pays the gas from `[accounts] relayer` and relays for the coordinator of the deployment record; it
+keeps its tickets and signed transactions in the deployment's store (`[store] url`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from gridchain.net.auth import read_admin_token
 
 DEFAULT_BATCH = 20
 DEFAULT_FLUSH_MARGIN_S = 5
+DEFAULT_RECEIPT_TIMEOUT_S = 60
+DEFAULT_BACKOFF_CAP_S = 30
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class RelayerSettings:
     admin_token: str | None
     batch: int
     flush_margin_s: int
+    receipt_timeout_s: int = DEFAULT_RECEIPT_TIMEOUT_S
+    backoff_cap_s: int = DEFAULT_BACKOFF_CAP_S
 
 
 def relayer_settings(config: Config) -> RelayerSettings:
@@ -41,6 +48,8 @@ def relayer_settings(config: Config) -> RelayerSettings:
         _admin_token(token_file, section.option("admin_token_file")),
         section.int("batch", 1, 32, DEFAULT_BATCH),
         section.int("flush_margin_s", 1, 3600, DEFAULT_FLUSH_MARGIN_S),
+        section.int("receipt_timeout_s", 1, 3600, DEFAULT_RECEIPT_TIMEOUT_S),
+        section.int("backoff_cap_s", 1, 3600, DEFAULT_BACKOFF_CAP_S),
     )
     section.done()
     return settings

@@ -19,6 +19,12 @@ before it ends and flushed then (`flush_due`), or earlier when a batch is full, 
 is submitted in slot s; one for a slot that is over, or too near its end to be submitted in it, is refused at
 once naming `slot`, so its ESU knows to sign again for the next slot. The margin must cover the node's block
 time and the submission's latency.
+
+Durable (with a `RelayerStore`): a ticket is stored before `accept` returns, and every change of its status is
+stored; on a node that signs locally (JSON-RPC) each batch goes through a `Submitter` (`relayer_submit.py`:
+signed with an explicit nonce, stored, broadcast, confirmed by receipt, reconciled after a crash). A restarted
+relayer calls `restore` and then `reconcile`. Without a store (the embedded chain's demos) it keeps its tickets
+in memory and sends each batch at once.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import logging
 import random
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from eth_utils import keccak
@@ -34,6 +41,8 @@ from eth_utils import keccak
 from gridchain.chain.gateway import ChainRevert, encode_call
 from gridchain.checks import check_int, parse_address, parse_hex_bytes
 from gridchain.coordination.anonymous.client import AnonymousRequest, signer_of
+from gridchain.coordination.anonymous.parties.relayer_store import RelayerStore, Ticket
+from gridchain.coordination.anonymous.parties.relayer_submit import Submitter
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import CoordinatorError, check_fields
 from gridchain.crypto import blind
@@ -53,30 +62,6 @@ class RelayRefused(Refused, InputError):
 
 
 @dataclass
-class Ticket:
-    id: str  # unguessable (128 random bits): whoever holds it may read the ticket, nobody can walk them
-    request: AnonymousRequest
-    status: str = "queued"  # queued | submitted | failed
-    arrival: int | None = None
-    tx_hash: str | None = None
-    gas_used: int | None = None  # of the whole transaction that carried it
-    reason: str | None = None
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "arrival": self.arrival,
-            "tx_hash": self.tx_hash,
-            "reason": self.reason,
-            "slot": self.request.slot,
-        }
-
-    def fail(self, reason: str) -> None:
-        self.status, self.reason = "failed", reason
-
-
-@dataclass
 class Relayer:
     client: CoordinatorClient
     account: str  # pays the gas
@@ -84,9 +69,45 @@ class Relayer:
     rng: random.Random = field(default_factory=random.Random)
     tickets: dict[str, Ticket] = field(default_factory=dict)
     flush_margin_s: int | None = None  # aligned: accept until this long before the slot ends, then flush
+    store: RelayerStore | None = None  # durable: tickets written before they are acknowledged (None: memory only)
+    receipt_timeout_s: float = 60.0  # how long a flush waits for a batch's receipt (then reconcile finds it)
+    submitter: Submitter | None = field(default=None, init=False)  # a store and a signing node: idempotent sends
+    last_errors: list[str] = field(default_factory=list, init=False)  # the batches the last flush could not send
     _moduli: dict[int, bytes] = field(default_factory=dict)  # epoch -> modulus: registered keys never change
     _scanned_block: int = 0  # EpochKeyRegistered logs before this block are in _moduli
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.store is not None and self.client.gateway.kind == "rpc":
+            self.submitter = Submitter(
+                self.client, self.account, self.store, self.tickets, receipt_timeout_s=self.receipt_timeout_s
+            )
+
+    def restore(self) -> int:
+        """Load every ticket from the store (at start); how many. Then `reconcile`."""
+        if self.store is None:
+            return 0
+        with self._lock:
+            self.tickets.clear()
+            self.tickets.update((t.id, t) for t in self.store.tickets())
+            return len(self.tickets)
+
+    def reconcile(self) -> list[Ticket]:
+        """Resolve the batch transactions a previous run (or flush) left unconfirmed; the tickets settled."""
+        if self.submitter is None:
+            return []
+        with self._lock:
+            return self.submitter.reconcile()
+
+    def _save(self, tickets: Iterable[Ticket]) -> None:
+        if self.store is not None:
+            self.store.save(tickets)
+
+    def queue(self) -> tuple[int, int | None]:
+        """(requests queued or being sent, the unix time [ms] the oldest of them was accepted)."""
+        snapshot = list(self.tickets.values())  # no lock: /health must answer while a flush waits for a receipt
+        waiting = [t.accepted_ms for t in snapshot if t.status in ("queued", "sending")]
+        return len(waiting), min(waiting, default=None)
 
     def modulus(self, epoch: int) -> bytes:
         """The epoch's key from its EpochKeyRegistered event (trusting the chain, not the utility). One view call
@@ -134,6 +155,8 @@ class Relayer:
             if request.pseudonym in queued or self.client.spent(request.pseudonym):
                 raise RelayRefused("pseudonym", f"{request.pseudonym} is already used")
             ticket = Ticket(secrets.token_urlsafe(16), request)
+            if self.store is not None:  # durable before it is acknowledged
+                self.store.add(ticket)
             self.tickets[ticket.id] = ticket
             return ticket
 
@@ -141,9 +164,10 @@ class Relayer:
         """Refuse (naming `slot`) a request that cannot go on chain in its slot: the slot is over, has not
         begun, or (aligned) ends before the relayer's last flush for it."""
         current = int(self.client.view("current_slot"))
-        for stale in self.tickets.values():  # queued for a slot that is over: they fail (and free their pseudonym)
-            if stale.status == "queued" and stale.request.slot < current:
-                stale.fail(f"slot {stale.request.slot} passed before the relayer submitted (current {current})")
+        stale = [t for t in self.tickets.values() if t.status == "queued" and t.request.slot < current]
+        for t in stale:  # queued for a slot that is over: they fail (and free their pseudonym)
+            t.fail(f"slot {t.request.slot} passed before the relayer submitted (current {current})")
+        self._save(stale)
         if slot < current:
             raise RelayRefused("slot", f"slot {slot} is over (current {current})")
         if slot != current:
@@ -162,6 +186,8 @@ class Relayer:
         slot's last flush is due; without alignment, whenever something is queued."""
         with self._lock:
             queued = [t.request.slot for t in self.tickets.values() if t.status == "queued"]
+            if any(t.status == "sending" for t in self.tickets.values()):
+                return True  # a batch to confirm (or to send again)
         if not queued:
             return False
         if self.flush_margin_s is None or len(queued) >= self.batch_size:
@@ -170,11 +196,14 @@ class Relayer:
 
     def flush(self) -> list[Ticket]:
         """Submit every queued request whose slot is still open; those whose slot has passed fail. Returns the
-        tickets settled now (submitted or failed); a batch the node could not take stays queued."""
+        tickets settled now (submitted or failed); a batch the node could not take stays queued (and its error
+        in `last_errors`)."""
         with self._lock:
+            self.last_errors = []
+            settled = self.submitter.reconcile() if self.submitter is not None else []
             queued = [t for t in self.tickets.values() if t.status == "queued"]
             if not queued:
-                return []
+                return settled
             current = int(self.client.view("current_slot"))
             groups: dict[tuple[int, int], list[Ticket]] = {}
             for t in queued:
@@ -182,15 +211,17 @@ class Relayer:
                     t.fail(f"slot {t.request.slot} passed before the relayer submitted (current {current})")
                 else:
                     groups.setdefault((t.request.slot, t.request.epoch), []).append(t)
+            self._save(t for t in queued if t.status == "failed")
             for tickets in groups.values():
                 self.rng.shuffle(tickets)
                 for i in range(0, len(tickets), self.batch_size):
                     batch = tickets[i : i + self.batch_size]
                     try:
                         self._submit(batch)
-                    except Exception:  # the node, not a ticket (those fail alone): keep them for the next flush
-                        log.exception("relayer: a batch of %d stays queued", len(batch))
-            return [t for t in queued if t.status != "queued"]
+                    except Exception as e:  # the node, not a ticket (those fail alone): kept for the next flush
+                        log.warning("relayer: a batch of %d stays queued: %s", len(batch), e)
+                        self.last_errors.append(f"{type(e).__name__}: {e}")
+            return settled + [t for t in queued if t.status in ("submitted", "failed")]
 
     def _submit(self, tickets: list[Ticket], retry: bool = True) -> None:
         """Send one batch: only its tickets that encode and whose simulation passes, as one transaction."""
@@ -211,13 +242,21 @@ class Relayer:
         if not tickets:
             return
         try:
-            subs, receipt = self.client.submit_requests_anonymous(self.account, [t.request for t in tickets])
+            self._send(tickets)
         except ChainRevert as e:  # the chain changed between the simulation and the block: simulate again, once
             if retry:
                 return self._submit(tickets, retry=False)
             for t in tickets:
                 t.fail(f"reverted on chain after its simulation passed: {e.reason}")
+            self._save(tickets)
+
+    def _send(self, tickets: list[Ticket]) -> None:
+        """One batch on chain: through the submitter (signed, persisted, broadcast, confirmed) when there is
+        one, else at once through the gateway (the embedded chain), its outcome saved after."""
+        if self.submitter is not None:
+            self.submitter.send(tickets, self._args(tickets))
             return
+        subs, receipt = self.client.submit_requests_anonymous(self.account, [t.request for t in tickets])
         for t, s in zip(tickets, subs, strict=True):
             t.status, t.arrival, t.tx_hash, t.gas_used = (
                 "submitted",
@@ -225,6 +264,7 @@ class Relayer:
                 receipt.tx_hash,
                 receipt.gas_used,
             )
+        self._save(tickets)
 
     def _args(self, tickets: list[Ticket]) -> list:
         request = tickets[0].request
@@ -236,6 +276,7 @@ class Relayer:
             encode_call(self.client.artifact, "submit_requests_anonymous", self._args([ticket]))
         except Exception as e:  # noqa: BLE001 - whatever it is, it is this ticket's alone
             ticket.fail(f"cannot be encoded: {e}")
+            self._save([ticket])
             return False
         return True
 
@@ -250,6 +291,7 @@ class Relayer:
             self._simulate([ticket])
         except ChainRevert as e:
             ticket.fail(e.reason)
+            self._save([ticket])
             return False
         return True
 

@@ -1,0 +1,1 @@
+"""The relayer's schema revisions (`relayer_*` tables)."""

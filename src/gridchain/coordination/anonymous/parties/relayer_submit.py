@@ -1,0 +1,202 @@
+"""The relayer's batch transactions, sent idempotently: signed with an explicit nonce, persisted, broadcast,
+confirmed by receipt, and reconciled with the chain after any failure or restart.
+
+Order of events for one batch: sign (the gas estimate refuses a batch that would revert: nothing is paid), write
+the raw transaction, its hash and nonce and mark its tickets `sending` in one store transaction, broadcast,
+wait for the receipt, write the outcome. A relayer killed at any point between leaves a `sent` submission that
+`reconcile` (at start and before every flush) resolves:
+- mined: its tickets are submitted (arrivals from the batch's event) or, if it reverted, re-checked;
+- unknown to the node and its nonce unused (the node restarted, or dropped it): the same raw transaction is
+  broadcast again, so the same hash: it can land once at most;
+- its nonce used by another transaction: it can never land, so each ticket is re-checked.
+Re-checking a ticket: a pseudonym spent on chain is on chain (its batch is found and the ticket submitted);
+otherwise the ticket is queued again (its slot still open) or fails with the reason. A ticket is queued again
+only once its old transaction can no longer land, so no pseudonym is ever in two live transactions.
+
+The nonce is read from the chain (the pending count, and past every persisted unconfirmed submission) at the
+first send and again after any send error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field, fields, replace
+
+from gridchain.chain.gateway import Receipt, encode_call
+from gridchain.coordination.anonymous.parties.relayer_store import RelayerStore, SubmissionRecord, Ticket
+from gridchain.coordination.client import CoordinatorClient
+
+FN = "submit_requests_anonymous"
+log = logging.getLogger("gridchain.relayer")
+
+
+def log_line(entry: dict) -> None:
+    """One JSON line on stderr (the relayer's events: rebroadcasts, re-checks, flush errors)."""
+    print(json.dumps({"time": round(time.time(), 3), **entry}), file=sys.stderr, flush=True)
+
+
+@dataclass
+class Submitter:
+    """Sends the relayer's batches through a gateway that signs locally (`RpcGateway`), keeping `tickets`
+    (the relayer's, by id) and the store in step."""
+
+    client: CoordinatorClient
+    account: str
+    store: RelayerStore
+    tickets: MutableMapping[str, Ticket]
+    receipt_timeout_s: float = 60.0
+    poll_s: float = 0.05
+    hook: Callable[[str], None] | None = None  # tests: called at "persisted" and "broadcast" (to inject crashes)
+    _nonce: int | None = field(default=None, init=False)
+
+    @property
+    def gateway(self):
+        return self.client.gateway
+
+    def resync(self) -> int:
+        """The next nonce: the chain's pending count, and past every submission still `sent`."""
+        pending = self.gateway.nonce(self.account, "pending")
+        highest = self.store.highest_open_nonce()
+        self._nonce = max(pending, -1 if highest is None else highest + 1)
+        return self._nonce
+
+    def send(self, tickets: list[Ticket], args: list) -> None:
+        """One batch as one transaction (see the module's docstring). ChainRevert if it would revert (nothing is
+        written then); a transport error leaves it `sent`, for `reconcile`."""
+        nonce = self.resync() if self._nonce is None else self._nonce
+        data = encode_call(self.client.artifact, FN, args)
+        raw, tx_hash = self.gateway.sign(self.account, self.client.address, data, nonce)
+        submission = SubmissionRecord(tx_hash, nonce, raw, tuple(t.id for t in tickets), self.gateway.block_number())
+        sending = [_with(t, status="sending", tx_hash=tx_hash) for t in tickets]
+        self.store.record(submission, sending)
+        self._apply(sending)
+        self._nonce = nonce + 1
+        self._stage("persisted")
+        try:
+            self.gateway.send_raw(raw)
+        except Exception:
+            self._nonce = None  # the node may have lost or refused it: ask the chain again
+            raise
+        self._stage("broadcast")
+        receipt = self._wait(tx_hash)
+        if receipt is not None:  # else it stays `sent`: the next reconcile looks for it
+            self._settle(submission, receipt)
+
+    def reconcile(self) -> list[Ticket]:
+        """Resolve every submission still `sent` (see the module's docstring); the tickets it settled."""
+        out = []
+        try:
+            for submission in self.store.submissions("sent"):
+                out += self._reconcile(submission)
+        except Exception:  # the node is away or restarted: the nonce is read from the chain again
+            self._nonce = None
+            raise
+        return [t for t in out if t.status in ("submitted", "failed")]
+
+    def _reconcile(self, submission: SubmissionRecord) -> list[Ticket]:
+        receipt = self.gateway.receipt(self.client.artifact, submission.tx_hash)
+        if receipt is not None:
+            return self._settle(submission, receipt)
+        if self.gateway.known(submission.tx_hash):
+            return []  # pending in the node's pool: the next reconcile looks again
+        if self.gateway.nonce(self.account, "latest") > submission.nonce:
+            receipt = self.gateway.receipt(self.client.artifact, submission.tx_hash)  # mined just now?
+            if receipt is not None:
+                return self._settle(submission, receipt)
+            log_line({"event": "replaced", "tx_hash": submission.tx_hash, "nonce": submission.nonce})
+            return self._recheck(submission, "replaced")
+        self.gateway.send_raw(submission.raw)
+        log_line({"event": "rebroadcast", "tx_hash": submission.tx_hash, "nonce": submission.nonce})
+        return []
+
+    def _settle(self, submission: SubmissionRecord, receipt: Receipt) -> list[Ticket]:
+        """A mined submission: its tickets submitted with their arrivals, or (reverted) re-checked."""
+        if receipt.status != 1:
+            log_line({"event": "reverted", "tx_hash": submission.tx_hash, "gas_used": receipt.gas_used})
+            return self._recheck(submission, "mined")
+        words = [w for e in receipt.named("RequestBatchSubmitted") for w in e.args["requests"]]
+        done = [
+            _with(
+                self.tickets[i],
+                status="submitted",
+                arrival=w >> 112,
+                tx_hash=receipt.tx_hash,
+                gas_used=receipt.gas_used,
+            )
+            for i, w in zip(submission.tickets, words, strict=True)
+        ]
+        self.store.settle(submission.tx_hash, "mined", done)
+        return self._apply(done)
+
+    def _recheck(self, submission: SubmissionRecord, state: str) -> list[Ticket]:
+        """Tickets whose transaction can no longer land: on chain already (found), queued again, or failed."""
+        current = int(self.client.view("current_slot"))
+        found = self._relayed_since(submission.from_block)
+        out = []
+        for i in submission.tickets:
+            t = self.tickets[i]
+            if self.client.spent(t.request.pseudonym):
+                where = found.get(t.request.pseudonym)
+                if where is None:
+                    out.append(_with(t, status="failed", reason="its pseudonym was spent on chain by another sender"))
+                else:
+                    out.append(_with(t, status="submitted", tx_hash=where[0], arrival=where[1], reason=None))
+            elif t.request.slot == current:
+                out.append(_with(t, status="queued", tx_hash=None, reason=None))
+            else:
+                reason = f"slot {t.request.slot} passed before its transaction landed (current {current})"
+                out.append(_with(t, status="failed", reason=reason))
+        self.store.settle(submission.tx_hash, state, out)
+        log_line({"event": "rechecked", "tx_hash": submission.tx_hash, "statuses": [t.status for t in out]})
+        return self._apply(out)
+
+    def _relayed_since(self, block: int) -> dict[str, tuple[str, int]]:
+        """pseudonym -> (tx hash, arrival) of every anonymous batch on chain since `block`."""
+        out: dict[str, tuple[str, int]] = {}
+        gateway, artifact = self.gateway, self.client.artifact
+        for event in gateway.events(artifact, self.client.address, "RequestBatchSubmitted", block):
+            if gateway.transaction_to(event.tx_hash) != self.client.address:
+                continue
+            fn, inputs = gateway.transaction_input(artifact, event.tx_hash)
+            if fn != FN:
+                continue
+            for request, word in zip(inputs["requests"], event.args["requests"], strict=True):
+                out[_checksum(request[0])] = (event.tx_hash, word >> 112)
+        return out
+
+    def _wait(self, tx_hash: str) -> Receipt | None:
+        deadline = time.monotonic() + self.receipt_timeout_s
+        while True:
+            receipt = self.gateway.receipt(self.client.artifact, tx_hash)
+            if receipt is not None or time.monotonic() >= deadline:
+                return receipt
+            time.sleep(self.poll_s)
+
+    def _apply(self, tickets: list[Ticket]) -> list[Ticket]:
+        """The relayer's own ticket objects take the values just written to the store; they are returned."""
+        out = []
+        for t in tickets:
+            mine = self.tickets[t.id]
+            for f in fields(Ticket):
+                setattr(mine, f.name, getattr(t, f.name))
+            out.append(mine)
+        return out
+
+    def _stage(self, stage: str) -> None:
+        if self.hook is not None:
+            self.hook(stage)
+
+
+def _with(ticket: Ticket, **changes) -> Ticket:
+    """A copy of `ticket` with `changes` (the store is written first, then the relayer's copy changed)."""
+    return replace(ticket, **changes)
+
+
+def _checksum(address: str) -> str:
+    from eth_utils import to_checksum_address
+
+    return to_checksum_address(address)
