@@ -370,3 +370,28 @@ def test_clock_aligned_readings_fall_on_interval_boundaries(central):
     periodic = [s for s in record.samples if s.context == "Sample.Clock"]
     assert [s.timestamp % 900 for s in periodic] == [0, 0] and periodic[0].timestamp == (start // 900 + 1) * 900
     assert record.energy_wh == 7_400 * 2_000 // 3_600
+
+
+def test_a_central_system_gone_away_is_retried_with_backoff_until_the_queue_is_delivered(central, sim):
+    tx = sim.start_transaction(TAG)
+    port, backend = central.port, central.backend
+    central.stop()  # the central system went away (the test's fixture stops it again: a no-op)
+    sim.advance(2 * QUARTER)
+    sim.stop_transaction()
+    assert sim.queued == 3 and not sim.online
+    pauses, restarted = [], []
+
+    def sleep(pause_s: float) -> None:  # the central system is back after the second pause
+        pauses.append(pause_s)
+        if len(pauses) == 2:
+            restarted.append(CentralSystem(backend, port=port).start())
+
+    try:
+        assert sim.deliver_with_backoff(30, first_s=0.01, sleep=sleep) == 3
+    finally:
+        for again in restarted:
+            again.stop()
+    assert pauses == [0.01, 0.02] and sim.queued == 0 and not backend.transaction(tx).open
+    sim.disconnect()  # and gone for good: the deadline ends the retries
+    with pytest.raises(OfflineError, match="undelivered"):
+        sim.deliver_with_backoff(0.05, first_s=0.01, sleep=lambda _: None)

@@ -204,6 +204,15 @@ class MeteringClient(ContractClient):
         events = read_events(self.gateway, self.artifact, self.address, ("SessionSettled",), from_block)
         return [_settled(e.args) for e in events]
 
+    def settlement_of(self, session: bytes, from_block: int = 0) -> tuple[m.Settled, str] | None:
+        """A session's settlement on chain and its transaction's hash, from its `SessionSettled` event; None if
+        it did not settle (a restart's check of a settlement it may have sent)."""
+        events = read_events(self.gateway, self.artifact, self.address, ("SessionSettled",), from_block)
+        for e in events:
+            if bytes(e.args["session"]) == session:
+                return _settled(e.args), e.tx_hash
+        return None
+
     # -- reads -----------------------------------------------------------------------------------------
     def meter(self, meter: str) -> m.Meter | None:
         owner, community, premises = self.view("meter", meter)

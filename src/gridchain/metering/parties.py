@@ -25,6 +25,7 @@ from gridchain.crypto.keys import address_of, normalize_signature, parse_signatu
 from gridchain.errors import InputError
 from gridchain.metering import model as m
 from gridchain.metering.client import MeteringClient, ReadingProof, SignedReading, signer_of
+from gridchain.metering.parties_store import MeteringStore
 
 
 class SmartMeter:
@@ -165,20 +166,41 @@ class ChargePointMeter:
 
 # -- the gateway ------------------------------------------------------------------------------------------
 class MeterGateway:
-    """Collects signed readings per meter and day, anchors each day's Merkle root once, proves readings."""
+    """Collects signed readings per meter and day, anchors each day's Merkle root once, proves readings.
 
-    def __init__(self, client: MeteringClient, account: str) -> None:
+    With `store`, the readings it keeps and the roots it anchors are written to it (an anchor's intent before its
+    transaction is sent); `restore()` reads them back, checking each intent on chain, so that a restarted gateway
+    proves what it anchored before and never anchors a day twice."""
+
+    def __init__(self, client: MeteringClient, account: str, store: MeteringStore | None = None) -> None:
         self.client = client
         self.account = account
+        self.store = store
         self.readings: dict[tuple[str, int], dict[int, SignedReading]] = defaultdict(dict)  # (meter, day) -> t ->
         self.anchored: dict[tuple[str, int], tuple[bytes, str]] = {}  # (meter, day) -> (root, tx hash)
+
+    def restore(self) -> int:
+        """Read the store's readings and anchors back; an anchor sent but not confirmed counts if the chain has
+        its root, else it is forgotten (the day may be anchored again). How many anchored days it knows."""
+        if self.store is None:
+            return 0
+        for meter, t, active, reactive, signature in self.store.readings():
+            self.readings[(meter, t // m.PERIOD_S)][t] = SignedReading(m.Reading(meter, t, active, reactive), signature)
+        for meter, day, root, leaves, state, tx_hash in self.store.anchors():
+            if state == "anchoring":
+                if self.client.root(meter, day) != root:
+                    self.store.drop_anchor(meter, day)
+                    continue
+                self.store.put_anchor(meter, day, root, leaves, "anchored", tx_hash)
+            self.anchored[(meter, day)] = (root, tx_hash or "")
+        return len(self.anchored)
 
     def collect(self, signed: Iterable[SignedReading]) -> int:
         """Keep readings whose signature recovers to their meter (others, and malformed ones, are dropped);
         returns how many kept. Kept signatures are normalised (65 bytes, v = 27/28: what the proof's on-chain
         check takes), whatever standard form they came in."""
         domain = self.client.domain()
-        kept = 0
+        fresh: list[SignedReading] = []
         for s in signed:
             try:
                 s = dataclasses.replace(s, signature=normalize_signature(s.signature))
@@ -190,8 +212,16 @@ class MeterGateway:
             if key in self.anchored:
                 raise ValueError(f"interval_start: day {key[1]} of meter {key[0]} is already anchored")
             self.readings[key][s.reading.interval_start] = s
-            kept += 1
-        return kept
+            fresh.append(s)
+        if self.store is not None and fresh:
+            self.store.add_readings(
+                [
+                    (r.meter, r.interval_start, r.active_wh, r.reactive_varh, s.signature)
+                    for s in fresh
+                    for r in [s.reading]
+                ]
+            )
+        return len(fresh)
 
     def _leaves(self, key: tuple[str, int]) -> tuple[list[SignedReading], list[bytes]]:
         domain = self.client.domain()
@@ -205,7 +235,11 @@ class MeterGateway:
             raise ValueError(f"day: no readings of meter {meter} on day {day}")
         _, leaves = self._leaves(key)
         root = m.merkle_root(leaves)
+        if self.store is not None:  # the intent, before the transaction
+            self.store.put_anchor(key[0], day, root, len(leaves), "anchoring", None)
         receipt = self.client.anchor_root(self.account, meter, day, root, len(leaves))
+        if self.store is not None:
+            self.store.put_anchor(key[0], day, root, len(leaves), "anchored", receipt.tx_hash)
         self.anchored[key] = (root, receipt.tx_hash)
         return receipt
 

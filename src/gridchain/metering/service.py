@@ -47,8 +47,10 @@ from gridchain.metering.parties import (
     reading_from_signed_data,
     session_from_signed_data,
 )
+from gridchain.metering.parties_store import FINAL_STATES, OPEN_STATES, MeteringStore, SessionRow
 from gridchain.ocpp.backend import RecordingBackend
 from gridchain.ocpp.central import CentralSystem
+from gridchain.ocpp.store import OcppStore
 
 
 class RoamingRefused(Refused):
@@ -72,16 +74,59 @@ class PendingSession:
 
 class RoamingStation:
     def __init__(
-        self, client: MeteringClient, account: str, backend: RecordingBackend, cp_meter: str, min_escrow_wei: int
+        self,
+        client: MeteringClient,
+        account: str,
+        backend: RecordingBackend,
+        cp_meter: str,
+        min_escrow_wei: int,
+        store: MeteringStore | None = None,
+        from_block: int = 0,
     ) -> None:
         """`account` must be the charge point meter's owner (the host): only it may reserve for the meter.
-        `min_escrow_wei`: the least escrow this station wants reserved for a session (the EV's signed maximum)."""
+        `min_escrow_wei`: the least escrow this station wants reserved for a session (the EV's signed maximum).
+        With `store`, every session is written before each transaction the station sends (the intent) and after
+        it; `restore()` then resumes the station from the store, checking each intent on chain (events read from
+        `from_block`)."""
         self.client = client
         self.account = account
         self.backend = backend
         self.cp_meter = cp_meter.lower()
         self.min_escrow_wei = min_escrow_wei
+        self.store = store
+        self.from_block = from_block
         self.pending: dict[bytes, PendingSession] = {}  # session id -> signed start, until settled or released
+
+    def _save(self, p: PendingSession, state: str, **fields) -> None:
+        if self.store is not None:
+            self.store.put_session(SessionRow(p.session, p.start, p.ev_signature, p.id_tag, state, **fields))
+
+    def restore(self) -> dict[str, int]:
+        """Resume from the store: every session of this meter not settled or released is checked on chain (a
+        reservation held: pending again, its id tag admitted; settled: recorded with its transaction's hash; no
+        reservation: released, or abandoned if killed while reserving). How many sessions went to each state."""
+        counts: dict[str, int] = {}
+        if self.store is None:
+            return counts
+        for row in self.store.sessions(self.cp_meter, OPEN_STATES):
+            p = PendingSession(row.session, row.start, row.ev_signature, row.id_tag)
+            state, fields = self._reconcile(row)
+            if state != row.state or fields:
+                self._save(p, state, **fields)
+            if state == "pending":
+                self.pending[row.session] = p
+                self.backend.add_id_tag(row.id_tag)
+            counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    def _reconcile(self, row: SessionRow) -> tuple[str, dict]:
+        if self.client.reserved(row.session) > 0:
+            return "pending", {}
+        settled = self.client.settlement_of(row.session, self.from_block)
+        if settled is not None:
+            fields = {"transaction_id": row.transaction_id, "tx_hash": settled[1], "detail": _settled_json(settled[0])}
+            return "settled", fields
+        return ("abandoned" if row.state == "reserving" else "released"), {}
 
     def announce(self, start: m.SessionStart, ev_signature: bytes) -> str:
         """Check an EV's signed session start and reserve its maximum cost on chain; on success its id tag may
@@ -97,6 +142,9 @@ class RoamingStation:
             raise RoamingRefused("ev_signature: the session start is not signed by the EV")
         if sid in self.pending:
             raise RoamingRefused(f"start: session 0x{sid.hex()} was announced already")
+        known = self.store.session(sid) if self.store is not None else None
+        if known is not None and known.state in FINAL_STATES:
+            raise RoamingRefused(f"start: session 0x{sid.hex()} was {known.state} already")
         if self.client.ev_owner(start.ev) is None:
             raise RoamingRefused(f"ev: {start.ev} is not registered")
         if start.max_cost_wei < self.min_escrow_wei:
@@ -104,14 +152,17 @@ class RoamingStation:
                 f"max_cost_wei: the EV's signed maximum {start.max_cost_wei} wei is below this "
                 f"station's minimum {self.min_escrow_wei}"
             )
+        pending = PendingSession(sid, start, ev_signature, id_tag_of(start.ev))
+        self._save(pending, "reserving")  # the intent, before the transaction
         try:
             self.client.reserve(self.account, start, ev_signature)
         except ChainRevert as e:  # e.g. "metering: escrow too low": the owner's free escrow does not cover it
+            self._save(pending, "refused", detail=e.reason)
             raise RoamingRefused(f"reservation: {e.reason}") from None
-        tag = id_tag_of(start.ev)
-        self.pending[sid] = PendingSession(sid, start, ev_signature, tag)
-        self.backend.add_id_tag(tag)
-        return tag
+        self._save(pending, "pending")
+        self.pending[sid] = pending
+        self.backend.add_id_tag(pending.id_tag)
+        return pending.id_tag
 
     def signed_session(self, transaction_id: int) -> SignedSession:
         """The finished transaction as a settlement: the EV's start and the meter's signed session reading."""
@@ -155,7 +206,16 @@ class RoamingStation:
     def settle(self, transaction_id: int) -> m.Settled:
         """Settle the transaction's session on chain; its start is forgotten only once it settled."""
         session = self.signed_session(transaction_id)
-        settled, _ = self.client.settle_session(self.account, session)
+        pending = self.pending[session.reading.session]
+        self._save(pending, "settling", transaction_id=transaction_id)  # the intent, before the transaction
+        try:
+            settled, receipt = self.client.settle_session(self.account, session)
+        except ChainRevert:
+            self._save(pending, "pending")
+            raise
+        self._save(
+            pending, "settled", transaction_id=transaction_id, tx_hash=receipt.tx_hash, detail=_settled_json(settled)
+        )
         del self.pending[settled.session]
         return settled
 
@@ -164,8 +224,8 @@ class RoamingStation:
         returned [wei]."""
         if session not in self.pending:
             raise ValueError(f"session: 0x{session.hex()} is not pending at this station")
-        amount, _ = self.client.release(self.account, self.pending[session].start)
-        del self.pending[session]
+        amount, receipt = self.client.release(self.account, self.pending[session].start)
+        self._save(self.pending.pop(session), "released", tx_hash=receipt.tx_hash)
         return amount
 
     def interval_readings(self) -> list[SignedReading]:
@@ -192,8 +252,8 @@ class RoamingBackend(RecordingBackend):
     each decision; every `TransactionListener` in `listeners` is told each transaction's start, the EV's state of
     charge when a MeterValues carries it, and its stop (on the server's thread: a listener must not block)."""
 
-    def __init__(self, log: Callable[[str, dict], None] | None = None) -> None:
-        super().__init__()
+    def __init__(self, log: Callable[[str, dict], None] | None = None, store: OcppStore | None = None) -> None:
+        super().__init__(store=store)
         self.stations: dict[str, RoamingStation] = {}  # charge-point id -> its station
         self.log = log or (lambda _action, _fields: None)
         self.listeners: list[TransactionListener] = []
@@ -212,6 +272,7 @@ class RoamingBackend(RecordingBackend):
         except (ValueError, RoamingRefused) as e:
             self.log("session refused", {"cp_id": cp_id, "reason": str(e)})
             return DataTransferStatus.rejected.value, str(e)[:200]
+        self.record_data_transfer(cp_id, vendor_id, message_id, data)
         self.log(
             "session admitted", {"cp_id": cp_id, "ev": start.ev, "id_tag": tag, "max_cost_wei": start.max_cost_wei}
         )
@@ -311,6 +372,11 @@ class RoamingCentral:
         write_private(path, json.dumps(self.sessions(), indent=1, sort_keys=True) + "\n")
         self._saved = version
         return True
+
+
+def _settled_json(s: m.Settled) -> str:
+    fields = ("first_interval", "intervals", "energy_wh", "cost_wei", "paid_wei", "unpaid_wei")
+    return json.dumps({f: getattr(s, f) for f in fields}, separators=(",", ":"))
 
 
 def reading_json(s: SignedReading) -> dict:

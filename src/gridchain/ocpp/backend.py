@@ -10,17 +10,31 @@ Units: power [W], energy [Wh], time [s] (unix seconds).
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ocpp.v16.enums import DataTransferStatus, ReadingContext
 
 from gridchain.ocpp.anomalies import Anomaly, AnomalyKind
 from gridchain.ocpp.frames import clip
 from gridchain.ocpp.messages.meter_values import MAX_READING, READINGS, MeterSample
+from gridchain.ocpp.store import (
+    TransactionRow,
+    add_anomaly,
+    add_data_transfer,
+    add_id_tag,
+    put_sample,
+    put_stop,
+    put_transaction,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from gridchain.ocpp.store import OcppStore
 
 
 class CentralBackend(Protocol):
@@ -140,6 +154,30 @@ class _Transaction:
     stop_reason: str | None = None
     stop: tuple[int, int, str] | None = None  # (meterStop, timestamp, reason) as received, to tell a resend
 
+    def row(self) -> TransactionRow:
+        received = self.stop[0] if self.stop is not None else None
+        return TransactionRow(
+            self.transaction_id,
+            self.cp_id,
+            self.connector_id,
+            self.id_tag,
+            self.meter_start_wh,
+            self.start_timestamp,
+            self.meter_stop_wh,
+            received,
+            self.stop_timestamp,
+            self.stop_reason,
+        )
+
+    @classmethod
+    def from_row(cls, row: TransactionRow, samples: Iterable[MeterSample]) -> _Transaction:
+        tx = cls(row.transaction_id, row.cp_id, row.connector_id, row.id_tag, row.meter_start_wh, row.start_timestamp)
+        tx.samples = {(s.timestamp, s.context): s for s in samples}
+        tx.meter_stop_wh, tx.stop_timestamp, tx.stop_reason = row.meter_stop_wh, row.stop_timestamp, row.stop_reason
+        if row.stop_timestamp is not None:
+            tx.stop = (row.stop_received_wh, row.stop_timestamp, row.stop_reason)
+        return tx
+
     def snapshot(self, anomalies: tuple[Anomaly, ...]) -> TransactionRecord:
         samples = tuple(self.samples[k] for k in sorted(self.samples, key=_sample_order))
         return TransactionRecord(
@@ -168,15 +206,28 @@ class RecordingBackend:
       changes nothing; one with other values, or for a transaction not of this charge point, is an Anomaly.
 
     `data_transfer` answers vendors registered with `add_vendor`. Thread-safe: the server's thread writes, tests
-    read. Everything stays in memory: a long-running service needs a store with quotas (see docs/security.md)."""
+    read. Without `store` everything stays in memory. With an `OcppStore`, what it had is read back at
+    construction (a restart resumes: transactions, samples, anomalies, data transfers, id tags, the next
+    transaction id) and each message's changes are written in ONE transaction before the method returns, so
+    before the central system answers; if that write fails, the memory is read back from the store and the
+    error goes up (the charge point gets a CallError and sends the message again)."""
 
-    def __init__(self, id_tags: Iterable[str] = ()) -> None:
-        self._lock = threading.Lock()
-        self._id_tags = set(id_tags)
+    def __init__(self, id_tags: Iterable[str] = (), store: OcppStore | None = None) -> None:
+        self._lock = threading.RLock()
+        self._store = store
+        self._writes: list[Callable[[Connection], None]] = []
+        self._depth = 0  # nesting of `_changing`: the outermost one writes
         self._vendors: dict[str, frozenset[str]] = {}  # vendor id -> message ids (empty: any)
+        self._restore()
+        for tag in id_tags:
+            self.add_id_tag(tag)
+
+    def _restore(self) -> None:
+        """The state in memory: empty, or (with a store) what the store holds."""
+        self._id_tags: set[str] = set()
         self._transactions: dict[int, _Transaction] = {}
         self._starts: dict[tuple[str, int, str, int, int], int] = {}
-        self._next_id = itertools.count(1)
+        self._next_id = 1
         self.booted: dict[str, tuple[str, str]] = {}  # cp_id -> (vendor, model)
         self.statuses: dict[tuple[str, int], str] = {}  # (cp_id, connector_id) -> last status
         self.arrivals: list[tuple[int, int]] = []  # (transaction_id, timestamp) of every sample, as received
@@ -184,6 +235,46 @@ class RecordingBackend:
         self.anomalies: list[Anomaly] = []
         self.orphans: list[tuple[str, MeterSample]] = []  # (cp_id, sample) of readings outside a transaction
         self.data_transfers: list[tuple[str, str, str | None, str | None]] = []  # (cp_id, vendor, message, data)
+        if self._store is None:
+            return
+        loaded = self._store.load()
+        for row in loaded.transactions:
+            tx = _Transaction.from_row(row, loaded.samples.get(row.transaction_id, ()))
+            self._transactions[tx.transaction_id] = tx
+            key = (tx.cp_id, tx.connector_id, tx.id_tag, tx.meter_start_wh, tx.start_timestamp)
+            self._starts[key] = tx.transaction_id
+        self._id_tags = set(loaded.id_tags)
+        self._next_id = loaded.next_transaction_id
+        self.anomalies = list(loaded.anomalies)
+        self.data_transfers = list(loaded.data_transfers)
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Hold the lock over one message's changes; with a store, write them in one transaction at the end (a
+        failed write reads the memory back from the store, then goes up)."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._writes = [] if self._depth == 1 else self._writes
+                raise
+            finally:
+                self._depth -= 1
+            if self._depth or not self._writes:
+                return
+            writes, self._writes = self._writes, []
+            if self._store is None:
+                return
+            try:
+                self._store.atomic(writes)
+            except BaseException:
+                self._restore()
+                raise
+
+    def _write(self, write: Callable[[Connection], None]) -> None:
+        if self._store is not None:
+            self._writes.append(write)
 
     @property
     def conflicts(self) -> list[Anomaly]:
@@ -192,8 +283,10 @@ class RecordingBackend:
             return [a for a in self.anomalies if a.kind == AnomalyKind.CONFLICT]
 
     def add_id_tag(self, id_tag: str) -> None:
-        with self._lock:
-            self._id_tags.add(id_tag)
+        with self._changing():
+            if id_tag not in self._id_tags:
+                self._id_tags.add(id_tag)
+                self._write(lambda c: add_id_tag(c, id_tag))
 
     def add_vendor(self, vendor_id: str, message_ids: Iterable[str] = ()) -> None:
         """Accept DataTransfer from `vendor_id`, for `message_ids` (none given: any message id)."""
@@ -213,16 +306,18 @@ class RecordingBackend:
         self, cp_id: str, connector_id: int, id_tag: str, meter_start_wh: int, timestamp: int
     ) -> int | None:
         key = (cp_id, connector_id, id_tag, meter_start_wh, timestamp)
-        with self._lock:
+        with self._changing():
             if id_tag not in self._id_tags:
                 return None
             if key in self._starts:
                 return self._starts[key]
-            transaction_id = next(self._next_id)
+            transaction_id = self._next_id
+            self._next_id += 1
             self._starts[key] = transaction_id
-            self._transactions[transaction_id] = _Transaction(
-                transaction_id, cp_id, connector_id, id_tag, meter_start_wh, timestamp
-            )
+            tx = _Transaction(transaction_id, cp_id, connector_id, id_tag, meter_start_wh, timestamp)
+            self._transactions[transaction_id] = tx
+            row, next_id = tx.row(), self._next_id
+            self._write(lambda c: put_transaction(c, row, next_id))
             return transaction_id
 
     def _note(
@@ -233,7 +328,11 @@ class RecordingBackend:
         transaction_id: int | None = None,
         samples: Iterable[MeterSample] = (),
     ) -> None:
-        self.anomalies.append(Anomaly(kind, cp_id, detail, transaction_id, tuple(samples)))
+        self._keep(Anomaly(kind, cp_id, detail, transaction_id, tuple(samples)))
+
+    def _keep(self, anomaly: Anomaly) -> None:
+        self.anomalies.append(anomaly)
+        self._write(lambda c: add_anomaly(c, anomaly))
 
     def _own(self, cp_id: str, transaction_id: int | None) -> _Transaction | None:
         tx = self._transactions.get(transaction_id) if transaction_id is not None else None
@@ -255,12 +354,14 @@ class RecordingBackend:
             kept = tx.samples.get(key)
             if kept is None:
                 tx.samples[key] = sample
+                self._write(lambda c, t=tx.transaction_id, s=sample: put_sample(c, t, s, new=True))
                 continue
             pairs = [(f, getattr(kept, f), getattr(sample, f)) for f in READINGS]
             added = {f: new for f, old, new in pairs if old is None and new is not None}
             clashes = [f for f, old, new in pairs if None not in (old, new) and old != new]
             if added:
-                tx.samples[key] = replace(kept, **added)
+                tx.samples[key] = merged = replace(kept, **added)
+                self._write(lambda c, t=tx.transaction_id, s=merged: put_sample(c, t, s, new=False))
             if clashes:
                 said = ", ".join(f"{f} {clip(getattr(sample, f))} (kept {clip(getattr(kept, f))})" for f in clashes)
                 self._note(
@@ -274,7 +375,7 @@ class RecordingBackend:
                 self.duplicates += 1
 
     def meter_values(self, cp_id: str, transaction_id: int | None, samples: list[MeterSample]) -> None:
-        with self._lock:
+        with self._changing():
             if transaction_id is None:
                 self.orphans.extend((cp_id, s) for s in samples)
                 return
@@ -301,7 +402,7 @@ class RecordingBackend:
         samples: list[MeterSample],
     ) -> None:
         stop = (meter_stop_wh, timestamp, reason)
-        with self._lock:
+        with self._changing():
             tx = self._own(cp_id, transaction_id)
             if tx is None:
                 self._note(
@@ -335,6 +436,8 @@ class RecordingBackend:
                     else (f"above {MAX_READING}")
                 )
                 self._note(AnomalyKind.BAD_METER_STOP, cp_id, f"meterStop: {meter_stop_wh} is {bound}", transaction_id)
+            row = tx.row()
+            self._write(lambda c: put_stop(c, row))
             self._add_samples(tx, samples)
 
     def status_notification(
@@ -346,18 +449,24 @@ class RecordingBackend:
     def data_transfer(
         self, cp_id: str, vendor_id: str, message_id: str | None, data: str | None
     ) -> tuple[str, str | None]:
-        with self._lock:
+        with self._changing():
             if vendor_id not in self._vendors:
                 return DataTransferStatus.unknown_vendor_id.value, None
             known = self._vendors[vendor_id]
             if known and message_id not in known:
                 return DataTransferStatus.unknown_message_id.value, None
-            self.data_transfers.append((cp_id, vendor_id, message_id, data))
+            self.record_data_transfer(cp_id, vendor_id, message_id, data)
             return DataTransferStatus.accepted.value, None
 
+    def record_data_transfer(self, cp_id: str, vendor_id: str, message_id: str | None, data: str | None) -> None:
+        """Keep an accepted DataTransfer (a subclass answering a vendor itself calls this)."""
+        with self._changing():
+            self.data_transfers.append((cp_id, vendor_id, message_id, data))
+            self._write(lambda c: add_data_transfer(c, cp_id, vendor_id, message_id, data))
+
     def anomaly(self, anomaly: Anomaly) -> None:
-        with self._lock:
-            self.anomalies.append(anomaly)
+        with self._changing():
+            self._keep(anomaly)
 
     # -- reading, from any thread
 

@@ -21,6 +21,7 @@ import asyncio
 import collections
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -441,6 +442,33 @@ class ChargePointSim:
             return len(self.delivered) - before
 
         return self._run(go(), messages=2)
+
+    def deliver_with_backoff(
+        self,
+        deadline_s: float,
+        first_s: float = 0.2,
+        longest_s: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> int:
+        """While messages wait in the outbox (or the link is down), reconnect and send them, retrying a central
+        system that is not there (yet) with a pause doubling from `first_s` to `longest_s` [s], for at most
+        `deadline_s` [s] of real time; how many reconnects it took. OfflineError if the outbox is not empty by
+        then."""
+        deadline, pause, attempts = time.monotonic() + deadline_s, first_s, 0
+        while self._outbox or not self.online:
+            if self.online:
+                self._run(self._flush())
+            else:
+                attempts += 1
+                with contextlib.suppress(OSError, TimeoutError, OfflineError, websockets.WebSocketException):
+                    self.reconnect()
+            if not self._outbox and self.online:
+                break
+            if time.monotonic() + pause > deadline:
+                raise OfflineError(f"{self.cp_id}: {len(self._outbox)} messages undelivered after {deadline_s} s")
+            sleep(pause)
+            pause = min(longest_s, pause * 2)
+        return attempts
 
     def drop_next_reply(self, count: int = 1) -> None:
         """Fault injection: the next `count` replies of the central system are lost with the connection (the

@@ -103,9 +103,69 @@ def test_a_roaming_session_through_processes_is_settled_and_billed(node, pilot):
     table = gridchain("metering", "bill", "--party", "ev_owner", "--config", pilot)
     assert table.returncode == 0 and max(len(line) for line in table.stdout.splitlines()) <= 80
     again = gridchain("metering", "settle", "--transaction", str(session["transaction_id"]), "--config", pilot)
-    assert again.returncode == 2 and again.stderr == "error: metering: intervals already billed\n"
+    assert again.returncode == 2 and again.stderr.startswith(
+        f"error: --transaction: {session['transaction_id']} is settled already (transaction 0x"
+    )
     credit = gridchain_json("metering", "withdraw", "--credit", "--config", pilot)
     assert credit["amount_wei"] == cost
+
+
+def test_a_central_system_killed_mid_transaction_resumes_and_its_session_settles_once(node, pilot):
+    """SIGKILL `ocpp serve` while a charge point's transaction is open; the charge point meters on, queues its
+    messages and reconnects with backoff to the restarted central system, which resumes from the store: every
+    sample stored once, the session settled once."""
+    from gridchain.ocpp.backend import RecordingBackend
+    from gridchain.ocpp.store import OcppStore
+    from gridchain.store.engine import open_store, sqlite_url
+
+    chain = RpcGateway(node.url, [])
+    s0 = (chain.now() // m.INTERVAL_S + 1) * m.INTERVAL_S  # after every interval billed by the test above
+    server = start("ocpp", "serve", "--json", "--config", pilot)
+    cp = None
+    try:
+        read_banner(server)
+        session_args = ["--max-cost-wei", MAX_COST_WEI, "--start", s0, "--duration-s", DURATION_S, "--hold-s", 2]
+        cp = start("ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", *session_args, "--json", "--config", pilot)
+        steps = [json.loads(cp.stdout.readline()) for _ in range(4)]
+        assert steps[-1]["action"] == "StartTransaction", steps
+        transaction_id = steps[-1]["transaction_id"]
+        kill(server)  # SIGKILL with the transaction open
+        server = start("ocpp", "serve", "--json", "--config", pilot)
+        read_banner(server)
+        out, err = cp.communicate(timeout=120)
+        assert cp.returncode == 0, err[-2000:]
+        steps += [json.loads(line) for line in out.splitlines()]
+        assert "Reconnected" in [s["action"] for s in steps] and steps[-1]["transaction_id"] == transaction_id
+        sessions_file = pilot.parent / "ocpp-sessions.json"
+
+        def saved():
+            data = json.loads(sessions_file.read_text())
+            return [s for s in data["sessions"] if s["transaction_id"] == transaction_id]
+
+        wait_until(saved, 10, "the restarted central system to save the session", interval_s=0.1)
+        log = json_lines(stop(server)[1])
+    finally:
+        kill(server)
+        if cp is not None:
+            kill(cp)
+    restored = [entry for entry in log if entry["action"] == "restored"]
+    assert restored and restored[0]["sessions_pending"] == 1 and restored[0]["transactions"] >= 2
+    db = open_store(sqlite_url(pilot.parent / "state" / "gridchain.db"))
+    try:
+        record = RecordingBackend(store=OcppStore(db)).transaction(transaction_id)
+        stored = OcppStore(db).count_samples(transaction_id)
+    finally:
+        db.close()
+    contexts = [s.context for s in record.samples]
+    assert stored == len(record.samples) and not record.open and record.energy_wh == steps[-1]["total_wh"]
+    assert contexts.count("Transaction.Begin") == 1 and contexts.count("Transaction.End") == 1
+    assert contexts.count("Sample.Clock") == steps[-1]["signed_readings"]
+
+    chain.advance_time(s0 + DURATION_S + m.INTERVAL_S - chain.now())
+    settled = gridchain_json("metering", "settle", "--transaction", str(transaction_id), "--config", pilot)
+    assert settled["energy_wh"] == steps[-1]["total_wh"]
+    again = gridchain("metering", "settle", "--transaction", str(transaction_id), "--config", pilot)
+    assert again.returncode == 2 and "is settled already" in again.stderr
 
 
 def test_refusals_against_the_node_and_the_central_system(node, pilot):

@@ -7,6 +7,8 @@ nothing imports it but the root CLI, which mounts what the registries below list
 
 from gridchain.metering.cli import bill, deploy, escrow, ocpp, registry, settlement
 from gridchain.metering.cli.demo import meter_app, metering_app
+from gridchain.metering.parties_store import SCHEMA as METERING_SCHEMA
+from gridchain.ocpp.store import SCHEMA as OCPP_SCHEMA
 
 for _name, _command in {
     "register-meter": registry.register_meter,
@@ -23,4 +25,5 @@ for _name, _command in {
 APPS = {"metering": metering_app, "meter": meter_app, "ocpp": ocpp.ocpp_app}
 INIT = (deploy.init_metering,)
 DEPLOY = {"metering": deploy.deploy_metering}
+SCHEMAS = [OCPP_SCHEMA, METERING_SCHEMA]  # the central system's tables (`ocpp serve`), the host's and gateway's
 SEAMS = {"ocpp.bridges": ocpp.BRIDGES}  # other features' bridges run inside `ocpp serve`

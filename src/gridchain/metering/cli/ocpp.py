@@ -29,6 +29,8 @@ BRIDGES: list = []
 `run(stop, interval_s)`, its interval [s]); `push(cp_id, limit_w)` sends a charge point a power limit and returns
 its answer."""
 
+RECONNECT_DEADLINE_S = 120.0  # [s] how long a charge point retries a central system that went away
+
 ocpp_app = typer.Typer(
     help="OCPP 1.6-J: the central system as a service, and a charge-point simulator.", no_args_is_help=True
 )
@@ -70,28 +72,44 @@ def serve(
     (accounts.host) reserves its maximum cost on chain and only then admits its id tag. Finished sessions and
     signed readings are written to ocpp.sessions for `metering anchor` and `metering settle`.
 
+    Its state is in the deployment's store ([store] url, default sqlite:///state/gridchain.db beside the config):
+    every transaction, meter sample and DataTransfer is written before it is answered, every admitted session
+    before and after its reservation; a restart (even after SIGKILL) resumes from it, the charge points resend
+    what was not answered, and nothing is stored twice.
+
     With bridge.enabled, each transaction at a charge point of bridge.wallets becomes a charging request from
     that charge point's ESU wallet (the SoC from its MeterValues, else bridge.soc_pm), and at each slot close
     the power the chain granted it (0 W without a grant) is sent to the charge point as SetChargingProfile.
 
     Example: gridchain ocpp serve --config pilot/gridchain.toml
     """
+    from gridchain.config.store import config_store
+    from gridchain.metering.parties_store import MeteringStore
     from gridchain.metering.service import RoamingBackend, RoamingCentral, RoamingStation
+    from gridchain.ocpp.store import OcppStore
 
     config = read_config(config_file)
     settings, meters = ocpp(config), metering(config)
     stations = {cp_id: meter_address(config, name) for cp_id, name in settings.charge_points.items()}
+    store = config_store(config)
+    sessions_store = MeteringStore.open(store)
+    backend = RoamingBackend(_log, OcppStore.open(store))
     d = open_metering(config, [HOST])
-    backend = RoamingBackend(_log)
+    host = d.address(HOST)
+    resumed = {}
+    for cp_id, meter in stations.items():
+        station = RoamingStation(
+            d.client, host, backend, meter, meters.min_reservation_wei, sessions_store, d.from_block
+        )
+        resumed[cp_id] = (station, station.restore())
     pushers: list[RoamingCentral] = []
     bridges = [b for b in (o(config, list(stations), _pusher(pushers), _log) for o in BRIDGES) if b is not None]
     central = _start_central(settings, backend)
+    _log("restored", {"store": store.url, "transactions": len(backend.transactions())} | _counts(resumed))
     service = RoamingCentral(central, backend)
     pushers.append(service)
-    for cp_id, meter in stations.items():
-        service.add_station(
-            cp_id, RoamingStation(d.client, d.address(HOST), backend, meter, meters.min_reservation_wei)
-        )
+    for cp_id, (station, _) in resumed.items():
+        service.add_station(cp_id, station)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -124,7 +142,17 @@ def serve(
             thread.join(timeout=30)
         central.stop()
         service.save(settings.sessions_file)
+        store.close()
     _log("stopped", {"pid": os.getpid()})
+
+
+def _counts(resumed: dict) -> dict:
+    """The restored stations' sessions by state (pending, settled, released, abandoned)."""
+    out: dict[str, int] = {}
+    for _, counts in resumed.values():
+        for state, n in counts.items():
+            out[f"sessions_{state}"] = out.get(f"sessions_{state}", 0) + n
+    return out
 
 
 def _pusher(services: list):
@@ -199,6 +227,9 @@ def charge_point(
     printing each SetChargingProfile it accepts (a coordination bridge's allocation); the simulated session
     then charges under the last limit.
 
+    If the central system goes away mid-session, the charge point keeps metering, queues its transaction
+    messages, and reconnects with backoff (0.2 s doubling to 5 s, for up to 120 s) to resend them in order.
+
     Example: gridchain ocpp charge-point --id CP1 --ev ev1 --max-cost-wei 20000000000000000
              --config pilot/gridchain.toml
     """
@@ -270,6 +301,9 @@ def charge_point(
         _hold(cp, hold_s, profiles, _step)
         cp.advance(duration_s)
         meter_stop = cp.stop_transaction()
+        if cp.queued or not cp.online:  # the central system went away: reconnect, with backoff, and resend
+            reconnects = cp.deliver_with_backoff(RECONNECT_DEADLINE_S)
+            _step("Reconnected", attempts=reconnects, delivered=len(cp.delivered))
         _step("StopTransaction", transaction_id=transaction_id, meter_stop_wh=meter_stop, timestamp=cp.now)
         reading, _ = signer.signed_sessions[-1]
     _step(

@@ -4,6 +4,7 @@ system (`gridchain ocpp serve`) handed over in ocpp.sessions."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -55,15 +56,19 @@ def anchor(
     except (KeyError, TypeError, ValueError) as e:
         raise InputError("ocpp.sessions", f"a reading is malformed ({type(e).__name__}: {e})") from None
     d = open_metering(config, [GATEWAY])
-    gateway = MeterGateway(d.client, d.address(GATEWAY))
-    kept = gateway.collect(readings)
+    gateway = MeterGateway(d.client, d.address(GATEWAY), _metering_store(config))
+    gateway.restore()
+    fresh = [
+        r for r in readings if (r.reading.meter.lower(), r.reading.interval_start // m.PERIOD_S) not in gateway.anchored
+    ]
+    kept = gateway.collect(fresh) + len(readings) - len(fresh)
     today = d.network.gateway.now() // m.PERIOD_S
     rows = []
     for meter, day in sorted(gateway.readings):
         count = len(gateway.readings[(meter, day)])
         if day >= today:
             rows.append({"meter": meter, "day": day, "readings": count, "status": "day not over"})
-        elif d.client.root(meter, day) is not None:
+        elif (meter, day) in gateway.anchored or d.client.root(meter, day) is not None:
             rows.append({"meter": meter, "day": day, "readings": count, "status": "already anchored"})
         else:
             with contract_refusals():
@@ -77,6 +82,27 @@ def anchor(
     lines += [f"{r['meter']:<44} {r['day']:>6} {r['readings']:>8}  {r['status']}" for r in rows]
     lines.append(f"{kept} of {len(readings)} signed readings kept (signed by their meter)")
     emit(as_json, {"kept": kept, "received": len(readings), "anchors": rows}, lines)
+
+
+def _metering_store(config):
+    """Metering's tables in the deployment's store (migrated)."""
+    from gridchain.config.store import config_store
+    from gridchain.metering.parties_store import MeteringStore
+
+    return MeteringStore.open(config_store(config))
+
+
+def _not_settled_before(d, sessions, session, transaction_id: int) -> None:
+    """Refuse a session the store says settled, or whose settlement a killed run sent and the chain confirms
+    (then recorded as settled): a session is settled once."""
+    row = sessions.session(session)
+    if row is not None and row.state == "settling":
+        found = d.client.settlement_of(session, d.from_block)
+        if found is not None:
+            sessions.put_session(replace(row, state="settled", tx_hash=found[1]))
+            row = sessions.session(session)
+    if row is not None and row.state == "settled":
+        raise InputError("--transaction", f"{transaction_id} is settled already (transaction {row.tx_hash})")
 
 
 def _session(data: dict, transaction_id: int) -> dict:
@@ -100,9 +126,13 @@ def settle(
     Its energy is priced at the tariff in force per interval and paid from the EV owner's reservation and
     escrow to the host; the rest of the reservation returns to the escrow.
 
+    The settlement is recorded in the deployment's store before it is sent and after it is mined, so a session
+    is settled once, even if this command is killed and run again.
+
     Example: gridchain metering settle --transaction 1 --config pilot/gridchain.toml
     """
-    from gridchain.metering.service import signed_session_from_json
+    from gridchain.metering.parties_store import SessionRow
+    from gridchain.metering.service import id_tag_of, signed_session_from_json
 
     config = read_config(config_file)
     entry = _session(read_sessions(ocpp(config).sessions_file), transaction_id)
@@ -111,8 +141,18 @@ def settle(
     except (KeyError, TypeError, ValueError) as e:
         raise InputError("ocpp.sessions", f"transaction {transaction_id} is malformed ({type(e).__name__})") from None
     d = open_metering(config, [HOST])
-    with contract_refusals():
-        s, receipt = d.client.settle_session(d.address(HOST), session)
+    sessions = _metering_store(config)
+    sid = session.reading.session
+    _not_settled_before(d, sessions, sid, transaction_id)
+    row = SessionRow(sid, session.start, session.ev_signature, id_tag_of(session.start.ev), "settling", transaction_id)
+    sessions.put_session(row)  # the intent, before the transaction
+    try:
+        with contract_refusals():
+            s, receipt = d.client.settle_session(d.address(HOST), session)
+    except InputError:  # the contract refused it: nothing was settled
+        sessions.put_session(replace(row, state="pending"))
+        raise
+    sessions.put_session(replace(row, state="settled", tx_hash=receipt.tx_hash))
     out = {
         "transaction_id": transaction_id,
         "session": "0x" + s.session.hex(),
