@@ -46,11 +46,11 @@ class Pilot:
             modulus = self.issuer.epoch_key(self.client.address, e).public.modulus_bytes
             self.client.register_epoch_key(self.owner, e, modulus)
         self.relayer = Relayer(self.client, relayer_account, flush_margin_s=60)
-        self.state_path = tmp_path / "esu01" / "wallet.json"
+        self.folder = tmp_path / "esu01"
 
     def wallet(self) -> EsuWallet:
         """The wallet as a new command would open it: its state loaded from disk."""
-        return EsuWallet(WalletState.load(self.state_path), self.client, self.http)
+        return EsuWallet(WalletState.open(self.folder), self.client, self.http)
 
     def next_slot(self) -> None:
         slot = int(self.client.view("current_slot"))
@@ -83,7 +83,7 @@ def test_tokens_are_obtained_checked_and_kept_private(pilot):
         (pilot.epoch + 2, 0, 0),
     ]
     assert done[2].note == "no key registered on chain yet"
-    assert stat.S_IMODE(pilot.state_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((pilot.folder / "wallet.db").stat().st_mode) == 0o600
     again = pilot.wallet().obtain_tokens(tokens(pilot), pilot.issuance.modulus, [pilot.epoch], 3)
     assert again[0].obtained == 0 and again[0].note == "quota used"  # nothing asked: the utility would refuse
     assert len(pilot.wallet().state.unused(pilot.client.address, pilot.epoch)) == 3
