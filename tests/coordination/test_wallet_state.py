@@ -198,3 +198,10 @@ def test_a_file_that_is_not_a_wallet_is_named_and_nothing_is_imported(tmp_path):
     assert (folder / "wallet.json").exists()
     (folder / "wallet.json").unlink()
     assert WalletState.open(folder).requests == []
+
+
+def test_a_wallet_database_that_is_not_one_is_named(tmp_path):
+    (tmp_path / "esu01").mkdir()
+    (tmp_path / "esu01" / "wallet.db").write_text("not a database " * 100)
+    with pytest.raises(InputError, match=r"^--wallet: cannot open the database sqlite:///.*: file is not a database"):
+        WalletState.open(tmp_path / "esu01")
