@@ -60,6 +60,12 @@ def test_esu_bad_inputs_are_one_line_naming_the_option(offline, tmp_path):
     bad.write_text(offline.read_text().replace("[esu]", "[esu_]"))
     assert error(["esu", "status", *w, "--config", str(bad)]) == f"error: esu: {bad} has no [esu] section"
     assert error(["esu", "status", *w, "--config", str(tmp_path / "none.toml")]).startswith("error: --config: ")
+    legacy = offline.parent / "wallets" / "esu01" / "wallet.json"  # a file-based wallet's state, spoiled
+    legacy.write_text("{not json")
+    try:
+        assert error(["esu", "status", *w, *c]).startswith(f"error: --wallet: '{legacy}' is not a wallet state (")
+    finally:
+        legacy.unlink()
 
 
 def test_relayer_bad_inputs_are_one_line_naming_the_option(offline, tmp_path):

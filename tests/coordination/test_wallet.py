@@ -5,6 +5,7 @@ the next slot with the same token, and allocations verified against the rule."""
 from __future__ import annotations
 
 import stat
+import threading
 
 import pytest
 from eth_account import Account
@@ -46,11 +47,11 @@ class Pilot:
             modulus = self.issuer.epoch_key(self.client.address, e).public.modulus_bytes
             self.client.register_epoch_key(self.owner, e, modulus)
         self.relayer = Relayer(self.client, relayer_account, flush_margin_s=60)
-        self.state_path = tmp_path / "esu01" / "wallet.json"
+        self.folder = tmp_path / "esu01"
 
     def wallet(self) -> EsuWallet:
         """The wallet as a new command would open it: its state loaded from disk."""
-        return EsuWallet(WalletState.load(self.state_path), self.client, self.http)
+        return EsuWallet(WalletState.open(self.folder), self.client, self.http)
 
     def next_slot(self) -> None:
         slot = int(self.client.view("current_slot"))
@@ -83,7 +84,7 @@ def test_tokens_are_obtained_checked_and_kept_private(pilot):
         (pilot.epoch + 2, 0, 0),
     ]
     assert done[2].note == "no key registered on chain yet"
-    assert stat.S_IMODE(pilot.state_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((pilot.folder / "wallet.db").stat().st_mode) == 0o600
     again = pilot.wallet().obtain_tokens(tokens(pilot), pilot.issuance.modulus, [pilot.epoch], 3)
     assert again[0].obtained == 0 and again[0].note == "quota used"  # nothing asked: the utility would refuse
     assert len(pilot.wallet().state.unused(pilot.client.address, pilot.epoch)) == 3
@@ -139,3 +140,39 @@ def test_no_token_and_bad_fields_are_named(pilot):
     with pytest.raises(InputError, match="request: soc_pm above 999"):
         pilot.wallet().request(5_000, 1000, 1)
     assert pilot.wallet().state.requests == []
+
+
+class HeldRelayer:
+    """The relayer's client of one command, holding its sends until the test releases them."""
+
+    def __init__(self, http: RelayerClient) -> None:
+        self.http, self.sending, self.release = http, threading.Event(), threading.Event()
+
+    def send(self, body: dict) -> dict:
+        self.sending.set()
+        assert self.release.wait(30)
+        return self.http.send(body)
+
+    def status(self, ticket: str) -> dict:
+        return self.http.status(ticket)
+
+
+def test_two_commands_following_at_once_send_a_late_request_once(pilot):
+    pilot.wallet().obtain_tokens(tokens(pilot), pilot.issuance.modulus, [pilot.epoch], 3)
+    pilot.next_slot()  # slot 1
+    late = pilot.wallet().request(3_000, 500, 2, slot=0)
+    assert late.status == "late"
+    held = HeldRelayer(pilot.http)
+    first = EsuWallet(WalletState.open(pilot.folder), pilot.client, held)
+    notes: list = []
+    worker = threading.Thread(target=lambda: notes.extend(first.refresh()))
+    worker.start()
+    assert held.sending.wait(30)  # the first command claimed it and is sending it now
+    [(seen, note)] = pilot.wallet().refresh()  # a second command at the same time
+    assert (seen.status, note) == ("sending", "being sent by another command")
+    held.release.set()
+    worker.join(30)
+    assert notes[0][1] == "missed slot 0: re-signed for slot 1 with the same token and sent again"
+    [kept] = pilot.wallet().state.requests
+    assert (kept.status, kept.slots_tried) == ("queued", [0, 1]) and kept.ticket is not None
+    assert [t.request.pseudonym for t in pilot.relayer.tickets.values()] == [kept.token.address]  # sent once

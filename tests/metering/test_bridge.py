@@ -37,7 +37,7 @@ def site(pilot):  # noqa: F811
     log: list[tuple[str, dict]] = []
     backend = RoamingBackend(lambda action, fields: log.append((action, fields)))
     backend.add_id_tag(TAG)
-    wallet = EsuWallet(WalletState.load(pilot.state_path), pilot.client, pilot.http)
+    wallet = EsuWallet(WalletState.open(pilot.folder), pilot.client, pilot.http)
     tokens = TokenWallet(bytes(pilot.member.key), pilot.issuer.address, pilot.issuance)
     refill = lambda: wallet.obtain_tokens(tokens, pilot.issuance.modulus, [pilot.epoch], 3)  # noqa: E731
     pilot.next_slot()  # slot 1: the bridge starts reading closes here

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from gridchain.config.file import Config
 from gridchain.config.init import InitOptions
-from gridchain.coordination.cli.esu_config import IDENTITY, STATE, WALLET_NAME
+from gridchain.coordination.cli.esu_config import IDENTITY, WALLET_NAME
 from gridchain.coordination.model.request import POWER_MAX_W, SOC_PM_MAX, TCC_MAX
 from gridchain.errors import InputError
 
@@ -126,7 +126,7 @@ def _charger(config: Config, esu, rules, client, name: str):
     from gridchain.crypto.keystore import read_keystore
 
     folder = esu.wallet_dir(name)
-    wallet = EsuWallet(WalletState.load(folder / STATE, "bridge.wallets"), client, RelayerClient(esu.relayer_url))
+    wallet = EsuWallet(WalletState.open(folder, "bridge.wallets"), client, RelayerClient(esu.relayer_url))
     identity = read_keystore(folder / IDENTITY, password(config), f"bridge.wallets ({name})")
     issuance = IssuanceClient(esu.utility_url)
     tokens = TokenWallet(bytes.fromhex(identity[2:]), account_address(config, "issuer"), issuance)

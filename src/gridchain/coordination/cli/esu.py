@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from gridchain.checks import check_seconds_within
-from gridchain.coordination.cli.esu_config import IDENTITY, STATE
+from gridchain.coordination.cli.esu_config import IDENTITY
 from gridchain.coordination.parties.wallet_state import OPEN
 from gridchain.errors import InputError
 from gridchain.ui.config_options import CONFIG
@@ -52,7 +52,7 @@ def _open(config_file: Path | None, name: str):
     folder = settings.wallet_dir(name)
     if not (folder / IDENTITY).is_file():
         raise InputError("--wallet", f"no wallet {name!r} in {str(settings.wallets)!r}: make it with `esu init`")
-    state = WalletState.load(folder / STATE)
+    state = WalletState.open(folder)
     network = connect(config)
     address = checked_address(load_record(config, network.settings.chain_id), "coordinator", network.gateway.code)
     wallet = EsuWallet(state, CoordinatorClient(network.gateway, address), RelayerClient(settings.relayer_url))
@@ -220,7 +220,9 @@ def esu_status(
     """Follow the wallet's open requests: queued or submitted at the relayer, confirmed on chain (the arrival
     it reports, checked against the chain), failed. One that missed its slot (refused or failed as late, or not
     on chain after its slot ended) is signed again for the current slot with the same token and sent again,
-    unless --no-retry; one whose token's epoch is over is reported expired.
+    unless --no-retry; one whose token's epoch is over is reported expired. One whose sending a killed command
+    interrupted (`sending`) is sent again exactly as it was signed; several commands may run on one wallet at once
+    (its state is the database wallet.db in the wallet's folder).
 
     Example: gridchain esu status --wallet esu01
     """

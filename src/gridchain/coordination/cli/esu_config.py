@@ -3,7 +3,7 @@
 
 ```toml
 [esu]
-wallets = "wallets"                       # one folder per wallet: identity.json (keystore), wallet.json
+wallets = "wallets"                       # one folder per wallet: identity.json (keystore), wallet.db
 utility_url = "http://127.0.0.1:8700"     # the utility's token issuance
 relayer_url = "http://127.0.0.1:8701"     # the relayer that submits requests
 ```
@@ -21,7 +21,6 @@ from gridchain.errors import InputError
 
 WALLET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 IDENTITY = "identity.json"  # the wallet's identity keystore (the address the utility admits)
-STATE = "wallet.json"  # tokens and kept requests (secrets: owner-only)
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def init_esu(opts: InitOptions) -> str:
     """The `[esu]` section: the wallets folder (`gridchain init` fills it) and the services' URLs."""
     return f"""
 [esu]
-wallets = "wallets"           # one folder per ESU wallet: identity.json (keystore), wallet.json (tokens)
+wallets = "wallets"           # one folder per ESU wallet: identity.json (keystore), wallet.db (tokens)
 utility_url = "http://127.0.0.1:{opts.port_base}"     # the utility's token issuance
 relayer_url = "http://127.0.0.1:{opts.port_base + 1}"     # the relayer
 """

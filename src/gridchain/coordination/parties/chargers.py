@@ -37,7 +37,7 @@ from gridchain.coordination.parties.wallet import EsuWallet, Unreachable
 from gridchain.coordination.parties.wallet_state import KeptRequest
 from gridchain.errors import InputError
 
-UNSETTLED = ("new", "unsent", "queued", "submitted")  # the relayer or the chain has not told yet
+UNSETTLED = ("new", "sending", "unsent", "queued", "submitted")  # the relayer or the chain has not told yet
 RETRY_S = 5.0  # [s] before a request that failed (no token, say) is tried again
 CHAIN_ERRORS = (httpx.HTTPError, OSError, ChainRevert, ValueError)  # a node that did not answer (try again later)
 

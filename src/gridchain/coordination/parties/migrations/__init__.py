@@ -1,0 +1,1 @@
+"""Alembic revisions of coordination's parties' own databases, one folder per schema."""

@@ -1,0 +1,1 @@
+"""Revisions of an ESU wallet's database (`coordination.parties.wallet_tables`)."""
