@@ -1,0 +1,1 @@
+"""The Alembic revisions of the anonymous mode's parties' schemas, one folder per schema."""
