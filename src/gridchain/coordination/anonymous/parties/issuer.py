@@ -160,7 +160,7 @@ class Issuer:
         signer = _signer(digest, signature)
         if signer != identity:
             raise IssuanceRefused("signature", f"signed by {signer}, not by the identity {identity}", 401)
-        if identity not in self.book.members(community):
+        if not self.book.is_member(community, identity):
             raise _not_member(identity, community)
         if self.rate is not None and not self.rate.allow(identity):
             per = self.rate.per_minute

@@ -51,6 +51,8 @@ class IssuerBook(Protocol):
 
     def members(self, community: str) -> set[str]: ...
 
+    def is_member(self, community: str, identity: str) -> bool: ...
+
     def admit(self, community: str, identity: str) -> bool:
         """Admit `identity` (False: it was a member already)."""
 
@@ -98,6 +100,10 @@ class MemoryBook:
     def members(self, community: str) -> set[str]:
         with self._lock:
             return set(self.members_of.get(community, ()))
+
+    def is_member(self, community: str, identity: str) -> bool:
+        with self._lock:
+            return identity in self.members_of.get(community, ())
 
     def admit(self, community: str, identity: str) -> bool:
         with self._lock:

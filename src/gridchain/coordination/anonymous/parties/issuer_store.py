@@ -142,6 +142,9 @@ class IssuerStore:
         query = select(members.c.identity).where(members.c.community == community)
         return self.store.read(lambda c: set(c.execute(query).scalars()))
 
+    def is_member(self, community: str, identity: str) -> bool:
+        return self.store.read(lambda c: _is_member(c, community, identity))
+
     def admit(self, community: str, identity: str) -> bool:
         def work(c: Connection) -> bool:
             if not c.execute(select(communities.c.community).where(communities.c.community == community)).first():
