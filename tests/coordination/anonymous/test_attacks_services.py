@@ -827,9 +827,9 @@ def test_hole16_keys_only_for_the_utilitys_communities_and_a_window_of_epochs():
             with pytest.raises(IssuanceRefused) as e:
                 client.modulus(community, epoch)
             assert (e.value.status, e.value.field) == (status, field), (community, epoch, e.value)
-        assert issuer.keys == {}  # nothing generated, nothing kept
+        assert issuer.book.keys == {}  # nothing generated, nothing kept
         assert len(client.modulus(ours, today)) == len(client.modulus(ours, today + 1)) == 256
-        assert set(issuer.keys) == {(ours, today), (ours, today + 1)}
+        assert set(issuer.book.keys) == {(ours, today), (ours, today + 1)}
         client.close()
     with pytest.raises(IssuanceRefused, match="community"):  # in process as well: no key for a stranger
         issuer.epoch_key("0x" + "22" * 20, today)

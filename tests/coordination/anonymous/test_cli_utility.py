@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 from typer.testing import CliRunner
 
 from gridchain.cli import app
@@ -198,3 +199,90 @@ def admin_api(url: str, config: Path) -> None:
     added = httpx.put(f"{url}/members/{newcomer}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert added.status_code == 201
     assert newcomer in (config.parent / "members.txt").read_text()
+
+
+# ---- SIGKILL and restart ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_pilot(node, tmp_path):
+    """A pilot with a coordinator of its own (the epoch keys on chain are this pilot's issuer's alone), the
+    utility listening where the ESUs' wallets look for it."""
+    config = init_pilot(tmp_path / "p", 2, free_ports(), node.url)  # utility.listen: esu.utility_url's port
+    r = runner.invoke(app, ["deploy", "coordinator", "--config", str(config)])
+    assert r.exit_code == 0, r.output
+    return config
+
+
+def identity_key(config: Path, wallet: str) -> bytes:
+    from gridchain.config.accounts import password
+    from gridchain.config.file import load_config
+    from gridchain.crypto.keystore import read_keystore
+
+    key = read_keystore(config.parent / f"wallets/{wallet}/identity.json", password(load_config(config)), "w")
+    return bytes.fromhex(key[2:])
+
+
+@pytest.mark.integration
+def test_a_sigkilled_utility_comes_back_with_its_keys_quotas_and_members(own_pilot, node):
+    """Tokens before the kill (the ESU command for esu01, 3 of 4 for esu02 through its token wallet), SIGKILL,
+    restart: the same epoch keys (the ones on chain: the loop finds nothing to register and no mismatch), the
+    members from the store (not the file), esu02 gets exactly the 1 token left and it verifies, esu01 none."""
+    from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.config.file import load_config
+    from gridchain.config.record import load_record
+    from gridchain.coordination.anonymous.parties.issuer import IssuanceRefused, TokenWallet
+    from gridchain.coordination.anonymous.service.issuance import IssuanceClient
+    from gridchain.coordination.client import CoordinatorClient
+    from gridchain.crypto import blind
+    from tests.support.processes import done, json_lines, kill, wait_until
+
+    address = load_record(load_config(own_pilot), 31337).entry("coordinator")["address"]
+    client = CoordinatorClient(RpcGateway(node.url, []), address)
+    config = ["--config", str(own_pilot)]
+    p = start("utility", "serve", *config, "--json")
+    try:
+        banner = read_banner(p)
+        assert banner["members_seeded"] and banner["members"] == 3 and banner["store"].startswith("sqlite:///")
+        today = epoch_of(client.gateway.now())
+        wait_until(lambda: all(any(client.epoch_key(e)) for e in (today, today + 1)), 60, "both keys on chain")
+        out, _ = done(start("esu", "tokens", "--wallet", "esu01", *config, "--json"))
+        assert json.loads(out)["epochs"][0] == {"epoch": today, "obtained": 4, "held": 4, "note": ""}
+        issuance = IssuanceClient(banner["url"])
+        esu02 = TokenWallet(identity_key(own_pilot, "esu02"), banner["issuer"], issuance)
+        modulus = issuance.modulus(address, today)
+        esu02.obtain(31337, address, today, modulus, client.epoch_key(today), 3)
+        (own_pilot.parent / "members.txt").write_text("# emptied by hand: the store holds the members now\n")
+    finally:
+        kill(p)  # SIGKILL: no shutdown of any kind
+    assert p.returncode == -9
+
+    p = start("utility", "serve", *config, "--json")
+    try:
+        banner = read_banner(p)
+        assert not banner["members_seeded"] and banner["members"] == 3
+        assert issuance.modulus(address, today) == modulus and keccak(modulus) == client.epoch_key(today)
+        with pytest.raises(IssuanceRefused) as e:
+            esu02.obtain(31337, address, today, modulus, client.epoch_key(today), 2)
+        assert e.value.status == 429 and e.value.reason == f"2 tokens asked, 1 of 4 left for epoch {today}"
+        esu02.obtain(31337, address, today, modulus, client.epoch_key(today), 1)
+        tokens = esu02.unused[(address, today)]
+        assert len(tokens) == 4
+        public = blind.PublicKey.from_bytes(modulus)
+        for t in tokens:
+            assert blind.verify(public, blind.fdh(blind.token_seed(31337, address, today, t.address)), t.token)
+        esu01 = TokenWallet(identity_key(own_pilot, "esu01"), banner["issuer"], issuance)
+        with pytest.raises(IssuanceRefused, match="0 of 4 left"):
+            esu01.obtain(31337, address, today, modulus, client.epoch_key(today), 1)
+
+        def two_steps() -> dict | None:
+            duty = httpx.get(banner["url"] + "/health", timeout=10).json()["duty"]
+            return duty if duty["steps"] >= 2 else None
+
+        state = wait_until(two_steps, 30, "two steps of the utility's loop")
+        assert state["alive"] and state["last_error"] is None and state["transactions"] == 0
+        issuance.close()
+    finally:
+        out, err = stop(p)
+    assert not [d for d in json_lines(out) if d.get("action") == "register_epoch_key"]
+    assert "the members file differs from the store" in err

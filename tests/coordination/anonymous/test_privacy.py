@@ -391,7 +391,7 @@ def test_key_tagging_is_detected_by_the_wallet_not_silent():
     issuer.admit(client.address, member.address)
     # the tagging modulus is the larger, so that the utility can sign every blinded message under it
     honest, tag = sorted((blind.PrivateKey.generate() for _ in range(2)), key=lambda k: k.public.n)
-    issuer.keys[(to_checksum_address(client.address), epoch)] = honest
+    issuer.book.keys[(to_checksum_address(client.address), epoch)] = honest
     client.register_epoch_key(owner, epoch, honest.public.modulus_bytes)
     registered, chain_id = client.epoch_key(epoch), client.chain_id()
     sent: list[dict] = []
@@ -410,12 +410,12 @@ def test_key_tagging_is_detected_by_the_wallet_not_silent():
         client.register_epoch_key(owner, epoch, tag.public.modulus_bytes)
     assert client.epoch_key(epoch) == registered
     # 3. it shows the registered modulus but signs with the tagging key: the tokens do not verify
-    issuer.keys[(to_checksum_address(client.address), epoch)] = tag
+    issuer.book.keys[(to_checksum_address(client.address), epoch)] = tag
     with pytest.raises(blind.TokenError, match="blind signature out of range|does not unblind to a valid token"):
         wallet.obtain(chain_id, client.address, epoch, honest.public.modulus_bytes, registered, 2)
     assert wallet.unused == {}  # nothing kept; the member knows the utility cheated
     # under the honest key, a message has exactly one valid token (RSA is a permutation): no room for a tag
-    issuer.keys[(to_checksum_address(client.address), epoch)] = honest
+    issuer.book.keys[(to_checksum_address(client.address), epoch)] = honest
     wallet.obtain(chain_id, client.address, epoch, honest.public.modulus_bytes, registered, 1)
     [pseudonym] = wallet.unused[(to_checksum_address(client.address), epoch)]
     m = blind.fdh(blind.token_seed(chain_id, client.address, epoch, pseudonym.address))

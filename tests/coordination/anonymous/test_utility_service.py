@@ -1,5 +1,5 @@
-"""The utility's service: the member admin API (Bearer token, add and remove, saved to the members file) on top
-of token issuance, and /health showing the loop on chain."""
+"""The utility's service: the member admin API (Bearer token, add and remove, exported to the members file) on
+top of token issuance, and /health showing the loop on chain."""
 
 from __future__ import annotations
 
@@ -82,17 +82,26 @@ def test_a_bad_identity_is_400_naming_it(utility, bad):
     assert read_members(path) == [first]
 
 
-def test_a_failed_save_changes_nothing(tmp_path):
+def test_a_failed_export_keeps_the_change_and_the_next_change_exports_it(tmp_path):
+    """The book (the store, in the service) is the truth: the change is kept, the error goes up to the
+    operator, and the next change rewrites the file with everything."""
     issuer = Issuer(bytes(Account.create().key))
     issuer.add_community(COMMUNITY)
+    exported, disk_full = [], [True]
 
-    def full_disk(members):
-        raise OSError(28, "No space left on device")
+    def export(members):
+        if disk_full[0]:
+            raise OSError(28, "No space left on device")
+        exported.append(members)
 
-    roll = MemberRoll(issuer, COMMUNITY, full_disk)
+    roll = MemberRoll(issuer, COMMUNITY, export)
+    first, second = Account.create().address, Account.create().address
     with pytest.raises(OSError):
-        roll.add(Account.create().address)
-    assert roll.members() == []
+        roll.add(first)
+    assert roll.members() == [first] and exported == []
+    disk_full[0] = False
+    assert roll.add(second)
+    assert exported == [sorted([first, second])]
 
 
 def test_health_shows_the_loop_and_is_503_once_it_is_gone(utility):

@@ -8,7 +8,11 @@ initial_capacity_w = 50000    # C - P_R until the utility posts another [W]
 members = "members.txt"       # the ESUs' identity addresses, one per line (# comments allowed)
 quota = 4                     # tokens per member and epoch (UTC day)
 lookahead_epochs = 1          # epochs ahead of today for which keys and tokens are given out
+issuance_per_minute = 60      # issuance requests (POST /tokens) per member and minute; more get 429
 ```
+
+The members file seeds the utility's store the first time `gridchain utility serve` serves the community;
+from then on the store holds the members (the admin API changes them) and the file is its export.
 
 Only the CLI reads the config: parties and services take plain values.
 """
@@ -24,6 +28,7 @@ from gridchain.coordination.model.request import DEFAULT_BETA1_PM
 from gridchain.errors import InputError
 
 MAX_SLOT_LENGTH_S = 86_400
+DEFAULT_ISSUANCE_PER_MINUTE = 60  # generous: a wallet asks once per epoch, a retry or two at most
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Community:
     members_file: Path
     quota: int
     lookahead_epochs: int
+    issuance_per_minute: int = DEFAULT_ISSUANCE_PER_MINUTE
 
     def deploy_settings(self) -> dict:
         """What the coordinator is deployed from (a change needs `deploy --redeploy`)."""
@@ -49,6 +55,7 @@ def community(config: Config) -> Community:
         section.path("members", "members.txt"),
         section.int("quota", 1, 10_000, 4),
         section.int("lookahead_epochs", 0, 30, 1),
+        section.int("issuance_per_minute", 1, 1_000_000, DEFAULT_ISSUANCE_PER_MINUTE),
     )
     section.done()
     return out

@@ -35,10 +35,19 @@ def make_utility_app(capacity_sources: Mapping) -> typer.Typer:
     ) -> None:
         """Run the utility of gridchain.toml's community until SIGINT or SIGTERM.
 
-        Serves on utility.listen: token issuance for the ESUs of
-        community.members (answers signed by the issuer account), the member
-        admin API (GET /members, PUT and DELETE /members/ID; Bearer token of
-        utility.admin_token_file; changes saved to the members file), /health.
+        Serves on utility.listen: token issuance for the community's members
+        (answers signed by the issuer account; at most
+        community.issuance_per_minute requests per member and minute, default
+        60), the member admin API (GET /members, PUT and DELETE /members/ID;
+        Bearer token of utility.admin_token_file), /health.
+
+        Its state is in the deployment's store (store.url, migrated at start):
+        the epoch keys (sealed with a key derived from the issuer account's),
+        the members, the tokens issued per member and epoch, the issuance
+        records; a restart, even after SIGKILL, keeps them all. The members
+        file (community.members) seeds the store's members only the first time
+        the community is served; after that the store is the truth, the admin
+        API changes it, and the file is rewritten as its export.
 
         With the owner account, a loop registers each epoch's key from today
         to community.lookahead_epochs ahead, and posts each slot's capacity
@@ -68,6 +77,9 @@ class _Setup:
     duty: object
     admin_token: str
     owner: str
+    store: object
+    seeded: bool
+    file_differs: bool  # the members file lists others than the store (hand-edited after the first start?)
 
 
 def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
@@ -77,7 +89,9 @@ def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
     from gridchain.config.file import config_path, load_config
     from gridchain.config.network import connect
     from gridchain.config.record import checked_address, load_record
+    from gridchain.config.store import config_store
     from gridchain.coordination.anonymous.cli.serve import bind
+    from gridchain.coordination.anonymous.parties.issuer_store import SCHEMA
     from gridchain.coordination.cli.capacity import capacity_source
     from gridchain.coordination.cli.config import community, read_members
     from gridchain.coordination.cli.utility import utility_settings
@@ -87,8 +101,10 @@ def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
     c, settings = community(config), utility_settings(config)
     members = read_members(c.members_file)
     admin_token = read_admin_token("utility.admin_token_file", settings.admin_token_file)
+    store = config_store(config)
     sock = bind("utility.listen", *settings.listen)
     try:
+        store.migrate(SCHEMA)
         network = connect(config, [OWNER])
         chain_id = network.settings.chain_id
         record = load_record(config, chain_id)
@@ -97,16 +113,37 @@ def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
         )
         issuer_key = account_key(config, ISSUER, chain_id)
         capacity = capacity_source(config, capacity_sources)
-        roll, duty = _parties(network, coordinator, issuer_key, members, c, settings, capacity)
+        issuer, seeded = _issuer(store, issuer_key, coordinator, members, c)
+        roll, duty = _parties(network, coordinator, issuer, c, settings, capacity)
     except BaseException:
         sock.close()
+        store.close()
         raise
-    return _Setup(sock, roll, duty, admin_token, network.address(OWNER))
+    differs = sorted(set(members)) != roll.members()
+    return _Setup(sock, roll, duty, admin_token, network.address(OWNER), store, seeded, differs)
 
 
-def _parties(network, coordinator: str, issuer_key: str, members: list[str], c, settings, capacity):
-    """The issuer with its member roll, and the utility's duty on chain."""
+def _issuer(store, issuer_key: str, coordinator: str, members: list[str], c):
+    """The issuer on its store (the sealed keys checked against the issuer account's key); the members file
+    seeds the community's members the first time only (True then)."""
     from gridchain.coordination.anonymous.parties.issuer import Issuer
+    from gridchain.coordination.anonymous.parties.issuer_store import IssuerStore
+    from gridchain.coordination.anonymous.parties.rate_limit import RateLimit
+
+    book = IssuerStore(store, bytes.fromhex(issuer_key.removeprefix("0x")), f"accounts.{ISSUER}")
+    book.check_secret()
+    issuer = Issuer(
+        bytes.fromhex(issuer_key.removeprefix("0x")),
+        quota=c.quota,
+        lookahead_epochs=c.lookahead_epochs,
+        book=book,
+        rate=RateLimit(c.issuance_per_minute),
+    )
+    return issuer, issuer.add_community(coordinator, members)
+
+
+def _parties(network, coordinator: str, issuer, c, settings, capacity):
+    """The issuer's member roll, and the utility's duty on chain."""
     from gridchain.coordination.anonymous.parties.members import MemberRoll
     from gridchain.coordination.cli.config import write_members
     from gridchain.coordination.client import CoordinatorClient
@@ -116,10 +153,6 @@ def _parties(network, coordinator: str, issuer_key: str, members: list[str], c, 
     owner = network.address(OWNER)
     if client.view("owner") != owner:
         raise InputError("accounts.owner", f"{owner} is not the owner of the coordinator ({client.view('owner')})")
-    issuer = Issuer(bytes.fromhex(issuer_key.removeprefix("0x")), quota=c.quota, lookahead_epochs=c.lookahead_epochs)
-    issuer.add_community(coordinator)
-    for identity in members:
-        issuer.admit(coordinator, identity)
     roll = MemberRoll(issuer, coordinator, lambda ms: write_members(c.members_file, ms))
     duty = UtilityDuty(
         Utility(client, owner),
@@ -144,16 +177,25 @@ def _run(setup: _Setup, as_json: bool) -> None:
         "issuer": roll.issuer.address,
         "owner": setup.owner,
         "members": len(roll.members()),
+        "members_seeded": setup.seeded,  # True: from the members file (first start); False: from the store
+        "store": setup.store.url,
         "quota": roll.issuer.quota,
         "lookahead": roll.issuer.lookahead_epochs,
         "post_ahead_slots": duty.post_ahead_slots,
     }
+    if setup.file_differs:
+        typer.echo(
+            "utility: community.members: the members file differs from the store's members; the store's are"
+            " served (change them with the admin API; the file is rewritten at the next change)",
+            err=True,
+        )
     halts = []  # the loop starts once the banner is out: its log lines follow the banner
     try:
         serve_on(setup.sock, app, banner, as_json, started=lambda: halts.append(duty.start(LOOP_INTERVAL_S)))
     finally:
         for halt in halts:
             halt()
+        setup.store.close()
 
 
 def _log_line(entry: dict) -> None:

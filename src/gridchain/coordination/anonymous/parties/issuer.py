@@ -20,9 +20,8 @@ EIP-2098 64 bytes) and are normalised where they enter (`gridchain.crypto.keys`)
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -31,6 +30,14 @@ from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
 from gridchain.checks import check_int, parse_address, parse_decimal_int, parse_hex_int
+from gridchain.coordination.anonymous.parties.issuer_book import (
+    IssuanceRecord,
+    IssuerBook,
+    MemoryBook,
+    NotMember,
+    OverQuota,
+)
+from gridchain.coordination.anonymous.parties.rate_limit import RateLimit
 from gridchain.crypto import blind
 from gridchain.crypto.keys import address_of, parse_signature, recover_personal, sign_personal
 from gridchain.errors import InputError, Refused
@@ -82,42 +89,50 @@ def _signer(digest: bytes, signature: bytes) -> str:
     return recover_personal(digest, signature)
 
 
-@dataclass(frozen=True)
-class IssuanceRecord:
-    """One issuance as the utility sees it: everything it could use to link tokens to ESUs."""
-
-    identity: str
-    community: str
-    epoch: int
-    blinded: tuple[int, ...]
-    time: float
-
-
 @dataclass
 class Issuer:
-    """The utility's issuance desk: one RSA key per (community, epoch), a member list per community, a quota."""
+    """The utility's issuance desk: one RSA key per (community, epoch), a member list per community, a quota;
+    all of it kept in `book` (in memory by default; `issuer_store.IssuerStore` in the deployment's database)."""
 
     key: bytes  # the utility's long-term secp256k1 key: signs every answer
     quota: int = 4  # tokens per member, community and epoch
     clock: Callable[[], float] = time.time
     lookahead_epochs: int = 1  # keys and tokens for today .. today + lookahead_epochs (UTC days)
-    members: dict[str, set[str]] = field(default_factory=dict)  # community -> identities; its keys: our communities
-    keys: dict[tuple[str, int], blind.PrivateKey] = field(default_factory=dict)
-    issued: dict[tuple[str, int, str], int] = field(default_factory=dict)
-    view: list[IssuanceRecord] = field(default_factory=list)
-    _keys_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    book: IssuerBook = field(default_factory=MemoryBook)
+    rate: RateLimit | None = None  # issuance requests per member and minute (None: unlimited)
 
     @property
     def address(self) -> str:
         return address_of(self.key)
 
-    def add_community(self, community: str) -> None:
-        """Serve `community` (a coordinator's address), with or without members yet."""
-        self.members.setdefault(to_checksum_address(community), set())
+    @property
+    def members(self) -> dict[str, set[str]]:
+        """Community -> its members, as they are now (a copy: change them with `admit` and `remove`)."""
+        return {c: self.book.members(c) for c in self.book.communities()}
 
-    def admit(self, community: str, identity: str) -> None:
+    @property
+    def view(self) -> list[IssuanceRecord]:
+        """Every issuance the utility made, oldest first."""
+        return self.book.records()
+
+    @property
+    def issued(self) -> dict[tuple[str, int, str], int]:
+        """Tokens issued per (community, epoch, identity)."""
+        return self.book.counts()
+
+    def add_community(self, community: str, seed: Iterable[str] = ()) -> bool:
+        """Serve `community` (a coordinator's address), with or without members yet; the first time only, with
+        the members `seed` (True then)."""
+        return self.book.add_community(to_checksum_address(community), [to_checksum_address(m) for m in seed])
+
+    def admit(self, community: str, identity: str) -> bool:
+        """Admit `identity` to `community` (False: a member already)."""
         self.add_community(community)
-        self.members[to_checksum_address(community)].add(to_checksum_address(identity))
+        return self.book.admit(to_checksum_address(community), to_checksum_address(identity))
+
+    def remove(self, community: str, identity: str) -> bool:
+        """Stop issuing to `identity` in `community` (False: not a member)."""
+        return self.book.remove(to_checksum_address(community), to_checksum_address(identity))
 
     def check_epoch(self, epoch: int) -> None:
         """Refuse (400, naming `epoch`) an epoch outside today .. today + lookahead_epochs."""
@@ -127,47 +142,55 @@ class Issuer:
             raise IssuanceRefused("epoch", f"{epoch} is outside today's epoch {today} .. {last}")
 
     def epoch_key(self, community: str, epoch: int) -> blind.PrivateKey:
-        """The (community, epoch) key pair, made on first use; the utility registers its public half on chain.
-        Only for one of its communities and an epoch in the window (IssuanceRefused otherwise, nothing made)."""
+        """The (community, epoch) key pair, made on first use and kept; the utility registers its public half on
+        chain. Only for one of its communities and an epoch in the window (IssuanceRefused otherwise, nothing
+        made)."""
         community = _refused(parse_address, "community", community)
-        if community not in self.members:
+        if community not in self.book.communities():
             raise IssuanceRefused("community", f"{community} is not a community of this utility", 404)
         self.check_epoch(epoch)
-        slot = (community, epoch)
-        with self._keys_lock:  # the service and the utility's loop ask at once: one key per (community, epoch)
-            if slot not in self.keys:
-                self.keys[slot] = blind.PrivateKey.generate()
-            return self.keys[slot]
+        return self.book.epoch_key(community, epoch, blind.PrivateKey.generate)
 
     def issue(self, body: dict) -> dict:
-        """Answer one issuance request (the JSON the service receives), or raise IssuanceRefused; a refused
-        request issues nothing and counts nothing against the quota."""
+        """Answer one issuance request (the JSON the service receives), or raise IssuanceRefused. The tokens are
+        counted against the quota (with the record kept) before the answer is returned, in one step with the
+        quota check; a refused request issues nothing and counts nothing."""
         identity, community, epoch, blinded, signature = parse_request(body)
         digest = request_digest(identity, community, epoch, blinded)
         signer = _signer(digest, signature)
         if signer != identity:
             raise IssuanceRefused("signature", f"signed by {signer}, not by the identity {identity}", 401)
-        if identity not in self.members.get(community, set()):
-            raise IssuanceRefused("identity", f"{identity} is not a member of community {community}", 403)
+        if not self.book.is_member(community, identity):
+            raise _not_member(identity, community)
+        if self.rate is not None and not self.rate.allow(identity):
+            per = self.rate.per_minute
+            raise IssuanceRefused("identity", f"{identity} sent more than {per} issuance requests in a minute", 429)
         self.check_epoch(epoch)
-        used = self.issued.get((community, epoch, identity), 0)
-        if used + len(blinded) > self.quota:
-            raise IssuanceRefused(
-                "blinded",
-                f"{len(blinded)} tokens asked, {self.quota - used} of {self.quota} left for epoch {epoch}",
-                429,
-            )
+        self._check_quota(self.book.used(community, epoch, identity), len(blinded), epoch)  # early, before signing
         key = self.epoch_key(community, epoch)
         for i, z in enumerate(blinded):
             if not 0 < z < key.public.n:
                 raise IssuanceRefused(f"blinded[{i}]", "not in 1..n-1 for the epoch key", 400)
         signatures = [blind.blind_sign(key, z) for z in blinded]
-        self.issued[(community, epoch, identity)] = used + len(blinded)
-        self.view.append(IssuanceRecord(identity, community, epoch, tuple(blinded), self.clock()))
+        record = IssuanceRecord(identity, community, epoch, tuple(blinded), self.clock())
+        try:  # the decisive check: in one transaction with the count and the record
+            self.book.take(record, self.quota)
+        except NotMember:
+            raise _not_member(identity, community) from None
+        except OverQuota as e:
+            self._check_quota(e.used, len(blinded), epoch)
+            raise
         return {
             "blind_signatures": [hex(s) for s in signatures],
             "signature": _sign(self.key, answer_digest(digest, signatures)),
         }
+
+    def _check_quota(self, used: int, asked: int, epoch: int) -> None:
+        if used + asked > self.quota:
+            left = max(0, self.quota - used)
+            raise IssuanceRefused(
+                "blinded", f"{asked} tokens asked, {left} of {self.quota} left for epoch {epoch}", 429
+            )
 
     def public_key(self, community: object, epoch: object) -> dict:
         """The (community, epoch) public key as the service answers it; `community` and `epoch` as they came
@@ -181,6 +204,10 @@ class Issuer:
             "epoch": epoch,
             "modulus": "0x" + self.epoch_key(community, epoch).public.modulus_bytes.hex(),
         }
+
+
+def _not_member(identity: str, community: str) -> IssuanceRefused:
+    return IssuanceRefused("identity", f"{identity} is not a member of community {community}", 403)
 
 
 def parse_request(body: object) -> tuple[str, str, int, list[int], bytes]:

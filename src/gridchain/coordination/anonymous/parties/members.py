@@ -2,9 +2,11 @@
 
 The roll is the issuer's (off chain): in the anonymous mode the chain never sees an identity, so a change is
 not mirrored on the coordinator's `set_member` list (which would publish the community's identities and serve
-only the non-anonymous mode). Every change is saved through `save` (the members file, written atomically)
-before it is answered, so a restart keeps it. Removing a member stops new issuance at once; tokens it already
-holds stay valid for their epoch (they are unlinkable, so nobody can revoke them).
+only the non-anonymous mode). A change is made in the issuer's book (the deployment's store, under
+`gridchain utility serve`) before it is answered, so a restart keeps it; after it, the whole list is handed to
+`export` (the members file, rewritten atomically: a copy for the operator to read, not the truth). Removing a
+member stops new issuance at once; tokens it already holds stay valid for their epoch (they are unlinkable, so
+nobody can revoke them).
 """
 
 from __future__ import annotations
@@ -19,35 +21,33 @@ from gridchain.coordination.anonymous.parties.issuer import Issuer
 
 @dataclass
 class MemberRoll:
-    """Adds and removes `community`'s members in `issuer`, saving the whole list after each change."""
+    """Adds and removes `community`'s members in `issuer`, exporting the whole list after each change."""
 
     issuer: Issuer
     community: str
-    save: Callable[[list[str]], None]  # writes the list (sorted identities) durably
+    export: Callable[[list[str]], None] | None = None  # writes the list (sorted identities), e.g. the members file
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def members(self) -> list[str]:
-        with self.lock:
-            return sorted(self.issuer.members.get(self.community, set()))
+        return sorted(self.issuer.book.members(self.community))
 
     def add(self, identity: str) -> bool:
         """Admit `identity` (checked, errors name `identity`); False if it was a member already."""
         identity = parse_address("identity", identity)
-        with self.lock:
-            current = self.issuer.members.setdefault(self.community, set())
-            if identity in current:
-                return False
-            self.save(sorted(current | {identity}))  # saved first: a failed write changes nothing
-            current.add(identity)
-            return True
+        with self.lock:  # exports in the order of the changes
+            changed = self.issuer.admit(self.community, identity)
+            self._export()
+            return changed
 
     def remove(self, identity: str) -> bool:
         """Remove `identity`; False if it was not a member."""
         identity = parse_address("identity", identity)
         with self.lock:
-            current = self.issuer.members.setdefault(self.community, set())
-            if identity not in current:
-                return False
-            self.save(sorted(current - {identity}))
-            current.discard(identity)
-            return True
+            changed = self.issuer.remove(self.community, identity)
+            self._export()
+            return changed
+
+    def _export(self) -> None:
+        """The list as it is now (also after a change that changed nothing: a stale export is healed)."""
+        if self.export is not None:
+            self.export(self.members())

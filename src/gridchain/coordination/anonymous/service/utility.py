@@ -5,7 +5,8 @@ Everything of `issuance_app` (POST /tokens, GET /keys/..., GET /health), and, fo
 GET    /members              the community's members
 PUT    /members/{identity}   admit an ESU identity: 201 if new, 200 if it was a member already
 DELETE /members/{identity}   remove it: 200, or 404 if it was not a member
-A malformed identity answers 400 {"field": "identity", ...}. Changes are saved before they are answered.
+A malformed identity answers 400 {"field": "identity", ...}. A change is made in the issuer's book (the
+store) before it is answered, then the list is exported (the members file).
 """
 
 from __future__ import annotations

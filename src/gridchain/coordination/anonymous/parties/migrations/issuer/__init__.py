@@ -1,0 +1,1 @@
+"""Revisions of the `issuer` schema (gridchain.coordination.anonymous.parties.issuer_store)."""
