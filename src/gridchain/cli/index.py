@@ -141,7 +141,7 @@ def _open(config_file: Path | None, sources: Mapping):
     """The config, the node, the migrated store, the [index] settings and the deployed contracts to index."""
     from gridchain.chain.compiler import compile_contract
     from gridchain.config.file import config_path, load_config
-    from gridchain.config.network import connect
+    from gridchain.config.network import connect, network_settings
     from gridchain.config.record import checked_address, load_record
     from gridchain.config.store import config_store
     from gridchain.errors import InputError
@@ -149,8 +149,8 @@ def _open(config_file: Path | None, sources: Mapping):
     from gridchain.index.tables import SCHEMA
 
     config = load_config(config_path(config_file))
+    settings = index_settings(config, network_settings(config).chain_id)  # bad settings named before the node is asked
     network = connect(config)
-    settings = index_settings(config, network.settings.chain_id)
     record = load_record(config, network.settings.chain_id)
     targets = []
     for name, source in sources.items():
