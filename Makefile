@@ -53,6 +53,7 @@ bench: setup
 	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json
 	$(VENV)/bin/gridchain gas-report --hardfork prague --out results
 	$(PY) benchmarks/bench_grid.py --out results/bench_grid.json
+	$(PY) benchmarks/bench_index.py --out results/bench_index.json
 
 fig2: setup
 	$(VENV)/bin/gridchain experiment fig2 --runs 80 --seed 0 --out docs/figures

@@ -31,6 +31,15 @@ def test_deploy_and_views(gateway):
     assert client.slot_end(0) == client.view("START_TIME") + SLOT
 
 
+def test_headers_chain_by_parent_hash_and_carry_the_block_time(gateway):
+    _, _, _, receipt = deploy(gateway)
+    head = gateway.block_number()
+    header, parent = gateway.header(head), gateway.header(head - 1)
+    assert (header.number, header.hash) == (head, gateway.block_hash(head))
+    assert header.parent_hash == parent.hash and header.timestamp >= parent.timestamp > 0
+    assert gateway.header(head + 1) is None and gateway.header(receipt.block).hash == gateway.block_hash(receipt.block)
+
+
 def test_submit_gas_and_event(gateway):
     client, _, members, _ = deploy(gateway)
     first, r1 = client.submit_request(members[0], 60_000, 250, 2)

@@ -20,6 +20,7 @@ from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
     ChainRevert,
     Event,
+    Header,
     Receipt,
     calldata_floor,
     decode_input,
@@ -77,6 +78,7 @@ class BoaGateway:
         self._inputs: dict[str, bytes] = {}
         self._targets: dict[str, str | None] = {}
         self._block = 0
+        self._times = [self.now()]  # each block's timestamp [s], by number
 
     def _mine(
         self, computation: Any, data: bytes, artifact: Artifact, address: str | None = None, to: str | None = None
@@ -84,6 +86,7 @@ class BoaGateway:
         if computation.is_error:
             raise _failure(computation)  # py-evm has already rolled the state back
         self._block += 1
+        self._times.append(self.now())
         tx_hash = "0x" + keccak(b"gridchain-embedded-tx" + self._block.to_bytes(8, "big")).hex()
         gas = intrinsic_gas(data, create=address is not None) + computation.get_gas_used()
         if address is not None:
@@ -164,6 +167,12 @@ class BoaGateway:
 
     def block_hash(self, number: int) -> str | None:
         return _hash(number) if 0 <= number <= self._block else None
+
+    def header(self, number: int) -> Header | None:
+        if not 0 <= number <= self._block:
+            return None
+        parent = _hash(number - 1) if number else "0x" + "00" * 32
+        return Header(number, _hash(number), parent, self._times[number])
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, self._inputs[tx_hash])

@@ -36,6 +36,16 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Header:
+    """What a reader of logs keeps of a block: where it is in the chain (its hash and its parent's) and when."""
+
+    number: int
+    hash: str  # "0x..."
+    parent_hash: str
+    timestamp: int  # [s]
+
+
+@dataclass(frozen=True)
 class Receipt:
     tx_hash: str
     block: int
@@ -91,6 +101,10 @@ class Gateway(Protocol):
 
     def block_hash(self, number: int) -> str | None:
         """The hash ("0x...") of block `number` on the chain as it is now; None if there is no such block."""
+        ...
+
+    def header(self, number: int) -> Header | None:
+        """Block `number`'s hash, parent hash and timestamp on the chain as it is now; None if there is none."""
         ...
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
     ChainRevert,
     Event,
+    Header,
     Receipt,
     decode_input,
     decode_log,
@@ -220,6 +221,14 @@ class RpcGateway:
         except BlockNotFound:
             return None
         return "0x" + bytes(block["hash"]).hex()
+
+    def header(self, number: int) -> Header | None:
+        try:
+            block = self.w3.eth.get_block(number)
+        except BlockNotFound:
+            return None
+        parent = "0x" + bytes(block["parentHash"]).hex()
+        return Header(number, "0x" + bytes(block["hash"]).hex(), parent, int(block["timestamp"]))
 
     def transaction_input(self, artifact: Artifact, tx_hash: str) -> tuple[str, dict[str, Any]]:
         return decode_input(artifact, bytes(self.w3.eth.get_transaction(tx_hash)["input"]))

@@ -5,6 +5,7 @@ Entry point: imports the features' `cli` modules; nothing imports it. A feature'
 (hooks writing its part of a new pilot), `DEPLOY` (its contracts, for `gridchain deploy`), `CAPACITY_SOURCES`
 (where C - P_R may come from: {name: factory(section)}), `APP_FACTORIES` (command groups built with the
 collected capacity sources: `utility`), `SCHEMAS` (its parties' tables in the store, for `gridchain store`),
+`INDEX` (its contracts' events for the indexer: {record key: Source}),
 `SEAMS` (named lists of hooks its commands run) and `PLUGS` (hooks for other features' seams: one feature's
 command runs another's part without either cli importing the other).
 A new system adds one line to `FEATURES`.
@@ -15,10 +16,11 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import deploy, gas_report, init, node, store, warp
+from gridchain.cli import deploy, gas_report, index, init, node, store, warp
 from gridchain.coordination import cli as coordination_cli
 from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.grid import cli as grid_cli
+from gridchain.index.tables import SCHEMA as INDEX_SCHEMA
 from gridchain.metering import cli as metering_cli
 from gridchain.metering.nilm import cli as nilm_cli
 from gridchain.ui.help import HelpGroup
@@ -69,8 +71,10 @@ app.command("warp")(warp.warp)
 app.command("init")(init.make_init([h for f in FEATURES for h in getattr(f, "INIT", ())]))
 app.command("deploy")(deploy.make_deploy({k: v for f in FEATURES for k, v in getattr(f, "DEPLOY", {}).items()}))
 app.command("gas-report")(gas_report.gas_report)
-SCHEMAS = [schema for f in FEATURES for schema in getattr(f, "SCHEMAS", ())]
+SCHEMAS = [INDEX_SCHEMA] + [schema for f in FEATURES for schema in getattr(f, "SCHEMAS", ())]
 app.add_typer(store.make_store_app(SCHEMAS), name="store")
+INDEX = {name: source for f in FEATURES for name, source in getattr(f, "INDEX", {}).items()}
+app.add_typer(index.make_index_app(INDEX), name="index")
 app.add_typer(experiment_app, name="experiment")
 for feature in FEATURES:
     for name, command in getattr(feature, "EXPERIMENTS", {}).items():

@@ -21,6 +21,8 @@ from gridchain.coordination.cli import (
     verify,
 )
 from gridchain.coordination.cli.esu_config import init_esu
+from gridchain.coordination.client import CONTRACT
+from gridchain.index.indexer import Source
 
 COMMANDS = {"schedule": schedule.schedule, "demo": demo.demo, "verify": verify.verify}
 EXPERIMENTS = {"fig2": fig2.fig2}
@@ -34,5 +36,6 @@ INIT = (
     bridge.init_bridge,
 )
 DEPLOY = {"coordinator": deploy.deploy_coordinator}
+INDEX = {"coordinator": Source(CONTRACT)}  # every event of the coordinator, for `gridchain index run`
 CAPACITY_SOURCES = capacity.CAPACITY_SOURCES  # the root hands every feature's sources to `utility serve`
 PLUGS = {"ocpp.bridges": (bridge.open_bridge,)}  # the charge-point bridge runs in `ocpp serve`

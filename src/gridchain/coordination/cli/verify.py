@@ -37,6 +37,9 @@ def verify(
         0, "--wait", help="Wait up to this many seconds for the slots to close (scripts: verify what is due)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as one JSON object."),
+    from_index: bool = typer.Option(
+        False, "--from-index", help="Read the events from the deployment's index (gridchain index run), not the node."
+    ),
 ) -> None:
     """Check slots' schedules yourself: rebuild their requests from the chain, recompute, compare.
 
@@ -44,6 +47,8 @@ def verify(
     many slots), recomputes every slot up to the last one asked for with gridchain's core (trusting nothing
     the keeper computed), and compares the result with the SlotClosed events, the expiry events and the close
     transactions' calldata. The coordinator is the deployment's (--config), or --address on --rpc-url.
+    With --from-index the events come from the deployment's store, as far as `gridchain index run` has read
+    (a slot it has not reached is not yet closed); views and calldata still come from the node.
     Exit code 0: every schedule is right; 1: one differs (each difference is printed); 2: bad input; 3: no
     mismatch, but a slot is not closed yet.
 
@@ -55,7 +60,11 @@ def verify(
 
     first, last = _range(slots, slot)
     check_seconds_within("--wait", wait_s, MAX_WAIT_S)
+    if from_index and address is not None:
+        raise InputError("--from-index", "reads the deployment's index: give --config, not --address")
     client, field = _client(config_file, address, rpc_url)
+    attach = _index_history(client, config_file) if from_index else lambda: None
+    attach()
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -63,6 +72,7 @@ def verify(
                 verdicts = verify_range(client, first, last)
             except ChainReorganized:  # the chain changed under the read: read it once more, afresh
                 client.reset_history()
+                attach()
                 verdicts = verify_range(client, first, last)
         except ChainRevert as e:
             raise InputError(field, f"{client.address} does not answer as a coordinator ({e.reason})") from None
@@ -121,6 +131,27 @@ def _client(config_file: Path | None, address: str | None, rpc_url: str | None):
     if not gateway.code(address):
         raise InputError("--address", f"no contract at {address} on {rpc_url}")
     return CoordinatorClient(gateway, address), "--address"
+
+
+def _index_history(client, config_file: Path | None):
+    """A function that points the client's history at the deployment's index (again after a reset)."""
+    from gridchain.config.file import config_path, load_config
+    from gridchain.config.store import config_store
+    from gridchain.coordination.client import HISTORY
+    from gridchain.index.reader import IndexedLog, IndexReader
+    from gridchain.index.tables import SCHEMA
+    from gridchain.store.migrate import revision
+
+    store = config_store(load_config(config_path(config_file)))
+    reader = IndexReader(store)
+    checkpoint = reader.checkpoint("coordinator") if revision(store, SCHEMA) is not None else None
+    if checkpoint is None or checkpoint.address != client.address:
+        raise InputError("--from-index", "the index holds no events of this coordinator: run `gridchain index run`")
+
+    def attach() -> None:
+        client.log = IndexedLog(reader, "coordinator", client.artifact, HISTORY, client.gateway)
+
+    return attach
 
 
 def _row(verdict) -> dict:

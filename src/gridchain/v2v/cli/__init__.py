@@ -7,7 +7,9 @@ which mounts what the registries below list.
 
 import typer
 
+from gridchain.index.indexer import Source
 from gridchain.v2v.cli import auction, auctions, demo, deploy, provider, register
+from gridchain.v2v.client import CONTRACT
 
 app = typer.Typer(
     help="V2V energy trading: reverse auction, mutual authentication, receipt settlement.", no_args_is_help=True
@@ -21,3 +23,4 @@ app.add_typer(provider.provider_app, name="provider")
 APPS = {"v2v": app}  # what the root CLI mounts
 INIT = (deploy.init_v2v,)
 DEPLOY = {"v2v": deploy.deploy_v2v}
+INDEX = {"v2v": Source(CONTRACT)}  # every event of the auction, for `gridchain index run`
