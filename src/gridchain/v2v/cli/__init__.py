@@ -1,5 +1,5 @@
 """V2V's commands: the demo, the organisation's `register`, the provider daemon, the consumer's auction, the
-auctions' list; and its parts of `gridchain init` and `gridchain deploy`.
+auctions' list; its parts of `gridchain init` and `gridchain deploy`; its parties' tables in the store.
 
 Entry point of the v2v feature: imports everything in it and the shared ui; nothing imports it but the root CLI,
 which mounts what the registries below list.
@@ -8,6 +8,7 @@ which mounts what the registries below list.
 import typer
 
 from gridchain.v2v.cli import auction, auctions, demo, deploy, provider, register
+from gridchain.v2v.parties.provider_store import SCHEMA as PROVIDER_SCHEMA
 
 app = typer.Typer(
     help="V2V energy trading: reverse auction, mutual authentication, receipt settlement.", no_args_is_help=True
@@ -21,3 +22,4 @@ app.add_typer(provider.provider_app, name="provider")
 APPS = {"v2v": app}  # what the root CLI mounts
 INIT = (deploy.init_v2v,)
 DEPLOY = {"v2v": deploy.deploy_v2v}
+SCHEMAS = (PROVIDER_SCHEMA,)  # the provider's tables (gridchain store)
