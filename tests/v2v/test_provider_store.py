@@ -81,12 +81,12 @@ class Killed(BaseException):
     """What a SIGKILL does to the daemon here: it stops at that line, nothing after it runs."""
 
 
-def daemon(pilot: Pilot, store, log: list) -> ProviderDaemon:
+def daemon(pilot: Pilot, store, log: list, confirmations: int = 0) -> ProviderDaemon:
     """Provider p1 as a fresh process would build it: a new ProviderEV and book over the store, restored."""
     key = pilot.providers[0].key
     journal = ProviderStore(store, pilot.providers[0].address)
     provider = ProviderEV(pilot.client, key, INCREMENT, journal=journal)
-    reader = EventReader(pilot.client, pilot.deployed_block)
+    reader = EventReader(pilot.client, pilot.deployed_block, confirmations)
     d = ProviderDaemon(provider, reader, BidPolicy(150 * TWEI, 50_000, 1000), log.append, store=journal)
     d.restore()
     return d
@@ -170,3 +170,16 @@ def test_killed_between_the_intent_and_the_send_it_settles_at_restart(migrated):
     assert [e.args["delivered_wh"] for e in closes(pilot)] == [INCREMENT]
     assert [e["action"] for e in log if "settle" in e["action"]] == ["settled"]
     assert ProviderStore(migrated, first.me).settlements()[token].attempts == 2
+
+
+def test_a_restarted_provider_does_not_bid_against_its_own_unconfirmed_bid(migrated):
+    pilot, log = Pilot(), []
+    pilot.consumer.start_auction(AMOUNT, BIDDING, START)
+    pilot.client.add_ev(pilot.gateway.accounts[0], "0x" + "11" * 20, "")  # two blocks: the auction is confirmed
+    pilot.client.add_ev(pilot.gateway.accounts[0], "0x" + "12" * 20, "")
+    daemon(pilot, migrated, log, confirmations=2).step()
+    assert [e["action"] for e in log if "bid" in e["action"]] == ["bid"]  # its bid: the head, not confirmed yet
+    again = daemon(pilot, migrated, log, confirmations=2)
+    again.step()
+    assert [e["action"] for e in log if "bid" in e["action"]] == ["bid"]  # it waits for its bid to be read
+    assert len(again.reader.book.auctions[0].bids) == 0

@@ -178,11 +178,9 @@ class ProviderDaemon:
         try:
             receipt = self.provider.settle(token)
         except (ChainRevert, Refused) as e:  # the consumer settled first, or the trade expired
-            self.settled.discard(token)
-            if token in self.sent and self._closed_on_chain(session):
-                return
-            self._finish(token, "refused", None, {"reason": e.reason})
             self.log({"action": "settle refused", "consumer": session.consumer, "reason": e.reason})
+            if token not in self.sent or not self._closed_on_chain(session):  # closed: its outcome is recorded
+                self._finish(token, "refused", None, {"reason": e.reason})
             return
         except Exception:
             self.settled.discard(token)
