@@ -86,7 +86,7 @@ class ProviderDaemon:
         return {
             "sessions": len(sessions),
             "receipted_wh": sum(s.receipted_wh for s in sessions),
-            "settlements to check": len(self.sent),
+            "settlements_to_check": len(self.sent),
         }
 
     def step(self) -> None:
