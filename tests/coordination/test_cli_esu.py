@@ -87,7 +87,7 @@ def test_relayer_bad_inputs_are_one_line_naming_the_option(offline, tmp_path):
     assert relayer_error("flush_margin_s = 5", "backoff_cap_s = 3601") == (
         "error: relayer.backoff_cap_s: 3601 is outside 1..3600"
     )
-    assert relayer_error("[relayer]", '[store]\nurl = "mysql://db/x"\n\n[relayer]') == (
+    assert relayer_error('url = "sqlite:///state/gridchain.db"', 'url = "mysql://db/x"') == (
         "error: store.url: 'mysql' is not a supported database (one of sqlite, postgresql)"
     )
     assert relayer_error("batch = 20", "batch = 20\nintervall = 3").startswith(

@@ -133,7 +133,7 @@ def test_verify_from_index_reads_the_store(pilot):
     r = CliRunner().invoke(app, ["verify", "--slots", "0..0", "--from-index", "--config", str(config), "--json"])
     assert r.exit_code in (0, 3) and json.loads(r.stdout)["first"] == 0, r.output  # closed or not: read, no error
     empty = config.parent / "empty-store.toml"
-    empty.write_text(config.read_text() + '\n[store]\nurl = "sqlite:///state/empty.db"\n')
+    empty.write_text(config.read_text().replace("sqlite:///state/gridchain.db", "sqlite:///state/empty.db"))
     r = CliRunner().invoke(app, ["verify", "--slots", "0..0", "--from-index", "--config", str(empty)])
     assert r.exit_code == 2 and r.stderr.startswith("error: --from-index: the index holds no events"), r.stderr
     r = CliRunner().invoke(

@@ -1,5 +1,6 @@
 """The programs V2V's parties run: the consumer and provider EVs and their mutual authentication, what a provider
-watches on chain and how it bids, and the consumer's record of its trade.
+watches on chain and how it bids, what it keeps in the store to survive a crash, and the consumer's record of
+its trade.
 
 Layer `parties` of the v2v feature: imports v2v's client and model and the shared adapters; the service, scenarios
 and cli use it.

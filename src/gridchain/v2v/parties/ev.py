@@ -28,6 +28,7 @@ import dataclasses
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from eth_utils import to_checksum_address
 
@@ -151,6 +152,17 @@ class Session:
         return self.receipt.delivered_wh if self.receipt else 0
 
 
+class SessionJournal(Protocol):
+    """Where a provider writes a session's changes before it acknowledges them (durable: the provider's store,
+    gridchain.v2v.parties.provider_store); each call returns once the change is committed."""
+
+    def opened(self, session: Session) -> None: ...
+
+    def delivered(self, token: bytes, delivered_wh: int) -> None: ...
+
+    def receipted(self, receipt: SignedReceipt) -> None: ...
+
+
 class ConsumerEV:
     """An EV that buys energy: opens the auction, ends it, authenticates the winner, signs receipts."""
 
@@ -192,12 +204,15 @@ class ConsumerEV:
 
 @dataclass
 class ProviderEV:
-    """An EV that sells energy: bids, answers the consumer's hello, delivers in increments against receipts."""
+    """An EV that sells energy: bids, answers the consumer's hello, delivers in increments against receipts.
+    With a `journal`, every session, delivery and receipt is written there before the answer that acknowledges
+    it (a provider killed after answering restarts with it); without one, they live in `sessions` only."""
 
     client: V2VClient
     key: str
     increment_wh: int = 2_000
     sessions: dict[bytes, Session] = field(default_factory=dict)
+    journal: SessionJournal | None = None
 
     def __post_init__(self) -> None:
         self.address = address_of(self.key)
@@ -230,6 +245,8 @@ class ProviderEV:
         if now >= expires_at:
             raise AuthRefused(f"the token expired at {expires_at} (now {now})")
         session = Session(to_checksum_address(hello.consumer), hello.token, trade.amount_wh, expires_at)
+        if self.journal is not None:
+            self.journal.opened(session)
         self.sessions[hello.token] = session
         return Proof(self.address, _sign(self.key, PROVIDER_TAG, hello.token, hello.challenge), session.secret)
 
@@ -250,7 +267,10 @@ class ProviderEV:
             raise AuthRefused(f"waiting for the receipt of {s.delivered_wh} Wh before delivering more")
         if s.delivered_wh >= s.amount_wh:
             raise AuthRefused(f"the whole amount ({s.amount_wh} Wh) is delivered")
-        s.delivered_wh = min(s.amount_wh, s.delivered_wh + self.increment_wh)
+        delivered = min(s.amount_wh, s.delivered_wh + self.increment_wh)
+        if self.journal is not None:
+            self.journal.delivered(token, delivered)
+        s.delivered_wh = delivered
         return s.delivered_wh
 
     def accept_receipt(self, receipt: SignedReceipt, secret: bytes, now: int) -> int:
@@ -267,6 +287,8 @@ class ProviderEV:
             raise AuthRefused(f"the receipt is signed by {signer}, not by the consumer {s.consumer}")
         if receipt.delivered_wh != s.delivered_wh:
             raise AuthRefused(f"the receipt says {receipt.delivered_wh} Wh; {s.delivered_wh} Wh were delivered")
+        if self.journal is not None:
+            self.journal.receipted(receipt)
         s.receipt = receipt
         return s.receipted_wh
 

@@ -5,6 +5,11 @@ How it bids (`BidPolicy`): an English reverse auction. While another provider ho
 still open for bids, it bids `step_pm` per mille below that rate (at least 1 wei/kWh lower), never below its
 reserve rate, and only if the energy fits its capacity next to what it already leads or has won. With
 `step_pm = 1000` it bids its reserve at once. The provider with the lowest reserve wins.
+
+With a store (`ProviderStore`) it is durable: `restore()` takes back the sessions, receipts, bids and
+settlements of a previous run; a bid and a settlement are written before their transaction is sent, and a
+settlement whose outcome is unknown (killed after sending) is looked up on chain before it is sent again, so a
+trade is settled once. The auction book is rebuilt from the chain at start (read-only, idempotent).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gridchain.chain.events import read_events
 from gridchain.chain.gateway import ChainRevert, Event
 from gridchain.errors import Refused
 from gridchain.v2v.parties.book import AuctionRecord, EventReader
-from gridchain.v2v.parties.ev import ProviderEV
+from gridchain.v2v.parties.ev import ProviderEV, Session
+from gridchain.v2v.parties.provider_store import ProviderStore
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,11 @@ class ProviderDaemon:
     policy: BidPolicy
     log: Callable[[dict], None]
     settle_margin_s: int = 60  # settle a partly receipted trade this long before its token expires
-    settled: set[bytes] = field(default_factory=set)
+    settled: set[bytes] = field(default_factory=set)  # tokens whose settlement is final (or being sent)
     unseen: dict[str, int] = field(default_factory=dict)  # consumer -> block of its own bid the book has not read
+    store: ProviderStore | None = None  # None: in memory only (a restart forgets)
+    sent: dict[bytes, int] = field(default_factory=dict)  # token -> head block: settle sent, outcome not recorded
+    on_settle_sent: Callable[[bytes], None] | None = None  # a test hook: runs after a settle transaction is sent
 
     @property
     def me(self) -> str:
@@ -58,6 +68,26 @@ class ProviderDaemon:
         """Energy of the unclosed auctions it leads or has won [Wh]."""
         mine = (a for a in self.reader.book.open.values() if a is not exclude)
         return sum(a.amount_wh for a in mine if (a.winner or a.leader or "").lower() == self.me.lower())
+
+    def restore(self) -> dict:
+        """Take back what a previous run stored: sessions (with their best receipts) into the provider, the
+        blocks of its last bids, the settlements sent whose outcome is not known (checked on chain before any
+        is sent again). Returns what it restored (for the log)."""
+        if self.store is None:
+            return {}
+        sessions = self.store.sessions()
+        self.provider.sessions.update({s.token: s for s in sessions})
+        self.unseen.update(self.store.last_bids())
+        for token, settlement in self.store.settlements().items():
+            if settlement.state == "sent":
+                self.sent[token] = settlement.from_block
+            else:
+                self.settled.add(token)
+        return {
+            "sessions": len(sessions),
+            "receipted_wh": sum(s.receipted_wh for s in sessions),
+            "settlements_to_check": len(self.sent),
+        }
 
     def step(self) -> None:
         arrived = self.reader.poll()
@@ -102,6 +132,7 @@ class ProviderDaemon:
         rate = self.policy.rate(auction, self.me, self.committed_wh(exclude=auction), now)
         if rate is None:
             return
+        bid_id = None if self.store is None else self.store.bidding(auction.consumer, rate, self._head())
         try:
             receipt = self.provider.bid(auction.consumer, rate)
         except ChainRevert as e:  # outbid in the meantime, or bidding closed: the next step sees why
@@ -119,6 +150,11 @@ class ProviderDaemon:
             }
         )
         self.unseen[auction.consumer.lower()] = receipt.block
+        if bid_id is not None:
+            self.store.bid_sent(bid_id, receipt.block, receipt.tx_hash)
+
+    def _head(self) -> int:
+        return self.provider.client.gateway.block_number()
 
     def _settle(self, now: int) -> None:
         for token, session in list(self.provider.sessions.items()):
@@ -127,21 +163,81 @@ class ProviderDaemon:
             done = session.receipted_wh >= session.amount_wh
             if not done and now < session.expires_at - self.settle_margin_s:
                 continue
-            self.settled.add(token)
-            try:
-                closed = self.provider.settle(token).named("TradeClosed")[0].args
-            except (ChainRevert, Refused) as e:  # the consumer settled first, or the trade expired
-                self.log({"action": "settle refused", "consumer": session.consumer, "reason": e.reason})
-                continue
-            self.log(
-                {
-                    "action": "settled",
-                    "consumer": session.consumer,
-                    "delivered_wh": closed["delivered_wh"],
-                    "to_provider_wei": closed["to_provider_wei"],
-                    "to_consumer_wei": closed["to_consumer_wei"],
-                }
+            self._settle_one(session)
+
+    def _settle_one(self, session: Session) -> None:
+        """Settle with the session's best receipt, once: a settlement sent before (this run or the last) is
+        first looked up on chain; the intent is stored before the transaction is sent, the outcome after."""
+        token = session.token
+        if token in self.sent and self._closed_on_chain(session):
+            return
+        if self.store is not None:
+            self.sent.setdefault(token, self._head())
+            self.store.settling(token, session.consumer, session.receipted_wh, self.sent[token])
+        self.settled.add(token)  # a transport error below leaves it in `sent`: looked up at the next step
+        try:
+            receipt = self.provider.settle(token)
+        except (ChainRevert, Refused) as e:  # the consumer settled first, or the trade expired
+            self.log({"action": "settle refused", "consumer": session.consumer, "reason": e.reason})
+            if token not in self.sent or not self._closed_on_chain(session):  # closed: its outcome is recorded
+                self._finish(token, "refused", None, {"reason": e.reason})
+            return
+        except Exception:
+            self.settled.discard(token)
+            raise
+        if self.on_settle_sent is not None:
+            self.on_settle_sent(token)
+        closed = receipt.named("TradeClosed")[0].args
+        outcome = {
+            "delivered_wh": closed["delivered_wh"],
+            "to_provider_wei": closed["to_provider_wei"],
+            "to_consumer_wei": closed["to_consumer_wei"],
+        }
+        self._finish(token, "settled", receipt.tx_hash, {**outcome, "by": "this provider", "block": receipt.block})
+        self.log({"action": "settled", "consumer": session.consumer, **outcome, "tx_hash": receipt.tx_hash})
+
+    def _finish(self, token: bytes, state: str, tx_hash: str | None, outcome: dict) -> None:
+        self.settled.add(token)
+        if self.store is not None:
+            self.store.finished(
+                token, state, tx_hash, {k: str(v) if isinstance(v, int) else v for k, v in outcome.items()}
             )
+        self.sent.pop(token, None)
+
+    def _closed_on_chain(self, session: Session) -> bool:
+        """Whether the trade of a settlement sent before is closed on chain; then its outcome is recorded with the
+        transaction that closed it and how: a `settle` with the receipt it holds (its own, or the consumer's with
+        the same receipt: the event does not name the sender), a settle with another receipt, or `expire`.
+        False if the trade is still open with this token (the transaction did not land: send again)."""
+        client = self.provider.client
+        if client.token(session.consumer) == session.token:
+            return False
+        from_block = self.sent[session.token]
+        events = read_events(client.gateway, client.artifact, client.address, ("TradeClosed",), from_block)
+        mine = [e for e in events if e.args["consumer"].lower() == session.consumer.lower()]
+        if not mine:
+            reason = f"the trade is closed, but no TradeClosed since block {from_block}"
+            self._finish(session.token, "closed", None, {"reason": reason})
+            self.log({"action": "settlement checked", "consumer": session.consumer, "reason": reason})
+            return True
+        event = mine[0]
+        function, args = client.gateway.transaction_input(client.artifact, event.tx_hash)
+        ours = function == "settle" and args.get("delivered_wh") == session.receipted_wh
+        by = (
+            "settle with its receipt" if ours else ("expire" if function == "expire" else "settle with another receipt")
+        )
+        outcome = {k: event.args[k] for k in ("delivered_wh", "to_provider_wei", "to_consumer_wei")}
+        self._finish(session.token, "settled" if ours else "closed", event.tx_hash, {**outcome, "by": by})
+        self.log(
+            {
+                "action": "settlement found on chain",
+                "consumer": session.consumer,
+                **outcome,
+                "by": by,
+                "tx_hash": event.tx_hash,
+            }
+        )
+        return True
 
     def _withdraw(self) -> None:
         client = self.provider.client

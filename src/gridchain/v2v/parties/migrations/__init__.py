@@ -1,0 +1,1 @@
+"""Alembic revisions of the v2v parties' schemas (one folder per schema)."""

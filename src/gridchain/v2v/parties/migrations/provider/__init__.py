@@ -1,0 +1,1 @@
+"""Alembic revisions of the `v2v_provider` schema (gridchain.v2v.parties.provider_store)."""
