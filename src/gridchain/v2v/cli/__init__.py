@@ -10,7 +10,6 @@ import typer
 from gridchain.index.indexer import Source
 from gridchain.v2v.cli import auction, auctions, demo, deploy, provider, register
 from gridchain.v2v.client import CONTRACT
-
 from gridchain.v2v.parties.provider_store import SCHEMA as PROVIDER_SCHEMA
 
 app = typer.Typer(
