@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 from pathlib import Path
 
 import typer
 
+from gridchain.net.logs import EventLog
 from gridchain.ui.banner import STOPS, print_banner
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
@@ -18,9 +18,7 @@ keeper_app = typer.Typer(help="The keeper: closes every slot once it has ended."
 ACCOUNT = "keeper"  # the [accounts] entry that sends the closes
 
 
-def _log(line: dict) -> None:
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
+_log = EventLog("keeper", "stdout").entry()  # one JSON line per event on stdout, after the banner
 
 
 @keeper_app.command("run")
@@ -33,8 +31,10 @@ def run(
 
     Sends from [accounts] keeper; pages a slot with more than [keeper] page pending requests; sleeps until
     the next slot ends (plus [keeper] margin_s, at most [keeper] poll_s); retries with backoff when the node
-    fails. Prints a banner line (its PID), then one JSON line per close (slot, requests, gas, tx) or error,
-    on stdout. SIGTERM or Ctrl-C stops it between two closes (exit 0).
+    fails (from [keeper] poll_s, doubling, at most 30 s; no node outage ends it). Prints a banner line (its
+    PID), then one JSON line per event on stdout (time, service, event: closed with slot, requests, gas, tx;
+    error with loop, error, attempt, retry_in_s; recovered; stopped). SIGTERM or Ctrl-C stops it between
+    two closes (exit 0).
 
     Example: gridchain keeper run --config pilot/gridchain.toml
     """

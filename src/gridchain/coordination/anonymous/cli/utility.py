@@ -6,9 +6,6 @@ capacity sources (grid's `simbench` among them), which coordination cannot impor
 
 from __future__ import annotations
 
-import json
-import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +13,7 @@ from pathlib import Path
 import typer
 
 from gridchain.errors import InputError
+from gridchain.net.logs import EventLog
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
@@ -38,12 +36,15 @@ def make_utility_app(capacity_sources: Mapping) -> typer.Typer:
         Serves on utility.listen: token issuance for the ESUs of
         community.members (answers signed by the issuer account), the member
         admin API (GET /members, PUT and DELETE /members/ID; Bearer token of
-        utility.admin_token_file; changes saved to the members file), /health.
+        utility.admin_token_file; changes saved to the members file), /health
+        (200 only while the node answers and the loop works, else 503 naming
+        what failed), /metrics (Prometheus text).
 
         With the owner account, a loop registers each epoch's key from today
         to community.lookahead_epochs ahead, and posts each slot's capacity
         from community.capacity (source: SOURCES) utility.post_ahead_slots
-        slots before the slot begins, when it differs from the one in force.
+        slots before the slot begins, when it differs from the one in force;
+        a failing step (the node away) is retried with backoff, never fatal.
         The banner is the first line on stdout, then a JSON line per action.
 
         Example: gridchain utility serve --config pilot/gridchain.toml
@@ -68,6 +69,7 @@ class _Setup:
     duty: object
     admin_token: str
     owner: str
+    rpc_url: str
 
 
 def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
@@ -101,7 +103,7 @@ def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
     except BaseException:
         sock.close()
         raise
-    return _Setup(sock, roll, duty, admin_token, network.address(OWNER))
+    return _Setup(sock, roll, duty, admin_token, network.address(OWNER), network.settings.rpc_url)
 
 
 def _parties(network, coordinator: str, issuer_key: str, members: list[str], c, settings, capacity):
@@ -135,9 +137,17 @@ def _parties(network, coordinator: str, issuer_key: str, members: list[str], c, 
 def _run(setup: _Setup, as_json: bool) -> None:
     from gridchain.coordination.anonymous.cli.serve import serve_on
     from gridchain.coordination.anonymous.service.utility import utility_app
+    from gridchain.net.health import Health, loop_check, node_check
 
     roll, duty = setup.roll, setup.duty
-    app = utility_app(roll, setup.admin_token, duty.state.to_json)
+    loop = duty.loop(LOOP_INTERVAL_S)
+    transactions = lambda: {"transactions": duty.transactions}  # noqa: E731
+    health = Health({"node": node_check(setup.rpc_url), "duty": loop_check(loop, extra=transactions)})
+    app = utility_app(roll, setup.admin_token, health)
+    app.state.metrics.watch(loop)
+    app.state.metrics.read(
+        "utility_transactions", "Transactions the duty sent.", lambda: duty.transactions, counter=True
+    )
     banner = {
         "service": "utility",
         "coordinator": roll.community,
@@ -148,15 +158,10 @@ def _run(setup: _Setup, as_json: bool) -> None:
         "lookahead": roll.issuer.lookahead_epochs,
         "post_ahead_slots": duty.post_ahead_slots,
     }
-    halts = []  # the loop starts once the banner is out: its log lines follow the banner
-    try:
-        serve_on(setup.sock, app, banner, as_json, started=lambda: halts.append(duty.start(LOOP_INTERVAL_S)))
+    try:  # the loop starts once the banner is out: its log lines follow the banner
+        serve_on(setup.sock, app, banner, as_json, started=loop.start)
     finally:
-        for halt in halts:
-            halt()
+        loop.stop()
 
 
-def _log_line(entry: dict) -> None:
-    """One JSON line per action on stdout (flushed: a pipe must see it at once)."""
-    sys.stdout.write(json.dumps({"time": round(time.time(), 3), **entry}) + "\n")
-    sys.stdout.flush()
+_log_line = EventLog("utility", "stdout").entry("action")  # one JSON line per action on stdout, flushed

@@ -7,6 +7,7 @@ POST /flush           admin only (`Authorization: Bearer <admin token>`): submit
                       flushes by itself (aligned to slot ends, see `Flusher`); a stranger forcing flushes would force
                       batches of one, which undoes the shuffle. Without an admin token /flush is disabled.
 GET  /health          ok, and the flusher's state (alive, flushes, errors, the last error)
+GET  /metrics         Prometheus text: requests by route and status, latencies
 Refusals answer 400 {"field": ..., "reason": ...}; nothing is queued then. A wrong or missing admin token
 answers 401, an unknown ticket 404, a chain the relayer cannot read 503.
 """
@@ -25,6 +26,7 @@ from gridchain.chain.gateway import ChainRevert
 from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused, Ticket
 from gridchain.errors import InputError
 from gridchain.net.auth import ADMIN_TOKEN_MIN_CHARS, bearer_ok
+from gridchain.net.metrics import instrument
 from gridchain.net.server import loopback_client
 
 log = logging.getLogger("gridchain.relayer")
@@ -92,7 +94,8 @@ def relayer_app(relayer: Relayer, admin_token: str | None = None, flusher: Flush
     the service has one, shows in /health (which answers 503 once its thread is gone)."""
     if admin_token is not None and len(admin_token) < ADMIN_TOKEN_MIN_CHARS:
         raise InputError("admin_token", f"must have at least {ADMIN_TOKEN_MIN_CHARS} characters")
-    app = FastAPI(title="gridchain relayer")
+    app = FastAPI(title="gridchain relayer", docs_url=None, redoc_url=None)  # no docs pages: they load a CDN
+    instrument(app, "relayer")  # GET /metrics; app.state.metrics
     _add_error_handlers(app)
     _add_request_routes(app, relayer, flusher)
     _add_flush_route(app, relayer, admin_token)
