@@ -136,6 +136,19 @@ def test_capacity_in_force_after_a_close_is_the_last_close_s():
     assert pilot.actions(pilot.step(), "post_capacity") == []
 
 
+def test_slots_closed_ahead_of_the_duty_s_clock_are_left_alone():
+    """The chain's clock ahead of the utility's (a node warped forward): the keeper closed the slots the duty
+    would post for; posting there would revert ("slot already closed") at every step."""
+    pilot = Pilot(ConstantCapacity(40_000))
+    pilot.to(pilot.slot_start(3) + 1)
+    for slot in range(3):
+        pilot.client.close_slot(pilot.owner, slot, [], [])
+    done = pilot.duty.step(pilot.slot_start(0) + 1)
+    assert pilot.actions(done, "post_capacity") == [] and pilot.client.posted_capacity(3) is None
+    posted = pilot.actions(pilot.step(), "post_capacity")  # on the chain's clock: slot 3 is due
+    assert [(d["slot"], d["capacity_w"]) for d in posted] == [(3, 40_000)]
+
+
 def test_slots_the_source_has_no_value_for_are_left_and_reported_once():
     pilot = Pilot()
     pilot.duty.capacity = ScheduleCapacity((pilot.slot_start(1),), (20_000,))

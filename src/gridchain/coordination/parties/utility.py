@@ -94,9 +94,11 @@ class UtilityDuty:
         client = self.utility.client
         start, length = client.slot_clock()
         current = (now - start) // length
+        # a closed slot's capacity is history: skipped even if `now` is behind the chain's clock (a warped node)
+        first = max(current, 0, client.next_slot_to_close)
         done: list[dict] = []
         in_force: int | None = None  # the slot's capacity as a close would take it
-        for slot in range(max(current, 0), current + self.post_ahead_slots + 1):
+        for slot in range(first, current + self.post_ahead_slots + 1):
             if in_force is None:  # the first slot: the contract's rule, read back from the chain
                 in_force = client.capacity_in_force(slot)
             elif (posted := client.posted_capacity(slot)) is not None:  # the next: its own post, else inherited
