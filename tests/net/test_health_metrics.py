@@ -12,6 +12,7 @@ from gridchain.net.health import Health, add_health_route, loop_check, node_chec
 from gridchain.net.loops import Loop
 from gridchain.net.metrics import UNMATCHED, instrument
 from gridchain.net.server import LoopbackServer
+from gridchain.net.status import status_app
 
 
 @contextlib.contextmanager
@@ -138,3 +139,13 @@ def test_metrics_show_loops_and_each_service_has_its_own_registry():
     assert found[("gridchain_loop_last_success_timestamp_seconds", label)] > 1.7e9
     with client_of(two) as client:
         assert not any(name.startswith("gridchain_loop") for name, _ in samples(client.get("/metrics").text))
+
+
+def test_a_status_app_checks_the_node_and_its_loops():
+    loop = Loop("keeper", lambda: None, 5.0, wait=lambda s: True, log=lambda e, **f: None)
+    with LoopbackServer(fake_node()) as node, client_of(status_app("keeper", node.url, [loop])) as http:
+        r = http.get("/health")
+        assert r.status_code == 503 and r.json()["failed"] == ["keeper"] and r.json()["node"]["ok"]  # not started
+        loop.alive = True
+        assert http.get("/health").status_code == 200 and http.get("/docs").status_code == 404
+        assert 'gridchain_loop_alive{loop="keeper"} 1.0' in http.get("/metrics").text
