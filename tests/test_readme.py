@@ -5,8 +5,9 @@ preceded by `<!-- readme-test: help ... -->` is only parsed (the command with `-
 one preceded by `<!-- readme-test: node -->` runs with port 8545 moved to a free port, a line ending in `&`
 started as a daemon and stopped by SIGTERM (exit code 0) after the block. The blocks marked
 `<!-- readme-test: pilot -->` of one document are one tutorial: they run in order in one folder, their daemons
-living on from block to block (ports 8545 and the `--port-base` 8700 moved to free ones), all stopped by SIGTERM
-at the end, services first, the node last (`make pilot-test`: the tutorial's slots are real seconds).
+living on from block to block (ports 8545 and the `--port-base` 8700 moved to free ones, in `127.0.0.1:PORT`
+too), all stopped by SIGTERM at the end, services first, the node last (`make pilot-test`: the tutorial's slots are
+real seconds); their `curl` lines run too (against those services: use `curl -sf`, so that an error fails).
 """
 
 from __future__ import annotations
@@ -127,9 +128,10 @@ def run_block(block: Block, run) -> None:
 
 
 def run_commands(block: Block, run, daemons: list) -> None:
-    """Run a block's gridchain commands in order; a line ending in `&` starts a daemon, added to `daemons`."""
+    """Run a block's gridchain commands in order (and a tutorial's curl lines); a line ending in `&` starts a
+    daemon, added to `daemons`."""
     for command in block.commands:
-        if not runs_gridchain(command):
+        if not (runs_gridchain(command) or (block.mode == "pilot" and command.startswith("curl "))):
             continue
         if command.rstrip().endswith("&"):
             daemon = run(command.rstrip()[:-1], background=True)
@@ -194,11 +196,24 @@ def test_a_tutorial_runs_block_after_block(doc, shell):
     daemons: list = []
     try:
         for block in tutorial:
-            moved = [c.replace("8545", node).replace("--port-base 8700", f"--port-base {base}") for c in block.commands]
+            moved = [move_ports(c, node, base) for c in block.commands]
             run_commands(Block(block.doc, block.line, block.mode, moved), shell, daemons)
         stop(daemons)
     finally:
         kill(daemons)
+
+
+def move_ports(command: str, node: str, base: str) -> str:
+    """A tutorial's command with the node's port 8545 and the services' 8700 + k moved to `node` and `base` + k."""
+    command = command.replace("8545", node).replace("--port-base 8700", f"--port-base {base}")
+    for k in SERVICE_PORTS:
+        command = command.replace(f"127.0.0.1:{8700 + k}", f"127.0.0.1:{int(base) + k}")
+    return command
+
+
+def test_a_tutorial_s_ports_are_moved():
+    moved = move_ports("curl -sf http://127.0.0.1:8701/metrics http://127.0.0.1:8545 --port-base 8700", "9000", "9100")
+    assert moved == "curl -sf http://127.0.0.1:9101/metrics http://127.0.0.1:9000 --port-base 9100"
 
 
 def test_commands_are_parsed_with_their_continuation_lines():

@@ -167,3 +167,25 @@ def test_anvil_dies_with_the_process_that_started_it():
     else:
         os.kill(anvil_pid, signal.SIGKILL)
         pytest.fail("anvil outlived the process that started it")
+
+
+@pytest.mark.integration
+def test_a_transaction_the_node_lost_leaves_no_nonce_gap(anvil):
+    """A node that forgets a sent transaction (a restart loses its pool): the next one goes out with the nonce
+    the node expects, not one past the lost transaction (which would wait for ever)."""
+    from gridchain.chain.rpc_gateway import RpcGateway
+    from tests.support.processes import rpc
+
+    gateway = RpcGateway(anvil.url, anvil.keys[5:6], timeout=1.0)
+    sender = gateway.accounts[0]
+    gateway.transfer(sender, sender, 1)  # the nonce is counted from here on
+    rpc(anvil.url, "evm_setAutomine", [False])
+    try:
+        with pytest.raises(Exception, match="not in the chain after"):
+            gateway.transfer(sender, sender, 1)  # sent, never mined: its receipt never comes
+        rpc(anvil.url, "anvil_dropAllTransactions")
+    finally:
+        rpc(anvil.url, "evm_setAutomine", [True])
+    before = int(rpc(anvil.url, "eth_getTransactionCount", [sender, "latest"]), 16)
+    assert gateway.transfer(sender, sender, 1).block > 0
+    assert int(rpc(anvil.url, "eth_getTransactionCount", [sender, "latest"]), 16) == before + 1

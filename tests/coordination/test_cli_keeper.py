@@ -8,6 +8,7 @@ import re
 import threading
 import time
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -15,7 +16,7 @@ from gridchain.chain.anvil import start_anvil
 from gridchain.chain.rpc_gateway import RpcGateway
 from gridchain.cli import app
 from gridchain.coordination.client import CoordinatorClient
-from tests.support.pilot import init_pilot
+from tests.support.pilot import edit_toml, init_pilot
 from tests.support.processes import gridchain, start, stop
 
 runner = CliRunner()
@@ -86,11 +87,15 @@ class Lines:
 def test_keeper_run_closes_every_slot_then_verify_agrees(pilot):
     node, config, client, members = pilot
     submit(client, members, 2, seed=1)
+    edit_toml(config, "keeper.listen", '"127.0.0.1:0"')  # /health and /metrics on any free port
     p = start("keeper", "run", "--config", config, "--json")
     try:
         lines = Lines(p)
         banner = lines.until(lambda line: "service" in line, 60)
         assert banner["pid"] == p.pid and banner["coordinator"] == client.address
+        health = httpx.get(banner["url"] + "/health", timeout=10)
+        assert health.status_code == 200 and health.json()["keeper"]["alive"] and health.json()["node"]["ok"]
+        assert 'gridchain_loop_alive{loop="keeper"} 1.0' in httpx.get(banner["url"] + "/metrics", timeout=10).text
         lines.until(lambda line: line.get("event") == "closed" and line["requests"] > 0, 30)
         later = submit(client, members, 2, seed=2)  # into a later slot, while the keeper runs
         last = lines.until(lambda line: line.get("event") == "closed" and line["slot"] >= later + 1, 40)
@@ -184,6 +189,7 @@ def test_verify_bad_slots(args, message, monkeypatch):
         (lambda t: t.replace("page = 1024", "page = 0"), "error: keeper.page: 0 is outside 1..1024\n"),
         (lambda t: t.replace("max_log_range = 2000", 'max_log_range = "all"'), "error: keeper.max_log_range: "),
         (lambda t: t.replace("poll_s = 5.0", "pol_s = 5.0"), "error: keeper.pol_s: unknown option"),
+        (lambda t: t.replace('listen = ""', 'listen = "8702"'), "error: keeper.listen: '8702' is not host:port"),
         (lambda t: re.sub(r"\nkeeper = .*", "", t), "error: accounts.keeper: is not configured"),
         (lambda t: re.sub(r'rpc_url = ".*"', 'rpc_url = "http://127.0.0.1:9"', t), "error: network.rpc_url: cannot"),
         (lambda t: re.sub(r'rpc_url = ".*"', 'rpc_url = "127.0.0.1:8545"', t), "error: network.rpc_url: '127.0.0.1"),
@@ -194,3 +200,22 @@ def test_keeper_run_bad_config(edit, message, tmp_path):
     config.write_text(edit(config.read_text()))
     r = runner.invoke(app, ["keeper", "run", "--config", str(config)])
     assert r.exit_code == 2 and r.stderr.startswith(message), r.stderr
+
+
+@pytest.mark.integration
+def test_keeper_run_refuses_a_status_port_in_use(pilot):
+    import socket
+
+    node, config, client, _ = pilot
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        edit_toml(config, "keeper.listen", f'"127.0.0.1:{port}"')
+        try:
+            r = runner.invoke(app, ["keeper", "run", "--config", str(config)])
+        finally:
+            edit_toml(config, "keeper.listen", '""')
+    assert r.exit_code == 2 and r.stderr.startswith(f"error: keeper.listen: cannot listen on 127.0.0.1:{port}: "), (
+        r.stderr
+    )

@@ -48,11 +48,13 @@ def test_failures_back_off_and_are_logged(town, monkeypatch):
     loop, lines = loop_of(town, retries=0)
     real = town.client.close_slot
     monkeypatch.setattr(town.client, "close_slot", lambda *a: (_ for _ in ()).throw(ConnectionError("node gone")))
-    waits = [loop.round() for _ in range(7)]
-    assert waits == [2.0, 4.0, 8.0, 16.0, 32.0, MAX_BACKOFF_S, MAX_BACKOFF_S]
-    assert lines[0] == {"event": "error", "error": "ConnectionError: node gone", "retry_in_s": 2.0}
+    waits = [loop.round() for _ in range(6)]
+    assert waits == [2.0, 4.0, 8.0, 16.0, MAX_BACKOFF_S, MAX_BACKOFF_S] and MAX_BACKOFF_S == 30.0
+    error = {"event": "error", "loop": "keeper", "error": "ConnectionError: node gone", "attempt": 1, "retry_in_s": 2.0}
+    assert lines[0] == error and [line["attempt"] for line in lines] == [1, 2, 3, 4, 5, 6]
     monkeypatch.setattr(town.client, "close_slot", real)
-    assert loop.round() == 2.0 and lines[-1]["event"] == "closed" and loop.failures == 0
+    assert loop.round() == 2.0 and lines[-1] == {"event": "recovered", "loop": "keeper", "after_errors": 6}
+    assert lines[-2]["event"] == "closed" and loop.loop.consecutive_errors == 0 and loop.loop.errors == 6
 
 
 def test_stop_ends_the_run_and_interrupts_a_backoff(town):

@@ -136,6 +136,19 @@ def test_capacity_in_force_after_a_close_is_the_last_close_s():
     assert pilot.actions(pilot.step(), "post_capacity") == []
 
 
+def test_slots_closed_ahead_of_the_duty_s_clock_are_left_alone():
+    """The chain's clock ahead of the utility's (a node warped forward): the keeper closed the slots the duty
+    would post for; posting there would revert ("slot already closed") at every step."""
+    pilot = Pilot(ConstantCapacity(40_000))
+    pilot.to(pilot.slot_start(3) + 1)
+    for slot in range(3):
+        pilot.client.close_slot(pilot.owner, slot, [], [])
+    done = pilot.duty.step(pilot.slot_start(0) + 1)
+    assert pilot.actions(done, "post_capacity") == [] and pilot.client.posted_capacity(3) is None
+    posted = pilot.actions(pilot.step(), "post_capacity")  # on the chain's clock: slot 3 is due
+    assert [(d["slot"], d["capacity_w"]) for d in posted] == [(3, 40_000)]
+
+
 def test_slots_the_source_has_no_value_for_are_left_and_reported_once():
     pilot = Pilot()
     pilot.duty.capacity = ScheduleCapacity((pilot.slot_start(1),), (20_000,))
@@ -149,29 +162,36 @@ def test_slots_the_source_has_no_value_for_are_left_and_reported_once():
     assert [d["slot"] for d in pilot.log if d["action"] == "no_capacity"] == [0]
 
 
-def test_a_failing_step_is_counted_and_shown_not_fatal():
+def test_a_failing_step_is_logged_retried_with_backoff_and_not_fatal():
     pilot = Pilot()
+    real = pilot.duty.capacity
 
     class Broken:
         def capacity_w(self, slot, slot_start_utc):
             raise RuntimeError("the feeder model is away")
 
     pilot.duty.capacity = Broken()
-    import threading
+    loop = pilot.duty.loop(interval_s=1.0, clock=pilot.gateway.now)
+    waits = []
 
-    stop = threading.Event()
-    clock_calls = []
+    def wait(seconds):  # instead of sleeping: the fourth wait mends the source, the fifth ends the loop
+        waits.append(seconds)
+        if len(waits) == 4:
+            pilot.duty.capacity = real
+        return len(waits) == 5
 
-    def clock():
-        clock_calls.append(1)
-        if len(clock_calls) >= 3:
-            stop.set()
-        return pilot.gateway.now()
-
-    pilot.duty.run(stop, interval_s=0, clock=clock)
-    state = pilot.duty.state
-    assert state.errors == 3 and state.last_error == "RuntimeError: the feeder model is away"
-    assert not state.alive and [d["action"] for d in pilot.log].count("error") == 1  # logged once
+    loop.wait = wait
+    loop.run()
+    assert waits == [1.0, 2.0, 4.0, 8.0, 1.0] and not loop.alive
+    assert loop.errors == 4 and loop.last_error == "RuntimeError: the feeder model is away" and loop.steps == 1
+    errors = [d for d in pilot.log if d["action"] == "error"]
+    assert [d["attempt"] for d in errors] == [1, 2, 3, 4] and errors[0]["loop"] == "utility-duty"
+    assert errors[0]["retry_in_s"] == 1.0 and pilot.log[-1] == {
+        "action": "recovered",
+        "loop": "utility-duty",
+        "after_errors": 4,
+    }
+    assert pilot.duty.transactions == 2  # the keys went out in the first (failing) step, nothing twice
 
 
 # ---- the CSV schedule ------------------------------------------------------------------------------------

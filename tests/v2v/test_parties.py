@@ -499,3 +499,12 @@ def test_malformed_receipt_is_a_refusal_not_a_server_error(trade, spoil, reason)
     assert state(t.winner) == {t.token: (INCREMENT, None)}
     assert response.status_code == 403, response.text
     assert response.json()["reason"].startswith(reason)
+
+
+def test_the_provider_serves_metrics_and_no_docs_pages(trade):
+    open_session(trade)
+    http = trade.http.http
+    assert http.get("/docs").status_code == 404 and http.get("/redoc").status_code == 404
+    text = http.get("/metrics").text
+    assert 'gridchain_http_requests_total{method="POST",route="/hello",status="200"} 1.0' in text
+    assert 'gridchain_service_info{service="v2v provider"} 1.0' in text

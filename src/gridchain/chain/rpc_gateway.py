@@ -121,12 +121,14 @@ class RpcGateway:
         tx = self._prepare(signer, to, data, value, self._nonces[signer.address])
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
-        except Exception:  # the node restarted or refused the nonce: ask it again next time
+            self._nonces[signer.address] += 1
+            # a development node mines at once; web3's default 0.1 s polling would dominate the run time
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout, poll_latency=0.005)
+        except Exception:
+            # the node went away or the receipt never came: a restarted node may have lost the transaction from
+            # its pool, and a nonce counted past it would leave a gap that stalls every later one; ask the node
             self._nonces.pop(signer.address, None)
             raise
-        self._nonces[signer.address] += 1
-        # a development node mines at once; web3's default 0.1 s polling would dominate the run time
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout, poll_latency=0.005)
         if receipt["status"] != 1:
             why = " (out of gas at the per-transaction cap)" if receipt["gasUsed"] >= tx["gas"] else ""
             raise ChainRevert(f"transaction 0x{bytes(tx_hash).hex()} failed on chain (status 0){why}")

@@ -4,6 +4,7 @@ POST /hello    a consumer's Hello (JSON, `Hello.to_json`)       -> 200 Proof {"p
 POST /hello    a consumer's Hello answers a Proof with the session secret that the two calls below carry
 POST /deliver  {"token", "session"}                             -> 200 {"delivered_wh"} (cumulative)
 POST /receipt  {"token", "session", "delivered_wh", "signature"} -> 200 {"receipted_wh"}
+GET /health, GET /metrics (Prometheus text: requests by route and status, latencies).
 A refusal answers 403 {"reason": ...} and changes nothing. `clock()` gives the chain's time.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from gridchain.net.metrics import instrument
 from gridchain.net.server import loopback_client
 from gridchain.v2v.client import SignedReceipt
 from gridchain.v2v.parties import (
@@ -28,7 +30,8 @@ from gridchain.v2v.parties import (
 
 
 def provider_app(provider: ProviderEV, clock: Callable[[], int]) -> FastAPI:
-    app = FastAPI(title="gridchain v2v provider")
+    app = FastAPI(title="gridchain v2v provider", docs_url=None, redoc_url=None)  # no docs pages: they load a CDN
+    instrument(app, "v2v provider")  # GET /metrics; app.state.metrics
 
     @app.exception_handler(AuthRefused)
     async def refused(_: Request, e: AuthRefused) -> JSONResponse:

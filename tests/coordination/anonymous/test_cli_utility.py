@@ -185,7 +185,11 @@ def test_utility_serve_puts_keys_and_capacities_on_chain_by_itself(pilot, node):
         admin_api(banner["url"], pilot)
         health = httpx.get(banner["url"] + "/health", timeout=10).json()
         assert health["ok"] and health["duty"]["alive"] and health["duty"]["transactions"] == 3
-        assert health["duty"]["last_error"] is None
+        assert health["duty"]["last_error"] is None and health["node"]["ok"] and health["failed"] == []
+        metrics = httpx.get(banner["url"] + "/metrics", timeout=10).text
+        assert "gridchain_utility_transactions_total 3.0" in metrics
+        assert 'gridchain_loop_alive{loop="utility-duty"} 1.0' in metrics
+        assert 'gridchain_http_requests_total{method="GET",route="/health",status="200"} 1.0' in metrics
     finally:
         _, err = stop(p)
     assert err.endswith("utility stopped\n")

@@ -3,6 +3,7 @@ signed answers, the wallet's checks) and the relayer (checks like the contract's
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
@@ -232,3 +233,22 @@ def test_requests_for_a_passed_slot_fail_with_a_reason(street):
     street.gateway.advance_time(3600)
     [t] = street.http.flush()
     assert t["id"] == ticket and t["status"] == "failed" and "slot 0 passed" in t["reason"]
+
+
+def test_the_relayer_serves_metrics_and_no_docs_pages():
+    with LoopbackServer(relayer_app(_relayer_stub())) as server, httpx.Client(base_url=server.url) as http:
+        assert http.get("/docs").status_code == 404 and http.get("/redoc").status_code == 404
+        assert "/requests" in http.get("/openapi.json").json()["paths"]
+        assert http.get("/requests/a-secret-ticket-id").status_code == 404
+        text = http.get("/metrics").text
+    assert 'gridchain_service_info{service="relayer"} 1.0' in text
+    assert 'route="/requests/{ticket}",status="404"} 1.0' in text and "a-secret-ticket-id" not in text
+
+
+def _relayer_stub():
+    """What the relayer's routes above read of a relayer: no ticket at all."""
+
+    class Stub:
+        tickets: dict = {}
+
+    return Stub()

@@ -12,9 +12,9 @@ from gridchain.coordination.anonymous.parties.issuer import Issuer
 from gridchain.coordination.anonymous.parties.members import MemberRoll
 from gridchain.coordination.anonymous.service.utility import utility_app
 from gridchain.coordination.cli.config import read_members, write_members
-from gridchain.coordination.parties.utility import DutyState
 from gridchain.errors import InputError
 from gridchain.net.auth import bearer_ok, check_admin_token, read_admin_token
+from gridchain.net.health import Health
 from gridchain.net.server import LoopbackServer
 
 COMMUNITY = to_checksum_address("0x" + "c0" * 20)
@@ -30,8 +30,8 @@ def utility(tmp_path):
     issuer = Issuer(bytes(Account.create().key))
     issuer.admit(COMMUNITY, first)
     roll = MemberRoll(issuer, issuer_community(issuer), lambda ms: write_members(path, ms))
-    state = DutyState(alive=True, steps=3)
-    with LoopbackServer(utility_app(roll, TOKEN, state.to_json)) as server:
+    state = {"ok": True, "alive": True, "steps": 3, "last_error": None}
+    with LoopbackServer(utility_app(roll, TOKEN, Health({"duty": lambda: dict(state)}))) as server:
         with httpx.Client(base_url=server.url, timeout=30) as http:
             yield http, roll, path, first, state
 
@@ -107,10 +107,22 @@ def test_a_failed_export_keeps_the_change_and_the_next_change_exports_it(tmp_pat
 def test_health_shows_the_loop_and_is_503_once_it_is_gone(utility):
     http, _, _, _, state = utility
     body = http.get("/health").json()
-    assert body["ok"] and body["duty"]["alive"] and body["duty"]["steps"] == 3
-    state.alive, state.last_error = False, "ChainRevert: coordinator: caller is not the owner"
+    assert body["ok"] and body["duty"]["alive"] and body["duty"]["steps"] == 3 and body["failed"] == []
+    assert body["quota"] == 4 and body["communities"] == 1
+    state.update(ok=False, alive=False, last_error="ChainRevert: coordinator: caller is not the owner")
     r = http.get("/health")
     assert r.status_code == 503 and r.json()["duty"]["last_error"].startswith("ChainRevert")
+    assert r.json()["failed"] == ["duty"]
+
+
+def test_no_docs_pages_but_the_openapi_schema_and_metrics(utility):
+    http = utility[0]
+    assert http.get("/docs").status_code == 404 and http.get("/redoc").status_code == 404
+    assert "/tokens" in http.get("/openapi.json").json()["paths"]
+    http.get("/members")  # 401
+    text = http.get("/metrics").text
+    assert 'gridchain_http_requests_total{method="GET",route="/members",status="401"} 1.0' in text
+    assert 'gridchain_service_info{service="utility"} 1.0' in text
 
 
 def test_admin_token_checks(tmp_path):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 from pathlib import Path
 
 import typer
 
+from gridchain.net.logs import EventLog
 from gridchain.ui.banner import STOPS, print_banner
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
@@ -18,9 +18,7 @@ keeper_app = typer.Typer(help="The keeper: closes every slot once it has ended."
 ACCOUNT = "keeper"  # the [accounts] entry that sends the closes
 
 
-def _log(line: dict) -> None:
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
+_log = EventLog("keeper", "stdout").entry()  # one JSON line per event on stdout, after the banner
 
 
 @keeper_app.command("run")
@@ -33,8 +31,11 @@ def run(
 
     Sends from [accounts] keeper; pages a slot with more than [keeper] page pending requests; sleeps until
     the next slot ends (plus [keeper] margin_s, at most [keeper] poll_s); retries with backoff when the node
-    fails. Prints a banner line (its PID), then one JSON line per close (slot, requests, gas, tx) or error,
-    on stdout. SIGTERM or Ctrl-C stops it between two closes (exit 0).
+    fails (from [keeper] poll_s, doubling, at most 30 s; no node outage ends it). Prints a banner line (its
+    PID), then one JSON line per event on stdout (time, service, event: closed with slot, requests, gas, tx;
+    error with loop, error, attempt, retry_in_s; recovered; stopped). SIGTERM or Ctrl-C stops it between
+    two closes (exit 0). With [keeper] listen (host:port; "" by default: none), it serves GET /health (200
+    while the node answers and the loop works, else 503) and GET /metrics (Prometheus text) there.
 
     Example: gridchain keeper run --config pilot/gridchain.toml
     """
@@ -53,6 +54,7 @@ def run(
     network, client = coordinator(config, [ACCOUNT], settings.max_log_range, confirmations=0)
     keeper = Keeper(client, network.address(ACCOUNT), page=settings.page)
     loop = KeeperLoop(keeper, _log, settings.poll_s, settings.margin_s)
+    status = _status_server(settings.listen, network.settings.rpc_url, loop, client.address)
     for sig in (signal.SIGINT, signal.SIGTERM):  # before the banner: a stop right after it is still clean
         signal.signal(sig, lambda *_: loop.stop.set())
     banner = {
@@ -63,9 +65,35 @@ def run(
         "rpc_url": network.settings.rpc_url,
         "next_slot": client.next_slot_to_close,
     }
+    if status is not None:
+        banner["url"] = status.url
     print_banner(f"keeper (pid {banner['pid']}); {STOPS}", banner, as_json, hide=("service", "pid"))
-    loop.run()
+    try:
+        if status is not None:
+            status.start()
+        loop.run()
+    finally:
+        if status is not None:
+            status.stop()
     _log({"event": "stopped", "next_slot": loop.keeper.client.next_slot_to_close})
+
+
+def _status_server(listen: tuple[str, int] | None, rpc_url: str, loop, coordinator: str):
+    """The keeper's /health and /metrics on [keeper] listen (not started), or None without one."""
+    if listen is None:
+        return None
+    from gridchain.errors import InputError
+    from gridchain.net.server import LoopbackServer
+    from gridchain.net.status import status_app
+
+    app = status_app(
+        "keeper", rpc_url, [loop.loop], lambda: {"keeper": loop.keeper.account, "coordinator": coordinator}
+    )
+    host, port = listen
+    try:
+        return LoopbackServer(app, port, host)
+    except OSError as e:
+        raise InputError("keeper.listen", f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 @keeper_app.command("status")

@@ -6,6 +6,7 @@ poll_s = 5.0            # longest wait between two looks at the chain [s]
 margin_s = 1.0          # wait this long past a slot's end for a block that passes it [s]
 page = 1024             # a slot with more pending requests closes in pages of this many
 max_log_range = 2000    # blocks per eth_getLogs request (public providers cap the range)
+listen = ""             # host:port for GET /health and /metrics ("": none)
 ```
 
 The keeper's account is `[accounts] keeper`; the coordinator is the deployment record's.
@@ -27,6 +28,7 @@ class KeeperSettings:
     margin_s: float
     page: int
     max_log_range: int
+    listen: tuple[str, int] | None = None  # where /health and /metrics are served (None: nowhere)
 
 
 def keeper_settings(config: Config) -> KeeperSettings:
@@ -36,6 +38,7 @@ def keeper_settings(config: Config) -> KeeperSettings:
         section.float("margin_s", 0.0, 600.0, 1.0),
         section.int("page", 1, MAX_REQUESTS, MAX_REQUESTS),
         section.int("max_log_range", 1, 1_000_000, DEFAULT_MAX_RANGE),
+        section.listen("listen") if section.str("listen", "") else None,
     )
     section.done()
     return out
@@ -49,4 +52,5 @@ poll_s = 5.0                  # longest wait between two looks at the chain [s]
 margin_s = 1.0                # wait this long past a slot's end for a block that passes it [s]
 page = {MAX_REQUESTS}                   # a slot with more pending requests closes in pages of this many
 max_log_range = {DEFAULT_MAX_RANGE}          # blocks per eth_getLogs request (public providers cap the range)
+listen = ""                   # host:port for GET /health and /metrics, e.g. "127.0.0.1:{opts.port_base + 2}" ("": none)
 """

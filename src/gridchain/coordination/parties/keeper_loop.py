@@ -1,7 +1,9 @@
 """The keeper as a daemon: close every due slot, sleep until the next slot ends, survive a node's hiccups.
 
-One JSON-able dict per action goes to `log` (a close: slot, requests, gas, transaction; an error and when it
-tries again). A `stop` event ends it between two closes or during any wait, never inside a transaction.
+Its loop is a supervised `gridchain.net.loops.Loop` named "keeper": a failing round is logged and tried again
+with exponential backoff, and no node outage ends it. One JSON-able dict per action goes to `log` (a close:
+slot, requests, gas, transaction; an error: the loop, its attempt and when it tries again; a recovery). A
+`stop` event ends it between two closes or during any wait, never inside a transaction.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from dataclasses import dataclass, field
 
 from gridchain.chain.gateway import Receipt
 from gridchain.coordination.parties.keeper import Keeper
+from gridchain.net.loops import MAX_BACKOFF_S, Loop
 
-MAX_BACKOFF_S = 60.0
+__all__ = ["MAX_BACKOFF_S", "KeeperLoop", "close_line"]
 
 
 def close_line(slot: int, requests: int, receipts: list[Receipt]) -> dict:
@@ -33,32 +36,32 @@ def close_line(slot: int, requests: int, receipts: list[Receipt]) -> dict:
 class KeeperLoop:
     keeper: Keeper
     log: Callable[[dict], None]
-    poll_s: float = 5.0  # longest wait between two looks at the chain [s]
+    poll_s: float = 5.0  # longest wait between two looks at the chain; the backoff's first wait [s]
     margin_s: float = 1.0  # past a slot's end, for the block whose timestamp passes it [s]
-    stop: threading.Event = field(default_factory=threading.Event)
-    failures: int = 0  # consecutive failed rounds (the backoff doubles with each)
+    loop: Loop = field(init=False)
 
     def __post_init__(self) -> None:
+        self.loop = Loop("keeper", self.step, self.poll_s, log=lambda event, **f: self.log({"event": event, **f}))
         self.keeper.sleep = self.stop.wait  # a retry's backoff ends early on stop
         self.keeper.on_close = lambda slot, n, receipts: self.log(close_line(slot, n, receipts))
 
+    @property
+    def stop(self) -> threading.Event:
+        """Set it (a signal handler may) to end `run` between two closes or during a wait."""
+        return self.loop.stopping
+
     def run(self) -> None:
         """Until `stop` is set: one round, then wait (until the next slot ends, or longer after a failure)."""
-        while not self.stop.is_set():
-            self.stop.wait(self.round())
+        self.loop.run()
 
     def round(self) -> float:
-        """Close what is due; the seconds to wait before the next round."""
-        try:
-            self.close_due()
-            wait = self.until_next()
-        except Exception as e:  # noqa: BLE001 - a daemon outlives a node's hiccups: log, back off, try again
-            self.failures += 1
-            wait = min(MAX_BACKOFF_S, self.poll_s * 2 ** (self.failures - 1))
-            self.log({"event": "error", "error": f"{type(e).__name__}: {e}"[:500], "retry_in_s": wait})
-            return wait
-        self.failures = 0
-        return wait
+        """One round of the loop, its failure logged; the seconds to wait before the next round."""
+        return self.loop.once()
+
+    def step(self) -> float:
+        """Close what is due; the seconds until the next slot to close ends (raises on a node's failure)."""
+        self.close_due()
+        return self.until_next()
 
     def close_due(self) -> None:
         """Close ended slots, oldest first, until none is due or `stop` is set."""

@@ -3,10 +3,9 @@ duty) registers the coming epochs' keys and posts the coming slots' capacities a
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from eth_utils import keccak
 
@@ -14,6 +13,7 @@ from gridchain.chain.gateway import Gateway, Receipt
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.parties.capacity import CapacitySource, NoCapacity
 from gridchain.crypto.blind import epoch_of
+from gridchain.net.loops import Loop
 
 
 @dataclass
@@ -45,21 +45,6 @@ class Utility:
 
 
 @dataclass
-class DutyState:
-    """What the duty loop has done, for /health: steps, transactions, errors and the last one."""
-
-    alive: bool = False
-    steps: int = 0
-    transactions: int = 0
-    errors: int = 0
-    last_step: float | None = None  # unix time of the last step that completed
-    last_error: str | None = None
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
-
-@dataclass
 class UtilityDuty:
     """The utility's standing work on chain, done ahead of time by itself: the RSA key of every coming epoch
     (today .. today + lookahead_epochs, each registered once, while it is still to come or under way), and
@@ -67,9 +52,10 @@ class UtilityDuty:
     differs from the capacity in force. Everything is read back from the chain at each step, so a restart
     neither registers a key twice nor reposts an unchanged capacity.
 
-    `step(now)` does what is due at unix time `now` (tests call it with a fake clock); `run` loops it in a
-    thread. `epoch_modulus(epoch)` is the issuer's public key for that epoch (256 bytes); `log(entry)` takes
-    one JSON-able dict per transaction."""
+    `step(now)` does what is due at unix time `now` (tests call it with a fake clock); `loop()` is the
+    supervised loop that steps it (no failure ends it: it is logged, retried with backoff and shown by /health).
+    `epoch_modulus(epoch)` is the issuer's public key for that epoch (256 bytes); `log(entry)` takes one
+    JSON-able dict per transaction or loop event, named by its "action"."""
 
     utility: Utility
     epoch_modulus: Callable[[int], bytes]
@@ -77,7 +63,7 @@ class UtilityDuty:
     lookahead_epochs: int = 1
     post_ahead_slots: int = 2
     log: Callable[[dict], None] = lambda entry: None
-    state: DutyState = field(default_factory=DutyState)
+    transactions: int = 0  # sent since the start
     _skipped: int | None = None  # the last slot reported without a capacity (reported once)
 
     def step(self, now: int) -> list[dict]:
@@ -85,7 +71,6 @@ class UtilityDuty:
         A key on chain that is not the issuer's (a restart that lost the issuer's keys) raises after the rest."""
         done = self._post_capacities(now)
         done[:0] = self._register_keys(now)
-        self.state.steps, self.state.last_step = self.state.steps + 1, float(now)
         return done
 
     def _register_keys(self, now: int) -> list[dict]:
@@ -109,9 +94,11 @@ class UtilityDuty:
         client = self.utility.client
         start, length = client.slot_clock()
         current = (now - start) // length
+        # a closed slot's capacity is history: skipped even if `now` is behind the chain's clock (a warped node)
+        first = max(current, 0, client.next_slot_to_close)
         done: list[dict] = []
         in_force: int | None = None  # the slot's capacity as a close would take it
-        for slot in range(max(current, 0), current + self.post_ahead_slots + 1):
+        for slot in range(first, current + self.post_ahead_slots + 1):
             if in_force is None:  # the first slot: the contract's rule, read back from the chain
                 in_force = client.capacity_in_force(slot)
             elif (posted := client.posted_capacity(slot)) is not None:  # the next: its own post, else inherited
@@ -131,41 +118,22 @@ class UtilityDuty:
 
     def _logged(self, action: str, receipt: Receipt, **fields: object) -> dict:
         entry = {"action": action, **fields, "tx": receipt.tx_hash, "block": receipt.block, "gas": receipt.gas_used}
-        self.state.transactions += 1
+        self.transactions += 1
         self.log(entry)
         return entry
 
-    def run(self, stop: threading.Event, interval_s: float = 1.0, clock: Callable[[], float] = time.time) -> None:
-        """Step every `interval_s` until `stop` is set. No exception ends the loop (the node may be away for a
-        while): it is counted, logged and shown by `state`, and the next step tries again."""
-        self.state.alive = True
-        try:
-            while True:
-                try:
-                    self.step(int(clock()))
-                    self.state.last_error = None
-                except Exception as e:  # noqa: BLE001 - reported by /health, retried at the next step
-                    error = f"{type(e).__name__}: {e}"
-                    if error != self.state.last_error:  # a lasting failure is logged once, counted each time
-                        self.log({"action": "error", "error": error})
-                    self.state.errors, self.state.last_error = self.state.errors + 1, error
-                if stop.wait(interval_s):
-                    return
-        finally:
-            self.state.alive = False
+    def loop(self, interval_s: float = 1.0, clock: Callable[[], float] = time.time) -> Loop:
+        """The duty as a supervised loop named "utility-duty": a step at `clock()` every `interval_s` (not
+        started: `start()` it). A failing step (the node away, a foreign key) is logged as {"action": "error",
+        "loop", "error", "attempt", "retry_in_s"} and tried again with backoff; a return to health as
+        {"action": "recovered", ...}."""
 
-    def start(self, interval_s: float = 1.0) -> Callable[[], None]:
-        """Run the loop in a daemon thread; returns the function that stops it (and waits for the step)."""
-        stop = threading.Event()
-        thread = threading.Thread(target=self.run, args=(stop, interval_s), daemon=True, name="utility-duty")
-        self.state.alive = True
-        thread.start()
+        def step() -> None:
+            self.step(int(clock()))
 
-        def halt() -> None:
-            stop.set()
-            thread.join(timeout=60)
-
-        return halt
+        return Loop(
+            "utility-duty", step, interval_s, clock=clock, log=lambda event, **f: self.log({"action": event, **f})
+        )
 
 
 class KeyMismatch(RuntimeError):

@@ -6,9 +6,6 @@ capacity sources (grid's `simbench` among them), which coordination cannot impor
 
 from __future__ import annotations
 
-import json
-import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +13,7 @@ from pathlib import Path
 import typer
 
 from gridchain.errors import InputError
+from gridchain.net.logs import EventLog
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
@@ -39,7 +37,9 @@ def make_utility_app(capacity_sources: Mapping) -> typer.Typer:
         (answers signed by the issuer account; at most
         community.issuance_per_minute requests per member and minute, default
         60), the member admin API (GET /members, PUT and DELETE /members/ID;
-        Bearer token of utility.admin_token_file), /health.
+        Bearer token of utility.admin_token_file), /health (200 only while the
+        node answers and the loop works, else 503 naming what failed), /metrics
+        (Prometheus text).
 
         Its state is in the deployment's store (store.url, migrated at start):
         the epoch keys (sealed with a key derived from the issuer account's),
@@ -52,7 +52,8 @@ def make_utility_app(capacity_sources: Mapping) -> typer.Typer:
         With the owner account, a loop registers each epoch's key from today
         to community.lookahead_epochs ahead, and posts each slot's capacity
         from community.capacity (source: SOURCES) utility.post_ahead_slots
-        slots before the slot begins, when it differs from the one in force.
+        slots before the slot begins, when it differs from the one in force;
+        a failing step (the node away) is retried with backoff, never fatal.
         The banner is the first line on stdout, then a JSON line per action.
 
         Example: gridchain utility serve --config pilot/gridchain.toml
@@ -80,6 +81,7 @@ class _Setup:
     store: object
     seeded: bool
     file_differs: bool  # the members file lists others than the store (hand-edited after the first start?)
+    rpc_url: str
 
 
 def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
@@ -120,7 +122,9 @@ def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
         store.close()
         raise
     differs = sorted(set(members)) != roll.members()
-    return _Setup(sock, roll, duty, admin_token, network.address(OWNER), store, seeded, differs)
+    return _Setup(
+        sock, roll, duty, admin_token, network.address(OWNER), store, seeded, differs, network.settings.rpc_url
+    )
 
 
 def _issuer(store, issuer_key: str, coordinator: str, members: list[str], c):
@@ -168,9 +172,17 @@ def _parties(network, coordinator: str, issuer, c, settings, capacity):
 def _run(setup: _Setup, as_json: bool) -> None:
     from gridchain.coordination.anonymous.cli.serve import serve_on
     from gridchain.coordination.anonymous.service.utility import utility_app
+    from gridchain.net.health import Health, loop_check, node_check
 
     roll, duty = setup.roll, setup.duty
-    app = utility_app(roll, setup.admin_token, duty.state.to_json)
+    loop = duty.loop(LOOP_INTERVAL_S)
+    transactions = lambda: {"transactions": duty.transactions}  # noqa: E731
+    health = Health({"node": node_check(setup.rpc_url), "duty": loop_check(loop, extra=transactions)})
+    app = utility_app(roll, setup.admin_token, health)
+    app.state.metrics.watch(loop)
+    app.state.metrics.read(
+        "utility_transactions", "Transactions the duty sent.", lambda: duty.transactions, counter=True
+    )
     banner = {
         "service": "utility",
         "coordinator": roll.community,
@@ -189,16 +201,11 @@ def _run(setup: _Setup, as_json: bool) -> None:
             " served (change them with the admin API; the file is rewritten at the next change)",
             err=True,
         )
-    halts = []  # the loop starts once the banner is out: its log lines follow the banner
-    try:
-        serve_on(setup.sock, app, banner, as_json, started=lambda: halts.append(duty.start(LOOP_INTERVAL_S)))
+    try:  # the loop starts once the banner is out: its log lines follow the banner
+        serve_on(setup.sock, app, banner, as_json, started=loop.start)
     finally:
-        for halt in halts:
-            halt()
+        loop.stop()
         setup.store.close()
 
 
-def _log_line(entry: dict) -> None:
-    """One JSON line per action on stdout (flushed: a pipe must see it at once)."""
-    sys.stdout.write(json.dumps({"time": round(time.time(), 3), **entry}) + "\n")
-    sys.stdout.flush()
+_log_line = EventLog("utility", "stdout").entry("action")  # one JSON line per action on stdout, flushed

@@ -4,7 +4,8 @@ POST /tokens            an issuance request (JSON, see `gridchain.coordination.a
                         -> blind signatures, signed
 GET  /keys/{community}/{epoch}   the (community, epoch) public key (the one the utility registers on chain), for
                         the utility's own communities and the epochs from today to its look-ahead only
-GET  /health          ok, and the utility's loop on chain (alive, transactions, the last error) if it has one
+GET  /health          200 when every check passes (the node, the utility's loop on chain: see `Health`), else 503
+GET  /metrics         Prometheus text: requests by route and status, latencies, and what the service adds
 Refusals answer {"field": ..., "reason": ...} with 400 (malformed, or an epoch outside the window), 401
 (signature), 403 (not a member), 404 (not a community of this utility) or 429 (over quota, field `blinded`;
 more issuance requests in a minute than the issuer's rate limit, field `identity`).
@@ -14,39 +15,37 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from gridchain.coordination.anonymous.parties.issuer import IssuanceRefused, Issuer
 from gridchain.errors import InputError
+from gridchain.net.health import Health, add_health_route
+from gridchain.net.metrics import instrument
 from gridchain.net.server import loopback_client
 
 
-def issuance_app(issuer: Issuer, duty: Callable[[], dict] | None = None) -> FastAPI:
-    """The service over `issuer`. `duty()`, if given, is the state of the utility's loop on chain (a dict with
-    `alive` and `last_error`): /health shows it and answers 503 once the loop is gone."""
-    app = FastAPI(title="gridchain utility: token issuance")
+def issuance_app(issuer: Issuer, health: Health | None = None) -> FastAPI:
+    """The service over `issuer`. `health`: the checks /health runs (the node, the utility's loop on chain);
+    none by default. Its `Metrics` are `app.state.metrics`. No docs pages (they load scripts from a CDN);
+    /openapi.json stays."""
+    app = FastAPI(title="gridchain utility: token issuance", docs_url=None, redoc_url=None)
+    instrument(app, "utility")
 
     @app.exception_handler(InputError)  # IssuanceRefused carries its status; other bad input is a 400
     async def refused(_: Request, e: InputError) -> JSONResponse:
         return JSONResponse({"field": e.field, "reason": e.reason}, status_code=getattr(e, "status", 400))
 
-    @app.get("/health")
-    def health() -> JSONResponse:
-        body = {
-            "ok": True,
+    def info() -> dict:
+        return {
             "utility": issuer.address,
             "quota": issuer.quota,
             "communities": len(issuer.book.communities()),
             "lookahead_epochs": issuer.lookahead_epochs,
         }
-        if duty is not None:
-            state = duty()
-            body |= {"ok": state["alive"], "duty": state}
-        return JSONResponse(body, status_code=200 if body["ok"] else 503)
+
+    add_health_route(app, health or Health(), info)
 
     @app.get("/keys/{community}/{epoch}")
     def key(community: str, epoch: str) -> dict:

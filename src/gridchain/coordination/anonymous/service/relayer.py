@@ -9,6 +9,7 @@ POST /flush           admin only (`Authorization: Bearer <admin token>`): submit
 GET  /health          ok (else 503): the node answers a cheap call at once, the flusher is alive and its last
                       pass had no error (its state, the age of its last success); the queue's depth and the
                       age of its oldest request
+GET  /metrics         Prometheus text: requests by route and status, latencies
 Refusals answer 400 {"field": ..., "reason": ...}; nothing is queued then. A wrong or missing admin token
 answers 401, an unknown ticket 404, a chain the relayer cannot read 503.
 """
@@ -28,6 +29,7 @@ from gridchain.chain.gateway import ChainRevert
 from gridchain.coordination.anonymous.parties.relayer import Relayer, RelayRefused, Ticket
 from gridchain.errors import InputError
 from gridchain.net.auth import ADMIN_TOKEN_MIN_CHARS, bearer_ok
+from gridchain.net.metrics import instrument
 from gridchain.net.server import loopback_client
 
 log = logging.getLogger("gridchain.relayer")
@@ -126,7 +128,8 @@ def relayer_app(
     asks the node something cheap with a short timeout (None: it answered; else why not; 503 then)."""
     if admin_token is not None and len(admin_token) < ADMIN_TOKEN_MIN_CHARS:
         raise InputError("admin_token", f"must have at least {ADMIN_TOKEN_MIN_CHARS} characters")
-    app = FastAPI(title="gridchain relayer")
+    app = FastAPI(title="gridchain relayer", docs_url=None, redoc_url=None)  # no docs pages: they load a CDN
+    instrument(app, "relayer")  # GET /metrics; app.state.metrics
     _add_error_handlers(app)
     _add_request_routes(app, relayer, flusher, probe)
     _add_flush_route(app, relayer, admin_token)

@@ -1,7 +1,7 @@
 """The utility's service (`gridchain utility serve`): token issuance plus the operator's member admin API.
 
-Everything of `issuance_app` (POST /tokens, GET /keys/..., GET /health), and, for the admin token's holder only
-(`Authorization: Bearer <token>`; 401 without it or with another):
+Everything of `issuance_app` (POST /tokens, GET /keys/..., GET /health, GET /metrics), and, for the admin token's
+holder only (`Authorization: Bearer <token>`; 401 without it or with another):
 GET    /members              the community's members
 PUT    /members/{identity}   admit an ESU identity: 201 if new, 200 if it was a member already
 DELETE /members/{identity}   remove it: 200, or 404 if it was not a member
@@ -11,8 +11,6 @@ store) before it is answered, then the list is exported (the members file).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -20,13 +18,14 @@ from gridchain.checks import parse_address
 from gridchain.coordination.anonymous.parties.members import MemberRoll
 from gridchain.coordination.anonymous.service.issuance import issuance_app
 from gridchain.net.auth import ADMIN_TOKEN_MIN_CHARS, bearer_ok
+from gridchain.net.health import Health
 
 
-def utility_app(roll: MemberRoll, admin_token: str, duty: Callable[[], dict] | None = None) -> FastAPI:
-    """Issuance for `roll.issuer` with the member admin API on `roll`; `duty` as for `issuance_app`."""
+def utility_app(roll: MemberRoll, admin_token: str, health: Health | None = None) -> FastAPI:
+    """Issuance for `roll.issuer` with the member admin API on `roll`; `health` as for `issuance_app`."""
     if len(admin_token) < ADMIN_TOKEN_MIN_CHARS:
         raise ValueError(f"the admin token must have at least {ADMIN_TOKEN_MIN_CHARS} characters")
-    app = issuance_app(roll.issuer, duty)
+    app = issuance_app(roll.issuer, health)
 
     def denied(request: Request) -> JSONResponse | None:
         if bearer_ok(request.headers.get("authorization"), admin_token):
