@@ -64,8 +64,8 @@ class Esus:
         return json.loads(path.read_text()) if path.is_file() else {"requests": [], "obtained": {}, "tokens": []}
 
     def harvest(self, wallet: str) -> None:
-        """Note every ticket the wallet holds: the relayer acknowledged each one."""
-        for r in self.state(wallet)["requests"]:
+        """Note every ticket the wallet holds for a request of this run: the relayer acknowledged each one."""
+        for r in self.this_run(wallet):
             if r["ticket"]:
                 self.tickets.setdefault(r["ticket"], {"wallet": wallet, "request": r["number"], "slot": r["slot"]})
 
