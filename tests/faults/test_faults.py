@@ -89,4 +89,5 @@ def test_kills_lose_nothing(pilot: Pilot, name: str):
         "close_wait_s": waited,  # from the last request's confirmation until the keeper closed its slot
     }
     record(name, SEED, len(injector.done), losses, durable, checked)
+    assert checked["requests"] and checked["tickets"], ("a run that sent nothing checks nothing", esus.failures)
     assert not losses, losses
