@@ -107,6 +107,8 @@ def slots(config: Path, client, first: int) -> list[Loss]:
     upto = client.next_slot_to_close - 1
     closes = Counter(e.args["slot"] for e in client.closes())
     losses = [Loss(CLOSES, f"slot {s} closed {closes[s]} times") for s in range(first, upto + 1) if closes[s] != 1]
+    if upto < first:  # nothing closed in the run: the caller reports the slot that should have been
+        return losses
     p = gridchain("verify", "--slots", f"{first}..{upto}", "--json", config=config)
     verdicts = json.loads(p.stdout) if p.stdout else {}
     if p.returncode != 0 or not verdicts.get("ok"):
