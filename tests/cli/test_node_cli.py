@@ -76,6 +76,64 @@ def test_node_saves_state_at_sigterm_and_a_restart_has_the_contract(tmp_path):
         kill(p)
 
 
+def deploy(url):
+    """Deploy the 42-contract; its address once mined."""
+    tx = rpc(url, "eth_sendTransaction", [{"from": DEV0, "data": "0x" + INIT, "gas": hex(100_000)}])
+    return wait_until(lambda: rpc(url, "eth_getTransactionReceipt", [tx]), 5, "the receipt", 0.1)["contractAddress"]
+
+
+@pytest.mark.integration
+def test_node_sigkilled_with_its_anvil_keeps_what_it_saved_a_second_before(tmp_path):
+    state = tmp_path / "node-state.json"
+    p, info = start_node("--state", str(state), "--block-time", "1")
+    try:
+        assert info["state_interval_s"] == 1
+        address = deploy(info["url"])
+        mined = int(rpc(info["url"], "eth_blockNumber"), 16)
+        wait_until(lambda: (tmp_path / "node-state.json.good").is_file() and state.stat().st_size, 10, "a dump")
+        wait_until(lambda: int(rpc(info["url"], "eth_blockNumber"), 16) >= mined + 3, 10, "3 more blocks", 0.1)
+        os.kill(info["pid"], signal.SIGKILL)  # the whole node at once: anvil gets no chance to save at exit
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(10)
+        wait_until(lambda: gone(info["pid"]), 10, "anvil gone")
+        p, info = start_node("--state", str(state), "--port", info["url"].rsplit(":", 1)[1])
+        assert rpc(info["url"], "eth_getCode", [address, "latest"]) == "0x" + RUNTIME
+        stop_node(p)
+    finally:
+        kill(p)
+
+
+@pytest.mark.integration
+def test_node_sigkilled_alone_takes_its_anvil_with_it(tmp_path):
+    p, info = start_node("--state", str(tmp_path / "s.json"))
+    try:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(10)
+        wait_until(lambda: gone(info["pid"]), 15, "anvil to die with its parent")  # and save at its SIGTERM
+        wait_until(lambda: (tmp_path / "s.json").is_file(), 10, "the state saved at anvil's exit")
+    finally:
+        kill(p)
+
+
+@pytest.mark.integration
+def test_node_state_cut_short_by_a_kill_is_restored_from_the_last_complete_dump(tmp_path):
+    state = tmp_path / "node-state.json"
+    p, info = start_node("--state", str(state))
+    try:
+        address = deploy(info["url"])
+        stop_node(p)
+        good = state.read_bytes()
+        assert (tmp_path / "node-state.json.good").read_bytes() == good
+        state.write_bytes(good[: len(good) // 2])  # what a SIGKILL in the middle of a dump leaves
+        p = start("node", "--port", "0", "--json", "--accounts", "2", "--state", str(state))
+        info = read_banner(p)
+        assert rpc(info["url"], "eth_getCode", [address, "latest"]) == "0x" + RUNTIME
+        logs = stop_node(p)
+        assert logs[0] == {"event": "restored", "state": str(state), "backup": str(state) + ".good"}
+    finally:
+        kill(p)
+
+
 def test_node_port_in_use_is_an_error_naming_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,6 +173,7 @@ def test_node_state_file_that_is_not_anvil_state(tmp_path):
         (["--block-time", "-1"], "error: --block-time: -1 is outside 0..3600\n"),
         (["--chain-id", "0"], "error: --chain-id: 0 is outside 1..9223372036854775807\n"),
         (["--accounts", "0"], "error: --accounts: 0 is outside 1..1000\n"),
+        (["--state-interval", "-1"], "error: --state-interval: -1 is outside 0..3600\n"),
         (
             ["--state", "/nonexistent-folder/state.json"],
             "error: --state: folder '/nonexistent-folder' does not exist\n",

@@ -119,12 +119,14 @@ def start_anvil(
     block_time: float | None = None,
     state: Path | None = None,
     chain_id: int | None = None,
+    state_interval: int | None = None,
 ) -> AnvilNode:
     """Start anvil on 127.0.0.1 and wait until it answers JSON-RPC.
 
     `block_time`: mine a block every so many seconds (the chain's clock then follows the wall clock) instead
     of one per transaction; `state`: load the chain from this file at start and save it there at exit;
-    `chain_id`: another chain id than anvil's 31337 (tests of what is refused off the development chain)."""
+    `chain_id`: another chain id than anvil's 31337 (tests of what is refused off the development chain);
+    `state_interval`: with `state`, also save it every so many seconds (a SIGKILL then loses only the last ones)."""
     if hardfork not in HARDFORKS:
         raise ValueError(f"hardfork {hardfork!r} is not one of {', '.join(HARDFORKS)}")
     if port and port_in_use(port):  # else the probe below would find the other node and report success
@@ -148,6 +150,8 @@ def start_anvil(
         cmd += ["--block-time", f"{block_time:g}"]
     if state is not None:
         cmd += ["--state", str(state)]
+        if state_interval:
+            cmd += ["--state-interval", str(state_interval)]  # whole seconds only
     if chain_id is not None:
         cmd += ["--chain-id", str(chain_id)]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)

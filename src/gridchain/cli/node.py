@@ -2,7 +2,9 @@
 
 With `--block-time` the chain mines on a timer, so its clock follows the wall clock (slots end while nobody
 sends a transaction); with `--state` it loads the chain from a file at start and saves it there when it stops
-(SIGTERM or Ctrl-C), so a pilot's deployment survives a restart.
+(SIGTERM or Ctrl-C), so a pilot's deployment survives a restart, and every `--state-interval` seconds while it
+runs, so a SIGKILL loses only the last second or so of blocks (the last complete dump is kept beside the file:
+`chain.anvil_state`). Killing this command kills its anvil too (it dies with its parent).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import typer
 
+from gridchain.chain.anvil_state import StateBackup, backup_of, restore
 from gridchain.checks import check_int
 from gridchain.errors import InputError
 from gridchain.ui.banner import STOPS, print_banner
@@ -37,7 +40,14 @@ def node(
         0, "--block-time", help="Mine a block every N seconds, so chain time follows the clock (0: one per tx)."
     ),
     state: Path | None = typer.Option(
-        None, "--state", help="Load the chain from this file at start (if it exists) and save it there at exit."
+        None,
+        "--state",
+        help="Load the chain from this file at start (if it exists); save it there at exit and every --state-interval.",
+    ),
+    state_interval: int = typer.Option(
+        1,
+        "--state-interval",
+        help="With --state: save it every N seconds too, so a SIGKILL loses at most the last N (0: at exit only).",
     ),
     chain_id: int = typer.Option(31337, "--chain-id", help="Chain id (anvil's dev keys are refused off 31337)."),
     as_json: bool = typer.Option(False, "--json", help="Print the banner (URL, PIDs, accounts) as one JSON line."),
@@ -53,25 +63,37 @@ def node(
     check_int("--accounts", accounts, 1, 1000)
     check_int("--block-time", block_time, 0, MAX_BLOCK_TIME_S)
     check_int("--chain-id", chain_id, 1, 2**63 - 1)
-    if state is not None:
-        _check_state_file(state)
-    anvil = _start(port, str(hardfork), accounts, block_time, state, chain_id)
+    check_int("--state-interval", state_interval, 0, MAX_BLOCK_TIME_S)
+    backup = _prepare_state(state, state_interval) if state is not None else None
+    anvil = _start(port, str(hardfork), accounts, block_time, state, chain_id, state_interval)
     stop = threading.Event()  # handlers first: a Ctrl-C right after the announcement must still stop cleanly
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    _banner(anvil, block_time, state, chain_id, as_json)
+    _banner(anvil, block_time, state, chain_id, as_json, state_interval)
     try:
         while not stop.wait(0.5):
+            if backup is not None:
+                backup.check()
             if anvil.process.poll() is not None:
                 _log("exited", anvil_pid=anvil.pid, returncode=anvil.process.returncode)
                 raise typer.Exit(1)
     finally:
         anvil.stop()  # SIGTERM: anvil dumps its state before it exits
+        if backup is not None:
+            backup.check()
     saved = state is not None and state.is_file()
     _log("stopped", anvil_pid=anvil.pid, state=str(state) if state else None, saved=saved)
     if state is not None and not saved:
         print(f"error: --state: anvil did not write {str(state)!r} at exit", file=sys.stderr)
         raise typer.Exit(1)
+
+
+def _prepare_state(state: Path, interval: int) -> StateBackup | None:
+    """Check the state file, put its last complete dump back if a kill cut it short; its backup keeper."""
+    _check_state_file(state)
+    if restore(state):
+        _log("restored", state=str(state), backup=str(backup_of(state)))
+    return StateBackup(state) if interval else None
 
 
 def _check_state_file(state: Path) -> None:
@@ -87,7 +109,7 @@ def _check_state_file(state: Path) -> None:
         raise InputError("--state", f"{str(state)!r} is not readable and writable")
 
 
-def _start(port: int, hardfork: str, accounts: int, block_time: int, state: Path | None, chain_id: int):
+def _start(port: int, hardfork: str, accounts: int, block_time: int, state: Path | None, chain_id: int, interval: int):
     """Start anvil; a port in use, or anvil's early exit, is bad input naming the option at fault."""
     from gridchain.chain.anvil import start_anvil
 
@@ -99,6 +121,7 @@ def _start(port: int, hardfork: str, accounts: int, block_time: int, state: Path
             block_time=block_time or None,
             state=state,
             chain_id=chain_id,
+            state_interval=interval if state is not None else None,
         )
     except OSError as e:
         raise InputError("--port", f"{e.strerror or e}: choose another port (0: any free port)") from None
@@ -111,7 +134,7 @@ def _start(port: int, hardfork: str, accounts: int, block_time: int, state: Path
         raise InputError("--port", f"anvil did not start on 127.0.0.1:{port}: {text.splitlines()[0][:200]}") from None
 
 
-def _banner(anvil, block_time: int, state: Path | None, chain_id: int, as_json: bool) -> None:
+def _banner(anvil, block_time: int, state: Path | None, chain_id: int, as_json: bool, interval: int) -> None:
     from eth_account import Account
 
     info = {
@@ -122,6 +145,7 @@ def _banner(anvil, block_time: int, state: Path | None, chain_id: int, as_json: 
         "chain_id": chain_id,
         "block_time_s": block_time,
         "state": str(state) if state else None,
+        "state_interval_s": interval if state else None,
         "accounts": [{"address": Account.from_key(k).address, "private_key": k} for k in anvil.keys],
     }
     mining = f"a block every {block_time} s" if block_time else "a block per transaction"
@@ -130,7 +154,7 @@ def _banner(anvil, block_time: int, state: Path | None, chain_id: int, as_json: 
         "anvil_pid": anvil.pid,
         "chain_id": chain_id,
         "mining": mining,
-        "state": state or "not saved",
+        "state": f"{state} (at exit and every {interval} s)" if state and interval else state or "not saved",
         "accounts": f"{len(anvil.keys)} funded, the first {info['accounts'][0]['address']}",
     }
     title = f"anvil {anvil.hardfork} at {anvil.url}; {STOPS}"
