@@ -33,11 +33,11 @@ CLOSE_WAIT_S = 4 * SLOT_S + 120
 # chain for the rest of the day), so those run last, the issuer last of all
 DURABLE = {
     "keeper": ("keeper", True),
-    "relayer": ("relayer", False),  # queue and tickets in memory: a kill loses what it acknowledged
+    "relayer": ("relayer", True),  # tickets and signed batches in the store (issue 17)
     # the node keeps its chain (--state-interval) but loses the last second of blocks: keeper and relayer keep
     # their next nonce in memory (chain/rpc_gateway.py), so a lost transaction of theirs stalls every later one
     "node": ("node", False),
-    "issuer": ("utility", False),  # epoch keys and the quota book in memory: a restart changes the keys
+    "issuer": ("utility", True),  # epoch keys, quotas and records in the store (issue 17)
 }
 
 

@@ -1,6 +1,6 @@
 """The load the faults fall on: ESU wallets (each `gridchain esu ...` its own process, as in tests/pilot) that
 obtain their quota of tokens, send requests at the start of every slot, and follow them until the chain confirms
-them. After every wallet command the harness reads the wallet's file for the tickets the relayer acknowledged
+them. After every wallet command the harness reads the wallet's database for the tickets the relayer acknowledged
 (an id in a 202 answer), so that the checks can ask the relayer about each of them at the end."""
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ import json
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gridchain.coordination.parties.wallet_state import OPEN
+from sqlalchemy import select
+
+from gridchain.coordination.parties import wallet_tables as tables
+from gridchain.coordination.parties.wallet_state import DATABASE, OPEN, WalletState
 from tests.support.processes import gridchain
 
 
@@ -60,8 +63,21 @@ class Esus:
         return self.run("esu", "tokens", "--wallet", wallet)
 
     def state(self, wallet: str) -> dict:
-        path = self.wallets / wallet / "wallet.json"
-        return json.loads(path.read_text()) if path.is_file() else {"requests": [], "obtained": {}, "tokens": []}
+        """The wallet's requests, tokens obtained per "community/epoch" and unused tokens, read from its database
+        (as plain dicts; an ESU command may be writing it meanwhile: SQLite's WAL lets both go on)."""
+        folder = self.wallets / wallet
+        if not (folder / DATABASE).is_file():
+            return {"requests": [], "obtained": {}, "tokens": []}
+        state = WalletState.open(folder)
+        try:
+            rows = state.store.read(lambda c: c.execute(select(tables.obtained)).all())
+            return {
+                "requests": [asdict(r) for r in state.requests],
+                "obtained": {f"{r.community}/{r.epoch}": r.count for r in rows},
+                "tokens": [asdict(x) for x in state.tokens],
+            }
+        finally:
+            state.close()
 
     def harvest(self, wallet: str) -> None:
         """Note every ticket the wallet holds for a request of this run: the relayer acknowledged each one."""
