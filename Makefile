@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: setup postgres demo lint test package-test pilot-test faults bench fig2 gas grid clean
+.PHONY: setup postgres demo lint test package-test pilot-test faults bench load fig2 gas grid clean
 
 setup: $(VENV)/.installed node_modules/.installed postgres
 
@@ -60,6 +60,11 @@ bench: setup
 	$(VENV)/bin/gridchain gas-report --hardfork prague --out results
 	$(PY) benchmarks/bench_grid.py --out results/bench_grid.json
 	$(PY) benchmarks/bench_index.py --out results/bench_index.json
+
+# 10,000 ESUs through issuance and the relayer in one slot, on SQLite, then on PostgreSQL (about 25 minutes each)
+load: setup
+	$(PY) benchmarks/bench_load.py --esus 10000 --store sqlite --out results/bench_load_sqlite_10000.json
+	$(PY) benchmarks/bench_load.py --esus 10000 --store postgresql --out results/bench_load_postgresql_10000.json
 
 fig2: setup
 	$(VENV)/bin/gridchain experiment fig2 --runs 80 --seed 0 --out docs/figures
