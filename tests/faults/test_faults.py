@@ -34,9 +34,9 @@ CLOSE_WAIT_S = 4 * SLOT_S + 120
 DURABLE = {
     "keeper": ("keeper", True),
     "relayer": ("relayer", True),  # tickets and signed batches in the store (issue 17)
-    # the node keeps its chain (--state-interval) but loses the last second of blocks: keeper and relayer keep
-    # their next nonce in memory (chain/rpc_gateway.py), so a lost transaction of theirs stalls every later one
-    "node": ("node", False),
+    # the node keeps its chain (--state-interval) but may lose its last second of blocks: the keeper and the relayer
+    # read their nonce from the chain again after a lost transaction (issue 17)
+    "node": ("node", True),
     "issuer": ("utility", True),  # epoch keys, quotas and records in the store (issue 17)
 }
 
