@@ -54,6 +54,9 @@ def test_sqlite_runs_in_wal_mode_with_full_sync_and_foreign_keys(tmp_path):
         lambda c: [c.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("journal_mode", "synchronous", "foreign_keys")]
     )
     assert pragmas == ["wal", 2, 1]  # 2 = FULL
+    store.atomic(lambda c: c.exec_driver_sql("CREATE TABLE t (x INTEGER)"))
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "new").iterdir()}
+    assert modes == {"g.db": 0o600, "g.db-wal": 0o600, "g.db-shm": 0o600}  # it holds secrets: owner only
     store.close()
 
 

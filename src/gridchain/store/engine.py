@@ -15,6 +15,7 @@ one, never half; it is retried on a conflict, so it must not have effects outsid
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -92,7 +93,8 @@ def sqlite_url(path: Path) -> str:
 
 def open_store(url: str, field: str = "store.url", echo: bool = False) -> Store:
     """The store at `url` (`sqlite:///path/to/file.db` or `postgresql://user:password@host:port/name`; a bad URL
-    or an unknown scheme is an InputError naming `field`). SQLite's folder is made if missing."""
+    or an unknown scheme is an InputError naming `field`). SQLite's folder is made if missing, and a new database
+    file is readable by its owner only."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -120,7 +122,10 @@ def open_store(url: str, field: str = "store.url", echo: bool = False) -> Store:
 def _sqlite_engine(url, field: str, echo: bool) -> Engine:
     if not url.database or url.database == ":memory:":
         raise InputError(field, "an SQLite store needs a file (sqlite:///path/to/file.db), not memory")
-    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    path = Path(url.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():  # owner-only: the store holds ticket ids, session secrets, sealed keys; SQLite gives its
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # -wal and -shm files the database file's mode
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, echo=echo)
 
     @event.listens_for(engine, "connect")
