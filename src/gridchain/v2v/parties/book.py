@@ -2,8 +2,8 @@
 incrementally from a checkpoint (each poll reads only the blocks it has not seen, never from block 0 again).
 
 The book is what a provider watches to find auctions to bid in, and what `gridchain v2v auctions` lists. It holds
-no key and sends nothing; it trusts only the chain. The checkpoint (the next block to read) is the one value to
-persist for a restart without re-reading (issue 17); here it lives in memory.
+no key and sends nothing; it trusts only the chain. It lives in memory: a restarted provider rebuilds it from the
+chain (read-only, so idempotent; the provider's own sessions and settlements are in its store).
 """
 
 from __future__ import annotations
