@@ -320,8 +320,9 @@ class RoamingCentral:
     """The host's central system: OCPP 1.6-J for its charge points, a roaming station per charge point, and the
     finished sessions and signed readings handed to settlement and anchoring (`sessions()`, `save`).
 
-    The one object holding the service's state (its backend and stations write it to the store when given one). `push_allocation`
-    is the seam for the coordination bridge: it sends a charge point's open transaction a charging profile."""
+    The one object holding the service's state (its backend and stations write it to the store when given one).
+    `push_allocation` is the seam for the coordination bridge: it sends a charge point's open transaction a
+    charging profile."""
 
     def __init__(self, central: CentralSystem, backend: RoamingBackend) -> None:
         self.central = central
