@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import typer
@@ -115,6 +113,8 @@ def relayerserve(
 
 def _log_settled(ticket) -> None:
     """One JSON line on stderr per request a flush settled (never its ticket id: that is the ESU's secret)."""
+    from gridchain.coordination.anonymous.parties.relayer_submit import log_line
+
     line = {"event": "relayed", "slot": ticket.request.slot, "status": ticket.status, "arrival": ticket.arrival}
     line |= {"tx_hash": ticket.tx_hash} if ticket.tx_hash else {"reason": ticket.reason}
-    print(json.dumps(line), file=sys.stderr, flush=True)
+    log_line(line)

@@ -19,9 +19,7 @@ first send and again after any send error.
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, fields, replace
@@ -29,14 +27,14 @@ from dataclasses import dataclass, field, fields, replace
 from gridchain.chain.gateway import Receipt, encode_call
 from gridchain.coordination.anonymous.parties.relayer_store import RelayerStore, SubmissionRecord, Ticket
 from gridchain.coordination.client import CoordinatorClient
+from gridchain.net.logs import EventLog
 
 FN = "submit_requests_anonymous"
 log = logging.getLogger("gridchain.relayer")
 
 
-def log_line(entry: dict) -> None:
-    """One JSON line on stderr (the relayer's events: rebroadcasts, re-checks, flush errors)."""
-    print(json.dumps({"time": round(time.time(), 3), **entry}), file=sys.stderr, flush=True)
+log_line = EventLog("relayer", "stderr").entry()
+"""One JSON line on stderr per relayer event (rebroadcasts, re-checks, flush errors): the shared format."""
 
 
 @dataclass
