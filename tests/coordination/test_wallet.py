@@ -117,6 +117,23 @@ def test_a_late_request_is_refused_then_resent_in_the_next_slot_with_the_same_to
     assert sum(r.granted_w for r in rows) == 7_400 + 3_000  # capacity 20 kW is enough for both
 
 
+def test_allocations_read_only_the_closes_they_were_given_while_a_keeper_closes_more(pilot):
+    """CI once saw `esu allocations` fail with KeyError: the keeper closed a slot between reading the events
+    and reading next_slot_to_close. The allocations follow the closed run in the records they are given."""
+    pilot.wallet().obtain_tokens(tokens(pilot), pilot.issuance.modulus, [pilot.epoch], 3)
+    pilot.wallet().request(7_400, 350, 4)
+    pilot.http.flush()
+    pilot.wallet().refresh()
+    pilot.next_slot()
+    Keeper(pilot.client, pilot.owner).close_due()
+    records = fetch_records(pilot.client)  # slot 0 closed
+    pilot.next_slot()
+    Keeper(pilot.client, pilot.owner).close_due()  # slot 1 closed after the read
+    assert pilot.client.next_slot_to_close == 2 and sorted(records.closed) == [0]
+    rows = pilot.wallet().allocations(records)
+    assert [(r.request, r.slot, r.granted_w, r.verified) for r in rows] == [(1, 0, 7_400, True)]
+
+
 def test_a_request_never_submitted_in_its_slot_is_retried_and_an_old_epoch_expires(pilot):
     pilot.wallet().obtain_tokens(tokens(pilot), pilot.issuance.modulus, [pilot.epoch], 3)
     kept = pilot.wallet().request(5_000, 100, 1)

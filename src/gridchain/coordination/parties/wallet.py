@@ -278,7 +278,9 @@ class EsuWallet:
     # -- allocations --------------------------------------------------------------------------------------
     def allocations(self, records: ChainRecords) -> list[Allocation]:
         """Each confirmed request's story over the closed slots, and each slot's verdict (the rule's or not)."""
-        upto = self.client.next_slot_to_close - 1
+        upto = -1  # the last slot of the closed run 0..upto in what was read (a keeper may close more meanwhile)
+        while upto + 1 in records.closed:
+            upto += 1
         if upto < 0:
             return []
         verdicts = {v.slot: v for v in verify_slots(records, upto)}
