@@ -87,6 +87,9 @@ class Daemon:
         return self.process.returncode
 
 
+FINAL = {"submitted", "failed"}  # a ticket's last statuses: not queued, nor sending (its receipt not read yet)
+
+
 def summary(latencies_s: list[float], wall_s: float) -> dict:
     ordered = sorted(latencies_s)
     pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)  # noqa: E731
@@ -270,7 +273,7 @@ def load(args, config: Path, node: dict, banners: dict) -> dict:
     wait_for(lambda: len(queued()) < args.batch, 3600, "every full batch submitted", 2)
     warp_to(config, client, client.slot_end(slot) - FLUSH_MARGIN_S + 5)  # the slot's last flush is due
     statuses = wait_for(
-        lambda: (s := [status_client.status(t)["status"] for t, _ in accepted]) and "queued" not in s and s,
+        lambda: (s := [status_client.status(t)["status"] for t, _ in accepted]) and set(s) <= FINAL and s,
         600,
         "every ticket settled",
         2,
