@@ -87,6 +87,9 @@ def test_relayer_bad_inputs_are_one_line_naming_the_option(offline, tmp_path):
     assert relayer_error("flush_margin_s = 5", "backoff_cap_s = 3601") == (
         "error: relayer.backoff_cap_s: 3601 is outside 1..3600"
     )
+    assert relayer_error("flush_margin_s = 5", "confirmations = 0") == (
+        "error: relayer.confirmations: 0 is outside 1..1000"
+    )
     assert relayer_error('url = "sqlite:///state/gridchain.db"', 'url = "mysql://db/x"') == (
         "error: store.url: 'mysql' is not a supported database (one of sqlite, postgresql)"
     )

@@ -193,3 +193,31 @@ def test_ping_answers_at_once_whether_the_node_answers(node):
 
     assert ping(node.url) is None
     assert ping(f"http://127.0.0.1:{free_port()}", 0.5) == "connection refused"
+
+
+def test_a_batch_whose_block_the_node_lost_is_sent_again_until_it_is_deep_enough(street):
+    """The node restarted from a state file a second old (or a reorg) loses the block of a batch the relayer had
+    read mined: until the block is `confirmations` deep the relayer reads it again, finds it gone, puts its
+    requests back to `sending` and broadcasts the same transaction."""
+    relayer = Relayer(street.client, street.account, store=street.store, receipt_timeout_s=WAIT_S, confirmations=3)
+    ids = [relayer.accept(street.request()).id for _ in range(2)]
+    snapshot = rpc(street.url, "evm_snapshot")
+    [sent_tx] = {t.tx_hash for t in relayer.flush()}  # mined at once (automine), one block deep
+    assert {relayer.tickets[i].status for i in ids} == {"submitted"}
+    assert [s.state for s in street.store.submissions()] == ["sent"] and relayer.flush_due()
+    assert relayer.flush() == []  # read again, still there: nothing new to report
+    assert rpc(street.url, "evm_revert", [snapshot]) and street.gateway.receipt(street.client.artifact, sent_tx) is None
+    street.automine(False)
+    assert relayer.flush() == []  # gone: sending again, the same raw transaction broadcast
+    assert {relayer.tickets[i].status for i in ids} == {"sending"} and street.gateway.known(sent_tx)
+    assert {t.status for t in street.store.tickets()} == {"sending"}
+    street.automine(True)
+    rpc(street.url, "evm_mine")
+    assert {t.id for t in relayer.flush()} == set(ids)  # mined again: reported once more
+    assert [s.state for s in street.store.submissions()] == ["sent"]
+    rpc(street.url, "evm_mine")
+    rpc(street.url, "evm_mine")
+    assert relayer.flush() == [] and not relayer.flush_due()
+    assert [s.state for s in street.store.submissions()] == ["mined"]
+    street.landed_once(relayer, ids)
+    assert {relayer.tickets[i].tx_hash for i in ids} == {sent_tx}

@@ -7,6 +7,7 @@ admin_token_file = "secrets/relayer-admin-token"  # enables POST /flush for its 
 batch = 20                                       # requests per transaction (1..32); a full batch goes at once
 flush_margin_s = 5                               # flush this long before each slot ends [s] (> the block time)
 receipt_timeout_s = 60                           # a flush waits this long for a batch's receipt [s]
+confirmations = 3                                # a mined batch is final once its block is this deep
 backoff_cap_s = 30                               # the longest wait between failing flushes [s]
 ```
 
@@ -27,6 +28,7 @@ DEFAULT_BATCH = 20
 DEFAULT_FLUSH_MARGIN_S = 5
 DEFAULT_RECEIPT_TIMEOUT_S = 60
 DEFAULT_BACKOFF_CAP_S = 30
+DEFAULT_CONFIRMATIONS = 3  # a node restarted from a state file a second old loses a block or two at 1 s blocks
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class RelayerSettings:
     flush_margin_s: int
     receipt_timeout_s: int = DEFAULT_RECEIPT_TIMEOUT_S
     backoff_cap_s: int = DEFAULT_BACKOFF_CAP_S
+    confirmations: int = DEFAULT_CONFIRMATIONS
 
 
 def relayer_settings(config: Config) -> RelayerSettings:
@@ -50,6 +53,7 @@ def relayer_settings(config: Config) -> RelayerSettings:
         section.int("flush_margin_s", 1, 3600, DEFAULT_FLUSH_MARGIN_S),
         section.int("receipt_timeout_s", 1, 3600, DEFAULT_RECEIPT_TIMEOUT_S),
         section.int("backoff_cap_s", 1, 3600, DEFAULT_BACKOFF_CAP_S),
+        section.int("confirmations", 1, 1000, DEFAULT_CONFIRMATIONS),
     )
     section.done()
     return settings

@@ -38,10 +38,11 @@ def relayerserve(
     transaction is signed with an explicit nonce and stored before it is broadcast; at start the relayer
     migrates its tables, restores its tickets and reconciles unconfirmed batches with the chain (rebroadcast
     the same transaction, or find it mined, or re-check its requests). A flush waits up to
-    relayer.receipt_timeout_s (default 60) for a receipt; failing flushes are retried with a doubling pause up
-    to relayer.backoff_cap_s (default 30). /health answers 503 while the node does not answer or flushes fail.
-    Logs one JSON line per settled request and per flush error on stderr; stops on SIGINT or SIGTERM (the
-    flush in progress finishes; exit 0).
+    relayer.receipt_timeout_s (default 60) for a receipt; a mined batch is read again until its block is
+    relayer.confirmations deep (default 3: if the node lost that block, the same transaction goes again);
+    failing flushes are retried with a doubling pause up to relayer.backoff_cap_s (default 30). /health
+    answers 503 while the node does not answer or flushes fail. Logs one JSON line per settled request and per
+    flush error on stderr; stops on SIGINT or SIGTERM (the flush in progress finishes; exit 0).
 
     Example: gridchain relayer serve --config pilot/gridchain.toml
     """
@@ -80,6 +81,7 @@ def relayerserve(
         flush_margin_s=settings.flush_margin_s,
         store=store,
         receipt_timeout_s=settings.receipt_timeout_s,
+        confirmations=settings.confirmations,
     )
     restored = relayer.restore()
     for ticket in relayer.reconcile():

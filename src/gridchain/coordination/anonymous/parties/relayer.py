@@ -71,6 +71,7 @@ class Relayer:
     flush_margin_s: int | None = None  # aligned: accept until this long before the slot ends, then flush
     store: RelayerStore | None = None  # durable: tickets written before they are acknowledged (None: memory only)
     receipt_timeout_s: float = 60.0  # how long a flush waits for a batch's receipt (then reconcile finds it)
+    confirmations: int = 1  # a mined batch is re-checked until its block is this deep (1: final when mined)
     submitter: Submitter | None = field(default=None, init=False)  # a store and a signing node: idempotent sends
     last_errors: list[str] = field(default_factory=list, init=False)  # the batches the last flush could not send
     _moduli: dict[int, bytes] = field(default_factory=dict)  # epoch -> modulus: registered keys never change
@@ -80,7 +81,12 @@ class Relayer:
     def __post_init__(self) -> None:
         if self.store is not None and self.client.gateway.kind == "rpc":
             self.submitter = Submitter(
-                self.client, self.account, self.store, self.tickets, receipt_timeout_s=self.receipt_timeout_s
+                self.client,
+                self.account,
+                self.store,
+                self.tickets,
+                receipt_timeout_s=self.receipt_timeout_s,
+                confirmations=self.confirmations,
             )
 
     def restore(self) -> int:
@@ -188,6 +194,8 @@ class Relayer:
             queued = [t.request.slot for t in self.tickets.values() if t.status == "queued"]
             if any(t.status == "sending" for t in self.tickets.values()):
                 return True  # a batch to confirm (or to send again)
+            if self.submitter is not None and self.submitter.open:
+                return True  # a mined batch not deep enough yet: its block could still be lost
         if not queued:
             return False
         if self.flush_margin_s is None or len(queued) >= self.batch_size:

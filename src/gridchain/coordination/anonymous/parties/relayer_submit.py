@@ -5,7 +5,10 @@ Order of events for one batch: sign (the gas estimate refuses a batch that would
 the raw transaction, its hash and nonce and mark its tickets `sending` in one store transaction, broadcast,
 wait for the receipt, write the outcome. A relayer killed at any point between leaves a `sent` submission that
 `reconcile` (at start and before every flush) resolves:
-- mined: its tickets are submitted (arrivals from the batch's event) or, if it reverted, re-checked;
+- mined: its tickets are submitted (arrivals from the batch's event) or, if it reverted, re-checked; the
+  submission stays open until its block is `confirmations` deep, so a block the node later loses (a restart
+  from a state file a second old, a reorg) puts its tickets back to `sending` and the same raw transaction is
+  broadcast again;
 - unknown to the node and its nonce unused (the node restarted, or dropped it): the same raw transaction is
   broadcast again, so the same hash: it can land once at most;
 - its nonce used by another transaction: it can never land, so each ticket is re-checked.
@@ -47,9 +50,11 @@ class Submitter:
     store: RelayerStore
     tickets: MutableMapping[str, Ticket]
     receipt_timeout_s: float = 60.0
+    confirmations: int = 1  # blocks on top of a mined batch's, its own included, before it is final
     poll_s: float = 0.05
     hook: Callable[[str], None] | None = None  # tests: called at "persisted" and "broadcast" (to inject crashes)
     _nonce: int | None = field(default=None, init=False)
+    open: set[str] = field(default_factory=set, init=False)  # hashes of the submissions not final yet
 
     @property
     def gateway(self):
@@ -71,6 +76,7 @@ class Submitter:
         submission = SubmissionRecord(tx_hash, nonce, raw, tuple(t.id for t in tickets), self.gateway.block_number())
         sending = [_with(t, status="sending", tx_hash=tx_hash) for t in tickets]
         self.store.record(submission, sending)
+        self.open.add(tx_hash)
         self._apply(sending)
         self._nonce = nonce + 1
         self._stage("persisted")
@@ -88,7 +94,9 @@ class Submitter:
         """Resolve every submission still `sent` (see the module's docstring); the tickets it settled."""
         out = []
         try:
-            for submission in self.store.submissions("sent"):
+            submissions = self.store.submissions("sent")
+            self.open = {s.tx_hash for s in submissions}
+            for submission in submissions:
                 out += self._reconcile(submission)
         except Exception:  # the node is away or restarted: the nonce is read from the chain again
             self._nonce = None
@@ -99,6 +107,7 @@ class Submitter:
         receipt = self.gateway.receipt(self.client.artifact, submission.tx_hash)
         if receipt is not None:
             return self._settle(submission, receipt)
+        self._unmined(submission)
         if self.gateway.known(submission.tx_hash):
             return []  # pending in the node's pool: the next reconcile looks again
         if self.gateway.nonce(self.account, "latest") > submission.nonce:
@@ -127,8 +136,20 @@ class Submitter:
             )
             for i, w in zip(submission.tickets, words, strict=True)
         ]
-        self.store.settle(submission.tx_hash, "mined", done)
-        return self._apply(done)
+        final = self.gateway.block_number() - receipt.block + 1 >= self.confirmations
+        known = {i: self.tickets[i].status == "submitted" for i in submission.tickets}  # found on an earlier pass
+        self.store.settle(submission.tx_hash, "mined" if final else "sent", done)
+        if final:
+            self.open.discard(submission.tx_hash)
+        return [t for t in self._apply(done) if not known[t.id]]  # each ticket reported settled once
+
+    def _unmined(self, submission: SubmissionRecord) -> None:
+        """A batch reported mined whose block the chain no longer has: its tickets are `sending` again."""
+        lost = [_with(self.tickets[i], status="sending", arrival=None) for i in submission.tickets]
+        if any(self.tickets[i].status == "submitted" for i in submission.tickets):
+            self.store.settle(submission.tx_hash, "sent", lost)
+            self._apply(lost)
+            log_line({"event": "block_lost", "tx_hash": submission.tx_hash, "nonce": submission.nonce})
 
     def _recheck(self, submission: SubmissionRecord, state: str) -> list[Ticket]:
         """Tickets whose transaction can no longer land: on chain already (found), queued again, or failed."""
@@ -149,6 +170,7 @@ class Submitter:
                 reason = f"slot {t.request.slot} passed before its transaction landed (current {current})"
                 out.append(_with(t, status="failed", reason=reason))
         self.store.settle(submission.tx_hash, state, out)
+        self.open.discard(submission.tx_hash)
         log_line({"event": "rechecked", "tx_hash": submission.tx_hash, "statuses": [t.status for t in out]})
         return self._apply(out)
 
