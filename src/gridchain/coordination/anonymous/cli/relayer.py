@@ -58,10 +58,12 @@ def relayerserve(
     from gridchain.coordination.anonymous.parties.relayer_submit import log_line
     from gridchain.coordination.anonymous.service.relayer import Flusher, relayer_app
     from gridchain.coordination.client import CoordinatorClient
+    from gridchain.store.lease import hold
 
     config = load_config(config_path(config_file))
     settings = relayer_settings(config)
     store = RelayerStore(config_store(config))  # a bad URL is refused before the node is asked anything
+    lease = hold(store.store, "relayer", "store.url")  # one relayer per store: two would sign the same requests
     network = connect(config, [ACCOUNT])
     record = load_record(config, network.settings.chain_id)
     address = checked_address(record, "coordinator", network.gateway.code)
@@ -110,6 +112,7 @@ def relayerserve(
         serve(app, port, banner, as_json, host, "relayer.listen")
     finally:
         flusher.stop()  # the flush in progress finishes first
+        lease.release()
         store.store.close()
 
 
