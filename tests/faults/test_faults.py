@@ -78,7 +78,7 @@ def run(pilot: Pilot, name: str) -> None:
         pilot.wait_for_slot(first + k)
         esus.request_group(PER_SLOT)
     injector.join(2 * SLOT_S)
-    esus.follow(5 * SLOT_S)
+    esus.follow(8 * SLOT_S)  # a request late for its slot needs the next one, and a restart may cost another
     last = max([first + slots, *(r["slot"] for w in esus.workers for r in esus.this_run(w))])
     waited = time.monotonic()
     closed = pilot.closed_past(last, CLOSE_WAIT_S)

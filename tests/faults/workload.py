@@ -106,10 +106,13 @@ class Esus:
         """`esu status` for every wallet with an open request until none is open or `timeout_s` passes (the
         wallets re-sign and resend what missed its slot); the wallets still open."""
         deadline = time.monotonic() + timeout_s
+
+        def status(wallet: str) -> None:
+            self.run("esu", "status", "--wallet", wallet)
+            self.harvest(wallet)
+
         while (still := self.open_wallets()) and time.monotonic() < deadline:
-            for wallet in still:
-                self.run("esu", "status", "--wallet", wallet)
-                self.harvest(wallet)
+            parallel(status, still)  # in turn, a pass over ten wallets on busy cores outlasts a slot
             time.sleep(2)
         return still
 
