@@ -232,9 +232,10 @@ def charge_point(
     printing each SetChargingProfile it accepts (a coordination bridge's allocation); the simulated session
     then charges under the last limit.
 
-    If the central system is not there, or goes away mid-session (a restart), the charge point reconnects with
-    backoff (0.2 s doubling to 5 s, for up to --reconnect-s, 120 s by default): a request not answered (boot, the EV's start, Authorize,
-    StartTransaction) is sent again, and transaction messages queued meanwhile are resent in order.
+    If the central system is not there, or goes away mid-session (a restart), the charge point reconnects
+    with backoff (0.2 s doubling to 5 s, for up to --reconnect-s): a request not answered (boot, the EV's
+    start, Authorize, StartTransaction) is sent again, and transaction messages queued meanwhile are resent
+    in order.
 
     Example: gridchain ocpp charge-point --id CP1 --ev ev1 --max-cost-wei 20000000000000000
              --config pilot/gridchain.toml
