@@ -60,6 +60,12 @@ def test_bad_input_exits_2_naming_the_field(tmp_path):
     assert out.exit_code == 2 and "--out" in out.stderr
 
 
+def test_a_charge_point_retrying_for_longer_than_an_hour_is_refused():
+    args = ["ocpp", "charge-point", "--id", "CP1", "--ev", "ev1", "--max-cost-wei", "1", "--reconnect-s", "3601"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and r.stderr == "error: --reconnect-s: 3601 is outside 0..3600\n"
+
+
 def test_help_explains():
     r = runner.invoke(app, ["metering", "demo", "--help"])
     assert r.exit_code == 0 and "relative" in r.stdout and "--rpc-url" in r.stdout

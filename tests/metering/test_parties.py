@@ -104,8 +104,8 @@ def test_the_station_admits_only_a_registered_ev_whose_max_cost_it_reserved_and_
     assert station.announce(start, sig) == id_tag_of(net.ev) and len(id_tag_of(net.ev)) == 20
     sid = net.client.session_id(start)
     assert net.client.reserved(sid) == 10**15 and net.client.available_escrow(net.owner) == 2 * 10**15
-    with pytest.raises(RoamingRefused, match="announced already"):
-        station.announce(start, sig)
+    assert station.announce(start, sig) == id_tag_of(net.ev)  # the same start resent: the same tag, reserved once
+    assert net.client.reserved(sid) == 10**15 and net.client.available_escrow(net.owner) == 2 * 10**15
     cheap, sig_cheap = sign_session_start(net.ev_key, domain, net.cp.address, now + 1, 10**15 - 1)
     with pytest.raises(RoamingRefused, match="max_cost_wei"):
         station.announce(cheap, sig_cheap)

@@ -118,6 +118,32 @@ def test_a_reservation_killed_mid_way_is_resolved_by_the_chain(site):
     assert restarted.announce(lost, lost_sig)  # an abandoned start may be announced again
 
 
+def test_a_start_resent_after_a_restart_is_admitted_again_and_reserved_once(site):
+    """The central system killed after it reserved (the charge point never got the answer), or while the
+    reservation was on its way (it landed after the restart looked): the charge point's resent start gets the id
+    tag, and the chain holds one reservation."""
+    net, sessions, ocpp_store = site
+    station = _station(net, sessions, ocpp_store)
+    domain, now = net.client.domain(), net.gateway.now()
+    answered, answered_sig = sign_session_start(net.ev_key, domain, net.cp.address, now, MAX_COST)
+    late, late_sig = sign_session_start(net.ev_key, domain, net.cp.address, now + 1, MAX_COST)
+    tag = station.announce(answered, answered_sig)
+    late_id = net.client.session_id(late)
+    station._save(PendingSession(late_id, late, late_sig, id_tag_of(late.ev)), "reserving")
+
+    restarted = _station(net, sessions, ocpp_store)
+    assert restarted.restore() == {"pending": 1, "abandoned": 1}
+    net.client.reserve(net.host, late, late_sig)  # the reservation sent before the kill lands now
+    assert restarted.announce(answered, answered_sig) == tag
+    assert restarted.announce(late, late_sig) == tag  # not reserved again ("session already reserved")
+    assert sessions.session(late_id).state == "pending" and set(restarted.pending) == {
+        net.client.session_id(answered),
+        late_id,
+    }
+    assert net.client.escrow(net.owner) == MAX_COST  # 3 deposited, 2 reserved: each once
+    assert restarted.backend.authorize("CP1", tag)
+
+
 def test_the_gateway_proves_after_a_restart_and_never_anchors_a_day_twice(site):
     net, sessions, _ = site
     day = net.day0 // m.PERIOD_S

@@ -395,3 +395,41 @@ def test_a_central_system_gone_away_is_retried_with_backoff_until_the_queue_is_d
     sim.disconnect()  # and gone for good: the deadline ends the retries
     with pytest.raises(OfflineError, match="undelivered"):
         sim.deliver_with_backoff(0.05, first_s=0.01, sleep=lambda _: None)
+
+
+def test_requests_a_restarted_central_system_did_not_answer_are_sent_again_after_reconnect(central):
+    """Boot while the central system is down, then StartTransaction across a restart (its answer lost): each is
+    retried with backoff over a new link, and the resent start gets the same transaction id."""
+    port, backend, url = central.port, central.backend, central.url
+    central.stop()
+    restarted = []
+
+    def back_after_two_pauses(pause_s: float) -> None:
+        if len(restarted) == 0 and pause_s >= 0.02:
+            restarted.append(CentralSystem(backend, port=port).start())
+
+    with ChargePointSim(CP, url, START, EV_W) as sim:
+        try:
+            assert sim.call_with_backoff(sim.connect, 30, first_s=0.01, sleep=back_after_two_pauses) == "Accepted"
+            tx = sim.call_with_backoff(lambda: sim.start_transaction(TAG), 30, sleep=lambda _: None)
+            sim.disconnect()
+            sim.meter.transaction_id = None  # as if the StartTransaction's answer had been lost with the link
+            again = sim.call_with_backoff(lambda: sim.start_transaction(TAG), 30, sleep=lambda _: None)
+        finally:
+            for server in restarted:
+                server.stop()
+        assert again == tx and len(backend.transactions()) == 1
+        with pytest.raises(OfflineError, match="no answer from the central system within"):
+            sim.call_with_backoff(sim.heartbeat, 0.05, first_s=0.01, sleep=lambda _: None)
+
+
+def test_a_refused_request_is_not_retried(central, sim):
+    calls = []
+
+    def refused() -> None:
+        calls.append(1)
+        sim.start_transaction("TAG-NOBODY")
+
+    with pytest.raises(RefusedError):
+        sim.call_with_backoff(refused, 30, sleep=lambda _: None)
+    assert calls == [1]

@@ -220,6 +220,38 @@ def test_daemon_logs_a_step_error_and_goes_on(pilot):
     assert len(calls) == 2 and pilot.log == [{"action": "error", "reason": "ConnectionError: node down"}] * 2
 
 
+def test_health_fails_when_the_node_is_away_or_the_loop_keeps_failing(pilot):
+    import threading
+
+    import httpx
+
+    from gridchain.net.health import Health, node_check
+
+    p1 = pilot.daemons[0]
+    node = {"answers": True}
+    health = Health({"node": lambda: {"ok": node["answers"]}, "loop": p1.health})
+    with LoopbackServer(provider_app(p1.provider, pilot.gateway.now, health)) as server:
+        ok = httpx.get(server.url + "/health")
+        assert ok.status_code == 200 and ok.json()["provider"] == p1.me and ok.json()["failed"] == []
+        node["answers"] = False
+        assert httpx.get(server.url + "/health").json()["failed"] == ["node"]
+        node["answers"] = True
+        stop, calls = threading.Event(), []
+
+        def failing():
+            calls.append(1)
+            if len(calls) == 5:
+                stop.set()
+            raise ConnectionError("node down")
+
+        p1.step = failing
+        p1.run(stop, 0.0)  # five steps failed in a row
+        down = httpx.get(server.url + "/health")
+        assert down.status_code == 503 and down.json()["failed"] == ["loop"]
+        assert down.json()["loop"]["last_error"] == "ConnectionError: node down"
+    assert node_check("http://127.0.0.1:1", timeout_s=0.5)()["ok"] is False  # what the daemon checks its node with
+
+
 def test_consumer_wallet_keeps_the_highest_receipt_atomically(pilot, tmp_path):
     path = tmp_path / "w" / "c1.json"
     wallet = ConsumerWallet.load(path, "v2v.wallets")

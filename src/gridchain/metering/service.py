@@ -130,7 +130,9 @@ class RoamingStation:
 
     def announce(self, start: m.SessionStart, ev_signature: bytes) -> str:
         """Check an EV's signed session start and reserve its maximum cost on chain; on success its id tag may
-        charge. Returns the id tag."""
+        charge. Returns the id tag. Idempotent: the same start announced again (a charge point resending after
+        the central system restarted) gets the same id tag and is reserved once; a settled or released one is
+        refused."""
         if start.meter.lower() != self.cp_meter:
             raise RoamingRefused(f"meter: the start names {start.meter}, not this charge point's meter")
         try:  # kept normalised (65 bytes, v = 27/28): the settlement's compact() takes that form
@@ -140,11 +142,14 @@ class RoamingStation:
         sid = eip712.digest(self.client.domain(), start)
         if signer_of(sid, ev_signature) != start.ev.lower():
             raise RoamingRefused("ev_signature: the session start is not signed by the EV")
-        if sid in self.pending:
-            raise RoamingRefused(f"start: session 0x{sid.hex()} was announced already")
+        if sid in self.pending:  # the same start again: a charge point resending what a restart left unanswered
+            self.backend.add_id_tag(self.pending[sid].id_tag)
+            return self.pending[sid].id_tag
         known = self.store.session(sid) if self.store is not None else None
         if known is not None and known.state in FINAL_STATES:
             raise RoamingRefused(f"start: session 0x{sid.hex()} was {known.state} already")
+        if known is not None and self.client.reserved(sid) > 0:  # its reservation landed after a restart checked
+            return self._admit(PendingSession(sid, start, ev_signature, id_tag_of(start.ev)))
         if self.client.ev_owner(start.ev) is None:
             raise RoamingRefused(f"ev: {start.ev} is not registered")
         if start.max_cost_wei < self.min_escrow_wei:
@@ -159,8 +164,12 @@ class RoamingStation:
         except ChainRevert as e:  # e.g. "metering: escrow too low": the owner's free escrow does not cover it
             self._save(pending, "refused", detail=e.reason)
             raise RoamingRefused(f"reservation: {e.reason}") from None
+        return self._admit(pending)
+
+    def _admit(self, pending: PendingSession) -> str:
+        """A reserved session: pending until it settles, its id tag admitted; the id tag."""
         self._save(pending, "pending")
-        self.pending[sid] = pending
+        self.pending[pending.session] = pending
         self.backend.add_id_tag(pending.id_tag)
         return pending.id_tag
 

@@ -188,6 +188,7 @@ class ChargePointSim:
         self.profiles: list[tuple[int, str, int]] = []  # (connector, purpose, limit [W]) of each one accepted
         self.refused: list[str] = []  # queued messages the central system answered with a CallError (dropped)
         self.delivered: list[str] = []  # actions of the outbox's messages, in the order their replies arrived
+        self.retries = 0  # requests sent again by `call_with_backoff` (the central system was away)
         self._outbox: collections.deque[Any] = collections.deque()
         self._drop_replies = 0
         self._ws: Any = None
@@ -469,6 +470,37 @@ class ChargePointSim:
             sleep(pause)
             pause = min(longest_s, pause * 2)
         return attempts
+
+    def call_with_backoff(
+        self,
+        call: Callable[[], _T],
+        deadline_s: float,
+        first_s: float = 0.2,
+        longest_s: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> _T:
+        """Run `call()` (one of the online requests: `connect`, `data_transfer`, `authorize`, `start_transaction`)
+        until the central system answers it: when it is not there, or goes away (or stays silent) before it
+        answers, drop the link, reconnect after a pause doubling from `first_s` to `longest_s` [s] and call again,
+        for at most `deadline_s` [s] of real time (then OfflineError). The central system answers these requests
+        idempotently (a resent StartTransaction gets the same transaction id), so a request it handled but whose
+        answer was lost is safe to send again. A refusal (RefusedError, an OCPP CallError) is not retried."""
+        deadline, pause = time.monotonic() + deadline_s, first_s
+        while True:
+            try:
+                if not self.online and self.boot_status is not None:
+                    self.reconnect()  # booted before: a new link, then the call (the queue goes first)
+                return call()
+            except (OSError, websockets.WebSocketException) as e:  # OfflineError and TimeoutError are OSErrors
+                if self.online:  # no answer in time: this link is not trusted any more
+                    self.disconnect()
+                if time.monotonic() + pause > deadline:
+                    raise OfflineError(
+                        f"{self.cp_id}: no answer from the central system within {deadline_s} s: {e}"
+                    ) from e
+            self.retries += 1
+            sleep(pause)
+            pause = min(longest_s, pause * 2)
 
     def drop_next_reply(self, count: int = 1) -> None:
         """Fault injection: the next `count` replies of the central system are lost with the connection (the

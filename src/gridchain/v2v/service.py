@@ -4,7 +4,8 @@ POST /hello    a consumer's Hello (JSON, `Hello.to_json`)       -> 200 Proof {"p
 POST /hello    a consumer's Hello answers a Proof with the session secret that the two calls below carry
 POST /deliver  {"token", "session"}                             -> 200 {"delivered_wh"} (cumulative)
 POST /receipt  {"token", "session", "delivered_wh", "signature"} -> 200 {"receipted_wh"}
-GET /health, GET /metrics (Prometheus text: requests by route and status, latencies).
+GET /health (200, or 503 naming the checks that failed: the daemon gives its node's and its loop's), GET /metrics
+(Prometheus text: requests by route and status, latencies).
 A refusal answers 403 {"reason": ...} and changes nothing. `clock()` gives the chain's time.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from gridchain.net.health import Health, add_health_route
 from gridchain.net.metrics import instrument
 from gridchain.net.server import loopback_client
 from gridchain.v2v.client import SignedReceipt
@@ -29,7 +31,7 @@ from gridchain.v2v.parties import (
 )
 
 
-def provider_app(provider: ProviderEV, clock: Callable[[], int]) -> FastAPI:
+def provider_app(provider: ProviderEV, clock: Callable[[], int], health: Health | None = None) -> FastAPI:
     app = FastAPI(title="gridchain v2v provider", docs_url=None, redoc_url=None)  # no docs pages: they load a CDN
     instrument(app, "v2v provider")  # GET /metrics; app.state.metrics
 
@@ -46,9 +48,9 @@ def provider_app(provider: ProviderEV, clock: Callable[[], int]) -> FastAPI:
             raise AuthRefused("the body is not a JSON object")
         return data
 
-    @app.get("/health")
-    def health() -> dict:
-        return {"ok": True, "provider": provider.address, "contract": provider.client.address}
+    add_health_route(
+        app, health or Health(), lambda: {"provider": provider.address, "contract": provider.client.address}
+    )
 
     @app.post("/hello")
     async def hello(request: Request) -> dict:

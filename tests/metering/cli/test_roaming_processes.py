@@ -193,5 +193,5 @@ def test_refusals_against_the_node_and_the_central_system(node, pilot):
         stop(server, signal.SIGINT)
     finally:
         kill(server)
-    gone = gridchain(*charge, "--max-cost-wei", str(MAX_COST_WEI))
+    gone = gridchain(*charge, "--max-cost-wei", str(MAX_COST_WEI), "--reconnect-s", "0")  # not retried
     assert gone.returncode == 2 and gone.stderr.startswith("error: ocpp.listen: no central system at ws://127.0.0.1:")

@@ -29,7 +29,7 @@ BRIDGES: list = []
 `run(stop, interval_s)`, its interval [s]); `push(cp_id, limit_w)` sends a charge point a power limit and returns
 its answer."""
 
-RECONNECT_DEADLINE_S = 120.0  # [s] how long a charge point retries a central system that went away
+RECONNECT_DEADLINE_S = 120.0  # [s] how long a charge point retries a central system that went away (default)
 
 ocpp_app = typer.Typer(
     help="OCPP 1.6-J: the central system as a service, and a charge-point simulator.", no_args_is_help=True
@@ -212,6 +212,11 @@ def charge_point(
         0, "--hold-s", help="Seconds (real time) to stay plugged in after the start, taking charging profiles."
     ),
     profiles: int = typer.Option(0, "--profiles", help="Stop holding once this many profiles came (0: hold on)."),
+    reconnect_s: float = typer.Option(
+        RECONNECT_DEADLINE_S,
+        "--reconnect-s",
+        help="How long (real time, s) to keep retrying a central system that is not there or went away.",
+    ),
     config_file: Path = CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print each step as one JSON line."),
 ) -> None:
@@ -227,8 +232,10 @@ def charge_point(
     printing each SetChargingProfile it accepts (a coordination bridge's allocation); the simulated session
     then charges under the last limit.
 
-    If the central system goes away mid-session, the charge point keeps metering, queues its transaction
-    messages, and reconnects with backoff (0.2 s doubling to 5 s, for up to 120 s) to resend them in order.
+    If the central system is not there, or goes away mid-session (a restart), the charge point reconnects
+    with backoff (0.2 s doubling to 5 s, for up to --reconnect-s): a request not answered (boot, the EV's
+    start, Authorize, StartTransaction) is sent again, and transaction messages queued meanwhile are resent
+    in order.
 
     Example: gridchain ocpp charge-point --id CP1 --ev ev1 --max-cost-wei 20000000000000000
              --config pilot/gridchain.toml
@@ -245,7 +252,7 @@ def charge_point(
         session_id,
         sign_session_start,
     )
-    from gridchain.ocpp.charge_point import ChargePointSim
+    from gridchain.ocpp.charge_point import ChargePointSim, OfflineError
 
     longest_s = (m.MAX_SESSION_INTERVALS - 1) * m.INTERVAL_S  # a session settles at most 96 intervals at once
     bounds = (("--max-cost-wei", max_cost_wei, 1, 2**128 - 1), ("--power-w", power_w, 1, 10**6))
@@ -253,6 +260,7 @@ def charge_point(
         ("--duration-s", duration_s, 1, longest_s),
         ("--hold-s", hold_s, 0, 86400),
         ("--profiles", profiles, 0, 1000),
+        ("--reconnect-s", reconnect_s, 0, 3600),
     )
     if soc_pct is not None:
         bounds += (("--soc-pct", soc_pct, 0, 100),)
@@ -287,22 +295,24 @@ def charge_point(
         soc_pct=soc_pct,
     ) as cp:
         try:
-            _step("BootNotification", status=cp.connect())
-        except OSError as e:
+            _step("BootNotification", status=cp.call_with_backoff(cp.connect, reconnect_s))
+        except OfflineError as e:
             raise InputError("ocpp.listen", f"no central system at {cp.url}: {e}") from None
-        status, tag = cp.data_transfer(VENDOR_ID, SESSION_START, encode_session_start(signed_start, ev_sig))
+        announce = encode_session_start(signed_start, ev_sig)
+        status, tag = _online(cp, reconnect_s, lambda: cp.data_transfer(VENDOR_ID, SESSION_START, announce))
         _step("DataTransfer SessionStart", status=status, data=tag)
         if status != "Accepted":
             raise InputError("--ev", f"the central system refused the session start: {tag}")
         signer.expect(session_id(domain, signed_start), t0)
-        _step("Authorize", accepted=cp.authorize(tag))
-        transaction_id = cp.start_transaction(tag)
+        _step("Authorize", accepted=_online(cp, reconnect_s, lambda: cp.authorize(tag)))
+        # a StartTransaction answered but followed by a lost link is not sent again: its id is the meter's
+        transaction_id = _online(cp, reconnect_s, lambda: cp.transaction_id or cp.start_transaction(tag))
         _step("StartTransaction", transaction_id=transaction_id, id_tag=tag, timestamp=t0, soc_pct=soc_pct)
         _hold(cp, hold_s, profiles, _step)
         cp.advance(duration_s)
         meter_stop = cp.stop_transaction()
         if cp.queued or not cp.online:  # the central system went away: reconnect, with backoff, and resend
-            reconnects = cp.deliver_with_backoff(RECONNECT_DEADLINE_S)
+            reconnects = cp.deliver_with_backoff(reconnect_s)
             _step("Reconnected", attempts=reconnects, delivered=len(cp.delivered))
         _step("StopTransaction", transaction_id=transaction_id, meter_stop_wh=meter_stop, timestamp=cp.now)
         reading, _ = signer.signed_sessions[-1]
@@ -317,7 +327,19 @@ def charge_point(
         total_wh=reading.total_wh,
         signed_readings=len(signer.signed_readings),
         profiles_w=[limit for _, _, limit in cp.profiles],
+        retries=cp.retries,
     )
+
+
+def _online(cp, deadline_s: float, call):
+    """`call()` retried across reconnects while the central system is away (see `ChargePointSim.call_with_backoff`);
+    a central system away for longer than `deadline_s` [s] is an error naming ocpp.listen."""
+    from gridchain.ocpp.charge_point import OfflineError
+
+    try:
+        return cp.call_with_backoff(call, deadline_s)
+    except OfflineError as e:
+        raise InputError("ocpp.listen", str(e)) from None
 
 
 def _hold(cp, hold_s: float, profiles: int, step) -> None:

@@ -53,7 +53,8 @@ def serve(
     the winner's consumer over HTTP (authentication, delivery against signed receipts), settle on chain once
     the receipts cover the trade (or shortly before the token expires), and withdraw outbid collateral.
 
-    It listens on its address in the v2v.listen table, which `gridchain v2v register` announced on chain.
+    It listens on its address in the v2v.listen table, which `gridchain v2v register` announced on chain;
+    GET /health there answers 503 when its node does not answer or its loop has failed 5 steps in a row.
     Prints a banner (its URL and PID), then one JSON line per action on stdout. SIGTERM or Ctrl-C stop it.
 
     Durable: every session, delivery and receipt is stored before it is acknowledged, in the deployment's store
@@ -65,6 +66,7 @@ def serve(
     """
     from gridchain.chain.locked import LockedGateway
     from gridchain.config.store import config_store
+    from gridchain.net.health import Health, node_check
     from gridchain.net.server import LoopbackServer
     from gridchain.v2v.client import V2VClient
     from gridchain.v2v.parties import ProviderEV
@@ -89,12 +91,14 @@ def serve(
     journal = ProviderStore(store, address)
     provider = ProviderEV(client, v.key, v.settings.increment_wh, journal=journal)
     host, port = v.settings.listen[ev]
+    health = Health({"node": node_check(v.network.settings.rpc_url)})
     try:
-        server = LoopbackServer(http_app(provider, chain.now), port, host)
+        server = LoopbackServer(http_app(provider, chain.now, health), port, host)
     except OSError as e:
         raise InputError(f"v2v.listen.{ev}", f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     reader = EventReader(client, v.deployed_block, v.network.settings.confirmations)
     daemon = ProviderDaemon(provider, reader, BidPolicy(rate_wei_per_kwh, capacity_wh, step_pm), log, store=journal)
+    health.add("loop", daemon.health)
     if os.environ.get(KILL_HOOK) == "after-settle-sent":
         daemon.on_settle_sent = lambda _token: os.kill(os.getpid(), signal.SIGKILL)
     restored = daemon.restore()

@@ -25,6 +25,8 @@ from gridchain.v2v.parties.book import AuctionRecord, EventReader
 from gridchain.v2v.parties.ev import ProviderEV, Session
 from gridchain.v2v.parties.provider_store import ProviderStore
 
+FAILING_STEPS = 5  # a loop whose steps failed this many times in a row fails /health
+
 
 @dataclass(frozen=True)
 class BidPolicy:
@@ -59,6 +61,8 @@ class ProviderDaemon:
     store: ProviderStore | None = None  # None: in memory only (a restart forgets)
     sent: dict[bytes, int] = field(default_factory=dict)  # token -> head block: settle sent, outcome not recorded
     on_settle_sent: Callable[[bytes], None] | None = None  # a test hook: runs after a settle transaction is sent
+    consecutive_errors: int = 0  # steps failed in a row (the node away): /health fails past FAILING_STEPS
+    last_error: str | None = None
 
     @property
     def me(self) -> str:
@@ -106,9 +110,17 @@ class ProviderDaemon:
         while not stop.is_set():
             try:
                 self.step()
+                self.consecutive_errors = 0
             except Exception as e:  # noqa: BLE001 - a daemon logs and goes on
-                self.log({"action": "error", "reason": f"{type(e).__name__}: {e}"[:300]})
+                self.consecutive_errors += 1
+                self.last_error = f"{type(e).__name__}: {e}"[:300]
+                self.log({"action": "error", "reason": self.last_error})
             stop.wait(poll_s)
+
+    def health(self) -> dict:
+        """Its loop's check for /health: failing once FAILING_STEPS steps in a row failed."""
+        ok = self.consecutive_errors < FAILING_STEPS
+        return {"ok": ok, "consecutive_errors": self.consecutive_errors, "last_error": self.last_error}
 
     def _note(self, event: Event, record: AuctionRecord | None) -> None:
         if record is None or event.name not in ("AuctionStarted", "AuctionEnded"):
