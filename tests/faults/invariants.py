@@ -4,6 +4,7 @@ check returns the losses it found, each naming the broken invariant."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from collections import Counter
@@ -124,8 +125,10 @@ def slots(config: Path, client, first: int) -> list[Loss]:
     return losses
 
 
+@functools.cache
 def verify(config: Path, first: int, upto: int, *options: str) -> tuple[subprocess.CompletedProcess, dict]:
-    """`gridchain verify --slots first..upto --json OPTIONS`: the process and its verdicts ({} if it printed none)."""
+    """`gridchain verify --slots first..upto --json OPTIONS`: the process and its verdicts ({} if it printed none).
+    Run once per range and options (the slots and the index checks ask for the same verdicts of closed slots)."""
     p = gridchain("verify", "--slots", f"{first}..{upto}", "--json", *options, config=config)
     return p, (json.loads(p.stdout) if p.stdout else {})
 
