@@ -189,3 +189,26 @@ def test_a_transaction_the_node_lost_leaves_no_nonce_gap(anvil):
     before = int(rpc(anvil.url, "eth_getTransactionCount", [sender, "latest"]), 16)
     assert gateway.transfer(sender, sender, 1).block > 0
     assert int(rpc(anvil.url, "eth_getTransactionCount", [sender, "latest"]), 16) == before + 1
+
+
+def test_known_tells_a_mined_transaction_from_one_the_chain_never_had(gateway):
+    _, _, _, receipt = deploy(gateway)
+    assert gateway.known(receipt.tx_hash) and not gateway.known("0x" + "ab" * 32)
+    gateway.forget_nonce(gateway.accounts[0])  # the next transaction still goes out
+    assert deploy(gateway)[3].block == receipt.block + 4
+
+
+@pytest.mark.integration
+def test_after_a_reorganisation_dropped_a_transaction_forget_nonce_lets_the_next_one_through(anvil):
+    """A transaction whose receipt came back, then dropped by a reorganisation: the chain no longer knows it, and
+    once the gateway forgets the nonce it counted past it, the next transaction takes the chain's nonce."""
+    from gridchain.chain.rpc_gateway import RpcGateway
+    from tests.support.processes import rpc
+
+    gateway = RpcGateway(anvil.url, anvil.keys[4:5], timeout=2.0)
+    sender = gateway.accounts[0]
+    dropped = gateway.transfer(sender, sender, 1)
+    rpc(anvil.url, "anvil_reorg", [1, []])
+    assert not gateway.known(dropped.tx_hash)
+    gateway.forget_nonce(sender)
+    assert gateway.known(gateway.transfer(sender, sender, 1).tx_hash)

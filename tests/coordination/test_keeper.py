@@ -127,6 +127,25 @@ def test_a_real_revert_is_not_retried(town, monkeypatch):
     assert calls == [1]
 
 
+def test_a_keeper_whose_last_close_was_dropped_takes_its_nonce_from_the_chain_again(town, monkeypatch):
+    forgotten, dropped = [], []
+    monkeypatch.setattr(town.gateway, "forget_nonce", forgotten.append)
+    keeper = Keeper(town.client, town.keeper_account, on_dropped=lambda slot, tx: dropped.append((slot, tx)))
+    town.next_slot()
+    first = keeper.close_next()
+    town.next_slot()
+    keeper.close_next()
+    assert forgotten == dropped == []  # its closes are on the chain: the nonce it counted is right
+    gone = keeper.last_tx
+    monkeypatch.setattr(town.gateway, "known", lambda tx: tx != gone)  # a reorganisation dropped the last close
+    town.next_slot()
+    assert keeper.close_next().named("SlotClosed")[0].args["slot"] == 2
+    assert forgotten == [town.keeper_account] and dropped == [(2, gone)] and gone != first.tx_hash
+    town.next_slot()
+    keeper.close_next()
+    assert forgotten == [town.keeper_account]  # once per dropped close
+
+
 def test_pages_large_slots_and_resumes_after_a_paged_close(town):
     model = town.model()
     keeper = Keeper(town.client, town.keeper_account, page=3)  # any slot with more than 3 requests is paged

@@ -4,19 +4,25 @@ check returns the losses it found, each naming the broken invariant."""
 
 from __future__ import annotations
 
+import functools
 import json
+import subprocess
 from collections import Counter
 from pathlib import Path
 
 import httpx
 
+from gridchain.cli.index import index_settings
 from gridchain.config.file import load_config
+from gridchain.config.network import network_settings
+from gridchain.config.store import config_store
 from gridchain.coordination.anonymous.service.relayer import RelayerClient
 from gridchain.coordination.cli.connect import coordinator
 from gridchain.coordination.model.coordinator import pack
+from gridchain.index.reader import IndexReader
 from tests.faults.harness import Loss
 from tests.faults.workload import Esus
-from tests.support.processes import gridchain
+from tests.support.processes import gridchain, rpc, wait_until
 
 TICKETS = "every request the relayer acknowledged is on chain exactly once or reported failed with its reason"
 REQUESTS = "every request a wallet kept is confirmed on chain or failed with its reason"
@@ -24,6 +30,9 @@ QUOTA = "no member got more valid tokens than its quota"
 ISSUANCE = "a member gets its quota of valid tokens after the issuer restarts"
 CLOSES = "every slot closed exactly once"
 VERIFIES = "every closed slot verifies"
+INDEX = "no event counted twice or missed by the index"
+INDEX_VERIFY = "verify --from-index agrees with verify"
+INDEX_WAIT_S = 60  # for the indexer to read up to the head less its confirmations, after a restart at worst
 
 
 def chain(config: Path):
@@ -109,9 +118,88 @@ def slots(config: Path, client, first: int) -> list[Loss]:
     losses = [Loss(CLOSES, f"slot {s} closed {closes[s]} times") for s in range(first, upto + 1) if closes[s] != 1]
     if upto < first:  # nothing closed in the run: the caller reports the slot that should have been
         return losses
-    p = gridchain("verify", "--slots", f"{first}..{upto}", "--json", config=config)
-    verdicts = json.loads(p.stdout) if p.stdout else {}
+    p, verdicts = verify(config, first, upto)
     if p.returncode != 0 or not verdicts.get("ok"):
         bad = [s["slot"] for s in verdicts.get("slots", []) if s.get("verdict") != "ok"]
         losses.append(Loss(VERIFIES, f"verify exits {p.returncode}: slots {bad} {p.stderr.strip()[-300:]}"))
     return losses
+
+
+@functools.cache
+def verify(config: Path, first: int, upto: int, *options: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """`gridchain verify --slots first..upto --json OPTIONS`: the process and its verdicts ({} if it printed none).
+    Run once per range and options (the slots and the index checks ask for the same verdicts of closed slots)."""
+    p = gridchain("verify", "--slots", f"{first}..{upto}", "--json", *options, config=config)
+    return p, (json.loads(p.stdout) if p.stdout else {})
+
+
+def index(config: Path, first: int, upto: int) -> list[Loss]:
+    """Once the index has read up to the head less its confirmations: each contract's indexed events are the
+    chain's `eth_getLogs` over the same blocks (the same (block, log index, transaction, block hash) keys, none
+    twice, none missing, none extra), its checkpoint is a block of the chain, and `verify --from-index` over slots
+    first..upto gives `verify`'s verdicts."""
+    deployment = load_config(config)
+    network = network_settings(deployment)
+    confirmations = index_settings(deployment, network.chain_id).confirmations
+    store = config_store(deployment)
+    try:
+        reader = IndexReader(store)
+        behind = _index_lag(reader, network.rpc_url, confirmations)
+        if behind:
+            return [Loss(INDEX, behind)]
+        losses = [loss for c in reader.checkpoints() for loss in _index_equals_chain(reader, network.rpc_url, c)]
+    finally:
+        store.close()
+    if upto >= first:
+        losses += _index_verifies(config, first, upto)
+    return losses
+
+
+def _index_lag(reader: IndexReader, url: str, confirmations: int) -> str:
+    """Wait until every checkpoint reaches the head (as it is now) less the confirmations; "" or what is behind."""
+    final = int(rpc(url, "eth_blockNumber"), 16) - confirmations
+    try:
+        wait_until(lambda: min(c.block for c in reader.checkpoints()) >= final, INDEX_WAIT_S, "the index", 0.5)
+    except AssertionError:
+        behind = {c.contract: final - c.block for c in reader.checkpoints() if c.block < final}
+        return f"blocks behind the head less {confirmations} confirmations {INDEX_WAIT_S} s after the run: {behind}"
+    return ""
+
+
+def _index_equals_chain(reader: IndexReader, url: str, checkpoint) -> list[Loss]:
+    where = f"{checkpoint.contract} blocks {checkpoint.start_block}..{checkpoint.block}"
+    on_chain = rpc(url, "eth_getBlockByNumber", [hex(checkpoint.block), False])
+    if checkpoint.hash is not None and (on_chain is None or on_chain["hash"] != checkpoint.hash):
+        return [Loss(INDEX, f"{where}: the checkpoint's block {checkpoint.hash} is not the chain's")]
+    span = {"address": checkpoint.address, "fromBlock": hex(checkpoint.start_block), "toBlock": hex(checkpoint.block)}
+    logs = rpc(url, "eth_getLogs", [span])
+    chain_keys = Counter(
+        (int(g["blockNumber"], 16), int(g["logIndex"], 16), g["transactionHash"], g["blockHash"]) for g in logs
+    )
+    indexed = reader.events(checkpoint.contract, to_block=checkpoint.block)
+    index_keys = Counter((e.block, e.log_index, e.tx_hash, e.block_hash) for e in indexed)
+    twice = sorted(k for k, n in index_keys.items() if n > 1)
+    missing, extra = sorted(chain_keys - index_keys), sorted(index_keys - chain_keys)
+    losses = [
+        Loss(INDEX, f"{where}: {what} {keys[:3]}")
+        for what, keys in (("counted twice", twice), ("missed", missing), ("not on the chain", extra))
+        if keys
+    ]
+    return losses
+
+
+def _index_verifies(config: Path, first: int, upto: int) -> list[Loss]:
+    (plain, chain_verdicts), (indexed, index_verdicts) = (
+        verify(config, first, upto, *o) for o in ((), ("--from-index",))
+    )
+    if (plain.returncode, chain_verdicts.get("slots")) == (indexed.returncode, index_verdicts.get("slots")):
+        return []
+    differ = [
+        (a.get("slot"), a.get("verdict"), b.get("verdict"))
+        for a, b in zip(chain_verdicts.get("slots", []), index_verdicts.get("slots", []))
+        if a != b
+    ]
+    detail = (
+        f"slots {first}..{upto}: exit {plain.returncode} vs {indexed.returncode}, (slot, chain, index) {differ[:3]}"
+    )
+    return [Loss(INDEX_VERIFY, f"{detail} {indexed.stderr.strip()[-300:]}")]

@@ -1,5 +1,5 @@
-"""The pilot the faults fall on: `gridchain node --state` (1 s blocks), `init`, `deploy all`, then utility, relayer
-and keeper as daemons (each killable: tests/faults/harness.py), and the ESU wallets with their tokens. Slots are
+"""The pilot the faults fall on: `gridchain node --state` (1 s blocks), `init`, `deploy all`, then utility, relayer,
+keeper and indexer as daemons (each killable: tests/faults/harness.py), and the ESU wallets with their tokens. Slots are
 30 s of real time, as in tests/pilot."""
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from tests.support.processes import free_ports, gridchain, gridchain_json, wait_
 SLOT_S = 30  # as tests/pilot: room for a group of ESU processes and a restart within one slot on two busy cores
 WORKERS, JOINERS = 10, 8  # wallets that send requests; wallets kept fresh, one per run, for the issuance check
 PORT_OFFSETS = (0, 1, 10, 11, 20, 30)  # init's layout from --port-base (utility, relayer, V2V, OCPP), the node
-SERVICES = {"utility": ("utility", "serve"), "relayer": ("relayer", "serve"), "keeper": ("keeper", "run")}
+SERVICES = {
+    "utility": ("utility", "serve"),
+    "relayer": ("relayer", "serve"),
+    "keeper": ("keeper", "run"),
+    "indexer": ("index", "run"),  # every deployed contract's events, with [index]'s default confirmations
+}
 
 
 @dataclass

@@ -5,7 +5,9 @@ losses are added to results/faults.json.
 
 `make faults` (marker `faults`; minutes of wall-clock time). FAULTS_SEED=S and FAULTS_KILLS=N (kills per target,
 default 2) for measurement runs. A target whose service is not durable yet is expected to lose something
-(xfail, strict: the day it stops losing, the suite says so, and its line in DURABLE flips)."""
+(xfail, strict: the day it stops losing, the suite says so, and its line in DURABLE flips). The indexer runs
+through every target's run, and its index is checked after each: equal to the chain's logs, and `verify
+--from-index` agreeing with `verify`."""
 
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ CLOSE_WAIT_S = 4 * SLOT_S + 120
 # this order: what a target not durable yet breaks outlives its run (a restarted issuer's keys are not the ones on
 # chain for the rest of the day), so those run last, the issuer last of all
 DURABLE = {
+    # read only: its kills harm no other party; its index is checked after every run (below), node kills included
+    "indexer": ("indexer", True),
     "keeper": ("keeper", True),
     "relayer": ("relayer", True),  # tickets and signed batches in the store (issue 17)
     # the node keeps its chain (--state-interval) but may lose its last second of blocks: the keeper and the relayer
@@ -93,12 +97,16 @@ def run(pilot: Pilot, name: str) -> None:
         *check.quota(esus, joiner, esus.workers[0], f"twin-{name}"),
         *check.slots(pilot.config, client, closed_from),
     ]
+    indexed = time.monotonic()
+    losses += check.index(pilot.config, closed_from, client.next_slot_to_close - 1)
+    indexed = round(time.monotonic() - indexed)
     checked = {
         "tickets": len(esus.tickets),
         "requests": sum(len(esus.this_run(w)) for w in esus.workers),
         "slots": client.next_slot_to_close - closed_from,
         "down_s": [k["down_s"] for k in injector.done],
         "close_wait_s": waited,  # from the last request's confirmation until the keeper closed its slot
+        "index_check_s": indexed,  # the index caught up, compared with eth_getLogs, verify --from-index vs verify
     }
     record(name, SEED, len(injector.done), losses, durable, checked)
     assert checked["requests"] and checked["tickets"], ("a run that sent nothing checks nothing", esus.failures)

@@ -180,6 +180,12 @@ class BoaGateway:
     def transaction_to(self, tx_hash: str) -> str | None:
         return self._targets[tx_hash]
 
+    def known(self, tx_hash: str) -> bool:
+        return tx_hash in self._inputs  # the embedded chain mines at once and never reorganises
+
+    def forget_nonce(self, sender: str) -> None:
+        """Nothing to forget: py-evm takes every nonce from its state."""
+
     def now(self) -> int:
         return int(self._env.evm.patch.timestamp)
 

@@ -116,6 +116,15 @@ class Gateway(Protocol):
         contract's calldata only if it was sent to that contract: a contract in between may take any input."""
         ...
 
+    def known(self, tx_hash: str) -> bool:
+        """Whether the chain has the transaction (mined, or pending in a node's pool): a reorganisation may drop
+        one whose receipt came back."""
+        ...
+
+    def forget_nonce(self, sender: str) -> None:
+        """Take `sender`'s next nonce from the chain again at its next transaction (one it sent was dropped)."""
+        ...
+
     def now(self) -> int:
         """The timestamp the next transaction will see at the earliest."""
         ...

@@ -166,6 +166,11 @@ class RpcGateway:
         except TransactionNotFound:
             return False
 
+    def forget_nonce(self, sender: str) -> None:
+        """Ask the chain for `sender`'s nonce at its next transaction: a reorganisation dropped one counted here,
+        and a nonce past the chain's would leave the next transaction in the pool for ever."""
+        self._nonces.pop(Web3.to_checksum_address(sender), None)
+
     def nonce(self, address: str, block: str = "pending") -> int:
         """The account's transaction count at `block` ("latest": mined; "pending": the pool's too)."""
         return int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(address), block))

@@ -33,7 +33,8 @@ def run(
     the next slot ends (plus [keeper] margin_s, at most [keeper] poll_s); retries with backoff when the node
     fails (from [keeper] poll_s, doubling, at most 30 s; no node outage ends it). Prints a banner line (its
     PID), then one JSON line per event on stdout (time, service, event: closed with slot, requests, gas, tx;
-    error with loop, error, attempt, retry_in_s; recovered; stopped). SIGTERM or Ctrl-C stops it between
+    dropped with slot, tx: a reorganisation took its last close off the chain, it closes the slot again; error
+    with loop, error, attempt, retry_in_s; recovered; stopped). SIGTERM or Ctrl-C stops it between
     two closes (exit 0). With [keeper] listen (host:port; "" by default: none), it serves GET /health (200
     while the node answers and the loop works, else 503) and GET /metrics (Prometheus text) there.
 

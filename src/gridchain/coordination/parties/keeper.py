@@ -7,7 +7,9 @@ call, or from slot 0) and then extended slot by slot from the SlotClosed events,
 coordinator client reads each log once. A crashed or restarted keeper, or several keepers at once, therefore
 never close a slot twice (the contract refuses) and never skip one (slots close only in order). A paged close
 is the keeper's own on chain: nobody can hold or reset it, and if another keeper closes the slot first, that
-is fine. A reorganisation below what was read makes the keeper forget its cache and read the chain afresh.
+is fine. A reorganisation below what was read makes the keeper forget its cache and read the chain afresh; one
+that dropped the keeper's own last close (the slot is due again) makes it take its nonce from the chain again
+before it closes anew, since the gateway counted a nonce past the dropped transaction.
 """
 
 from __future__ import annotations
@@ -89,6 +91,8 @@ class CarryOver:
 
 Closed = Callable[[int, int, list[Receipt]], None]
 """Told of each close this keeper sent: (slot, requests in its pending set, the close's receipts)."""
+Dropped = Callable[[int, str], None]
+"""Told when the last close this keeper sent is no longer on the chain: (the slot about to close, its hash)."""
 
 
 @dataclass
@@ -100,7 +104,9 @@ class Keeper:
     page: int = MAX_REQUESTS  # a slot with more pending requests than this closes in pages of this size
     sleep: Callable[[float], None] = time.sleep
     on_close: Closed | None = None
+    on_dropped: Dropped | None = None
     carry: CarryOver = field(init=False)
+    last_tx: str | None = field(default=None, init=False)  # the last transaction of this keeper's last close
 
     def __post_init__(self) -> None:
         self.carry = CarryOver(self.client)
@@ -138,15 +144,27 @@ class Keeper:
         return None
 
     def _send(self, slot: int) -> Receipt:
+        self._resync_if_dropped(slot)
         requests = self.pending(slot)
         if len(requests) > self.page:
             paged = paged_calldata(requests, self.client.beta1_pm, self.page)
             receipts = self.client.close_in_pages(self.account, slot, paged)
         else:
             receipts = [self.client.close_slot(self.account, slot, *close_calldata(requests, self.client.beta1_pm))]
+        self.last_tx = receipts[-1].tx_hash
         if self.on_close is not None:
             self.on_close(slot, len(requests), receipts)
         return receipts[-1]
+
+    def _resync_if_dropped(self, slot: int) -> None:
+        """If a reorganisation dropped this keeper's last close, have the gateway read the nonce from the chain
+        again: the one it counted past the dropped transaction would leave this close in the pool for ever."""
+        if self.last_tx is None or self.client.gateway.known(self.last_tx):
+            return
+        self.client.gateway.forget_nonce(self.account)
+        if self.on_dropped is not None:
+            self.on_dropped(slot, self.last_tx)
+        self.last_tx = None
 
     def close_due(self) -> list[Receipt]:
         """Close every slot that has ended, oldest first (skipping those another keeper closes meanwhile)."""

@@ -2,7 +2,8 @@
 
 Its loop is a supervised `gridchain.net.loops.Loop` named "keeper": a failing round is logged and tried again
 with exponential backoff, and no node outage ends it. One JSON-able dict per action goes to `log` (a close:
-slot, requests, gas, transaction; an error: the loop, its attempt and when it tries again; a recovery). A
+slot, requests, gas, transaction; a close of its own that a reorganisation dropped: the slot it closes again and
+the dropped transaction; an error: the loop, its attempt and when it tries again; a recovery). A
 `stop` event ends it between two closes or during any wait, never inside a transaction.
 """
 
@@ -44,6 +45,7 @@ class KeeperLoop:
         self.loop = Loop("keeper", self.step, self.poll_s, log=lambda event, **f: self.log({"event": event, **f}))
         self.keeper.sleep = self.stop.wait  # a retry's backoff ends early on stop
         self.keeper.on_close = lambda slot, n, receipts: self.log(close_line(slot, n, receipts))
+        self.keeper.on_dropped = lambda slot, tx: self.log({"event": "dropped", "slot": slot, "tx": tx})
 
     @property
     def stop(self) -> threading.Event:
