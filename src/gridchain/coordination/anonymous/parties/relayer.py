@@ -194,7 +194,7 @@ class Relayer:
             queued = [t.request.slot for t in self.tickets.values() if t.status == "queued"]
             if any(t.status == "sending" for t in self.tickets.values()):
                 return True  # a batch to confirm (or to send again)
-            if self.submitter is not None and self.submitter.open:
+            if self.submitter is not None and self.submitter.unsettled:
                 return True  # a mined batch not deep enough yet: its block could still be lost
         if not queued:
             return False

@@ -54,7 +54,7 @@ class Submitter:
     poll_s: float = 0.05
     hook: Callable[[str], None] | None = None  # tests: called at "persisted" and "broadcast" (to inject crashes)
     _nonce: int | None = field(default=None, init=False)
-    open: set[str] = field(default_factory=set, init=False)  # hashes of the submissions not final yet
+    unsettled: set[str] = field(default_factory=set, init=False)  # hashes of the submissions not final yet
 
     @property
     def gateway(self):
@@ -76,7 +76,7 @@ class Submitter:
         submission = SubmissionRecord(tx_hash, nonce, raw, tuple(t.id for t in tickets), self.gateway.block_number())
         sending = [_with(t, status="sending", tx_hash=tx_hash) for t in tickets]
         self.store.record(submission, sending)
-        self.open.add(tx_hash)
+        self.unsettled.add(tx_hash)
         self._apply(sending)
         self._nonce = nonce + 1
         self._stage("persisted")
@@ -95,7 +95,7 @@ class Submitter:
         out = []
         try:
             submissions = self.store.submissions("sent")
-            self.open = {s.tx_hash for s in submissions}
+            self.unsettled = {s.tx_hash for s in submissions}
             for submission in submissions:
                 out += self._reconcile(submission)
         except Exception:  # the node is away or restarted: the nonce is read from the chain again
@@ -140,13 +140,13 @@ class Submitter:
         known = {i: self.tickets[i].status == "submitted" for i in submission.tickets}  # found on an earlier pass
         self.store.settle(submission.tx_hash, "mined" if final else "sent", done)
         if final:
-            self.open.discard(submission.tx_hash)
+            self.unsettled.discard(submission.tx_hash)
         return [t for t in self._apply(done) if not known[t.id]]  # each ticket reported settled once
 
     def _unmined(self, submission: SubmissionRecord) -> None:
         """A batch reported mined whose block the chain no longer has: its tickets are `sending` again."""
-        lost = [_with(self.tickets[i], status="sending", arrival=None) for i in submission.tickets]
         if any(self.tickets[i].status == "submitted" for i in submission.tickets):
+            lost = [_with(self.tickets[i], status="sending", arrival=None) for i in submission.tickets]
             self.store.settle(submission.tx_hash, "sent", lost)
             self._apply(lost)
             log_line({"event": "block_lost", "tx_hash": submission.tx_hash, "nonce": submission.nonce})
@@ -170,7 +170,7 @@ class Submitter:
                 reason = f"slot {t.request.slot} passed before its transaction landed (current {current})"
                 out.append(_with(t, status="failed", reason=reason))
         self.store.settle(submission.tx_hash, state, out)
-        self.open.discard(submission.tx_hash)
+        self.unsettled.discard(submission.tx_hash)
         log_line({"event": "rechecked", "tx_hash": submission.tx_hash, "statuses": [t.status for t in out]})
         return self._apply(out)
 
