@@ -4,6 +4,7 @@ duty) meanwhile and 200 once the node is back, /metrics answers Prometheus text 
 loops log their errors and their recovery; then the keeper is SIGKILLed and restarted: every slot is closed once,
 in order."""
 
+import json
 import os
 import signal
 import time
@@ -88,10 +89,11 @@ def test_the_loops_outlive_a_node_outage_and_health_tells_it(tmp_path):
         caught_up = lambda: client.next_slot_to_close > max(after, int(client.view("current_slot")) - 1)  # noqa: E731
         wait_until(caught_up, 40, "the keeper closing again, every due slot")
 
-        killed = procs.daemons.pop("keeper")  # SIGKILL, then a new keeper on the same chain
-        os.kill(killed.pid, signal.SIGKILL)
+        killed = procs.daemons.pop("keeper")
+        first_run = lines_until(killed, "recovered", 60)  # its first whole round after the outage has ended
+        os.kill(killed.pid, signal.SIGKILL)  # SIGKILL, then a new keeper on the same chain
         killed.wait(10)
-        first_run = json_lines(killed.stdout.read())
+        first_run += json_lines(killed.stdout.read())
         procs.start("keeper", "keeper", "run")
         resumed = client.next_slot_to_close
         wait_until(lambda: client.next_slot_to_close > resumed, 30, "the restarted keeper closing")
@@ -106,6 +108,19 @@ def test_the_loops_outlive_a_node_outage_and_health_tells_it(tmp_path):
     assert utility_err.endswith("utility stopped\n")
     check_logs(json_lines(utility_out), first_run, second_run)
     assert closed == list(range(len(closed)))  # every slot once, in order: nothing closed twice, none skipped
+
+
+def lines_until(p, event: str, timeout_s: float) -> list[dict]:
+    """A daemon's JSON lines up to and including its first `event` line (the keeper logs `recovered` only once
+    the round that closes every slot the outage left due has ended; killed before it, it would never say so)."""
+    lines: list[dict] = []
+
+    def next_is_event() -> bool:
+        lines.append(json.loads(p.stdout.readline()))
+        return lines[-1]["event"] == event
+
+    wait_until(next_is_event, timeout_s, f"the {event!r} line")
+    return lines
 
 
 def check_logs(utility: list[dict], first_run: list[dict], second_run: list[dict]) -> None:

@@ -46,24 +46,33 @@ def relayerserve(
 
     Example: gridchain relayer serve --config pilot/gridchain.toml
     """
-    from gridchain.chain.locked import LockedGateway
-    from gridchain.chain.rpc_gateway import ping
     from gridchain.config.file import config_path, load_config
-    from gridchain.config.network import connect
-    from gridchain.config.record import checked_address, load_record
     from gridchain.config.store import config_store
     from gridchain.coordination.anonymous.cli.config import relayer_settings
-    from gridchain.coordination.anonymous.parties.relayer import Relayer
     from gridchain.coordination.anonymous.parties.relayer_store import RelayerStore
-    from gridchain.coordination.anonymous.parties.relayer_submit import log_line
-    from gridchain.coordination.anonymous.service.relayer import Flusher, relayer_app
-    from gridchain.coordination.client import CoordinatorClient
     from gridchain.store.lease import hold
 
     config = load_config(config_path(config_file))
     settings = relayer_settings(config)
     store = RelayerStore(config_store(config))  # a bad URL is refused before the node is asked anything
-    lease = hold(store.store, "relayer", "store.url")  # one relayer per store: two would sign the same requests
+    try:
+        with hold(store.store, "relayer", "store.url"):  # one relayer per store: two would sign the same requests
+            _serve(config, settings, store, as_json)
+    finally:
+        store.store.close()
+
+
+def _serve(config, settings, store, as_json: bool) -> None:
+    """The relayer's service on `store` until SIGTERM (the caller holds the store's relayer lease)."""
+    from gridchain.chain.locked import LockedGateway
+    from gridchain.chain.rpc_gateway import ping
+    from gridchain.config.network import connect
+    from gridchain.config.record import checked_address, load_record
+    from gridchain.coordination.anonymous.parties.relayer import Relayer
+    from gridchain.coordination.anonymous.parties.relayer_submit import log_line
+    from gridchain.coordination.anonymous.service.relayer import Flusher, relayer_app
+    from gridchain.coordination.client import CoordinatorClient
+
     network = connect(config, [ACCOUNT])
     record = load_record(config, network.settings.chain_id)
     address = checked_address(record, "coordinator", network.gateway.code)
@@ -112,8 +121,6 @@ def relayerserve(
         serve(app, port, banner, as_json, host, "relayer.listen")
     finally:
         flusher.stop()  # the flush in progress finishes first
-        lease.release()
-        store.store.close()
 
 
 def _log_settled(ticket) -> None:
