@@ -51,7 +51,7 @@ pilot-test: setup
 
 # the pilot's processes SIGKILLed at moments drawn from a seed and restarted, then checked that nothing acknowledged
 # was lost (tests/faults); kills and losses per target go to results/faults.json. More kills: FAULTS_KILLS=N (per
-# target, default 2), another seed: FAULTS_SEED=S. About 15 minutes, so run by CI after pilot-test
+# target, default 2), another seed: FAULTS_SEED=S. About 20 minutes, so run by CI after pilot-test
 faults: setup
 	$(PY) -m pytest -m faults tests/faults
 
