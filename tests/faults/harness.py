@@ -17,7 +17,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tests.support.processes import gridchain_argv, gridchain_env, wait_until
+import pytest
+
+from tests.support.processes import free_ports, gridchain_argv, gridchain_env, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(os.environ.get("FAULTS_OUT", ROOT / "results/faults.json"))
@@ -178,3 +180,25 @@ def record(target: str, seed: int, kills: int, losses: list[Loss], expected: boo
     data["total"] = {k: sum(t[k] for t in data["targets"].values()) for k in ("kills", "restarts", "losses")}
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     return entry
+
+
+PORT_OFFSETS = (0, 1, 10, 11, 20, 30)  # init's layout from --port-base (utility, relayer, V2V, OCPP), and the node
+
+
+def pilot_node(folder: Path) -> tuple[Path, Path, int, Daemon]:
+    """A fault pilot's layout in `folder`: its config's path, its logs folder (made), a free port base for
+    `init --port-base`, and its node (`gridchain node --state`, 1 s blocks) as a Daemon, not started yet."""
+    logs = folder / "logs"
+    logs.mkdir(parents=True)
+    base = free_ports(PORT_OFFSETS)
+    config = folder / "pilot/gridchain.toml"
+    node_args = ("node", "--port", str(base + 30), "--state", str(folder / "node-state.json"), "--block-time", "1")
+    return config, logs, base, Daemon("node", node_args, config, logs)
+
+
+def target(name: str, durable: dict[str, tuple[str, bool]]):
+    """The pytest parameter of target `name`: a target whose service is not durable yet is expected to lose
+    something (xfail, strict: the day it stops losing, the suite says so)."""
+    daemon, ok = durable[name]
+    marks = () if ok else pytest.mark.xfail(strict=True, reason=f"{daemon} is not durable yet")
+    return pytest.param(name, marks=marks, id=name)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from gridchain.crypto.keystore import new_key, write_keystore
-from tests.faults.harness import Daemon
+from tests.faults.harness import Daemon, pilot_node
 from tests.support.pilot import SCRYPT_N, edit_toml
-from tests.support.processes import free_ports, gridchain, rpc
+from tests.support.processes import gridchain, rpc
 
 CHARGE_POINTS = ("CP1", "CP2", "CP3")
 CONSUMERS = tuple(f"c{i}" for i in range(1, 9))  # c1 from init, c2..c8 added: a partial trade holds one
@@ -30,7 +30,6 @@ MAX_COST_WEI = 5 * 10**15  # each session's signed maximum: init's metering.min_
 SESSION_S = 900  # simulated: one interval from a boundary
 SPACING_S = 1800  # between two sessions' starts on one meter (the contract bills each interval once)
 WARP_S = 20 * 3600  # room for 40 sessions per charge point, all within a reservation's life (a day and more)
-PORT_OFFSETS = (0, 1, 10, 11, 20, 30)  # init's layout from --port-base (V2V providers, OCPP), and the node
 
 
 @dataclass
@@ -104,12 +103,8 @@ def _register(config: Path) -> tuple[int, dict[str, str]]:
 def start_market_pilot(folder: Path) -> MarketPilot:
     """Node, deployment, registrations, the warp, then the central system and the provider; the daemons already
     started are stopped here on failure, else by the caller (`MarketPilot.stop`)."""
-    logs = folder / "logs"
-    logs.mkdir(parents=True)
-    base = free_ports(PORT_OFFSETS)
-    config = folder / "pilot/gridchain.toml"
-    node_args = ("node", "--port", str(base + 30), "--state", str(folder / "node-state.json"), "--block-time", "1")
-    daemons = {"node": Daemon("node", node_args, config, logs)}
+    config, logs, base, node = pilot_node(folder)
+    daemons = {"node": node}
     pilot = None
     try:
         url = daemons["node"].start()["url"]

@@ -8,15 +8,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.harness import Daemon
+from tests.faults.harness import Daemon, pilot_node
 from tests.faults.invariants import chain
 from tests.faults.workload import Esus, parallel
 from tests.support.pilot import edit_toml
-from tests.support.processes import free_ports, gridchain, gridchain_json, wait_until
+from tests.support.processes import gridchain, gridchain_json, wait_until
 
 SLOT_S = 30  # as tests/pilot: room for a group of ESU processes and a restart within one slot on two busy cores
 WORKERS, JOINERS = 10, 8  # wallets that send requests; wallets kept fresh, one per run, for the issuance check
-PORT_OFFSETS = (0, 1, 10, 11, 20, 30)  # init's layout from --port-base (utility, relayer, V2V, OCPP), the node
 SERVICES = {
     "utility": ("utility", "serve"),
     "relayer": ("relayer", "serve"),
@@ -84,12 +83,8 @@ def _held(esus: Esus, wallet: str) -> int:
 def start_pilot(folder: Path, quota: int) -> Pilot:
     """Node, deployment, services and funded wallets with their tokens; the daemons already started are stopped
     by the caller (`Pilot.stop`, or the returned daemons on failure)."""
-    logs = folder / "logs"
-    logs.mkdir(parents=True)
-    base = free_ports(PORT_OFFSETS)
-    config = folder / "pilot/gridchain.toml"
-    node_args = ("node", "--port", str(base + 30), "--state", str(folder / "node-state.json"), "--block-time", "1")
-    daemons = {"node": Daemon("node", node_args, config, logs)}
+    config, logs, base, node = pilot_node(folder)
+    daemons = {"node": node}
     pilot = None
     try:
         url = daemons["node"].start()["url"]

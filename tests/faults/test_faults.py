@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.faults import invariants as check
-from tests.faults.harness import Injector, chaos, record
+from tests.faults.harness import Injector, chaos, record, target
 from tests.faults.pilot import SLOT_S, Pilot, start_pilot
 
 pytestmark = pytest.mark.faults
@@ -45,12 +45,6 @@ DURABLE = {
 }
 
 
-def target(name: str):
-    daemon, durable = DURABLE[name]
-    marks = () if durable else pytest.mark.xfail(strict=True, reason=f"{daemon} is not durable yet")
-    return pytest.param(name, marks=marks, id=name)
-
-
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory):
     p = start_pilot(tmp_path_factory.mktemp("faults"), quota=4 + 2 * KILLS)
@@ -60,7 +54,7 @@ def pilot(tmp_path_factory):
         p.stop()
 
 
-@pytest.mark.parametrize("name", [target(n) for n in DURABLE])
+@pytest.mark.parametrize("name", [target(n, DURABLE) for n in DURABLE])
 def test_kills_lose_nothing(pilot: Pilot, name: str):
     try:
         run(pilot, name)

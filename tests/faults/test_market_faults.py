@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.faults import market_invariants as check
-from tests.faults.harness import Injector, chaos, record
+from tests.faults.harness import Injector, chaos, record, target
 from tests.faults.market_pilot import SPACING_S, MarketPilot, start_market_pilot
 from tests.faults.market_workload import AMOUNT_WH, charge_until, trade_until
 
@@ -35,12 +35,6 @@ DURABLE = {
 }
 
 
-def target(name: str):
-    daemon, durable = DURABLE[name]
-    marks = () if durable else pytest.mark.xfail(strict=True, reason=f"{daemon} is not durable yet")
-    return pytest.param(name, marks=marks, id=name)
-
-
 @pytest.fixture(scope="module")
 def market(tmp_path_factory):
     p = start_market_pilot(tmp_path_factory.mktemp("market-faults"))
@@ -50,7 +44,7 @@ def market(tmp_path_factory):
         p.stop()
 
 
-@pytest.mark.parametrize("name", [target(n) for n in DURABLE])
+@pytest.mark.parametrize("name", [target(n, DURABLE) for n in DURABLE])
 def test_market_kills_lose_nothing(market: MarketPilot, name: str):
     {"central": run_central, "provider": run_provider}[name](market)
 
