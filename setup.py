@@ -16,8 +16,10 @@ CONTRACTS = {
     if (Path(__file__).parent / "contracts" / folder).is_dir()  # a folder that does not exist yet is no package
 }
 
+DASHBOARD = {"gridchain.dashboard": ["templates/*.html", "static/*"]}  # the web pages' files
+
 setup(
     packages=[*find_packages(where="src"), *CONTRACTS],
     package_dir={"": "src", "gridchain.contracts": "contracts"},
-    package_data=CONTRACTS,
+    package_data={**CONTRACTS, **DASHBOARD},
 )

@@ -16,9 +16,10 @@ from __future__ import annotations
 import typer
 
 from gridchain import __version__
-from gridchain.cli import deploy, gas_report, index, init, node, store, warp
+from gridchain.cli import dashboard, deploy, gas_report, index, init, node, store, warp
 from gridchain.coordination import cli as coordination_cli
 from gridchain.coordination.anonymous import cli as anonymous_cli
+from gridchain.dashboard.settings import init_dashboard
 from gridchain.grid import cli as grid_cli
 from gridchain.index.tables import SCHEMA as INDEX_SCHEMA
 from gridchain.metering import cli as metering_cli
@@ -68,9 +69,10 @@ for feature in FEATURES:  # a feature's SEAMS take the hooks other features PLUG
         seams[name].extend(hooks)
 app.command("node")(node.node)
 app.command("warp")(warp.warp)
-app.command("init")(init.make_init([h for f in FEATURES for h in getattr(f, "INIT", ())]))
+app.command("init")(init.make_init([h for f in FEATURES for h in getattr(f, "INIT", ())] + [init_dashboard]))
 app.command("deploy")(deploy.make_deploy({k: v for f in FEATURES for k, v in getattr(f, "DEPLOY", {}).items()}))
 app.command("gas-report")(gas_report.gas_report)
+app.command("dashboard")(dashboard.dashboard)
 SCHEMAS = [INDEX_SCHEMA] + [schema for f in FEATURES for schema in getattr(f, "SCHEMAS", ())]
 app.add_typer(store.make_store_app(SCHEMAS), name="store")
 INDEX = {name: source for f in FEATURES for name, source in getattr(f, "INDEX", {}).items()}
