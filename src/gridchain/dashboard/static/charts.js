@@ -3,8 +3,8 @@
 window.gridchainCharts = {
   layout: function (extra) {
     return Object.assign({
-      margin: { l: 50, r: 10, t: 10, b: 45 },
-      legend: { orientation: "h", y: -0.2 },
+      margin: { l: 50, r: 10, t: 30, b: 45 },
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
       font: { family: "system-ui, sans-serif", size: 13, color: "#1a1a1a" },
       paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
       hovermode: "x unified",
