@@ -4,15 +4,18 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
-.PHONY: setup postgres demo lint test package-test pilot-test faults bench load fig2 gas grid clean
+.PHONY: setup postgres chromium demo lint test package-test pilot-test faults bench load fig2 gas grid clean
 
-setup: $(VENV)/.installed node_modules/.installed postgres
+setup: $(VENV)/.installed node_modules/.installed postgres chromium
 
 # Debian's PostgreSQL server, which the store's tests start on 127.0.0.1 (its binaries only: no service is enabled)
 postgres:
-	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
-	  echo "installing Debian's postgresql (the store's tests start a server of their own)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+	@.ci/apt-install "the store's tests (they start a server of their own)" \
+	  'ls /usr/lib/postgresql/*/bin/postgres' postgresql
+
+# Debian's chromium, which the dashboard's browser tests drive headless through Playwright (no browser download)
+chromium:
+	@.ci/apt-install "the dashboard's browser tests" 'test -x /usr/bin/chromium' chromium
 
 $(VENV)/.installed: pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "gridchain needs Python >= 3.11"'

@@ -66,6 +66,13 @@ class Town:
         self.index()
         return slot
 
+    def reorganised(self) -> None:
+        """After `evm_revert`: nonces, the client's history and the keeper's carry-over read afresh."""
+        for account in self.gateway.accounts:
+            self.gateway.forget_nonce(account)
+        self.client.reset_history()
+        self.keeper = Keeper(self.client, self.keeper.account)
+
     def index(self) -> None:
         catch_up(self.indexer)
 

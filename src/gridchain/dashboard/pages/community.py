@@ -48,7 +48,9 @@ class CommunityView:
             checkpoint = self.deployment.checkpoint("coordinator")
             if checkpoint is None or checkpoint.address != address:
                 return {"coordinator": address, "note": "the index holds no events of it yet: run gridchain index run"}
-            self._refresh(address)
+            if not self._refresh(address):
+                note = "the chain reorganised under the index: waiting for the indexer to roll it back"
+                return {**self._summary(address, checkpoint.block), "note": note}
             return self._summary(address, checkpoint.block)
 
     def slot(self, slot: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
@@ -59,18 +61,22 @@ class CommunityView:
                 return None
             return self._rows[slot], self._allocations(slot)
 
-    def _refresh(self, address: str) -> None:
-        if self._client is None or self._client.address != address:
-            self._client = self._attach(address)
-        try:
-            self._client.sync()
-        except ChainReorganized:  # the index rolled a reorganisation back: read it afresh
-            self._client = self._attach(address)
-            self._client.sync()
-        key = (self._client.log.checkpoint, self._client.log.checkpoint_hash)
-        if key != self._key:
-            self._recompute()
-            self._key = key
+    def _refresh(self, address: str) -> bool:
+        """Read what the index added and recompute if its checkpoint moved; False if the chain reorganised
+        under the index and the indexer has not rolled it back yet (the rows stay the last ones read)."""
+        for _ in range(2):  # a reorganisation: once more, from a fresh read of the index
+            try:
+                if self._client is None or self._client.address != address:
+                    self._client = self._attach(address)
+                self._client.sync()
+                key = (self._client.log.checkpoint, self._client.log.checkpoint_hash)
+                if key != self._key:
+                    self._recompute()
+                    self._key = key
+                return True
+            except ChainReorganized:
+                self._client = None
+        return False
 
     def _attach(self, address: str) -> CoordinatorClient:
         d = self.deployment
