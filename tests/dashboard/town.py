@@ -28,7 +28,7 @@ SLOT_S = 600
 class Town:
     """The pilot's folder (`config`), the coordinator's client (owner and dev accounts as members), a keeper."""
 
-    def __init__(self, node, folder: Path, seed: int = 18) -> None:
+    def __init__(self, node, folder: Path, seed: int = 18, limit: int = 8) -> None:
         edits = {"dashboard.poll_s": "0.3"}
         self.config = init_pilot(folder, 2, rpc_url=node.url, slot_length_s=SLOT_S, edits=edits)
         r = CliRunner().invoke(app, ["deploy", "coordinator", "--config", str(self.config)])
@@ -41,7 +41,7 @@ class Town:
         self.client = CoordinatorClient(self.gateway, entry["address"], None, self.start_block)
         for m in self.members:
             self.client.set_member(self.owner, m)
-            self.client.set_request_limit(self.owner, m, 8)
+            self.client.set_request_limit(self.owner, m, limit)
         self.keeper = Keeper(self.client, keeper)
         self.rng = random.Random(seed)
         self.store = config_store(load_config(self.config))
@@ -50,9 +50,9 @@ class Town:
         target = Target("coordinator", self.client.address, self.client.artifact, events, self.start_block)
         self.indexer = Indexer(self.store, self.gateway, [target])
 
-    def slot(self, requests: int, capacity_w: int | None = None) -> int:
+    def slot(self, requests: int, capacity_w: int | None = None, index: bool = True) -> int:
         """`requests` random requests into the current slot, its capacity posted (if given), the slot closed at
-        its end and the index caught up; the slot's number."""
+        its end and the index caught up (unless not `index`); the slot's number."""
         now = self.gateway.now()
         slot = (now - int(self.client.view("START_TIME"))) // SLOT_S
         if capacity_w is not None:
@@ -63,7 +63,8 @@ class Town:
         self.gateway.advance_time(self.client.slot_end(slot) - now)
         closed = self.keeper.close_due()
         assert closed, "the keeper closed nothing"
-        self.index()
+        if index:
+            self.index()
         return slot
 
     def reorganised(self) -> None:

@@ -6,7 +6,7 @@ and ask it for the features' clients, whose histories come from the index, not f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gridchain.chain.locked import LockedGateway
@@ -31,6 +31,8 @@ class Deployment:
     record: DeploymentRecord
     store: Store
     reader: IndexReader
+    _checked: dict[str, str] = field(default_factory=dict)
+    _migrated: bool = False
 
     @classmethod
     def open(cls, path: Path) -> Deployment:
@@ -53,18 +55,22 @@ class Deployment:
         )
 
     def address(self, name: str) -> str | None:
-        """The recorded address of contract `name` (its code checked on chain), or None if it is not deployed."""
+        """The recorded address of contract `name` (its code checked on chain once), or None if not deployed."""
         if name not in self.record.contracts:
             return None
-        return checked_address(self.record, name, self.gateway.code)
+        if name not in self._checked:
+            self._checked[name] = checked_address(self.record, name, self.gateway.code)
+        return self._checked[name]
 
     def start_block(self, name: str) -> int:
         return int(self.record.contracts[name].get("block", 0))
 
     def checkpoint(self, name: str) -> Checkpoint | None:
         """How far the indexer has read contract `name`: None if it never has (or the index has no tables)."""
-        if revision(self.store, SCHEMA) is None:
-            return None
+        if not self._migrated:  # the indexer creates its tables once; until then there is nothing to read
+            self._migrated = revision(self.store, SCHEMA) is not None
+            if not self._migrated:
+                return None
         return self.reader.checkpoint(name)
 
     def close(self) -> None:
