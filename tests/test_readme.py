@@ -32,7 +32,7 @@ DOCS = [p for p in (ROOT / "README.md", ROOT / "docs/operate.md") if p.exists()]
 FENCE = re.compile(r"^```(console|sh)\s*$")
 MARK = re.compile(r"^<!--\s*readme-test:\s*(\w+)")
 MODES = ("run", "help", "node", "pilot")
-SERVICE_PORTS = (0, 1, 10, 11, 20)  # what `init --port-base B` puts services on: B + these
+SERVICE_PORTS = (0, 1, 9, 10, 11, 20)  # what `init --port-base B` puts services on: B + these
 
 
 @dataclass
