@@ -13,12 +13,16 @@ from gridchain.dashboard.deployment import Deployment
 from gridchain.dashboard.settings import DashboardSettings
 
 
-def file_client(results: Path) -> TestClient:
-    """The dashboard on a deployment whose chain, record and store are absent: pages that need them fail,
-    pages that read the results folder work."""
+def stand_in(results: Path) -> Deployment:
+    """A deployment whose chain, record and store are absent: pages that need them fail, pages that read the
+    results folder work."""
     settings = DashboardSettings(("127.0.0.1", 0), 2.0, results)
-    deployment = Deployment(None, settings, None, 31337, "http://127.0.0.1:1", None, None, None)
-    return TestClient(create_app(deployment))
+    return Deployment(None, settings, None, 31337, "http://127.0.0.1:1", None, None, None)
+
+
+def file_client(results: Path) -> TestClient:
+    """The dashboard's app on a stand-in deployment (see `stand_in`), called in-process."""
+    return TestClient(create_app(stand_in(results)))
 
 
 class Tables(HTMLParser):
