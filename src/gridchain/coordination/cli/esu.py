@@ -1,4 +1,4 @@
-"""`gridchain esu init|tokens|request|status|allocations`: an ESU's wallet on disk, driven from gridchain.toml.
+"""`gridchain esu init|tokens|request|status|allocations|export`: an ESU's wallet on disk, driven from gridchain.toml.
 
 The wallet's logic is the party `coordination.parties.wallet`; this module reads the config, opens the wallet
 and prints. Keys never come from argv: the identity key is the wallet's keystore (the password from [keys]).
@@ -277,6 +277,38 @@ def esu_allocations(wallet: str = WALLET, config_file: Path = CONFIG, as_json: b
             typer.echo(_wrap(f"  {problem}"))
     if bad:
         raise typer.Exit(1)
+
+
+@esu_app.command("export")
+@bad_input_exits
+def esu_export(
+    wallet: str = WALLET,
+    out: Path = typer.Option(None, "--out", help="Write the public view to this file (default: print it)."),
+    config_file: Path = CONFIG,
+) -> None:
+    """Write the wallet's public view as JSON: the pseudonym, arrival number and submission transaction of each
+    confirmed request, all of them public on chain already. Nothing secret is in it (no key, no token, no
+    signature, no ticket): a household opens it in the dashboard's Household page to see its allocations.
+
+    Example: gridchain esu export --wallet esu01 --out esu01-public.json
+    """
+    from gridchain.coordination.parties.wallet_public import public_view
+
+    if out is not None and out.is_dir():
+        raise InputError("--out", f"{str(out)!r} is a folder, not a file")
+    _, _, _, party = _open(config_file, wallet)
+    view = public_view(party.state, party.client)
+    text = json.dumps(view.to_json(), indent=1) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        partial = out.with_name(out.name + ".partial")
+        partial.write_text(text)
+        partial.replace(out)  # whole or not at all
+    except OSError as e:
+        raise InputError("--out", f"cannot write {str(out)!r}: {e.strerror or e}") from None
+    typer.echo(f"wrote the public view of {wallet} ({len(view.requests)} requests) to {out}")
 
 
 def _kept_json(kept) -> dict:

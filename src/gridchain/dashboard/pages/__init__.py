@@ -4,6 +4,6 @@ a new page adds one line."""
 
 from __future__ import annotations
 
-from gridchain.dashboard.pages import community, experiments
+from gridchain.dashboard.pages import community, experiments, household
 
-PAGES = (community, experiments)
+PAGES = (community, household, experiments)

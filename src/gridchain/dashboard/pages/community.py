@@ -9,13 +9,14 @@ gets the slots closed since.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from gridchain.chain.events import ChainReorganized
-from gridchain.coordination.client import HISTORY, CoordinatorClient
+from gridchain.coordination.client import HISTORY, CoordinatorClient, Submission
 from gridchain.coordination.model.coordinator import UNSET, request_id, unpack
 from gridchain.coordination.model.verify import Verdict, verify_slots
 from gridchain.coordination.parties.verifier import fetch_records
@@ -37,6 +38,8 @@ class CommunityView:
         self._rows: list[dict[str, Any]] = []
         self._verdicts: list[Verdict] = []
         self._pending: dict[int, list[int]] = {}  # slot -> the packed requests its close was given, in order
+        self._where: dict[int, list[tuple[int, int]]] = {}  # arrival -> (slot, its index in the slot's pending)
+        self._submitted: dict[int, Submission] = {}  # arrival -> its submission
         self._gas: dict[str, int] = {}  # close tx -> gas used (a mined transaction does not change)
 
     def state(self) -> dict[str, Any]:
@@ -60,6 +63,29 @@ class CommunityView:
             if "rows" not in state or not 0 <= slot < len(self._verdicts):
                 return None
             return self._rows[slot], self._allocations(slot)
+
+    def stories(self, arrivals: Iterable[int]) -> dict[str, Any]:
+        """What the index holds of each of `arrivals` (a household's requests): its submission and, for every
+        closed slot it was pending in, its allocation as the slot's page gives it, with the slot's verdict. The
+        summary of `state()` beside them; an arrival the index holds no submission of maps to None."""
+        state = self.state()
+        with self._lock:
+            if "rows" not in state:
+                return {**state, "stories": {}}
+            return {**state, "stories": {a: self._story(a) for a in arrivals}}
+
+    def _story(self, arrival: int) -> dict[str, Any] | None:
+        submission = self._submitted.get(arrival)
+        if submission is None:
+            return None
+        slots = []
+        for slot, index in self._where.get(arrival, []):
+            allocation = self._allocation(slot, index, self._fates(slot))
+            of = len(self._pending[slot])
+            slots.append({**allocation, "slot": slot, "of": of, "verdict": self._rows[slot]["verdict"]})
+        request = unpack(submission.request)
+        fields = {"demand_w": request.demand_w, "soc_pm": request.soc_pm, "tcc": request.tcc}
+        return {"id": request.id, "slot": submission.slot, "tx": submission.tx_hash, **fields, "slots": slots}
 
     def _refresh(self, address: str) -> bool:
         """Read what the index added and recompute if its checkpoint moved; False if the chain reorganised
@@ -90,10 +116,14 @@ class CommunityView:
         closes = {e.args["slot"]: e for e in self._client.closes()}
         upto = max(records.closed, default=-1)
         self._verdicts = verify_slots(records, upto) if upto >= 0 else []
-        self._pending, carried = {}, []
+        self._pending, self._where, carried = {}, {}, []
         for v in self._verdicts:
             self._pending[v.slot] = carried + records.submitted.get(v.slot, [])
             carried = list(v.result.carried) if v.result is not None else []
+            if v.result is not None:
+                for index, word in enumerate(self._pending[v.slot]):
+                    self._where.setdefault(word >> 112, []).append((v.slot, index))
+        self._submitted = {unpack(s.request).arrival: s for s in self._client.submissions()}
         self._rows = [self._row(v, closes.get(v.slot), v.slot in records.close_inputs) for v in self._verdicts]
 
     def _row(self, verdict: Verdict, close, in_one_call: bool) -> dict[str, Any]:
@@ -132,22 +162,27 @@ class CommunityView:
         }
 
     def _allocations(self, slot: int) -> list[dict[str, Any]]:
-        result = self._verdicts[slot].result
-        expired = {e.arrival for e in result.expired}
-        carried = {unpack(w).arrival for w in result.carried}
-        out = []
-        for word, a in zip(self._pending[slot], result.schedule.allocations):
-            request = unpack(word)
-            out.append(
-                {
-                    **a.to_dict(),
-                    "demand_w": request.demand_w,
-                    "soc_pm": request.soc_pm,
-                    "tcc": request.tcc,
-                    "why": _why(a, request.demand_w, request.arrival in expired, request.arrival in carried, slot),
-                }
-            )
+        fates = self._fates(slot)
+        out = [self._allocation(slot, i, fates) for i in range(len(self._pending[slot]))]
         return sorted(out, key=lambda a: a["rank"])
+
+    def _fates(self, slot: int) -> tuple[set[int], set[int]]:
+        """The arrivals closed `slot` expired, and those it carried to the next slot."""
+        result = self._verdicts[slot].result
+        return {e.arrival for e in result.expired}, {unpack(w).arrival for w in result.carried}
+
+    def _allocation(self, slot: int, index: int, fates: tuple[set[int], set[int]]) -> dict[str, Any]:
+        """The `index`-th pending request of closed `slot`: what the close gave it, its place and why."""
+        request = unpack(self._pending[slot][index])
+        a = self._verdicts[slot].result.schedule.allocations[index]
+        expired, carried = (request.arrival in arrivals for arrivals in fates)
+        return {
+            **a.to_dict(),
+            "demand_w": request.demand_w,
+            "soc_pm": request.soc_pm,
+            "tcc": request.tcc,
+            "why": _why(a, request.demand_w, expired, carried, slot),
+        }
 
 
 def _why(allocation, demand_w: int, expired: bool, carried: bool, slot: int) -> str:
@@ -164,8 +199,21 @@ def _why(allocation, demand_w: int, expired: bool, carried: bool, slot: int) -> 
     return "nothing was left for it at its rank"
 
 
+_VIEWS: dict[int, tuple[Deployment, CommunityView]] = {}
+_VIEWS_LOCK = threading.Lock()
+
+
+def view_of(deployment: Deployment) -> CommunityView:
+    """The one CommunityView of `deployment`, shared by every page that reads the coordinator's history."""
+    with _VIEWS_LOCK:
+        known = _VIEWS.get(id(deployment))
+        if known is None or known[0] is not deployment:
+            known = _VIEWS[id(deployment)] = (deployment, CommunityView(deployment))
+        return known[1]
+
+
 def router(deployment: Deployment, templates) -> APIRouter:
-    view = CommunityView(deployment)
+    view = view_of(deployment)
     api = APIRouter()
 
     @api.get(PATH, response_class=HTMLResponse)
