@@ -72,6 +72,12 @@ def chain(market) -> tuple[AuctionBook, list]:
     return book, events
 
 
+def bid_block(market, consumer: str) -> int:
+    """The block of the last bid in `consumer`'s auction, from the node's logs."""
+    _, events = chain(market)
+    return [e.block for e in events if e.name == "BidPlaced" and e.args["consumer"] == consumer][-1]
+
+
 def pending(market) -> dict[str, int]:
     """Every EV's pending returns, as the contract's view says now."""
     return {a: market.client.pending_returns(a) for a in market.gateway.accounts}
@@ -152,7 +158,8 @@ def test_an_auctions_page_shows_its_bids_winner_receipts_settlement_and_parties(
     chart = page.evaluate("document.getElementById('chart').data.map(t => [t.x, t.y])")
     assert sorted(x for xs, _ in chart[1:] for x in xs) == [e.block for e in placed]  # a series per bidder
     assert len(chart) == 1 + len({e.args["provider"] for e in placed})
-    assert chart[0][1] == [START_RATE / TWEI]
+    rates = [e.args["rate_wei_per_kwh"] / TWEI for e in placed]
+    assert chart[0] == [[a.started_block, *(e.block for e in placed)], [START_RATE / TWEI, *rates]]
     trade = facts(page, "#trade")
     [closed] = [e.args for e in events if e.name == "TradeClosed"]
     assert trade["winner"] == a.winner == closed["provider"]
@@ -193,7 +200,9 @@ def test_a_bid_placed_while_the_pages_are_open_appears_without_a_reload(market, 
     bid = fields(page, "#bids tbody tr")["2"]
     assert (bid["provider"], bid["rate"]) == (a.leader, str(a.rate_wei_per_kwh)) == (p2.address, str(270 * TWEI))
     assert bid["collateral"] == str(market.client.auction(c2.address).collateral_wei)
-    assert page.evaluate("document.getElementById('chart').data.length") == before + 1  # a new bidder's series
+    chart = page.evaluate("document.getElementById('chart').data.map(t => [t.x, t.y])")
+    assert len(chart) == before + 1 and chart[-1] == [[bid_block(market, c2.address)], [270]]  # a new bidder's
+    assert chart[0][1] == [START_RATE / TWEI, 290, 270]  # the rate to undercut, step by step
     assert facts(page, "#facts")["best_bid"] == str(270 * TWEI) and "Bid 2" in page.text_content("#live")
     page.wait_for_function(  # p3, outbid, has its collateral back as a pending return
         f"""() => !!document.querySelector('#v2v-pending tr[data-account="{p3.address}"] [data-value]')

@@ -73,24 +73,32 @@
     const chartEl = document.getElementById("chart");
     const data = JSON.parse(document.getElementById("chart-data").textContent);
     const C = window.gridchainCharts;
-    const series = {};  // provider -> trace index
-    const traces = [{
-      name: "start rate", x: [data.started_block], y: [data.start_rate_twei], type: "scatter", mode: "markers",
-      marker: { symbol: "diamond", size: 10, color: "#4a4a4a" },
-      hovertemplate: "start rate %{y} Twei/kWh<br>block %{x}<extra></extra>",
-    }];
+    const series = {};  // provider -> trace index (trace 0: the rate a bid must undercut)
+    const best = {
+      name: "rate to undercut", x: [data.started_block], y: [data.start_rate_twei], type: "scatter",
+      mode: "lines", line: { shape: "hv", color: "#4a4a4a", width: 2, dash: "dot" },
+      hovertemplate: "rate to undercut %{y} Twei/kWh<br>block %{x}<extra></extra>",
+    };
+    const traces = [best];
     function trace(provider) {
-      return { name: provider.slice(0, 10) + "…", x: [], y: [], type: "scatter", mode: "lines+markers",
-               line: { shape: "hv" }, hovertemplate: provider + "<br>%{y} Twei/kWh<br>block %{x}<extra></extra>" };
+      return { name: provider.slice(0, 10) + "…", x: [], y: [], type: "scatter", mode: "markers",
+               marker: { size: 10 }, hovertemplate: provider + "<br>%{y} Twei/kWh<br>block %{x}<extra></extra>" };
+    }
+    function blocks() {  // whole blocks on the axis, about eight ticks
+      const xs = chartEl.data ? chartEl.data[0].x : best.x;
+      const span = Math.max(...xs) - Math.min(...xs);
+      return { tickformat: "d", tick0: 0, dtick: Math.max(1, Math.ceil(span / 8)), title: { text: "block" } };
     }
     for (const b of data.bids) {
       if (!(b.provider in series)) { series[b.provider] = traces.length; traces.push(trace(b.provider)); }
       traces[series[b.provider]].x.push(b.block);
       traces[series[b.provider]].y.push(b.rate_twei);
+      best.x.push(b.block);
+      best.y.push(b.rate_twei);
     }
     Plotly.newPlot(chartEl, traces, C.layout({
       hovermode: "closest",
-      xaxis: { title: { text: "block" }, tickformat: "d" },
+      xaxis: blocks(),
       yaxis: { title: { text: "rate (Twei/kWh)" }, rangemode: "tozero" },
     }), C.config);
 
@@ -101,7 +109,9 @@
         series[b.provider] = chartEl.data.length;
         Plotly.addTraces(chartEl, trace(b.provider));
       }
-      Plotly.extendTraces(chartEl, { x: [[b.block]], y: [[b.rate_twei]] }, [series[b.provider]]);
+      Plotly.extendTraces(chartEl, { x: [[b.block], [b.block]], y: [[b.rate_twei], [b.rate_twei]] },
+                          [0, series[b.provider]]);
+      Plotly.relayout(chartEl, { xaxis: blocks() });
     }
     every(async function () {
       const state = await getJson("/api/v2v/auctions/" + number + "?after=" + after);
