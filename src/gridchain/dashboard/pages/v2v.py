@@ -4,8 +4,9 @@ same numbers in a table), the receipts posted, how it closed and each party's pe
 
 The contract's history comes from the index (folded by `v2v_trades`, as `gridchain v2v auctions` folds it);
 pending returns and a live auction's collateral and delivered energy from the node's views (no key: read
-only), re-read for the accounts the newly indexed events touched, so nothing is asked again until the index's
-checkpoint moves. An open page polls `/api/v2v?since=B` or `/api/v2v/auctions/N?after=K` for what changed.
+only; the node's newest state, which may be a block ahead of the index), re-read for the accounts the newly
+indexed events touched, so nothing is asked again until the index's checkpoint moves. An open page polls
+`/api/v2v?since=B` or `/api/v2v/auctions/N?after=K` for what changed.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class V2VView:
             touched |= self.market.apply(event)
         for account in touched:
             self._pending[account] = self._client.pending_returns(account)
-        for trade in self.market.trades:
+        for trade in self.market.trades if touched else ():
             if not trade.record.closed and trade.consumer.lower() in touched:
                 self._views[trade.consumer.lower()] = self._client.auction(trade.consumer)
 
