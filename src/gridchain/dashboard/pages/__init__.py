@@ -4,6 +4,6 @@ a new page adds one line."""
 
 from __future__ import annotations
 
-from gridchain.dashboard.pages import community
+from gridchain.dashboard.pages import community, metering
 
-PAGES = (community,)
+PAGES = (community, metering)
