@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -248,11 +249,20 @@ def test_without_the_browsers_keccak_the_page_says_what_to_run(pilot, monkeypatc
     monkeypatch.setattr(page_module, "VENDOR", ("no-such-file.js",))
     deployment = Deployment.open(pilot.config)
     try:
-        html = asyncio.run(_get(create_app(deployment), "/metering")).text
+        with ThreadPoolExecutor(1) as pool:  # off Playwright's thread, whose event loop may be running
+            html = pool.submit(asyncio.run, _get(create_app(deployment), "/metering")).result().text
     finally:
         deployment.close()
     assert 'id="vendor-missing"' in html and "run <code>make setup</code>" in html
     assert "/static/metering.js" not in html and 'id="prove-button" disabled' in html
+
+
+def test_a_deployment_without_metering_says_what_to_deploy(dashboard):
+    """The community pilot's dashboard (conftest's `dashboard`): no metering contract in its record."""
+    r = httpx.get(dashboard + "/metering")
+    assert r.status_code == 200 and "no metering contract deployed (gridchain deploy metering)" in r.text
+    r = httpx.get(dashboard + "/api/metering/proof", params={"meter": "0x" + "11" * 20, "interval_start": 900})
+    assert r.status_code == 404 and "metering: no metering contract deployed" in r.text
 
 
 async def _get(asgi_app, path: str) -> httpx.Response:

@@ -109,6 +109,7 @@ class History:
     """The metering contract's events folded into meters, tariffs, anchored days and sessions."""
 
     def __init__(self, log: IndexedLog) -> None:
+        self.checkpoint = log.checkpoint  # the last block read
         self.meters: dict[str, dict[str, Any]] = {}
         for e in log.named("MeterRegistered"):
             a = e.args
@@ -249,9 +250,8 @@ def overview(view: MeteringView) -> dict[str, Any]:
     """Everything the page shows, as plain rows."""
     h, client, now = view.history, view.client, view.deployment.gateway.now()
     arch = archive.archived(view.deployment.store)
-    days = sorted(h.days.values(), key=lambda d: (-d["day"], d["meter"]))
-    for d in days:
-        d["archived"] = len(arch.get((d["meter"], d["day"]), {}))
+    days = [{**d, "archived": len(arch.get(key, {}))} for key, d in h.days.items()]
+    days.sort(key=lambda d: (-d["day"], d["meter"]))
     meters = []
     for meter in h.meters.values():
         sessions = [s for s in h.settled if s.meter == meter["meter"]]
@@ -284,7 +284,7 @@ def overview(view: MeteringView) -> dict[str, Any]:
     return {
         "contract": client.address,
         "chain_id": client.chain_id(),
-        "checkpoint": view._key[0],
+        "checkpoint": h.checkpoint,
         "now": now,
         "meters": meters,
         "days": days,
