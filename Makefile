@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 ANVIL  := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+# keccak256 for the dashboard's in-browser Merkle proofs: @noble/hashes' ESM files, served by the dashboard
+NOBLE  := node_modules/@noble/hashes
+VENDOR := src/gridchain/dashboard/static/vendor/noble-hashes
 
 .PHONY: setup postgres chromium demo lint test package-test pilot-test faults bench load fig2 gas grid clean
 
-setup: $(VENV)/.installed node_modules/.installed postgres chromium
+setup: $(VENV)/.installed node_modules/.installed $(VENDOR)/.copied postgres chromium
 
 # Debian's PostgreSQL server, which the store's tests start on 127.0.0.1 (its binaries only: no service is enabled)
 postgres:
@@ -27,6 +30,12 @@ $(VENV)/.installed: pyproject.toml setup.py
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	@$(ANVIL) --version | head -n 1
+	@touch $@
+
+# the dashboard serves these itself (no node_modules at run time; an installed wheel ships them as package data)
+$(VENDOR)/.copied: node_modules/.installed
+	mkdir -p $(VENDOR)
+	cp $(NOBLE)/sha3.js $(NOBLE)/_u64.js $(NOBLE)/utils.js $(NOBLE)/LICENSE $(VENDOR)/
 	@touch $@
 
 demo: setup

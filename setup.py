@@ -16,7 +16,7 @@ CONTRACTS = {
     if (Path(__file__).parent / "contracts" / folder).is_dir()  # a folder that does not exist yet is no package
 }
 
-DASHBOARD = {"gridchain.dashboard": ["templates/*.html", "static/*"]}  # the web pages' files
+DASHBOARD = {"gridchain.dashboard": ["templates/*.html", "static/*", "static/vendor/**/*"]}  # vendor: `make setup`
 
 setup(
     packages=[*find_packages(where="src"), *CONTRACTS],

@@ -18,8 +18,9 @@ def dashboard(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the banner as one JSON line (scripts, tests)."),
 ) -> None:
-    """Serve the deployment's dashboard in a browser: the community's slots, C - P_R against the power granted
-    and each schedule verified as `gridchain verify` does, live as slots close.
+    """Serve the deployment's dashboard in a browser: the community's slots (C - P_R against the power granted,
+    each schedule verified as `gridchain verify` does, live as slots close), a household's requests from its
+    wallet's public view (`esu export`), the V2V auctions, and the experiments' results as charts.
 
     Read-only: it opens no keystore and sends no transaction. It reads the node ([network]) and the index in the
     deployment's store ([store]), so run `gridchain index run` beside it. Its settings are the optional
