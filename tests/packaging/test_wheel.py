@@ -103,3 +103,21 @@ def test_the_gas_report_needs_the_checkouts_benchmarks_and_says_so(venv: Path, o
     assert done.returncode == 1 and done.stdout == ""
     (line,) = done.stderr.splitlines()  # one line, no traceback
     assert line.startswith("error: no folder ") and "benchmarks/baseline" in line
+
+
+def test_the_installed_dashboard_has_its_pages_and_scripts(wheel: Path, venv: Path, outside: dict):
+    """Templates, static files, the keccak module (copied by `make setup`) in the wheel; plotly.js from the
+    installed plotly: an installed dashboard serves every file of its pages without a checkout or node_modules."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    ours = ROOT / "src" / "gridchain" / "dashboard"
+    for folder in ("templates", "static"):
+        for path in (ours / folder).rglob("*"):
+            if path.is_file():
+                assert f"gridchain/dashboard/{path.relative_to(ours)}" in names, path
+    assert "gridchain/dashboard/static/vendor/noble-hashes/sha3.js" in names
+    code = (
+        "from gridchain.dashboard.app import HERE, plotly_js; "
+        "assert plotly_js().stat().st_size > 1_000_000; print(HERE)"
+    )
+    where = checked(venv / "bin" / "python", "-c", code, **outside)
+    assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout
