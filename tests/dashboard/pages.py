@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from gridchain.config.file import Config
 from gridchain.dashboard.app import create_app
 from gridchain.dashboard.deployment import Deployment
 from gridchain.dashboard.settings import DashboardSettings
@@ -17,7 +18,8 @@ def stand_in(results: Path) -> Deployment:
     """A deployment whose chain, record and store are absent: pages that need them fail, pages that read the
     results folder work."""
     settings = DashboardSettings(("127.0.0.1", 0), 2.0, results)
-    return Deployment(None, settings, None, 31337, "http://127.0.0.1:1", None, None, None)
+    config = Config(results / "gridchain.toml", {})  # an empty configuration: every section at its defaults
+    return Deployment(config, settings, None, 31337, "http://127.0.0.1:1", None, None, None)
 
 
 def file_client(results: Path) -> TestClient:
