@@ -1,9 +1,9 @@
 import pytest
 
 from gridchain.chain.anvil import start_anvil
+from tests.dashboard.serve import dashboard_process
 from tests.dashboard.town import Town
-from tests.support.browser import open_browser
-from tests.support.processes import kill, read_banner, start, stop
+from tests.support.browser import open_browser, watch
 
 
 @pytest.fixture(scope="package")
@@ -25,16 +25,25 @@ def town(tmp_path_factory):
 @pytest.fixture(scope="package")
 def dashboard(town):
     """`gridchain dashboard` on the town's config, as its own process; its URL."""
-    p = start("dashboard", "--listen", "127.0.0.1:0", "--json", config=town.config)
-    try:
-        banner = read_banner(p)
-        yield banner["url"]
-        stop(p)
-    finally:
-        kill(p)
+    with dashboard_process(town.config) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
 def browser():
     with open_browser() as b:
         yield b
+
+
+@pytest.fixture
+def page(browser):
+    """A desktop-sized page; at the end of the test no page of its context may have logged a console error or an
+    exception, or asked a host but 127.0.0.1 (but the errors a test expects: `page.expected_errors`, substrings)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    seen = watch(context)
+    p = context.new_page()
+    p.expected_errors = []
+    yield p
+    context.close()
+    seen.errors = [e for e in seen.errors if not any(x in e for x in p.expected_errors)]
+    seen.assert_clean()

@@ -11,19 +11,9 @@ from gridchain.chain.events import read_events
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import request_id
 from gridchain.coordination.parties.verifier import verify_range
-from tests.support.browser import PHONE, no_horizontal_overflow, shoot, watch
+from tests.support.browser import PHONE, no_horizontal_overflow, shoot
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    seen = watch(context)
-    p = context.new_page()
-    yield p
-    context.close()
-    seen.assert_clean()  # no console error, no exception, no request off 127.0.0.1, on any page of the test
 
 
 def kw(watts: int) -> str:

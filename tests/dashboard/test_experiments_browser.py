@@ -5,14 +5,11 @@ desktop and phone width. The dashboard runs in this process on the docs/figures 
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
+from gridchain.net.server import LoopbackServer
 from tests.dashboard.pages import stand_in
 from tests.support.browser import PHONE, no_horizontal_overflow, shoot, watch
 
@@ -35,19 +32,8 @@ def served(tmp_path_factory):
     results = tmp_path_factory.mktemp("experiments")
     for name in PAGES:
         shutil.copy(FIGURES / name, results / name)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(stand_in(results)), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the dashboard did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with LoopbackServer(create_app(stand_in(results))) as server:
+        yield server.url
 
 
 def test_every_result_page_draws_its_charts_cleanly(served, browser):

@@ -16,7 +16,7 @@ from gridchain.coordination.model.coordinator import request_id
 from gridchain.coordination.parties.verifier import fetch_records
 from gridchain.coordination.parties.wallet_public import FORMAT
 from tests.dashboard.household_pilot import WALLET, Household, cli
-from tests.support.browser import PHONE, no_horizontal_overflow, shoot, watch
+from tests.support.browser import PHONE, no_horizontal_overflow, shoot
 from tests.support.processes import kill, read_banner, start, stop
 
 pytestmark = pytest.mark.integration
@@ -53,18 +53,11 @@ def dashboard(house):
 
 
 @pytest.fixture
-def page(browser):
-    """A page whose posts to /api/household are kept (`page.posted`); no console error, no exception and no
-    request off 127.0.0.1 on it, but the ones a test expects (`page.expected_errors`)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    seen = watch(context)
-    p = context.new_page()
-    p.posted, p.expected_errors = [], []
-    p.on("request", lambda r: p.posted.append(r.post_data) if r.url.endswith("/api/household") else None)
-    yield p
-    context.close()
-    seen.errors = [e for e in seen.errors if not any(x in e for x in p.expected_errors)]
-    seen.assert_clean()
+def page(page):
+    """conftest's page, whose posts to /api/household are kept (`page.posted`)."""
+    page.posted = []
+    page.on("request", lambda r: page.posted.append(r.post_data) if r.url.endswith("/api/household") else None)
+    return page
 
 
 def kw(watts: int) -> str:

@@ -22,8 +22,8 @@ from gridchain.dashboard.deployment import Deployment
 from gridchain.dashboard.pages import metering as page_module
 from gridchain.metering import model as m
 from tests.dashboard.metering_pilot import ENERGY_WH, PRICES, MeteringPilot, gridchain_cli
-from tests.support.browser import PHONE, no_horizontal_overflow, shoot, watch
-from tests.support.processes import kill, read_banner, start, stop
+from tests.dashboard.serve import dashboard_process
+from tests.support.browser import PHONE, no_horizontal_overflow, shoot
 
 pytestmark = pytest.mark.integration
 
@@ -44,22 +44,8 @@ def pilot(tmp_path_factory):
 @pytest.fixture(scope="module")
 def served(pilot):
     """`gridchain dashboard` on the pilot's config, as its own process; its URL."""
-    p = start("dashboard", "--listen", "127.0.0.1:0", "--json", config=pilot.config)
-    try:
-        yield read_banner(p)["url"]
-        stop(p)
-    finally:
-        kill(p)
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    seen = watch(context)
-    p = context.new_page()
-    yield p
-    context.close()
-    seen.assert_clean()  # no console error, no exception, no request off 127.0.0.1, on any page of the test
+    with dashboard_process(pilot.config) as url:
+        yield url
 
 
 def values(page, selector: str) -> dict[str, str]:

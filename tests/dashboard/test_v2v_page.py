@@ -16,9 +16,9 @@ from gridchain.chain.events import read_events
 from gridchain.cli import app
 from gridchain.v2v.model import cost
 from gridchain.v2v.parties.book import AuctionBook
+from tests.dashboard.serve import dashboard_process
 from tests.dashboard.v2v_market import OPEN_WH, SETTLED_WH, START_RATE, TWEI, V2VMarket
-from tests.support.browser import PHONE, no_horizontal_overflow, shoot, watch
-from tests.support.processes import kill, read_banner, start, stop
+from tests.support.browser import PHONE, no_horizontal_overflow, shoot
 
 pytestmark = pytest.mark.integration
 SETTLED, OPEN = 2, 3  # the auctions' numbers: 1 ended without a bid, 2 settled, 3 open
@@ -41,22 +41,8 @@ def market(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dashboard(market):
     """`gridchain dashboard` on the market's config, as its own process; its URL."""
-    p = start("dashboard", "--listen", "127.0.0.1:0", "--json", config=market.config)
-    try:
-        yield read_banner(p)["url"]
-        stop(p)
-    finally:
-        kill(p)
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    seen = watch(context)
-    p = context.new_page()
-    yield p
-    context.close()
-    seen.assert_clean()  # no console error, no exception, no request off 127.0.0.1, on any page of the test
+    with dashboard_process(market.config) as url:
+        yield url
 
 
 # -- the chain's truth, read afresh from the node ---------------------------------------------------------------

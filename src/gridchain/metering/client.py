@@ -70,7 +70,8 @@ class ReadingProof:
     root: bytes
 
 
-def _settled(a: dict) -> m.Settled:
+def settled_from(a: dict) -> m.Settled:
+    """A SessionSettled event's arguments as the model's record."""
     return m.Settled(
         bytes(a["session"]),
         str(a["ev"]).lower(),
@@ -188,7 +189,7 @@ class MeteringClient(ContractClient):
     def settle_session(self, sender: str, session: SignedSession) -> tuple[m.Settled, Receipt]:
         receipt = self._tx("settle_session", session.as_args(), sender)
         (event,) = receipt.named("SessionSettled")
-        return _settled(event.args), receipt
+        return settled_from(event.args), receipt
 
     def tariffs(self, community: int, from_block: int = 0) -> list[m.Tariff]:
         """Every tariff version of `community`, oldest first, from the contract's `TariffSet` events."""
@@ -202,7 +203,7 @@ class MeteringClient(ContractClient):
     def settlements(self, from_block: int = 0) -> list[m.Settled]:
         """Every settled roaming session, from the contract's `SessionSettled` events."""
         events = read_events(self.gateway, self.artifact, self.address, ("SessionSettled",), from_block)
-        return [_settled(e.args) for e in events]
+        return [settled_from(e.args) for e in events]
 
     def settlement_of(self, session: bytes, from_block: int = 0) -> tuple[m.Settled, str] | None:
         """A session's settlement on chain and its transaction's hash, from its `SessionSettled` event; None if
@@ -210,7 +211,7 @@ class MeteringClient(ContractClient):
         events = read_events(self.gateway, self.artifact, self.address, ("SessionSettled",), from_block)
         for e in events:
             if bytes(e.args["session"]) == session:
-                return _settled(e.args), e.tx_hash
+                return settled_from(e.args), e.tx_hash
         return None
 
     # -- reads -----------------------------------------------------------------------------------------

@@ -513,3 +513,43 @@ def interval_energies(
         energies[min(max((t - 1) // INTERVAL_S, first), last) - first] += wh - prev_wh
         prev_wh = wh
     return first, tuple(energies)
+
+
+def bill(party: str, settled: Sequence[Settled], start: int, end: int, community: int, tariffs: Sequence) -> dict:
+    """A party's bill for the sessions that started in [start, end) [unix s]: one line per session it was charged
+    for (its EV's owner: the payer) or credited with (its meter's owner: the host), the totals, and the tariff of
+    `community` in force at the period's end (`gridchain metering bill --json`'s object; the dashboard's too)."""
+    lines = []
+    for s in settled:
+        if not start <= s.first_interval * INTERVAL_S < end:
+            continue
+        for role, who, sign in (("charged", s.payer, -1), ("credited", s.host, 1)):
+            if who == party:
+                lines.append(
+                    {
+                        "session": "0x" + s.session.hex(),
+                        "role": role,
+                        "start": s.first_interval * INTERVAL_S,
+                        "intervals": s.intervals,
+                        "energy_wh": s.energy_wh,
+                        "cost_wei": s.cost_wei,
+                        "paid_wei": s.paid_wei,
+                        "unpaid_wei": s.unpaid_wei,
+                        "balance_wei": sign * s.paid_wei,
+                    }
+                )
+    in_force = tariff_in_force(tariffs, end - 1)
+    return {
+        "party": party,
+        "from": start,
+        "to": end,
+        "community": community,
+        "sessions": lines,
+        "energy_wh": sum(x["energy_wh"] for x in lines),
+        "charged_wei": sum(x["paid_wei"] for x in lines if x["role"] == "charged"),
+        "credited_wei": sum(x["paid_wei"] for x in lines if x["role"] == "credited"),
+        "unpaid_wei": sum(x["unpaid_wei"] for x in lines if x["role"] == "charged"),
+        "tariff": None
+        if in_force is None
+        else {"effective_from": in_force.effective_from, "prices_wei_per_kwh": list(in_force.prices_wei_per_kwh)},
+    }

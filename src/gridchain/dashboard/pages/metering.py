@@ -25,7 +25,7 @@ from gridchain.dashboard.pages import metering_archive as archive
 from gridchain.errors import InputError
 from gridchain.index.reader import IndexedLog
 from gridchain.metering import model as m
-from gridchain.metering.client import CONTRACT, MeteringClient
+from gridchain.metering.client import CONTRACT, MeteringClient, settled_from
 
 TITLE, PATH = "Metering", "/metering"
 EVENTS = ("MeterRegistered", "GatewayAssigned", "TariffSet", "RootAnchored", "Reserved", "Released", "SessionSettled")
@@ -50,59 +50,6 @@ def utc(t: int | None, day: bool = False) -> str:
         return "-"
     when = datetime.fromtimestamp(t * m.PERIOD_S if day else t, UTC)
     return when.strftime("%Y-%m-%d" if day else "%Y-%m-%d %H:%M")
-
-
-def _settled(a: dict) -> m.Settled:
-    return m.Settled(
-        bytes(a["session"]),
-        str(a["ev"]).lower(),
-        str(a["payer"]).lower(),
-        str(a["host"]).lower(),
-        str(a["meter"]).lower(),
-        int(a["first_interval"]),
-        int(a["intervals"]),
-        int(a["energy_wh"]),
-        int(a["cost_wei"]),
-        int(a["paid_wei"]),
-    )
-
-
-def bill(party: str, settled: list[m.Settled], start: int, end: int, community: int, tariffs: list) -> dict:
-    """A party's bill for sessions starting in [start, end): `gridchain metering bill --json`'s object."""
-    lines = []
-    for s in settled:
-        if not start <= s.first_interval * m.INTERVAL_S < end:
-            continue
-        for role, who, sign in (("charged", s.payer, -1), ("credited", s.host, 1)):
-            if who == party:
-                lines.append(
-                    {
-                        "session": "0x" + s.session.hex(),
-                        "role": role,
-                        "start": s.first_interval * m.INTERVAL_S,
-                        "intervals": s.intervals,
-                        "energy_wh": s.energy_wh,
-                        "cost_wei": s.cost_wei,
-                        "paid_wei": s.paid_wei,
-                        "unpaid_wei": s.unpaid_wei,
-                        "balance_wei": sign * s.paid_wei,
-                    }
-                )
-    in_force = m.tariff_in_force(tariffs, end - 1)
-    return {
-        "party": party,
-        "from": start,
-        "to": end,
-        "community": community,
-        "sessions": lines,
-        "energy_wh": sum(x["energy_wh"] for x in lines),
-        "charged_wei": sum(x["paid_wei"] for x in lines if x["role"] == "charged"),
-        "credited_wei": sum(x["paid_wei"] for x in lines if x["role"] == "credited"),
-        "unpaid_wei": sum(x["unpaid_wei"] for x in lines if x["role"] == "charged"),
-        "tariff": None
-        if in_force is None
-        else {"effective_from": in_force.effective_from, "prices_wei_per_kwh": list(in_force.prices_wei_per_kwh)},
-    }
 
 
 class History:
@@ -141,7 +88,7 @@ class History:
                 "tx": e.tx_hash,
                 "block": e.block,
             }
-        self.settled = [_settled(e.args) for e in log.named("SessionSettled")]
+        self.settled = [settled_from(e.args) for e in log.named("SessionSettled")]
         self.sessions = self._sessions(log)
 
     def _sessions(self, log: IndexedLog) -> list[dict[str, Any]]:
@@ -226,7 +173,7 @@ class MeteringView:
         if end <= start:
             raise InputError("to", f"{end} is not after from {start}")
         tariffs = self.history.tariffs.get(self.community, [])
-        return bill(party, self.history.settled, start, end, self.community, tariffs)
+        return m.bill(party, self.history.settled, start, end, self.community, tariffs)
 
 
 def _account_names(deployment: Deployment) -> dict[str, str]:

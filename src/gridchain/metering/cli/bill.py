@@ -33,28 +33,6 @@ def _when(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def bill_lines(party: str, settled: list[m.Settled]) -> list[dict]:
-    """One line per settled session of `party`: charged (its EV's owner) or credited (its meter's owner)."""
-    out = []
-    for s in settled:
-        for role, sign in (("charged", -1), ("credited", 1)):
-            if (s.payer if role == "charged" else s.host) == party:
-                out.append(
-                    {
-                        "session": "0x" + s.session.hex(),
-                        "role": role,
-                        "start": s.first_interval * m.INTERVAL_S,
-                        "intervals": s.intervals,
-                        "energy_wh": s.energy_wh,
-                        "cost_wei": s.cost_wei,
-                        "paid_wei": s.paid_wei,
-                        "unpaid_wei": s.unpaid_wei,
-                        "balance_wei": sign * s.paid_wei,
-                    }
-                )
-    return out
-
-
 @bad_input_exits
 def bill(
     party: str = typer.Option(
@@ -78,25 +56,9 @@ def bill(
     end = d.network.gateway.now() if end is None else end
     if end <= start:
         raise InputError("--to", f"{end} is not after --from {start}")
-    settled = [s for s in d.client.settlements(d.from_block) if start <= s.first_interval * m.INTERVAL_S < end]
-    lines = bill_lines(who, settled)
     community = metering(config).community
     tariffs = d.client.tariffs(community, d.from_block)
-    in_force = m.tariff_in_force(tariffs, end - 1)
-    out = {
-        "party": who,
-        "from": start,
-        "to": end,
-        "community": community,
-        "sessions": lines,
-        "energy_wh": sum(x["energy_wh"] for x in lines),
-        "charged_wei": sum(x["paid_wei"] for x in lines if x["role"] == "charged"),
-        "credited_wei": sum(x["paid_wei"] for x in lines if x["role"] == "credited"),
-        "unpaid_wei": sum(x["unpaid_wei"] for x in lines if x["role"] == "charged"),
-        "tariff": None
-        if in_force is None
-        else {"effective_from": in_force.effective_from, "prices_wei_per_kwh": list(in_force.prices_wei_per_kwh)},
-    }
+    out = m.bill(who, d.client.settlements(d.from_block), start, end, community, tariffs)
     emit(as_json, out, _table(party, out))
 
 
