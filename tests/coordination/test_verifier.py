@@ -3,7 +3,7 @@ import copy
 import pytest
 
 from gridchain.coordination.model.coordinator import chain, pack, unpack
-from gridchain.coordination.model.verify import follow, verify_slot
+from gridchain.coordination.model.verify import follow, verify_slot, verify_slots
 from gridchain.coordination.parties.keeper import Keeper
 from gridchain.coordination.parties.verifier import fetch_records, verify
 
@@ -43,25 +43,25 @@ def test_not_closed_yet(history):
     assert not verdict.ok and verdict.mismatches == ("slot 5 is not closed yet",)
 
 
-@pytest.mark.parametrize(
-    "tamper, expected",
-    [
-        (lambda r: r.closed[3].update(granted_w=r.closed[3]["granted_w"] + 1), "slot 3: granted_w on chain"),
-        (lambda r: r.closed[3].update(scheduled=r.closed[3]["scheduled"] - 1), "slot 3: scheduled on chain"),
-        (lambda r: r.closed[3].update(capacity_w=1), "slot 3: capacity_w on chain 1, but the capacity posted"),
-        (
-            lambda r: r.closed[2].update(capacity_w=1),
-            "slot 2: capacity_w on chain 1, but the capacity of the slot before",
-        ),
-        (lambda r: r.expired.__setitem__(3, r.expired.get(3, []) + [(999, 1)]), "slot 3: expiries on chain"),
-        (lambda r: r.submitted[3].pop(), "slot 3: the close was given"),
-        (lambda r: r.submitted[1].pop(0), "slot 3:"),  # an earlier slot's request vanished: carry-over differs
-        (
-            lambda r: r.close_inputs.__setitem__(3, (r.close_inputs[3][0], swap_first_two(r.close_inputs[3][1]))),
-            "slot 3: the close's order is not the rule's order",
-        ),
-    ],
-)
+TAMPERS = [
+    (lambda r: r.closed[3].update(granted_w=r.closed[3]["granted_w"] + 1), "slot 3: granted_w on chain"),
+    (lambda r: r.closed[3].update(scheduled=r.closed[3]["scheduled"] - 1), "slot 3: scheduled on chain"),
+    (lambda r: r.closed[3].update(capacity_w=1), "slot 3: capacity_w on chain 1, but the capacity posted"),
+    (
+        lambda r: r.closed[2].update(capacity_w=1),
+        "slot 2: capacity_w on chain 1, but the capacity of the slot before",
+    ),
+    (lambda r: r.expired.__setitem__(3, r.expired.get(3, []) + [(999, 1)]), "slot 3: expiries on chain"),
+    (lambda r: r.submitted[3].pop(), "slot 3: the close was given"),
+    (lambda r: r.submitted[1].pop(0), "slot 3:"),  # an earlier slot's request vanished: carry-over differs
+    (
+        lambda r: r.close_inputs.__setitem__(3, (r.close_inputs[3][0], swap_first_two(r.close_inputs[3][1]))),
+        "slot 3: the close's order is not the rule's order",
+    ),
+]
+
+
+@pytest.mark.parametrize("tamper, expected", TAMPERS)
 def test_a_tampered_record_is_reported(history, tamper, expected):
     records = fetch_records(history.client)
     assert verify_slot(records, 3).ok
@@ -111,3 +111,18 @@ def test_paged_closes_verify(town):
     assert sum(e["expired"] for e in records.closed.values()) > 0  # expiries happened, and are recomputed
     for slot in range(4):
         assert verify(town.client, slot).ok, verify(town.client, slot).mismatches
+
+
+@pytest.mark.parametrize("tamper", [None] + [t for t, _ in TAMPERS])
+def test_verifying_on_from_a_verified_prefix_equals_verifying_from_slot_0(history, tamper):
+    """A reader following the chain (the dashboard) keeps the verdicts it has and recomputes only the new slots:
+    from every prefix, tampered records included, the verdicts are those of a recomputation from slot 0."""
+    records = copy.deepcopy(fetch_records(history.client))
+    if tamper is not None:
+        tamper(records)
+    whole = verify_slots(records, 4)
+    for k in range(6):
+        prior = verify_slots(records, k - 1) if k > 0 else []
+        assert verify_slots(records, 4, prior) == whole, k
+    assert verify_slots(records, 5, whole)[:5] == whole and verify_slots(records, 5, whole)[5].result is None
+    assert verify_slots(records, 4, [whole[0], whole[2]]) == whole  # not a prefix past slot 0: slot 0 kept only

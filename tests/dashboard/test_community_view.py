@@ -54,6 +54,7 @@ def test_the_history_is_recomputed_only_when_the_index_moves(town, deployment, m
     slot = town.slot(2)
     after = view.state()
     assert len(calls) == 2 and after["closed"] == first["closed"] + 1 and after["rows"][-1]["slot"] == slot
+    assert after["rows"] == community.CommunityView(deployment).state()["rows"]  # the new slot alone: the same
 
 
 def test_an_empty_index_says_what_to_run(town, tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ anything is verified, and may never be finished. Its expiries are the recomputed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gridchain.coordination.model.coordinator import (
@@ -75,38 +76,56 @@ def verify_slot(records: ChainRecords, slot: int) -> Verdict:
     return verify_slots(records, slot)[-1]
 
 
-def verify_slots(records: ChainRecords, upto: int) -> list[Verdict]:
-    """Verdicts for slots 0..upto, from one recomputation of the history."""
+def verify_slots(records: ChainRecords, upto: int, prior: Sequence[Verdict] = ()) -> list[Verdict]:
+    """Verdicts for slots 0..upto, from one recomputation of the history.
+
+    `prior`: the verdicts of slots 0..k-1 already computed from records that hold the same for those slots (a
+    reader following a growing chain): they are kept and only slots k..upto are recomputed, from the last one's
+    carry-over; the result equals a recomputation from slot 0."""
     missing = [s for s in range(upto + 1) if s not in records.closed]
     if missing:
         done = missing[0]
-        verdicts = verify_slots(records, done - 1) if done > 0 else []
+        verdicts = verify_slots(records, done - 1, prior[:done]) if done > 0 else []
         return verdicts + [Verdict(s, None, (f"slot {done} is not closed yet",)) for s in range(done, upto + 1)]
-    results = recompute(records, upto)
-    verdicts, capacity_problems = [], []
-    for slot, result in enumerate(results):
+    kept = [v for v in prior[: upto + 1] if v.result is not None]
+    kept = kept[: next((i for i, v in enumerate(kept) if v.slot != i), len(kept))]  # a prefix 0..k-1 only
+    capacity_problems = [m for slot in range(len(kept)) for m in _capacity_mismatches(records, slot)]
+    carried = list(kept[-1].result.carried) if kept else []
+    verdicts = list(kept)
+    for slot in range(len(kept), upto + 1):
+        result = close(
+            slot, carried + records.submitted.get(slot, []), records.closed[slot]["capacity_w"], records.beta1_pm
+        )
         capacity_problems += _capacity_mismatches(records, slot)  # a wrong capacity taints every later slot
-        mismatches = list(capacity_problems)
-        for key, value in result.event().items():
-            on_chain = records.closed[slot].get(key)
-            if on_chain != value:
-                mismatches.append(f"slot {slot}: {key} on chain {on_chain}, recomputed {value}")
-        if slot in records.close_inputs:
-            expiries = [(e.arrival, e.remaining_w) for e in result.expired]
-            logged = records.expired.get(slot, [])
-            if logged != expiries:
-                mismatches.append(f"slot {slot}: expiries on chain {logged}, recomputed {expiries}")
-            requests, positions = records.close_inputs[slot]
-            pending = (list(results[slot - 1].carried) if slot > 0 else []) + records.submitted.get(slot, [])
-            expected, expected_positions = close_calldata(pending, records.beta1_pm)
-            if sorted(requests) != sorted(pending):
-                mismatches.append(
-                    f"slot {slot}: the close was given {len(requests)} requests, not the {len(pending)} pending"
-                )
-            elif requests != expected or positions != expected_positions:
-                mismatches.append(f"slot {slot}: the close's order is not the rule's order")
+        mismatches = list(capacity_problems) + _record_mismatches(records, slot, result, carried)
         verdicts.append(Verdict(slot, result, tuple(mismatches)))
+        carried = list(result.carried)
     return verdicts
+
+
+def _record_mismatches(records: ChainRecords, slot: int, result: CloseResult, carried_in: list[int]) -> list[str]:
+    """How the chain's record of one slot differs from its recomputation: the SlotClosed event, and for a close
+    in one call its expiries and its calldata (the pending set, in the rule's order)."""
+    mismatches = []
+    for key, value in result.event().items():
+        on_chain = records.closed[slot].get(key)
+        if on_chain != value:
+            mismatches.append(f"slot {slot}: {key} on chain {on_chain}, recomputed {value}")
+    if slot in records.close_inputs:
+        expiries = [(e.arrival, e.remaining_w) for e in result.expired]
+        logged = records.expired.get(slot, [])
+        if logged != expiries:
+            mismatches.append(f"slot {slot}: expiries on chain {logged}, recomputed {expiries}")
+        requests, positions = records.close_inputs[slot]
+        pending = carried_in + records.submitted.get(slot, [])
+        expected, expected_positions = close_calldata(pending, records.beta1_pm)
+        if sorted(requests) != sorted(pending):
+            mismatches.append(
+                f"slot {slot}: the close was given {len(requests)} requests, not the {len(pending)} pending"
+            )
+        elif requests != expected or positions != expected_positions:
+            mismatches.append(f"slot {slot}: the close's order is not the rule's order")
+    return mismatches
 
 
 def follow(records: ChainRecords, arrival: int, upto: int) -> list[tuple[int, int, str]]:

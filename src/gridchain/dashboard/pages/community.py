@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from gridchain.chain.events import ChainReorganized
 from gridchain.coordination.client import HISTORY, CoordinatorClient, Submission
 from gridchain.coordination.model.coordinator import UNSET, request_id, unpack
-from gridchain.coordination.model.verify import Verdict, verify_slots
+from gridchain.coordination.model.verify import ChainRecords, Verdict, verify_slots
 from gridchain.coordination.parties.verifier import fetch_records
 from gridchain.dashboard.deployment import Deployment
 from gridchain.index.reader import IndexedLog
@@ -37,6 +37,7 @@ class CommunityView:
         self._key: tuple[int, str | None] | None = None
         self._rows: list[dict[str, Any]] = []
         self._verdicts: list[Verdict] = []
+        self._records: ChainRecords | None = None  # what the verdicts were computed from
         self._pending: dict[int, list[int]] = {}  # slot -> the packed requests its close was given, in order
         self._where: dict[int, list[tuple[int, int]]] = {}  # arrival -> (slot, its index in the slot's pending)
         self._submitted: dict[int, Submission] = {}  # arrival -> its submission
@@ -115,7 +116,9 @@ class CommunityView:
         records = fetch_records(self._client)
         closes = {e.args["slot"]: e for e in self._client.closes()}
         upto = max(records.closed, default=-1)
-        self._verdicts = verify_slots(records, upto) if upto >= 0 else []
+        kept = self._verdicts[: _same_prefix(self._records, records, len(self._verdicts))]
+        self._verdicts = verify_slots(records, upto, kept) if upto >= 0 else []  # only the new slots recomputed
+        self._records = records
         self._pending, self._where, carried = {}, {}, []
         for v in self._verdicts:
             self._pending[v.slot] = carried + records.submitted.get(v.slot, [])
@@ -183,6 +186,18 @@ class CommunityView:
             "tcc": request.tcc,
             "why": _why(a, request.demand_w, expired, carried, slot),
         }
+
+
+def _same_prefix(old: ChainRecords | None, new: ChainRecords, upto: int) -> int:
+    """How many slots from slot 0 (at most `upto`) have the same records in `old` and `new`: their verdicts
+    stand (a chain that grew changes no closed slot's records; a reorganisation does, from its fork on)."""
+    if old is None or old.beta1_pm != new.beta1_pm:
+        return 0
+    for slot in range(upto):
+        for field in ("submitted", "posted", "closed", "close_inputs", "expired"):
+            if getattr(old, field).get(slot) != getattr(new, field).get(slot):
+                return slot
+    return upto
 
 
 def _why(allocation, demand_w: int, expired: bool, carried: bool, slot: int) -> str:
