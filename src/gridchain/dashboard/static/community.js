@@ -14,7 +14,10 @@
       type: "scatter", mode: "lines+markers", line: { shape: "hvh", color: "#0b5cad", width: 2 } },
     { name: "granted (kW)", x: points.map((p) => p.slot), y: points.map((p) => kw(p.granted_w)),
       type: "bar", marker: { color: "#e07b00" } },
-  ], C.layout({ xaxis: { title: { text: "slot" }, tickformat: "d" }, yaxis: { title: { text: "kW" }, rangemode: "tozero" } }), C.config);
+  ], C.layout({
+    xaxis: { title: { text: "slot" }, tickformat: "d", tick0: 0, dtick: Math.max(1, Math.ceil(points.length / 12)) },
+    yaxis: { title: { text: "kW" }, rangemode: "tozero" },
+  }), C.config);
 
   const tbody = document.querySelector("#slots tbody");
   const fmtKw = (w) => (w === null || w === undefined ? "-" : String(+(w / 1000).toPrecision(6)));
