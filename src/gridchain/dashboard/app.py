@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -34,7 +35,7 @@ def create_app(deployment: Deployment) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     nav = [(page.TITLE, page.PATH) for page in PAGES]
     templates.env.globals.update(nav=nav, version=__version__, poll_ms=int(deployment.settings.poll_s * 1000))
-    templates.env.globals.update(chain_id=deployment.chain_id, rpc_url=deployment.rpc_url)
+    templates.env.globals.update(chain_id=deployment.chain_id, node=_node_host(deployment.rpc_url))
     templates.env.filters["kw"] = _kw
     templates.env.filters["short"] = _short
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -52,7 +53,11 @@ def create_app(deployment: Deployment) -> FastAPI:
 
     @app.get("/health")
     def health():
-        return {"ok": True, "head": deployment.gateway.block_number()}
+        """200 while the node answers (its head block), else 503 naming the error."""
+        try:
+            return {"ok": True, "head": deployment.gateway.block_number()}
+        except Exception as e:  # the node is down or unreachable: the pages cannot be fresh
+            return JSONResponse({"ok": False, "error": f"network.rpc_url: {type(e).__name__}"}, status_code=503)
 
     for page in PAGES:
         app.include_router(page.router(deployment, templates))
@@ -83,6 +88,12 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def _node_host(url: str) -> str:
+    """The node's scheme, host and port only: a provider's URL may carry an API key in its path or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 def _kw(watts: int | None) -> str:
