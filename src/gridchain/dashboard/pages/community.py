@@ -27,6 +27,26 @@ TITLE, PATH = "Community", "/community"
 TABLE_ROWS = 200  # the page's table shows the newest slots; the chart and the API have them all
 
 
+class ReadOnce(IndexedLog):
+    """The coordinator's history from the index, read when the view says so (`due`), not at every accessor's
+    sync: the records of one request take several accessors, each of which would read the index and ask the
+    node for a block hash again."""
+
+    due = True
+
+    def sync(self):
+        if not self.due:
+            return []
+        self.due = False
+        fresh = self.checkpoint_hash is None
+        new = super().sync()
+        if fresh and self.checkpoint_hash is not None:  # a first read has nothing to compare: check it now
+            now = self.gateway.block_hash(self.checkpoint)
+            if now != self.checkpoint_hash:  # the index still holds a branch the chain left
+                raise ChainReorganized(self.checkpoint, self.checkpoint_hash, now)
+        return new
+
+
 class CommunityView:
     """The coordinator's slots as rows, recomputed from the index when its checkpoint moves."""
 
@@ -95,6 +115,7 @@ class CommunityView:
             try:
                 if self._client is None or self._client.address != address:
                     self._client = self._attach(address)
+                self._client.log.due = True  # one read of the index per request, not one per accessor
                 self._client.sync()
                 key = (self._client.log.checkpoint, self._client.log.checkpoint_hash)
                 if key != self._key:
@@ -108,7 +129,7 @@ class CommunityView:
     def _attach(self, address: str) -> CoordinatorClient:
         d = self.deployment
         client = CoordinatorClient(d.gateway, address, None, d.start_block("coordinator"))
-        client.log = IndexedLog(d.reader, "coordinator", client.artifact, HISTORY, d.gateway)
+        client.log = ReadOnce(d.reader, "coordinator", client.artifact, HISTORY, d.gateway)
         self._key = None
         return client
 
