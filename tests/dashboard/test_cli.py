@@ -7,8 +7,10 @@ import socket
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
-from tests.support.processes import gridchain, kill, one_line_error, read_banner, start, stop
+from gridchain.cli import app
+from tests.support.processes import kill, read_banner, start, stop
 
 pytestmark = pytest.mark.integration
 
@@ -35,13 +37,20 @@ def test_it_serves_with_no_password_anywhere(town, monkeypatch):
         kill(p)
 
 
+def refused(*args) -> str:
+    """`gridchain dashboard ARGS` run in this process: it must exit 2 with one line on stderr; the line."""
+    r = CliRunner().invoke(app, ["dashboard", *map(str, args)])
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.count("\n") == 1, (r.exit_code, r.output)
+    return r.stderr.strip()
+
+
 def test_a_listen_address_in_use_is_refused_naming_the_option(town):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         port = s.getsockname()[1]
-        p = gridchain("dashboard", "--listen", f"127.0.0.1:{port}", config=town.config)
-    assert one_line_error(p) == f"error: --listen: cannot listen on 127.0.0.1:{port}: Address already in use"
+        error = refused("--listen", f"127.0.0.1:{port}", "--config", town.config)
+    assert error == f"error: --listen: cannot listen on 127.0.0.1:{port}: Address already in use"
 
 
 @pytest.mark.parametrize(
@@ -59,10 +68,8 @@ def test_bad_input_exits_2_with_one_line(town, args, edit, error):
     if edit is not None:
         assert edit[0] in config.read_text()
         config = variant(town, "bad.toml", config.read_text().replace(edit[0], edit[1], 1))
-    p = gridchain("dashboard", *args, config=config)
-    assert one_line_error(p).startswith(error)
+    assert refused(*args, "--config", config).startswith(error)
 
 
 def test_a_missing_config_is_refused(tmp_path):
-    p = gridchain("dashboard", config=tmp_path / "nowhere.toml")
-    assert one_line_error(p).startswith("error: --config: ")
+    assert refused("--config", tmp_path / "nowhere.toml").startswith("error: --config: ")
