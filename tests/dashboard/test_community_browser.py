@@ -88,7 +88,7 @@ def test_a_slots_page_gives_each_request_its_place_in_the_rules_order(town, dash
     expected = sorted(verdict.result.schedule.allocations, key=lambda a: a.rank)
     assert [r[1] for r in shown] == [a.id for a in expected]
     assert [(r[0], r[2], r[4], r[5]) for r in shown] == [
-        (str(a.rank), str(a.priority), kw(a.granted_w), str(a.status)) for a in expected
+        (f"{a.rank + 1} of {len(expected)}", str(a.priority), kw(a.granted_w), str(a.status)) for a in expected
     ]
     carried = {request_id(w >> 112) for w in verdict.result.carried}
     for r in shown:
