@@ -31,6 +31,7 @@ class Deployment:
     record: DeploymentRecord
     store: Store
     reader: IndexReader
+    views: dict[str, object] = field(default_factory=dict)  # the pages' shared views, by name (one per server)
     _checked: dict[str, str] = field(default_factory=dict)
     _migrated: bool = False
 

@@ -235,17 +235,13 @@ def _why(allocation, demand_w: int, expired: bool, carried: bool, slot: int) -> 
     return "nothing was left for it at its rank"
 
 
-_VIEWS: dict[int, tuple[Deployment, CommunityView]] = {}
-_VIEWS_LOCK = threading.Lock()
-
-
 def view_of(deployment: Deployment) -> CommunityView:
-    """The one CommunityView of `deployment`, shared by every page that reads the coordinator's history."""
-    with _VIEWS_LOCK:
-        known = _VIEWS.get(id(deployment))
-        if known is None or known[0] is not deployment:
-            known = _VIEWS[id(deployment)] = (deployment, CommunityView(deployment))
-        return known[1]
+    """The one CommunityView of `deployment`, shared by every page that reads the coordinator's history (the
+    routers are built once, in one thread, when the app is)."""
+    view = deployment.views.get("community")
+    if view is None:
+        view = deployment.views["community"] = CommunityView(deployment)
+    return view
 
 
 def router(deployment: Deployment, templates) -> APIRouter:
