@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from gridchain.cli.node import Hardfork
+from gridchain.coin import gas as coin_gas
 from gridchain.coordination import gas as coordination_gas
 from gridchain.errors import InputError
 from gridchain.metering import gas as metering_gas
@@ -26,7 +27,7 @@ from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.results import write_results
 from gridchain.v2v import gas as v2v_gas
 
-SECTIONS = (coordination_gas, v2v_gas, metering_gas)  # the gas report's registry: a new system adds its gas.py
+SECTIONS = (coordination_gas, v2v_gas, metering_gas, coin_gas)  # the gas report's registry: a new system adds its gas.py
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
 
