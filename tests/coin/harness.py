@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 import boa
+from eth_abi import encode
 
 from gridchain.coin.client import sign_permit
 from gridchain.coin.model import SUPPLY_OVERFLOW, ZERO, CoinError, CoinModel
@@ -24,6 +25,14 @@ def deployer():
     return load(CONTRACT)
 
 
+def deploy(name: str = NAME, symbol: str = SYMBOL):
+    """The coin deployed from boa's default account: the init code run directly and the contract taken `at` its
+    address, which skips boa's per-deployment source map (a tenth of the time: the machines deploy per example)."""
+    d = deployer()
+    address, _ = boa.env.deploy_code(bytecode=d.compiler_data.bytecode + encode(["string", "string"], [name, symbol]))
+    return d.at(address)
+
+
 def refused(reason: str, call, *args, **kwargs) -> None:
     """`call` is refused by both sides with exactly `reason` (snekmate's or ours)."""
     with _refused(reason, CoinError):
@@ -38,7 +47,7 @@ class Coin(Mirrored):
 
     def __init__(self, holders: int = 3):
         self.owner = str(boa.env.eoa)
-        self.c = deployer().deploy(NAME, SYMBOL)
+        self.c = deploy()
         self.address = str(self.c.address)
         self.chain_id = self.c.eip712Domain()[3]
         self.model = CoinModel(self.owner, NAME, SYMBOL, self.chain_id, self.address)
@@ -52,13 +61,14 @@ class Coin(Mirrored):
     # -- calls (sender first, as the model's) -------------------------------------------------------------
     def _call(self, sender, model_fn: str, chain_fn: str, *args):
         sender = str(sender)
-        self.known.update(str(a).lower() for a in args if isinstance(a, str) and a.startswith("0x") and len(a) == 42)
+        touched = {sender.lower(), *(a.lower() for a in args if isinstance(a, str) and a.startswith("0x"))}
+        self.known |= touched
         if model_fn.startswith("mint"):
             self._overflow(sender, model_fn, chain_fn, *args)
         result, out = self.mirror(
             sender, lambda: getattr(self.model, model_fn)(sender, *args), lambda: getattr(self.c, chain_fn)(*args)
         )
-        self.check()
+        self.check(touched | {self.model.owner})
         return out
 
     def mint(self, sender, to, amount):
@@ -93,14 +103,15 @@ class Coin(Mirrored):
 
     def permit(self, sender, owner, spender, amount, deadline, v, r: bytes, s: bytes):
         sender, owner, spender = str(sender), str(owner), str(spender)
-        self.known.update({owner.lower(), spender.lower()})
+        touched = {sender.lower(), owner.lower(), spender.lower()}
+        self.known |= touched
         ri, si = int.from_bytes(r, "big"), int.from_bytes(s, "big")
         self.mirror(
             sender,
             lambda: self.model.permit(sender, self.now, owner, spender, amount, deadline, v, ri, si),
             lambda: self.c.permit(owner, spender, amount, deadline, v, r, s),
         )
-        self.check()
+        self.check(touched)
 
     def sign(self, holder: str, spender, amount: int, deadline: int, nonce: int | None = None, domain=None):
         """A permit signed by `holder`'s key (its current nonce unless told; the coin's domain unless told)."""
@@ -127,18 +138,22 @@ class Coin(Mirrored):
             raise
 
     # -- comparing -----------------------------------------------------------------------------------------
-    def check(self) -> None:
+    def check(self, accounts: set[str] | None = None) -> None:
+        """Chain and twin agree on `accounts` (after a call: those it named, its sender and the owner; a view
+        call costs a millisecond), or on every known account and the invariant (None: at the end of a test)."""
         c, m = self.c, self.model
+        accounts = (self.known if accounts is None else accounts) - {ZERO}
         assert c.totalSupply() == m.total_supply
         assert str(c.owner()).lower() == m.owner
-        for a in self.known - {ZERO}:
+        for a in accounts:
             assert c.balanceOf(a) == m.balance_of(a), a
             assert c.nonces(a) == m.nonce(a), a
             assert c.is_minter(a) == m.is_minter(a), a
         for owner, spender in m.allowances:
-            assert c.allowance(owner, spender) == m.allowance(owner, spender), (owner, spender)
-        for reference in m.references:
-            assert c.reference_used(reference)
+            if owner in accounts or spender in accounts:
+                assert c.allowance(owner, spender) == m.allowance(owner, spender), (owner, spender)
         m.check_invariant()
-        assert sum(c.balanceOf(a) for a in self.known - {ZERO}) == c.totalSupply()  # every holder is known
+        if accounts == self.known - {ZERO}:
+            assert all(c.reference_used(reference) for reference in m.references)
+            assert sum(c.balanceOf(a) for a in accounts) == c.totalSupply()  # every holder is known
 
