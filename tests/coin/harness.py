@@ -116,7 +116,9 @@ class Coin(Mirrored):
     def sign(self, holder: str, spender, amount: int, deadline: int, nonce: int | None = None, domain=None):
         """A permit signed by `holder`'s key (its current nonce unless told; the coin's domain unless told)."""
         nonce = self.model.nonce(holder) if nonce is None else nonce
-        return sign_permit(self.keys[holder.lower()], domain or self.model.domain(), str(spender), amount, nonce, deadline)
+        return sign_permit(
+            self.keys[holder.lower()], domain or self.model.domain(), str(spender), amount, nonce, deadline
+        )
 
     def new_holder(self):
         account = self.new_account()
@@ -156,4 +158,3 @@ class Coin(Mirrored):
         if accounts == self.known - {ZERO}:
             assert all(c.reference_used(reference) for reference in m.references)
             assert sum(c.balanceOf(a) for a in accounts) == c.totalSupply()  # every holder is known
-

@@ -165,12 +165,15 @@ def test_approve_to_the_zero_address_is_refused(k):
     refused("erc20: approve to the zero address", k.approve, holder(k), ZERO, 5)
 
 
-@pytest.mark.parametrize(("allowance", "amount", "reason"), [
-    (10, 10, None),
-    (10, 11, "erc20: insufficient allowance"),
-    (COINS + 1, COINS + 1, "erc20: transfer amount exceeds balance"),  # allowance checked first, then balance
-    (MAX_UINT256, COINS, None),  # infinite: never decreased
-])
+@pytest.mark.parametrize(
+    ("allowance", "amount", "reason"),
+    [
+        (10, 10, None),
+        (10, 11, "erc20: insufficient allowance"),
+        (COINS + 1, COINS + 1, "erc20: transfer amount exceeds balance"),  # allowance checked first, then balance
+        (MAX_UINT256, COINS, None),  # infinite: never decreased
+    ],
+)
 def test_transfer_from_table(k, allowance, amount, reason):
     owner, spender, to = holder(k), holder(k, 1), holder(k, 2)
     k.approve(owner, spender, allowance)
@@ -211,10 +214,13 @@ def test_burn_from_redeems_with_an_allowance(k):
     assert k.c.totalSupply() == COINS // 2 and k.c.allowance(holder(k), k.owner) == COINS // 2
 
 
-@pytest.mark.parametrize(("allowance", "amount", "reason"), [
-    (5, 6, "erc20: insufficient allowance"),
-    (COINS + 1, COINS + 1, "erc20: burn amount exceeds balance"),
-])
+@pytest.mark.parametrize(
+    ("allowance", "amount", "reason"),
+    [
+        (5, 6, "erc20: insufficient allowance"),
+        (COINS + 1, COINS + 1, "erc20: burn amount exceeds balance"),
+    ],
+)
 def test_burn_from_refusals(k, allowance, amount, reason):
     k.approve(holder(k), k.owner, allowance)
     refused(reason, k.burn_from, k.owner, holder(k), amount)
@@ -254,10 +260,13 @@ def test_permit_to_the_zero_spender_is_refused(k):
     refused("erc20: approve to the zero address", k.permit, holder(k), *signed.as_args())
 
 
-@pytest.mark.parametrize(("s", "reason"), [
-    (MALLEABILITY_THRESHOLD, "erc20: invalid signature"),  # accepted as low s, recovers someone else
-    (MALLEABILITY_THRESHOLD + 1, "ecdsa: invalid signature `s` value"),
-])
+@pytest.mark.parametrize(
+    ("s", "reason"),
+    [
+        (MALLEABILITY_THRESHOLD, "erc20: invalid signature"),  # accepted as low s, recovers someone else
+        (MALLEABILITY_THRESHOLD + 1, "ecdsa: invalid signature `s` value"),
+    ],
+)
 def test_permit_s_boundary(k, s, reason):
     signed = k.sign(holder(k), holder(k, 1), 1, k.now + 60)
     args = signed.as_args()
@@ -290,10 +299,13 @@ def test_transfer_ownership_moves_the_minter_role(k):
     refused("erc20: access is denied", k.mint, k.owner, holder(k), 1)
 
 
-@pytest.mark.parametrize(("sender", "new_owner", "reason"), [
-    ("holder", "holder", "ownable: caller is not the owner"),
-    ("owner", ZERO, "erc20: new owner is the zero address"),
-])
+@pytest.mark.parametrize(
+    ("sender", "new_owner", "reason"),
+    [
+        ("holder", "holder", "ownable: caller is not the owner"),
+        ("owner", ZERO, "erc20: new owner is the zero address"),
+    ],
+)
 def test_transfer_ownership_refusals(k, sender, new_owner, reason):
     sender = k.owner if sender == "owner" else holder(k)
     refused(reason, k.transfer_ownership, sender, holder(k) if new_owner == "holder" else new_owner)

@@ -17,6 +17,7 @@ import typer
 
 from gridchain import __version__
 from gridchain.cli import dashboard, deploy, gas_report, index, init, node, store, warp
+from gridchain.coin import cli as coin_cli
 from gridchain.coordination import cli as coordination_cli
 from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.dashboard.settings import init_dashboard
@@ -27,7 +28,7 @@ from gridchain.metering.nilm import cli as nilm_cli
 from gridchain.ui.help import HelpGroup
 from gridchain.v2v import cli as v2v_cli
 
-FEATURES = (coordination_cli, anonymous_cli, v2v_cli, metering_cli, nilm_cli, grid_cli)
+FEATURES = (coordination_cli, anonymous_cli, v2v_cli, metering_cli, nilm_cli, grid_cli, coin_cli)
 
 app = typer.Typer(
     help=(

@@ -27,7 +27,12 @@ from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.results import write_results
 from gridchain.v2v import gas as v2v_gas
 
-SECTIONS = (coordination_gas, v2v_gas, metering_gas, coin_gas)  # the gas report's registry: a new system adds its gas.py
+SECTIONS = (
+    coordination_gas,
+    v2v_gas,
+    metering_gas,
+    coin_gas,
+)  # the gas report's registry: a new system adds its gas.py
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
 
