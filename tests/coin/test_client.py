@@ -24,7 +24,10 @@ def test_treasury_mints_a_holder_permits_a_spender_who_pays_and_the_payee_redeem
     treasury, holder, spender, relayer = chain.accounts
     coin, _ = CoinClient.deploy(chain, treasury, "Brooklyn energy coin", "BEC")
     assert (coin.name(), coin.decimals(), coin.owner(), coin.is_minter(treasury)) == (
-        "Brooklyn energy coin", 6, treasury, True
+        "Brooklyn energy coin",
+        6,
+        treasury,
+        True,
     )
     ref = payment_reference("SEPA 2026-12-01 0001")
     minted = coin.mint(treasury, holder, 20 * UNIT, ref)
@@ -66,3 +69,17 @@ def test_coin_settings_defaults_and_bad_values(tmp_path):
         with pytest.raises(InputError) as e:
             coin_settings(Config(tmp_path / "gridchain.toml", {"coin": coin}))
         assert str(e.value).startswith(message)
+
+
+@pytest.mark.integration
+def test_osaka_on_anvil_gives_prague_figures():
+    """Osaka reprices nothing the coin uses; the permit's signature signs the chain's clock (its deadline), so its
+    calldata's zero bytes may differ by a few (12 gas each)."""
+    from gridchain.chain.anvil import start_anvil
+    from gridchain.chain.rpc_gateway import RpcGateway
+
+    prague = gas.measure_functions(BoaGateway(accounts=6))
+    with start_anvil(hardfork="osaka", accounts=6) as node:
+        osaka = gas.measure_functions(RpcGateway(node.url, node.keys))
+    assert {k: v for k, v in osaka.items() if k != "permit"} == {k: v for k, v in prague.items() if k != "permit"}
+    assert abs(osaka["permit"] - prague["permit"]) <= 4 * 12

@@ -15,6 +15,7 @@ increase only of the receiver of such a move or of a mint by an account that was
 from __future__ import annotations
 
 import boa
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -161,5 +162,5 @@ class CoinMachine(RuleBasedStateMachine):
         assert self.k.c.totalSupply() == sum(self.balances().values()) == self.k.model.total_supply
 
 
-TestCoinMachine = CoinMachine.TestCase
+TestCoinMachine = pytest.mark.slow(CoinMachine.TestCase)
 TestCoinMachine.settings = settings(max_examples=25, stateful_step_count=20, deadline=None, derandomize=True)
