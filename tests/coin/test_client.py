@@ -8,7 +8,8 @@ from gridchain.chain.anvil import dev_keys
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.chain.gateway import ChainRevert
 from gridchain.coin import gas
-from gridchain.coin.cli import DEPLOY, coin_settings
+from gridchain.coin.cli import DEPLOY
+from gridchain.coin.cli.deploy import coin_settings
 from gridchain.coin.client import CoinClient, payment_reference
 from gridchain.coin.model import UNIT
 from gridchain.config.file import Config

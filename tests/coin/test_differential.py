@@ -51,7 +51,7 @@ def _permit(k: Coin, i: int, spender: str, submitter: str, amount: int) -> None:
     k.permit(submitter, *k.sign(signer, spender, amount, deadline, nonce).as_args())
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(ops=OPS)
 def test_contract_equals_twin_on_random_sequences(ops):
     with boa.env.anchor():

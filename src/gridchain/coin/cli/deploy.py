@@ -1,4 +1,4 @@
-"""The energy coin's part of `gridchain deploy` (`gridchain deploy coin`), from gridchain.toml's optional `[coin]`:
+"""`gridchain deploy coin`, from gridchain.toml's optional `[coin]` (what the root CLI's DEPLOY registry calls):
 
 ```toml
 [coin]
@@ -7,7 +7,7 @@ symbol = "GEC"                   # at most 5 characters
 ```
 
 The coin is deployed by `[accounts] owner` (the utility: its treasury mints; in production a Safe), who is its
-owner and first minter (docs/coin.md). Entry point of the coin feature: nothing imports it but the root CLI.
+owner and first minter (docs/coin.md).
 """
 
 from __future__ import annotations
@@ -51,6 +51,3 @@ def deploy_coin(config: Config, network: Network, record: DeploymentRecord, rede
     s = coin_settings(config)
     owner = network.address(OWNER)
     return deploy_once(network, record, "coin", CoinClient, owner, [s.name, s.symbol], s.deploy_settings(), redeploy)
-
-
-DEPLOY = {"coin": deploy_coin}
