@@ -108,6 +108,7 @@ def measure(sizes: tuple[int, ...]) -> dict:
         fitting = [r["n"] for r in rows if r["clear"] is not None]
         failing = [r["n"] for r in rows if r["clear"] is None]
         largest = largest_fitting(osaka, max(fitting), min(failing)) if fitting and failing else None
+        print(f"largest n whose clearing fits: {largest}", flush=True)
     for n in failing + fitting[-1:]:
         prague[str(n)] = run_book(BoaGateway(accounts=1), n)
         print(f"n={n}: embedded (Prague) clear {prague[str(n)]['clear']}", flush=True)
@@ -136,9 +137,13 @@ def table(report: dict) -> str:
             clear, per, note = f"{r['clear']:,}", f"{r['clear_per_order']:,}", "fits one transaction"
         else:
             need = over[str(r["n"])]
-            clear, per = "over cap", f"({need['clear_per_order']:,})"
-            note = f"needs {need['clear']:,} (Prague)"
-        lines.append(f"{r['n']:>5} {r['submit_mean']:>12,} {clear:>14} {per:>12} {r['pairs']:>6}  {note}")
+            clear = "over cap"
+            if need["clear"] is None:  # over the embedded chain's block gas limit (200,000,000) too
+                per, note = "-", "needs > 200,000,000"
+            else:
+                per, note = f"({need['clear_per_order']:,})", f"needs {need['clear']:,} (Prague)"
+        pairs = r["pairs"] if r["clear"] is not None else over[str(r["n"])]["pairs"]
+        lines.append(f"{r['n']:>5} {r['submit_mean']:>12,} {clear:>14} {per:>12} {pairs:>6}  {note}")
     if report["largest_n_clearing_under_cap"] is not None:
         lines.append(
             f"largest n whose clearing fits under {report['tx_gas_cap']:,} gas: "
