@@ -2,7 +2,7 @@
 """
 @title Baseline: a faithful port of lemlab's on-chain market clearing (TUM, ClearingExAnte.sol)
 @custom:contract-name lemlab_clearing
-@license GPL-3.0-or-later (port of GPL-3.0 code: tum-ewk/lemlab is licensed GPL-3.0)
+@license GPL-3.0-only (a port of GPL-3.0 code: tum-ewk/lemlab is licensed under the GNU GPL v3)
 @notice For gas comparison only (benchmarks/bench_market_baseline.py). Source: github.com/tum-ewk/lemlab,
         Truffle/contracts/ClearingExAnte.sol, Sorting.sol and LemLib.sol at commit
         e1c7ee02740a14c4e207e1c1d98b23e012fda41f (2021-10-18, the last commit touching the contracts; the folder
