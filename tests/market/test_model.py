@@ -439,7 +439,9 @@ def test_flaw_a_reveal_with_a_commit_index_beyond_15_bits_makes_the_interval_unc
     good = honest(BOOK).args()  # the best a keeper can do: the index cut to 15 bits, flagged
     refs = pack16([*range(6), FLAG | 0])
     mismatched = [interval.revealed[-1].commitment]
-    args = dataclasses.replace(good, orders=good.orders + [interval.revealed[-1].order], refs=refs, mismatched=mismatched)
+    args = dataclasses.replace(
+        good, orders=good.orders + [interval.revealed[-1].order], refs=refs, mismatched=mismatched
+    )
     with reverts("reveal chain"):
         interval.clear(args)
 
@@ -451,6 +453,8 @@ def test_abi_bounds_are_not_a_contract_reason():
 
 
 def test_encoding_helpers_match_eth_abi():
-    assert commit_link(0, b"\x01" * 32) == int.from_bytes(keccak(encode(["uint256", "bytes32"], [0, b"\x01" * 32]))) >> 64
+    assert (
+        commit_link(0, b"\x01" * 32) == int.from_bytes(keccak(encode(["uint256", "bytes32"], [0, b"\x01" * 32]))) >> 64
+    )
     assert ring_word(2**192 - 1, 2**32 - 1, 2**32 + 5) == (2**192 - 1) << 64 | (2**32 - 1) << 32 | 5
     assert Params().reveal_open(10) == 9_000 - 600

@@ -117,7 +117,9 @@ def prepare_clear(
     asks = [r for r, w in enumerate(orders) if valid[r] and w & 1 == 1]
     bids.sort(key=lambda r: (-effective_price(orders[r], zone_fees), r))
     asks.sort(key=lambda r: (effective_price(orders[r], zone_fees), r))
-    return ClearArgs(commitments, orders, pack16(refs16), mismatched, pack16(bids), len(bids), pack16(asks), len(asks), valid)
+    return ClearArgs(
+        commitments, orders, pack16(refs16), mismatched, pack16(bids), len(bids), pack16(asks), len(asks), valid
+    )
 
 
 # -- the walk and the fills ----------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def _fail(ok: bool, reason: str) -> None:
 # -- the order word ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Order:
-    """One order: `trader` (address) buys (side 0) or sells (side 1) `energy_wh` in `zone` at `price` [micro-coin/kWh]."""
+    """`trader` (address) buys (side 0) or sells (side 1) `energy_wh` in `zone` at `price` [micro-coin/kWh]."""
 
     trader: str
     price: int
@@ -364,7 +364,12 @@ def _read(word: int, k: int) -> tuple[int, int]:
 
 
 def _check_abi(
-    commitments: list[bytes], orders: list[int], refs: list[int], mismatched: list[bytes], bids: list[int], asks: list[int]
+    commitments: list[bytes],
+    orders: list[int],
+    refs: list[int],
+    mismatched: list[bytes],
+    bids: list[int],
+    asks: list[int],
 ) -> None:
     """The DynArray bounds the contract's ABI decoder enforces (a revert without reason there)."""
     bounds = ((commitments, MAX_ORDERS), (orders, MAX_ORDERS), (mismatched, MAX_ORDERS))
