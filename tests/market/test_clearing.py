@@ -179,6 +179,18 @@ def test_trade_reduction_needs_two_pairs():
     assert fills(args.orders, [0], [1], 0, RULE_UNIFORM).buy_price == 75
 
 
+def test_rule_1_is_not_false_name_proof():
+    """Trade reduction is truthful for a trader with one order, but orders are free and a trader may place several:
+    a buyer alone on its side adds a 1 Wh bid just above the second ask; that bid is the excluded K and sets the
+    buyer's price at 20 instead of nothing trading (a known weakness of McAfee's rule, not of this market)."""
+    truthful = honest([order(1, 100, 10, 0), order(2, 10, 10, 1), order(3, 20, 10, 1)]).args()
+    assert fills(truthful.orders, [0], [1, 2], 0, RULE_TRADE_REDUCTION).volume_wh == 0
+    with_fake = honest([order(1, 100, 10, 0), order(2, 10, 10, 1), order(3, 20, 10, 1), order(1, 20, 1, 0)]).args()
+    assert with_fake.bid_positions == [0, 3]
+    result = fills(with_fake.orders, [0, 3], [1, 2], 0, RULE_TRADE_REDUCTION)
+    assert (result.filled_wh[0], result.buy_price, result.excluded) == (10, 20, (3, 2))
+
+
 def test_payments_round_buyers_up_and_sellers_down():
     args = honest([order(1, 1_001, 1, 0), order(2, 999, 1, 1)]).args()
     result = fills(args.orders, [0], [1], 0, RULE_UNIFORM)  # price 1,000 for 1 Wh: 1 micro-coin exactly

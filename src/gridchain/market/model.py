@@ -434,9 +434,11 @@ def clearing_prices(
         return 0, 0, 0
     if rule == RULE_UNIFORM:
         price = (eff_b[last_b] + eff_a[last_a]) // 2
+        assert eff_b[last_b] >= price >= eff_a[last_a]  # every matched order is individually rational
         return price, price, volume
     if last_b == 0 or last_a == 0:
         return 0, 0, 0
+    assert eff_b[last_b - 1] >= eff_b[last_b] >= eff_a[last_a] >= eff_a[last_a - 1]  # rational, budget balanced
     return eff_b[last_b], eff_a[last_a], min(sum(energy_b[:last_b]), sum(energy_a[:last_a]))
 
 
