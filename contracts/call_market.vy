@@ -283,8 +283,14 @@ def clear(
     n_mismatched: uint256 = 0
     n_orders: uint256 = len(orders)
     h = 0
-    for r: uint256 in range(n_orders, bound=MAX):
-        ref: uint256 = (refs[r >> 4] >> ((r & 15) << 4)) & MASK16
+    r: uint256 = 0
+    word: uint256 = 0
+    valid_bits: uint256 = 0  # valid[r >> 8] being built
+    for order: uint256 in orders:
+        if r & 15 == 0:
+            word = refs[r >> 4]
+        ref: uint256 = word & MASK16
+        word >>= 16
         i: uint256 = ref & MASK15
         c: bytes32 = empty(bytes32)
         if ref & FLAG != 0:
@@ -297,11 +303,18 @@ def clear(
             assert i < n_commits, "call_market: commit index out of range"
             c = commitments[i]
             bit: uint256 = 1 << (i & 255)
-            if used[i >> 8] & bit == 0:
-                used[i >> 8] |= bit
-                valid[r >> 8] |= 1 << (r & 255)
+            used_word: uint256 = used[i >> 8]
+            if used_word & bit == 0:
+                used[i >> 8] = used_word | bit
+                valid_bits |= 1 << (r & 255)
                 n_valid = unsafe_add(n_valid, 1)
-        h = convert(keccak256(abi_encode(h, i, orders[r], c)), uint256) >> 64
+        h = convert(keccak256(abi_encode(h, i, order, c)), uint256) >> 64
+        r = unsafe_add(r, 1)
+        if r & 255 == 0:
+            valid[unsafe_sub(r, 1) >> 8] = valid_bits
+            valid_bits = 0
+    if r & 255 != 0:
+        valid[r >> 8] = valid_bits
     assert n_mismatched == len(mismatched), "call_market: mismatched count"
     ring_chain, ring_count = self._read(self.reveal_ring[slot], interval)
     assert h == ring_chain and n_orders == ring_count, "call_market: reveal chain"
@@ -311,14 +324,23 @@ def clear(
     bid_wh: uint256 = 0
     prev_eff: uint256 = 0
     prev_p: uint256 = 0
+    word = 0
     for b: uint256 in range(n_bids, bound=MAX):
-        p: uint256 = (bids[b >> 4] >> ((b & 15) << 4)) & MASK16
+        if b & 15 == 0:
+            word = bids[b >> 4]
+        p: uint256 = word & MASK16
+        word >>= 16
         assert p < n_orders, "call_market: not a valid bid"
         order: uint256 = orders[p]
         bit: uint256 = 1 << (p & 255)
-        assert valid[p >> 8] & bit != 0 and order & 1 == 0, "call_market: not a valid bid"
-        valid[p >> 8] ^= bit
-        eff: uint256 = walk.effective_price(order, ZONE_FEES)
+        valid_word: uint256 = valid[p >> 8]
+        assert valid_word & bit != 0 and order & 1 == 0, "call_market: not a valid bid"
+        valid[p >> 8] = valid_word ^ bit
+        price: uint256 = (order >> 32) & MASK64
+        fee: uint256 = (ZONE_FEES >> ((order & 254) << 4)) & MASK32
+        eff: uint256 = 0  # double_auction_walk.effective_price, inline (an internal call costs ~30 gas)
+        if price > fee:
+            eff = unsafe_sub(price, fee)
         if b > 0:
             assert prev_eff > eff or (prev_eff == eff and prev_p < p), "call_market: bids not sorted"
         prev_eff = eff
@@ -326,14 +348,21 @@ def clear(
         bid_wh = unsafe_add(bid_wh, (order >> 8) & MASK24)
     assert len(asks) == self._words_for(n_asks), "call_market: list length"
     ask_wh: uint256 = 0
+    word = 0
     for a: uint256 in range(n_asks, bound=MAX):
-        p: uint256 = (asks[a >> 4] >> ((a & 15) << 4)) & MASK16
+        if a & 15 == 0:
+            word = asks[a >> 4]
+        p: uint256 = word & MASK16
+        word >>= 16
         assert p < n_orders, "call_market: not a valid ask"
         order: uint256 = orders[p]
         bit: uint256 = 1 << (p & 255)
-        assert valid[p >> 8] & bit != 0 and order & 1 == 1, "call_market: not a valid ask"
-        valid[p >> 8] ^= bit
-        eff: uint256 = walk.effective_price(order, ZONE_FEES)
+        valid_word: uint256 = valid[p >> 8]
+        assert valid_word & bit != 0 and order & 1 == 1, "call_market: not a valid ask"
+        valid[p >> 8] = valid_word ^ bit
+        price: uint256 = (order >> 32) & MASK64
+        fee: uint256 = (ZONE_FEES >> ((order & 254) << 4)) & MASK32
+        eff: uint256 = unsafe_add(price, fee)  # double_auction_walk.effective_price, inline
         if a > 0:
             assert prev_eff < eff or (prev_eff == eff and prev_p < p), "call_market: asks not sorted"
         prev_eff = eff
@@ -352,8 +381,8 @@ def clear(
         ask: uint256 = orders[asks[0] & MASK16]
         bid_eff: uint256 = walk.effective_price(bid, ZONE_FEES)
         ask_eff: uint256 = walk.effective_price(ask, ZONE_FEES)
-        bid_rem: uint256 = walk.energy_wh(bid)
-        ask_rem: uint256 = walk.energy_wh(ask)
+        bid_rem: uint256 = (bid >> 8) & MASK24
+        ask_rem: uint256 = (ask >> 8) & MASK24
         before_bid_wh: uint256 = 0  # energy of the bids before the current one
         before_ask_wh: uint256 = 0
         traded: bool = False
@@ -379,21 +408,26 @@ def clear(
             before_k_wh = before_bid_wh
             before_l_wh = before_ask_wh
             if bid_rem == 0:
-                before_bid_wh = unsafe_add(before_bid_wh, walk.energy_wh(bid))
+                before_bid_wh = unsafe_add(before_bid_wh, (bid >> 8) & MASK24)
                 bi = unsafe_add(bi, 1)
                 if bi == n_bids:
                     break
                 bid = orders[(bids[bi >> 4] >> ((bi & 15) << 4)) & MASK16]
-                bid_eff = walk.effective_price(bid, ZONE_FEES)
-                bid_rem = walk.energy_wh(bid)
+                bid_rem = (bid >> 8) & MASK24
+                bid_eff = (bid >> 32) & MASK64  # double_auction_walk.effective_price, inline
+                fee: uint256 = (ZONE_FEES >> ((bid & 254) << 4)) & MASK32
+                if bid_eff > fee:
+                    bid_eff = unsafe_sub(bid_eff, fee)
+                else:
+                    bid_eff = 0
             if ask_rem == 0:
-                before_ask_wh = unsafe_add(before_ask_wh, walk.energy_wh(ask))
+                before_ask_wh = unsafe_add(before_ask_wh, (ask >> 8) & MASK24)
                 aj = unsafe_add(aj, 1)
                 if aj == n_asks:
                     break
                 ask = orders[(asks[aj >> 4] >> ((aj & 15) << 4)) & MASK16]
-                ask_eff = walk.effective_price(ask, ZONE_FEES)
-                ask_rem = walk.energy_wh(ask)
+                ask_rem = (ask >> 8) & MASK24
+                ask_eff = unsafe_add((ask >> 32) & MASK64, (ZONE_FEES >> ((ask & 254) << 4)) & MASK32)
         buy, sell, volume = walk.outcome(
             RULE, traded, k_eff, l_eff, walked_wh, k, l, before_k_wh, before_l_wh
         )

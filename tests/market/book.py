@@ -96,3 +96,44 @@ def prepare_clear(interval: int, committed: list[dict], revealed: list[dict], zo
     return ClearArgs(
         interval, commitments, orders, pack16(refs), mismatched, pack16(bids), len(bids), pack16(asks), len(asks), valid
     )
+
+
+def random_orders(traders: list[str], n: int, seed: int, zones: int = 2) -> list[tuple[str, int, bytes]]:
+    """n (trader, terms, salt): prices 100,000..400,000 micro-coins per kWh, 500..10,000 Wh, random zone and
+    side, traders in turn; fixed by `seed`."""
+    import random
+
+    rng = random.Random(seed)
+    return [
+        (
+            traders[i % len(traders)],
+            terms(rng.randrange(100_000, 400_000), rng.randrange(500, 10_000), rng.randrange(zones), rng.randrange(2)),
+            rng.randbytes(32),
+        )
+        for i in range(n)
+    ]
+
+
+def chain_words(interval: int, committed: list[dict], revealed: list[dict]) -> tuple[int, int]:
+    """The commit and reveal ring words that these events leave (to seed a contract's storage in gas tests)."""
+    h = 0
+    for e in committed:
+        h = int.from_bytes(keccak(encode(["uint256", "bytes32"], [h, bytes(e["commitment"])])), "big") >> 64
+    commit_word = (h << 64) | (len(committed) << 32) | (interval & MASK32)
+    h = 0
+    for e in revealed:
+        values = [h, e["commit_index"], e["order"], bytes(e["commitment"])]
+        h = int.from_bytes(keccak(encode(["uint256", "uint256", "uint256", "bytes32"], values)), "big") >> 64
+    return commit_word, (h << 64) | (len(revealed) << 32) | (interval & MASK32)
+
+
+def synthetic_events(market: str, interval: int, orders: list[tuple[str, int, bytes]]) -> tuple[list, list]:
+    """The Committed and Revealed events of `orders` committed in turn and revealed in the same order, each
+    opening its own commitment (every order valid)."""
+    committed, revealed = [], []
+    for i, (trader, t, salt) in enumerate(orders):
+        order = order_word(trader, t)
+        c = commitment(market, interval, order, salt)
+        committed.append({"index": i, "commitment": c})
+        revealed.append({"index": i, "commit_index": i, "order": order, "commitment": c})
+    return committed, revealed
