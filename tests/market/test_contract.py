@@ -510,3 +510,51 @@ def test_ring_word_is_reused_after_256_intervals(m, traders):
     assert m.c.commit_ring(k2 % 256) & (2**32 - 1) == k2 & (2**32 - 1)
     event = m.clear(args)
     assert event["volume_wh"] == 7_000 and tuple(m.c.clearings(k)) == first
+
+
+# ---- the walk module on its own (contracts/mocks/double_auction_walk_mock.vy) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def walk_mock():
+    from tests.support.deployers import CONTRACTS, load
+
+    return load(CONTRACTS / "mocks" / "double_auction_walk_mock.vy").deploy()
+
+
+@pytest.mark.parametrize(
+    ("price", "zone", "side", "expected"),
+    [
+        (300_000, 1, BID, 280_000),
+        (20_001, 1, BID, 1),
+        (20_000, 1, BID, 0),  # fee not below the price: 0
+        (5, 1, BID, 0),
+        (300_000, 0, BID, 300_000),
+        (210_000, 1, ASK, 230_000),
+        (2**64 - 1, 7, ASK, 2**64 - 1 + 2**32 - 1),  # the largest: no overflow
+    ],
+)
+def test_effective_price(walk_mock, price, zone, side, expected):
+    fees = FEES[1] << 32 | (2**32 - 1) << (32 * 7)
+    order = order_word("0x" + "ab" * 20, terms(price, 1, zone, side))
+    assert walk_mock.effective_price(order, fees) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((0, False, 9, 1, 5, 1, 1, 3, 3), (0, 0, 0)),  # no fill, no trade
+        ((0, True, 260_000, 250_001, 7_000, 1, 2, 4_000, 6_000), (255_000, 255_000, 7_000)),
+        ((1, True, 260_000, 250_001, 7_000, 1, 2, 4_000, 6_000), (260_000, 250_001, 4_000)),
+        ((1, True, 260_000, 250_001, 7_000, 0, 2, 0, 6_000), (0, 0, 0)),  # K = 0
+        ((1, True, 260_000, 250_001, 7_000, 1, 0, 4_000, 0), (0, 0, 0)),  # L = 0
+        ((0, True, 2**65 - 2, 2**65 - 2, 1, 0, 0, 0, 0), (2**65 - 2, 2**65 - 2, 1)),
+    ],
+)
+def test_outcome(walk_mock, args, expected):
+    assert tuple(walk_mock.outcome(*args)) == expected
+
+
+def test_outcome_refuses_an_uncrossed_pair(walk_mock):
+    with reason("invariant broken"):  # the walk never stops on a fill with eff_bid < eff_ask
+        walk_mock.outcome(0, True, 100, 200, 1, 0, 0, 0, 0)
