@@ -150,8 +150,10 @@ def targets(report: dict) -> dict:
 def show(hardfork: str, r: dict) -> None:
     print(f"\n{hardfork} ({r['chain']}): deploy {r['deploy']:,}")
     for name in ("commit", "reveal", "commit_plus_reveal"):
-        print(f"  {name:<22} steady {r[name]:>8,}  first lap {r[name + '_first_lap']:>8,}  after lap "
-              f"{r[name + '_after_lap']:>8,}")
+        print(
+            f"  {name:<22} steady {r[name]:>8,}  first lap {r[name + '_first_lap']:>8,}  after lap "
+            f"{r[name + '_after_lap']:>8,}"
+        )
     print(f"  {'n':>6} {'clear gas':>12} {'per order':>10} {'floor':>12} {'standard':>12} floor binds")
     for n, c in r["clear"].items():
         print(

@@ -39,7 +39,7 @@
         k's clear window, since HORIZON <= 128.
 
         Invariants: commit and reveal write one ring word each and no per-order storage; a ring word is
-        written only with its own interval's tag (by construction in `_link`); an interval is cleared at most
+        written only with its own interval's tag (by construction in `commit` and `reveal`); an interval is cleared at most
         once; volume <= min(valid bid energy, valid ask energy); every matched bid's effective price >=
         buy_price, every matched ask's <= sell_price, buy_price >= sell_price (asserted in `clear` and
         `double_auction_walk.outcome`).
@@ -51,6 +51,12 @@
      (bids, then asks, then "orders missing"); stores `orders` = len(orders), every revealed order, void
      or not; a `refs` shorter than the reveals needs reverts without a reason (array bounds), longer is
      ignored. The cleared marker is `clearings[k].book != 0` (`cleared(k)`): a keccak is never zero.
+     Known hole of spec v1, kept as specified: `reveal` does not bound commit_index, but `refs` carries only
+     15 bits of it, so one reveal naming commit 2**15 or above makes the interval impossible to clear
+     (tests/market/test_attacks_contract.py shows it; `commit_index < MAX` in `reveal` would close it).
+     Gas: on the ring's first lap an interval's first commit and first reveal write a zero word (17,100 gas
+     more each); the clear's hot loops inline `double_auction_walk.effective_price` (an internal call per
+     order cost about 100 gas per order in all).
 """
 
 from modules import double_auction_walk as walk

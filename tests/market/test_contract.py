@@ -10,7 +10,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from tests.market.book import ASK, BID, FLAG, commitment, order_word, pack16, terms
-from tests.market.harness_contract import FEES, INTERVAL_S, REVEAL_S, Market, deploy
+from tests.market.harness_contract import FEES, INTERVAL_S, Market, deploy
 
 MAX = 2048
 
@@ -440,7 +440,7 @@ def test_reveal_chain(m, traders, change):
 def test_bids_and_asks_sorted(m, traders):
     k = m.next_interval()
     args = hand_book(m, traders, k)
-    good_bids, good_asks = args.bids, args.asks
+    good_bids = args.bids
     args.bids = pack16([2, 0, 4])
     with reason("bids not sorted"):
         m.clear(args)

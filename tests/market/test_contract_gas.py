@@ -8,8 +8,8 @@ the orders' commits and reveals would leave (the clear reads nothing else), so t
 from __future__ import annotations
 
 import pytest
-
 from benchmarks.bench_market_gas import GATE_S, INTERVAL_S, REVEAL_S, TX_GAS_CAP, ZONE_FEES, Bench
+
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.chain.gateway import calldata_floor, encode_call
 from tests.market.book import chain_words, commitment, order_word, prepare_clear, random_orders, synthetic_events
