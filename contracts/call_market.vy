@@ -1,0 +1,458 @@
+# pragma version ~=0.4.3
+"""
+@title The prosumers' sealed-bid call market of one community
+@custom:contract-name call_market
+@license MIT
+@author gridchain
+@notice Per delivery interval k ([k INTERVAL_S, (k + 1) INTERVAL_S) in unix seconds) the community's consumers
+        and prosumers trade energy in one call auction with sealed orders (specification v1, shared with the
+        Python twin `gridchain.market.model`). Timeline of interval k, with start(k) = k INTERVAL_S:
+            commit          while now < reveal_open(k) = start(k) - GATE_S - REVEAL_S, and at most HORIZON
+                            intervals ahead of the current one (k <= now // INTERVAL_S + HORIZON);
+            reveal          while reveal_open(k) <= now < reveal_close(k) = start(k) - GATE_S;
+            clear (anyone)  while reveal_close(k) <= now < start(k) + INTERVAL_S; an interval not cleared by
+                            the end of its delivery is void (nobody trades).
+        A commitment is keccak256(abi.encode(market, k, order, salt)) where the order word is
+        trader (bits 96-255) | price per kWh in micro-coins (32-95) | energy_wh (8-31) | zone (1-7) |
+        side (bit 0: 0 bid, 1 ask); a reveal gives the low 96 bits (`terms`) and the contract puts msg.sender
+        above them, so only the committer can open a commitment, and the market's address stops replay on
+        another market. Reveals are not matched to commitments here: the keeper's clear does it, and a reveal
+        that does not open the commitment it names (or names one already opened) is void.
+
+        No per-order storage: two rings of 256 words, `commit_ring` and `reveal_ring`, indexed k % 256, each
+        word chain (192 bits) << 64 | count (32) << 32 | k mod 2**32. A word whose tag is not k's reads as
+        empty, so a new interval overwrites a stale word (a non-zero to non-zero write after the ring's first
+        lap). chain' = uint256(keccak256(abi.encode(chain, commitment))) >> 64 for commits, and
+        keccak256(abi.encode(chain, commit_index, order, commitment)) >> 64 for reveals. The clear takes the
+        whole book as calldata (every commitment, every revealed order, each reveal's commit index and
+        mismatch flag, the commitment of each flagged reveal, the valid bids and asks in price order),
+        recomputes both chains, and verifies the sort in O(n); then it walks the book (`double_auction_walk`)
+        and stores the prices, the volume and the hash of the book (`clearings[k]`), from which settlement
+        replays every fill.
+
+        Constructor checks, in this order, one reason each: INTERVAL_S > 0 ("zero interval"), 1 <= HORIZON
+        <= 128 ("horizon out of range"), 1 <= ZONES <= 8 ("zones out of range"), RULE 0 or 1 ("unknown
+        rule"), REVEAL_S > 0 ("zero reveal window"), REVEAL_S + GATE_S < HORIZON INTERVAL_S ("windows exceed
+        interval": otherwise no commit could ever be accepted, since commits need now + GATE_S + REVEAL_S <
+        k INTERVAL_S with k <= now // INTERVAL_S + HORIZON). The last check also keeps the rings sound: a
+        ring word of k is written for k + 256 only once now >= (k + 256 - HORIZON) INTERVAL_S - a time past
+        k's clear window, since HORIZON <= 128.
+
+        Invariants: commit and reveal write one ring word each and no per-order storage; a ring word is
+        written only with its own interval's tag (by construction in `commit` and `reveal`); an interval is cleared at most
+        once; volume <= min(valid bid energy, valid ask energy); every matched bid's effective price >=
+        buy_price, every matched ask's <= sell_price, buy_price >= sell_price (asserted in `clear` and
+        `double_auction_walk.outcome`).
+@dev Time comparisons are rewritten without subtraction (now + GATE_S + REVEAL_S < k INTERVAL_S as
+     (now + GATE_S + REVEAL_S) // INTERVAL_S < k, and the like), so no k underflows or overflows. Where the
+     spec leaves a case open, this contract: reverts "mismatched count" also when a flagged reveal finds no
+     `mismatched` entry left; checks a list's word count (exactly ceil(n / 16), else "list length") before
+     its entries; checks each list entry's validity, then its order against the entry before, in one pass
+     (bids, then asks, then "orders missing"); stores `orders` = len(orders), every revealed order, void
+     or not; a `refs` shorter than the reveals needs reverts without a reason (array bounds), longer is
+     ignored. The cleared marker is `clearings[k].book != 0` (`cleared(k)`): a keccak is never zero.
+     Known hole of spec v1, kept as specified: `reveal` does not bound commit_index, but `refs` carries only
+     15 bits of it, so one reveal naming commit 2**15 or above makes the interval impossible to clear
+     (tests/market/test_attacks_contract.py shows it; `commit_index < MAX` in `reveal` would close it).
+     Gas: on the ring's first lap an interval's first commit and first reveal write a zero word (17,100 gas
+     more each); the clear's hot loops inline `double_auction_walk.effective_price` (an internal call per
+     order cost about 100 gas per order in all).
+"""
+
+from modules import double_auction_walk as walk
+
+MAX: constant(uint256) = 2048  # orders per interval (commits, reveals)
+MAX_WORDS: constant(uint256) = MAX // 16  # packed 16-bit lists
+RING: constant(uint256) = 256
+MASK15: constant(uint256) = 2**15 - 1
+MASK16: constant(uint256) = 2**16 - 1
+MASK24: constant(uint256) = 2**24 - 1
+MASK32: constant(uint256) = 2**32 - 1
+MASK64: constant(uint256) = 2**64 - 1
+FLAG: constant(uint256) = 2**15  # a ref's mismatch flag
+TERMS_LIMIT: constant(uint256) = 2**96
+MAX_HORIZON: constant(uint256) = 128
+MAX_ZONES: constant(uint256) = 8
+
+
+struct Clearing:
+    buy_price: uint64  # [micro-coins per kWh] buyers pay this plus their zone's fee
+    sell_price: uint64  # [micro-coins per kWh] sellers receive this less their zone's fee
+    volume_wh: uint64
+    orders: uint32  # revealed orders, void ones included
+    book: bytes32  # keccak256(abi.encode(orders, bids, n_bids, asks, n_asks)); never 0 once cleared
+
+
+event Committed:
+    interval: indexed(uint256)
+    index: uint256
+    commitment: bytes32
+
+
+event Revealed:
+    interval: indexed(uint256)
+    index: uint256
+    commit_index: uint256
+    order: uint256
+    commitment: bytes32
+
+
+event Cleared:
+    interval: indexed(uint256)
+    buy_price: uint64
+    sell_price: uint64
+    volume_wh: uint64
+    orders: uint32
+    book: bytes32
+
+
+INTERVAL_S: public(immutable(uint256))
+REVEAL_S: public(immutable(uint256))
+GATE_S: public(immutable(uint256))
+HORIZON: public(immutable(uint256))
+ZONES: public(immutable(uint256))
+ZONE_FEES: public(immutable(uint256))
+RULE: public(immutable(uint256))
+LEAD_S: immutable(uint256)  # GATE_S + REVEAL_S: how long before start(k) the commits of k close
+
+commit_ring: public(uint256[RING])
+reveal_ring: public(uint256[RING])
+clearings: public(HashMap[uint256, Clearing])
+
+
+@deploy
+def __init__(
+    interval_s: uint256, reveal_s: uint256, gate_s: uint256, horizon: uint256, zones: uint256, zone_fees: uint256,
+    rule: uint256
+):
+    """
+    @dev The market's parameters, fixed for its life (checks and reasons in the header).
+    @param interval_s Length of a delivery interval [s], e.g. 900.
+    @param reveal_s Length of the reveal window [s].
+    @param gate_s Gate closure: the reveal window ends this long before the interval starts [s].
+    @param horizon How many intervals ahead of the current one commits may go, 1..128.
+    @param zones Number of grid zones, 1..8.
+    @param zone_fees The zones' grid fees, 32 bits each (zone z at bits 32z..32z+31) [micro-coins per kWh].
+    @param rule 0 uniform price (pay-as-clear), 1 trade reduction.
+    """
+    assert interval_s > 0, "call_market: zero interval"
+    assert horizon >= 1 and horizon <= MAX_HORIZON, "call_market: horizon out of range"
+    assert zones >= 1 and zones <= MAX_ZONES, "call_market: zones out of range"
+    assert rule <= walk.RULE_TRADE_REDUCTION, "call_market: unknown rule"
+    assert reveal_s > 0, "call_market: zero reveal window"
+    # reveal_s + gate_s < horizon * interval_s, without overflow: floor(x / h) < i  <=>  x < h i
+    assert (reveal_s + gate_s) // horizon < interval_s, "call_market: windows exceed interval"
+    INTERVAL_S = interval_s
+    REVEAL_S = reveal_s
+    GATE_S = gate_s
+    HORIZON = horizon
+    ZONES = zones
+    ZONE_FEES = zone_fees
+    RULE = rule
+    LEAD_S = gate_s + reveal_s
+
+
+@internal
+@pure
+def _read(word: uint256, interval: uint256) -> (uint256, uint256):
+    """
+    @dev A ring word as interval `interval` sees it.
+    @param word The ring word.
+    @param interval The interval.
+    @return Its chain (192 bits), 0 if the word belongs to another interval.
+    @return Its count, 0 if the word belongs to another interval.
+    """
+    if word & MASK32 != interval & MASK32:
+        return 0, 0
+    return word >> 64, (word >> 32) & MASK32
+
+
+@external
+def commit(interval: uint256, commitment: bytes32):
+    """
+    @dev Commit a sealed order for `interval`: keccak256(abi.encode(this market, interval, order, salt)).
+    @param interval The delivery interval k; commits close at reveal_open(k) and go at most HORIZON ahead.
+    @param commitment The sealed order.
+    """
+    now: uint256 = block.timestamp
+    assert (now + LEAD_S) // INTERVAL_S < interval, "call_market: commit closed"
+    assert interval <= now // INTERVAL_S + HORIZON, "call_market: too far ahead"
+    slot: uint256 = interval % RING
+    h: uint256 = 0
+    count: uint256 = 0
+    h, count = self._read(self.commit_ring[slot], interval)
+    assert count < MAX, "call_market: book full"
+    h = convert(keccak256(abi_encode(h, commitment)), uint256) >> 64
+    self.commit_ring[slot] = (h << 64) | (unsafe_add(count, 1) << 32) | (interval & MASK32)
+    log Committed(interval=interval, index=count, commitment=commitment)
+
+
+@external
+def reveal(interval: uint256, commit_index: uint256, terms: uint256, salt: bytes32):
+    """
+    @dev Open a commitment of `interval` during its reveal window. The contract does not check that the
+         opening matches commitment `commit_index`: a reveal that does not is void at the clear.
+    @param interval The delivery interval k.
+    @param commit_index The index of the commitment this reveal opens (its Committed event's index).
+    @param terms The order's low 96 bits: price (bits 32-95) | energy_wh (8-31) | zone (1-7) | side (bit 0).
+    @param salt The commitment's salt.
+    """
+    now: uint256 = block.timestamp
+    assert (now + LEAD_S) // INTERVAL_S >= interval, "call_market: reveal not open"
+    assert (now + GATE_S) // INTERVAL_S < interval, "call_market: reveal closed"
+    assert terms < TERMS_LIMIT, "call_market: terms out of range"
+    assert (terms >> 32) & MASK64 != 0, "call_market: zero price"
+    assert (terms >> 8) & MASK24 != 0, "call_market: zero energy"
+    assert (terms >> 1) & 127 < ZONES, "call_market: unknown zone"
+    slot: uint256 = interval % RING
+    h: uint256 = 0
+    count: uint256 = 0
+    h, count = self._read(self.reveal_ring[slot], interval)
+    assert count < MAX, "call_market: reveals full"
+    order: uint256 = (convert(msg.sender, uint256) << 96) | terms
+    c: bytes32 = keccak256(abi_encode(self, interval, order, salt))
+    h = convert(keccak256(abi_encode(h, commit_index, order, c)), uint256) >> 64
+    self.reveal_ring[slot] = (h << 64) | (unsafe_add(count, 1) << 32) | (interval & MASK32)
+    log Revealed(interval=interval, index=count, commit_index=commit_index, order=order, commitment=c)
+
+
+@external
+@view
+def cleared(interval: uint256) -> bool:
+    """
+    @dev Whether `interval` has been cleared (with or without trade).
+    @param interval The interval.
+    @return True once its clear has succeeded.
+    """
+    return self.clearings[interval].book != empty(bytes32)
+
+
+@internal
+@pure
+def _words_for(n: uint256) -> uint256:
+    """
+    @dev How many 16-entry words a list of `n` entries takes.
+    @param n Entries.
+    @return ceil(n / 16).
+    """
+    if n % 16 == 0:
+        return n // 16
+    return n // 16 + 1
+
+
+@external
+def clear(
+    interval: uint256,
+    commitments: DynArray[bytes32, MAX],
+    orders: DynArray[uint256, MAX],
+    refs: DynArray[uint256, MAX_WORDS],
+    mismatched: DynArray[bytes32, MAX],
+    bids: DynArray[uint256, MAX_WORDS],
+    n_bids: uint256,
+    asks: DynArray[uint256, MAX_WORDS],
+    n_asks: uint256,
+):
+    """
+    @dev Verify the keeper's book of `interval` against the two chains and clear it by the market's rule.
+         Anyone may call it, once, between reveal_close(k) and the end of the interval.
+    @param interval The delivery interval k.
+    @param commitments Every commitment of k, in commit order.
+    @param orders Every revealed order word of k, in reveal order.
+    @param refs Per reveal, 16 bits packed low to high: bit 15 the mismatch flag, bits 0-14 its commit index.
+    @param mismatched The commitment each flagged reveal revealed, in reveal order.
+    @param bids The valid bids' reveal positions, 16 bits each packed low to high, by effective price
+           descending, ties by position.
+    @param n_bids How many bids.
+    @param asks The valid asks' reveal positions, likewise, by effective price ascending, ties by position.
+    @param n_asks How many asks.
+    """
+    now: uint256 = block.timestamp
+    assert (now + GATE_S) // INTERVAL_S >= interval, "call_market: reveal not closed"
+    assert now // INTERVAL_S <= interval, "call_market: clear window closed"
+    assert self.clearings[interval].book == empty(bytes32), "call_market: already cleared"
+    slot: uint256 = interval % RING
+
+    # 4. the commit chain
+    ring_chain: uint256 = 0
+    ring_count: uint256 = 0
+    ring_chain, ring_count = self._read(self.commit_ring[slot], interval)
+    n_commits: uint256 = len(commitments)
+    h: uint256 = 0
+    for c: bytes32 in commitments:
+        h = convert(keccak256(abi_encode(h, c)), uint256) >> 64
+    assert h == ring_chain and n_commits == ring_count, "call_market: commit chain"
+
+    # 5. the reveals: each valid (its commitment, not used before) or void (flagged, or a duplicate)
+    used: uint256[MAX // 256] = empty(uint256[MAX // 256])  # commits opened by a valid reveal
+    valid: uint256[MAX // 256] = empty(uint256[MAX // 256])  # valid reveals not yet listed
+    n_valid: uint256 = 0
+    n_mismatched: uint256 = 0
+    n_orders: uint256 = len(orders)
+    h = 0
+    r: uint256 = 0
+    word: uint256 = 0
+    valid_bits: uint256 = 0  # valid[r >> 8] being built
+    for order: uint256 in orders:
+        if r & 15 == 0:
+            word = refs[r >> 4]
+        ref: uint256 = word & MASK16
+        word >>= 16
+        i: uint256 = ref & MASK15
+        c: bytes32 = empty(bytes32)
+        if ref & FLAG != 0:
+            assert n_mismatched < len(mismatched), "call_market: mismatched count"
+            c = mismatched[n_mismatched]
+            n_mismatched = unsafe_add(n_mismatched, 1)
+            if i < n_commits:
+                assert c != commitments[i], "call_market: not a mismatch"
+        else:
+            assert i < n_commits, "call_market: commit index out of range"
+            c = commitments[i]
+            bit: uint256 = 1 << (i & 255)
+            used_word: uint256 = used[i >> 8]
+            if used_word & bit == 0:
+                used[i >> 8] = used_word | bit
+                valid_bits |= 1 << (r & 255)
+                n_valid = unsafe_add(n_valid, 1)
+        h = convert(keccak256(abi_encode(h, i, order, c)), uint256) >> 64
+        r = unsafe_add(r, 1)
+        if r & 255 == 0:
+            valid[unsafe_sub(r, 1) >> 8] = valid_bits
+            valid_bits = 0
+    if r & 255 != 0:
+        valid[r >> 8] = valid_bits
+    assert n_mismatched == len(mismatched), "call_market: mismatched count"
+    ring_chain, ring_count = self._read(self.reveal_ring[slot], interval)
+    assert h == ring_chain and n_orders == ring_count, "call_market: reveal chain"
+
+    # 6. the lists: every valid reveal once, on its side, in price order
+    assert len(bids) == self._words_for(n_bids), "call_market: list length"
+    bid_wh: uint256 = 0
+    prev_eff: uint256 = 0
+    prev_p: uint256 = 0
+    word = 0
+    for b: uint256 in range(n_bids, bound=MAX):
+        if b & 15 == 0:
+            word = bids[b >> 4]
+        p: uint256 = word & MASK16
+        word >>= 16
+        assert p < n_orders, "call_market: not a valid bid"
+        order: uint256 = orders[p]
+        bit: uint256 = 1 << (p & 255)
+        valid_word: uint256 = valid[p >> 8]
+        assert valid_word & bit != 0 and order & 1 == 0, "call_market: not a valid bid"
+        valid[p >> 8] = valid_word ^ bit
+        price: uint256 = (order >> 32) & MASK64
+        fee: uint256 = (ZONE_FEES >> ((order & 254) << 4)) & MASK32
+        eff: uint256 = 0  # double_auction_walk.effective_price, inline (an internal call costs ~30 gas)
+        if price > fee:
+            eff = unsafe_sub(price, fee)
+        if b > 0:
+            assert prev_eff > eff or (prev_eff == eff and prev_p < p), "call_market: bids not sorted"
+        prev_eff = eff
+        prev_p = p
+        bid_wh = unsafe_add(bid_wh, (order >> 8) & MASK24)
+    assert len(asks) == self._words_for(n_asks), "call_market: list length"
+    ask_wh: uint256 = 0
+    word = 0
+    for a: uint256 in range(n_asks, bound=MAX):
+        if a & 15 == 0:
+            word = asks[a >> 4]
+        p: uint256 = word & MASK16
+        word >>= 16
+        assert p < n_orders, "call_market: not a valid ask"
+        order: uint256 = orders[p]
+        bit: uint256 = 1 << (p & 255)
+        valid_word: uint256 = valid[p >> 8]
+        assert valid_word & bit != 0 and order & 1 == 1, "call_market: not a valid ask"
+        valid[p >> 8] = valid_word ^ bit
+        price: uint256 = (order >> 32) & MASK64
+        fee: uint256 = (ZONE_FEES >> ((order & 254) << 4)) & MASK32
+        eff: uint256 = unsafe_add(price, fee)  # double_auction_walk.effective_price, inline
+        if a > 0:
+            assert prev_eff < eff or (prev_eff == eff and prev_p < p), "call_market: asks not sorted"
+        prev_eff = eff
+        prev_p = p
+        ask_wh = unsafe_add(ask_wh, (order >> 8) & MASK24)
+    assert n_bids + n_asks == n_valid, "call_market: orders missing"
+
+    # 8. the walk: fill the best remaining bid against the best remaining ask while they cross
+    buy: uint256 = 0
+    sell: uint256 = 0
+    volume: uint256 = 0
+    if n_bids > 0 and n_asks > 0:
+        bi: uint256 = 0  # current bid, ask
+        aj: uint256 = 0
+        bid: uint256 = orders[bids[0] & MASK16]
+        ask: uint256 = orders[asks[0] & MASK16]
+        bid_eff: uint256 = walk.effective_price(bid, ZONE_FEES)
+        ask_eff: uint256 = walk.effective_price(ask, ZONE_FEES)
+        bid_rem: uint256 = (bid >> 8) & MASK24
+        ask_rem: uint256 = (ask >> 8) & MASK24
+        before_bid_wh: uint256 = 0  # energy of the bids before the current one
+        before_ask_wh: uint256 = 0
+        traded: bool = False
+        k: uint256 = 0  # bid K, ask L: the last with a fill, with their prices and the energy before them
+        l: uint256 = 0
+        k_eff: uint256 = 0
+        l_eff: uint256 = 0
+        before_k_wh: uint256 = 0
+        before_l_wh: uint256 = 0
+        walked_wh: uint256 = 0
+        for _: uint256 in range(2 * MAX):  # each step moves past a bid or an ask (or both)
+            if bid_eff < ask_eff:
+                break
+            m: uint256 = min(bid_rem, ask_rem)
+            walked_wh = unsafe_add(walked_wh, m)
+            bid_rem = unsafe_sub(bid_rem, m)
+            ask_rem = unsafe_sub(ask_rem, m)
+            traded = True
+            k = bi
+            l = aj
+            k_eff = bid_eff
+            l_eff = ask_eff
+            before_k_wh = before_bid_wh
+            before_l_wh = before_ask_wh
+            if bid_rem == 0:
+                before_bid_wh = unsafe_add(before_bid_wh, (bid >> 8) & MASK24)
+                bi = unsafe_add(bi, 1)
+                if bi == n_bids:
+                    break
+                bid = orders[(bids[bi >> 4] >> ((bi & 15) << 4)) & MASK16]
+                bid_rem = (bid >> 8) & MASK24
+                bid_eff = (bid >> 32) & MASK64  # double_auction_walk.effective_price, inline
+                fee: uint256 = (ZONE_FEES >> ((bid & 254) << 4)) & MASK32
+                if bid_eff > fee:
+                    bid_eff = unsafe_sub(bid_eff, fee)
+                else:
+                    bid_eff = 0
+            if ask_rem == 0:
+                before_ask_wh = unsafe_add(before_ask_wh, (ask >> 8) & MASK24)
+                aj = unsafe_add(aj, 1)
+                if aj == n_asks:
+                    break
+                ask = orders[(asks[aj >> 4] >> ((aj & 15) << 4)) & MASK16]
+                ask_rem = (ask >> 8) & MASK24
+                ask_eff = unsafe_add((ask >> 32) & MASK64, (ZONE_FEES >> ((ask & 254) << 4)) & MASK32)
+        buy, sell, volume = walk.outcome(
+            RULE, traded, k_eff, l_eff, walked_wh, k, l, before_k_wh, before_l_wh
+        )
+    assert volume <= min(bid_wh, ask_wh), "call_market: invariant broken"
+
+    # 9. the result
+    book: bytes32 = keccak256(abi_encode(orders, bids, n_bids, asks, n_asks))
+    self.clearings[interval] = Clearing(
+        buy_price=convert(buy, uint64),
+        sell_price=convert(sell, uint64),
+        volume_wh=convert(volume, uint64),
+        orders=convert(n_orders, uint32),
+        book=book,
+    )
+    log Cleared(
+        interval=interval,
+        buy_price=convert(buy, uint64),
+        sell_price=convert(sell, uint64),
+        volume_wh=convert(volume, uint64),
+        orders=convert(n_orders, uint32),
+        book=book,
+    )
