@@ -204,6 +204,8 @@ def reveal(interval: uint256, commit_index: uint256, terms: uint256, salt: bytes
     assert (terms >> 32) & MASK64 != 0, "call_market: zero price"
     assert (terms >> 8) & MASK24 != 0, "call_market: zero energy"
     assert (terms >> 1) & 127 < ZONES, "call_market: unknown zone"
+    # a ref carries 15 bits of the index: a larger one could never be replayed at the clear and would block it
+    assert commit_index < MAX, "call_market: commit index too large"
     slot: uint256 = interval % RING
     h: uint256 = 0
     count: uint256 = 0
@@ -281,6 +283,7 @@ def clear(
     for c: bytes32 in commitments:
         h = convert(keccak256(abi_encode(h, c)), uint256) >> 64
     assert h == ring_chain and n_commits == ring_count, "call_market: commit chain"
+    assert len(refs) == self._words_for(len(orders)), "call_market: list length"
 
     # 5. the reveals: each valid (its commitment, not used before) or void (flagged, or a duplicate)
     used: uint256[MAX // 256] = empty(uint256[MAX // 256])  # commits opened by a valid reveal

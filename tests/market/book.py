@@ -1,20 +1,32 @@
-"""A test-side keeper for contracts/call_market.vy: the order word, the commitment, and the clear's arguments built
-from the Committed and Revealed events, as the spec's `prepare_clear` does (replaced by
-`gridchain.market.clearing.prepare_clear` at merge)."""
+"""The contract tests' keeper: the clear's arguments from the Committed and Revealed events as boa returns them
+(dicts), built by `gridchain.market.clearing.prepare_clear`, in a mutable form that a test can tamper with; plus
+random books and the ring words they leave (to seed storage in the gas tests)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_abi import encode
-from eth_utils import keccak, to_canonical_address
+from eth_utils import to_canonical_address
 
-MASK15 = 2**15 - 1
-MASK24 = 2**24 - 1
-MASK32 = 2**32 - 1
-MASK64 = 2**64 - 1
-FLAG = 2**15
+from gridchain.market import clearing
+from gridchain.market.model import (
+    FLAG,
+    MASK15,
+    MASK24,
+    MASK32,
+    MASK64,
+    Committed,
+    Revealed,
+    commit_link,
+    effective_price,
+    reveal_link,
+    ring_word,
+)
+from gridchain.market.model import commitment as _commitment
+
+__all__ = ["FLAG", "MASK15", "MASK24", "MASK32", "MASK64", "effective_price"]
 BID, ASK = 0, 1
+pack16 = clearing.pack16
 
 
 def terms(price: int, energy_wh: int, zone: int = 0, side: int = BID) -> int:
@@ -28,23 +40,7 @@ def order_word(trader: str, order_terms: int) -> int:
 
 def commitment(market: str, interval: int, order: int, salt: bytes) -> bytes:
     """keccak256(abi.encode(address market, uint256 interval, uint256 order, bytes32 salt))."""
-    return keccak(encode(["address", "uint256", "uint256", "bytes32"], [str(market), interval, order, salt]))
-
-
-def effective_price(order: int, zone_fees: int) -> int:
-    price, zone = (order >> 32) & MASK64, (order >> 1) & 127
-    fee = (zone_fees >> (32 * zone)) & MASK32
-    if order & 1 == BID:
-        return price - fee if price > fee else 0
-    return price + fee
-
-
-def pack16(values: list[int]) -> list[int]:
-    """16-bit entries packed low to high, 16 to a word."""
-    words = [0] * ((len(values) + 15) // 16)
-    for i, v in enumerate(values):
-        words[i // 16] |= v << (16 * (i % 16))
-    return words
+    return _commitment(str(market), interval, order, salt)
 
 
 @dataclass
@@ -74,28 +70,15 @@ class ClearArgs:
         )
 
 
-def prepare_clear(interval: int, committed: list[dict], revealed: list[dict], zone_fees: int) -> ClearArgs:
-    """The clear's arguments from the interval's events (`index`, `commitment` / `index`, `commit_index`,
-    `order`, `commitment`, each in event order): a reveal is flagged when it does not open the commitment it
-    names, valid when it does and that commitment is not yet opened; the valid orders sorted by the rule."""
-    commitments = [bytes(e["commitment"]) for e in committed]
-    refs, mismatched, valid, used = [], [], [], set()
-    for r, e in enumerate(revealed):
-        i, c = e["commit_index"], bytes(e["commitment"])
-        if i >= len(commitments) or commitments[i] != c:
-            refs.append(FLAG | (i & MASK15))
-            mismatched.append(c)
-        else:
-            refs.append(i)
-            if i not in used:
-                used.add(i)
-                valid.append(r)
-    orders = [e["order"] for e in revealed]
-    bids = sorted((p for p in valid if orders[p] & 1 == BID), key=lambda p: (-effective_price(orders[p], zone_fees), p))
-    asks = sorted((p for p in valid if orders[p] & 1 == ASK), key=lambda p: (effective_price(orders[p], zone_fees), p))
-    return ClearArgs(
-        interval, commitments, orders, pack16(refs), mismatched, pack16(bids), len(bids), pack16(asks), len(asks), valid
-    )
+def prepare_clear(
+    interval: int, committed: list[dict], revealed: list[dict], zone_fees: int, market: str = ""
+) -> ClearArgs:
+    """`gridchain.market.clearing.prepare_clear` on boa's event dicts."""
+    events_c = [Committed(interval, e["index"], bytes(e["commitment"])) for e in committed]
+    events_r = [Revealed(interval, e["index"], e["commit_index"], e["order"], bytes(e["commitment"])) for e in revealed]
+    a = clearing.prepare_clear(market, interval, events_c, events_r, zone_fees)
+    valid = [r for r, ok in enumerate(a.valid) if ok]
+    return ClearArgs(interval, *a.as_args(), valid)
 
 
 def random_orders(traders: list[str], n: int, seed: int, zones: int = 2) -> list[tuple[str, int, bytes]]:
@@ -118,13 +101,12 @@ def chain_words(interval: int, committed: list[dict], revealed: list[dict]) -> t
     """The commit and reveal ring words that these events leave (to seed a contract's storage in gas tests)."""
     h = 0
     for e in committed:
-        h = int.from_bytes(keccak(encode(["uint256", "bytes32"], [h, bytes(e["commitment"])])), "big") >> 64
-    commit_word = (h << 64) | (len(committed) << 32) | (interval & MASK32)
+        h = commit_link(h, bytes(e["commitment"]))
+    commit_word = ring_word(h, len(committed), interval)
     h = 0
     for e in revealed:
-        values = [h, e["commit_index"], e["order"], bytes(e["commitment"])]
-        h = int.from_bytes(keccak(encode(["uint256", "uint256", "uint256", "bytes32"], values)), "big") >> 64
-    return commit_word, (h << 64) | (len(revealed) << 32) | (interval & MASK32)
+        h = reveal_link(h, e["commit_index"], e["order"], bytes(e["commitment"]))
+    return commit_word, ring_word(h, len(revealed), interval)
 
 
 def synthetic_events(market: str, interval: int, orders: list[tuple[str, int, bytes]]) -> tuple[list, list]:

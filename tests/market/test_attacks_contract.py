@@ -6,7 +6,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.market.book import ASK, BID, FLAG, MASK32, commitment, effective_price, order_word, pack16, terms
+from tests.market.book import ASK, BID, FLAG, commitment, effective_price, order_word, pack16, terms
 from tests.market.harness_contract import ZONE_FEES, Market
 
 
@@ -151,24 +151,21 @@ def test_orders_at_the_type_maximum_do_not_overflow(honest):
         assert tuple(m.c.clearings(k))[:3] == (top_price, top_price, top_wh)
 
 
-def test_spec_flaw_a_commit_index_beyond_15_bits_blocks_the_clear(m, honest, attacker):
-    """HOLE in spec v1: `reveal` does not bound commit_index, but `refs` carries 15 bits of it and the reveal
-    chain holds all 256. One reveal (no commitment needed, ~30,000 gas) naming commit 2**15 makes the reveal
-    chain impossible to reproduce, so the interval can never be cleared: it is void for everyone. A check
-    `commit_index < MAX` in `reveal` (a new reason) would close it."""
+def test_a_commit_index_beyond_the_book_cannot_block_the_clear(m, honest, attacker):
+    """Spec v1 let one reveal (no commitment needed, ~30,000 gas) name commit 2**15: `refs` carries 15 bits of the
+    index, so the reveal chain could never be replayed and the interval was void for everyone. `reveal` now
+    refuses an index of 2,048 or more; one of 2,047 (no such commit) is merely void at the clear."""
     k = m.next_interval()
     salts = [m.commit(t, k, o)[1] for t, o in zip(honest, BOOK, strict=False)]
     m.travel_to(m.reveal_open(k))
     for i, (t, o) in enumerate(zip(honest, BOOK, strict=False)):
         m.reveal(t, k, i, o, salts[i])
-    griefing = m.reveal(attacker.address, k, 2**15, terms(1, 1, 0, BID), b"\x00" * 32)
+    for index in (2**15, 2048):
+        with reason("commit index too large"):
+            m.reveal(attacker.address, k, index, terms(1, 1, 0, BID), b"\x00" * 32)
+    m.reveal(attacker.address, k, 2047, terms(1, 1, 0, BID), b"\x00" * 32)
     m.travel_to(m.reveal_close(k))
-    args = m.book(k)  # the builder can only put 2**15 & MASK15 = 0 in refs
-    assert griefing["commit_index"] == 2**15 and (args.refs[0] >> 48) & 0xFFFF == FLAG | 0
-    with reason("reveal chain"):
-        m.clear(args)
-    for index in range(2):  # nor does any other 15-bit index, flagged or not, reproduce the chain
-        args.refs = pack16([0, 1, 2, FLAG | index])
-        with reason("reveal chain"):
-            m.clear(args)
-    assert m.c.reveal_ring(k % 256) & MASK32 == k & MASK32
+    args = m.book(k)
+    assert (args.refs[0] >> 48) & 0xFFFF == FLAG | 2047
+    event = m.clear(args)
+    assert event["orders"] == 4 and m.c.cleared(k)

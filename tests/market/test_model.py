@@ -9,7 +9,6 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from gridchain.errors import InputError
 from gridchain.market.clearing import ClearArgs, pack16
 from gridchain.market.model import (
     FLAG,
@@ -66,7 +65,7 @@ def test_commitment_is_keccak_of_the_abi_encoding():
         (dict(zones=0), "zones out of range"),
         (dict(zones=9), "zones out of range"),
         (dict(rule=2), "unknown rule"),
-        (dict(horizon=1, reveal_s=600, gate_s=300), "reveal window too long"),
+        (dict(horizon=1, reveal_s=600, gate_s=300), "windows exceed interval"),
     ],
 )
 def test_constructor_refuses(change, reason):
@@ -428,22 +427,17 @@ def test_an_interval_the_ring_forgot_cannot_be_cleared_with_the_old_book():
         first.model.clear(first.k + RING, *args.as_args(), now=PARAMS.reveal_close(first.k + RING))
 
 
-# -- a flaw of specification v1 ------------------------------------------------------------------------------
-def test_flaw_a_reveal_with_a_commit_index_beyond_15_bits_makes_the_interval_unclearable():
-    """reveal does not bound commit_index, but a ref carries only 15 bits of it: one reveal with index 2**15
-    leaves the keeper no argument the reveal chain accepts, so nobody trades in that interval."""
+# -- a reveal's index: bounded so that it always fits a ref -------------------------------------------------
+def test_a_reveal_with_a_commit_index_beyond_the_book_is_refused():
+    """A ref carries 15 bits of the index: an unbounded index (specification v1) let one reveal make the interval
+    unclearable (the reveal chain could never be replayed). Now the reveal itself is refused: 2,047 passes."""
     interval = honest(BOOK)
-    interval.reveal(order(9, 1, 1, 0), salt(9), 2**15)
-    with pytest.raises(InputError, match="commit_index"):
-        interval.args()
-    good = honest(BOOK).args()  # the best a keeper can do: the index cut to 15 bits, flagged
-    refs = pack16([*range(6), FLAG | 0])
-    mismatched = [interval.revealed[-1].commitment]
-    args = dataclasses.replace(
-        good, orders=good.orders + [interval.revealed[-1].order], refs=refs, mismatched=mismatched
-    )
-    with reverts("reveal chain"):
-        interval.clear(args)
+    interval.reveal(order(9, 1, 1, 0), salt(9), MAX_ORDERS - 1)  # void at the clear (no such commit), but allowed
+    with reverts("commit index too large"):
+        interval.reveal(order(9, 1, 1, 0), salt(9), MAX_ORDERS)
+    with reverts("commit index too large"):
+        interval.reveal(order(9, 1, 1, 0), salt(9), 2**15)
+    interval.clear()  # the keeper flags the index-2,047 reveal and the interval clears
 
 
 def test_abi_bounds_are_not_a_contract_reason():

@@ -92,8 +92,8 @@ def prepare_clear(
 
     A reveal is flagged (void) when its index names no commitment or its commitment differs from the one there;
     of the unflagged reveals of one commitment the first counts. Bids are sorted by effective price descending,
-    asks ascending, ties by reveal position. A reveal whose commit index does not fit the refs' 15 bits cannot be
-    handed in at all (specification v1's flaw: the interval cannot be cleared): InputError naming it.
+    asks ascending, ties by reveal position. A reveal whose commit index does not fit the refs' 15 bits (the
+    contract refuses an index of 2,048 or more at the reveal) cannot be handed in: InputError naming it.
     """
     for name, events in (("committed", committed), ("revealed", revealed)):
         for n, e in enumerate(events):

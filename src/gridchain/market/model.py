@@ -10,17 +10,19 @@ Units: prices [micro-coin/kWh] (uint64), zone fees [micro-coin/kWh] (32 bits per
 times [s]; effective prices: bid `price - fee` (0 if the fee is not below the price), ask `price + fee`.
 
 Choices the specification leaves open (to reconcile with the contract at merge):
-- constructor checks, in this order: `interval_s > 0` ("zero interval"), `reveal_s > 0` ("zero reveal window"),
-  `1 <= horizon <= 128` ("horizon out of range"), `1 <= zones <= 8` ("zones out of range"), `rule in (0, 1)`
-  ("unknown rule"), `gate_s + reveal_s < horizon * interval_s` ("reveal window too long": otherwise no commit can
+- constructor checks, in this order: `interval_s > 0` ("zero interval"), `1 <= horizon <= 128` ("horizon out of
+  range"), `1 <= zones <= 8` ("zones out of range"), `rule in (0, 1)` ("unknown rule"), `reveal_s > 0` ("zero
+  reveal window"), `gate_s + reveal_s < horizon * interval_s` ("windows exceed interval": otherwise no commit can
   ever be made; it also keeps interval k's reveals from touching the ring word of k - 256 while that interval can
   still be cleared). Fees of zones >= `zones` are not checked (they are never read).
 - times are whole integers: `reveal_open(k)` may be negative here (every commit to such a k is "commit closed",
   every reveal is open); the contract must compare without underflow (`now + gate_s + reveal_s < k * interval_s`).
-- clear: `len(refs) == ceil(len(orders) / 16)` is checked before the reveal loop ("list length"); running out of
-  `mismatched` inside the loop is "mismatched count"; both list lengths `len(bids) == ceil(n_bids / 16)` and
-  `len(asks) == ceil(n_asks / 16)` are checked before the bid loop ("list length"); each list entry is checked
-  for validity and then for its order against the previous entry, bids before asks; "orders missing" last.
+- reveal: `commit_index < 2048` ("commit index too large"), after the terms' checks: a ref carries 15 bits of it,
+  so a larger index could never be replayed and would block the interval's clear.
+- clear: `len(refs) == ceil(len(orders) / 16)` is checked after the commit chain ("list length"); running out of
+  `mismatched` inside the loop is "mismatched count"; `len(bids) == ceil(n_bids / 16)` is checked before the
+  bids, `len(asks) == ceil(n_asks / 16)` before the asks ("list length"); each list entry is checked for validity
+  and then for its order against the previous entry, bids before asks; "orders missing" last.
 - `Clearing.orders` is `len(orders)` (every revealed order, void ones included); `cleared(k)` is the marker.
 """
 
@@ -177,11 +179,11 @@ class Params:
 def check_params(p: Params) -> None:
     """The constructor's checks, one reason each, in the contract's order (see the module docstring)."""
     _fail(p.interval_s > 0, "zero interval")
-    _fail(p.reveal_s > 0, "zero reveal window")
     _fail(1 <= p.horizon <= MAX_HORIZON, "horizon out of range")
     _fail(1 <= p.zones <= MAX_ZONES, "zones out of range")
     _fail(p.rule in (RULE_UNIFORM, RULE_TRADE_REDUCTION), "unknown rule")
-    _fail(p.gate_s + p.reveal_s < p.horizon * p.interval_s, "reveal window too long")
+    _fail(p.reveal_s > 0, "zero reveal window")
+    _fail(p.gate_s + p.reveal_s < p.horizon * p.interval_s, "windows exceed interval")
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,7 @@ class CallMarketModel:
         _fail(order.price > 0, "zero price")
         _fail(order.energy_wh > 0, "zero energy")
         _fail(order.zone < p.zones, "unknown zone")
+        _fail(commit_index < MAX_ORDERS, "commit index too large")  # a ref holds 15 bits: larger would block the clear
         chain, count = self.reveal_state(k)
         _fail(count < MAX_ORDERS, "reveals full")
         c = commitment(self.market, k, word, salt)
@@ -382,9 +385,10 @@ def _check_lists(
     orders: list[int], valid: list[bool], bids: list[int], n_bids: int, asks: list[int], n_asks: int, zone_fees: int
 ) -> tuple[list[int], list[int]]:
     """Step 6: the sorted bid and ask lists name every valid order once, on its side; their positions."""
-    _fail(len(bids) == words_for(n_bids) and len(asks) == words_for(n_asks), "list length")
     listed: set[int] = set()
+    _fail(len(bids) == words_for(n_bids), "list length")
     bid_list = _check_side(orders, valid, listed, bids, n_bids, BUY, zone_fees)
+    _fail(len(asks) == words_for(n_asks), "list length")
     ask_list = _check_side(orders, valid, listed, asks, n_asks, SELL, zone_fees)
     _fail(n_bids + n_asks == sum(valid), "orders missing")
     return bid_list, ask_list
