@@ -78,13 +78,28 @@ def petcon_table(summary: dict) -> Table:
 
     rows = [
         ("rounds mean (min-max)", f"{paper['iterations']}", rounds(pub), rounds(damp)),
-        ("stop rule met", "", _count(pub["outcomes"] | {"runs": pub["runs"]}, "converged"), _count(damp["outcomes"] | {"runs": damp["runs"]}, "converged")),
+        (
+            "stop rule met",
+            "",
+            _count(pub["outcomes"] | {"runs": pub["runs"]}, "converged"),
+            _count(damp["outcomes"] | {"runs": damp["runs"]}, "converged"),
+        ),
         ("period-2 cycle", "", str(pub["outcomes"]["cycle-2"]), str(damp["outcomes"]["cycle-2"])),
         ("round gap <= 1e-3 (runs)", "", first(pub), first(damp)),
         ("final gap mean", "", f"{pub['gap_final_mean']:.1e}", f"{damp['gap_final_mean']:.1e}"),
         ("final gap max", "", f"{pub['gap_final_max']:.1e}", f"{damp['gap_final_max']:.1e}"),
-        ("payment per buyer [$]", f"{paper['payment_usd']:.2f}", f"{pub['payment_usd_mean']:.2f}", f"{damp['payment_usd_mean']:.2f}"),
-        ("reward per seller [$]", f"{paper['reward_usd']:.2f}", f"{pub['reward_usd_mean']:.2f}", f"{damp['reward_usd_mean']:.2f}"),
+        (
+            "payment per buyer [$]",
+            f"{paper['payment_usd']:.2f}",
+            f"{pub['payment_usd_mean']:.2f}",
+            f"{damp['payment_usd_mean']:.2f}",
+        ),
+        (
+            "reward per seller [$]",
+            f"{paper['reward_usd']:.2f}",
+            f"{pub['reward_usd_mean']:.2f}",
+            f"{damp['reward_usd_mean']:.2f}",
+        ),
         ("budget balanced", "all", _count(pub, "budget_balanced"), _count(damp, "budget_balanced")),
         ("final round KKT ok", "", _count(pub, "kkt_ok"), _count(damp, "kkt_ok")),
     ]
