@@ -25,12 +25,12 @@ and the dual to minimise is G = sum_ij [b_ij ln(b_ij / q_ij) - b_ij] + sum_j mu_
 with h_i(x) = x c_max_i / eta for x >= 0 and x c_min_i / eta for x < 0. G is convex; its minimum over one
 buyer's lambda_i (the others fixed) is: 0 if C_i(0) lies within the bounds, else the root of C_i(lambda_i) =
 the violated bound; over one seller's mu_j: 0 if S_j(0) <= rho D_max_j, else the root of S_j(mu_j) = rho D_max_j.
-Buyers are independent of each other given mu, and sellers given lambda, so `solve_round` alternates the two
-exact block minimisations (each a vectorised 1-D root: `sum_k b_k / (q_k + x) = T`), warm-started from the
-previous round's prices, until the KKT conditions hold to `tol`. The 1-D root lies in
+`solve_round` runs projected Newton on the dual (Hessian sum_j c_ij^2 / b_ij on the active prices) from the
+last two rounds' prices, 2-3 steps when warm; where Newton stalls it alternates the two exact block
+minimisations (buyers are independent of each other given mu, sellers given lambda; each a vectorised 1-D root
+of `sum_k b_k / (q_k + x) = T`) to 1e-3 and starts Newton from there. The 1-D root lies in
 [B/T - max q, B/T - min q] (B = sum b), and 1 / sum_k b_k / (q_k + x) is concave and increasing in x (a parallel
-sum of affine functions), so Newton's method on it from the bracket's left end climbs monotonically to the root,
-quadratically near it, without safeguards.
+sum of affine functions), so Newton's method on it from the bracket's left end climbs monotonically to the root.
 
 The published updates (Kelly's mechanism: at a fixed point b_ij / c_ij is buyer i's marginal utility and
 s_ji / rho seller j's marginal cost, so the round's KKT conditions become the welfare optimum's):
