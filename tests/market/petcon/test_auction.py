@@ -76,7 +76,8 @@ def test_published_auction_never_meets_its_stop_rule_but_cycles_with_period_2(se
     assert run.outcome == "cycle-2"
     assert min(run.residual) > M.EPSILON
     w = np.asarray(run.welfare_usd[-6:])
-    assert np.allclose(w[2:], w[:-2], rtol=1e-6) and not np.allclose(w[1:], w[:-1], rtol=1e-6)
+    swing, drift = np.abs(np.diff(w)), np.abs(w[2:] - w[:-2])
+    assert np.all(drift < 0.2 * swing[:-1])  # each round's welfare is nearer the one two rounds back
     best = solve_optimum(m)
     assert (best.welfare_usd - max(run.welfare_usd[-2:])) / best.welfare_usd > 1e-5  # never at the optimum
 
