@@ -9,6 +9,7 @@ Part of the model layer: imports the model and pure libraries (numpy, cvxpy) onl
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -41,7 +42,9 @@ def _solve(m: Market, scale: float, options: dict) -> Optimum | None:
     low, high, supply = take >= m.lower_kwh, take <= m.upper_kwh, cp.sum(c, axis=0) <= m.supply_kwh
     problem = cp.Problem(cp.Maximize(scale * (utility - cost)), [low, high, supply])
     try:
-        problem.solve(solver=cp.CLARABEL, **options)
+        with warnings.catch_warnings():  # "solution may be inaccurate": the KKT check decides
+            warnings.simplefilter("ignore", UserWarning)
+            problem.solve(solver=cp.CLARABEL, **options)
     except cp.SolverError:
         return None
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
