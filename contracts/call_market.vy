@@ -49,11 +49,10 @@
      `mismatched` entry left; checks a list's word count (exactly ceil(n / 16), else "list length") before
      its entries; checks each list entry's validity, then its order against the entry before, in one pass
      (bids, then asks, then "orders missing"); stores `orders` = len(orders), every revealed order, void
-     or not; a `refs` shorter than the reveals needs reverts without a reason (array bounds), longer is
-     ignored. The cleared marker is `clearings[k].book != 0` (`cleared(k)`): a keccak is never zero.
-     Known hole of spec v1, kept as specified: `reveal` does not bound commit_index, but `refs` carries only
-     15 bits of it, so one reveal naming commit 2**15 or above makes the interval impossible to clear
-     (tests/market/test_attacks_contract.py shows it; `commit_index < MAX` in `reveal` would close it).
+     or not; `len(refs)` must be the words the reveals need ("list length", after the commit chain).
+     The cleared marker is `clearings[k].book != 0` (`cleared(k)`): a keccak is never zero.
+     `reveal` bounds commit_index below MAX ("commit index too large"): `refs` carries 15 bits of it, and an
+     index it could not name would make the interval impossible to clear (spec v1's hole; attack test).
      Gas: on the ring's first lap an interval's first commit and first reveal write a zero word (17,100 gas
      more each); the clear's hot loops inline `double_auction_walk.effective_price` (an internal call per
      order cost about 100 gas per order in all).
