@@ -74,9 +74,7 @@ class Committee(Mirrored):
         self.check()
 
     def remove_member(self, sender, member: str) -> None:
-        self.mirror(
-            sender, lambda: self.model.remove_member(str(sender), member), lambda: self.c.remove_member(member)
-        )
+        self.mirror(sender, lambda: self.model.remove_member(str(sender), member), lambda: self.c.remove_member(member))
         self.check()
 
     def set_rule(self, sender, rule: int, m: int = 0) -> None:

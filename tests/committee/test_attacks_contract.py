@@ -32,7 +32,14 @@ def refused_anyhow(call, *args) -> str:
 
 
 def test_a_minority_cannot_attest_a_false_result(k):
-    refused("lag_committee: fewer signatures than the threshold", k.attest, k.stranger, 1, FALSE, k.signed(range(4), 1, FALSE))
+    refused(
+        "lag_committee: fewer signatures than the threshold",
+        k.attest,
+        k.stranger,
+        1,
+        FALSE,
+        k.signed(range(4), 1, FALSE),
+    )
 
 
 def test_a_minority_cannot_pad_with_outsiders(k):
@@ -42,13 +49,27 @@ def test_a_minority_cannot_pad_with_outsiders(k):
 
 def test_a_minority_cannot_overwrite_the_honest_result(k):
     k.attest(k.stranger, 1, TRUE, k.signed(range(5), 1, TRUE))
-    refused("lag_committee: round attested with another digest", k.attest, k.stranger, 1, FALSE, k.signed(range(7), 1, FALSE))
+    refused(
+        "lag_committee: round attested with another digest",
+        k.attest,
+        k.stranger,
+        1,
+        FALSE,
+        k.signed(range(7), 1, FALSE),
+    )
 
 
 def test_under_unanimity_one_dissenting_lag_blocks_the_result():
     with boa.env.anchor():
         k = Committee(3, UNANIMOUS)
-        refused("lag_committee: fewer signatures than the threshold", k.attest, k.stranger, 1, FALSE, k.signed([0, 1], 1, FALSE))
+        refused(
+            "lag_committee: fewer signatures than the threshold",
+            k.attest,
+            k.stranger,
+            1,
+            FALSE,
+            k.signed([0, 1], 1, FALSE),
+        )
         assert k.attest(k.stranger, 1, TRUE, k.signed([0, 1, 2], 1, TRUE))
 
 
@@ -63,14 +84,20 @@ def test_a_duplicated_signature_counts_once(k):
 @pytest.mark.parametrize("form", ["v01", "compact"])
 def test_the_same_signer_in_another_form_counts_once(k, form):
     sigs = k.signed(range(4), 1, FALSE)
-    refused("lag_committee: signers not in ascending order", k.attest, k.stranger, 1, FALSE, [*sigs, FORMS[form](sigs[-1])])
+    refused(
+        "lag_committee: signers not in ascending order", k.attest, k.stranger, 1, FALSE, [*sigs, FORMS[form](sigs[-1])]
+    )
 
 
 def test_a_malleable_high_s_twin_is_refused(k):
     sigs = k.signed(range(4), 1, FALSE)
     refused(
         "lag_committee: signature s in the upper half (malleable, EIP-2)",
-        k.attest, k.stranger, 1, FALSE, [*sigs, high_s(sigs[-1])],
+        k.attest,
+        k.stranger,
+        1,
+        FALSE,
+        [*sigs, high_s(sigs[-1])],
     )
 
 

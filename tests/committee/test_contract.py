@@ -12,8 +12,8 @@ from eth_account.messages import encode_typed_data
 from gridchain.committee.model import FIXED, TWO_THIRDS, UNANIMOUS, ZERO, Attestation, CommitteeError, CommitteeModel
 from gridchain.crypto import eip712
 from tests.committee.harness import CONTRACT, KIND, Committee, address, key, refused
-from tests.support.deployers import load
 from tests.committee.signatures import FORMS
+from tests.support.deployers import load
 
 D1, D2 = b"\x11" * 32, b"\x22" * 32
 
@@ -126,7 +126,9 @@ def test_remove_member_under_fixed_keeps_m_within_n():
 # ---- the rule --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("rule", "m", "threshold"), [(UNANIMOUS, 0, 3), (TWO_THIRDS, 0, 2), (FIXED, 1, 1), (FIXED, 3, 3)])
+@pytest.mark.parametrize(
+    ("rule", "m", "threshold"), [(UNANIMOUS, 0, 3), (TWO_THIRDS, 0, 2), (FIXED, 1, 1), (FIXED, 3, 3)]
+)
 def test_set_rule(k, rule, m, threshold):
     k.set_rule(k.owner, rule, m)
     assert k.c.threshold() == threshold and k.c.epoch() == 1
@@ -181,7 +183,9 @@ def test_attest_again_with_the_same_digest_is_a_no_op(k):
 
 def test_attest_refuses_another_digest_for_an_attested_round(k):
     k.attest(k.stranger, 1, D1, k.signed([0, 1], 1, D1))
-    refused("lag_committee: round attested with another digest", k.attest, k.stranger, 1, D2, k.signed([0, 1, 2], 1, D2))
+    refused(
+        "lag_committee: round attested with another digest", k.attest, k.stranger, 1, D2, k.signed([0, 1, 2], 1, D2)
+    )
     other = b"\x01" * 32  # another kind is another slot
     assert k.attest(k.stranger, 1, D2, k.signed([0, 1], 1, D2, kind=other), kind=other)
 
@@ -192,7 +196,14 @@ def test_attest_refuses_a_zero_digest(k):
 
 @pytest.mark.parametrize(
     ("n", "rule", "m", "threshold"),
-    [(3, UNANIMOUS, 0, 3), (3, TWO_THIRDS, 0, 2), (7, TWO_THIRDS, 0, 5), (4, TWO_THIRDS, 0, 3), (5, FIXED, 4, 4), (1, UNANIMOUS, 0, 1)],
+    [
+        (3, UNANIMOUS, 0, 3),
+        (3, TWO_THIRDS, 0, 2),
+        (7, TWO_THIRDS, 0, 5),
+        (4, TWO_THIRDS, 0, 3),
+        (5, FIXED, 4, 4),
+        (1, UNANIMOUS, 0, 1),
+    ],
 )
 def test_threshold_boundary_m_minus_1_reverts_m_passes(n, rule, m, threshold):
     with boa.env.anchor():
@@ -200,7 +211,11 @@ def test_threshold_boundary_m_minus_1_reverts_m_passes(n, rule, m, threshold):
         assert k.c.threshold() == threshold
         refused(
             "lag_committee: fewer signatures than the threshold",
-            k.attest, k.stranger, 1, D1, k.signed(range(threshold - 1), 1, D1),
+            k.attest,
+            k.stranger,
+            1,
+            D1,
+            k.signed(range(threshold - 1), 1, D1),
         )
         assert k.attest(k.stranger, 1, D1, k.signed(range(threshold), 1, D1))
         assert k.attest(k.stranger, 2, D1, k.signed(range(n), 1 + 1, D1))  # all N: more than M is fine
@@ -263,6 +278,10 @@ def test_attestation_hash_is_eip712_as_wallets_sign_it(k):
     assert k.c.attestation_hash(KIND, 7, D1, 0) == k.model.attestation_hash(KIND, 7, D1, 0)
     assert bytes(signed.message_hash) == k.model.attestation_hash(KIND, 7, D1, 0)
     k.set_rule(k.owner, FIXED, 1)
-    refused("lag_committee: signer is not a member", k.attest, k.stranger, 7, D1, [bytes(signed.signature)])  # epoch 1 now
-    wallet = Account.sign_message(encode_typed_data(full_message=eip712.typed_data(k.model.domain(), Attestation(KIND, 7, D1, 1))), key(0))
+    refused(
+        "lag_committee: signer is not a member", k.attest, k.stranger, 7, D1, [bytes(signed.signature)]
+    )  # epoch 1 now
+    wallet = Account.sign_message(
+        encode_typed_data(full_message=eip712.typed_data(k.model.domain(), Attestation(KIND, 7, D1, 1))), key(0)
+    )
     assert k.attest(k.stranger, 7, D1, [bytes(wallet.signature)])

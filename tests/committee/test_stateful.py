@@ -97,7 +97,5 @@ class CommitteeMachine(RuleBasedStateMachine):
                 assert 1 <= threshold <= len(members)
 
 
-CommitteeMachine.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=25, deadline=None, derandomize=True
-)
+CommitteeMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None, derandomize=True)
 test_committee_machine = CommitteeMachine.TestCase

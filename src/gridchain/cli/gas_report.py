@@ -20,6 +20,7 @@ from rich.table import Table
 
 from gridchain.cli.node import Hardfork
 from gridchain.coin import gas as coin_gas
+from gridchain.committee import gas as committee_gas
 from gridchain.coordination import gas as coordination_gas
 from gridchain.errors import InputError
 from gridchain.metering import gas as metering_gas
@@ -32,6 +33,7 @@ SECTIONS = (
     v2v_gas,
     metering_gas,
     coin_gas,
+    committee_gas,
 )  # the gas report's registry: a new system adds its gas.py
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})

@@ -22,7 +22,9 @@ def kind_of(name: str) -> bytes:
     return keccak(text=name)
 
 
-def sign_attestation(key: Key, committee_domain: eip712.Domain, kind: bytes, round: int, digest: bytes, epoch: int) -> bytes:
+def sign_attestation(
+    key: Key, committee_domain: eip712.Domain, kind: bytes, round: int, digest: bytes, epoch: int
+) -> bytes:
     """A member's 65-byte signature (v = 27/28) of Attestation(kind, round, digest, epoch)."""
     return sign_digest(key, eip712.digest(committee_domain, Attestation(kind, round, digest, epoch)))
 
