@@ -22,6 +22,7 @@ from gridchain.cli.node import Hardfork
 from gridchain.coin import gas as coin_gas
 from gridchain.coordination import gas as coordination_gas
 from gridchain.errors import InputError
+from gridchain.market import gas as market_gas
 from gridchain.metering import gas as metering_gas
 from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.results import write_results
@@ -32,6 +33,7 @@ SECTIONS = (
     v2v_gas,
     metering_gas,
     coin_gas,
+    market_gas,
 )  # the gas report's registry: a new system adds its gas.py
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
