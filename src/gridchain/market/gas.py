@@ -51,11 +51,6 @@ TARGETS = {
     "orders_in_one_clear_min": 1_024,
     "baseline_ratio_min": 10,
 }
-CLEAR_SIZES = (100, 500, 1_000)
-LARGEST = 2_048  # the contract's bound on orders per interval
-# 105: the largest whose clearing fits one transaction (bench_market_baseline.py's bisection), 106 the first that
-# does not; 500: the issue's comparison (measured where the chain has no per-transaction cap: Prague, embedded)
-BASELINE_SIZES = (50, 100, 105, 106, 500)
 BOOK_SEED = 19  # benchmarks/market_books.py's SEED
 PRICE_MID, PRICE_SPREAD, ENERGY_WH, ZONES = 250_000, 0.30, (100, 5_000), 2
 PARAMS = Params(interval_s=900, reveal_s=3_600, gate_s=60, horizon=96, zones=2, zone_fees=20_000 << 32, rule=0)
@@ -236,8 +231,8 @@ def ratios(market: dict, base: dict) -> dict[str, dict]:
 
 def measure_market(
     gateway: Callable[[], Gateway],
-    sizes: tuple[int, ...] = (*CLEAR_SIZES, LARGEST),
-    baseline_sizes: tuple[int, ...] = BASELINE_SIZES,
+    sizes: tuple[int, ...],
+    baseline_sizes: tuple[int, ...],
     progress: Callable[[str], None] = lambda label: None,
 ) -> dict:
     """The section's figures: the call market at `sizes` (and at the baseline's sizes), the baseline, ratios."""
@@ -263,11 +258,12 @@ def measure_market(
 
 # -- the gas report's section (gridchain.experiments.gas_report) -------------------------------------------------
 def steps(config: GasReportConfig) -> int:
-    return 1 + len({*CLEAR_SIZES, LARGEST, *BASELINE_SIZES}) + len(BASELINE_SIZES)
+    return 1 + len({*config.market_sizes, *config.market_baseline_sizes}) + len(config.market_baseline_sizes)
 
 
 def measure(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Callable[[str], None]) -> dict:
-    return measure_market(gateway, progress=progress)
+    """The sizes are the config's (`market_sizes`, `market_baseline_sizes`)."""
+    return measure_market(gateway, config.market_sizes, config.market_baseline_sizes, progress)
 
 
 def targets(report: dict) -> dict[str, dict]:
@@ -327,5 +323,7 @@ def show(report: dict, console: Console, where: str) -> None:
         r = base["ratios"].get(n, {})
         clear = "over cap" if b["clear"] is None else f"{b['clear']:,}"
         per = "-" if b["clear_per_order"] is None else f"{b['clear_per_order']:,}"
-        bt.add_row(n, f"{b['submit_mean']:,}", clear, per, f"{r.get('clear', '-')}x", f"{r.get('total', '-')}x")
+        bt.add_row(
+            n, f"{b['submit_mean']:,}", clear, per, *(f"{r[kind]}x" if r else "-" for kind in ("clear", "total"))
+        )
     console.print(bt)
