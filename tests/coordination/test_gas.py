@@ -16,7 +16,9 @@ def run(config, gateway):
     return run_sections(config, gateway, SECTIONS)
 
 
-SMALL = GasReportConfig(coordination_sizes=(10, 30), baseline_sizes=(10, 30))
+SMALL = GasReportConfig(
+    coordination_sizes=(10, 30), baseline_sizes=(10, 30), market_sizes=(16,), market_baseline_sizes=(10,)
+)
 
 
 def embedded():

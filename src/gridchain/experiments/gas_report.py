@@ -29,6 +29,10 @@ class GasReportConfig:
     coordination_sizes: tuple[int, ...] = (10, 50, 100, 200, 500, 1000, 10_000)  # above 1,024: in pages
     baseline_sizes: tuple[int, ...] = (10, 50, 100, 200, 500)
     seed: int = 0
+    # the call market's section: clears of n orders (2,048 is the contract's bound), and lemlab's baseline on the
+    # same books (105 the most it clears in one Osaka transaction, 106 the first it cannot; 500 the size)
+    market_sizes: tuple[int, ...] = (100, 500, 1000, 2048)
+    market_baseline_sizes: tuple[int, ...] = (50, 100, 105, 106, 500)
 
     @property
     def name(self) -> str:
