@@ -23,13 +23,24 @@ from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.dashboard.settings import init_dashboard
 from gridchain.grid import cli as grid_cli
 from gridchain.index.tables import SCHEMA as INDEX_SCHEMA
+from gridchain.market.feeder import cli as market_feeder_cli
 from gridchain.market.petcon import cli as petcon_cli
 from gridchain.metering import cli as metering_cli
 from gridchain.metering.nilm import cli as nilm_cli
 from gridchain.ui.help import HelpGroup
 from gridchain.v2v import cli as v2v_cli
 
-FEATURES = (coordination_cli, anonymous_cli, v2v_cli, metering_cli, nilm_cli, grid_cli, coin_cli, petcon_cli)
+FEATURES = (
+    coordination_cli,
+    anonymous_cli,
+    v2v_cli,
+    metering_cli,
+    nilm_cli,
+    grid_cli,
+    coin_cli,
+    petcon_cli,
+    market_feeder_cli,
+)
 
 app = typer.Typer(
     help=(
