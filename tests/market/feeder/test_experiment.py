@@ -9,11 +9,13 @@ from typer.testing import CliRunner
 
 from gridchain.cli import app
 from gridchain.grid import simbench_feeder
+from gridchain.market.feeder.model import clear_interval, interval_orders
 from gridchain.market.feeder.scenarios import (
     FAR_ZONE_FEE_UC_PER_KWH,
     RETAIL_UC_PER_KWH,
     MarketConfig,
     forecast,
+    market_metrics,
     run,
     sunniest_day,
 )
@@ -108,3 +110,11 @@ def test_bad_options_exit_2_naming_the_field(args, message, tmp_path):
     assert r.stderr.strip().startswith(f"error: {message}")
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_day_without_trade_reports_no_efficiency_rather_than_100_percent():
+    orders, _ = interval_orders(np.array([1000.0, -1000.0]), np.array([90_000, 0]), np.array([0, 250_000]), [0, 0])
+    m = market_metrics([clear_interval(0, orders, 0)])
+    for rule in ("rule0", "rule1"):
+        assert m[rule]["efficiency"] is None and m[rule]["worst_interval_efficiency"] is None
+        assert m[rule]["volume_kwh"] == 0 and m[rule]["avg_buy_price_ct"] is None

@@ -66,8 +66,8 @@ def market(
     console.print(f"{summary['seconds']} s; wrote {written[0]} and {written[1]}")
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
 
 
 def _ct(x: float | None) -> str:

@@ -48,8 +48,11 @@ def market_figure(summary: dict, path: Path) -> Path:
     welfare_ax.step(x, main["rule0_welfare_coin"], where="post", color="tab:blue", label="rule 0 (= optimum)")
     welfare_ax.step(x, main["rule1_welfare_coin"], where="post", color="tab:orange", label="rule 1")
     m = summary["market"][MAIN]
+    share = m["rule1"]["efficiency"]
     welfare_ax.set_title(
-        f"welfare per interval: rule 1 reaches {100 * m['rule1']['efficiency']:.1f} % of the optimum over the day"
+        "welfare per interval: no trade at all"
+        if share is None
+        else f"welfare per interval: rule 1 reaches {100 * share:.1f} % of the optimum over the day"
     )
     welfare_ax.set_ylabel("welfare [coin]")
     for name, values in series["trafo_loading_pct"].items():

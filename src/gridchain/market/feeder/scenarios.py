@@ -11,13 +11,13 @@ The setting (every number is stated in docs/market-experiment.md):
 - Two zones by electrical distance from the transformer (line length along the feeder): households beyond the
   median distance are zone 1, which pays a grid fee (the market's fee applies to every order in its zone).
 - A share of households, drawn from `default_rng([seed, 1])` (nested: a larger share keeps the smaller share's
-  owners), has a home battery. Without the market the batteries self-consume; with it they follow the price
-  forecast: the uniform prices of the same day's market without batteries (a perfect forecast of that
-  market; where it does not trade, the retail price if its demand is at least its supply, else the feed-in
-  tariff).
-- Three power flows per interval: no market and no battery running (the grid feature's baseline), no market
-  with self-consuming batteries, and the market with price-responsive batteries. The market itself moves money,
-  not power: only the batteries' response changes the flows.
+  owners), has a home battery (`BATTERY`). Without the market the batteries self-consume; with it they follow the
+  price forecast (`model.price_responsive`, charging at full power or spread): the uniform prices of the same
+  day's market without batteries (a perfect forecast of that market; where it does not trade, the retail price if
+  its demand is at least its supply, else the feed-in tariff).
+- Four power flows per interval: no market and no battery running (the grid feature's baseline), no market
+  with self-consuming batteries, and the market with price-responsive batteries under each charging rule. The
+  market itself moves money, not power: only the batteries' response changes the flows.
 The clearing runs in Python through the keeper's code (`market.clearing`) and the twin's walk; no chain, since
 the contract's result equals the twin's (tests/market/test_differential.py).
 """
@@ -239,8 +239,8 @@ def market_metrics(clearings: list[IntervalClearing]) -> dict:
         volume_wh = sum(o.volume_wh for o in got)
         out[name] = {
             "welfare_coin": sum(o.welfare_uc for o in got) / 1e6,
-            "efficiency": sum(o.welfare_uc for o in got) / best if best else 1.0,
-            "worst_interval_efficiency": min((c.rules[r].welfare_uc / c.optimum_uc for c in traded), default=1.0),
+            "efficiency": sum(o.welfare_uc for o in got) / best if best > 0 else None,  # None: nothing to gain
+            "worst_interval_efficiency": min((c.rules[r].welfare_uc / c.optimum_uc for c in traded), default=None),
             "volume_kwh": volume_wh / 1000,
             "local_share_of_demand": volume_wh / 1000 / demand_kwh if demand_kwh else 0.0,
             "avg_buy_price_ct": sum(o.buy_price * o.volume_wh for o in got) / volume_wh / 1e4 if volume_wh else None,
