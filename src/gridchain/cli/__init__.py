@@ -24,6 +24,7 @@ from gridchain.dashboard.settings import init_dashboard
 from gridchain.grid import cli as grid_cli
 from gridchain.index.tables import SCHEMA as INDEX_SCHEMA
 from gridchain.market import cli as market_cli
+from gridchain.market.feeder import cli as market_feeder_cli
 from gridchain.market.petcon import cli as petcon_cli
 from gridchain.metering import cli as metering_cli
 from gridchain.metering.nilm import cli as nilm_cli
@@ -40,6 +41,7 @@ FEATURES = (
     coin_cli,
     petcon_cli,
     market_cli,
+    market_feeder_cli,
 )
 
 app = typer.Typer(

@@ -4,3 +4,8 @@ utility's treasury against money paid in and burnt when redeemed.
 Feature: cli > gas > client > model inside; uses no other feature. Markets and escrow use it through its package
 root.
 """
+
+from gridchain.coin.client import CoinClient
+from gridchain.coin.model import UNIT
+
+__all__ = ["UNIT", "CoinClient"]

@@ -26,8 +26,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from gridchain.chain.gateway import Gateway
-from gridchain.coin.client import CoinClient
-from gridchain.coin.model import UNIT
+from gridchain.coin import UNIT, CoinClient
 from gridchain.errors import InputError
 from gridchain.market.clearing import fills, lp_optimum, payments, welfare
 from gridchain.market.client import CallMarketClient
