@@ -3,46 +3,19 @@
 A book of n orders has n // 2 bids and n - n // 2 asks in a shuffled submission order; prices uniform in
 250,000 micro-coins per kWh +- 30 % (175,000 .. 325,000), energies uniform in 100 .. 5,000 Wh, zones 0 and 1.
 The same (n, seed) always gives the same book, on every machine (numpy's PCG64 from the seed sequence
-[seed, n]). `terms` encodes an order's low 96 bits as docs/market_spec (the call market's order word) has them.
+[seed, n]); the generator is the market's gas-report section's, `gridchain.market.gas.make_book`, so that both
+markets are measured on the same books. `terms` encodes an order's low 96 bits as the call market's order word
+has them (docs/market.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from gridchain.market.gas import BOOK_SEED as SEED
+from gridchain.market.gas import ENERGY_WH, PRICE_MID, PRICE_SPREAD, ZONES, make_book
+from gridchain.market.gas import BookOrder as Order
 
-import numpy as np
-
-SEED = 19
-PRICE_MID = 250_000  # micro-coins per kWh
-PRICE_SPREAD = 0.30
-ENERGY_WH = (100, 5_000)
-ZONES = 2
+__all__ = ["ENERGY_WH", "PRICE_MID", "PRICE_SPREAD", "SEED", "ZONES", "Order", "make_book"]
 BID, ASK = 0, 1  # the order word's bit 0: 0 = buy, 1 = sell
-
-
-@dataclass(frozen=True)
-class Order:
-    """One order of a book: side (BID or ASK), price [micro-coins/kWh], energy [Wh], zone, trader index."""
-
-    side: int
-    price_per_kwh: int
-    energy_wh: int
-    zone: int
-    trader: int
-
-
-def make_book(n: int, seed: int = SEED) -> list[Order]:
-    """n orders (n // 2 bids, the rest asks) in submission order; trader i submits order i."""
-    if n < 2:
-        raise ValueError(f"n must be at least 2 (one bid, one ask), got {n}")
-    rng = np.random.default_rng([seed, n])
-    low, high = round(PRICE_MID * (1 - PRICE_SPREAD)), round(PRICE_MID * (1 + PRICE_SPREAD))
-    sides = np.array([BID] * (n // 2) + [ASK] * (n - n // 2))
-    rng.shuffle(sides)
-    prices = rng.integers(low, high, n, endpoint=True)
-    energies = rng.integers(ENERGY_WH[0], ENERGY_WH[1], n, endpoint=True)
-    zones = rng.integers(0, ZONES, n)
-    return [Order(int(sides[i]), int(prices[i]), int(energies[i]), int(zones[i]), i) for i in range(n)]
 
 
 def terms(order: Order) -> int:

@@ -1,17 +1,17 @@
-"""The call market's gas-report section on small sizes: the figures, the targets' verdicts, the baseline's books."""
+"""The call market's gas-report section on small sizes: the figures, the targets' verdicts, the books."""
 
 from __future__ import annotations
 
-from benchmarks.market_books import make_book as bench_book
 from rich.console import Console
 
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.market import gas
 
 
-def test_the_books_are_the_benchmarks():
-    for n in (2, 7, 50):
-        assert [tuple(vars(o).values()) for o in gas.make_book(n)] == [tuple(vars(o).values()) for o in bench_book(n)]
+def test_a_book_is_fixed_by_its_seed_and_split_half_and_half():
+    book = gas.make_book(50)
+    assert book == gas.make_book(50) and book != gas.make_book(50, seed=gas.BOOK_SEED + 1)
+    assert sum(o.side == 0 for o in book) == 25 and {o.zone for o in book} == {0, 1}
 
 
 def test_the_section_on_small_sizes():
