@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gridchain.crypto import eip712
-from gridchain.crypto.keys import SECP256K1_N, recover_digest
-from gridchain.errors import ContractRevert, InputError
+from gridchain.crypto.keys import SECP256K1_N, ecrecover
+from gridchain.errors import ContractRevert
 
 DECIMALS = 6
 UNIT = 10**DECIMALS  # micro-coins per coin
@@ -55,17 +55,6 @@ class Permit(eip712.TypedStruct):
 def domain(name: str, chain_id: int, contract: str) -> eip712.Domain:
     """The coin's EIP-712 domain: its token name, version "1" (snekmate's `eip712_domain_separator`)."""
     return eip712.Domain(name, EIP712_VERSION, chain_id, contract)
-
-
-def ecrecover(digest: bytes, v: int, r: int, s: int) -> str:
-    """What the ecrecover precompile gives: the signer (lower case), or the zero address where it fails."""
-    if v not in (27, 28) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
-        return ZERO
-    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])
-    try:
-        return recover_digest(digest, signature).lower()
-    except InputError:  # r is no point's x-coordinate
-        return ZERO
 
 
 @dataclass

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gridchain.crypto import eip712
-from gridchain.crypto.keys import SECP256K1_N, SECP256K1_P, recover_digest
-from gridchain.errors import ContractRevert, InputError
+from gridchain.crypto.keys import SECP256K1_N, ecrecover
+from gridchain.errors import ContractRevert
 
 UNANIMOUS, TWO_THIRDS, FIXED = 1, 2, 3
 RULES = {"unanimous": UNANIMOUS, "two-thirds": TWO_THIRDS, "fixed": FIXED}
@@ -87,18 +87,6 @@ def split(signature: bytes) -> tuple[int, int, int]:
         v, s = 27 + (word >> 255), word & (2**255 - 1)
     _fail(s <= HALF_N, "signature s in the upper half (malleable, EIP-2)")
     return v, r, s
-
-
-def ecrecover(h: bytes, v: int, r: int, s: int) -> str:
-    """The ecrecover precompile: the signer (lower case), or the zero address where it finds nobody."""
-    if not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
-        return ZERO
-    if pow(r**3 + 7, (SECP256K1_P - 1) // 2, SECP256K1_P) != 1:  # r is no point's x-coordinate
-        return ZERO
-    try:
-        return recover_digest(h, r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])).lower()
-    except InputError:
-        return ZERO
 
 
 def recover(h: bytes, signature: bytes) -> str:

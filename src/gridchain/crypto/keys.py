@@ -22,6 +22,7 @@ from eth_utils import keccak
 from gridchain.checks import show
 from gridchain.errors import InputError
 
+ZERO_ADDRESS = "0x" + "00" * 20
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 """The order of secp256k1's group; s <= n // 2 is the low half (EIP-2), snekmate's malleability threshold."""
 SECP256K1_P = 2**256 - 2**32 - 977
@@ -80,6 +81,18 @@ def recover_digest(digest: bytes, signature: bytes, field: str = "signature") ->
     except (BadSignature, ValidationError) as e:
         raise InputError(field, f"recovers to no address ({e})") from None
     return public_key.to_checksum_address()
+
+
+def ecrecover(digest: bytes, v: int, r: int, s: int) -> str:
+    """What the EVM's ecrecover precompile gives for (v, r, s): the signer in lower case, or the zero address where
+    it finds nobody (v not 27 or 28, r or s outside 1..n-1, r no point's x-coordinate). The twins of contracts that
+    recover signatures call it where the contract does."""
+    if v not in (27, 28) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        return ZERO_ADDRESS
+    try:
+        return recover_digest(digest, r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])).lower()
+    except InputError:
+        return ZERO_ADDRESS
 
 
 def personal_digest(message: bytes) -> bytes:
