@@ -7,8 +7,6 @@ and refuses anything else naming `--amount`. A receiver is an address or an [acc
 from __future__ import annotations
 
 import contextlib
-import json
-import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,6 +20,7 @@ from gridchain.coin.model import DECIMALS, MAX_UINT256, UNIT
 from gridchain.config.file import config_path, load_config
 from gridchain.errors import InputError
 from gridchain.ui.config_options import CONFIG
+from gridchain.ui.console import emit
 from gridchain.ui.errors import bad_input_exits
 
 JSON = typer.Option(False, "--json", help="Print the result as one JSON object.")
@@ -86,14 +85,6 @@ def refusals():
         yield
     except ChainRevert as e:
         raise InputError("coin", e.reason or str(e)) from None
-
-
-def emit(as_json: bool, data: dict, lines: list[str]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data) + "\n")
-    else:
-        for line in lines:
-            typer.echo(line)
 
 
 @bad_input_exits

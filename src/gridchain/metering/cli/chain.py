@@ -4,17 +4,14 @@ accounts, find the recorded metering contract (checked on chain); and how a reve
 from __future__ import annotations
 
 import contextlib
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import typer
 
 from gridchain.config.file import Config, config_path, load_config
 from gridchain.config.network import Network
 from gridchain.errors import InputError
 from gridchain.metering.client import MeteringClient
+from gridchain.ui.console import emit  # noqa: F401  (the metering commands import it from here)
 
 ETH = 10**18
 
@@ -57,15 +54,6 @@ def contract_refusals():
         reason = e.reason or str(e)
         field, _, rest = reason.partition(": ")
         raise InputError(field if rest else "metering", rest or reason) from None
-
-
-def emit(as_json: bool, data: dict, lines: list[str]) -> None:
-    """Print `data` as one JSON line, or `lines` for people."""
-    if as_json:
-        sys.stdout.write(json.dumps(data) + "\n")
-    else:
-        for line in lines:
-            typer.echo(line)
 
 
 def eth(wei: int) -> str:
