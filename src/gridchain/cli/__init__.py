@@ -18,6 +18,7 @@ import typer
 from gridchain import __version__
 from gridchain.cli import dashboard, deploy, gas_report, index, init, node, store, warp
 from gridchain.coin import cli as coin_cli
+from gridchain.committee import cli as committee_cli
 from gridchain.coordination import cli as coordination_cli
 from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.dashboard.settings import init_dashboard
@@ -39,6 +40,7 @@ FEATURES = (
     nilm_cli,
     grid_cli,
     coin_cli,
+    committee_cli,
     petcon_cli,
     market_cli,
     market_feeder_cli,
