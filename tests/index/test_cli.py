@@ -126,10 +126,24 @@ def test_nothing_deployed_to_index_is_refused(pilot):
     assert r.exit_code == 2 and r.stderr.startswith("error: deployment.record: ") and r.stderr.count("\n") == 1
 
 
+def index_to_head(config, client):
+    """Run the indexer until it holds the chain's head: a posting first, so there is always a block to read
+    (this test must not depend on another having indexed: under xdist they may run in other processes)."""
+    post(client, 1, first=500)
+    p = start("index", "run", "--json", config=config)
+    try:
+        read_banner(p)
+        while indexed_lines(p, 1)["checkpoints"]["coordinator"] < client.gateway.block_number():
+            pass
+        stop(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
 def test_verify_from_index_reads_the_store(pilot):
     config, client, _ = pilot
-    r = CliRunner().invoke(app, ["index", "status", "--config", str(config)])  # creates the index's tables
-    assert r.exit_code == 0, r.output
+    index_to_head(config, client)
     r = CliRunner().invoke(app, ["verify", "--slots", "0..0", "--from-index", "--config", str(config), "--json"])
     assert r.exit_code in (0, 3) and json.loads(r.stdout)["first"] == 0, r.output  # closed or not: read, no error
     empty = config.parent / "empty-store.toml"

@@ -6,10 +6,13 @@ imports it but the root CLI, which mounts what the registries below list.
 
 import typer
 
+from gridchain.index.indexer import Source
 from gridchain.market.cli import demo, deploy
+from gridchain.market.client import CONTRACT
 
 app = typer.Typer(help="The prosumers' sealed-bid call market: demo and deployment.", no_args_is_help=True)
 app.command("demo")(demo.demo)
 
 APPS = {"market": app}
 DEPLOY = {"market": deploy.deploy_market}
+INDEX = {"market": Source(CONTRACT)}  # every event of the call market, for `gridchain index run`
