@@ -42,14 +42,17 @@ class Lag:
 
 
 def attest(committee: CommitteeClient, sender: str, lags: list[Lag], document: dict[str, Any]) -> dict[str, Any]:
-    """Collect the LAGs' signatures (a refusal is recorded, not fatal) and submit them; the contract decides
-    whether they reach the rule's threshold (ContractRevert if not). Returns {"signed", "refused", "gas"}."""
+    """Collect the LAGs' signatures (a refusal is recorded, not fatal) and submit them if they reach the rule's
+    threshold (the contract checks it again). Returns {"signed", "refused", "gas"} (gas None: not submitted)."""
     signatures, refused = [], {}
     for lag in lags:
         try:
             signatures.append(lag.sign(committee, document))
         except Refused as e:
             refused[lag.address] = e.reason
+    answer = {"signed": len(signatures), "refused": refused, "gas": None}
+    if len(signatures) < committee.threshold():
+        return answer
     digest = bytes.fromhex(document["digest"].removeprefix("0x"))
     receipt = committee.attest(sender, kind_of(KIND), document["round"], digest, signatures)
-    return {"signed": len(signatures), "refused": refused, "gas": receipt.gas_used}
+    return answer | {"gas": receipt.gas_used}
