@@ -60,7 +60,9 @@ def demo_figure(summary: dict, path: Path) -> Path:
     (buyers) and reward (sellers) in coins."""
     fig, (welfare_ax, money_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
     values = summary["welfare_usd"]
-    welfare_ax.plot(range(1, len(values) + 1), values, color=COLORS["damped"], linewidth=1.2, label="round's allocation")
+    welfare_ax.plot(
+        range(1, len(values) + 1), values, color=COLORS["damped"], linewidth=1.2, label="round's allocation"
+    )
     welfare_ax.axhline(summary["welfare_opt_usd"], color="black", linestyle="--", linewidth=0.8, label="convex optimum")
     welfare_ax.set_xlabel("round")
     welfare_ax.set_ylabel("social welfare [$]")

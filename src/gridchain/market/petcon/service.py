@@ -26,12 +26,18 @@ from gridchain.net.metrics import instrument
 WAIT_S = 5.0  # how long /allocation holds a request for a round not yet solved
 
 
-def auctioneer_app(auction: Auction, health: Health | None = None) -> FastAPI:
-    """The service of one auction. Handlers run on the event loop one at a time, so the auction needs no lock."""
-    app = FastAPI(title="gridchain petcon auctioneer", docs_url=None, redoc_url=None)  # no docs pages: a CDN
-    instrument(app, "petcon auctioneer")
-    app.state.auction = auction
-    changed = asyncio.Condition()
+async def _body(request: Request) -> dict:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise InputError("body", "is not JSON") from None
+    if not isinstance(data, dict):
+        raise InputError("body", "is not a JSON object")
+    return data
+
+
+def _add_refusals(app: FastAPI) -> None:
+    """400 {"field", "reason"} for a malformed field, 403 for a refusal."""
 
     @app.exception_handler(Refused)
     async def refused(_: Request, e: Refused) -> JSONResponse:
@@ -41,48 +47,57 @@ def auctioneer_app(auction: Auction, health: Health | None = None) -> FastAPI:
     async def bad_input(_: Request, e: InputError) -> JSONResponse:
         return JSONResponse({"field": e.field, "reason": e.reason}, status_code=400)
 
-    async def body(request: Request) -> dict:
+
+async def _wait_for_round(changed: asyncio.Condition, auction: Auction, k: int) -> None:
+    """Until round k is solved or the auction ends, at most WAIT_S."""
+    async with changed:
         try:
-            data = await request.json()
-        except ValueError:
-            raise InputError("body", "is not JSON") from None
-        if not isinstance(data, dict):
-            raise InputError("body", "is not a JSON object")
-        return data
+            await asyncio.wait_for(changed.wait_for(lambda: auction.k >= k or auction.state == "done"), WAIT_S)
+        except TimeoutError:
+            pass
 
+
+def auctioneer_app(auction: Auction, health: Health | None = None) -> FastAPI:
+    """The service of one auction. Handlers run on the event loop one at a time, so the auction needs no lock."""
+    app = FastAPI(title="gridchain petcon auctioneer", docs_url=None, redoc_url=None)  # no docs pages: a CDN
+    instrument(app, "petcon auctioneer")
+    _add_refusals(app)
+    app.state.auction = auction
+    changed = asyncio.Condition()
     add_health_route(app, health or Health(), lambda: {"lot": auction.opening.lot, "auction": auction.opening.round})
-
-    @app.get("/auction")
-    async def opening() -> dict:
-        return {"opening": auction.opening.public(), "state": auction.state, "k": auction.k, "seats": len(auction.seats)}
 
     async def notify() -> None:
         async with changed:
             changed.notify_all()
 
+    @app.get("/auction")
+    async def opening() -> dict:
+        return {
+            "opening": auction.opening.public(),
+            "state": auction.state,
+            "k": auction.k,
+            "seats": len(auction.seats),
+        }
+
     @app.post("/join")
     async def join(request: Request) -> dict:
-        answer = auction.join(await body(request))
+        answer = auction.join(await _body(request))
         await notify()
         return answer
 
     @app.post("/allocation")
     async def allocation(request: Request) -> dict:
-        data = await body(request)
+        data = await _body(request)
         answer = auction.allocation(data)
-        if answer["state"] == "waiting":  # k is then a valid round number: wait until it is solved or all ends
-            async with changed:
-                try:
-                    await asyncio.wait_for(changed.wait_for(lambda: auction.k >= data["k"] or auction.state == "done"), WAIT_S)
-                except TimeoutError:
-                    pass
+        if answer["state"] == "waiting":  # k is then a valid round number
+            await _wait_for_round(changed, auction, data["k"])
             answer = auction.allocation(data)
         return answer
 
     @app.post("/bids")
     async def bids(request: Request) -> dict:
         k = auction.k
-        answer = auction.bid(await body(request))
+        answer = auction.bid(await _body(request))
         if auction.k != k or auction.state == "done":
             await notify()
         return answer

@@ -8,6 +8,7 @@ bids the round was solved for, and discloses only c_min and c_max (buyer) or D_m
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -69,7 +70,8 @@ class AuctioneerClient:
         self.http = loopback_client(url, timeout_s)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.http.post(path, json=body)
+        # json.dumps writes NaN and Infinity (httpx's json= refuses them): the service names such a field itself
+        response = self.http.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
         if response.status_code == 403:
             raise Refused(response.json()["reason"], response.json().get("field", ""))
         if response.status_code == 400:

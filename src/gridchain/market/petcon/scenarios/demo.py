@@ -75,7 +75,9 @@ def phevs_of(m: model.Market, seed: int) -> list[Phev]:
         return bytes(rng.integers(0, 256, 32, dtype=np.uint8))
 
     buyers = [
-        Phev("buyer", address_of(key()), (float(m.c_min_kwh[i]), float(m.c_max_kwh[i])), (m.tau, float(m.sto[i])), key())
+        Phev(
+            "buyer", address_of(key()), (float(m.c_min_kwh[i]), float(m.c_max_kwh[i])), (m.tau, float(m.sto[i])), key()
+        )
         for i in range(m.shape[0])
     ]
     sellers = [
