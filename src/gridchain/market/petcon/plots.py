@@ -1,5 +1,6 @@
-"""PETCON's figure: one run's welfare per round against the optimum (both variants), the mean gap per round
-over all runs, and the histogram of rounds."""
+"""PETCON's figures: the experiment's (one run's welfare per round against the optimum for both variants, the
+mean gap per round over all runs, the histogram of rounds) and the HTTP demo's (welfare per round, money per
+PHEV)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,34 @@ def petcon_figure(summary: dict, path: Path) -> Path:
     hist_ax.set_ylabel("runs")
     hist_ax.set_title("rounds per run")
     for ax in (welfare_ax, gap_ax, hist_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def demo_figure(summary: dict, path: Path) -> Path:
+    """Two panels: the welfare of each round's allocation against the convex optimum; each PHEV's payment
+    (buyers) and reward (sellers) in coins."""
+    fig, (welfare_ax, money_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    values = summary["welfare_usd"]
+    welfare_ax.plot(
+        range(1, len(values) + 1), values, color=COLORS["damped"], linewidth=1.2, label="round's allocation"
+    )
+    welfare_ax.axhline(summary["welfare_opt_usd"], color="black", linestyle="--", linewidth=0.8, label="convex optimum")
+    welfare_ax.set_xlabel("round")
+    welfare_ax.set_ylabel("social welfare [$]")
+    welfare_ax.set_title(f"{summary['rounds']} rounds over HTTP ({summary['outcome']})")
+    pay = np.array(summary["payments_micro"]) / 1e6
+    get = np.array(summary["rewards_micro"]) / 1e6
+    money_ax.bar(range(len(pay)), pay, color="tab:red", label="buyer pays")
+    money_ax.bar(range(len(pay), len(pay) + len(get)), get, color="tab:green", label="seller receives")
+    money_ax.set_xlabel("PHEV (buyers, then sellers)")
+    money_ax.set_ylabel("coins ($)")
+    money_ax.set_title(f"payments {pay.sum():.2f}, rewards {get.sum():.2f}")
+    for ax in (welfare_ax, money_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
