@@ -58,7 +58,12 @@ class House(Mirrored):
         self.metering.set_gateway(self.gateway, True)
         self.house = self.new_account().address
         self.c = deployer().deploy(
-            self.coin.address, self.metering.address, self.market.c.address, COMMUNITY, self.house, UTILITY_PRICE,
+            self.coin.address,
+            self.metering.address,
+            self.market.c.address,
+            COMMUNITY,
+            self.house,
+            UTILITY_PRICE,
             NOTICE_S,
         )
         self.address = str(self.c.address)
