@@ -81,7 +81,10 @@ class SettlementMachine(RuleBasedStateMachine):
         if units:
             self.pending.append((k, args, units, idle))
 
-    @rule(data=st.data(), how=st.sampled_from(["honest", "honest", "honest", "duplicate", "book", "reading", "uncleared", "idle"]))
+    @rule(
+        data=st.data(),
+        how=st.sampled_from(["honest", "honest", "honest", "duplicate", "book", "reading", "uncleared", "idle"]),
+    )
     def settle(self, data, how):
         if not self.pending:
             return
