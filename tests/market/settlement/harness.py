@@ -103,7 +103,7 @@ class House(Mirrored):
             assert self.c.balance_of(a) == md.balance_of(a), a
             assert self.c.debt(a) == md.debt.get(a.lower(), 0), a
             assert self.c.withdrawal_notice(a) == md.notice.get(a.lower(), (0, 0)), a
-        for (t, side), key in self.meters.items():
+        for t, side in self.meters:
             assert str(self.c.meter_of(t, side)).lower() == md.meter_of.get((t.lower(), side), s.ZERO)
 
     def apply(self, sender: str, model_call, chain_call):
