@@ -30,13 +30,14 @@ CHAIN_ID = 31337
 
 
 class MarketDay:
-    """The chain (`gateway`), the market's client, the day's result, and a store holding the market's index."""
+    """The chain (`gateway`, locked), the market's client, the day's result, and a store holding the market's index."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.gateway = BoaGateway(accounts=CONFIG.traders + 1)
-        self.start_block = self.gateway.block_number()
-        self.day = scenarios.run(self.gateway, CONFIG)
+        chain = BoaGateway(accounts=CONFIG.traders + 1)
+        self.start_block = chain.block_number()
+        self.day = scenarios.run(chain, CONFIG)
+        self.gateway = LockedGateway(chain)  # shared with a server's threads from here on: one call at a time
         self.client = CallMarketClient(self.gateway, self.day.market)
         self.pending = self._commit_only()
         self.store = open_store(f"sqlite:///{folder / 'index.db'}")
@@ -78,7 +79,7 @@ class MarketDay:
         return Deployment(
             config,
             settings,
-            LockedGateway(self.gateway),
+            self.gateway,
             CHAIN_ID,
             "http://127.0.0.1:1",
             DeploymentRecord(self.folder / "deployment.json", data),

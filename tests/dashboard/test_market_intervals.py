@@ -32,8 +32,9 @@ def test_each_interval_holds_what_the_chain_logged(market_day):
         cleared = [e for e in mine if e.name == "Cleared"]
         if cleared:
             (c,) = cleared
-            assert interval.cleared == Cleared(k, *(c.args[f] for f in ("buy_price", "sell_price", "volume_wh")),
-                                               c.args["orders"], c.args["book"])
+            assert interval.cleared == Cleared(
+                k, *(c.args[f] for f in ("buy_price", "sell_price", "volume_wh")), c.args["orders"], c.args["book"]
+            )
             assert (interval.cleared_block, interval.cleared_tx) == (c.block, c.tx_hash)
         else:
             assert interval.cleared is None

@@ -65,9 +65,7 @@ class MarketView:
                 return {"note": "no call market deployed (gridchain deploy market)"}
             checkpoint = d.checkpoint("market")
             if checkpoint is None or checkpoint.address != address:
-                return {
-                    "note": f"the index holds no events of the call market {address} yet: run gridchain index run"
-                }
+                return {"note": f"the index holds no events of the call market {address} yet: run gridchain index run"}
             self._refresh(address)
             self.now = d.gateway.now()
             return build(self)
@@ -132,6 +130,7 @@ class MarketView:
         """The cleared intervals among `rows`, oldest first: start time (UTC), prices [coin/kWh], volume [kWh]."""
         cleared = [r for r in reversed(rows) if r["cleared"]]
         return {
+            "interval_s": self.params.interval_s,
             "time": [r["time"] for r in cleared],
             "buy": [r["buy_price"] / MICRO for r in cleared],
             "sell": [r["sell_price"] / MICRO for r in cleared],

@@ -27,13 +27,15 @@
       price("buy price", c.buy, "solid"),
       price("sell price", c.sell, "dot"),
       { name: "volume", x: c.time, y: c.volume, type: "bar", yaxis: "y2", opacity: 0.45,
+        width: c.time.map(() => c.interval_s * 1000), offset: 0,  // a bar spans its delivery interval
         marker: { color: "#5b7fa6" }, hovertemplate: "volume %{y} kWh<extra></extra>" },
     ];
   }
   const layout = C.layout({
-    xaxis: { title: { text: "interval start (UTC)" }, type: "date" },
+    xaxis: { title: { text: "interval start (UTC)" }, type: "date", automargin: true },
     yaxis: { title: { text: "price (coin/kWh)" }, rangemode: "tozero" },
-    yaxis2: { title: { text: "volume (kWh)" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false },
+    yaxis2: { title: { text: "volume (kWh)" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false,
+              tickmode: "auto" },
     margin: { l: 60, r: 60, t: 30, b: 45 },
   });
   let drawn = document.getElementById("chart-data").textContent;
