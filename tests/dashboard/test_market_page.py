@@ -10,8 +10,11 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
+from gridchain.chain.gateway import Event
 from gridchain.dashboard.app import create_app
-from gridchain.market.model import BUY, Order
+from gridchain.dashboard.pages.market import MarketView
+from gridchain.dashboard.pages.v2v import utc
+from gridchain.market.model import BUY, Order, Params
 from gridchain.store.engine import open_store
 from tests.dashboard.pages import Tables
 
@@ -112,3 +115,24 @@ def test_the_page_says_what_to_run_when_nothing_is_deployed_or_indexed(market_da
         assert note in unindexed.get("/market").text and unindexed.get("/api/market").json() == {"note": note}
     finally:
         empty.close()
+
+
+def event(name: str, block: int, **args) -> Event:
+    return Event(name, args, "0x" + "00" * 20, block, f"0x{block:064x}", 0, f"0x{block + 1:064x}")
+
+
+def test_a_clear_without_trade_has_no_prices_and_an_uncleared_interval_turns_void():
+    """Trade reduction can clear an interval in which nothing trades (the contract stores prices 0): no price is
+    shown or drawn. An interval nobody cleared before its delivery ended is void."""
+    v = MarketView(None)
+    v.params = Params(interval_s=900, reveal_s=300, gate_s=300, horizon=96, zones=1)
+    for k in (10, 11):
+        v.day.apply(event("Committed", k, interval=k, index=0, commitment=b"\x01" * 32))
+    v.day.apply(event("Cleared", 12, interval=10, buy_price=0, sell_price=0, volume_wh=0, orders=2, book=b"\x02" * 32))
+    v.now = 12 * 900  # interval 11's delivery ended at 11 x 900 + 900
+    (void, idle) = v.rows()
+    assert (void["number"], void["state"], void["buy_price"]) == (11, "void", None)
+    assert (idle["state"], idle["traded"], idle["buy_price_coin"], idle["volume_kwh"]) == ("cleared", False, "-", "0")
+    assert v.chart(v.rows()) == {"interval_s": 900, "time": [utc(9000)], "buy": [None], "sell": [None], "volume": [0.0]}
+    v.now = 11 * 900 + 899
+    assert v.rows()[0]["state"] == "to clear"

@@ -98,8 +98,10 @@ class MarketView:
 
     # -- what the templates show -------------------------------------------------------------------------
     def row(self, i: Interval) -> dict[str, Any]:
-        """One interval as the table shows it; prices also in micro-coins and volume in Wh (exact integers)."""
+        """One interval as the table shows it; prices also in micro-coins and volume in Wh (exact integers). A clear
+        in which nothing traded has no prices (the contract stores 0 for both)."""
         c = i.cleared
+        traded = c is not None and c.volume_wh > 0
         start = self.params.start(i.number)
         return {
             "number": i.number,
@@ -111,10 +113,11 @@ class MarketView:
             "bids": i.bids,
             "asks": i.asks,
             "cleared": c is not None,
-            "buy_price": None if c is None else c.buy_price,
-            "sell_price": None if c is None else c.sell_price,
-            "buy_price_coin": coins(None if c is None else c.buy_price),
-            "sell_price_coin": coins(None if c is None else c.sell_price),
+            "traded": traded,
+            "buy_price": c.buy_price if traded else None,
+            "sell_price": c.sell_price if traded else None,
+            "buy_price_coin": coins(c.buy_price if traded else None),
+            "sell_price_coin": coins(c.sell_price if traded else None),
             "volume_wh": None if c is None else c.volume_wh,
             "volume_kwh": kwh(None if c is None else c.volume_wh),
             "orders": None if c is None else c.orders,
@@ -127,13 +130,14 @@ class MarketView:
         return [self.row(i) for i in reversed(self.day.ordered()[-ROWS:])]
 
     def chart(self, rows: list[dict[str, Any]]) -> dict[str, list]:
-        """The cleared intervals among `rows`, oldest first: start time (UTC), prices [coin/kWh], volume [kWh]."""
+        """The cleared intervals among `rows`, oldest first: start time (UTC), prices [coin/kWh; None where
+        nothing traded: a gap in the lines], volume [kWh]."""
         cleared = [r for r in reversed(rows) if r["cleared"]]
         return {
             "interval_s": self.params.interval_s,
             "time": [r["time"] for r in cleared],
-            "buy": [r["buy_price"] / MICRO for r in cleared],
-            "sell": [r["sell_price"] / MICRO for r in cleared],
+            "buy": [r["buy_price"] / MICRO if r["traded"] else None for r in cleared],
+            "sell": [r["sell_price"] / MICRO if r["traded"] else None for r in cleared],
             "volume": [r["volume_wh"] / 1000 for r in cleared],
         }
 
