@@ -54,19 +54,21 @@ class MarketDay:
         """The market's events as the node logged them (not the index)."""
         return read_events(self.gateway, self.client.artifact, self.client.address, names, self.start_block)
 
-    def index(self) -> None:
-        """The market's events into the store, up to the chain's head."""
-        self.store.migrate(SCHEMA)
-        c = self.client
+    def index(self, client: CallMarketClient | None = None, store: Store | None = None) -> None:
+        """The market's events (or `client`'s market's) into the store (or `store`), up to the chain's head."""
+        c, store = client or self.client, store or self.store
+        store.migrate(SCHEMA)
         target = Target("market", c.address, c.artifact, abi_events(c.artifact), self.start_block)
-        catch_up(Indexer(self.store, self.gateway, [target]))
+        catch_up(Indexer(store, self.gateway, [target]))
 
-    def deployment(self, record: bool = True, store: Store | None = None, poll_s: float = 2.0) -> Deployment:
-        """What `gridchain dashboard` would open on this day: a record naming the market (or none), the day's
-        index (or `store`)."""
+    def deployment(
+        self, record: bool = True, store: Store | None = None, poll_s: float = 2.0, market: str | None = None
+    ) -> Deployment:
+        """What `gridchain dashboard` would open on this day: a record naming the market (or `market`, or none),
+        the day's index (or `store`)."""
         contracts = {}
         if record:
-            address = self.client.address
+            address = market or self.client.address
             contracts["market"] = {
                 "contract": "call_market",
                 "address": address,

@@ -14,6 +14,7 @@ from gridchain.chain.gateway import Event
 from gridchain.dashboard.app import create_app
 from gridchain.dashboard.pages.market import MarketView
 from gridchain.dashboard.pages.v2v import utc
+from gridchain.market.client import CallMarketClient
 from gridchain.market.model import BUY, Order, Params
 from gridchain.store.engine import open_store
 from tests.dashboard.pages import Tables
@@ -73,6 +74,7 @@ def test_the_summary_and_the_parameters_are_the_contracts(market_day, client):
 
 
 def test_the_api_sends_what_changed_since_a_block(market_day, client):
+    market_day.index()  # up to the head (other tests may have mined blocks)
     everything = client.get("/api/market?since=-1").json()
     checkpoint = everything["checkpoint"]
     assert checkpoint == market_day.gateway.block_number()
@@ -129,10 +131,54 @@ def test_a_clear_without_trade_has_no_prices_and_an_uncleared_interval_turns_voi
     for k in (10, 11):
         v.day.apply(event("Committed", k, interval=k, index=0, commitment=b"\x01" * 32))
     v.day.apply(event("Cleared", 12, interval=10, buy_price=0, sell_price=0, volume_wh=0, orders=2, book=b"\x02" * 32))
+    v.day.apply(
+        event(
+            "Cleared",
+            13,
+            interval=9,
+            buy_price=250_001,
+            sell_price=180_000,
+            volume_wh=1_234,
+            orders=5,
+            book=b"\x03" * 32,
+        )
+    )  # trade reduction: buyers pay more than sellers get
     v.now = 12 * 900  # interval 11's delivery ended at 11 x 900 + 900
-    (void, idle) = v.rows()
+    (void, idle, traded) = v.rows()
     assert (void["number"], void["state"], void["buy_price"]) == (11, "void", None)
     assert (idle["state"], idle["traded"], idle["buy_price_coin"], idle["volume_kwh"]) == ("cleared", False, "-", "0")
-    assert v.chart(v.rows()) == {"interval_s": 900, "time": [utc(9000)], "buy": [None], "sell": [None], "volume": [0.0]}
+    assert (traded["buy_price_coin"], traded["sell_price_coin"], traded["volume_kwh"]) == ("0.250001", "0.18", "1.234")
+    assert (traded["buy_price"], traded["sell_price"], traded["volume_wh"], traded["orders"]) == (
+        250_001,
+        180_000,
+        1_234,
+        5,
+    )
+    assert v.chart(v.rows()) == {
+        "interval_s": 900,
+        "time": [utc(8100), utc(9000)],
+        "buy": [0.250001, None],
+        "sell": [0.18, None],
+        "volume": [1.234, 0.0],
+    }
+    s = v.day.summary()
+    assert (s.mean_buy_price, s.mean_sell_price, s.volume_wh) == (250_001, 180_000, 1_234)  # no trade, no weight
     v.now = 11 * 900 + 899
     assert v.rows()[0]["state"] == "to clear"
+
+
+def test_a_market_without_orders_shows_its_parameters_and_says_no_interval_has_one(market_day, tmp_path):
+    params = Params(interval_s=600, reveal_s=120, gate_s=60, horizon=12, zones=1, zone_fees=0, rule=1)
+    other, _ = CallMarketClient.deploy(market_day.gateway, market_day.gateway.accounts[0], params)
+    store = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        market_day.index(other, store)
+        served = TestClient(create_app(market_day.deployment(store=store, market=other.address)))
+        html = served.get("/market").text
+        assert '<p id="no-intervals">No orders yet' in html and "<tbody>\n    \n    </tbody>" in html
+        assert 'data-field="intervals">0<' in html and 'data-field="mean_buy_price">-<' in html
+        assert 'data-field="rule" data-value="1">trade reduction<' in html and 'data-field="interval_s">600<' in html
+        assert 'data-field="fee_0" data-value="0">zone 0: 0<' in html and 'data-field="fee_1"' not in html
+        assert served.get("/api/market").json()["rows"] == []
+    finally:
+        store.close()
