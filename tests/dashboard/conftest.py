@@ -47,3 +47,17 @@ def page(browser):
     context.close()
     seen.errors = [e for e in seen.errors if not any(x in e for x in p.expected_errors)]
     seen.assert_clean()
+
+
+@pytest.fixture(scope="package")
+def market_day(tmp_path_factory):
+    """The market demo's day on the embedded chain with one more interval only committed, indexed
+    (tests/dashboard/market_day.py)."""
+    from tests.dashboard.market_day import MarketDay
+
+    day = MarketDay(tmp_path_factory.mktemp("market"))
+    try:
+        day.index()
+        yield day
+    finally:
+        day.close()

@@ -71,6 +71,7 @@ def test_paths_outside_what_is_served_are_refused_and_echo_no_markup(client, pat
         ("/community/slots/-1", "slot"),
         ("/v2v/auctions/" + "9" * 40, "number"),
         ("/api/v2v/auctions/1?after=x", "after"),
+        ("/api/market?since=" + "9" * 40, "since"),
     ],
 )
 def test_values_outside_their_domain_are_refused_naming_them(client, path, field):
@@ -86,7 +87,16 @@ def test_a_huge_or_endless_body_is_cut_off(client):
 def test_every_page_and_api_refuses_writes(client):
     """Read-only: no route takes PUT, PATCH or DELETE, and POST only where a view is explained (nothing kept)."""
     for method in ("PUT", "PATCH", "DELETE"):
-        for path in ("/community", "/api/community", "/v2v", "/metering", "/experiments", "/api/household"):
+        for path in (
+            "/community",
+            "/api/community",
+            "/v2v",
+            "/market",
+            "/api/market",
+            "/metering",
+            "/experiments",
+            "/api/household",
+        ):
             assert client.request(method, path).status_code == 405, (method, path)
     posts = {r.path for r in client.app.routes if "POST" in getattr(r, "methods", ())}
     assert posts <= {"/api/household", "/api/metering/proof"}, posts
