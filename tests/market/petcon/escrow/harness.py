@@ -9,6 +9,7 @@ signature and proof all as anchored), so the differential test checks the contra
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 
 import boa
@@ -77,6 +78,14 @@ class Hotspot(Mirrored):
         self.rounds: set[int] = set()
         self.pole_intervals: set[tuple[str, int]] = set()
 
+    def fork(self) -> Hotspot:
+        """A copy whose books are its own, for one example of a Hypothesis test run inside `boa.env.anchor()` on
+        one deployment (deploying per example costs boa a source map per contract and revert)."""
+        other = copy.copy(self)
+        for name in ("model", "genuine", "seen", "rounds", "pole_intervals", "accounts", "initial", "sent", "events"):
+            setattr(other, name, copy.deepcopy(getattr(self, name)))
+        return other
+
     # -- coins -----------------------------------------------------------------------------------------------
     def give(self, party: str, amount: int = FUNDS) -> None:
         """Mint `amount` to `party`, which approves the escrow for all it will ever move."""
@@ -84,18 +93,18 @@ class Hotspot(Mirrored):
         self.coin.approve(self.c.address, 2**256 - 1, sender=party)
 
     # -- readings and results --------------------------------------------------------------------------------
-    def anchor_day(self, pole: int, period: int, energy_wh: dict[int, int]) -> None:
-        """Sign `pole`'s 96 readings of day `period` (energy_wh by interval of the day, others 0 Wh) and anchor
-        their root through the gateway (the day must be over)."""
+    def anchor_day(self, pole: int, period: int, energy_wh: dict[int, int], only: range = range(96)) -> None:
+        """Sign `pole`'s readings of day `period` (of its intervals `only`: all 96 by default; energy_wh by
+        interval of the day, others 0 Wh) and anchor their root through the gateway (the day must be over)."""
         key = self.poles[pole]
         readings = [
-            mm.Reading(key.address, period * DAY_S + i * mm.INTERVAL_S, energy_wh.get(i, 0), 10 + i) for i in range(96)
+            mm.Reading(key.address, period * DAY_S + i * mm.INTERVAL_S, energy_wh.get(i, 0), 10 + i) for i in only
         ]
         leaves = [eip712.digest(self.meter_domain, r) for r in readings]
         root = mm.merkle_root(leaves)
         self.metering.anchor_root(key.address, period, root, len(leaves), sender=self.gateway)
         for i, (r, leaf) in enumerate(zip(readings, leaves, strict=True)):
-            interval = period * 96 + i
+            interval = r.interval_start // mm.INTERVAL_S
             self.genuine[(key.address.lower(), interval)] = signed_reading(
                 r.active_wh, r.reactive_varh, sign_digest(key.key, leaf), mm.merkle_proof(leaves, i)
             )
