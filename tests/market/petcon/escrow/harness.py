@@ -204,5 +204,9 @@ class Hotspot(Mirrored):
             b = md.books.get(rnd, RoundBooks())
             still = sum(v for (r, _), v in md.escrowed.items() if r == rnd)
             assert b.escrowed + b.credited == b.paid + b.refunded + still, rnd
+        words: dict[tuple[str, int], int] = {}
         for pole, interval in self.pole_intervals:
-            assert self.c.is_pole_settled(pole, interval) == md.is_pole_settled(pole, interval)
+            bit = int(md.is_pole_settled(pole, interval)) << (interval % 256)
+            words[(pole, interval // 256)] = words.get((pole, interval // 256), 0) | bit
+        for (pole, w), word in words.items():
+            assert self.c.pole_settled(pole, w) == word, (pole, w)
