@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 import boa
 from eth_account import Account
+from eth_utils import keccak
 
 from gridchain.committee.model import Attestation
 from gridchain.committee.model import domain as committee_domain
@@ -26,8 +27,6 @@ from gridchain.metering import model as mm
 from tests.support.deployers import CONTRACTS, load
 from tests.support.mirrored import Mirrored
 from tests.support.mirrored import refused as _refused
-
-from eth_utils import keccak
 
 LOT = 5
 DAY_S = 86_400
@@ -140,7 +139,9 @@ class Hotspot(Mirrored):
     def escrow(self, party: str, round: int, amount: int) -> None:
         self.seen.add((round, party.lower()))
         self.rounds.add(round)
-        self.apply(party, lambda: self.model.escrow(party, self.now, round, amount), lambda: self.c.escrow(round, amount))
+        self.apply(
+            party, lambda: self.model.escrow(party, self.now, round, amount), lambda: self.c.escrow(round, amount)
+        )
 
     def fund(self, sender: str, amount: int) -> None:
         self.apply(sender, lambda: self.model.fund(sender, amount), lambda: self.c.fund(amount))

@@ -20,7 +20,9 @@ def hs():
 
 def _deploy(house=None, penalty_bps=0, settle_s=SETTLE_S):
     zero = "0x" + "00" * 20
-    return load(CONTRACTS / "petcon_escrow.vy").deploy(zero, zero, zero, LOT, house or boa.env.eoa, penalty_bps, settle_s)
+    return load(CONTRACTS / "petcon_escrow.vy").deploy(
+        zero, zero, zero, LOT, house or boa.env.eoa, penalty_bps, settle_s
+    )
 
 
 @pytest.mark.parametrize(

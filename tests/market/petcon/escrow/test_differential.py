@@ -77,7 +77,11 @@ def _hostile(draw, hs: Hotspot, r: result.Result) -> None:
         g = good[t]
         bad[t] = Reading(g.active_wh + 1, g.reactive_varh, g.r, g.vs, g.proof)
     elif kind == "foreign":
-        other = next(e for e in r.entries + tuple(hs.entry("0x" + "11" * 20, k, 0, 0, 0) for k in range(POLES)) if e.pole != r.entries[i].pole)
+        other = next(
+            e
+            for e in r.entries + tuple(hs.entry("0x" + "11" * 20, k, 0, 0, 0) for k in range(POLES))
+            if e.pole != r.entries[i].pole
+        )
         bad[t] = hs.genuine.get((other.pole.lower(), r.first_interval + t), good[t])
     else:
         bad = good[1:] + good[:1]

@@ -209,8 +209,9 @@ class EscrowModel:
             staged.house += debit
             held -= debit
         staged.escrowed[key] = held
-        return Settlement(round, e.pseudonym.lower(), e.role, e.pole.lower(), e.energy_wh, recorded, debit, credit,
-                          due - debit)
+        return Settlement(
+            round, e.pseudonym.lower(), e.role, e.pole.lower(), e.energy_wh, recorded, debit, credit, due - debit
+        )
 
     def _commit(self, round: int, staged: _Staged, out: list[Settlement]) -> None:
         self.entries_settled[round] = staged.done
