@@ -52,7 +52,7 @@ interface ICommittee:
     def attested(kind: bytes32, round: uint256) -> bytes32: view
 
 
-MAX_ENTRIES: constant(uint256) = 64  # a hotspot's PHEVs in one auction (the entry bitmap is one word)
+MAX_ENTRIES: constant(uint256) = 128  # a hotspot's PHEVs in one auction: the paper's lot has 80 (the bitmap: one word)
 MAX_INTERVALS: constant(uint256) = 16  # a delivery window of at most 4 hours of 15-minute intervals
 MAX_READINGS: constant(uint256) = 128  # per call: e.g. 8 entries of 16 intervals, 16 of 8
 MAX_PROOF: constant(uint256) = 8  # a day's root holds at most 96 readings: 7 levels

@@ -15,7 +15,7 @@ from gridchain.errors import ContractRevert
 from gridchain.market.petcon.result import BUYER, INTERVAL_S, Entry, Result
 
 BPS = 10_000
-MAX_ENTRIES = 64
+MAX_ENTRIES = 128
 MAX_INTERVALS = 16
 MAX_READINGS = 128
 MAX_PROOF = 8
