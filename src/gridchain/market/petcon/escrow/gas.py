@@ -7,12 +7,14 @@ round, `escrow` joins it, `escrow_again` tops up), the utility funds the house (
 first buyer alone (`settle_1_entry`: the round's entry word and the pole's word are new), the other three buyers
 in one call and the four sellers in another (`settle_3_buyers`, `settle_4_sellers`), and `settle_per_entry` is
 those two calls' gas over their 7 entries; a buyer withdraws its change (`withdraw`) and the house its takings
-(`withdraw_house`). Every figure is a receipt's gasUsed under the report's hardfork.
+(`withdraw_house`). Every figure is a receipt's gasUsed under the report's hardfork. `settle_lot` settles a whole
+result of the paper's size (benchmarks/bench_petcon_escrow.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from eth_utils import keccak
 from rich.console import Console
@@ -61,15 +63,32 @@ def _anchor_yesterday(metering: MeteringClient, gateway: str, pole_key: bytes, d
     }
 
 
-def measure_functions(gateway: Gateway) -> dict[str, int]:
-    return run_scene(gateway)[0]
+@dataclass
+class Scene:
+    """A hotspot on fresh contracts: the escrow, the coin, one auction's attested result and its poles' anchored
+    readings (by pole and interval), the accounts that send transactions."""
+
+    escrow: EscrowClient
+    coin: CoinClient
+    result: result.Result
+    readings_by_pole: dict[str, dict[int, Reading]]
+    utility: str
+    house: str
+    buyers: list[str]
+    deploy_gas: int
+
+    def readings(self, indices: Sequence[int]) -> list[Reading]:
+        r = self.result
+        return [
+            self.readings_by_pole[r.entries[i].pole][r.first_interval + t] for i in indices for t in range(INTERVALS)
+        ]
 
 
-def run_scene(gateway: Gateway) -> tuple[dict[str, int], EscrowClient]:
-    """The module docstring's scene on fresh contracts: its gas, and the escrow as it leaves it. The gateway's
-    first 7 accounts: utility, meters' gateway, house, and the 4 buyers (sellers, poles and committee members are
-    keys that never send a transaction)."""
-    utility, meter_gateway, house, *buyers = gateway.accounts[: 3 + BUYERS]
+def hotspot(gateway: Gateway, buyers: int, sellers: int) -> Scene:
+    """Deploy coin, metering, a 2-of-3 committee and the escrow; register and anchor a pole per PHEV; mint to and
+    approve for the buyers (the gateway's accounts after utility, meters' gateway and house); attest a result of
+    `buyers` buyers and `sellers` sellers over 8 intervals. Nobody has escrowed yet."""
+    utility, meter_gateway, house, *buyer_accounts = gateway.accounts[: 3 + buyers]
     coin, _ = CoinClient.deploy(gateway, utility)
     metering, _ = MeteringClient.deploy(gateway, utility, 0)
     members = [_key("member", i) for i in range(3)]
@@ -77,47 +96,73 @@ def run_scene(gateway: Gateway) -> tuple[dict[str, int], EscrowClient]:
     escrow, deploy = EscrowClient.deploy(
         gateway, utility, coin.address, metering.address, committee.address, LOT, house, PENALTY_BPS, SETTLE_S
     )
-    gas = {"deploy": deploy.gas_used}
     metering.set_gateway(utility, meter_gateway)
-    poles = [_key("pole", i) for i in range(BUYERS + SELLERS)]
+    poles = [_key("pole", i) for i in range(buyers + sellers)]
     day = gateway.now() // PERIOD_S - 1
     by_pole = {}
     for i, k in enumerate(poles):
         metering.register_meter(utility, address_of(k), utility, 1, i)
         metering.assign_gateway(utility, address_of(k), meter_gateway)
         by_pole[address_of(k)] = _anchor_yesterday(metering, meter_gateway, k, day)
-    for b in [*buyers, utility]:
+    for b in [*buyer_accounts, utility]:
         coin.mint(utility, b, 100 * UNIT)
         coin.approve(b, escrow.address, 100 * UNIT)
+    seller_keys = [address_of(_key("seller", i)) for i in range(sellers)]
+    entries = [
+        result.Entry(p, address_of(poles[i]), result.BUYER, ENERGY_WH, 2 * UNIT) for i, p in enumerate(buyer_accounts)
+    ]
+    entries += [
+        result.Entry(p, address_of(poles[buyers + i]), result.SELLER, ENERGY_WH, UNIT + UNIT // 2)
+        for i, p in enumerate(seller_keys)
+    ]
+    r = result.Result(LOT, ROUND, day * 96 + 40, INTERVALS, keccak(text="record"), tuple(entries))
+    kind = kind_of(result.KIND)
+    signatures = [committee.sign(k, kind, ROUND, r.digest()) for k in members[:2]]
+    committee.attest(utility, kind, ROUND, r.digest(), signatures)
+    return Scene(escrow, coin, r, by_pole, utility, house, buyer_accounts, deploy.gas_used)
+
+
+def measure_functions(gateway: Gateway) -> dict[str, int]:
+    return run_scene(gateway)[0]
+
+
+def run_scene(gateway: Gateway) -> tuple[dict[str, int], EscrowClient]:
+    """The module docstring's scene: its gas, and the escrow as it leaves it."""
+    sc = hotspot(gateway, BUYERS, SELLERS)
+    escrow, utility, buyers = sc.escrow, sc.utility, sc.buyers
+    gas = {"deploy": sc.deploy_gas}
     gas["escrow_first"] = escrow.escrow(buyers[0], ROUND, 3 * UNIT).gas_used
     gas["escrow"] = escrow.escrow(buyers[1], ROUND, 3 * UNIT).gas_used
     gas["escrow_again"] = escrow.escrow(buyers[0], ROUND, UNIT).gas_used
     for b in buyers[2:]:
         escrow.escrow(b, ROUND, 3 * UNIT)
     gas["fund"] = escrow.fund(utility, 10 * UNIT).gas_used
-    sellers = [address_of(_key("seller", i)) for i in range(SELLERS)]
-    entries = [result.Entry(p, address_of(poles[i]), result.BUYER, ENERGY_WH, 2 * UNIT) for i, p in enumerate(buyers)]
-    entries += [
-        result.Entry(p, address_of(poles[BUYERS + i]), result.SELLER, ENERGY_WH, UNIT + UNIT // 2)
-        for i, p in enumerate(sellers)
-    ]
-    r = result.Result(LOT, ROUND, day * 96 + 40, INTERVALS, keccak(text="record"), tuple(entries))
-    kind = kind_of(result.KIND)
-    committee.attest(
-        utility, kind, ROUND, r.digest(), [committee.sign(k, kind, ROUND, r.digest()) for k in members[:2]]
-    )
-
-    def readings(indices: list[int]) -> list[Reading]:
-        return [by_pole[entries[i].pole][r.first_interval + t] for i in indices for t in range(INTERVALS)]
-
-    gas["settle_1_entry"] = escrow.settle(utility, r, [0], readings([0])).gas_used
-    gas["settle_3_buyers"] = escrow.settle(utility, r, [1, 2, 3], readings([1, 2, 3])).gas_used
-    gas["settle_4_sellers"] = escrow.settle(utility, r, [4, 5, 6, 7], readings([4, 5, 6, 7])).gas_used
+    r = sc.result
+    gas["settle_1_entry"] = escrow.settle(utility, r, [0], sc.readings([0])).gas_used
+    gas["settle_3_buyers"] = escrow.settle(utility, r, [1, 2, 3], sc.readings([1, 2, 3])).gas_used
+    gas["settle_4_sellers"] = escrow.settle(utility, r, [4, 5, 6, 7], sc.readings([4, 5, 6, 7])).gas_used
     gas["settle_per_entry"] = round((gas["settle_3_buyers"] + gas["settle_4_sellers"]) / 7)
     gas["withdraw"] = escrow.withdraw(buyers[0], ROUND).gas_used
-    gas["withdraw_house"] = escrow.withdraw_house(house, escrow.house()).gas_used
-    assert coin.balance_of(escrow.address) == escrow.total_held()
+    gas["withdraw_house"] = escrow.withdraw_house(sc.house, escrow.house()).gas_used
+    assert sc.coin.balance_of(escrow.address) == escrow.total_held()
     return gas, escrow
+
+
+def settle_lot(gateway: Gateway, buyers: int, sellers: int, batch: int) -> dict:
+    """A whole auction's result settled `batch` entries a call (buyers first, so that their payments fund the
+    sellers): each call's gas and the gas per entry. The gateway needs 3 + `buyers` accounts."""
+    sc = hotspot(gateway, buyers, sellers)
+    for b in sc.buyers:
+        sc.escrow.escrow(b, ROUND, 3 * UNIT)
+    n = buyers + sellers
+    calls = [
+        sc.escrow.settle(
+            sc.utility, sc.result, list(range(i, min(i + batch, n))), sc.readings(range(i, min(i + batch, n)))
+        ).gas_used
+        for i in range(0, n, batch)
+    ]
+    assert sc.escrow.entries_settled(ROUND) == 2**n - 1
+    return {"entries": n, "batch": batch, "calls": calls, "per_entry": round(sum(calls) / n)}
 
 
 # -- the gas report's section (gridchain.experiments.gas_report) -------------------------------------------------
