@@ -197,3 +197,21 @@ def test_zero_energy_entry_counts_as_delivered(hs):
     hs.attest(r)
     (out,) = hs.settle(r, [0])
     assert out.credited == 900
+
+
+def test_a_window_across_two_bitmap_words(hs):
+    """Intervals 256k - 4 .. 256k + 3 of one pole: two words of its bitmap, both written, each bit once."""
+    k = next(k for k in range(hs.day * 96 // 256 + 1, 10**6) if (256 * k - 4) // 96 == (256 * k + 3) // 96)
+    first = 256 * k - 4
+    day = first // 96
+    b = hs.new_account().address
+    hs.give(b)
+    hs.travel_to((day + 1) * DAY_S + 60)
+    hs.escrow(b, ROUND, 2_000_000)
+    offset = first - day * 96
+    hs.anchor_day(0, day, {offset + t: 500 for t in range(8)}, only=range(offset, offset + 8))
+    r = hs.result(ROUND, [hs.entry(b, 0, BUYER, 4_000, 2_000_000)], first_interval=first)
+    hs.attest(r)
+    hs.settle(r, [0])
+    pole = hs.poles[0].address
+    assert hs.c.pole_settled(pole, k - 1) == 0xF << 252 and hs.c.pole_settled(pole, k) == 0xF
