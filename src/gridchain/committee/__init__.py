@@ -5,3 +5,7 @@ it; the consensus nodes of issue 21 will attest theirs.
 Feature: gas > client > model inside; uses no other feature. The market and monitoring use it through its package
 root.
 """
+
+from gridchain.committee.client import CommitteeClient, kind_of
+
+__all__ = ["CommitteeClient", "kind_of"]
