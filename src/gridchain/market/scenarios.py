@@ -230,6 +230,7 @@ def trade_interval(
         "gas_clear": clear.gas_used,
         "book": [
             {
+                "trader": o.trader,
                 "side": o.side,
                 "price": o.price,
                 "effective_price": effective_price(w, p.zone_fees),
