@@ -28,9 +28,9 @@ import numpy as np
 from gridchain.chain.gateway import Gateway
 from gridchain.coin import UNIT, CoinClient
 from gridchain.errors import InputError
+from gridchain.market import settlement_demo
 from gridchain.market.clearing import ClearArgs, fills, lp_optimum, payments, welfare
 from gridchain.market.client import CallMarketClient
-from gridchain.market import settlement_demo
 from gridchain.market.model import (
     BUY,
     RULE_TRADE_REDUCTION,

@@ -37,7 +37,8 @@ def settle() -> tuple[s.SettlementModel, list[tuple[str, s.UnitSettled]]]:
 def table() -> str:
     model, logs = settle()
     rows = [
-        "| order | filled [Wh] | metered [Wh] | deposit [µc] | paid [µc] | received [µc] | debt [µc] | balance after [µc] |",
+        "| order | filled [Wh] | metered [Wh] | deposit [µc] | paid [µc] | received [µc] | debt [µc] "
+        "| balance after [µc] |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, e in logs:
