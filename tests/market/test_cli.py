@@ -31,7 +31,9 @@ def test_demo_table_fits_80_columns(tmp_path):
     args = ["market", "demo", "--traders", "4", "--intervals", "2", "--rule", "trade-reduction", "--out", str(tmp_path)]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.stderr
-    assert "of LP" in r.stdout and "note: payments are computed by" in r.stdout
+    assert "of LP" in r.stdout and "note: fills are settled in energy coins" in r.stdout
+    assert "Settled in coins against the meters" in r.stdout and "(conserved)" in r.stdout
+    assert "not transferred" not in r.stdout
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
 

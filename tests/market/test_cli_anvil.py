@@ -1,5 +1,6 @@
 """The call market over JSON-RPC: `gridchain deploy market` from a pilot folder and `gridchain market demo
---rpc-url` against anvil (the same code as on the embedded chain; the demo moves the node's clock)."""
+--rpc-url` against anvil (the same code as on the embedded chain, settlement in coins included; the demo moves
+the node's clock)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,6 @@ def test_market_demo_over_json_rpc_matches_the_embedded_chain(tmp_path):
     keep = ("bids", "asks", "buy_price", "sell_price", "volume_wh", "efficiency")
     assert [{k: i[k] for k in keep} for i in b["intervals"]] == [{k: i[k] for k in keep} for i in a["intervals"]]
     assert b["totals"] == a["totals"]
+    assert b["settlement"]["parties"] == a["settlement"]["parties"]  # the same meters, readings and coins
+    assert b["settlement"]["totals"] == a["settlement"]["totals"]
+    assert b["settlement"]["deviations"] == a["settlement"]["deviations"]

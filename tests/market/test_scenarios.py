@@ -13,6 +13,7 @@ from gridchain.market.clearing import lp_optimum, welfare
 from gridchain.market.client import CallMarketClient
 from gridchain.market.model import Order
 from gridchain.market.scenarios import STARTING_COINS, DemoConfig, households, orders_for, run
+from gridchain.market.settlement_demo import DEPOSIT_COINS
 
 SMALL = {"traders": 6, "intervals": 3}
 
@@ -73,12 +74,12 @@ def test_some_trade_happens_and_the_budget_is_weakly_balanced(day):
         assert i["gas_commit"] > 0 and i["gas_reveal"] > 0 and i["gas_clear"] > 0
 
 
-def test_every_trader_holds_its_starting_coins_and_nothing_moved(day):
+def test_every_trader_holds_its_starting_coins_less_its_deposit(day):
     chain, _, result = day
     coin = CoinClient(chain, result.coin)
     for trader in result.traders:
-        assert coin.balance_of(trader) == result.balances[trader] == STARTING_COINS * UNIT
-    assert "not transferred" in result.note
+        assert coin.balance_of(trader) == result.balances[trader] == (STARTING_COINS - DEPOSIT_COINS) * UNIT
+    assert "settled in energy coins" in result.note and "not transferred" not in result.note
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from gridchain.coordination import gas as coordination_gas
 from gridchain.errors import InputError
 from gridchain.market import gas as market_gas
 from gridchain.market.petcon.escrow import gas as petcon_escrow_gas
+from gridchain.market.settlement import gas as market_settlement_gas
 from gridchain.metering import gas as metering_gas
 from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.results import write_results
@@ -37,6 +38,7 @@ SECTIONS = (
     coin_gas,
     committee_gas,
     market_gas,
+    market_settlement_gas,
     petcon_escrow_gas,
 )  # the gas report's registry: a new system adds its gas.py
 

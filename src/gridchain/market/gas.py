@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.table import Table
 
 from gridchain.chain.compiler import compile_contract
-from gridchain.chain.gateway import ChainRevert, Gateway
+from gridchain.chain.gateway import ChainRevert, Gateway, Receipt
 from gridchain.experiments import gas_before
 from gridchain.experiments.gas_report import GasReportConfig
-from gridchain.market.clearing import prepare_clear
+from gridchain.market.clearing import ClearArgs, prepare_clear
 from gridchain.market.client import CallMarketClient
 from gridchain.market.model import (
     BUY,
@@ -129,13 +129,16 @@ def commit_reveal(gateway: Gateway, market: CallMarketClient) -> dict[str, int]:
     }
 
 
-def seeded_clear(gateway: Gateway, market: CallMarketClient, n: int) -> dict[str, int | bool]:
-    """The clear of the n-order book on ring words seeded with its chains: receipt gas, per order, under the cap."""
+def clear_seeded(gateway: Gateway, market: CallMarketClient, orders: list[Order]) -> tuple[int, ClearArgs, Receipt]:
+    """Clear an interval holding `orders` (revealed in this order) on ring words seeded with their chains, as
+    if every order had been committed and revealed by its trader: the interval, the clear's arguments, the
+    receipt. The market has PARAMS."""
     k = gateway.now() // PARAMS.interval_s + 8
     committed, revealed = [], []
     commit_chain = reveal_chain = 0
-    for i, o in enumerate(make_book(n)):
-        word = pack(as_order(o))
+    n = len(orders)
+    for i, order in enumerate(orders):
+        word = pack(order)
         c = commitment(market.address, k, word, keccak(b"salt" + i.to_bytes(4, "big")))
         committed.append(Committed(k, i, c))
         revealed.append(Revealed(k, i, i, word, c))
@@ -146,6 +149,12 @@ def seeded_clear(gateway: Gateway, market: CallMarketClient, n: int) -> dict[str
     args = prepare_clear(market.address, k, committed, revealed, PARAMS.zone_fees)
     receipt = market.clear(gateway.accounts[0], k, args)
     assert market.clearing(k).orders == n
+    return k, args, receipt
+
+
+def seeded_clear(gateway: Gateway, market: CallMarketClient, n: int) -> dict[str, int | bool]:
+    """The clear of the n-order book on ring words seeded with its chains: receipt gas, per order, under the cap."""
+    _, _, receipt = clear_seeded(gateway, market, [as_order(o) for o in make_book(n)])
     return {
         "gas": receipt.gas_used,
         "per_order": round(receipt.gas_used / n),

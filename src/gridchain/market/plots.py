@@ -20,12 +20,35 @@ def _steps(book: list[dict], side: int) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
+def settlement_panel(ax, settlement: dict) -> None:
+    """Coins each settled (trader, side) received (up) or paid (down), the short seller and over-drawing buyer
+    hatched."""
+    rows = settlement["parties"]
+    net = [(p["received"] - p["paid"]) / UNIT for p in rows]
+    colors = ["tab:blue" if p["side"] == 1 else "tab:red" for p in rows]
+    bars = ax.bar(range(len(rows)), net, color=colors)
+    for bar, p in zip(bars, rows, strict=True):
+        if p["imbalance"]:
+            bar.set_hatch("//")
+            bar.set_edgecolor("black")
+            top = bar.get_height()
+            where = (bar.get_x() + bar.get_width() / 2, top)
+            ax.annotate(p["imbalance"], where, ha="center", va="bottom" if top >= 0 else "top", fontsize=8)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(rows)), [p["trader"][2:6] for p in rows], rotation=90, fontsize=7)
+    ax.set_xlabel("trader (sellers blue, buyers red)")
+    ax.set_ylabel("settled in coins: received - paid")
+    ax.set_title("settlement against the meters")
+    ax.grid(alpha=0.3, axis="y")
+
+
 def demo_figure(result: dict, path: Path) -> Path:
-    """Left: price per interval (buy and sell prices apart under trade reduction) over the traded volume; right:
-    the bid and ask curves of the interval with the largest volume, with its clearing price."""
+    """Left: price per interval (buy and sell prices apart under trade reduction) over the traded volume; middle:
+    the bid and ask curves of the interval with the largest volume, with its clearing price; right: each trader's
+    coins settled against its meters."""
     intervals = result["intervals"]
     times = [i["time"] for i in intervals]
-    fig, (ax, curve_ax) = plt.subplots(1, 2, figsize=(13, 4.6))
+    fig, (ax, curve_ax, settle_ax) = plt.subplots(1, 3, figsize=(18, 4.6))
     volume_ax = ax.twinx()
     volume_ax.bar(times, [i["volume_wh"] / 1000 for i in intervals], color="tab:gray", alpha=0.35, label="volume")
     volume_ax.set_ylabel("volume [kWh]")
@@ -54,6 +77,7 @@ def demo_figure(result: dict, path: Path) -> Path:
     curve_ax.set_title(f"orders of {busiest['time']} (price less/plus the zone fee)")
     curve_ax.legend(fontsize=8)
     curve_ax.grid(alpha=0.3)
+    settlement_panel(settle_ax, result["settlement"])
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

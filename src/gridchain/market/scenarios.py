@@ -14,8 +14,8 @@ chain's clock is moved to the reveal window, every trader reveals, the clock is 
 clears from the events (`prepare` + `clear`). Per interval the clearing is read back from the chain and checked
 against the keeper's fills (`clearing.fills`), and its welfare against the linear programme's optimum
 (`clearing.lp_optimum`): rule 0 must reach it (asserted). The energy coin is deployed and every trader gets a
-starting balance; the payments shown are computed by `clearing.payments` and NOT transferred (settlement in
-coins is a later step).
+starting balance, of which it deposits part in the clearing house (contracts/market_settlement.vy); after the day
+the fills are settled in coins against the households' signed, anchored meter readings (`settlement_demo`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import numpy as np
 from gridchain.chain.gateway import Gateway
 from gridchain.coin import UNIT, CoinClient
 from gridchain.errors import InputError
-from gridchain.market.clearing import fills, lp_optimum, payments, welfare
+from gridchain.market import settlement_demo
+from gridchain.market.clearing import ClearArgs, fills, lp_optimum, payments, welfare
 from gridchain.market.client import CallMarketClient
 from gridchain.market.model import (
     BUY,
@@ -148,9 +149,10 @@ class DemoResult:
     gas: dict = field(default_factory=dict)
     balances: dict = field(default_factory=dict)  # trader -> micro-coins read back from the coin
     intervals: list[dict] = field(default_factory=list)
+    settlement: dict = field(default_factory=dict)  # the clearing house's day (settlement_demo.settle_day)
     note: str = (
-        "payments are computed by gridchain.market.clearing.payments and not transferred: "
-        "settlement in the energy coin comes later"
+        "fills are settled in energy coins by the clearing house against each household's anchored meter "
+        "readings (imbalances at the retail price); energy outside the fills is the utility's business"
     )
 
     def to_json(self) -> dict:
@@ -178,8 +180,9 @@ def _advance_to(gateway: Gateway, t: int) -> None:
 
 def trade_interval(
     market: CallMarketClient, keeper: str, traders: list[str], k: int, orders: list[Order], start_block: int
-) -> dict:
-    """Commit, reveal and clear interval k with these orders; the numbers read back from the chain, checked."""
+) -> tuple[dict, ClearArgs]:
+    """Commit, reveal and clear interval k with these orders; the numbers read back from the chain, checked, and
+    the clear's arguments (the book the settlement replays)."""
     gateway, p = market.gateway, market.params()
     if gateway.now() >= p.reveal_open(k):
         raise RuntimeError(f"interval {k}: the chain's clock is already past its commits")
@@ -207,7 +210,7 @@ def trade_interval(
     if p.rule == RULE_UNIFORM:  # the walk is the LP's optimum: the uniform rule must reach it
         assert abs(achieved - optimum) <= 1e-6 * max(1.0, abs(optimum)), (k, achieved, optimum)
     money = payments(args.orders, result, p.zone_fees)
-    return {
+    summary = {
         "interval": k,
         "bids": args.n_bids,
         "asks": args.n_asks,
@@ -227,6 +230,7 @@ def trade_interval(
         "gas_clear": clear.gas_used,
         "book": [
             {
+                "trader": o.trader,
                 "side": o.side,
                 "price": o.price,
                 "effective_price": effective_price(w, p.zone_fees),
@@ -238,6 +242,7 @@ def trade_interval(
             for w, o, q, a in zip(args.orders, revealed, result.filled_wh, money.amounts, strict=True)
         ],
     }
+    return summary, args
 
 
 def run(
@@ -262,15 +267,23 @@ def run(
         [asdict(h) for h in homes],
     )
     result.gas = {"deploy_market": deployed.gas_used, "deploy_coin": coin_deployed.gas_used, "mint": max(mints)}
+    house = settlement_demo.open_house(gateway, keeper, traders, coin, market, RETAIL_PER_KWH, config.seed)
     say("deployed")
     day_s = (gateway.now() // 86_400 + 1) * 86_400  # tomorrow, 00:00 UTC
+    cleared = []
     for quarter in config.quarters():
         k = (day_s + quarter * 900) // params.interval_s
         _advance_to(gateway, params.reveal_open(k) - params.interval_s)  # commits open, k within the horizon
         orders = orders_for(config, homes, traders, quarter)
-        interval = trade_interval(market, keeper, traders, k, orders, deployed.block)
+        interval, args = trade_interval(market, keeper, traders, k, orders, deployed.block)
         result.intervals.append({"time": f"{quarter // 4:02d}:{quarter % 4 * 15:02d}", **interval})
+        filled = settlement_demo.fills_of(
+            args, interval["buy_price"], interval["sell_price"], interval["volume_wh"], params.zone_fees
+        )
+        cleared.append((k, args, filled))
         say(f"interval {result.intervals[-1]['time']}")
+    result.settlement = settlement_demo.settle_day(house, coin, traders, cleared, config.seed)
+    say("settled")
     result.balances = {t: coin.balance_of(t) for t in traders}
     return result
 

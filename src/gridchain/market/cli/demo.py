@@ -42,7 +42,11 @@ def demo(
     midday, demand in the morning and evening; prices between the feed-in tariff 0.08 and the retail price 0.30
     coin/kWh), the chain's clock moves to the reveal window, everyone reveals, and the keeper clears from the
     events. Prints price(s), volume, welfare against the LP optimum (the uniform rule must reach it) and gas per
-    interval. The payments are computed off chain (`clearing.payments`) and not yet transferred in coins.
+    interval. Each trader deposits 20 coins in the clearing house (the keeper deposits the house's float);
+    after the day each household's consumption and feed-in meter signs its readings (one seller delivers short,
+    one buyer over-draws), the keeper anchors each meter's day root and settles every interval in coins (50
+    units a call). Prints per trader filled and metered kWh, coins paid and received, debt, and the coins'
+    conservation.
 
     Runs on the embedded chain unless --rpc-url names a development node with traders + 1 funded accounts
     (e.g. `gridchain node --accounts 21`); the demo moves its clock up to two days forward.
@@ -50,7 +54,7 @@ def demo(
     Example: gridchain market demo --traders 20 --intervals 8 --rule trade-reduction
     """
     from gridchain.chain.boa_gateway import BoaGateway
-    from gridchain.market import plots, scenarios
+    from gridchain.market import plots, scenarios, settlement_demo
 
     check_int("--traders", traders, 2, scenarios.MAX_TRADERS)
     check_int("--intervals", intervals, 1, scenarios.MAX_INTERVALS)
@@ -62,7 +66,7 @@ def demo(
     gateway = _node(rpc_url, needed, yes) if rpc_url else BoaGateway(accounts=needed)
     err = Console(stderr=True)
     with progress_bar(err) as bar:
-        task = bar.add_task(f"market demo on the {gateway.kind} chain", total=intervals + 1)
+        task = bar.add_task(f"market demo on the {gateway.kind} chain", total=intervals + 2)
         result = scenarios.run(gateway, config, progress=lambda _: bar.advance(task))
     summary = result.to_json() | {"totals": result.totals()}
     written = write_results(out, config.name, summary, lambda path: plots.demo_figure(summary, path))
@@ -72,10 +76,13 @@ def demo(
     console = Console(width=80)
     console.print(
         f"Call market {result.market} ({rule}, {gateway.kind} chain), {traders} traders, coin {result.coin} "
-        f"({scenarios.STARTING_COINS} coins minted to each)"
+        f"({scenarios.STARTING_COINS} coins minted to each, {settlement_demo.DEPOSIT_COINS} deposited in the "
+        f"clearing house {result.settlement['address']})"
     )
     console.print(demo_table(summary))
     console.print(totals_line(summary))
+    console.print(settlement_table(summary["settlement"]))
+    console.print(conservation_line(summary["settlement"]))
     console.print(f"note: {result.note}")
     console.print(f"wrote {written[0]} and {written[1]}")
 
@@ -115,6 +122,38 @@ def totals_line(summary: dict) -> str:
         f"day: {t['volume_wh'] / 1000:.3f} kWh traded, welfare {t['welfare'] / 1e9:.4f} coins = {eff} of the LP "
         f"optimum; buyers pay {t['collected'] / UNIT:.4f}, sellers get {t['paid_out'] / UNIT:.4f}, grid fees "
         f"{t['fees'] / UNIT:.4f}, the market keeps {t['surplus'] / UNIT:.6f} coins"
+    )
+
+
+def settlement_table(settlement: dict) -> Table:
+    """One row per settled (trader, side) (fits 80 columns): energy filled and metered, coins paid and received,
+    the trader's debt after the day; the seller short of its fill and the buyer above it marked."""
+    table = Table(title="Settled in coins against the meters (kWh; coins)", width=80)
+    for col in ("trader", "side", "filled", "metered", "paid", "received", "debt", ""):
+        table.add_column(col, justify="left" if col in ("trader", "side", "") else "right")
+    for p in settlement["parties"]:
+        t = p["trader"]
+        table.add_row(
+            f"{t[:6]}..{t[-4:]}",
+            ("buy", "sell")[p["side"]],
+            f"{p['filled_wh'] / 1000:.3f}",
+            f"{p['metered_wh'] / 1000:.3f}",
+            f"{p['paid'] / UNIT:.4f}",
+            f"{p['received'] / UNIT:.4f}",
+            f"{settlement['accounts'][t]['debt'] / UNIT:.4f}",
+            p["imbalance"],
+        )
+    return table
+
+
+def conservation_line(settlement: dict) -> str:
+    t = settlement["totals"]
+    ok = t["trader_balances"] + t["house_balance"] == t["coins_held"] == t["deposits"] - t["withdrawals"]
+    return (
+        f"coins: traders' balances {t['trader_balances'] / UNIT:.6f} + house {t['house_balance'] / UNIT:.6f} "
+        f"= held by the contract {t['coins_held'] / UNIT:.6f} = deposits {t['deposits'] / UNIT:.6f} - "
+        f"withdrawals {t['withdrawals'] / UNIT:.6f} ({'conserved' if ok else 'NOT conserved'}); debt "
+        f"{t['debt'] / UNIT:.6f}; settle gas {settlement['gas']['settle_per_unit']:,} per unit"
     )
 
 

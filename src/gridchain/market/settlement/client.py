@@ -1,5 +1,9 @@
 """The clearing house (contracts/market_settlement.vy) through any gateway: deploy, accounts, the meter registry,
-settle with units built from meter-signed readings and their Merkle proofs, and the views."""
+settle with units built from meter-signed readings and their Merkle proofs, and the views.
+
+What cannot be encoded (a negative amount, a side other than 0 or 1, a malformed address, signature or proof, too
+many units) is refused before anything is sent, with an InputError naming the field; what the contract decides
+(a zero deposit, a meter of another trader, a reading not proven) comes back as its revert reason."""
 
 from __future__ import annotations
 
@@ -7,18 +11,39 @@ from collections.abc import Sequence
 
 from gridchain.chain.client import ContractClient
 from gridchain.chain.gateway import Gateway, Receipt
-from gridchain.crypto.keys import compact
-from gridchain.market.settlement.model import Unit, UnitSettled
+from gridchain.checks import check_int, parse_address
+from gridchain.crypto.keys import compact, normalize_signature
+from gridchain.errors import InputError
+from gridchain.market.settlement.model import MAX_READING_WH, MAX_UNITS, Unit, UnitSettled
 
 CONTRACT = "market_settlement"
+MAX_PROOF = 32  # the contract's proof bound
+UINT256_MAX = 2**256 - 1
+BOOK_FIELDS = 5  # (orders, bids, n_bids, asks, n_asks)
 
 
 def unit_of(
     trader: str, side: int, active_wh: int, reactive_varh: int, signature: bytes, proof: Sequence[bytes]
 ) -> Unit:
-    """A unit from a meter's signed reading of the interval (65-byte signature) and its proof to the day's root."""
-    r, vs = compact(signature)
+    """A unit from a meter's signed reading of the interval (a signature in any standard form) and its proof to
+    the day's root; InputError naming the field if one cannot be sent."""
+    parse_address("trader", trader)
+    check_int("side", side, 0, 1)
+    check_int("active_wh", active_wh, 0, MAX_READING_WH)
+    check_int("reactive_varh", reactive_varh, 0, UINT256_MAX)
+    r, vs = compact(normalize_signature(signature, "signature"))
+    if isinstance(proof, str | bytes) or len(proof) > MAX_PROOF:
+        raise InputError("proof", f"expected at most {MAX_PROOF} hashes of 32 bytes")
+    for i, node in enumerate(proof):
+        if not isinstance(node, bytes) or len(node) != 32:
+            raise InputError(f"proof[{i}]", f"{node!r} is not 32 bytes")
     return Unit(trader, side, active_wh, reactive_varh, r, vs, tuple(proof))
+
+
+def _book(book: tuple) -> tuple:
+    if not isinstance(book, tuple | list) or len(book) != BOOK_FIELDS:
+        raise InputError("book", "expected (orders, bids, n_bids, asks, n_asks) as handed to the clear")
+    return tuple(book)
 
 
 class SettlementClient(ContractClient):
@@ -37,6 +62,11 @@ class SettlementClient(ContractClient):
         utility_price_per_kwh: int,
         notice_s: int,
     ) -> tuple[SettlementClient, Receipt]:
+        for name, address in (("coin", coin), ("metering", metering), ("market", market), ("house", house)):
+            parse_address(name, address)
+        check_int("community", community, 0, UINT256_MAX)
+        check_int("utility_price_per_kwh", utility_price_per_kwh, 0, UINT256_MAX)
+        check_int("notice_s", notice_s, 0, UINT256_MAX)
         args = [coin, metering, market, community, house, utility_price_per_kwh, notice_s]
         client, receipt = cls._deploy(gateway, owner, args)
         assert isinstance(client, SettlementClient)
@@ -45,15 +75,22 @@ class SettlementClient(ContractClient):
     # -- accounts --------------------------------------------------------------------------------------------
     def deposit(self, sender: str, amount: int) -> Receipt:
         """Pull `amount` micro-coins (approved to this contract before); a debt is repaid first."""
+        check_int("amount", amount, 0, UINT256_MAX)
         return self._tx("deposit", [amount], sender)
 
     def request_withdrawal(self, sender: str, amount: int) -> Receipt:
+        """Announce a withdrawal of `amount` micro-coins, possible after the notice (0 cancels one)."""
+        check_int("amount", amount, 0, UINT256_MAX)
         return self._tx("request_withdrawal", [amount], sender)
 
     def withdraw(self, sender: str) -> Receipt:
         return self._tx("withdraw", [], sender)
 
     def set_meter(self, owner: str, trader: str, side: int, meter: str) -> Receipt:
+        """Owner only: bind `trader`'s side (0 consumption, 1 feed-in) to `meter` (the zero address unbinds)."""
+        parse_address("trader", trader)
+        check_int("side", side, 0, 1)
+        parse_address("meter", meter)
         return self._tx("set_meter", [trader, side, meter], owner)
 
     # -- settlement ------------------------------------------------------------------------------------------
@@ -62,7 +99,10 @@ class SettlementClient(ContractClient):
     ) -> tuple[list[UnitSettled], Receipt]:
         """Settle `units` of cleared `interval`; `book` = (orders, bids, n_bids, asks, n_asks) as handed to the
         clear. Returns the UnitSettled events in unit order."""
-        receipt = self._tx("settle", [interval, *book, [u.as_args() for u in units]], sender)
+        check_int("interval", interval, 0, UINT256_MAX)
+        if len(units) > MAX_UNITS:
+            raise InputError("units", f"{len(units)} units, at most {MAX_UNITS} a call")
+        receipt = self._tx("settle", [interval, *_book(book), [u.as_args() for u in units]], sender)
         logs = [
             UnitSettled(**{k: (v.lower() if isinstance(v, str) else v) for k, v in e.args.items()})
             for e in receipt.named("UnitSettled")
