@@ -73,7 +73,7 @@ def deliveries(entries: Sequence[Entry], intervals: int, seed: int) -> tuple[lis
     if sellers:
         k, share = int(rng.choice(sellers)), float(rng.uniform(0.4, 0.8))
         recorded[k] = [int(share * wh) for wh in recorded[k]]
-        short |= {"short": k, "share": round(share, 4)}
+        short |= {"short": k, "share": share}
     return recorded, short
 
 
