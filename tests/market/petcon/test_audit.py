@@ -44,7 +44,10 @@ def test_distinct_parties_pass():
         (
             [BUYERS[0], BUYERS[1], BUYERS[1]],
             SELLERS,
-            [f"entries[2].pseudonym: {BUYERS[1][0]} is also entries[1]'s", f"entries[2].pole: {BUYERS[1][1]} is also entries[1]'s"],
+            [
+                f"entries[2].pseudonym: {BUYERS[1][0]} is also entries[1]'s",
+                f"entries[2].pole: {BUYERS[1][1]} is also entries[1]'s",
+            ],
         ),
     ],
 )

@@ -83,7 +83,9 @@ def test_petcon_demo_on_the_embedded_chain(tmp_path):
     paid = summary["settlement"]
     assert len(paid["phevs"]) == 6 and paid["totals"]["conserved"] and paid["totals"]["held_after_micro"] == 0
     short = paid["fell_short"]
-    assert [r["penalty_micro"] > 0 for r in paid["phevs"]] == [k in (short["disconnected"], short["short"]) for k in range(6)]
+    assert [r["penalty_micro"] > 0 for r in paid["phevs"]] == [
+        k in (short["disconnected"], short["short"]) for k in range(6)
+    ]
     assert [r["allocated_wh"] for r in paid["phevs"]] == [e["energy_wh"] for e in summary["document"]["entries"]]
     record = tmp_path / "petcon_demo_3b3s_s1_two-thirds_record.json"
     assert runner.invoke(app, ["market", "verify", str(record)]).exit_code == 0

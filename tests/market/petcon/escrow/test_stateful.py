@@ -1,8 +1,10 @@
-"""A stateful machine on the escrow: the house opens two rounds, parties escrow for them (and try a third, which
-anyone but the house fails to open) whose results share poles and overlapping windows, the house is funded and drawn, entries are settled in any order with genuine or tampered readings, time
-passes the close, parties withdraw. After every step (the harness's `check`): contract and twin agree, the
-contract holds exactly total_held == escrows + house, each round's escrowed + credited == paid + refunded + still
-escrowed; and no (pole, interval) has paid two entries."""
+"""A stateful machine on the escrow: the house opens two rounds whose results share poles and overlapping
+windows, parties escrow for them (and for a third round, which anyone but the house fails to open), the house
+is funded and drawn, entries are settled in any order with genuine or tampered readings, time passes the
+close, parties withdraw. After every step (the harness's `check`): contract and twin agree, the contract holds
+exactly total_held == escrows + house, each round's escrowed + credited == paid + refunded + still escrowed;
+and no (pole, interval) has paid two entries.
+"""
 
 from __future__ import annotations
 

@@ -29,7 +29,9 @@ def test_spread_keeps_every_wh():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_one_buyer_disconnects_half_way_and_one_seller_delivers_short(seed):
-    entries = [Entry(f"0x{k:040x}", f"0x{0x100 + k:040x}", BUYER if k < 3 else SELLER, 4_000 + k, 10**6) for k in range(6)]
+    entries = [
+        Entry(f"0x{k:040x}", f"0x{0x100 + k:040x}", BUYER if k < 3 else SELLER, 4_000 + k, 10**6) for k in range(6)
+    ]
     recorded, short = st.deliveries(entries, 4, seed)
     assert recorded == st.deliveries(entries, 4, seed)[0]
     b, s = short["disconnected"], short["short"]
@@ -61,7 +63,11 @@ def _scene(amounts: list[int], energy_wh: int = 4_000):
     result = Result(1, ROUND, first, 4, keccak(text="record"), entries)
     escrowed = st.escrow_buyers(hs, entries)
     committee.attest(
-        gateway.accounts[1], kind_of(KIND), ROUND, result.digest(), [committee.sign(lag, kind_of(KIND), ROUND, result.digest())]
+        gateway.accounts[1],
+        kind_of(KIND),
+        ROUND,
+        result.digest(),
+        [committee.sign(lag, kind_of(KIND), ROUND, result.digest())],
     )
     return hs, result, escrowed
 

@@ -1,13 +1,14 @@
-"""`gridchain petcon demo`: one PETCON auction over loopback HTTP, attested on chain by the LAG committee.
+"""`gridchain petcon demo`: one PETCON auction over loopback HTTP, attested on chain by the LAG committee and
+settled through PETCON's escrow.
 
 A hotspot drawn as in the paper (`model.paper_market`, small); the LAG's auctioneer serves it on 127.0.0.1; each
 PHEV runs in its own thread with a fresh pseudonym, joins with its pole's meter address and its two disclosed
 bounds, and bids from its private parameters until the stop rule; the LAGs (N, default 3) each audit the
 published document and sign; a relayer submits the signatures to the committee contract under the chosen rule;
 then anyone's check (`audit.audit`) and the chain's digest are compared. Around it the result is settled in
-energy coins through PETCON's escrow (`settlement`: the hotspot deployed and the round opened before the auction,
-the buyers' escrows after it, the poles' readings, settlement and withdrawals after the attestation). The demo, which drew every PHEV,
-measures what no party can: each round's welfare against the convex optimum, and the HTTP run against
+energy coins (`settlement`: the hotspot deployed and the round opened before the auction, the buyers' escrows
+after it, the poles' readings, settlement and withdrawals after the attestation). The demo, which drew every
+PHEV, measures what no party can: each round's welfare against the convex optimum, and the HTTP run against
 `model.run_auction` on the same market.
 """
 
@@ -135,7 +136,9 @@ def lags_of(config: DemoConfig) -> list[Lag]:
 
 def deploy_committee(gateway: Gateway, config: DemoConfig, lags: list[Lag]) -> tuple[CommitteeClient, int]:
     """The committee of the LAGs under the rule; its deployment's gas."""
-    committee, deployed = CommitteeClient.deploy(gateway, gateway.accounts[0], [lag.address for lag in lags], RULES[config.rule])
+    committee, deployed = CommitteeClient.deploy(
+        gateway, gateway.accounts[0], [lag.address for lag in lags], RULES[config.rule]
+    )
     return committee, deployed.gas_used
 
 
@@ -163,7 +166,11 @@ def settle(gateway: Gateway, hotspot: settlement.Hotspot, document: dict[str, An
         "recorded_wh": recorded,
         "fell_short": short,
         "penalty_bps": settlement.PENALTY_BPS,
-        "contracts": {"coin": hotspot.coin.address, "metering": hotspot.metering.address, "escrow": hotspot.escrow.address},
+        "contracts": {
+            "coin": hotspot.coin.address,
+            "metering": hotspot.metering.address,
+            "escrow": hotspot.escrow.address,
+        },
         "gas": hotspot.gas,
     }
 
@@ -175,7 +182,9 @@ def run(gateway: Gateway, config: DemoConfig, progress: Callable[[str], None] = 
     lags = lags_of(config)
     committee, deploy_gas = deploy_committee(gateway, config, lags)
     pole_keys = [pole for pole, _ in keys_of(config.seed, len(phevs))]
-    hotspot = settlement.open_hotspot(gateway, committee.address, lags[0].key, pole_keys, [p.key for p in phevs], AUCTION)
+    hotspot = settlement.open_hotspot(
+        gateway, committee.address, lags[0].key, pole_keys, [p.key for p in phevs], AUCTION
+    )
     progress("hotspot")
     first = settlement.window_start(gateway.now())
     auction, seconds = run_over_http(opening_of(m, first_interval=first), phevs)
