@@ -74,7 +74,7 @@ def _scene(amounts: list[int], energy_wh: int = 4_000):
 
 def test_settlement_pays_each_entry_by_the_twins_rule_and_conserves_coins():
     hs, result, escrowed = _scene([2_000_000, 3_000_000, 1_500_000, 1_000_000])
-    assert escrowed == 5_000_002 and hs.gas["opened_at"] > 0
+    assert escrowed == 5_000_002 and hs.opened_at > 0
     recorded, _ = st.deliveries(result.entries, 4, 0)
     run = st.settle_all(hs, result, recorded)
     rows = st.rows_of(result.entries, recorded, run)

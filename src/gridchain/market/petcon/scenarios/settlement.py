@@ -103,6 +103,7 @@ class Hotspot:
     pole_keys: dict[str, Key]  # pole address -> its meter's key
     parties: Gateway
     round: int
+    opened_at: int = 0  # [s] when the LAG opened the round
     gas: dict[str, Any] = field(default_factory=dict)
 
     def pole_key(self, pole: str) -> Key:
@@ -139,8 +140,8 @@ def open_hotspot(
         "deploy_metering": metering_deploy.gas_used,
         "deploy_escrow": escrow_deploy.gas_used,
         "open_round": opened.gas_used,
-        "opened_at": escrow.opened_at(round),
     }
+    hs.opened_at = escrow.opened_at(round)
     return hs
 
 
