@@ -10,10 +10,11 @@
         by an M-of-N committee rule (`lag_committee.vy`: attested(keccak256("petcon.result"), round) is the
         digest of the result, `gridchain.market.petcon.result`). This contract holds the coins around it.
 
-        Each PHEV trades under a one-auction pseudonym. Before or during the auction it escrows coins for the
-        auction's `round` (`escrow`): a buyer at least its payment, a seller a bond if it wants one (its penalty
-        beyond its reward comes from it). The round's clock starts at its first escrow (`opened_at`); it is open
-        for SETTLE_S (more than a day: a meter's readings are anchored after their day). While it is open anyone
+        Each PHEV trades under a one-auction pseudonym. The house (the LAG) opens the auction's `round`
+        (`open_round`), which starts its clock (`opened_at`): it is open for SETTLE_S (more than a day: a meter's
+        readings are anchored after their day). While it is open each PHEV escrows coins for it (`escrow`): a
+        buyer at least its payment, a seller a bond if it wants one (its penalty beyond its reward comes from
+        it). Only the house opens a round, so nobody can start a round's clock before the real auction. While it is open anyone
         may settle entries of the attested result (`settle`) with the readings of each entry's charging pole over
         the delivery window: every reading a meter-signed 15-minute reading proven against the day's anchored
         Merkle root (`metering.vy`'s `verify_reading`, through IMetering). For an entry with amount A
@@ -36,6 +37,10 @@
         most once (a bitmap per round: at most MAX_ENTRIES entries). A party takes its whole escrow of a round
         (`withdraw`) once its entry is settled or the round has closed: an unattested or unsettled round refunds
         everything, so a buyer that nobody settled in time keeps its coins (the LAG's loss: it must settle).
+        A result holds each pseudonym and each pole at most once (the LAGs' audit refuses one that does not,
+        `gridchain.market.petcon.audit`): a pseudonym may withdraw once its first entry is settled, so a second
+        entry of it would find its escrow gone (a shortfall); one entry per pseudonym keeps that sound. It is
+        not checked here (O(n^2) in the entries).
 
         Invariant: coin.balanceOf(self) >= total_held == the sum of all escrows + house (asserted after every
         transfer in or out; `settle` moves coins only inside total_held, and asserts per entry that what it
@@ -80,6 +85,10 @@ struct Reading:
     proof: DynArray[bytes32, MAX_PROOF]
 
 
+event RoundOpened:
+    round: indexed(uint256)
+    closes_at: uint256  # [s] opened_at + SETTLE_S
+
 event Escrowed:
     round: indexed(uint256)
     party: indexed(address)
@@ -120,7 +129,7 @@ HOUSE: public(immutable(address))
 PENALTY_BPS: public(immutable(uint256))
 SETTLE_S: public(immutable(uint256))
 
-opened_at: public(HashMap[uint256, uint256])  # round -> its first escrow's time [s]; 0: not opened
+opened_at: public(HashMap[uint256, uint256])  # round -> when the house opened it [s]; 0: not opened
 escrowed: public(HashMap[uint256, HashMap[address, uint256]])  # round -> party -> micro-coins
 house: public(uint256)  # [micro-coins] the LAG's side
 total_held: public(uint256)  # all escrows + house
@@ -147,7 +156,7 @@ def __init__(
     @param lot The hotspot's lot: the results this escrow settles name it.
     @param house The LAG's account, the counterparty (not the zero address).
     @param penalty_bps The share of an undelivered part's value a PHEV pays [1/10,000], 0 .. 10,000.
-    @param settle_s A round's time from its first escrow to its close [s], above 86,400, at most 30 days.
+    @param settle_s A round's time from its opening to its close [s], above 86,400, at most 30 days.
     """
     assert house != empty(address), "petcon_escrow: zero house"
     assert penalty_bps <= BPS, "petcon_escrow: penalty out of range"
@@ -165,19 +174,29 @@ def __init__(
 
 
 @external
+def open_round(round: uint256):
+    """
+    @dev HOUSE opens `round` for escrows and settlement: its clock starts now and runs SETTLE_S.
+    @param round The auction's id (not opened before).
+    """
+    assert msg.sender == HOUSE, "petcon_escrow: caller is not the house"
+    assert self.opened_at[round] == 0, "petcon_escrow: round opened"
+    self.opened_at[round] = block.timestamp
+    log RoundOpened(round=round, closes_at=block.timestamp + SETTLE_S)
+
+
+@external
 def escrow(round: uint256, amount: uint256):
     """
-    @dev The caller (a one-auction pseudonym) escrows `amount` for `round` (coin.transferFrom: approve first);
-         the first escrow of a round starts its clock.
+    @dev The caller (a one-auction pseudonym) escrows `amount` for `round`, opened by the house and not closed
+         (coin.transferFrom: approve first).
     @param round The auction's id.
     @param amount [micro-coins], above 0.
     """
     assert amount > 0, "petcon_escrow: zero amount"
     opened: uint256 = self.opened_at[round]
-    if opened == 0:
-        self.opened_at[round] = block.timestamp
-    else:
-        assert block.timestamp < opened + SETTLE_S, "petcon_escrow: round closed"
+    assert opened != 0, "petcon_escrow: round not open"
+    assert block.timestamp < opened + SETTLE_S, "petcon_escrow: round closed"
     held: uint256 = self.escrowed[round][msg.sender] + amount
     self.escrowed[round][msg.sender] = held
     self.total_held += amount
@@ -368,7 +387,7 @@ def is_open(round: uint256) -> bool:
     """
     @dev Whether `round` takes escrows and settlements now.
     @param round The auction's id.
-    @return True from its first escrow until SETTLE_S later.
+    @return True from its opening until SETTLE_S later.
     """
     opened: uint256 = self.opened_at[round]
     return opened != 0 and block.timestamp < opened + SETTLE_S

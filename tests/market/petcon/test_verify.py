@@ -80,11 +80,20 @@ def test_petcon_demo_on_the_embedded_chain(tmp_path):
     assert summary["matches_model"] and summary["verified"] and summary["outcome"] == "converged"
     assert summary["onchain"]["threshold"] == 2 and summary["onchain"]["signed"] == 3
     assert summary["gap_final"] < 1e-5
+    paid = summary["settlement"]
+    assert len(paid["phevs"]) == 6 and paid["totals"]["conserved"] and paid["totals"]["held_after_micro"] == 0
+    short = paid["fell_short"]
+    assert [r["penalty_micro"] > 0 for r in paid["phevs"]] == [
+        k in (short["disconnected"], short["short"]) for k in range(6)
+    ]
+    assert [r["allocated_wh"] for r in paid["phevs"]] == [e["energy_wh"] for e in summary["document"]["entries"]]
     record = tmp_path / "petcon_demo_3b3s_s1_two-thirds_record.json"
     assert runner.invoke(app, ["market", "verify", str(record)]).exit_code == 0
     assert (tmp_path / "petcon_demo_3b3s_s1_two-thirds.png").read_bytes()[:4] == b"\x89PNG"
     text = runner.invoke(app, [*args, "--out", str(tmp_path)])
-    assert text.exit_code == 0 and max(len(line) for line in text.stdout.splitlines()[:8]) <= 80
+    shown = [line for line in text.stdout.splitlines() if not line.startswith(("wrote ", "check it: "))]
+    assert text.exit_code == 0 and max(len(line) for line in shown) <= 80  # the file paths are the caller's
+    assert "coins conserved" in text.stdout and text.stdout.count(" buyer ") == 3
 
 
 def test_petcon_demo_bad_rule_exits_2(tmp_path):

@@ -8,7 +8,9 @@ finds every violation of:
   and each seller's rho D_max (relative tolerance model.KKT_TOL);
 - weak budget balance: in dollars (sum of payments >= sum of rewards) and in the entries' integers;
 - optimality of the final round: its KKT conditions for the final bids (`model.check_round`);
-- the entries: those the record gives (`result.entries_of`) and the ones stated, field by field;
+- the entries: those the record gives (`result.entries_of`) and the ones stated, field by field; no pseudonym
+  and no pole in two entries (the escrow lets a pseudonym withdraw once its first entry is settled, so a second
+  entry of it would go unpaid; a pole's readings pay one entry per interval, so a second would be refused);
 - the digest: the stated digest against the one computed from the stated fields and entries.
 
 What does not parse (a missing field, a value of the wrong type or shape) raises InputError naming the field.
@@ -179,6 +181,20 @@ def _entries(stated: Result, given: tuple[Entry, ...]) -> list[str]:
     return out
 
 
+def _unique(stated: Result) -> list[str]:
+    """A pseudonym or a pole named by two entries (addresses compared case-insensitively)."""
+    out = []
+    for name in ("pseudonym", "pole"):
+        first: dict[str, int] = {}
+        for k, e in enumerate(stated.entries):
+            key = getattr(e, name).lower()
+            if key in first:
+                out.append(f"entries[{k}].{name}: {getattr(e, name)} is also entries[{first[key]}]'s")
+            else:
+                first[key] = k
+    return out
+
+
 def audit(doc: object) -> list[str]:
     """Every violation in a published document (module docstring); empty: it holds. InputError if it does not
     parse."""
@@ -188,6 +204,7 @@ def audit(doc: object) -> list[str]:
         out += model.check_round(m, a["b_usd"], a["s_usd_per_kwh"], a["c_kwh"], a["lam"], a["mu"])
         out += _budget(m, a, stated)
         out += _entries(stated, entries_of(doc["record"], buyers, sellers))
+        out += _unique(stated)
     if stated.digest() != digest:
         out.append(f"digest: states 0x{digest.hex()}, the document's fields give 0x{stated.digest().hex()}")
     return out

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from gridchain.errors import InputError
 from gridchain.market.petcon import model
-from gridchain.ui.chain_options import RPC_URL, rpc_gateway
+from gridchain.ui.chain_options import RPC_URL, confirm_clock_moves, rpc_gateway
 from gridchain.ui.console import emit
 from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.progress import progress_bar
@@ -119,18 +119,22 @@ def demo(
     rule: str = typer.Option("unanimous", "--rule", help="The committee's rule: unanimous (PETCON) or two-thirds."),
     lags: int = typer.Option(3, "--lags", help="LAGs in the committee, 1 .. 32."),
     rpc_url: str = RPC_URL,
+    yes: bool = typer.Option(False, "--yes", help="Move a node's clock (two days) even if it has blocks already."),
     out: Path = typer.Option(Path("results/petcon"), "--out", help="Folder for petcon_demo_<config>.json and .png."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object on stdout."),
 ) -> None:
-    """One PETCON auction over loopback HTTP, its result attested on chain by the LAG committee.
+    """One PETCON auction over loopback HTTP, its result attested on chain by the LAG committee and settled
+    in energy coins through the escrow on the poles' signed meter readings.
 
     The LAG's auctioneer serves the auction on 127.0.0.1; each PHEV (a thread) joins with a fresh pseudonym and
     bids from its private parameters until the stop rule; every LAG audits the published result (constraints,
     budget balance, the final round's KKT conditions, the digest) and signs; the committee contract attests
-    the digest under the rule; `market verify` checks the written record. Runs on the embedded chain unless
-    --rpc-url names a node with 2 funded accounts. Writes the published document (<name>_record.json, what
-    `gridchain market verify` reads), the summary (<name>.json) and the figure (<name>.png). Settlement (the
-    escrow) is not part of it yet.
+    the digest under the rule; `market verify` checks the written record. The buyers escrow before the
+    attestation; after it the poles' meters sign their readings of the delivery window (one buyer disconnects
+    half-way, one seller delivers short), the LAG settles and everyone withdraws. Runs on the embedded chain
+    unless --rpc-url names a node with 2 funded accounts (its clock moves two days). Writes the published
+    document (<name>_record.json, what `gridchain market verify` reads), the summary (<name>.json) and the
+    figure (<name>.png).
 
     Example: gridchain petcon demo --buyers 6 --sellers 8 --rule two-thirds
     """
@@ -146,6 +150,8 @@ def demo(
     if rpc_url and not rpc_url.startswith(("http://", "https://")):
         raise InputError("--rpc-url", f"{rpc_url!r} is not an http:// or https:// URL")
     gateway = rpc_gateway(rpc_url, None, 2) if rpc_url else BoaGateway(accounts=2)
+    if rpc_url:
+        confirm_clock_moves(gateway, yes, "two days")
     summary = scenario.run(gateway, config)
     record = out / f"{config.name}_record.json"
     record.write_text(json.dumps(summary["document"], indent=2) + "\n", encoding="utf-8")
@@ -173,8 +179,39 @@ def demo_lines(summary: dict) -> list[str]:
         f"digest {summary['document']['digest'][:42]}.. "
         f"{'attested' if chain['attested_digest'] == summary['document']['digest'] else 'NOT attested'}",
         *(f"violation: {v}"[:80] for v in summary["violations"]),
-        f"settlement: {summary['settlement']}",
+        *settlement_lines(summary["settlement"]),
     ]
+
+
+def _coins(micro: int) -> str:
+    return f"{micro / 1e6:.6f}"
+
+
+def settlement_lines(s: dict | str) -> list[str]:
+    """Per PHEV what settlement did, and the totals proving conservation (80 columns)."""
+    if isinstance(s, str):
+        return [f"settlement: {s}"]
+    t = s["totals"]
+    lines = [
+        f"settlement (escrow {s['contracts']['escrow'][:10]}.., penalty {s['penalty_bps'] / 100:g} % of the "
+        "undelivered value)",
+        f"{'PHEV':<13} {'role':<6} {'alloc kWh':>9} {'rec kWh':>9} {'paid':>10} {'received':>10} {'penalty':>9}",
+    ]
+    for r in s["phevs"]:
+        who = r["pseudonym"][:6] + ".." + r["pseudonym"][-4:]
+        lines.append(
+            f"{who:<13} {r['role']:<6} {r['allocated_wh'] / 1e3:>9.3f} {r['recorded_wh'] / 1e3:>9.3f} "
+            f"{_coins(r['paid_micro']):>10} {_coins(r['received_micro']):>10} {_coins(r['penalty_micro']):>9}"
+        )
+    lines += [
+        f"escrowed {_coins(t['escrowed_micro'])} == paid {_coins(t['paid_micro'])} + refunded "
+        f"{_coins(t['refunded_micro'])}",
+        f"house: paid {_coins(t['paid_micro'])} + funded {_coins(t['funded_micro'])} - received "
+        f"{_coins(t['received_micro'])} = withdrawn {_coins(t['house_withdrawn_micro'])}",
+        f"escrow holds {_coins(t['held_after_micro'])} at the end: "
+        + ("coins conserved" if t["conserved"] else "NOT CONSERVED"),
+    ]
+    return lines
 
 
 app = typer.Typer(help="PETCON's auction over HTTP, attested by the LAG committee.", no_args_is_help=True)

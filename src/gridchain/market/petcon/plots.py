@@ -56,9 +56,10 @@ def petcon_figure(summary: dict, path: Path) -> Path:
 
 
 def demo_figure(summary: dict, path: Path) -> Path:
-    """Two panels: the welfare of each round's allocation against the convex optimum; each PHEV's payment
-    (buyers) and reward (sellers) in coins."""
-    fig, (welfare_ax, money_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    """Three panels: the welfare of each round's allocation against the convex optimum; each PHEV's payment
+    (buyers) and reward (sellers) in coins; each PHEV's allocated energy against what its pole recorded (if the
+    result was settled)."""
+    fig, (welfare_ax, money_ax, energy_ax) = plt.subplots(1, 3, figsize=(17, 4.5))
     values = summary["welfare_usd"]
     welfare_ax.plot(
         range(1, len(values) + 1), values, color=COLORS["damped"], linewidth=1.2, label="round's allocation"
@@ -74,10 +75,27 @@ def demo_figure(summary: dict, path: Path) -> Path:
     money_ax.set_xlabel("PHEV (buyers, then sellers)")
     money_ax.set_ylabel("coins ($)")
     money_ax.set_title(f"payments {pay.sum():.2f}, rewards {get.sum():.2f}")
-    for ax in (welfare_ax, money_ax):
+    _energy_panel(energy_ax, summary["settlement"])
+    for ax in (welfare_ax, money_ax, energy_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _energy_panel(ax, settlement: dict | str) -> None:
+    """Allocated vs recorded energy per PHEV, and the penalties, or why there was no settlement."""
+    if isinstance(settlement, str):
+        ax.set_title(f"settlement {settlement}"[:60])
+        ax.plot([], [], label="no settlement")
+        return
+    rows = settlement["phevs"]
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r["allocated_wh"] / 1e3 for r in rows], width=0.4, color="tab:gray", label="allocated")
+    ax.bar(x + 0.2, [r["recorded_wh"] / 1e3 for r in rows], width=0.4, color="tab:blue", label="pole recorded")
+    penalties = sum(r["penalty_micro"] for r in rows) / 1e6
+    ax.set_xlabel("PHEV (buyers, then sellers)")
+    ax.set_ylabel("energy in the window [kWh]")
+    ax.set_title(f"settled on the poles' readings: penalties {penalties:.2f} coins")

@@ -47,7 +47,7 @@ class Hotspot(Mirrored):
     of `members` keys under `rule`, and a clock starting at a day boundary (`self.day`)."""
 
     ERROR = EscrowError
-    EVENTS = ("Escrowed", "Funded", "EntrySettled", "Withdrawn", "HouseWithdrawn")
+    EVENTS = ("RoundOpened", "Escrowed", "Funded", "EntrySettled", "Withdrawn", "HouseWithdrawn")
 
     def __init__(self, poles: int = 4, members: int = 3, rule: int = TWO_THIRDS, penalty_bps: int = PENALTY_BPS):
         self.day = boa.env.evm.patch.timestamp // DAY_S + 1
@@ -136,6 +136,18 @@ class Hotspot(Mirrored):
         return Entry(party, self.poles[pole].address, role, energy_wh, amount_micro)
 
     # -- the escrow's calls, mirrored ------------------------------------------------------------------------
+    def open_round(self, round: int, sender: str | None = None) -> None:
+        """The house (or `sender`) opens `round`; the event states its close."""
+        sender = sender or self.house
+        self.rounds.add(round)
+        self.apply(sender, lambda: self.model.open_round(sender, self.now, round), lambda: self.c.open_round(round))
+        assert self.events["RoundOpened"] == [{"round": round, "closes_at": self.now + self.model.settle_s}]
+
+    def opened(self, round: int) -> None:
+        """Open `round` unless it is open already (tests that are about something else)."""
+        if self.model.opened_at.get(round, 0) == 0:
+            self.open_round(round)
+
     def escrow(self, party: str, round: int, amount: int) -> None:
         self.seen.add((round, party.lower()))
         self.rounds.add(round)

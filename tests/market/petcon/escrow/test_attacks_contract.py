@@ -1,6 +1,6 @@
 """Attacks on the escrow: a LAG minority's false result, a changed entry, a seller paid for energy its meter did
 not record, readings replayed from another pole, interval or round, settlement after the window, a party taking
-its escrow before its settlement, coins pushed in from outside, and a stranger starting a round's clock."""
+its escrow before its settlement, coins pushed in from outside, and a stranger opening or pre-empting a round."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def _setup(hs: Hotspot, seller_wh: int = 4_000):
     b, s = hs.new_account().address, hs.new_account().address
     for p in (b, s, hs.owner):
         hs.give(p)
+    hs.open_round(ROUND)
     hs.escrow(b, ROUND, 2_000_000)
     hs.escrow(s, ROUND, 100_000)
     hs.fund(hs.owner, 5_000_000)
@@ -109,6 +110,7 @@ def test_energy_is_settled_once_across_rounds():
     hs.settle(r, [1])
     other = hs.new_account().address
     hs.give(other)
+    hs.open_round(ROUND + 1)
     hs.escrow(other, ROUND + 1, 1)
     again = hs.result(ROUND + 1, [replace(r.entries[1], pseudonym=other)], first_interval=r.first_interval)
     hs.attest(again)
@@ -151,18 +153,28 @@ def test_coins_pushed_in_from_outside_change_no_book():
         hs.withdraw_house(hs.house, 1)
 
 
-def test_a_stranger_starts_a_rounds_clock():
-    """A known limitation: the first escrow of a round id opens it, whoever makes it; the LAG announces round ids
-    only after checking `opened_at(round) == 0` (or uses unpredictable ids)."""
+def test_a_stranger_cannot_open_or_pre_empt_a_round():
+    """The griefing the first version allowed (a stranger's micro-coin escrow started a round's clock, so the round
+    closed before the real auction) is gone: only the house opens a round, escrows need it opened, and a round
+    the house opened cannot be re-opened (its clock reset) by anyone."""
     hs = Hotspot()
     stranger = hs.new_account().address
     hs.give(stranger)
-    hs.escrow(stranger, ROUND, 1)
-    hs.travel_to(hs.now + SETTLE_S)
+    with refused("round not open"):
+        hs.escrow(stranger, ROUND, 1)
+    with refused("caller is not the house"):
+        hs.open_round(ROUND, sender=stranger)
+    assert hs.c.opened_at(ROUND) == 0
+    hs.travel_to(hs.now + SETTLE_S)  # long after the stranger's attempts, the real auction
+    hs.open_round(ROUND)
     b = hs.new_account().address
     hs.give(b)
-    with refused("round closed"):
-        hs.escrow(b, ROUND, 2_000_000)
+    hs.escrow(b, ROUND, 2_000_000)
+    assert hs.c.is_open(ROUND)
+    with refused("round opened"):
+        hs.open_round(ROUND)
+    with refused("caller is not the house"):
+        hs.open_round(ROUND, sender=stranger)
 
 
 def test_the_committee_kind_is_petcon_result():

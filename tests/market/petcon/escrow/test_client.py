@@ -21,7 +21,7 @@ def report():
 
 def test_the_section_measures_every_step(report):
     assert set(report) == {
-        "deploy", "escrow_first", "escrow", "escrow_again", "fund", "settle_1_entry", "settle_3_buyers",
+        "deploy", "open_round", "escrow_first", "escrow", "escrow_again", "fund", "settle_1_entry", "settle_3_buyers",
         "settle_4_sellers", "settle_per_entry", "withdraw", "withdraw_house",
     }  # fmt: skip
     # a batch shares the call's fixed costs (the digest, the attestation, the round's entry word)

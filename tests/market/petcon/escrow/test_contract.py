@@ -49,6 +49,7 @@ def _trade(hs: Hotspot, buyer_wh=4_000, seller_wh=4_000):
     b, s = hs.new_account().address, hs.new_account().address
     for p in (b, s):
         hs.give(p)
+    hs.open_round(ROUND)
     hs.escrow(b, ROUND, 3_000_000)
     hs.escrow(s, ROUND, 500_000)
     hs.give(hs.owner)
@@ -124,8 +125,16 @@ def test_escrow_refusals_and_the_clock(hs):
     hs.give(p)
     with refused("zero amount"):
         hs.escrow(p, ROUND, 0)
-    hs.escrow(p, ROUND, 5)
+    with refused("round not open"):
+        hs.escrow(p, ROUND, 5)
+    assert not hs.c.is_open(ROUND)
+    with refused("caller is not the house"):
+        hs.open_round(ROUND, sender=p)
+    hs.open_round(ROUND)
     assert hs.c.opened_at(ROUND) == hs.now and hs.c.is_open(ROUND)
+    with refused("round opened"):
+        hs.open_round(ROUND)
+    hs.escrow(p, ROUND, 5)
     hs.travel_to(hs.now + SETTLE_S - 1)
     hs.escrow(p, ROUND, 5)
     hs.travel_to(hs.now + 1)
@@ -139,6 +148,7 @@ def test_withdraw_before_settlement_and_after_close(hs):
     hs.give(p)
     with refused("nothing to withdraw"):
         hs.withdraw(p, ROUND)
+    hs.open_round(ROUND)
     hs.escrow(p, ROUND, 700)
     with refused("not settled"):
         hs.withdraw(p, ROUND)
@@ -174,6 +184,7 @@ def test_house_short_refuses_a_seller_credit(hs):
 def test_buyer_short_of_escrow_leaves_a_shortfall(hs):
     b = hs.new_account().address
     hs.give(b)
+    hs.open_round(ROUND)
     hs.escrow(b, ROUND, 1_500_000)
     r = hs.result(ROUND, [hs.entry(b, 0, BUYER, 4_000, 2_000_000)])
     hs.travel_to((hs.day + 1) * DAY_S)
@@ -190,6 +201,7 @@ def test_zero_energy_entry_counts_as_delivered(hs):
     hs.give(s)
     hs.give(hs.owner)
     hs.fund(hs.owner, 1_000)
+    hs.open_round(ROUND)
     hs.escrow(s, ROUND, 1)
     r = hs.result(ROUND, [hs.entry(s, 2, SELLER, 0, 900)])
     hs.travel_to((hs.day + 1) * DAY_S)
@@ -207,6 +219,7 @@ def test_a_window_across_two_bitmap_words(hs):
     b = hs.new_account().address
     hs.give(b)
     hs.travel_to((day + 1) * DAY_S + 60)
+    hs.open_round(ROUND)
     hs.escrow(b, ROUND, 2_000_000)
     offset = first - day * 96
     hs.anchor_day(0, day, {offset + t: 500 for t in range(8)}, only=range(offset, offset + 8))

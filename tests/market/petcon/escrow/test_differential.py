@@ -92,11 +92,17 @@ def _play(draw, hs: Hotspot, r: result.Result) -> None:
     parties = {e.pseudonym for e in r.entries}
     for p in parties:
         hs.give(p)
+    hs.give(hs.owner)
+    if draw(st.booleans()):  # a party or a stranger before the house: refused
+        early = draw(st.sampled_from([*sorted(parties), hs.owner]))
+        hs.attempt(lambda: hs.escrow(early, ROUND, 1), "escrow before the round opens")
+        hs.attempt(lambda: hs.open_round(ROUND, sender=early), "a stranger opens the round")
+    hs.open_round(ROUND)
+    for p in parties:
         amount = draw(st.integers(0, 3_000_000))
         if amount:
             hs.escrow(p, ROUND, amount)
-    hs.give(hs.owner)
-    hs.escrow(hs.owner, ROUND, 1)  # the round opens even if no party escrowed
+    hs.escrow(hs.owner, ROUND, 1)  # a stranger's escrow, refunded at the close
     house = draw(st.integers(0, 5_000_000))
     if house:
         hs.fund(hs.owner, house)

@@ -57,6 +57,7 @@ def test_constructor(house, penalty_bps, settle_s, reason):
 
 def _setup():
     md = EscrowModel(1, HOUSE, 0, 2 * DAY)
+    md.open_round(HOUSE, 1_000, 7)
     md.escrow(P, 1_000, 7, 500)
     md.escrow(Q, 1_000, 7, 10)
     r = Result(1, 7, 100, 2, b"\x00" * 32, (Entry(P, POLE, BUYER, 10, 400), Entry(Q, POLE2, SELLER, 10, 300)))
@@ -123,6 +124,7 @@ def test_lot_and_intervals_and_the_pole_bitmap():
     md.fund(HOUSE, 1_000)
     md.settle(2_000, r, [1], _readings(2), r.digest(), yes)
     assert md.is_pole_settled(POLE2, 100) and md.is_pole_settled(POLE2, 101) and not md.is_pole_settled(POLE2, 102)
+    md.open_round(HOUSE, 1_500, 9)
     md.escrow(P, 1_500, 9, 1)
     again = Result(1, 9, 101, 1, r.record_hash, (Entry(P, POLE2, SELLER, 1, 1),))
     with pytest.raises(EscrowError) as e:
@@ -142,3 +144,21 @@ def test_clock_withdraw_and_house():
     with pytest.raises(EscrowError) as e:
         md.withdraw_house(P, 1)
     assert _reason(e) == "caller is not the house"
+
+
+def test_only_the_house_opens_a_round_once_and_escrows_need_it():
+    md = EscrowModel(1, HOUSE, 0, 2 * DAY)
+    for call, reason in (
+        (lambda: md.escrow(P, 1_000, 3, 1), "round not open"),
+        (lambda: md.open_round(P, 1_000, 3), "caller is not the house"),
+    ):
+        with pytest.raises(EscrowError) as e:
+            call()
+        assert _reason(e) == reason
+    md.open_round(HOUSE.upper().replace("0X", "0x"), 1_000, 3)
+    assert md.is_open(3, 1_000) and md.opened_at[3] == 1_000
+    with pytest.raises(EscrowError) as e:
+        md.open_round(HOUSE, 1_001, 3)
+    assert _reason(e) == "round opened"
+    md.escrow(P, 1_000 + 2 * DAY - 1, 3, 1)
+    assert not md.is_open(3, 1_000 + 2 * DAY)

@@ -1,8 +1,10 @@
-"""A stateful machine on the escrow: parties escrow for two rounds whose results share poles and overlapping
-windows, the house is funded and drawn, entries are settled in any order with genuine or tampered readings, time
-passes the close, parties withdraw. After every step (the harness's `check`): contract and twin agree, the
-contract holds exactly total_held == escrows + house, each round's escrowed + credited == paid + refunded + still
-escrowed; and no (pole, interval) has paid two entries."""
+"""A stateful machine on the escrow: the house opens two rounds whose results share poles and overlapping
+windows, parties escrow for them (and for a third round, which anyone but the house fails to open), the house
+is funded and drawn, entries are settled in any order with genuine or tampered readings, time passes the
+close, parties withdraw. After every step (the harness's `check`): contract and twin agree, the contract holds
+exactly total_held == escrows + house, each round's escrowed + credited == paid + refunded + still escrowed;
+and no (pole, interval) has paid two entries.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from gridchain.market.petcon.result import BUYER, SELLER
 from tests.market.petcon.escrow.harness import DAY_S, SETTLE_S, Hotspot
 
 ROUNDS = (21, 22)
+LATE = 23  # a round without a result: opened (or not) during the run
 PARTIES = 6
 _BASE: list[Hotspot] = []
 
@@ -60,10 +63,20 @@ class EscrowMachine(RuleBasedStateMachine):
         }
         for r in self.results.values():
             hs.attest(r)
-        for i, p in enumerate(self.parties):  # every party escrows up front (a seller its bond): the rounds open
+        for rnd in ROUNDS:
+            hs.open_round(rnd)
+        for i, p in enumerate(self.parties):  # every party escrows up front (a seller its bond)
             hs.escrow(p, ROUNDS[i // 4], 1 + amount[i] // 2)
 
-    @rule(party=st.integers(0, PARTIES), round=st.sampled_from(ROUNDS), amount=st.integers(0, 3_000_000))
+    @rule(party=st.integers(0, PARTIES + 1), round=st.sampled_from((*ROUNDS, LATE)))
+    def open_round(self, party, round):
+        """The house (party PARTIES + 1) or anyone else tries to open a round: only the house's first succeeds."""
+        sender = self.hs.house if party == PARTIES + 1 else self._party(party)
+        expected = sender == self.hs.house and round == LATE and self.hs.c.opened_at(LATE) == 0
+        out = self.hs.attempt(lambda: self.hs.open_round(round, sender=sender), "open_round")
+        assert out.ok == expected
+
+    @rule(party=st.integers(0, PARTIES), round=st.sampled_from((*ROUNDS, LATE)), amount=st.integers(0, 3_000_000))
     def escrow(self, party, round, amount):
         p = self._party(party)
         self.hs.attempt(lambda: self.hs.escrow(p, round, amount), "escrow")

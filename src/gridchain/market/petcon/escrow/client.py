@@ -39,7 +39,10 @@ class EscrowClient(ContractClient):
     ) -> tuple[EscrowClient, Receipt]:
         return cls._deploy(gateway, owner, [coin, metering, committee, lot, house, penalty_bps, settle_s])
 
-    # -- coins in (the coin's approve first) ----------------------------------------------------------------
+    # -- the house opens a round; coins in (the coin's approve first) --------------------------------------
+    def open_round(self, sender: str, round: int) -> Receipt:
+        return self._tx("open_round", [round], sender)
+
     def escrow(self, sender: str, round: int, amount: int) -> Receipt:
         return self._tx("escrow", [round, amount], sender)
 

@@ -2,8 +2,9 @@
 
 A hotspot with 8 charging poles (meters registered in a fresh metering contract, yesterday's 96 readings of each
 signed and anchored as a Merkle root: proofs of 7 hashes), a 2-of-3 committee that attests one auction's result of
-4 buyers and 4 sellers over 8 intervals (2 hours), and a fresh coin. The buyers escrow (`escrow_first` opens the
-round, `escrow` joins it, `escrow_again` tops up), the utility funds the house (`fund`); then anyone settles the
+4 buyers and 4 sellers over 8 intervals (2 hours), and a fresh coin. The house opens the round (`open_round`), the
+buyers escrow (`escrow_first` the first party, `escrow` a second, `escrow_again` a top-up), the utility funds the
+house (`fund`); then anyone settles the
 first buyer alone (`settle_1_entry`: the round's entry word and the pole's word are new), the other three buyers
 in one call and the four sellers in another (`settle_3_buyers`, `settle_4_sellers`), and `settle_per_entry` is
 those two calls' gas over their 7 entries; a buyer withdraws its change (`withdraw`) and the house its takings
@@ -131,6 +132,7 @@ def run_scene(gateway: Gateway) -> tuple[dict[str, int], EscrowClient]:
     sc = hotspot(gateway, BUYERS, SELLERS)
     escrow, utility, buyers = sc.escrow, sc.utility, sc.buyers
     gas = {"deploy": sc.deploy_gas}
+    gas["open_round"] = escrow.open_round(sc.house, ROUND).gas_used
     gas["escrow_first"] = escrow.escrow(buyers[0], ROUND, 3 * UNIT).gas_used
     gas["escrow"] = escrow.escrow(buyers[1], ROUND, 3 * UNIT).gas_used
     gas["escrow_again"] = escrow.escrow(buyers[0], ROUND, UNIT).gas_used
@@ -152,6 +154,7 @@ def settle_lot(gateway: Gateway, buyers: int, sellers: int, batch: int) -> dict:
     """A whole auction's result settled `batch` entries a call (buyers first, so that their payments fund the
     sellers): each call's gas and the gas per entry. The gateway needs 3 + `buyers` accounts."""
     sc = hotspot(gateway, buyers, sellers)
+    sc.escrow.open_round(sc.house, ROUND)
     for b in sc.buyers:
         sc.escrow.escrow(b, ROUND, 3 * UNIT)
     n = buyers + sellers

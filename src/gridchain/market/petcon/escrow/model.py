@@ -134,13 +134,16 @@ class EscrowModel:
         return self.books.setdefault(round, RoundBooks())
 
     # -- coins in --------------------------------------------------------------------------------------------
+    def open_round(self, sender: str, now: int, round: int) -> None:
+        _fail(sender.lower() == self.house_account, "caller is not the house")
+        _fail(self.opened_at.get(round, 0) == 0, "round opened")
+        self.opened_at[round] = now
+
     def escrow(self, sender: str, now: int, round: int, amount: int) -> None:
         _fail(amount > 0, "zero amount")
         opened = self.opened_at.get(round, 0)
-        if opened == 0:
-            self.opened_at[round] = now
-        else:
-            _fail(now < opened + self.settle_s, "round closed")
+        _fail(opened != 0, "round not open")
+        _fail(now < opened + self.settle_s, "round closed")
         key = (round, sender.lower())
         self.escrowed[key] = self.escrowed.get(key, 0) + amount
         self.total_held += amount

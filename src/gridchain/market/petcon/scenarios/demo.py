@@ -1,11 +1,14 @@
-"""`gridchain petcon demo`: one PETCON auction over loopback HTTP, attested on chain by the LAG committee.
+"""`gridchain petcon demo`: one PETCON auction over loopback HTTP, attested on chain by the LAG committee and
+settled through PETCON's escrow.
 
 A hotspot drawn as in the paper (`model.paper_market`, small); the LAG's auctioneer serves it on 127.0.0.1; each
 PHEV runs in its own thread with a fresh pseudonym, joins with its pole's meter address and its two disclosed
 bounds, and bids from its private parameters until the stop rule; the LAGs (N, default 3) each audit the
 published document and sign; a relayer submits the signatures to the committee contract under the chosen rule;
-then anyone's check (`audit.audit`) and the chain's digest are compared. The demo, which drew every PHEV,
-measures what no party can: each round's welfare against the convex optimum, and the HTTP run against
+then anyone's check (`audit.audit`) and the chain's digest are compared. Around it the result is settled in
+energy coins (`settlement`: the hotspot deployed and the round opened before the auction, the buyers' escrows
+after it, the poles' readings, settlement and withdrawals after the attestation). The demo, which drew every
+PHEV, measures what no party can: each round's welfare against the convex optimum, and the HTTP run against
 `model.run_auction` on the same market.
 """
 
@@ -27,17 +30,18 @@ from gridchain.committee.model import RULES
 from gridchain.crypto.keys import address_of
 from gridchain.errors import InputError
 from gridchain.market.petcon import model
-from gridchain.market.petcon.audit import audit
+from gridchain.market.petcon.audit import audit, parse_document
 from gridchain.market.petcon.optimum import solve_optimum
 from gridchain.market.petcon.parties.auctioneer import Auction, Opening
 from gridchain.market.petcon.parties.lag import Lag, attest
 from gridchain.market.petcon.parties.phev import Phev, take_part
 from gridchain.market.petcon.result import KIND
+from gridchain.market.petcon.scenarios import settlement
 from gridchain.market.petcon.service import auctioneer_app
 from gridchain.net.server import LoopbackServer
 
 DEMO_RULES = ("unanimous", "two-thirds")
-FIRST_INTERVAL = 1_767_290_400 // 900  # 2026-01-01 18:00 UTC, the delivery window's first 15-minute interval
+FIRST_INTERVAL = 1_767_290_400 // 900  # 2026-01-01 18:00 UTC: a window for tests (the demo's is the chain's tomorrow)
 INTERVALS = 4
 LOT = 1
 AUCTION = 1
@@ -67,29 +71,34 @@ class DemoConfig:
         return f"petcon_demo_{self.buyers}b{self.sellers}s_s{self.seed}_{self.rule}"
 
 
-def phevs_of(m: model.Market, seed: int) -> list[Phev]:
-    """The hotspot's PHEVs, buyers first: each with a fresh key and a pole (a meter address), both seeded."""
+def keys_of(seed: int, count: int) -> list[tuple[bytes, bytes]]:
+    """(pole's meter key, PHEV's pseudonym key) of `count` PHEVs, buyers first, seeded."""
     rng = np.random.default_rng([seed, 1])
 
     def key() -> bytes:
         return bytes(rng.integers(0, 256, 32, dtype=np.uint8))
 
+    return [(key(), key()) for _ in range(count)]
+
+
+def phevs_of(m: model.Market, seed: int) -> list[Phev]:
+    """The hotspot's PHEVs, buyers first: each with a fresh key and a pole (a meter address), both seeded."""
+    i, j = m.shape
+    keys = keys_of(seed, i + j)
     buyers = [
-        Phev(
-            "buyer", address_of(key()), (float(m.c_min_kwh[i]), float(m.c_max_kwh[i])), (m.tau, float(m.sto[i])), key()
-        )
-        for i in range(m.shape[0])
+        Phev("buyer", address_of(pole), (float(m.c_min_kwh[k]), float(m.c_max_kwh[k])), (m.tau, float(m.sto[k])), key)
+        for k, (pole, key) in enumerate(keys[:i])
     ]
     sellers = [
-        Phev("seller", address_of(key()), (float(m.d_max_kwh[j]), float(m.r_min_usd[j])), (m.l1, m.l2), key())
-        for j in range(m.shape[1])
+        Phev("seller", address_of(pole), (float(m.d_max_kwh[k]), float(m.r_min_usd[k])), (m.l1, m.l2), key)
+        for k, (pole, key) in enumerate(keys[i:])
     ]
     return buyers + sellers
 
 
-def opening_of(m: model.Market, auction: int = AUCTION) -> Opening:
+def opening_of(m: model.Market, auction: int = AUCTION, first_interval: int = FIRST_INTERVAL) -> Opening:
     i, j = m.shape
-    return Opening(LOT, auction, FIRST_INTERVAL, INTERVALS, i, j, m.l1, m.l2, m.eta, m.rho)
+    return Opening(LOT, auction, first_interval, INTERVALS, i, j, m.l1, m.l2, m.eta, m.rho)
 
 
 def run_over_http(opening: Opening, phevs: list[Phev]) -> tuple[Auction, float]:
@@ -121,19 +130,48 @@ def run_over_http(opening: Opening, phevs: list[Phev]) -> tuple[Auction, float]:
     return auction, time.perf_counter() - start
 
 
-def commit(gateway: Gateway, config: DemoConfig, document: dict[str, Any]) -> dict[str, Any]:
-    """Deploy the committee of `config.lags` LAGs under the rule, have each audit and sign, attest, read back."""
-    owner, relayer = gateway.accounts[:2]
-    lags = [Lag(keccak(text=f"gridchain petcon demo lag {i}")) for i in range(config.lags)]
-    committee, deployed = CommitteeClient.deploy(gateway, owner, [lag.address for lag in lags], RULES[config.rule])
-    attested = attest(committee, relayer, lags, document)
+def lags_of(config: DemoConfig) -> list[Lag]:
+    return [Lag(keccak(text=f"gridchain petcon demo lag {i}")) for i in range(config.lags)]
+
+
+def deploy_committee(gateway: Gateway, config: DemoConfig, lags: list[Lag]) -> tuple[CommitteeClient, int]:
+    """The committee of the LAGs under the rule; its deployment's gas."""
+    committee, deployed = CommitteeClient.deploy(
+        gateway, gateway.accounts[0], [lag.address for lag in lags], RULES[config.rule]
+    )
+    return committee, deployed.gas_used
+
+
+def commit(gateway: Gateway, committee: CommitteeClient, lags: list[Lag], document: dict[str, Any]) -> dict[str, Any]:
+    """Each LAG audits and signs, the relayer attests, the digest is read back."""
+    attested = attest(committee, gateway.accounts[1], lags, document)
     onchain = "0x" + committee.attested(kind_of(KIND), document["round"]).hex()
     return attested | {
         "committee": committee.address,
         "threshold": committee.threshold(),
-        "members": config.lags,
-        "deploy_gas": deployed.gas_used,
+        "members": len(lags),
         "attested_digest": onchain,
+    }
+
+
+def settle(gateway: Gateway, hotspot: settlement.Hotspot, document: dict[str, Any], escrowed: int, seed: int) -> dict:
+    """The attested result paid on the poles' readings (`settlement.settle_all`): per PHEV and totals."""
+    result = parse_document(document)[2]
+    recorded, short = settlement.deliveries(result.entries, result.intervals, seed)
+    run = settlement.settle_all(hotspot, result, recorded)
+    rows = settlement.rows_of(result.entries, recorded, run)
+    return {
+        "phevs": rows,
+        "totals": settlement.totals_of(rows, escrowed, run),
+        "recorded_wh": recorded,
+        "fell_short": short,
+        "penalty_bps": settlement.PENALTY_BPS,
+        "contracts": {
+            "coin": hotspot.coin.address,
+            "metering": hotspot.metering.address,
+            "escrow": hotspot.escrow.address,
+        },
+        "gas": hotspot.gas,
     }
 
 
@@ -141,13 +179,24 @@ def run(gateway: Gateway, config: DemoConfig, progress: Callable[[str], None] = 
     """The whole demo (module docstring); returns its summary, the published document included."""
     m = model.paper_market(np.random.default_rng(config.seed), config.buyers, config.sellers)
     phevs = phevs_of(m, config.seed)
-    auction, seconds = run_over_http(opening_of(m), phevs)
+    lags = lags_of(config)
+    committee, deploy_gas = deploy_committee(gateway, config, lags)
+    pole_keys = [pole for pole, _ in keys_of(config.seed, len(phevs))]
+    hotspot = settlement.open_hotspot(
+        gateway, committee.address, lags[0].key, pole_keys, [p.key for p in phevs], AUCTION
+    )
+    progress("hotspot")
+    first = settlement.window_start(gateway.now())
+    auction, seconds = run_over_http(opening_of(m, first_interval=first), phevs)
     progress("auction")
     document = auction.document()
-    chain = commit(gateway, config, document)
+    escrowed = settlement.escrow_buyers(hotspot, parse_document(document)[2].entries)
+    chain = commit(gateway, committee, lags, document) | {"deploy_gas": deploy_gas}
     progress("committee")
-    # Settlement goes here: the escrow contract (petcon_escrow.vy, built apart) pays each entry of `document`
-    # against the energy its pole's meter recorded in the delivery window. Not part of this demo yet.
+    paid = "not run: the result is not attested"
+    if chain["attested_digest"] == document["digest"]:
+        paid = settle(gateway, hotspot, document, escrowed, config.seed)
+        progress("settlement")
     violations = audit(document)
     reference = model.run_auction(m, damping=model.DAMPING)
     best = solve_optimum(m)
@@ -168,7 +217,7 @@ def run(gateway: Gateway, config: DemoConfig, progress: Callable[[str], None] = 
         "violations": violations,
         "verified": not violations and chain["attested_digest"] == document["digest"],
         "onchain": chain,
-        "settlement": "not run: the escrow (petcon_escrow.vy) is built apart",
+        "settlement": paid,
         "document": document,
     }
 
