@@ -14,7 +14,7 @@ from gridchain.committee.cli.deploy import committee_settings
 from gridchain.committee.model import FIXED, TWO_THIRDS, UNANIMOUS
 from gridchain.config.file import Config
 from gridchain.errors import InputError
-from tests.support.pilot import write_pilot
+from tests.support.pilot import init_pilot, write_pilot
 
 runner = CliRunner()
 A, B, C = (f"0x{i:040x}" for i in (0xA1, 0xB2, 0xC3))
@@ -51,6 +51,21 @@ def test_section_values(tmp_path):
 def test_bad_sections_name_the_option(tmp_path, section, option, words):
     with pytest.raises(InputError, match=f"^{re.escape(option)}: .*{re.escape(words)}"):
         committee_settings(config(tmp_path, section))
+
+
+@pytest.mark.integration
+def test_deploy_all_skips_the_committee_without_its_section(tmp_path):
+    from gridchain.chain.anvil import start_anvil
+
+    with start_anvil(accounts=4) as node:
+        path = init_pilot(tmp_path / "pilot", 2, rpc_url=node.url)  # what `gridchain init` writes: no [committee]
+        r = runner.invoke(app, ["deploy", "all", "--json", "--config", str(path)])
+        assert r.exit_code == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["skipped"] == ["committee"] and "committee" not in out["contracts"]
+        assert {"coordinator", "metering", "market"} <= set(out["contracts"])
+        r = runner.invoke(app, ["deploy", "committee", "--config", str(path)])
+        assert r.exit_code == 2 and r.stderr.startswith("error: committee: ") and "no [committee] section" in r.stderr
 
 
 @pytest.mark.integration

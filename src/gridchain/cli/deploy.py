@@ -47,19 +47,30 @@ def make_deploy(deployers: dict):
         network = connect(config, ["owner"])
         funded = _dev_fund(config, network) if check_dev_funding(config, network.settings.chain_id) else {}
         record = load_record(config, network.settings.chain_id)
-        done = [fn(config, network, record, redeploy) for name, fn in deployers.items() if target in ("all", name)]
+        chosen = {name: fn for name, fn in deployers.items() if target in ("all", name)}
+        skipped = [name for name, fn in chosen.items() if target == "all" and not _described(config, fn)]
+        done = [fn(config, network, record, redeploy) for name, fn in chosen.items() if name not in skipped]
         if as_json:
             out = {d.name: {"address": d.address, "reused": d.reused, **d.entry} for d in done}
-            typer.echo(json.dumps({"record": str(record.path), "funded": funded, "contracts": out}))
+            typer.echo(json.dumps({"record": str(record.path), "funded": funded, "contracts": out, "skipped": skipped}))
             return
         for account, wei in funded.items():
             typer.echo(f"funded {account} with {wei / 10**18:g} ETH (anvil dev account)")
+        for name in skipped:
+            typer.echo(f"{name:<12} skipped: gridchain.toml has no [{deployers[name].SECTION}] section")
         for d in done:
             how = "reused  " if d.reused else f"deployed (block {d.entry['block']}, {d.entry['gas_used']:,} gas)"
             typer.echo(f"{d.name:<12} {d.address}  {how}")
         typer.echo(f"record: {record.path}")
 
     return deploy
+
+
+def _described(config, deployer) -> bool:
+    """Whether `deploy all` deploys this one: a deployer whose contract cannot be guessed (it names a `SECTION`,
+    e.g. the committee's members) runs only when gridchain.toml has that section; `deploy NAME` always runs it."""
+    section = getattr(deployer, "SECTION", None)
+    return section is None or section in config.data
 
 
 def _dev_fund(config, network) -> dict[str, int]:

@@ -70,3 +70,6 @@ def deploy_committee(config: Config, network: Network, record: DeploymentRecord,
     owner = network.address(OWNER)
     args = [list(s.members), s.rule, s.m]
     return deploy_once(network, record, "committee", CommitteeClient, owner, args, s.deploy_settings(), redeploy)
+
+
+deploy_committee.SECTION = "committee"  # `deploy all` skips the committee when gridchain.toml has no [committee]
