@@ -9,7 +9,6 @@ address (they are immutable). An open page polls `/api/market?since=B` for what 
 
 from __future__ import annotations
 
-import threading
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
@@ -17,11 +16,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from gridchain.chain.events import ChainReorganized
 from gridchain.dashboard.deployment import Deployment
+from gridchain.dashboard.pages.indexed import IndexedContractView
 from gridchain.dashboard.pages.market_intervals import EVENTS, Interval, MarketDay
 from gridchain.dashboard.pages.v2v import kwh, utc
-from gridchain.index.reader import IndexedLog
 from gridchain.market.client import CallMarketClient
 from gridchain.market.model import RULE_TRADE_REDUCTION, RULE_UNIFORM, Params
 
@@ -44,57 +42,30 @@ def rounded(mean: Fraction | None) -> int | None:
     return int((Decimal(mean.numerator) / Decimal(mean.denominator)).quantize(Decimal(1), ROUND_HALF_EVEN))
 
 
-class MarketView:
+class MarketView(IndexedContractView):
     """The deployed call market's intervals from the index, and its parameters from the node."""
 
+    NAME, LABEL, EVENTS = "market", "call market", EVENTS
+
     def __init__(self, deployment: Deployment) -> None:
-        self.deployment = deployment
-        self._lock = threading.Lock()
-        self._client: CallMarketClient | None = None
-        self._log: IndexedLog | None = None
+        super().__init__(deployment)
         self.day = MarketDay()
         self.params = Params()
-        self.now = 0
-
-    def read(self, build):
-        """`build(self)` on the newest index read, under the lock; or a dict with a note if nothing to read."""
-        with self._lock:
-            d = self.deployment
-            address = d.address("market")
-            if address is None:
-                return {"note": "no call market deployed (gridchain deploy market)"}
-            checkpoint = d.checkpoint("market")
-            if checkpoint is None or checkpoint.address != address:
-                return {"note": f"the index holds no events of the call market {address} yet: run gridchain index run"}
-            self._refresh(address)
-            self.now = d.gateway.now()
-            return build(self)
-
-    @property
-    def checkpoint(self) -> int:
-        return self._log.checkpoint
 
     @property
     def address(self) -> str:
         return self._client.address
 
-    def _refresh(self, address: str) -> None:
-        if self._client is None or self._client.address != address:
-            self._attach(address)
-        try:
-            new = self._log.sync()
-        except ChainReorganized:  # the index rolled a reorganisation back: read it afresh
-            self._attach(address)
-            new = self._log.sync()
-        for event in new:
-            self.day.apply(event)
+    def client_for(self, gateway, address: str) -> CallMarketClient:
+        return CallMarketClient(gateway, address)
 
-    def _attach(self, address: str) -> None:
-        d = self.deployment
-        self._client = CallMarketClient(d.gateway, address)
-        self._log = IndexedLog(d.reader, "market", self._client.artifact, EVENTS, d.gateway)
+    def reset(self) -> None:
         self.params = self._client.params()  # immutables: read once per address
         self.day = MarketDay()
+
+    def fold(self, new) -> None:
+        for event in new:
+            self.day.apply(event)
 
     # -- what the templates show -------------------------------------------------------------------------
     def row(self, i: Interval) -> dict[str, Any]:

@@ -11,7 +11,6 @@ indexed events touched, so nothing is asked again until the index's checkpoint m
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,10 +18,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from gridchain.chain.events import ChainReorganized
 from gridchain.dashboard.deployment import Deployment
+from gridchain.dashboard.pages.indexed import IndexedContractView
 from gridchain.dashboard.pages.v2v_trades import EVENTS, Market, Trade
-from gridchain.index.reader import IndexedLog
 from gridchain.v2v.client import V2VClient
 from gridchain.v2v.model import Auction, required_collateral
 
@@ -54,46 +52,25 @@ def utc(t: int | None) -> str:
     return "-" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class V2VView:
+class V2VView(IndexedContractView):
     """The V2V contract's auctions from the index, with the node's views of what the events touched."""
 
+    NAME, LABEL, EVENTS = "v2v", "V2V contract", EVENTS
+
     def __init__(self, deployment: Deployment) -> None:
-        self.deployment = deployment
-        self._lock = threading.Lock()
-        self._client: V2VClient | None = None
-        self._log: IndexedLog | None = None
+        super().__init__(deployment)
+        self.reset()
+
+    def client_for(self, gateway, address: str) -> V2VClient:
+        return V2VClient(gateway, address)
+
+    def reset(self) -> None:
         self.market = Market()
         self._views: dict[str, Auction] = {}  # consumer (lower case) -> the node's view of its unclosed auction
         self._pending: dict[str, int] = {}  # account (lower case) -> pending returns [wei]
         self._times: dict[int, int] = {}  # block -> its timestamp [s]
-        self.now = 0
 
-    def read(self, build):
-        """`build(self)` on the newest index read, under the lock; or a dict with a note if nothing to read."""
-        with self._lock:
-            d = self.deployment
-            address = d.address("v2v")
-            if address is None:
-                return {"note": "no V2V contract deployed (gridchain deploy v2v)"}
-            checkpoint = d.checkpoint("v2v")
-            if checkpoint is None or checkpoint.address != address:
-                return {"note": f"the index holds no events of the V2V contract {address} yet: run gridchain index run"}
-            self._refresh(address)
-            self.now = d.gateway.now()
-            return build(self)
-
-    @property
-    def checkpoint(self) -> int:
-        return self._log.checkpoint
-
-    def _refresh(self, address: str) -> None:
-        if self._client is None or self._client.address != address:
-            self._attach(address)
-        try:
-            new = self._log.sync()
-        except ChainReorganized:  # the index rolled a reorganisation back: read it afresh
-            self._attach(address)
-            new = self._log.sync()
+    def fold(self, new) -> None:
         touched: set[str] = set()
         for event in new:
             touched |= self.market.apply(event)
@@ -102,12 +79,6 @@ class V2VView:
         for trade in self.market.trades if touched else ():
             if not trade.record.closed and trade.consumer.lower() in touched:
                 self._views[trade.consumer.lower()] = self._client.auction(trade.consumer)
-
-    def _attach(self, address: str) -> None:
-        d = self.deployment
-        self._client = V2VClient(d.gateway, address)
-        self._log = IndexedLog(d.reader, "v2v", self._client.artifact, EVENTS, d.gateway)
-        self.market, self._views, self._pending, self._times = Market(), {}, {}, {}
 
     def time_of(self, block: int) -> int | None:
         if block not in self._times:
