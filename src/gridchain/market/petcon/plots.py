@@ -46,13 +46,7 @@ def petcon_figure(summary: dict, path: Path) -> Path:
     hist_ax.set_xlabel("rounds until the stop rule (or the cut-off)")
     hist_ax.set_ylabel("runs")
     hist_ax.set_title("rounds per run")
-    for ax in (welfare_ax, gap_ax, hist_ax):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, (welfare_ax, gap_ax, hist_ax), path)
 
 
 def demo_figure(summary: dict, path: Path) -> Path:
@@ -76,7 +70,12 @@ def demo_figure(summary: dict, path: Path) -> Path:
     money_ax.set_ylabel("coins ($)")
     money_ax.set_title(f"payments {pay.sum():.2f}, rewards {get.sum():.2f}")
     _energy_panel(energy_ax, summary["settlement"])
-    for ax in (welfare_ax, money_ax, energy_ax):
+    return _save(fig, (welfare_ax, money_ax, energy_ax), path)
+
+
+def _save(fig, axes, path: Path) -> Path:
+    """Grid and legend on every panel, then the figure to `path` (closed)."""
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
