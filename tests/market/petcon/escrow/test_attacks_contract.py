@@ -1,6 +1,7 @@
 """Attacks on the escrow: a LAG minority's false result, a changed entry, a seller paid for energy its meter did
 not record, readings replayed from another pole, interval or round, settlement after the window, a party taking
-its escrow before its settlement, coins pushed in from outside, and a stranger opening or pre-empting a round."""
+its escrow before its settlement, coins pushed in from outside, a stranger opening or pre-empting a round, and
+anyone but the house taking the house's coins (or the house taking escrow)."""
 
 from __future__ import annotations
 
@@ -183,3 +184,17 @@ def test_the_committee_kind_is_petcon_result():
     hs.attest(r)
     assert bytes(hs.committee.attested(KIND_ID, ROUND)) == r.digest()
     assert DAY_S < SETTLE_S
+
+
+def test_nobody_but_the_house_takes_the_house_and_the_house_takes_no_escrow():
+    """`withdraw_house` pays only HOUSE, and only from the house's own balance: a party's escrow stays its own."""
+    hs = Hotspot()
+    b, _s, _result = _setup(hs)
+    house = hs.c.house()
+    for stranger in (b, hs.owner):  # a party, and the deployer who funded the house
+        with refused("caller is not the house"):
+            hs.withdraw_house(stranger, 1)
+    with refused("house short"):
+        hs.withdraw_house(hs.house, house + 1)  # the buyer's 2,000,000 escrowed are in the contract too
+    hs.withdraw_house(hs.house, house)
+    assert hs.c.house() == 0 and hs.c.escrowed(ROUND, b) == 2_000_000
