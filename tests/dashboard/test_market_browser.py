@@ -68,4 +68,5 @@ def test_the_chart_draws_the_tables_numbers_and_a_new_interval_appears_live(mark
     assert page.text_content("#live") == f"Interval {k}: committing."
     shoot(page, "market")
     page.set_viewport_size(PHONE)
+    page.reload()  # laid out at the phone's width, as the other pages' tests load it (plotly's resize is async)
     assert no_horizontal_overflow(page)
