@@ -61,13 +61,16 @@
 from modules import double_auction_walk as walk
 
 MAX: constant(uint256) = 2048  # orders per interval (commits, reveals)
-MAX_WORDS: constant(uint256) = MAX // 16  # packed 16-bit lists
+MAX_WORDS: constant(uint256) = MAX // 16  # packed 16-bit refs
 RING: constant(uint256) = 256
 MASK15: constant(uint256) = 2**15 - 1
 MASK16: constant(uint256) = 2**16 - 1
 MASK24: constant(uint256) = 2**24 - 1
+MASK31: constant(uint256) = 2**31 - 1
 MASK32: constant(uint256) = 2**32 - 1
+MASK48: constant(uint256) = 2**48 - 1
 MASK64: constant(uint256) = 2**64 - 1
+TRADED: constant(uint256) = 2**64  # marks: the walk trades
 FLAG: constant(uint256) = 2**15  # a ref's mismatch flag
 TERMS_LIMIT: constant(uint256) = 2**96
 MAX_HORIZON: constant(uint256) = 128
@@ -116,7 +119,8 @@ LEAD_S: immutable(uint256)  # GATE_S + REVEAL_S: how long before start(k) the co
 
 commit_ring: public(uint256[RING])
 reveal_ring: public(uint256[RING])
-clearings: public(HashMap[uint256, Clearing])
+results: HashMap[uint256, uint256]  # buy_price | sell_price << 64 | volume_wh << 128 | orders << 192
+books: HashMap[uint256, bytes32]  # never 0 once cleared
 
 
 @deploy
@@ -181,7 +185,7 @@ def commit(interval: uint256, commitment: bytes32):
     count: uint256 = 0
     h, count = self._read(self.commit_ring[slot], interval)
     assert count < MAX, "call_market: book full"
-    h = convert(keccak256(abi_encode(h, commitment)), uint256) >> 64
+    h = convert(keccak256(abi_encode(h, convert(commitment, uint256) >> 64)), uint256) >> 64
     self.commit_ring[slot] = (h << 64) | (unsafe_add(count, 1) << 32) | (interval & MASK32)
     log Committed(interval=interval, index=count, commitment=commitment)
 
@@ -212,7 +216,7 @@ def reveal(interval: uint256, commit_index: uint256, terms: uint256, salt: bytes
     assert count < MAX, "call_market: reveals full"
     order: uint256 = (convert(msg.sender, uint256) << 96) | terms
     c: bytes32 = keccak256(abi_encode(self, interval, order, salt))
-    h = convert(keccak256(abi_encode(h, commit_index, order, c)), uint256) >> 64
+    h = convert(keccak256(abi_encode(h, commit_index, order, convert(c, uint256) >> 64)), uint256) >> 64
     self.reveal_ring[slot] = (h << 64) | (unsafe_add(count, 1) << 32) | (interval & MASK32)
     log Revealed(interval=interval, index=count, commit_index=commit_index, order=order, commitment=c)
 
@@ -225,7 +229,25 @@ def cleared(interval: uint256) -> bool:
     @param interval The interval.
     @return True once its clear has succeeded.
     """
-    return self.clearings[interval].book != empty(bytes32)
+    return self.books[interval] != empty(bytes32)
+
+
+@external
+@view
+def clearings(interval: uint256) -> Clearing:
+    """
+    @dev The clearing of `interval` (all zero before its clear), stored as two words.
+    @param interval The interval.
+    @return Its prices, volume, revealed orders and the hash of its book.
+    """
+    word: uint256 = self.results[interval]
+    return Clearing(
+        buy_price=convert(word & MASK64, uint64),
+        sell_price=convert((word >> 64) & MASK64, uint64),
+        volume_wh=convert((word >> 128) & MASK64, uint64),
+        orders=convert(word >> 192, uint32),
+        book=self.books[interval],
+    )
 
 
 @internal
@@ -244,34 +266,32 @@ def _words_for(n: uint256) -> uint256:
 @external
 def clear(
     interval: uint256,
-    commitments: DynArray[bytes32, MAX],
+    commitments: DynArray[uint256, MAX],
     orders: DynArray[uint256, MAX],
     refs: DynArray[uint256, MAX_WORDS],
-    mismatched: DynArray[bytes32, MAX],
-    bids: DynArray[uint256, MAX_WORDS],
-    n_bids: uint256,
-    asks: DynArray[uint256, MAX_WORDS],
-    n_asks: uint256,
+    mismatched: DynArray[uint256, MAX],
+    marks: uint256,
 ):
     """
-    @dev Verify the keeper's book of `interval` against the two chains and clear it by the market's rule.
-         Anyone may call it, once, between reveal_close(k) and the end of the interval.
+    @dev Verify the keeper's book of `interval` against the two chains and its claimed walk, and clear it by the
+         market's rule. Anyone may call it, once, between reveal_close(k) and the end of the interval.
     @param interval The delivery interval k.
-    @param commitments Every commitment of k, in commit order.
+    @param commitments Every commitment of k in commit order, as its 192-bit digest (uint256(c) >> 64).
     @param orders Every revealed order word of k, in reveal order.
     @param refs Per reveal, 16 bits packed low to high: bit 15 the mismatch flag, bits 0-14 its commit index.
-    @param mismatched The commitment each flagged reveal revealed, in reveal order.
-    @param bids The valid bids' reveal positions, 16 bits each packed low to high, by effective price
-           descending, ties by position.
-    @param n_bids How many bids.
-    @param asks The valid asks' reveal positions, likewise, by effective price ascending, ties by position.
-    @param n_asks How many asks.
+    @param mismatched The digest of the commitment each flagged reveal revealed, in reveal order.
+    @param marks The keeper's claim about the walk (reveal positions, 16 bits each): bid K (bits 0-15) and ask
+           L (16-31), the walk's last filled pair; B (32-47) and A (48-63), the last bid and ask with a positive
+           fill under the market's rule; bit 64 set when the walk trades; the energy [Wh] of the bids ranked
+           before B (bits 96-143) and of the asks ranked before A (144-191). 0 when the walk does not trade;
+           B, A and the two energies 0 when the rule's volume is 0.
     """
     now: uint256 = block.timestamp
     assert (now + GATE_S) // INTERVAL_S >= interval, "call_market: reveal not closed"
     assert now // INTERVAL_S <= interval, "call_market: clear window closed"
-    assert self.clearings[interval].book == empty(bytes32), "call_market: already cleared"
+    assert self.books[interval] == empty(bytes32), "call_market: already cleared"
     slot: uint256 = interval % RING
+    fees: uint256 = ZONE_FEES
 
     # 4. the commit chain
     ring_chain: uint256 = 0
@@ -279,17 +299,53 @@ def clear(
     ring_chain, ring_count = self._read(self.commit_ring[slot], interval)
     n_commits: uint256 = len(commitments)
     h: uint256 = 0
-    for c: bytes32 in commitments:
+    for c: uint256 in commitments:
         h = convert(keccak256(abi_encode(h, c)), uint256) >> 64
     assert h == ring_chain and n_commits == ring_count, "call_market: commit chain"
-    assert len(refs) == self._words_for(len(orders)), "call_market: list length"
-
-    # 5. the reveals: each valid (its commitment, not used before) or void (flagged, or a duplicate)
-    used: uint256[MAX // 256] = empty(uint256[MAX // 256])  # commits opened by a valid reveal
-    valid: uint256[MAX // 256] = empty(uint256[MAX // 256])  # valid reveals not yet listed
-    n_valid: uint256 = 0
-    n_mismatched: uint256 = 0
     n_orders: uint256 = len(orders)
+    assert len(refs) == self._words_for(n_orders), "call_market: list length"
+
+    # 5. the marks: positions in range, reserved bits clear; the marked orders' keys
+    traded: bool = marks & TRADED != 0
+    kp: uint256 = marks & MASK16
+    lp: uint256 = (marks >> 16) & MASK16
+    bp: uint256 = (marks >> 32) & MASK16
+    ap: uint256 = (marks >> 48) & MASK16
+    if traded:
+        reserved: uint256 = (marks >> 65) & MASK31 | marks >> 192  # bits 65-95 and 192-255
+        assert reserved == 0 and max(max(kp, lp), max(bp, ap)) < n_orders, "call_market: marks out of range"
+    else:
+        assert marks == 0, "call_market: marks out of range"
+    eff_k: uint256 = 0
+    eff_l: uint256 = 0
+    eff_b: uint256 = 0
+    eff_a: uint256 = 0
+    if traded:
+        eff_k = walk.effective_price(orders[kp], fees)
+        eff_l = walk.effective_price(orders[lp], fees)
+        eff_b = walk.effective_price(orders[bp], fees)
+        eff_a = walk.effective_price(orders[ap], fees)
+
+    # 6. one pass over the reveals: each valid (its commitment, not used before) or void (flagged, or a
+    # duplicate); each valid order ranked against the marks (bids by effective price descending, asks
+    # ascending, ties by reveal position)
+    used: uint256[MAX // 256] = empty(uint256[MAX // 256])  # commits opened by a valid reveal
+    valid: uint256[MAX // 256] = empty(uint256[MAX // 256])  # valid reveals
+    n_mismatched: uint256 = 0
+    n_bids: uint256 = 0
+    n_asks: uint256 = 0
+    bid_wh: uint256 = 0  # all valid bids' energy
+    ask_wh: uint256 = 0
+    before_k: uint256 = 0  # energy of the bids ranked before K, and how many
+    rank_k: uint256 = 0
+    before_l: uint256 = 0
+    rank_l: uint256 = 0
+    before_b: uint256 = 0  # energy of the bids ranked before B
+    before_a: uint256 = 0
+    next_bid: uint256 = 0  # 1 + the best effective price of the bids ranked after K (0: none)
+    next_ask: uint256 = max_value(uint256)  # the best of the asks ranked after L (max: none)
+    best_bid: uint256 = 0  # 1 + the best bid's effective price (0: no bid)
+    best_ask: uint256 = max_value(uint256)
     h = 0
     r: uint256 = 0
     word: uint256 = 0
@@ -300,7 +356,8 @@ def clear(
         ref: uint256 = word & MASK16
         word >>= 16
         i: uint256 = ref & MASK15
-        c: bytes32 = empty(bytes32)
+        c: uint256 = 0
+        ok: bool = False
         if ref & FLAG != 0:
             assert n_mismatched < len(mismatched), "call_market: mismatched count"
             c = mismatched[n_mismatched]
@@ -314,9 +371,43 @@ def clear(
             used_word: uint256 = used[i >> 8]
             if used_word & bit == 0:
                 used[i >> 8] = used_word | bit
-                valid_bits |= 1 << (r & 255)
-                n_valid = unsafe_add(n_valid, 1)
+                ok = True
         h = convert(keccak256(abi_encode(h, i, order, c)), uint256) >> 64
+        if ok:
+            valid_bits |= 1 << (r & 255)
+            e: uint256 = (order >> 8) & MASK24
+            price: uint256 = (order >> 32) & MASK64
+            fee: uint256 = (fees >> ((order & 254) << 4)) & MASK32
+            if order & 1 == 0:  # a bid: double_auction_walk.effective_price, inline
+                eff: uint256 = 0
+                if price > fee:
+                    eff = unsafe_sub(price, fee)
+                n_bids = unsafe_add(n_bids, 1)
+                bid_wh = unsafe_add(bid_wh, e)
+                if traded:
+                    if eff > eff_k or (eff == eff_k and r < kp):
+                        before_k = unsafe_add(before_k, e)
+                        rank_k = unsafe_add(rank_k, 1)
+                    elif r != kp and eff >= next_bid:
+                        next_bid = unsafe_add(eff, 1)
+                    if bp != kp and (eff > eff_b or (eff == eff_b and r < bp)):
+                        before_b = unsafe_add(before_b, e)
+                elif eff >= best_bid:
+                    best_bid = unsafe_add(eff, 1)
+            else:
+                eff: uint256 = unsafe_add(price, fee)
+                n_asks = unsafe_add(n_asks, 1)
+                ask_wh = unsafe_add(ask_wh, e)
+                if traded:
+                    if eff < eff_l or (eff == eff_l and r < lp):
+                        before_l = unsafe_add(before_l, e)
+                        rank_l = unsafe_add(rank_l, 1)
+                    elif r != lp and eff < next_ask:
+                        next_ask = eff
+                    if ap != lp and (eff < eff_a or (eff == eff_a and r < ap)):
+                        before_a = unsafe_add(before_a, e)
+                elif eff < best_ask:
+                    best_ask = eff
         r = unsafe_add(r, 1)
         if r & 255 == 0:
             valid[unsafe_sub(r, 1) >> 8] = valid_bits
@@ -327,129 +418,55 @@ def clear(
     ring_chain, ring_count = self._read(self.reveal_ring[slot], interval)
     assert h == ring_chain and n_orders == ring_count, "call_market: reveal chain"
 
-    # 6. the lists: every valid reveal once, on its side, in price order
-    assert len(bids) == self._words_for(n_bids), "call_market: list length"
-    bid_wh: uint256 = 0
-    prev_eff: uint256 = 0
-    prev_p: uint256 = 0
-    word = 0
-    for b: uint256 in range(n_bids, bound=MAX):
-        if b & 15 == 0:
-            word = bids[b >> 4]
-        p: uint256 = word & MASK16
-        word >>= 16
-        assert p < n_orders, "call_market: not a valid bid"
-        order: uint256 = orders[p]
-        bit: uint256 = 1 << (p & 255)
-        valid_word: uint256 = valid[p >> 8]
-        assert valid_word & bit != 0 and order & 1 == 0, "call_market: not a valid bid"
-        valid[p >> 8] = valid_word ^ bit
-        price: uint256 = (order >> 32) & MASK64
-        fee: uint256 = (ZONE_FEES >> ((order & 254) << 4)) & MASK32
-        eff: uint256 = 0  # double_auction_walk.effective_price, inline (an internal call costs ~30 gas)
-        if price > fee:
-            eff = unsafe_sub(price, fee)
-        if b > 0:
-            assert prev_eff > eff or (prev_eff == eff and prev_p < p), "call_market: bids not sorted"
-        prev_eff = eff
-        prev_p = p
-        bid_wh = unsafe_add(bid_wh, (order >> 8) & MASK24)
-    assert len(asks) == self._words_for(n_asks), "call_market: list length"
-    ask_wh: uint256 = 0
-    word = 0
-    for a: uint256 in range(n_asks, bound=MAX):
-        if a & 15 == 0:
-            word = asks[a >> 4]
-        p: uint256 = word & MASK16
-        word >>= 16
-        assert p < n_orders, "call_market: not a valid ask"
-        order: uint256 = orders[p]
-        bit: uint256 = 1 << (p & 255)
-        valid_word: uint256 = valid[p >> 8]
-        assert valid_word & bit != 0 and order & 1 == 1, "call_market: not a valid ask"
-        valid[p >> 8] = valid_word ^ bit
-        price: uint256 = (order >> 32) & MASK64
-        fee: uint256 = (ZONE_FEES >> ((order & 254) << 4)) & MASK32
-        eff: uint256 = unsafe_add(price, fee)  # double_auction_walk.effective_price, inline
-        if a > 0:
-            assert prev_eff < eff or (prev_eff == eff and prev_p < p), "call_market: asks not sorted"
-        prev_eff = eff
-        prev_p = p
-        ask_wh = unsafe_add(ask_wh, (order >> 8) & MASK24)
-    assert n_bids + n_asks == n_valid, "call_market: orders missing"
-
-    # 8. the walk: fill the best remaining bid against the best remaining ask while they cross
+    # 7. the walk, checked at its end: (K, L) is a pair the walk fills (valid, crossing, overlapping in the
+    # cumulative energy) and the walk's next step would not cross; then the rule's prices and volume
     buy: uint256 = 0
     sell: uint256 = 0
     volume: uint256 = 0
-    if n_bids > 0 and n_asks > 0:
-        bi: uint256 = 0  # current bid, ask
-        aj: uint256 = 0
-        bid: uint256 = orders[bids[0] & MASK16]
-        ask: uint256 = orders[asks[0] & MASK16]
-        bid_eff: uint256 = walk.effective_price(bid, ZONE_FEES)
-        ask_eff: uint256 = walk.effective_price(ask, ZONE_FEES)
-        bid_rem: uint256 = (bid >> 8) & MASK24
-        ask_rem: uint256 = (ask >> 8) & MASK24
-        before_bid_wh: uint256 = 0  # energy of the bids before the current one
-        before_ask_wh: uint256 = 0
-        traded: bool = False
-        k: uint256 = 0  # bid K, ask L: the last with a fill, with their prices and the energy before them
-        l: uint256 = 0
-        k_eff: uint256 = 0
-        l_eff: uint256 = 0
-        before_k_wh: uint256 = 0
-        before_l_wh: uint256 = 0
-        walked_wh: uint256 = 0
-        for _: uint256 in range(2 * MAX):  # each step moves past a bid or an ask (or both)
-            if bid_eff < ask_eff:
-                break
-            m: uint256 = min(bid_rem, ask_rem)
-            walked_wh = unsafe_add(walked_wh, m)
-            bid_rem = unsafe_sub(bid_rem, m)
-            ask_rem = unsafe_sub(ask_rem, m)
-            traded = True
-            k = bi
-            l = aj
-            k_eff = bid_eff
-            l_eff = ask_eff
-            before_k_wh = before_bid_wh
-            before_l_wh = before_ask_wh
-            if bid_rem == 0:
-                before_bid_wh = unsafe_add(before_bid_wh, (bid >> 8) & MASK24)
-                bi = unsafe_add(bi, 1)
-                if bi == n_bids:
-                    break
-                bid = orders[(bids[bi >> 4] >> ((bi & 15) << 4)) & MASK16]
-                bid_rem = (bid >> 8) & MASK24
-                bid_eff = (bid >> 32) & MASK64  # double_auction_walk.effective_price, inline
-                fee: uint256 = (ZONE_FEES >> ((bid & 254) << 4)) & MASK32
-                if bid_eff > fee:
-                    bid_eff = unsafe_sub(bid_eff, fee)
-                else:
-                    bid_eff = 0
-            if ask_rem == 0:
-                before_ask_wh = unsafe_add(before_ask_wh, (ask >> 8) & MASK24)
-                aj = unsafe_add(aj, 1)
-                if aj == n_asks:
-                    break
-                ask = orders[(asks[aj >> 4] >> ((aj & 15) << 4)) & MASK16]
-                ask_rem = (ask >> 8) & MASK24
-                ask_eff = unsafe_add((ask >> 32) & MASK64, (ZONE_FEES >> ((ask & 254) << 4)) & MASK32)
+    if traded:
+        k_order: uint256 = orders[kp]
+        l_order: uint256 = orders[lp]
+        assert (valid[kp >> 8] >> (kp & 255)) & 1 == 1 and k_order & 1 == 0, "call_market: marginal bid not valid"
+        assert (valid[lp >> 8] >> (lp & 255)) & 1 == 1 and l_order & 1 == 1, "call_market: marginal ask not valid"
+        assert eff_k >= eff_l, "call_market: marginal pair does not cross"
+        through_k: uint256 = before_k + ((k_order >> 8) & MASK24)
+        through_l: uint256 = before_l + ((l_order >> 8) & MASK24)
+        assert before_k < through_l and before_l < through_k, "call_market: marginal pair not matched"
+        if through_k < through_l:  # bid K is used up first: the next bid must not cross ask L
+            assert next_bid == 0 or unsafe_sub(next_bid, 1) < eff_l, "call_market: walk goes on"
+        elif through_l < through_k:  # ask L is used up first
+            assert eff_k < next_ask, "call_market: walk goes on"
+        else:  # both: the next pair must not cross
+            assert next_bid == 0 or unsafe_sub(next_bid, 1) < next_ask, "call_market: walk goes on"
         buy, sell, volume = walk.outcome(
-            RULE, traded, k_eff, l_eff, walked_wh, k, l, before_k_wh, before_l_wh
+            RULE, True, eff_k, eff_l, min(through_k, through_l), rank_k, rank_l, before_k, before_l
         )
+    else:
+        assert best_bid == 0 or unsafe_sub(best_bid, 1) < best_ask, "call_market: book crosses"
     assert volume <= min(bid_wh, ask_wh), "call_market: invariant broken"
 
+    # 8. the fills' boundaries: on each side the orders ranked before its boundary are filled, the boundary
+    # gets the rest of the volume (settlement replays the fills from them)
+    if volume > 0:
+        b_order: uint256 = orders[bp]
+        a_order: uint256 = orders[ap]
+        assert (valid[bp >> 8] >> (bp & 255)) & 1 == 1 and b_order & 1 == 0, "call_market: bid boundary not valid"
+        assert (valid[ap >> 8] >> (ap & 255)) & 1 == 1 and a_order & 1 == 1, "call_market: ask boundary not valid"
+        if bp == kp:
+            before_b = before_k
+        if ap == lp:
+            before_a = before_l
+        assert before_b < volume and volume <= before_b + ((b_order >> 8) & MASK24), "call_market: wrong bid boundary"
+        assert before_a < volume and volume <= before_a + ((a_order >> 8) & MASK24), "call_market: wrong ask boundary"
+        assert (marks >> 96) & MASK48 == before_b and marks >> 144 == before_a, "call_market: wrong boundary energy"
+    else:
+        assert marks >> 32 & MASK32 == 0 and marks >> 96 == 0, "call_market: boundary without volume"
+
     # 9. the result
-    book: bytes32 = keccak256(abi_encode(orders, bids, n_bids, asks, n_asks))
-    self.clearings[interval] = Clearing(
-        buy_price=convert(buy, uint64),
-        sell_price=convert(sell, uint64),
-        volume_wh=convert(volume, uint64),
-        orders=convert(n_orders, uint32),
-        book=book,
-    )
+    book: bytes32 = keccak256(abi_encode(orders, valid, marks))
+    # each fits its field: prices <= eff_k < 2**64 (a bid's), volume < 2**35, n_orders <= 2048
+    self.results[interval] = buy | (sell << 64) | (volume << 128) | (n_orders << 192)
+    self.books[interval] = book
     log Cleared(
         interval=interval,
         buy_price=convert(buy, uint64),

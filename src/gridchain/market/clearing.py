@@ -19,13 +19,17 @@ from gridchain.market.model import (
     MASK15,
     RULE_UNIFORM,
     Committed,
+    Marks,
     Order,
     Revealed,
+    digest,
     effective_price,
+    encode_marks,
     fee,
     pack,
     packed16,
     unpack,
+    valid_words,
 )
 
 
@@ -44,37 +48,29 @@ def unpack16(words: list[int], n: int) -> list[int]:
 
 @dataclass(frozen=True)
 class ClearArgs:
-    """The arguments of `clear(interval, ...)` after the interval."""
+    """The arguments of `clear(interval, commitments, orders, refs, mismatched, marks)` after the interval, and what
+    the keeper knows beside them."""
 
-    commitments: list[bytes]
+    commitments: list[int]  # 192-bit digests, commit order
     orders: list[int]
     refs: list[int]
-    mismatched: list[bytes]
-    bids: list[int]
-    n_bids: int
-    asks: list[int]
-    n_asks: int
+    mismatched: list[int]  # digests
+    marks: int
     valid: list[bool]  # per reveal: does it take part (not an argument; what the contract will find)
+    bid_positions: list[int]  # the valid bids' reveal positions in rank order (not arguments)
+    ask_positions: list[int]
 
     def as_args(self) -> tuple:
-        return (
-            self.commitments,
-            self.orders,
-            self.refs,
-            self.mismatched,
-            self.bids,
-            self.n_bids,
-            self.asks,
-            self.n_asks,
-        )
+        return (self.commitments, self.orders, self.refs, self.mismatched, self.marks)
 
     @property
-    def bid_positions(self) -> list[int]:
-        return unpack16(self.bids, self.n_bids)
+    def valid_words(self) -> list[int]:
+        return valid_words(self.valid)
 
     @property
-    def ask_positions(self) -> list[int]:
-        return unpack16(self.asks, self.n_asks)
+    def book(self) -> tuple[list[int], list[int], int]:
+        """(orders, valid bitmap, marks): what the clear hashes into `book` and settlement hands back."""
+        return (self.orders, self.valid_words, self.marks)
 
 
 def _in_order(events: list, name: str) -> list:
@@ -86,40 +82,59 @@ def _in_order(events: list, name: str) -> list:
 
 
 def prepare_clear(
-    market: str, interval: int, committed: list[Committed], revealed: list[Revealed], zone_fees: int
+    market: str, interval: int, committed: list[Committed], revealed: list[Revealed], zone_fees: int, rule: int
 ) -> ClearArgs:
     """The clear's arguments from interval `interval`'s Committed and Revealed events of market `market`.
 
     A reveal is flagged (void) when its index names no commitment or its commitment differs from the one there;
     of the unflagged reveals of one commitment the first counts. Bids are sorted by effective price descending,
     asks ascending, ties by reveal position. A reveal whose commit index does not fit the refs' 15 bits (the
-    contract refuses an index of 2,048 or more at the reveal) cannot be handed in: InputError naming it.
+    contract refuses an index of 2,048 or more at the reveal) cannot be handed in: InputError naming it. The marks
+    name the walk's last pair and, under `rule`, each side's last filled order (`marks_of`).
     """
     for name, events in (("committed", committed), ("revealed", revealed)):
         for n, e in enumerate(events):
             if e.interval != interval:
                 raise InputError(f"{name}[{n}].interval", f"is {e.interval}, not {interval}")
-    commitments = [e.commitment for e in _in_order(committed, "committed")]
+    full = [e.commitment for e in _in_order(committed, "committed")]
     orders, refs16, mismatched, valid = [], [], [], []
     used: set[int] = set()
     for r, e in enumerate(_in_order(revealed, "revealed")):
         i = e.commit_index
         if i > MASK15:
             raise InputError(f"revealed[{r}].commit_index", f"{i} does not fit 15 bits: the clear cannot name it")
-        flagged = i >= len(commitments) or commitments[i] != e.commitment
+        flagged = i >= len(full) or digest(full[i]) != digest(e.commitment)
         orders.append(e.order)
         refs16.append(i | (FLAG if flagged else 0))
         if flagged:
-            mismatched.append(e.commitment)
+            mismatched.append(digest(e.commitment))
         valid.append(not flagged and i not in used)
         used.update(() if flagged else (i,))
     bids = [r for r, w in enumerate(orders) if valid[r] and w & 1 == 0]
     asks = [r for r, w in enumerate(orders) if valid[r] and w & 1 == 1]
     bids.sort(key=lambda r: (-effective_price(orders[r], zone_fees), r))
     asks.sort(key=lambda r: (effective_price(orders[r], zone_fees), r))
-    return ClearArgs(
-        commitments, orders, pack16(refs16), mismatched, pack16(bids), len(bids), pack16(asks), len(asks), valid
-    )
+    marks = marks_of(orders, bids, asks, zone_fees, rule)
+    return ClearArgs([digest(c) for c in full], orders, pack16(refs16), mismatched, marks, valid, bids, asks)
+
+
+def marks_of(orders: list[int], bids: list[int], asks: list[int], zone_fees: int, rule: int) -> int:
+    """The clear's marks from the sorted positions: the walk's last pair (K, L), each side's last order with a
+    positive fill under `rule` (B, A) and the energy ranked before those; 0 when the walk does not trade."""
+    eff_b = [effective_price(orders[p], zone_fees) for p in bids]
+    eff_a = [effective_price(orders[p], zone_fees) for p in asks]
+    energy_b = [unpack(orders[p]).energy_wh for p in bids]
+    energy_a = [unpack(orders[p]).energy_wh for p in asks]
+    w = walk(eff_b, energy_b, eff_a, energy_a)
+    if w.last_bid < 0:
+        return 0
+    result = fills(orders, bids, asks, zone_fees, rule)
+    b = a = before_b = before_a = 0
+    if result.volume_wh > 0:
+        tb = max(t for t, p in enumerate(bids) if result.filled_wh[p] > 0)
+        ta = max(t for t, p in enumerate(asks) if result.filled_wh[p] > 0)
+        b, a, before_b, before_a = bids[tb], asks[ta], sum(energy_b[:tb]), sum(energy_a[:ta])
+    return encode_marks(Marks(True, bids[w.last_bid], asks[w.last_ask], b, a, before_b, before_a))
 
 
 # -- the walk and the fills ----------------------------------------------------------------------------------

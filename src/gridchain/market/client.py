@@ -69,9 +69,10 @@ class CallMarketClient(ContractClient):
                 )
         return committed, revealed
 
-    def prepare(self, interval: int, zone_fees: int, start_block: int = 0) -> ClearArgs:
+    def prepare(self, interval: int, zone_fees: int, rule: int, start_block: int = 0) -> ClearArgs:
+        """The clear's arguments for `interval` from the chain's events (the market's fees and rule given)."""
         committed, revealed = self.book(interval, start_block)
-        return prepare_clear(self.address, interval, committed, revealed, zone_fees)
+        return prepare_clear(self.address, interval, committed, revealed, zone_fees, rule)
 
     def clear(self, keeper: str, interval: int, args: ClearArgs) -> Receipt:
         return self._tx("clear", [interval, *args.as_args()], keeper)

@@ -146,7 +146,7 @@ def clear_seeded(gateway: Gateway, market: CallMarketClient, orders: list[Order]
     _set_storage(gateway, market.address, k % 256, ring_word(commit_chain, n, k))  # commit_ring[k % 256]
     _set_storage(gateway, market.address, 256 + k % 256, ring_word(reveal_chain, n, k))  # reveal_ring[k % 256]
     _advance_to(gateway, PARAMS.reveal_close(k))
-    args = prepare_clear(market.address, k, committed, revealed, PARAMS.zone_fees)
+    args = prepare_clear(market.address, k, committed, revealed, PARAMS.zone_fees, PARAMS.rule)
     receipt = market.clear(gateway.accounts[0], k, args)
     assert market.clearing(k).orders == n
     return k, args, receipt

@@ -45,6 +45,9 @@ BUY, SELL = 0, 1
 MASK15, MASK16, MASK24, MASK32, MASK64 = 2**15 - 1, 2**16 - 1, 2**24 - 1, 2**32 - 1, 2**64 - 1
 TERMS_BITS = 96
 FLAG = 1 << 15  # a ref's mismatch flag
+VALID_WORDS = MAX_ORDERS // 256  # the clear's bitmap of valid reveals
+MASK31, MASK48 = 2**31 - 1, 2**48 - 1
+TRADED = 1 << 64  # marks: the walk trades
 
 
 class MarketError(ContractRevert):
@@ -119,20 +122,41 @@ def chain192(data: bytes) -> int:
     return int.from_bytes(keccak(data), "big") >> 64
 
 
+def digest(c: bytes) -> int:
+    """A commitment's 192-bit digest, uint256(c) >> 64: what the chains link and the clear takes (collisions cost
+    2**96 work, and the calldata of a commitment shrinks by 8 non-zero bytes)."""
+    return int.from_bytes(c, "big") >> 64
+
+
 def commit_link(chain: int, c: bytes) -> int:
-    """The commit chain after `c`: chain192(abi.encode(uint256 chain, bytes32 c))."""
-    return chain192(encode(["uint256", "bytes32"], [chain, c]))
+    """The commit chain after `c`: chain192(abi.encode(uint256 chain, uint256 digest(c)))."""
+    return chain192(encode(["uint256", "uint256"], [chain, digest(c)]))
 
 
-def reveal_link(chain: int, commit_index: int, word: int, c: bytes) -> int:
-    """The reveal chain after a reveal: chain192(abi.encode(uint256 chain, uint256 commit_index, uint256 order, c))."""
-    return chain192(encode(["uint256", "uint256", "uint256", "bytes32"], [chain, commit_index, word, c]))
+def reveal_link(chain: int, commit_index: int, word: int, c: bytes | int) -> int:
+    """The reveal chain after a reveal: chain192(abi.encode(uint256 chain, uint256 commit_index, uint256 order,
+    uint256 digest(c))); `c` the commitment or already its digest."""
+    d = digest(c) if isinstance(c, bytes) else c
+    return chain192(encode(["uint256", "uint256", "uint256", "uint256"], [chain, commit_index, word, d]))
 
 
-def book_hash(orders: list[int], bids: list[int], n_bids: int, asks: list[int], n_asks: int) -> bytes:
-    """keccak256(abi.encode(orders, bids, n_bids, asks, n_asks)): what settlement replays the fills from."""
-    types = ["uint256[]", "uint256[]", "uint256", "uint256[]", "uint256"]
-    return keccak(encode(types, [orders, bids, n_bids, asks, n_asks]))
+def book_hash(orders: list[int], valid_words: list[int], marks: int) -> bytes:
+    """keccak256(abi.encode(orders, uint256[8] valid, marks)): what settlement replays the fills from."""
+    words = list(valid_words) + [0] * (VALID_WORDS - len(valid_words))
+    return keccak(encode(["uint256[]", f"uint256[{VALID_WORDS}]", "uint256"], [orders, words, marks]))
+
+
+def valid_words(valid: list[bool]) -> list[int]:
+    """The valid reveals as the clear's bitmap: bit r % 256 of word r // 256, 8 words."""
+    words = [0] * VALID_WORDS
+    for r, ok in enumerate(valid):
+        if ok:
+            words[r // 256] |= 1 << (r % 256)
+    return words
+
+
+def is_valid(words: list[int], r: int) -> bool:
+    return (words[r // 256] >> (r % 256)) & 1 == 1
 
 
 def ring_word(chain: int, count: int, interval: int) -> int:
@@ -300,18 +324,16 @@ class CallMarketModel:
     def clear(
         self,
         k: int,
-        commitments: list[bytes],
+        commitments: list[int],
         orders: list[int],
         refs: list[int],
-        mismatched: list[bytes],
-        bids: list[int],
-        n_bids: int,
-        asks: list[int],
-        n_asks: int,
+        mismatched: list[int],
+        marks: int,
         now: int,
     ) -> Cleared:
-        """Verify the keeper's book of interval k in O(n), compute the prices and volume, store them once."""
-        _check_abi(commitments, orders, refs, mismatched, bids, asks)
+        """Verify the keeper's book of interval k and its claimed walk in O(n), store prices and volume once.
+        `commitments` and `mismatched` are 192-bit digests; `marks` as the contract's docstring has it."""
+        _check_abi(commitments, orders, refs, mismatched, marks)
         p = self.params
         _fail(now >= p.reveal_close(k), "reveal not closed")
         _fail(now < p.start(k) + p.interval_s, "clear window closed")
@@ -319,31 +341,31 @@ class CallMarketModel:
         chain, count = self.commit_state(k)
         link = 0
         for c in commitments:
-            link = commit_link(link, c)
+            link = chain192(encode(["uint256", "uint256"], [link, c]))
         _fail(link == chain and len(commitments) == count, "commit chain")
+        _fail(len(refs) == words_for(len(orders)), "list length")
+        m = _marks(marks, len(orders))
         valid = self._check_reveals(k, commitments, orders, refs, mismatched)
-        bid_list, ask_list = _check_lists(orders, valid, bids, n_bids, asks, n_asks, p.zone_fees)
-        buy_price, sell_price, volume_wh = clearing_prices(orders, bid_list, ask_list, p.zone_fees, p.rule)
-        _assert_invariants(orders, bid_list, ask_list, p.zone_fees, buy_price, sell_price, volume_wh)
-        book = book_hash(orders, bids, n_bids, asks, n_asks)
-        self._clearings[k] = Clearing(buy_price, sell_price, volume_wh, len(orders), book)
-        return Cleared(k, buy_price, sell_price, volume_wh, len(orders), book)
+        buy, sell, volume = _check_walk(orders, valid, m, p.zone_fees, p.rule)
+        _check_boundaries(orders, valid, m, p.zone_fees, volume)
+        book = book_hash(orders, valid_words(valid), marks)
+        self._clearings[k] = Clearing(buy, sell, volume, len(orders), book)
+        return Cleared(k, buy, sell, volume, len(orders), book)
 
     def _check_reveals(
-        self, k: int, commitments: list[bytes], orders: list[int], refs: list[int], mismatched: list[bytes]
+        self, k: int, commitments: list[int], orders: list[int], refs: list[int], mismatched: list[int]
     ) -> list[bool]:
-        """Step 5: replay the reveal chain; a reveal is valid if it opens an unused commitment at its index."""
-        _fail(len(refs) == words_for(len(orders)), "list length")
+        """Step 6's chain half: replay the reveal chain; a reveal is valid if it opens an unused commitment."""
         used: set[int] = set()
         valid: list[bool] = []
-        link, m = 0, 0
+        link, n = 0, 0
         for r, word in enumerate(orders):
             ref = packed16(refs, r)
             i = ref & MASK15
             if ref & FLAG:
-                _fail(m < len(mismatched), "mismatched count")
-                c = mismatched[m]
-                m += 1
+                _fail(n < len(mismatched), "mismatched count")
+                c = mismatched[n]
+                n += 1
                 if i < len(commitments):
                     _fail(c != commitments[i], "not a mismatch")
                 valid.append(False)
@@ -353,7 +375,7 @@ class CallMarketModel:
                 valid.append(i not in used)
                 used.add(i)
             link = reveal_link(link, i, word, c)
-        _fail(m == len(mismatched), "mismatched count")
+        _fail(n == len(mismatched), "mismatched count")
         chain, count = self.reveal_state(k)
         _fail(link == chain and len(orders) == count, "reveal chain")
         return valid
@@ -366,50 +388,144 @@ def _read(word: int, k: int) -> tuple[int, int]:
     return word >> 64, (word >> 32) & MASK32
 
 
-def _check_abi(
-    commitments: list[bytes],
-    orders: list[int],
-    refs: list[int],
-    mismatched: list[bytes],
-    bids: list[int],
-    asks: list[int],
-) -> None:
-    """The DynArray bounds the contract's ABI decoder enforces (a revert without reason there)."""
-    bounds = ((commitments, MAX_ORDERS), (orders, MAX_ORDERS), (mismatched, MAX_ORDERS))
-    bounds += ((refs, MAX_ORDERS // 16), (bids, MAX_ORDERS // 16), (asks, MAX_ORDERS // 16))
+def _check_abi(commitments: list[int], orders: list[int], refs: list[int], mismatched: list[int], marks: int) -> None:
+    """The bounds the contract's ABI decoder enforces (a revert without reason there)."""
+    bounds = ((commitments, MAX_ORDERS), (orders, MAX_ORDERS), (mismatched, MAX_ORDERS), (refs, MAX_ORDERS // 16))
     if any(len(values) > bound for values, bound in bounds):
         raise ValueError("abi: a DynArray longer than its bound (the contract reverts without a reason)")
+    if any(not 0 <= v < 2**256 for v in [*commitments, *orders, *refs, *mismatched, marks]):
+        raise ValueError("abi: a value outside uint256")
 
 
-def _check_lists(
-    orders: list[int], valid: list[bool], bids: list[int], n_bids: int, asks: list[int], n_asks: int, zone_fees: int
-) -> tuple[list[int], list[int]]:
-    """Step 6: the sorted bid and ask lists name every valid order once, on its side; their positions."""
-    listed: set[int] = set()
-    _fail(len(bids) == words_for(n_bids), "list length")
-    bid_list = _check_side(orders, valid, listed, bids, n_bids, BUY, zone_fees)
-    _fail(len(asks) == words_for(n_asks), "list length")
-    ask_list = _check_side(orders, valid, listed, asks, n_asks, SELL, zone_fees)
-    _fail(n_bids + n_asks == sum(valid), "orders missing")
-    return bid_list, ask_list
+@dataclass(frozen=True)
+class Marks:
+    """The keeper's claim about the walk, decoded (reveal positions; energies [Wh])."""
+
+    traded: bool
+    k: int  # bid K and ask L: the walk's last filled pair
+    l: int  # noqa: E741 (the paper's letter)
+    b: int  # bid B and ask A: the last with a positive fill under the rule
+    a: int
+    before_b: int  # energy of the bids ranked before B, of the asks ranked before A
+    before_a: int
 
 
-def _check_side(
-    orders: list[int], valid: list[bool], listed: set[int], words: list[int], n: int, side: int, zone_fees: int
-) -> list[int]:
-    name = "bid" if side == BUY else "ask"
-    positions: list[int] = []
-    for t in range(n):
-        p = packed16(words, t)
-        _fail(p < len(orders) and valid[p] and orders[p] & 1 == side and p not in listed, f"not a valid {name}")
-        listed.add(p)
-        if positions:
-            q = positions[-1]
-            eff_q, eff_p = effective_price(orders[q], zone_fees), effective_price(orders[p], zone_fees)
-            better = eff_q > eff_p if side == BUY else eff_q < eff_p
-            _fail(better or (eff_q == eff_p and q < p), f"{name}s not sorted")
-        positions.append(p)
-    return positions
+def decode_marks(marks: int) -> Marks:
+    return Marks(
+        marks & TRADED != 0,
+        marks & MASK16,
+        (marks >> 16) & MASK16,
+        (marks >> 32) & MASK16,
+        (marks >> 48) & MASK16,
+        (marks >> 96) & MASK48,
+        marks >> 144,
+    )
+
+
+def encode_marks(m: Marks) -> int:
+    """The marks word (0 when the walk does not trade)."""
+    if not m.traded:
+        return 0
+    fields = m.k | (m.l << 16) | (m.b << 32) | (m.a << 48) | TRADED
+    return fields | (m.before_b << 96) | (m.before_a << 144)
+
+
+def _marks(marks: int, n_orders: int) -> Marks:
+    """Step 5: the positions in range and the reserved bits (65-95, 192-255) clear; 0 without trade."""
+    m = decode_marks(marks)
+    if m.traded:
+        reserved = ((marks >> 65) & MASK31) | (marks >> 192)
+        _fail(reserved == 0 and max(m.k, m.l, m.b, m.a) < n_orders, "marks out of range")
+    else:
+        _fail(marks == 0, "marks out of range")
+    return m
+
+
+def before(eff: int, r: int, eff_m: int, m: int, side: int) -> bool:
+    """Whether an order (effective price, reveal position) is ranked before the order (eff_m, m) of its side:
+    bids by effective price descending, asks ascending, ties by reveal position."""
+    better = eff > eff_m if side == BUY else eff < eff_m
+    return better or (eff == eff_m and r < m)
+
+
+def _check_walk(orders: list[int], valid: list[bool], m: Marks, zone_fees: int, rule: int) -> tuple[int, int, int]:
+    """Step 7: (K, L) is a pair the walk fills and its last; the rule's (buy_price, sell_price, volume_wh)."""
+    eff = [effective_price(w, zone_fees) for w in orders]
+    energy = [(w >> 8) & MASK24 for w in orders]
+    bids = [r for r, w in enumerate(orders) if valid[r] and w & 1 == BUY]
+    asks = [r for r, w in enumerate(orders) if valid[r] and w & 1 == SELL]
+    volume = buy = sell = 0
+    if m.traded:
+        k, ell = m.k, m.l
+        _fail(valid[k] and orders[k] & 1 == BUY, "marginal bid not valid")
+        _fail(valid[ell] and orders[ell] & 1 == SELL, "marginal ask not valid")
+        _fail(eff[k] >= eff[ell], "marginal pair does not cross")
+        ahead_k = [r for r in bids if before(eff[r], r, eff[k], k, BUY)]
+        ahead_l = [r for r in asks if before(eff[r], r, eff[ell], ell, SELL)]
+        before_k, before_l = sum(energy[r] for r in ahead_k), sum(energy[r] for r in ahead_l)
+        through_k, through_l = before_k + energy[k], before_l + energy[ell]
+        _fail(before_k < through_l and before_l < through_k, "marginal pair not matched")
+        after_k = [eff[r] for r in bids if r != k and r not in set(ahead_k)]
+        after_l = [eff[r] for r in asks if r != ell and r not in set(ahead_l)]
+        next_bid, next_ask = max(after_k, default=None), min(after_l, default=None)
+        if through_k < through_l:
+            _fail(next_bid is None or next_bid < eff[ell], "walk goes on")
+        elif through_l < through_k:
+            _fail(next_ask is None or eff[k] < next_ask, "walk goes on")
+        else:
+            _fail(next_bid is None or next_ask is None or next_bid < next_ask, "walk goes on")
+        walked = min(through_k, through_l)
+        if rule == RULE_UNIFORM:
+            buy = sell = (eff[k] + eff[ell]) // 2
+            volume = walked
+        elif ahead_k and ahead_l:
+            buy, sell, volume = eff[k], eff[ell], min(before_k, before_l)
+        assert buy <= eff[k] and sell >= eff[ell] and buy >= sell  # the contract's "invariant broken"
+    else:
+        best_bid = max((eff[r] for r in bids), default=None)
+        best_ask = min((eff[r] for r in asks), default=None)
+        _fail(best_bid is None or best_ask is None or best_bid < best_ask, "book crosses")
+    assert volume <= min(sum(energy[r] for r in bids), sum(energy[r] for r in asks))
+    return buy, sell, volume
+
+
+def _check_boundaries(orders: list[int], valid: list[bool], m: Marks, zone_fees: int, volume: int) -> None:
+    """Step 8: B and A are the last orders with a positive fill when the orders of each side are filled in rank
+    order up to the volume, and the marks carry the energy ranked before them."""
+    if volume == 0:
+        _fail(m.b == 0 and m.a == 0 and m.before_b == 0 and m.before_a == 0, "boundary without volume")
+        return
+    _fail(valid[m.b] and orders[m.b] & 1 == BUY, "bid boundary not valid")
+    _fail(valid[m.a] and orders[m.a] & 1 == SELL, "ask boundary not valid")
+    before_b = energy_before(orders, valid, m.b, zone_fees)
+    before_a = energy_before(orders, valid, m.a, zone_fees)
+    _fail(before_b < volume <= before_b + ((orders[m.b] >> 8) & MASK24), "wrong bid boundary")
+    _fail(before_a < volume <= before_a + ((orders[m.a] >> 8) & MASK24), "wrong ask boundary")
+    _fail(m.before_b == before_b and m.before_a == before_a, "wrong boundary energy")
+
+
+def energy_before(orders: list[int], valid: list[bool], q: int, zone_fees: int) -> int:
+    """The energy [Wh] of the valid orders of q's side ranked before q."""
+    side, eff_q = orders[q] & 1, effective_price(orders[q], zone_fees)
+    return sum(
+        (w >> 8) & MASK24
+        for r, w in enumerate(orders)
+        if valid[r] and w & 1 == side and before(effective_price(w, zone_fees), r, eff_q, q, side)
+    )
+
+
+def fill_of(orders: list[int], valid: list[bool], marks: int, volume_wh: int, r: int, zone_fees: int) -> int:
+    """Reveal r's filled energy [Wh] from a clearing's marks, as settlement replays it: the orders ranked before
+    their side's boundary are filled, the boundary gets the rest of the volume, the others nothing."""
+    m = decode_marks(marks)
+    if volume_wh == 0 or not valid[r]:
+        return 0
+    side = orders[r] & 1
+    q, before_q = (m.b, m.before_b) if side == BUY else (m.a, m.before_a)
+    if r == q:
+        return volume_wh - before_q
+    eff_q = effective_price(orders[q], zone_fees)
+    return (orders[r] >> 8) & MASK24 if before(effective_price(orders[r], zone_fees), r, eff_q, q, side) else 0
 
 
 def clearing_prices(
@@ -444,14 +560,3 @@ def clearing_prices(
         return 0, 0, 0
     assert eff_b[last_b - 1] >= eff_b[last_b] >= eff_a[last_a] >= eff_a[last_a - 1]  # rational, budget balanced
     return eff_b[last_b], eff_a[last_a], min(sum(energy_b[:last_b]), sum(energy_a[:last_a]))
-
-
-def _assert_invariants(
-    orders: list[int], bids: list[int], asks: list[int], zone_fees: int, buy: int, sell: int, volume_wh: int
-) -> None:
-    """The contract's asserted invariants: volume within both sides' energy, weak budget balance."""
-    total_b = sum(unpack(orders[p]).energy_wh for p in bids)
-    total_a = sum(unpack(orders[p]).energy_wh for p in asks)
-    assert volume_wh <= min(total_b, total_a)
-    assert buy >= sell
-    assert buy <= MASK64 and volume_wh <= MASK64

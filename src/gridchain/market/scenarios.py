@@ -194,7 +194,7 @@ def trade_interval(
     _advance_to(gateway, p.reveal_open(k))
     reveals = [market.reveal(trader, s).gas_used for trader, s in zip(traders, sealed, strict=True)]
     _advance_to(gateway, p.reveal_close(k))
-    args = market.prepare(k, p.zone_fees, start_block)
+    args = market.prepare(k, p.zone_fees, p.rule, start_block)
     clear = market.clear(keeper, k, args)
     stored = market.clearing(k)
     result = fills(args.orders, args.bid_positions, args.ask_positions, p.zone_fees, p.rule)
