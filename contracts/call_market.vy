@@ -5,7 +5,7 @@
 @license MIT
 @author gridchain
 @notice Per delivery interval k ([k INTERVAL_S, (k + 1) INTERVAL_S) in unix seconds) the community's consumers
-        and prosumers trade energy in one call auction with sealed orders (specification v1, shared with the
+        and prosumers trade energy in one call auction with sealed orders (specification v2, shared with the
         Python twin `gridchain.market.model`). Timeline of interval k, with start(k) = k INTERVAL_S:
             commit          while now < reveal_open(k) = start(k) - GATE_S - REVEAL_S, and at most HORIZON
                             intervals ahead of the current one (k <= now // INTERVAL_S + HORIZON);
@@ -22,13 +22,24 @@
         No per-order storage: two rings of 256 words, `commit_ring` and `reveal_ring`, indexed k % 256, each
         word chain (192 bits) << 64 | count (32) << 32 | k mod 2**32. A word whose tag is not k's reads as
         empty, so a new interval overwrites a stale word (a non-zero to non-zero write after the ring's first
-        lap). chain' = uint256(keccak256(abi.encode(chain, commitment))) >> 64 for commits, and
-        keccak256(abi.encode(chain, commit_index, order, commitment)) >> 64 for reveals. The clear takes the
-        whole book as calldata (every commitment, every revealed order, each reveal's commit index and
-        mismatch flag, the commitment of each flagged reveal, the valid bids and asks in price order),
-        recomputes both chains, and verifies the sort in O(n); then it walks the book (`double_auction_walk`)
-        and stores the prices, the volume and the hash of the book (`clearings[k]`), from which settlement
-        replays every fill.
+        lap). With d(c) = uint256(c) >> 64, a commitment's 192-bit digest (a collision costs 2**96 work):
+        chain' = uint256(keccak256(abi.encode(chain, d(commitment)))) >> 64 for commits, and
+        keccak256(abi.encode(chain, commit_index, order, d(commitment))) >> 64 for reveals.
+
+        Specification v2's clear: the keeper hands in every commitment's digest, every revealed order, each
+        reveal's commit index and mismatch flag, the digest of each flagged reveal, and `marks`, its claim
+        about the walk (the walk goes down the valid bids by effective price descending and up the asks
+        ascending, ties by reveal position, filling while the bid's effective price is at least the ask's):
+        bid K and ask L, the walk's last filled pair, and B and A, each side's last order with a positive fill
+        under the market's rule, with the energy ranked before B and A. One pass over the reveals recomputes
+        both chains, decides each reveal's validity and ranks each valid order against K, L, B and A; after
+        it the clear checks that (K, L) is a pair the walk fills (both valid, crossing, their cumulative
+        energy ranges overlap) and that the walk's next step would not cross, computes the rule's prices and
+        volume (`double_auction_walk.outcome`), and checks B and A (the volume falls in their cumulative
+        ranges). Without trade, `marks` is 0 and the best bid must be below the best ask. It stores the prices,
+        the volume and the hash of the book keccak256(abi.encode(orders, valid bitmap, marks)) (`clearings(k)`),
+        from which settlement replays every fill: an order ranked before its side's boundary is filled, the
+        boundary gets the volume less the energy before it, the rest nothing. Nothing is sorted on chain.
 
         Constructor checks, in this order, one reason each: INTERVAL_S > 0 ("zero interval"), 1 <= HORIZON
         <= 128 ("horizon out of range"), 1 <= ZONES <= 8 ("zones out of range"), RULE 0 or 1 ("unknown
@@ -39,23 +50,27 @@
         k's clear window, since HORIZON <= 128.
 
         Invariants: commit and reveal write one ring word each and no per-order storage; a ring word is
-        written only with its own interval's tag (by construction in `commit` and `reveal`); an interval is cleared at most
-        once; volume <= min(valid bid energy, valid ask energy); every matched bid's effective price >=
-        buy_price, every matched ask's <= sell_price, buy_price >= sell_price (asserted in `clear` and
+        written only with its own interval's tag (by construction in `commit` and `reveal`); an interval is
+        cleared at most once; volume <= min(valid bid energy, valid ask energy); every matched bid's effective
+        price >= buy_price, every matched ask's <= sell_price, buy_price >= sell_price (asserted in `clear` and
         `double_auction_walk.outcome`).
 @dev Time comparisons are rewritten without subtraction (now + GATE_S + REVEAL_S < k INTERVAL_S as
-     (now + GATE_S + REVEAL_S) // INTERVAL_S < k, and the like), so no k underflows or overflows. Where the
-     spec leaves a case open, this contract: reverts "mismatched count" also when a flagged reveal finds no
-     `mismatched` entry left; checks a list's word count (exactly ceil(n / 16), else "list length") before
-     its entries; checks each list entry's validity, then its order against the entry before, in one pass
-     (bids, then asks, then "orders missing"); stores `orders` = len(orders), every revealed order, void
-     or not; `len(refs)` must be the words the reveals need ("list length", after the commit chain).
-     The cleared marker is `clearings[k].book != 0` (`cleared(k)`): a keccak is never zero.
+     (now + GATE_S + REVEAL_S) // INTERVAL_S < k, and the like), so no k underflows or overflows. The clear's
+     checks, in order, one reason each: "reveal not closed", "clear window closed", "already cleared",
+     "commit chain", "list length" (len(refs) == ceil(len(orders) / 16)), "marks out of range" (with the walk
+     trading: a position >= len(orders) or a reserved bit 65-95 or 192-255 set; without: marks != 0); per
+     reveal in reveal order "mismatched count" (a flagged reveal finds no entry left), "not a mismatch",
+     "commit index out of range"; then "mismatched count" (entries left over), "reveal chain"; with the walk
+     trading "marginal bid not valid", "marginal ask not valid", "marginal pair does not cross", "marginal
+     pair not matched", "walk goes on"; without, "book crosses"; with a volume "bid boundary not valid", "ask
+     boundary not valid", "wrong bid boundary", "wrong ask boundary", "wrong boundary energy"; with none
+     "boundary without volume" (B, A and their energies must be 0). `orders` = len(orders), every revealed
+     order, void or not. The cleared marker is `books[k] != 0` (`cleared(k)`): a keccak is never zero.
      `reveal` bounds commit_index below MAX ("commit index too large"): `refs` carries 15 bits of it, and an
      index it could not name would make the interval impossible to clear (spec v1's hole; attack test).
      Gas: on the ring's first lap an interval's first commit and first reveal write a zero word (17,100 gas
-     more each); the clear's hot loops inline `double_auction_walk.effective_price` (an internal call per
-     order cost about 100 gas per order in all).
+     more each); the clear inlines `double_auction_walk.effective_price` in its pass (an internal call costs
+     about 30 gas); the clearing is two storage words, not five.
 """
 
 from modules import double_auction_walk as walk

@@ -93,7 +93,7 @@ def clear_interval(k: int, orders: list[Order], zone_fees: int) -> IntervalClear
         c = commitment(MARKET, k, word, i.to_bytes(32, "big"))
         committed.append(Committed(k, i, c))
         revealed.append(Revealed(k, i, i, word, c))
-    args = prepare_clear(MARKET, k, committed, revealed, zone_fees)
+    args = prepare_clear(MARKET, k, committed, revealed, zone_fees, RULE_UNIFORM)  # the positions; marks unused
     bids, asks = args.bid_positions, args.ask_positions
     outcomes = []
     for rule in (RULE_UNIFORM, RULE_TRADE_REDUCTION):
