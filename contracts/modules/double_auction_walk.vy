@@ -18,12 +18,12 @@
         Invariant: the price rule returns buy_price >= sell_price, buy_price <= eff_bid[K] and
         sell_price >= eff_ask[L] whenever eff_bid[K] >= eff_ask[L] (which the walk guarantees), so every
         matched order is individually rational and the market weakly budget balanced; `outcome` asserts it.
-@dev Stateless. The walk's loop itself lives in `call_market.clear`, which reads the orders straight from its
-     arguments: Vyper copies every array passed to an internal function, and a copy of 2,048 words would cost
-     more than the walk. For the same reason the clear's hot loops inline `effective_price` (an internal call
-     costs about 30 gas; measured 100 gas per order in all); the mock (`mocks/double_auction_walk_mock.vy`)
-     tests this one, and the contract's tests check the inlined copies on the same books. Reverts read "call_market: ..." because they surface from the market. Python twin:
-     `gridchain.market.model` (the same rule, spec v1 in the issue's notes).
+@dev Stateless. Spec v2 runs no walk on chain: `call_market.clear` checks the keeper's claim about the walk's
+     end (its marks) in one pass over the reveals and calls `outcome` with what that pass measured; it inlines
+     `effective_price` in the pass (an internal call costs about 30 gas a call). The mock
+     (`mocks/double_auction_walk_mock.vy`) tests this module, and the contract's tests check the inlined copy on
+     the same books. Reverts read "call_market: ..." because they surface from the market. Python twin:
+     `gridchain.market.model` (the same rule).
 """
 
 MASK32: constant(uint256) = 2**32 - 1

@@ -1,15 +1,16 @@
-"""Twin of contracts/call_market.vy: the prosumers' sealed-bid call market, specification v1.
+"""Twin of contracts/call_market.vy: the prosumers' sealed-bid call market, specification v2.
 
 Per delivery interval k a trader commits keccak256(abi.encode(market, k, order, salt)), reveals the order's terms
-and the salt in the reveal window, and anyone (the keeper) clears the interval by handing in every commitment,
-every revealed order and the sorted bid and ask lists; the market checks them in O(n) against two hash chains and
-stores one Clearing. No per-order storage: a ring of 256 packed words per phase (chain192 | count | tag).
-Every method raises MarketError with the contract's reason where the contract reverts, and then changes nothing.
+and the salt in the reveal window, and anyone (the keeper) clears the interval by handing in every commitment's
+192-bit digest, every revealed order and `marks`, its claim about where the clearing walk ends; the market checks
+them in one pass against two hash chains, without sorting or walking, and stores one Clearing. No per-order
+storage: a ring of 256 packed words per phase (chain192 | count | tag). Every method raises MarketError with the
+contract's reason where the contract reverts, and then changes nothing.
 
 Units: prices [micro-coin/kWh] (uint64), zone fees [micro-coin/kWh] (32 bits per zone), energy [Wh] (uint24),
 times [s]; effective prices: bid `price - fee` (0 if the fee is not below the price), ask `price + fee`.
 
-Choices the specification leaves open (to reconcile with the contract at merge):
+Choices the specification leaves open (the contract's header lists the clear's checks in the same order):
 - constructor checks, in this order: `interval_s > 0` ("zero interval"), `1 <= horizon <= 128` ("horizon out of
   range"), `1 <= zones <= 8` ("zones out of range"), `rule in (0, 1)` ("unknown rule"), `reveal_s > 0` ("zero
   reveal window"), `gate_s + reveal_s < horizon * interval_s` ("windows exceed interval": otherwise no commit can
@@ -19,11 +20,9 @@ Choices the specification leaves open (to reconcile with the contract at merge):
   every reveal is open); the contract must compare without underflow (`now + gate_s + reveal_s < k * interval_s`).
 - reveal: `commit_index < 2048` ("commit index too large"), after the terms' checks: a ref carries 15 bits of it,
   so a larger index could never be replayed and would block the interval's clear.
-- clear: `len(refs) == ceil(len(orders) / 16)` is checked after the commit chain ("list length"); running out of
-  `mismatched` inside the loop is "mismatched count"; `len(bids) == ceil(n_bids / 16)` is checked before the
-  bids, `len(asks) == ceil(n_asks / 16)` before the asks ("list length"); each list entry is checked for validity
-  and then for its order against the previous entry, bids before asks; "orders missing" last.
-- `Clearing.orders` is `len(orders)` (every revealed order, void ones included); `cleared(k)` is the marker.
+- clear: "list length" (refs) after the commit chain, then "marks out of range", then the reveals; the walk's
+  checks; the boundaries' checks. `Clearing.orders` is `len(orders)` (every revealed order, void ones included);
+  `cleared(k)` is the marker.
 """
 
 from __future__ import annotations
