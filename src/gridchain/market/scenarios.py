@@ -212,8 +212,8 @@ def trade_interval(
     money = payments(args.orders, result, p.zone_fees)
     summary = {
         "interval": k,
-        "bids": args.n_bids,
-        "asks": args.n_asks,
+        "bids": len(args.bid_positions),
+        "asks": len(args.ask_positions),
         "orders": stored.orders,
         "buy_price": stored.buy_price,
         "sell_price": stored.sell_price,
