@@ -1,7 +1,8 @@
 """Gas of the market's settlement (contracts/market_settlement.vy) on the embedded chain (Prague rules): one interval
 of a 1,000-order book (500 bids from 50 buyers, 500 asks from 50 sellers, every trader's meter reading anchored in
-a 96-leaf day root), settled 50 units a call; deposit and withdraw. A receipt's gas = boa's execution gas + the
-transaction's intrinsic gas (EIP-2028 calldata; EIP-7623's floor where higher). Writes results/<name>.json.
+a 96-leaf day root), settled 50 units a call with the clear's book (orders, valid bitmap, marks); deposit and
+withdraw. A receipt's gas = boa's execution gas + the transaction's intrinsic gas (EIP-2028 calldata; EIP-7623's
+floor where higher). Writes results/<name>.json.
 
     PYTHONPATH=src:. python benchmarks/bench_market_settlement.py
 """
@@ -16,7 +17,6 @@ from pathlib import Path
 import boa
 
 from gridchain.chain.gateway import calldata_floor, intrinsic_gas
-from gridchain.market.clearing import unpack16
 from gridchain.market.settlement import model as s
 from tests.market.book import ASK, BID, terms
 from tests.market.settlement.harness import NOTICE_S, House
@@ -52,10 +52,7 @@ def main(out: Path = Path("results")) -> dict:
         fillers=95,
     )
     c = s.Clearing(*h.market.c.clearings(k))
-    filled = set()
-    for side, words, n, price in ((BID, book[1], book[2], c.buy_price), (ASK, book[3], book[4], c.sell_price)):
-        fills = s.unit_fills(book[0], unpack16(words, n), c.volume_wh, side, price, h.market.zone_fees)
-        filled |= {(t, side) for t in fills}
+    filled = set(s.unit_fills(book, c.buy_price, c.sell_price, c.volume_wh, h.market.zone_fees))
     todo = [u for (t, side), u in units.items() if (t.lower(), side) in filled]
     gas_calls = []
     for start in range(0, len(todo), UNITS_PER_CALL):

@@ -1,6 +1,7 @@
 """`gridchain.market.settlement_demo`: the demo's day settled in coins on the embedded chain. Each party's coins
-are recomputed here from the logged book and the meters' readings by the settlement's rules (spec v1), and read
-back from the chain: balances, debts, the settled bitmaps, the conservation of coins."""
+are recomputed here from the logged book (the keeper's walk's fills) and the meters' readings by the settlement's
+rules (spec v1), and read back from the chain, whose settle replayed the fills from the clear's marks: balances,
+debts, the settled bitmaps, the conservation of coins."""
 
 from __future__ import annotations
 

@@ -106,11 +106,8 @@ def open_house(
 
 def fills_of(args: ClearArgs, buy_price: int, sell_price: int, volume_wh: int, zone_fees: int) -> dict:
     """(trader, side) -> its filled energy [Wh] in the interval, as the settlement replays the book."""
-    out = {}
-    for side, positions, price in ((BID, args.bid_positions, buy_price), (ASK, args.ask_positions, sell_price)):
-        for trader, (energy_wh, _) in unit_fills(args.orders, positions, volume_wh, side, price, zone_fees).items():
-            out[(trader, side)] = energy_wh
-    return out
+    fills = unit_fills(args.book, buy_price, sell_price, volume_wh, zone_fees)
+    return {key: energy_wh for key, (energy_wh, _) in fills.items()}
 
 
 def metered(fills: dict[int, dict], seed: int) -> tuple[dict[tuple[str, int, int], int], dict]:
@@ -149,7 +146,7 @@ def settle_interval(
         proof = meters.proof(house.meters[(trader, side)].address, k * 900)
         wh = readings[(trader, side, k)]
         units.append(unit_of(trader, side, wh, 0, proof.signed.signature, proof.proof))
-    book = (args.orders, args.bids, args.n_bids, args.asks, args.n_asks)
+    book = args.book
     events, gas = [], []
     for start in range(0, len(units), UNITS_PER_CALL):
         logs, receipt = house.settlement.settle(house.keeper, k, book, units[start : start + UNITS_PER_CALL])

@@ -11,6 +11,8 @@ from eth_utils import keccak
 
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import compact, ecrecover, sign_digest
+from gridchain.market.clearing import ClearArgs, prepare_clear
+from gridchain.market.model import Committed, Revealed
 from gridchain.market.settlement import model as s
 from gridchain.metering import model as mm
 from tests.coin.harness import deploy as deploy_coin
@@ -169,14 +171,34 @@ class House(Mirrored):
         return mm.verify_proof(u.proof, root, digest)
 
     # -- trading and reading -------------------------------------------------------------------------------
-    def trade(self, orders: list[tuple[str, int]], clear: bool = True) -> tuple[int, tuple]:
-        """Trade `orders` (trader, terms) in the next open interval, clear it; returns k and the book."""
-        self.market.travel_to(self.now)
-        k = self.market.next_interval()
-        args = self.market.trade(k, orders)
+    def trade(
+        self, orders: list[tuple[str, int]], clear: bool = True, void: frozenset[int] = frozenset()
+    ) -> tuple[int, s.Book]:
+        """Trade `orders` (trader, terms) in the next open interval, each revealed at its own commitment but those
+        in `void` (revealed naming the next order's commitment: void at the clear), and clear it; returns k and
+        the book (orders, valid bitmap, marks) the clear hashed."""
+        m = self.market
+        m.travel_to(self.now)
+        k = m.next_interval()
+        salts = [m.commit(trader, k, t)[1] for trader, t in orders]
+        m.travel_to(m.reveal_open(k))
+        for i, ((trader, t), salt) in enumerate(zip(orders, salts, strict=True)):
+            m.reveal(trader, k, (i + 1) % len(orders) if i in void else i, t, salt)
+        m.travel_to(m.reveal_close(k))
+        args = self.clear_args(k)
         if clear:
-            self.market.clear(args)
-        return k, (args.orders, args.bids, args.n_bids, args.asks, args.n_asks)
+            m.c.clear(k, *args.as_args())
+        return k, args.book
+
+    def clear_args(self, k: int) -> ClearArgs:
+        """The keeper's clear of interval k from the market's events (`gridchain.market.clearing.prepare_clear`)."""
+        m = self.market
+        committed = [Committed(k, e["index"], bytes(e["commitment"])) for e in m.committed.get(k, [])]
+        revealed = [
+            Revealed(k, e["index"], e["commit_index"], e["order"], bytes(e["commitment"]))
+            for e in m.revealed.get(k, [])
+        ]
+        return prepare_clear(str(m.c.address), k, committed, revealed, m.zone_fees, m.c.RULE())
 
     def read(self, k: int, metered: dict[tuple[str, int], int], fillers: int = 3) -> dict[tuple[str, int], s.Unit]:
         """Each (trader, side)'s meter signs `metered` Wh for interval k among `fillers` other readings of the day;

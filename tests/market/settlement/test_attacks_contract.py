@@ -66,12 +66,74 @@ def test_settling_before_the_clear_and_a_tampered_book(h):
     with refused("not cleared"):
         h.settle(k, book, [])
     k, book = trade(h)
+    orders, valid, marks = book
     units = h.read(k, {(a, ASK): 1_500})
-    inflated = ([book[0][0], book[0][1] | (0xFFFF << 8)], *book[1:])  # the ask's energy raised
+    inflated = ([orders[0], orders[1] | (0xFFFF << 8)], valid, marks)  # the ask's energy raised
     with refused("book mismatch"):
         h.settle(k, inflated, [units[(a, ASK)]])
     with refused("book mismatch"):
-        h.settle(k, (book[0], book[1], 0, book[3], book[4]), [units[(a, ASK)]])
+        h.settle(k, (orders + [orders[1]], valid, marks), [units[(a, ASK)]])  # an order appended
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda v, m: (v, m + (1 << 144)),  # more ask energy claimed before A: the ask's fill would shrink
+        lambda v, m: (v, m + (1 << 96)),  # bid energy claimed before B
+        lambda v, m: (v, m ^ (1 << 48)),  # A moved to the bid
+        lambda v, m: (v, m ^ (1 << 32)),  # B moved to the ask
+        lambda v, m: (v, 0),  # no trade claimed
+        lambda v, m: ([v[0] & ~2, *v[1:]], m),  # the ask marked void
+        lambda v, m: ([v[0] | (1 << 2), *v[1:]], m),  # a reveal beyond the book marked valid
+        lambda v, m: ([*v[:7], 1], m),  # a bit in the last word
+    ],
+)
+def test_a_book_whose_marks_or_valid_bitmap_differ_from_the_clears_is_refused(h, tamper):
+    b, a = h.traders[0], h.traders[1]
+    k, (orders, valid, marks) = trade(h)
+    assert valid[0] == 0b11 and marks >> 96 == 0  # both valid; no energy ranked before B = bid 0 or A = ask 1
+    units = h.read(k, {(b, BID): 1_500, (a, ASK): 1_500})
+    bad_valid, bad_marks = tamper(valid, marks)
+    with refused("book mismatch"):
+        h.settle(k, (orders, bad_valid, bad_marks), [units[(b, BID)], units[(a, ASK)]])
+    assert [e.filled_wh for e in h.settle(k, (orders, valid, marks), [units[(b, BID)], units[(a, ASK)]])] == [
+        1_500,
+        1_500,
+    ]
+
+
+def test_a_trader_whose_orders_are_all_void_has_no_fill(h):
+    """Trader 2's bids outbid everyone, but both reveals name another order's commitment: void at the clear, so
+    no fill is replayed for them (a replay that ignored the valid bitmap would fill 2,500 Wh)."""
+    b, a, t = h.traders[0], h.traders[1], h.traders[2]
+    orders = [
+        (t, terms(400_000, 1_000, 0, BID)),
+        (b, terms(300_000, 2_000, 0, BID)),
+        (t, terms(390_000, 1_500, 1, BID)),
+        (a, terms(200_000, 1_500, 0, ASK)),
+    ]
+    k, book = h.trade(orders, void=frozenset({0, 2}))
+    assert book[1][0] == 0b1010 and h.market.c.clearings(k)[2] == 1_500
+    units = h.read(k, {(t, BID): 1_000, (b, BID): 1_500})
+    with refused("no fill"):
+        h.settle(k, book, [units[(b, BID)], units[(t, BID)]])
+    (log,) = h.settle(k, book, [units[(b, BID)]])
+    assert log.filled_wh == 1_500
+
+
+def test_a_side_above_1_is_no_meter_and_no_duplicate_of_side_0_or_1(h):
+    """A unit of side 2**96 | 1 (or 2**96) is its own (trader, side): not a duplicate of the trader's ask (the
+    transient map's key), but twice in a call it is one."""
+    b, a = h.traders[0], h.traders[1]
+    k, book = trade(h)
+    units = h.read(k, {(b, BID): 1_500, (a, ASK): 1_500})
+    for side in (2**96 | 1, 2**96, 2, 2**256 - 1):
+        odd = dataclasses.replace(units[(a, ASK)], side=side)
+        with refused("duplicate unit"):
+            h.settle(k, book, [units[(a, ASK)], odd, units[(b, BID)], odd])
+        with refused("no meter"):
+            h.settle(k, book, [units[(b, BID)], units[(a, ASK)], odd])
+    assert len(h.settle(k, book, [units[(b, BID)], units[(a, ASK)]])) == 2
 
 
 def test_a_meter_swap_does_not_settle_an_interval_twice(h):

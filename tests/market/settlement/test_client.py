@@ -63,9 +63,9 @@ def trade(chain, market, buyer, seller) -> tuple[int, tuple]:
     for (t, _), s in zip(orders, sealed, strict=True):
         market.reveal(t, s)
     chain.advance_time(PARAMS.reveal_close(k) - chain.now())
-    args = market.prepare(k, PARAMS.zone_fees)
+    args = market.prepare(k, PARAMS.zone_fees, PARAMS.rule)
     market.clear(chain.accounts[0], k, args)
-    return k, (args.orders, args.bids, args.n_bids, args.asks, args.n_asks)
+    return k, args.book
 
 
 def test_deposit_meters_settle_and_views_through_the_client(world):
@@ -98,6 +98,11 @@ def test_deposit_meters_settle_and_views_through_the_client(world):
     assert house.is_settled(meters[BID].address, k) and not house.is_settled(meters[BID].address, k + 1)
     with pytest.raises(ChainRevert, match="market_settlement: already settled"):
         house.settle(owner, k, book, units[:1])
+    orders, valid, marks = book
+    with pytest.raises(ChainRevert, match="market_settlement: book mismatch"):
+        house.settle(owner, k, (orders, valid, marks ^ (1 << 96)), units[:1])
+    with pytest.raises(ChainRevert, match="market_settlement: book mismatch"):
+        house.settle(owner, k, (orders, [valid[0] ^ 1, *valid[1:]], marks), units[:1])
 
 
 def test_withdrawal_after_the_notice_through_the_client(world):
@@ -128,6 +133,7 @@ def test_the_contract_reasons_come_back(world):
 
 SIGNATURE = bytes(31) + b"\x01" + bytes(31) + b"\x01" + b"\x1b"
 TRADER = "0x" + "11" * 20
+VALID = [0] * 8  # an empty valid bitmap
 
 
 @pytest.mark.parametrize(
@@ -158,9 +164,18 @@ def test_the_client_refuses_bad_input_naming_the_field(world):
         ("side", lambda: house.set_meter(owner, owner, 2, TRADER)),
         ("meter", lambda: house.set_meter(owner, owner, 0, "meter")),
         ("trader", lambda: house.set_meter(owner, "0xzz", 0, TRADER)),
-        ("interval", lambda: house.settle(owner, -1, ([], [], 0, [], 0), [])),
+        ("interval", lambda: house.settle(owner, -1, ([], VALID, 0), [])),
         ("book", lambda: house.settle(owner, 1, ([], []), [])),
-        ("units", lambda: house.settle(owner, 1, ([], [], 0, [], 0), [None] * (MAX_UNITS + 1))),
+        ("book", lambda: house.settle(owner, 1, ([], [], 0, [], 0), [])),  # spec v1's sorted lists
+        ("book.orders", lambda: house.settle(owner, 1, ([0] * 2049, VALID, 0), [])),
+        ("book.orders", lambda: house.settle(owner, 1, (5, VALID, 0), [])),
+        (r"book.orders\[1\]", lambda: house.settle(owner, 1, ([0, -1], VALID, 0), [])),
+        ("book.valid", lambda: house.settle(owner, 1, ([], [0] * 7, 0), [])),
+        ("book.valid", lambda: house.settle(owner, 1, ([], "0" * 8, 0), [])),
+        (r"book.valid\[7\]", lambda: house.settle(owner, 1, ([], [0] * 7 + [2**256], 0), [])),
+        ("book.marks", lambda: house.settle(owner, 1, ([], VALID, -1), [])),
+        ("book.marks", lambda: house.settle(owner, 1, ([], VALID, 1.0), [])),
+        ("units", lambda: house.settle(owner, 1, ([], VALID, 0), [None] * (MAX_UNITS + 1))),
         (
             "house",
             lambda: SettlementClient.deploy(

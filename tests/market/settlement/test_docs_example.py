@@ -5,9 +5,13 @@ prints it."""
 
 from __future__ import annotations
 
-from gridchain.market.model import RULE_UNIFORM, book_hash
+import dataclasses
+
+from gridchain.market.clearing import prepare_clear
+from gridchain.market.model import RULE_UNIFORM
 from gridchain.market.settlement import model as s
-from tests.market.test_docs_example import EXAMPLE, FEES, NAMES, PAGE, n, run
+from tests.market.harness import MARKET, PARAMS, honest
+from tests.market.test_docs_example import EXAMPLE, FEES, NAMES, PAGE, n
 
 HOUSE = "0x" + "40" * 20
 OWNER = "0x" + "0a" * 20
@@ -17,10 +21,18 @@ DEPOSITS = {"B1": 1_000_000, "B2": 200_000, "A1": 1_000_000, "A2": 1_000_000}
 HOUSE_FLOAT = 1_000_000
 
 
+def cleared() -> tuple[s.Clearing, s.Book]:
+    """The example (rule 0) committed, revealed and cleared through the market's twin: its stored clearing and the
+    book (orders, valid bitmap, marks) whose hash it holds."""
+    params = dataclasses.replace(PARAMS, zones=2, zone_fees=FEES, rule=RULE_UNIFORM)
+    interval = honest(EXAMPLE, params)
+    args = prepare_clear(MARKET, interval.k, interval.committed, interval.revealed, FEES, RULE_UNIFORM)
+    c = interval.clear(args)
+    return s.Clearing(c.buy_price, c.sell_price, c.volume_wh, c.orders, c.book), args.book
+
+
 def settle() -> tuple[s.SettlementModel, list[tuple[str, s.UnitSettled]]]:
-    args, result, _ = run(RULE_UNIFORM)
-    book = (args.orders, args.bids, args.n_bids, args.asks, args.n_asks)
-    clearing = s.Clearing(result.buy_price, result.sell_price, result.volume_wh, len(args.orders), book_hash(*book))
+    clearing, book = cleared()
     model = s.SettlementModel.create(OWNER, 900, 96, FEES, 1, HOUSE, UTILITY, 96 * 900 + 2 * 86400)
     who = dict(zip(NAMES, EXAMPLE, strict=True))
     model.deposit(HOUSE, HOUSE_FLOAT)

@@ -1,8 +1,9 @@
 """The settlement contract under random sequences of deposits, withdrawals with notice and time travel, trades on
-the market, meter rebinding and settlements of random units (honest, duplicated, with a tampered book or reading),
-against its twin. After every step (House.check): the contract's coins == total_held == the sum of balances ==
-deposits - withdrawals, and every balance, debt and notice agrees; across the run no (meter, interval) and no
-(trader, side, interval) is settled twice."""
+the market (some reveals void), meter rebinding and settlements of random units (honest, duplicated, with a
+tampered book: orders, marks or valid bitmap, or a tampered reading), against its twin. After every step
+(House.check): the contract's coins == total_held == the sum of balances == deposits - withdrawals, and every
+balance, debt and notice agrees; across the run no (meter, interval) and no (trader, side, interval) is settled
+twice."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from gridchain.market.clearing import unpack16
 from gridchain.market.settlement import model as s
 from tests.market.book import ASK, BID, terms
 from tests.market.settlement.harness import NOTICE_S, House
@@ -22,6 +22,7 @@ from tests.support.mirrored import fresh_traces
 ORDER = st.tuples(
     st.integers(0, 2), st.integers(100_000, 400_000), st.integers(500, 4_000), st.integers(0, 1), st.integers(0, 1)
 )
+VOID = st.sampled_from([False, False, False, True])  # the reveal names another order's commitment
 
 
 class SettlementMachine(RuleBasedStateMachine):
@@ -67,15 +68,13 @@ class SettlementMachine(RuleBasedStateMachine):
     @rule(orders=st.lists(ORDER, min_size=4, max_size=8), data=st.data())
     def trade(self, orders, data):
         book = [(self._trader(t), terms(p, e, z, side)) for t, p, e, z, side in orders]
-        k, args = self.h.trade(book)
+        void = frozenset(r for r in range(len(book)) if data.draw(VOID))
+        k, args = self.h.trade(book, void=void)
         pairs = [(t, side) for t in self.h.traders for side in (BID, ASK)]
         metered = {p: data.draw(st.sampled_from([0, 500, 1_500, 3_000, 8_000])) for p in pairs}
         units = self.h.read(k, metered)
         c = s.Clearing(*self.h.market.c.clearings(k))
-        filled = set()
-        for side, words, n, price in ((BID, args[1], args[2], c.buy_price), (ASK, args[3], args[4], c.sell_price)):
-            fills = s.unit_fills(args[0], unpack16(words, n), c.volume_wh, side, price, self.h.market.zone_fees)
-            filled |= {(t, side) for t in fills}
+        filled = set(s.unit_fills(args, c.buy_price, c.sell_price, c.volume_wh, self.h.market.zone_fees))
         idle = [u for p, u in units.items() if (p[0].lower(), p[1]) not in filled]
         units = {p: u for p, u in units.items() if (p[0].lower(), p[1]) in filled}
         if units:
@@ -83,7 +82,9 @@ class SettlementMachine(RuleBasedStateMachine):
 
     @rule(
         data=st.data(),
-        how=st.sampled_from(["honest", "honest", "honest", "duplicate", "book", "reading", "uncleared", "idle"]),
+        how=st.sampled_from(
+            ["honest", "honest", "honest", "duplicate", "book", "marks", "valid", "reading", "uncleared", "idle"]
+        ),
     )
     def settle(self, data, how):
         if not self.pending:
@@ -95,6 +96,10 @@ class SettlementMachine(RuleBasedStateMachine):
             sent.append(sent[0])
         elif how == "book":
             book = ([*book[0][:-1], book[0][-1] ^ (1 << 8)], *book[1:])
+        elif how == "marks":
+            book = (book[0], book[1], book[2] ^ data.draw(st.sampled_from([1 << 32, 1 << 48, 1 << 96, 1 << 144])))
+        elif how == "valid":
+            book = (book[0], [book[1][0] ^ (1 << data.draw(st.integers(0, 9))), *book[1][1:]], book[2])
         elif how == "reading":
             sent[0] = dataclasses.replace(sent[0], active_wh=sent[0].active_wh + 1)
         elif how == "idle" and idle:

@@ -14,12 +14,20 @@ from gridchain.chain.gateway import Gateway, Receipt
 from gridchain.checks import check_int, parse_address
 from gridchain.crypto.keys import compact, normalize_signature
 from gridchain.errors import InputError
-from gridchain.market.settlement.model import MAX_READING_WH, MAX_UNITS, Unit, UnitSettled
+from gridchain.market.settlement.model import (
+    MAX_ORDERS,
+    MAX_READING_WH,
+    MAX_UNITS,
+    VALID_WORDS,
+    Book,
+    Unit,
+    UnitSettled,
+)
 
 CONTRACT = "market_settlement"
 MAX_PROOF = 32  # the contract's proof bound
 UINT256_MAX = 2**256 - 1
-BOOK_FIELDS = 5  # (orders, bids, n_bids, asks, n_asks)
+BOOK_FIELDS = 3  # (orders, valid bitmap, marks): `gridchain.market.clearing.ClearArgs.book`
 
 
 def unit_of(
@@ -40,10 +48,21 @@ def unit_of(
     return Unit(trader, side, active_wh, reactive_varh, r, vs, tuple(proof))
 
 
-def _book(book: tuple) -> tuple:
+def _book(book: Book) -> tuple:
+    """The book as the contract takes it; InputError naming the part that cannot be encoded."""
     if not isinstance(book, tuple | list) or len(book) != BOOK_FIELDS:
-        raise InputError("book", "expected (orders, bids, n_bids, asks, n_asks) as handed to the clear")
-    return tuple(book)
+        raise InputError("book", "expected (orders, valid bitmap, marks) as the clear hashed it (ClearArgs.book)")
+    orders, valid, marks = book
+    if not isinstance(orders, list | tuple) or len(orders) > MAX_ORDERS:
+        raise InputError("book.orders", f"expected at most {MAX_ORDERS} order words")
+    if not isinstance(valid, list | tuple) or len(valid) != VALID_WORDS:
+        raise InputError("book.valid", f"expected {VALID_WORDS} words of the valid reveals' bitmap")
+    for i, word in enumerate(orders):
+        check_int(f"book.orders[{i}]", word, 0, UINT256_MAX)
+    for i, word in enumerate(valid):
+        check_int(f"book.valid[{i}]", word, 0, UINT256_MAX)
+    check_int("book.marks", marks, 0, UINT256_MAX)
+    return list(orders), list(valid), marks
 
 
 class SettlementClient(ContractClient):
@@ -95,10 +114,10 @@ class SettlementClient(ContractClient):
 
     # -- settlement ------------------------------------------------------------------------------------------
     def settle(
-        self, sender: str, interval: int, book: tuple, units: Sequence[Unit]
+        self, sender: str, interval: int, book: Book, units: Sequence[Unit]
     ) -> tuple[list[UnitSettled], Receipt]:
-        """Settle `units` of cleared `interval`; `book` = (orders, bids, n_bids, asks, n_asks) as handed to the
-        clear. Returns the UnitSettled events in unit order."""
+        """Settle `units` of cleared `interval`; `book` = (orders, valid bitmap, marks) as the clear hashed it
+        (`ClearArgs.book`). Returns the UnitSettled events in unit order."""
         check_int("interval", interval, 0, UINT256_MAX)
         if len(units) > MAX_UNITS:
             raise InputError("units", f"{len(units)} units, at most {MAX_UNITS} a call")

@@ -7,7 +7,8 @@ holds a deposit and one bound meter of its side; each meter signs 96 readings of
 interval, seeded noise around it), the gateway anchors each 96-leaf day root, and the keeper settles every filled
 (trader, side) in calls of 50 units. Then a trader holding coins deposits again, requests a withdrawal and, after
 the notice, withdraws. Every figure is a receipt's gasUsed under the report's hardfork; per unit = a full call's
-gas / 50 (its book's calldata and hash included).
+gas / 50 (its book's calldata and hash, and the one pass over its 1,000 orders, included). The book is the clear's
+(orders, valid bitmap, marks): `ClearArgs.book`.
 """
 
 from __future__ import annotations
@@ -92,12 +93,8 @@ def settle_book(gateway: Gateway, orders: int, traders_per_side: int, leaves: in
     meters = bind_meters(settlement, metering, traders)
     k, args, _ = clear_seeded(gateway, market, book_orders(traders, orders))
     c = market.clearing(k)
-    filled = {}
-    for side, positions, price in ((BID, args.bid_positions, c.buy_price), (ASK, args.ask_positions, c.sell_price)):
-        for trader, (energy_wh, _) in unit_fills(
-            args.orders, positions, c.volume_wh, side, price, PARAMS.zone_fees
-        ).items():
-            filled[(trader, side)] = energy_wh
+    fills = unit_fills(args.book, c.buy_price, c.sell_price, c.volume_wh, PARAMS.zone_fees)
+    filled = {key: energy_wh for key, (energy_wh, _) in fills.items()}
     day = k * PARAMS.interval_s // DAY_S
     first = day * (DAY_S // PARAMS.interval_s)
     rng = np.random.default_rng([BOOK_SEED, 7])
@@ -116,7 +113,7 @@ def settle_book(gateway: Gateway, orders: int, traders_per_side: int, leaves: in
     for trader, side in sorted(filled, key=lambda key: (key[1], key[0])):  # buyers first: the house is paid first
         proof = anchors.proof(meters[trader].address, k * PARAMS.interval_s)
         units.append(unit_of(trader, side, filled[(trader, side)], 0, proof.signed.signature, proof.proof))
-    book = (args.orders, args.bids, args.n_bids, args.asks, args.n_asks)
+    book = args.book
     calls = []
     for start in range(0, len(units), units_per_call):
         batch = units[start : start + units_per_call]

@@ -1,5 +1,7 @@
 """Twin of contracts/market_settlement.vy: the community's clearing house settling a call market's fills in energy
-coins against each party's anchored meter readings (specification v1 with the contract's header @dev choices).
+coins against each party's anchored meter readings (specification v1 with the contract's header @dev choices, on
+the market's specification v2 book: the clear's (orders, valid bitmap, marks), each order's fill replayed from the
+marks by `gridchain.market.model.fill_of`, the market's own rule).
 
 Pure: the market's stored clearing, a meter's registration and the reading check are handed in (the check as a
 callable, so the twin needs no metering contract). Every method raises SettlementError with the contract's reason
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gridchain.errors import ContractRevert
-from gridchain.market.model import MASK24, MASK32, book_hash
+from gridchain.market.model import MAX_ORDERS, VALID_WORDS, book_hash, fee, fill_of, is_valid
 
 INTERVAL_S = 900
 MAX_NOTICE_S = 60 * 86400
@@ -80,29 +82,38 @@ class UnitSettled:
 Verifier = Callable[[str, int, Unit], bool]
 
 
+Book = tuple[list[int], list[int], int]  # (orders, valid bitmap: 8 words, marks), as the clear hashed it
+
+
 def unit_fills(
-    orders: list[int], positions: list[int], volume_wh: int, side: int, price: int, zone_fees: int
-) -> dict[str, tuple[int, int]]:
-    """Per trader of one side: (filled energy [Wh], amount [micro-coin]) with the list filled in order up to the
-    volume; a bid's amount ceil((price + fee) q / 1000), an ask's floor((price - fee) q / 1000), per order."""
-    out: dict[str, tuple[int, int]] = {}
-    left = volume_wh
-    for p in positions:
-        if left == 0:
-            break
-        word = orders[p]
-        q = min((word >> 8) & MASK24, left)
-        left -= q
-        f = (zone_fees >> (32 * ((word >> 1) & 127))) & MASK32
-        money = -(-(price + f) * q // 1000) if side == BID else (price - f) * q // 1000
-        trader = "0x" + format(word >> 96, "040x")
-        e, a = out.get(trader, (0, 0))
-        out[trader] = (e + q, a + money)
+    book: Book, buy_price: int, sell_price: int, volume_wh: int, zone_fees: int
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per (trader, side) with a fill: (filled energy [Wh], amount [micro-coin]), each order's fill by the market's
+    `fill_of`; a bid's amount ceil((buy_price + fee) q / 1000), an ask's floor((sell_price - fee) q / 1000), per
+    order."""
+    orders, words, marks = book
+    valid = [is_valid(words, r) for r in range(len(orders))]
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    for r, word in enumerate(orders):
+        q = fill_of(orders, valid, marks, volume_wh, r, zone_fees)
+        if q == 0:
+            continue
+        f = fee(zone_fees, (word >> 1) & 127)
+        side = word & 1
+        money = -(-(buy_price + f) * q // 1000) if side == BID else (sell_price - f) * q // 1000
+        key = ("0x" + format(word >> 96, "040x"), side)
+        e, a = out.get(key, (0, 0))
+        out[key] = (e + q, a + money)
     return out
 
 
-def _unpack16(words: list[int], n: int) -> list[int]:
-    return [(words[t // 16] >> (16 * (t % 16))) & 0xFFFF for t in range(n)]
+def _check_abi(book: Book) -> None:
+    """The bounds the contract's ABI decoder enforces (a revert without reason there)."""
+    orders, words, marks = book
+    if len(orders) > MAX_ORDERS or len(words) != VALID_WORDS:
+        raise ValueError("abi: orders above 2,048 or a valid bitmap not of 8 words (the contract reverts)")
+    if any(not 0 <= v < 2**256 for v in [*orders, *words, marks]):
+        raise ValueError("abi: a value outside uint256")
 
 
 @dataclass
@@ -211,34 +222,26 @@ class SettlementModel:
         return taken, due - taken
 
     def settle(
-        self,
-        interval: int,
-        clearing: Clearing | None,
-        book: tuple[list[int], list[int], int, list[int], int],
-        units: list[Unit],
-        verify: Verifier,
+        self, interval: int, clearing: Clearing | None, book: Book, units: list[Unit], verify: Verifier
     ) -> list[UnitSettled]:
-        """`clearing`: the market's `clearings(k)` (None: not cleared); `book`: (orders, bids, n_bids, asks,
-        n_asks) as handed to the clear. All checks run before anything changes (the contract reverts whole)."""
+        """`clearing`: the market's `clearings(k)` (None: not cleared); `book`: (orders, valid bitmap, marks) as the
+        clear hashed it. All checks run before anything changes (the contract reverts whole)."""
+        _check_abi(book)
         _fail(clearing is not None, "not cleared")
-        orders, bids, n_bids, asks, n_asks = book
-        _fail(book_hash(orders, bids, n_bids, asks, n_asks) == clearing.book, "book mismatch")
+        _fail(book_hash(*book) == clearing.book, "book mismatch")
         keys = [(u.trader.lower(), u.side) for u in units]
         _fail(len(set(keys)) == len(keys), "duplicate unit")
-        fills = (
-            unit_fills(orders, _unpack16(bids, n_bids), clearing.volume_wh, BID, clearing.buy_price, self.zone_fees),
-            unit_fills(orders, _unpack16(asks, n_asks), clearing.volume_wh, ASK, clearing.sell_price, self.zone_fees),
-        )
+        fills = unit_fills(book, clearing.buy_price, clearing.sell_price, clearing.volume_wh, self.zone_fees)
         trial = copy.deepcopy(self)
         logs = [trial._settle_unit(interval, clearing, u, fills, verify) for u in units]
         self.__dict__.update(trial.__dict__)
         return logs
 
-    def _settle_unit(self, k: int, clearing: Clearing, u: Unit, fills: tuple, verify: Verifier) -> UnitSettled:
+    def _settle_unit(self, k: int, clearing: Clearing, u: Unit, fills: dict, verify: Verifier) -> UnitSettled:
         trader = u.trader.lower()
         meter = self.meter_of.get((trader, u.side), ZERO)
         _fail(meter != ZERO, "no meter")
-        e, amount = fills[u.side].get(trader, (0, 0))
+        e, amount = fills.get((trader, u.side), (0, 0))
         _fail(e > 0, "no fill")
         m = u.active_wh
         _fail(m <= MAX_READING_WH, "reading out of range")
