@@ -493,16 +493,16 @@ ENDS = {
         (1, 3),  # through K = through L = 2,000, nothing left
         (0, 2),  # next bid 270 >= next ask 130
     ),
-    "both used up, the next pair apart": (
+    "both used up, the next pair one apart": (
         [
             order(1, 300, 1_000, 0),
             order(2, 280, 1_000, 0),
             order(3, 100, 1_000, 1),
             order(4, 120, 1_000, 1),
-            order(5, 100, 500, 0),
-            order(6, 200, 500, 1),
+            order(5, 199, 500, 0),
+            order(6, 180, 500, 1),
         ],
-        (1, 3),  # next bid 90 < next ask 210
+        (1, 3),  # next bid 189 < next ask 190
         (0, 2),
     ),
     "both used up, the next pair at one price": (
