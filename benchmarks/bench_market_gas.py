@@ -29,16 +29,18 @@ TARGETS = {"commit_plus_reveal_max": 60_000, "clear_per_order_at_1000_max": 2_50
 # interval 900 s; a reveal window of an hour, so that 2,048 reveals fit even where every block adds a second
 INTERVAL_S, REVEAL_S, GATE_S, HORIZON, ZONES = 900, 3_600, 60, 96, 2
 ZONE_FEES = 20_000 << 32  # zone 0 free, zone 1 20,000 micro-coins per kWh
+RULE = 0  # uniform price (Bench takes the other rule too)
 TRADERS = 10
 
 
 class Bench:
     """One call market on one chain, and the receipts of the intervals traded on it."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, rule: int = RULE) -> None:
         self.g = gateway
+        self.rule = rule
         self.artifact = compile_contract("call_market")
-        args = [INTERVAL_S, REVEAL_S, GATE_S, HORIZON, ZONES, ZONE_FEES, 0]
+        args = [INTERVAL_S, REVEAL_S, GATE_S, HORIZON, ZONES, ZONE_FEES, rule]
         receipt = gateway.deploy(self.artifact, args, gateway.accounts[0])
         self.address, self.deploy_gas = receipt.contract_address, receipt.gas_used
 
@@ -64,7 +66,7 @@ class Bench:
             revealed.append(receipt.named("Revealed")[0].args)
             reveals.append(receipt.gas_used)
         self.to(k * INTERVAL_S - GATE_S)
-        book = prepare_clear(k, committed, revealed, ZONE_FEES)
+        book = prepare_clear(k, committed, revealed, ZONE_FEES, self.rule)
         data = encode_call(self.artifact, "clear", list(book.args()))
         clear = self.send("clear", list(book.args()), self.g.accounts[0])
         event = clear.named("Cleared")[0].args
@@ -80,8 +82,8 @@ class Bench:
                 "standard_intrinsic": intrinsic_gas(data),
                 "floor_binds": clear.gas_used == calldata_floor(data),
                 "under_cap": clear.gas_used < TX_GAS_CAP,
-                "bids": book.n_bids,
-                "asks": book.n_asks,
+                "bids": len(book.bid_positions),
+                "asks": len(book.ask_positions),
                 "volume_wh": event["volume_wh"],
                 "price": event["buy_price"],
             },

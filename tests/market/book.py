@@ -45,40 +45,31 @@ def commitment(market: str, interval: int, order: int, salt: bytes) -> bytes:
 
 @dataclass
 class ClearArgs:
+    """`clear`'s arguments (digests as ints) and what the keeper knows beside them, mutable for tampering."""
+
     interval: int
-    commitments: list[bytes]
+    commitments: list[int]
     orders: list[int]
     refs: list[int]
-    mismatched: list[bytes]
-    bids: list[int]
-    n_bids: int
-    asks: list[int]
-    n_asks: int
+    mismatched: list[int]
+    marks: int
     valid: list[int]  # reveal positions of the valid orders (not an argument)
+    bid_positions: list[int]  # the valid bids' reveal positions in rank order (not an argument)
+    ask_positions: list[int]
 
     def args(self) -> tuple:
-        return (
-            self.interval,
-            self.commitments,
-            self.orders,
-            self.refs,
-            self.mismatched,
-            self.bids,
-            self.n_bids,
-            self.asks,
-            self.n_asks,
-        )
+        return (self.interval, self.commitments, self.orders, self.refs, self.mismatched, self.marks)
 
 
 def prepare_clear(
-    interval: int, committed: list[dict], revealed: list[dict], zone_fees: int, market: str = ""
+    interval: int, committed: list[dict], revealed: list[dict], zone_fees: int, rule: int = 0, market: str = ""
 ) -> ClearArgs:
     """`gridchain.market.clearing.prepare_clear` on boa's event dicts."""
     events_c = [Committed(interval, e["index"], bytes(e["commitment"])) for e in committed]
     events_r = [Revealed(interval, e["index"], e["commit_index"], e["order"], bytes(e["commitment"])) for e in revealed]
-    a = clearing.prepare_clear(market, interval, events_c, events_r, zone_fees)
+    a = clearing.prepare_clear(market, interval, events_c, events_r, zone_fees, rule)
     valid = [r for r, ok in enumerate(a.valid) if ok]
-    return ClearArgs(interval, *a.as_args(), valid)
+    return ClearArgs(interval, *a.as_args(), valid, a.bid_positions, a.ask_positions)
 
 
 def random_orders(traders: list[str], n: int, seed: int, zones: int = 2) -> list[tuple[str, int, bytes]]:

@@ -66,7 +66,8 @@ class Interval:
         return event
 
     def args(self) -> ClearArgs:
-        return prepare_clear(self.model.market, self.k, self.committed, self.revealed, self.model.params.zone_fees)
+        p = self.model.params
+        return prepare_clear(self.model.market, self.k, self.committed, self.revealed, p.zone_fees, p.rule)
 
     def clear(self, args: ClearArgs | None = None, now: int | None = None) -> Cleared:
         args = self.args() if args is None else args

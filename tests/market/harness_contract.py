@@ -29,6 +29,7 @@ class Market:
     def __init__(self, rule: int = 0, zone_fees: int = ZONE_FEES, **params) -> None:
         self.c = deploy(rule=rule, zone_fees=zone_fees, **params)
         self.zone_fees = zone_fees
+        self.rule = rule
         self.interval_s = self.c.INTERVAL_S()
         self.lead_s = self.c.GATE_S() + self.c.REVEAL_S()
         self.gate_s = self.c.GATE_S()
@@ -78,7 +79,7 @@ class Market:
         return event
 
     def book(self, k: int) -> ClearArgs:
-        return prepare_clear(k, self.committed.get(k, []), self.revealed.get(k, []), self.zone_fees)
+        return prepare_clear(k, self.committed.get(k, []), self.revealed.get(k, []), self.zone_fees, self.rule)
 
     def clear(self, args: ClearArgs, keeper: str | None = None) -> dict:
         self.c.clear(*args.args(), sender=keeper or boa.env.eoa)

@@ -61,7 +61,7 @@ class MirroredMarket(Mirrored):
 
     def args(self, k: int) -> ClearArgs:
         committed, revealed = self.committed.get(k, []), self.revealed.get(k, [])
-        return prepare_clear(self.model.market, k, committed, revealed, self.params.zone_fees)
+        return prepare_clear(self.model.market, k, committed, revealed, self.params.zone_fees, self.params.rule)
 
     def clear(self, k: int, args: ClearArgs, sender: str | None = None) -> None:
         sender = sender or str(boa.env.eoa)

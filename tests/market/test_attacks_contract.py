@@ -1,13 +1,18 @@
 """Attacks on contracts/call_market.vy, by traders (attacker accounts) and by a dishonest keeper: what each tries and
-the check that stops it. The last test shows a hole in spec v1 (a reveal's commit index is not bounded)."""
+the check that stops it. Spec v2's keeper hands in `marks`, its claim about the walk: every false claim (the
+marginal pair shifted, no trade on a crossing book, a boundary moved, a position beyond the orders) is refused.
+One test shows a hole in spec v1 (a reveal's commit index is not bounded), fixed since."""
 
 from __future__ import annotations
 
 import boa
 import pytest
 
+from gridchain.market.clearing import marks_of
+from gridchain.market.model import TRADED, decode_marks, digest
 from tests.market.book import ASK, BID, FLAG, commitment, effective_price, order_word, pack16, terms
 from tests.market.harness_contract import ZONE_FEES, Market
+from tests.market.marks import marks, with_fields
 
 
 def reason(text: str):
@@ -56,7 +61,7 @@ def test_copied_commitment_cannot_be_opened_by_the_copier(m, honest, attacker):
     m.reveal(honest[1], k, 2, BOOK[1], ask_salt)
     m.travel_to(m.reveal_close(k))
     args = m.book(k)
-    assert args.valid == [1, 2] and args.mismatched == [stolen["commitment"]]
+    assert args.valid == [1, 2] and args.mismatched == [digest(stolen["commitment"])]
     event = m.clear(args)
     assert (event["buy_price"], event["volume_wh"]) == ((300_000 + 220_000) // 2, 3_000)
 
@@ -77,34 +82,188 @@ def test_a_commitment_of_another_market_does_not_open_here(honest):
 
 
 def test_keeper_cannot_omit_an_order(m, honest):
+    """Bid 0 (300,000 x 4,000 Wh) takes the ask (220,000 effective x 3,000 Wh) whole: K = 0, L = 1. A keeper that
+    leaves bid 0 out hands in its reveal or not, calls it void, or claims the walk without it."""
     k = m.next_interval()
     args = m.trade(k, list(zip(honest, BOOK, strict=False)))
-    bids, asks = args.bids, args.asks
-    args.bids, args.n_bids = pack16([0]), 1  # leave out the second bid
-    with reason("orders missing"):
-        m.clear(args)
-    args.bids = bids
-    args.orders, args.refs = args.orders[:2], pack16([0, 1])  # leave out its reveal
+    honest_marks = args.marks
+    assert honest_marks == marks(0, 1, 0, 1)
+    orders, refs = args.orders, args.refs
+    args.orders, args.refs = orders[1:], pack16([1, 2])  # its reveal left out
     with reason("reveal chain"):
         m.clear(args)
-    args = m.book(k)
-    args.refs, args.mismatched = pack16([0, 1, FLAG | 2]), [args.commitments[2]]  # call it a mismatch
-    args.bids, args.n_bids = pack16([0]), 1
+    args.orders, args.refs, args.mismatched = orders, pack16([FLAG | 0, 1, 2]), [args.commitments[0]]  # "void"
     with reason("not a mismatch"):
         m.clear(args)
-    assert args.asks == asks
+    args.refs, args.mismatched = refs, []
+    args.marks = marks_of(args.orders, [2], [1], ZONE_FEES, 0)  # the walk without it: bid 2 against the ask
+    assert decode_marks(args.marks).k == 2
+    with reason("marginal pair not matched"):  # bid 0 ranks first: bid 2 starts at 4,000 Wh, the ask ends at 3,000
+        m.clear(args)
+    args.marks = honest_marks
+    assert m.clear(args)["volume_wh"] == 3_000
 
 
 def test_keeper_cannot_reorder_a_tie(m, honest):
-    """Two bids at the same effective price (one in each zone): the earlier reveal goes first."""
+    """Two bids at the same effective price (one in each zone): the earlier reveal ranks first and takes the ask."""
     k = m.next_interval()
     book = [terms(200_000, 1_000, 0, ASK), terms(320_000, 1_000, 1, BID), terms(300_000, 1_000, 0, BID)]
     args = m.trade(k, list(zip(honest, book, strict=False)))
     assert effective_price(args.orders[1], ZONE_FEES) == effective_price(args.orders[2], ZONE_FEES) == 300_000
-    assert args.bids == pack16([1, 2])
-    args.bids = pack16([2, 1])
-    with reason("bids not sorted"):
+    assert args.bid_positions == [1, 2] and args.marks == marks(1, 0, 1, 0)
+    honest_marks = args.marks
+    for change, why in (
+        ({"k": 2, "b": 2}, "marginal pair not matched"),  # bid 2 after bid 1: 1,000..2,000 Wh, the ask 0..1,000
+        ({"b": 2}, "wrong bid boundary"),  # bid 2 the one filled
+        ({"b": 2, "before_b": 1_000}, "wrong bid boundary"),
+    ):
+        args.marks = with_fields(honest_marks, **change)
+        with reason(why):
+            m.clear(args)
+
+
+# bids 300,000 (2,000 Wh), 260,000 (2,000), 240,000 (2,000); asks 200,000 (1,000), 220,000 (1,000), 250,000
+# (3,000), zone 0 (no fee). The walk: bid 0 takes asks 1 and 3 (2,000 Wh, both used up), bid 2 takes 2,000 Wh of
+# ask 5 and is used up; bid 4 (240,000) does not cross ask 5: K = 2, L = 5, volume 4,000 Wh at 255,000.
+SHIFT = [
+    terms(300_000, 2_000, 0, BID),
+    terms(200_000, 1_000, 0, ASK),
+    terms(260_000, 2_000, 0, BID),
+    terms(220_000, 1_000, 0, ASK),
+    terms(240_000, 2_000, 0, BID),
+    terms(250_000, 3_000, 0, ASK),
+]
+
+
+@pytest.mark.parametrize("rule", [0, 1])
+def test_keeper_cannot_shift_the_marginal_pair_to_move_the_price(honest, attackers, rule):
+    """K one rank later would price at (240,000 + 250,000) // 2 (rule 0) or exclude bid 4 instead of bid 2
+    (rule 1); one rank earlier, with or without L, would stop the walk at 2,000 Wh and price at 250,000 or
+    260,000. Each is refused, and so is every pair the walk fills before its last."""
+    with boa.env.anchor():
+        m = Market(rule=rule)
+        k = m.next_interval()
+        traders = honest + [a.address for a in attackers(2)]
+        args = m.trade(k, list(zip(traders, SHIFT, strict=True)))
+        honest_marks = args.marks
+        assert decode_marks(honest_marks).k == 2 and decode_marks(honest_marks).l == 5
+        for change, why in (
+            ({"k": 4}, "marginal pair does not cross"),  # later
+            ({"k": 0}, "marginal pair not matched"),  # earlier: bid 0 ends at 2,000 Wh, ask 5 starts there
+            ({"k": 0, "l": 3}, "walk goes on"),  # the pair the walk fills before: bid 2 crosses ask 5
+            ({"k": 0, "l": 1}, "walk goes on"),
+            ({"l": 3}, "marginal pair not matched"),  # ask 3 ends at 2,000 Wh, where bid 2 starts
+        ):
+            args.marks = with_fields(honest_marks, **change)
+            with reason(why):
+                m.clear(args)
+        args.marks = honest_marks
+        event = m.clear(args)
+        expected = (255_000, 255_000, 4_000) if rule == 0 else (260_000, 250_000, 2_000)
+        assert (event["buy_price"], event["sell_price"], event["volume_wh"]) == expected
+
+
+def test_keeper_cannot_claim_no_trade_on_a_crossing_book(m, honest):
+    k = m.next_interval()
+    args = m.trade(k, list(zip(honest, BOOK, strict=False)))
+    for word, why in (
+        (0, "book crosses"),  # no trade
+        (TRADED, "marginal ask not valid"),  # trade claimed with every field 0: position 0 is a bid
+        (marks(2, 1), "marginal pair not matched"),  # bid 2 alone against the ask: bid 0 ranks first
+    ):
+        args.marks = word
+        with reason(why):
+            m.clear(args)
+    assert not m.c.cleared(k)
+
+
+@pytest.mark.parametrize("rule", [0, 1])
+def test_keeper_cannot_move_the_bid_boundary_to_favour_a_trader(honest, attacker, rule):
+    """Two bids tie at 300,000 effective (one in each zone), the earlier revealed first; under rule 1 the walk's
+    K (the later of them) is excluded and only the first trades, under rule 0 both. A keeper moving the boundary to
+    the attacker's bid (revealed later), or claiming less energy before the boundary to give it more, is refused."""
+    with boa.env.anchor():
+        m = Market(rule=rule)
+        k = m.next_interval()
+        book = [
+            (honest[0], terms(100_000, 1_000, 0, ASK)),
+            (honest[1], terms(150_000, 1_000, 0, ASK)),
+            (honest[2], terms(320_000, 1_000, 1, BID)),  # eff 300,000
+            (attacker.address, terms(300_000, 1_000, 0, BID)),  # eff 300,000, ranked after position 2
+            (honest[3], terms(90_000, 1_000, 0, BID)),
+        ]
+        args = m.trade(k, book)
+        honest_marks = args.marks
+        assert honest_marks == (marks(3, 1, 3, 1, 1_000, 1_000) if rule == 0 else marks(3, 1, 2, 0))
+        cases = [({"b": 3, "before_b": 0}, "wrong bid boundary")] if rule == 1 else []
+        cases += [
+            ({"b": 4}, "wrong bid boundary"),  # 2,000 Wh before it
+            ({"before_b": decode_marks(honest_marks).before_b + 1}, "wrong boundary energy"),
+        ]
+        if rule == 0:
+            cases.append(({"before_b": 0}, "wrong boundary energy"))  # the attacker's bid would take the volume
+        for change, why in cases:
+            args.marks = with_fields(honest_marks, **change)
+            with reason(why):
+                m.clear(args)
+        args.marks = honest_marks
+        assert m.clear(args)["volume_wh"] == (2_000, 1_000)[rule]
+
+
+def test_keeper_cannot_name_a_position_beyond_the_orders(m, honest):
+    k = m.next_interval()
+    args = m.trade(k, list(zip(honest, BOOK, strict=False)))
+    honest_marks = args.marks
+    for change in ({"k": 3}, {"l": 3}, {"b": 3}, {"a": 3}, {"a": 2**16 - 1}):
+        args.marks = with_fields(honest_marks, **change)
+        with reason("marks out of range"):
+            m.clear(args)
+    for bit in (65, 95, 192, 255):
+        args.marks = honest_marks | 1 << bit
+        with reason("marks out of range"):
+            m.clear(args)
+
+
+def test_a_commitment_digest_above_192_bits_fails_the_chain(m, honest):
+    """The chains link digests below 2**192: the full commitment (spec v1's bytes32), or the digest with a bit
+    above its 192, is another word, not the same commitment cut short."""
+    k = m.next_interval()
+    args = m.trade(k, list(zip(honest, BOOK, strict=False)))
+    digests = args.commitments
+    for wrong in (
+        [int.from_bytes(e["commitment"], "big") for e in m.committed[k]],
+        [digests[0] + 2**192, *digests[1:]],
+        [digests[0], digests[1], digests[2] | 1 << 255],
+    ):
+        args.commitments = wrong
+        with reason("commit chain"):
+            m.clear(args)
+    args.commitments = digests
+    assert m.clear(args)["volume_wh"] == 3_000
+
+
+def test_a_mismatched_reveal_cannot_be_handed_in_as_valid(m, honest, attacker):
+    """The front-runner's reveal of the victim's terms (void: its commitment is not the one at its index) passed
+    off as a valid reveal, or its digest replaced by the copied one's: the reveal chain holds its own."""
+    k = m.next_interval()
+    _, salt = m.commit(honest[0], k, BOOK[0])
+    m.commit_raw(attacker.address, k, m.committed[k][0]["commitment"])  # a copy at index 1
+    _, ask_salt = m.commit(honest[1], k, BOOK[1])
+    m.travel_to(m.reveal_open(k))
+    m.reveal(attacker.address, k, 1, BOOK[0], salt)  # flagged: the attacker is inside its order
+    m.reveal(honest[1], k, 2, BOOK[1], ask_salt)
+    m.travel_to(m.reveal_close(k))
+    args = m.book(k)
+    assert args.refs == pack16([FLAG | 1, 2]) and args.valid == [1] and args.marks == 0
+    flagged = args.mismatched
+    args.refs, args.mismatched, args.marks = pack16([1, 2]), [], marks(0, 1, 0, 1)  # handed in as valid
+    with reason("reveal chain"):
         m.clear(args)
+    args.refs, args.mismatched, args.marks = pack16([FLAG | 1, 2]), [args.commitments[0] + 1], 0
+    with reason("reveal chain"):  # another digest for it
+        m.clear(args)
+    args.refs, args.mismatched = pack16([FLAG | 1, 2]), flagged
+    assert m.clear(args)["volume_wh"] == 0  # the attacker's bid is void: nothing trades
 
 
 @pytest.mark.parametrize("fake", ["appended", "raised_price", "other_trader"])

@@ -1,6 +1,7 @@
 """The keeper's side against the twin: prepare_clear's arguments are accepted for any book, hostile reveals
-included; rule 0 reaches the LP optimum; rule 1 is individually rational and weakly budget balanced; payments
-never exceed a bid or fall below an ask."""
+included, and its marks are the only ones the twin accepts; settlement's replay of the fills from the marks
+(`model.fill_of`) is the keeper's walk; rule 0 reaches the LP optimum; rule 1 is individually rational and weakly
+budget balanced; payments never exceed a bid or fall below an ask."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from gridchain.market.clearing import (
     ClearArgs,
     fills,
     lp_optimum,
+    marks_of,
     pack16,
     payments,
     prepare_clear,
@@ -27,10 +29,15 @@ from gridchain.market.model import (
     RULE_UNIFORM,
     CallMarketModel,
     Committed,
+    MarketError,
+    decode_marks,
     effective_price,
+    energy_before,
+    fill_of,
     unpack,
 )
 from tests.market.harness import BOOK, MARKET, PARAMS, Interval, honest, order, salt, trader, zone_fees
+from tests.market.marks import marks, perturbations
 
 KINDS = ("honest", "duplicate", "index", "salt", "sender")
 
@@ -102,6 +109,106 @@ def test_prepare_clear_is_accepted_and_the_walk_is_the_twins(interval):
     for r in (r for r, ok in enumerate(args.valid) if ok):
         assert interval.revealed[r].commitment == interval.committed[interval.revealed[r].commit_index].commitment
     assert all(q == 0 for q, ok in zip(result.filled_wh, args.valid) if not ok)
+
+
+@settings(deadline=None, derandomize=True)
+@given(books())
+def test_fill_of_replays_the_keepers_walk(interval):
+    """Settlement's replay (an order ranked before its side's boundary filled whole, the boundary the rest of the
+    volume, the others and the void reveals nothing) gives every reveal the keeper's fill, under both rules."""
+    args = interval.args()
+    fees = interval.model.params.zone_fees
+    cleared = interval.clear(args)
+    for rule in (RULE_UNIFORM, RULE_TRADE_REDUCTION):
+        result = fills(args.orders, args.bid_positions, args.ask_positions, fees, rule)
+        word = marks_of(args.orders, args.bid_positions, args.ask_positions, fees, rule)
+        if rule == interval.model.params.rule:
+            assert (word, result.volume_wh) == (args.marks, cleared.volume_wh)
+        replayed = [fill_of(args.orders, args.valid, word, result.volume_wh, r, fees) for r in range(len(args.orders))]
+        assert replayed == result.filled_wh, (rule, args.orders, args.valid)
+        bought = sum(q for q, w in zip(replayed, args.orders) if w & 1 == 0)
+        assert bought == result.volume_wh == sum(q for q, w in zip(replayed, args.orders) if w & 1 == 1)
+
+
+def _book(interval: Interval, args: ClearArgs) -> str:
+    return f"orders {args.orders}, valid {args.valid}, fees {interval.model.params.zone_fees:#x}, marks {args.marks:#x}"
+
+
+@settings(deadline=None, derandomize=True, max_examples=60)
+@given(books())
+def test_the_keepers_marks_are_the_only_ones_accepted(interval):
+    """Every change of the honest marks (each field +-1, each position field at every reveal position and one
+    past the last, TRADED flipped, reserved bits, 0) is refused: the accepted marks are unique, so no change can
+    give the same clearing (the marks are in the book's hash). An accepted change would be a contract bug."""
+    args = interval.args()
+    for label, word in perturbations(args.marks, len(args.orders)):
+        try:
+            cleared = interval.clear(dataclasses.replace(args, marks=word))
+        except MarketError:
+            continue
+        raise AssertionError(
+            f"marks {word:#x} ({label}) accepted beside the keeper's: {cleared}; {_book(interval, args)}"
+        )
+    interval.clear(args)
+
+
+@st.composite
+def small_books(draw):
+    """Two to five honest reveals (a duplicate among them sometimes), prices that cross and tie often."""
+    fees = zone_fees(*draw(st.lists(st.integers(0, 3), min_size=3, max_size=3)))
+    params = dataclasses.replace(
+        PARAMS, zone_fees=fees, rule=draw(st.sampled_from((RULE_UNIFORM, RULE_TRADE_REDUCTION)))
+    )
+    orders = draw(
+        st.lists(
+            st.builds(
+                order, st.integers(0, 5), st.integers(1, 8), st.integers(1, 4), st.integers(0, 1), st.integers(0, 2)
+            ),
+            min_size=2,
+            max_size=5,
+        )
+    )
+    interval = Interval(CallMarketModel(params, MARKET))
+    for j, o in enumerate(orders):
+        interval.commit(o, salt(j))
+    for j, o in enumerate(orders):
+        interval.reveal(o, salt(j), j)
+    if draw(st.booleans()):
+        interval.reveal(orders[0], salt(0), 0)  # void
+    return interval
+
+
+@settings(deadline=None, derandomize=True, max_examples=25)
+@given(small_books())
+def test_exactly_one_marks_word_is_accepted_on_small_books(interval):
+    """Every word the clear could accept (positions below the reveals, each boundary's energy its own or 0, with
+    and without trade) tried on the twin: exactly one passes, the keeper's."""
+    args = interval.args()
+    n, fees = len(args.orders), interval.model.params.zone_fees
+    before = [energy_before(args.orders, args.valid, q, fees) for q in range(n)]
+    words = {0}
+    for k in range(n):
+        for ell in range(n):
+            for b in range(n):
+                for a in range(n):
+                    for before_b in {0, before[b]}:
+                        for before_a in {0, before[a]}:
+                            words.add(marks(k, ell, b, a, before_b, before_a))
+    accepted = []
+    for word in words:
+        try:
+            interval.model.clear(interval.k, *dataclasses.replace(args, marks=word).as_args(), now=interval.clear_time)
+        except MarketError:
+            continue
+        accepted.append(word)
+        del interval.model._clearings[interval.k]  # the next word on the same interval
+    assert accepted == [args.marks], f"accepted {[hex(w) for w in accepted]}; {_book(interval, args)}"
+    m = decode_marks(args.marks)
+    assert m.traded == any(
+        effective_price(args.orders[p], fees) >= effective_price(args.orders[q], fees)
+        for p in args.bid_positions
+        for q in args.ask_positions
+    )
 
 
 @settings(deadline=None, derandomize=True)
@@ -210,7 +317,7 @@ def test_pack16_round_trip():
 def test_prepare_clear_refuses_events_of_another_interval_or_with_gaps():
     interval = honest(BOOK[:2])
     with pytest.raises(InputError, match=r"committed\[0\].interval"):
-        prepare_clear(MARKET, interval.k + 1, interval.committed, [], 0)
+        prepare_clear(MARKET, interval.k + 1, interval.committed, [], 0, RULE_UNIFORM)
     gap = [interval.committed[0], Committed(interval.k, 2, b"\x00" * 32)]
     with pytest.raises(InputError, match=r"committed\[1\].index"):
         interval.committed = gap

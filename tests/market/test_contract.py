@@ -1,6 +1,7 @@
-"""contracts/call_market.vy on its own (the twin's differential test comes at merge): every external function with
-one positive and one negative test, every revert reason, boundary tables for the time windows, ring reuse,
-both rules on hand-computed books with fees in two zones, and which reveals are void."""
+"""contracts/call_market.vy on its own (the twin's differential test: tests/market/test_differential.py): every
+external function with one positive and one negative test, every revert reason (each of spec v2's clear reasons
+from a hand-made bad marks word), boundary tables for the time windows, ring reuse, both rules on hand-computed
+books with fees in two zones, and which reveals are void."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
+from gridchain.market.model import TRADED, decode_marks, digest
 from tests.market.book import ASK, BID, FLAG, commitment, order_word, pack16, terms
 from tests.market.harness_contract import FEES, INTERVAL_S, Market, deploy
+from tests.market.marks import marks, with_fields
 
 MAX = 2048
 
@@ -40,9 +43,12 @@ def traders():
 #   bid B2 240,000 x 5,000 Wh zone 1 -> eff 220,000   ask A2 250,001 x 6,000 Wh zone 0 -> eff 250,001
 # walk: B0-A0 2,000 (A0 done), B0-A1 2,000 (B0 done), B1-A1 2,000 (A1 done), B1-A2 1,000 (B1 done),
 #       B2 220,000 < A2 250,001: stop. Volume 7,000 Wh; K = B1 (260,000), L = A2 (250,001).
-# rule 0: price (260,000 + 250,001) // 2 = 255,000 both sides, volume 7,000 Wh.
+# rule 0: price (260,000 + 250,001) // 2 = 255,000 both sides, volume 7,000 Wh; B = K (4,000 Wh before it),
+#         A = L (6,000 before it).
 # rule 1: B1 and A2 excluded; Qb = 4,000 (B0), Qa = 2,000 + 4,000 (A0, A1); volume 4,000 Wh,
-#         buyers 260,000, sellers 250,001.
+#         buyers 260,000, sellers 250,001; B = B0 (nothing before it), A = A1 (2,000 before it).
+# In reveal positions (HAND's order): bids 0 [0, 4,000 Wh), 2 [4,000, 7,000), 4 [7,000, 12,000) of the bids'
+# cumulative energy; asks 1 [0, 2,000), 3 [2,000, 6,000), 5 [6,000, 12,000).
 HAND = [
     terms(300_000, 4_000, 1, BID),
     terms(180_000, 2_000, 0, ASK),
@@ -103,12 +109,12 @@ def test_commit_links_the_ring_word_and_logs_its_index(m, traders):
     index, salt = m.commit(traders[0], k, HAND[0])
     c = commitment(m.c.address, k, order_word(traders[0], HAND[0]), salt)
     assert index == 0 and m.committed[k][0]["commitment"] == c
-    h = chain192(["uint256", "bytes32"], [0, c])
+    h = chain192(["uint256", "uint256"], [0, digest(c)])
     assert m.c.commit_ring(k % 256) == (h << 64) | (1 << 32) | k
     assert m.commit(traders[1], k, HAND[1])[0] == 1
     word = m.c.commit_ring(k % 256)
     assert (word >> 32) & (2**32 - 1) == 2 and word >> 64 == chain192(
-        ["uint256", "bytes32"], [h, m.committed[k][1]["commitment"]]
+        ["uint256", "uint256"], [h, digest(m.committed[k][1]["commitment"])]
     )
 
 
@@ -152,7 +158,7 @@ def test_reveal_links_the_ring_word_and_logs_the_order(m, traders):
     order = order_word(traders[0], HAND[0])
     c = commitment(m.c.address, k, order, salt)
     assert (e["index"], e["commit_index"], e["order"], e["commitment"]) == (0, 0, order, c)
-    h = chain192(["uint256", "uint256", "uint256", "bytes32"], [0, 0, order, c])
+    h = chain192(["uint256", "uint256", "uint256", "uint256"], [0, 0, order, digest(c)])
     assert m.c.reveal_ring(k % 256) == (h << 64) | (1 << 32) | k
 
 
@@ -208,6 +214,9 @@ def test_reveals_full(m, traders):
 # ---- clear: the hand-computed books ---------------------------------------------------------------------------
 
 
+HONEST_MARKS = {0: marks(2, 5, 2, 5, 4_000, 6_000), 1: marks(2, 5, 0, 3, 0, 2_000)}
+
+
 @pytest.mark.parametrize(("rule", "expected"), [(0, (255_000, 255_000, 7_000)), (1, (260_000, 250_001, 4_000))])
 def test_clear_the_hand_book(traders, rule, expected):
     with boa.env.anchor():
@@ -216,14 +225,11 @@ def test_clear_the_hand_book(traders, rule, expected):
         args = hand_book(m, traders, k)
         # bids by effective price: B0 (pos 0, 280,000), B1 (pos 2, 260,000), B2 (pos 4, 220,000);
         # asks: A0 (pos 1, 180,000), A1 (pos 3, 230,000), A2 (pos 5, 250,001)
-        assert args.bids == pack16([0, 2, 4]) and args.asks == pack16([1, 3, 5])
+        assert args.bid_positions == [0, 2, 4] and args.ask_positions == [1, 3, 5]
+        assert args.marks == HONEST_MARKS[rule]
         event = m.clear(args)
-        book = keccak(
-            encode(
-                ["uint256[]", "uint256[]", "uint256", "uint256[]", "uint256"],
-                [args.orders, args.bids, 3, args.asks, 3],
-            )
-        )
+        valid = [0b111111] + [0] * 7
+        book = keccak(encode(["uint256[]", "uint256[8]", "uint256"], [args.orders, valid, args.marks]))
         assert (event["buy_price"], event["sell_price"], event["volume_wh"]) == expected
         assert event["orders"] == 6 and event["book"] == book
         assert tuple(m.c.clearings(k)) == (*expected, 6, book) and m.c.cleared(k) is True
@@ -248,7 +254,7 @@ def test_uniform_price_with_a_fee_above_the_bid(m, traders):
     k = m.next_interval()
     book = [terms(15_000, 5_000, 1, BID), terms(200_000, 1_000, 0, BID), terms(150_000, 3_000, 1, ASK)]
     args = m.trade(k, list(zip(traders, book, strict=False)))
-    assert args.bids == pack16([1, 0])
+    assert args.bid_positions == [1, 0] and decode_marks(args.marks).k == 1
     event = m.clear(args)
     assert (event["buy_price"], event["sell_price"], event["volume_wh"]) == (185_000, 185_000, 1_000)
 
@@ -286,7 +292,7 @@ def test_clear_window_closed(m, traders):
 # ---- clear: the commit chain ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("change", ["drop", "swap", "extra", "alter"])
+@pytest.mark.parametrize("change", ["drop", "swap", "extra", "alter", "full", "top"])
 def test_commit_chain(m, traders, change):
     k = m.next_interval()
     args = hand_book(m, traders, k)
@@ -296,9 +302,13 @@ def test_commit_chain(m, traders, change):
     elif change == "swap":
         args.commitments = [cs[1], cs[0], *cs[2:]]
     elif change == "extra":
-        args.commitments = [*cs, b"\x01" * 32]
-    else:
-        args.commitments = [b"\x02" * 32, *cs[1:]]
+        args.commitments = [*cs, 1]
+    elif change == "alter":
+        args.commitments = [2, *cs[1:]]
+    elif change == "full":  # spec v1's 256-bit commitment where its digest belongs
+        args.commitments = [int.from_bytes(e["commitment"], "big") for e in m.committed[k]]
+    else:  # a digest with a bit above its 192
+        args.commitments = [cs[0] | 1 << 192, *cs[1:]]
     with reason("commit chain"):
         m.clear(args)
 
@@ -334,34 +344,47 @@ def test_void_reveals_are_left_out(m, traders):
     assert (event["buy_price"], event["volume_wh"], event["orders"]) == (230_000, 2_000, 6)
 
 
-@pytest.mark.parametrize("position", [2, 3, 4, 5, 6, 300, 2**16 - 1])
-def test_a_void_or_absent_reveal_is_not_a_valid_bid(m, traders, position):
+@pytest.mark.parametrize(
+    ("position", "why"),
+    [
+        (2, "marginal bid not valid"),
+        (5, "marginal bid not valid"),
+        (6, "marks out of range"),
+        (2**16 - 1, "marks out of range"),
+    ],
+)
+def test_a_void_or_absent_reveal_is_not_a_marginal_bid(m, traders, position, why):
     k = m.next_interval()
     args = void_book(m, traders, k)
-    args.bids, args.n_bids = pack16([0, position]), 2
-    with reason("not a valid bid"):
+    assert args.marks == marks(0, 1, 0, 1)
+    args.marks = with_fields(args.marks, k=position)
+    with reason(why):
         m.clear(args)
 
 
-def test_not_a_valid_ask(m, traders):
+@pytest.mark.parametrize("position", [0, 2, 3, 4, 5])
+def test_a_bid_or_a_void_reveal_is_not_a_marginal_ask(m, traders, position):
     k = m.next_interval()
     args = void_book(m, traders, k)
-    args.bids, args.n_bids, args.asks, args.n_asks = [], 0, pack16([1, 0]), 2  # the bid listed as an ask
-    with reason("not a valid ask"):
-        m.clear(args)
-    args.bids, args.n_bids, args.asks, args.n_asks = pack16([0]), 1, pack16([1, 1]), 2  # listed twice
-    with reason("not a valid ask"):
+    args.marks = with_fields(args.marks, l=position)
+    with reason("marginal ask not valid"):
         m.clear(args)
 
 
-def test_a_bid_listed_twice_or_on_the_wrong_side(m, traders):
+@pytest.mark.parametrize(
+    ("field", "position", "why"),
+    [
+        ("b", 1, "bid boundary not valid"),
+        ("b", 2, "bid boundary not valid"),
+        ("a", 0, "ask boundary not valid"),
+        ("a", 4, "ask boundary not valid"),
+    ],
+)
+def test_a_void_reveal_or_one_of_the_other_side_is_not_a_boundary(m, traders, field, position, why):
     k = m.next_interval()
     args = void_book(m, traders, k)
-    args.bids, args.n_bids = pack16([0, 0]), 2
-    with reason("not a valid bid"):
-        m.clear(args)
-    args.bids, args.n_bids, args.asks, args.n_asks = pack16([1]), 1, pack16([0]), 1
-    with reason("not a valid bid"):
+    args.marks = with_fields(args.marks, **{field: position})
+    with reason(why):
         m.clear(args)
 
 
@@ -373,13 +396,14 @@ def test_keeper_cannot_void_a_valid_reveal(m, traders):
     refs = [0 | FLAG, 1, 0, FLAG | 0, FLAG | 2, FLAG | 2]
     args.refs = pack16(refs)
     args.mismatched = [true_c, *args.mismatched]
-    args.asks, args.n_asks, args.bids, args.n_bids = pack16([1]), 1, [], 0
+    args.marks = 0  # as if reveal 0 were void: no bid left
     with reason("not a mismatch"):
         m.clear(args)
-    # flag it with a false commitment: the reveal chain breaks
-    args.mismatched = [b"\x07" * 32, *args.mismatched[1:]]
-    with reason("reveal chain"):
-        m.clear(args)
+    # flag it with a false commitment, or the true one with a bit above its 192: the reveal chain breaks
+    for false_c in (7, true_c | 1 << 192):
+        args.mismatched = [false_c, *args.mismatched[1:]]
+        with reason("reveal chain"):
+            m.clear(args)
 
 
 def test_commit_index_out_of_range(m, traders):
@@ -405,7 +429,7 @@ def test_mismatched_count(m, traders):
     k = m.next_interval()
     args = void_book(m, traders, k)
     full = args.mismatched
-    args.mismatched = [*full, b"\x05" * 32]  # one too many
+    args.mismatched = [*full, 5]  # one too many
     with reason("mismatched count"):
         m.clear(args)
     args.mismatched = full[:-1]  # one too few: the last flagged reveal finds none
@@ -426,7 +450,7 @@ def test_reveal_chain(m, traders, change):
     elif change == "reorder":
         args.orders = [args.orders[1], args.orders[0], *args.orders[2:]]
         args.refs = pack16([1, 0, 0, FLAG | 0, FLAG | 2, FLAG | 2])
-        args.bids, args.asks = pack16([1]), pack16([0])
+        args.marks = marks(1, 0, 1, 0)  # the positions as reordered
     else:  # the wrong-index reveal passed off as a valid one: its true commitment is not commitments[0]
         args.refs = pack16([0, 1, 0, 0, FLAG | 2, FLAG | 2])
         args.mismatched = args.mismatched[1:]
@@ -434,19 +458,147 @@ def test_reveal_chain(m, traders, change):
         m.clear(args)
 
 
-# ---- clear: the lists -----------------------------------------------------------------------------------------
+# ---- clear: the marks ------------------------------------------------------------------------------------------
 
 
-def test_bids_and_asks_sorted(m, traders):
-    k = m.next_interval()
-    args = hand_book(m, traders, k)
-    good_bids = args.bids
-    args.bids = pack16([2, 0, 4])
-    with reason("bids not sorted"):
-        m.clear(args)
-    args.bids, args.asks = good_bids, pack16([1, 5, 3])
-    with reason("asks not sorted"):
-        m.clear(args)
+def hand_void_book(m, traders, k):
+    """HAND (positions 0-5), then three void reveals: 6 a duplicate of bid B0, 7 a duplicate of ask A0, 8 bid B1
+    with a wrong salt (flagged)."""
+    salts = [m.commit(t, k, o)[1] for t, o in zip(traders, HAND, strict=False)]
+    m.travel_to(m.reveal_open(k))
+    for i, (t, o) in enumerate(zip(traders, HAND, strict=False)):
+        m.reveal(t, k, i, o, salts[i])
+    m.reveal(traders[0], k, 0, HAND[0], salts[0])
+    m.reveal(traders[1], k, 1, HAND[1], salts[1])
+    m.reveal(traders[2], k, 2, HAND[2], b"\x09" * 32)
+    m.travel_to(m.reveal_close(k))
+    return m.book(k)
+
+
+# Every reason of the clear from the marks, on hand_void_book (9 reveals; honest marks HONEST_MARKS[rule]): a
+# change is a dict of fields to replace or a function of the honest word.
+MARK_CASES = [
+    (0, {"k": 9}, "marks out of range"),
+    (0, {"l": 9}, "marks out of range"),
+    (0, {"b": 9}, "marks out of range"),
+    (0, {"a": 9}, "marks out of range"),
+    (0, {"a": 2**16 - 1}, "marks out of range"),
+    (0, lambda w: w | 1 << 65, "marks out of range"),
+    (0, lambda w: w | 1 << 95, "marks out of range"),
+    (0, lambda w: w | 1 << 192, "marks out of range"),
+    (0, lambda w: w | 1 << 255, "marks out of range"),
+    (0, lambda w: w ^ TRADED, "marks out of range"),  # fields without the walk trading
+    (0, lambda w: 1 << 255, "marks out of range"),
+    (0, {"k": 8}, "marginal bid not valid"),  # the last position: in range, a flagged reveal
+    (0, {"k": 1}, "marginal bid not valid"),  # an ask
+    (0, {"k": 6}, "marginal bid not valid"),  # a duplicate
+    (0, {"l": 0}, "marginal ask not valid"),  # a bid
+    (0, {"l": 7}, "marginal ask not valid"),  # a duplicate
+    (0, {"k": 4}, "marginal pair does not cross"),  # 220,000 < 250,001
+    (0, {"k": 0, "l": 5}, "marginal pair not matched"),  # B0 ends at 4,000, A2 starts at 6,000
+    (0, {"k": 4, "l": 1}, "marginal pair not matched"),  # B2 starts at 7,000, A0 ends at 2,000
+    (0, {"k": 0, "l": 3}, "walk goes on"),  # B0 used up first; B1 260,000 >= A1 230,000
+    (0, {"k": 2, "l": 3}, "walk goes on"),  # A1 used up first; B1 260,000 >= A2 250,001
+    (0, lambda w: 0, "book crosses"),
+    (0, {"b": 1}, "bid boundary not valid"),  # an ask
+    (0, {"b": 6}, "bid boundary not valid"),  # a duplicate
+    (0, {"a": 0}, "ask boundary not valid"),  # a bid
+    (0, {"a": 7}, "ask boundary not valid"),  # a duplicate
+    (0, {"b": 0, "before_b": 0}, "wrong bid boundary"),  # B0 ends at 4,000 < 7,000
+    (0, {"b": 4, "before_b": 7_000}, "wrong bid boundary"),  # B2 starts at 7,000 = the volume
+    (0, {"a": 3, "before_a": 2_000}, "wrong ask boundary"),  # A1 ends at 6,000 < 7,000
+    (0, {"before_b": 3_999}, "wrong boundary energy"),
+    (0, {"before_b": 4_001}, "wrong boundary energy"),
+    (0, {"before_a": 5_999}, "wrong boundary energy"),
+    (1, {"b": 2, "before_b": 4_000}, "wrong bid boundary"),  # B1 starts at 4,000 = the volume
+    (1, {"a": 1, "before_a": 0}, "wrong ask boundary"),  # A0 ends at 2,000 < 4,000
+    (1, {"a": 5, "before_a": 6_000}, "wrong ask boundary"),  # A2 starts at 6,000
+    (1, {"before_a": 1_999}, "wrong boundary energy"),
+    (1, {"before_b": 1}, "wrong boundary energy"),
+    (1, {"b": 8}, "bid boundary not valid"),
+    (1, {"k": 0, "l": 3}, "walk goes on"),
+]
+
+
+@pytest.mark.parametrize(("rule", "change", "why"), MARK_CASES)
+def test_each_reason_of_the_marks(traders, rule, change, why):
+    with boa.env.anchor():
+        m = Market(rule=rule)
+        k = m.next_interval()
+        args = hand_void_book(m, traders, k)
+        assert args.valid == [0, 1, 2, 3, 4, 5] and args.marks == HONEST_MARKS[rule]
+        honest_marks = args.marks
+        args.marks = change(honest_marks) if callable(change) else with_fields(honest_marks, **change)
+        assert args.marks != honest_marks
+        with reason(why):
+            m.clear(args)
+        args.marks = honest_marks
+        assert m.clear(args)["volume_wh"] == (7_000, 4_000)[rule]
+
+
+def test_boundary_without_volume(traders):
+    """Rule 1 with bid K first of the bids: the walk trades (marks with TRADED), the rule does not (B, A and their
+    energies must be 0)."""
+    with boa.env.anchor():
+        m = Market(rule=1)
+        k = m.next_interval()
+        book = [terms(300_000, 10_000, 0, BID), terms(100_000, 2_000, 0, ASK), terms(120_000, 2_000, 1, ASK)]
+        args = m.trade(k, list(zip(traders, book, strict=False)))
+        honest_marks = args.marks
+        assert honest_marks == marks(0, 2)
+        for change in ({"b": 1}, {"a": 1}, {"a": 2}, {"before_b": 1}, {"before_a": 2**48 - 1}):
+            args.marks = with_fields(honest_marks, **change)
+            with reason("boundary without volume"):
+                m.clear(args)
+        for word, why in ((0, "book crosses"), (honest_marks ^ TRADED, "marks out of range")):
+            args.marks = word
+            with reason(why):
+                m.clear(args)
+        args.marks = honest_marks
+        assert m.clear(args)["volume_wh"] == 0
+
+
+# the walk's three ends: (book, honest K and L, an earlier pair claimed as the last)
+ENDS = {
+    "bid used up first": (
+        [terms(300_000, 1_000, 0, BID), terms(200_000, 1_000, 0, BID), terms(100_000, 3_000, 0, ASK)],
+        (1, 2),
+        (0, 2),
+    ),
+    "ask used up first": (
+        [terms(300_000, 3_000, 0, BID), terms(100_000, 1_000, 0, ASK), terms(280_000, 1_000, 1, ASK)],
+        (0, 2),
+        (0, 1),
+    ),  # 300,000 at ask 300,000
+    "both used up": (
+        [
+            terms(300_000, 1_000, 0, BID),
+            terms(100_000, 1_000, 0, ASK),
+            terms(290_000, 1_000, 0, BID),
+            terms(110_000, 1_000, 0, ASK),
+            terms(100_000, 500, 0, BID),
+            terms(200_000, 500, 0, ASK),
+        ],
+        (2, 3),
+        (0, 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("end", list(ENDS))
+def test_walk_goes_on_in_each_of_its_three_ends(traders, end):
+    book, last, earlier = ENDS[end]
+    with boa.env.anchor():
+        m = Market()
+        k = m.next_interval()
+        args = m.trade(k, list(zip(traders, book, strict=False)))
+        honest_marks = args.marks
+        assert (decode_marks(honest_marks).k, decode_marks(honest_marks).l) == last
+        args.marks = with_fields(honest_marks, k=earlier[0], l=earlier[1])
+        with reason("walk goes on"):
+            m.clear(args)
+        args.marks = honest_marks
+        assert m.clear(args)["volume_wh"] > 0
 
 
 def test_ties_by_reveal_position(m, traders):
@@ -455,42 +607,27 @@ def test_ties_by_reveal_position(m, traders):
         terms(200_000, 1_000, 0, BID),
         terms(180_000, 1_000, 1, BID),  # eff 160,000
         terms(160_000, 1_000, 0, BID),  # eff 160,000: a tie, after position 1
-        terms(100_000, 1_000, 0, ASK),
+        terms(100_000, 2_500, 0, ASK),
     ]
     args = m.trade(k, list(zip(traders, book, strict=False)))
-    assert args.bids == pack16([0, 1, 2])
-    tied = pack16([0, 2, 1])
-    args_bad = m.book(k)
-    args_bad.bids = tied
-    with reason("bids not sorted"):
-        m.clear(args_bad)
-    assert m.clear(args)["buy_price"] == 150_000
+    assert args.bid_positions == [0, 1, 2] and args.marks == marks(2, 3, 2, 3, 2_000, 0)
+    honest_marks = args.marks
+    for change, why in (
+        ({"k": 1}, "walk goes on"),  # bid 1 ranks before bid 2 (1,000..2,000 Wh): bid 2 is next
+        ({"b": 1}, "wrong bid boundary"),
+        ({"b": 1, "before_b": 1_000}, "wrong bid boundary"),
+    ):
+        args.marks = with_fields(honest_marks, **change)
+        with reason(why):
+            m.clear(args)
+    args.marks = honest_marks
+    assert m.clear(args)["buy_price"] == (160_000 + 100_000) // 2
 
 
-def test_orders_missing(m, traders):
+def test_refs_padding_beyond_the_reveals_is_ignored(m, traders):
     k = m.next_interval()
     args = hand_book(m, traders, k)
-    args.bids, args.n_bids = pack16([0, 2]), 2  # B2 left out
-    with reason("orders missing"):
-        m.clear(args)
-
-
-@pytest.mark.parametrize("side", ["bids", "asks"])
-def test_list_length(m, traders, side):
-    k = m.next_interval()
-    args = hand_book(m, traders, k)
-    setattr(args, side, [*getattr(args, side), 0])  # a word beyond what 3 entries need
-    with reason("list length"):
-        m.clear(args)
-    setattr(args, side, [])  # none for 3 entries
-    with reason("list length"):
-        m.clear(args)
-
-
-def test_padding_beyond_the_count_is_ignored(m, traders):
-    k = m.next_interval()
-    args = hand_book(m, traders, k)
-    args.bids = [args.bids[0] | (0xBEEF << 48)]  # garbage in the 4th slot of the last word
+    args.refs = [args.refs[0] | (0xBEEF << (16 * 6)) | (FLAG << (16 * 15))]  # garbage after the 6 entries
     assert m.clear(args)["volume_wh"] == 7_000
 
 

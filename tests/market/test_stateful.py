@@ -3,8 +3,10 @@
 The machine commits (well-formed orders, hostile terms over their whole ranges, copies of another trader's
 commitment, intervals too far ahead or already closed), reveals (honestly, with a wrong salt, a wrong or
 too-large commit index, from another sender, twice, with terms out of range), moves the clock to each window's
-edges, and clears (the keeper's honest arguments, or tampered: a tie reordered, an order dropped, a fake order,
-a valid reveal flagged, a commitment dropped), under both rules, each through the twin
+edges, and clears (the keeper's honest arguments, or tampered: the marks changed - a field +-1, a position moved,
+K, L, B or A one rank along its side, the pair one rank earlier, no trade claimed -, a reveal dropped, a fake
+order, a valid reveal flagged, a commitment dropped or handed in above 192 bits), under both rules, each through
+the twin
 (`gridchain.market.model.CallMarketModel`) first and then the contract (tests/market/mirrored.py): a refusal must
 carry the same reason on both sides and change nothing; a success must emit the same event and leave the same
 ring words and clearing. After an interval's clear window the machine moves to a fresh interval, so that ring
@@ -24,13 +26,16 @@ from gridchain.market.clearing import pack16, unpack16
 from gridchain.market.model import FLAG, MAX_ORDERS
 from tests.market.book import order_word, terms
 from tests.market.harness_contract import HORIZON, INTERVAL_S, ZONES
+from tests.market.marks import perturbations, rank_moves
 from tests.market.mirrored import MirroredMarket
 from tests.support.mirrored import fresh_traces
 
 PRICES = st.one_of(st.integers(100_000, 400_000), st.sampled_from([0, 1, 2**64 - 1]))
 ENERGIES = st.one_of(st.integers(1, 5_000), st.sampled_from([0, 1, 2**24 - 1]))
 ZONE = st.integers(0, ZONES)  # ZONES itself is unknown
-TAMPER = st.sampled_from(["none", "none", "swap", "drop", "fake", "flag", "commitment"])
+TAMPER = st.sampled_from(
+    ["none", "none", "marks", "rank", "rank", "no trade", "drop", "fake", "flag", "commitment", "digest"]
+)
 
 
 class CallMarketMachine(RuleBasedStateMachine):
@@ -69,6 +74,16 @@ class CallMarketMachine(RuleBasedStateMachine):
         """Every secret of the interval revealed, each in a drawn way (mostly honestly)."""
         for which in range(len(self.secrets)):
             self.reveal(which, data.draw(st.sampled_from(["honest"] * 4 + ["salt", "index", "sender", "huge"])))
+
+    @precondition(lambda self: self.m.now < self.m.params.reveal_open(self.k))
+    @rule(data=st.data(), n=st.integers(2, 8))
+    def trade(self, data, n):
+        """A whole book at once: committed, revealed (mostly honestly) and the clock at reveal_close, so that the
+        clears (honest or tampered) find a book that may trade."""
+        self.commit_a_book(data, n)
+        self.m.travel_to(self.m.params.reveal_open(self.k))
+        self.reveal_all(data)
+        self.m.travel_to(self.m.params.reveal_close(self.k))
 
     @rule(t=st.integers(0, 3), price=PRICES, energy=ENERGIES, zone=ZONE, side=st.integers(0, 1),
           ahead=st.sampled_from([0, 0, 0, 1, HORIZON + 3]))  # fmt: skip
@@ -129,10 +144,13 @@ class CallMarketMachine(RuleBasedStateMachine):
 
     # -- the clear -------------------------------------------------------------------------------------------
     @precondition(lambda self: self.m.now >= self.m.params.reveal_close(self.k) or self.salts % 7 == 0)
-    @rule(tamper=TAMPER, keeper=st.integers(0, 3))
-    def clear(self, tamper, keeper):
-        args = _tampered(self.m.args(self.k), tamper)
-        self.m.attempt(lambda: self.m.clear(self.k, args, sender=self.traders[keeper]), f"clear {tamper}")
+    @rule(tamper=TAMPER, keeper=st.integers(0, 3), which=st.integers(0, 2**16))
+    def clear(self, tamper, keeper, which):
+        honest = self.m.args(self.k)
+        args = _tampered(honest, tamper, which)
+        label = "clear" if args == honest else f"clear {tamper}"
+        outcome = self.m.attempt(lambda: self.m.clear(self.k, args, sender=self.traders[keeper]), label)
+        assert args == honest or not outcome.ok, f"a tampered clear ({tamper}) accepted: {args}"
 
     @invariant()
     def same_state(self):
@@ -140,22 +158,34 @@ class CallMarketMachine(RuleBasedStateMachine):
             self.m.check(self.k)
 
 
-def _tampered(args, how: str):
-    """The keeper's honest arguments, or a dishonest keeper's change of them."""
-    bids = unpack16(args.bids, args.n_bids)
-    if how == "swap" and len(bids) >= 2:  # a tie or an order reordered
-        bids[0], bids[1] = bids[1], bids[0]
-        return dataclasses.replace(args, bids=pack16(bids))
-    if how == "drop" and bids:  # an order omitted
-        return dataclasses.replace(args, bids=pack16(bids[:-1]), n_bids=len(bids) - 1)
+def _tampered(args, how: str, which: int):
+    """The keeper's honest arguments, or a dishonest keeper's change of them (`which` picks among several)."""
+    if how in ("marks", "rank"):
+        if how == "marks":
+            changes = list(perturbations(args.marks, len(args.orders)))
+        else:
+            changes = list(rank_moves(args.marks, args.bid_positions, args.ask_positions))
+        if changes:
+            return dataclasses.replace(args, marks=changes[which % len(changes)][1])
+    if how == "no trade" and args.marks:
+        return dataclasses.replace(args, marks=0)
+    refs = unpack16(args.refs, len(args.orders))
+    if how == "drop" and args.orders:  # a reveal omitted
+        r = which % len(args.orders)
+        return dataclasses.replace(
+            args, orders=args.orders[:r] + args.orders[r + 1 :], refs=pack16(refs[:r] + refs[r + 1 :])
+        )
     if how == "fake":  # an order never revealed
         return dataclasses.replace(args, orders=[*args.orders, 1 << 96 | terms(999_999, 5_000)])
-    refs = unpack16(args.refs, len(args.orders))
     if how == "flag" and refs and not refs[0] & FLAG:  # a valid reveal claimed to be a mismatch
         refs[0] |= FLAG
         return dataclasses.replace(args, refs=pack16(refs), mismatched=[args.commitments[refs[0] & 0x7FFF]])
     if how == "commitment" and args.commitments:  # a commitment dropped
         return dataclasses.replace(args, commitments=args.commitments[:-1])
+    if how == "digest" and args.commitments:  # a digest with a bit above its 192
+        i = which % len(args.commitments)
+        commitments = [*args.commitments[:i], args.commitments[i] | 1 << (192 + which % 64), *args.commitments[i + 1 :]]
+        return dataclasses.replace(args, commitments=commitments)
     return args
 
 
