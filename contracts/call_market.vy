@@ -97,7 +97,7 @@ struct Clearing:
     sell_price: uint64  # [micro-coins per kWh] sellers receive this less their zone's fee
     volume_wh: uint64
     orders: uint32  # revealed orders, void ones included
-    book: bytes32  # keccak256(abi.encode(orders, bids, n_bids, asks, n_asks)); never 0 once cleared
+    book: bytes32  # keccak256(abi.encode(orders, valid bitmap, marks)); never 0 once cleared
 
 
 event Committed:

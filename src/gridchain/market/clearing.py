@@ -154,7 +154,8 @@ class Walk:
 
 
 def walk(eff_bids: list[int], bid_energies_wh: list[int], eff_asks: list[int], ask_energies_wh: list[int]) -> Walk:
-    """Spec step 8's walk over bids sorted by effective price descending and asks ascending."""
+    """The clearing walk (what the clear's marks claim the end of) over bids sorted by effective price descending and
+    asks ascending."""
     bid_fills, ask_fills = [0] * len(eff_bids), [0] * len(eff_asks)
     i = j = 0
     last_b = last_a = -1

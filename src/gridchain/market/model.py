@@ -531,7 +531,8 @@ def fill_of(orders: list[int], valid: list[bool], marks: int, volume_wh: int, r:
 def clearing_prices(
     orders: list[int], bids: list[int], asks: list[int], zone_fees: int, rule: int
 ) -> tuple[int, int, int]:
-    """Step 8 as the contract runs it: (buy_price, sell_price, volume_wh); (0, 0, 0) when nothing trades."""
+    """The walk over sorted positions (spec v1 ran it on chain; v2 checks its end): (buy_price, sell_price, volume_wh);
+    (0, 0, 0) when nothing trades. The reference the feeder experiment checks the keeper against."""
     eff_b = [effective_price(orders[p], zone_fees) for p in bids]
     eff_a = [effective_price(orders[p], zone_fees) for p in asks]
     energy_b = [unpack(orders[p]).energy_wh for p in bids]
