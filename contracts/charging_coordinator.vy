@@ -46,6 +46,11 @@
         global counter. A slot without a posted capacity uses the capacity of the slot before it (the
         constructor's for slot 0).
 
+        The owner may delegate the routine duty of posting capacity to a hot key, the capacity poster
+        (`set_capacity_poster`): it may post any slot's capacity up to its bound, and do nothing else; the owner
+        stays unbounded, replaces the poster or revokes it (the empty address) at any time. With the owner a
+        Safe multisig (`gridchain.governance`), the poster is the utility's only single key.
+
         Invariants: the power granted in a slot is at most that slot's capacity (asserted in
         `slots._finish`, the end of every close); every request in a hash chain is well-formed (checked at
         submission, kept by the carry-over), so a close walks only well-formed requests; a member records at
@@ -117,6 +122,11 @@ CARRY_IV: constant(bytes32) = request_chain.CARRY_IV
 # slot of its last request (128-255). One word, read by every member submission anyway: the limit costs one
 # write of a warm non-zero word.
 member_state: public(HashMap[address, uint256])
+
+# the capacity poster (bits 0-159) | its bound [W] (160-223); 0 when there is none. One word: a poster's
+# post_capacity reads it once; the owner's never reads it.
+poster_state: uint256
+POSTER_MASK: constant(uint256) = (1 << 160) - 1
 
 
 @deploy
@@ -204,16 +214,49 @@ def set_request_limit(member: address, limit: uint256):
 
 
 @external
+def set_capacity_poster(poster: address, max_capacity_w: uint256):
+    """
+    @dev Owner only: the hot key that may post capacities up to `max_capacity_w` (replacing any other), or,
+         with the empty address, none (the bound must then be 0).
+    @param poster The poster's account, or empty to revoke.
+    @param max_capacity_w The highest capacity it may post [W], below 2**64.
+    """
+    self._check_owner()
+    assert max_capacity_w <= MASK64, "coordinator: poster bound out of range"
+    assert poster != empty(address) or max_capacity_w == 0, "coordinator: bound without a poster"
+    self.poster_state = convert(poster, uint256) | (max_capacity_w << 160)
+    log ICoordinator.CapacityPosterChanged(poster=poster, max_capacity_w=max_capacity_w)
+
+
+@external
+@view
+def capacity_poster() -> (address, uint256):
+    """
+    @dev The capacity poster and its bound.
+    @return The poster (empty: none).
+    @return The highest capacity it may post [W].
+    """
+    word: uint256 = self.poster_state
+    return convert(convert(word & POSTER_MASK, uint160), address), word >> 160
+
+
+@external
 def post_capacity(slot: uint256, capacity_w: uint256):
     """
-    @dev Owner only: the charging capacity C - P_R of `slot`, any time before that slot is closed (a paged
-         close of it that began with another capacity then cannot finish, and is begun again).
+    @dev Owner or capacity poster: the charging capacity C - P_R of `slot`, any time before that slot is closed
+         (a paged close of it that began with another capacity then cannot finish, and is begun again). The
+         poster's capacity is at most its bound.
     @param slot The slot, not closed yet.
     @param capacity_w Its capacity [W], below 2**64.
     """
-    self._check_owner()
+    bound: uint256 = max_value(uint256)  # the owner's
+    if msg.sender != ownable.owner:
+        word: uint256 = self.poster_state
+        assert word & POSTER_MASK == convert(msg.sender, uint256), "coordinator: caller is not the owner or poster"
+        bound = word >> 160
     assert slot >= slots.close_state & MASK64, "coordinator: slot already closed"
     assert capacity_w <= MASK64, "coordinator: capacity out of range"
+    assert capacity_w <= bound, "coordinator: capacity above the poster's bound"
     slots.posted_capacity[slot] = capacity_w + 1
     log ICoordinator.CapacityPosted(slot=slot, capacity_w=capacity_w)
 

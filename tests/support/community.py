@@ -20,6 +20,7 @@ CONTRACT = CONTRACTS / "charging_coordinator.vy"
 SLOT_LENGTH = 3600
 BETA1_PM = 500
 INITIAL_CAPACITY_W = 100_000
+ZERO = "0x" + "00" * 20
 
 
 def deployer():
@@ -44,6 +45,7 @@ class Community(Mirrored):
         "MemberChanged",
         "RequestLimitChanged",
         "CapacityPosted",
+        "CapacityPosterChanged",
         "EpochKeyRegistered",
         "RequestSubmitted",
         "RequestBatchSubmitted",
@@ -102,6 +104,19 @@ class Community(Mirrored):
             lambda: self.c.post_capacity(slot, capacity_w),
         )
         assert self.events["CapacityPosted"] == [{"slot": slot, "capacity_w": capacity_w}]
+
+    def set_capacity_poster(self, poster, max_capacity_w: int, sender=None) -> None:
+        """The owner delegates posting capacity up to a bound to `poster` (the zero address: revokes)."""
+        sender = self.owner if sender is None else sender
+        named = "" if int(str(poster), 16) == 0 else str(poster)
+        self.mirror(
+            sender,
+            lambda: self.model.set_capacity_poster(str(sender), named, max_capacity_w),
+            lambda: self.c.set_capacity_poster(poster, max_capacity_w),
+        )
+        changed = [{"poster": str(poster).lower(), "max_capacity_w": max_capacity_w}]
+        assert self.events["CapacityPosterChanged"] == changed
+        assert self.c.capacity_poster() == (named or ZERO, max_capacity_w)
 
     # -- members -------------------------------------------------------------------------------------------------
     def submit(self, member: int, demand_w: int, soc_pm: int, tcc: int) -> int:

@@ -80,8 +80,19 @@ class CoordinatorClient(ContractClient):
         """How many requests `member` may submit per slot (1 .. 2**32; 1 until set)."""
         return self._tx("set_request_limit", [member, limit], owner)
 
-    def post_capacity(self, owner: str, slot: int, capacity_w: int) -> Receipt:
-        return self._tx("post_capacity", [slot, capacity_w], owner)
+    def post_capacity(self, sender: str, slot: int, capacity_w: int) -> Receipt:
+        """From the owner (any capacity) or the capacity poster (up to its bound)."""
+        return self._tx("post_capacity", [slot, capacity_w], sender)
+
+    def set_capacity_poster(self, owner: str, poster: str, max_capacity_w: int) -> Receipt:
+        """Delegate posting capacity up to `max_capacity_w` [W] to the hot key `poster` (the zero address and 0:
+        revoke)."""
+        return self._tx("set_capacity_poster", [poster, max_capacity_w], owner)
+
+    def capacity_poster(self) -> tuple[str, int]:
+        """(the capacity poster, the zero address if none; its bound [W])."""
+        poster, bound = self.view("capacity_poster")
+        return str(poster), int(bound)
 
     def submit_request(
         self, sender: str, demand_w: int, soc_pm: int, tcc: int, slot: int | None = None

@@ -297,6 +297,8 @@ class CoordinatorModel:
     spent: set[str] = field(default_factory=set)  # pseudonyms, lower-case
     limits: dict[str, int] = field(default_factory=dict)  # member -> requests per slot (default 1)
     member_slots: dict[str, tuple[int, int]] = field(default_factory=dict)  # member -> (slot, requests in it)
+    poster: str = ""  # the capacity poster (empty: none)
+    poster_max_w: int = 0  # its bound [W]
 
     def current_slot(self, now: int) -> int:
         if now < self.start_time:
@@ -331,12 +333,28 @@ class CoordinatorModel:
         last, count = self.member_slots.get(member, (0, 0))
         return count if last == slot else 0
 
-    def post_capacity(self, sender: str, slot: int, capacity_w: int) -> None:
+    def set_capacity_poster(self, sender: str, poster: str, max_capacity_w: int) -> None:
+        """Delegate posting capacity up to a bound to `poster` (replacing any), or revoke it (poster "")."""
         self._check_owner(sender)
+        if max_capacity_w > MASK64:
+            raise CoordinatorError("coordinator: poster bound out of range")
+        if not poster and max_capacity_w != 0:
+            raise CoordinatorError("coordinator: bound without a poster")
+        self.poster, self.poster_max_w = poster, max_capacity_w
+
+    def post_capacity(self, sender: str, slot: int, capacity_w: int) -> None:
+        """The owner posts any capacity; the poster up to its bound (the same checks, in the contract's order)."""
+        bound = None
+        if sender != self.owner:
+            if not self.poster or sender != self.poster:
+                raise CoordinatorError("coordinator: caller is not the owner or poster")
+            bound = self.poster_max_w
         if slot < self.next_slot_to_close:
             raise CoordinatorError("coordinator: slot already closed")
         if capacity_w > MASK64:
             raise CoordinatorError("coordinator: capacity out of range")
+        if bound is not None and capacity_w > bound:
+            raise CoordinatorError("coordinator: capacity above the poster's bound")
         self.posted[slot] = capacity_w
 
     def submit_request(
