@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,13 +121,15 @@ def start_anvil(
     state: Path | None = None,
     chain_id: int | None = None,
     state_interval: int | None = None,
+    extra_args: Sequence[str] = (),
 ) -> AnvilNode:
     """Start anvil on 127.0.0.1 and wait until it answers JSON-RPC.
 
     `block_time`: mine a block every so many seconds (the chain's clock then follows the wall clock) instead
     of one per transaction; `state`: load the chain from this file at start and save it there at exit;
     `chain_id`: another chain id than anvil's 31337 (tests of what is refused off the development chain);
-    `state_interval`: with `state`, also save it every so many seconds (a SIGKILL then loses only the last ones)."""
+    `state_interval`: with `state`, also save it every so many seconds (a SIGKILL then loses only the last ones);
+    `extra_args`: more of anvil's options (e.g. `--enable-tx-gas-limit`, EIP-7825's cap under Osaka)."""
     if hardfork not in HARDFORKS:
         raise ValueError(f"hardfork {hardfork!r} is not one of {', '.join(HARDFORKS)}")
     if port and port_in_use(port):  # else the probe below would find the other node and report success
@@ -154,6 +157,7 @@ def start_anvil(
             cmd += ["--state-interval", str(state_interval)]  # whole seconds only
     if chain_id is not None:
         cmd += ["--chain-id", str(chain_id)]
+    cmd += list(extra_args)
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     node = AnvilNode(process, port, hardfork, accounts)
     deadline = time.monotonic() + timeout

@@ -1,0 +1,94 @@
+"""Gas of governance by a Safe 1.4.1 (gridchain.governance): the Safe's deployment and creation; for each gridchain
+contract with an owner, one owner action sent by its owner directly (an account) and the same through a 2-of-3
+Safe's execTransaction with 2 signatures; a Safe owner's rotation (swapOwner, through the Safe); the coordinator's
+hot key: set_capacity_poster through the Safe, post_capacity by the poster, by the Safe and by an account owner
+(each into a slot with no capacity posted yet: the same storage write).
+Every figure is a receipt's gasUsed under the report's hardfork; the Safe's owners are fixed test keys (they only
+sign), the transactions are sent by the gateway's accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eth_utils import keccak
+from rich.console import Console
+from rich.table import Table
+
+from gridchain.chain.compiler import compile_contract
+from gridchain.chain.gateway import Gateway
+from gridchain.crypto.keys import address_of
+from gridchain.experiments.gas_report import GasReportConfig
+from gridchain.governance.actions import CONSTRUCTOR_ARGS, OWNER_ACTIONS
+from gridchain.governance.client import SafeClient, deploy_safe_contracts
+
+ACCOUNTS = 2  # the deployer (first owner of everything) and a relayer that sends the Safe's transactions
+COORDINATOR = "charging_coordinator"
+
+
+def owner_keys(n: int = 4) -> list[bytes]:
+    """The Safe's owners (the first three) and the key rotated in (the fourth)."""
+    return [keccak(text=f"gridchain safe owner key {i}") for i in range(n)]
+
+
+def subject(name: str) -> str:
+    return address_of(keccak(text=f"gridchain governance subject {name}"))
+
+
+def measure_functions(gateway: Gateway) -> dict[str, int]:
+    deployer, relayer = gateway.accounts[:ACCOUNTS]
+    keys = owner_keys()
+    contracts = deploy_safe_contracts(gateway, deployer)
+    safe, created = SafeClient.create(gateway, contracts, [address_of(k) for k in keys[:3]], 2, deployer)
+    gas = {"create_safe_2_of_3": created.gas_used}
+    for name, action in OWNER_ACTIONS.items():
+        artifact = compile_contract(name)
+        address = gateway.deploy(artifact, CONSTRUCTOR_ARGS[name](gateway.now(), gateway.accounts), deployer)
+        address = address.contract_address
+        direct = gateway.transact(artifact, address, action.fn, action.args(subject(name + " direct")), deployer)
+        gas[f"{name}.{action.fn}_by_account"] = direct.gas_used
+        if name == COORDINATOR:
+            gas["post_capacity_by_account"] = gateway.transact(
+                artifact, address, "post_capacity", [1, 90_000], deployer
+            ).gas_used
+        gateway.transact(artifact, address, "transfer_ownership", [safe.address], deployer)
+        through = safe.act(artifact, address, action.fn, action.args(subject(name)), keys[:2], relayer)
+        gas[f"{name}.{action.fn}_by_safe_2_of_3"] = through.gas_used
+        if name == COORDINATOR:
+            poster = gateway.accounts[0]
+            receipt = safe.act(artifact, address, "set_capacity_poster", [poster, 200_000], keys[1:3], relayer)
+            gas["set_capacity_poster_by_safe_2_of_3"] = receipt.gas_used
+            gas["post_capacity_by_poster"] = gateway.transact(
+                artifact, address, "post_capacity", [2, 80_000], poster
+            ).gas_used
+            receipt = safe.act(artifact, address, "post_capacity", [3, 300_000], keys[:2], relayer)
+            gas["post_capacity_by_safe_2_of_3"] = receipt.gas_used
+    gas["swap_owner_by_safe_2_of_3"] = safe.swap_owner(
+        address_of(keys[0]), address_of(keys[3]), keys[1:3], relayer
+    ).gas_used
+    return gas
+
+
+# -- the gas report's section (gridchain.experiments.gas_report) -------------------------------------------------
+def steps(config: GasReportConfig) -> int:
+    return 1
+
+
+def measure(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Callable[[str], None]) -> dict:
+    gas = measure_functions(gateway())
+    progress("governance")
+    return {"governance": gas}
+
+
+def targets(report: dict) -> dict[str, dict]:
+    return {}
+
+
+def show(report: dict, console: Console, where: str) -> None:
+    """Print this section's part of the report (`where`: hardfork and chain)."""
+    table = Table(title=f"Governance by a Safe 1.4.1 ({where})")
+    for col in ("action", "gas"):
+        table.add_column(col, justify="right")
+    for name, gas in report["governance"].items():
+        table.add_row(name, f"{gas:,}")
+    console.print(table)
