@@ -26,7 +26,7 @@ from gridchain.coordination.model.coordinator import (
     paged_calldata,
     submit_chain,
 )
-from tests.support.community import SLOT_LENGTH, Community
+from tests.support.community import SLOT_LENGTH, ZERO, Community
 
 ANY = st.integers(0, 2**256 - 1)
 
@@ -115,12 +115,25 @@ class CoordinatorMachine(RuleBasedStateMachine):
         c = self.community
         return c.members[member] if member < 3 else self.stranger, c.owner if by_owner else c.members[0]
 
-    @rule(offset=st.integers(-1, 2), capacity=mostly(st.integers(0, 300)), by_owner=st.booleans())
-    def post(self, offset, capacity, by_owner):
+    @rule(offset=st.integers(-1, 2), capacity=mostly(st.integers(0, 300)), sender=st.integers(0, 3))
+    def post(self, offset, capacity, sender):
+        """From the owner (0), the members (1, 2: each may be the capacity poster) or the stranger (3)."""
         c, m = self.community, self.community.model
         slot = max(0, m.next_slot_to_close + offset)
-        sender = c.owner if by_owner else c.members[0]
-        self.community.attempt(lambda: c.post(slot, capacity, sender), "post")
+        who = [c.owner, c.members[0], c.members[1], self.stranger][sender]
+        self.community.attempt(lambda: c.post(slot, capacity, who), "post")
+
+    @rule(
+        poster=st.sampled_from([0, 1, None]),
+        bound=mostly(st.integers(0, 300), st.sampled_from([2**64 - 1, 2**64, 2**256 - 1]), 4),
+        by_owner=st.booleans(),
+    )
+    def set_poster(self, poster, bound, by_owner):
+        """The owner (or, refused, a member) names the capacity poster, replaces it or revokes it (None)."""
+        c = self.community
+        who = ZERO if poster is None else c.members[poster]
+        sender = c.owner if by_owner else c.members[poster or 0]
+        self.community.attempt(lambda: c.set_capacity_poster(who, bound, sender), "set_poster")
 
     @rule(seconds=st.sampled_from([1, SLOT_LENGTH // 2, SLOT_LENGTH, 2 * SLOT_LENGTH]))
     def travel(self, seconds):
