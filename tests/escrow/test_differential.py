@@ -178,7 +178,7 @@ class Run:
         k.attempt(lambda: k.withdraw(self.party(who), self.party(to)), "withdraw")
 
 
-@settings(max_examples=80, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(ops=OPS)
 def test_contract_equals_twin_on_random_hostile_sequences(ops):
     with boa.env.anchor():

@@ -21,13 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from gridchain.chain.anvil import dev_keys
+from gridchain.chain.compiler import compile_contract
 from gridchain.chain.gateway import Gateway
-from gridchain.coin.client import CoinClient
 from gridchain.crypto.keys import address_of
 from gridchain.escrow.client import EscrowClient
 from gridchain.escrow.model import ETH, INTERVAL_S, Terms
 from gridchain.experiments.gas_report import GasReportConfig
-from gridchain.metering.client import MeteringClient
 
 AMOUNT = 10**16  # [wei] or coin units
 INTERVALS = 12  # three hours
@@ -44,12 +43,15 @@ def measure_functions(gateway: Gateway) -> dict[str, int]:
     buyer_key, claimant_key = dev_keys(3)[1], dev_keys(3)[2]
     owner_key, arbiter_key = key("meter owner"), key("arbiter")
     meter, arbiter = address_of(key("meter")), address_of(arbiter_key)
-    metering, _ = MeteringClient.deploy(gateway, deployer, 0)
-    metering.register_meter(deployer, meter, address_of(owner_key), 1, 1)
-    coin, _ = CoinClient.deploy(gateway, deployer)
-    escrow, deploy = EscrowClient.deploy(gateway, deployer, metering.address, coin.address)
-    coin.mint(deployer, buyer, 100 * AMOUNT)
-    coin.approve(buyer, escrow.address, 100 * AMOUNT)
+    # the metering contract and the coin through the gateway (the escrow uses their contracts, not their features)
+    metering, coin = compile_contract("metering"), compile_contract("energy_coin")
+    metering_at = gateway.deploy(metering, [0], deployer).contract_address
+    coin_at = gateway.deploy(coin, ["gridchain energy coin", "GEC"], deployer).contract_address
+    assert metering_at is not None and coin_at is not None
+    gateway.transact(metering, metering_at, "register_meter", [meter, address_of(owner_key), 1, 1], deployer)
+    escrow, deploy = EscrowClient.deploy(gateway, deployer, metering_at, coin_at)
+    gateway.transact(coin, coin_at, "mint", [buyer, 100 * AMOUNT], deployer)
+    gateway.transact(coin, coin_at, "approve", [escrow.address, 100 * AMOUNT], buyer)
     gas = {"deploy": deploy.gas_used}
     base = gateway.now() // INTERVAL_S // 256 * 256 + 256  # the next bitmap word
     count = iter(range(1000))
@@ -67,7 +69,7 @@ def measure_functions(gateway: Gateway) -> dict[str, int]:
         return escrow.open(t, escrow.sign_offer(owner_key, t)).gas_used
 
     trades = {}
-    for token, name in ((ETH, "eth"), (coin.address, "coin")):
+    for token, name in ((ETH, "eth"), (coin_at, "coin")):
         word = 0 if token == ETH else 3
         first = terms(token, word, 0)
         gas[f"open_{name}_first_trade"] = open_(first)
@@ -77,8 +79,8 @@ def measure_functions(gateway: Gateway) -> dict[str, int]:
         ]
         gas[f"open_{name}_first_lock"] = open_(trades[name][0])
         gas[f"open_{name}_later_lock"] = open_(trades[name][1])
-    coin.approve(buyer, escrow.address, 2**256 - 1)  # an unlimited allowance is never written again (snekmate)
-    gas["open_coin_later_lock_unlimited_allowance"] = open_(terms(coin.address, 4, 2))
+    gateway.transact(coin, coin_at, "approve", [escrow.address, 2**256 - 1], buyer)  # never written again (snekmate)
+    gas["open_coin_later_lock_unlimited_allowance"] = open_(terms(coin_at, 4, 2))
     for name in ("eth", "coin"):
         t = trades[name][0]
         signatures = [escrow.sign_resolution(k, t, AMOUNT) for k in (key(f"{name} seller a"), arbiter_key)]
@@ -112,15 +114,14 @@ def measure(config: GasReportConfig, gateway: Callable[[], Gateway], progress: C
 
 
 def targets(report: dict) -> dict[str, dict]:
-    """The issue's targets against the steady-state figures: an open in a word already in use, a release to a
-    fresh seller by 2 of 3 signatures."""
-    gas = report["escrow"]
-    opened = max(gas["open_eth_later_lock"], gas["open_coin_later_lock"])
-    released = max(gas["release_eth_fresh_seller"], gas["release_coin_fresh_seller"])
-    return {
-        "escrow open": {"gas": opened, "target": TARGETS["open"], "met": opened <= TARGETS["open"]},
-        "escrow release 2 of 3": {"gas": released, "target": TARGETS["release"], "met": released <= TARGETS["release"]},
-    }
+    """The issue's targets: an open in a fresh bitmap word (the dearer case) per token, and a release to a fresh
+    seller by 2 of 3 signatures per token."""
+    gas, out = report["escrow"], {}
+    for what, limit in TARGETS.items():
+        for name in ("eth", "coin"):
+            figure = gas[f"open_{name}_first_lock" if what == "open" else f"release_{name}_fresh_seller"]
+            out[f"escrow_{what}_{name}"] = {"gas": figure, "max": limit, "met": figure <= limit}
+    return out
 
 
 def show(report: dict, console: Console, where: str) -> None:
