@@ -20,22 +20,26 @@
                 trade id signed by the meter's registered owner (METERING.meter), the seller side's consent and
                 its claim on the meter's export in [firstInterval, firstInterval + intervals) (15-minute
                 intervals, unix s // 900, inside one 256-interval word). Those intervals are locked: a second
-                trade on any of them is refused while the bits are set.
+                trade on any of them is refused while the bits are set. A signed offer cannot be withdrawn; it
+                lapses at its deadline and fails once another trade holds any of its intervals.
         resolve 2 of the 3 roles sign Resolution(bytes32 trade,uint256 sellerAmount): release (all to the
                 seller), revocation (buyer and seller, 0), a dispute decided by the arbiter with either party
-                (any split). Anyone submits.
+                (any split). Anyone submits, at any time while the trade is open (after the deadline too, until
+                someone refunds: two roles that agree late still settle).
         claim   the one-way payment channel of a long delivery: the buyer signs Voucher(bytes32 trade,uint256
-                cumulative) as the meter records energy; the seller alone submits one, before the deadline,
-                once: it gets `cumulative`, the buyer the rest.
-        refund  from the deadline on, anyone: the buyer gets everything.
+                cumulative) as the meter records energy; the seller alone submits one, before the deadline
+                (block.timestamp < deadline), once: it gets `cumulative`, the buyer the rest. The seller must
+                claim in time: from the deadline on the buyer may take everything back.
+        refund  from the deadline on (block.timestamp >= deadline), anyone: the buyer gets everything.
         Each settles the trade once and closes it. The energy bits are freed only if the seller gets nothing
         (that energy was not sold); a payment to the seller keeps them set for ever (sold energy is not sold
         again). Signatures are what wallets produce (65 bytes r | s | v, v 27/28 or 0/1, or EIP-2098's 64), high
         s refused, as lag_committee takes them.
 
-        ETH is pushed with 100,000 gas to the callee; a recipient that refuses it (or runs out) is credited a
-        balance it withdraws to an address of its choice (`withdraw`), so a hostile party never blocks the
-        other's payout. The coin is sent with `transfer` (it refuses no non-zero recipient). State is written
+        ETH is pushed with PUSH_GAS (100,000) to the callee (a Safe's receive needs more than `send`'s 2,300; a
+        bound keeps a hostile callee from taking the caller's gas); a recipient that refuses it (or runs out) is
+        credited a balance it withdraws to an address of its choice (`withdraw`), so a hostile party never
+        blocks the other's payout (rather than pull payments for all: the common case stays one transaction). The coin is sent with `transfer` (it refuses no non-zero recipient). State is written
         before any transfer, and every function that moves money is nonreentrant.
 
         Invariant: self.balance >= held_eth and COIN.balanceOf(self) >= held_coin, where held_eth is the sum of

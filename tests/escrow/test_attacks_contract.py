@@ -253,3 +253,17 @@ def test_withdraw_to_a_rejecting_address_reverts_and_keeps_the_credit(e, hostile
         e.c.withdraw(seller)
     assert e.c.credit(seller) == AMOUNT
     e.check()
+
+
+def test_a_reentrant_seller_cannot_settle_another_trade_from_inside_its_payment(e, hostile):
+    """A cheap reentry (a refund of an expired trade, well within the pushed gas): only the lock stops it."""
+    wallet = hostile("reentrant_wallet")
+    t = e.terms(seller=str(wallet.address))
+    u = e.terms(meter_j=1, deadline=e.now + 60)
+    e.open(address(B), t)
+    e.open(address(B), u)
+    e.travel_to(u.deadline)
+    wallet.arm(e.c.address, e.c.refund.prepare_calldata(u.as_tuple()))
+    e.resolve(address(A), t, AMOUNT, sigs(e, t, AMOUNT, (B, A)))
+    assert wallet.reentry_tried() == 1 and wallet.reentry_succeeded() == 0
+    e.refund(address(A), u)  # from outside, afterwards: fine
