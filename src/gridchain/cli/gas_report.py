@@ -23,6 +23,7 @@ from gridchain.coin import gas as coin_gas
 from gridchain.committee import gas as committee_gas
 from gridchain.coordination import gas as coordination_gas
 from gridchain.errors import InputError
+from gridchain.escrow import gas as escrow_gas
 from gridchain.governance import gas as governance_gas
 from gridchain.market import gas as market_gas
 from gridchain.market.petcon.escrow import gas as petcon_escrow_gas
@@ -42,6 +43,7 @@ SECTIONS = (
     market_settlement_gas,
     petcon_escrow_gas,
     governance_gas,
+    escrow_gas,
 )  # the gas report's registry: a new system adds its gas.py
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})

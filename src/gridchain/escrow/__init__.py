@@ -1,0 +1,11 @@
+"""Trade escrow: PriWatt's trustless settlement of a trade between a buyer and a seller with an arbiter (the
+distribution operator): the payment held until 2 of the 3 sign, refunds on time-out, instalment vouchers, and the
+seller's metered energy locked so that it is never sold twice (contracts/trade_escrow.vy).
+
+Feature: gas > client > model inside; uses no other feature. The market and v2v use it through its package root.
+"""
+
+from gridchain.escrow.client import EscrowClient
+from gridchain.escrow.model import Terms
+
+__all__ = ["EscrowClient", "Terms"]

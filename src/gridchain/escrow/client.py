@@ -1,0 +1,94 @@
+"""The trade escrow (contracts/trade_escrow.vy) through any gateway: terms, the offer, resolutions and vouchers
+signed with local keys, and the calls that open and settle a trade."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from eth_utils import to_checksum_address
+
+from gridchain.chain.client import ContractClient
+from gridchain.chain.gateway import Gateway, Receipt
+from gridchain.crypto import eip712
+from gridchain.crypto.keys import Key, normalize_signature, recover_digest, sign_digest
+from gridchain.errors import InputError
+from gridchain.escrow.model import ETH, Resolution, Terms, Voucher, domain
+
+CONTRACT = "trade_escrow"
+
+
+class EscrowClient(ContractClient):
+    CONTRACT = CONTRACT
+
+    @classmethod
+    def deploy(cls, gateway: Gateway, deployer: str, metering: str, coin: str) -> tuple[EscrowClient, Receipt]:
+        """Deploy an escrow reading meters from `metering` and taking `coin` besides ETH (nobody owns it)."""
+        return cls._deploy(gateway, deployer, [metering, coin])
+
+    def domain(self) -> eip712.Domain:
+        return domain(self.chain_id(), self.address)
+
+    # -- signing -----------------------------------------------------------------------------------------
+    def trade_id(self, terms: Terms) -> bytes:
+        """The trade id (computed locally: the EIP-712 digest of the terms in this escrow's domain)."""
+        return eip712.digest(self.domain(), terms)
+
+    def sign_offer(self, meter_owner: Key, terms: Terms) -> bytes:
+        """The meter owner's offer: its signature of the terms."""
+        return sign_digest(meter_owner, self.trade_id(terms))
+
+    def sign_resolution(self, role: Key, terms: Terms, seller_amount: int) -> bytes:
+        """A role's signature of Resolution(trade, seller_amount)."""
+        return sign_digest(role, eip712.digest(self.domain(), Resolution(self.trade_id(terms), seller_amount)))
+
+    def sign_voucher(self, buyer: Key, terms: Terms, cumulative: int) -> bytes:
+        """The buyer's instalment voucher: the seller is owed `cumulative` in all."""
+        return sign_digest(buyer, eip712.digest(self.domain(), Voucher(self.trade_id(terms), cumulative)))
+
+    # -- trades ------------------------------------------------------------------------------------------
+    def open(self, terms: Terms, offer: bytes) -> Receipt:
+        """The buyer opens the trade: an ETH trade sends `amount`, a coin trade needs the buyer's allowance."""
+        offer = normalize_signature(offer, "offer")
+        value = terms.amount if terms.token.lower() == ETH else 0
+        return self._tx("open", [terms.as_tuple(), offer], terms.buyer, value)
+
+    def resolve(self, sender: str, terms: Terms, seller_amount: int, signatures: Iterable[bytes]) -> Receipt:
+        """Submit two (or three) roles' signatures, each normalised (InputError naming `signatures[i]`), checked
+        here to be by distinct signers of this resolution."""
+        h = eip712.digest(self.domain(), Resolution(self.trade_id(terms), seller_amount))
+        signed, signers = [], set()
+        for i, raw in enumerate(signatures):
+            signature = normalize_signature(raw, f"signatures[{i}]")
+            signers.add(recover_digest(h, signature, f"signatures[{i}]"))
+            signed.append(signature)
+        if len(signers) != len(signed):
+            raise InputError("signatures", "two signatures by one signer")
+        return self._tx("resolve", [terms.as_tuple(), seller_amount, signed], sender)
+
+    def claim(self, terms: Terms, cumulative: int, voucher: bytes) -> Receipt:
+        """The seller settles on the buyer's latest voucher."""
+        return self._tx("claim", [terms.as_tuple(), cumulative, normalize_signature(voucher, "voucher")], terms.seller)
+
+    def refund(self, sender: str, terms: Terms) -> Receipt:
+        return self._tx("refund", [terms.as_tuple()], sender)
+
+    def withdraw(self, sender: str, to: str) -> Receipt:
+        return self._tx("withdraw", [to], sender)
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def status(self, terms: Terms) -> int:
+        """0 never opened, 1 open, 2 closed."""
+        return int(self.view("status", self.trade_id(terms)))
+
+    def is_locked(self, meter: str, interval: int) -> bool:
+        return bool(self.view("is_locked", meter, interval))
+
+    def credit(self, account: str) -> int:
+        return int(self.view("credit", account))
+
+    def held(self) -> tuple[int, int]:
+        """(held ETH [wei], held coin)."""
+        return int(self.view("held_eth")), int(self.view("held_coin"))
+
+    def coin(self) -> str:
+        return to_checksum_address(str(self.view("COIN")))
