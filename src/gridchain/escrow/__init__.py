@@ -1,0 +1,1 @@
+"""Trustless trade settlement (PriWatt): escrowed trades, payment channels and anonymous negotiation."""
