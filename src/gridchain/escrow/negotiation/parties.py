@@ -22,6 +22,7 @@ from typing import Protocol
 
 from eth_account.signers.local import LocalAccount
 
+from gridchain.checks import parse_address
 from gridchain.errors import InputError
 from gridchain.escrow.negotiation.model import (
     ETH,
@@ -66,6 +67,9 @@ class _Party:
     agreed: list[Terms] = field(default_factory=list)
     accounts: dict[str, LocalAccount] = field(default_factory=dict)  # the fresh addresses' keys, for the escrow
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (field, reason) of envelopes refused
+
+    def __post_init__(self) -> None:
+        self.arbiter = parse_address("arbiter", self.arbiter)
 
     def _key(self) -> TradeKey:
         return self.new_key() if self.new_key is not None else TradeKey.fresh(self.rng)
@@ -115,6 +119,10 @@ class Seller(_Party):
     meter: str = ETH
     deadline_s: int = DEADLINE_S
     offers: list[Offer] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.meter = parse_address("meter", self.meter)
 
     def offer(
         self,
