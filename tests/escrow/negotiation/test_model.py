@@ -35,6 +35,7 @@ from gridchain.escrow.negotiation.model import (
 )
 
 A, B = "0x" + "aa" * 20, "0x" + "bb" * 20
+BODIES_KINDS = ("bid", "counter", "accept", "confirm", "reject", "pad")
 
 
 def keys(seed: int = 0) -> tuple[TradeKey, TradeKey]:
@@ -347,3 +348,67 @@ def test_any_legal_conversation_has_exactly_turns_messages_all_of_one_size(choic
         thread = advance(thread, body)
     assert thread.over and allowed(thread) == ()
     assert set(sizes) == {CIPHERTEXT_SIZES[0]}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=80),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=6),
+    max_leaves=20,
+)
+KIND_LIKE = st.fixed_dictionaries({"kind": st.sampled_from([*BODIES_KINDS, "x"])}, optional={"terms": JSON})
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    body=JSON
+    | KIND_LIKE
+    | st.builds(
+        lambda b, extra: {**b, **extra},
+        st.sampled_from(BODIES),
+        st.dictionaries(
+            st.sampled_from(["kind", "offer", "price_wei_per_kwh", "buyer", "terms", "terms_digest", "reason", "x"]),
+            JSON,
+            max_size=3,
+        ),
+    )
+)
+def test_hostile_json_is_either_a_body_or_an_input_error(body):
+    try:
+        checked = parse_body(body)
+    except InputError as e:
+        assert e.field
+        return
+    assert parse_body(checked) == checked  # what passes is canonical
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    listing_json=st.builds(
+        lambda extra: {**listing(), **extra},
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "key",
+                    "community",
+                    "energy_wh",
+                    "first_interval",
+                    "intervals",
+                    "price_min_wei_per_kwh",
+                    "price_max_wei_per_kwh",
+                    "token",
+                    "expires",
+                    "x",
+                ]
+            ),
+            JSON,
+            max_size=3,
+        ),
+    )
+)
+def test_hostile_listings_are_either_listings_or_input_errors(listing_json):
+    try:
+        checked = parse_listing(listing_json)
+    except InputError as e:
+        assert e.field
+        return
+    assert parse_listing(checked.to_json()) == checked
