@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from eth_utils import to_checksum_address
 
+from gridchain.errors import InputError
 from gridchain.escrow.negotiation.model import CIPHERTEXT_SIZES, ETH, TURNS, TradeKey, amount_of, seal
 from gridchain.escrow.negotiation.parties import Buyer, Seller, run
 from gridchain.escrow.negotiation.service.board import Board
@@ -139,4 +140,32 @@ def test_a_second_buyer_is_turned_away_while_the_offer_is_held_and_strangers_are
     assert a.terms is not None and b.terms is None and b.thread.outcome == "rejected"
     assert seller.agreed == [a.terms] and second.agreed == []
     assert [f for f, _ in seller.dropped] == ["offer"] and [f for f, _ in first.dropped] == ["sender"]
+    store.close()
+
+
+def test_mailboxes_are_no_longer_polled_once_their_trade_is_over(tmp_path):
+    """A mailbox polled after its trade would tie that trade to its party's next ones (the privacy test's control)."""
+    now = [float(NOW)]
+    store = open_store(sqlite_url(tmp_path / "board.db"))
+    board = Board(store, clock=lambda: now[0])
+    [seller], [buyer] = market(board, random.Random(4), lambda: now[0], 1, 1)
+    listing = seller.offer(5000, 1, 4, 100, 200, 150, expires=NOW + 3600)
+    bid = buyer.bid(listing, 100, 200)
+    run([seller, buyer])
+    assert bid.terms is not None
+
+    def polls() -> int:
+        return sum(o["event"] == "fetched" for o in board.observations())
+
+    before = polls()
+    seller.step()  # the listing is live: the seller still listens for bids (and answers them "taken")
+    buyer.step()  # the buyer's thread is over: it polls nothing
+    assert polls() == before + 1
+    now[0] = NOW + 3600  # expired, every thread over: the seller stops too
+    seller.step()
+    buyer.step()
+    assert polls() == before + 1 and seller.offers[0].closed
+    with pytest.raises(InputError, match="expires within") as e:  # nobody bids on what is about to close
+        buyer.bid(seller.offer(5000, 1, 4, 100, 200, 150, expires=int(now[0]) + 599), 100, 200)
+    assert e.value.field == "listing.expires"
     store.close()

@@ -23,7 +23,10 @@ What it does NOT protect against: network-level metadata. The board sees the IP 
 whoever posts and fetches; a party that talks to it directly from its home connection is identified by its
 address, whatever the cryptography. Use an anonymising transport (Tor, a mixnet) to reach the board. Nor does it
 hide a party's public behaviour: a seller whose listings are distinctive (always the same hour, an unusual
-amount) is recognisable by the listing itself; amounts are quantised to ENERGY_STEP_WH to narrow that. Funding a
+amount) is recognisable by the listing itself; amounts are quantised to ENERGY_STEP_WH to narrow that. Polls
+link too: the negotiators stop polling a mailbox once its trade is over, but a party with several trades open
+at once polls their mailboxes together, and the board may tie those trades to each other by the polls' timing
+(and by the connection they share) unless each mailbox is polled on its own schedule and circuit. Funding a
 fresh address without linking it is the relayer's (or a mixer's) job, not this package's.
 
 Sub-feature of escrow, with the feature order inside (service > parties > model); the model is pure (kernel,

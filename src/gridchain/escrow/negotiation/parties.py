@@ -40,6 +40,7 @@ from gridchain.escrow.negotiation.model import (
 
 DEADLINE_S = 3600  # the escrow must be opened within this of the agreement [s]
 LISTING_TTL_S = 6 * 3600  # a listing's default life [s]
+BID_MARGIN_S = 600  # a buyer bids on no listing that expires sooner than this [s]
 
 
 class BoardPort(Protocol):
@@ -110,6 +111,7 @@ class Offer:
     buyers: dict[str, str] = field(default_factory=dict)  # each thread's buyer address, as its bid gave it
     held_by: str | None = None  # the buyer whose thread holds the offer (accepted, or agreed)
     terms: Terms | None = None  # once agreed
+    closed: bool = False  # its mailbox is no longer polled
 
 
 @dataclass
@@ -157,10 +159,18 @@ class Seller(_Party):
         """Answer every new envelope on every offer; how many were handled."""
         handled = 0
         for offer in self.offers:
+            if offer.closed or self._close(offer):
+                continue
             offer.cursor, inbox = self._inbox(offer.key, offer.cursor)
             for buyer, body in inbox:
                 handled += self._answer(offer, buyer, body)
         return handled
+
+    def _close(self, offer: Offer) -> bool:
+        """Stop polling an offer's mailbox once its listing has expired and each of its threads is over (a
+        mailbox polled after its trade would tie that trade to this party's next ones)."""
+        offer.closed = self.clock() >= offer.listing.expires and all(t.over for t in offer.threads.values())
+        return offer.closed
 
     def _answer(self, offer: Offer, buyer: str, body: dict) -> int:
         thread = offer.threads.get(buyer, Thread())
@@ -243,7 +253,10 @@ class Buyer(_Party):
         return self.board.offers(self.community)
 
     def bid(self, listing: Listing, price_wei_per_kwh: int, limit_wei_per_kwh: int) -> Bid:
-        """Open a thread on `listing` at `price_wei_per_kwh`; the buyer pays no more than `limit_wei_per_kwh`."""
+        """Open a thread on `listing` at `price_wei_per_kwh`; the buyer pays no more than `limit_wei_per_kwh`. A
+        listing that expires within BID_MARGIN_S is refused (its seller may stop listening before it answers)."""
+        if listing.expires - self.clock() < BID_MARGIN_S:
+            raise InputError("listing.expires", f"the listing expires within {BID_MARGIN_S} s")
         bid = Bid(listing, self._key(), self._account(), limit_wei_per_kwh, price_wei_per_kwh)
         body = {
             "kind": "bid",
@@ -259,6 +272,8 @@ class Buyer(_Party):
         """Answer every new envelope on every bid; how many were handled."""
         handled = 0
         for bid in self.bids:
+            if bid.thread.over or self.clock() >= bid.listing.expires + DEADLINE_S:
+                continue  # done, or the seller never answered: its mailbox is no longer polled
             bid.cursor, inbox = self._inbox(bid.key, bid.cursor)
             for sender, body in inbox:
                 handled += self._answer(bid, sender, body)

@@ -49,7 +49,7 @@ observations = Table(
     Column("time_ms", BigInteger, nullable=False),
     Column("event", String(16), nullable=False),  # listed | posted | fetched | listings
     Column("mailbox", String(64), nullable=True),
-    Column("size", Integer, nullable=False),  # the envelope's (or the answer's) bytes
+    Column("size", Integer, nullable=False),  # an envelope's bytes (posted); how many answered (fetched, listings)
     Column("detail", Text, nullable=False),  # JSON: the listing, the envelope's sha256, ...
 )
 SCHEMA = Schema("negotiation", metadata, Path(__file__).parent.parent / "migrations")
@@ -128,8 +128,7 @@ class Board:
             .limit(FETCH_MAX)
         )
         found = self.store.read(lambda c: [(int(r.seq), bytes(r.ciphertext)) for r in c.execute(query)])
-        if found:  # an empty poll is not worth a write
-            self.store.atomic(lambda c: _observe(c, self._ms(), "fetched", mailbox, len(found), {"after": after}))
+        self.store.atomic(lambda c: _observe(c, self._ms(), "fetched", mailbox, len(found), {"after": after}))
         return found
 
     def observations(self) -> list[dict]:
