@@ -199,7 +199,8 @@ class Seller(_Party):
         bid = thread.price or 0
         if offer.held_by not in (None, buyer):
             return {"kind": "reject", "reason": "the offer is taken"}
-        if bid >= offer.reserve_wei_per_kwh and "accept" in allowed(thread):
+        worth = amount_of(bid, offer.listing.energy_wh) > 0  # an amount of 0 wei is no trade
+        if worth and bid >= offer.reserve_wei_per_kwh and "accept" in allowed(thread):
             offer.held_by = buyer
             return {"kind": "accept", "terms": self._terms(offer, offer.buyers[buyer], thread.price or 0).to_json()}
         ask = max(offer.reserve_wei_per_kwh, (offer.asks[buyer] + bid) // 2)
