@@ -3,7 +3,7 @@ loopback HTTP (a fresh SQLite store); writes JSON (no assertions).
 
 Measured: the envelope's size, seal and open time [µs] (median of many); then `--trades` trades between sellers and
 buyers (each a listing and one thread of TURNS envelopes): the wall time per trade, envelopes per second, the board's
-requests per trade.
+logged observations per trade (listing, envelopes, polls).
 
 Usage: python benchmarks/bench_negotiation.py [--out results/bench_negotiation.json] [--trades 40]
 """
