@@ -169,3 +169,29 @@ def test_mailboxes_are_no_longer_polled_once_their_trade_is_over(tmp_path):
         buyer.bid(seller.offer(5000, 1, 4, 100, 200, 150, expires=int(now[0]) + 599), 100, 200)
     assert e.value.field == "listing.expires"
     store.close()
+
+
+def test_a_buyer_that_never_confirms_holds_the_offer_only_until_the_terms_deadline(tmp_path):
+    now = [float(NOW)]
+    store = open_store(sqlite_url(tmp_path / "board.db"))
+    board = Board(store, clock=lambda: now[0])
+    [seller], [silent, second, third] = market(board, random.Random(5), lambda: now[0], 1, 3)
+    listing = seller.offer(5000, 1, 4, 100, 200, 120)
+    held = silent.bid(listing, 150, 150)
+    seller.step()  # accepts the silent buyer's bid; it never answers
+    turned = second.bid(listing, 190, 200)
+    run([seller, second])
+    assert turned.thread.outcome == "rejected" and seller.agreed == []
+    now[0] = NOW + seller.deadline_s + 1  # the accepted terms have lapsed
+    taken = third.bid(listing, 160, 200)
+    run([seller, third])
+    assert taken.terms is not None and seller.agreed == [taken.terms]
+    run([seller, silent])  # the silent buyer wakes up: the terms' deadline has passed, it rejects them
+    assert held.thread.outcome == "rejected" and silent.agreed == [] and seller.agreed == [taken.terms]
+    store.close()
+
+
+def test_a_seller_needs_its_meter():
+    with pytest.raises(InputError) as e:
+        Seller(None, "c1", ARBITER)
+    assert e.value.field == "meter"

@@ -3,9 +3,10 @@ with a new one-time key and a new Ethereum account per trade; both end with the 
 
 The parties are driven by `step()` (fetch the mailboxes, answer each envelope at once), so a thread alternates
 buyer, seller, buyer... for exactly TURNS envelopes. A seller accepts one buyer at a time per offer (the others are
-rejected while it waits for a confirmation); the seller concedes halfway towards the bid, never below its
-reserve; the buyer raises halfway towards the ask, never above its limit. Reserve and limit are private: they
-travel in no listing and change no envelope's size or count.
+rejected while it waits for a confirmation, which must come before the terms' deadline); the seller concedes
+halfway towards the bid, never below its reserve; the buyer raises halfway towards the ask, never above its limit.
+Reserve and limit are private: they travel in no listing and change no envelope's size or count. A party stops
+polling a mailbox once its trade is over (see the package docstring: polls link).
 
 Layer `parties` of escrow/negotiation: imports its model and the kernel; reaches the board through `BoardPort`,
 which both the board and its HTTP client fill.
@@ -118,7 +119,7 @@ class Offer:
 class Seller(_Party):
     """Lists offers of its meter's energy and answers the bids on them."""
 
-    meter: str = ETH
+    meter: str = ""  # required: the meter whose production the offers sell
     deadline_s: int = DEADLINE_S
     offers: list[Offer] = field(default_factory=list)
 
@@ -184,8 +185,11 @@ class Seller(_Party):
         if body["kind"] == "bid":
             offer.asks[buyer], offer.buyers[buyer] = offer.listing.price_max_wei_per_kwh, body["buyer"]
         if offer.held_by == buyer and body["kind"] == "confirm":
-            offer.terms = thread.terms
-            self.agreed.append(thread.terms)
+            if self.clock() <= thread.terms.deadline:
+                offer.terms = thread.terms
+                self.agreed.append(thread.terms)
+            else:  # too late: the escrow could no longer be opened on these terms
+                offer.held_by = None
         elif offer.held_by == buyer and thread.terms is None:
             offer.held_by = None  # the buyer countered or rejected our acceptance: the offer is free again
         offer.threads[buyer] = thread
@@ -198,7 +202,10 @@ class Seller(_Party):
             return {"kind": "pad"}
         bid = thread.price or 0
         if offer.held_by not in (None, buyer):
-            return {"kind": "reject", "reason": "the offer is taken"}
+            held = offer.threads[offer.held_by].terms
+            if offer.terms is not None or held is None or self.clock() <= held.deadline:
+                return {"kind": "reject", "reason": "the offer is taken"}
+            offer.held_by = None  # a buyer that never confirmed holds the offer until its terms' deadline only
         worth = amount_of(bid, offer.listing.energy_wh) > 0  # an amount of 0 wei is no trade
         if worth and bid >= offer.reserve_wei_per_kwh and "accept" in allowed(thread):
             offer.held_by = buyer
