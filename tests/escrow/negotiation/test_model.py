@@ -412,3 +412,19 @@ def test_hostile_listings_are_either_listings_or_input_errors(listing_json):
         assert e.field
         return
     assert parse_listing(checked.to_json()) == checked
+
+
+@settings(max_examples=300, deadline=None)
+@given(bodies=st.lists(st.sampled_from(BODIES) | KIND_LIKE | JSON, min_size=1, max_size=12))
+def test_a_thread_fed_anything_moves_one_turn_per_accepted_message_or_refuses_naming_a_field(bodies):
+    thread = Thread()
+    for body in bodies:
+        try:
+            after = advance(thread, body)
+        except InputError as e:
+            assert e.field
+            continue
+        assert after.turn == thread.turn + 1 and parse_body(body)["kind"] in allowed(thread)
+        assert thread.outcome in ("open", after.outcome)  # once decided, a thread stays decided
+        thread = after
+    assert thread.turn <= TURNS

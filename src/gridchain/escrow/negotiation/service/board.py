@@ -22,7 +22,7 @@ from gridchain.escrow.negotiation.model import Listing, check_ciphertext, parse_
 from gridchain.store.engine import Store
 from gridchain.store.migrate import Schema
 
-MAILBOX_MAX = 256  # envelopes a mailbox holds (a thread puts at most TURNS in one; an offer's may serve many)
+MAILBOX_MAX = 256  # envelopes a mailbox holds (a thread puts 4 in its offer's, 3 in its buyer's): ~64 bids an offer
 FETCH_MAX = 100  # envelopes one fetch returns
 metadata = MetaData()
 listings = Table(
