@@ -76,13 +76,18 @@ def listing(**changes) -> dict:
 
 
 BODIES = [
-    {"kind": "bid", "offer": "ab" * 32, "price_wei_per_kwh": 100, "buyer": A},
-    {"kind": "counter", "price_wei_per_kwh": 10**30},
-    {"kind": "accept", "terms": terms().to_json()},
-    {"kind": "confirm", "terms_digest": terms().digest()},
-    {"kind": "reject", "reason": "x" * 64},
-    {"kind": "pad"},
+    {"kind": "bid", "turn": 0, "offer": "ab" * 32, "price_wei_per_kwh": 100, "buyer": A},
+    {"kind": "counter", "turn": 1, "price_wei_per_kwh": 10**30},
+    {"kind": "accept", "turn": 1, "terms": terms().to_json()},
+    {"kind": "confirm", "turn": 2, "terms_digest": terms().digest()},
+    {"kind": "reject", "turn": 6, "reason": "x" * 64},
+    {"kind": "pad", "turn": 3},
 ]
+
+
+def step(thread: Thread, body: dict) -> Thread:
+    """`advance` with the body stamped with the thread's turn, as a party sends it."""
+    return advance(thread, {**body, "turn": thread.turn})
 
 
 # ---- envelopes ----------------------------------------------------------------------------------------------
@@ -162,7 +167,7 @@ def test_an_oversize_body_is_refused_before_sealing():
     assert e.value.field == "body"
     assert len(pad(b"x" * (BUCKETS[-1] - LENGTH_BYTES))) == BUCKETS[-1]  # the largest that fits
     with pytest.raises(InputError, match="reason"):
-        seal(sender, recipient.public, {"kind": "reject", "reason": "x" * 65})
+        seal(sender, recipient.public, {"kind": "reject", "turn": 0, "reason": "x" * 65})
 
 
 @settings(max_examples=200, deadline=None)
@@ -192,7 +197,7 @@ def test_a_sealed_body_that_is_not_json_or_not_a_body_is_refused():
 
     sender, recipient = keys()
     to = PublicKey(bytes.fromhex(recipient.public))
-    for content, field in ((b"not json", "body"), (b"[1]", "body"), (b'{"kind": "bid"}', "offer")):
+    for content, field in ((b"not json", "body"), (b"[1]", "body"), (b'{"kind": "bid", "turn": 0}', "offer")):
         inner = Box(sender.private, to).encrypt(pad(content))
         envelope = SealedBox(to).encrypt(bytes.fromhex(sender.public) + bytes(inner))
         with pytest.raises(InputError) as e:
@@ -226,12 +231,14 @@ def test_a_sealed_body_that_is_not_json_or_not_a_body_is_refused():
         ({"kind": "accept", "terms": "{}"}, "terms"),
         ({"kind": "reject", "reason": 7}, "reason"),
         ({"kind": "pad", "filler": "x"}, "filler"),
+        ({"kind": "pad", "turn": TURNS}, "turn"),
+        ({"kind": "pad", "turn": "1"}, "turn"),
         ([], "body"),
     ],
 )
 def test_bad_bodies_are_refused_naming_the_field(body, field):
     with pytest.raises(InputError) as e:
-        parse_body(body)
+        parse_body({"turn": 0} | body if isinstance(body, dict) else body)
     assert e.value.field == field
 
 
@@ -282,10 +289,10 @@ def test_the_turns_of_an_agreement_then_padding():
         {"kind": "pad"},
         {"kind": "pad"},
     ):
-        thread = advance(thread, body)
+        thread = step(thread, body)
     assert thread.over and thread.turn == TURNS and thread.outcome == "agreed" and thread.terms == t
     with pytest.raises(InputError, match="the thread is over"):
-        advance(thread, {"kind": "pad"})
+        step(thread, {"kind": "pad"})
 
 
 @pytest.mark.parametrize(
@@ -305,9 +312,9 @@ def test_out_of_turn_messages_are_refused(bodies, field):
     bodies[0]["price_wei_per_kwh"] = 150 if bodies[0].get("kind") == "bid" else bodies[0].get("price_wei_per_kwh")
     thread = Thread()
     for body in bodies[:-1]:
-        thread = advance(thread, body)
+        thread = step(thread, body)
     with pytest.raises(InputError) as e:
-        advance(thread, bodies[-1])
+        step(thread, bodies[-1])
     assert e.value.field == field
 
 
@@ -315,11 +322,11 @@ def test_the_last_seller_turn_cannot_counter_and_the_last_buyer_turn_only_confir
     thread = Thread()
     for price in (100, 200, 120, 180, 130):
         body = {"kind": "counter", "price_wei_per_kwh": price}
-        thread = advance(thread, {**BODIES[0], "price_wei_per_kwh": price} if thread.turn == 0 else body)
+        thread = step(thread, {**BODIES[0], "price_wei_per_kwh": price} if thread.turn == 0 else body)
     assert thread.turn == TURNS - 2 and allowed(thread) == ("accept", "reject")
     with pytest.raises(InputError, match="counter is not allowed at turn 5"):
-        advance(thread, {"kind": "counter", "price_wei_per_kwh": 150})
-    thread = advance(thread, {"kind": "accept", "terms": terms(price=130).to_json()})
+        step(thread, {"kind": "counter", "price_wei_per_kwh": 150})
+    thread = step(thread, {"kind": "accept", "terms": terms(price=130).to_json()})
     assert allowed(thread) == ("confirm", "reject")
 
 
@@ -344,8 +351,8 @@ def test_any_legal_conversation_has_exactly_turns_messages_all_of_one_size(choic
         }[kind]
         if kind == "accept" and thread.price * 5000 // 1000 == 0:
             body = {"kind": "reject", "reason": "no agreement"}  # an amount of 0 is no trade
-        sizes.append(len(seal(sender, recipient.public, body)))
-        thread = advance(thread, body)
+        sizes.append(len(seal(sender, recipient.public, {**body, "turn": thread.turn})))
+        thread = step(thread, body)
     assert thread.over and allowed(thread) == ()
     assert set(sizes) == {CIPHERTEXT_SIZES[0]}
 
@@ -428,3 +435,15 @@ def test_a_thread_fed_anything_moves_one_turn_per_accepted_message_or_refuses_na
         assert thread.outcome in ("open", after.outcome)  # once decided, a thread stays decided
         thread = after
     assert thread.turn <= TURNS
+
+
+def test_a_replayed_or_moved_message_is_refused_by_its_turn():
+    """A board that replays a buyer's earlier counter in place of a later one is caught: each body names its turn."""
+    thread = Thread()
+    for price in (100, 200, 120, 180):
+        body = {**BODIES[0], "price_wei_per_kwh": price} if thread.turn == 0 else {"kind": "counter"}
+        thread = step(thread, body | {"price_wei_per_kwh": price})
+    replayed = {"kind": "counter", "turn": 2, "price_wei_per_kwh": 120}  # the buyer's turn-2 counter, at turn 4
+    with pytest.raises(InputError, match="is 2, the thread is at turn 4") as e:
+        advance(thread, replayed)
+    assert e.value.field == "turn"

@@ -134,8 +134,10 @@ def test_a_second_buyer_is_turned_away_while_the_offer_is_held_and_strangers_are
     a = first.bid(listing, 150, 150)
     b = second.bid(listing, 190, 200)
     stranger = TradeKey.fresh(rng)
-    board.post(listing.key, seal(stranger, listing.key, {"kind": "pad"}))  # no thread of its own: dropped
-    board.post(a.key.public, seal(stranger, a.key.public, {"kind": "reject", "reason": "spoof"}))  # not the seller
+    board.post(listing.key, seal(stranger, listing.key, {"kind": "pad", "turn": 0}))  # no thread of its own: dropped
+    board.post(
+        a.key.public, seal(stranger, a.key.public, {"kind": "reject", "turn": 1, "reason": "spoof"})
+    )  # not the seller
     run([seller, first, second])
     assert a.terms is not None and b.terms is None and b.thread.outcome == "rejected"
     assert seller.agreed == [a.terms] and second.agreed == []

@@ -97,6 +97,6 @@ def test_a_buyer_refuses_terms_other_than_listed_and_bid_naming_what_differs():
         run([seller, buyer])
         assert bid.thread.outcome == "rejected" and buyer.agreed == [] and seller.agreed == []
         said = [open_envelope(seller.offers[0].key, c)[1] for m, c in board.boxes if m == seller.offers[0].key.public]
-        assert said[1] == {"kind": "reject", "reason": f"terms.{name} is not what was listed and bid"} or (
+        assert said[1] == {"kind": "reject", "turn": 2, "reason": f"terms.{name} is not what was listed and bid"} or (
             name == "deadline" and said[1]["reason"] == "terms.deadline has passed"
         )

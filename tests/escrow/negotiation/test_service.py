@@ -61,11 +61,11 @@ def test_a_listing_and_an_envelope_round_trip_over_http(served, clock):
     seller, buyer = TradeKey.fresh(rng), TradeKey.fresh(rng)
     listed = client.post_offer(a_listing(seller))
     assert client.offers("c1") == [listed] and client.offers("c2") == []
-    envelope = seal(buyer, seller.public, {"kind": "pad"})
+    envelope = seal(buyer, seller.public, {"kind": "pad", "turn": 0})
     seq = client.post(seller.public, envelope)
     assert client.fetch(seller.public) == [(seq, envelope)]
     assert client.fetch(seller.public, after=seq) == [] and client.fetch(buyer.public) == []
-    assert open_envelope(seller, client.fetch(seller.public)[0][1]) == (buyer.public, {"kind": "pad"})
+    assert open_envelope(seller, client.fetch(seller.public)[0][1]) == (buyer.public, {"kind": "pad", "turn": 0})
     clock[0] = NOW + 3600  # the listing expires: no longer shown, its mailbox still served
     assert client.offers("c1") == [] and len(client.fetch(seller.public)) == 1
 
@@ -74,7 +74,7 @@ def test_the_board_logs_what_it_saw_and_nothing_more(served):
     board, client, _ = served
     seller, buyer = TradeKey.fresh(random.Random(2)), TradeKey.fresh(random.Random(3))
     client.post_offer(a_listing(seller))
-    client.post(seller.public, seal(buyer, seller.public, {"kind": "pad"}))
+    client.post(seller.public, seal(buyer, seller.public, {"kind": "pad", "turn": 0}))
     client.fetch(seller.public)
     seen = board.observations()
     assert [o["event"] for o in seen] == ["listed", "posted", "fetched"]
@@ -129,7 +129,7 @@ def test_a_key_lists_one_offer_and_a_mailbox_holds_a_bounded_number(served, stor
     with pytest.raises(InputError, match="already lists an offer") as e:
         client.post_offer(a_listing(seller, energy_wh=1000))
     assert e.value.field == "key"
-    envelope = seal(buyer, seller.public, {"kind": "pad"})
+    envelope = seal(buyer, seller.public, {"kind": "pad", "turn": 0})
     for _ in range(MAILBOX_MAX):
         board.post(seller.public, envelope)
     with pytest.raises(InputError, match="is full") as e:
@@ -139,7 +139,7 @@ def test_a_key_lists_one_offer_and_a_mailbox_holds_a_bounded_number(served, stor
 
 def test_the_board_keeps_everything_across_a_restart(store_path, clock):
     seller, buyer = TradeKey.fresh(random.Random(7)), TradeKey.fresh(random.Random(8))
-    envelope = seal(buyer, seller.public, {"kind": "pad"})
+    envelope = seal(buyer, seller.public, {"kind": "pad", "turn": 0})
     store = open_store(sqlite_url(store_path))
     with LoopbackServer(board_app(Board(store, clock=lambda: clock[0]))) as server:
         client = BoardClient(server.url)
@@ -163,7 +163,7 @@ def test_health_metrics_and_json_line_logs(served, capsys):
     board, client, url = served
     seller, buyer = TradeKey.fresh(random.Random(9)), TradeKey.fresh(random.Random(10))
     client.post_offer(a_listing(seller))
-    client.post(seller.public, seal(buyer, seller.public, {"kind": "pad"}))
+    client.post(seller.public, seal(buyer, seller.public, {"kind": "pad", "turn": 0}))
     with httpx.Client(base_url=url) as http:
         health = http.get("/health")
         metrics = http.get("/metrics").text
@@ -195,6 +195,6 @@ def test_the_schema_on_each_backend(store):
     assert revision(store, SCHEMA) == head(SCHEMA) and drift(store, SCHEMA) == []
     seller, buyer = TradeKey.fresh(random.Random(11)), TradeKey.fresh(random.Random(12))
     listed = board.post_offer(a_listing(seller))
-    envelope = seal(buyer, seller.public, {"kind": "pad"})
+    envelope = seal(buyer, seller.public, {"kind": "pad", "turn": 0})
     seq = board.post(seller.public, envelope)
     assert board.offers("c1") == [listed] and board.fetch(seller.public) == [(seq, envelope)]

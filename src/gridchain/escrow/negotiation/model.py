@@ -8,7 +8,8 @@ bucket of BUCKETS, so a ciphertext is BUCKETS[i] + OVERHEAD bytes: its length sa
 
 A thread is TURNS messages, buyer first, turns alternating: the buyer bids, the seller accepts (with the terms),
 counters or rejects, the buyer confirms, counters or rejects, and so on; once a thread is decided (agreed or
-rejected) the turns left carry `pad` messages, so every thread is TURNS envelopes of one size.
+rejected) the turns left carry `pad` messages, so every thread is TURNS envelopes of one size. Every body names
+its turn, so an envelope the board replays, or moves to another turn, is refused.
 """
 
 from __future__ import annotations
@@ -253,42 +254,44 @@ def amount_of(price_wei_per_kwh: int, energy_wh: int) -> int:
 # ---- message bodies -----------------------------------------------------------------------------------------
 
 
+FIELDS = {
+    "bid": ("offer", "price_wei_per_kwh", "buyer"),
+    "counter": ("price_wei_per_kwh",),
+    "accept": ("terms",),
+    "confirm": ("terms_digest",),
+    "reject": ("reason",),
+    "pad": (),
+}
+
+
 def parse_body(j: object) -> dict:
-    """A message body, checked: its kind and exactly that kind's fields; the canonical form."""
+    """A message body, checked: its kind, its turn (so that a message replayed or moved to another turn is
+    refused) and exactly that kind's fields; the canonical form."""
     if not isinstance(j, dict):
         raise InputError("body", f"expected an object, got {type(j).__name__}")
     kind = j.get("kind")
     if kind not in KINDS:
         raise InputError("kind", f"{show(kind)[:40]} is not one of {', '.join(KINDS)}")
+    f = _exact_fields(kind, j, ("kind", "turn", *FIELDS[kind]))
+    body = {"kind": kind, "turn": check_int("turn", f["turn"], 0, TURNS - 1)}
     if kind == "bid":
-        f = _exact_fields("bid", j, ("kind", "offer", "price_wei_per_kwh", "buyer"))
-        return {
-            "kind": kind,
-            "offer": parse_key("offer", f["offer"]),
-            "price_wei_per_kwh": check_int("price_wei_per_kwh", f["price_wei_per_kwh"], 0, MAX_PRICE),
-            "buyer": parse_address("buyer", f["buyer"]),
-        }
-    if kind == "counter":
-        f = _exact_fields("counter", j, ("kind", "price_wei_per_kwh"))
-        return {"kind": kind, "price_wei_per_kwh": check_int("price_wei_per_kwh", f["price_wei_per_kwh"], 0, MAX_PRICE)}
+        body["offer"] = parse_key("offer", f["offer"])
+        body["buyer"] = parse_address("buyer", f["buyer"])
+    if kind in ("bid", "counter"):
+        body["price_wei_per_kwh"] = check_int("price_wei_per_kwh", f["price_wei_per_kwh"], 0, MAX_PRICE)
     if kind == "accept":
-        f = _exact_fields("accept", j, ("kind", "terms"))
-        return {"kind": kind, "terms": parse_terms(f["terms"]).to_json()}
+        body["terms"] = parse_terms(f["terms"]).to_json()
     if kind == "confirm":
-        f = _exact_fields("confirm", j, ("kind", "terms_digest"))
         digest = f["terms_digest"]
         parse_hex_bytes("terms_digest", digest, 32, require_prefix=False)
         if digest != digest.lower() or digest.startswith("0x"):
             raise InputError("terms_digest", "must be 64 lowercase hex digits")
-        return {"kind": kind, "terms_digest": digest}
+        body["terms_digest"] = digest
     if kind == "reject":
-        f = _exact_fields("reject", j, ("kind", "reason"))
-        reason = f["reason"]
-        if not isinstance(reason, str) or len(reason) > REASON_MAX_CHARS:
+        if not isinstance(f["reason"], str) or len(f["reason"]) > REASON_MAX_CHARS:
             raise InputError("reason", f"must be a string of at most {REASON_MAX_CHARS} characters")
-        return {"kind": kind, "reason": reason}
-    _exact_fields("pad", j, ("kind",))
-    return {"kind": kind}
+        body["reason"] = f["reason"]
+    return body
 
 
 def _exact_fields(field: str, j: object, names: tuple[str, ...]) -> dict:
@@ -341,11 +344,14 @@ def allowed(thread: Thread) -> tuple[str, ...]:
 
 
 def advance(thread: Thread, body: dict) -> Thread:
-    """The thread after the party whose turn it is sent `body` (checked); a message out of turn or of a kind the
-    turn does not allow raises InputError("kind"), a confirmation of other terms InputError("terms_digest")."""
+    """The thread after the party whose turn it is sent `body` (checked); a body that names another turn raises
+    InputError("turn"), a kind the turn does not allow InputError("kind"), a confirmation of other terms
+    InputError("terms_digest")."""
     if thread.over:
         raise InputError("kind", f"the thread is over ({TURNS} messages)")
     body = parse_body(body)
+    if body["turn"] != thread.turn:
+        raise InputError("turn", f"is {body['turn']}, the thread is at turn {thread.turn} (replayed or reordered)")
     kind, ok = body["kind"], allowed(thread)
     if kind not in ok:
         raise InputError("kind", f"{kind} is not allowed at turn {thread.turn} (the {thread.whose}'s: {', '.join(ok)})")

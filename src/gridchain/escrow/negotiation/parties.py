@@ -82,6 +82,7 @@ class _Party:
         return account
 
     def _send(self, key: TradeKey, to: str, thread: Thread, body: dict) -> Thread:
+        body = {**body, "turn": thread.turn}
         after = advance(thread, body)  # our own message obeys the turns too
         self.board.post(to, seal(key, to, body))
         return after
