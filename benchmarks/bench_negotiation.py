@@ -32,7 +32,7 @@ ARBITER = "0x" + "a1" * 20
 def envelope_costs(samples: int = 2000) -> dict:
     rng = random.Random(1)
     sender, recipient = TradeKey.fresh(rng), TradeKey.fresh(rng)
-    body = {"kind": "counter", "price_wei_per_kwh": 123_456}
+    body = {"kind": "counter", "turn": 1, "price_wei_per_kwh": 123_456}
     seal_s, open_s = [], []
     for _ in range(samples):
         start = time.perf_counter()
