@@ -9,3 +9,4 @@ from gridchain.escrow.client import EscrowClient
 from gridchain.escrow.model import Terms
 
 __all__ = ["EscrowClient", "Terms"]
+"""Trustless trade settlement (PriWatt): escrowed trades, payment channels and anonymous negotiation."""

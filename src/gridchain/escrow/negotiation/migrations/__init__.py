@@ -1,0 +1,1 @@
+"""The message board's schema revisions (`negotiation_*` tables)."""
