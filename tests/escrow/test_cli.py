@@ -89,3 +89,24 @@ def test_an_unwritable_out_folder_is_bad_input(tmp_path):
     (tmp_path / "file").write_text("")
     r = runner.invoke(app, ["escrow", "demo", "--out", str(tmp_path / "file" / "sub")])
     assert r.exit_code == 2 and r.stderr.startswith("error: --out")
+
+
+@pytest.mark.integration
+def test_the_demo_on_anvil_settles_as_on_the_embedded_chain(tmp_path):
+    """Over JSON-RPC (anvil, Osaka): fresh keys funded by the relayer, the node's clock moved; the same stories,
+    money and refusals as on the embedded chain (gas agrees up to the signatures' bytes)."""
+    from gridchain.chain.anvil import start_anvil
+
+    args = ["escrow", "demo", "--json"]
+    embedded = runner.invoke(app, [*args, "--out", str(tmp_path / "boa")])
+    assert embedded.exit_code == 0, embedded.stderr
+    with start_anvil(hardfork="osaka", accounts=1) as node:
+        r = runner.invoke(app, [*args, "--rpc-url", node.url, "--out", str(tmp_path / "rpc")])
+    assert r.exit_code == 0, r.stderr
+    a, b = json.loads(embedded.stdout), json.loads(r.stdout)
+    assert (a["chain"], b["chain"]) == ("embedded", "rpc") and b["conservation"]["ok"] is True
+    keep = ("trade", "token", "amount", "signed", "paid", "refunded", "energy_wh")
+    assert [{k: t[k] for k in keep} for t in b["trades"]] == [{k: t[k] for k in keep} for t in a["trades"]]
+    assert b["refusals"] == a["refusals"] and b["conservation"] == a["conservation"]
+    for x, y in zip(a["trades"], b["trades"], strict=True):
+        assert all(abs(x["gas"][k] - y["gas"][k]) <= 3 * 4 * 12 for k in ("open", "settle")), (x["gas"], y["gas"])

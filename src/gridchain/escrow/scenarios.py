@@ -3,7 +3,7 @@
 The utility deploys the metering contract with `meters` registered meters (the sellers' PV, each owned by its
 household's long-term key, which signs the offers), the coin and the escrow; the arbiter is the distribution
 operator's key, the relayer (the gateway's first account) submits what anyone may submit. Every trade has a fresh
-buyer and a fresh seller address (funded by the relayer on a node: its gas, and an ETH buyer's deposit), and its own
+buyer and a fresh seller address (given gas money by the relayer, and an ETH buyer its deposit), and its own
 intervals of a meter's export, priced from the seeded PV draw:
 
 a ETH, released by buyer and seller; b coin, released by seller and arbiter after the buyer vanished; c ETH,
@@ -43,7 +43,7 @@ from gridchain.escrow.model import ARBITER, BUYER, ETH, INTERVAL_S, SELLER, Term
 START = 1_893_456_000  # [s] 2030-01-01 00:00 UTC: the embedded chain's clock for the demo (reproducible bytes)
 WEI_PER_WH = 10**12  # [wei/Wh] the posted ETH price (1 ETH per MWh)
 MICRO_PER_WH = 300  # [micro-coin/Wh] the posted coin price (0.30 coin per kWh)
-GAS_WEI = 10**16  # [wei] a fresh address's gas money on a node (the relayer pattern's stand-in)
+GAS_WEI = 10**16  # [wei] a fresh address's gas money (the relayer pattern's stand-in)
 WINDOW = 12  # intervals between two trades' first intervals
 ROLE_NAMES = {BUYER: "buyer", SELLER: "seller", ARBITER: "arbiter"}
 STORIES = {
@@ -130,18 +130,19 @@ class Demo:
         self.base = (g.now() // INTERVAL_S // 256 + 1) * 256  # the next lock word's first interval
 
     def parties(self, stories: Sequence[str]) -> None:
-        """Fresh buyer and seller keys per trade; on a node, a gateway signing with them, each funded with gas (and an
-        ETH buyer with its deposit, added when it opens)."""
+        """Fresh buyer and seller keys per trade, each given GAS_WEI by the relayer (an ETH buyer its deposit too,
+        when it opens); on a node, a gateway signing with them. Funded, a payout's recipient is no new account
+        (EIP-161: no 25,000 charge), as a real party that has sent a transaction is not."""
         for label in stories:
             self.keys[label] = (key(self.config.seed, label, "buyer"), key(self.config.seed, label, "seller"))
         self.rogue = key(self.config.seed, "second buyer")
         fresh = [k for pair in self.keys.values() for k in pair] + [self.rogue]
+        for k in fresh:  # on the embedded chain too (gas is free there): the same accounts, the same gas as a node's
+            self.gateway.transfer(self.relayer, address_of(k), GAS_WEI)  # type: ignore[attr-defined]
         self.party_gateway = self.gateway
         if self.gateway.kind == "rpc":
             from gridchain.chain.rpc_gateway import RpcGateway
 
-            for k in fresh:
-                self.gateway.transfer(self.relayer, address_of(k), GAS_WEI)  # type: ignore[attr-defined]
             self.party_gateway = RpcGateway(self.gateway.url, ["0x" + bytes(k).hex() for k in fresh])  # type: ignore[attr-defined]
         self.party = EscrowClient(self.party_gateway, self.escrow.address, self.escrow.artifact)
 
