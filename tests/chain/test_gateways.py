@@ -212,3 +212,20 @@ def test_after_a_reorganisation_dropped_a_transaction_forget_nonce_lets_the_next
     assert not gateway.known(dropped.tx_hash)
     gateway.forget_nonce(sender)
     assert gateway.known(gateway.transfer(sender, sender, 1).tx_hash)
+
+
+def test_transfer_pays_an_account_for_21000_gas(gateway):
+    sender, to = gateway.accounts[0], "0x" + "5e" * 20
+    receipt = gateway.transfer(sender, to, 12_345)
+    assert gateway.balance(to) == 12_345 and receipt.gas_used == 21_000 and receipt.events == ()
+    assert gateway.transaction_to(receipt.tx_hash).lower() == to
+
+
+def test_the_embedded_chain_refuses_a_transfer_beyond_the_balance():
+    from gridchain.chain.boa_gateway import BoaGateway
+
+    gateway = BoaGateway(accounts=1)
+    to = "0x" + "5e" * 20
+    with pytest.raises(ChainRevert, match="insufficient funds"):
+        gateway.transfer(to, gateway.accounts[0], 1)
+    assert gateway.balance(to) == 0 and gateway.block_number() == 0

@@ -130,6 +130,14 @@ class BoaGateway:
         computation = self._env.execute_code(to_address=address, sender=sender, data=data, value=value)
         return self._mine(computation, data, artifact, to=to_checksum_address(address))
 
+    def transfer(self, sender: str, to: str, value: int) -> Receipt:
+        """Send `value` wei from `sender` to `to` (an account: no call data), as RpcGateway.transfer."""
+        if value > self._env.get_balance(sender):
+            raise ChainRevert(f"insufficient funds: {sender} has {self._env.get_balance(sender)} wei, sends {value}")
+        self._new_transaction(sender)
+        computation = self._env.execute_code(to_address=to, sender=sender, data=b"", value=value)
+        return self._mine(computation, b"", None, to=to_checksum_address(to))  # type: ignore[arg-type]  # no logs
+
     def balance(self, address: str) -> int:
         return int(self._env.get_balance(address))
 

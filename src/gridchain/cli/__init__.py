@@ -22,6 +22,7 @@ from gridchain.committee import cli as committee_cli
 from gridchain.coordination import cli as coordination_cli
 from gridchain.coordination.anonymous import cli as anonymous_cli
 from gridchain.dashboard.settings import init_dashboard
+from gridchain.escrow import cli as escrow_cli
 from gridchain.grid import cli as grid_cli
 from gridchain.index.tables import SCHEMA as INDEX_SCHEMA
 from gridchain.market import cli as market_cli
@@ -44,6 +45,7 @@ FEATURES = (
     petcon_cli,
     market_cli,
     market_feeder_cli,
+    escrow_cli,
 )
 
 app = typer.Typer(

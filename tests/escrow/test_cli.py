@@ -1,0 +1,112 @@
+"""`gridchain escrow demo` on the embedded chain: exit 0, the summary's structure, every story settled as told,
+the double spends refused with the contract's reasons, the conservation check true and recomputable from the
+trades, 80-column lines, the figure written; bad input exits 2 with one line naming the option."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from gridchain.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("escrow")
+    r = runner.invoke(app, ["escrow", "demo", "--meters", "2", "--seed", "7", "--json", "--out", str(out)])
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout), out
+
+
+def test_the_demo_settles_every_story_and_conserves_money(demo):
+    s, out = demo
+    trades = {t["trade"]: t for t in s["trades"]}
+    assert list(trades) == ["a", "b", "c", "c2", "d", "e", "f"]
+    assert len({t["buyer"] for t in s["trades"]} | {t["seller"] for t in s["trades"]}) == 14  # fresh per trade
+    assert {k: t["signed"] for k, t in trades.items()} == {
+        "a": "buyer+seller", "b": "seller+arbiter", "c": "buyer+seller", "c2": "buyer+seller",
+        "d": "buyer+arbiter", "e": "buyer (voucher)", "f": "none (deadline)",
+    }  # fmt: skip
+    full = {k for k, t in trades.items() if t["paid"] == t["amount"] and t["refunded"] == 0}
+    assert {"a", "b", "c2"} <= full and not {"c", "d", "f"} & full  # e: in full if the meter reached the energy
+    assert trades["c"]["paid"] == 0 and trades["f"]["paid"] == 0 and trades["c"]["freed"] is True
+    assert (trades["c2"]["meter"], trades["c2"]["first_interval"]) == (
+        trades["c"]["meter"],
+        trades["c"]["first_interval"],
+    )
+    d, e = trades["d"], trades["e"]
+    assert 0 < d["paid"] < d["amount"] and d["paid"] == d["amount"] * d["metered_wh"] // d["energy_wh"]
+    assert e["vouchers"] == sorted(e["vouchers"]) and e["paid"] == e["vouchers"][-1] and len(e["vouchers"]) == 8
+    for t in s["trades"]:
+        assert t["paid"] + t["refunded"] == t["amount"] and t["gas"]["open"] > 21_000 and t["gas"]["settle"] > 21_000
+    c = s["conservation"]
+    assert c["ok"] is True and c["held_after"] == [0, 0] and c["opened"] == 7 and c["credited"] == 0
+    for token in ("ETH", "coin"):
+        mine = [t for t in s["trades"] if t["token"] == token]
+        assert c[token] == {
+            "escrowed": sum(t["amount"] for t in mine),
+            "paid": sum(t["paid"] for t in mine),
+            "refunded": sum(t["refunded"] for t in mine),
+        }
+    reasons = [r["reason"] for r in s["refusals"]]
+    assert reasons.count("trade_escrow: energy already locked") == 2
+    assert "trade_escrow: trade used before" in reasons and "trade_escrow: deadline not reached" in reasons
+    assert reasons.count("trade_escrow: trade not open") == 3
+    assert (out / "escrow_demo_m2_s7.png").stat().st_size > 10_000 and s["files"][1].endswith(".png")
+    assert json.loads((out / "escrow_demo_m2_s7.json").read_text())["conservation"]["ok"] is True
+
+
+def test_the_tables_fit_80_columns(tmp_path):
+    r = runner.invoke(app, ["escrow", "demo", "--meters", "1", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines if not line.startswith("wrote ")) <= 80
+    assert lines[-3].endswith(": conserved")
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--meters", "0"], "--meters"),
+        (["--meters", "7"], "--meters"),
+        (["--seed", "-1"], "--seed"),
+        (["--seed", str(2**32)], "--seed"),
+        (["--rpc-url", "ftp://x"], "--rpc-url"),
+        (["--rpc-url", "http://127.0.0.1:9"], "--rpc-url"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_option(tmp_path, args, option):
+    r = runner.invoke(app, ["escrow", "demo", *args, "--out", str(tmp_path)])
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"error: {option}") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_an_unwritable_out_folder_is_bad_input(tmp_path):
+    (tmp_path / "file").write_text("")
+    r = runner.invoke(app, ["escrow", "demo", "--out", str(tmp_path / "file" / "sub")])
+    assert r.exit_code == 2 and r.stderr.startswith("error: --out")
+
+
+@pytest.mark.integration
+def test_the_demo_on_anvil_settles_as_on_the_embedded_chain(tmp_path):
+    """Over JSON-RPC (anvil, Osaka): fresh keys funded by the relayer, the node's clock moved; the same stories,
+    money and refusals as on the embedded chain (gas agrees up to the signatures' bytes)."""
+    from gridchain.chain.anvil import start_anvil
+
+    args = ["escrow", "demo", "--json"]
+    embedded = runner.invoke(app, [*args, "--out", str(tmp_path / "boa")])
+    assert embedded.exit_code == 0, embedded.stderr
+    with start_anvil(hardfork="osaka", accounts=1) as node:
+        r = runner.invoke(app, [*args, "--rpc-url", node.url, "--out", str(tmp_path / "rpc")])
+    assert r.exit_code == 0, r.stderr
+    a, b = json.loads(embedded.stdout), json.loads(r.stdout)
+    assert (a["chain"], b["chain"]) == ("embedded", "rpc") and b["conservation"]["ok"] is True
+    keep = ("trade", "token", "amount", "signed", "paid", "refunded", "energy_wh")
+    assert [{k: t[k] for k in keep} for t in b["trades"]] == [{k: t[k] for k in keep} for t in a["trades"]]
+    assert b["refusals"] == a["refusals"] and b["conservation"] == a["conservation"]
+    for x, y in zip(a["trades"], b["trades"], strict=True):
+        assert all(abs(x["gas"][k] - y["gas"][k]) <= 3 * 4 * 12 for k in ("open", "settle")), (x["gas"], y["gas"])
