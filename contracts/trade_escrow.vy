@@ -39,13 +39,14 @@
         ETH is pushed with PUSH_GAS (100,000) to the callee (a Safe's receive needs more than `send`'s 2,300; a
         bound keeps a hostile callee from taking the caller's gas); a recipient that refuses it (or runs out) is
         credited a balance it withdraws to an address of its choice (`withdraw`), so a hostile party never
-        blocks the other's payout (rather than pull payments for all: the common case stays one transaction). The coin is sent with `transfer` (it refuses no non-zero recipient). State is written
-        before any transfer, and every function that moves money is nonreentrant.
+        blocks the other's payout (rather than pull payments for all: the common case stays one transaction).
+        The coin is sent with `transfer` (it refuses no non-zero recipient). State is written before any
+        transfer, and every function that moves money is nonreentrant.
 
         Invariant: self.balance >= held_eth and COIN.balanceOf(self) >= held_coin, where held_eth is the sum of
         the open ETH trades' amounts plus all credit and held_coin the sum of the open coin trades' amounts
-        (asserted after money moves in or out). Per trade: escrowed = paid to the seller + refunded to the buyer
-        (+ credited for a failed push), the events' sums.
+        (asserted after money moves in or out; stored plus one, so never zero). Per trade: escrowed = paid
+        to the seller + refunded to the buyer (+ credited for a failed push), the events' sums.
 @dev Python twin: `gridchain.escrow.model` (the same rules, order of checks and revert reasons).
 """
 
@@ -125,8 +126,10 @@ COIN: public(immutable(IERC20))
 status: public(HashMap[bytes32, uint256])  # trade -> 0 never opened, 1 open, 2 closed
 locked: public(HashMap[address, HashMap[uint256, uint256]])  # meter -> interval // 256 -> bit interval % 256
 credit: public(HashMap[address, uint256])  # [wei] failed pushes, withdrawable
-held_eth: public(uint256)  # [wei] open ETH trades' amounts + all credit
-held_coin: public(uint256)  # open coin trades' amounts
+# held + 1, never zero: an open when nothing is held then rewrites a non-zero word (5,000 gas) instead of writing a
+# zero one (22,100); the views `held_eth` and `held_coin` subtract the 1
+held_eth_1: uint256  # [wei] open ETH trades' amounts + all credit, + 1
+held_coin_1: uint256  # open coin trades' amounts, + 1
 
 
 @deploy
@@ -139,6 +142,8 @@ def __init__(metering: IMetering, coin: IERC20):
     eip712.__init__("gridchain trade escrow", "1")
     METERING = metering
     COIN = coin
+    self.held_eth_1 = 1
+    self.held_coin_1 = 1
 
 
 # ---- trades ------------------------------------------------------------------------------------------
@@ -166,8 +171,12 @@ def open(terms: Terms, offer: Bytes[65]) -> bytes32:
     assert terms.intervals != 0 and terms.intervals <= MAX_INTERVALS, "trade_escrow: intervals out of range 1 .. 96"
     offset: uint256 = terms.first_interval % 256
     assert offset + terms.intervals <= 256, "trade_escrow: intervals cross a bitmap word"
-    assert terms.seller != empty(address) and terms.arbiter != empty(address), "trade_escrow: a role is the zero address"
-    assert terms.buyer != terms.seller and terms.buyer != terms.arbiter and terms.seller != terms.arbiter, "trade_escrow: roles not distinct"
+    assert terms.seller != empty(address) and terms.arbiter != empty(address), (
+        "trade_escrow: a role is the zero address"
+    )
+    assert terms.buyer != terms.seller and terms.buyer != terms.arbiter and terms.seller != terms.arbiter, (
+        "trade_escrow: roles not distinct"
+    )
     owner: address = (staticcall METERING.meter(terms.meter))[0]
     assert owner != empty(address), "trade_escrow: meter not registered"
     trade: bytes32 = self._trade_id(terms)
@@ -180,12 +189,14 @@ def open(terms: Terms, offer: Bytes[65]) -> bytes32:
     self.locked[terms.meter][word] = bits | mask
     self.status[trade] = OPEN
     if eth:
-        self.held_eth += terms.amount
-        assert self.balance >= self.held_eth  # the invariant
+        self.held_eth_1 += terms.amount
+        assert self.balance >= self.held_eth_1 - 1  # the invariant
     else:
-        self.held_coin += terms.amount
-        assert extcall COIN.transferFrom(msg.sender, self, terms.amount, default_return_value=True), "trade_escrow: transfer failed"
-        assert staticcall COIN.balanceOf(self) >= self.held_coin  # the invariant
+        self.held_coin_1 += terms.amount
+        assert extcall COIN.transferFrom(msg.sender, self, terms.amount, default_return_value=True), (
+            "trade_escrow: transfer failed"
+        )
+        assert staticcall COIN.balanceOf(self) >= self.held_coin_1 - 1  # the invariant
     log Opened(trade=trade, buyer=terms.buyer, meter=terms.meter, token=terms.token, amount=terms.amount)
     return trade
 
@@ -267,9 +278,9 @@ def withdraw(to: address) -> uint256:
     assert amount != 0, "trade_escrow: no credit"
     assert to != empty(address), "trade_escrow: to is the zero address"
     self.credit[msg.sender] = 0
-    self.held_eth -= amount
+    self.held_eth_1 -= amount
     raw_call(to, b"", value=amount)
-    assert self.balance >= self.held_eth  # the invariant
+    assert self.balance >= self.held_eth_1 - 1  # the invariant
     log Withdrawn(account=msg.sender, to=to, amount=amount)
     return amount
 
@@ -314,6 +325,26 @@ def voucher_hash(trade: bytes32, cumulative: uint256) -> bytes32:
 
 @view
 @external
+def held_eth() -> uint256:
+    """
+    @dev The ETH the escrow owes: open ETH trades' amounts plus all credit; its balance is at least this.
+    @return The amount [wei].
+    """
+    return self.held_eth_1 - 1
+
+
+@view
+@external
+def held_coin() -> uint256:
+    """
+    @dev The coins the escrow owes: open coin trades' amounts; its coin balance is at least this.
+    @return The amount [coin units].
+    """
+    return self.held_coin_1 - 1
+
+
+@view
+@external
 def is_locked(meter: address, interval: uint256) -> bool:
     """
     @dev Whether a meter's interval is held by an open trade or was sold.
@@ -350,17 +381,19 @@ def _settle(trade: bytes32, t: Terms, seller_amount: uint256):
         self.locked[t.meter][word] &= ~mask
     rest: uint256 = t.amount - seller_amount
     if t.token == empty(address):
-        self.held_eth -= t.amount
+        self.held_eth_1 -= t.amount
         self._push_eth(t.seller, seller_amount)
         self._push_eth(t.buyer, rest)
-        assert self.balance >= self.held_eth  # the invariant
+        assert self.balance >= self.held_eth_1 - 1  # the invariant
     else:
-        self.held_coin -= t.amount
+        self.held_coin_1 -= t.amount
         if seller_amount != 0:
-            assert extcall COIN.transfer(t.seller, seller_amount, default_return_value=True), "trade_escrow: transfer failed"
+            assert extcall COIN.transfer(t.seller, seller_amount, default_return_value=True), (
+                "trade_escrow: transfer failed"
+            )
         if rest != 0:
             assert extcall COIN.transfer(t.buyer, rest, default_return_value=True), "trade_escrow: transfer failed"
-        assert staticcall COIN.balanceOf(self) >= self.held_coin  # the invariant
+        assert staticcall COIN.balanceOf(self) >= self.held_coin_1 - 1  # the invariant
 
 
 @internal
@@ -369,7 +402,7 @@ def _push_eth(to: address, amount: uint256):
         return
     if not raw_call(to, b"", value=amount, gas=PUSH_GAS, revert_on_failure=False):
         self.credit[to] += amount
-        self.held_eth += amount
+        self.held_eth_1 += amount
         log Credited(account=to, amount=amount)
 
 
