@@ -122,8 +122,15 @@ def test_the_utility_under_a_safe(tmp_path, node):
     assert error(gridchain(*keys_cmd, "--signer", signer[0], "--signer", signer[3])) == (
         f"--signer: {address_of(keys[3])} ({signer[3]}) is not an owner of the Safe {safe.address}"
     )
+    assert error(gridchain(*keys_cmd, "--signer", signer[1], "--signer", signer[1])) == (
+        f"--signer: {address_of(keys[1])} ({signer[1]}) is given twice: one signature per owner"
+    )
+    (tmp_path / "junk.json").write_text("{}")
+    assert error(gridchain(*keys_cmd, "--signer", signer[1], "--signer", tmp_path / "junk.json")).startswith(
+        f"--signer ({tmp_path / 'junk.json'}): "
+    )
     today = epoch_of(int(time.time()))
-    assert not any(client.epoch_key(today))
+    assert not any(client.epoch_key(today)) and safe.nonce() == 1  # nothing sent but the poster's naming
 
     p = start(*serve, "--json")
     try:

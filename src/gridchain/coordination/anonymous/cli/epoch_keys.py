@@ -60,11 +60,11 @@ def epoch_keys(
 
 def register_ahead(config, days: int, signers: list[Path], sender: str) -> dict:
     """Make and register the keys of today .. today + days - 1; what was done, per epoch."""
-    from gridchain.config.accounts import account_key, password
+    from gridchain.config.accounts import account_key
     from gridchain.config.network import connect
     from gridchain.config.record import checked_address, load_record
     from gridchain.config.store import config_store
-    from gridchain.coordination.anonymous.cli.utility import ISSUER, OWNER, open_issuer
+    from gridchain.coordination.anonymous.cli.utility import ISSUER, open_issuer
     from gridchain.coordination.anonymous.parties.issuer_store import SCHEMA
     from gridchain.coordination.cli.config import community, read_members
     from gridchain.coordination.client import CoordinatorClient
@@ -85,7 +85,7 @@ def register_ahead(config, days: int, signers: list[Path], sender: str) -> dict:
         moduli = {e: issuer.epoch_key(coordinator, e).public.modulus_bytes for e in range(today, today + days)}
         missing = [e for e, modulus in moduli.items() if _on_chain(client, e, modulus) is None]
         owner = str(client.view("owner"))
-        via, send = _owner_or_safe(config, network, client, owner, signers, sender, password, OWNER, missing)
+        via, send = _owner_or_safe(config, client, owner, signers, sender, bool(missing))
         txs = {e: send(e, moduli[e]) for e in missing}
     finally:
         store.close()
@@ -108,30 +108,32 @@ def _on_chain(client, epoch: int, modulus: bytes) -> bytes | None:
     return on_chain
 
 
-def _owner_or_safe(config, network, client, owner: str, signers, sender: str, password, owner_name: str, missing):
-    """("owner" or "Safe", a function sending one epoch's key): from [accounts] owner if it owns the coordinator,
-    else through the Safe that does, signed by `signers`' keystores (checked before anything is sent)."""
-    from gridchain.config.accounts import account_address
+def _owner_or_safe(config, client, owner: str, signers: list[Path], sender: str, needed: bool):
+    """("owner" or "Safe", a function sending one epoch's key, None if not `needed`): from [accounts] owner if it
+    owns the coordinator, else through the Safe that does, signed by `signers`' keystores (checked first)."""
+    from gridchain.config.accounts import account_address, password
     from gridchain.config.network import connect
+    from gridchain.coordination.anonymous.cli.utility import OWNER
     from gridchain.coordination.anonymous.client import words
+    from gridchain.coordination.client import CoordinatorClient
     from gridchain.crypto.keys import address_of
     from gridchain.crypto.keystore import read_keystore
     from gridchain.governance import SafeClient, is_safe
 
     accounts = config.section("accounts").table
-    if owner_name in accounts and account_address(config, owner_name).lower() == owner.lower():
+    if OWNER in accounts and account_address(config, OWNER).lower() == owner.lower():
         if signers:
-            raise InputError("--signer", f"the coordinator's owner is [accounts] {owner_name}, not a Safe")
-        if not missing:
+            raise InputError("--signer", f"the coordinator's owner is [accounts] {OWNER}, not a Safe")
+        if not needed:
             return "owner", None
-        signing = connect(config, [owner_name])
-        mine = client.__class__(signing.gateway, client.address)
-        return "owner", lambda e, m: mine.register_epoch_key(signing.address(owner_name), e, m).tx_hash
-    safe = is_safe(network.gateway, owner)
+        signing = connect(config, [OWNER])
+        mine, by = CoordinatorClient(signing.gateway, client.address), signing.address(OWNER)
+        return "owner", lambda e, m: mine.register_epoch_key(by, e, m).tx_hash
+    safe = is_safe(client.gateway, owner)
     if safe is None:
-        mine = account_address(config, owner_name) if owner_name in accounts else "no [accounts] owner"
-        raise InputError("accounts.owner", f"{mine} is not the owner of the coordinator ({owner}), nor is it a Safe")
-    if not missing:
+        ours = account_address(config, OWNER) if OWNER in accounts else "no [accounts] owner"
+        raise InputError("accounts.owner", f"{ours} is not the owner of the coordinator ({owner}), nor is it a Safe")
+    if not needed:
         return "Safe", None
     owners, threshold = safe
     if len(signers) < threshold:
@@ -140,10 +142,14 @@ def _owner_or_safe(config, network, client, owner: str, signers, sender: str, pa
             "--signer", f"the Safe {owner} needs {threshold} owners' signatures: {given} keystore(s) given"
         )
     keys = [read_keystore(path, password(config), f"--signer ({path})") for path in signers]
+    seen: set[str] = set()
     for path, key in zip(signers, keys, strict=True):
         if address_of(key).lower() not in {o.lower() for o in owners}:
             raise InputError("--signer", f"{address_of(key)} ({path}) is not an owner of the Safe {owner}")
+        if address_of(key).lower() in seen:
+            raise InputError("--signer", f"{address_of(key)} ({path}) is given twice: one signature per owner")
+        seen.add(address_of(key).lower())
     signing = connect(config, [sender])
-    through = SafeClient(signing.gateway, owner)
-    artifact, target, by = client.artifact, client.address, signing.address(sender)
+    through, by = SafeClient(signing.gateway, owner), signing.address(sender)
+    artifact, target = client.artifact, client.address
     return "Safe", lambda e, m: through.act(artifact, target, "register_epoch_key", [e, words(m)], keys, by).tx_hash
