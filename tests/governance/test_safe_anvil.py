@@ -1,7 +1,8 @@
 """Governance on anvil: `gridchain deploy all --owner SAFE` hands every gridchain contract with an owner to a 2-of-3
-Safe 1.4.1 (deployed here from safe-eth-py's published bytecode); each then takes one owner action through a Safe
-transaction with 2 owner signatures, and refuses 1 signature (GS020) and a non-owner's (GS026); a Safe owner
-rotates (swapOwner) without any redeployment; the coordinator's hot key posts within its bound only until revoked.
+Safe 1.4.1 (deployed here from safe-eth-py's published bytecode), and the clearing house (which `deploy` leaves out)
+is deployed over the deployment's coin, metering and market and handed to it too; each then takes one owner action
+through a Safe transaction with 2 owner signatures, and refuses 1 signature (GS020) and a non-owner's (GS026); a Safe
+owner rotates (swapOwner) without any redeployment; the coordinator's hot key posts within its bound only until revoked.
 `--owner` refuses bad input before deploying anything (exit 2, one line naming the option and the value)."""
 
 import json
@@ -18,7 +19,9 @@ from gridchain.config.file import load_config
 from gridchain.config.network import connect
 from gridchain.crypto.keys import address_of
 from gridchain.governance import SafeClient, deploy_safe_contracts, is_safe, published
-from gridchain.governance.actions import OWNER_ACTIONS
+from gridchain.governance.actions import OWNER_ACTIONS, settlement_args, settlement_meter
+from gridchain.market.client import CallMarketClient
+from gridchain.market.settlement.client import SettlementClient
 from tests.support.pilot import init_pilot
 
 pytestmark = pytest.mark.integration
@@ -51,6 +54,23 @@ def subject(name: str) -> str:
     return address_of(keccak(text=f"governance test subject {name}"))
 
 
+def safe_owner_action(safe: SafeClient, keys, relayer: str, contract: str, who: str, at: dict[str, str]) -> None:
+    """OWNER_ACTIONS[contract] on `at[contract]` through the 2-of-3 Safe (owners keys[1:4]): refused with one
+    signature (GS020) and with a stranger's (GS026), effective with two owners'; its prerequisite first (`at`:
+    contract name -> address)."""
+    gateway, action, artifact, address = safe.gateway, OWNER_ACTIONS[contract], compile_contract(contract), at[contract]
+    if action.before is not None:  # e.g. the settlement's meter, registered in metering (the Safe's too)
+        other, fn, args = action.before
+        safe.act(compile_contract(other), at[other], fn, args(who), keys[1:3], relayer)
+    with pytest.raises(ChainRevert, match="GS020"):  # one signature of two
+        safe.act(artifact, address, action.fn, action.args(who), keys[1:2], relayer)
+    with pytest.raises(ChainRevert, match="GS026"):  # an owner's and a stranger's
+        safe.act(artifact, address, action.fn, action.args(who), [keys[1], keys[4]], relayer)
+    assert not action.expect(gateway.call(artifact, address, action.check, action.check_args(who)))
+    safe.act(artifact, address, action.fn, action.args(who), keys[2:4], relayer)
+    assert action.expect(gateway.call(artifact, address, action.check, action.check_args(who)))
+
+
 def test_the_published_code_is_what_runs(chain):
     node, gateway, contracts = chain
     for address, name in ((contracts.singleton, "Safe"), (contracts.factory, "ProxyFactory")):
@@ -74,19 +94,26 @@ def test_a_safe_governs_every_contract(tmp_path, chain):
     relayer = accounts[5]
     artifacts = {name: compile_contract(d["contract"]) for name, d in owned.items()}
     codes = {name: gateway.code(d["address"]) for name, d in owned.items()}
+    at = {d["contract"]: d["address"] for d in deployed.values()}
     for name, d in owned.items():
         assert d["owner"] == safe.address and d["owner_safe"] == {"owners": accounts[1:4], "threshold": 2}
         assert recorded[name]["owner"] == safe.address and recorded[name]["owner_safe"] == d["owner_safe"]
         assert str(gateway.call(artifacts[name], d["address"], "owner", [])).lower() == safe.address.lower()
-        action, artifact, address = OWNER_ACTIONS[d["contract"]], artifacts[name], d["address"]
-        with pytest.raises(ChainRevert, match="GS020"):  # one signature of two
-            safe.act(artifact, address, action.fn, action.args(subject(name)), keys[1:2], relayer)
-        with pytest.raises(ChainRevert, match="GS026"):  # an owner's and a stranger's
-            safe.act(artifact, address, action.fn, action.args(subject(name)), [keys[1], keys[4]], relayer)
-        assert not action.expect(gateway.call(artifact, address, action.check, [subject(name)]))
-        safe.act(artifact, address, action.fn, action.args(subject(name)), keys[2:4], relayer)
-        assert action.expect(gateway.call(artifact, address, action.check, [subject(name)]))
+        safe_owner_action(safe, keys, relayer, d["contract"], subject(name), at)
     assert set(deployed) - set(owned) == {"market"} and "owner_safe" not in deployed["market"]
+
+    # the clearing house, which `deploy` does not deploy: over the deployment's coin, metering and call market
+    horizon = CallMarketClient(gateway, at["call_market"]).params().horizon
+    args = settlement_args(at, safe.address, horizon)  # the Safe is the house, too
+    settlement, _ = SettlementClient.deploy(gateway, relayer, *args)  # (account 0 funded the pilot: its nonce moved)
+    gateway.transact(settlement.artifact, settlement.address, "transfer_ownership", [safe.address], relayer)
+    assert settlement.view("owner").lower() == safe.address.lower()
+    with pytest.raises(ChainRevert, match="ownable: caller is not the owner"):
+        settlement.set_meter(relayer, subject("settlement"), 0, settlement_meter(subject("settlement")))
+    at["market_settlement"] = settlement.address
+    safe_owner_action(safe, keys, relayer, "market_settlement", subject("settlement"), at)
+    assert settlement.meter_of(subject("settlement"), 0) == settlement_meter(subject("settlement")).lower()
+    assert {d["contract"] for d in owned.values()} | {"market_settlement"} == set(OWNER_ACTIONS)  # each one
 
     # the deploying account no longer acts alone
     network = connect(load_config(config), ["owner"])

@@ -1,5 +1,7 @@
 """The utility: owns a community's coordinator, admits its ESUs, posts each slot's capacity C - P_R, and (its
-duty) registers the coming epochs' keys and posts the coming slots' capacities ahead of time by itself."""
+duty) registers the coming epochs' keys and posts the coming slots' capacities ahead of time by itself. When a
+Safe owns the coordinator, the duty posts with the capacity poster's key and only checks the keys the Safe
+registered ahead (`gridchain utility epoch-keys`)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from gridchain.net.loops import Loop
 @dataclass
 class Utility:
     client: CoordinatorClient
-    account: str
+    account: str  # the owner, or the capacity poster (then it may only post capacity, up to its bound)
 
     @classmethod
     def deploy(
@@ -55,7 +57,13 @@ class UtilityDuty:
     `step(now)` does what is due at unix time `now` (tests call it with a fake clock); `loop()` is the
     supervised loop that steps it (no failure ends it: it is logged, retried with backoff and shown by /health).
     `epoch_modulus(epoch)` is the issuer's public key for that epoch (256 bytes); `log(entry)` takes one
-    JSON-able dict per transaction or loop event, named by its "action"."""
+    JSON-able dict per transaction or loop event, named by its "action".
+
+    `registers_keys=False` (a Safe owns the coordinator; `utility.account` is its capacity poster): the keys are
+    registered ahead by the Safe, and the duty only checks them at each step: this issuer's for today ..
+    today + lookahead_epochs, else `KeyMismatch`; none missing there, else `MissingEpochKey` naming the first
+    missing epoch (after the capacities: a missing key stops no post); fewer than `warn_days` consecutive days
+    of keys from today logs {"action": "epoch_keys_low", ...} once per change of the count (`keys` shows it)."""
 
     utility: Utility
     epoch_modulus: Callable[[int], bytes]
@@ -63,15 +71,59 @@ class UtilityDuty:
     lookahead_epochs: int = 1
     post_ahead_slots: int = 2
     log: Callable[[dict], None] = lambda entry: None
+    registers_keys: bool = True
+    warn_days: int = 7  # with registers_keys=False: warn below this many days of keys registered ahead
     transactions: int = 0  # sent since the start
+    keys: dict | None = None  # with registers_keys=False: what the last check found (for /health)
     _skipped: int | None = None  # the last slot reported without a capacity (reported once)
+    _checked: int = -1  # with registers_keys=False: the last epoch found registered with this issuer's key
 
     def step(self, now: int) -> list[dict]:
         """Register the coming epochs' keys and post the coming slots' capacities due at `now`; what was sent.
         A key on chain that is not the issuer's (a restart that lost the issuer's keys) raises after the rest."""
         done = self._post_capacities(now)
-        done[:0] = self._register_keys(now)
+        if self.registers_keys:
+            done[:0] = self._register_keys(now)
+        else:
+            self._check_keys(now)
         return done
+
+    def _check_keys(self, now: int) -> None:
+        """The keys the owner (a Safe) registered ahead: the consecutive days of them from today (each read
+        once: a registered key never changes), this issuer's where it serves tokens, none missing there."""
+        client, today = self.utility.client, epoch_of(now)
+        needed = range(today, today + self.lookahead_epochs + 1)
+        epoch, foreign = max(today, self._checked + 1), []
+        while epoch < today + max(self.warn_days, len(needed)) and any(on_chain := client.epoch_key(epoch)):
+            if epoch in needed and on_chain != keccak(self.epoch_modulus(epoch)):
+                foreign.append(epoch)
+                break
+            self._checked = epoch
+            epoch += 1
+        days = max(self._checked - today + 1, 0)
+        low = days < self.warn_days
+        warning = (
+            f"keys registered for {days} day(s) from epoch {today} (fewer than {self.warn_days}): the owner (a Safe) "
+            "registers more with `gridchain utility epoch-keys`"
+            if low
+            else None
+        )
+        if low and (self.keys is None or self.keys["days_ahead"] != days):
+            self.log({"action": "epoch_keys_low", "epoch": today, "days_ahead": days, "warn_days": self.warn_days})
+        self.keys = {"registered_by": "owner (Safe)", "days_ahead": days, "through_epoch": self._checked}
+        self.keys["warning"] = warning
+        if foreign:
+            raise KeyMismatch(
+                f"the key registered for epoch(s) {foreign[0]} is not this issuer's "
+                "(registered from another store?): its tokens would be refused by ESUs"
+            )
+        if days < len(needed):
+            missing = today + days
+            raise MissingEpochKey(
+                f"no key registered for epoch {missing} (today is epoch {today}; tokens are given for "
+                f"{today}..{needed[-1]}): the coordinator's owner (a Safe) must register it "
+                "(`gridchain utility epoch-keys`)"
+            )
 
     def _register_keys(self, now: int) -> list[dict]:
         client, done, foreign = self.utility.client, [], []
@@ -138,3 +190,8 @@ class UtilityDuty:
 
 class KeyMismatch(RuntimeError):
     """An epoch's key on chain differs from the issuer's: ESUs would refuse its tokens (registered once only)."""
+
+
+class MissingEpochKey(RuntimeError):
+    """An epoch the utility gives tokens for has no key on chain, and the duty may not register it (a Safe owns
+    the coordinator): ESUs can get no token for it."""

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import typer
 
+from gridchain.coordination.anonymous.cli.epoch_keys import epoch_keys
 from gridchain.errors import InputError
 from gridchain.net.logs import EventLog
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
 OWNER, ISSUER = "owner", "issuer"  # the [accounts] that sign on chain (owner) and sign token answers (issuer)
+POSTER = "poster"  # the [accounts] entry of the coordinator's capacity poster: signs on chain under a Safe
 LOOP_INTERVAL_S = 1.0  # the loop's step: capacities go out post_ahead_slots slots ahead, keys a day ahead
 
 
@@ -56,6 +58,14 @@ def make_utility_app(capacity_sources: Mapping) -> typer.Typer:
         a failing step (the node away) is retried with backoff, never fatal.
         The banner is the first line on stdout, then a JSON line per action.
 
+        When a Safe owns the coordinator, the loop posts with the capacity
+        poster's account (accounts.poster, named by the Safe with
+        set_capacity_poster) and registers no key: the Safe registers them
+        ahead (`gridchain utility epoch-keys`); the loop checks them, warns
+        (log and /health) when fewer than utility.epoch_keys_warn_days days
+        remain, and fails its step naming the epoch when one it gives tokens
+        for is missing.
+
         Example: gridchain utility serve --config pilot/gridchain.toml
         """
         from gridchain.coordination.anonymous.cli.serve import stop_on_sigterm
@@ -68,6 +78,7 @@ def make_utility_app(capacity_sources: Mapping) -> typer.Typer:
 
     serve.__doc__ = serve.__doc__.replace("SOURCES", names)
     app.command("serve")(serve)
+    app.command("epoch-keys")(epoch_keys)
     return app
 
 
@@ -77,7 +88,8 @@ class _Setup:
     roll: object
     duty: object
     admin_token: str
-    owner: str
+    owner: str  # the coordinator's owner (an account of ours, or a Safe)
+    sender: str  # who signs the duty's transactions: the owner, or the capacity poster under a Safe
     store: object
     seeded: bool
     file_differs: bool  # the members file lists others than the store (hand-edited after the first start?)
@@ -107,7 +119,7 @@ def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
     sock = bind("utility.listen", *settings.listen)
     try:
         store.migrate(SCHEMA)
-        network = connect(config, [OWNER])
+        network = connect(config)  # read only: who owns the coordinator decides who signs
         chain_id = network.settings.chain_id
         record = load_record(config, chain_id)
         coordinator = parse_address(
@@ -115,19 +127,52 @@ def _set_up(config_file: Path | None, capacity_sources: Mapping) -> _Setup:
         )
         issuer_key = account_key(config, ISSUER, chain_id)
         capacity = capacity_source(config, capacity_sources)
-        issuer, seeded = _issuer(store, issuer_key, coordinator, members, c)
-        roll, duty = _parties(network, coordinator, issuer, c, settings, capacity)
+        issuer, seeded = open_issuer(store, issuer_key, coordinator, members, c)
+        signer, owner = duty_signer(config, network.gateway, coordinator)
+        network = connect(config, [signer])
+        roll, duty = _parties(network, signer, coordinator, issuer, c, settings, capacity)
     except BaseException:
         sock.close()
         store.close()
         raise
     differs = sorted(set(members)) != roll.members()
-    return _Setup(
-        sock, roll, duty, admin_token, network.address(OWNER), store, seeded, differs, network.settings.rpc_url
-    )
+    sender = network.address(signer)
+    return _Setup(sock, roll, duty, admin_token, owner, sender, store, seeded, differs, network.settings.rpc_url)
 
 
-def _issuer(store, issuer_key: str, coordinator: str, members: list[str], c):
+def duty_signer(config, gateway, coordinator: str) -> tuple[str, str]:
+    """(The [accounts] entry that signs the duty's transactions, the coordinator's owner): `owner` when it owns
+    the coordinator; `poster` when a Safe owns it and names that account its capacity poster."""
+    from gridchain.config.accounts import account_address
+    from gridchain.coordination.client import CoordinatorClient
+    from gridchain.governance import is_safe
+
+    client = CoordinatorClient(gateway, coordinator)
+    owner = str(client.view("owner"))
+    accounts = config.section("accounts").table
+    if OWNER in accounts and account_address(config, OWNER).lower() == owner.lower():
+        return OWNER, owner
+    if is_safe(gateway, owner) is None:
+        raise InputError(
+            "accounts.owner", f"{account_address(config, OWNER)} is not the owner of the coordinator ({owner})"
+        )
+    if POSTER not in accounts:
+        raise InputError(
+            f"accounts.{POSTER}",
+            f"is not configured: the coordinator's owner {owner} is a Safe, and the service posts capacity with "
+            "its capacity poster's key",
+        )
+    poster, on_chain = account_address(config, POSTER), client.capacity_poster()[0]
+    if poster.lower() != on_chain.lower():
+        raise InputError(
+            f"accounts.{POSTER}",
+            f"{poster} is not the coordinator's capacity poster ({on_chain}): the Safe {owner} names it with "
+            "set_capacity_poster",
+        )
+    return POSTER, owner
+
+
+def open_issuer(store, issuer_key: str, coordinator: str, members: list[str], c):
     """The issuer on its store (the sealed keys checked against the issuer account's key); the members file
     seeds the community's members the first time only (True then)."""
     from gridchain.coordination.anonymous.parties.issuer import Issuer
@@ -146,25 +191,24 @@ def _issuer(store, issuer_key: str, coordinator: str, members: list[str], c):
     return issuer, issuer.add_community(coordinator, members)
 
 
-def _parties(network, coordinator: str, issuer, c, settings, capacity):
-    """The issuer's member roll, and the utility's duty on chain."""
+def _parties(network, signer: str, coordinator: str, issuer, c, settings, capacity):
+    """The issuer's member roll, and the utility's duty on chain, signed by `signer` (an [accounts] entry)."""
     from gridchain.coordination.anonymous.parties.members import MemberRoll
     from gridchain.coordination.cli.config import write_members
     from gridchain.coordination.client import CoordinatorClient
     from gridchain.coordination.parties.utility import Utility, UtilityDuty
 
     client = CoordinatorClient(network.gateway, coordinator)
-    owner = network.address(OWNER)
-    if client.view("owner") != owner:
-        raise InputError("accounts.owner", f"{owner} is not the owner of the coordinator ({client.view('owner')})")
     roll = MemberRoll(issuer, coordinator, lambda ms: write_members(c.members_file, ms))
     duty = UtilityDuty(
-        Utility(client, owner),
+        Utility(client, network.address(signer)),
         lambda epoch: issuer.epoch_key(coordinator, epoch).public.modulus_bytes,
         capacity,
         lookahead_epochs=c.lookahead_epochs,
         post_ahead_slots=settings.post_ahead_slots,
         log=_log_line,
+        registers_keys=signer == OWNER,
+        warn_days=settings.epoch_keys_warn_days,
     )
     return roll, duty
 
@@ -176,7 +220,11 @@ def _run(setup: _Setup, as_json: bool) -> None:
 
     roll, duty = setup.roll, setup.duty
     loop = duty.loop(LOOP_INTERVAL_S)
-    transactions = lambda: {"transactions": duty.transactions}  # noqa: E731
+
+    def transactions() -> dict:
+        keys = {} if duty.registers_keys else {"epoch_keys": duty.keys}  # under a Safe: the keys registered ahead
+        return {"transactions": duty.transactions, **keys}
+
     health = Health({"node": node_check(setup.rpc_url), "duty": loop_check(loop, extra=transactions)})
     app = utility_app(roll, setup.admin_token, health)
     app.state.metrics.watch(loop)
@@ -188,6 +236,8 @@ def _run(setup: _Setup, as_json: bool) -> None:
         "coordinator": roll.community,
         "issuer": roll.issuer.address,
         "owner": setup.owner,
+        "sender": setup.sender,  # the owner, or the capacity poster when a Safe owns the coordinator
+        "epoch_keys": "registered by this service" if duty.registers_keys else "registered ahead by the Safe",
         "members": len(roll.members()),
         "members_seeded": setup.seeded,  # True: from the members file (first start); False: from the store
         "store": setup.store.url,

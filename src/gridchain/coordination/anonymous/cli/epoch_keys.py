@@ -1,0 +1,155 @@
+"""`gridchain utility epoch-keys`: the epoch keys of the coming days, made by the issuer into the deployment's
+store (where `utility serve` finds them) and registered on chain ahead by the coordinator's owner: the
+[accounts] owner itself, or, when a Safe owns the coordinator, the Safe: one Safe transaction per epoch, signed
+here with owners' keystores (--signer) and sent by an [accounts] entry (--sender, default the capacity poster).
+
+Signing here (rather than printing SafeTx hashes to sign elsewhere) is what the codebase's keys are: encrypted
+keystores opened with the [keys] password, and `gridchain.governance.SafeClient.act`, which signs and sends in
+one call; each signer is one owner's keystore, brought to the machine for the run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from gridchain.errors import InputError
+from gridchain.ui.config_options import CONFIG
+from gridchain.ui.errors import bad_input_exits
+
+MAX_DAYS = 366
+
+
+@bad_input_exits
+def epoch_keys(
+    days: int = typer.Option(..., "--days", help="Register the keys of today .. today + DAYS - 1 (UTC days)."),
+    signers: list[Path] = typer.Option(  # noqa: B008
+        [], "--signer", help="A Safe owner's keystore (the [keys] password): as many as the Safe's threshold."
+    ),
+    sender: str = typer.Option("poster", "--sender", help="The [accounts] entry that sends the Safe's transactions."),
+    config_file: Path = CONFIG,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Make the epoch keys of the next DAYS days and register those not on chain yet, as the coordinator's owner.
+
+    The keys go into the deployment's store, sealed as `utility serve` keeps them (run it before the service or
+    beside it). The owner is [accounts] owner (the keys are sent from it), or a Safe: then one Safe transaction
+    per epoch, signed by the --signer keystores (owners of the Safe, at least its threshold) and sent by --sender.
+    Keys already registered are checked to be this issuer's (else nothing is sent, exit 2 naming the epoch).
+
+    Example: gridchain utility epoch-keys --days 30 --signer a.json --signer b.json --config pilot/gridchain.toml
+    """
+    from gridchain.checks import check_int
+    from gridchain.config.file import config_path, load_config
+
+    check_int("--days", days, 1, MAX_DAYS)
+    config = load_config(config_path(config_file))
+    result = register_ahead(config, days, signers, sender)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    sent = [e for e in result["epochs"] if e["tx"]]
+    typer.echo(
+        f"epochs {result['epochs'][0]['epoch']}..{result['epochs'][-1]['epoch']}: {len(sent)} key(s) registered "
+        f"by {result['via']} {result['owner']}, {len(result['epochs']) - len(sent)} already on chain"
+    )
+
+
+def register_ahead(config, days: int, signers: list[Path], sender: str) -> dict:
+    """Make and register the keys of today .. today + days - 1; what was done, per epoch."""
+    from gridchain.config.accounts import account_key
+    from gridchain.config.network import connect
+    from gridchain.config.record import checked_address, load_record
+    from gridchain.config.store import config_store
+    from gridchain.coordination.anonymous.cli.utility import ISSUER, open_issuer
+    from gridchain.coordination.anonymous.parties.issuer_store import SCHEMA
+    from gridchain.coordination.cli.config import community, read_members
+    from gridchain.coordination.client import CoordinatorClient
+    from gridchain.crypto.blind import epoch_of
+
+    c = community(config)
+    members = read_members(c.members_file)
+    store = config_store(config)
+    try:
+        store.migrate(SCHEMA)
+        network = connect(config)
+        chain_id = network.settings.chain_id
+        coordinator = checked_address(load_record(config, chain_id), "coordinator", network.gateway.code)
+        issuer, _ = open_issuer(store, account_key(config, ISSUER, chain_id), coordinator, members, c)
+        issuer.lookahead_epochs = max(issuer.lookahead_epochs, days - 1)  # this run makes keys that far ahead
+        client = CoordinatorClient(network.gateway, coordinator)
+        today = epoch_of(int(time.time()))
+        moduli = {e: issuer.epoch_key(coordinator, e).public.modulus_bytes for e in range(today, today + days)}
+        missing = [e for e, modulus in moduli.items() if _on_chain(client, e, modulus) is None]
+        owner = str(client.view("owner"))
+        via, send = _owner_or_safe(config, client, owner, signers, sender, bool(missing))
+        txs = {e: send(e, moduli[e]) for e in missing}
+    finally:
+        store.close()
+    epochs = [{"epoch": e, "tx": txs.get(e)} for e in moduli]
+    return {"coordinator": coordinator, "owner": owner, "via": via, "epochs": epochs}
+
+
+def _on_chain(client, epoch: int, modulus: bytes) -> bytes | None:
+    """The key hash registered for `epoch`, None if none; one that is not `modulus`'s is refused."""
+    from eth_utils import keccak
+
+    on_chain = client.epoch_key(epoch)
+    if not any(on_chain):
+        return None
+    if on_chain != keccak(modulus):
+        raise InputError(
+            f"epoch {epoch}",
+            "the key registered on chain is not this issuer's (another store, or its keys lost?): nothing sent",
+        )
+    return on_chain
+
+
+def _owner_or_safe(config, client, owner: str, signers: list[Path], sender: str, needed: bool):
+    """("owner" or "Safe", a function sending one epoch's key, None if not `needed`): from [accounts] owner if it
+    owns the coordinator, else through the Safe that does, signed by `signers`' keystores (checked first)."""
+    from gridchain.config.accounts import account_address, password
+    from gridchain.config.network import connect
+    from gridchain.coordination.anonymous.cli.utility import OWNER
+    from gridchain.coordination.anonymous.client import words
+    from gridchain.coordination.client import CoordinatorClient
+    from gridchain.crypto.keys import address_of
+    from gridchain.crypto.keystore import read_keystore
+    from gridchain.governance import SafeClient, is_safe
+
+    accounts = config.section("accounts").table
+    if OWNER in accounts and account_address(config, OWNER).lower() == owner.lower():
+        if signers:
+            raise InputError("--signer", f"the coordinator's owner is [accounts] {OWNER}, not a Safe")
+        if not needed:
+            return "owner", None
+        signing = connect(config, [OWNER])
+        mine, by = CoordinatorClient(signing.gateway, client.address), signing.address(OWNER)
+        return "owner", lambda e, m: mine.register_epoch_key(by, e, m).tx_hash
+    safe = is_safe(client.gateway, owner)
+    if safe is None:
+        ours = account_address(config, OWNER) if OWNER in accounts else "no [accounts] owner"
+        raise InputError("accounts.owner", f"{ours} is not the owner of the coordinator ({owner}), nor is it a Safe")
+    if not needed:
+        return "Safe", None
+    owners, threshold = safe
+    if len(signers) < threshold:
+        given = len(signers)
+        raise InputError(
+            "--signer", f"the Safe {owner} needs {threshold} owners' signatures: {given} keystore(s) given"
+        )
+    keys = [read_keystore(path, password(config), f"--signer ({path})") for path in signers]
+    seen: set[str] = set()
+    for path, key in zip(signers, keys, strict=True):
+        if address_of(key).lower() not in {o.lower() for o in owners}:
+            raise InputError("--signer", f"{address_of(key)} ({path}) is not an owner of the Safe {owner}")
+        if address_of(key).lower() in seen:
+            raise InputError("--signer", f"{address_of(key)} ({path}) is given twice: one signature per owner")
+        seen.add(address_of(key).lower())
+    signing = connect(config, [sender])
+    through, by = SafeClient(signing.gateway, owner), signing.address(sender)
+    artifact, target = client.artifact, client.address
+    return "Safe", lambda e, m: through.act(artifact, target, "register_epoch_key", [e, words(m)], keys, by).tx_hash
