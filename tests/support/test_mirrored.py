@@ -15,7 +15,7 @@ def c():
 
 
 def test_an_agreed_refusal_is_raised_with_the_twins_reason(c):
-    with refused("coordinator: caller is not the owner"):
+    with refused("coordinator: caller is not the owner or poster"):
         c.post(0, 5, sender=c.members[0])
     with pytest.raises(AssertionError):  # not exactly that reason
         with refused("coordinator: caller is not"):
