@@ -100,10 +100,10 @@ def demo_lines(summary: dict) -> list[str]:
         )
     n = summary["negotiation"]
     sizes = ", ".join(map(str, n["envelope_bytes"]))
-    lines.append(
-        f"negotiated on the {'in-process board' if n['board'] == 'in-process' else 'board ' + n['board']}: "
-        f"{n['listings']} listings, {n['envelopes']} envelopes of {sizes} bytes"
-    )
+    counts = f"{n['listings']} listings, {n['envelopes']} envelopes of {sizes} bytes"
+    where = "the in-process board" if n["board"] == "in-process" else f"the board {n['board']}"
+    line = f"negotiated on {where}: {counts}"
+    lines.append(line if len(line) <= 80 else f"negotiated on a running board: {counts}")  # its URL: in --json
     lines.append(f"{'tr':<3} {'agreed/kWh':>10} {'posted/kWh':>10} {'rounds':>6} {'envelopes':>9}")
     for t in summary["trades"]:
         g = t["negotiation"]

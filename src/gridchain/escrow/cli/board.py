@@ -58,7 +58,7 @@ def serve(
             reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             raise InputError("--port", f"cannot listen on {host}:{port}: {reason}") from None
         banner = {"service": "negotiation board", "url": server.url, "pid": os.getpid(), "store": store.url}
-        print_banner(f"negotiation board at {server.url} (pid {banner['pid']}); {STOPS}", banner, as_json,
+        print_banner(f"board at {server.url} (pid {banner['pid']}); {STOPS}", banner, as_json,
                      hide=("service", "url", "pid"))  # fmt: skip
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
