@@ -1,15 +1,22 @@
-"""`gridchain escrow demo` on the embedded chain: exit 0, the summary's structure, every story settled as told,
-the double spends refused with the contract's reasons, the conservation check true and recomputable from the
-trades, 80-column lines, the figure written; bad input exits 2 with one line naming the option."""
+"""`gridchain escrow demo` on the embedded chain: exit 0, the summary's structure, every trade negotiated on the
+board (its terms are what the escrow opened), every story settled as told, the double spends refused with the
+contract's reasons, the conservation check true and recomputable from the trades, 80-column lines, the figure
+written; the same over a running board (HTTP); bad input exits 2 with one line naming the option."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from eth_utils import to_checksum_address
 from typer.testing import CliRunner
 
 from gridchain.cli import app
+from gridchain.escrow.negotiation.model import CIPHERTEXT_SIZES, ENERGY_STEP_WH, TURNS, amount_of
+from gridchain.escrow.negotiation.service.board import Board
+from gridchain.escrow.negotiation.service.http import board_app
+from gridchain.net.server import LoopbackServer
+from gridchain.store.engine import open_store, sqlite_url
 
 runner = CliRunner()
 
@@ -60,6 +67,47 @@ def test_the_demo_settles_every_story_and_conserves_money(demo):
     assert json.loads((out / "escrow_demo_m2_s7.json").read_text())["conservation"]["ok"] is True
 
 
+def test_every_trade_is_negotiated_and_opened_on_the_agreed_terms(demo):
+    s, _ = demo
+    n = s["negotiation"]
+    assert n["board"] == "in-process" and n["listings"] == len(s["trades"]) == 7
+    assert n["envelopes"] == n["board_held"] == TURNS * 7 and len(n["envelope_bytes"]) == 1
+    assert n["envelope_bytes"][0] in CIPHERTEXT_SIZES
+    prices = set()
+    for t in s["trades"]:
+        g = t["negotiation"]
+        assert g["envelopes"] == TURNS and g["envelope_bytes"] == n["envelope_bytes"] and 2 <= g["rounds"] <= 8
+        assert 0.8 * g["posted_per_kwh"] <= g["price_per_kwh"] <= 1.2 * g["posted_per_kwh"]  # inside the listing
+        assert t["amount"] == amount_of(g["price_per_kwh"], t["energy_wh"]) and t["energy_wh"] % ENERGY_STEP_WH == 0
+        prices.add(g["price_per_kwh"])
+    assert len(prices) == 7  # each trade's own price, not the posted one
+
+
+def test_the_demo_negotiates_on_a_running_board_over_http(tmp_path):
+    """A served board (HTTP): the same stories, amounts and refusals as in-process; new keys and addresses (the
+    board has seen nothing twice), every envelope held by the board."""
+    store = open_store(sqlite_url(tmp_path / "board.db"))
+    board = Board(store)
+    args = ["escrow", "demo", "--meters", "1", "--json"]
+    try:
+        with LoopbackServer(board_app(board)) as server:
+            runs = [runner.invoke(app, [*args, "--board-url", server.url, "--out", str(tmp_path / f"o{i}")])
+                    for i in range(2)]  # fmt: skip
+        local = runner.invoke(app, [*args, "--out", str(tmp_path / "local")])
+        held = board.counts()
+    finally:
+        store.close()
+    assert all(r.exit_code == 0 for r in [*runs, local]), [r.stderr[-400:] for r in [*runs, local]]
+    (a, b), c = [json.loads(r.stdout) for r in runs], json.loads(local.stdout)
+    keep = ("trade", "amount", "paid", "refunded", "signed", "energy_wh")
+    assert [{k: t[k] for k in keep} for t in a["trades"]] == [{k: t[k] for k in keep} for t in c["trades"]]
+    assert a["refusals"] == c["refusals"] and a["conservation"]["ok"] and b["conservation"]["ok"]
+    assert a["negotiation"]["board"].startswith("http://127.0.0.1:") and "board_held" not in a["negotiation"]
+    addresses = [{to_checksum_address(t[k]) for t in x["trades"] for k in ("buyer", "seller")} for x in (a, b, c)]
+    assert all(len(x) == 14 for x in addresses) and not (addresses[0] & addresses[1] or addresses[0] & addresses[2])
+    assert held["listings"] == 14 and held["envelopes"] == a["negotiation"]["envelopes"] * 2 == 2 * TURNS * 7
+
+
 def test_the_tables_fit_80_columns(tmp_path):
     r = runner.invoke(app, ["escrow", "demo", "--meters", "1", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.stderr
@@ -77,6 +125,8 @@ def test_the_tables_fit_80_columns(tmp_path):
         (["--seed", str(2**32)], "--seed"),
         (["--rpc-url", "ftp://x"], "--rpc-url"),
         (["--rpc-url", "http://127.0.0.1:9"], "--rpc-url"),
+        (["--board-url", "ftp://x"], "--board-url"),
+        (["--board-url", "http://127.0.0.1:9"], "--board-url"),
     ],
 )
 def test_bad_input_exits_2_naming_the_option(tmp_path, args, option):

@@ -23,4 +23,4 @@ def test_the_page_shows_the_demos_transcript(tmp_path, monkeypatch):
     assert block in page, f"docs/escrow.md lacks (or has a stale copy of):\n{block}"
     assert "escrow holds 0 wei and 0 coin units at the end, 0 credited: conserved" in r.stdout
     assert (tmp_path / "results/escrow/escrow_demo_m3_s0.png").exists()
-    assert "the meter recorded 2,650 of the agreed 3,069 Wh" in page and "d: metered 2,650 of 3,069 Wh" in r.stdout
+    assert "the meter recorded 2,591 of the agreed 3,000 Wh" in page and "d: metered 2,591 of 3,000 Wh" in r.stdout

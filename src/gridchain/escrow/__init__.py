@@ -1,6 +1,7 @@
 """Trade escrow: PriWatt's trustless settlement of a trade between a buyer and a seller with an arbiter (the
 distribution operator): the payment held until 2 of the 3 sign, refunds on time-out, instalment vouchers, and the
-seller's metered energy locked so that it is never sold twice (contracts/trade_escrow.vy).
+seller's metered energy locked so that it is never sold twice (contracts/trade_escrow.vy); the terms agreed
+beforehand over the anonymous negotiation's message board (negotiation/; `negotiated` runs it for the demo).
 
 Feature: gas > client > model inside; uses no other feature. The market and v2v use it through its package root.
 """

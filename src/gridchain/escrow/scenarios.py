@@ -1,10 +1,17 @@
 """`gridchain escrow demo`: PriWatt's settlement stories on one metering contract, the energy coin and the escrow.
 
+Every trade's terms are negotiated first (gridchain.escrow.negotiated): the meter's owner lists the energy on the
+message board under a one-time key, a buyer bids from a one-time key of its own, they agree over sealed envelopes,
+and the buyer opens the escrow on the agreed terms (the fresh addresses each side drew, the agreed price, the
+deadline, the salt) with the meter owner's offer signature over them. The board is in-process (a temporary store)
+unless a running one is given.
+
 The utility deploys the metering contract with `meters` registered meters (the sellers' PV, each owned by its
 household's long-term key, which signs the offers), the coin and the escrow; the arbiter is the distribution
 operator's key, the relayer (the gateway's first account) submits what anyone may submit. Every trade has a fresh
-buyer and a fresh seller address (given gas money by the relayer, and an ETH buyer its deposit), and its own
-intervals of a meter's export, priced from the seeded PV draw:
+buyer and a fresh seller address from the negotiation (given gas money by the relayer, and an ETH buyer its
+deposit), and its own intervals of a meter's export, sized by the seeded PV draw (quantised to the listings' step)
+and priced by the negotiation around the posted price:
 
 a ETH, released by buyer and seller; b coin, released by seller and arbiter after the buyer vanished; c ETH,
 revoked by buyer and seller (nothing paid, the energy freed) and c2 the same intervals sold to another buyer; d
@@ -19,15 +26,17 @@ conservation check holds when each trade's escrowed amount (its Opened event) eq
 escrow's events (Resolved, Claimed, Refunded) say the same, and the escrow holds nothing at the end.
 
 The embedded chain's clock is moved to START first (a node's too, if behind it), so that the same seed gives the
-same bytes, signatures and gas. Agreed terms come from `negotiate` (the hook where the anonymous negotiation over
-encrypted messages, gridchain.escrow.negotiation, will agree the price; by default the seller's posted price).
+same bytes, signatures and gas (with the in-process board: a shared board gets keys from the OS, since it has seen
+the seeded ones before, so only the prices, amounts and stories repeat there).
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,9 +48,11 @@ from gridchain.checks import check_int
 from gridchain.crypto.keys import Key, address_of
 from gridchain.escrow.client import EscrowClient
 from gridchain.escrow.model import ARBITER, BUYER, ETH, INTERVAL_S, SELLER, Terms
+from gridchain.escrow.negotiated import Deal, Negotiation, quantised
+from gridchain.escrow.negotiation.parties import BoardPort
 
 START = 1_893_456_000  # [s] 2030-01-01 00:00 UTC: the embedded chain's clock for the demo (reproducible bytes)
-WEI_PER_WH = 10**12  # [wei/Wh] the posted ETH price (1 ETH per MWh)
+WEI_PER_WH = 10**12  # [wei/Wh] the posted ETH price (1 ETH per MWh), what the negotiation starts from
 MICRO_PER_WH = 300  # [micro-coin/Wh] the posted coin price (0.30 coin per kWh)
 GAS_WEI = 10**16  # [wei] a fresh address's gas money (the relayer pattern's stand-in)
 WINDOW = 12  # intervals between two trades' first intervals
@@ -75,7 +86,7 @@ class DemoConfig:
 
 @dataclass(frozen=True)
 class Ask:
-    """What a seller posts: its meter's intervals and their forecast energy [Wh], the token and its price per Wh."""
+    """What a seller lists: its meter's intervals and their energy [Wh], the token and its posted price per Wh."""
 
     meter: str
     first_interval: int
@@ -85,14 +96,6 @@ class Ask:
     price_per_wh: int
 
 
-def posted_price(ask: Ask) -> int:
-    """The default negotiation: the buyer takes the posted price; the trade's amount."""
-    return ask.energy_wh * ask.price_per_wh
-
-
-Negotiate = Callable[[Ask], int]
-
-
 def key(seed: int, *names: object) -> Key:
     return keccak(text="gridchain escrow demo " + " ".join(map(str, (seed, *names))))
 
@@ -100,8 +103,8 @@ def key(seed: int, *names: object) -> Key:
 class Demo:
     """The deployed contracts, the keys, and the record of each trade and refusal."""
 
-    def __init__(self, gateway: Gateway, config: DemoConfig, negotiate: Negotiate) -> None:
-        self.gateway, self.config, self.negotiate = gateway, config, negotiate
+    def __init__(self, gateway: Gateway, config: DemoConfig, board: BoardPort, seeded: bool = True) -> None:
+        self.gateway, self.config = gateway, config
         self.relayer = gateway.accounts[0]
         self.rng = np.random.default_rng([config.seed, 20])
         self.arbiter_key = key(config.seed, "arbiter")
@@ -113,6 +116,12 @@ class Demo:
         self.refusals: list[dict[str, str]] = []
         self.terms: dict[str, Terms] = {}
         self.keys: dict[str, tuple[Key, Key]] = {}
+        self.deals: dict[str, Deal] = {}
+        self.now = float(gateway.now())  # the negotiation's clock: the chain's, read before each trade
+        prices = np.random.default_rng([config.seed, 21])
+        self.negotiate = Negotiation(
+            board, address_of(self.arbiter_key), self.meters, lambda: self.now, config.seed if seeded else None, prices
+        )
 
     # -- setting up ------------------------------------------------------------------------------------------
     def deploy(self) -> None:
@@ -129,45 +138,44 @@ class Demo:
         self.gas = {"metering": metering.gas_used, "coin": coin.gas_used, "escrow": escrow.gas_used}
         self.base = (g.now() // INTERVAL_S // 256 + 1) * 256  # the next lock word's first interval
 
-    def parties(self, stories: Sequence[str]) -> None:
-        """Fresh buyer and seller keys per trade, each given GAS_WEI by the relayer (an ETH buyer its deposit too,
-        when it opens); on a node, a gateway signing with them. Funded, a payout's recipient is no new account
-        (EIP-161: no 25,000 charge), as a real party that has sent a transaction is not."""
-        for label in stories:
-            self.keys[label] = (key(self.config.seed, label, "buyer"), key(self.config.seed, label, "seller"))
+    def parties(self) -> None:
+        """The second buyer of the refused resales, given GAS_WEI by the relayer; the trades' fresh keys come with
+        their negotiation (`fund`)."""
         self.rogue = key(self.config.seed, "second buyer")
-        fresh = [k for pair in self.keys.values() for k in pair] + [self.rogue]
+        self.fund(self.rogue)
+
+    def fund(self, *fresh: Key) -> None:
+        """Give fresh keys GAS_WEI each (an ETH buyer gets its deposit when it opens); on a node, a gateway signing
+        with every fresh key so far. Funded, a payout's recipient is no new account (EIP-161: no 25,000 charge), as
+        a real party that has sent a transaction is not."""
         for k in fresh:  # on the embedded chain too (gas is free there): the same accounts, the same gas as a node's
             self.gateway.transfer(self.relayer, address_of(k), GAS_WEI)  # type: ignore[attr-defined]
         self.party_gateway = self.gateway
         if self.gateway.kind == "rpc":
             from gridchain.chain.rpc_gateway import RpcGateway
 
-            self.party_gateway = RpcGateway(self.gateway.url, ["0x" + bytes(k).hex() for k in fresh])  # type: ignore[attr-defined]
+            known = [k for pair in self.keys.values() for k in pair] + [self.rogue]
+            self.party_gateway = RpcGateway(self.gateway.url, ["0x" + bytes(k).hex() for k in known])  # type: ignore[attr-defined]
         self.party = EscrowClient(self.party_gateway, self.escrow.address, self.escrow.artifact)
 
     # -- one trade -------------------------------------------------------------------------------------------
     def offer_terms(self, label: str, k: int, meter_j: int, again: Ask | None = None) -> tuple[Terms, Ask]:
-        """The seller's ask for trade `label` (window k of meter j; `again`: an earlier ask posted again), the
-        price `negotiate` agrees, and the terms between the trade's fresh addresses."""
+        """The seller's ask for trade `label` (window k of meter j; `again`: an earlier ask listed again) and the
+        terms negotiated on the board between the trade's fresh addresses (funded here)."""
         token_name, intervals, _ = STORIES[label]
         token = ETH if token_name == "ETH" else self.coin_at.lower()
         if again is None:
             forecast = [int(wh) for wh in self.rng.integers(400, 1_200, intervals)]  # [Wh] per 15 min, a ~5 kW PV
             price = WEI_PER_WH if token == ETH else MICRO_PER_WH
-            ask = Ask(self.meters[meter_j], self.base + WINDOW * k, intervals, sum(forecast), token, price)
+            ask = Ask(self.meters[meter_j], self.base + WINDOW * k, intervals, quantised(sum(forecast)), token, price)
         else:
             ask = again
-        first = ask.first_interval
-        amount = self.negotiate(ask)
-        buyer_key, seller_key = self.keys[label]
-        deadline = (first + intervals) * INTERVAL_S + 3_600  # an hour after the delivery's end
-        terms = Terms(
-            address_of(buyer_key), address_of(seller_key), address_of(self.arbiter_key), token, amount,
-            ask.meter, first, intervals, ask.energy_wh, deadline, keccak(text=f"{label} {self.config.seed}"),
-        )  # fmt: skip
-        self.terms[label] = terms
-        return terms, ask
+        self.now = float(self.gateway.now())
+        deal = self.negotiate(ask.meter, ask.first_interval, intervals, ask.energy_wh, token, ask.price_per_wh * 1000)
+        self.deals[label], self.terms[label] = deal, deal.terms
+        self.keys[label] = (deal.buyer_key, deal.seller_key)
+        self.fund(deal.buyer_key, deal.seller_key)
+        return deal.terms, ask
 
     def open(self, label: str, terms: Terms, meter_j: int) -> tuple[Receipt, bytes]:
         buyer = terms.buyer
@@ -200,13 +208,18 @@ class Demo:
     def record(self, label: str, terms: Terms, opened: Receipt, settled: Receipt, paid: int, refunded: int,
                signed: str, **extra: Any) -> None:  # fmt: skip
         token_name, _, story = STORIES[label]
+        deal = self.deals[label]
+        negotiated = {
+            "rounds": deal.rounds, "price_per_kwh": deal.price_wei_per_kwh, "posted_per_kwh": deal.posted_wei_per_kwh,
+            "envelopes": deal.envelopes, "envelope_bytes": list(deal.envelope_bytes),
+        }  # fmt: skip
         self.trades.append(
             {
                 "trade": label, "story": story, "token": token_name, "amount": terms.amount,
                 "trade_id": "0x" + self.escrow.trade_id(terms).hex(), "buyer": terms.buyer, "seller": terms.seller,
                 "meter": terms.meter, "first_interval": terms.first_interval, "intervals": terms.intervals,
                 "energy_wh": terms.energy_wh, "signed": signed, "paid": paid, "refunded": refunded,
-                "gas": {"open": opened.gas_used, "settle": settled.gas_used}, **extra,
+                "gas": {"open": opened.gas_used, "settle": settled.gas_used}, "negotiation": negotiated, **extra,
             }
         )  # fmt: skip
 
@@ -272,17 +285,38 @@ class Demo:
 def run(
     gateway: Gateway,
     config: DemoConfig,
-    negotiate: Negotiate = posted_price,
+    board: BoardPort | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    board_url: str | None = None,
 ) -> dict[str, Any]:
-    """The stories a .. f on `gateway` (the clock moved to START if behind it); the summary as plain data."""
+    """The stories a .. f on `gateway` (the clock moved to START if behind it), negotiated on `board` (None: an
+    in-process board on a temporary store; `board_url` names a given one in the summary); the summary."""
+    if board is not None:
+        return _run(gateway, config, board, progress, board_url or "given")
+    from gridchain.escrow.negotiation.service.board import Board
+    from gridchain.store.engine import open_store, sqlite_url
+
+    with tempfile.TemporaryDirectory(prefix="gridchain-board-") as folder:
+        store = open_store(sqlite_url(Path(folder) / "board.db"))
+        try:
+            local = Board(store, clock=lambda: float(gateway.now()))  # the chain's time, as the parties'
+            summary = _run(gateway, config, local, progress, "in-process")
+            summary["negotiation"]["board_held"] = local.counts()["envelopes"]
+            return summary
+        finally:
+            store.close()
+
+
+def _run(
+    gateway: Gateway, config: DemoConfig, board: BoardPort, progress: Callable[[str], None], where: str
+) -> dict[str, Any]:
     started = time.perf_counter()
     if gateway.now() < START:
         gateway.advance_time(START - gateway.now())
-    demo = Demo(gateway, config, negotiate)
+    demo = Demo(gateway, config, board, seeded=where == "in-process")
     progress("deploying metering, coin and escrow")
     demo.deploy()
-    demo.parties(list(STORIES))
+    demo.parties()
     meter = lambda k: k % config.meters  # noqa: E731  # the trades take the meters in turn
 
     progress("a: ETH, released by buyer and seller")
@@ -367,5 +401,11 @@ def run(
         "trades": demo.trades,
         "refusals": demo.refusals,
         "conservation": demo.conservation(),
+        "negotiation": {
+            "board": where,
+            "listings": demo.negotiate.port.listings,
+            "envelopes": len(demo.negotiate.port.sizes),
+            "envelope_bytes": sorted(set(demo.negotiate.port.sizes)),
+        },
         "seconds": round(time.perf_counter() - started, 2),
     }

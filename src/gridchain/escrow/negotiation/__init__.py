@@ -15,9 +15,9 @@ Who learns what:
   (all sizes equal). It may link a buyer's one-time key to the offer it answers (by timing), i.e. see a thread;
   it cannot read a price, an address, a meter or a decision, and no key or address it sees is ever used twice;
 - the counterparty: the trade's terms (the other side's fresh address, and the seller's meter), nothing else;
-- the chain (the escrow, later): the agreed terms. The meter in them names the seller's installation, so the
-  escrow's claim on metered energy links a trade to its seller's meter unless meters themselves are pseudonymous:
-  this package does not hide what the escrow publishes.
+- the chain (the escrow, which opens them: gridchain.escrow.negotiated in the demo): the agreed terms. The meter
+  in them names the seller's installation, so the escrow's claim on metered energy links a trade to its seller's
+  meter unless meters themselves are pseudonymous: this package does not hide what the escrow publishes.
 
 What it does NOT protect against: network-level metadata. The board sees the IP address and connection timing of
 whoever posts and fetches; a party that talks to it directly from its home connection is identified by its
