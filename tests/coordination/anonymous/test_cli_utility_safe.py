@@ -163,8 +163,8 @@ def test_the_utility_under_a_safe(tmp_path, node):
             duty = last["duty"]
             return (
                 dict(last)
-                if last["ok"] and not duty["consecutive_errors"] and duty["epoch_keys"]["days_ahead"]
-                else None
+                if last["ok"] and not duty["consecutive_errors"] and duty["epoch_keys"]["days_ahead"] == 3
+                else None  # a check during the three SafeTxs may have seen 2 days; the next one sees 3
             )
 
         try:
@@ -172,7 +172,7 @@ def test_the_utility_under_a_safe(tmp_path, node):
         except AssertionError:
             raise AssertionError(last) from None
         keys_state = report["duty"]["epoch_keys"]
-        assert keys_state["days_ahead"] == 3 and "3 day(s)" in keys_state["warning"]  # fewer than 7: a warning
+        assert "3 day(s)" in keys_state["warning"]  # fewer than 7: a warning
         again = json.loads(gridchain(*keys_cmd, "--signer", signer[0], "--signer", signer[1], "--json").stdout)
         assert [e["tx"] for e in again["epochs"]] == [None] * 3 and safe.nonce() == 4
     finally:
