@@ -219,7 +219,8 @@ def open(terms: Terms, offer: Bytes[65]) -> bytes32:
 @nonreentrant
 def resolve(terms: Terms, seller_amount: uint256, signatures: DynArray[Bytes[65], MAX_SIGNATURES]):
     """
-    @dev Anyone: settle an open trade as 2 of its 3 roles signed: the seller gets `seller_amount`, the buyer the rest.
+    @dev Anyone: settle an open trade as 2 of its 3 roles signed or approved: the seller gets `seller_amount`, the rest
+         to the buyer.
     @param terms The trade's terms.
     @param seller_amount What the seller gets, 0 .. amount.
     @param signatures EIP-712 Resolution(trade, sellerAmount) signatures of distinct roles, any order, 0 .. 3:

@@ -1,9 +1,9 @@
-"""A Safe as a role of the trade escrow, on the embedded chain: the distribution operator's 2-of-3 Safe 1.4.1
-(deployed from safe-eth-py's published bytecode, tests/governance) is a trade's arbiter. A contract cannot sign, so
-the Safe agrees on chain: execTransaction of `approve(terms, amount)` with two owners' signatures; then one party's
-EIP-712 signature (or its own approval) settles. One owner's signature is refused by the Safe (GS020) and approves
-nothing; the Safe's approval of one split does not settle another; the Safe's approval and nothing else settles
-nothing."""
+"""A Safe as a role of the trade escrow, on the embedded chain and on anvil under Osaka (marked `integration`): the
+distribution operator's 2-of-3 Safe 1.4.1 (deployed from safe-eth-py's published bytecode, tests/governance) is a
+trade's arbiter. A contract cannot sign, so the Safe agrees on chain: execTransaction of `approve(terms, amount)`
+with two owners' signatures; then one party's EIP-712 signature (or its own approval) settles. One owner's
+signature is refused by the Safe (GS020) and approves nothing; the Safe's approval of one split does not settle
+another; the Safe's approval and nothing else settles nothing."""
 
 from __future__ import annotations
 
@@ -25,23 +25,35 @@ METER_OWNER, SELLER, METER = (keccak(text=f"escrow safe test key {i}") for i in 
 AMOUNT = 10**15
 
 
+@pytest.fixture(params=["embedded", pytest.param("anvil", marks=pytest.mark.integration)])
+def chain(request):
+    if request.param == "embedded":
+        with boa.swap_env(boa.Env()):
+            yield BoaGateway(accounts=4)
+    else:
+        from gridchain.chain.anvil import start_anvil
+        from gridchain.chain.rpc_gateway import RpcGateway
+
+        with start_anvil(hardfork="osaka", accounts=4) as node:
+            yield RpcGateway(node.url, node.keys)
+
+
 @pytest.fixture
-def world():
-    with boa.swap_env(boa.Env()):
-        gateway = BoaGateway(accounts=4)
-        deployer, buyer = gateway.accounts[:2]
-        contracts = deploy_safe_contracts(gateway, deployer)
-        safe, _ = SafeClient.create(gateway, contracts, [address_of(k) for k in OWNER_KEYS], 2, deployer)
-        metering, _ = MeteringClient.deploy(gateway, deployer, 0)
-        metering.register_meter(deployer, address_of(METER), address_of(METER_OWNER), 1, 1)
-        coin, _ = CoinClient.deploy(gateway, deployer)
-        escrow, _ = EscrowClient.deploy(gateway, deployer, metering.address, coin.address)
-        t = Terms(
-            buyer, address_of(SELLER), safe.address, ETH, AMOUNT, address_of(METER), gateway.now() // 900 + 8, 4,
-            2_000, gateway.now() + 3600, keccak(text="salt"),
-        )  # fmt: skip
-        escrow.open(t, escrow.sign_offer(METER_OWNER, t))
-        yield gateway, safe, escrow, t
+def world(chain):
+    gateway = chain
+    deployer, buyer = gateway.accounts[:2]
+    contracts = deploy_safe_contracts(gateway, deployer)
+    safe, _ = SafeClient.create(gateway, contracts, [address_of(k) for k in OWNER_KEYS], 2, deployer)
+    metering, _ = MeteringClient.deploy(gateway, deployer, 0)
+    metering.register_meter(deployer, address_of(METER), address_of(METER_OWNER), 1, 1)
+    coin, _ = CoinClient.deploy(gateway, deployer)
+    escrow, _ = EscrowClient.deploy(gateway, deployer, metering.address, coin.address)
+    t = Terms(
+        buyer, address_of(SELLER), safe.address, ETH, AMOUNT, address_of(METER), gateway.now() // 900 + 8, 4, 2_000,
+        gateway.now() + 3600, keccak(text="salt"),
+    )  # fmt: skip
+    escrow.open(t, escrow.sign_offer(METER_OWNER, t))
+    return gateway, safe, escrow, t
 
 
 def safe_approves(gateway, safe, escrow, t, amount, keys):
