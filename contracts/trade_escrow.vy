@@ -13,7 +13,8 @@
         A trade is its Terms (buyer, seller, arbiter, token, amount, meter, firstInterval, intervals, energyWh,
         deadline, salt), passed in calldata to every call; the trade id is their EIP-712 digest under the
         domain ("gridchain trade escrow", "1", chain id, this contract), and only a status per trade is stored
-        (0 never opened, 1 open, 2 closed: never reusable, so neither an offer nor a signature replays).
+        (0 never opened, 1 open, 2 closed: never reusable, so neither an offer nor a signature replays), besides
+        the roles' on-chain approvals (a word per resolution digest).
         token is empty(address) for ETH or exactly COIN (the energy coin); anything else is refused.
 
         open    the buyer deposits `amount` (msg.value for ETH, transferFrom for the coin) with the offer: the
@@ -22,19 +23,26 @@
                 intervals, unix s // 900, inside one 256-interval word). Those intervals are locked: a second
                 trade on any of them is refused while the bits are set. A signed offer cannot be withdrawn; it
                 lapses at its deadline and fails once another trade holds any of its intervals.
-        resolve 2 of the 3 roles sign Resolution(bytes32 trade,uint256 sellerAmount): release (all to the
+        resolve 2 of the 3 roles agree on Resolution(bytes32 trade,uint256 sellerAmount): release (all to the
                 seller), revocation (buyer and seller, 0), a dispute decided by the arbiter with either party
-                (any split). Anyone submits, at any time while the trade is open (after the deadline too, until
-                someone refunds: two roles that agree late still settle).
+                (any split). A role agrees by its EIP-712 signature, or on chain by `approve` (a role that is a
+                contract, e.g. the operator's Safe, cannot sign: Safe's approveHash). Anyone submits, with 0 .. 3
+                signatures, at any time while the trade is open (after the deadline too, until someone refunds:
+                two roles that agree late still settle); the approvals are read only if the signatures give
+                fewer than two roles. A role counts once (its signature and its approval are one role).
+        approve a role records its agreement to Resolution(trade, sellerAmount) on chain (a bit per role under
+                the resolution's digest, the hash the roles sign); it cannot be withdrawn, like a signature
+                given. A settled trade is not open, so neither approvals nor signatures replay; the digest
+                holds the trade id and the amount, so an approval counts for that trade and split only.
         claim   the one-way payment channel of a long delivery: the buyer signs Voucher(bytes32 trade,uint256
                 cumulative) as the meter records energy; the seller alone submits one, before the deadline
                 (block.timestamp < deadline), once: it gets `cumulative`, the buyer the rest. The seller must
                 claim in time: from the deadline on the buyer may take everything back.
         refund  from the deadline on (block.timestamp >= deadline), anyone: the buyer gets everything.
-        Each settles the trade once and closes it. The energy bits are freed only if the seller gets nothing
-        (that energy was not sold); a payment to the seller keeps them set for ever (sold energy is not sold
-        again). Signatures are what wallets produce (65 bytes r | s | v, v 27/28 or 0/1, or EIP-2098's 64), high
-        s refused, as lag_committee takes them.
+        resolve, claim and refund each settle the trade once and close it (approve moves nothing). The energy
+        bits are freed only if the seller gets nothing (that energy was not sold); a payment to the seller keeps
+        them set for ever (sold energy is not sold again). Signatures are what wallets produce (65 bytes r | s | v,
+        v 27/28 or 0/1, or EIP-2098's 64), high s refused, as lag_committee takes them.
 
         ETH is pushed with PUSH_GAS (100,000) to the callee (a Safe's receive needs more than `send`'s 2,300; a
         bound keeps a hostile callee from taking the caller's gas); a recipient that refuses it (or runs out) is
@@ -83,7 +91,12 @@ event Opened:
 event Resolved:
     trade: indexed(bytes32)
     seller_amount: uint256
-    signers: uint256  # bit 0 buyer, 1 seller, 2 arbiter
+    signers: uint256  # the roles counted (signed or approved): bit 0 buyer, 1 seller, 2 arbiter
+
+event Approved:
+    trade: indexed(bytes32)
+    seller_amount: uint256
+    role: uint256  # 1 buyer, 2 seller, 4 arbiter
 
 event Claimed:
     trade: indexed(bytes32)
@@ -126,6 +139,7 @@ COIN: public(immutable(IERC20))
 status: public(HashMap[bytes32, uint256])  # trade -> 0 never opened, 1 open, 2 closed
 locked: public(HashMap[address, HashMap[uint256, uint256]])  # meter -> interval // 256 -> bit interval % 256
 credit: public(HashMap[address, uint256])  # [wei] failed pushes, withdrawable
+approvals: public(HashMap[bytes32, uint256])  # resolution digest -> the role bits that approved it on chain
 # held + 1, never zero: an open when nothing is held then rewrites a non-zero word (5,000 gas) instead of writing a
 # zero one (22,100); the views `held_eth` and `held_coin` subtract the 1
 held_eth_1: uint256  # [wei] open ETH trades' amounts + all credit, + 1
@@ -205,15 +219,16 @@ def open(terms: Terms, offer: Bytes[65]) -> bytes32:
 @nonreentrant
 def resolve(terms: Terms, seller_amount: uint256, signatures: DynArray[Bytes[65], MAX_SIGNATURES]):
     """
-    @dev Anyone: settle an open trade as 2 of its 3 roles signed: the seller gets `seller_amount`, the buyer the rest.
+    @dev Anyone: settle an open trade as 2 of its 3 roles signed or approved: the seller gets `seller_amount`, the rest
+         to the buyer.
     @param terms The trade's terms.
     @param seller_amount What the seller gets, 0 .. amount.
-    @param signatures EIP-712 Resolution(trade, sellerAmount) signatures of at least two distinct roles, any order.
+    @param signatures EIP-712 Resolution(trade, sellerAmount) signatures of distinct roles, any order, 0 .. 3:
+           with the roles that approved it on chain, at least two roles.
     """
     trade: bytes32 = self._trade_id(terms)
     assert self.status[trade] == OPEN, "trade_escrow: trade not open"
     assert seller_amount <= terms.amount, "trade_escrow: seller amount above the amount"
-    assert len(signatures) >= 2, "trade_escrow: fewer than two signatures"
     h: bytes32 = eip712._hash_typed_data_v4(keccak256(abi_encode(RESOLUTION_TYPEHASH, trade, seller_amount)))
     signers: uint256 = 0
     for signature: Bytes[65] in signatures:
@@ -228,8 +243,36 @@ def resolve(terms: Terms, seller_amount: uint256, signatures: DynArray[Bytes[65]
         assert role != 0, "trade_escrow: signer is not a role"
         assert signers & role == 0, "trade_escrow: one role signed twice"
         signers |= role
+    if signers & unsafe_sub(signers, 1) == 0:  # fewer than two roles signed (0 too): the approvals (a role counts once)
+        signers |= self.approvals[h]
+        assert signers & unsafe_sub(signers, 1) != 0, "trade_escrow: fewer than two roles"
     self._settle(trade, terms, seller_amount)
     log Resolved(trade=trade, seller_amount=seller_amount, signers=signers)
+
+
+@external
+@nonreentrant
+def approve(terms: Terms, seller_amount: uint256):
+    """
+    @dev A role (msg.sender; a contract too, e.g. a Safe) agrees to Resolution(trade, sellerAmount) on chain, for
+         good: `resolve` counts it as that role's signature. Nonreentrant: not from inside a payout.
+    @param terms The trade's terms.
+    @param seller_amount What the seller gets, 0 .. amount.
+    """
+    role: uint256 = 0
+    if msg.sender == terms.buyer:
+        role = BUYER
+    elif msg.sender == terms.seller:
+        role = SELLER
+    elif msg.sender == terms.arbiter:
+        role = ARBITER
+    assert role != 0, "trade_escrow: caller is not a role"
+    trade: bytes32 = self._trade_id(terms)
+    assert self.status[trade] == OPEN, "trade_escrow: trade not open"
+    assert seller_amount <= terms.amount, "trade_escrow: seller amount above the amount"
+    h: bytes32 = eip712._hash_typed_data_v4(keccak256(abi_encode(RESOLUTION_TYPEHASH, trade, seller_amount)))
+    self.approvals[h] |= role
+    log Approved(trade=trade, seller_amount=seller_amount, role=role)
 
 
 @external
@@ -303,7 +346,7 @@ def trade_id(terms: Terms) -> bytes32:
 @external
 def resolution_hash(trade: bytes32, seller_amount: uint256) -> bytes32:
     """
-    @dev What two roles sign to resolve a trade.
+    @dev What two roles sign (or approve on chain) to resolve a trade; the key of `approvals`.
     @param trade The trade id.
     @param seller_amount What the seller gets.
     @return The EIP-712 digest of Resolution(trade, sellerAmount).

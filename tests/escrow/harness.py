@@ -1,10 +1,10 @@
 """The trade escrow's harness: contracts/trade_escrow.vy deployed beside a real metering contract and energy coin,
 with its twin (gridchain.escrow.model); every call goes to both through `Mirrored.mirror` (tests/support/
 mirrored.py). After each success the call's events and every payout (ETH and coin balances) must be the twin's, and
-`check` compares everything observable: each known trade's status, each known lock word, credit, held totals, and
-the money invariant on chain (balances >= held). Keys come from a fixed pool (`key(i)`): buyers, sellers, arbiters
-and meter owners are pool addresses, which send by prank and sign with the pool's keys; meters are registered with
-pool owners at deployment."""
+`check` compares everything observable: each known trade's status, each known lock word, each approved resolution's
+role bits, credit, held totals, and the money invariant on chain (balances >= held). Keys come from a fixed pool
+(`key(i)`): buyers, sellers, arbiters and meter owners are pool addresses, which send by prank and sign with the
+pool's keys; meters are registered with pool owners at deployment."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.support.deployers import CONTRACTS, load
 from tests.support.mirrored import Mirrored
 from tests.support.mirrored import refused as _refused
 
-EVENTS = ("Opened", "Resolved", "Claimed", "Refunded", "Credited", "Withdrawn")
+EVENTS = ("Opened", "Approved", "Resolved", "Claimed", "Refunded", "Credited", "Withdrawn")
 POOL = 12  # keys: parties and outsiders
 METERS = 3  # meters 0 .. 2, meter j owned by key OWNER_OF[j]
 OWNER_OF = (9, 10, 9)
@@ -73,6 +73,7 @@ class Escrow(Mirrored):
             self.fund(address(i))
         self.words: set[tuple[str, int]] = set()  # lock words seen, compared in `check`
         self.trades: dict[bytes, Terms] = {}  # every trade tried
+        self.digests: set[bytes] = set()  # resolution digests approvals were tried for, compared in `check`
         self.sold: dict[tuple[str, int], bytes] = {}  # from the chain's events: (meter, interval) -> trade paid
 
     def fund(self, account: str) -> None:
@@ -137,6 +138,20 @@ class Escrow(Mirrored):
             assert self.coin.balanceOf(self.c.address) == coin_before + terms.amount
         self.check()
         return trade
+
+    def approve(self, sender, terms: Terms, seller_amount: int) -> int:
+        """`sender` approves Resolution(trade, seller_amount) on chain; its role bit."""
+        trade = self.model.trade_id(terms)
+        self.trades[trade] = terms
+        self.digests.add(self.model.resolution_hash(trade, seller_amount))
+        role, _ = self.mirror(
+            sender,
+            lambda: self.model.approve(str(sender), terms, seller_amount),
+            lambda: self.c.approve(terms.as_tuple(), seller_amount),
+        )
+        assert self.events["Approved"] == [{"trade": trade, "seller_amount": seller_amount, "role": role}]
+        self.check()
+        return role
 
     def resolve(self, sender, terms: Terms, seller_amount: int, signatures: list[bytes]) -> int:
         trade = self.model.trade_id(terms)
@@ -220,6 +235,8 @@ class Escrow(Mirrored):
             assert c.locked(mtr, word) == m.locked.get((mtr, word), 0)
         for a in self.accounts:
             assert c.credit(a) == m.credit.get(a.lower(), 0)
+        for h in self.digests:
+            assert c.approvals(h) == m.approvals.get(h, 0)
         assert c.held_eth() == m.held_eth and c.held_coin() == m.held_coin
         assert boa.env.get_balance(self.address) >= m.held_eth
         assert self.coin.balanceOf(c.address) >= m.held_coin

@@ -2,7 +2,8 @@
 (tests/support/attackers.py), every call through the harness (the twin refuses first with the same reason, and a
 refused call changes nothing on either side): replayed and forged resolutions, a role counted twice, the arbiter
 alone, stolen, stale, inflated and self-submitted vouchers, claims and refunds out of time, double opens and
-double-sold energy, forged offers, reentrant and ETH-refusing recipients, a foreign token."""
+double-sold energy, forged offers, reentrant and ETH-refusing recipients, a foreign token; on-chain approvals by a
+non-role, of another amount or trade, after settlement, counted twice with the role's signature, or reentering."""
 
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ def test_the_arbiter_alone(e):
     t = e.terms()
     e.open(address(B), t)
     alone = e.resolution(A, t, AMOUNT)
-    refused("trade_escrow: fewer than two signatures", e.resolve, address(A), t, AMOUNT, [alone])
+    refused("trade_escrow: fewer than two roles", e.resolve, address(A), t, AMOUNT, [alone])
     refused("trade_escrow: one role signed twice", e.resolve, address(A), t, AMOUNT, [alone, alone])
     refused("trade_escrow: one role signed twice", e.resolve, address(A), t, AMOUNT, [alone, alone, alone])
 
@@ -99,6 +100,78 @@ def test_a_role_of_another_trade_does_not_count(e):
     e.open(address(B), t)
     e.open(address(3), u)
     refused("trade_escrow: signer is not a role", e.resolve, address(4), t, AMOUNT, sigs(e, t, AMOUNT, (4, 5)))
+
+
+# ---- on-chain approvals ----------------------------------------------------------------------------------------
+
+
+def test_an_approval_by_a_non_role(e, attacker):
+    t = e.terms()
+    e.open(address(B), t)
+    refused("trade_escrow: caller is not a role", e.approve, attacker.address, t, AMOUNT)
+    refused("trade_escrow: caller is not a role", e.approve, address(OWNER_OF[0]), t, AMOUNT)  # the meter's owner
+    refused("trade_escrow: fewer than two roles", e.resolve, attacker.address, t, AMOUNT, sigs(e, t, AMOUNT, (S,)))
+
+
+def test_an_approval_of_one_amount_does_not_settle_another(e):
+    t = e.terms()
+    e.open(address(B), t)
+    e.approve(address(A), t, AMOUNT // 2)  # the arbiter's split
+    refused("trade_escrow: fewer than two roles", e.resolve, address(S), t, AMOUNT, sigs(e, t, AMOUNT, (S,)))
+    refused("trade_escrow: fewer than two roles", e.resolve, address(S), t, AMOUNT // 2 + 1, [])
+    e.resolve(address(B), t, AMOUNT // 2, sigs(e, t, AMOUNT // 2, (B,)))  # the split it approved
+
+
+def test_one_roles_approval_and_signature_count_once(e):
+    t = e.terms()
+    e.open(address(B), t)
+    e.approve(address(A), t, 7)
+    refused("trade_escrow: fewer than two roles", e.resolve, address(A), t, 7, sigs(e, t, 7, (A,)))
+    e.approve(address(A), t, 7)  # approving again adds nothing
+    refused("trade_escrow: fewer than two roles", e.resolve, address(A), t, 7, sigs(e, t, 7, (A,)))
+    refused("trade_escrow: one role signed twice", e.resolve, address(A), t, 7, sigs(e, t, 7, (A, A)))
+    assert e.resolve(address(A), t, 7, sigs(e, t, 7, (S,))) == 0b110
+
+
+def test_an_approval_after_settlement(e):
+    t = e.terms()
+    e.open(address(B), t)
+    e.approve(address(A), t, 0)
+    e.resolve(address(B), t, 0, sigs(e, t, 0, (B,)))  # revoked by the buyer's signature and the arbiter's approval
+    refused("trade_escrow: trade not open", e.approve, address(S), t, 0)
+    refused("trade_escrow: trade not open", e.resolve, address(S), t, 0, sigs(e, t, 0, (S,)))
+    refused("trade_escrow: trade used before", e.open, address(B), t)  # the approvals outlive nothing
+
+
+def test_an_approval_on_one_trade_used_for_another(e):
+    t, u = e.terms(), e.terms(meter_j=1, salt=1)  # the same parties
+    e.open(address(B), t)
+    e.open(address(B), u)
+    e.approve(address(A), t, AMOUNT)
+    refused("trade_escrow: fewer than two roles", e.resolve, address(S), u, AMOUNT, sigs(e, u, AMOUNT, (S,)))
+    assert e.c.approvals(e.model.resolution_hash(e.model.trade_id(u), AMOUNT)) == 0
+    e.resolve(address(S), t, AMOUNT, sigs(e, t, AMOUNT, (S,)))
+
+
+def test_a_contract_role_cannot_approve_from_inside_a_payout(e, hostile):
+    """A contract seller reenters through `approve` (on another of its open trades) from inside its payment:
+    the lock refuses it; from outside, afterwards, the same approval is taken (the positive control)."""
+    wallet = hostile("reentrant_wallet")
+    seller = str(wallet.address)
+    t = e.terms(seller=seller)
+    u = e.terms(seller=seller, meter_j=1, salt=1)
+    e.open(address(B), t)
+    e.open(address(B), u)
+    h = e.model.resolution_hash(e.model.trade_id(u), AMOUNT)
+    e.digests.add(h)
+    wallet.arm(e.c.address, e.c.approve.prepare_calldata(u.as_tuple(), AMOUNT))
+    e.resolve(address(A), t, AMOUNT, sigs(e, t, AMOUNT, (B, A)))
+    assert wallet.reentry_tried() == 1 and wallet.reentry_succeeded() == 0 and wallet.received_wei() == AMOUNT
+    assert e.c.approvals(h) == 0
+    e.approve(seller, u, AMOUNT)  # from outside: the wallet is u's seller
+    assert e.c.approvals(h) == 0b10
+    e.resolve(address(A), u, AMOUNT, sigs(e, u, AMOUNT, (A,)))
+    assert wallet.received_wei() == 2 * AMOUNT and wallet.reentry_succeeded() == 0
 
 
 # ---- vouchers --------------------------------------------------------------------------------------------------

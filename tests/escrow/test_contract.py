@@ -165,13 +165,60 @@ def test_resolve_refusals(e):
     refused(
         "trade_escrow: seller amount above the amount", e.resolve, address(B), t, AMOUNT + 1, both(e, t, AMOUNT + 1)
     )
-    refused("trade_escrow: fewer than two signatures", e.resolve, address(B), t, 1, both(e, t, 1)[:1])
+    refused("trade_escrow: fewer than two roles", e.resolve, address(B), t, 1, both(e, t, 1)[:1])
+    refused("trade_escrow: fewer than two roles", e.resolve, address(B), t, 1, [])
     refused("trade_escrow: signer is not a role", e.resolve, address(B), t, 1, both(e, t, 1, (S, STRANGER)))
     refused("trade_escrow: one role signed twice", e.resolve, address(B), t, 1, both(e, t, 1, (S, S)))
     compact = FORMS["compact"](e.resolution(S, t, 1))
     refused("trade_escrow: one role signed twice", e.resolve, address(B), t, 1, [compact, e.resolution(S, t, 1)])
     e.resolve(address(B), t, 1, [compact, FORMS["v01"](e.resolution(A, t, 1))])
     refused("trade_escrow: trade not open", e.resolve, address(B), t, 1, both(e, t, 1))
+
+
+# ---- approve ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("approver, signer", [(A, S), (S, B), (B, A), (A, B)])
+def test_an_approval_and_one_signature_settle(e, approver, signer):
+    t = e.terms()
+    e.open(address(B), t)
+    amount = AMOUNT // 3
+    assert e.approve(address(approver), t, amount) == 1 << approver
+    assert e.c.approvals(e.model.resolution_hash(e.model.trade_id(t), amount)) == 1 << approver
+    assert e.resolve(address(STRANGER), t, amount, both(e, t, amount, (signer,))) == (1 << approver) | (1 << signer)
+    assert e.c.status(e.model.trade_id(t)) == 2
+
+
+def test_two_approvals_settle_with_no_signature(e):
+    t = e.terms(token=e.coin_address())
+    e.open(address(B), t)
+    e.approve(address(A), t, 0)
+    refused("trade_escrow: fewer than two roles", e.resolve, address(STRANGER), t, 0, [])
+    e.approve(address(A), t, 0)  # again: one role still
+    refused("trade_escrow: fewer than two roles", e.resolve, address(STRANGER), t, 0, [])
+    e.approve(address(B), t, 0)
+    assert e.resolve(address(STRANGER), t, 0, []) == 0b101
+    assert not e.c.is_locked(t.meter, t.first_interval)
+
+
+def test_two_signatures_do_not_read_the_approvals(e):
+    """Signatures of two roles settle whatever was approved: the approvals word is read only below two roles."""
+    t = e.terms()
+    e.open(address(B), t)
+    e.approve(address(B), t, AMOUNT)
+    assert e.resolve(address(STRANGER), t, AMOUNT, both(e, t, AMOUNT)) == 0b110
+
+
+def test_approve_refusals_in_order(e):
+    t = e.terms()
+    refused("trade_escrow: caller is not a role", e.approve, address(STRANGER), t, AMOUNT + 1)
+    refused("trade_escrow: trade not open", e.approve, address(A), t, AMOUNT + 1)
+    e.open(address(B), t)
+    refused("trade_escrow: caller is not a role", e.approve, address(STRANGER), t, 0)
+    refused("trade_escrow: seller amount above the amount", e.approve, address(A), t, AMOUNT + 1)
+    e.approve(address(A), t, AMOUNT)
+    e.resolve(address(S), t, AMOUNT, both(e, t, AMOUNT, (S,)))
+    refused("trade_escrow: trade not open", e.approve, address(B), t, AMOUNT)
 
 
 def test_resolve_after_the_deadline_is_allowed(e):

@@ -1,11 +1,12 @@
-"""The trade escrow against its twin on random hostile sequences: terms with overlapping roles, zero and odd
-amounts, foreign tokens, unregistered meters, intervals at and across a word's edges, deadlines at now; offers by
-the wrong key or in malformed forms, wrong senders and values; resolutions by any mix of roles, outsiders and
-repeats in any signature form, for amounts at and above the trade's; vouchers by the wrong party or of another
-trade; refunds and claims either side of the deadline; a seller that refuses ETH; withdrawals. Each call goes to
-the twin first and then the contract (tests/escrow/harness.py): a refusal must carry the same reason on both sides
-and change nothing; a success must log the same events, move the same ETH and coins to the same parties, and leave
-the same statuses, lock words, credit and held totals."""
+"""The trade escrow against its twin on random hostile sequences: terms with overlapping roles, zero and odd amounts,
+foreign tokens, unregistered meters, intervals at and across a word's edges, deadlines at now; offers by the wrong
+key or in malformed forms, wrong senders and values; resolutions by any mix of roles, outsiders and repeats in any
+signature form (none at all too), for amounts at and above the trade's; on-chain approvals by any role, an outsider
+or a contract seller, of any amount, on open, closed or never-opened trades; vouchers by the wrong party or of
+another trade; refunds and claims either side of the deadline; a seller that refuses ETH; withdrawals. Each call
+goes to the twin first and then the contract (tests/escrow/harness.py): a refusal must carry the same reason on both
+sides and change nothing; a success must log the same events, move the same ETH and coins to the same parties, and
+leave the same statuses, lock words, credit and held totals."""
 
 from __future__ import annotations
 
@@ -75,7 +76,13 @@ RESOLVE = st.tuples(
     st.just("resolve"),
     st.integers(0, 20),
     st.sampled_from([0, 1, "half", "all", "all", "above"]),
-    st.lists(SIGNER, min_size=1, max_size=3),
+    st.lists(SIGNER, min_size=0, max_size=3),
+)
+APPROVE = st.tuples(
+    st.just("approve"),
+    st.integers(0, 20),
+    st.sampled_from(["buyer", "seller", "arbiter", "arbiter", "outsider"]),
+    st.sampled_from([0, 1, "half", "all", "all", "above"]),
 )
 HONEST_RESOLVE = st.tuples(
     st.just("resolve"),
@@ -91,11 +98,34 @@ CLAIM = st.tuples(
     st.sampled_from(["buyer", "buyer", "seller"]),
     st.sampled_from([False] * 6 + [True]),  # a voucher of another trade
 )
+APPROVE_RESOLVE = st.tuples(  # a role approves, then a resolution of that amount signed by another role, the
+    st.just("approve_resolve"),  # approver itself (counted once: refused), nobody, or the two others
+    HONEST_TERMS,
+    st.integers(0, 20),
+    st.permutations(["buyer", "seller", "arbiter"]),
+    st.sampled_from([0, "half", "all", "all"]),
+    st.sampled_from(["other", "other", "other", "self", "none", "two"]),
+)
 REFUND = st.tuples(st.just("refund"), st.integers(0, 20))
 TRAVEL = st.tuples(st.just("travel"), st.sampled_from([1, 3599, 3600, 86_400]))
 WITHDRAW = st.tuples(st.just("withdraw"), st.sampled_from(["wallet", 0, 1]), st.sampled_from([4, "zero"]))
 OPS = st.lists(
-    st.one_of(OPEN, OPEN, OPEN, HONEST_RESOLVE, HONEST_RESOLVE, RESOLVE, CLAIM, REFUND, TRAVEL, WITHDRAW),
+    st.one_of(
+        OPEN,
+        OPEN,
+        OPEN,
+        HONEST_RESOLVE,
+        HONEST_RESOLVE,
+        RESOLVE,
+        APPROVE,
+        APPROVE_RESOLVE,
+        APPROVE_RESOLVE,
+        APPROVE_RESOLVE,
+        CLAIM,
+        REFUND,
+        TRAVEL,
+        WITHDRAW,
+    ),
     min_size=1,
     max_size=14,
 )
@@ -157,6 +187,23 @@ class Run:
             trade = k.model.trade_id(other if of_other else t)
             sigs.append(FORMS[form](k.resolution(self.role_key(t, role), t, amount, trade)))
         k.attempt(lambda: k.resolve(address(7), t, amount, sigs), "resolve")
+
+    def approve(self, i, who, choice):
+        k, t = self.k, self.pick(i)
+        if t is None:
+            return
+        amount = {"half": t.amount // 2, "all": t.amount, "above": t.amount + 1}.get(choice, choice)
+        sender = {"buyer": t.buyer, "seller": t.seller, "arbiter": t.arbiter}.get(who, address(6))
+        sender = address(6) if sender == ZERO else sender  # nobody sends from the zero address
+        k.attempt(lambda: k.approve(sender, t, amount), "approve")
+
+    def approve_resolve(self, d, i, roles, choice, mode):
+        i -= i % 2  # an open trade; opened first (honest terms `d`) if there is none
+        if not any(self.k.model.status.get(self.k.model.trade_id(t)) == 1 for t in self.tried):
+            self.open(d, "buyer", 0, "owner", "rsv")
+        self.approve(i, roles[0], choice)
+        signers = {"other": roles[1:2], "self": roles[:1], "none": [], "two": roles[1:]}[mode]
+        self.resolve(i, choice, [(r, "rsv", False) for r in signers])
 
     def claim(self, i, sender, choice, signer, of_other):
         k, t = self.k, self.pick(i)

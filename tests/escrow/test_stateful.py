@@ -1,7 +1,9 @@
 """The trade escrow under random interleavings of trades, against its twin, with books of its own.
 
 The machine opens trades (honest ones, and ones aimed at energy already held or sold, with a stranger's offer or
-value), resolves them by two roles (release, revocation, split, any pair), by one role twice or with a stranger,
+value), resolves them by two roles (release, revocation, split, any pair), each signing or approving on chain (the
+seller wallet only approves: a contract cannot sign), by one role twice or with a stranger, or by one role's
+approval and its own signature; approves with hostile values (strangers, amounts above the trade's, closed trades);
 claims vouchers (the seller, or the buyer), refunds, moves the clock and withdraws credit of a seller wallet that
 refuses ETH. Every call goes to the twin first and then the contract (tests/escrow/harness.py). Its own books,
 apart from the twin, from what the chain did: per token, escrowed (Opened) = released to sellers + refunded to
@@ -90,27 +92,48 @@ class EscrowMachine(RuleBasedStateMachine):
             self._open(t)
 
     # -- settling ------------------------------------------------------------------------------------------
-    @rule(data=st.data(), pair=st.permutations(ROLES), share=st.sampled_from([0, 1, 2, 4]))
-    def resolve(self, data, pair, share):
+    @rule(data=st.data(), pair=st.permutations(ROLES), share=st.sampled_from([0, 1, 2, 4]),
+          on_chain=st.sampled_from([(False, False)] * 3 + [(True, False), (False, True), (True, True)]))  # fmt: skip
+    def resolve(self, data, pair, share, on_chain):
         t = self._live(data) or (data.draw(st.sampled_from(self.trades)) if self.trades else None)
         if t is None:
             return
         amount = t.amount * share // 4 if share < 4 else t.amount
         keys = {"buyer": 0 if t.buyer == address(0) else 3, "seller": 1, "arbiter": 2}
-        signers = [keys[r] for r in pair[:2]]
-        if t.seller == self.wallet and "seller" in pair[:2]:
-            signers = [keys["buyer"], keys["arbiter"]]  # the wallet cannot sign
-        sigs = [self.k.resolution(i, t, amount) for i in signers]
+        sigs = []
+        for role, approves in zip(pair[:2], on_chain, strict=True):
+            if approves or (role == "seller" and t.seller == self.wallet):  # the wallet cannot sign; it approves
+                self.k.attempt(lambda r=role: self.k.approve(getattr(t, r), t, amount), "approve")
+            else:
+                sigs.append(self.k.resolution(keys[role], t, amount))
         if self.k.attempt(lambda: self.k.resolve(address(7), t, amount, sigs), "resolve").ok:
             self._closed(t, amount)
 
-    @rule(data=st.data(), fault=st.sampled_from(["twice", "stranger", "alone"]))
+    @rule(data=st.data(), who=st.sampled_from([*ROLES, "stranger", "meter owner"]),
+          share=st.sampled_from([0, 1, 2, 4, 5]), closed=st.booleans())  # fmt: skip
+    def approve(self, data, who, share, closed):
+        t = None if closed else self._live(data)
+        t = t or (data.draw(st.sampled_from(self.trades)) if self.trades else None)
+        if t is None:
+            return
+        amount = t.amount * share // 4
+        sender = getattr(t, who) if who in ROLES else address(5 if who == "stranger" else 9)
+        out = self.k.attempt(lambda: self.k.approve(sender, t, amount), "approve")
+        if who not in ROLES or share == 5 or self.k.model.status[self.k.model.trade_id(t)] != 1:
+            assert not out.ok
+
+    @rule(data=st.data(), fault=st.sampled_from(["twice", "stranger", "alone", "approved and signed"]))
     def resolve_hostile(self, data, fault):
         t = self._live(data)
         if t is None:
             return
         one = self.k.resolution(2, t, t.amount)
-        sigs = {"twice": [one, one], "stranger": [one, self.k.resolution(6, t, t.amount)], "alone": [one]}[fault]
+        if fault == "approved and signed":  # the arbiter's approval and its signature: one role
+            self.k.attempt(lambda: self.k.approve(t.arbiter, t, t.amount), "approve")
+        h = self.k.model.resolution_hash(self.k.model.trade_id(t), t.amount)
+        if fault in ("alone", "approved and signed") and self.k.model.approvals.get(h, 0) & 0b011:
+            return  # a party approved this release before: the arbiter's signature completes it
+        sigs = {"twice": [one, one], "stranger": [one, self.k.resolution(6, t, t.amount)]}.get(fault, [one])
         assert not self.k.attempt(lambda: self.k.resolve(address(2), t, t.amount, sigs), "resolve").ok
 
     @rule(data=st.data(), share=st.sampled_from([0, 1, 3, 4, 5]), by_buyer=st.booleans())

@@ -1,5 +1,6 @@
 """The trade escrow (contracts/trade_escrow.vy) through any gateway: terms, the offer, resolutions and vouchers
-signed with local keys, and the calls that open and settle a trade."""
+signed with local keys, a role's on-chain approval (what a contract role such as a Safe does instead of signing), and
+the calls that open and settle a trade."""
 
 from __future__ import annotations
 
@@ -52,9 +53,15 @@ class EscrowClient(ContractClient):
         value = terms.amount if terms.token.lower() == ETH else 0
         return self._tx("open", [terms.as_tuple(), offer], terms.buyer, value)
 
+    def approve(self, role: str, terms: Terms, seller_amount: int) -> Receipt:
+        """`role` (the buyer, seller or arbiter, sending) agrees to Resolution(trade, seller_amount) on chain, for
+        good. A Safe role sends the same call through its execTransaction: `SafeClient.act(escrow.artifact,
+        escrow.address, "approve", [terms.as_tuple(), seller_amount], owner_keys, sender)`."""
+        return self._tx("approve", [terms.as_tuple(), seller_amount], role)
+
     def resolve(self, sender: str, terms: Terms, seller_amount: int, signatures: Iterable[bytes]) -> Receipt:
-        """Submit two (or three) roles' signatures, each normalised (InputError naming `signatures[i]`), checked
-        here to be by distinct signers of this resolution."""
+        """Submit 0 .. 3 roles' signatures (with the roles that approved on chain, at least two roles), each
+        normalised (InputError naming `signatures[i]`), checked here to be by distinct signers of this resolution."""
         h = eip712.digest(self.domain(), Resolution(self.trade_id(terms), seller_amount))
         signed, signers = [], set()
         for i, raw in enumerate(signatures):
@@ -82,6 +89,11 @@ class EscrowClient(ContractClient):
 
     def is_locked(self, meter: str, interval: int) -> bool:
         return bool(self.view("is_locked", meter, interval))
+
+    def approvals(self, terms: Terms, seller_amount: int) -> int:
+        """The roles that approved Resolution(trade, seller_amount) on chain: bit 0 buyer, 1 seller, 2 arbiter."""
+        h = eip712.digest(self.domain(), Resolution(self.trade_id(terms), seller_amount))
+        return int(self.view("approvals", h))
 
     def credit(self, account: str) -> int:
         return int(self.view("credit", account))

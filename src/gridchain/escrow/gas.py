@@ -7,9 +7,11 @@ is the escrow's first trade in that token (its held total and, for the coin, its
 a later trade in a word already holding bits: the steady state. `release_*_fresh_seller` settles a trade by 2 of 3
 signatures (seller and arbiter; buyer and seller) paying everything to the seller's fresh address (for ETH the
 25,000 new-account charge); `resolve_split` an arbiter's split, `claim_voucher` the seller's instalment claim,
-`refund` a time-out. `open_coin_later_lock_unlimited_allowance`: the
-same with the buyer's allowance at 2**256 - 1, which the coin does not decrement (one storage write
-fewer). Every figure is a receipt's gasUsed under the report's hardfork.
+`refund` a time-out. `open_coin_later_lock_unlimited_allowance`: the same with the buyer's allowance at 2**256 - 1,
+which the coin does not decrement (one storage write fewer). `approve_eoa`: a role (the buyer, an account) agrees to
+a release on chain (a fresh approvals word written), and `resolve_eth_signature_and_approval` settles it
+with the seller's one signature (the approvals word read: fewer than two roles signed). Every figure is a
+receipt's gasUsed under the report's hardfork.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ def measure_functions(gateway: Gateway) -> dict[str, int]:
     open_(t)
     gateway.advance_time(86_400)
     gas["refund_eth"] = escrow.refund(relayer, t).gas_used
+    t = terms(ETH, 1, 4, key("eth seller c"))
+    open_(t)
+    gas["approve_eoa"] = escrow.approve(buyer, t, AMOUNT).gas_used
+    signature = escrow.sign_resolution(key("eth seller c"), t, AMOUNT)
+    gas["resolve_eth_signature_and_approval"] = escrow.resolve(relayer, t, AMOUNT, [signature]).gas_used
     return gas
 
 

@@ -1,6 +1,6 @@
 """Twin of contracts/trade_escrow.vy: trades by the EIP-712 hash of their Terms, a status per trade, the meters'
-lock bitmaps, ETH credit for refused pushes, and `open`, `resolve`, `claim`, `refund`, `withdraw` with the
-contract's checks in its order and its exact revert reasons.
+lock bitmaps, ETH credit for refused pushes, the roles' on-chain approvals, and `open`, `approve`, `resolve`,
+`claim`, `refund`, `withdraw` with the contract's checks in its order and its exact revert reasons.
 
 Every method takes the caller first (where the contract checks it) and the block's time where it reads it, and
 raises `EscrowError` with the contract's reason where the contract reverts, changing nothing. What the contract
@@ -142,6 +142,7 @@ class EscrowModel:
     status: dict[bytes, int] = field(default_factory=dict)
     locked: dict[tuple[str, int], int] = field(default_factory=dict)  # (meter, word) -> bits
     credit: dict[str, int] = field(default_factory=dict)
+    approvals: dict[bytes, int] = field(default_factory=dict)  # resolution digest -> role bits approved on chain
     held_eth: int = 0
     held_coin: int = 0
     meter_owner: dict[str, str] = field(default_factory=dict)  # METERING.meter(meter)[0]
@@ -216,12 +217,25 @@ class EscrowModel:
         self.escrowed[token] = self.escrowed.get(token, 0) + terms.amount
         return trade
 
-    def resolve(self, terms: Terms, seller_amount: int, signatures: list[bytes]) -> tuple[int, list[Payout]]:
-        """(the signers' role bits, the payouts), or the contract's revert."""
+    def approve(self, sender: str, terms: Terms, seller_amount: int) -> int:
+        """The caller's role bit, now recorded for Resolution(trade, seller_amount) (for good), or the contract's
+        revert."""
+        roles = {terms.buyer.lower(): BUYER, terms.seller.lower(): SELLER, terms.arbiter.lower(): ARBITER}
+        role = roles.get(sender.lower(), 0)
+        _fail(role != 0, "caller is not a role")
         trade = self.trade_id(terms)
         _fail(self.status.get(trade, 0) == OPEN, "trade not open")
         _fail(seller_amount <= terms.amount, "seller amount above the amount")
-        _fail(len(signatures) >= 2, "fewer than two signatures")
+        h = self.resolution_hash(trade, seller_amount)
+        self.approvals[h] = self.approvals.get(h, 0) | role
+        return role
+
+    def resolve(self, terms: Terms, seller_amount: int, signatures: list[bytes]) -> tuple[int, list[Payout]]:
+        """(the roles counted: signers' bits, with the approvals' if the signers are fewer than two; the payouts),
+        or the contract's revert."""
+        trade = self.trade_id(terms)
+        _fail(self.status.get(trade, 0) == OPEN, "trade not open")
+        _fail(seller_amount <= terms.amount, "seller amount above the amount")
         if len(signatures) > MAX_SIGNATURES:
             raise ValueError("the contract's ABI takes at most 3 signatures")
         h = self.resolution_hash(trade, seller_amount)
@@ -232,6 +246,9 @@ class EscrowModel:
             _fail(role != 0, "signer is not a role")
             _fail(signers & role == 0, "one role signed twice")
             signers |= role
+        if signers & (signers - 1) == 0:  # fewer than two roles signed: the approvals (a role counts once)
+            signers |= self.approvals.get(h, 0)
+            _fail(signers & (signers - 1) != 0, "fewer than two roles")
         return signers, self._settle(trade, terms, seller_amount)
 
     def claim(self, sender: str, terms: Terms, cumulative: int, voucher: bytes, now: int) -> list[Payout]:
