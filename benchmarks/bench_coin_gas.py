@@ -10,12 +10,9 @@ Usage: python benchmarks/bench_coin_gas.py [--out results/gas_coin.json]
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from gridchain.chain.anvil import start_anvil
-from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.rpc_gateway import RpcGateway
+from gridchain.chain.gas_runs import on_three_chains, write_report
 from gridchain.coin.gas import measure_functions
 
 ACCOUNTS = 6
@@ -25,17 +22,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/gas_coin.json"))
     args = parser.parse_args()
-    report = {"prague_embedded": measure_functions(BoaGateway(accounts=ACCOUNTS))}
-    for hardfork in ("prague", "osaka"):
-        node = start_anvil(hardfork=hardfork, accounts=ACCOUNTS)
-        try:
-            report[f"{hardfork}_anvil"] = measure_functions(RpcGateway(node.url, node.keys))
-        finally:
-            node.stop()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    for name in report["prague_embedded"]:
-        print(f"{name:28}", *(f"{report[chain][name]:>10,}" for chain in report))
+    report = on_three_chains(measure_functions, ACCOUNTS)
+    write_report(report, args.out)
     print(f"wrote {args.out}")
 
 

@@ -15,16 +15,13 @@ Usage: python benchmarks/bench_escrow_gas.py [--out results/gas_escrow.json]
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from eth_utils import keccak
 
-from gridchain.chain.anvil import start_anvil
-from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.chain.compiler import compile_contract
+from gridchain.chain.gas_runs import on_three_chains, write_report
 from gridchain.chain.gateway import Gateway
-from gridchain.chain.rpc_gateway import RpcGateway
 from gridchain.crypto.keys import address_of
 from gridchain.escrow import EscrowClient, Terms
 from gridchain.escrow.gas import ACCOUNTS, AMOUNT, INTERVALS, TARGETS, key, measure_functions
@@ -67,17 +64,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results/gas_escrow.json"))
     args = parser.parse_args()
-    report = {"prague_embedded": measure(BoaGateway(accounts=ACCOUNTS))}
-    for hardfork in ("prague", "osaka"):
-        node = start_anvil(hardfork=hardfork, accounts=ACCOUNTS)
-        try:
-            report[f"{hardfork}_anvil"] = measure(RpcGateway(node.url, node.keys))
-        finally:
-            node.stop()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    for name in report["prague_embedded"]:
-        print(f"{name:42}", *(f"{report[chain][name]:>10,}" for chain in report))
+    report = on_three_chains(measure, ACCOUNTS)
+    write_report(report, args.out)
     osaka = report["osaka_anvil"]
     for what, target in TARGETS.items():
         for name in (n for n in osaka if n.startswith(what)):
