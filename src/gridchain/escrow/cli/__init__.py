@@ -34,7 +34,9 @@ def demo(
     out: Path = typer.Option(Path("results/escrow"), "--out", help="Folder for escrow_demo_<config>.json and .png."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object on stdout."),
 ) -> None:
-    """PriWatt's negotiation and trade settlement through the trade escrow (contracts/trade_escrow.vy): the
+    """Trades negotiated anonymously and settled through the trade escrow: release, refund, vouchers.
+
+    PriWatt's negotiation and trade settlement through the trade escrow (contracts/trade_escrow.vy): the
     metering contract with registered PV meters, the energy coin, the escrow, and trades between fresh buyer and
     seller addresses. Each trade is negotiated first on the message board: the meter's owner lists the energy
     under a one-time key, a buyer bids from another, they agree over sealed envelopes of one size, and the buyer

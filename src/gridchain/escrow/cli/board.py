@@ -30,7 +30,9 @@ def serve(
     port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to listen on (0: any free port, printed at start)."),
     as_json: bool = typer.Option(False, "--json", help="Print the banner as one JSON line."),
 ) -> None:
-    """Serve the message board the buyers and sellers negotiate on (gridchain.escrow.negotiation): POST/GET
+    """Serve the message board (a daemon): public listings and sealed envelopes, never read.
+
+    The board the buyers and sellers negotiate on (gridchain.escrow.negotiation): POST/GET
     /offers (public listings), POST/GET /mailboxes/<one-time key> (sealed envelopes of one size), GET /health
     (200 while the store answers, with the listings and envelopes held; else 503) and GET /metrics.
 
@@ -79,7 +81,9 @@ def serve(
 def health(
     board_url: str = typer.Option(f"http://127.0.0.1:{DEFAULT_PORT}", "--board-url", help="The board's URL."),
 ) -> None:
-    """Ask a running board's GET /health: prints its answer (one JSON line); exit 0 when it is healthy, 1 when it
+    """Ask a running board whether it is healthy (exit 0, 1 on 503, 2 if nothing answers).
+
+    Ask a running board's GET /health: prints its answer (one JSON line); exit 0 when it is healthy, 1 when it
     answers 503, 2 when nothing answers there.
 
     Example: gridchain escrow board health --board-url http://127.0.0.1:8712
