@@ -75,6 +75,7 @@ def test_the_published_code_is_what_runs(chain):
     node, gateway, contracts = chain
     for address, name in ((contracts.singleton, "Safe"), (contracts.factory, "ProxyFactory")):
         assert gateway.code(address) == published(name)[1] and len(published(name)[1]) > 1_000
+    assert gateway.code(contracts.multi_send) == published("MultiSendCallOnly")[1]  # the batches' (act_batch)
     assert is_safe(gateway, contracts.singleton) is None  # the singleton is locked (threshold 1, no owners)
     assert is_safe(gateway, gateway.accounts[0]) is None
 

@@ -8,12 +8,25 @@ CLI's `deploy --owner` uses it through its package root.
 """
 
 from gridchain.governance.client import (
+    CANONICAL_MULTI_SEND,
     SAFE_VERSION,
     SafeClient,
     SafeContracts,
+    check_published,
     deploy_safe_contracts,
     is_safe,
+    multi_send_encoding,
     published,
 )
 
-__all__ = ["SAFE_VERSION", "SafeClient", "SafeContracts", "deploy_safe_contracts", "is_safe", "published"]
+__all__ = [
+    "CANONICAL_MULTI_SEND",
+    "SAFE_VERSION",
+    "SafeClient",
+    "SafeContracts",
+    "check_published",
+    "deploy_safe_contracts",
+    "is_safe",
+    "multi_send_encoding",
+    "published",
+]

@@ -1,6 +1,7 @@
 """The Safe 1.4.1 contracts through any gateway: deploy them from safe-eth-py's published bytecode (the runtime
 code on chain checked byte for byte against the published `deployedBytecode`), create a Safe proxy with owners
-and a threshold, and run owner actions as Safe transactions signed by M owner keys.
+and a threshold, and run owner actions as Safe transactions signed by M owner keys: one at a time, or several in
+one SafeTx through MultiSendCallOnly (one nonce, one signature check, all or nothing).
 
 A SafeTx's EIP-712 hash, its signatures (sorted by owner, as the Safe requires) and their encoding are
 safe-eth-py's `SafeTx` (built offline: chain id and nonce given, no client of its own). The transactions go
@@ -30,7 +31,14 @@ from gridchain.errors import InputError
 SAFE_VERSION = "1.4.1"
 SENTINEL = "0x0000000000000000000000000000000000000001"  # the head of the Safe's owner list
 ZERO = "0x" + "00" * 20
-NAMES = {"singleton": "Safe", "factory": "ProxyFactory", "fallback_handler": "CompatibilityFallbackHandler"}
+NAMES = {
+    "singleton": "Safe",
+    "factory": "ProxyFactory",
+    "fallback_handler": "CompatibilityFallbackHandler",
+    "multi_send": "MultiSendCallOnly",
+}
+CANONICAL_MULTI_SEND = "0x9641d764fc13c8B624c04430C7356C1C7C8102e2"  # Safe's MultiSendCallOnly 1.4.1 where deployed
+CALL, DELEGATECALL = 0, 1  # a SafeTx's (and a MultiSend entry's) operation
 
 
 @cache
@@ -51,24 +59,46 @@ def published(name: str) -> tuple[Artifact, bytes]:
 
 @dataclass(frozen=True)
 class SafeContracts:
-    """Where the Safe 1.4.1 singleton, its proxy factory and its fallback handler live on one chain."""
+    """Where the Safe 1.4.1 singleton, its proxy factory, its fallback handler and MultiSendCallOnly (None: not
+    known, no batches) live on one chain."""
 
     singleton: str
     factory: str
     fallback_handler: str
+    multi_send: str | None = None
 
 
 def deploy_safe_contracts(gateway: Gateway, sender: str) -> SafeContracts:
-    """Deploy the singleton, the proxy factory and the fallback handler from the published bytecode; each one's
-    runtime code on chain must equal the published `deployedBytecode` (none of them has immutables)."""
+    """Deploy the singleton, the proxy factory, the fallback handler and MultiSendCallOnly from the published
+    bytecode; each one's runtime code on chain must equal the published `deployedBytecode` (none of them has
+    immutables)."""
     out = {}
     for role, name in NAMES.items():
         artifact, runtime = published(name)
         address = gateway.deploy(artifact, [], sender).contract_address
-        if gateway.code(address) != runtime:
-            raise InputError(f"safe.{role}", f"the code at {address} is not the published {artifact.name}")
+        check_published(gateway, address, name, f"safe.{role}")
         out[role] = address
     return SafeContracts(**out)
+
+
+def check_published(gateway: Gateway, address: str, name: str, what: str) -> str:
+    """`address`, if the runtime code there is the published `name`'s; else InputError naming `what`."""
+    if gateway.code(address) != published(name)[1]:
+        raise InputError(what, f"the code at {address} is not the published {published(name)[0].name}")
+    return address
+
+
+def multi_send_encoding(calls: Sequence[tuple[str, bytes]]) -> bytes:
+    """MultiSend's packed `transactions`: per (to, data) call, operation (uint8, 0: CALL) | to (20 bytes) | value
+    (uint256, 0) | len(data) (uint256) | data."""
+    return b"".join(
+        CALL.to_bytes(1, "big")
+        + bytes.fromhex(to.removeprefix("0x"))
+        + (0).to_bytes(32, "big")
+        + len(data).to_bytes(32, "big")
+        + data
+        for to, data in calls
+    )
 
 
 def is_safe(gateway: Gateway, address: str) -> tuple[list[str], int] | None:
@@ -88,10 +118,11 @@ def is_safe(gateway: Gateway, address: str) -> tuple[list[str], int] | None:
 class SafeClient:
     """One Safe proxy: its owners, threshold and nonce; owner actions as SafeTxs signed by owner keys."""
 
-    def __init__(self, gateway: Gateway, address: str) -> None:
+    def __init__(self, gateway: Gateway, address: str, multi_send: str | None = None) -> None:
         self.gateway = gateway
         self.address = address
         self.artifact = published("Safe")[0]
+        self.multi_send = multi_send  # MultiSendCallOnly's address, for act_batch
 
     @classmethod
     def create(
@@ -114,7 +145,7 @@ class SafeClient:
             factory, contracts.factory, "createProxyWithNonce", [contracts.singleton, setup, salt], sender
         )
         proxy = receipt.named("ProxyCreation")[0].args["proxy"]
-        return cls(gateway, str(proxy)), receipt
+        return cls(gateway, str(proxy), contracts.multi_send), receipt
 
     # -- views ------------------------------------------------------------------------------------------------
     def view(self, fn: str, *args: object) -> Any:
@@ -133,15 +164,18 @@ class SafeClient:
         return int(self.view("getChainId"))
 
     # -- transactions ---------------------------------------------------------------------------------------
-    def transaction(self, to: str, data: bytes, value: int = 0, nonce: int | None = None) -> SafeTx:
-        """An unsigned SafeTx calling `to` with `data` (a CALL, no refund), at the Safe's next nonce by default."""
+    def transaction(
+        self, to: str, data: bytes, value: int = 0, nonce: int | None = None, operation: int = CALL
+    ) -> SafeTx:
+        """An unsigned SafeTx calling `to` with `data` (a CALL unless `operation`, no refund), at the Safe's next
+        nonce by default."""
         return SafeTx(
             None,  # offline: chain id and nonce given, the hash and signatures need no client
             self.address,
             to,
             value,
             data,
-            0,
+            operation,
             0,
             0,
             0,
@@ -180,7 +214,27 @@ class SafeClient:
         self, artifact: Artifact, target: str, fn: str, args: Sequence[Any], keys: Sequence[Key], sender: str
     ) -> Receipt:
         """An owner action through the Safe: `target.fn(*args)` signed by `keys` (M owner keys), sent by `sender`."""
-        tx = self.transaction(target, self.call_data(artifact, fn, args))
+        return self._signed_and_sent(self.transaction(target, self.call_data(artifact, fn, args)), keys, sender)
+
+    def act_batch(
+        self, calls: Sequence[tuple[Artifact, str, str, Sequence[Any]]], keys: Sequence[Key], sender: str
+    ) -> Receipt:
+        """Owner actions through the Safe in ONE SafeTx (one nonce, one signature check): each (artifact, target,
+        fn, args) call in order, signed by `keys`, sent by `sender`. The SafeTx DELEGATECALLs MultiSendCallOnly's
+        multiSend (it runs in the Safe's context, so each call's msg.sender is the Safe); MultiSendCallOnly, unlike
+        MultiSend, refuses any DELEGATECALL entry, so a batch can only CALL, never run foreign code as the Safe.
+        Its code must be the published one (checked before signing). All or nothing: an inner call that reverts
+        reverts multiSend and so the SafeTx (GS013, safeTxGas and gasPrice 0), nothing changed, the nonce kept."""
+        if not calls:
+            raise InputError("calls", "an empty batch")
+        if self.multi_send is None:
+            raise InputError("safe.multi_send", f"no MultiSendCallOnly known for the Safe {self.address}")
+        multi_send = check_published(self.gateway, self.multi_send, "MultiSendCallOnly", "safe.multi_send")
+        packed = multi_send_encoding([(target, encode_call(a, fn, list(args))) for a, target, fn, args in calls])
+        data = encode_call(published("MultiSendCallOnly")[0], "multiSend", [packed])
+        return self._signed_and_sent(self.transaction(multi_send, data, operation=DELEGATECALL), keys, sender)
+
+    def _signed_and_sent(self, tx: SafeTx, keys: Sequence[Key], sender: str) -> Receipt:
         for key in keys:
             tx.sign(_hex_key(key))
         return self.execute(tx, sender)
