@@ -1,8 +1,9 @@
 """`gridchain utility serve` and `gridchain utility epoch-keys` when a 2-of-3 Safe owns the coordinator (anvil
 mining every second): the service refuses to start until the Safe names [accounts] poster the capacity poster,
 then posts capacity with the poster's key and registers no key, failing its step (naming the epoch) while today's
-key is missing; `epoch-keys` registers the coming days' keys through the Safe with two owners' keystores, after
-which the service is healthy and warns of the few days left. Without a Safe, `epoch-keys` sends as the owner."""
+key is missing; `epoch-keys` registers the coming days' keys through the Safe with two owners' keystores, in one
+batched Safe transaction (through a MultiSendCallOnly it deploys and records, the chain having none), after which
+the service is healthy and warns of the few days left. Without a Safe, `epoch-keys` sends as the owner."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def test_the_utility_under_a_safe(tmp_path, node):
     from gridchain.config.accounts import account_address
     from gridchain.config.file import load_config
     from gridchain.coordination.client import CoordinatorClient
-    from gridchain.governance import SafeClient, deploy_safe_contracts
+    from gridchain.governance import SafeClient, deploy_safe_contracts, published
 
     config = pilot(tmp_path / "p", node)
     config.write_text(config.read_text().replace("\ncapacity_w = 50000 ", "\ncapacity_w = 42000 "))  # to post
@@ -154,7 +155,10 @@ def test_the_utility_under_a_safe(tmp_path, node):
         out = json.loads(result.stdout)
         assert out["via"] == "Safe" and out["owner"] == safe.address
         assert [e["epoch"] for e in out["epochs"]] == [today, today + 1, today + 2]
-        assert all(any(client.epoch_key(today + k)) for k in range(3)) and safe.nonce() == 4  # poster + 3 keys
+        assert all(any(client.epoch_key(today + k)) for k in range(3)) and safe.nonce() == 2  # poster + 1 batch
+        assert len({e["tx"] for e in out["epochs"]}) == 1 and out["epochs"][0]["tx"].startswith("0x")
+        multi_send = record(config)["multi_send"]["address"]
+        assert client.gateway.code(multi_send) == published("MultiSendCallOnly")[1]
 
         last = {}
 
@@ -164,7 +168,7 @@ def test_the_utility_under_a_safe(tmp_path, node):
             return (
                 dict(last)
                 if last["ok"] and not duty["consecutive_errors"] and duty["epoch_keys"]["days_ahead"] == 3
-                else None  # a check during the three SafeTxs may have seen 2 days; the next one sees 3
+                else None  # a check before the batch was mined may have seen none; the next one sees 3
             )
 
         try:
@@ -174,7 +178,7 @@ def test_the_utility_under_a_safe(tmp_path, node):
         keys_state = report["duty"]["epoch_keys"]
         assert "3 day(s)" in keys_state["warning"]  # fewer than 7: a warning
         again = json.loads(gridchain(*keys_cmd, "--signer", signer[0], "--signer", signer[1], "--json").stdout)
-        assert [e["tx"] for e in again["epochs"]] == [None] * 3 and safe.nonce() == 4
+        assert [e["tx"] for e in again["epochs"]] == [None] * 3 and safe.nonce() == 2
     finally:
         out, err = stop(p) if p.poll() is None else ("", "")
         kill(p)
@@ -182,3 +186,8 @@ def test_the_utility_under_a_safe(tmp_path, node):
     assert not [d for d in logged if d["action"] == "register_epoch_key"]
     assert [d["days_ahead"] for d in logged if d["action"] == "epoch_keys_low"][-1] == 3
     assert any(d["action"] == "recovered" for d in logged)
+
+    # two more days, the service stopped: one more batch, through the recorded MultiSendCallOnly
+    more = gridchain(*keys_cmd[:3], 5, *keys_cmd[4:], "--signer", signer[0], "--signer", signer[1], "--json")
+    assert [e["tx"] is None for e in json.loads(more.stdout)["epochs"]] == [True] * 3 + [False] * 2
+    assert safe.nonce() == 3 and record(config)["multi_send"]["address"] == multi_send

@@ -1,11 +1,14 @@
 """`gridchain utility epoch-keys`: the epoch keys of the coming days, made by the issuer into the deployment's
 store (where `utility serve` finds them) and registered on chain ahead by the coordinator's owner: the
-[accounts] owner itself, or, when a Safe owns the coordinator, the Safe: one Safe transaction per epoch, signed
-here with owners' keystores (--signer) and sent by an [accounts] entry (--sender, default the capacity poster).
+[accounts] owner itself, or, when a Safe owns the coordinator, the Safe: one Safe transaction for up to
+BATCH_EPOCHS epochs (SafeClient.act_batch through Safe's MultiSendCallOnly 1.4.1: one nonce, one signature check,
+all or nothing), signed here with owners' keystores (--signer) and sent by an [accounts] entry (--sender, default
+the capacity poster). MultiSendCallOnly is the deployment record's `multi_send`, else Safe's canonical address,
+else deployed here from safe-eth-py's published bytecode by --sender and recorded (its code checked each time).
 
 Signing here (rather than printing SafeTx hashes to sign elsewhere) is what the codebase's keys are: encrypted
-keystores opened with the [keys] password, and `gridchain.governance.SafeClient.act`, which signs and sends in
-one call; each signer is one owner's keystore, brought to the machine for the run.
+keystores opened with the [keys] password, and `gridchain.governance.SafeClient.act_batch`, which signs and
+sends in one call; each signer is one owner's keystore, brought to the machine for the run.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
 MAX_DAYS = 366
+BATCH_EPOCHS = 32
+"""Epoch keys per Safe transaction. One registration in a batch uses ~101,900 gas (receipt, embedded chain, Prague:
+30 keys 3,056,447; its 8 staged words' refunds are capped at a fifth, so ~127,000 before refunds), so 32 keys need
+~4.1M gas, ~4.9M with the RPC gateway's estimate headroom: under a third of EIP-7825's 16,777,216 cap."""
+MULTI_SEND = "multi_send"  # the deployment record's entry for the MultiSendCallOnly the batches go through
 
 
 @bad_input_exits
@@ -37,7 +45,8 @@ def epoch_keys(
 
     The keys go into the deployment's store, sealed as `utility serve` keeps them (run it before the service or
     beside it). The owner is [accounts] owner (the keys are sent from it), or a Safe: then one Safe transaction
-    per epoch, signed by the --signer keystores (owners of the Safe, at least its threshold) and sent by --sender.
+    per 32 epochs (a batch through MultiSendCallOnly, deployed by --sender and recorded if the chain has none),
+    signed by the --signer keystores (owners of the Safe, at least its threshold) and sent by --sender.
     Keys already registered are checked to be this issuer's (else nothing is sent, exit 2 naming the epoch).
 
     Example: gridchain utility epoch-keys --days 30 --signer a.json --signer b.json --config pilot/gridchain.toml
@@ -59,7 +68,8 @@ def epoch_keys(
 
 
 def register_ahead(config, days: int, signers: list[Path], sender: str) -> dict:
-    """Make and register the keys of today .. today + days - 1; what was done, per epoch."""
+    """Make and register the keys of today .. today + days - 1; what was done, per epoch (the Safe's batches:
+    the same tx for the epochs of one batch)."""
     from gridchain.config.accounts import account_key
     from gridchain.config.network import connect
     from gridchain.config.record import checked_address, load_record
@@ -77,7 +87,8 @@ def register_ahead(config, days: int, signers: list[Path], sender: str) -> dict:
         store.migrate(SCHEMA)
         network = connect(config)
         chain_id = network.settings.chain_id
-        coordinator = checked_address(load_record(config, chain_id), "coordinator", network.gateway.code)
+        record = load_record(config, chain_id)
+        coordinator = checked_address(record, "coordinator", network.gateway.code)
         issuer, _ = open_issuer(store, account_key(config, ISSUER, chain_id), coordinator, members, c)
         issuer.lookahead_epochs = max(issuer.lookahead_epochs, days - 1)  # this run makes keys that far ahead
         client = CoordinatorClient(network.gateway, coordinator)
@@ -85,8 +96,12 @@ def register_ahead(config, days: int, signers: list[Path], sender: str) -> dict:
         moduli = {e: issuer.epoch_key(coordinator, e).public.modulus_bytes for e in range(today, today + days)}
         missing = [e for e, modulus in moduli.items() if _on_chain(client, e, modulus) is None]
         owner = str(client.view("owner"))
-        via, send = _owner_or_safe(config, client, owner, signers, sender, bool(missing))
-        txs = {e: send(e, moduli[e]) for e in missing}
+        via, send = _owner_or_safe(config, record, client, owner, signers, sender, bool(missing))
+        txs = {}
+        for i in range(0, len(missing), BATCH_EPOCHS if via == "Safe" else 1):
+            batch = missing[i : i + BATCH_EPOCHS] if via == "Safe" else missing[i : i + 1]
+            tx = send({e: moduli[e] for e in batch})
+            txs.update(dict.fromkeys(batch, tx))
     finally:
         store.close()
     epochs = [{"epoch": e, "tx": txs.get(e)} for e in moduli]
@@ -108,9 +123,10 @@ def _on_chain(client, epoch: int, modulus: bytes) -> bytes | None:
     return on_chain
 
 
-def _owner_or_safe(config, client, owner: str, signers: list[Path], sender: str, needed: bool):
-    """("owner" or "Safe", a function sending one epoch's key, None if not `needed`): from [accounts] owner if it
-    owns the coordinator, else through the Safe that does, signed by `signers`' keystores (checked first)."""
+def _owner_or_safe(config, record, client, owner: str, signers: list[Path], sender: str, needed: bool):
+    """("owner" or "Safe", a function sending epochs' keys ({epoch: modulus}, one epoch for the owner) in one
+    transaction, its hash; None if not `needed`): from [accounts] owner if it owns the coordinator, else through
+    the Safe that does, signed by `signers`' keystores (checked first), batched through MultiSendCallOnly."""
     from gridchain.config.accounts import account_address, password
     from gridchain.config.network import connect
     from gridchain.coordination.anonymous.cli.utility import OWNER
@@ -128,7 +144,7 @@ def _owner_or_safe(config, client, owner: str, signers: list[Path], sender: str,
             return "owner", None
         signing = connect(config, [OWNER])
         mine, by = CoordinatorClient(signing.gateway, client.address), signing.address(OWNER)
-        return "owner", lambda e, m: mine.register_epoch_key(by, e, m).tx_hash
+        return "owner", lambda keys: [mine.register_epoch_key(by, e, m).tx_hash for e, m in keys.items()][0]
     safe = is_safe(client.gateway, owner)
     if safe is None:
         ours = account_address(config, OWNER) if OWNER in accounts else "no [accounts] owner"
@@ -150,6 +166,44 @@ def _owner_or_safe(config, client, owner: str, signers: list[Path], sender: str,
             raise InputError("--signer", f"{address_of(key)} ({path}) is given twice: one signature per owner")
         seen.add(address_of(key).lower())
     signing = connect(config, [sender])
-    through, by = SafeClient(signing.gateway, owner), signing.address(sender)
+    by = signing.address(sender)
+    through = SafeClient(signing.gateway, owner, _multi_send(record, signing.gateway, by))
     artifact, target = client.artifact, client.address
-    return "Safe", lambda e, m: through.act(artifact, target, "register_epoch_key", [e, words(m)], keys, by).tx_hash
+
+    def send(moduli: dict[int, bytes]) -> str:
+        calls = [(artifact, target, "register_epoch_key", [e, words(m)]) for e, m in moduli.items()]
+        return through.act_batch(calls, keys, by).tx_hash
+
+    return "Safe", send
+
+
+def _multi_send(record, gateway, sender: str) -> str:
+    """The MultiSendCallOnly 1.4.1 the Safe's batches go through: the record's (its code the published one), else
+    Safe's canonical deployment if this chain has it, else a new one from the published bytecode, sent by `sender`
+    and recorded."""
+    from gridchain.config.record import code_hash
+    from gridchain.governance import CANONICAL_MULTI_SEND, check_published, published
+
+    entry = record.contracts.get(MULTI_SEND)
+    if isinstance(entry, dict) and isinstance(entry.get("address"), str):
+        if gateway.code(entry["address"]) == published("MultiSendCallOnly")[1]:
+            return entry["address"]
+    if gateway.code(CANONICAL_MULTI_SEND) == published("MultiSendCallOnly")[1]:
+        return CANONICAL_MULTI_SEND
+    artifact, runtime = published("MultiSendCallOnly")
+    receipt = gateway.deploy(artifact, [], sender)
+    address = check_published(gateway, receipt.contract_address, "MultiSendCallOnly", f"deployment.{MULTI_SEND}")
+    record.put(
+        MULTI_SEND,
+        {
+            "contract": artifact.name,
+            "address": address,
+            "block": receipt.block,
+            "tx_hash": receipt.tx_hash,
+            "gas_used": receipt.gas_used,
+            "code_hash": code_hash(runtime),
+            "source": artifact.compiler,
+            "owner": None,
+        },
+    )
+    return address
