@@ -3,7 +3,8 @@ mining every second): the service refuses to start until the Safe names [account
 then posts capacity with the poster's key and registers no key, failing its step (naming the epoch) while today's
 key is missing; `epoch-keys` registers the coming days' keys through the Safe with two owners' keystores, in one
 batched Safe transaction (through a MultiSendCallOnly it deploys and records, the chain having none), after which
-the service is healthy and warns of the few days left. Without a Safe, `epoch-keys` sends as the owner."""
+the service is healthy and warns of the few days left; more days later go in batches of BATCH_EPOCHS. Without a
+Safe, `epoch-keys` sends as the owner."""
 
 from __future__ import annotations
 
@@ -78,10 +79,11 @@ def test_epoch_keys_as_the_owner_account(tmp_path, node):
     assert [e["tx"] is None for e in again["epochs"]] == [True, True, False]
 
 
-def test_the_utility_under_a_safe(tmp_path, node):
+def test_the_utility_under_a_safe(tmp_path, node, monkeypatch):
     from gridchain.chain.rpc_gateway import RpcGateway
     from gridchain.config.accounts import account_address
     from gridchain.config.file import load_config
+    from gridchain.coordination.anonymous.cli import epoch_keys
     from gridchain.coordination.client import CoordinatorClient
     from gridchain.governance import SafeClient, deploy_safe_contracts, published
 
@@ -187,7 +189,10 @@ def test_the_utility_under_a_safe(tmp_path, node):
     assert [d["days_ahead"] for d in logged if d["action"] == "epoch_keys_low"][-1] == 3
     assert any(d["action"] == "recovered" for d in logged)
 
-    # two more days, the service stopped: one more batch, through the recorded MultiSendCallOnly
-    more = gridchain(*keys_cmd[:3], 5, *keys_cmd[4:], "--signer", signer[0], "--signer", signer[1], "--json")
-    assert [e["tx"] is None for e in json.loads(more.stdout)["epochs"]] == [True] * 3 + [False] * 2
-    assert safe.nonce() == 3 and record(config)["multi_send"]["address"] == multi_send
+    # three more days, the service stopped, batches of 2: two more batches, through the recorded MultiSendCallOnly
+    monkeypatch.setattr(epoch_keys, "BATCH_EPOCHS", 2)
+    more = gridchain(*keys_cmd[:3], 6, *keys_cmd[4:], "--signer", signer[0], "--signer", signer[1], "--json")
+    txs = [e["tx"] for e in json.loads(more.stdout)["epochs"]]
+    assert txs[:3] == [None] * 3 and txs[3] == txs[4] != txs[5] and txs[5].startswith("0x")
+    assert all(any(client.epoch_key(today + k)) for k in range(6)) and not any(client.epoch_key(today + 6))
+    assert safe.nonce() == 4 and record(config)["multi_send"]["address"] == multi_send
