@@ -3,7 +3,9 @@ contract with an owner, one owner action sent by its owner directly (an account)
 Safe's execTransaction with 2 signatures (the settlement's set_meter binds a meter the Safe registered in metering
 first, not measured); a Safe owner's rotation (swapOwner, through the Safe); the coordinator's
 hot key: set_capacity_poster through the Safe, post_capacity by the poster, by the Safe and by an account owner
-(each into a slot with no capacity posted yet: the same storage write).
+(each into a slot with no capacity posted yet: the same storage write); the coordinator's epoch keys: one
+registered by an account owner, one by the Safe, and BATCH_KEYS in one batched SafeTx (act_batch through
+MultiSendCallOnly; the row is per key).
 Every figure is a receipt's gasUsed under the report's hardfork; the Safe's owners are fixed test keys (they only
 sign), the transactions are sent by the gateway's accounts.
 """
@@ -25,6 +27,7 @@ from gridchain.governance.client import SafeClient, deploy_safe_contracts
 
 ACCOUNTS = 2  # the deployer (first owner of everything) and a relayer that sends the Safe's transactions
 COORDINATOR = "charging_coordinator"
+BATCH_KEYS = 7  # epoch keys in the measured batch (a week ahead)
 
 
 def owner_keys(n: int = 4) -> list[bytes]:
@@ -34,6 +37,11 @@ def owner_keys(n: int = 4) -> list[bytes]:
 
 def subject(name: str) -> str:
     return address_of(keccak(text=f"gridchain governance subject {name}"))
+
+
+def modulus(i: int) -> list[int]:
+    """A 2048-bit odd modulus as the coordinator's 8 words (it checks no more), distinct per `i`."""
+    return [(1 << 255) | i, *([i + 3] * 6), 1]
 
 
 def measure_functions(gateway: Gateway) -> dict[str, int]:
@@ -65,6 +73,10 @@ def measure_functions(gateway: Gateway) -> dict[str, int]:
             gas["post_capacity_by_account"] = gateway.transact(
                 artifact, address, "post_capacity", [1, 90_000], deployer
             ).gas_used
+            epoch = gateway.now() // 86_400 + 1  # tomorrow and on: keys for epochs not over
+            gas["register_epoch_key_by_account"] = gateway.transact(
+                artifact, address, "register_epoch_key", [epoch, modulus(0)], deployer
+            ).gas_used
         gateway.transact(artifact, address, "transfer_ownership", [safe.address], deployer)
         through = safe.act(artifact, address, action.fn, action.args(subject(name)), keys[:2], relayer)
         gas[f"{name}.{action.fn}_by_safe_2_of_3"] = through.gas_used
@@ -77,6 +89,13 @@ def measure_functions(gateway: Gateway) -> dict[str, int]:
             ).gas_used
             receipt = safe.act(artifact, address, "post_capacity", [3, 300_000], keys[:2], relayer)
             gas["post_capacity_by_safe_2_of_3"] = receipt.gas_used
+            receipt = safe.act(artifact, address, "register_epoch_key", [epoch + 1, modulus(1)], keys[:2], relayer)
+            gas["register_epoch_key_by_safe_2_of_3"] = receipt.gas_used
+            calls = [
+                (artifact, address, "register_epoch_key", [epoch + 2 + i, modulus(2 + i)]) for i in range(BATCH_KEYS)
+            ]
+            receipt = safe.act_batch(calls, keys[:2], relayer)
+            gas[f"register_epoch_key_batch_of_{BATCH_KEYS}_by_safe_2_of_3_per_key"] = receipt.gas_used // BATCH_KEYS
     gas["swap_owner_by_safe_2_of_3"] = safe.swap_owner(
         address_of(keys[0]), address_of(keys[3]), keys[1:3], relayer
     ).gas_used
