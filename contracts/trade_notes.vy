@@ -110,7 +110,7 @@ redemptions: public(HashMap[uint256, uint256])  # epoch -> notes paid out (<= de
 spent: public(HashMap[address, bool])  # fresh address -> paid its note
 credit: public(HashMap[address, uint256])  # [wei] failed pushes, withdrawable
 held_1: uint256  # DENOMINATION x outstanding notes + all credit, + 1 (never zero: rewrites cost 5,000, not 22,100)
-staged_key: public(transient(uint256[MODULUS_WORDS]))  # the modulus being registered, for the key's init code
+staged: transient(uint256[MODULUS_WORDS])  # the modulus being registered, for the key's init code
 
 
 @deploy
@@ -248,9 +248,9 @@ def register_epoch_key(epoch: uint256, modulus: uint256[MODULUS_WORDS]):
     assert modulus[MODULUS_WORDS - 1] & 1 == 1, "trade_notes: modulus is even"
     key: address = self._key_address(epoch)
     assert key.codesize == 0, "trade_notes: epoch key already registered"
-    self.staged_key = modulus
+    self.staged = modulus
     created: address = raw_create(KEY_INITCODE, salt=convert(epoch, bytes32))
-    self.staged_key = empty(uint256[MODULUS_WORDS])
+    self.staged = empty(uint256[MODULUS_WORDS])
     code_hash: bytes32 = keccak256(concat(x"00", abi_encode(modulus)))
     assert created == key and key.codehash == code_hash, "trade_notes: key contract differs from the modulus"
     log EpochKeyRegistered(epoch=epoch, modulus=modulus)
@@ -271,6 +271,16 @@ def epoch_key(epoch: uint256) -> bytes32:
     if key.codesize == 0:
         return empty(bytes32)
     return keccak256(slice(key.code, 1, MODULUS_BYTES))
+
+
+@view
+@external
+def staged_key() -> uint256[MODULUS_WORDS]:
+    """
+    @dev The modulus being registered, read by the key contract's init code.
+    @return The modulus as 8 big-endian words; zero outside `register_epoch_key`.
+    """
+    return self.staged
 
 
 @view
