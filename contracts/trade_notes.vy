@@ -20,8 +20,10 @@
         The depositor chooses the fresh address before blinding, so no relayer can redirect the payout; the seed
         binds the chain, the pool and the epoch, so a token is worth nothing in another pool, chain or epoch.
 
-        deposit   anyone, with exactly one denomination, while the current epoch (UTC day) has a key: counts the
-                  deposit in the epoch and logs (epoch, depositor, keccak of the blinded message) for the issuer.
+        deposit   anyone, with exactly one denomination, for the current epoch (UTC day, named by the caller so that
+                  a deposit mined after midnight fails rather than pays for a note of the wrong day) while it has a
+                  key: counts the deposit in the epoch and logs (epoch, depositor, keccak of the blinded message)
+                  for the issuer, which blind-signs only for the depositor's signature over the blinded message.
         register  ISSUER only: one RSA-2048 key per epoch, for the epoch now or later, never replaced. Stored as
                   the code of a CREATE2 data contract: the technique and code of contracts/modules/
                   anonymous_requests.vy (`_register`, `_key_address`, KEY_INITCODE), copied with this contract's
@@ -136,18 +138,20 @@ def __init__(coin: IERC20, denomination: uint256, issuer: address):
 @payable
 @external
 @nonreentrant
-def deposit(blinded_hash: bytes32) -> uint256:
+def deposit(epoch: uint256, blinded_hash: bytes32) -> uint256:
     """
     @dev Pay one denomination into the pool for a note of the current epoch (ETH as value, the coin by allowance).
+    @param epoch The epoch the depositor blinded its note for: the current one (a deposit mined after midnight
+           would otherwise pay for a note whose message names the wrong day, which no key signs).
     @param blinded_hash keccak256 of the blinded message the depositor will ask the issuer to sign.
     @return The epoch of the note.
     """
+    assert epoch == block.timestamp // EPOCH_SECONDS, "trade_notes: deposit epoch is not the current one"
     assert blinded_hash != empty(bytes32), "trade_notes: blinded hash is zero"
     if COIN.address == empty(address):
         assert msg.value == DENOMINATION, "trade_notes: value is not the denomination"
     else:
         assert msg.value == 0, "trade_notes: value sent to a coin pool"
-    epoch: uint256 = block.timestamp // EPOCH_SECONDS
     assert self._key_address(epoch).codesize == KEY_CODE_BYTES, "trade_notes: no key registered for the epoch"
     self.deposits[epoch] += 1
     self.held_1 += DENOMINATION

@@ -110,15 +110,16 @@ class Pool(Mirrored):
         assert self.events["EpochKeyRegistered"] == [{"epoch": epoch, "modulus": words(n)}]
         self.check()
 
-    def deposit(self, sender, blinded: bytes, value: int | None = None) -> int:
+    def deposit(self, sender, blinded: bytes, value: int | None = None, epoch: int | None = None) -> int:
         eth = self.coin is None
         value = (self.denomination if eth else 0) if value is None else value
+        named = self.epoch if epoch is None else epoch
         self.epochs.add(self.epoch)
         before = self.balance_of(self.address)
         epoch, out = self.mirror(
             sender,
-            lambda: self.model.deposit(str(sender), blinded, value, self.now),
-            lambda: self.c.deposit(blinded, value=value),
+            lambda: self.model.deposit(str(sender), named, blinded, value, self.now),
+            lambda: self.c.deposit(named, blinded, value=value),
             value,
         )
         assert out == epoch

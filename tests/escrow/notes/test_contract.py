@@ -66,6 +66,15 @@ def test_register_refusals_and_one_key_per_epoch(pool):
 
 
 def test_deposit_refusals_and_boundaries(pool):
+    e = pool.epoch
+    for named in (e - 1, e + 1):
+        refused(
+            "trade_notes: deposit epoch is not the current one",
+            pool.deposit,
+            address(DEPOSITOR),
+            b"\x01" * 32,
+            epoch=named,
+        )
     refused("trade_notes: blinded hash is zero", pool.deposit, address(DEPOSITOR), b"\x00" * 32)
     refused("trade_notes: value is not the denomination", pool.deposit, address(DEPOSITOR), b"\x01" * 32, DENOM - 1)
     refused("trade_notes: value is not the denomination", pool.deposit, address(DEPOSITOR), b"\x01" * 32, DENOM + 1)
@@ -81,7 +90,7 @@ def test_coin_deposit_refusals_and_transfer(coin_pool):
     p.deposit(address(DEPOSITOR), b"\x01" * 32)
     poor = p.new_account()  # no coins, no allowance: the coin's own refusal
     with boa.env.prank(poor.address), boa.reverts():
-        p.c.deposit(b"\x01" * 32)
+        p.c.deposit(p.epoch, b"\x01" * 32)
 
 
 def test_redeem_pays_fresh_and_relayer(pool):

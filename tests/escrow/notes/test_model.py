@@ -55,35 +55,39 @@ def test_register_refusals():
 
 def test_deposit_refusals_and_count():
     m = pool()
-    refused(m, "blinded hash is zero", m.deposit, address(2), b"\x00" * 32, DENOM, T0)
-    refused(m, "value is not the denomination", m.deposit, address(2), H, DENOM - 1, T0)
-    refused(m, "value is not the denomination", m.deposit, address(2), H, DENOM + 1, T0)
-    refused(m, "no key registered for the epoch", m.deposit, address(2), H, DENOM, T0 + DAY)
-    assert m.deposit(address(2), H, DENOM, T0) == 20_000
-    assert m.deposit(address(3), H, DENOM, T0 + DAY - 3601) == 20_000
+    refused(m, "deposit epoch is not the current one", m.deposit, address(2), 20_001, H, DENOM, T0)
+    refused(m, "deposit epoch is not the current one", m.deposit, address(2), 19_999, H, DENOM, T0)
+    refused(m, "blinded hash is zero", m.deposit, address(2), 20_000, b"\x00" * 32, DENOM, T0)
+    refused(m, "value is not the denomination", m.deposit, address(2), 20_000, H, DENOM - 1, T0)
+    refused(m, "value is not the denomination", m.deposit, address(2), 20_000, H, DENOM + 1, T0)
+    refused(m, "no key registered for the epoch", m.deposit, address(2), 20_001, H, DENOM, T0 + DAY)
+    assert m.deposit(address(2), 20_000, H, DENOM, T0) == 20_000
+    assert m.deposit(address(3), 20_000, H, DENOM, T0 + DAY - 3601) == 20_000
     assert m.deposits == {20_000: 2} and m.held == 2 * DENOM
     c = pool("0x" + "c0" * 20)
-    refused(c, "value sent to a coin pool", c.deposit, address(2), H, 1, T0)
-    assert c.deposit(address(2), H, 0, T0) == 20_000
+    refused(c, "value sent to a coin pool", c.deposit, address(2), 20_000, H, 1, T0)
+    assert c.deposit(address(2), 20_000, H, 0, T0) == 20_000
     m.check_invariant()
 
 
 def test_redeem_pays_fresh_and_fee_once():
     m = pool()
-    m.deposit(address(2), H, DENOM, T0)
+    m.deposit(address(2), 20_000, H, DENOM, T0)
     fresh, relayer = address(5), address(6)
     t = token(m, fresh)
     payouts = m.redeem(relayer, 20_000, fresh, 1000, ZERO, t, signed(m, 5, 1000), T0 + DAY)
     assert payouts == [Payout(fresh, DENOM - 1000), Payout(relayer, 1000)]
     assert m.held == 0 and m.spent == {fresh} and m.redemptions == {20_000: 1}
     m.check_invariant()
-    m.deposit(address(2), H, DENOM, T0 + 3600)  # same epoch: the replay below fails on the spent note, not the cap
+    m.deposit(
+        address(2), 20_000, H, DENOM, T0 + 3600
+    )  # same epoch: the replay below fails on the spent note, not the cap
     refused(m, "note already redeemed", m.redeem, relayer, 20_000, fresh, 1000, ZERO, t, signed(m, 5, 1000), T0 + DAY)
 
 
 def test_redeem_refusals_in_order():
     m = pool()
-    m.deposit(address(2), H, DENOM, T0)
+    m.deposit(address(2), 20_000, H, DENOM, T0)
     fresh, relayer, later = address(5), address(6), T0 + DAY
     t, sig = token(m, fresh), signed(m, 5, 10)
     refused(m, "fresh is the zero address", m.redeem, relayer, 20_000, ZERO, 10, ZERO, t, sig, later)
@@ -109,7 +113,7 @@ def test_redeem_refusals_in_order():
 
 def test_cap_refuses_the_note_beyond_the_deposits():
     m = pool()
-    m.deposit(address(2), H, DENOM, T0)
+    m.deposit(address(2), 20_000, H, DENOM, T0)
     forged = address(9)  # the issuer signs a note nobody paid for, and its accomplice redeems it first
     m.redeem(forged, 20_000, forged, 0, ZERO, token(m, forged), b"", T0 + DAY)
     honest = address(5)
@@ -121,7 +125,7 @@ def test_refused_push_is_credited_and_withdrawn():
     m = pool()
     fresh, relayer = address(5), address(6)
     m.rejects = {fresh, relayer}
-    m.deposit(address(2), H, DENOM, T0)
+    m.deposit(address(2), 20_000, H, DENOM, T0)
     payouts = m.redeem(relayer, 20_000, fresh, 7, relayer, token(m, fresh), signed(m, 5, 7, relayer), T0 + DAY)
     assert payouts == [Payout(fresh, DENOM - 7, True), Payout(relayer, 7, True)]
     assert m.held == DENOM
@@ -137,5 +141,5 @@ def test_coin_pool_never_credits():
     m = pool("0x" + "c0" * 20)
     fresh = address(5)
     m.rejects = {fresh}
-    m.deposit(address(2), H, 0, T0)
+    m.deposit(address(2), 20_000, H, 0, T0)
     assert m.redeem(fresh, 20_000, fresh, 0, ZERO, token(m, fresh), b"", T0 + DAY) == [Payout(fresh, DENOM)]

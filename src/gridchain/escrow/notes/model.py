@@ -169,14 +169,14 @@ class NotesModel:
         _fail(epoch not in self.keys, "epoch key already registered")
         self.keys[epoch] = modulus
 
-    def deposit(self, sender: str, blinded_hash: bytes, value: int, now: int) -> int:
+    def deposit(self, sender: str, epoch: int, blinded_hash: bytes, value: int, now: int) -> int:
         """The note's epoch, or the contract's revert."""
+        _fail(epoch == now // EPOCH_SECONDS, "deposit epoch is not the current one")
         _fail(blinded_hash != b"\x00" * 32, "blinded hash is zero")
         if self.eth:
             _fail(value == self.denomination, "value is not the denomination")
         else:
             _fail(value == 0, "value sent to a coin pool")
-        epoch = now // EPOCH_SECONDS
         _fail(epoch in self.keys, "no key registered for the epoch")
         self.deposits[epoch] = self.deposits.get(epoch, 0) + 1
         self.held += self.denomination
