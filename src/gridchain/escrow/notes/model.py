@@ -28,6 +28,7 @@ from gridchain.errors import ContractRevert
 NAME, VERSION = "gridchain trade notes", "1"
 NOTE_TAG = keccak(b"gridchain.note.v1")
 EPOCH_SECONDS = blind.EPOCH_SECONDS
+KEY_CODE_BYTES = 1 + blind.MODULUS_BYTES  # an epoch key contract's code: 0x00 (STOP) || n
 HALF_N = SECP256K1_N // 2
 ZERO = "0x" + "00" * 20
 ETH = ZERO
