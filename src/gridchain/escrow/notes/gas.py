@@ -11,7 +11,11 @@ deposit). Every figure is a receipt's gasUsed under the gateway's hardfork.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from eth_utils import keccak
+from rich.console import Console
+from rich.table import Table
 
 from gridchain.chain.compiler import compile_contract
 from gridchain.chain.gateway import Gateway
@@ -19,6 +23,7 @@ from gridchain.crypto import blind
 from gridchain.crypto.keys import address_of, sign_digest
 from gridchain.escrow.notes.client import NotesClient
 from gridchain.escrow.notes.model import EPOCH_SECONDS, ETH, ZERO
+from gridchain.experiments.gas_report import GasReportConfig
 
 ACCOUNTS = 3  # deployer and issuer, depositor, relayer
 DENOM_WEI = 10**16
@@ -60,3 +65,29 @@ def measure_functions(gateway: Gateway, key: blind.PrivateKey | None = None) -> 
             receipt = pool.redeem(relayer, epoch, address_of(fresh), FEE, ZERO, token, consent)
             gas[f"redeem_{name}_{label}"] = receipt.gas_used
     return gas
+
+
+# -- the gas report's section (gridchain.experiments.gas_report) -------------------------------------------------
+def steps(config: GasReportConfig) -> int:
+    return 1
+
+
+def measure(config: GasReportConfig, gateway: Callable[[], Gateway], progress: Callable[[str], None]) -> dict:
+    gas = measure_functions(gateway())
+    progress("trade notes")
+    return {"notes": gas}
+
+
+def targets(report: dict) -> dict[str, dict]:
+    """None yet: the issue sets no target for the notes."""
+    return {}
+
+
+def show(report: dict, console: Console, where: str) -> None:
+    """Print this section's part of the report (`where`: hardfork and chain)."""
+    table = Table(title=f"Trade notes ({where})")
+    for col in ("function", "gas"):
+        table.add_column(col, justify="right")
+    for name, gas in report["notes"].items():
+        table.add_row(name, f"{gas:,}")
+    console.print(table)
