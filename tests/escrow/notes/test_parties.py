@@ -7,16 +7,18 @@ with the contract."""
 from __future__ import annotations
 
 import pytest
+from eth_utils import keccak
 
 from gridchain.chain.anvil import dev_keys
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.chain.gateway import ChainRevert
 from gridchain.coin.client import CoinClient
 from gridchain.crypto import blind
+from gridchain.crypto.keys import sign_personal
 from gridchain.errors import InputError, Refused
 from gridchain.escrow.notes.client import NotesClient
 from gridchain.escrow.notes.model import EPOCH_SECONDS, ETH
-from gridchain.escrow.notes.parties import Depositor, Issuer, Order, Relayer, SignRequest
+from gridchain.escrow.notes.parties import Depositor, Issuer, Order, Relayer, SignRequest, proof_message
 from tests.escrow.notes.keys import rsa
 
 DENOM = 10**17
@@ -77,6 +79,11 @@ def test_issuer_signs_once_per_proven_deposit(world):
         issuer.sign(SignRequest("0x" + "22" * 20, first.tx_hash, first.state.blinded, request.proof))
     with pytest.raises(InputError, match="blinded"):
         issuer.sign(SignRequest(pool.address, first.tx_hash, 0, request.proof))
+    n = rsa(0).public.n  # a deposit committed to a value at or above n: not one the key signs
+    tx = pool.deposit(alice.account, pool.epoch(), keccak(n.to_bytes(256, "big"))).tx_hash
+    proof = sign_personal(alice.key, proof_message(pool.address, pool.epoch(), n))
+    with pytest.raises(InputError, match="modulus"):
+        issuer.sign(SignRequest(pool.address, tx, n, proof))
     signature = issuer.sign(request)
     with pytest.raises(Refused, match="has been signed for"):
         issuer.sign(request)

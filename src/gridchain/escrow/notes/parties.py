@@ -161,7 +161,9 @@ class Issuer:
         key = self.keys.get(epoch)
         if key is None:
             raise Refused("no key of this service for the deposit's epoch", "epoch")
-        signature = blind.blind_sign(key, request.blinded)  # raises TokenError if the value is out of range
+        if request.blinded >= key.public.n:
+            raise InputError("blinded", "not below the epoch key's modulus")
+        signature = blind.blind_sign(key, request.blinded)
         self.answered.add((event.tx_hash, event.log_index))
         return signature
 
