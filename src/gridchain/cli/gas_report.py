@@ -24,6 +24,7 @@ from gridchain.committee import gas as committee_gas
 from gridchain.coordination import gas as coordination_gas
 from gridchain.errors import InputError
 from gridchain.escrow import gas as escrow_gas
+from gridchain.escrow.notes import gas as notes_gas
 from gridchain.governance import gas as governance_gas
 from gridchain.market import gas as market_gas
 from gridchain.market.petcon.escrow import gas as petcon_escrow_gas
@@ -44,6 +45,7 @@ SECTIONS = (
     petcon_escrow_gas,
     governance_gas,
     escrow_gas,
+    notes_gas,
 )  # the gas report's registry: a new system adds its gas.py
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
