@@ -8,12 +8,9 @@ Usage: python benchmarks/bench_notes_gas.py [--out results/gas_notes.json]
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from gridchain.chain.anvil import start_anvil
-from gridchain.chain.boa_gateway import BoaGateway
-from gridchain.chain.rpc_gateway import RpcGateway
+from gridchain.chain.gas_runs import on_three_chains, write_report
 from gridchain.crypto import blind
 from gridchain.escrow.notes.gas import ACCOUNTS, measure_functions
 
@@ -23,19 +20,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/gas_notes.json"))
     args = parser.parse_args()
     key = blind.PrivateKey.generate()
-    report = {"prague_embedded": measure_functions(BoaGateway(accounts=ACCOUNTS), key)}
-    for hardfork in ("prague", "osaka"):
-        extra = ["--enable-tx-gas-limit"] if hardfork == "osaka" else []
-        node = start_anvil(hardfork=hardfork, accounts=ACCOUNTS, extra_args=extra)
-        try:
-            report[f"{hardfork}_anvil"] = measure_functions(RpcGateway(node.url, node.keys), key)
-        finally:
-            node.stop()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"{'':32}", *(f"{chain:>16}" for chain in report))
-    for name in report["prague_embedded"]:
-        print(f"{name:32}", *(f"{report[chain][name]:>16,}" for chain in report))
+    report = on_three_chains(lambda gateway: measure_functions(gateway, key), ACCOUNTS)
+    write_report(report, args.out)
     print(f"wrote {args.out}")
 
 
