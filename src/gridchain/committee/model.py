@@ -16,14 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gridchain.crypto import eip712
-from gridchain.crypto.keys import SECP256K1_N, ecrecover
+from gridchain.crypto.keys import ecrecover, split_signature
 from gridchain.errors import ContractRevert
 
 UNANIMOUS, TWO_THIRDS, FIXED = 1, 2, 3
 RULES = {"unanimous": UNANIMOUS, "two-thirds": TWO_THIRDS, "fixed": FIXED}
 MAX_MEMBERS = 32
 NAME, VERSION = "gridchain committee", "1"
-HALF_N = SECP256K1_N // 2  # EIP-2's low half; snekmate's malleability threshold
 ZERO = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32
 INVALID_SIGNATURE = "ecdsa: invalid signature"  # snekmate's, where ecrecover finds nobody
@@ -77,16 +76,10 @@ def check_rule(rule: int, m: int, count: int) -> None:
 
 def split(signature: bytes) -> tuple[int, int, int]:
     """(v in {27, 28}, r, s) of a signature as the contract normalises it, or its revert."""
-    _fail(len(signature) in (64, 65), "signature is not 64 or 65 bytes")
-    r, word = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
-    if len(signature) == 65:
-        v = signature[64] + 27 if signature[64] < 2 else signature[64]
-        _fail(v in (27, 28), "signature v is not 0, 1, 27 or 28")
-        s = word
-    else:
-        v, s = 27 + (word >> 255), word & (2**255 - 1)
-    _fail(s <= HALF_N, "signature s in the upper half (malleable, EIP-2)")
-    return v, r, s
+    try:
+        return split_signature(signature)
+    except ValueError as e:
+        raise CommitteeError(f"lag_committee: {e}") from None
 
 
 def recover(h: bytes, signature: bytes) -> str:

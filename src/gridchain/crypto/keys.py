@@ -95,6 +95,25 @@ def ecrecover(digest: bytes, v: int, r: int, s: int) -> str:
         return ZERO_ADDRESS
 
 
+def split_signature(signature: bytes) -> tuple[int, int, int]:
+    """(v in {27, 28}, r, s) of a wallet's signature as gridchain's contracts normalise it before ecrecover (65
+    bytes r | s | v with v 27/28 or 0/1, or EIP-2098's 64), or a ValueError with the contract's reason (without
+    the contract's prefix): the twins of trade_escrow, trade_notes and lag_committee call it."""
+    if len(signature) not in (64, 65):
+        raise ValueError("signature is not 64 or 65 bytes")
+    r, word = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
+    if len(signature) == 65:
+        v = signature[64] + 27 if signature[64] < 2 else signature[64]
+        if v not in (27, 28):
+            raise ValueError("signature v is not 0, 1, 27 or 28")
+        s = word
+    else:
+        v, s = 27 + (word >> 255), word & (2**255 - 1)
+    if s > SECP256K1_N // 2:
+        raise ValueError("signature s in the upper half (malleable, EIP-2)")
+    return v, r, s
+
+
 def personal_digest(message: bytes) -> bytes:
     """EIP-191 (version 0x45): keccak256("\\x19Ethereum Signed Message:\\n" || len(message) || message)."""
     return keccak(PERSONAL_PREFIX + str(len(message)).encode() + message)

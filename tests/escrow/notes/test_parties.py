@@ -168,4 +168,7 @@ def test_the_flow_on_anvil_under_osaka_and_its_modexp_price():
         assert gateway.balance(note.fresh) == DENOM - 1000 and pool.spent(note.fresh)
     for name in prague:
         extra = 32_768 - 5_461 if name.startswith("redeem") else 0
-        assert abs(osaka[name] - prague[name] - extra) <= 3 * 12 + (2_500 if name == "register_epoch_key" else 0), name
+        # the calldata differs between the chains (their ids and pools differ, so do the tokens, signatures and
+        # random blinded hashes): each byte zero on one chain and not on the other moves 12 gas; ~1.5 such bytes are
+        # expected per call, more than 8 has a chance below 1e-5 (a bound of 3 failed once here)
+        assert abs(osaka[name] - prague[name] - extra) <= 8 * 12 + (2_500 if name == "register_epoch_key" else 0), name

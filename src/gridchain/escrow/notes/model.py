@@ -22,14 +22,13 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_canonical_address
 
 from gridchain.crypto import blind, eip712
-from gridchain.crypto.keys import SECP256K1_N, ecrecover
+from gridchain.crypto.keys import ecrecover, split_signature
 from gridchain.errors import ContractRevert
 
 NAME, VERSION = "gridchain trade notes", "1"
 NOTE_TAG = keccak(b"gridchain.note.v1")
 EPOCH_SECONDS = blind.EPOCH_SECONDS
 KEY_CODE_BYTES = 1 + blind.MODULUS_BYTES  # an epoch key contract's code: 0x00 (STOP) || n
-HALF_N = SECP256K1_N // 2
 ZERO = "0x" + "00" * 20
 ETH = ZERO
 INVALID_SIGNATURE = "ecdsa: invalid signature"  # snekmate's, where ecrecover finds nobody
@@ -85,16 +84,10 @@ def note_message(chain_id: int, pool: str, epoch: int, fresh: str) -> int:
 
 def split(signature: bytes) -> tuple[int, int, int]:
     """(v in {27, 28}, r, s) of a signature as the contract normalises it, or its revert."""
-    _fail(len(signature) in (64, 65), "signature is not 64 or 65 bytes")
-    r, word = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big")
-    if len(signature) == 65:
-        v = signature[64] + 27 if signature[64] < 2 else signature[64]
-        _fail(v in (27, 28), "signature v is not 0, 1, 27 or 28")
-        s = word
-    else:
-        v, s = 27 + (word >> 255), word & (2**255 - 1)
-    _fail(s <= HALF_N, "signature s in the upper half (malleable, EIP-2)")
-    return v, r, s
+    try:
+        return split_signature(signature)
+    except ValueError as e:
+        raise NotesError(f"trade_notes: {e}") from None
 
 
 def recover(h: bytes, signature: bytes) -> str:
