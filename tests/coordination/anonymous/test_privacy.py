@@ -26,12 +26,10 @@ and `blind.blind`'s rng; only the RSA keys come from OpenSSL, and no outcome bel
 from __future__ import annotations
 
 import functools
-import math
 import random
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import pytest
 from eth_account import Account
@@ -51,6 +49,7 @@ from gridchain.coordination.anonymous.parties.relayer import Relayer
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import unpack
 from gridchain.crypto import blind
+from tests.support.linking import assert_chance, p_value
 
 ESUS = 30
 SLOTS = 3
@@ -60,7 +59,6 @@ SLOT_S = 3600
 DAY = blind.EPOCH_SECONDS
 AHEAD_SEEDS = range(100, 104)  # 4 sessions x 30 requests
 JUST_IN_TIME_SEEDS = range(200, 202)  # 2 sessions x 30 requests
-ALPHA = 0.001  # "better than chance" needs a one-sided binomial p-value below this
 _BLIND = blind.blind
 
 
@@ -282,20 +280,6 @@ def _by_slot(items: Iterable[OnChain]) -> dict[int, list[OnChain]]:
 def hits(sessions: list[Session], guesses: list[dict[str, str]]) -> tuple[int, int]:
     right = sum(g[p] == s.truth[p] for s, g in zip(sessions, guesses) for p in s.truth)
     return right, sum(len(s.truth) for s in sessions)
-
-
-def p_value(right: int, n: int, k: int) -> float:
-    """P(X >= right) for X ~ Binomial(n, 1/k), exactly."""
-    return float(sum(Fraction(math.comb(n, x) * (k - 1) ** (n - x), k**n) for x in range(right, n + 1)))
-
-
-def assert_chance(right: int, n: int, k: int, what: str) -> None:
-    p = 1 / k
-    bound = p + 3 * math.sqrt(p * (1 - p) / n)
-    pv = p_value(right, n, k)
-    assert right / n <= bound and pv > ALPHA, (
-        f"{what}: {right}/{n} = {right / n:.3f} linked, chance 1/{k} = {p:.3f}, 3-sigma bound {bound:.3f}, p = {pv:.2g}"
-    )
 
 
 # ---- sessions, made once for the module ----------------------------------------------------------------------

@@ -32,7 +32,6 @@ import random
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from fractions import Fraction
 
 import pytest
 
@@ -40,12 +39,12 @@ from gridchain.escrow.negotiation.model import ENERGY_STEP_WH, TURNS, TradeKey
 from gridchain.escrow.negotiation.parties import Buyer, Seller, run
 from gridchain.escrow.negotiation.service.board import Board
 from gridchain.store.engine import open_store, sqlite_url
+from tests.support.linking import assert_chance, p_value
 
 MEMBERS = 8
 HISTORY = 24  # past trades whose parties the attacker knows
 TRADES = 24  # trades it must link
 SEEDS = range(500, 508)  # 8 trials x 24 trades x 2 parties = 384 guesses per task
-ALPHA = 0.001
 DAY = 86_400
 ARBITER = "0x" + "a1" * 20
 
@@ -268,20 +267,6 @@ def score(
 
 
 # ---- statistics (as tests/coordination/anonymous/test_privacy.py) -------------------------------------------------
-
-
-def p_value(right: int, n: int, k: int) -> float:
-    """P(X >= right) for X ~ Binomial(n, 1/k), exactly."""
-    return float(sum(Fraction(math.comb(n, x) * (k - 1) ** (n - x), k**n) for x in range(right, n + 1)))
-
-
-def assert_chance(right: int, n: int, k: int, what: str) -> None:
-    p = 1 / k
-    bound = p + 3 * math.sqrt(p * (1 - p) / n)
-    pv = p_value(right, n, k)
-    assert right / n <= bound and pv > ALPHA, (
-        f"{what}: {right}/{n} = {right / n:.3f} linked, chance 1/{k} = {p:.3f}, 3-sigma bound {bound:.3f}, p = {pv:.2g}"
-    )
 
 
 # ---- the tests -------------------------------------------------------------------------------------------------------

@@ -18,10 +18,8 @@ denomination of its own 8/8, while the others stay at chance (8/56 = 0.143, chan
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
-from fractions import Fraction
 
 import pytest
 
@@ -31,13 +29,13 @@ from gridchain.escrow.notes.client import NotesClient
 from gridchain.escrow.notes.model import EPOCH_SECONDS, ETH
 from gridchain.escrow.notes.parties import Depositor, Issuer, Relayer
 from tests.escrow.notes.keys import rsa
+from tests.support.linking import assert_chance, p_value
 
 MEMBERS = 8
 NOTES_EACH = 2
 SEEDS = range(900, 908)  # 8 trials x 16 notes = 128 guesses per attack
 DENOM = 10**16
 FEE = 10**13
-ALPHA = 0.001
 ACCOUNTS = 3 + MEMBERS  # deployer, issuer, relayer, members
 
 
@@ -137,20 +135,6 @@ def score(views: list[Seen], attack, only: set[str] | None = None) -> tuple[int,
 
 
 # ---- statistics (as tests/escrow/negotiation/test_privacy.py) --------------------------------------------------
-
-
-def p_value(right: int, n: int, k: int) -> float:
-    """P(X >= right) for X ~ Binomial(n, 1/k), exactly."""
-    return float(sum(Fraction(math.comb(n, x) * (k - 1) ** (n - x), k**n) for x in range(right, n + 1)))
-
-
-def assert_chance(right: int, n: int, k: int, what: str) -> None:
-    p = 1 / k
-    bound = p + 3 * math.sqrt(p * (1 - p) / n)
-    pv = p_value(right, n, k)
-    assert right / n <= bound and pv > ALPHA, (
-        f"{what}: {right}/{n} = {right / n:.3f} linked, chance 1/{k} = {p:.3f}, 3-sigma bound {bound:.3f}, p = {pv:.2g}"
-    )
 
 
 # ---- the tests -----------------------------------------------------------------------------------------------------
