@@ -72,6 +72,7 @@ faults: setup
 
 bench: setup
 	$(PY) benchmarks/bench_schedule.py --out results/bench_schedule.json
+	$(PY) benchmarks/bench_blind_sign.py --out results/bench_blind_sign.json
 	$(VENV)/bin/gridchain gas-report --hardfork prague --out results
 	$(PY) benchmarks/bench_grid.py --out results/bench_grid.json
 	$(PY) benchmarks/bench_index.py --out results/bench_index.json

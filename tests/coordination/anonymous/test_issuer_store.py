@@ -4,13 +4,17 @@ concurrent requests, one key when two processes make it at once, and a store ope
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from gridchain.coordination.anonymous.parties.issuer import (
     IssuanceRefused,
@@ -19,7 +23,14 @@ from gridchain.coordination.anonymous.parties.issuer import (
     request_digest,
 )
 from gridchain.coordination.anonymous.parties.issuer_book import IssuanceRecord, MemoryBook, OverQuota
-from gridchain.coordination.anonymous.parties.issuer_store import SCHEMA, IssuerStore, SealedKeyError, epoch_keys
+from gridchain.coordination.anonymous.parties.issuer_store import (
+    NONCE_BYTES,
+    SCHEMA,
+    SEAL_INFO,
+    IssuerStore,
+    SealedKeyError,
+    epoch_keys,
+)
 from gridchain.coordination.anonymous.parties.rate_limit import RateLimit
 from gridchain.crypto import blind
 from gridchain.crypto.keys import sign_personal
@@ -94,9 +105,33 @@ def test_the_epoch_key_is_sealed_at_rest(migrated):
     epoch = blind.epoch_of(int(issuer.clock()))
     key = issuer.epoch_key(COMMUNITY, epoch)
     row = migrated.read(lambda c: c.execute(select(epoch_keys)).one())
-    d = key.d.to_bytes(blind.MODULUS_BYTES, "big")
     assert row.modulus == key.public.modulus_bytes.hex() and row.sealed_by == issuer.address
-    assert d not in bytes(row.sealed) and d[:16] not in bytes(row.sealed)
+    assert len(row.sealed) == NONCE_BYTES + 3 * blind.MODULUS_BYTES + 16  # d || p || q and the GCM tag
+    for secret in (key.d, key.p, key.q):
+        raw = secret.to_bytes(blind.MODULUS_BYTES, "big").lstrip(b"\0")
+        assert raw not in bytes(row.sealed) and raw[:16] not in bytes(row.sealed)
+
+
+def test_a_key_sealed_before_the_crt_still_signs(migrated, rsa_keys):
+    """A row sealed as before the CRT (the exponent d alone): opened, its primes recovered, the same key, and
+    tokens under it verify (the wallet checks each)."""
+    member, key = Account.create(), rsa_keys[0]
+    issuer = new_issuer(migrated)
+    issuer.add_community(COMMUNITY, [member.address])
+    epoch = blind.epoch_of(int(issuer.clock()))
+    modulus = key.public.modulus_bytes
+    aead = AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_INFO).derive(SECRET))
+    nonce = os.urandom(NONCE_BYTES)
+    aad = COMMUNITY.encode() + epoch.to_bytes(8, "big") + modulus
+    sealed = nonce + aead.encrypt(nonce, key.d.to_bytes(blind.MODULUS_BYTES, "big"), aad)
+    row = {"modulus": modulus.hex(), "sealed": sealed, "sealed_by": issuer.address, "created_ms": 0}
+    migrated.atomic(lambda c: c.execute(insert(epoch_keys).values(community=COMMUNITY, epoch=epoch, **row)))
+
+    again = new_issuer(migrated)
+    again.book.check_secret()
+    opened = again.epoch_key(COMMUNITY, epoch)
+    assert opened == key and (opened.p, opened.q) == (key.p, key.q)
+    assert obtain(again, member, 2) == epoch
 
 
 def test_another_issuer_s_key_cannot_open_the_store(migrated):

@@ -60,7 +60,7 @@ def measure_functions(gateway: Gateway, key: blind.PrivateKey | None = None) -> 
     gateway.advance_time(EPOCH_SECONDS - gateway.now() % EPOCH_SECONDS + 60)
     for name, pool in (("eth", eth_pool), ("coin", coin_pool)):
         for label, fresh in zip(("first_of_epoch", "later"), notes[name], strict=False):
-            token = pow(pool.note_message(epoch, address_of(fresh)), key.d, key.public.n)
+            token = key.power(pool.note_message(epoch, address_of(fresh)))
             consent = sign_digest(fresh, pool.redemption_hash(epoch, FEE, ZERO))
             receipt = pool.redeem(relayer, epoch, address_of(fresh), FEE, ZERO, token, consent)
             gas[f"redeem_{name}_{label}"] = receipt.gas_used

@@ -2,11 +2,12 @@
 restart and a SIGKILL.
 
 - Epoch keys: made once per (community, epoch) and kept, so that the key registered on chain still signs after
-  a restart. The private exponent is sealed at rest with AES-256-GCM under a key derived (HKDF-SHA256) from the
-  issuer's own secret (the `issuer` account's key), bound to the community, the epoch and the modulus, which
-  stays in clear; who sealed it (the issuer's address) is kept beside it, so a store opened with another
-  account's key is refused naming that account. Two processes making the same key at once: one insert wins
-  (the primary key), both use the winner's.
+  a restart. The private key (d || p || q, `blind.PrivateKey.to_bytes`; rows sealed before the CRT hold d
+  alone, and p, q are recovered from it when opened) is sealed at rest with AES-256-GCM under a key derived
+  (HKDF-SHA256) from the issuer's own secret (the `issuer` account's key), bound to the community, the epoch
+  and the modulus, which stays in clear; who sealed it (the issuer's address) is kept beside it, so a store
+  opened with another account's key is refused naming that account. Two processes making the same key at once:
+  one insert wins (the primary key), both use the winner's.
 - Members per community, quotas (tokens issued per community, epoch and identity) and issuance records:
   `take` checks membership and quota, counts and records in ONE serializable transaction, so two concurrent
   requests of one member never both pass a quota that fits one, and a crash leaves both or neither.
@@ -73,7 +74,7 @@ epoch_keys = Table(
     Column("community", String(ADDRESS), primary_key=True),
     Column("epoch", BigInteger, primary_key=True),
     Column("modulus", Text, nullable=False),  # hex, 256 bytes: the public key (its keccak256 is on chain)
-    Column("sealed", LargeBinary, nullable=False),  # nonce || AES-GCM(private exponent, 256 bytes)
+    Column("sealed", LargeBinary, nullable=False),  # nonce || AES-GCM(d || p || q, 768 bytes; or d, 256)
     Column("sealed_by", String(ADDRESS), nullable=False),  # the issuer account whose key seals it
     Column("created_ms", BigInteger, nullable=False),
 )
@@ -175,9 +176,7 @@ class IssuerStore:
         """Insert `key` for (community, epoch) unless one is there already; the row that is kept."""
         modulus = key.public.modulus_bytes
         nonce = os.urandom(NONCE_BYTES)
-        sealed = nonce + self._aead.encrypt(
-            nonce, key.d.to_bytes(blind.MODULUS_BYTES, "big"), _aad(community, epoch, modulus)
-        )
+        sealed = nonce + self._aead.encrypt(nonce, key.to_bytes(), _aad(community, epoch, modulus))
         row = (modulus.hex(), sealed, self.address)
 
         def work(c: Connection) -> tuple:
@@ -201,12 +200,12 @@ class IssuerStore:
                 self.secret_field, f"{where} is sealed by the issuer {sealed_by}, not by this account {self.address}"
             )
         try:
-            d = self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _aad(community, epoch, modulus))
+            raw = self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _aad(community, epoch, modulus))
         except InvalidTag:
             raise SealedKeyError(
                 self.secret_field, f"{where} does not open with the key of {self.address} (altered?)"
             ) from None
-        return blind.PrivateKey(blind.PublicKey.from_bytes(modulus), int.from_bytes(d, "big"))
+        return blind.PrivateKey.from_bytes(blind.PublicKey.from_bytes(modulus), raw)
 
     def check_secret(self) -> None:
         """Refuse (SealedKeyError naming the account) a store whose newest epoch key this secret cannot open."""
