@@ -17,7 +17,8 @@ Honest providers bid their seeded rates (a rate above the ceiling does not bid);
 with the consumer's reason: a forged offer (not the meter owner's signature), a bid above the ceiling, terms on
 other intervals, a bid after the deadline. The losers' intervals are never locked, and a losing offer opened
 after its deadline is refused by the escrow. Paid and refunded are measured (the coin's Transfer logs; ETH as
-balance changes, exact on the embedded chain where gas is free), conserved against the Opened events.
+balance changes, plus the fee where the party sent the transaction on a node), conserved against the Opened
+events.
 """
 
 from __future__ import annotations
@@ -125,15 +126,17 @@ class Demo:
             party = RpcGateway(self.gateway.url, ["0x" + bytes(k).hex() for k in self.fresh])  # type: ignore[attr-defined]
             self.party = EscrowClient(party, self.escrow.address, self.escrow.artifact)
 
-    def measured(self, terms: Terms, settle: Callable[[], Receipt]) -> tuple[Receipt, int, int]:
-        """Run `settle`; what the seller and the buyer received (coin: Transfer logs; ETH: balance changes)."""
+    def measured(self, terms: Terms, settle: Callable[[], Receipt], sender: str = "") -> tuple[Receipt, int, int]:
+        """Run `settle` (sent by `sender`: the seller or the buyer, else the relayer); what the seller and the buyer
+        received (coin: Transfer logs; ETH: balance changes, plus the fee the sender paid on a node)."""
         if terms.token.lower() == ETH:
             before = self.gateway.balance(terms.seller), self.gateway.balance(terms.buyer)
             receipt = settle()
+            fee = self.fee(receipt)
             return (
                 receipt,
-                self.gateway.balance(terms.seller) - before[0],
-                self.gateway.balance(terms.buyer) - before[1],
+                self.gateway.balance(terms.seller) - before[0] + (fee if sender == terms.seller else 0),
+                self.gateway.balance(terms.buyer) - before[1] + (fee if sender == terms.buyer else 0),
             )
         receipt = settle()
         got = {to_checksum_address(a): 0 for a in (terms.seller, terms.buyer)}
@@ -141,6 +144,13 @@ class Demo:
             if to_checksum_address(e.args["sender"]) == to_checksum_address(self.escrow.address):
                 got[to_checksum_address(e.args["receiver"])] += int(e.args["value"])
         return receipt, got[to_checksum_address(terms.seller)], got[to_checksum_address(terms.buyer)]
+
+    def fee(self, receipt: Receipt) -> int:
+        """What a transaction cost its sender [wei]: nothing on the embedded chain, gas x price on a node."""
+        if self.gateway.kind != "rpc":
+            return 0
+        mined = self.gateway.w3.eth.get_transaction_receipt(receipt.tx_hash)  # type: ignore[attr-defined]
+        return receipt.gas_used * int(mined["effectiveGasPrice"])
 
     def open(self, terms: Terms, offer: bytes) -> Receipt:
         """The consumer deposits and opens the escrow with the winner's offer, as the winner signed it."""
@@ -210,7 +220,9 @@ class Demo:
                 cumulative = win.terms.amount * min(delivered, c.energy_wh) // c.energy_wh
                 vouchers.append((cumulative, self.escrow.sign_voucher(consumer_key, win.terms, cumulative)))
             last, voucher = vouchers[-1]
-            settled, paid, refunded = self.measured(win.terms, lambda: self.party.claim(win.terms, last, voucher))
+            settled, paid, refunded = self.measured(
+                win.terms, lambda: self.party.claim(win.terms, last, voucher), win.terms.seller
+            )
             record |= {"metered_wh": metered, "vouchers": [v for v, _ in vouchers], "signed": "consumer (voucher)"}
             record["gas"]["claim"] = settled.gas_used
         else:
