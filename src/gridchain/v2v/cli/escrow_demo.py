@@ -16,7 +16,7 @@ ACCOUNTS = 1  # the relayer (deployer, funder, submitter); the parties are fresh
 def escrow_demo(
     seed: int = typer.Option(0, "--seed", help="Seed of the providers' rates, the metered energy and every key."),
     providers: int = typer.Option(4, "--providers", help="Honest provider EVs, 3 .. 12 (besides 4 hostile ones)."),
-    token: str = typer.Option("coin", "--token", help="What the consumer pays in: coin or ETH."),
+    token: str = typer.Option("coin", "--token", help="What the consumer pays in: coin or ETH (any case)."),
     rpc_url: str = RPC_URL,
     yes: bool = typer.Option(False, "--yes", help="Move a node's clock (to 2030 and days on) even if it has blocks."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object on stdout."),
@@ -39,7 +39,7 @@ def escrow_demo(
     from gridchain.v2v.escrowed import scenarios
 
     try:
-        config = scenarios.DemoConfig(seed, providers, token=token)
+        config = scenarios.DemoConfig(seed, providers, token={"eth": "ETH"}.get(token.lower(), token))
     except InputError as e:
         raise InputError(f"--{e.field}", e.reason) from None
     if rpc_url and not rpc_url.startswith(("http://", "https://")):
