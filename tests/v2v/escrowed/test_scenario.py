@@ -97,6 +97,11 @@ def test_the_escrow_opened_only_the_winners_offers_on_eth():
         )  # a lapsed offer's deposit stayed in the consumer's wallet
 
 
+@pytest.mark.parametrize(("seed", "providers", "token"), [(1, 3, "coin"), (7, 12, "ETH"), (11, 6, "coin")])
+def test_other_seeds_and_sizes_settle_too(seed, providers, token):
+    check_summary(scenarios.run(BoaGateway(accounts=1), scenarios.DemoConfig(seed, providers, token=token)))
+
+
 def test_the_demo_reads_at_80_columns():
     r = runner.invoke(app, ["v2v", "escrow-demo", "--seed", "5"])
     assert r.exit_code == 0, r.stderr

@@ -56,7 +56,7 @@ class Consumer:
     rng: random.Random | None = None
     received: list[Received] = field(default_factory=list)
     joined: list[str] = field(default_factory=list)  # the providers' one-time keys it invited
-    dropped: list[str] = field(default_factory=list)  # envelopes that did not open, or were not join / bid
+    dropped: list[str] = field(default_factory=list)  # why envelopes did not open
     cursor: int = 0
 
     def post(self, energy_wh: int, first_interval: int, intervals: int, ceiling_wei_per_kwh: int, token: str,

@@ -13,9 +13,10 @@ A  the consumer asks for `energy_wh` over `intervals` 15-minute intervals at mos
 B  the same auction on later intervals; the winner delivers short, and the arbiter and the consumer resolve a
    split on the metered share (a dispute settled by 2 of 3).
 
-Honest providers bid their seeded rates (a rate above the ceiling does not bid); the hostile ones are refused
-with the consumer's reason: a forged offer (not the meter owner's signature), a bid above the ceiling, terms on
-other intervals, a bid after the deadline. The losers' intervals are never locked, and a losing offer opened
+Honest providers bid their seeded rates (a rate above the ceiling does not bid; the cheapest is held at the
+ceiling at most, so that every auction has a winner); the hostile ones are refused with the consumer's reason: a
+forged offer (not the meter owner's signature), a bid above the ceiling, terms on other intervals, a bid after the
+deadline. The losers' intervals are never locked, and a losing offer opened
 after its deadline is refused by the escrow. Paid and refunded are measured (the coin's Transfer logs; ETH as
 balance changes, plus the fee where the party sent the transaction on a node), conserved against the Opened
 events.
@@ -171,7 +172,8 @@ class Demo:
         domain = self.escrow.domain()
         consumer = Consumer(board, address_of(self.arbiter_key), clock, random.Random(f"consumer {seed} {label}"))
         rates = [int(ceiling * f) for f in self.rng.uniform(0.55, 1.1, len(self.flaws))]
-        low = min(rates[: c.providers])
+        cheapest = min(range(c.providers), key=rates.__getitem__)
+        rates[cheapest] = low = min(rates[cheapest], ceiling)  # some honest provider can always serve the request
         # the forger and the late bidder undercut every honest provider (only their flaw keeps them from winning),
         # the skewed one bids within the ceiling, the "over" one above it
         rates[-4:] = [low - 1, ceiling + ceiling // 10, min(rates[-2], ceiling), low - 2]
