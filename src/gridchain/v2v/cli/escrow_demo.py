@@ -29,9 +29,11 @@ def escrow_demo(
     deadline the consumer refuses the bad bids with a reason (forged offer, above the ceiling, other terms, late),
     takes the lowest rate and opens the escrow with that offer in one transaction; the losers' offers are never
     opened (their energy is never locked) and lapse at their deadline. Auction A is paid by the consumer's
-    cumulative vouchers per metered interval (the winner claims the last); in auction B the winner delivers short
-    and the arbiter and the consumer resolve a split. Prints the bids, the winners, the settlements, the gas of
-    open / claim / resolve and the conservation check. Embedded chain unless --rpc-url names a node.
+    cumulative vouchers per metered interval (the winner claims the last); in auction B the selected provider sells
+    the same energy elsewhere first, the escrow refuses the consumer's open of its offer and the consumer opens the
+    next lowest, whose delivery falls short: the arbiter and the consumer resolve a split. Prints the bids, the
+    winners, the settlements, the gas of open / claim / resolve and the conservation check. Embedded chain unless
+    --rpc-url names a node.
 
     Example: gridchain v2v escrow-demo --seed 3 --token ETH
     """
@@ -83,14 +85,19 @@ def demo_lines(summary: dict) -> list[str]:
         lines += [
             "",
             f"auction {a['auction']} ({a['story']}): {r['energy_wh']:,} Wh, {r['intervals']} intervals from "
-            f"{r['first_interval']}, ceiling {_rate(t, r['ceiling_wei_per_kwh'])}",
-            f"  {'provider':<13} {_unit(t):>9}  result",
+            f"{r['first_interval']}",
+            f"  {'provider':<13} {_unit(t):>9}  result (ceiling {_rate(t, r['ceiling_wei_per_kwh'])})",
         ]
         for b in a["bids"]:
             lines.append(f"  {b['provider']:<13} {_rate(t, b['rate_wei_per_kwh']):>9}  {b['result']}"[:80])
+        if a["resold"]:
+            lines.append(f"  {a['resold']['by']} sold the same intervals to another buyer before the consumer opened")
+            lines.append(f"    (that trade released: {_money(t, a['resold']['paid'])} {t} to {a['resold']['by']})")
+        for skip in a["skipped"]:
+            lines.append(f"  the consumer's open of {skip['offer']}'s offer: {skip['reason']}"[:80])
         lines.append(
             f"  winner {a['winner']} at {_rate(t, a['rate_wei_per_kwh'])}: {_money(t, a['amount'])} {t} escrowed; "
-            f"{a['losers']} losing offers unopened"
+            f"{a['losers']} losing offer{'' if a['losers'] == 1 else 's'} unopened"
         )
         lines.append(
             f"  locked: the winner's intervals {'yes' if a['winner_locked'] else 'NO'}, "
@@ -108,8 +115,10 @@ def demo_lines(summary: dict) -> list[str]:
         if a["lapsed"]:
             lines.append(f"  {a['lapsed']['offer']}'s offer after its deadline: {a['lapsed']['reason']}"[:80])
     cons = summary["conservation"]
+    resold = sum(1 for a in summary["auctions"] if a["resold"])
     lines += [
         "",
+        f"{len(summary['auctions'])} auctions' trades and {resold} sold elsewhere, from the escrow's events:",
         f"escrowed {_money(t, cons['escrowed'])} = paid {_money(t, cons['paid'])} + refunded "
         f"{_money(t, cons['refunded'])} {t}",
         f"escrow holds {cons['held_after'][0]} wei and {cons['held_after'][1]} coin units at the end: "

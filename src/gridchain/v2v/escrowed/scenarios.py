@@ -10,20 +10,22 @@ A  the consumer asks for `energy_wh` over `intervals` 15-minute intervals at mos
    are invited, bid sealed binding offers; after the bid deadline the consumer selects the lowest valid rate and
    opens the escrow with the winner's offer in one transaction. Energy flows: per interval the consumer signs a
    cumulative voucher for what the winner's meter recorded (Abou El Houda's receipts); the winner claims the last.
-B  the same auction on later intervals; the winner delivers short, and the arbiter and the consumer resolve a
-   split on the metered share (a dispute settled by 2 of 3).
+B  the same auction on later intervals, but the selected provider sells the same energy to another buyer before
+   the consumer opens (that trade released at once): the escrow refuses the consumer's open ("energy already
+   locked": the seller cannot sell twice) and the consumer opens the next lowest offer; that winner delivers
+   short, and the arbiter and the consumer resolve a split on the metered share (a dispute settled by 2 of 3).
 
-Honest providers bid their seeded rates (a rate above the ceiling does not bid; the cheapest is held at the
-ceiling at most, so that every auction has a winner); the hostile ones are refused with the consumer's reason: a
-forged offer (not the meter owner's signature), a bid above the ceiling, terms on other intervals, a bid after the
-deadline. The losers' intervals are never locked, and a losing offer opened
-after its deadline is refused by the escrow. Paid and refunded are measured (the coin's Transfer logs; ETH as
-balance changes, plus the fee where the party sent the transaction on a node), conserved against the Opened
-events.
+Honest providers bid their seeded rates (a rate above the ceiling does not bid; the two cheapest are held at the
+ceiling at most, so that every auction has a winner and B a runner-up); the hostile ones are refused with the
+consumer's reason: a forged offer (not the meter owner's signature), a bid above the ceiling, terms on other
+intervals, a bid after the deadline. The losers' intervals are never locked, and a losing offer opened after its
+deadline is refused by the escrow. Paid and refunded are measured (the coin's Transfer logs; ETH as balance
+changes, plus the fee where the party sent the transaction on a node), conserved against the Opened events.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -39,7 +41,7 @@ from gridchain.checks import check_int
 from gridchain.crypto.keys import Key, address_of
 from gridchain.errors import InputError
 from gridchain.escrow import ETH, INTERVAL_S, EscrowClient, Terms, local_board
-from gridchain.v2v.escrowed.model import Outcome, Request
+from gridchain.v2v.escrowed.model import Bid, Outcome, Request
 from gridchain.v2v.escrowed.parties import Consumer, Provider
 from gridchain.v2v.escrowed.parties import run as talk
 
@@ -96,6 +98,7 @@ class Demo:
         self.metering, self.coin = compile_contract("metering"), compile_contract("energy_coin")
         self.fresh: list[Key] = []
         self.auctions: list[dict[str, Any]] = []
+        self.others: list[dict[str, Any]] = []  # trades outside the auctions (B's winner selling elsewhere)
 
     def deploy(self) -> dict[str, int]:
         g, r = self.gateway, self.relayer
@@ -172,8 +175,9 @@ class Demo:
         domain = self.escrow.domain()
         consumer = Consumer(board, address_of(self.arbiter_key), clock, random.Random(f"consumer {seed} {label}"))
         rates = [int(ceiling * f) for f in self.rng.uniform(0.55, 1.1, len(self.flaws))]
-        cheapest = min(range(c.providers), key=rates.__getitem__)
-        rates[cheapest] = low = min(rates[cheapest], ceiling)  # some honest provider can always serve the request
+        for i in sorted(range(c.providers), key=rates.__getitem__)[:2]:  # two honest providers can always serve
+            rates[i] = min(rates[i], ceiling)
+        low = min(rates[: c.providers])
         # the forger and the late bidder undercut every honest provider (only their flaw keeps them from winning),
         # the skewed one bids within the ceiling, the "over" one above it
         rates[-4:] = [low - 1, ceiling + ceiling // 10, min(rates[-2], ceiling), low - 2]
@@ -193,25 +197,39 @@ class Demo:
         outcome = consumer.close(domain, self.meter_owner)
         if outcome.winner is None:
             raise RuntimeError("no valid bid")
-        win = outcome.winner
-        winner_i = self.meters.index(to_checksum_address(win.terms.meter))
+        ranked = [outcome.winner, *sorted(outcome.losers, key=lambda b: (b.price_wei_per_kwh, b.seq))]
         consumer_key = bytes(consumer.account.key)
-        winner_key = providers[winner_i].payout_key(request)
-        self.fund(consumer_key, winner_key)
-        opened = self.open(win.terms, win.offer)
+        self.fund(consumer_key)
+        resold = self.sell_elsewhere(label, ranked[0], providers[self.index(ranked[0])].payout_key(request)) if (
+            story == "sold twice, split" and len(ranked) > 1
+        ) else None  # fmt: skip
+        skipped: dict[str, dict[str, Any]] = {}
+        for win in ranked:  # the consumer opens the lowest offer the escrow still takes
+            try:
+                opened = self.open(win.terms, win.offer)
+                break
+            except ChainRevert as e:
+                skipped[win.sender] = {"offer": self.provider_name(self.index(win)), "amount": win.terms.amount,
+                                       "reason": str(e.reason)}  # fmt: skip
+        else:
+            raise RuntimeError("the escrow took none of the valid offers")
+        winner_i = self.index(win)
+        self.fund(providers[winner_i].payout_key(request))
+        unopened = [b for b in ranked if b is not win and b.sender not in skipped]
         locked = [self.escrow.is_locked(win.terms.meter, first_interval + k) for k in range(c.intervals)]
         losers_locked = [
-            self.escrow.is_locked(b.terms.meter, b.terms.first_interval + k) for b in outcome.losers
+            self.escrow.is_locked(b.terms.meter, b.terms.first_interval + k) for b in unopened
             for k in range(b.terms.intervals)
         ]  # fmt: skip
         g.advance_time((first_interval + c.intervals) * INTERVAL_S - g.now())  # the delivery is over
         record = {
             "auction": label, "story": story, "request": _request(request), "rounds": rounds,
-            "bids": self.bids(request, providers, outcome), "winner": self.provider_name(winner_i),
+            "bids": self.bids(request, providers, outcome, win.sender, skipped), "winner": self.provider_name(winner_i),
             "rate_wei_per_kwh": win.price_wei_per_kwh, "amount": win.terms.amount,
             "trade_id": "0x" + self.escrow.trade_id(win.terms).hex(), "buyer": win.terms.buyer,
             "seller": win.terms.seller, "meter": win.terms.meter, "winner_locked": all(locked),
-            "losers_locked": any(losers_locked), "losers": len(outcome.losers), "gas": {"open": opened.gas_used},
+            "losers_locked": any(losers_locked), "losers": len(unopened), "gas": {"open": opened.gas_used},
+            "resold": resold, "skipped": list(skipped.values()),
         }  # fmt: skip
         if story == "vouchers":
             per = c.energy_wh // c.intervals  # [Wh] the request's share of each interval; the meter records 0.9 .. 1.2
@@ -240,16 +258,39 @@ class Demo:
             record |= {"metered_wh": [metered_wh], "signed": "arbiter+consumer"}
             record["gas"]["resolve"] = settled.gas_used
         record |= {"paid": paid, "refunded": refunded}
-        record["lapsed"] = self.lapse(outcome, request)
+        record["lapsed"] = self.lapse(unopened)
         self.auctions.append(record)
         return record
 
-    def lapse(self, outcome: Outcome, request: Request) -> dict[str, Any] | None:
-        """The cheapest losing offer, opened after its deadline by the consumer (its deposit in hand): the escrow's
-        refusal."""
-        if not outcome.losers:
+    def sell_elsewhere(self, label: str, bid: Bid, seller_key: Key) -> dict[str, Any]:
+        """Between the selection and the consumer's open, the selected provider sells the same intervals to another
+        buyer: its meter's owner signs the same terms for that buyer (a fresh key, another salt), who opens them,
+        and the two release the payment at once (buyer and seller). Its record, for the conservation check."""
+        buyer_key = key(self.config.seed, "another buyer", label)
+        terms = dataclasses.replace(bid.terms, buyer=address_of(buyer_key), salt=keccak(text=f"sold elsewhere {label}"))
+        self.fund(buyer_key)
+        opened = self.open(terms, self.escrow.sign_offer(self.owner_keys[self.index(bid)], terms))
+        signatures = [self.escrow.sign_resolution(k, terms, terms.amount) for k in (buyer_key, seller_key)]
+        _, paid, refunded = self.measured(
+            terms, lambda: self.escrow.resolve(self.relayer, terms, terms.amount, signatures)
+        )
+        record = {
+            "by": self.provider_name(self.index(bid)), "trade_id": "0x" + self.escrow.trade_id(terms).hex(),
+            "amount": terms.amount, "paid": paid, "refunded": refunded, "gas": {"open": opened.gas_used},
+        }  # fmt: skip
+        self.others.append(record)
+        return record
+
+    def index(self, bid: Bid) -> int:
+        """The provider whose meter a bid offers."""
+        return self.meters.index(to_checksum_address(bid.terms.meter))
+
+    def lapse(self, unopened: list[Bid]) -> dict[str, Any] | None:
+        """The cheapest unopened losing offer, opened after its deadline by the consumer (its deposit in hand): the
+        escrow's refusal."""
+        if not unopened:
             return None
-        loser = min(outcome.losers, key=lambda b: (b.price_wei_per_kwh, b.seq))
+        loser = min(unopened, key=lambda b: (b.price_wei_per_kwh, b.seq))
         if self.gateway.now() < loser.terms.deadline:
             self.gateway.advance_time(loser.terms.deadline - self.gateway.now())
         try:
@@ -263,16 +304,19 @@ class Demo:
         flaw = self.flaws[i]
         return f"EV{i + 1}" + (f" ({flaw})" if flaw else "")
 
-    def bids(self, request: Request, providers: list[Provider], outcome: Outcome) -> list[dict[str, Any]]:
-        """Each provider's part: its rate, and whether it won, lost, was refused (why) or did not bid."""
+    def bids(self, request: Request, providers: list[Provider], outcome: Outcome, won: str,
+             skipped: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:  # fmt: skip
+        """Each provider's part: its rate, and whether it won (`won`: the sender of the offer opened), lost, was
+        selected but its offer no longer opened (`skipped`), was refused (why) or did not bid."""
         refused = {got.sender: why for got, why in outcome.refused}
         losers = {b.sender for b in outcome.losers}
         out = []
         for i, p in enumerate(providers):
             sender = p.keys[request.key][0].public if request.key in p.keys else None
-            won = outcome.winner is not None and sender == outcome.winner.sender
             result = (
-                "won" if won else "lost" if sender in losers else f"refused: {refused[sender]}" if sender in refused
+                "won" if sender == won else
+                f"open refused: {skipped[sender]['reason'].removeprefix('trade_escrow: ')}" if sender in skipped
+                else "lost" if sender in losers else f"refused: {refused[sender]}" if sender in refused
                 else "no bid (rate above the ceiling)"
             )  # fmt: skip
             out.append({"provider": self.provider_name(i), "meter": p.meter, "rate_wei_per_kwh": p.rate_wei_per_kwh,
@@ -280,16 +324,16 @@ class Demo:
         return out
 
     def conservation(self) -> dict[str, Any]:
-        """From the escrow's events: per auction Opened = paid + refunded (measured) and the event's amounts agree;
-        the escrow holds nothing at the end."""
+        """From the escrow's events: per trade (the auctions' and the one sold elsewhere) Opened = paid + refunded
+        (measured) and the events' amounts agree; the escrow holds nothing at the end."""
         events = {
             name: {"0x" + bytes(e.args["trade"]).hex(): e.args for e in self.gateway.events(self.escrow.artifact,
                                                                                           self.escrow.address, name)}
             for name in ("Opened", "Resolved", "Claimed", "Refunded")
         }  # fmt: skip
-        ok = len(events["Opened"]) == len(self.auctions)
+        ok = len(events["Opened"]) == len(self.auctions) + len(self.others)
         escrowed = paid = refunded = 0
-        for a in self.auctions:
+        for a in self.auctions + self.others:
             amount = int(events["Opened"][a["trade_id"]]["amount"])
             said = (
                 int(events["Claimed"][a["trade_id"]]["cumulative"]) if a["trade_id"] in events["Claimed"]
@@ -308,8 +352,8 @@ def _request(r: Request) -> dict[str, Any]:
 
 
 def run(gateway: Gateway, config: DemoConfig, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Auctions A (vouchers, claim) and B (short delivery, dispute split) on `gateway` (its clock moved to START if
-    behind it); the summary."""
+    """Auctions A (vouchers, claim) and B (the selected offer sold elsewhere first, the next opened; a short delivery
+    split) on `gateway` (its clock moved to START if behind it); the summary."""
     started = time.perf_counter()
     if gateway.now() < START:
         gateway.advance_time(START - gateway.now())
@@ -317,7 +361,7 @@ def run(gateway: Gateway, config: DemoConfig, progress: Callable[[str], None] = 
     progress("deploying metering, coin and escrow; registering the provider EVs' meters")
     deploy_gas = demo.deploy()
     with local_board(lambda: float(gateway.now())) as board:
-        for label, story in (("A", "vouchers"), ("B", "dispute split")):
+        for label, story in (("A", "vouchers"), ("B", "sold twice, split")):
             progress(f"auction {label}: request, sealed bids, the lowest opens the escrow; {story}")
             word = (gateway.now() // INTERVAL_S + LEAD) // 256 + 1  # a fresh lock word: intervals never cross one
             demo.auction(label, word * 256, board, story)
