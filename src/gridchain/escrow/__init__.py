@@ -3,11 +3,14 @@ distribution operator): the payment held until 2 of the 3 sign, refunds on time-
 seller's metered energy locked so that it is never sold twice (contracts/trade_escrow.vy); the terms agreed
 beforehand over the anonymous negotiation's message board (negotiation/; `negotiated` runs it for the demo).
 
-Feature: gas > client > model inside; uses no other feature. The market and v2v use it through its package root.
+Feature: gas > client > model inside; uses no other feature. The market and v2v use it through its package root
+(the names below), and their twins its pure models (the escrow's and the negotiation's) directly.
 """
 
 from gridchain.escrow.client import EscrowClient
-from gridchain.escrow.model import Terms
+from gridchain.escrow.model import ETH, INTERVAL_S, Terms
+from gridchain.escrow.negotiated import local_board
+from gridchain.escrow.negotiation.model import TradeKey
+from gridchain.escrow.negotiation.parties import BoardPort
 
-__all__ = ["EscrowClient", "Terms"]
-"""Trustless trade settlement (PriWatt): escrowed trades, payment channels and anonymous negotiation."""
+__all__ = ["ETH", "INTERVAL_S", "BoardPort", "EscrowClient", "Terms", "TradeKey", "local_board"]

@@ -13,8 +13,11 @@ which counts the envelopes posted and their sizes.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -130,3 +133,18 @@ class Negotiation:
             len(sizes),
             tuple(sorted(set(sizes))),
         )
+
+
+@contextmanager
+def local_board(clock: Callable[[], float]) -> Iterator[BoardPort]:
+    """An in-process board on a temporary SQLite store, gone on exit (the store is imported only here: it is slow
+    to import)."""
+    from gridchain.escrow.negotiation.service.board import Board
+    from gridchain.store.engine import open_store, sqlite_url
+
+    with tempfile.TemporaryDirectory(prefix="gridchain-board-") as folder:
+        store = open_store(sqlite_url(Path(folder) / "board.db"))
+        try:
+            yield Board(store, clock=clock)
+        finally:
+            store.close()
