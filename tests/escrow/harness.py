@@ -66,10 +66,11 @@ class Escrow(Mirrored):
     ERROR = EscrowError
     EVENTS = EVENTS
 
-    def __init__(self):
+    def __init__(self, coin=None):
+        """`coin`: a deployed coin to take instead of a fresh energy coin (a hostile one), with `mint(to, amount)`."""
         self.deployer = str(boa.env.eoa)
         self.metering = load(CONTRACTS / "metering.vy").deploy(0)
-        self.coin = load(CONTRACTS / "energy_coin.vy").deploy("gridchain energy coin", "GEC")
+        self.coin = coin or load(CONTRACTS / "energy_coin.vy").deploy("gridchain energy coin", "GEC")
         self.c = load(CONTRACTS / "trade_escrow.vy").deploy(self.metering.address, self.coin.address)
         self.address = str(self.c.address)
         self.chain_id = self.c.eip712Domain()[3]
