@@ -18,8 +18,9 @@
         token is empty(address) for ETH or exactly COIN (the energy coin); anything else is refused.
 
         deposit anyone pays coins in (transferFrom msg.sender) to an account's coin balance in the escrow (a
-                relayer or the trade notes may fund a fresh address, unlinked; a buyer funds itself); the account
-                spends it on its coin trades or takes it back with `withdraw_coin` (part or all, to any address).
+                relayer or the trade notes may fund a fresh address, unlinked; a buyer funds itself); only the
+                account spends it, on its coin trades, or takes it back with `withdraw_coin` (part or all, to any
+                address): the payer of a deposit for another cannot. Payouts never go to a balance.
         open    the buyer deposits `amount` with the offer (msg.value for ETH; for the coin, from its coin balance
                 here when that covers the amount, else by transferFrom: one transaction either way): the trade id
                 signed by the meter's registered owner (METERING.meter), the seller side's consent and
