@@ -1,6 +1,7 @@
 """Gas of the trade escrow (gridchain.escrow.gas, the gas report's escrow section) on its own, under Prague and
 Osaka: the embedded chain (py-evm, Prague) and anvil with each hardfork; writes JSON (no assertions), and prints the
-Osaka figures against the issue's targets (open <= 90,000, release by 2 of 3 <= 120,000). Besides the section's rows,
+Osaka figures against the issue's targets (open <= 90,000, release by 2 of 3 <= 120,000; the section's rows include
+the coin balances': deposit, opens paid from the buyer's balance, withdraw_coin). Besides the section's rows,
 a 2-of-3 Safe 1.4.1 as the arbiter: `safe_exec_approve`, its execTransaction of the escrow's `approve` with two
 owners' signatures (sent by a relayer; a fresh approvals word), and `resolve_eth_signature_and_safe_approval`,
 the release that follows with the seller's one signature (here, not in the section: the escrow's package uses no

@@ -17,8 +17,13 @@
         the roles' on-chain approvals (a word per resolution digest).
         token is empty(address) for ETH or exactly COIN (the energy coin); anything else is refused.
 
-        open    the buyer deposits `amount` (msg.value for ETH, transferFrom for the coin) with the offer: the
-                trade id signed by the meter's registered owner (METERING.meter), the seller side's consent and
+        deposit anyone pays coins in (transferFrom msg.sender) to an account's coin balance in the escrow (a
+                relayer or the trade notes may fund a fresh address, unlinked; a buyer funds itself); only the
+                account spends it, on its coin trades, or takes it back with `withdraw_coin` (part or all, to any
+                address): the payer of a deposit for another cannot. Payouts never go to a balance.
+        open    the buyer deposits `amount` with the offer (msg.value for ETH; for the coin, from its coin balance
+                here when that covers the amount, else by transferFrom: one transaction either way): the trade id
+                signed by the meter's registered owner (METERING.meter), the seller side's consent and
                 its claim on the meter's export in [firstInterval, firstInterval + intervals) (15-minute
                 intervals, unix s // 900, inside one 256-interval word). Those intervals are locked: a second
                 trade on any of them is refused while the bits are set. A signed offer cannot be withdrawn; it
@@ -52,9 +57,11 @@
         transfer, and every function that moves money is nonreentrant.
 
         Invariant: self.balance >= held_eth and COIN.balanceOf(self) >= held_coin, where held_eth is the sum of
-        the open ETH trades' amounts plus all credit and held_coin the sum of the open coin trades' amounts
-        (asserted after money moves in or out; stored plus one, so never zero). Per trade: escrowed = paid
-        to the seller + refunded to the buyer (+ credited for a failed push), the events' sums.
+        the open ETH trades' amounts plus all credit and held_coin the sum of the open coin trades' amounts plus
+        all coin balances (asserted after money moves in or out; an open from a balance moves none: the balance
+        becomes the trade's; stored plus one, so never zero). Per trade: escrowed = paid to the seller + refunded
+        to the buyer (+ credited for a failed push), the events' sums; per account: deposited = withdrawn + spent
+        on its trades + its balance.
 @dev Python twin: `gridchain.escrow.model` (the same rules, order of checks and revert reasons).
 """
 
@@ -115,6 +122,16 @@ event Withdrawn:
     to: indexed(address)
     amount: uint256
 
+event Deposited:
+    account: indexed(address)
+    payer: indexed(address)
+    amount: uint256  # [coin units] now in the account's coin balance
+
+event CoinWithdrawn:
+    account: indexed(address)
+    to: indexed(address)
+    amount: uint256  # [coin units] out of the account's coin balance
+
 
 MAX_INTERVALS: constant(uint256) = 96  # a day of 15-minute intervals
 MAX_SIGNATURES: constant(uint256) = 3
@@ -140,10 +157,11 @@ status: public(HashMap[bytes32, uint256])  # trade -> 0 never opened, 1 open, 2 
 locked: public(HashMap[address, HashMap[uint256, uint256]])  # meter -> interval // 256 -> bit interval % 256
 credit: public(HashMap[address, uint256])  # [wei] failed pushes, withdrawable
 approvals: public(HashMap[bytes32, uint256])  # resolution digest -> the role bits that approved it on chain
+coin_balance: public(HashMap[address, uint256])  # [coin units] deposited, not yet spent on a trade or withdrawn
 # held + 1, never zero: an open when nothing is held then rewrites a non-zero word (5,000 gas) instead of writing a
 # zero one (22,100); the views `held_eth` and `held_coin` subtract the 1
 held_eth_1: uint256  # [wei] open ETH trades' amounts + all credit, + 1
-held_coin_1: uint256  # open coin trades' amounts, + 1
+held_coin_1: uint256  # open coin trades' amounts + all coin balances, + 1
 
 
 @deploy
@@ -168,7 +186,8 @@ def __init__(metering: IMetering, coin: IERC20):
 @nonreentrant
 def open(terms: Terms, offer: Bytes[65]) -> bytes32:
     """
-    @dev The buyer opens the trade with its deposit and the meter owner's offer; the intervals are locked.
+    @dev The buyer opens the trade with its deposit and the meter owner's offer; the intervals are locked. A coin trade
+         is paid from the buyer's coin balance if that covers the amount, else by transferFrom.
     @param terms The trade's terms; msg.sender is the buyer.
     @param offer The meter owner's EIP-712 signature of the Terms (the trade id).
     @return The trade id.
@@ -206,11 +225,15 @@ def open(terms: Terms, offer: Bytes[65]) -> bytes32:
         self.held_eth_1 += terms.amount
         assert self.balance >= self.held_eth_1 - 1  # the invariant
     else:
-        self.held_coin_1 += terms.amount
-        assert extcall COIN.transferFrom(msg.sender, self, terms.amount, default_return_value=True), (
-            "trade_escrow: transfer failed"
-        )
-        assert staticcall COIN.balanceOf(self) >= self.held_coin_1 - 1  # the invariant
+        balance: uint256 = self.coin_balance[msg.sender]
+        if balance >= terms.amount:  # the balance becomes the trade's: held_coin and the coins stay
+            self.coin_balance[msg.sender] = balance - terms.amount
+        else:
+            self.held_coin_1 += terms.amount
+            assert extcall COIN.transferFrom(msg.sender, self, terms.amount, default_return_value=True), (
+                "trade_escrow: transfer failed"
+            )
+            assert staticcall COIN.balanceOf(self) >= self.held_coin_1 - 1  # the invariant
     log Opened(trade=trade, buyer=terms.buyer, meter=terms.meter, token=terms.token, amount=terms.amount)
     return trade
 
@@ -328,6 +351,48 @@ def withdraw(to: address) -> uint256:
     return amount
 
 
+# ---- coin balances ---------------------------------------------------------------------------------
+
+
+@external
+@nonreentrant
+def deposit(account: address, amount: uint256):
+    """
+    @dev Anyone: pull `amount` coins from the caller (its allowance) into `account`'s coin balance, which only
+         `account` spends (its coin trades) or withdraws.
+    @param account Whose balance is credited, not the zero address.
+    @param amount The coins [coin units], not zero.
+    """
+    assert account != empty(address), "trade_escrow: account is the zero address"
+    assert amount != 0, "trade_escrow: amount is zero"
+    self.coin_balance[account] += amount
+    self.held_coin_1 += amount
+    assert extcall COIN.transferFrom(msg.sender, self, amount, default_return_value=True), (
+        "trade_escrow: transfer failed"
+    )
+    assert staticcall COIN.balanceOf(self) >= self.held_coin_1 - 1  # the invariant
+    log Deposited(account=account, payer=msg.sender, amount=amount)
+
+
+@external
+@nonreentrant
+def withdraw_coin(to: address, amount: uint256):
+    """
+    @dev The caller takes `amount` of its coin balance back, to `to`.
+    @param to Where to send it, not the zero address.
+    @param amount The coins [coin units], 1 .. the caller's balance.
+    """
+    assert to != empty(address), "trade_escrow: to is the zero address"
+    assert amount != 0, "trade_escrow: amount is zero"
+    balance: uint256 = self.coin_balance[msg.sender]
+    assert amount <= balance, "trade_escrow: amount above the balance"
+    self.coin_balance[msg.sender] = balance - amount
+    self.held_coin_1 -= amount
+    assert extcall COIN.transfer(to, amount, default_return_value=True), "trade_escrow: transfer failed"
+    assert staticcall COIN.balanceOf(self) >= self.held_coin_1 - 1  # the invariant
+    log CoinWithdrawn(account=msg.sender, to=to, amount=amount)
+
+
 # ---- views -------------------------------------------------------------------------------------------
 
 
@@ -380,7 +445,7 @@ def held_eth() -> uint256:
 @external
 def held_coin() -> uint256:
     """
-    @dev The coins the escrow owes: open coin trades' amounts; its coin balance is at least this.
+    @dev The coins the escrow owes: open coin trades' amounts plus all coin balances; it holds at least this.
     @return The amount [coin units].
     """
     return self.held_coin_1 - 1

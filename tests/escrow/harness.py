@@ -2,9 +2,9 @@
 with its twin (gridchain.escrow.model); every call goes to both through `Mirrored.mirror` (tests/support/
 mirrored.py). After each success the call's events and every payout (ETH and coin balances) must be the twin's, and
 `check` compares everything observable: each known trade's status, each known lock word, each approved resolution's
-role bits, credit, held totals, and the money invariant on chain (balances >= held). Keys come from a fixed pool
-(`key(i)`): buyers, sellers, arbiters and meter owners are pool addresses, which send by prank and sign with the
-pool's keys; meters are registered with pool owners at deployment."""
+role bits, credit, coin balances, held totals, and the money invariant on chain (balances >= held). Keys come from
+a fixed pool (`key(i)`): buyers, sellers, arbiters and meter owners are pool addresses, which send by prank and sign
+with the pool's keys; meters are registered with pool owners at deployment."""
 
 from __future__ import annotations
 
@@ -20,7 +20,17 @@ from tests.support.deployers import CONTRACTS, load
 from tests.support.mirrored import Mirrored
 from tests.support.mirrored import refused as _refused
 
-EVENTS = ("Opened", "Approved", "Resolved", "Claimed", "Refunded", "Credited", "Withdrawn")
+EVENTS = (
+    "Opened",
+    "Approved",
+    "Resolved",
+    "Claimed",
+    "Refunded",
+    "Credited",
+    "Withdrawn",
+    "Deposited",
+    "CoinWithdrawn",
+)
 POOL = 12  # keys: parties and outsiders
 METERS = 3  # meters 0 .. 2, meter j owned by key OWNER_OF[j]
 OWNER_OF = (9, 10, 9)
@@ -56,10 +66,11 @@ class Escrow(Mirrored):
     ERROR = EscrowError
     EVENTS = EVENTS
 
-    def __init__(self):
+    def __init__(self, coin=None):
+        """`coin`: a deployed coin to take instead of a fresh energy coin (a hostile one), with `mint(to, amount)`."""
         self.deployer = str(boa.env.eoa)
         self.metering = load(CONTRACTS / "metering.vy").deploy(0)
-        self.coin = load(CONTRACTS / "energy_coin.vy").deploy("gridchain energy coin", "GEC")
+        self.coin = coin or load(CONTRACTS / "energy_coin.vy").deploy("gridchain energy coin", "GEC")
         self.c = load(CONTRACTS / "trade_escrow.vy").deploy(self.metering.address, self.coin.address)
         self.address = str(self.c.address)
         self.chain_id = self.c.eip712Domain()[3]
@@ -75,6 +86,7 @@ class Escrow(Mirrored):
         self.trades: dict[bytes, Terms] = {}  # every trade tried
         self.digests: set[bytes] = set()  # resolution digests approvals were tried for, compared in `check`
         self.sold: dict[tuple[str, int], bytes] = {}  # from the chain's events: (meter, interval) -> trade paid
+        self.holders: set[str] = set()  # accounts a deposit was tried for, whose coin balances `check` compares
 
     def fund(self, account: str) -> None:
         """ETH, coins and an unlimited allowance for the escrow."""
@@ -119,6 +131,8 @@ class Escrow(Mirrored):
         self.trades[self.model.trade_id(terms)] = terms
         self.words.add((terms.meter, terms.first_interval // 256))
         coin_before = self.coin.balanceOf(self.c.address)
+        buyer_coins = self.coin.balanceOf(terms.buyer)
+        from_balance = terms.token != ETH and self.model.coin_balance.get(terms.buyer, 0) >= terms.amount
         trade, out = self.mirror(
             sender,
             lambda: self.model.open(str(sender), terms, offer, value, self.now),
@@ -134,8 +148,10 @@ class Escrow(Mirrored):
             "amount": terms.amount,
         }
         assert self.events["Opened"] == [expected]
-        if terms.token != ETH:
-            assert self.coin.balanceOf(self.c.address) == coin_before + terms.amount
+        if terms.token != ETH:  # paid from the buyer's coin balance (no coins move) or pulled from the buyer
+            pulled = 0 if from_balance else terms.amount
+            assert self.coin.balanceOf(self.c.address) == coin_before + pulled
+            assert self.coin.balanceOf(terms.buyer) == buyer_coins - pulled
         self.check()
         return trade
 
@@ -200,6 +216,39 @@ class Escrow(Mirrored):
         self.check()
         return amount
 
+    def deposit(self, sender, account: str, amount: int) -> None:
+        """`sender` pays `amount` coins into `account`'s escrow balance."""
+        self.holders.add(str(account).lower())
+        coins = self.coin.balanceOf(sender), self.coin.balanceOf(self.c.address)
+        self.mirror(
+            sender,
+            lambda: self.model.deposit(str(sender), str(account), amount),
+            lambda: self.c.deposit(account, amount),
+        )
+        assert (self.coin.balanceOf(sender), self.coin.balanceOf(self.c.address)) == (
+            coins[0] - amount,
+            coins[1] + amount,
+        )
+        assert self.events["Deposited"] == [
+            {"account": str(account).lower(), "payer": str(sender).lower(), "amount": amount}
+        ]
+        self.check()
+
+    def withdraw_coin(self, sender, to: str, amount: int) -> None:
+        """`sender` takes `amount` of its escrow coin balance to `to`."""
+        self.holders.add(str(sender).lower())
+        to_before, held_before = self.coin.balanceOf(to), self.coin.balanceOf(self.c.address)
+        self.mirror(
+            sender,
+            lambda: self.model.withdraw_coin(str(sender), to, amount),
+            lambda: self.c.withdraw_coin(to, amount),
+        )
+        if to.lower() != self.address.lower():
+            assert self.coin.balanceOf(to) == to_before + amount
+            assert self.coin.balanceOf(self.c.address) == held_before - amount
+        assert self.events["CoinWithdrawn"] == [{"account": str(sender).lower(), "to": to.lower(), "amount": amount}]
+        self.check()
+
     def _settling(self, sender, terms: Terms, model_call, chain_call, payouts_of):
         """A settling call through `mirror`; the parties' balances must move by the twin's payouts exactly."""
         parties = (terms.seller, terms.buyer)
@@ -237,6 +286,8 @@ class Escrow(Mirrored):
             assert c.credit(a) == m.credit.get(a.lower(), 0)
         for h in self.digests:
             assert c.approvals(h) == m.approvals.get(h, 0)
+        for a in self.holders | {a.lower() for a in self.accounts}:
+            assert c.coin_balance(a) == m.coin_balance.get(a, 0)
         assert c.held_eth() == m.held_eth and c.held_coin() == m.held_coin
         assert boa.env.get_balance(self.address) >= m.held_eth
         assert self.coin.balanceOf(c.address) >= m.held_coin

@@ -3,7 +3,9 @@
 refused call changes nothing on either side): replayed and forged resolutions, a role counted twice, the arbiter
 alone, stolen, stale, inflated and self-submitted vouchers, claims and refunds out of time, double opens and
 double-sold energy, forged offers, reentrant and ETH-refusing recipients, a foreign token; on-chain approvals by a
-non-role, of another amount or trade, after settlement, counted twice with the role's signature, or reentering."""
+non-role, of another amount or trade, after settlement, counted twice with the role's signature, or reentering; coin
+balances withdrawn by another account, above the balance, spent on two trades, taken back by the depositor, paid
+from with a value, or reentered through a coin that calls back from inside its transfers."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from gridchain.crypto.keys import sign_digest
 from gridchain.escrow.model import ETH
 from tests.committee.signatures import FORMS
 from tests.escrow.harness import AMOUNT, OWNER_OF, Escrow, address, refused
+from tests.support.mirrored import fresh_traces
 
 B, S, A = 0, 1, 2
 
@@ -340,3 +343,92 @@ def test_a_reentrant_seller_cannot_settle_another_trade_from_inside_its_payment(
     e.resolve(address(A), t, AMOUNT, sigs(e, t, AMOUNT, (B, A)))
     assert wallet.reentry_tried() == 1 and wallet.reentry_succeeded() == 0
     e.refund(address(A), u)  # from outside, afterwards: fine
+
+
+# ---- coin balances ---------------------------------------------------------------------------------------------
+
+
+def test_withdrawing_another_accounts_balance(e, attacker):
+    e.deposit(address(B), address(B), AMOUNT)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, attacker.address, attacker.address, 1)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, attacker.address, address(B), AMOUNT)
+    assert e.c.coin_balance(address(B)) == AMOUNT
+    e.withdraw_coin(address(B), address(B), AMOUNT)  # its owner can
+
+
+def test_withdrawing_more_than_the_balance(e):
+    e.deposit(address(B), address(B), 1000)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, address(B), address(B), 1001)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, address(B), address(B), 2**256 - 1)
+    e.withdraw_coin(address(B), address(B), 999)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, address(B), address(B), 2)
+    e.withdraw_coin(address(B), address(B), 1)
+    assert e.c.held_coin() == 0 and e.coin.balanceOf(e.c.address) == 0
+
+
+def test_a_balance_spent_on_two_trades(e):
+    """A fresh buyer funded for one trade opens it from its balance; its second trade finds the balance spent and
+    falls back on transferFrom, which its empty wallet cannot pay: reverted in the coin, nothing changed. A
+    funded buyer's second trade is pulled from its wallet (the harness checks the wallet paid it)."""
+    fresh = e.new_account().address
+    e.deposit(address(5), fresh, AMOUNT)
+    t = e.terms(buyer=fresh, token=e.coin_address())
+    u = e.terms(buyer=fresh, token=e.coin_address(), meter_j=1, salt=1)
+    e.open(fresh, t)
+    assert e.c.coin_balance(fresh) == 0
+    before = e.snapshot()
+    with boa.env.prank(fresh), boa.reverts():
+        e.c.open(u.as_tuple(), e.offer(u))
+    assert e.snapshot() == before and e.c.status(e.model.trade_id(u)) == 0
+    e.deposit(address(B), address(B), AMOUNT)
+    e.open(address(B), e.terms(token=e.coin_address(), meter_j=2))
+    e.open(address(B), e.terms(token=e.coin_address(), meter_j=2, first_interval=t.first_interval + 8, salt=2))
+    assert e.c.coin_balance(address(B)) == 0 and e.c.held_coin() == 3 * AMOUNT
+
+
+def test_a_depositor_cannot_take_back_what_it_deposited_for_another(e, attacker):
+    e.fund(attacker.address)
+    e.deposit(attacker.address, address(B), AMOUNT)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, attacker.address, attacker.address, AMOUNT)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, attacker.address, attacker.address, 1)
+    e.open(address(B), e.terms(token=e.coin_address()))  # the account spends it
+    assert e.c.coin_balance(address(B)) == 0 and e.c.coin_balance(attacker.address) == 0
+
+
+def test_open_from_the_balance_with_a_value(e):
+    e.deposit(address(B), address(B), AMOUNT)
+    t = e.terms(token=e.coin_address())
+    refused("trade_escrow: value sent with a coin trade", e.open, address(B), t, None, AMOUNT)
+    refused("trade_escrow: value sent with a coin trade", e.open, address(B), t, None, 1)
+    assert e.c.coin_balance(address(B)) == AMOUNT and boa.env.get_balance(e.address) == 0
+    e.open(address(B), t)
+
+
+def test_a_coin_that_reenters_from_inside_its_transfers(hostile):
+    """The coin is fixed at deployment (energy_coin has no hooks), so an escrow is deployed on a hostile coin that
+    calls back from inside its transfers: from inside a withdrawal it tries to withdraw the coin's own balance
+    again, from inside a deposit's transferFrom to withdraw it, from inside a settlement to open another trade;
+    the lock refuses each (the outer call completes); from outside, the same withdrawal is taken (the positive
+    control)."""
+    with boa.env.anchor():
+        fresh_traces()
+        coin = hostile("reentrant_coin")
+        e = Escrow(coin)
+        hook = str(coin.address)
+        e.deposit(address(B), hook, 1000)  # the coin's own balance in the escrow
+        take = e.c.withdraw_coin.prepare_calldata(hook, 1000)
+        coin.arm(e.c.address, take)
+        e.deposit(address(B), address(B), AMOUNT + 1)  # transferFrom reenters
+        e.withdraw_coin(address(B), address(B), 1)  # transfer reenters
+        t = e.terms(token=str(coin.address))
+        u = e.terms(token=str(coin.address), meter_j=1, salt=1)
+        e.open(address(B), t)  # from the balance: no transfer, no reentry
+        assert coin.reentry_tried() == 2
+        coin.arm(e.c.address, e.c.open.prepare_calldata(u.as_tuple(), e.offer(u)))
+        e.resolve(address(A), t, AMOUNT // 2, sigs(e, t, AMOUNT // 2, (B, A)))  # two transfers reenter
+        assert coin.reentry_tried() == 4 and coin.reentry_succeeded() == 0
+        assert e.c.coin_balance(hook) == 1000 and e.c.status(e.model.trade_id(u)) == 0
+        coin.arm(e.c.address, b"")
+        e.withdraw_coin(hook, hook, 1000)  # from outside: taken
+        assert e.c.coin_balance(hook) == 0 and coin.reentry_succeeded() == 0
+        e.check()

@@ -1,6 +1,7 @@
 """The escrow's client on the embedded chain: deploy beside a metering contract and the coin, the meter owner's
 offer, open in ETH and in the coin, resolutions in any wallet form, a voucher claim and a refund, read back; the
-trade id it computes equals the contract's; malformed or duplicate signatures refused before sending, naming the
+trade id it computes equals the contract's; a relayer's deposit for a fresh buyer, its open from the balance
+and a withdrawal; malformed or duplicate signatures refused before sending, naming the
 field; a revert comes back with the contract's reason."""
 
 from __future__ import annotations
@@ -118,3 +119,18 @@ def test_osaka_receipts_on_anvil_meet_the_issues_targets_and_match_prague():
     releases = [v for k, v in osaka.items() if k.startswith("release_")]
     assert len(releases) == 3 and max(releases) <= gas.TARGETS["release"]
     assert osaka["open_coin_later_lock"] > osaka["open_eth_later_lock"]  # the coin's transferFrom writes 3 slots
+
+
+def test_a_deposit_funds_a_fresh_buyer_that_opens_from_its_balance(setup):
+    gateway, escrow, coin, relayer = setup  # the funded account relays: the buyer's address is fresh
+    fresh = gateway.accounts[3]
+    escrow.deposit(relayer, fresh, 3 * AMOUNT)
+    assert escrow.coin_balance(fresh) == 3 * AMOUNT and escrow.held() == (0, 3 * AMOUNT)
+    t = terms(gateway, fresh, token=coin.address)
+    escrow.open(t, escrow.sign_offer(OWNER, t))
+    assert escrow.coin_balance(fresh) == 2 * AMOUNT and coin.balance_of(fresh) == 0
+    escrow.withdraw_coin(fresh, fresh, 2 * AMOUNT)
+    assert escrow.coin_balance(fresh) == 0 and coin.balance_of(fresh) == 2 * AMOUNT and escrow.held() == (0, AMOUNT)
+    with pytest.raises(ChainRevert) as e:
+        escrow.withdraw_coin(fresh, fresh, 1)
+    assert e.value.reason == "trade_escrow: amount above the balance"

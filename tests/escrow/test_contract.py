@@ -339,5 +339,107 @@ def test_boundary_intervals(e):
     refused("trade_escrow: intervals out of range 1 .. 96", e.open, address(B), e.terms(meter_j=2, salt=3, intervals=0))
 
 
+# ---- coin balances ---------------------------------------------------------------------------------------------
+
+
+def test_a_deposit_funds_a_fresh_address_that_opens_from_its_balance(e):
+    """A relayer pays for a fresh buyer that holds no coins and allowed nothing: its trade is paid from the balance,
+    no coin moves at the open, and the settlement pays by transfer as before (the rest to the buyer's wallet)."""
+    fresh = e.new_account(0).address
+    e.deposit(address(STRANGER), fresh, 3 * AMOUNT)
+    assert e.c.coin_balance(fresh) == 3 * AMOUNT and e.c.held_coin() == 3 * AMOUNT
+    t = e.terms(buyer=fresh, token=e.coin_address(), amount=2 * AMOUNT)
+    e.open(fresh, t)
+    assert e.c.coin_balance(fresh) == AMOUNT and e.c.held_coin() == 3 * AMOUNT
+    assert e.coin.balanceOf(fresh) == 0 and e.coin.balanceOf(e.c.address) == 3 * AMOUNT
+    e.resolve(address(A), t, AMOUNT // 2, both(e, t, AMOUNT // 2, (S, A)))
+    assert e.coin.balanceOf(fresh) == 2 * AMOUNT - AMOUNT // 2 and e.c.coin_balance(fresh) == AMOUNT
+    assert e.c.held_coin() == AMOUNT
+
+
+def test_open_from_the_balance_is_all_or_nothing(e):
+    """A balance one short of the amount is not touched: the whole amount comes by transferFrom (the old path)."""
+    coin = e.coin_address()
+    e.deposit(address(B), address(B), AMOUNT - 1)
+    before = e.coin.balanceOf(address(B))
+    e.open(address(B), e.terms(token=coin))
+    assert e.c.coin_balance(address(B)) == AMOUNT - 1 and e.coin.balanceOf(address(B)) == before - AMOUNT
+    e.deposit(address(B), address(B), 1)  # now exactly the amount: spent to zero
+    e.open(address(B), e.terms(token=coin, meter_j=1))
+    assert e.c.coin_balance(address(B)) == 0 and e.coin.balanceOf(address(B)) == before - AMOUNT - 1
+    assert e.c.held_coin() == 2 * AMOUNT
+
+
+def test_an_eth_trade_leaves_the_coin_balance(e):
+    e.deposit(address(B), address(B), AMOUNT)
+    e.open(address(B), e.terms())
+    assert e.c.coin_balance(address(B)) == AMOUNT and e.c.held_eth() == AMOUNT
+
+
+def test_open_from_the_balance_keeps_the_refusals(e):
+    e.deposit(address(B), address(B), AMOUNT)
+    coin = e.coin_address()
+    refused("trade_escrow: value sent with a coin trade", e.open, address(B), e.terms(token=coin), None, 1)
+    refused("trade_escrow: caller is not the buyer", e.open, address(STRANGER), e.terms(token=coin))
+    t = e.terms(token=coin)
+    e.open(address(B), t)
+    refused("trade_escrow: trade used before", e.open, address(B), t)
+    assert e.c.coin_balance(address(B)) == 0
+
+
+@pytest.mark.parametrize(
+    "account, amount, reason",
+    [
+        (ZERO, AMOUNT, "account is the zero address"),
+        (ZERO, 0, "account is the zero address"),
+        (B, 0, "amount is zero"),
+    ],
+)
+def test_deposit_refusals_in_order(e, account, amount, reason):
+    account = address(account) if isinstance(account, int) else account
+    refused(f"trade_escrow: {reason}", e.deposit, address(STRANGER), account, amount)
+
+
+def test_deposit_without_the_coins_or_the_allowance_reverts_in_the_coin(e):
+    poor = e.new_account().address
+    for amount, allowance in ((1, 0), (1, 10)):  # no allowance; an allowance but no coins
+        with boa.env.prank(poor):
+            e.coin.approve(e.c.address, allowance)
+        before = e.snapshot()
+        with boa.env.prank(poor), boa.reverts():
+            e.c.deposit(poor, amount)
+        assert e.snapshot() == before and e.c.coin_balance(poor) == 0
+
+
+def test_withdraw_coin_part_then_all_to_any_address(e):
+    e.deposit(address(STRANGER), address(B), 1000)
+    e.withdraw_coin(address(B), address(7), 400)
+    assert e.c.coin_balance(address(B)) == 600 and e.c.held_coin() == 600
+    e.withdraw_coin(address(B), address(B), 600)
+    assert e.c.coin_balance(address(B)) == 0 and e.c.held_coin() == 0 and e.coin.balanceOf(e.c.address) == 0
+
+
+def test_withdraw_coin_refusals_in_order(e):
+    e.deposit(address(B), address(B), 1000)
+    refused("trade_escrow: to is the zero address", e.withdraw_coin, address(B), ZERO, 0)
+    refused("trade_escrow: to is the zero address", e.withdraw_coin, address(B), ZERO, 1)
+    refused("trade_escrow: amount is zero", e.withdraw_coin, address(B), address(B), 0)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, address(B), address(B), 1001)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, address(STRANGER), address(B), 1)
+
+
+def test_boundary_withdraw_coin_amount(e):
+    e.deposit(address(B), address(B), 1000)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, address(B), address(B), 1001)
+    e.withdraw_coin(address(B), address(B), 1000)
+    refused("trade_escrow: amount above the balance", e.withdraw_coin, address(B), address(B), 1)
+
+
+def test_boundary_deposit_amount(e):
+    refused("trade_escrow: amount is zero", e.deposit, address(B), address(B), 0)
+    e.deposit(address(B), address(B), 1)
+    assert e.c.coin_balance(address(B)) == 1
+
+
 def test_key_pool_is_fixed():
     assert key(0) == key(0) and address(0) != address(1)

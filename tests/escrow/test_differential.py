@@ -3,15 +3,18 @@ foreign tokens, unregistered meters, intervals at and across a word's edges, dea
 key or in malformed forms, wrong senders and values; resolutions by any mix of roles, outsiders and repeats in any
 signature form (none at all too), for amounts at and above the trade's; on-chain approvals by any role, an outsider
 or a contract seller, of any amount, on open, closed or never-opened trades; vouchers by the wrong party or of
-another trade; refunds and claims either side of the deadline; a seller that refuses ETH; withdrawals. Each call
+another trade; refunds and claims either side of the deadline; a seller that refuses ETH; withdrawals; coin
+deposits (by the buyer or a stranger, for a buyer, the zero address or the wallet; zero amounts) and coin
+withdrawals (zero, all, above the balance, to the zero address), so that coin trades open from a balance, from
+one short of the amount (by transferFrom) or with a value. Each call
 goes to the twin first and then the contract (tests/escrow/harness.py): a refusal must carry the same reason on both
 sides and change nothing; a success must log the same events, move the same ETH and coins to the same parties, and
-leave the same statuses, lock words, credit and held totals."""
+leave the same statuses, lock words, credit, coin balances and held totals."""
 
 from __future__ import annotations
 
 import boa
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from gridchain.escrow.model import ETH
@@ -108,6 +111,25 @@ APPROVE_RESOLVE = st.tuples(  # a role approves, then a resolution of that amoun
 )
 REFUND = st.tuples(st.just("refund"), st.integers(0, 20))
 TRAVEL = st.tuples(st.just("travel"), st.sampled_from([1, 3599, 3600, 86_400]))
+DEPOSIT = st.tuples(
+    st.just("deposit"),
+    st.sampled_from([0, 3, 5]),
+    st.sampled_from([0, 0, 3, "zero", "wallet"]),
+    st.sampled_from([0, 1, 999, 1000, AMOUNT, AMOUNT, AMOUNT - 1]),
+)
+WITHDRAW_COIN = st.tuples(
+    st.just("withdraw_coin"),
+    st.sampled_from([0, 0, 3, 5]),
+    st.sampled_from([4, 4, 0, "zero"]),
+    st.sampled_from([0, 1, 1000, AMOUNT, "all", "all", "above"]),
+)
+DEPOSIT_OPEN = st.tuples(  # the buyer's balance funded to the amount or one short (by the buyer or a relayer), then
+    st.just("deposit_open"),  # its coin trade, honest or with a value beside
+    HONEST_TERMS.map(lambda d: {**d, "token": "coin"}),
+    st.sampled_from([0, 5]),
+    st.sampled_from([0, 0, 1]),
+    st.sampled_from([0, 0, 0, 1]),
+)
 WITHDRAW = st.tuples(st.just("withdraw"), st.sampled_from(["wallet", 0, 1]), st.sampled_from([4, "zero"]))
 OPS = st.lists(
     st.one_of(
@@ -125,6 +147,10 @@ OPS = st.lists(
         REFUND,
         TRAVEL,
         WITHDRAW,
+        DEPOSIT,
+        DEPOSIT_OPEN,
+        DEPOSIT_OPEN,
+        WITHDRAW_COIN,
     ),
     min_size=1,
     max_size=14,
@@ -170,7 +196,9 @@ class Run:
         signer = {"owner": OWNER_OF[j % 3], "seller": 1, "other owner": OWNER_OF[(j + 1) % 2]}[offer_by]
         offer = FORMS[form](k.offer(t, signer))
         who = t.buyer if sender == "buyer" else address(5)
-        k.attempt(lambda: k.open(who, t, offer, max(value, 0)), "open")
+        from_balance = t.token != ETH and k.model.coin_balance.get(t.buyer, 0) >= t.amount
+        if k.attempt(lambda: k.open(who, t, offer, max(value, 0)), "open").ok and t.token != ETH:
+            event("open: coin from the balance" if from_balance else "open: coin by transferFrom")
 
     def role_key(self, t, role):
         addr = {"buyer": t.buyer, "seller": t.seller, "arbiter": t.arbiter}.get(role, address(6))
@@ -219,6 +247,23 @@ class Run:
         k, t = self.k, self.pick(i)
         if t is not None:
             k.attempt(lambda: k.refund(address(8), t), "refund")
+
+    def deposit(self, payer, account, amount):
+        k = self.k
+        k.attempt(lambda: k.deposit(address(payer), self.party(account), amount), "deposit")
+
+    def deposit_open(self, d, payer, short, value):
+        k, t = self.k, self.terms(d)
+        need = t.amount - short - k.c.coin_balance(t.buyer)
+        if need > 0:
+            self.deposit(payer, t.buyer, need)
+        self.open(d, "buyer", value, "owner", "rsv")
+
+    def withdraw_coin(self, who, to, amount):
+        k, sender = self.k, address(who)
+        balance = k.c.coin_balance(sender)
+        amount = {"all": balance, "above": balance + 1}.get(amount, amount)
+        k.attempt(lambda: k.withdraw_coin(sender, self.party(to), amount), "withdraw_coin")
 
     def withdraw(self, who, to):
         k = self.k

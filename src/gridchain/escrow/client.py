@@ -1,6 +1,6 @@
 """The trade escrow (contracts/trade_escrow.vy) through any gateway: terms, the offer, resolutions and vouchers
-signed with local keys, a role's on-chain approval (what a contract role such as a Safe does instead of signing), and
-the calls that open and settle a trade."""
+signed with local keys, a role's on-chain approval (what a contract role such as a Safe does instead of signing), the
+calls that open and settle a trade, and the accounts' coin balances in the escrow (deposit, withdraw_coin)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ class EscrowClient(ContractClient):
 
     # -- trades ------------------------------------------------------------------------------------------
     def open(self, terms: Terms, offer: bytes) -> Receipt:
-        """The buyer opens the trade: an ETH trade sends `amount`, a coin trade needs the buyer's allowance."""
+        """The buyer opens the trade: an ETH trade sends `amount`; a coin trade is paid from the buyer's coin balance
+        in the escrow if that covers `amount`, else needs the buyer's allowance."""
         offer = normalize_signature(offer, "offer")
         value = terms.amount if terms.token.lower() == ETH else 0
         return self._tx("open", [terms.as_tuple(), offer], terms.buyer, value)
@@ -82,6 +83,15 @@ class EscrowClient(ContractClient):
     def withdraw(self, sender: str, to: str) -> Receipt:
         return self._tx("withdraw", [to], sender)
 
+    # -- coin balances ---------------------------------------------------------------------------------------
+    def deposit(self, payer: str, account: str, amount: int) -> Receipt:
+        """`payer` (with its allowance for the escrow) pays `amount` coins into `account`'s coin balance."""
+        return self._tx("deposit", [account, amount], payer)
+
+    def withdraw_coin(self, sender: str, to: str, amount: int) -> Receipt:
+        """`sender` takes `amount` of its coin balance back, to `to`."""
+        return self._tx("withdraw_coin", [to, amount], sender)
+
     # -- reads -------------------------------------------------------------------------------------------
     def status(self, terms: Terms) -> int:
         """0 never opened, 1 open, 2 closed."""
@@ -98,8 +108,12 @@ class EscrowClient(ContractClient):
     def credit(self, account: str) -> int:
         return int(self.view("credit", account))
 
+    def coin_balance(self, account: str) -> int:
+        """`account`'s coins in the escrow, which its coin trades spend first [coin units]."""
+        return int(self.view("coin_balance", account))
+
     def held(self) -> tuple[int, int]:
-        """(held ETH [wei], held coin)."""
+        """(held ETH [wei], held coin: open coin trades and coin balances)."""
         return int(self.view("held_eth")), int(self.view("held_coin"))
 
     def coin(self) -> str:

@@ -1,17 +1,20 @@
 """Twin of contracts/trade_escrow.vy: trades by the EIP-712 hash of their Terms, a status per trade, the meters'
-lock bitmaps, ETH credit for refused pushes, the roles' on-chain approvals, and `open`, `approve`, `resolve`,
-`claim`, `refund`, `withdraw` with the contract's checks in its order and its exact revert reasons.
+lock bitmaps, ETH credit for refused pushes, the roles' on-chain approvals, the accounts' coin balances, and `open`,
+`approve`, `resolve`, `claim`, `refund`, `withdraw`, `deposit`, `withdraw_coin` with the contract's checks in its
+order and its exact revert reasons.
 
 Every method takes the caller first (where the contract checks it) and the block's time where it reads it, and
 raises `EscrowError` with the contract's reason where the contract reverts, changing nothing. What the contract
 reads from other contracts is given: the meter's owner (`meter_owner`, METERING.meter), and whether an address
 refuses ETH (`rejects`, the recipients whose pushes fail and are credited). The coin's own checks (allowance,
-balance) are outside: the twin assumes a funded, approved buyer. Signatures are normalised as the contract does
-(`gridchain.committee.model.split`'s rules, with this contract's reasons). Addresses are kept lower-case.
+balance) are outside: the twin assumes a funded, approved buyer (or payer of a deposit). Signatures are normalised
+as the contract does (`gridchain.committee.model.split`'s rules, with this contract's reasons). Addresses are kept
+lower-case.
 
 Invariant (`check_invariant`): held_eth = the open ETH trades' amounts + all credit, held_coin = the open coin
-trades' amounts; escrowed = paid to sellers + refunded to buyers + credited (per token, counted at each payout);
-no meter interval is ever paid to two trades.
+trades' amounts + all coin balances; escrowed = paid to sellers + refunded to buyers + credited (per token, counted
+at each payout); deposited = withdrawn + spent on trades + the balances; no meter interval is ever paid to two
+trades.
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ class EscrowModel:
     approvals: dict[bytes, int] = field(default_factory=dict)  # resolution digest -> role bits approved on chain
     held_eth: int = 0
     held_coin: int = 0
+    coin_balance: dict[str, int] = field(default_factory=dict)  # account -> [coin units], zero entries dropped
     meter_owner: dict[str, str] = field(default_factory=dict)  # METERING.meter(meter)[0]
     rejects: set[str] = field(default_factory=set)  # recipients whose ETH push fails
     open_terms: dict[bytes, Terms] = field(default_factory=dict)
@@ -145,6 +149,9 @@ class EscrowModel:
     paid: dict[str, int] = field(default_factory=dict)  # token -> out to sellers (pushed or credited)
     refunded: dict[str, int] = field(default_factory=dict)  # token -> out to buyers (pushed or credited)
     sold: dict[tuple[str, int], bytes] = field(default_factory=dict)  # (meter, interval) -> the trade that sold it
+    deposited: int = 0  # [coin units] into balances
+    withdrawn_coin: int = 0  # out of balances by withdraw_coin
+    spent: int = 0  # out of balances into coin trades
 
     def __post_init__(self) -> None:
         self.coin = self.coin.lower()
@@ -169,7 +176,12 @@ class EscrowModel:
         open_eth = sum(t.amount for t in self.open_terms.values() if t.token.lower() == ETH)
         open_coin = sum(t.amount for t in self.open_terms.values() if t.token.lower() != ETH)
         assert self.held_eth == open_eth + sum(self.credit.values()), "held ETH is not open trades + credit"
-        assert self.held_coin == open_coin, "held coin is not the open trades"
+        balances = sum(self.coin_balance.values())
+        assert all(b > 0 for b in self.coin_balance.values()), "a zero balance kept"
+        assert self.held_coin == open_coin + balances, "held coin is not the open trades + the balances"
+        assert self.deposited == self.withdrawn_coin + self.spent + balances, (
+            "deposited is not withdrawn + spent + held"
+        )
         for token in self.escrowed:
             out = self.paid.get(token, 0) + self.refunded.get(token, 0)
             held = open_eth if token == ETH else open_coin
@@ -205,6 +217,9 @@ class EscrowModel:
         self.open_terms[trade] = terms
         if eth:
             self.held_eth += terms.amount
+        elif self.coin_balance.get(buyer, 0) >= terms.amount:  # the balance becomes the trade's
+            self._debit(buyer, terms.amount)
+            self.spent += terms.amount
         else:
             self.held_coin += terms.amount
         self.escrowed[token] = self.escrowed.get(token, 0) + terms.amount
@@ -272,7 +287,34 @@ class EscrowModel:
         self.held_eth -= amount
         return amount
 
+    # -- coin balances -----------------------------------------------------------------------------------
+    def deposit(self, sender: str, account: str, amount: int) -> None:
+        """`sender` pays `amount` coins into `account`'s balance, or the contract's revert."""
+        account = account.lower()
+        _fail(account != ZERO, "account is the zero address")
+        _fail(amount != 0, "amount is zero")
+        self.coin_balance[account] = self.coin_balance.get(account, 0) + amount
+        self.held_coin += amount
+        self.deposited += amount
+
+    def withdraw_coin(self, sender: str, to: str, amount: int) -> None:
+        """`sender` takes `amount` of its balance to `to`, or the contract's revert."""
+        sender = sender.lower()
+        _fail(to.lower() != ZERO, "to is the zero address")
+        _fail(amount != 0, "amount is zero")
+        _fail(amount <= self.coin_balance.get(sender, 0), "amount above the balance")
+        self._debit(sender, amount)
+        self.held_coin -= amount
+        self.withdrawn_coin += amount
+
     # -- internals ---------------------------------------------------------------------------------------
+    def _debit(self, account: str, amount: int) -> None:
+        left = self.coin_balance[account] - amount
+        if left:
+            self.coin_balance[account] = left
+        else:
+            del self.coin_balance[account]
+
     def _settle(self, trade: bytes, terms: Terms, seller_amount: int) -> list[Payout]:
         self.status[trade] = CLOSED
         del self.open_terms[trade]
