@@ -20,6 +20,6 @@ def test_the_page_shows_the_demos_transcript():
     block = "$ gridchain " + " ".join(COMMAND) + "\n" + r.stdout
     page = PAGE.read_text(encoding="utf-8")
     assert block in page, f"docs/escrow.md lacks (or has a stale copy of):\n{block}"
-    assert "gas: open 120,203, claim 72,306" in r.stdout and "The coin open costs 120,203 gas" in page
+    assert "gas: open 122,408, claim 72,308" in r.stdout and "The coin open costs 122,408 gas" in page
     assert "metered 5,281 of 10,000 Wh" in r.stdout and "the winner delivered 5,281 Wh" in page
-    assert "open 124,991, resolve 87,028" in r.stdout and "| resolve (arbiter + consumer) | 87,028 |" in page
+    assert "open 127,196, resolve 87,030" in r.stdout and "| resolve (arbiter + consumer) | 87,030 |" in page
