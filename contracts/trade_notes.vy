@@ -33,9 +33,16 @@
                   deposit count is final): the token verifies under the epoch's key, the fresh address signed
                   Redemption(epoch, fee, relayer) (EIP-712; relayer empty: any submitter) or submits itself,
                   fee <= DENOMINATION, the fresh address was never paid (one note per fresh address: they are
-                  one-time), and the epoch is not exhausted. Pays DENOMINATION - fee to the fresh address and
-                  fee to the submitter. No expiry: nobody can take back an unredeemed note's money.
+                  one-time), and the epoch is not exhausted. Pays DENOMINATION - fee to the fresh address (an
+                  escrow pool: into its escrow balance) and fee to the submitter. No expiry: nobody can take back an unredeemed note's money.
         withdraw  a credited account (a refused ETH push) takes its credit to an address of its choice.
+
+        An escrow pool (ESCROW not empty; coin pools only) pays a note into the fresh address's coin balance in the
+        trade escrow (`ESCROW.deposit(fresh, amount)`) instead of to the address: the fresh buyer then opens its
+        trade from that balance, and never holds, approves or moves a coin itself. The pool approves ESCROW for
+        every coin it holds at deployment; the escrow pulls from its caller only in `deposit` (its `open` pulls
+        from the buyer, who must be the caller), so only a redemption moves them. The fee goes to the submitter
+        as in any pool. The fresh address signs the same Redemption: the pool (its domain) fixes where it pays.
 
         Issuer forgery is capped: per epoch, redemptions <= deposits. An issuer that signs extra notes takes
         honest depositors' places and is detected (an honest note then fails "epoch exhausted"); it never mints
@@ -58,6 +65,11 @@ from snekmate.utils import eip712_domain_separator as eip712
 
 initializes: eip712
 exports: eip712.eip712Domain
+
+
+interface IEscrowDeposit:
+    def deposit(account: address, amount: uint256): nonpayable
+    def COIN() -> address: view
 
 
 event Deposited:
@@ -106,6 +118,7 @@ REDEMPTION_TYPEHASH: constant(bytes32) = keccak256("Redemption(uint256 epoch,uin
 COIN: public(immutable(IERC20))  # empty: an ETH pool
 DENOMINATION: public(immutable(uint256))  # [wei] or [coin units] per note
 ISSUER: public(immutable(address))
+ESCROW: public(immutable(IEscrowDeposit))  # empty: notes pay the fresh address; else its balance in this escrow
 
 deposits: public(HashMap[uint256, uint256])  # epoch -> notes paid in
 redemptions: public(HashMap[uint256, uint256])  # epoch -> notes paid out (<= deposits)
@@ -116,20 +129,28 @@ staged: transient(uint256[MODULUS_WORDS])  # the modulus being registered, for t
 
 
 @deploy
-def __init__(coin: IERC20, denomination: uint256, issuer: address):
+def __init__(coin: IERC20, denomination: uint256, issuer: address, escrow: IEscrowDeposit):
     """
     @dev Nobody owns the pool; the issuer only registers keys.
     @param coin The token of the notes, or empty for ETH.
     @param denomination What one note is worth [wei or coin units], not zero.
     @param issuer Who registers the epoch keys (the signing service's account or a Safe), not zero.
+    @param escrow The trade escrow whose coin balances the notes pay into, or empty (notes pay the fresh address).
     """
     assert denomination != 0, "trade_notes: denomination is zero"
     assert issuer != empty(address), "trade_notes: issuer is the zero address"
+    assert escrow.address == empty(address) or coin.address != empty(address), "trade_notes: escrow pool of ETH"
     eip712.__init__("gridchain trade notes", "1")
     COIN = coin
     DENOMINATION = denomination
     ISSUER = issuer
+    ESCROW = escrow
     self.held_1 = 1
+    if escrow.address != empty(address):
+        assert staticcall escrow.COIN() == coin.address, "trade_notes: escrow's coin is not the pool's"
+        assert extcall coin.approve(escrow.address, max_value(uint256), default_return_value=True), (
+            "trade_notes: approve failed"
+        )
 
 
 # ---- notes -------------------------------------------------------------------------------------------
@@ -205,6 +226,11 @@ def redeem(
     if COIN.address == empty(address):
         self._push_eth(fresh, DENOMINATION - fee)
         self._push_eth(msg.sender, fee)
+    elif ESCROW.address != empty(address):
+        if DENOMINATION != fee:
+            extcall ESCROW.deposit(fresh, DENOMINATION - fee)
+        if fee != 0:
+            assert extcall COIN.transfer(msg.sender, fee, default_return_value=True), "trade_notes: transfer failed"
     else:
         if DENOMINATION != fee:
             assert extcall COIN.transfer(fresh, DENOMINATION - fee, default_return_value=True), (

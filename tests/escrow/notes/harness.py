@@ -50,7 +50,7 @@ class Pool(Mirrored):
         self.init_accounts()
         self.coin = load(CONTRACTS / "energy_coin.vy").deploy("gridchain energy coin", "GEC") if coin else None
         token = str(self.coin.address) if coin else ETH
-        self.c = load(FILES).deploy(token, denomination, address(ISSUER))
+        self.c = load(FILES).deploy(token, denomination, address(ISSUER), ZERO)
         self.address = str(self.c.address).lower()
         self.chain_id = self.c.eip712Domain()[3]
         self.model = NotesModel(token, denomination, address(ISSUER), self.chain_id, self.address)

@@ -43,10 +43,10 @@ def ready(p: Pool, deposits: int = 1) -> int:
 
 def test_constructor_refuses_zero_denomination_and_issuer():
     with boa.reverts("trade_notes: denomination is zero"):
-        load(FILES).deploy(ZERO, 0, address(ISSUER))
+        load(FILES).deploy(ZERO, 0, address(ISSUER), ZERO)
     with boa.reverts("trade_notes: issuer is the zero address"):
-        load(FILES).deploy(ZERO, 1, ZERO)
-    c = load(FILES).deploy(ZERO, 1, address(ISSUER))
+        load(FILES).deploy(ZERO, 1, ZERO, ZERO)
+    c = load(FILES).deploy(ZERO, 1, address(ISSUER), ZERO)
     assert c.DENOMINATION() == 1 and c.ISSUER().lower() == address(ISSUER) and c.COIN() == ZERO
 
 

@@ -28,10 +28,11 @@ class NotesClient(ContractClient):
 
     @classmethod
     def deploy(
-        cls, gateway: Gateway, deployer: str, coin: str, denomination: int, issuer: str
+        cls, gateway: Gateway, deployer: str, coin: str, denomination: int, issuer: str, escrow: str = ZERO
     ) -> tuple[NotesClient, Receipt]:
-        """Deploy a pool of `denomination` notes of `coin` (ETH for ETH) whose keys `issuer` registers."""
-        return cls._deploy(gateway, deployer, [coin, denomination, issuer])
+        """Deploy a pool of `denomination` notes of `coin` (ETH for ETH) whose keys `issuer` registers; with an
+        `escrow` (a coin pool), notes pay into the fresh address's coin balance in that trade escrow."""
+        return cls._deploy(gateway, deployer, [coin, denomination, issuer, escrow])
 
     def domain(self) -> eip712.Domain:
         return domain(self.chain_id(), self.address)
@@ -76,6 +77,10 @@ class NotesClient(ContractClient):
     def coin(self) -> str:
         """The pool's coin, lower case (ETH: the zero address)."""
         return str(self.view("COIN")).lower()
+
+    def escrow(self) -> str:
+        """The escrow whose balances the notes pay into, lower case (ZERO: notes pay the fresh address)."""
+        return str(self.view("ESCROW")).lower()
 
     def denomination(self) -> int:
         return int(self.view("DENOMINATION"))

@@ -61,6 +61,7 @@ class Payout:
     to: str
     amount: int
     credited: bool = False
+    escrowed: bool = False  # into `to`'s coin balance in the pool's escrow (an escrow pool's note)
 
 
 def domain(chain_id: int, pool: str) -> eip712.Domain:
@@ -107,6 +108,7 @@ class NotesModel:
     issuer: str
     chain_id: int = 1
     address: str = ZERO
+    escrow: str = ZERO  # an escrow pool pays notes into the fresh address's coin balance there
     deposits: dict[int, int] = field(default_factory=dict)
     redemptions: dict[int, int] = field(default_factory=dict)
     spent: set[str] = field(default_factory=set)
@@ -120,6 +122,7 @@ class NotesModel:
 
     def __post_init__(self) -> None:
         self.coin, self.issuer, self.address = self.coin.lower(), self.issuer.lower(), self.address.lower()
+        self.escrow = self.escrow.lower()
         self.rejects = {a.lower() for a in self.rejects}
 
     @property
@@ -180,7 +183,8 @@ class NotesModel:
     def redeem(
         self, sender: str, epoch: int, fresh: str, fee: int, relayer: str, token: int, signature: bytes, now: int
     ) -> list[Payout]:
-        """The payouts (fresh address first, then the caller's fee; none of 0), or the contract's revert."""
+        """The payouts (fresh address first, then the caller's fee; none of 0), or the contract's revert. An escrow
+        pool's payout to the fresh address is `escrowed` (into its escrow balance)."""
         sender, fresh, relayer = sender.lower(), fresh.lower(), relayer.lower()
         _fail(fresh != ZERO, "fresh is the zero address")
         _fail(epoch < now // EPOCH_SECONDS, "note epoch not over")
@@ -201,7 +205,9 @@ class NotesModel:
         self.spent.add(fresh)
         self.redemptions[epoch] = redeemed + 1
         self.held -= self.denomination
-        payouts = [self._pay(fresh, self.denomination - fee), self._pay(sender, fee)]
+        to_fresh = self.denomination - fee
+        fresh_payout = Payout(fresh, to_fresh, escrowed=True) if self.escrow != ZERO and to_fresh else None
+        payouts = [fresh_payout or self._pay(fresh, to_fresh), self._pay(sender, fee)]
         self.paid_fresh += self.denomination - fee
         self.fees += fee
         return [p for p in payouts if p is not None]
