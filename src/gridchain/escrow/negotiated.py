@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from eth_account.signers.local import LocalAccount
 
 from gridchain.escrow.model import INTERVAL_S, Terms
 from gridchain.escrow.negotiation.model import ENERGY_STEP_WH, Listing
@@ -99,8 +100,9 @@ class Negotiation:
         return None if self.seed is None else random.Random(" ".join(map(str, ("negotiation", self.seed, *names))))
 
     def __call__(self, meter: str, first_interval: int, intervals: int, energy_wh: int, token: str,
-                 posted_wei_per_kwh: int) -> Deal:  # fmt: skip
-        """List the energy (its seller's), bid on it, agree; the deal (raises RuntimeError without agreement)."""
+                 posted_wei_per_kwh: int, buyer_account: LocalAccount | None = None) -> Deal:  # fmt: skip
+        """List the energy (its seller's), bid on it, agree; the deal (raises RuntimeError without agreement). The
+        buyer pays from `buyer_account` if given (one funded before the trade), else from a fresh one."""
         self.trades += 1
         seller = self.sellers[meter]
         drawn = (self.prices.uniform(*RESERVE), self.prices.uniform(*OPENING), self.prices.uniform(*LIMIT))
@@ -109,8 +111,9 @@ class Negotiation:
         seller.deadline_s = (first_interval + intervals) * INTERVAL_S + DELIVERY_MARGIN_S - now
         posted_before = len(self.port.sizes)
         listed = seller.offer(quantised(energy_wh), first_interval, intervals, low, high, reserve, token)
+        given = None if buyer_account is None else lambda: buyer_account
         buyer = Buyer(self.port, COMMUNITY, self.arbiter, rng=self._rng("buyer", self.trades), clock=self.clock,
-                      token=listed.token)  # fmt: skip
+                      token=listed.token, new_account=given)  # fmt: skip
         if listed not in buyer.listings():  # the buyer finds it among the community's live listings
             raise RuntimeError(f"the board does not show the listing {listed.key}")
         bid = buyer.bid(listed, opening, limit)  # (c's listing of the same intervals is still live, and taken)

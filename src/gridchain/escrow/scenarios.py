@@ -16,7 +16,12 @@ and priced by the negotiation around the posted price:
 a ETH, released by buyer and seller; b coin, released by seller and arbiter after the buyer vanished; c ETH,
 revoked by buyer and seller (nothing paid, the energy freed) and c2 the same intervals sold to another buyer; d
 coin, a dispute split by arbiter and buyer on the metered share; e coin, a long delivery paid by the buyer's
-cumulative vouchers per metered interval, the seller claiming the last once; f ETH, refunded after its deadline.
+cumulative vouchers per metered interval, the seller claiming the last once; f ETH, refunded after its deadline;
+g coin, a buyer funded without a link to whoever paid: on the first day a household (a long-term account) buys
+two trade notes for g's fresh address, blind-signed by the issuer (gridchain.escrow.notes), an ETH note for gas
+and a coin note of an escrow pool; days later the relayer redeems them (for a fee the fresh address signed), the
+coins straight into the address's escrow balance, and the fresh buyer opens g from that balance and takes the
+change out after the release: it never holds a coin before, nor gets anything from the relayer or the household.
 Between them the double spending that the contract refuses, each with its reason: the same intervals offered again
 (while a trade holds them; after they were sold), an opened offer opened again, a resolution and a voucher replayed.
 
@@ -40,21 +45,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from gridchain.chain.compiler import compile_contract
 from gridchain.chain.gateway import ChainRevert, Gateway, Receipt
 from gridchain.checks import check_int
+from gridchain.crypto import blind
 from gridchain.crypto.keys import Key, address_of
 from gridchain.escrow.client import EscrowClient
 from gridchain.escrow.model import ARBITER, BUYER, ETH, INTERVAL_S, SELLER, Terms
 from gridchain.escrow.negotiated import Deal, Negotiation, quantised
 from gridchain.escrow.negotiation.parties import BoardPort
+from gridchain.escrow.notes.client import NotesClient
+from gridchain.escrow.notes.parties import Depositor, Issuer, Note, Relayer
 
 START = 1_893_456_000  # [s] 2030-01-01 00:00 UTC: the embedded chain's clock for the demo (reproducible bytes)
 WEI_PER_WH = 10**12  # [wei/Wh] the posted ETH price (1 ETH per MWh), what the negotiation starts from
 MICRO_PER_WH = 300  # [micro-coin/Wh] the posted coin price (0.30 coin per kWh)
-GAS_WEI = 10**16  # [wei] a fresh address's gas money (the relayer pattern's stand-in)
+GAS_WEI = 10**16  # [wei] a fresh address's gas money (the relayer pattern's stand-in; g: an ETH note's worth)
+NOTE_COIN = 3 * 10**6  # [micro-coin] a coin note of g's escrow pool: more than a 4-interval trade costs
+NOTE_FEE = 100  # [1/10,000] of a note, the relayer's fee for redeeming it
 WINDOW = 12  # intervals between two trades' first intervals
 ROLE_NAMES = {BUYER: "buyer", SELLER: "seller", ARBITER: "arbiter"}
 STORIES = {
@@ -65,6 +77,7 @@ STORIES = {
     "d": ("coin", 4, "dispute split"),
     "e": ("coin", 8, "vouchers"),
     "f": ("ETH", 4, "refund, deadline"),
+    "g": ("coin", 4, "buyer paid by notes"),
 }
 
 
@@ -135,14 +148,52 @@ class Demo:
                 self.metering, self.metering_at, "register_meter", [meter, address_of(self.owner_keys[j]), 1, j], r
             )
         self.escrow, escrow = EscrowClient.deploy(g, r, self.metering_at, self.coin_at)
-        self.gas = {"metering": metering.gas_used, "coin": coin.gas_used, "escrow": escrow.gas_used}
+        # g's notes: an ETH pool of gas money, and an escrow pool of coins (its notes pay into escrow balances);
+        # the relayer's account is their issuer here (the operator's signing service)
+        self.gas_pool, gas_pool = NotesClient.deploy(g, r, ETH, GAS_WEI, r)
+        self.coin_pool, coin_pool = NotesClient.deploy(g, r, self.coin_at, NOTE_COIN, r, self.escrow.address)
+        self.gas = {"metering": metering.gas_used, "coin": coin.gas_used, "escrow": escrow.gas_used,
+                    "gas_notes": gas_pool.gas_used, "coin_notes": coin_pool.gas_used}  # fmt: skip
         self.base = (g.now() // INTERVAL_S // 256 + 1) * 256  # the next lock word's first interval
 
     def parties(self) -> None:
-        """The second buyer of the refused resales, given GAS_WEI by the relayer; the trades' fresh keys come with
-        their negotiation (`fund`)."""
+        """The second buyer of the refused resales and g's household (a long-term account), given GAS_WEI by the
+        relayer, and g's fresh buyer address (funded only by notes); the other trades' fresh keys come with their
+        negotiation (`fund`)."""
         self.rogue = key(self.config.seed, "second buyer")
-        self.fund(self.rogue)
+        self.household = key(self.config.seed, "household")
+        self.g_buyer: LocalAccount = Account.from_key(key(self.config.seed, "g buyer"))
+        self.fund(self.rogue, self.household)
+
+    def buy_notes(self) -> list[Note]:
+        """Day one: the household buys an ETH note (gas money) and a coin note (the deposit, into the escrow) for
+        g's fresh address; the issuer blind-signs each without seeing that address (one RSA key for both pools
+        today: a token names its pool)."""
+        g, r = self.gateway, self.relayer
+        household = address_of(self.household)
+        g.transfer(r, household, GAS_WEI)  # type: ignore[attr-defined]
+        g.transact(self.coin, self.coin_at, "mint", [household, NOTE_COIN], r)
+        self.party_gateway.transact(self.coin, self.coin_at, "approve", [self.coin_pool.address, NOTE_COIN], household)
+        rsa = blind.PrivateKey.generate()
+        notes = []
+        for pool in (self.gas_pool, self.coin_pool):
+            issuer = Issuer(pool, r)
+            issuer.register(pool.epoch(), rsa)
+            own = Depositor(NotesClient(self.party_gateway, pool.address, pool.artifact), household, self.household)
+            pending = own.deposit(self.g_buyer.key)
+            notes.append(own.finish(pending, issuer.sign(own.request(pending))))
+        return notes
+
+    def redeem_notes(self, notes: list[Note]) -> dict[str, int]:
+        """A later day: the fresh address signs each note's redemption for the relayer's fee (NOTE_FEE), the relayer
+        submits it: gas money to the address, coins into its escrow balance. What arrived, and the gas."""
+        out: dict[str, int] = {}
+        for name, pool, note in (("gas", self.gas_pool, notes[0]), ("coin", self.coin_pool, notes[1])):
+            fee = pool.denomination() * NOTE_FEE // 10_000
+            receipt = Relayer(pool, self.relayer).submit(Depositor.order(pool, note, fee))
+            out[f"{name}_note"], out[f"{name}_fee"] = pool.denomination() - fee, fee
+            out[f"{name}_redeem_gas"] = receipt.gas_used
+        return out
 
     def fund(self, *fresh: Key) -> None:
         """Give fresh keys GAS_WEI each (an ETH buyer gets its deposit when it opens); on a node, a gateway signing
@@ -154,14 +205,16 @@ class Demo:
         if self.gateway.kind == "rpc":
             from gridchain.chain.rpc_gateway import RpcGateway
 
-            known = [k for pair in self.keys.values() for k in pair] + [self.rogue]
+            known = [k for pair in self.keys.values() for k in pair] + [self.rogue, self.household, self.g_buyer.key]
             self.party_gateway = RpcGateway(self.gateway.url, ["0x" + bytes(k).hex() for k in known])  # type: ignore[attr-defined]
         self.party = EscrowClient(self.party_gateway, self.escrow.address, self.escrow.artifact)
 
     # -- one trade -------------------------------------------------------------------------------------------
-    def offer_terms(self, label: str, k: int, meter_j: int, again: Ask | None = None) -> tuple[Terms, Ask]:
+    def offer_terms(self, label: str, k: int, meter_j: int, again: Ask | None = None,
+                    buyer: LocalAccount | None = None) -> tuple[Terms, Ask]:  # fmt: skip
         """The seller's ask for trade `label` (window k of meter j; `again`: an earlier ask listed again) and the
-        terms negotiated on the board between the trade's fresh addresses (funded here)."""
+        terms negotiated on the board between the trade's fresh addresses (funded here, but a `buyer` given: one
+        funded before)."""
         token_name, intervals, _ = STORIES[label]
         token = ETH if token_name == "ETH" else self.coin_at.lower()
         if again is None:
@@ -171,15 +224,19 @@ class Demo:
         else:
             ask = again
         self.now = float(self.gateway.now())
-        deal = self.negotiate(ask.meter, ask.first_interval, intervals, ask.energy_wh, token, ask.price_per_wh * 1000)
+        posted = ask.price_per_wh * 1000
+        deal = self.negotiate(ask.meter, ask.first_interval, intervals, ask.energy_wh, token, posted, buyer)
         self.deals[label], self.terms[label] = deal, deal.terms
         self.keys[label] = (deal.buyer_key, deal.seller_key)
-        self.fund(deal.buyer_key, deal.seller_key)
+        self.fund(*([deal.buyer_key] if buyer is None else []), deal.seller_key)
         return deal.terms, ask
 
-    def open(self, label: str, terms: Terms, meter_j: int) -> tuple[Receipt, bytes]:
+    def open(self, label: str, terms: Terms, meter_j: int, funded: bool = False) -> tuple[Receipt, bytes]:
+        """The buyer opens the trade, given its deposit by the relayer (`funded`: its escrow balance pays)."""
         buyer = terms.buyer
-        if terms.token == ETH:
+        if funded:
+            pass
+        elif terms.token == ETH:
             self.gateway.transfer(self.relayer, buyer, terms.amount)  # type: ignore[attr-defined]
         else:
             self.gateway.transact(self.coin, self.coin_at, "mint", [buyer, terms.amount], self.relayer)
@@ -289,7 +346,7 @@ def run(
     progress: Callable[[str], None] = lambda _: None,
     board_url: str | None = None,
 ) -> dict[str, Any]:
-    """The stories a .. f on `gateway` (the clock moved to START if behind it), negotiated on `board` (None: an
+    """The stories a .. g on `gateway` (the clock moved to START if behind it), negotiated on `board` (None: an
     in-process board on a temporary store; `board_url` names a given one in the summary); the summary."""
     if board is not None:
         return _run(gateway, config, board, progress, board_url or "given")
@@ -317,6 +374,8 @@ def _run(
     progress("deploying metering, coin and escrow")
     demo.deploy()
     demo.parties()
+    progress("g's notes bought by a household, blind-signed by the issuer")
+    notes = demo.buy_notes()
     meter = lambda k: k % config.meters  # noqa: E731  # the trades take the meters in turn
 
     progress("a: ETH, released by buyer and seller")
@@ -389,6 +448,20 @@ def _run(
     settled, paid, refunded = demo.measured(f, lambda: demo.escrow.refund(demo.relayer, f))
     demo.record("f", f, opened, settled, paid, refunded, "none (deadline)")
     demo.refused("f refunded again", "anyone", lambda: demo.escrow.refund(demo.relayer, f))
+
+    progress("g: coin, the buyer's gas and deposit from notes bought days before")
+    funded = demo.redeem_notes(notes)  # days after their deposit: the epoch is over
+    g, _ = demo.offer_terms("g", 6, meter(6), buyer=demo.g_buyer)
+    balance = demo.escrow.coin_balance(g.buyer)
+    if balance < g.amount:
+        raise RuntimeError(f"g's coin note ({balance} in the escrow) does not cover the trade's {g.amount}")
+    coins_held = int(gateway.call(demo.coin, demo.coin_at, "balanceOf", [g.buyer]))
+    opened, _ = demo.open("g", g, meter(6), funded=True)
+    change = demo.escrow.coin_balance(g.buyer)
+    demo.resolve(
+        "g", g, opened, g.amount, (BUYER, SELLER), funded=funded | {"coins_held": coins_held, "change": change}
+    )
+    demo.party.withdraw_coin(g.buyer, g.buyer, change)  # the change, taken out by the fresh address
 
     return {
         "config": asdict(config),

@@ -43,11 +43,12 @@ def demo(
     opens the escrow on the agreed terms with the owner's offer signature. The stories:
     (a) ETH released by buyer and seller, (b) coin released by seller and arbiter after the buyer vanished, (c) a
     revocation (the energy freed and sold again), (d) a dispute split by arbiter and buyer, (e) a long delivery
-    paid by cumulative vouchers, (f) a refund after the deadline; and the double spends the contract refuses, with
-    its reasons. Per trade: who signed, paid and refunded (measured), gas; then the conservation check. Runs on the
-    embedded chain unless --rpc-url names a node with a funded account (its clock moves to 2030-01-01 if behind);
-    negotiates on an in-process board unless --board-url names a running one (then the one-time keys and fresh
-    addresses come from the OS, not the seed: that board has seen the seeded ones).
+    paid by cumulative vouchers, (f) a refund after the deadline, (g) a buyer paid by trade notes bought days
+    before (blind-signed, redeemed by the relayer into its escrow balance); and the double spends the contract
+    refuses, with its reasons. Per trade: who signed, paid and refunded (measured), gas; then the conservation
+    check. Runs on the embedded chain unless --rpc-url names a node with a funded account (its clock moves to
+    2030-01-01 if behind); negotiates on an in-process board unless --board-url names a running one (then the
+    one-time keys and fresh addresses come from the OS, not the seed: that board has seen the seeded ones).
 
     Example: gridchain escrow demo --meters 3 --seed 0
     """
@@ -120,6 +121,15 @@ def demo_lines(summary: dict) -> list[str]:
             lines.append(
                 f"{t['trade']}: metered {t['metered_wh']:,} of {t['energy_wh']:,} Wh; the arbiter and the buyer split"
             )
+        if "funded" in t:
+            f = t["funded"]
+            lines += [
+                f"{t['trade']}: the buyer paid with notes a household bought days before (blind-signed);",
+                f"   the relayer redeemed them for fees of {_money('ETH', f['gas_fee'])} ETH and "
+                f"{_money('coin', f['coin_fee'])} coin;",
+                f"   the buyer held {_money('coin', f['coins_held'])} coin, took {_money('coin', f['change'])} "
+                "coin change out",
+            ]
         if "vouchers" in t:
             lines.append(
                 f"{t['trade']}: {len(t['vouchers'])} vouchers signed per metered interval, the seller claimed the last"

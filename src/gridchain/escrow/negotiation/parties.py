@@ -66,6 +66,7 @@ class _Party:
     rng: random.Random | None = None
     clock: Callable[[], float] = time.time
     new_key: Callable[[], TradeKey] | None = None  # the default draws a fresh key per trade; tests inject leaks
+    new_account: Callable[[], LocalAccount] | None = None  # the default draws a fresh account per trade
     agreed: list[Terms] = field(default_factory=list)
     accounts: dict[str, LocalAccount] = field(default_factory=dict)  # the fresh addresses' keys, for the escrow
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (field, reason) of envelopes refused
@@ -77,7 +78,7 @@ class _Party:
         return self.new_key() if self.new_key is not None else TradeKey.fresh(self.rng)
 
     def _account(self) -> LocalAccount:
-        account = fresh_account(self.rng)
+        account = self.new_account() if self.new_account is not None else fresh_account(self.rng)
         self.accounts[account.address] = account
         return account
 

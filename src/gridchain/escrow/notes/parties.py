@@ -91,13 +91,14 @@ class Depositor:
         self.rng = rng
         self.pending: list[Pending] = []
 
-    def deposit(self) -> Pending:
-        """Pick a fresh key, blind its note for the current epoch under the epoch's key and deposit."""
+    def deposit(self, fresh_key: bytes | None = None) -> Pending:
+        """Blind the note of a fresh key (`fresh_key`, or a new one) for the current epoch under the epoch's key and
+        deposit."""
         epoch = self.client.epoch()
         public = self.client.epoch_public_key(epoch)
         if public is None:
             raise Refused("no key registered for the epoch", "epoch")
-        fresh_key = Account.create().key
+        fresh_key = Account.create().key if fresh_key is None else fresh_key
         state = blind.blind(public, self.client.note_message(epoch, address_of(fresh_key)), self.rng)
         receipt = self.client.deposit(self.account, epoch, keccak(state.blinded.to_bytes(256, "big")))
         pending = Pending(epoch, bytes(fresh_key), state, public, receipt.tx_hash)
