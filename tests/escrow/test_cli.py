@@ -15,6 +15,7 @@ from gridchain.cli import app
 from gridchain.escrow.negotiation.model import CIPHERTEXT_SIZES, ENERGY_STEP_WH, TURNS, amount_of
 from gridchain.escrow.negotiation.service.board import Board
 from gridchain.escrow.negotiation.service.http import board_app
+from gridchain.escrow.scenarios import GAS_WEI, NOTE_COIN, NOTE_FEE
 from gridchain.net.server import LoopbackServer
 from gridchain.store.engine import open_store, sqlite_url
 
@@ -32,14 +33,14 @@ def demo(tmp_path_factory):
 def test_the_demo_settles_every_story_and_conserves_money(demo):
     s, out = demo
     trades = {t["trade"]: t for t in s["trades"]}
-    assert list(trades) == ["a", "b", "c", "c2", "d", "e", "f"]
-    assert len({t["buyer"] for t in s["trades"]} | {t["seller"] for t in s["trades"]}) == 14  # fresh per trade
+    assert list(trades) == ["a", "b", "c", "c2", "d", "e", "f", "g"]
+    assert len({t["buyer"] for t in s["trades"]} | {t["seller"] for t in s["trades"]}) == 16  # fresh per trade
     assert {k: t["signed"] for k, t in trades.items()} == {
         "a": "buyer+seller", "b": "seller+arbiter", "c": "buyer+seller", "c2": "buyer+seller",
-        "d": "buyer+arbiter", "e": "buyer (voucher)", "f": "none (deadline)",
+        "d": "buyer+arbiter", "e": "buyer (voucher)", "f": "none (deadline)", "g": "buyer+seller",
     }  # fmt: skip
     full = {k for k, t in trades.items() if t["paid"] == t["amount"] and t["refunded"] == 0}
-    assert {"a", "b", "c2"} <= full and not {"c", "d", "f"} & full  # e: in full if the meter reached the energy
+    assert {"a", "b", "c2", "g"} <= full and not {"c", "d", "f"} & full  # e: in full if the meter reached the energy
     assert trades["c"]["paid"] == 0 and trades["f"]["paid"] == 0 and trades["c"]["freed"] is True
     assert (trades["c2"]["meter"], trades["c2"]["first_interval"]) == (
         trades["c"]["meter"],
@@ -51,7 +52,7 @@ def test_the_demo_settles_every_story_and_conserves_money(demo):
     for t in s["trades"]:
         assert t["paid"] + t["refunded"] == t["amount"] and t["gas"]["open"] > 21_000 and t["gas"]["settle"] > 21_000
     c = s["conservation"]
-    assert c["ok"] is True and c["held_after"] == [0, 0] and c["opened"] == 7 and c["credited"] == 0
+    assert c["ok"] is True and c["held_after"] == [0, 0] and c["opened"] == 8 and c["credited"] == 0
     for token in ("ETH", "coin"):
         mine = [t for t in s["trades"] if t["token"] == token]
         assert c[token] == {
@@ -70,8 +71,8 @@ def test_the_demo_settles_every_story_and_conserves_money(demo):
 def test_every_trade_is_negotiated_and_opened_on_the_agreed_terms(demo):
     s, _ = demo
     n = s["negotiation"]
-    assert n["board"] == "in-process" and n["listings"] == len(s["trades"]) == 7
-    assert n["envelopes"] == n["board_held"] == TURNS * 7 and len(n["envelope_bytes"]) == 1
+    assert n["board"] == "in-process" and n["listings"] == len(s["trades"]) == 8
+    assert n["envelopes"] == n["board_held"] == TURNS * 8 and len(n["envelope_bytes"]) == 1
     assert n["envelope_bytes"][0] in CIPHERTEXT_SIZES
     prices = set()
     for t in s["trades"]:
@@ -80,7 +81,21 @@ def test_every_trade_is_negotiated_and_opened_on_the_agreed_terms(demo):
         assert 0.8 * g["posted_per_kwh"] <= g["price_per_kwh"] <= 1.2 * g["posted_per_kwh"]  # inside the listing
         assert t["amount"] == amount_of(g["price_per_kwh"], t["energy_wh"]) and t["energy_wh"] % ENERGY_STEP_WH == 0
         prices.add(g["price_per_kwh"])
-    assert len(prices) == 7  # each trade's own price, not the posted one
+    assert len(prices) == 8  # each trade's own price, not the posted one
+
+
+def test_g_buyer_is_paid_by_notes_alone(demo):
+    """g's fresh buyer got nothing but its two notes (the gas note's ETH, the coin note into its escrow balance):
+    no coin of its own before it opened, and after the release it took out exactly the note less the trade."""
+    s, _ = demo
+    g = next(t for t in s["trades"] if t["trade"] == "g")
+    f = g["funded"]
+    assert f["gas_note"] == GAS_WEI - f["gas_fee"] and f["gas_fee"] == GAS_WEI * NOTE_FEE // 10_000
+    assert f["coin_note"] == NOTE_COIN - f["coin_fee"] and f["coin_fee"] == NOTE_COIN * NOTE_FEE // 10_000
+    assert f["eth_after_notes"] == f["gas_note"] and f["coins_held"] == 0
+    assert g["token"] == "coin" and f["change"] == f["coin_note"] - g["amount"] > 0
+    assert f["gas_redeem_gas"] > 21_000 and f["coin_redeem_gas"] > f["gas_redeem_gas"]  # the escrow's deposit
+    assert g["gas"]["open"] < 90_000  # from the escrow balance: no transferFrom
 
 
 def test_the_demo_negotiates_on_a_running_board_over_http(tmp_path):
@@ -104,8 +119,8 @@ def test_the_demo_negotiates_on_a_running_board_over_http(tmp_path):
     assert a["refusals"] == c["refusals"] and a["conservation"]["ok"] and b["conservation"]["ok"]
     assert a["negotiation"]["board"].startswith("http://127.0.0.1:") and "board_held" not in a["negotiation"]
     addresses = [{to_checksum_address(t[k]) for t in x["trades"] for k in ("buyer", "seller")} for x in (a, b, c)]
-    assert all(len(x) == 14 for x in addresses) and not (addresses[0] & addresses[1] or addresses[0] & addresses[2])
-    assert held["listings"] == 14 and held["envelopes"] == a["negotiation"]["envelopes"] * 2 == 2 * TURNS * 7
+    assert all(len(x) == 16 for x in addresses) and not (addresses[0] & addresses[1] or addresses[0] & addresses[2])
+    assert held["listings"] == 16 and held["envelopes"] == a["negotiation"]["envelopes"] * 2 == 2 * TURNS * 8
 
 
 def test_the_tables_fit_80_columns(tmp_path):

@@ -117,7 +117,7 @@ class Demo:
     """The deployed contracts, the keys, and the record of each trade and refusal."""
 
     def __init__(self, gateway: Gateway, config: DemoConfig, board: BoardPort, seeded: bool = True) -> None:
-        self.gateway, self.config = gateway, config
+        self.gateway, self.config, self.seeded = gateway, config, seeded
         self.relayer = gateway.accounts[0]
         self.rng = np.random.default_rng([config.seed, 20])
         self.arbiter_key = key(config.seed, "arbiter")
@@ -162,7 +162,9 @@ class Demo:
         negotiation (`fund`)."""
         self.rogue = key(self.config.seed, "second buyer")
         self.household = key(self.config.seed, "household")
-        self.g_buyer: LocalAccount = Account.from_key(key(self.config.seed, "g buyer"))
+        # a fresh address like the negotiation's: from the seed on the in-process board, else from the OS
+        g_key = key(self.config.seed, "g buyer") if self.seeded else Account.create().key
+        self.g_buyer: LocalAccount = Account.from_key(g_key)
         self.fund(self.rogue, self.household)
 
     def buy_notes(self) -> list[Note]:
@@ -451,6 +453,7 @@ def _run(
 
     progress("g: coin, the buyer's gas and deposit from notes bought days before")
     funded = demo.redeem_notes(notes)  # days after their deposit: the epoch is over
+    funded["eth_after_notes"] = gateway.balance(demo.g_buyer.address)  # the gas note and nothing else
     g, _ = demo.offer_terms("g", 6, meter(6), buyer=demo.g_buyer)
     balance = demo.escrow.coin_balance(g.buyer)
     if balance < g.amount:

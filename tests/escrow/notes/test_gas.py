@@ -15,3 +15,5 @@ def test_measures_each_function_once_per_state():
             first, later = gas[f"{fn}_{token}_first_of_epoch"], gas[f"{fn}_{token}_later"]
             assert 21_000 < later < first, (fn, token, first, later)  # the epoch's first count is a zero word
     assert gas["register_epoch_key"] > 32_000  # a CREATE2 with 257 bytes of code
+    first, later = gas["redeem_escrow_first_of_epoch"], gas["redeem_escrow_later"]
+    assert 21_000 < later < first and later > gas["redeem_coin_later"]  # the escrow's deposit call and its word

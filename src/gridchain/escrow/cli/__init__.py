@@ -127,8 +127,8 @@ def demo_lines(summary: dict) -> list[str]:
                 f"{t['trade']}: the buyer paid with notes a household bought days before (blind-signed);",
                 f"   the relayer redeemed them for fees of {_money('ETH', f['gas_fee'])} ETH and "
                 f"{_money('coin', f['coin_fee'])} coin;",
-                f"   the buyer held {_money('coin', f['coins_held'])} coin, took {_money('coin', f['change'])} "
-                "coin change out",
+                f"   its own coins before it opened: {_money('coin', f['coins_held'])}; change taken out: "
+                f"{_money('coin', f['change'])}",
             ]
         if "vouchers" in t:
             lines.append(

@@ -6,7 +6,9 @@ RSA-2048 key as a CREATE2 data contract; `deposit_*_first_of_epoch` is the epoch
 from zero), `deposit_*_later` the steady state; `redeem_*_first_of_epoch` and `redeem_*_later` a relayer's
 redemption of a note of the day before to a fresh address that has never held anything (for ETH the 25,000
 new-account charge), its fee to the relayer. The coin depositor's allowance is limited (decremented at each
-deposit). Every figure is a receipt's gasUsed under the gateway's hardfork.
+deposit). `deploy_escrow_pool` and `redeem_escrow_*`: a coin pool whose notes pay into the fresh address's coin
+balance in a trade escrow (a balance word that goes from zero: one note per fresh address). Every figure is a
+receipt's gasUsed under the gateway's hardfork.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from gridchain.chain.compiler import compile_contract
 from gridchain.chain.gateway import Gateway
 from gridchain.crypto import blind
 from gridchain.crypto.keys import address_of, sign_digest
+from gridchain.escrow.client import EscrowClient
 from gridchain.escrow.notes.client import NotesClient
 from gridchain.escrow.notes.model import EPOCH_SECONDS, ETH, ZERO
 from gridchain.experiments.gas_report import GasReportConfig
@@ -43,22 +46,35 @@ def measure_functions(gateway: Gateway, key: blind.PrivateKey | None = None) -> 
     assert coin_at is not None
     eth_pool, eth_deploy = NotesClient.deploy(gateway, deployer, ETH, DENOM_WEI, deployer)
     coin_pool, coin_deploy = NotesClient.deploy(gateway, deployer, coin_at, DENOM_COIN, deployer)
+    metering_at = gateway.deploy(compile_contract("metering"), [0], deployer).contract_address
+    escrow, _ = EscrowClient.deploy(gateway, deployer, str(metering_at), coin_at)
+    escrow_pool, escrow_deploy = NotesClient.deploy(gateway, deployer, coin_at, DENOM_COIN, deployer, escrow.address)
     gateway.transact(coin, coin_at, "mint", [depositor, 100 * DENOM_COIN], deployer)
-    gateway.transact(coin, coin_at, "approve", [coin_pool.address, 100 * DENOM_COIN], depositor)
-    gas = {"deploy_eth_pool": eth_deploy.gas_used, "deploy_coin_pool": coin_deploy.gas_used}
+    gas = {
+        "deploy_eth_pool": eth_deploy.gas_used,
+        "deploy_coin_pool": coin_deploy.gas_used,
+        "deploy_escrow_pool": escrow_deploy.gas_used,
+    }
     epoch = gateway.now() // EPOCH_SECONDS
     gas["register_epoch_key"] = eth_pool.register_epoch_key(deployer, epoch, key.public).gas_used
-    coin_pool.register_epoch_key(deployer, epoch, key.public)
+    for pool in (coin_pool, escrow_pool):
+        gateway.transact(coin, coin_at, "approve", [pool.address, 50 * DENOM_COIN], depositor)
+        pool.register_epoch_key(deployer, epoch, key.public)
     count = iter(range(1000))
-    notes: dict[str, list[bytes]] = {"eth": [], "coin": []}
-    for name, pool in (("eth", eth_pool), ("coin", coin_pool)):
+    pools = (("eth", eth_pool), ("coin", coin_pool), ("escrow", escrow_pool))
+    notes: dict[str, list[bytes]] = {"eth": [], "coin": [], "escrow": []}
+    for name, pool in pools[:2]:
         for label in ("first_of_epoch", "later", "later", "later"):
             n = next(count)
             receipt = pool.deposit(depositor, epoch, keccak(text=f"blinded {n}"))  # the issuer's part is off chain
             gas.setdefault(f"deposit_{name}_{label}", receipt.gas_used)
             notes[name].append(fresh_key(n))
+    for _ in range(2):  # an escrow pool's deposits are a coin pool's
+        n = next(count)
+        escrow_pool.deposit(depositor, epoch, keccak(text=f"blinded {n}"))
+        notes["escrow"].append(fresh_key(n))
     gateway.advance_time(EPOCH_SECONDS - gateway.now() % EPOCH_SECONDS + 60)
-    for name, pool in (("eth", eth_pool), ("coin", coin_pool)):
+    for name, pool in pools:
         for label, fresh in zip(("first_of_epoch", "later"), notes[name], strict=False):
             token = key.power(pool.note_message(epoch, address_of(fresh)))
             consent = sign_digest(fresh, pool.redemption_hash(epoch, FEE, ZERO))
