@@ -28,10 +28,15 @@ REASONS = {
 
 
 @pytest.fixture(scope="module")
-def demo():
-    r = runner.invoke(app, ["v2v", "escrow-demo", "--seed", "5", "--json"])
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("v2v")
+    r = runner.invoke(app, ["v2v", "escrow-demo", "--seed", "5", "--json", "--out", str(out)])
     assert r.exit_code == 0, r.stderr
-    return json.loads(r.stdout)
+    s = json.loads(r.stdout)
+    assert s["files"] == [str(out / "v2v_escrow_p4_coin_s5.json"), str(out / "v2v_escrow_p4_coin_s5.png")]
+    assert json.loads((out / "v2v_escrow_p4_coin_s5.json").read_text()) == {k: v for k, v in s.items() if k != "files"}
+    assert (out / "v2v_escrow_p4_coin_s5.png").stat().st_size > 10_000  # the bids per auction, drawn
+    return s
 
 
 def check_summary(s: dict) -> None:
@@ -115,13 +120,13 @@ def test_other_seeds_and_sizes_settle_too(seed, providers, token):
     check_summary(scenarios.run(BoaGateway(accounts=1), scenarios.DemoConfig(seed, providers, token=token)))
 
 
-def test_the_demo_reads_at_80_columns():
-    r = runner.invoke(app, ["v2v", "escrow-demo", "--seed", "5"])
+def test_the_demo_reads_at_80_columns(tmp_path):
+    r = runner.invoke(app, ["v2v", "escrow-demo", "--seed", "5", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert max(map(len, lines)) <= 80
+    assert max(map(len, lines[:-2])) <= 80 and lines[-1].startswith("wrote ")  # a long temporary folder's name
     assert any("refused: offer not signed by the meter's owner" in line for line in lines)
-    assert lines[-1].endswith("conserved")
+    assert lines[-3].endswith("conserved")
 
 
 @pytest.mark.parametrize(
@@ -133,15 +138,21 @@ def test_bad_input_exits_2_naming_the_option(args, option):
     assert r.exit_code == 2 and r.stderr.startswith(f"error: {option}") and len(r.stderr.splitlines()) == 1
 
 
+def test_an_unwritable_out_folder_is_bad_input(tmp_path):
+    (tmp_path / "file").write_text("")
+    r = runner.invoke(app, ["v2v", "escrow-demo", "--out", str(tmp_path / "file" / "sub")])
+    assert r.exit_code == 2 and r.stderr.startswith("error: --out")
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("token", ["coin", "ETH"])
-def test_the_demo_on_anvil_settles_as_on_the_embedded_chain(token):
+def test_the_demo_on_anvil_settles_as_on_the_embedded_chain(token, tmp_path):
     """Over JSON-RPC (anvil, Osaka): the fresh keys funded by the relayer, the node's clock moved; the same bids,
     winners and money as on the embedded chain (the coin measured from its Transfer logs, ETH from balances plus
     the fee the claiming seller paid)."""
     from gridchain.chain.anvil import start_anvil
 
-    args = ["v2v", "escrow-demo", "--seed", "5", "--token", token, "--json"]
+    args = ["v2v", "escrow-demo", "--seed", "5", "--token", token, "--json", "--out", str(tmp_path)]
     embedded = runner.invoke(app, args)
     assert embedded.exit_code == 0, embedded.stderr
     with start_anvil(hardfork="osaka", accounts=1) as node:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from gridchain.errors import InputError
 from gridchain.ui.chain_options import RPC_URL, confirm_clock_moves, rpc_gateway
 from gridchain.ui.console import emit
-from gridchain.ui.errors import bad_input_exits
+from gridchain.ui.errors import bad_input_exits, make_out_dir
+from gridchain.ui.results import write_results
 
 ACCOUNTS = 1  # the relayer (deployer, funder, submitter); the parties are fresh keys
 
@@ -19,6 +22,7 @@ def escrow_demo(
     token: str = typer.Option("coin", "--token", help="What the consumer pays in: coin or ETH (any case)."),
     rpc_url: str = RPC_URL,
     yes: bool = typer.Option(False, "--yes", help="Move a node's clock (to 2030 and days on) even if it has blocks."),
+    out: Path = typer.Option(Path("results/v2v"), "--out", help="Folder for v2v_escrow_<config>.json and .png."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object on stdout."),
 ) -> None:
     """A V2V reverse auction (Abou El Houda et al.) whose sealed bids are binding trade-escrow offers.
@@ -33,12 +37,12 @@ def escrow_demo(
     the same energy elsewhere first, the escrow refuses the consumer's open of its offer and the consumer opens the
     next lowest, whose delivery falls short: the arbiter and the consumer resolve a split. Prints the bids, the
     winners, the settlements, the gas of open / claim / resolve and the conservation check. Embedded chain unless
-    --rpc-url names a node.
+    --rpc-url names a node. Writes the summary (JSON) and a figure of each auction's bids to --out.
 
     Example: gridchain v2v escrow-demo --seed 3 --token ETH
     """
     from gridchain.chain.boa_gateway import BoaGateway
-    from gridchain.v2v.escrowed import scenarios
+    from gridchain.v2v.escrowed import plots, scenarios
 
     try:
         config = scenarios.DemoConfig(seed, providers, token={"eth": "ETH"}.get(token.lower(), token))
@@ -46,11 +50,14 @@ def escrow_demo(
         raise InputError(f"--{e.field}", e.reason) from None
     if rpc_url and not rpc_url.startswith(("http://", "https://")):
         raise InputError("--rpc-url", f"{rpc_url!r} is not an http:// or https:// URL")
+    make_out_dir(out)
     gateway = rpc_gateway(rpc_url, None, ACCOUNTS) if rpc_url else BoaGateway(accounts=ACCOUNTS)
     if rpc_url:
         confirm_clock_moves(gateway, yes, "to 2030-01-01 and days on")
     summary = scenarios.run(gateway, config, lambda step: typer.echo(step, err=True))
-    emit(as_json, summary, demo_lines(summary))
+    written = write_results(out, config.name, summary, lambda path: plots.demo_figure(summary, path))
+    files = [str(p) for p in written]
+    emit(as_json, summary | {"files": files}, demo_lines(summary) + [f"wrote {f}" for f in files])
 
 
 def _money(token: str, amount: int) -> str:
