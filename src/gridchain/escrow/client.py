@@ -4,11 +4,12 @@ calls that open and settle a trade, and the accounts' coin balances in the escro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from eth_utils import to_checksum_address
 
 from gridchain.chain.client import ContractClient
+from gridchain.chain.compiler import compile_contract
 from gridchain.chain.gateway import Gateway, Receipt
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import Key, normalize_signature, recover_digest, sign_digest
@@ -25,6 +26,24 @@ class EscrowClient(ContractClient):
     def deploy(cls, gateway: Gateway, deployer: str, metering: str, coin: str) -> tuple[EscrowClient, Receipt]:
         """Deploy an escrow reading meters from `metering` and taking `coin` besides ETH (nobody owns it)."""
         return cls._deploy(gateway, deployer, [metering, coin])
+
+    @classmethod
+    def deploy_with_meters(
+        cls, gateway: Gateway, deployer: str, meters: Sequence[str], owners: Sequence[str]
+    ) -> tuple[EscrowClient, str, str, dict[str, int]]:
+        """What the demos run on: a metering contract with `meters` registered (meter i owned by owners[i], at site
+        i), the energy coin, and an escrow over both; (escrow, metering address, coin address, deployment gas by
+        contract). The metering contract's and the coin's artifacts are `compile_contract`'s."""
+        metering_artifact, coin_artifact = compile_contract("metering"), compile_contract("energy_coin")
+        metering = gateway.deploy(metering_artifact, [0], deployer)
+        coin = gateway.deploy(coin_artifact, ["gridchain energy coin", "GEC"], deployer)
+        assert metering.contract_address is not None and coin.contract_address is not None
+        metering_at, coin_at = metering.contract_address, coin.contract_address
+        for i, (meter, owner) in enumerate(zip(meters, owners, strict=True)):
+            gateway.transact(metering_artifact, metering_at, "register_meter", [meter, owner, 1, i], deployer)
+        escrow, receipt = cls.deploy(gateway, deployer, metering_at, coin_at)
+        gas = {"metering": metering.gas_used, "coin": coin.gas_used, "escrow": receipt.gas_used}
+        return escrow, metering_at, coin_at, gas
 
     def domain(self) -> eip712.Domain:
         return domain(self.chain_id(), self.address)

@@ -37,11 +37,9 @@ the seeded ones before, so only the prices, amounts and stories repeat there).
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,7 +54,7 @@ from gridchain.crypto import blind
 from gridchain.crypto.keys import Key, address_of
 from gridchain.escrow.client import EscrowClient
 from gridchain.escrow.model import ARBITER, BUYER, ETH, INTERVAL_S, SELLER, Terms
-from gridchain.escrow.negotiated import Deal, Negotiation, quantised
+from gridchain.escrow.negotiated import Deal, Negotiation, local_board, quantised
 from gridchain.escrow.negotiation.parties import BoardPort
 from gridchain.escrow.notes.client import NotesClient
 from gridchain.escrow.notes.parties import Depositor, Issuer, Note, Relayer
@@ -139,21 +137,13 @@ class Demo:
     # -- setting up ------------------------------------------------------------------------------------------
     def deploy(self) -> None:
         g, r = self.gateway, self.relayer
-        metering = g.deploy(self.metering, [0], r)
-        coin = g.deploy(self.coin, ["gridchain energy coin", "GEC"], r)
-        assert metering.contract_address is not None and coin.contract_address is not None
-        self.metering_at, self.coin_at = metering.contract_address, coin.contract_address
-        for j, meter in enumerate(self.meters):
-            g.transact(
-                self.metering, self.metering_at, "register_meter", [meter, address_of(self.owner_keys[j]), 1, j], r
-            )
-        self.escrow, escrow = EscrowClient.deploy(g, r, self.metering_at, self.coin_at)
+        owners = [address_of(k) for k in self.owner_keys]
+        self.escrow, self.metering_at, self.coin_at, gas = EscrowClient.deploy_with_meters(g, r, self.meters, owners)
         # g's notes: an ETH pool of gas money, and an escrow pool of coins (its notes pay into escrow balances);
         # the relayer's account is their issuer here (the operator's signing service)
         self.gas_pool, gas_pool = NotesClient.deploy(g, r, ETH, GAS_WEI, r)
         self.coin_pool, coin_pool = NotesClient.deploy(g, r, self.coin_at, NOTE_COIN, r, self.escrow.address)
-        self.gas = {"metering": metering.gas_used, "coin": coin.gas_used, "escrow": escrow.gas_used,
-                    "gas_notes": gas_pool.gas_used, "coin_notes": coin_pool.gas_used}  # fmt: skip
+        self.gas = gas | {"gas_notes": gas_pool.gas_used, "coin_notes": coin_pool.gas_used}
         self.base = (g.now() // INTERVAL_S // 256 + 1) * 256  # the next lock word's first interval
 
     def parties(self) -> None:
@@ -352,18 +342,10 @@ def run(
     in-process board on a temporary store; `board_url` names a given one in the summary); the summary."""
     if board is not None:
         return _run(gateway, config, board, progress, board_url or "given")
-    from gridchain.escrow.negotiation.service.board import Board
-    from gridchain.store.engine import open_store, sqlite_url
-
-    with tempfile.TemporaryDirectory(prefix="gridchain-board-") as folder:
-        store = open_store(sqlite_url(Path(folder) / "board.db"))
-        try:
-            local = Board(store, clock=lambda: float(gateway.now()))  # the chain's time, as the parties'
-            summary = _run(gateway, config, local, progress, "in-process")
-            summary["negotiation"]["board_held"] = local.counts()["envelopes"]
-            return summary
-        finally:
-            store.close()
+    with local_board(lambda: float(gateway.now())) as local:  # the chain's time, as the parties'
+        summary = _run(gateway, config, local, progress, "in-process")
+        summary["negotiation"]["board_held"] = local.counts()["envelopes"]  # type: ignore[attr-defined]
+        return summary
 
 
 def _run(

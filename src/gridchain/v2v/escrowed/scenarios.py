@@ -101,19 +101,13 @@ class Demo:
         self.others: list[dict[str, Any]] = []  # trades outside the auctions (B's winner selling elsewhere)
 
     def deploy(self) -> dict[str, int]:
-        g, r = self.gateway, self.relayer
-        metering = g.deploy(self.metering, [0], r)
-        coin = g.deploy(self.coin, ["gridchain energy coin", "GEC"], r)
-        assert metering.contract_address is not None and coin.contract_address is not None
-        self.metering_at, self.coin_at = metering.contract_address, coin.contract_address
-        for i, meter in enumerate(self.meters):
-            g.transact(
-                self.metering, self.metering_at, "register_meter", [meter, address_of(self.owner_keys[i]), 1, i], r
-            )
-        self.escrow, escrow = EscrowClient.deploy(g, r, self.metering_at, self.coin_at)
+        owners = [address_of(k) for k in self.owner_keys]
+        self.escrow, self.metering_at, self.coin_at, gas = EscrowClient.deploy_with_meters(
+            self.gateway, self.relayer, self.meters, owners
+        )
         self.token = ETH if self.config.token == "ETH" else self.coin_at.lower()
         self.party = self.escrow
-        return {"metering": metering.gas_used, "coin": coin.gas_used, "escrow": escrow.gas_used}
+        return gas
 
     def meter_owner(self, meter: str) -> str:
         """METERING.meter(meter)'s owner, read from the chain (the zero address: not registered)."""
