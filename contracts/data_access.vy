@@ -15,7 +15,7 @@
         submit it (`grant`), once. The household revokes it, itself (`revoke`) or by its signature of
         Revoke(bytes32 grant) (`revoke_signed`), before or after it was submitted: a revoked id is never granted
         again, so the grantee cannot replay a revoked grant's signature. The terms live in the id and the
-        `Granted` event; storage keeps one word per grant: when it was granted, its expiry, when it was revoked.
+        `Granted` event (all of them: anyone can rebuild the id); storage keeps one word per grant: when it was granted, its expiry, when it was revoked.
 
         Processing nodes record every access in the household's thread (`Access` records; the consensus nodes
         attest batches of them on `access_log`, a hash chain of Merkle roots). Anyone holding an attested record
@@ -107,6 +107,7 @@ event Granted:
     lastDay: uint64
     purpose: bytes32
     expiry: uint64
+    salt: bytes32
 
 event Revoked:
     grant: indexed(bytes32)
@@ -177,6 +178,7 @@ def grant(g: Grant, signature: Bytes[65]) -> bytes32:
         lastDay=g.lastDay,
         purpose=g.purpose,
         expiry=g.expiry,
+        salt=g.salt,
     )
     return gid
 

@@ -10,7 +10,7 @@ from eth_utils import keccak
 from gridchain.crypto.keys import address_of, sign_digest
 from gridchain.monitoring.model.audit import BAD_BATCH, BROKEN_LINK, MISSING, UNATTESTED, audit
 from gridchain.monitoring.model.consent import ConsentModel, Grant
-from gridchain.monitoring.model.records import Access, Batch, Thread, next_record, purpose_tag
+from gridchain.monitoring.model.records import Access, RecordBatch, Thread, next_record, purpose_tag
 
 DAY = 86_400
 T0 = 400 * DAY
@@ -50,7 +50,7 @@ class World:
         records = self.thread.records if records is None else records
         out = []
         for i in range(0, len(records), size):
-            b = Batch(i // size, tuple(records[i : i + size]))
+            b = RecordBatch(i // size, tuple(records[i : i + size]))
             out.append((b, b.root()))
         return out
 

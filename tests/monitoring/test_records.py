@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from gridchain.monitoring.model.records import (
     ZERO32,
     Access,
-    Batch,
+    RecordBatch,
     Thread,
     ThreadError,
     chain_head,
@@ -78,7 +78,7 @@ def test_removing_a_record_breaks_the_thread():
 def test_every_record_of_a_batch_proves_into_its_root_and_no_other(n, data):
     t = Thread(H)
     records = tuple(next_record(t, **fields(i)) for i in range(n))
-    batch = Batch(0, records)
+    batch = RecordBatch(0, records)
     root = batch.root()
     i = data.draw(st.integers(0, n - 1))
     assert in_root(records[i], batch.proof(i), root)
@@ -94,7 +94,7 @@ def test_the_head_chain_is_keccak_of_head_and_root():
 
 def test_an_empty_batch_has_no_root():
     with pytest.raises(ValueError, match="at least one record"):
-        Batch(0, ()).root()
+        RecordBatch(0, ()).root()
 
 
 def test_a_purpose_is_a_tag_of_its_text():

@@ -119,6 +119,7 @@ class Consent(Mirrored):
             "lastDay": g.last_day,
             "purpose": g.purpose,
             "expiry": g.expiry,
+            "salt": g.salt,
         }
         assert self.events["Granted"] == [ev]
         self.check()

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gridchain.monitoring.model.consent import REASONS, ConsentError, ConsentModel, Grant
-from gridchain.monitoring.model.records import ZERO32, Access, Batch
+from gridchain.monitoring.model.records import ZERO32, Access, RecordBatch
 
 MISSING = "missing record"
 BROKEN_LINK = "broken link"
@@ -62,7 +62,7 @@ class Alert:
 def audit(
     consent: ConsentModel,
     terms: Mapping[bytes, Grant],
-    batches: Sequence[tuple[Batch, bytes]],
+    batches: Sequence[tuple[RecordBatch, bytes]],
     threads: Mapping[str, Sequence[Access]] = {},
     pending: Iterable[bytes] = (),
 ) -> list[Alert]:

@@ -126,7 +126,7 @@ def next_record(thread: Thread, **fields) -> Access:
 
 
 @dataclass(frozen=True)
-class Batch:
+class RecordBatch:
     """Records attested together: the Merkle root over their leaves, in this order."""
 
     index: int
