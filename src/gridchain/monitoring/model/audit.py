@@ -7,8 +7,8 @@ Two kinds of alert (`Alert.on_chain`):
   the contract's `Breach` event is the alert;
 - what no contract can judge, a notification to the household: a record missing from the thread (a gap in its
   seq numbers or a broken `prev` link among the attested records), a record the processing node shows that no
-  attested batch holds (after the grace the consensus nodes have to attest it), or a batch whose records do not
-  make its attested root.
+  attested batch holds (after the grace the consensus nodes have to attest it; the first such record of a
+  thread: what follows it diverges too), or a batch whose records do not make its attested root.
 
 `audit` is pure: it takes the grant states as the chain holds them (a `ConsentModel` filled from the contract's
 events), the batches the consensus nodes published with their attested roots, and the threads as the processing
@@ -29,6 +29,7 @@ BROKEN_LINK = "broken link"
 UNATTESTED = "unattested record"
 BAD_BATCH = "batch does not make its root"
 NOTIFIED = (MISSING, BROKEN_LINK, UNATTESTED, BAD_BATCH)
+ANY_TERMS = Grant("0x" + "00" * 20, "0x" + "00" * 20, 0, 0, ZERO32, 0, ZERO32)  # for a grant never submitted
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,9 @@ def audit(
     grace = set(pending)
     for household, records in sorted(threads.items()):
         seen = attested.get(household.lower(), {})
-        for r in records:
-            leaf = r.leaf()
-            if leaf in grace:
-                continue
+        for r in records:  # the first record the log does not hold as shown: one alert, what follows diverges too
             held = seen.get(r.seq)
-            if held is None or held[0].leaf() != leaf:
+            if r.leaf() not in grace and (held is None or held[0].leaf() != r.leaf()):
                 alerts.append(
                     Alert(
                         UNATTESTED,
@@ -102,13 +100,14 @@ def audit(
                         r,
                     )
                 )
+                break
     return alerts
 
 
 def _judge(consent: ConsentModel, terms: Mapping[bytes, Grant], r: Access) -> int:
     g = terms.get(r.grant)
     if g is None:  # never granted: the contract reports it with any terms
-        return consent.breach_of(r, _ANY) if consent.state(r.grant).granted_at == 0 else 0
+        return consent.breach_of(r, ANY_TERMS) if consent.state(r.grant).granted_at == 0 else 0
     try:
         return consent.breach_of(r, g)
     except ConsentError:
@@ -157,6 +156,3 @@ def _why(r: Access, reason: int, terms: Mapping[bytes, Grant]) -> str:
     if g is None:
         return f"{what} under grant 0x{r.grant.hex()[:12]}..., which the household never granted"
     return f"{what} at {r.time} under grant 0x{r.grant.hex()[:12]}... ({REASONS[reason]})"
-
-
-_ANY = Grant("0x" + "00" * 20, "0x" + "00" * 20, 0, 0, ZERO32, 0, ZERO32)
