@@ -30,6 +30,7 @@ from gridchain.market.feeder import cli as market_feeder_cli
 from gridchain.market.petcon import cli as petcon_cli
 from gridchain.metering import cli as metering_cli
 from gridchain.metering.nilm import cli as nilm_cli
+from gridchain.monitoring import cli as monitoring_cli
 from gridchain.ui.help import HelpGroup
 from gridchain.v2v import cli as v2v_cli
 
@@ -46,6 +47,7 @@ FEATURES = (
     market_cli,
     market_feeder_cli,
     escrow_cli,
+    monitoring_cli,
 )
 
 app = typer.Typer(

@@ -59,20 +59,21 @@ class Breach:
     """An injected breach: on `day`, against `household`; the alert kind the monitor must raise for it."""
 
     day: int
+    how: str  # what the rogue node does (`_Month._inject`)
     name: str
     kind: str
     household: int
 
 
 BREACHES = (
-    Breach(5, "a data broker never granted", "not granted", 1),
-    Breach(8, "billing data for marketing", "another purpose", 1),
-    Breach(11, "the researcher after the revocation", "after revocation", 0),
-    Breach(15, "the aggregator under another household's grant", "wrong party", 2),
-    Breach(17, "the researcher beyond its days", "out of range", 2),
-    Breach(18, "a record withheld from the consensus nodes", "unattested record", 3),
-    Breach(22, "the researcher after the expiry", "after expiry", 1),
-    Breach(25, "a record altered after attestation", "unattested record", 0),
+    Breach(5, "broker", "a data broker never granted", "not granted", 1),
+    Breach(8, "purpose", "billing data for marketing", "another purpose", 1),
+    Breach(11, "revoked", "the researcher after the revocation", "after revocation", 0),
+    Breach(15, "party", "the aggregator under another household's grant", "wrong party", 2),
+    Breach(17, "range", "the researcher beyond its days", "out of range", 2),
+    Breach(18, "withhold", "a record withheld from the consensus nodes", "unattested record", 3),
+    Breach(22, "expired", "the researcher after the expiry", "after expiry", 1),
+    Breach(25, "alter", "a record altered after attestation", "unattested record", 0),
 )
 
 
@@ -129,6 +130,7 @@ class GranteeState:
 class MonthResult:
     config: MonthConfig
     accesses: int = 0
+    access_days: list[int] = field(default_factory=list)  # the day of every access served (breaches too)
     refused: list[str] = field(default_factory=list)
     batches: int = 0
     records_attested: int = 0
@@ -161,6 +163,7 @@ class MonthResult:
         return {
             "config": vars(self.config),
             "accesses": self.accesses,
+            "access_days": self.access_days,
             "refused": self.refused,
             "batches": self.batches,
             "records_attested": self.records_attested,
@@ -314,6 +317,7 @@ class _Month:
                 self.result.refused.append(f"day {day} {name} household {i}: {e}")
                 continue
             self.result.accesses += 1
+            self.result.access_days.append(day)
             self._open(name, self.households[i].address, served.blobs, request.grant)
 
     def _open(self, name: str, household: str, blobs, gid: bytes) -> None:
@@ -330,34 +334,36 @@ class _Month:
     def _inject(self, breach: Breach, data_day: int) -> None:
         d0, h = self.d0, self.households[breach.household]
         seq = None
-        if breach.kind == "not granted":
+        if breach.how == "broker":
             request = DataRequest(keccak(text="no such grant"), data_day, data_day, MARKETING, self.clock())
             seq = self.node.serve_anyway(h.address, self.grantees["broker"].party.address, request).record.seq
-        elif breach.kind == "another purpose":
+        elif breach.how == "purpose":
             g = self.grants[("utility", breach.household)]
             request, _ = self._request("utility", g, data_day, data_day, MARKETING)
             seq = self.node.serve_anyway(h.address, g.grantee, request).record.seq
-        elif breach.kind in ("after revocation", "after expiry"):
+        elif breach.how in ("revoked", "expired"):
             g = self.grants[("researcher", breach.household)]
             request, _ = self._request("researcher", g, d0, d0 + 6)
             seq = self.node.serve_anyway(h.address, g.grantee, request).record.seq
-        elif breach.kind == "wrong party":
+        elif breach.how == "party":
             g = self.grants[("aggregator", (breach.household + 1) % len(self.households))]
             request, _ = self._request("aggregator", g, data_day, data_day)
             seq = self.node.serve_anyway(h.address, g.grantee, request).record.seq
-        elif breach.kind == "out of range":
+        elif breach.how == "range":
             g = self.grants[("researcher", breach.household)]
             request, _ = self._request("researcher", g, g.last_day - 1, g.last_day + 2)
             seq = self.node.serve_anyway(h.address, g.grantee, request).record.seq
-        elif breach.day == 18:  # withheld: an honest-looking access whose record never reaches the nodes
+        elif breach.how == "withhold":  # withheld: an honest-looking access whose record never reaches the nodes
             g = self.grants[("utility", breach.household)]
             request, signature = self._request("utility", g, data_day - 1, data_day - 1)
             seq = self.node.serve(request, signature, g).record.seq
             self.node.withhold_last()
-        else:  # altered after attestation: the thread the node shows rewrites an early record
+        else:  # "alter": after attestation: the thread the node shows rewrites an early record
             seq = 1
             self.node.alter(h.address, seq, purpose=BILLING, grantee=self.grantees["utility"].party.address)
         self.result.injected.append((breach, h.address.lower(), seq))
+        if breach.how != "alter":
+            self.result.access_days.append(breach.day)
 
     def _attest(self) -> None:
         receipt = self.attestor.attest(self.node.take())
