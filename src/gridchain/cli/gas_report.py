@@ -30,6 +30,7 @@ from gridchain.market import gas as market_gas
 from gridchain.market.petcon.escrow import gas as petcon_escrow_gas
 from gridchain.market.settlement import gas as market_settlement_gas
 from gridchain.metering import gas as metering_gas
+from gridchain.monitoring import gas as monitoring_gas
 from gridchain.ui.errors import bad_input_exits, make_out_dir
 from gridchain.ui.results import write_results
 from gridchain.v2v import gas as v2v_gas
@@ -46,6 +47,7 @@ SECTIONS = (
     governance_gas,
     escrow_gas,
     notes_gas,
+    monitoring_gas,
 )  # the gas report's registry: a new system adds its gas.py
 
 Chain = StrEnum("Chain", {"embedded": "embedded", "anvil": "anvil"})
