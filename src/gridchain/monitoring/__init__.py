@@ -1,0 +1,1 @@
+"""GridMonitoring (issue 21): consumer-controlled, audited access to meter data."""
