@@ -8,7 +8,8 @@
 - `MeterGateway`: the AMI head-end: collects signed readings, anchors one Merkle root per meter per day (for
   the meters the utility assigned to it), and keeps the archive from which anyone can prove a reading
   (`proof`, `gridchain meter prove`); a day it anchored wrong is corrected with the meter's signed root
-  (`correct`).
+  (`correct`). Given a `sealer` (e.g. gridchain.monitoring.vault.HouseholdSealer), it seals each day it anchors to
+  the meter's household and keeps only the sealed bytes: proofs of that day are then the key holder's.
 
 Units: energy [Wh], reactive energy [varh], times [s].
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import address_of, normalize_signature, parse_signature, sign_digest
@@ -165,19 +166,31 @@ class ChargePointMeter:
 
 
 # -- the gateway ------------------------------------------------------------------------------------------
+Sealer = Callable[[str, int, bytes, list[SignedReading]], bytes]  # (meter, day, root, readings) -> sealed bytes
+
+
 class MeterGateway:
     """Collects signed readings per meter and day, anchors each day's Merkle root once, proves readings.
 
     With `store`, the readings it keeps and the roots it anchors are written to it (an anchor's intent before its
     transaction is sent); `restore()` reads them back, checking each intent on chain, so that a restarted gateway
-    proves what it anchored before and never anchors a day twice."""
+    proves what it anchored before and never anchors a day twice.
 
-    def __init__(self, client: MeteringClient, account: str, store: MeteringStore | None = None) -> None:
+    With `sealer`, each day is sealed before its root is sent (a meter the sealer refuses anchors nothing), and
+    once anchored only the sealed bytes are kept (`sealed`; in the store, where the day's readings are deleted in
+    the same transaction): the gateway no longer proves that day (`gridchain.monitoring.vault.prove` does, for
+    whoever holds its key). A restart seals the anchored days whose readings it still finds in the clear."""
+
+    def __init__(
+        self, client: MeteringClient, account: str, store: MeteringStore | None = None, sealer: Sealer | None = None
+    ) -> None:
         self.client = client
         self.account = account
         self.store = store
+        self.sealer = sealer
         self.readings: dict[tuple[str, int], dict[int, SignedReading]] = defaultdict(dict)  # (meter, day) -> t ->
         self.anchored: dict[tuple[str, int], tuple[bytes, str]] = {}  # (meter, day) -> (root, tx hash)
+        self.sealed: dict[tuple[str, int], bytes] = {}  # (meter, day) -> the sealer's bytes (no readings kept)
 
     def restore(self) -> int:
         """Read the store's readings and anchors back; an anchor sent but not confirmed counts if the chain has
@@ -193,7 +206,21 @@ class MeterGateway:
                     continue
                 self.store.put_anchor(meter, day, root, leaves, "anchored", tx_hash)
             self.anchored[(meter, day)] = (root, tx_hash or "")
+        for meter, day, blob in self.store.sealed_days():
+            self.sealed[(meter, day)] = blob
+            self.readings.pop((meter, day), None)
+        if self.sealer is not None:  # anchored, then killed before its day was sealed
+            for key in [k for k in self.anchored if k not in self.sealed and self.readings.get(k)]:
+                ordered, _ = self._leaves(key)
+                self._keep_sealed(key, self.sealer(key[0], key[1], self.anchored[key][0], ordered))
         return len(self.anchored)
+
+    def _keep_sealed(self, key: tuple[str, int], blob: bytes) -> None:
+        """Keep only the sealed day: in the store (its readings deleted there at once) and here."""
+        if self.store is not None:
+            self.store.put_sealed_day(key[0], key[1], blob)
+        self.sealed[key] = blob
+        self.readings.pop(key, None)
 
     def collect(self, signed: Iterable[SignedReading]) -> int:
         """Keep readings whose signature recovers to their meter (others, and malformed ones, are dropped);
@@ -233,14 +260,17 @@ class MeterGateway:
         key = (meter.lower(), day)
         if not self.readings.get(key):
             raise ValueError(f"day: no readings of meter {meter} on day {day}")
-        _, leaves = self._leaves(key)
+        ordered, leaves = self._leaves(key)
         root = m.merkle_root(leaves)
+        blob = None if self.sealer is None else self.sealer(key[0], day, root, ordered)  # before anything is sent
         if self.store is not None:  # the intent, before the transaction
             self.store.put_anchor(key[0], day, root, len(leaves), "anchoring", None)
         receipt = self.client.anchor_root(self.account, meter, day, root, len(leaves))
         if self.store is not None:
             self.store.put_anchor(key[0], day, root, len(leaves), "anchored", receipt.tx_hash)
         self.anchored[key] = (root, receipt.tx_hash)
+        if blob is not None:
+            self._keep_sealed(key, blob)
         return receipt
 
     def correct(self, meter: str, day: int, readings: Iterable[SignedReading], day_root: m.DayRoot, signature: bytes):
@@ -258,15 +288,23 @@ class MeterGateway:
         leaves = [eip712.digest(domain, kept[t].reading) for t in sorted(kept)]
         if not leaves or m.merkle_root(leaves) != day_root.root or (day_root.meter.lower(), day_root.period) != key:
             raise ValueError(f"day_root: not the root of these readings of meter {meter} on day {day}")
+        ordered = [kept[t] for t in sorted(kept)]
+        blob = None if self.sealer is None else self.sealer(key[0], day, day_root.root, ordered)
         receipt = self.client.anchor_signed_root(self.account, day_root, signature)
         self.readings[key] = kept
         self.anchored[key] = (day_root.root, receipt.tx_hash)
+        if blob is not None:
+            self._keep_sealed(key, blob)
         return receipt
 
     def proof(self, meter: str, interval_start: int) -> ReadingProof:
         key = (meter.lower(), interval_start // m.PERIOD_S)
         if key not in self.anchored:
             raise ValueError(f"interval_start: day {key[1]} of meter {meter} is not anchored")
+        if key in self.sealed:
+            raise InputError(
+                "interval_start", f"day {key[1]} of meter {meter} is sealed to its household: its key holder proves it"
+            )
         ordered, leaves = self._leaves(key)
         times = [s.reading.interval_start for s in ordered]
         if interval_start not in times:
@@ -275,9 +313,14 @@ class MeterGateway:
         return ReadingProof(ordered[i], tuple(m.merkle_proof(leaves, i)), key[1], self.anchored[key][0])
 
     def archive(self) -> dict:
-        """Everything needed to prove any anchored reading later, as JSON-able data."""
+        """Everything needed to prove any anchored reading later, as JSON-able data (a sealed day: its sealed bytes
+        and no readings)."""
         out = []
         for key, (root, tx) in sorted(self.anchored.items()):
+            if key in self.sealed:
+                sealed = "0x" + self.sealed[key].hex()
+                out.append({"meter": key[0], "day": key[1], "root": "0x" + root.hex(), "tx": tx, "sealed": sealed})
+                continue
             ordered, _ = self._leaves(key)
             out.append(
                 {

@@ -1,5 +1,6 @@
 """Metering's durable state (schema `metering`): the roaming sessions a host's stations admitted, from intent to
-settlement, and the meter gateway's signed readings and anchored day roots (from which any proof is rebuilt).
+settlement, and the meter gateway's signed readings and anchored day roots (from which any proof is rebuilt), or,
+for a gateway that seals, each anchored day's sealed bytes in place of its readings (`put_sealed_day`).
 
 A session row moves `reserving` (written before the reservation is sent) -> `pending` (reserved: its id tag may
 charge) -> `settling` (written before the settlement is sent) -> `settled` (with the transaction's hash); or to
@@ -15,7 +16,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
 
 from gridchain.metering import model as m
 from gridchain.store.engine import Store
@@ -55,6 +69,13 @@ anchors = Table(
     Column("leaves", Integer, nullable=False),
     Column("state", String(12), nullable=False),  # anchoring | anchored
     Column("tx_hash", String(66)),
+)
+sealed_days = Table(  # revision 0002
+    "metering_sealed_days",
+    metadata,
+    Column("meter", String(42), primary_key=True),
+    Column("day", BigInteger, primary_key=True, autoincrement=False),
+    Column("sealed", LargeBinary, nullable=False),  # the sealer's bytes (a gridchain.monitoring.vault.SealedDay)
 )
 SCHEMA = Schema("metering", metadata, Path(__file__).parent / "migrations")
 OPEN_STATES = ("reserving", "pending", "settling")
@@ -183,3 +204,26 @@ class MeteringStore:
     def anchors(self) -> list[tuple[str, int, bytes, int, str, str | None]]:
         rows = self.store.read(lambda c: c.execute(select(anchors)).all())
         return [(r.meter, r.day, bytes.fromhex(r.root[2:]), r.leaves, r.state, r.tx_hash) for r in rows]
+
+    def put_sealed_day(self, meter: str, day: int, sealed: bytes) -> None:
+        """Keep a day's sealed bytes (replacing any) and delete its readings, in one transaction."""
+        meter = meter.lower()
+        where = (sealed_days.c.meter == meter, sealed_days.c.day == day)
+        of_day = (
+            readings.c.meter == meter,
+            readings.c.interval_start >= day * m.PERIOD_S,
+            readings.c.interval_start < (day + 1) * m.PERIOD_S,
+        )
+
+        def work(c: Connection) -> None:
+            if c.execute(update(sealed_days).where(*where).values(sealed=sealed)).rowcount == 0:
+                c.execute(insert(sealed_days).values(meter=meter, day=day, sealed=sealed))
+            c.execute(readings.delete().where(*of_day))
+
+        self.store.atomic(work)
+
+    def sealed_days(self) -> list[tuple[str, int, bytes]]:
+        rows = self.store.read(
+            lambda c: c.execute(select(sealed_days).order_by(sealed_days.c.meter, sealed_days.c.day)).all()
+        )
+        return [(r.meter, r.day, bytes(r.sealed)) for r in rows]
