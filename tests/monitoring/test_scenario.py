@@ -46,8 +46,3 @@ def test_the_breaches_a_contract_can_judge_are_reported_on_chain(rogue):
 
 def test_the_withheld_record_holds_its_thread_back(rogue):
     assert any("held back" in r for r in rogue.batch_refusals)
-
-
-def test_gas_of_a_grant_and_an_attested_batch(rogue):
-    assert max(rogue.grant_gas) < 60_000
-    assert max(rogue.attest_gas) < 60_000
