@@ -16,6 +16,11 @@ proof as the gateway's plain path, checked against the anchored root as before.
 - A grant's envelope: the day keys of every meter of the household for days [first_day, last_day], sealed as
   one box to the grantee's X25519 key, bound to the grant id (the Grant's EIP-712 digest, opaque here) and range.
 
+Limits: what is public stays public. A day of one reading has that reading's leaf as its anchored root (on chain),
+and a proof shows its sibling leaf (a neighbour's reading, as guessable): hiding those needs salted leaves, a
+change of the contract's Reading. Before its day is anchored the gateway keeps readings in the clear (its store
+too, so that a restart loses none); a deleted row may linger in the database's free pages or log until reused.
+
 Pure Python and libsodium, no chain. Every refusal is an `InputError` naming the field and the value.
 """
 
@@ -169,7 +174,9 @@ def _readings(text: bytes, meter: str, day: int) -> list[SignedReading]:
     return out
 
 
-def seal_day(household: PublicKey | bytes, meter: str, day: int, root: bytes, readings: Iterable[SignedReading]):
+def seal_day(
+    household: PublicKey | bytes, meter: str, day: int, root: bytes, readings: Iterable[SignedReading]
+) -> SealedDay:
     """Seal one meter-day's signed readings (whose anchored root is `root`) to the household's X25519 key; the
     SealedDay. The readings are not checked against `root` here (the gateway computed it from them)."""
     meter = _address(_meter_bytes(meter))

@@ -14,6 +14,7 @@ from gridchain.errors import InputError
 from gridchain.metering import model as m
 from gridchain.metering.parties import MeterGateway
 from gridchain.metering.parties_store import SCHEMA, MeteringStore
+from gridchain.metering.scenarios.meter_proof import prove_reading
 from gridchain.monitoring import vault as v
 from gridchain.store.migrate import Schema, head, revision
 from tests.metering.test_parties import Net
@@ -67,8 +68,10 @@ def test_the_sealing_gateway_keeps_no_plaintext_and_a_grantee_proves_on_chain(ne
     assert key not in gw.readings and set(gw.sealed) == {key} and gw.readings[(key[0], day + 1)]
     with pytest.raises(InputError, match="^interval_start: day .* is sealed to its household"):
         gw.proof(net.meter.address, net.day0)
-    archived = gw.archive()["anchors"]
-    assert [a.get("sealed", "")[:2] for a in archived] == ["0x"] and "readings" not in archived[0]
+    archive = gw.archive()
+    assert [a.get("sealed", "")[:2] for a in archive["anchors"]] == ["0x"] and "readings" not in archive["anchors"][0]
+    with pytest.raises(InputError, match="^--meter: day .* is sealed to its household"):  # `gridchain meter prove`
+        prove_reading(archive, net.meter.address, net.day0)
     sealed = v.SealedDay.from_bytes(gw.sealed[key])
     assert sealed.root == net.client.root(net.meter.address, day)
 

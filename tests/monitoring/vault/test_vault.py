@@ -70,6 +70,20 @@ def test_a_plain_leaf_gives_its_reading_away_and_the_sealed_day_holds_no_leaf(da
         assert leaf not in blob and leaf.hex().encode() not in blob and s.signature not in blob
 
 
+def test_the_length_tells_the_count_not_the_values():
+    """Padding to the longest encoding: the largest uint256 values seal to the same length as zeros."""
+    meter, sig = "0x" + "ab" * 20, b"\x1c" * 65
+    for count in (1, 7, m.READINGS_PER_PERIOD):
+        lengths = {
+            len(v.seal_day(HOUSEHOLD.public_key, meter, 2**64 - 1, bytes(32), readings).to_bytes())
+            for value in (0, 2**256 - 1)
+            for readings in [
+                [SignedReading(m.Reading(meter, (2**64 - 1) * P + i * I, value, value), sig) for i in range(count)]
+            ]
+        }
+        assert len(lengths) == 1
+
+
 def test_a_flipped_bit_anywhere_in_the_ciphertext_is_refused(day):
     _, sealed, _ = day
     key = v.open_day_key(HOUSEHOLD, sealed)
@@ -87,6 +101,7 @@ def test_a_flipped_bit_anywhere_in_the_ciphertext_is_refused(day):
 @pytest.mark.parametrize(
     "field, value",
     [("meter", "0x" + "11" * 20), ("day", DAY + 1), ("root", b"\x22" * 32)],
+    ids=["meter", "day", "root"],
 )
 def test_a_swapped_meter_day_or_root_is_refused(day, field, value):
     """Changed in the clear, the associated data no longer matches (the ciphertext fails); against what the

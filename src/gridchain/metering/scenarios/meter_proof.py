@@ -31,6 +31,10 @@ def prove_reading(data: dict, meter: str, interval_start: int) -> dict:
     anchor = next((a for a in data["anchors"] if a["meter"].lower() == meter.lower() and a["day"] == day), None)
     if anchor is None:
         raise InputError("--meter", f"no anchored day {day} of meter {meter} in the archive")
+    if "sealed" in anchor:
+        raise InputError(
+            "--meter", f"day {day} of meter {meter} is sealed to its household: its key holder proves it (vault)"
+        )
     domain = m.domain(int(data["chain_id"]), data["contract"])
     signed = []
     for j, r in enumerate(anchor["readings"]):
