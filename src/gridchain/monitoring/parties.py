@@ -293,12 +293,11 @@ class Monitor:
         return roots
 
     def check(
-        self,
-        published: Sequence[RecordBatch],
-        threads: Mapping[str, Sequence[Access]] = {},
-        pending: Iterable[bytes] = (),
+        self, published: Sequence[RecordBatch], threads: Mapping[str, Sequence[Access]] = {}, now: int = 0
     ) -> list[Alert]:
-        """One round: the new alerts (each reported or notified once)."""
+        """One round at time `now`: the new alerts (each reported or notified once). `threads`: the households'
+        records as the processing node shows them (those younger than the grace are not alerted yet)."""
+        pending = {r.leaf() for rs in threads.values() for r in rs if r.time > now - self.grace_s}
         roots = self.roots()
         batches = [(b, roots[b.index]) for b in published if b.index < len(roots)]
         alerts = audit(
