@@ -85,7 +85,9 @@ def test_a_minority_of_nodes_cannot_attest_a_forged_batch_to_frame_a_grantee(w):
         "access_log: fewer signatures than the threshold", w.log.attest, w.k.stranger, batch.index, batch.root(), 1, one
     )
     outsider = w.log.signed([0, 9], batch.index, batch.root(), 1)
-    log_refused("access_log: signer is not a current node", w.log.attest, w.k.stranger, batch.index, batch.root(), 1, outsider)
+    log_refused(
+        "access_log: signer is not a current node", w.log.attest, w.k.stranger, batch.index, batch.root(), 1, outsider
+    )
     where = InLog(tuple(batch.proof(0)), 0, b"\x00" * 32, batch.root(), ())
     refused("data_access: batch not in the log", w.k.report, w.k.stranger, framed, g, where)
 
