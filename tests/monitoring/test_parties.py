@@ -191,3 +191,13 @@ def test_the_monitor_notifies_a_record_never_attested_after_the_grace(w):
     alerts = w.monitor.check(w.attestor.published, shown, w.gw.now())
     assert [(a.kind, a.seq, a.on_chain) for a in alerts] == [(UNATTESTED, 0, False)]
     assert w.notes == alerts
+
+
+def test_consensus_nodes_refuse_back_dated_and_future_records(w):
+    r = w.node.serve(*w.ask(), w.g).record
+    node = w.nodes[0]
+    for t in (w.gw.now() - 2 * DAY_S - 1, w.gw.now() + 61):
+        moved = type(r)(**{**r.__dict__, "time": t})
+        with pytest.raises(BatchRefused, match="too old or in the future"):
+            node.check([moved])
+    node.check([r])

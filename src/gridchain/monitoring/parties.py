@@ -178,12 +178,22 @@ class ProcessingNode:
 class ConsensusNode:
     """Signs a batch only if it continues every household's attested thread; follows the log as batches land."""
 
-    def __init__(self, key: Key, processing_nodes: Iterable[str], clock: Callable[[], int], skew_s: int = 60):
+    def __init__(
+        self,
+        key: Key,
+        processing_nodes: Iterable[str],
+        clock: Callable[[], int],
+        skew_s: int = 60,
+        max_age_s: int = 2 * 86_400,
+    ):
+        """A record is signed only if dated from `max_age_s` before now to `skew_s` after (and not before its
+        thread's last): a processing node cannot back-date an access by more than that."""
         self.key = key
         self.address = address_of(key)
         self.processing_nodes = {a.lower() for a in processing_nodes}
         self.clock = clock
         self.skew_s = skew_s
+        self.max_age_s = max_age_s
         self.heads: dict[str, tuple[int, bytes, int]] = {}  # household -> (next seq, last leaf, last time)
 
     def check(self, records: Sequence[Access]) -> None:
@@ -207,8 +217,8 @@ class ConsensusNode:
                 refused.append((r, f"{where}: seq {r.seq}, the thread's next is {seq}"))
             elif r.prev != leaf:
                 refused.append((r, f"{where}: prev does not link to the thread's last record"))
-            elif not t <= r.time <= self.clock() + self.skew_s:
-                refused.append((r, f"{where}: time {r.time} is before the last record's or in the future"))
+            elif not t <= r.time or not self.clock() - self.max_age_s <= r.time <= self.clock() + self.skew_s:
+                refused.append((r, f"{where}: time {r.time} is before the last record's, too old or in the future"))
             else:
                 heads[r.household.lower()] = (seq + 1, r.leaf(), r.time)
                 ok.append(r)

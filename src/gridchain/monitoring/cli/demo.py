@@ -50,7 +50,7 @@ def demo(
     make_out_dir(out)
     gateway = rpc_gateway(rpc_url, None, ACCOUNTS) if rpc_url else BoaGateway(accounts=ACCOUNTS)
     if rpc_url:
-        confirm_clock_moves(gateway, yes, "a month")
+        confirm_clock_moves(gateway, yes, "to 2030-01-01 and a month on")
     result = scenarios.run_month(gateway, config, lambda step: typer.echo(step, err=True))
     summary = result.as_json() | {"chain": gateway.kind}
     name = f"monitoring_seed{seed}_{households}h" + ("_honest" if honest else "")
