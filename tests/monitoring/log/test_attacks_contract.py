@@ -115,7 +115,7 @@ def test_garbage_signatures_are_refused(lg):
     a, b, c = lg.signed([0, 1, 2], 0, TRUE, 1)
     r, s, v = parts(c)
     refused("ecdsa: invalid signature", lg.attest, lg.stranger, 0, TRUE, 1, [a, b, rsv(0, s, v)])
-    refused("access_log: signature is not 65 bytes", lg.attest, lg.stranger, 0, TRUE, 1, [a, b, c[:64]])
+    refused("access_log: signatures are not 65 bytes each", lg.attest, lg.stranger, 0, TRUE, 1, [a, b, c[:64]])
     refused("access_log: signature v is not 0, 1, 27 or 28", lg.attest, lg.stranger, 0, TRUE, 1, [a, b, rsv(r, s, 2)])
 
 
