@@ -61,11 +61,19 @@ class AccessLogMachine(RuleBasedStateMachine):
         self.lg.set_nodes(self.lg.owner, [address(i) for i in nodes], 1 + pick % len(nodes))
 
     # -- attestations --------------------------------------------------------------------------------------
-    @rule(root=ROOTS, extra=st.integers(-1, 1), keep=st.booleans())
-    def attest_honest(self, root, extra, keep):
+    @rule(
+        root=ROOTS,
+        extra=st.integers(-1, 1),
+        keep=st.booleans(),
+        twice=st.sampled_from([None, None, "same", "v01"]),  # one signature again, as it is or in the v01 form
+    )
+    def attest_honest(self, root, extra, keep, twice):
         lg = self.lg
         index = lg.model.batches
         signatures = lg.signed(lg.node_keys()[: max(lg.model.m + extra, 0)], index, root, 1000)
+        if twice and signatures:
+            again = signatures[-1] if twice == "same" else FORMS["v01"](signatures[-1])
+            signatures = [*signatures[:-1], again, signatures[-1]]
         if keep:
             self.kept.append(signatures)
         self._attest(index, root, signatures)
