@@ -32,12 +32,16 @@
         distinct nodes of the epoch it was signed in (asserted in `attest`: the count before the loop,
         distinctness and membership in it, the index before the chain moves); batches only grows (by one, in
         `attest`); a pinned head never changes (written once, from zero, in `pin`).
-@dev Python twin: `gridchain.monitoring.model.log` (the same checks in the same order, packing-free state).
+@dev Its interface, for the contracts that call it (data_access.vy): `interfaces/IAccessLog.vyi`. Python twin:
+     `gridchain.monitoring.model.log` (the same checks in the same order, packing-free state).
 """
 
 from snekmate.auth import ownable
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator as eip712
+from interfaces import IAccessLog
+
+implements: IAccessLog
 
 initializes: ownable
 initializes: eip712
