@@ -66,8 +66,8 @@ class AccessLogClient(ContractClient):
         return self.attest_raw(sender, index, root, records, in_signer_order(h, signatures))
 
     def attest_raw(self, sender: str, index: int, root: bytes, records: int, signatures: Sequence[bytes]) -> Receipt:
-        """Submit `signatures` as they are (already in signer order)."""
-        return self._tx("attest", [index, root, records, list(signatures)], sender)
+        """Submit `signatures` as they are (already in signer order), concatenated as the contract takes them."""
+        return self._tx("attest", [index, root, records, b"".join(signatures)], sender)
 
     def pin(self, sender: str) -> Receipt:
         """Keep the head after the current batch count (once per count)."""

@@ -87,11 +87,13 @@ class Log(Mirrored):
         self.check()
 
     def attest(self, sender, index: int, root: bytes, records: int, signatures: list[bytes]) -> None:
-        """Attest through both; the Attested event must be the twin's."""
+        """Attest through both (the signatures concatenated, as the contract takes them); the Attested event must be
+        the twin's."""
+        packed = b"".join(signatures)
         event, _ = self.mirror(
             sender,
-            lambda: self.model.attest(index, root, records, signatures),
-            lambda: self.c.attest(index, root, records, signatures),
+            lambda: self.model.attest(index, root, records, packed),
+            lambda: self.c.attest(index, root, records, packed),
         )
         expected = {"index": index, "root": root, "records": records, "head": event.head, "epoch": event.epoch}
         assert self.events["Attested"] == [expected]

@@ -148,9 +148,9 @@ def test_wallet_forms_accepted(lg, form):
 @pytest.mark.parametrize(
     ("form", "reason"),
     [
-        ("compact", "access_log: signature is not 65 bytes"),
-        ("short", "access_log: signature is not 65 bytes"),
-        ("empty", "access_log: signature is not 65 bytes"),
+        ("compact", "access_log: signatures are not 65 bytes each"),
+        ("short", "access_log: signatures are not 65 bytes each"),
+        ("empty", "access_log: fewer signatures than the threshold"),  # one signature left of two
         ("bad_v", "access_log: signature v is not 0, 1, 27 or 28"),
         ("high_s", "access_log: signature s in the upper half (malleable, EIP-2)"),
         ("r_zero", "ecdsa: invalid signature"),

@@ -29,9 +29,10 @@ def node(i: int) -> str:
     return address_of(key(i)).lower()
 
 
-def signed(model: AccessLogModel, indices, index: int, root: bytes, records: int, epoch=None) -> list[bytes]:
+def signed(model: AccessLogModel, indices, index: int, root: bytes, records: int, epoch=None) -> bytes:
+    """The keys' signatures in signer order, concatenated (as `attest` takes them)."""
     h = model.batch_hash(index, root, records, model.epoch if epoch is None else epoch)
-    return [sign_digest(key(i), h) for i in sorted(indices, key=lambda i: int(node(i), 16))]
+    return b"".join(sign_digest(key(i), h) for i in sorted(indices, key=lambda i: int(node(i), 16)))
 
 
 def fresh(n: int = 3, m: int = 2) -> AccessLogModel:
@@ -55,30 +56,31 @@ def test_batch_type_and_domain():
 def test_checks_in_the_contracts_order():
     model, root = fresh(), keccak(b"r")
     sigs = signed(model, [0, 1], 1, root, 5)
-    # a wrong index is caught before the count, the count before any signature
-    refused("access_log: index is not the next batch", model, model.attest, 1, root, 5, sigs[:1])
-    refused("access_log: fewer signatures than the threshold", model, model.attest, 0, root, 5, [b""])
-    refused("access_log: signature is not 65 bytes", model, model.attest, 0, root, 5, [b"", b""])
-    bad_v = sigs[0][:64] + bytes([2])
-    refused("access_log: signature v is not 0, 1, 27 or 28", model, model.attest, 0, root, 5, [bad_v, sigs[1]])
+    # a wrong index is caught before the length, the length before the count, the count before any signature
+    refused("access_log: index is not the next batch", model, model.attest, 1, root, 5, sigs[:64])
+    refused("access_log: signatures are not 65 bytes each", model, model.attest, 0, root, 5, sigs[:64])
+    refused("access_log: fewer signatures than the threshold", model, model.attest, 0, root, 5, sigs[:65])
+    refused("access_log: fewer signatures than the threshold", model, model.attest, 0, root, 5, b"")
+    bad_v = sigs[:64] + bytes([2]) + sigs[65:]
+    refused("access_log: signature v is not 0, 1, 27 or 28", model, model.attest, 0, root, 5, bad_v)
     other = signed(model, [0, 1], 0, root, 5)
-    refused("access_log: signers not in ascending order", model, model.attest, 0, root, 5, other[::-1])
-    refused(
-        "access_log: signer is not a current node", model, model.attest, 0, root, 5, signed(model, [0, 7], 0, root, 5)
-    )
+    swapped = other[65:] + other[:65]
+    refused("access_log: signers not in ascending order", model, model.attest, 0, root, 5, swapped)
+    outsider = signed(model, [0, 7], 0, root, 5)
+    refused("access_log: signer is not a current node", model, model.attest, 0, root, 5, outsider)
 
 
 @pytest.mark.parametrize("v", [0, 1, 27, 28])
 def test_split_accepts_both_v_forms(v):
     signature = b"\x01" * 32 + (5).to_bytes(32, "big") + bytes([v])
-    assert split(signature) == (27 + v % 27, int.from_bytes(b"\x01" * 32, "big"), 5)
+    assert split(signature, 0) == (27 + v % 27, int.from_bytes(b"\x01" * 32, "big"), 5)
 
 
 def test_split_boundary_of_high_s():
     low = b"\x01" * 32 + (SECP256K1_N // 2).to_bytes(32, "big") + b"\x1b"
-    assert split(low)[2] == SECP256K1_N // 2
+    assert split(b"\x00" * 65 + low, 65)[2] == SECP256K1_N // 2
     with pytest.raises(AccessLogError, match="upper half"):
-        split(b"\x01" * 32 + (SECP256K1_N // 2 + 1).to_bytes(32, "big") + b"\x1b")
+        split(b"\x01" * 32 + (SECP256K1_N // 2 + 1).to_bytes(32, "big") + b"\x1b", 0)
 
 
 def test_set_nodes_refused_changes_nothing_and_success_bumps_the_epoch():

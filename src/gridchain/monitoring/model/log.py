@@ -2,11 +2,11 @@
 batch roots, pinned heads, and `includes`, with the contract's checks in its order and its exact revert reasons.
 
 Every method that the contract guards takes the caller first (where the contract checks it) and raises
-`AccessLogError` with the contract's reason where the contract reverts, changing nothing. Signatures are checked
-with our EIP-712 (`gridchain.crypto.eip712`) and the precompile's twin (`gridchain.crypto.keys.ecrecover`): 65 bytes
-with v = 0/1/27/28, high s refused; one ecrecover finds nobody for fails with snekmate's "ecdsa: invalid
-signature". Addresses are kept lower-case. The ABI's own bounds (at most 32 nodes or signatures, 256 later roots,
-batches below 2**176) are the caller's to keep.
+`AccessLogError` with the contract's reason where the contract reverts, changing nothing. Signatures (concatenated,
+65 bytes each) are checked with our EIP-712 (`gridchain.crypto.eip712`) and the precompile's twin
+(`gridchain.crypto.keys.ecrecover`): v = 0/1/27/28, high s refused; one ecrecover finds nobody for fails with
+snekmate's "ecdsa: invalid signature". Addresses are kept lower-case. The ABI's own bounds (at most 32 nodes or
+signatures, 256 later roots, batches below 2**176) are the caller's to keep.
 
 Invariant (`check_invariant`, and `attest` itself): head is the hash chain of every attested root in index order
 (`log`), each attested by at least m distinct nodes of its epoch; batches only grows; a pinned head never changes.
@@ -67,9 +67,9 @@ def chain(head: bytes, root: bytes) -> bytes:
     return keccak(head + root)
 
 
-def split(signature: bytes) -> tuple[int, int, int]:
-    """The contract's `_recover` before ecrecover: (v in {27, 28}, r, s), or its revert."""
-    _fail(len(signature) == 65, "signature is not 65 bytes")
+def split(signatures: bytes, at: int) -> tuple[int, int, int]:
+    """The contract's normalisation of the signature at byte `at`: (v in {27, 28}, r, s), or its revert."""
+    signature = signatures[at : at + 65]
     v = signature[64] + 27 if signature[64] < 2 else signature[64]
     _fail(v in (27, 28), "signature v is not 0, 1, 27 or 28")
     s = int.from_bytes(signature[32:64], "big")
@@ -77,9 +77,9 @@ def split(signature: bytes) -> tuple[int, int, int]:
     return v, int.from_bytes(signature[:32], "big"), s
 
 
-def recover(h: bytes, signature: bytes) -> str:
-    """The contract's `_recover`: the signer of `h` (lower case), or its revert."""
-    signer = ecrecover(h, *split(signature))
+def recover(h: bytes, signatures: bytes, at: int) -> str:
+    """The signer of `h` by the signature at byte `at` (lower case), or the contract's revert."""
+    signer = ecrecover(h, *split(signatures, at))
     _fail_as(signer != ZERO, INVALID_SIGNATURE)
     return signer
 
@@ -173,14 +173,16 @@ class AccessLogModel:
         self.owner = new_owner.lower()
 
     # -- attesting and pinning ---------------------------------------------------------------------------
-    def attest(self, index: int, root: bytes, records: int, signatures: list[bytes]) -> Attested:
-        """The new batch's event, or the contract's revert."""
+    def attest(self, index: int, root: bytes, records: int, signatures: bytes) -> Attested:
+        """The new batch's event, or the contract's revert. `signatures`: concatenated, 65 bytes each."""
         _fail(index == self.batches, "index is not the next batch")
-        _fail(len(signatures) >= self.m, "fewer signatures than the threshold")
+        count = len(signatures) // 65
+        _fail(count * 65 == len(signatures), "signatures are not 65 bytes each")
+        _fail(count >= self.m, "fewer signatures than the threshold")
         h = self.batch_hash(index, root, records, self.epoch)
         previous, signers = 0, []
-        for signature in signatures:
-            signer = recover(h, signature)
+        for i in range(count):
+            signer = recover(h, signatures, 65 * i)
             _fail(int(signer, 16) > previous, "signers not in ascending order")
             previous = int(signer, 16)
             _fail(signer in self.nodes, "signer is not a current node")
