@@ -36,13 +36,10 @@
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator as eip712
 from snekmate.utils import merkle_proof_verification as merkle
+from interfaces import IAccessLog
 
 initializes: eip712
 exports: eip712.eip712Domain
-
-
-interface IAccessLog:
-    def includes(index: uint256, prev_head: bytes32, root: bytes32, later: DynArray[bytes32, 256]) -> bool: view
 
 
 MAX_PROOF: constant(uint256) = 32
