@@ -12,7 +12,9 @@
             Batch(uint256 index,bytes32 root,uint256 records,uint256 epoch)
         for batch `index` (0, 1, 2, ...) with `records` leaves. Anyone may submit the signatures; the chain keeps
         no word per batch, only `head` = keccak256(head ‖ root) over every attested root in index order (from
-        bytes32(0)) and the count `batches`. A batch costs two storage words whatever its size.
+        GENESIS, keccak256("gridchain access log genesis"): a non-zero start, so that the first batch pays a
+        non-zero word's rewrite like every later one, not a fresh word's 20,000) and the count `batches`. A batch
+        costs two storage words whatever its size.
 
         Signatures come concatenated in one `bytes` (Safe's form: no ABI offset, length and padding per
         signature, ~500 gas of calldata less each than a list), sorted by signer address ascending (strictly: a
@@ -49,6 +51,7 @@ exports: (ownable.owner, ownable.transfer_ownership, eip712.eip712Domain)
 
 
 MAX_NODES: constant(uint256) = 32
+GENESIS: constant(bytes32) = keccak256("gridchain access log genesis")  # the head before any batch
 MAX_LATER: constant(uint256) = 256
 MAX_SIGNATURES_LENGTH: constant(uint256) = 65 * MAX_NODES
 HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168  # secp256k1 n // 2 (EIP-2)
@@ -87,13 +90,14 @@ pinned: public(HashMap[uint256, bytes32])  # batch count -> the head after that 
 @deploy
 def __init__(nodes: DynArray[address, MAX_NODES], m: uint256):
     """
-    @dev The deployer becomes the owner; the log starts at epoch 0 with no batch and a zero head.
+    @dev The deployer becomes the owner; the log starts at epoch 0 with no batch and the head GENESIS.
     @param nodes The first consensus nodes, 1 .. 32 distinct non-zero addresses.
     @param m The threshold, 1 .. len(nodes).
     """
     ownable.__init__()
     eip712.__init__("gridchain access log", "1")
     self.config = self._install(nodes, m, 0)
+    self.head = GENESIS
 
 
 # ---- the owner ---------------------------------------------------------------------------------------

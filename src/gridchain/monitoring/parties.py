@@ -37,7 +37,7 @@ from gridchain.monitoring.model.records import (
     Access,
     RecordBatch,
     Thread,
-    chain_head,
+    head_of,
     next_record,
 )
 
@@ -332,9 +332,7 @@ class Monitor:
         if len(later) > MAX_LATER:
             return False
         batch = next(b for b in published if b.index == a.batch)
-        prev = ZERO32
-        for root in roots[: a.batch]:
-            prev = chain_head(prev, root)
+        prev = head_of(roots[: a.batch])
         where = InLog(tuple(batch.proof(a.position)), a.batch, prev, roots[a.batch], tuple(later))
         g = self.consent.grants(self.from_block).get(a.record.grant) or ANY_TERMS
         try:

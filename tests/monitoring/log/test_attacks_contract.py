@@ -7,7 +7,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from gridchain.monitoring.model.log import ZERO32, AccessLogError, chain, domain
+from gridchain.monitoring.model.log import GENESIS, AccessLogError, chain, domain
 from tests.committee.signatures import high_s, parts, rsv
 from tests.monitoring.log.harness import Log, address, deploy, refused, root_of
 
@@ -133,9 +133,9 @@ def chained(lg):
 
 
 def test_includes_the_true_batches(chained):
-    h1 = chain(ZERO32, root_of(1))
+    h1 = chain(GENESIS, root_of(1))
     assert chained.includes(1, h1, root_of(2), [root_of(3)])
-    assert chained.includes(0, ZERO32, root_of(1), [])
+    assert chained.includes(0, GENESIS, root_of(1), [])
 
 
 @pytest.mark.parametrize(
@@ -143,10 +143,10 @@ def test_includes_the_true_batches(chained):
     ["prev_head", "root", "index_up", "index_down", "later_wrong", "later_dropped", "later_extra", "later_swapped"],
 )
 def test_includes_cannot_be_fooled(chained, lie):
-    h1, r2, r3 = chain(ZERO32, root_of(1)), root_of(2), root_of(3)
+    h1, r2, r3 = chain(GENESIS, root_of(1)), root_of(2), root_of(3)
     index, prev_head, root, later = 1, h1, r2, [r3]
     if lie == "prev_head":
-        prev_head = ZERO32  # claim batch 1 came right after genesis
+        prev_head = GENESIS  # claim batch 1 came right after genesis
     elif lie == "root":
         root = FORGED
     elif lie == "index_up":
@@ -179,5 +179,5 @@ def test_a_pinned_head_cannot_be_overwritten(chained):
     refused("access_log: already pinned", chained.pin, chained.owner)
     chained.honest(root_of(4))
     chained.pin(chained.stranger)  # count 4: another slot
-    assert chained.c.pinned(1) == pinned == chain(ZERO32, root_of(1))
+    assert chained.c.pinned(1) == pinned == chain(GENESIS, root_of(1))
     assert chained.c.pinned(3) == chain(chain(pinned, root_of(2)), root_of(3))

@@ -13,7 +13,7 @@ from gridchain.crypto import eip712
 from gridchain.crypto.keys import address_of
 from gridchain.errors import InputError
 from gridchain.monitoring.log_client import AccessLogClient, in_signer_order, sign_batch
-from gridchain.monitoring.model.log import ZERO32, Batch, chain
+from gridchain.monitoring.model.log import GENESIS, Batch, chain
 from tests.committee.signatures import FORMS
 
 KEYS = [keccak(text=f"access log client key {i}") for i in range(4)]
@@ -31,14 +31,14 @@ def test_attest_in_any_order_and_form_then_prove(log):
     relayer = log.gateway.accounts[1]
     sigs = [log.sign(k, 0, R1, 1000) for k in KEYS[:3]]
     receipt = log.attest(relayer, 0, R1, 1000, [FORMS["compact"](sigs[2]), FORMS["v01"](sigs[0])])
-    h1 = chain(ZERO32, R1)
+    h1 = chain(GENESIS, R1)
     [event] = receipt.named("Attested")
     assert event.args["index"] == 0 and bytes(event.args["head"]) == h1 and event.args["records"] == 1000
     assert (log.batches(), log.head(), log.head_after(1)) == (1, h1, h1)
     log.pin(relayer)
     log.attest(relayer, 1, R2, 5, [log.sign(k, 1, R2, 5) for k in KEYS[1:3]])
-    assert log.includes(0, ZERO32, R1) and log.includes(0, ZERO32, R1, [R2]) and log.includes(1, h1, R2)
-    assert not log.includes(1, ZERO32, R2) and log.pinned(1) == h1
+    assert log.includes(0, GENESIS, R1) and log.includes(0, GENESIS, R1, [R2]) and log.includes(1, h1, R2)
+    assert not log.includes(1, GENESIS, R2) and log.pinned(1) == h1
     assert [bytes(e.args["root"]) for e in log.events("Attested")] == [R1, R2]
     assert [e.args["count"] for e in log.events("Pinned")] == [1]
 

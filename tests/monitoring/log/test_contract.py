@@ -12,7 +12,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from gridchain.crypto import eip712
-from gridchain.monitoring.model.log import ZERO, ZERO32, AccessLogError, AccessLogModel, Batch, chain
+from gridchain.monitoring.model.log import GENESIS, ZERO, ZERO32, AccessLogError, AccessLogModel, Batch, chain
 from tests.committee.signatures import FORMS
 from tests.monitoring.log.harness import CONTRACT, Log, address, key, refused, root_of
 from tests.support.deployers import load
@@ -39,7 +39,7 @@ def deploy_refused(reason: str, nodes: list[str], m: int) -> None:
 
 def test_deploy_sets_nodes_threshold_and_an_empty_chain(lg):
     assert [str(a).lower() for a in lg.c.nodes()] == [address(i) for i in range(3)]
-    assert (lg.c.epoch(), lg.c.threshold(), lg.c.batches(), lg.c.head()) == (0, 2, 0, ZERO32)
+    assert (lg.c.epoch(), lg.c.threshold(), lg.c.batches(), lg.c.head()) == (0, 2, 0, GENESIS)
     assert str(lg.c.owner()) == lg.owner
     assert lg.c.is_node(address(0)) and not lg.c.is_node(address(3)) and not lg.c.is_node(ZERO)
     assert lg.c.eip712Domain()[1:3] == ("gridchain access log", "1")
@@ -116,7 +116,7 @@ def test_attest_chains_the_roots(lg):
     lg.honest(R1, 1000)
     lg.honest(R2, 0, extra=1)
     assert lg.c.batches() == 2
-    assert lg.c.head() == chain(chain(ZERO32, R1), R2)
+    assert lg.c.head() == chain(chain(GENESIS, R1), R2)
 
 
 def test_threshold_boundary(lg):
@@ -200,13 +200,13 @@ def test_pin_keeps_the_head(lg):
 
 def test_includes_the_last_and_a_pinned_batch(lg):
     lg.honest(R1)
-    assert lg.includes(0, ZERO32, R1, [])
+    assert lg.includes(0, GENESIS, R1, [])
     h1 = lg.c.head()
     lg.pin(lg.stranger)
     lg.honest(R2)
     lg.honest(R3)
-    assert lg.includes(0, ZERO32, R1, [R2, R3]) and lg.includes(1, h1, R2, [R3])
-    assert lg.includes(0, ZERO32, R1, [])  # pinned after 1
+    assert lg.includes(0, GENESIS, R1, [R2, R3]) and lg.includes(1, h1, R2, [R3])
+    assert lg.includes(0, GENESIS, R1, [])  # pinned after 1
     assert not lg.includes(1, h1, R2, [])  # the head after 2 was never pinned
     lg.pin(lg.stranger)  # after 3: batch 1 is proved through batch 2's root to it
     assert lg.includes(1, h1, R2, [R3]) and lg.includes(2, chain(h1, R2), R3, [])
@@ -220,7 +220,7 @@ def test_includes_nothing_on_an_empty_log(lg, index):
 def test_includes_is_false_past_the_end(lg):
     lg.honest(R1)
     lg.honest(R2)
-    h1 = chain(ZERO32, R1)
+    h1 = chain(GENESIS, R1)
     assert lg.includes(1, h1, R2, [])
     assert not lg.includes(1, h1, R2, [R3])  # end = 3 > batches
     assert not lg.includes(2, lg.c.head(), R3, [])
@@ -233,4 +233,4 @@ def test_includes_takes_256_later_roots():
         roots = [keccak(i.to_bytes(2, "big")) for i in range(257)]
         for r in roots:
             lg.honest(r, 1)
-        assert lg.includes(0, ZERO32, roots[0], roots[1:])
+        assert lg.includes(0, GENESIS, roots[0], roots[1:])

@@ -11,7 +11,7 @@ import boa
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from gridchain.monitoring.model.log import ZERO32, chain
+from gridchain.monitoring.model.log import GENESIS, ZERO32, chain
 from tests.committee.signatures import FORMS, VALID
 from tests.monitoring.log.harness import Log, address, root_of
 from tests.support.mirrored import fresh_traces
@@ -91,7 +91,7 @@ def rotate(lg: Log, nodes: list[int], m: int) -> None:
 def includes(lg: Log, roots: list[bytes], pick: int, to: int, fault: str) -> None:
     """Ask `includes` about a batch (the `pick`-th attested here) proved up to a known head (now's or a pinned one,
     the `to`-th of them), maybe with one thing wrong."""
-    heads = [ZERO32]
+    heads = [GENESIS]
     for r in roots:
         heads.append(chain(heads[-1], r))
     index = pick % len(roots) if roots else pick

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import SECP256K1_N, address_of, sign_digest
-from gridchain.monitoring.model.log import ZERO, ZERO32, AccessLogError, AccessLogModel, Batch, chain, split
+from gridchain.monitoring.model.log import GENESIS, ZERO, AccessLogError, AccessLogModel, Batch, chain, split
 
 OWNER = "0x" + "0a" * 20
 CONTRACT = "0x" + "0c" * 20
@@ -105,7 +105,7 @@ def test_old_epoch_signatures_void_after_rotation():
 @given(roots=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=6), data=st.data())
 def test_head_and_includes_follow_the_chain(roots, data):
     model = fresh(1, 1)
-    heads = [ZERO32]
+    heads = [GENESIS]
     for i, root in enumerate(roots):
         model.attest(i, root, 1, signed(model, [0], i, root, 1))
         heads.append(keccak(heads[-1] + root))
@@ -126,7 +126,7 @@ def test_pin_refusals():
     model, root = fresh(1, 1), keccak(b"r")
     refused("access_log: no batch to pin", model, model.pin)
     model.attest(0, root, 1, signed(model, [0], 0, root, 1))
-    assert model.pin() == chain(ZERO32, root)
+    assert model.pin() == chain(GENESIS, root)
     refused("access_log: already pinned", model, model.pin)
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from gridchain.crypto.keys import recover_digest
-from gridchain.monitoring.model.log import ZERO, ZERO32, chain
+from gridchain.monitoring.model.log import GENESIS, ZERO, chain
 from tests.committee.signatures import FORMS
 from tests.monitoring.log.harness import Log, address, root_of
 from tests.support.mirrored import fresh_traces
@@ -125,7 +125,7 @@ class AccessLogMachine(RuleBasedStateMachine):
     @invariant()
     def head_is_the_chain_of_the_attested_roots(self):
         if hasattr(self, "lg"):
-            h = ZERO32
+            h = GENESIS
             for r in self.roots:
                 h = chain(h, r)
             c = self.lg.c
@@ -149,7 +149,7 @@ class AccessLogMachine(RuleBasedStateMachine):
     @invariant()
     def includes_proves_every_root_to_the_head_now(self):
         if hasattr(self, "lg") and self.roots:
-            h = ZERO32
+            h = GENESIS
             for i, r in enumerate(self.roots):
                 later = self.roots[i + 1 :]
                 assert self.lg.includes(i, h, r, later)

@@ -27,6 +27,7 @@ MAX_NODES = 32
 MAX_LATER = 256
 ZERO = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32
+GENESIS = keccak(text="gridchain access log genesis")  # the head before any batch (the contract's GENESIS)
 INVALID_SIGNATURE = "ecdsa: invalid signature"  # snekmate's, where ecrecover finds nobody
 
 
@@ -106,7 +107,7 @@ class AccessLogModel:
     address: str = ZERO  # the contract's, for the domain
     epoch: int = 0
     batches: int = 0
-    head: bytes = ZERO32
+    head: bytes = GENESIS
     pinned: dict[int, bytes] = field(default_factory=dict)
     log: list[tuple[Attested, tuple[str, ...], tuple[str, ...], int]] = field(default_factory=list)  # signers, set, m
 
@@ -144,7 +145,7 @@ class AccessLogModel:
         return h == self.head_after(end)
 
     def check_invariant(self) -> None:
-        h, heads = ZERO32, {0: ZERO32}
+        h, heads = GENESIS, {0: GENESIS}
         for i, (event, signers, nodes, m) in enumerate(self.log):
             assert event.index == i, "batches out of order"
             h = chain(h, event.root)

@@ -23,6 +23,7 @@ from gridchain.metering.model import merkle_proof, merkle_root, verify_proof
 
 DAY_S = 86_400
 ZERO32 = b"\x00" * 32
+GENESIS = keccak(text="gridchain access log genesis")  # access_log.vy's head before any batch
 UINT64 = 2**64
 
 
@@ -154,7 +155,7 @@ def chain_head(prev_head: bytes, root: bytes) -> bytes:
     return keccak(prev_head + root)
 
 
-def head_of(roots: Iterable[bytes], head: bytes = ZERO32) -> bytes:
+def head_of(roots: Iterable[bytes], head: bytes = GENESIS) -> bytes:
     """The log's head after the batches of `roots`, in order, from `head`."""
     for root in roots:
         head = chain_head(head, root)
