@@ -1,11 +1,11 @@
-"""Gas of the access log (gridchain.monitoring.gas, the gas report's access log section) on its own,
+"""Gas of monitoring (gridchain.monitoring.gas, the gas report's section: access log and consent) on its own,
 under Prague and Osaka: the embedded chain (py-evm, Prague) and anvil with each hardfork; writes JSON (no
 assertions).
 
 `gridchain gas-report --hardfork osaka|prague` measures the same section with every other one (minutes); this is
-the access_log's part alone (seconds).
+monitoring's part alone (seconds).
 
-Usage: python benchmarks/bench_access_log_gas.py [--out results/gas_access_log.json]
+Usage: python benchmarks/bench_monitoring_gas.py [--out results/gas_monitoring.json]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ACCOUNTS = 2
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("results/gas_access_log.json"))
+    parser.add_argument("--out", type=Path, default=Path("results/gas_monitoring.json"))
     args = parser.parse_args()
     report = on_three_chains(measure_functions, ACCOUNTS)
     write_report(report, args.out)
