@@ -136,6 +136,7 @@ class MonthResult:
     refused: list[str] = field(default_factory=list)
     batches: int = 0
     records_attested: int = 0
+    records_held: int = 0  # records the attestor held back: they do not continue their threads
     attest_gas: list[int] = field(default_factory=list)
     grant_gas: list[int] = field(default_factory=list)
     revoke_gas: list[int] = field(default_factory=list)
@@ -169,6 +170,7 @@ class MonthResult:
             "refused": self.refused,
             "batches": self.batches,
             "records_attested": self.records_attested,
+            "records_held": self.records_held,
             "gas": {
                 "attest": self.attest_gas,
                 "grant": self.grant_gas,
@@ -255,6 +257,7 @@ class _Month:
         r.batch_refusals = list(self.attestor.refusals)
         r.batches = len(self.attestor.published)
         r.records_attested = sum(len(b.records) for b in self.attestor.published)
+        r.records_held = len(self.attestor.held)
         r.billed_wh = {
             h.address.lower(): self.grantees["utility"].read_wh.get(h.address.lower(), 0) for h in self.households
         }

@@ -72,20 +72,21 @@ def demo_lines(summary: dict) -> list[str]:
     lines = [
         f"GridMonitoring month: {c['households']} households, {c['days']} days, seed {c['seed']} "
         f"({summary['chain']} chain)",
-        f"accesses served {summary['accesses']:,}, refused {len(summary['refused'])}; "
-        f"{summary['records_attested']:,} records in {summary['batches']} attested batches "
-        f"({c['m']} of {c['nodes']} nodes)",
+        f"accesses served {summary['accesses']:,} (and {len(summary['breaches'])} breaches), refused "
+        f"{len(summary['refused'])}",
+        f"records: {summary['records_attested']:,} attested in {summary['batches']} batches by {c['m']} of "
+        f"{c['nodes']} nodes; {summary['records_held']} held back (after a hole)",
         f"gas: grant {_span(gas['grant'])}, attested batch {_span(gas['attest'])}, "
         f"revoke {_span(gas['revoke_signed'])}",
     ]
     if summary["breaches"]:
-        lines += ["", f"{'day':>3}  {'breach':<46} {'alerted as':<18} {'where':<8}"]
+        lines += ["", f"{'day':>3}  {'breach':<46} {'alerted as':<18} where"]
         alerts = {(a["household"], a["seq"], a["kind"]): a for a in summary["alerts"]}
         for b in summary["breaches"]:
             a = alerts.get((b["household"], b["seq"], b["kind"]))
             where = "-" if a is None else ("chain" if a["on_chain"] else "notice")
             alerted = b["kind"] if b["alerted"] else "MISSED"
-            lines.append(f"{b['day']:>3}  {b['name'][:46]:<46} {alerted[:18]:<18} {where:<8}")
+            lines.append(f"{b['day']:>3}  {b['name'][:46]:<46} {alerted[:18]:<18} {where}")
         lines.append(f"gas of a breach report on chain: {_span(gas['report'])}")
     lines += [
         "",
