@@ -46,3 +46,17 @@ def test_the_breaches_a_contract_can_judge_are_reported_on_chain(rogue):
 
 def test_the_withheld_record_holds_its_thread_back(rogue):
     assert any("held back" in r for r in rogue.batch_refusals)
+
+
+@pytest.mark.integration
+def test_the_month_on_anvil_under_osaka():
+    """The same month over JSON-RPC on anvil under Osaka (EIP-7825's cap on): every breach alerted, nothing else,
+    and the issue's gas targets on Osaka receipts (a grant, an attested batch <= 60,000)."""
+    from gridchain.chain.anvil import start_anvil
+    from gridchain.chain.rpc_gateway import RpcGateway
+
+    with start_anvil(hardfork="osaka", accounts=3, extra_args=["--enable-tx-gas-limit"]) as node:
+        result = run_month(RpcGateway(node.url, node.keys), MonthConfig(breaches=True))
+    detected, missed, false = result.matches()
+    assert (len(detected), missed, false) == (len(BREACHES), [], [])
+    assert max(result.grant_gas) <= 60_000 and max(result.attest_gas) <= 60_000
