@@ -3,8 +3,12 @@ reading under their grants through a processing node, every access recorded and 
 nodes, and a monitor after every day's batch; with `breaches`, a rogue processing node breaks the consents in
 every way the monitor must see, each once, on a known day.
 
-The chain's clock is first moved to START (2030-01-01) if behind it, so that a seed repeats every byte and gas
-figure. Grantees (days are the month's data days, D0 = the first):
+The chain's clock is first moved to START (2030-01-01) if behind it, so that a seed repeats the month's days,
+keys and readings (the vault's day keys and nonces are random, so the served data's hashes differ from run to run
+and the gas figures by a few dozen). The meters sign under a metering domain that names no deployed contract:
+anchoring and proving on chain are the vault's tests (tests/monitoring/vault/test_gateway.py).
+
+Grantees (days are the month's data days, D0 = the first):
 - the utility: "billing", every day's data of every household, the next morning; expires after the month;
 - a researcher: "research", days D0 .. D0+13 of every household, read weekly; expires on day 20; household 0
   revokes it on day 10;
@@ -217,7 +221,7 @@ class _Month:
         self.monitor = Monitor(self.consent, self.log, watcher, self.notices.append)
         self.households = [Household(_key(seed, f"household {i}")) for i in range(config.households)]
         self.boxes = [PrivateKey(_key(seed, f"household box {i}")) for i in range(config.households)]
-        readings_domain = metering_domain(self.consent.chain_id(), deployer)
+        readings_domain = metering_domain(self.consent.chain_id(), deployer)  # no metering contract: see above
         self.meters = [SmartMeter(_key(seed, f"meter {i}"), readings_domain) for i in range(config.households)]
         self.grantees = {
             name: GranteeState(Grantee(_key(seed, name)), PrivateKey(_key(seed, f"{name} box")))
