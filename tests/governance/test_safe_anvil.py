@@ -22,6 +22,7 @@ from gridchain.governance import SafeClient, deploy_safe_contracts, is_safe, pub
 from gridchain.governance.actions import OWNER_ACTIONS, settlement_args, settlement_meter
 from gridchain.market.client import CallMarketClient
 from gridchain.market.settlement.client import SettlementClient
+from gridchain.monitoring.log_client import AccessLogClient
 from tests.support.pilot import init_pilot
 
 pytestmark = pytest.mark.integration
@@ -114,7 +115,15 @@ def test_a_safe_governs_every_contract(tmp_path, chain):
     at["market_settlement"] = settlement.address
     safe_owner_action(safe, keys, relayer, "market_settlement", subject("settlement"), at)
     assert settlement.meter_of(subject("settlement"), 0) == settlement_meter(subject("settlement")).lower()
-    assert {d["contract"] for d in owned.values()} | {"market_settlement"} == set(OWNER_ACTIONS)  # each one
+    # the access log (monitoring), which `deploy` does not deploy yet: its node set rotated by the Safe
+    log, _ = AccessLogClient.deploy(gateway, relayer, [address_of(keccak(text=f"log node {i}")) for i in range(3)], 2)
+    gateway.transact(log.artifact, log.address, "transfer_ownership", [safe.address], relayer)
+    with pytest.raises(ChainRevert, match="access_log: caller is not the owner"):
+        log.set_nodes(relayer, [subject("log")], 1)
+    at["access_log"] = log.address
+    safe_owner_action(safe, keys, relayer, "access_log", subject("log"), at)
+    assert [a.lower() for a in log.nodes()] == [subject("log").lower()] and log.epoch() == 1
+    assert {d["contract"] for d in owned.values()} | {"market_settlement", "access_log"} == set(OWNER_ACTIONS)
 
     # the deploying account no longer acts alone
     network = connect(load_config(config), ["owner"])

@@ -17,7 +17,10 @@ from gridchain.net.status import status_app
 
 @contextlib.contextmanager
 def client_of(app: FastAPI):
-    with LoopbackServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+    # a connection per request: the server closes one after an unhandled error's 500, and a pooled connection
+    # reused just then is reset (the suite under load saw it)
+    no_reuse = httpx.Limits(max_keepalive_connections=0)
+    with LoopbackServer(app) as server, httpx.Client(base_url=server.url, timeout=10, limits=no_reuse) as http:
         yield http
 
 

@@ -40,6 +40,7 @@ OWNER_ACTIONS = {
     "metering": OwnerAction("set_gateway", lambda a: [a, True], "is_gateway", lambda v: v is True),
     "energy_coin": OwnerAction("set_minter", lambda a: [a, True], "is_minter", lambda v: v is True),
     "lag_committee": OwnerAction("add_member", lambda a: [a], "is_member", lambda v: v is True),
+    "access_log": OwnerAction("set_nodes", lambda a: [[a], 1], "is_node", lambda v: v is True),  # rotation
     "market_settlement": OwnerAction(
         "set_meter",
         lambda a: [a, 0, settlement_meter(a)],  # the subject's consumption meter
@@ -69,6 +70,7 @@ CONSTRUCTOR_ARGS: dict[str, Callable[[int, list[str], dict[str, str]], list[Any]
     "metering": lambda now, accounts, deployed: [172_800],
     "energy_coin": lambda now, accounts, deployed: ["gridchain energy coin", "GEC"],
     "lag_committee": lambda now, accounts, deployed: [list(accounts[:3]), 2, 0],  # two-thirds of three
+    "access_log": lambda now, accounts, deployed: [list(accounts[:3]), 2],  # 2 of 3 consensus nodes
     "call_market": lambda now, accounts, deployed: CALL_MARKET_ARGS,
     "market_settlement": lambda now, accounts, deployed: settlement_args(deployed, accounts[0], CALL_MARKET_ARGS[3]),
 }
