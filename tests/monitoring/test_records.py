@@ -8,6 +8,7 @@ from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridchain.monitoring.model.log import chain
 from gridchain.monitoring.model.records import (
     GENESIS,
     ZERO32,
@@ -15,7 +16,6 @@ from gridchain.monitoring.model.records import (
     RecordBatch,
     Thread,
     ThreadError,
-    chain_head,
     head_of,
     in_root,
     next_record,
@@ -89,7 +89,7 @@ def test_every_record_of_a_batch_proves_into_its_root_and_no_other(n, data):
 
 def test_the_head_chain_is_keccak_of_head_and_root():
     r1, r2 = b"\x01" * 32, b"\x02" * 32
-    assert chain_head(ZERO32, r1) == keccak(ZERO32 + r1)
+    assert chain(ZERO32, r1) == keccak(ZERO32 + r1)
     assert head_of([r1, r2]) == keccak(keccak(GENESIS + r1) + r2)
 
 

@@ -313,9 +313,8 @@ class Monitor:
         pending = {r.leaf() for rs in threads.values() for r in rs if r.time > now - self.grace_s}
         roots = self.roots()
         batches = [(b, roots[b.index]) for b in published if b.index < len(roots)]
-        alerts = audit(
-            self.consent.mirror(self.from_block), self.consent.grants(self.from_block), batches, threads, pending
-        )
+        terms = self.consent.grants(self.from_block)
+        alerts = audit(self.consent.mirror(self.from_block), terms, batches, threads, pending)
         new = []
         for a in alerts:
             key = (a.kind, a.household, a.seq, a.record.leaf() if a.record else None)
@@ -323,13 +322,15 @@ class Monitor:
                 continue
             self.seen.add(key)
             new.append(a)
-            if a.on_chain and self._report(a, roots, published):
+            if a.on_chain and self._report(a, roots, published, terms):
                 continue
             self.notified.append(a)
             self.notify(a)
         return new
 
-    def _report(self, a: Alert, roots: list[bytes], published: Sequence[RecordBatch]) -> bool:
+    def _report(
+        self, a: Alert, roots: list[bytes], published: Sequence[RecordBatch], terms: Mapping[bytes, Grant]
+    ) -> bool:
         """Report `a` on chain; False if it cannot be (its batch too far behind a head the log holds)."""
         later = roots[a.batch + 1 :]
         if len(later) > MAX_LATER:
@@ -337,7 +338,7 @@ class Monitor:
         batch = next(b for b in published if b.index == a.batch)
         prev = head_of(roots[: a.batch])
         where = InLog(tuple(batch.proof(a.position)), a.batch, prev, roots[a.batch], tuple(later))
-        g = self.consent.grants(self.from_block).get(a.record.grant) or ANY_TERMS
+        g = terms.get(a.record.grant, ANY_TERMS)
         try:
             receipt = self.consent.report(self.account, a.record, g, where)
         except ChainRevert:

@@ -20,10 +20,10 @@ from eth_utils import keccak
 
 from gridchain.crypto import eip712
 from gridchain.metering.model import merkle_proof, merkle_root, verify_proof
+from gridchain.monitoring.model.log import GENESIS, chain  # the log twin's head chain
 
 DAY_S = 86_400
 ZERO32 = b"\x00" * 32
-GENESIS = keccak(text="gridchain access log genesis")  # access_log.vy's head before any batch
 UINT64 = 2**64
 
 
@@ -150,13 +150,8 @@ def in_root(record: Access, proof: Sequence[bytes], root: bytes) -> bool:
     return verify_proof(proof, root, record.leaf())
 
 
-def chain_head(prev_head: bytes, root: bytes) -> bytes:
-    """access_log.vy's head after a batch: keccak256(prev_head || root)."""
-    return keccak(prev_head + root)
-
-
 def head_of(roots: Iterable[bytes], head: bytes = GENESIS) -> bytes:
     """The log's head after the batches of `roots`, in order, from `head`."""
     for root in roots:
-        head = chain_head(head, root)
+        head = chain(head, root)
     return head
