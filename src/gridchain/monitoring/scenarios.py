@@ -52,6 +52,7 @@ from gridchain.monitoring.parties import (
     Monitor,
     ProcessingNode,
 )
+from gridchain.monitoring.store import AccessStore
 
 INTERVALS = DAY_S // 900
 BILLING, RESEARCH, FLEXIBILITY = purpose_tag("billing"), purpose_tag("research"), purpose_tag("flexibility")
@@ -149,6 +150,7 @@ class MonthResult:
     injected: list[tuple[Breach, str, int]] = field(default_factory=list)  # (breach, household address, seq)
     batch_refusals: list[str] = field(default_factory=list)
     billed_wh: dict[str, int] = field(default_factory=dict)
+    contracts: dict[str, str] = field(default_factory=dict)  # access_log and data_access
 
     def matches(self) -> tuple[list, list, list]:
         """(detected breaches, false negatives, false positives): an alert explains a breach when it names its
@@ -197,14 +199,30 @@ def _key(seed: int, what: str) -> bytes:
     return keccak(text=f"gridchain monitoring month {seed} {what}")
 
 
-def run_month(gateway: Gateway, config: MonthConfig, progress: Callable[[str], None] = lambda _: None) -> MonthResult:
-    """The month on `gateway` (fresh contracts); its result."""
-    return _Month(gateway, config, progress).run()
+def run_month(
+    gateway: Gateway,
+    config: MonthConfig,
+    progress: Callable[[str], None] = lambda _: None,
+    store: AccessStore | None = None,
+    monitor: bool = True,
+) -> MonthResult:
+    """The month on `gateway` (fresh contracts); its result. With a `store`, the processing node's threads and
+    the published batches are written to it each day (what `gridchain monitor` and `gridchain data` read);
+    `monitor=False` leaves the judging to them (the result then has no alerts)."""
+    return _Month(gateway, config, progress, store, monitor).run()
 
 
 class _Month:
-    def __init__(self, gateway: Gateway, config: MonthConfig, progress: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        config: MonthConfig,
+        progress: Callable[[str], None],
+        store: AccessStore | None = None,
+        monitor: bool = True,
+    ) -> None:
         self.gateway, self.config, self.progress = gateway, config, progress
+        self.store, self.monitoring = store, monitor
         self.rng = random.Random(config.seed)
         self.result = MonthResult(config)
         deployer, self.relayer, watcher = gateway.accounts[:3]
@@ -252,11 +270,17 @@ class _Month:
                         self._inject(breach, data_day)
             self._attest()
             shown = {h.address.lower(): list(self.node.thread(h.address).records) for h in self.households}
-            for a in self.monitor.check(self.attestor.published, shown, self.clock()):
-                self.result.alerts.append((day, a))
+            if self.store is not None:
+                self.store.put_records(r for rs in shown.values() for r in rs)
+                for batch in self.attestor.published:
+                    self.store.publish(batch)  # again: nothing changes
+            if self.monitoring:
+                for a in self.monitor.check(self.attestor.published, shown, self.clock()):
+                    self.result.alerts.append((day, a))
             self.gateway.advance_time(DAY_S)
             self.progress(f"day {day}")
         r = self.result
+        r.contracts = {"access_log": self.log.address, "data_access": self.consent.address}
         r.report_gas = [gas for _, _, gas in self.monitor.reported]
         r.batch_refusals = list(self.attestor.refusals)
         r.batches = len(self.attestor.published)

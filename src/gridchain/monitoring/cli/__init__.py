@@ -6,6 +6,7 @@ Entry point of the monitoring feature: nothing imports it but the root CLI, whic
 import typer
 
 from gridchain.monitoring.cli import demo
+from gridchain.monitoring.store import SCHEMA
 
 app = typer.Typer(
     help="Consumer-controlled monitoring: sealed meter data, consent on chain, audited access, breach alerts.",
@@ -14,3 +15,4 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 
 APPS = {"monitoring": app}  # what the root CLI mounts
+SCHEMAS = [SCHEMA]  # the threads, batches, roots and alerts (`gridchain monitor`, `gridchain data`)
