@@ -5,7 +5,10 @@ Entry point of the monitoring feature: nothing imports it but the root CLI, whic
 
 import typer
 
-from gridchain.monitoring.cli import demo
+from gridchain.index.indexer import Source
+from gridchain.monitoring.cli import demo, deploy
+from gridchain.monitoring.consent_client import ConsentClient
+from gridchain.monitoring.log_client import AccessLogClient
 from gridchain.monitoring.store import SCHEMA
 
 app = typer.Typer(
@@ -16,3 +19,8 @@ app.command("demo")(demo.demo)
 
 APPS = {"monitoring": app}  # what the root CLI mounts
 SCHEMAS = [SCHEMA]  # the threads, batches, roots and alerts (`gridchain monitor`, `gridchain data`)
+DEPLOY = {"access_log": deploy.deploy_access_log, "data_access": deploy.deploy_data_access}  # in this order
+INDEX = {  # every event of both, for `gridchain index run` (the dashboard reads them there)
+    "access_log": Source(AccessLogClient.CONTRACT),
+    "data_access": Source(ConsentClient.CONTRACT),
+}
