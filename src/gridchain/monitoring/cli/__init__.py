@@ -6,7 +6,7 @@ Entry point of the monitoring feature: nothing imports it but the root CLI, whic
 import typer
 
 from gridchain.index.indexer import Source
-from gridchain.monitoring.cli import demo, deploy
+from gridchain.monitoring.cli import data, demo, deploy
 from gridchain.monitoring.consent_client import ConsentClient
 from gridchain.monitoring.log_client import AccessLogClient
 from gridchain.monitoring.store import SCHEMA
@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 
-APPS = {"monitoring": app}  # what the root CLI mounts
+APPS = {"monitoring": app, "data": data.app}  # what the root CLI mounts (`gridchain data`: the household's view)
 SCHEMAS = [SCHEMA]  # the threads, batches, roots and alerts (`gridchain monitor`, `gridchain data`)
 DEPLOY = {"access_log": deploy.deploy_access_log, "data_access": deploy.deploy_data_access}  # in this order
 INDEX = {  # every event of both, for `gridchain index run` (the dashboard reads them there)
