@@ -4,6 +4,6 @@ a new page adds one line."""
 
 from __future__ import annotations
 
-from gridchain.dashboard.pages import community, experiments, household, market, metering, v2v
+from gridchain.dashboard.pages import community, data_access, experiments, household, market, metering, v2v
 
-PAGES = (community, household, v2v, market, metering, experiments)
+PAGES = (community, household, v2v, market, metering, data_access, experiments)

@@ -132,7 +132,7 @@ def accesses_table(rows: list[dict], household: str, name: str) -> list[str]:
 def alerts_table(rows: list[dict], household: str, name: str) -> list[str]:
     lines = [f"alerts for {_whose(household, name)}"]
     if not rows:
-        return _fit(lines + ["No alert: no monitor and no contract has found a breach of this household's consent."])
+        return _fit(lines + ["No alert: neither the monitor nor the chain has found a breach of its consent."])
     head = [("time (UTC)", 16, "<"), ("kind", 17, "<"), ("seq", 5, ">"), ("grantee", 12, "<")]
     lines.append(_row([*head, ("source", 13, "<"), ("state", 12, "<")]))
     for a in rows:
