@@ -147,3 +147,41 @@ def test_help_gives_an_example():
     for command in COMMANDS:
         r = runner.invoke(app, ["data", command, "--help"])
         assert r.exit_code == 0 and "Example: gridchain data " + command in " ".join(r.stdout.split())
+
+
+@pytest.mark.integration
+def test_end_to_end_on_anvil(tmp_path):
+    """`gridchain deploy` both contracts from [monitoring], two honest days of the month on them writing the
+    deployment's store, then `gridchain data` through open_monitoring: the household's 3 grants, its accesses all
+    attested, no alert (said in a sentence)."""
+    from gridchain.chain.anvil import start_anvil
+    from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.monitoring.cli.chain import open_monitoring, read_config
+    from gridchain.monitoring.consent_client import ConsentClient
+    from gridchain.monitoring.log_client import AccessLogClient
+    from gridchain.monitoring.scenarios import MonthConfig, node_addresses, run_month
+
+    config = MonthConfig(days=3, breaches=False)
+    nodes = ", ".join(f'"{a}"' for a in node_addresses(config))
+    accounts = {"owner": None, "household0": "0x" + _key(0, "household 0").hex()}
+    with start_anvil(accounts=3) as node:
+        path = write_pilot(tmp_path, node.url, accounts=accounts, extra=f"\n[monitoring]\nnodes = [{nodes}]\nm = 2\n")
+        for target in ("access_log", "data_access"):
+            r = runner.invoke(app, ["deploy", target, "--config", str(path)])
+            assert r.exit_code == 0, r.stderr
+        d = open_monitoring(read_config(path), [])
+        gateway = RpcGateway(node.url, node.keys)
+        deployed = (AccessLogClient(gateway, d.log.address), ConsentClient(gateway, d.consent.address))
+        month = run_month(gateway, config, store=d.store, deployed=deployed)  # the month's keys sign
+        assert month.alerts == [] and month.accesses > 0
+        d.store.store.close()
+        out = {}
+        for command in COMMANDS:
+            r = runner.invoke(app, ["data", command, "--household", "household0", "--json", "--config", str(path)])
+            assert r.exit_code == 0, r.stderr
+            out[command] = json.loads(r.stdout)[command]
+            table = runner.invoke(app, ["data", command, "--household", "household0", "--config", str(path)])
+            assert table.exit_code == 0 and max(widths(table.stdout)) <= 80
+        assert sorted(g["purpose_text"] for g in out["grants"]) == ["billing", "flexibility", "research"]
+        assert out["accesses"] and all(a["attested"] for a in out["accesses"]) and out["alerts"] == []
+        assert "No alert" in table.stdout

@@ -143,3 +143,12 @@ def test_without_a_deployment_the_page_says_what_to_deploy(month, tmp_path):
         assert "the index holds no events of the consent contract" in c.get("/data").text
     finally:
         store.close()
+
+
+def test_markup_in_an_address_comes_back_as_json_and_nothing_is_written(client):
+    for path in ("/data/<script>alert(1)</script>", "/api/data/<script>", "/data?household=<b>x</b>"):
+        r = client.get(path)
+        assert r.status_code in (404, 422) and r.headers["content-type"].startswith("application/json"), path
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        for path in ("/data", "/data/0x" + "11" * 20, "/api/data/0x" + "11" * 20):
+            assert client.request(method, path).status_code == 405, (method, path)
