@@ -35,9 +35,9 @@ def month(tmp_path_factory) -> Month:
     store = AccessStore.open(open_store(url))
     gateway = BoaGateway(accounts=3)
     result = run_month(gateway, CONFIG, store=store)
-    for day, a in result.alerts:  # as a monitor service keeps them: on chain reported, the rest notified
+    for _, a in result.alerts:  # as a monitor service keeps them: on chain reported, the rest notified
         state = "reported" if a.on_chain else "notified"
-        at = result.config.seed + day  # any round time; the view shows it
+        at = a.record.time + 3600 if a.record else gateway.now()  # a round after the record's batch
         store.store.atomic(
             lambda c, a=a, state=state, at=at: store.add_alert(
                 c, f"{a.kind}:{a.household}:{a.seq}", a.kind, a.household, state, at,
