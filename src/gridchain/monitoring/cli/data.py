@@ -6,6 +6,7 @@ Tables fit 80 columns (addresses shortened 0x1234..abcd, times UTC); --json prin
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import typer
@@ -85,6 +86,10 @@ def _fit(lines: list[str]) -> list[str]:
     return [clip(line, WIDTH) for line in lines]
 
 
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def _whose(household: str, name: str) -> str:
     return household if name.lower() == household.lower() else f"{name} ({household})"
 
@@ -102,7 +107,7 @@ def grants_table(rows: list[dict], household: str, name: str) -> list[str]:
         if g["revoked_at"]:
             lines.append(f"  revoked {_when(g['revoked_at'])} UTC")
     counts = {s: sum(g["status"] == s for g in rows) for s in (view.ACTIVE, view.EXPIRED, view.REVOKED)}
-    lines.append(f"{len(rows)} grants: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    lines.append(f"{_count(len(rows), 'grant')}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     return _fit(lines)
 
 
@@ -112,18 +117,18 @@ def accesses_table(rows: list[dict], household: str, name: str) -> list[str]:
         return _fit(lines + ["No processing node has recorded an access to this household's data."])
     lines.append(
         _row(
-            [("seq", 5, ">"), ("time (UTC)", 16, "<"), ("node", 12, "<"), ("grantee", 12, "<"), ("purpose", 10, "<")]
-            + [("days", 13, "<"), ("batch", 6, ">")]
+            [("seq", 5, ">"), ("time (UTC)", 16, "<"), ("node", 12, "<"), ("grantee", 12, "<"), ("purpose", 11, "<")]
+            + [("days", 13, "<"), ("batch", 5, ">")]
         )
     )
     for a in rows:
         days = f"{a['first_day']} {a['days']}d"
         batch = a["batch"] if a["attested"] else "NONE"
         cells = [(a["seq"], 5, ">"), (_when(a["time"]), 16, "<"), (short(a["node"]), 12, "<")]
-        cells += [(short(a["grantee"]), 12, "<"), (_purpose(a), 10, "<"), (days, 13, "<"), (batch, 6, ">")]
+        cells += [(short(a["grantee"]), 12, "<"), (_purpose(a), 11, "<"), (days, 13, "<"), (batch, 5, ">")]
         lines.append(_row(cells))
     unattested = sum(not a["attested"] for a in rows)
-    lines.append(f"{len(rows)} accesses, {len(rows) - unattested} attested on chain")
+    lines.append(f"{_count(len(rows), 'access', 'accesses')}, {len(rows) - unattested} attested on chain")
     if unattested:
         lines.append(f"{unattested} in no attested batch (batch NONE): the access log does not vouch for them")
     return _fit(lines)
@@ -138,9 +143,9 @@ def alerts_table(rows: list[dict], household: str, name: str) -> list[str]:
     for a in rows:
         cells = [(_when(a["time"]), 16, "<"), (a["kind"], 17, "<"), (a["seq"], 5, ">"), (short(a["grantee"]), 12, "<")]
         lines.append(_row([*cells, (a["source"], 13, "<"), (a["state"], 12, "<")]))
-        lines.append("  " + a["detail"])
+        lines += textwrap.wrap(a["detail"], WIDTH, initial_indent="  ", subsequent_indent="  ") or ["  -"]
     on_chain = sum(a["source"] != "monitor" for a in rows)
-    lines.append(f"{len(rows)} alerts, {on_chain} logged on chain")
+    lines.append(f"{_count(len(rows), 'alert')}, {on_chain} logged on chain")
     return _fit(lines)
 
 
