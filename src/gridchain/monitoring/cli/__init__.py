@@ -1,11 +1,12 @@
-"""Monitoring's commands: `gridchain monitoring demo` (a month of audited access with injected breaches).
+"""Monitoring's commands: `gridchain monitoring demo` (a month of audited access with injected breaches) and
+`gridchain monitor` (the breach monitor of a deployment).
 
 Entry point of the monitoring feature: nothing imports it but the root CLI, which mounts what APPS lists.
 """
 
 import typer
 
-from gridchain.monitoring.cli import demo
+from gridchain.monitoring.cli import demo, monitor
 from gridchain.monitoring.store import SCHEMA
 
 app = typer.Typer(
@@ -15,4 +16,5 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 
 APPS = {"monitoring": app}  # what the root CLI mounts
+COMMANDS = {"monitor": monitor.monitor}  # `gridchain monitor`: the breach monitor as a daemon
 SCHEMAS = [SCHEMA]  # the threads, batches, roots and alerts (`gridchain monitor`, `gridchain data`)
