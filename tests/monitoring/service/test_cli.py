@@ -101,3 +101,18 @@ def test_the_daemon_stops_between_rounds(world):
     stop.set()
     t.join(10)
     assert not t.is_alive() and all(x["event"] == "round" for x in lines)
+
+
+class Broken:
+    def round(self) -> dict:
+        raise ConnectionError("node unreachable")
+
+
+def test_once_that_fails_prints_its_error_and_exits_1(capsys):
+    import typer
+
+    with pytest.raises(typer.Exit) as e:
+        run(Broken(), once=True, as_json=True, poll_s=1.0)
+    assert e.value.exit_code == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["event"] == "error" and "ConnectionError" in out["error"]

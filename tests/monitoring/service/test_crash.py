@@ -130,3 +130,14 @@ def test_a_batch_too_far_behind_the_head_is_unreportable_without_a_transaction(w
     with pytest.raises(Unreportable, match=f"{MAX_LATER + 1} batches behind the head"):
         report_alert(w.consent, w.watcher, alert, roots, batch, w.consent.grants())
     assert w.breaches() == []
+
+
+def test_with_confirmations_a_report_chains_up_to_the_head_the_log_holds(w):
+    """Batch 0 is deep enough, batch 1 (just attested) is not: the report still names the roots up to the head."""
+    w.honest()
+    w.attest()  # batch 1, one block after batch 0
+    s = w.service(confirmations=1, grace_s=3600)  # (batch 1's record waits for its root to be deep enough)
+    out = s.round()
+    assert out["roots"] == 1 and out["alerts"] == {"reported": 1} and out["lag"] == 0
+    assert len(w.breaches()) == 1
+    assert s.round()["roots"] == 2 and len(w.store.alerts()) == 1

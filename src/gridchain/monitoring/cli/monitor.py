@@ -63,7 +63,7 @@ def _line(line: dict) -> None:
 def round_lines(summary: dict) -> list[str]:
     """A round's summary for people (lines of at most 80 columns)."""
     if summary.get("event") == "error":
-        return [f"error (retry in {summary['retry_in_s']:g} s): {summary['error']}"[:80]]
+        return [f"error (next round in {summary['retry_in_s']:g} s): {summary['error']}"[:80]]
     by_state = ", ".join(f"{n} {s}" for s, n in sorted(summary["alerts"].items())) or "none"
     lines = [
         f"round at {summary['at']}: head {summary['head']}, lag {summary['lag']}, roots {summary['roots']} "
@@ -82,12 +82,17 @@ def check_poll(poll_s: float | None) -> None:
 
 
 def run(service, once: bool, as_json: bool, poll_s: float, stop: threading.Event | None = None) -> MonitorLoop:
-    """The command's core over a built service: one round (`once`: an error is raised) or rounds until `stop`."""
+    """The command's core over a built service: one round (`once`: a failed one is its error line, exit 1) or
+    rounds until `stop`."""
     emit = _line if as_json else (lambda summary: [typer.echo(x) for x in round_lines(summary)])
-    if once:
-        emit(service.round())
-        return MonitorLoop(service, emit, poll_s)
     loop = MonitorLoop(service, emit, poll_s)
+    if once:
+        try:
+            emit(service.round())
+        except Exception as e:  # noqa: BLE001 - one line, not a traceback: the node or the store failed
+            emit({"event": "error", "error": _reason(e), "retry_in_s": 0})
+            raise typer.Exit(1) from None
+        return loop
     if stop is not None:
         loop.stop = stop
     loop.run()
