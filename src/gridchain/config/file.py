@@ -148,6 +148,19 @@ class Section:
 
         return parse_address(self.option(key), self._get(key, default))
 
+    def addresses(self, key: str, most: int, default: Any = _MISSING) -> tuple[str, ...]:
+        """A list of 1 to `most` distinct addresses (checksummed)."""
+        from gridchain.checks import parse_address
+
+        value = self._get(key, default)
+        if not isinstance(value, list) or not 1 <= len(value) <= most:
+            raise InputError(self.option(key), f"{show(value)} must be a list of 1 to {most} addresses")
+        out = tuple(parse_address(f"{self.option(key)}[{i}]", a) for i, a in enumerate(value))
+        for i, address in enumerate(out):
+            if address in out[:i]:
+                raise InputError(f"{self.option(key)}[{i}]", f"{address} is listed twice")
+        return out
+
     def done(self) -> None:
         """Refuse keys that no getter read: a misspelt option must not be silently ignored."""
         unknown = sorted(k for k in self.table if k not in self.read and not isinstance(self.table[k], dict))

@@ -205,11 +205,18 @@ def run_month(
     progress: Callable[[str], None] = lambda _: None,
     store: AccessStore | None = None,
     monitor: bool = True,
+    deployed: tuple[AccessLogClient, ConsentClient] | None = None,
 ) -> MonthResult:
-    """The month on `gateway` (fresh contracts); its result. With a `store`, the processing node's threads and
-    the published batches are written to it each day (what `gridchain monitor` and `gridchain data` read);
-    `monitor=False` leaves the judging to them (the result then has no alerts)."""
-    return _Month(gateway, config, progress, store, monitor).run()
+    """The month on `gateway` (fresh contracts, or `deployed` ones: the log's nodes must be `node_addresses`);
+    its result. With a `store`, the processing node's threads and the published batches are written to it each
+    day (what `gridchain monitor` and `gridchain data` read); `monitor=False` leaves the judging to them (the
+    result then has no alerts)."""
+    return _Month(gateway, config, progress, store, monitor, deployed).run()
+
+
+def node_addresses(config: MonthConfig) -> list[str]:
+    """The month's consensus nodes (keys derived from its seed), for a log deployed ahead of it."""
+    return [address_of(_key(config.seed, f"consensus {i}")) for i in range(config.nodes)]
 
 
 class _Month:
@@ -220,6 +227,7 @@ class _Month:
         progress: Callable[[str], None],
         store: AccessStore | None = None,
         monitor: bool = True,
+        deployed: tuple[AccessLogClient, ConsentClient] | None = None,
     ) -> None:
         self.gateway, self.config, self.progress = gateway, config, progress
         self.store, self.monitoring = store, monitor
@@ -229,8 +237,11 @@ class _Month:
         self.clock = gateway.now
         seed = config.seed
         node_keys = [_key(seed, f"consensus {i}") for i in range(config.nodes)]
-        self.log, _ = AccessLogClient.deploy(gateway, deployer, [address_of(k) for k in node_keys], config.m)
-        self.consent, _ = ConsentClient.deploy(gateway, deployer, self.log.address)
+        if deployed is None:
+            self.log, _ = AccessLogClient.deploy(gateway, deployer, [address_of(k) for k in node_keys], config.m)
+            self.consent, _ = ConsentClient.deploy(gateway, deployer, self.log.address)
+        else:
+            self.log, self.consent = deployed
         self.archive = Archive()
         self.node = RogueNode(_key(seed, "processing"), self.consent, self.archive, self.clock)
         consensus = [ConsensusNode(k, [self.node.address], self.clock) for k in node_keys]

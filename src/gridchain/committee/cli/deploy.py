@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gridchain.checks import parse_address, show
 from gridchain.committee.client import CommitteeClient
 from gridchain.committee.model import FIXED, MAX_MEMBERS, RULES
 from gridchain.config.deploy import Deployed, deploy_once
@@ -39,23 +38,10 @@ class CommitteeSettings:
         return {"members": list(self.members), "rule": self.rule, "m": self.m}
 
 
-def _members(config_section) -> tuple[str, ...]:
-    option = config_section.option("members")
-    config_section.read.add("members")
-    members = config_section.table.get("members")
-    if not isinstance(members, list) or not 1 <= len(members) <= MAX_MEMBERS:
-        raise InputError(option, f"{show(members)} must be a list of 1 to {MAX_MEMBERS} addresses")
-    out = tuple(parse_address(f"{option}[{i}]", m) for i, m in enumerate(members))
-    for i, address in enumerate(out):
-        if address in out[:i]:
-            raise InputError(f"{option}[{i}]", f"{address} is listed twice")
-    return out
-
-
 def committee_settings(config: Config) -> CommitteeSettings:
     """`[committee]`, every value checked (the section is required: nobody can guess the members)."""
     section = config.section("committee")
-    members = _members(section)
+    members = section.addresses("members", MAX_MEMBERS, None)  # missing: "must be a list"
     rule = RULES[section.str("rule", "unanimous", choices=tuple(RULES))]
     m = section.int("m", 1, len(members)) if rule == FIXED else 0
     if rule != FIXED and "m" in section.table:

@@ -6,7 +6,10 @@ Entry point of the monitoring feature: nothing imports it but the root CLI, whic
 
 import typer
 
-from gridchain.monitoring.cli import demo, monitor
+from gridchain.index.indexer import Source
+from gridchain.monitoring.cli import demo, deploy, monitor
+from gridchain.monitoring.consent_client import ConsentClient
+from gridchain.monitoring.log_client import AccessLogClient
 from gridchain.monitoring.store import SCHEMA
 
 app = typer.Typer(
@@ -18,3 +21,8 @@ app.command("demo")(demo.demo)
 APPS = {"monitoring": app}  # what the root CLI mounts
 COMMANDS = {"monitor": monitor.monitor}  # `gridchain monitor`: the breach monitor as a daemon
 SCHEMAS = [SCHEMA]  # the threads, batches, roots and alerts (`gridchain monitor`, `gridchain data`)
+DEPLOY = {"access_log": deploy.deploy_access_log, "data_access": deploy.deploy_data_access}  # in this order
+INDEX = {  # every event of both, for `gridchain index run` (the dashboard reads them there)
+    "access_log": Source(AccessLogClient.CONTRACT),
+    "data_access": Source(ConsentClient.CONTRACT),
+}
