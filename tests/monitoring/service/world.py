@@ -30,13 +30,21 @@ class Days:
         return [f"{household} {d}".encode() for d in range(first_day, last_day + 1)]
 
 
+NODE_KEYS = [k(f"consensus {i}") for i in range(3)]
+NODES = [address_of(x) for x in NODE_KEYS]  # the access log's nodes, 2 of 3
+
+
 class World:
-    def __init__(self, store: AccessStore) -> None:
-        self.gw = BoaGateway(accounts=3)
+    def __init__(self, store: AccessStore, gw=None, deployed: tuple[AccessLogClient, ConsentClient] | None = None):
+        """On `gw` (the embedded chain by default), on fresh contracts or `deployed` ones (nodes NODES, m 2)."""
+        self.gw = gw or BoaGateway(accounts=3)
         deployer, self.relayer, self.watcher = self.gw.accounts[:3]
-        keys = [k(f"consensus {i}") for i in range(3)]
-        self.log, _ = AccessLogClient.deploy(self.gw, deployer, [address_of(x) for x in keys], 2)
-        self.consent, _ = ConsentClient.deploy(self.gw, deployer, self.log.address)
+        keys = NODE_KEYS
+        if deployed is None:
+            self.log, _ = AccessLogClient.deploy(self.gw, deployer, NODES, 2)
+            self.consent, _ = ConsentClient.deploy(self.gw, deployer, self.log.address)
+        else:
+            self.log, self.consent = deployed
         self.store = store
         self.node = RogueNode(k("processing"), self.consent, Days(), self.gw.now)
         self.attestor = Attestor(
