@@ -55,7 +55,8 @@ def test_monitor_on_a_pilot(tmp_path):
             assert banner["service"] == "monitor" and banner["monitor"].lower() == owner.lower()
             bad = p.bad("monitor", "--once")
             assert bad.startswith("error: store.url: another monitor (pid ")
-            rounds = wait_until(lambda: _rounds(p), 60, "two rounds of the daemon")
+            seen: list[dict] = []
+            rounds = wait_until(lambda: _rounds(p.daemons["monitor"], seen), 60, "two rounds of the daemon")
             out, _ = p.stop("monitor")
             lines = json_lines(out)
             assert lines[-1] == {"event": "stopped"} and all(x["alerts"] == {} for x in rounds)
@@ -64,11 +65,8 @@ def test_monitor_on_a_pilot(tmp_path):
         assert len(w.consent.events("Breach")) == 1
 
 
-def _rounds(p: Processes) -> list[dict] | None:
-    """Two round lines of the running daemon (read as they come), or None yet."""
-    daemon = p.daemons["monitor"]
-    seen = getattr(p, "seen", [])
-    p.seen = seen
+def _rounds(daemon, seen: list[dict]) -> list[dict] | None:
+    """Two round lines of the running daemon (its next line read into `seen`), or None yet."""
     seen.append(json.loads(daemon.stdout.readline()))
     rounds = [x for x in seen if x.get("event") == "round"]
     return rounds if len(rounds) >= 2 else None
