@@ -10,8 +10,8 @@
   attested log has it (no gap, no changed link, no time going back); M of N such signatures attest the batch on
   contracts/access_log.vy (`attest_batch`: anyone may submit them).
 - `Monitor`: judges every attested record against the consents and every thread against the log
-  (`model.audit`); reports on chain what the contract can judge (`Breach` events) and notifies the household of
-  the rest, each alert once.
+  (`model.audit`); reports on chain what the contract can judge (`Breach` events, `report_alert`: the durable
+  service's too, gridchain.monitoring.service) and notifies the household of the rest, each alert once.
 
 Times are unix seconds from the caller's clock (the chain's in the scenarios).
 """
