@@ -112,8 +112,8 @@ class AccessLogClient(ContractClient):
     def domain(self) -> eip712.Domain:
         return domain(self.chain_id(), self.address)
 
-    def events(self, name: str, from_block: int = 0) -> list[Event]:
-        """Every `name` event (one of EVENTS) from `from_block` on, oldest first."""
+    def events(self, name: str, from_block: int = 0, to_block: int | None = None) -> list[Event]:
+        """Every `name` event (one of EVENTS) in blocks `from_block` .. `to_block` (default: latest), oldest first."""
         if name not in EVENTS:
             raise InputError("name", f"not an access log event: {name}")
-        return self.gateway.events(self.artifact, self.address, name, from_block)
+        return self.gateway.events(self.artifact, self.address, name, from_block, to_block)

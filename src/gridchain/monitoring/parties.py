@@ -10,8 +10,8 @@
   attested log has it (no gap, no changed link, no time going back); M of N such signatures attest the batch on
   contracts/access_log.vy (`attest_batch`: anyone may submit them).
 - `Monitor`: judges every attested record against the consents and every thread against the log
-  (`model.audit`); reports on chain what the contract can judge (`Breach` events) and notifies the household of
-  the rest, each alert once.
+  (`model.audit`); reports on chain what the contract can judge (`Breach` events, `report_alert`: the durable
+  service's too, gridchain.monitoring.service) and notifies the household of the rest, each alert once.
 
 Times are unix seconds from the caller's clock (the chain's in the scenarios).
 """
@@ -24,7 +24,7 @@ from typing import Protocol
 
 from eth_utils import keccak
 
-from gridchain.chain.gateway import ChainRevert
+from gridchain.chain.gateway import ChainRevert, Receipt
 from gridchain.crypto import eip712
 from gridchain.crypto.keys import Key, address_of, recover_digest, sign_digest
 from gridchain.errors import Refused
@@ -331,18 +331,39 @@ class Monitor:
     def _report(
         self, a: Alert, roots: list[bytes], published: Sequence[RecordBatch], terms: Mapping[bytes, Grant]
     ) -> bool:
-        """Report `a` on chain; False if it cannot be (its batch too far behind a head the log holds)."""
-        later = roots[a.batch + 1 :]
-        if len(later) > MAX_LATER:
-            return False
+        """Report `a` on chain; False if it cannot be (its batch too far behind, or the contract refuses)."""
         batch = next(b for b in published if b.index == a.batch)
-        prev = head_of(roots[: a.batch])
-        where = InLog(tuple(batch.proof(a.position)), a.batch, prev, roots[a.batch], tuple(later))
-        g = terms.get(a.record.grant, ANY_TERMS)
         try:
-            receipt = self.consent.report(self.account, a.record, g, where)
-        except ChainRevert:
+            receipt = report_alert(self.consent, self.account, a, roots, batch, terms)
+        except Unreportable:
             return False
         (event,) = receipt.named("Breach")
         self.reported.append((a, int(event.args["reason"]), receipt.gas_used))
         return True
+
+
+class Unreportable(Refused):
+    """An on-chain alert the consent contract cannot take: its batch too far behind, or a revert (the reason)."""
+
+
+def report_alert(
+    consent: ConsentClient,
+    account: str,
+    a: Alert,
+    roots: Sequence[bytes],
+    batch: RecordBatch,
+    terms: Mapping[bytes, Grant],
+) -> Receipt:
+    """Report `a` (an on-chain alert of the record at `a.position` in `batch`, batch `a.batch`) from `account`:
+    its Merkle proof, the head before its batch and every root after it up to the log's head (`roots`: every
+    attested root in index order, as many as the log holds). The receipt (one `Breach` event), or Unreportable."""
+    later = roots[a.batch + 1 :]
+    if len(later) > MAX_LATER:
+        raise Unreportable(f"batch {a.batch} is {len(later)} batches behind the head (the contract takes {MAX_LATER})")
+    prev = head_of(roots[: a.batch])
+    where = InLog(tuple(batch.proof(a.position)), a.batch, prev, roots[a.batch], tuple(later))
+    g = terms.get(a.record.grant, ANY_TERMS)
+    try:
+        return consent.report(account, a.record, g, where)
+    except ChainRevert as e:
+        raise Unreportable(e.reason or str(e)) from None
