@@ -98,7 +98,11 @@ def gas_report(
     config = GasReportConfig(hardfork=str(hardfork), chain=chosen)
     make_out_dir(out)
     steps = count_steps(config, SECTIONS)
-    node = start_anvil(hardfork=config.hardfork, accounts=config.accounts) if chosen == "anvil" else None
+    # Osaka as mainnet has it: EIP-7825's per-transaction cap, which anvil 1.7.1 enforces only on request
+    extra = ["--enable-tx-gas-limit"] if config.hardfork == "osaka" else []
+    node = (
+        start_anvil(hardfork=config.hardfork, accounts=config.accounts, extra_args=extra) if chosen == "anvil" else None
+    )
     try:
         shared = RpcGateway(node.url, node.keys) if node else None
         with Progress(
