@@ -1,4 +1,4 @@
-"""Speed of the issuer's blind signature at the key size in use (RSA-2048, e = 65537); writes JSON (no assertions).
+"""Speed of the issuer's blind signature at the key size in use (RSA-2048, e = 3); writes JSON (no assertions).
 
 Per signature, on blinded messages made as an ESU makes them (`blind.blind` of a token's full-domain hash):
 - before: pow(z, d, n) and the check s^e == z (what `blind_sign` did before the CRT);

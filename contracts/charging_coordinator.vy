@@ -264,7 +264,7 @@ def post_capacity(slot: uint256, capacity_w: uint256):
 @external
 def register_epoch_key(epoch: uint256, modulus: uint256[MODULUS_WORDS]):
     """
-    @dev Owner only: the RSA-2048 public key (e = 65537) under which the utility signs this community's tokens
+    @dev Owner only: the RSA-2048 public key (e = 3) under which the utility signs this community's tokens
          for `epoch`. Once per epoch; not for an epoch that is over.
     @param epoch The UTC day, unix time // 86400.
     @param modulus The key's modulus n, 2048 bits, odd, as 8 big-endian words.

@@ -13,10 +13,10 @@
         address signed. Chain observers see who deposited and which fresh address was paid, but not which
         deposit paid which address: within an epoch's deposits every one is equally likely.
 
-        Note message (RSA-FDH, Chaum blind signature; twin `gridchain.crypto.blind` with this seed):
+        Note message (RSA-FDH, Chaum blind signature, e = 3; twin `gridchain.crypto.blind` with this seed):
             seed = keccak256(abi_encode(NOTE_TAG, chain.id, self, epoch, fresh))    NOTE_TAG = "gridchain.note.v1"
             FDH  = keccak256(seed || uint256(0)) || ... || keccak256(seed || uint256(7)), top bit cleared
-            token < n  and  token^65537 mod n == FDH     (modexp precompile 0x05; n the epoch's key)
+            token < n  and  token^3 mod n == FDH     (modexp precompile 0x05; n the epoch's key)
         The depositor chooses the fresh address before blinding, so no relayer can redirect the payout; the seed
         binds the chain, the pool and the epoch, so a token is worth nothing in another pool, chain or epoch.
 
@@ -99,7 +99,7 @@ event Withdrawn:
 
 MODULUS_BYTES: constant(uint256) = 256
 MODULUS_WORDS: constant(uint256) = 8
-EXPONENT_BYTES: constant(uint256) = 3  # 65537 = 0x010001
+EXPONENT_BYTES: constant(uint256) = 1  # e = 3 = 0x03 (issue 22: EIP-7883 prices a 17-bit exponent 16x higher)
 EPOCH_SECONDS: constant(uint256) = 86400
 NOTE_TAG: constant(bytes32) = keccak256("gridchain.note.v1")
 MODEXP: constant(address) = 0x0000000000000000000000000000000000000005
@@ -267,7 +267,7 @@ def withdraw(to: address) -> uint256:
 @external
 def register_epoch_key(epoch: uint256, modulus: uint256[MODULUS_WORDS]):
     """
-    @dev Issuer only: the RSA-2048 public key (e = 65537) under which the issuer signs `epoch`'s notes. Once per
+    @dev Issuer only: the RSA-2048 public key (e = 3) under which the issuer signs `epoch`'s notes. Once per
          epoch, never replaced; not for an epoch that is over.
     @param epoch The UTC day, unix time // 86400.
     @param modulus The key's modulus n, 2048 bits, odd, as 8 big-endian words.
@@ -384,10 +384,10 @@ def _key_address(epoch: uint256) -> address:
 @view
 @internal
 def _power(token: uint256[MODULUS_WORDS], n: Bytes[MODULUS_BYTES]) -> Bytes[MODULUS_BYTES]:
-    # token^65537 mod n (EIP-198)
+    # token^3 mod n (EIP-198)
     return raw_call(
         MODEXP,
-        concat(abi_encode(MODULUS_BYTES, EXPONENT_BYTES, MODULUS_BYTES, token), x"010001", n),
+        concat(abi_encode(MODULUS_BYTES, EXPONENT_BYTES, MODULUS_BYTES, token), x"03", n),
         max_outsize=MODULUS_BYTES,
         is_static_call=True,
     )

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridchain.crypto import blind
+from tests.support import exponents
 
 
 @cache
@@ -176,3 +177,41 @@ def test_a_serialised_key_of_another_length_is_refused(length):
 def test_another_key_s_exponent_does_not_open_this_modulus():
     with pytest.raises(blind.TokenError, match="does not factor the modulus"):
         blind.PrivateKey.from_exponent(rsa(0).public, rsa(1).d)
+
+
+# ---- the public exponent: e = 3 only (issue 22) ----------------------------------------------------------------
+
+
+def test_keys_have_the_exponent_the_contracts_check():
+    assert blind.E == 3 and all(rsa(i).public.e == 3 for i in range(2))
+    for key in map(rsa, range(2)):  # r -> r^3 is a bijection of Z*_n: 3 is coprime to p - 1 and q - 1
+        assert math.gcd(3, (key.p - 1) * (key.q - 1)) == 1
+
+
+@pytest.mark.parametrize("kind", exponents.OTHER)
+def test_a_token_under_another_exponent_does_not_verify(kind):
+    """A valid RSA signature on the message for the same modulus and another exponent: refused by the verifier
+    (the relayer's and the model's check), and a public key with that exponent cannot be made."""
+    key = rsa(0)
+    e = exponents.exponent(key, kind)
+    message = blind.fdh(b"\x01" * 32)
+    token = exponents.sign_with(key, e, message)
+    assert not blind.verify(key.public, message, token)
+    assert blind.verify(key.public, message, key.power(message))
+    with pytest.raises(
+        blind.TokenError, match=f"public exponent e must be 3 \\(the contracts' modexp exponent\\), got {e}"
+    ):
+        blind.PublicKey(key.public.n, e)
+
+
+def test_a_key_made_for_65537_is_refused_on_load_in_either_stored_form():
+    """A key stored before issue 22 (d || p || q, or d alone): refused naming the exponent, its value, and how to
+    make a new key, not with the generic 'd is not the inverse of e'."""
+    old = exponents.legacy_key()
+    public = blind.PublicKey(old.public_numbers.n)
+    full = b"".join(v.to_bytes(blind.MODULUS_BYTES, "big") for v in (old.d, old.p, old.q))
+    for raw in (full, old.d.to_bytes(blind.MODULUS_BYTES, "big")):
+        with pytest.raises(blind.LegacyKeyError) as e:
+            blind.PrivateKey.from_bytes(public, raw)
+        assert str(e.value).startswith("public exponent e: this key was made for e = 65537")
+        assert "Make a new key (`PrivateKey.generate()`" in str(e.value)

@@ -38,10 +38,10 @@ TARGETS = {
     "baseline_ratio_at_200_min": 10,
     "close_per_request_at_10000_max": 6_000,
     "transaction_gas_max": 16_777_216,
-    "submit_request_anonymous_max": 75_000,
-    "submit_request_anonymous_batch20_max": 45_000,
-    "close_per_request_at_500_hardened_max": 1_700,
-}  # issue 14: what the security fixes may cost the close
+    "submit_request_anonymous_max": 72_000,  # issue 22: Osaka receipts (e = 3); Prague's are 1,707 lower
+    "submit_request_anonymous_batch20_max": 41_000,
+    "close_per_request_at_500_hardened_max": 1_700,  # issue 14: what the security fixes may cost the close
+}
 SLOT_S = 3600
 ANONYMOUS_BATCH = 20
 

@@ -6,7 +6,7 @@ replaces EMSA-PSS with SHA-384 by a deterministic full-domain hash the EVM can c
 
     seed = keccak256(abi_encode(TOKEN_TAG, chain_id, coordinator, epoch, pseudonym))
     FDH  = keccak256(seed || uint256(0)) || ... || keccak256(seed || uint256(7)), top bit cleared (256 bytes)
-    token is valid  <=>  token < n  and  token^65537 mod n == FDH   (modexp is the 0x05 precompile)
+    token is valid  <=>  token < n  and  token^3 mod n == FDH   (modexp is the 0x05 precompile)
 
 This is MGF1 (RFC 8017 B.2.1) in all but two choices, both for gas on chain with the same random-oracle
 assumption: the hash is keccak-256, the EVM's own opcode, rather than SHA-256 (the 0x02 precompile; about
@@ -19,9 +19,13 @@ The message binds the community (the coordinator's address and chain) and the ep
 blindness as the paper asks, m0 = date || community, with one key pair per (epoch, community) on top. With
 the top bit cleared the representative is < 2**2047 <= n for a 2048-bit modulus, so no reduction is needed.
 
-Keys come from `cryptography` (no hand-made primes); the blinding arithmetic is plain Python integers, the
-signer's power by the Chinese remainder theorem on the key's primes.
-The contract's copy is `contracts/modules/anonymous_requests.vy`; the tests check the two agree.
+The public exponent is e = 3 (issue 22): FDH's security argument holds for any e coprime to phi(n), and under
+Osaka (EIP-7883) the 2048-bit modexp costs 2,048 gas with e = 3 against 32,768 with 65537 (docs/privacy.md gives
+the literature). A key made for e = 65537 (before issue 22) is refused on load, naming the exponent.
+
+Keys come from `cryptography` (no hand-made primes; gcd(3, p - 1) = gcd(3, q - 1) = 1 by construction); the
+blinding arithmetic is plain Python integers, the signer's power by the Chinese remainder theorem on the key's
+primes. The contract's copy is `contracts/modules/anonymous_requests.vy`; the tests check the two agree.
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ from eth_utils import keccak, to_canonical_address
 
 MODULUS_BITS = 2048
 MODULUS_BYTES = MODULUS_BITS // 8
-E = 65537
+E = 3
+"""The public exponent: the contracts' modexp has it as a constant (x"03", one byte)."""
+LEGACY_E = 65537
+"""The exponent of keys made before issue 22: recognised on load only to refuse them with a clear error."""
 EPOCH_SECONDS = 86_400
 """An epoch is a UTC day: epoch = unix time // 86400 (the paper's date)."""
 TOKEN_TAG = keccak(b"gridchain.token.v1")
@@ -44,6 +51,10 @@ TOKEN_TAG = keccak(b"gridchain.token.v1")
 
 class TokenError(ValueError):
     """A blind-signature step failed its check (RFC 9474's errors: a bad key, a bad signature, ...)."""
+
+
+class LegacyKeyError(TokenError):
+    """A private key made for e = LEGACY_E: well formed, but it cannot sign tokens the contracts accept."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,7 @@ class PublicKey:
         if self.n.bit_length() != MODULUS_BITS or self.n % 2 == 0:
             raise TokenError(f"modulus must be an odd {MODULUS_BITS}-bit integer, got {self.n.bit_length()} bits")
         if self.e != E:
-            raise TokenError(f"public exponent must be {E}, got {self.e}")
+            raise TokenError(f"public exponent e must be {E} (the contracts' modexp exponent), got {self.e}")
 
     @property
     def modulus_bytes(self) -> bytes:
@@ -91,6 +102,8 @@ class PrivateKey:
             raise TokenError("p * q is not the modulus")
         dp, dq = self.d % (p - 1), self.d % (q - 1)
         if e * dp % (p - 1) != 1 or e * dq % (q - 1) != 1:
+            if LEGACY_E * dp % (p - 1) == 1 and LEGACY_E * dq % (q - 1) == 1:
+                raise LegacyKeyError(_legacy_key())
             raise TokenError("d is not the inverse of e modulo p - 1 and q - 1")
         object.__setattr__(self, "dp", dp)
         object.__setattr__(self, "dq", dq)
@@ -112,7 +125,11 @@ class PrivateKey:
         try:
             p, q = rsa.rsa_recover_prime_factors(public.n, public.e, d)
         except ValueError:
-            raise TokenError("the private exponent does not factor the modulus") from None
+            try:  # a key of the old form (e = 65537)? Name it, rather than call the exponent wrong
+                rsa.rsa_recover_prime_factors(public.n, LEGACY_E, d)
+            except ValueError:
+                raise TokenError("the private exponent does not factor the modulus") from None
+            raise LegacyKeyError(_legacy_key()) from None
         return cls(public, d, p, q)
 
     def to_bytes(self) -> bytes:
@@ -140,6 +157,14 @@ class PrivateKey:
         if pow(s, self.public.e, self.public.n) != z:
             raise TokenError("signing failure")
         return s
+
+
+def _legacy_key() -> str:
+    return (
+        f"public exponent e: this key was made for e = {LEGACY_E} (before issue 22); tokens are now checked with "
+        f"e = {E} on chain, so it cannot sign them. Make a new key (`PrivateKey.generate()`: the issuer makes one per "
+        "community and epoch on first use) and register it with contracts of this version"
+    )
 
 
 def epoch_of(unix_time: int) -> int:

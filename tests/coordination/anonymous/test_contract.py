@@ -24,6 +24,7 @@ from gridchain.coordination.model.coordinator import (
     submit_chain,
 )
 from gridchain.crypto import blind
+from tests.support import exponents
 from tests.support.community import Community, refused
 from tests.support.events import logs
 from tests.support.mirrored import fresh_traces
@@ -202,6 +203,17 @@ def test_token_under_the_utilitys_key_for_a_message_it_never_signed(anon):
     account = Account.create()
     token = pow(blind.fdh(b"\x00" * 32), KEYS[0].d, KEYS[0].public.n)  # a real signature, on the wrong message
     rejected(anon, "token does not verify", [anon.request(account=account, token=token)])
+
+
+@pytest.mark.parametrize("kind", exponents.OTHER)
+def test_token_under_another_public_exponent(anon, kind):
+    """The utility's modulus, the right message, a valid RSA signature under e = 65537 (the old tokens) or another
+    exponent: refused, by the contract and its twin; the same pseudonym then spends with its e = 3 token."""
+    account = Account.create()
+    seed = blind.token_seed(anon.chain_id, str(anon.c.address), anon.epoch, account.address)
+    token = exponents.sign_with(KEYS[0], exponents.exponent(KEYS[0], kind), blind.fdh(seed))
+    rejected(anon, "token does not verify", [anon.request(account=account, token=token)])
+    anon.submit([anon.request(account=account)])
 
 
 def test_token_reused_by_the_same_pseudonym(anon):

@@ -28,12 +28,14 @@ from gridchain.coordination.anonymous.parties.issuer_store import (
     SCHEMA,
     SEAL_INFO,
     IssuerStore,
+    ObsoleteKeyError,
     SealedKeyError,
     epoch_keys,
 )
 from gridchain.coordination.anonymous.parties.rate_limit import RateLimit
 from gridchain.crypto import blind
 from gridchain.crypto.keys import sign_personal
+from tests.support import exponents
 
 COMMUNITY = to_checksum_address("0x" + "c0" * 20)
 SECRET = keccak(b"the issuer account's key")
@@ -132,6 +134,30 @@ def test_a_key_sealed_before_the_crt_still_signs(migrated, rsa_keys):
     opened = again.epoch_key(COMMUNITY, epoch)
     assert opened == key and (opened.p, opened.q) == (key.p, key.q)
     assert obtain(again, member, 2) == epoch
+
+
+def test_a_key_made_for_65537_is_refused_naming_the_exponent(migrated):
+    """A row sealed before issue 22 (a key made for e = 65537; the contracts now check e = 3): it opens with the
+    issuer's secret, but is refused at the start (`check_secret`) and on use, naming the exponent, its value, the
+    row, and how to get a new key; nothing is signed with it."""
+    old = exponents.legacy_key()
+    issuer = new_issuer(migrated)
+    issuer.add_community(COMMUNITY)
+    epoch = blind.epoch_of(int(issuer.clock()))
+    modulus = old.public_numbers.n.to_bytes(blind.MODULUS_BYTES, "big")
+    aead = AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_INFO).derive(SECRET))
+    nonce = os.urandom(NONCE_BYTES)
+    raw = b"".join(v.to_bytes(blind.MODULUS_BYTES, "big") for v in (old.d, old.p, old.q))
+    sealed = nonce + aead.encrypt(nonce, raw, COMMUNITY.encode() + epoch.to_bytes(8, "big") + modulus)
+    row = {"modulus": modulus.hex(), "sealed": sealed, "sealed_by": issuer.address, "created_ms": 0}
+    migrated.atomic(lambda c: c.execute(insert(epoch_keys).values(community=COMMUNITY, epoch=epoch, **row)))
+    again = new_issuer(migrated)
+    for attempt in (again.book.check_secret, lambda: again.epoch_key(COMMUNITY, epoch)):
+        with pytest.raises(ObsoleteKeyError) as e:
+            attempt()
+        assert e.value.field == "e" and f"community {COMMUNITY}, epoch {epoch}" in e.value.reason
+        assert "was made for e = 65537; the contracts of this version check tokens with e = 3" in e.value.reason
+        assert "makes a new key per community and epoch on first use" in e.value.reason
 
 
 def test_another_issuer_s_key_cannot_open_the_store(migrated):

@@ -15,10 +15,11 @@ from gridchain.chain.anvil import dev_keys
 from gridchain.chain.boa_gateway import BoaGateway
 from gridchain.errors import Refused
 from gridchain.escrow.notes.client import NotesClient
-from gridchain.escrow.notes.model import ETH, ZERO, Payout
+from gridchain.escrow.notes.model import ETH, ZERO, Payout, note_message
 from gridchain.escrow.notes.parties import Depositor, Issuer, SignRequest
 from tests.escrow.notes.harness import DENOM, ISSUER, Pool, blinded_hash, refused
-from tests.escrow.notes.keys import address, rsa
+from tests.escrow.notes.keys import address, rsa, words
+from tests.support import exponents
 from tests.support.deployers import CONTRACTS, load
 
 FRESH, RELAYER, THIEF = 5, 6, 9
@@ -63,6 +64,19 @@ def test_relayer_cannot_redirect_the_payout(pool):
     refused("trade_notes: token does not verify", pool.redeem, address(RELAYER), e, address(THIEF), 0, token=token,
             signature=thief_sig)  # fmt: skip
     pool.redeem(address(RELAYER), e, address(FRESH), 0, signature=pool.consent(FRESH, e, 0))
+
+
+@pytest.mark.parametrize("kind", exponents.OTHER)
+def test_a_token_under_another_public_exponent_is_refused(pool, kind):
+    """The issuer's modulus, the note's message, a valid RSA signature under e = 65537 (notes made before issue 22)
+    or another exponent: refused by the contract and its twin; the note's e = 3 token then redeems."""
+    e = pool.epoch - 1
+    message = note_message(pool.chain_id, pool.address, e, address(FRESH))
+    token = words(exponents.sign_with(rsa(0), exponents.exponent(rsa(0), kind), message))
+    sig = pool.consent(FRESH, e, 0)
+    refused("trade_notes: token does not verify", pool.redeem, address(RELAYER), e, address(FRESH), 0, token=token,
+            signature=sig)  # fmt: skip
+    pool.redeem(address(RELAYER), e, address(FRESH), 0, signature=sig)
 
 
 def test_named_relayer_cannot_be_front_run_and_anyone_pays_the_fresh_address_the_same(pool):

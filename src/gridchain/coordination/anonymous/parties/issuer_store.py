@@ -6,8 +6,9 @@ restart and a SIGKILL.
   alone, and p, q are recovered from it when opened) is sealed at rest with AES-256-GCM under a key derived
   (HKDF-SHA256) from the issuer's own secret (the `issuer` account's key), bound to the community, the epoch
   and the modulus, which stays in clear; who sealed it (the issuer's address) is kept beside it, so a store
-  opened with another account's key is refused naming that account. Two processes making the same key at once:
-  one insert wins (the primary key), both use the winner's.
+  opened with another account's key is refused naming that account, and a key made for e = 65537 (before issue
+  22: the contracts now verify e = 3) is refused naming the exponent (`ObsoleteKeyError`). Two processes making
+  the same key at once: one insert wins (the primary key), both use the winner's.
 - Members per community, quotas (tokens issued per community, epoch and identity) and issuance records:
   `take` checks membership and quota, counts and records in ONE serializable transaction, so two concurrent
   requests of one member never both pass a quota that fits one, and a crash leaves both or neither.
@@ -101,6 +102,10 @@ SCHEMA = Schema("issuer", metadata, Path(__file__).parent / "migrations" / "issu
 
 class SealedKeyError(InputError):
     """A stored epoch key does not open with this issuer's secret (another account's, or altered)."""
+
+
+class ObsoleteKeyError(InputError):
+    """A stored epoch key opens but cannot sign for contracts of this version (made for e = 65537)."""
 
 
 def _now_ms() -> int:
@@ -205,7 +210,16 @@ class IssuerStore:
             raise SealedKeyError(
                 self.secret_field, f"{where} does not open with the key of {self.address} (altered?)"
             ) from None
-        return blind.PrivateKey.from_bytes(blind.PublicKey.from_bytes(modulus), raw)
+        try:
+            return blind.PrivateKey.from_bytes(blind.PublicKey.from_bytes(modulus), raw)
+        except blind.LegacyKeyError:
+            raise ObsoleteKeyError(
+                "e",
+                f"{where} was made for e = {blind.LEGACY_E}; the contracts of this version check tokens with e = "
+                f"{blind.E} (issue 22), so it cannot sign them. Deploy the coordinator anew and start the issuer on "
+                "a new store (or delete this community's rows of issuer_epoch_keys): it makes a new key per "
+                "community and epoch on first use",
+            ) from None
 
     def check_secret(self) -> None:
         """Refuse (SealedKeyError naming the account) a store whose newest epoch key this secret cannot open."""
