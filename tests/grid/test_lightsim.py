@@ -19,7 +19,7 @@ from pandapower import LoadflowNotConverged  # noqa: E402
 
 VM_TOL_PU = 1e-6
 LOADING_TOL_PCT = 1e-4
-POWER_TOL_W = 1e-2  # the solvers stop at a mismatch of 1e-8 MVA (0.01 W); both are within it
+POWER_TOL_W = 0.25  # 1e-4 % of the 250 kVA transformer (each solver stops at 1e-8 MVA of mismatch per bus)
 
 
 def assert_flows_equal(a, b) -> None:
