@@ -57,11 +57,25 @@ def test_auto_is_lightsim2grid_when_installed_and_each_is_selectable():
         two_bus_feeder(400e3, np.zeros(1), solver="numba")
 
 
-def test_a_net_lightsim2grid_cannot_reproduce_is_refused_naming_the_solver():
-    f = two_bus_feeder(400e3, np.array([1e3]), solver="lightsim2grid")
-    f.net.load.loc[0, "const_z_percent"] = 50.0  # a voltage-dependent load: not in the bus injections
+def test_a_net_lightsim2grid_cannot_reproduce_is_refused_when_asked_for_and_auto_falls_back():
+    feeders = {s: two_bus_feeder(400e3, np.array([100e3, 200e3]), solver=s) for s in SOLVERS}
+    for f in feeders.values():
+        f.net.load.loc[0, "const_z_percent"] = 50.0  # a voltage-dependent load: not in the bus injections
     with pytest.raises(InputError, match="solver: lightsim2grid cannot reproduce .* voltage-dependent loads"):
-        f.flow(0)
+        feeders["lightsim2grid"].flow(0)
+    auto, pandapower = feeders["auto"], feeders["pandapower"]
+    assert auto.solver == "lightsim2grid"
+    assert auto.flow(0) == pandapower.flow(0) and auto.solver == "pandapower"
+    assert auto.flow(1) == pandapower.flow(1)
+
+
+def test_auto_is_pandapower_without_lightsim2grid(monkeypatch):
+    from gridchain.grid.model import lightsim
+
+    monkeypatch.setattr(lightsim, "available", lambda: False)
+    assert two_bus_feeder(400e3, np.zeros(1)).solver == "pandapower"
+    with pytest.raises(InputError, match="solver: lightsim2grid is not installed"):
+        two_bus_feeder(400e3, np.zeros(1), solver="lightsim2grid")
 
 
 # --- a known case and non-convergence ----------------------------------------------------------------------

@@ -16,7 +16,8 @@ start that has the transformer's phase shift, as the DC start `Feeder.flow` give
 raises pandapower's LoadflowNotConverged; the next slot starts from the last converged voltages.
 
 A net this does not reproduce exactly (voltage-dependent loads, generators other than PQ sgens, elements out of
-service, current-based loading off) is refused with InputError("solver", ...) when the model is built.
+service, current-based loading off) is refused with InputError("solver", ...) when the model is built (a
+Feeder with solver "auto" then stays on pandapower).
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ class Feeder:
 
     base_p_w[k, j], base_q_var[k, j]: load j's power in profile step k; sgen_p_w[k, j]: generator j's
     (PV) feed-in; household_loads: indices (positions in net.load) of the household loads, where EVs live;
-    solver: the power flow's (SOLVERS), resolved when the feeder is made.
+    solver: the power flow's (SOLVERS), resolved when the feeder is made; "auto" turns to pandapower at the
+    first flow if lightsim.py refuses the net.
     """
 
     name: str
@@ -88,6 +89,7 @@ class Feeder:
     def __post_init__(self) -> None:
         if len(self.net.trafo) != 1:
             raise InputError("grid", f"{self.name!r} has {len(self.net.trafo)} transformers; one is needed")
+        self._auto = self.solver == "auto"  # lightsim2grid if it reproduces this net, else pandapower
         self.solver = resolve_solver(self.solver)
         self._n_base = len(self.net.load)
         self._ev_buses: tuple[int, ...] = ()
@@ -152,8 +154,14 @@ class Feeder:
             # voltages: zero or one iteration) so that every slot's numbers come from one solver
             from gridchain.grid.model.lightsim import LightsimFlow
 
-            self._lightsim = LightsimFlow(net)
-            return Flow(*self._lightsim.solve(load_p_w, load_q_var, sgen_p_w))
+            try:
+                self._lightsim = LightsimFlow(net)
+            except InputError:
+                if not self._auto:
+                    raise
+                self.solver = "pandapower"  # a net lightsim.py does not reproduce: pandapower's, as asked
+            else:
+                return Flow(*self._lightsim.solve(load_p_w, load_q_var, sgen_p_w))
         return Flow(
             float(net.res_trafo.loading_percent.iloc[0]),
             float(net.res_line.loading_percent.max()) if len(net.line) else 0.0,
