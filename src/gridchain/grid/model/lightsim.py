@@ -117,11 +117,23 @@ class LightsimFlow:
         if "trafo" not in branches or len(net.trafo) != 1:
             _refuse("one transformer is needed")
         self.trafo = branches["trafo"][0]
+        # |S| / (sqrt(3) |V| V_base) = |I| base_mva / (sqrt(3) V_base) [kA], I = Y V [p.u.], both ends at once
+        from scipy.sparse import vstack
+
+        self.y_ft = vstack([self.yf, self.yt]).tocsr()
+        self.n_branch = len(f_bus)
+        self.ka_per_pu = np.concatenate((self.base_mva / (self.f_kv * SQRT3), self.base_mva / (self.t_kv * SQRT3)))
         line = net.line
-        self.i_max_ka = (line.max_i_ka * line.df * line.parallel).to_numpy(dtype=float)
+        i_max_ka = (line.max_i_ka * line.df * line.parallel).to_numpy(dtype=float)
+        self.line_inf = bool(np.any(i_max_ka == 0))  # pandapower's loading is inf there
+        self.pct_per_ka = 100.0 / np.where(i_max_ka == 0, 1.0, i_max_ka)
+        self.lines_to = slice(self.lines.start + self.n_branch, self.lines.stop + self.n_branch)
         trafo = net.trafo.iloc[0]
-        self.trafo_vn_kv = (float(trafo.vn_hv_kv), float(trafo.vn_lv_kv))
-        self.trafo_rating = float(trafo.sn_mva) * float(trafo.parallel) * float(trafo.df)
+        rating = float(trafo.sn_mva) * float(trafo.parallel) * float(trafo.df)
+        self.trafo_pct_per_ka = (
+            float(trafo.vn_hv_kv) * SQRT3 / rating * 100.0,
+            float(trafo.vn_lv_kv) * SQRT3 / rating * 100.0,
+        )
         # the flow pandapower just ran is the first warm start; its injections must be ours
         self.v = np.asarray(internal["V"], dtype=complex).copy()
         self.v_start = self.v.copy()
@@ -168,26 +180,22 @@ class LightsimFlow:
             if v is None:
                 raise LoadflowNotConverged(f"Power Flow nr did not converge after {RETRY_MAX_ITERATION} iterations!")
         self.v = v
-        vm = np.abs(v)
-        s_f = v[self.f_bus] * np.conj(self.yf @ v) * self.base_mva
-        s_t = v[self.t_bus] * np.conj(self.yt @ v) * self.base_mva
-        i_f = np.abs(s_f) / (vm[self.f_bus] * self.f_kv) / SQRT3
-        i_t = np.abs(s_t) / (vm[self.t_bus] * self.t_kv) / SQRT3
-        lines = self.lines
+        current = self.y_ft @ v  # p.u., from ends then to ends
+        i_ka = np.abs(current) * self.ka_per_pu
+        lines, n = self.lines, self.n_branch
         if lines.stop > lines.start:
-            i_line = np.maximum(i_f[lines], i_t[lines])
-            loading = np.full_like(i_line, np.inf)
-            np.divide(i_line, self.i_max_ka, where=self.i_max_ka != 0, out=loading)
-            max_line = float(np.max(loading * 100))
+            max_line = float(np.max(np.maximum(i_ka[lines], i_ka[self.lines_to]) * self.pct_per_ka))
+            max_line = math.inf if self.line_inf else max_line
         else:
             max_line = 0.0
         k = self.trafo
-        hv_kv, lv_kv = self.trafo_vn_kv
-        trafo = max(i_f[k] * hv_kv, i_t[k] * lv_kv) * SQRT3 / self.trafo_rating * 100.0
+        hv, lv = self.trafo_pct_per_ka
+        trafo = max(i_ka[k] * hv, i_ka[n + k] * lv)
+        s_hv = v[self.f_bus[k]] * np.conj(current[k]) * self.base_mva
         return (
             float(trafo),
             max_line,
-            float(vm[self.vm_buses].min()),
-            float(s_f[k].real) * 1e6,
-            float(s_f[k].imag) * 1e6,
+            float(np.abs(v[self.vm_buses]).min()),
+            float(s_hv.real) * 1e6,
+            float(s_hv.imag) * 1e6,
         )
