@@ -60,6 +60,7 @@ def test_grid_table_names_the_columns(tmp_path, monkeypatch):
         (["--sweep", "0"], "--sweep: 0 is outside 1..1000"),
         (["--day", "400"], "--day: 400 is outside 0..364"),
         (["--reserve", "0"], "--reserve: 0.0 is outside (0, 1]"),
+        (["--solver", "numba"], "--solver: 'numba' is not one of auto, lightsim2grid, pandapower"),
     ],
 )
 def test_bad_options_name_the_option(args, message, tmp_path):

@@ -1,5 +1,5 @@
 """Grid impact: coordinated versus uncontrolled EV charging on a SimBench low-voltage feeder, with a power flow
-(pandapower) per slot.
+per slot (lightsim2grid's solver on pandapower's model of the net, or pandapower's own).
 
 Feature: cli > scenarios | gas | plots > service > parties > client > model inside; schedules with
 coordination's policies, imported only through gridchain.coordination (the declared direction grid ->

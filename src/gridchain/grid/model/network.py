@@ -10,6 +10,10 @@ losses), times a reserve factor for the EV load's own losses and voltage drop:
 
     capacity_w(t) = floor(reserve * sqrt(S_n^2 - Q_R(t)^2) - P_R(t)),  at least 0.
 
+The power flow runs on lightsim2grid's Newton-Raphson over pandapower's own model of the net (lightsim.py: the
+same results within 1e-8 MVA of mismatch, ~100x faster per slot) when lightsim2grid is installed, else on
+pandapower's runpp; `solver` chooses (SOLVERS).
+
 Units: W, var, VA; loading in % of the rating; voltage in p.u.
 """
 
@@ -35,6 +39,21 @@ SIMBENCH_LV_GRIDS = (
     "1-LV-urban6--0-sw",
 )
 DEFAULT_RESERVE = 0.95
+SOLVERS = ("auto", "lightsim2grid", "pandapower")
+"""auto: lightsim2grid when it can be imported, else pandapower."""
+
+
+def resolve_solver(solver: str) -> str:
+    """The solver that runs for `solver` (one of SOLVERS): lightsim2grid or pandapower; InputError otherwise."""
+    from gridchain.grid.model import lightsim
+
+    if solver not in SOLVERS:
+        raise InputError("solver", f"{solver!r} is not one of {', '.join(SOLVERS)}")
+    if solver == "auto":
+        return "lightsim2grid" if lightsim.available() else "pandapower"
+    if solver == "lightsim2grid" and not lightsim.available():
+        raise InputError("solver", "lightsim2grid is not installed")
+    return solver
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +73,9 @@ class Feeder:
     """A pandapower net with one transformer, its base profiles and the loads that are households.
 
     base_p_w[k, j], base_q_var[k, j]: load j's power in profile step k; sgen_p_w[k, j]: generator j's
-    (PV) feed-in; household_loads: indices (positions in net.load) of the household loads, where EVs live.
+    (PV) feed-in; household_loads: indices (positions in net.load) of the household loads, where EVs live;
+    solver: the power flow's (SOLVERS), resolved when the feeder is made; "auto" turns to pandapower at the
+    first flow if lightsim.py refuses the net.
     """
 
     name: str
@@ -63,12 +84,16 @@ class Feeder:
     base_q_var: np.ndarray
     sgen_p_w: np.ndarray
     household_loads: tuple[int, ...]
+    solver: str = "auto"
 
     def __post_init__(self) -> None:
         if len(self.net.trafo) != 1:
             raise InputError("grid", f"{self.name!r} has {len(self.net.trafo)} transformers; one is needed")
+        self._auto = self.solver == "auto"  # lightsim2grid if it reproduces this net, else pandapower
+        self.solver = resolve_solver(self.solver)
         self._n_base = len(self.net.load)
         self._ev_buses: tuple[int, ...] = ()
+        self._lightsim = None  # lightsim.LightsimFlow, built at the first flow after the element set changes
 
     @property
     def sn_va(self) -> float:
@@ -95,26 +120,48 @@ class Feeder:
             pp.create_load(self.net, bus, p_mw=0.0, q_mvar=0.0, name=f"EV@{bus}")
         self._ev_buses = tuple(buses)
         self.net.pop("_ppc", None)  # the element set changed: no warm start from old results
+        self._lightsim = None
 
     def flow(self, step: int, ev_w: np.ndarray | None = None) -> Flow:
         """AC power flow (Newton-Raphson) at profile step `step` with `ev_w[i]` W at the i-th attached bus."""
-        import pandapower as pp
-
         net = self.net
         n_ev = len(self._ev_buses)
         ev = np.zeros(n_ev) if ev_w is None else np.asarray(ev_w, dtype=float)
         if ev.shape != (n_ev,):
             raise InputError("ev_w", f"{ev.shape[0] if ev.ndim else 0} values for {n_ev} EV buses")
-        net.load["p_mw"] = np.concatenate((self.base_p_w[step], ev)) / 1e6
-        net.load["q_mvar"] = np.concatenate((self.base_q_var[step], np.zeros(n_ev))) / 1e6
+        load_p_w = np.concatenate((self.base_p_w[step], ev))
+        load_q_var = np.concatenate((self.base_q_var[step], np.zeros(n_ev)))
+        sgen_p_w = self.sgen_p_w[step]
+        if self.solver == "lightsim2grid" and self._lightsim is not None:
+            return Flow(*self._lightsim.solve(load_p_w, load_q_var, sgen_p_w))
+        import pandapower as pp
+
+        net.load["p_mw"] = load_p_w / 1e6
+        net.load["q_mvar"] = load_q_var / 1e6
         if len(net.sgen):
-            net.sgen["p_mw"] = self.sgen_p_w[step] / 1e6
+            net.sgen["p_mw"] = sgen_p_w / 1e6
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 pp.runpp(net, numba=False, init="results" if "_ppc" in net and net._ppc is not None else "auto")
             except pp.LoadflowNotConverged:
-                pp.runpp(net, numba=False, init="flat", max_iteration=50)
+                # not from a flat start: it ignores the transformer's phase shift (150 degrees in SimBench's
+                # Dyn5) and fails on any load, so one failed slot failed every later one ("results" then starts
+                # from the failed iterate); a DC start, as "auto" gives the first flow, recovers
+                pp.runpp(net, numba=False, init="dc", max_iteration=50)
+        if self.solver == "lightsim2grid":
+            # pandapower's model of this net, built once; this slot again on lightsim2grid (from pandapower's
+            # voltages: zero or one iteration) so that every slot's numbers come from one solver
+            from gridchain.grid.model.lightsim import LightsimFlow
+
+            try:
+                self._lightsim = LightsimFlow(net)
+            except InputError:
+                if not self._auto:
+                    raise
+                self.solver = "pandapower"  # a net lightsim.py does not reproduce: pandapower's, as asked
+            else:
+                return Flow(*self._lightsim.solve(load_p_w, load_q_var, sgen_p_w))
         return Flow(
             float(net.res_trafo.loading_percent.iloc[0]),
             float(net.res_line.loading_percent.max()) if len(net.line) else 0.0,
@@ -158,9 +205,10 @@ def _simbench(code: str):
     return net, profiles
 
 
-def simbench_feeder(code: str) -> Feeder:
+def simbench_feeder(code: str, solver: str = "auto") -> Feeder:
     """A SimBench LV grid (see SIMBENCH_LV_GRIDS) with its own load and PV profiles; households are its H0
-    loads. The grid is read from the simbench wheel (a few seconds the first time in a process)."""
+    loads; `solver` for its power flows (SOLVERS). The grid is read from the simbench wheel (a few seconds the
+    first time in a process)."""
     import copy
 
     if code not in SIMBENCH_LV_GRIDS:
@@ -176,10 +224,13 @@ def simbench_feeder(code: str) -> Feeder:
         profiles[("load", "q_mvar")].values * 1e6,
         sgen,
         households,
+        solver,
     )
 
 
-def two_bus_feeder(sn_va: float, base_p_w: np.ndarray, base_q_var: np.ndarray | None = None) -> Feeder:
+def two_bus_feeder(
+    sn_va: float, base_p_w: np.ndarray, base_q_var: np.ndarray | None = None, solver: str = "auto"
+) -> Feeder:
     """A hand-made feeder: a 20 kV external grid, one 20/0.4 kV transformer of rating `sn_va` and one LV bus
     with one household load (base_p_w per step) and nothing else: a case with a known loading."""
     import pandapower as pp
@@ -203,4 +254,4 @@ def two_bus_feeder(sn_va: float, base_p_w: np.ndarray, base_q_var: np.ndarray | 
     pp.create_load(net, lv, p_mw=0.0, name="household")
     p = np.asarray(base_p_w, dtype=float).reshape(-1, 1)
     q = np.zeros_like(p) if base_q_var is None else np.asarray(base_q_var, dtype=float).reshape(-1, 1)
-    return Feeder("two-bus", net, p, q, np.zeros((len(p), 0)), (0,))
+    return Feeder("two-bus", net, p, q, np.zeros((len(p), 0)), (0,), solver)
