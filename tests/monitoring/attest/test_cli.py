@@ -1,7 +1,7 @@
 """`gridchain monitoring attest`: its help says what it reads and writes and that the key folder is a pilot's
 shortcut; a bad --poll-s, a keystore of no [monitoring] node, one node's key twice and fewer keys than m are each
 named before anything connects; on a pilot (anvil) --once --json attests the store's records from the
-[monitoring] attestor account and the monitor then finds nothing."""
+[monitoring] attestor account, the monitor then finds nothing, and a second attestor on the store is refused."""
 
 from __future__ import annotations
 
@@ -78,9 +78,11 @@ def test_round_lines_fit_80_columns():
 def test_attest_once_on_a_pilot(tmp_path):
     from gridchain.chain.anvil import start_anvil
     from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.config.store import config_store
     from gridchain.monitoring.cli.chain import open_monitoring, read_config
     from gridchain.monitoring.consent_client import ConsentClient
     from gridchain.monitoring.log_client import AccessLogClient
+    from gridchain.store.lease import hold
 
     with start_anvil() as node:
         path = pilot(tmp_path, NODE_KEYS, rpc_url=node.url)
@@ -109,3 +111,10 @@ def test_attest_once_on_a_pilot(tmp_path):
         assert summary["alerts"] == {} and summary["roots"] == 1
         r = runner.invoke(app, ["monitoring", "attest", "--once", "--json", "--config", str(path)])
         assert json.loads(r.stdout)["batch"] is None and len(w.log.events("Attested")) == 1
+        store = config_store(read_config(path))
+        try:
+            with hold(store, "attestor", "store.url"):  # another attestor runs on this store
+                r = runner.invoke(app, ["monitoring", "attest", "--once", "--config", str(path)])
+                assert r.exit_code == 2 and "store.url: another attestor" in " ".join(r.output.split())
+        finally:
+            store.close()
