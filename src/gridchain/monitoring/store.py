@@ -10,6 +10,8 @@ attested, what the monitor found.
 - `monitoring_alerts`: every alert once (`key`), `notified` to the household, or on chain: `reporting` (written
   before the report is sent) -> `reported` (with the transaction and the `Breach` event's reason) or
   `unreportable` (the contract cannot judge it: notified instead);
+- `monitoring_intents`: the batch the attestor is about to attest (index, root, its records), written before
+  it is sent and removed in the transaction that publishes it (or when the chain shows it will never be);
 - `monitoring_state`: named values (cursors).
 
 Plain values in and out (no chain here): records as `Access`, hashes as bytes, times [s].
@@ -96,6 +98,14 @@ state = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("value", Text, nullable=False),
+)
+intents = Table(
+    "monitoring_intents",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", String(66), nullable=False),
+    Column("records", Text, nullable=False),  # a JSON list of access_json
+    Column("at", BigInteger, nullable=False),  # when it was written [s]
 )
 SCHEMA = Schema("monitoring", metadata, Path(__file__).parent / "migrations")
 ALERT_STATES = ("notified", "reporting", "reported", "unreportable")
@@ -225,28 +235,66 @@ class AccessStore:
 
     def publish(self, batch: RecordBatch) -> None:
         """Write an attested batch whole (again: nothing changes if it is the same; another one is refused)."""
+        self.store.atomic(lambda c: self._publish(c, batch))
+
+    @staticmethod
+    def _publish(c: Connection, batch: RecordBatch) -> None:
         root = _hex(batch.root())
+        old = c.execute(select(batches.c.root).where(batches.c.idx == batch.index)).scalar()
+        if old is not None:
+            if old != root:
+                raise ValueError(f"batch {batch.index}: published with root {old}, not {root}")
+            return
+        c.execute(insert(batches).values(idx=batch.index, root=root, size=len(batch.records)))
+        c.execute(
+            insert(batch_records),
+            [
+                {
+                    "batch": batch.index,
+                    "position": i,
+                    "household": r.household.lower(),
+                    "seq": r.seq,
+                    "record": _dump(r),
+                }
+                for i, r in enumerate(batch.records)
+            ],
+        )
+
+    # -- the attestor's intent (one at a time)
+
+    def put_intent(self, batch: RecordBatch, at: int) -> None:
+        """Write the batch about to be attested (ValueError if another intent is left: settle it first)."""
+        text = json.dumps([access_json(r) for r in batch.records], sort_keys=True)
 
         def work(c: Connection) -> None:
-            old = c.execute(select(batches.c.root).where(batches.c.idx == batch.index)).scalar()
-            if old is not None:
-                if old != root:
-                    raise ValueError(f"batch {batch.index}: published with root {old}, not {root}")
-                return
-            c.execute(insert(batches).values(idx=batch.index, root=root, size=len(batch.records)))
-            c.execute(
-                insert(batch_records),
-                [
-                    {
-                        "batch": batch.index,
-                        "position": i,
-                        "household": r.household.lower(),
-                        "seq": r.seq,
-                        "record": _dump(r),
-                    }
-                    for i, r in enumerate(batch.records)
-                ],
-            )
+            left = c.execute(select(intents.c.idx)).scalar()
+            if left is not None:
+                raise ValueError(f"intent: batch {left} is not settled")
+            c.execute(insert(intents).values(idx=batch.index, root=_hex(batch.root()), records=text, at=at))
+
+        self.store.atomic(work)
+
+    def intent(self) -> RecordBatch | None:
+        """The batch the attestor meant to attest and has not settled, if any."""
+
+        def work(c: Connection) -> RecordBatch | None:
+            row = c.execute(select(intents.c.idx, intents.c.root, intents.c.records)).first()
+            if row is None:
+                return None
+            batch = RecordBatch(int(row.idx), tuple(access_from(d) for d in json.loads(row.records)))
+            if _hex(batch.root()) != row.root:
+                raise ValueError(f"intent: batch {row.idx}'s records do not make its root {row.root}")
+            return batch
+
+        return self.store.read(work)
+
+    def settle_intent(self, batch: RecordBatch, attested: bool) -> None:
+        """Remove the intent of `batch`, publishing it in the same transaction if the chain `attested` it."""
+
+        def work(c: Connection) -> None:
+            if attested:
+                self._publish(c, batch)
+            c.execute(delete(intents).where(intents.c.idx == batch.index))
 
         self.store.atomic(work)
 

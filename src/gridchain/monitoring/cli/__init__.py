@@ -7,7 +7,7 @@ Entry point of the monitoring feature: nothing imports it but the root CLI, whic
 import typer
 
 from gridchain.index.indexer import Source
-from gridchain.monitoring.cli import data, demo, deploy, monitor
+from gridchain.monitoring.cli import attest, data, demo, deploy, monitor
 from gridchain.monitoring.consent_client import ConsentClient
 from gridchain.monitoring.log_client import AccessLogClient
 from gridchain.monitoring.store import SCHEMA
@@ -17,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.command("demo")(demo.demo)
+app.command("attest")(attest.attest)  # the attestor: batches the processing nodes' records
 
 APPS = {"monitoring": app, "data": data.app}  # what the root CLI mounts (`gridchain data`: the household's view)
 COMMANDS = {"monitor": monitor.monitor}  # `gridchain monitor`: the breach monitor as a daemon

@@ -8,6 +8,8 @@ monitor = "owner"                      # the [accounts] entry `gridchain monitor
 grace_s = 86400                        # how long a record may wait for its batch before it is alerted [s]
 poll_s = 5.0                           # the monitor's wait between rounds once caught up [s]
 confirmations = 0                      # blocks behind the head the monitor reads the log's roots up to
+attestor = "owner"                     # the [accounts] entry `gridchain monitoring attest` submits batches from
+node_keys = "consensus"                # a pilot's consensus node keystores, one per node (each address in nodes)
 ```
 
 The access log is deployed by `[accounts] owner` (in production a Safe, `deploy --owner`), who alone may rotate
@@ -18,6 +20,7 @@ no owner. The section is optional: `gridchain deploy all` skips both contracts w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from gridchain.config.file import Config
 from gridchain.monitoring.model.log import MAX_NODES
@@ -34,6 +37,8 @@ class MonitoringSettings:
     grace_s: int
     poll_s: float
     confirmations: int
+    attestor: str = OWNER  # an [accounts] name
+    node_keys: Path | None = None  # the folder of the consensus nodes' keystores (a pilot's)
 
     def deploy_settings(self) -> dict:
         """What the access log is deployed from (a change needs `deploy --redeploy`, or the owner's set_nodes)."""
@@ -51,6 +56,8 @@ def monitoring(config: Config) -> MonitoringSettings:
         section.int("grace_s", 0, 30 * 86_400, 86_400),
         section.float("poll_s", 0.05, 3600.0, 5.0),
         section.int("confirmations", 0, 1000, 0),
+        section.str("attestor", OWNER),
+        section.path("node_keys", "consensus"),
     )
     section.done()
     return out

@@ -81,10 +81,13 @@ def check_poll(poll_s: float | None) -> None:
         raise InputError("--poll-s", f"{poll_s} is not within {POLL_RANGE[0]} .. {POLL_RANGE[1]} s")
 
 
-def run(service, once: bool, as_json: bool, poll_s: float, stop: threading.Event | None = None) -> MonitorLoop:
+def run(
+    service, once: bool, as_json: bool, poll_s: float, stop: threading.Event | None = None, lines=None
+) -> MonitorLoop:
     """The command's core over a built service: one round (`once`: a failed one is its error line, exit 1) or
-    rounds until `stop`."""
-    emit = _line if as_json else (lambda summary: [typer.echo(x) for x in round_lines(summary)])
+    rounds until `stop`. `lines`: a summary for people (default: the monitor's `round_lines`)."""
+    lines = lines or round_lines
+    emit = _line if as_json else (lambda summary: [typer.echo(x) for x in lines(summary)])
     loop = MonitorLoop(service, emit, poll_s)
     if once:
         try:
