@@ -16,7 +16,7 @@ from gridchain.coordination.anonymous.parties.relayer_store import RelayerStore
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.crypto import blind
 from gridchain.store.engine import open_store, sqlite_url
-from tests.support.processes import rpc
+from tests.support.processes import rpc, wait_until
 
 pytestmark = pytest.mark.integration
 KEY = blind.PrivateKey.generate()
@@ -132,6 +132,9 @@ def test_killed_after_broadcasting_finds_its_receipt(street):
     with pytest.raises(Killed):
         relayer.flush()
     [sent] = street.store.submissions("sent")
+    # automine mines it just after the node answers the broadcast: wait for that (on a loaded machine the
+    # restart could look while it is still pending, and leave it for the next reconcile)
+    wait_until(lambda: street.gateway.receipt(street.client.artifact, sent.tx_hash) is not None, 30, "the receipt")
     restarted = Relayer(street.client, street.account, store=street.store, receipt_timeout_s=WAIT_S)
     restarted.restore()
     assert {t.id for t in restarted.reconcile()} == set(ids)
