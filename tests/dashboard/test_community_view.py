@@ -82,3 +82,20 @@ def test_a_slot_a_reorganisation_drops_leaves_the_view(town, deployment):
     town.index()  # the indexer rolls the reorganisation back
     after = view.state()
     assert after["closed"] == before["closed"] and after["rows"] == before["rows"]
+
+
+@pytest.mark.parametrize(
+    "carried, expired, words",
+    [
+        (True, False, "the rest is carried to slot 2"),
+        (False, True, "the rest expired"),
+        (False, False, "the rest waits"),
+    ],
+)
+def test_a_partial_grant_says_where_the_rest_goes(carried, expired, words):
+    """A request granted what was left: its remainder carried to the next slot, expired, or waiting (the slot page
+    names the slot it is carried to, as for a request granted nothing)."""
+    from gridchain.coordination.model.schedule import Allocation, Status
+
+    why = community._why(Allocation("#1.3", 19, Status.PARTIAL, 428_500, 3), 19_040, expired, carried, 1)
+    assert why.startswith("got what was left (0.019 of 19.04 kW); ") and why.endswith(words)

@@ -227,7 +227,10 @@ def _why(allocation, demand_w: int, expired: bool, carried: bool, slot: int) -> 
     if status == "scheduled":
         return "its whole demand fit in what the higher-ranked requests left"
     if status == "partial":
-        return f"got what was left ({allocation.granted_w / 1000:g} of {demand_w / 1000:g} kW); the rest waits"
+        got = f"got what was left ({allocation.granted_w / 1000:g} of {demand_w / 1000:g} kW)"
+        if carried:
+            return f"{got}; the rest is carried to slot {slot + 1}"
+        return f"{got}; its charging deadline passed: the rest expired" if expired else f"{got}; the rest waits"
     if expired:
         return "nothing was left for it, and its charging deadline passed: expired"
     if carried:
