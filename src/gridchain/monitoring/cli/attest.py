@@ -3,9 +3,6 @@ round; and how a pilot's consensus node keys are read ([monitoring] node_keys)."
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
 from pathlib import Path
 
 import typer
@@ -13,7 +10,7 @@ import typer
 from gridchain.config.file import Config
 from gridchain.errors import InputError
 from gridchain.monitoring.cli.config import MonitoringSettings
-from gridchain.monitoring.cli.monitor import _line, check_poll, run
+from gridchain.monitoring.cli.monitor import check_poll, serve
 from gridchain.ui.config_options import CONFIG
 from gridchain.ui.errors import bad_input_exits
 
@@ -103,7 +100,6 @@ def attest(
     from gridchain.monitoring.cli.chain import open_monitoring, read_config
     from gridchain.monitoring.cli.config import monitoring
     from gridchain.store.lease import hold
-    from gridchain.ui.banner import STOPS, print_banner
 
     config = read_config(config_file)
     settings = monitoring(config)
@@ -113,22 +109,14 @@ def attest(
         with hold(d.store.store, "attestor", "store.url"):  # two attestors would race for each index
             account = d.address(settings.attestor)
             service = AttestService(d.log, d.store, keys, account, d.network.gateway.now, None, d.from_block)
-            stop = threading.Event()
-            if not once:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    signal.signal(sig, lambda *_: stop.set())
-                banner = {
-                    "service": "attestor",
-                    "pid": os.getpid(),
-                    "attestor": account,
-                    "access_log": d.log.address,
-                    "store": d.store.store.url,
-                    "node_keys": len(keys),
-                    "m": settings.m,
-                }
-                print_banner(f"attestor (pid {banner['pid']}); {STOPS}", banner, as_json, hide=("service", "pid"))
-            run(service, once, as_json, settings.poll_s if poll_s is None else poll_s, stop, round_lines)
-            if not once:
-                (_line if as_json else lambda x: typer.echo("stopped"))({"event": "stopped"})
+            banner = {
+                "service": "attestor",
+                "attestor": account,
+                "access_log": d.log.address,
+                "store": d.store.store.url,
+                "node_keys": len(keys),
+                "m": settings.m,
+            }
+            serve(service, banner, once, as_json, settings.poll_s if poll_s is None else poll_s, round_lines)
     finally:
         d.store.store.close()

@@ -102,6 +102,22 @@ def run(
     return loop
 
 
+def serve(service, banner: dict, once: bool, as_json: bool, poll_s: float, lines=None) -> None:
+    """The command's daemon (or `once`: one round): stop on SIGINT/SIGTERM, the banner (`banner["service"]`
+    names it), the rounds, and the `stopped` line. The caller holds the store's lease."""
+    from gridchain.ui.banner import STOPS, print_banner
+
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        banner = {"service": banner["service"], "pid": os.getpid(), **banner}
+        print_banner(f"{banner['service']} (pid {banner['pid']}); {STOPS}", banner, as_json, hide=("service", "pid"))
+    run(service, once, as_json, poll_s, stop, lines)
+    if not once:
+        (_line if as_json else lambda x: typer.echo("stopped"))({"event": "stopped"})
+
+
 @bad_input_exits
 def monitor(
     config_file: Path = CONFIG,
@@ -135,7 +151,6 @@ def monitor(
     from gridchain.monitoring.cli.config import monitoring
     from gridchain.monitoring.service import MonitorService
     from gridchain.store.lease import hold
-    from gridchain.ui.banner import STOPS, print_banner
 
     config = read_config(config_file)
     settings = monitoring(config)
@@ -147,23 +162,15 @@ def monitor(
                 d.consent, d.log, d.store, account, d.network.gateway.now, d.from_block, settings.grace_s,
                 settings.confirmations,
             )  # fmt: skip
-            stop = threading.Event()
-            if not once:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    signal.signal(sig, lambda *_: stop.set())
-                banner = {
-                    "service": "monitor",
-                    "pid": os.getpid(),
-                    "monitor": account,
-                    "access_log": d.log.address,
-                    "data_access": d.consent.address,
-                    "store": d.store.store.url,
-                    "confirmations": settings.confirmations,
-                    "grace_s": settings.grace_s,
-                }
-                print_banner(f"monitor (pid {banner['pid']}); {STOPS}", banner, as_json, hide=("service", "pid"))
-            run(service, once, as_json, settings.poll_s if poll_s is None else poll_s, stop)
-            if not once:
-                (_line if as_json else lambda x: typer.echo("stopped"))({"event": "stopped"})
+            banner = {
+                "service": "monitor",
+                "monitor": account,
+                "access_log": d.log.address,
+                "data_access": d.consent.address,
+                "store": d.store.store.url,
+                "confirmations": settings.confirmations,
+                "grace_s": settings.grace_s,
+            }
+            serve(service, banner, once, as_json, settings.poll_s if poll_s is None else poll_s)
     finally:
         d.store.store.close()
