@@ -2,7 +2,9 @@
 feature section (coordination, the paper's baseline, V2V, metering, ...), some per slot size; the targets and
 what issue 14's security fixes cost. The writer is gridchain.experiments.gas_report (`run`), its sections each
 feature's gas.py. Sections are read generically: a number is a function's gas, an object keyed by sizes is gas
-per size, an object of strings is notes (e.g. the baseline's failures)."""
+per size (with verdicts such as `under_cap` beside), an object of strings is notes (e.g. the baseline's failures),
+a list of objects is one row per call; `contract` and `note` are a section's notes in words, `config` its
+parameters. Only gas is drawn: verdicts, parameters and figures named as counts or ratios are in the tables."""
 
 from __future__ import annotations
 
@@ -15,7 +17,11 @@ from gridchain.errors import InputError
 KIND, TITLE, PREFIX = "gas", "Gas report", "gas_"
 META = ("hardfork", "chain", "config", "targets", "before_security_fixes")
 HARDFORKS = {"osaka": "Osaka", "prague": "Prague"}
-COUNTS = ("_calls", "_per_root", "_intervals", "_wh")  # names of figures that are not gas (kept out of the charts)
+# names of figures that are not gas (kept out of the charts): by their ending, or whole (a name's last part)
+COUNTS = ("_calls", "_per_root", "_intervals", "_wh", "_under_cap", "_in_one_clear")
+NOT_GAS = ("units", "pairs", "orders", "traders", "seed", "n")
+NOTES = ("contract", "note")  # a section's words: where its figures come from, why some are missing
+PARAMETERS = ("config",)  # a section's parameters: shown in its table, never drawn
 MEASURED = ("gas", "ratio", "gas_per_request")
 
 
@@ -60,24 +66,40 @@ def _flatten(name: str, figures: dict) -> tuple[list, dict[str, dict[int, Any]],
     """A section's scalars [(function, gas)], its figures per size {function: {size: gas}} and its notes."""
     scalars, sized, notes = [], {}, []
     for fn, value in figures.items():
-        if value is None or is_number(value):
+        if fn in NOTES:
+            if value is not None and not isinstance(value, str):
+                raise InputError(f"{name}.{fn}", "is not text")
+            notes += [f"{fn}: {value}"] if value else []
+        elif fn in PARAMETERS and isinstance(value, dict):
+            scalars += [(f"{fn}.{k}", _figure((name, fn, k), v)) for k, v in value.items()]
+        elif value is None or is_number(value) or isinstance(value, bool):
             scalars.append((fn, value))
+        elif isinstance(value, list) and all(isinstance(row, dict) for row in value):
+            for i, row in enumerate(value):
+                scalars += [(f"{fn}[{i + 1}].{k}", _figure((name, fn, i, k), v)) for k, v in row.items()]
         elif isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
             notes += [f"{fn} {k}: {v}" for k, v in value.items()]
         elif isinstance(value, dict) and all(k.isdigit() for k in value):
             for size, sub in value.items():
                 for key, gas in sub.items() if isinstance(sub, dict) else [("", sub)]:
                     path = (name, fn, size, key) if key else (name, fn, size)
-                    if gas is not None and not is_number(gas):
-                        raise InputError(dotted(path), "is not a number")
-                    sized.setdefault(f"{fn}.{key}" if key else fn, {})[int(size)] = gas
+                    sized.setdefault(f"{fn}.{key}" if key else fn, {})[int(size)] = _figure(path, gas)
         else:
             raise InputError(f"{name}.{fn}", "is neither gas, gas per size nor notes")
     return scalars, sized, notes
 
 
+def _figure(path: tuple, value: Any) -> Any:
+    """A figure as read: a number, a verdict (true or false) or null (not measured)."""
+    if value is not None and not is_number(value) and not isinstance(value, bool):
+        raise InputError(dotted(path), "is not a number")
+    return value
+
+
 def _is_gas(function: str) -> bool:
-    return not function.endswith(COUNTS)
+    last = function.rsplit(".", 1)[-1]
+    top = function.split(".", 1)[0].split("[", 1)[0]
+    return not (function.endswith(COUNTS) or last in NOT_GAS or "ratio" in function or top in PARAMETERS)
 
 
 def _section(name: str, figures: dict, setup: dict | None) -> list[dict]:
@@ -91,7 +113,7 @@ def _section(name: str, figures: dict, setup: dict | None) -> list[dict]:
 def _scalars(name: str, title: str, scalars: list, setup: dict | None, notes: list[str]) -> dict:
     rows = [[cell(fn), cell(gas)] for fn, gas in scalars]
     rows += [[cell(f"setup: {k}"), cell(v)] for k, v in (setup or {}).items() if v is None or is_number(v)]
-    drawn = [(fn, gas) for fn, gas in scalars if _is_gas(fn)]
+    drawn = [(fn, gas) for fn, gas in scalars if _is_gas(fn) and not isinstance(gas, bool)]
     bars = {"type": "bar", "orientation": "h", "name": "gas", "marker": {"color": "#0b5cad"}}
     bars |= {"x": [gas for _, gas in drawn], "y": [fn for fn, _ in drawn]}
     log = log_worth(bars["x"])
@@ -115,7 +137,7 @@ def _sized(name: str, title: str, sized: dict[str, dict[int, Any]], notes: list[
     traces = [
         {"type": "bar", "name": fn, "x": [f"{n:,}" for n in sizes], "y": [per.get(n) for n in sizes]}
         for fn, per in sized.items()
-        if _is_gas(fn)
+        if _is_gas(fn) and not any(isinstance(g, bool) for g in per.values())
     ]
     log = log_worth([g for trace in traces for g in trace["y"]])
     layout = axes("requests in the slot", "gas (log scale)" if log else "gas", barmode="group", hovermode="closest")
