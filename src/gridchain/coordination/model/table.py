@@ -187,15 +187,18 @@ class ScheduleTable:
 
     def to_json(self) -> str:
         """Exactly `json.dumps(self.to_dict())`, one formatted line per allocation instead of a dict each."""
+        row = '{"id": %s, "granted_w": %d, "status": %s, "priority": %d, "rank": %d}'
         names = ('"scheduled"', '"partial"', '"deferred"')
         rows = ", ".join(
-            f'{{"id": {i}, "granted_w": {g}, "status": {names[s]}, "priority": {u}, "rank": {k}}}'
-            for i, g, s, u, k in zip(
-                map(json.encoder.encode_basestring_ascii, self.ids),
-                self.granted.tolist(),
-                self.status.tolist(),
-                self.priority.tolist(),
-                self.rank.tolist(),
+            map(
+                row.__mod__,
+                zip(
+                    map(json.encoder.encode_basestring_ascii, self.ids),
+                    self.granted.tolist(),
+                    map(names.__getitem__, self.status.tolist()),
+                    self.priority.tolist(),
+                    self.rank.tolist(),
+                ),
             )
         )
         return (
