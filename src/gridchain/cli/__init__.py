@@ -14,7 +14,7 @@ ROOT = ("app", "experiment_app", "FEATURES", "SCHEMAS", "INDEX", "CAPACITY_SOURC
 
 def main() -> None:
     if sys.argv[1:2] == ["schedule"] and "--help" not in sys.argv:  # help: the root app's, tidied by HelpGroup
-        from gridchain.coordination.cli.schedule import run_alone
+        from gridchain.coordination.cli.schedule_run import run_alone
 
         run_alone(sys.argv[2:])
     else:

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from gridchain.coordination.model.policies import POLICIES, get_policy
-from gridchain.coordination.model.table import ScheduleTable
-from gridchain.coordination.model.validate import load_json, parse_tables
-from gridchain.errors import InputError
+from gridchain.coordination.cli.schedule_run import write_schedules
+from gridchain.coordination.model.policies import POLICIES
 from gridchain.ui.errors import bad_input_exits
 
-FAST = ("greedy", "fcfs")
-"""Policies that schedule a SlotTable directly (model.fast); the others get the equal Slot."""
 PolicyName = StrEnum("PolicyName", {name: name for name in POLICIES})
-
-
-def read_input(path: Path | None) -> tuple[str, str]:
-    """The text to parse and the name to report errors under."""
-    if path is None:
-        if sys.stdin.isatty():
-            raise InputError("input", "nothing to read: pass --input FILE or pipe JSON on stdin")
-        return sys.stdin.read(), "stdin"
-    try:
-        return path.read_text(encoding="utf-8"), str(path)
-    except OSError as e:
-        raise InputError("--input", f"cannot read {str(path)!r}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise InputError("--input", f"{str(path)!r} is not UTF-8 text") from None
 
 
 @bad_input_exits
@@ -68,63 +48,4 @@ def schedule(
         echo '{"capacity_w": 100000, "requests": [{"id": "a", "demand_w": 60000, "soc_pm": 200, "tcc": 1}]}'
         | gridchain schedule --policy greedy
     """
-    text, source = read_input(input)
-    tables, is_array = parse_tables(load_json(text, source))
-    engine = get_policy(str(policy))
-    results = [engine.schedule(table if str(policy) in FAST else table.to_slot()) for table in tables]
-    if indent is None:  # greedy and FCFS give columns, written without a dict per request
-        texts = [r.to_json() if isinstance(r, ScheduleTable) else json.dumps(r.to_dict()) for r in results]
-        out = f"[{', '.join(texts)}]" if is_array else texts[0]
-    else:
-        dicts = [r.to_dict() for r in results]
-        out = json.dumps(dicts if is_array else dicts[0], indent=indent)
-    sys.stdout.write(out + "\n")
-
-
-def run_alone(args: list[str]) -> None:
-    """`gridchain schedule ARGS` as its own app: the root CLI's other commands are not imported. Plain arguments
-    (see `plain_arguments`) call the command directly, which spares typer's set-up (a tenth of a second)."""
-    plain = plain_arguments(args)
-    if plain is None:
-        app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-        app.command("schedule")(schedule)
-        app(args=args, prog_name="gridchain schedule")
-        return
-    try:
-        schedule(**plain)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-
-
-def plain_arguments(args: list[str]) -> dict[str, object] | None:
-    """The command's arguments when `args` are only `--input/-i FILE`, `--policy/-p NAME` (a known one),
-    `--indent N` and `--json`, each at most once and valid; else None, and typer parses them (and reports)."""
-    values: dict[str, object] = {"input": None, "policy": PolicyName("greedy"), "indent": None, "as_json": False}
-    names = {"--input": "input", "-i": "input", "--policy": "policy", "-p": "policy", "--indent": "indent"}
-    seen, k = set(), 0
-    while k < len(args):
-        arg = args[k]
-        if arg == "--json" and "as_json" not in seen:
-            seen.add("as_json")
-            values["as_json"] = True
-            k += 1
-            continue
-        key = names.get(arg)
-        if key is None or key in seen or k + 1 == len(args):
-            return None
-        seen.add(key)
-        value = args[k + 1]
-        if key == "input":
-            if value.startswith("-"):
-                return None
-            values["input"] = Path(value)
-        elif key == "policy":
-            if value not in POLICIES:
-                return None
-            values["policy"] = PolicyName(value)
-        else:
-            if not (value.isascii() and value.isdigit()):
-                return None
-            values["indent"] = int(value)
-        k += 2
-    return values
+    write_schedules(input, str(policy), indent)

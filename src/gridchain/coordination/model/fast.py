@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from gridchain.coordination.model.priority import priority_order as reference_priority_order
+from gridchain.coordination.model.priority import urgency_pm
 from gridchain.coordination.model.request import PM, ChargingRequest
 from gridchain.coordination.model.table import ScheduleTable, SlotTable
 
@@ -32,8 +33,8 @@ NEAR = 1e-9
 def priorities(table: SlotTable) -> np.ndarray:
     """U of every request (int64), as `priority.priority`."""
     b = table.beta1_pm
-    urgency = np.where(table.tcc <= 1, 1000, np.where(table.tcc == 2, 500, 0))
-    return b * (PM - table.soc_pm) + (PM - b) * urgency
+    weighted_urgency = np.array([(PM - b) * urgency_pm(k) for k in (1, 2, 3)], dtype=np.int64)
+    return weighted_urgency[np.minimum(table.tcc, 3) - 1] + b * (PM - table.soc_pm)
 
 
 def _times(u: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,6 +144,7 @@ def schedule(policy: str, table: SlotTable) -> ScheduleTable:
     order = greedy_order(table, u) if policy == "greedy" else arrival_order(table)
     d = table.demand_w
     on_order = greedy_walk(d, order, table.capacity_w)
+    exact_sum = on_order is not None  # the walk ran in int64: every sum of demands fits
     if on_order is None:  # demands near 2**64: the walk in Python ints
         ds, remaining, on_order = d.tolist(), table.capacity_w, np.zeros(n, dtype=bool)
         for k, i in enumerate(order.tolist()):
@@ -152,7 +154,7 @@ def schedule(policy: str, table: SlotTable) -> ScheduleTable:
     scheduled = np.zeros(n, dtype=bool)
     scheduled[order] = on_order
     granted = np.where(scheduled, d, np.uint64(0))
-    used = sum(d[scheduled].tolist()) if on_order.any() else 0
+    used = int(d[scheduled].sum()) if exact_sum else sum(d[scheduled].tolist())
     remaining = table.capacity_w - used
     assert remaining >= 0, "scheduled requests exceed the capacity"
     status = np.where(scheduled, 0, 2).astype(np.int8)

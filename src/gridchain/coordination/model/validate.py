@@ -121,11 +121,16 @@ def _fast_tables(obj: object) -> tuple[list[SlotTable], bool]:
         requests = fields["requests"]
         if type(requests) is not list or (requests and set(map(type, requests)) != {dict}):
             raise TypeError("not an array of objects")
-        keys = set(chain.from_iterable(requests))
-        if not keys <= _FAST_KEYS:
-            raise KeyError("a field the fast path leaves to parse_slots")
-        column = [list(map(itemgetter(key), requests)) for key in _REQUEST_REQUIRED]
-        arrival = list(map(dict.get, requests, repeat("arrival"), range(len(requests)))) if "arrival" in keys else None
+        column = [list(map(itemgetter(key), requests)) for key in _REQUEST_REQUIRED]  # KeyError: one is missing
+        sizes = set(map(len, requests))
+        if sizes <= {len(_REQUEST_REQUIRED)}:  # exactly the required fields
+            arrival = None
+        elif sizes == {len(_REQUEST_REQUIRED) + 1}:  # and one more, which must be arrival
+            arrival = list(map(itemgetter("arrival"), requests))
+        else:
+            if not set(chain.from_iterable(requests)) <= _FAST_KEYS:
+                raise KeyError("a field the fast path leaves to parse_slots")
+            arrival = list(map(dict.get, requests, repeat("arrival"), range(len(requests))))
         tables.append(
             SlotTable(
                 fields["capacity_w"],
