@@ -57,13 +57,23 @@ def bound(name: str, table: SlotTable) -> None:
     fast.greedy_walk(table.demand_w, order, table.capacity_w)
 
 
-def time_call(fn, repeat: int) -> dict[str, float]:
-    times = []
+def time_calls(fns: dict[str, object], repeat: int) -> dict[str, dict[str, float]]:
+    """Each function's time, the functions taking turns in every round, so that a change in the machine's load
+    falls on all of them alike; with each round's ratio to the first function ("per_round_ratio_median")."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return {"median_s": round(statistics.median(times), 4), "min_s": round(min(times), 4), "repeat": repeat}
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    first = next(iter(fns))
+    out = {}
+    for name, ts in times.items():
+        out[name] = {"median_s": round(statistics.median(ts), 4), "min_s": round(min(ts), 4), "repeat": repeat}
+        if name != first:
+            ratios = [t / b for t, b in zip(ts, times[first])]
+            out[name]["per_round_ratio_median"] = round(statistics.median(ratios), 3)
+    return out
 
 
 def slot_json(table: SlotTable) -> str:
@@ -77,6 +87,7 @@ def slot_json(table: SlotTable) -> str:
 
 
 def ratio(rows: list[dict], n: int, name: str, part: str, base: str) -> float | None:
+    """Median time of `part` over that of `base`."""
     for row in rows:
         if row["requests"] == n and row["policy"] == name and part in row and base in row:
             return round(row[part]["median_s"] / row[base]["median_s"], 2)
@@ -101,22 +112,28 @@ def main() -> None:
             row = {"requests": n, "policy": name}
             if name == "optimal":
                 slot = table.to_slot()
-                row["core"] = time_call(lambda: policy.schedule(slot), args.repeat)
+                row |= time_calls({"core": lambda: policy.schedule(slot)}, args.repeat)
             else:
-                row["core"] = time_call(lambda: policy.schedule(table), args.repeat)
-                row["bound"] = time_call(lambda: bound(name, table), args.repeat)
+                row |= time_calls(
+                    {"bound": lambda: bound(name, table), "core": lambda: policy.schedule(table)}, args.repeat
+                )
                 if n <= REFERENCE_MAX:
                     slot = table.to_slot()
-                    row["reference"] = time_call(lambda: policy.reference(slot), args.repeat)
+                    row |= time_calls({"reference": lambda: policy.reference(slot)}, args.repeat)
             if text is not None and name != "optimal":
                 with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
                     f.write(text)
                 cmd = [sys.executable, "-m", "gridchain", "schedule", "--input", f.name, "--policy", name]
                 parse_cmd = [sys.executable, "-c", f"import json; json.load(open({f.name!r}))"]
                 run = subprocess.run
-                row["cli"] = time_call(lambda: run(cmd, check=True, stdout=subprocess.DEVNULL), args.repeat)
-                row["parse"] = time_call(lambda: json.loads(text), args.repeat)
-                row["parse_process"] = time_call(lambda: run(parse_cmd, check=True), args.repeat)
+                row |= time_calls(
+                    {
+                        "parse": lambda: json.loads(text),
+                        "cli": lambda: run(cmd, check=True, stdout=subprocess.DEVNULL),
+                        "parse_process": lambda: run(parse_cmd, check=True),
+                    },
+                    args.repeat,
+                )
                 os.unlink(f.name)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
