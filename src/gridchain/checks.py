@@ -9,8 +9,6 @@ import json
 import math
 from decimal import Decimal, InvalidOperation
 
-from eth_utils import to_checksum_address
-
 from gridchain.errors import InputError
 
 ID_MAX_LEN = 64
@@ -112,6 +110,8 @@ def parse_hex_bytes(field: str, value: object, length: int, *, require_prefix: b
 
 def parse_address(field: str, value: object) -> str:
     """An Ethereum address (any case, checksum verified if mixed), returned checksummed."""
+    from eth_utils import to_checksum_address  # here: eth_utils takes a tenth of a second to import
+
     try:
         return to_checksum_address(value)  # type: ignore[arg-type]
     except (ValueError, TypeError):

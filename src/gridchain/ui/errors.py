@@ -8,8 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-import typer
-
 from gridchain.errors import InputError
 
 P = ParamSpec("P")
@@ -27,6 +25,8 @@ def bad_input_exits(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except InputError as e:
             print(f"error: {e}", file=sys.stderr)
+            import typer  # here: a command that never fails need not import it (`gridchain schedule`)
+
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper

@@ -1,41 +1,18 @@
 """Coordination's commands: schedule a slot, a demo day on chain, verify slots, the keeper, an ESU's wallet, the
 Fig. 2 experiment.
 
-Entry point of the coordination feature: imports its scenarios, parties and clients, and the shared ui; nothing
-imports it but the root CLI, which mounts what the registry below lists, and anonymous/'s cli (`utility serve`
-reads the community's sections with the parsers here).
+Entry point of the coordination feature: nothing imports it but the root CLI, which mounts what its registry lists
+(COMMANDS, APPS, ...: in `registry`, imported on first use of one of those names, so that `gridchain schedule`
+imports its one command and not the chain), and anonymous/'s cli (`utility serve` reads the community's sections
+with the parsers here).
 """
 
-from gridchain.coordination.anonymous.cli.config import init_relayer
-from gridchain.coordination.cli import (
-    bridge,
-    capacity,
-    demo,
-    deploy,
-    esu,
-    fig2,
-    keeper,
-    keeper_config,
-    schedule,
-    utility,
-    verify,
-)
-from gridchain.coordination.cli.esu_config import init_esu
-from gridchain.coordination.client import CONTRACT
-from gridchain.index.indexer import Source
+REGISTRY = ("COMMANDS", "EXPERIMENTS", "APPS", "INIT", "DEPLOY", "INDEX", "CAPACITY_SOURCES", "PLUGS")
 
-COMMANDS = {"schedule": schedule.schedule, "demo": demo.demo, "verify": verify.verify}
-EXPERIMENTS = {"fig2": fig2.fig2}
-APPS = {"esu": esu.esu_app, "keeper": keeper.keeper_app}
-INIT = (
-    deploy.init_coordination,
-    utility.init_utility,
-    init_relayer,
-    init_esu,
-    keeper_config.init_keeper,
-    bridge.init_bridge,
-)
-DEPLOY = {"coordinator": deploy.deploy_coordinator}
-INDEX = {"coordinator": Source(CONTRACT)}  # every event of the coordinator, for `gridchain index run`
-CAPACITY_SOURCES = capacity.CAPACITY_SOURCES  # the root hands every feature's sources to `utility serve`
-PLUGS = {"ocpp.bridges": (bridge.open_bridge,)}  # the charge-point bridge runs in `ocpp serve`
+
+def __getattr__(name: str) -> object:
+    if name not in REGISTRY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from gridchain.coordination.cli import registry
+
+    return getattr(registry, name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+from gridchain.coordination.model import fast
 from gridchain.coordination.model.knapsack import max_value_subset
 from gridchain.coordination.model.priority import (
     arrival_order,
@@ -28,6 +29,7 @@ from gridchain.coordination.model.schedule import (
     greedy_walk,
     prefix_walk,
 )
+from gridchain.coordination.model.table import ScheduleTable, SlotTable
 from gridchain.errors import InputError
 
 
@@ -40,11 +42,20 @@ class SchedulingPolicy(ABC):
 
 
 class _OrderedGreedy(SchedulingPolicy):
+    """Greedy and FCFS: a `SlotTable` (columns) is scheduled by `fast`, exactly as the reference below
+    schedules the equal `Slot` (the differential tests hold it), and gives a `ScheduleTable`."""
+
     @abstractmethod
     def order(self, slot: Slot, us: list[int]) -> list[int]:
         """Indices of the slot's requests in the order the walk visits them."""
 
-    def schedule(self, slot: Slot) -> Schedule:
+    def schedule(self, slot: Slot | SlotTable) -> Schedule | ScheduleTable:  # type: ignore[override]
+        if isinstance(slot, SlotTable):
+            return fast.schedule(self.name, slot)
+        return self.reference(slot)
+
+    def reference(self, slot: Slot) -> Schedule:
+        """The reference: one object per request, Python ints throughout."""
         us = [priority(r, slot.beta1_pm) for r in slot.requests]
         order = self.order(slot, us)
         return compose(self.name, slot, us, order, greedy_walk(slot, order))

@@ -6,15 +6,19 @@ Pure: takes a string, returns domain objects or raises InputError; nothing is ha
 from __future__ import annotations
 
 import json
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 from gridchain.coordination.model.request import DEFAULT_BETA1_PM, ChargingRequest, Slot
+from gridchain.coordination.model.table import SlotTable
 from gridchain.errors import InputError
 
 _SLOT_REQUIRED = ("capacity_w", "requests")
 _SLOT_OPTIONAL = ("beta1_pm",)
 _REQUEST_REQUIRED = ("id", "demand_w", "soc_pm", "tcc")
 _REQUEST_OPTIONAL = ("arrival", "remaining_w")
+_FAST_KEYS = {*_REQUEST_REQUIRED, "arrival"}
 
 
 def _reject_constant(name: str) -> Any:
@@ -96,3 +100,43 @@ def parse_slots(obj: object) -> tuple[list[Slot], bool]:
                 raise e.within(f"[{i}]") from None
         return slots, True
     return [parse_slot(obj)], False
+
+
+def parse_tables(obj: object) -> tuple[list[SlotTable], bool]:
+    """As `parse_slots`, as columns, with the same errors: C-level checks over whole columns, and on anything
+    they do not accept (a bad value, `remaining_w`, a missing key) `parse_slots` decides and names the field."""
+    try:
+        tables, is_array = _fast_tables(obj)
+    except (InputError, KeyError, TypeError, ValueError):
+        slots, is_array = parse_slots(obj)  # raises the error naming the field and value
+        tables = [SlotTable.of(slot) for slot in slots]
+    return tables, is_array
+
+
+def _fast_tables(obj: object) -> tuple[list[SlotTable], bool]:
+    items, is_array = (obj, True) if isinstance(obj, list) else ([obj], False)
+    tables = []
+    for item in items:
+        fields = _fields(item, "", _SLOT_REQUIRED, _SLOT_OPTIONAL)
+        requests = fields["requests"]
+        if type(requests) is not list or (requests and set(map(type, requests)) != {dict}):
+            raise TypeError("not an array of objects")
+        column = [list(map(itemgetter(key), requests)) for key in _REQUEST_REQUIRED]  # KeyError: one is missing
+        sizes = set(map(len, requests))
+        if sizes <= {len(_REQUEST_REQUIRED)}:  # exactly the required fields
+            arrival = None
+        elif sizes == {len(_REQUEST_REQUIRED) + 1}:  # and one more, which must be arrival
+            arrival = list(map(itemgetter("arrival"), requests))
+        else:
+            if not set(chain.from_iterable(requests)) <= _FAST_KEYS:
+                raise KeyError("a field the fast path leaves to parse_slots")
+            arrival = list(map(dict.get, requests, repeat("arrival"), range(len(requests))))
+        tables.append(
+            SlotTable(
+                fields["capacity_w"],
+                *column,
+                arrival=arrival,
+                beta1_pm=fields.get("beta1_pm", DEFAULT_BETA1_PM),
+            )
+        )
+    return tables, is_array
