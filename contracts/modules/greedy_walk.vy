@@ -111,32 +111,30 @@ def walk(
         # first request (prev = 0, no request) takes the tie branch and passes it: its arrival is above 0.
         lhs: uint256 = unsafe_mul(prev_u, demand)
         rhs: uint256 = unsafe_mul(u, prev & MASK64)
-        if lhs == rhs:
+        if lhs <= rhs:  # not before it by U / demand: only a tie may pass, broken by U, then by arrival
+            assert lhs == rhs, "coordinator: order not sorted"
             if prev_u == u:
                 assert prev >> 112 < request >> 112, "coordinator: order not sorted"
             else:
                 assert prev_u > u or prev == 0, "coordinator: order not sorted"
-        else:
-            assert lhs > rhs, "coordinator: order not sorted"
-        # the request that gets nothing from this walk, settled now (UNSET: none)
-        gone: uint256 = UNSET
         if demand <= remaining:
             remaining = unsafe_sub(remaining, demand)
-        elif held == UNSET or u > held_u:
-            gone = held  # displaced (UNSET when nothing was held)
-            held = request
-            held_u = u
         else:
-            gone = request
-        if gone != UNSET:
-            # `settle` with nothing granted, inlined: its carried form is the request with TCC - 1
-            if (gone >> 80) & MASK32 == 1:
-                if log_slot != UNSET:
-                    self._log_expiry(log_slot, gone, 0)
-                settled = unsafe_add(settled, 1 << 128)
-            else:
-                carry = keccak256(abi_encode(carry, unsafe_sub(gone, 1 << 80)))
-                settled = unsafe_add(settled, 1)
+            # the request that gets nothing from this walk, settled now (UNSET: none)
+            gone: uint256 = request
+            if held == UNSET or u > held_u:
+                gone = held  # displaced (UNSET when nothing was held)
+                held = request
+                held_u = u
+            if gone != UNSET:
+                # `settle` with nothing granted, inlined: its carried form is the request with TCC - 1
+                if (gone >> 80) & MASK32 == 1:
+                    if log_slot != UNSET:
+                        self._log_expiry(log_slot, gone, 0)
+                    settled = unsafe_add(settled, 1 << 128)
+                else:
+                    carry = keccak256(abi_encode(carry, unsafe_sub(gone, 1 << 80)))
+                    settled = unsafe_add(settled, 1)
         prev = request
         prev_u = u
     # every request walked was granted in full, settled, or is held (one at a time): count the grants so
