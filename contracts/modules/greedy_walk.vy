@@ -30,6 +30,7 @@ MASK16: constant(uint256) = request_chain.MASK16
 MASK32: constant(uint256) = request_chain.MASK32
 MASK64: constant(uint256) = request_chain.MASK64
 UNSET: constant(uint256) = max_value(uint256)
+REQUEST_MASK: constant(uint256) = (1 << request_chain.REQUEST_BITS) - 1  # no well-formed request (soc_pm 65535)
 KEEP_FIELDS: constant(uint256) = ~(MASK64 | (MASK32 << 80))  # soc_pm and arrival of a packed request
 
 
@@ -88,45 +89,47 @@ def walk(
     @param log_expiries Whether to log RequestExpired: only when the close is already verified.
     @return The walk after `requests`.
     """
-    log_slot: uint256 = UNSET  # the slot, if expiries are logged (one local for two: Venom's stack is short)
+    # Few locals: Venom (the coordinator's pipeline) keeps them on the stack and spills, or fails to compile,
+    # beyond 16; so one word each for the slot if expiries are logged, for the held candidate and its U, for the
+    # request walked last and its U (U < 2**21 above a request's 176 bits), and for the two settled counts.
+    log_slot: uint256 = UNSET  # the slot, if expiries are logged
     if log_expiries:
         log_slot = slot
     remaining: uint256 = w.remaining
-    held: uint256 = w.held
-    held_u: uint256 = w.held_u
-    prev: uint256 = w.prev
-    prev_u: uint256 = w.prev_u
+    held: uint256 = w.held  # held | held_u << 176 (UNSET: none)
+    if held != UNSET:
+        held |= w.held_u << 176
+    prev: uint256 = w.prev | (w.prev_u << 176)  # prev | prev_u << 176
     carry: bytes32 = w.carry
-    settled: uint256 = w.carried | (w.expired << 128)  # carried (bits 0-127) | expired (128-255): fewer locals
+    settled: uint256 = w.carried | (w.expired << 128)  # carried (bits 0-127) | expired (128-255)
     for request: uint256 in requests:
         # U = beta1 (1000 - soc) + beta2 F(tcc), F = 1000, 500, 0 for tcc = 1, 2, >= 3
-        tcc: uint256 = (request >> 80) & MASK32
         u: uint256 = unsafe_mul(beta1_pm, unsafe_sub(PM, (request >> 64) & MASK16))
+        tcc: uint256 = (request >> 80) & MASK32
         if tcc == 1:
             u = unsafe_add(u, unsafe_mul(unsafe_sub(PM, beta1_pm), PM))
         elif tcc == 2:
             u = unsafe_add(u, unsafe_mul(unsafe_sub(PM, beta1_pm), PM // 2))
-        demand: uint256 = request & MASK64
         # prev strictly before request: higher U / demand (cross-multiplied), higher U, earlier arrival. The
         # first request (prev = 0, no request) takes the tie branch and passes it: its arrival is above 0.
-        lhs: uint256 = unsafe_mul(prev_u, demand)
+        lhs: uint256 = unsafe_mul(prev >> 176, request & MASK64)
         rhs: uint256 = unsafe_mul(u, prev & MASK64)
         if lhs <= rhs:  # not before it by U / demand: only a tie may pass, broken by U, then by arrival
             assert lhs == rhs, "coordinator: order not sorted"
-            if prev_u == u:
-                assert prev >> 112 < request >> 112, "coordinator: order not sorted"
+            if prev >> 176 == u:
+                assert (prev >> 112) & MASK64 < request >> 112, "coordinator: order not sorted"
             else:
-                assert prev_u > u or prev == 0, "coordinator: order not sorted"
-        if demand <= remaining:
-            remaining = unsafe_sub(remaining, demand)
+                assert prev >> 176 > u or prev == 0, "coordinator: order not sorted"
+        prev = request | (u << 176)
+        if request & MASK64 <= remaining:
+            remaining = unsafe_sub(remaining, request & MASK64)
         else:
-            # the request that gets nothing from this walk, settled now (UNSET: none)
+            # the request that gets nothing from this walk, settled now (REQUEST_MASK, no request: none)
             gone: uint256 = request
-            if held == UNSET or u > held_u:
-                gone = held  # displaced (UNSET when nothing was held)
-                held = request
-                held_u = u
-            if gone != UNSET:
+            if held == UNSET or u > held >> 176:
+                gone = held & REQUEST_MASK  # displaced (none when nothing was held)
+                held = prev  # the request and its U
+            if gone != REQUEST_MASK:
                 # `settle` with nothing granted, inlined: its carried form is the request with TCC - 1
                 if (gone >> 80) & MASK32 == 1:
                     if log_slot != UNSET:
@@ -135,8 +138,10 @@ def walk(
                 else:
                     carry = keccak256(abi_encode(carry, unsafe_sub(gone, 1 << 80)))
                     settled = unsafe_add(settled, 1)
-        prev = request
-        prev_u = u
+    held_u: uint256 = 0
+    if held != UNSET:
+        held_u = held >> 176
+        held &= REQUEST_MASK
     # every request walked was granted in full, settled, or is held (one at a time): count the grants so
     carried: uint256 = settled & convert(max_value(uint128), uint256)
     expired: uint256 = settled >> 128
@@ -146,8 +151,9 @@ def walk(
     if held != UNSET:
         scheduled -= 1
     return Walk(
-        remaining=remaining, granted=w.granted + w.remaining - remaining, scheduled=scheduled, held=held, held_u=held_u, prev=prev,
-        prev_u=prev_u, walked=unsafe_add(w.walked, len(requests)), carry=carry, carried=carried, expired=expired,
+        remaining=remaining, granted=w.granted + w.remaining - remaining, scheduled=scheduled, held=held,
+        held_u=held_u, prev=prev & REQUEST_MASK, prev_u=prev >> 176, walked=unsafe_add(w.walked, len(requests)),
+        carry=carry, carried=carried, expired=expired,
     )
 
 
