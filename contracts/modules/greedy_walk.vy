@@ -30,6 +30,7 @@ MASK16: constant(uint256) = request_chain.MASK16
 MASK32: constant(uint256) = request_chain.MASK32
 MASK64: constant(uint256) = request_chain.MASK64
 UNSET: constant(uint256) = max_value(uint256)
+REQUEST_MASK: constant(uint256) = (1 << request_chain.REQUEST_BITS) - 1  # no well-formed request (soc_pm 65535)
 KEEP_FIELDS: constant(uint256) = ~(MASK64 | (MASK32 << 80))  # soc_pm and arrival of a packed request
 
 
@@ -39,7 +40,7 @@ struct Walk:
     scheduled: uint256  # requests granted in full
     held: uint256  # the leftover candidate (packed), UNSET if none yet
     held_u: uint256
-    prev: uint256  # the request walked last (packed)
+    prev: uint256  # the request walked last (packed); 0 at the start
     prev_u: uint256
     walked: uint256  # requests walked so far
     carry: bytes32  # chain of the requests settled into the next slot
@@ -78,7 +79,9 @@ def walk(
          priority among the unscheduled so far, earliest on ties) is held back until a higher priority
          displaces it or the walk ends. Strictly decreasing under a strict total order (arrivals are
          unique) means no request appears twice. Unchecked arithmetic is bounded: soc_pm < 1000,
-         u <= 10**6, demand < 2**64 (the caller's well-formed requests).
+         u <= 10**6, demand < 2**64 (the caller's well-formed requests). The loop keeps the walk in
+         locals: the struct is read before it and written after it (a struct copy per request costs
+         more than the rest of the loop).
     @param slot The slot being closed (for the expiry events).
     @param requests The next packed requests in the rule's order.
     @param w The walk so far (`start` for the first part).
@@ -86,41 +89,72 @@ def walk(
     @param log_expiries Whether to log RequestExpired: only when the close is already verified.
     @return The walk after `requests`.
     """
+    # Few locals: Venom (the coordinator's pipeline) keeps them on the stack and spills, or fails to compile,
+    # beyond 16; so one word each for the slot if expiries are logged, for the held candidate and its U, for the
+    # request walked last and its U (U < 2**21 above a request's 176 bits), and for the two settled counts.
+    log_slot: uint256 = UNSET  # the slot, if expiries are logged
+    if log_expiries:
+        log_slot = slot
+    remaining: uint256 = w.remaining
+    held: uint256 = w.held  # held | held_u << 176 (UNSET: none)
+    if held != UNSET:
+        held |= w.held_u << 176
+    prev: uint256 = w.prev | (w.prev_u << 176)  # prev | prev_u << 176
+    carry: bytes32 = w.carry
+    settled: uint256 = w.carried | (w.expired << 128)  # carried (bits 0-127) | expired (128-255)
     for request: uint256 in requests:
         # U = beta1 (1000 - soc) + beta2 F(tcc), F = 1000, 500, 0 for tcc = 1, 2, >= 3
-        tcc: uint256 = (request >> 80) & MASK32
         u: uint256 = unsafe_mul(beta1_pm, unsafe_sub(PM, (request >> 64) & MASK16))
+        tcc: uint256 = (request >> 80) & MASK32
         if tcc == 1:
             u = unsafe_add(u, unsafe_mul(unsafe_sub(PM, beta1_pm), PM))
         elif tcc == 2:
             u = unsafe_add(u, unsafe_mul(unsafe_sub(PM, beta1_pm), PM // 2))
-        demand: uint256 = request & MASK64
-        if w.walked > 0:
-            # prev strictly before request: higher U / demand (cross-multiplied), higher U, earlier arrival
-            lhs: uint256 = unsafe_mul(w.prev_u, demand)
-            rhs: uint256 = unsafe_mul(u, w.prev & MASK64)
-            if lhs == rhs:
-                if w.prev_u == u:
-                    assert w.prev >> 112 < request >> 112, "coordinator: order not sorted"
-                else:
-                    assert w.prev_u > u, "coordinator: order not sorted"
+        # prev strictly before request: higher U / demand (cross-multiplied), higher U, earlier arrival. The
+        # first request (prev = 0, no request) takes the tie branch and passes it: its arrival is above 0.
+        lhs: uint256 = unsafe_mul(prev >> 176, request & MASK64)
+        rhs: uint256 = unsafe_mul(u, prev & MASK64)
+        if lhs <= rhs:  # not before it by U / demand: only a tie may pass, broken by U, then by arrival
+            assert lhs == rhs, "coordinator: order not sorted"
+            if prev >> 176 == u:
+                assert (prev >> 112) & MASK64 < request >> 112, "coordinator: order not sorted"
             else:
-                assert lhs > rhs, "coordinator: order not sorted"
-        if demand <= w.remaining:
-            w.remaining = unsafe_sub(w.remaining, demand)
-            w.granted = unsafe_add(w.granted, demand)
-            w.scheduled = unsafe_add(w.scheduled, 1)
-        elif w.held == UNSET or u > w.held_u:
-            if w.held != UNSET:
-                w = self.settle(slot, w.held, 0, w, log_expiries)
-            w.held = request
-            w.held_u = u
+                assert prev >> 176 > u or prev == 0, "coordinator: order not sorted"
+        prev = request | (u << 176)
+        if request & MASK64 <= remaining:
+            remaining = unsafe_sub(remaining, request & MASK64)
         else:
-            w = self.settle(slot, request, 0, w, log_expiries)
-        w.prev = request
-        w.prev_u = u
-        w.walked = unsafe_add(w.walked, 1)
-    return w
+            # the request that gets nothing from this walk, settled now (REQUEST_MASK, no request: none)
+            gone: uint256 = request
+            if held == UNSET or u > held >> 176:
+                gone = held & REQUEST_MASK  # displaced (none when nothing was held)
+                held = prev  # the request and its U
+            if gone != REQUEST_MASK:
+                # `settle` with nothing granted, inlined: its carried form is the request with TCC - 1
+                if (gone >> 80) & MASK32 == 1:
+                    if log_slot != UNSET:
+                        self._log_expiry(log_slot, gone, 0)
+                    settled = unsafe_add(settled, 1 << 128)
+                else:
+                    carry = keccak256(abi_encode(carry, unsafe_sub(gone, 1 << 80)))
+                    settled = unsafe_add(settled, 1)
+    held_u: uint256 = 0
+    if held != UNSET:
+        held_u = held >> 176
+        held &= REQUEST_MASK
+    # every request walked was granted in full, settled, or is held (one at a time): count the grants so
+    carried: uint256 = settled & convert(max_value(uint128), uint256)
+    expired: uint256 = settled >> 128
+    scheduled: uint256 = w.scheduled + len(requests) + w.carried + w.expired - carried - expired
+    if w.held != UNSET:
+        scheduled += 1
+    if held != UNSET:
+        scheduled -= 1
+    return Walk(
+        remaining=remaining, granted=w.granted + w.remaining - remaining, scheduled=scheduled, held=held,
+        held_u=held_u, prev=prev & REQUEST_MASK, prev_u=prev >> 176, walked=unsafe_add(w.walked, len(requests)),
+        carry=carry, carried=carried, expired=expired,
+    )
 
 
 @internal
@@ -139,7 +173,7 @@ def settle(slot: uint256, request: uint256, granted: uint256, w: Walk, log_expir
     tcc: uint256 = (request >> 80) & MASK32
     if tcc == 1:
         if log_expiries:
-            log RequestExpired(slot=slot, arrival=request >> 112, remaining_w=remaining_w)
+            self._log_expiry(slot, request, granted)
         w.expired = unsafe_add(w.expired, 1)
     else:
         w.carry = keccak256(abi_encode(w.carry, (request & KEEP_FIELDS) | remaining_w | (unsafe_sub(tcc, 1) << 80)))
@@ -168,3 +202,15 @@ def finish(slot: uint256, w: Walk, log_expiries: bool) -> (Walk, uint256, uint25
             w.remaining = 0
         w = self.settle(slot, w.held, partial_w, w, log_expiries)
     return w, partial_w, partial_arrival
+
+
+@internal
+def _log_expiry(slot: uint256, request: uint256, granted: uint256):
+    """
+    @dev The event of a request that expires (a call of its own: inlined in the walk's loop, the event's
+         arguments take more stack than Venom's code generator allows).
+    @param slot The slot being closed.
+    @param request The packed request.
+    @param granted What it was granted [W], below its demand.
+    """
+    log RequestExpired(slot=slot, arrival=request >> 112, remaining_w=unsafe_sub(request & MASK64, granted))

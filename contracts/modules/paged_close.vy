@@ -87,13 +87,15 @@ def close_sorted_page(requests: DynArray[uint256, MAX_REQUESTS]):
     """
     @dev The next requests of the caller's paged close in the rule's order: each checked to be a well-formed
          request, then chained, multiplied into the check and walked (no expiry is logged: nothing is
-         verified yet).
+         verified yet). Reads and writes only the fields it uses (a whole Paging is 21 words).
     @param requests The next packed requests in the rule's order.
     """
-    p: Paging = self._paging()
-    assert p.walk.walked + len(requests) <= p.n, "coordinator: more requests than committed"
-    h: bytes32 = p.sorted_hash
-    product: uint256 = p.sorted_product
+    slot: uint256 = self._check_paging()
+    walk: greedy_walk.Walk = self.paging[msg.sender].walk
+    assert walk.walked + len(requests) <= self.paging[msg.sender].n, "coordinator: more requests than committed"
+    h: bytes32 = self.paging[msg.sender].sorted_hash
+    product: uint256 = self.paging[msg.sender].sorted_product
+    r: uint256 = self.paging[msg.sender].challenge + FIELD  # r - request + FIELD stays positive below
     for request: uint256 in requests:
         # well-formed, as `request_chain.check_fields` and packing make every pending request: no value
         # aliases another modulo FIELD, and the walk's unchecked arithmetic stays in range
@@ -104,11 +106,10 @@ def close_sorted_page(requests: DynArray[uint256, MAX_REQUESTS]):
         )
         assert (request >> request_chain.TCC_SHIFT) & request_chain.MASK32 != 0, "coordinator: tcc is 0"
         h = keccak256(abi_encode(h, request))
-        product = uint256_mulmod(product, p.challenge + FIELD - request, FIELD)
-    p.walk = greedy_walk.walk(p.slot, requests, p.walk, slots.BETA1_PM, False)
-    p.sorted_hash = h
-    p.sorted_product = product
-    self.paging[msg.sender] = p
+        product = uint256_mulmod(product, unsafe_sub(r, request), FIELD)
+    self.paging[msg.sender].walk = greedy_walk.walk(slot, requests, walk, slots.BETA1_PM, False)
+    self.paging[msg.sender].sorted_hash = h
+    self.paging[msg.sender].sorted_product = product
 
 
 @external
@@ -116,30 +117,36 @@ def close_pending_page(requests: DynArray[uint256, MAX_REQUESTS]):
     """
     @dev The next requests of the caller's paged close in canonical order (the carried chain, then the
          submitted chain): chained and multiplied into the check. The page that reaches the end of the
-         carried part checks it against the carry chain.
+         carried part checks it against the carry chain. Reads and writes only the fields it uses.
     @param requests The next packed pending requests in canonical order.
     """
-    p: Paging = self._paging()
-    assert p.pending_count + len(requests) <= p.n, "coordinator: more requests than committed"
+    self._check_paging()
+    k: uint256 = self.paging[msg.sender].pending_count
+    assert k + len(requests) <= self.paging[msg.sender].n, "coordinator: more requests than committed"
     carried: uint256 = (slots.close_state >> 64) & request_chain.MASK64
-    h: bytes32 = p.pending_hash
-    product: uint256 = p.pending_product
-    k: uint256 = p.pending_count
+    h: bytes32 = self.paging[msg.sender].pending_hash
+    product: uint256 = self.paging[msg.sender].pending_product
+    r: uint256 = self.paging[msg.sender].challenge + FIELD  # r - request + FIELD stays positive below
     for request: uint256 in requests:
         assert request >> request_chain.REQUEST_BITS == 0, "coordinator: listed request out of range"
-        if k == carried:
-            assert h == slots.carry_hash, "coordinator: carried chain mismatch"
-            h = empty(bytes32)
         if k >= carried:
-            h = request_chain.link(h, request)
+            if k == carried:
+                assert h == slots.carry_hash, "coordinator: carried chain mismatch"
+                h = empty(bytes32)
+            # `request_chain.link`, inlined (as in the coordinator's `_check_pending`): a call per request
+            # costs more
+            h = convert(
+                (convert(keccak256(abi_encode(h, request)), uint256) & request_chain.HIGH224)
+                | ((request >> request_chain.ARRIVAL_SHIFT) & request_chain.MASK32),
+                bytes32,
+            )
         else:
             h = keccak256(abi_encode(h, request))
-        product = uint256_mulmod(product, p.challenge + FIELD - request, FIELD)
+        product = uint256_mulmod(product, unsafe_sub(r, request), FIELD)
         k = unsafe_add(k, 1)
-    p.pending_hash = h
-    p.pending_product = product
-    p.pending_count = k
-    self.paging[msg.sender] = p
+    self.paging[msg.sender].pending_hash = h
+    self.paging[msg.sender].pending_product = product
+    self.paging[msg.sender].pending_count = k
 
 
 @external
@@ -162,6 +169,20 @@ def finish_close():
     assert h == slots.submit_hash[p.slot], "coordinator: submitted chain mismatch"
     assert p.sorted_product == p.pending_product, "coordinator: not a permutation of the pending set"
     slots._finish(p.slot, p.capacity, p.n, p.walk, False)  # the slot advances: every paged close of it is void
+
+
+@internal
+@view
+def _check_paging() -> uint256:
+    """
+    @dev That the caller has a paged close of the slot that closes next (reading two of its words).
+    @return Its slot.
+    """
+    slot: uint256 = self.paging[msg.sender].slot
+    assert self.paging[msg.sender].n > 0 and slot == slots.close_state & request_chain.MASK64, (
+        "coordinator: no paged close in progress"
+    )
+    return slot
 
 
 @internal
