@@ -24,6 +24,31 @@ class ChainRevert(ContractRevert):
     """A transaction or call the chain refused; `reason` is the contract's revert string when it gave one."""
 
 
+class NotSent(ChainRevert):
+    """A transaction of a batch that never reached the chain: the node refused it (e.g. insufficient funds for
+    its value and gas), so it paid nothing and changed nothing; `reason` is the node's."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One transaction for `Gateway.transact_many`: `fn(*args)` of the contract at `address` (`artifact`), from
+    `sender`, with `value` wei. `Call.transfer` makes one without call data (to an account)."""
+
+    artifact: Artifact | None
+    address: str
+    fn: str
+    args: tuple[Any, ...]
+    sender: str
+    value: int = 0
+
+    @staticmethod
+    def transfer(sender: str, to: str, value: int) -> Call:
+        return Call(None, to, "", (), sender, value)
+
+    def data(self) -> bytes:
+        return b"" if self.artifact is None else encode_call(self.artifact, self.fn, self.args)
+
+
 @dataclass(frozen=True)
 class Event:
     name: str
@@ -70,6 +95,12 @@ class Gateway(Protocol):
         self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str, value: int = 0
     ) -> Receipt:
         """Send a transaction (with `value` wei); raise ChainRevert (and change nothing) if it would revert."""
+        ...
+
+    def transact_many(self, calls: Sequence[Call]) -> list[Receipt | ChainRevert]:
+        """Send every call, then wait for them all (a node gets them pipelined); one sender's calls run in the
+        given order. Per call, its receipt or the ChainRevert saying why it did not run: the contract's reason
+        (on a node a call that reverts on chain is mined and pays its gas), or NotSent if the node refused it."""
         ...
 
     def balance(self, address: str) -> int:
