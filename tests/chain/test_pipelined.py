@@ -104,3 +104,39 @@ def test_gas_limits_come_from_one_estimate_per_function_and_calldata_length(anvi
     assert all(r.status == 1 for r in receipts) and len(estimates) == 1
     gateway.transact_many([Call(client.artifact, client.address, "submit_request", (1, 1, 1, 0), members[0])])
     assert len(estimates) == 2  # another argument count, another calldata length
+
+
+def test_transactions_signed_for_the_pipeline_are_byte_for_byte_eth_accounts():
+    from eth_account import Account
+    from eth_utils import to_checksum_address
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from gridchain.chain.anvil import dev_keys
+    from gridchain.chain.signing import Signer
+
+    key = dev_keys(1)[0]
+    signer, account = Signer(bytes.fromhex(key[2:])), Account.from_key(key)
+    word = st.integers(0, 2**256 - 1)
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        chain=st.integers(1, 2**64 - 1),
+        nonce=st.integers(0, 2**64 - 2),
+        tip=word,
+        fee=word,
+        gas=st.integers(0, 2**64 - 1),
+        to=st.one_of(st.none(), st.binary(min_size=20, max_size=20)),
+        value=word,
+        data=st.binary(max_size=300),
+    )
+    def same(chain, nonce, tip, fee, gas, to, value, data):
+        tx = {"chainId": chain, "nonce": nonce, "maxPriorityFeePerGas": tip, "maxFeePerGas": fee, "gas": gas}
+        tx |= {"to": None if to is None else "0x" + to.hex(), "value": value, "data": data}
+        theirs = {k: v for k, v in tx.items() if k != "to"} | {"type": 2}
+        if to is not None:
+            theirs["to"] = to_checksum_address(to)
+        expected = account.sign_transaction(theirs)
+        assert signer.sign(tx) == (bytes(expected.raw_transaction), bytes(expected.hash))
+
+    same()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from eth_abi import decode, encode
@@ -18,6 +19,8 @@ from gridchain.chain.compiler import Artifact
 from gridchain.errors import ContractRevert
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+checksum = lru_cache(maxsize=4096)(to_checksum_address)
+"""An address checksummed (EIP-55), remembered: a receipt's logs and a batch of calls name the same few."""
 
 
 class ChainRevert(ContractRevert):
@@ -218,12 +221,20 @@ def revert_reason(data: bytes) -> str:
     return "reverted without a reason" if not data else f"reverted with data 0x{data.hex()}"
 
 
+_TOPICS: dict[int, tuple[list[dict], dict[bytes, dict]]] = {}  # id(abi) -> (that abi, topic -> event entry)
+
+
 def _event_topics(artifact: Artifact) -> dict[bytes, dict]:
+    """Each event's topic 0 (the keccak of its signature), computed once per ABI (a receipt decodes many logs)."""
+    cached = _TOPICS.get(id(artifact.abi))
+    if cached is not None and cached[0] is artifact.abi:
+        return cached[1]
     out = {}
     for entry in artifact.abi:
         if entry.get("type") == "event":
             sig = f"{entry['name']}({','.join(_type(i) for i in entry['inputs'])})"
             out[keccak(text=sig)] = entry
+    _TOPICS[id(artifact.abi)] = (artifact.abi, out)
     return out
 
 
@@ -254,9 +265,9 @@ def decode_log(
         args[i["name"]] = v
     for i in entry["inputs"]:
         if i["type"] == "address":
-            args[i["name"]] = to_checksum_address(args[i["name"]])
+            args[i["name"]] = checksum(args[i["name"]])
     ordered = {i["name"]: args[i["name"]] for i in entry["inputs"]}
-    return Event(entry["name"], ordered, to_checksum_address(address), block, tx_hash, log_index, block_hash)
+    return Event(entry["name"], ordered, checksum(address), block, tx_hash, log_index, block_hash)
 
 
 def intrinsic_gas(data: bytes, create: bool = False) -> int:

@@ -21,6 +21,7 @@ from gridchain.chain.gateway import (
     Header,
     NotSent,
     Receipt,
+    checksum,
     decode_input,
     decode_log,
     decode_result,
@@ -29,6 +30,7 @@ from gridchain.chain.gateway import (
     event_topic,
     revert_reason,
 )
+from gridchain.chain.signing import Signer
 from gridchain.errors import InputError
 
 TX_GAS_CAP = 16_777_216  # EIP-7825 (Osaka): the most gas one transaction may use
@@ -41,6 +43,7 @@ of a function with calldata of the same length (`RpcGateway.gas_limit`): the dea
 FEE_PERIOD_S = 1.0  # how long a base fee read from the latest block is used (the fee cap is twice it)
 BATCH_SIZE = 200  # JSON-RPC requests per HTTP POST
 POLL_S = 0.002  # between two rounds of receipt requests
+STALL_S = 0.25  # receipts that long without one more mined: see RpcGateway._wait
 
 
 def _reason(error: Exception) -> str:
@@ -111,10 +114,12 @@ class RpcGateway:
         self._timeout = timeout
         self._limits: dict[tuple[bytes, bytes, int], int] = {}  # (code hash, selector, calldata length) -> gas
         self._code_hashes: dict[str, bytes] = {}
+        self._automine: bool | None = None
+        self._fast: dict[str, Signer] = {}  # address -> its key, for transact_many
         self._base_fee: tuple[float, int] | None = None  # (when read, base fee [wei])
 
     def _signer(self, sender: str):
-        signer = self._signers.get(Web3.to_checksum_address(sender))
+        signer = self._signers.get(checksum(sender))
         if signer is None:
             raise ValueError(f"no key for account {sender}")
         return signer
@@ -197,8 +202,9 @@ class RpcGateway:
         fees = self._fees(fresh=True)
         signed: list[_Signed] = []
         try:
+            self._read_nonces({checksum(c.sender) for c in calls})
             for i, c in enumerate(calls):
-                signer, to, data = self._signer(c.sender), Web3.to_checksum_address(c.address), c.data()
+                signer, to, data = self._signer(c.sender), checksum(c.address), c.data()
                 try:
                     gas = self.gas_limit(signer.address, to, data, c.value)
                 except ChainRevert as e:
@@ -228,6 +234,35 @@ class RpcGateway:
             out[s.index] = _receipt(artifact, found) if found["status"] == 1 else self._failed(s, found)
         return out  # type: ignore[return-value]  # every entry is set
 
+    def send_raw_many(self, raws: Sequence[bytes]) -> list[str | NotSent]:
+        """Broadcast signed transactions in JSON-RPC batches: per transaction its hash (one the node holds already
+        counts as sent) or NotSent with the node's reason. Their nonces are the signer's: after a NotSent, later
+        ones of the same sender wait in the node's pool until the gap is filled."""
+        answers = self._batch([("eth_sendRawTransaction", ["0x" + bytes(raw).hex()]) for raw in raws])
+        out: list[str | NotSent] = []
+        for raw, answer in zip(raws, answers):
+            error = answer.get("error")
+            if error is None or _already_known(str(error.get("message", ""))):
+                out.append("0x" + keccak(bytes(raw)).hex())
+            else:
+                out.append(NotSent(f"not sent: {error.get('message', error)}"))
+        return out
+
+    def receipts_of(self, artifact: Artifact | None, hashes: Sequence[str]) -> list[Receipt]:
+        """The receipts of sent transactions (`status` 0: reverted), asked for in JSON-RPC batches until every one
+        is mined; TimeoutError after the gateway's timeout."""
+        found = self._wait(list(hashes))
+        return [_receipt(artifact, found[h]) for h in hashes]
+
+    def _read_nonces(self, senders: set[str]) -> None:
+        """The pending nonces of the senders not counted here yet, in one batch."""
+        unknown = sorted(s for s in senders if s not in self._nonces)
+        answers = self._batch([("eth_getTransactionCount", [s, "pending"]) for s in unknown])
+        for sender, answer in zip(unknown, answers):
+            if "error" in answer:
+                raise Web3RPCError(f"nonce of {sender}: {answer['error']}")
+            self._nonces[sender] = int(answer["result"], 16)
+
     def _next_nonce(self, sender: str) -> int:
         if sender not in self._nonces:
             self._nonces[sender] = self.nonce(sender, "pending")
@@ -235,8 +270,11 @@ class RpcGateway:
         return self._nonces[sender] - 1
 
     def _sign(self, index: int, signer, tx: dict[str, Any]) -> _Signed:
-        s = signer.sign_transaction(tx | {"chainId": self.chain_id, "type": 2})
-        return _Signed(index, signer.address, tx, bytes(s.raw_transaction), "0x" + bytes(s.hash).hex())
+        fast = self._fast.get(signer.address)
+        if fast is None:
+            fast = self._fast[signer.address] = Signer(bytes(signer.key))
+        raw, tx_hash = fast.sign(tx | {"chainId": self.chain_id})
+        return _Signed(index, signer.address, tx, raw, "0x" + tx_hash.hex())
 
     def _batch(self, requests: list[tuple[str, list]]) -> list[dict]:
         """The node's answers ({"result": ...} or {"error": ...}) to JSON-RPC requests sent BATCH_SIZE a POST."""
@@ -269,21 +307,40 @@ class RpcGateway:
     def _wait(self, hashes: list[str]) -> dict[str, dict]:
         """The receipts (decoded from JSON) of sent transactions, asked for in batches until all are mined."""
         found: dict[str, dict] = {}
-        missing, deadline = list(hashes), time.monotonic() + self._timeout
+        missing, deadline, progress = list(hashes), time.monotonic() + self._timeout, time.monotonic()
         while missing:
             for h, answer in zip(missing, self._batch([("eth_getTransactionReceipt", [h]) for h in missing])):
                 if "error" in answer:
                     raise Web3RPCError(f"receipt of {h}: {answer['error']}")
                 if answer.get("result"):
                     found[h] = _from_json(answer["result"])
-            missing = [h for h in missing if h not in found]
+            if len(missing) > len(still := [h for h in missing if h not in found]):
+                progress = time.monotonic()
+            missing = still
             if missing and time.monotonic() > deadline:
                 raise TimeoutError(
                     f"{len(missing)} transactions (first {missing[0]}) not in the chain after {self._timeout} s"
                 )
+            if missing and time.monotonic() - progress > STALL_S and self._mines_on_arrival():
+                # anvil's automine mines when a transaction arrives, as many as fit a block: those that did not
+                # fit wait for the next arrival (foundry-rs/foundry#10122); ask it for a block instead
+                self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+                progress = time.monotonic()
             if missing:
                 time.sleep(POLL_S)
         return found
+
+    def _mines_on_arrival(self) -> bool:
+        """Whether the node is anvil mining each block when transactions arrive (automine), asked once."""
+        if self._automine is None:
+            try:
+                client = str(self.w3.client_version)
+                self._automine = client.startswith("anvil") and bool(
+                    self.w3.provider.make_request("anvil_getAutomine", []).get("result")  # type: ignore[arg-type]
+                )
+            except Exception:  # noqa: BLE001 - a node without these methods is not anvil
+                self._automine = False
+        return self._automine
 
     def _failed(self, s: _Signed, receipt: dict) -> ChainRevert:
         """Why a mined transaction reverted: out of gas (its cached gas limit is dropped), else the reason an
