@@ -254,6 +254,15 @@ class RpcGateway:
         found = self._wait(list(hashes))
         return [_receipt(artifact, found[h]) for h in hashes]
 
+    def mined(self, artifact: Artifact | None, hashes: Sequence[str]) -> list[Receipt | None]:
+        """The receipts of these transactions as the node has them now (None: not mined), in one JSON-RPC batch."""
+        out: list[Receipt | None] = []
+        for h, answer in zip(hashes, self._batch([("eth_getTransactionReceipt", [h]) for h in hashes])):
+            if "error" in answer:
+                raise Web3RPCError(f"receipt of {h}: {answer['error']}")
+            out.append(_receipt(artifact, _from_json(answer["result"])) if answer.get("result") else None)
+        return out
+
     def _read_nonces(self, senders: set[str]) -> None:
         """The pending nonces of the senders not counted here yet, in one batch."""
         unknown = sorted(s for s in senders if s not in self._nonces)
@@ -370,11 +379,15 @@ class RpcGateway:
 
     # -- transactions signed here and sent later (the relayer persists them in between) --------------------
     def sign(self, sender: str, to: str, data: bytes, nonce: int) -> tuple[bytes, str]:
-        """A call to `to` signed by `sender` with this explicit nonce, not sent: (raw transaction, its hash).
-        Raises ChainRevert if the call would revert now (nothing is signed then)."""
+        """A call to `to` signed by `sender` with this explicit nonce, not sent: (raw transaction, its hash). Its
+        gas limit is `gas_limit`'s: the call is estimated (ChainRevert if it would revert now, and nothing is
+        signed) only as the first of its function and calldata length; callers that must not pay for a revert
+        simulate it first (the relayer runs each batch as an eth_call)."""
         signer = self._signer(sender)
-        signed = signer.sign_transaction(self._prepare(signer, to, data, 0, nonce))
-        return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+        to = checksum(to)
+        tx = {"to": to, "data": data, "value": 0, "gas": self.gas_limit(signer.address, to, data), "nonce": nonce}
+        signed = self._sign(-1, signer, tx | self._fees())
+        return signed.raw, signed.hash
 
     def send_raw(self, raw: bytes) -> str:
         """Broadcast a signed transaction; one the node holds already counts as sent. Its hash."""
