@@ -72,25 +72,8 @@ class Submitter:
     def send(self, tickets: list[Ticket], args: list) -> None:
         """One batch as one transaction (see the module's docstring). ChainRevert if it would revert (nothing is
         written then); a transport error leaves it `sent`, for `reconcile`."""
-        nonce = self.resync() if self._nonce is None else self._nonce
-        data = encode_call(self.client.artifact, FN, args)
-        raw, tx_hash = self.gateway.sign(self.account, self.client.address, data, nonce)
-        submission = SubmissionRecord(tx_hash, nonce, raw, tuple(t.id for t in tickets), self.gateway.block_number())
-        sending = [_with(t, status="sending", tx_hash=tx_hash) for t in tickets]
-        self.store.record(submission, sending)
-        self.unsettled.add(tx_hash)
-        self._apply(sending)
-        self._nonce = nonce + 1
-        self._stage("persisted")
-        try:
-            self.gateway.send_raw(raw)
-        except Exception:
-            self._nonce = None  # the node may have lost or refused it: ask the chain again
-            raise
-        self._stage("broadcast")
-        receipt = self._wait(tx_hash)
-        if receipt is not None:  # else it stays `sent`: the next reconcile looks for it
-            self._settle(submission, receipt)
+        for _tickets, why in self.send_many([(tickets, args)]):
+            raise why
 
     def send_many(self, batches: list[tuple[list[Ticket], list]]) -> list[tuple[list[Ticket], ChainRevert]]:
         """Several batches (tickets, arguments), each one transaction as `send` makes it, pipelined (see the
@@ -123,8 +106,8 @@ class Submitter:
             self._nonce = None  # the node may have lost or refused them: ask the chain again
             raise
         if failed := next((h for h in sent if isinstance(h, NotSent)), None):
-            self._nonce = None
-            raise failed
+            self._nonce = None  # a refused broadcast is the node's answer, not a revert: its batch stays `sent`
+            raise RuntimeError(f"the node refused a batch transaction: {failed.reason}")
         self._stage("broadcast")
         for submission, receipt in zip(written, self._wait_all([s.tx_hash for s in written])):
             if receipt is not None:  # else it stays `sent`: the next reconcile looks for it
@@ -239,14 +222,6 @@ class Submitter:
             for request, word in zip(inputs["requests"], event.args["requests"], strict=True):
                 out[_checksum(request[0])] = (event.tx_hash, word >> 112)
         return out
-
-    def _wait(self, tx_hash: str) -> Receipt | None:
-        deadline = time.monotonic() + self.receipt_timeout_s
-        while True:
-            receipt = self.gateway.receipt(self.client.artifact, tx_hash)
-            if receipt is not None or time.monotonic() >= deadline:
-                return receipt
-            time.sleep(self.poll_s)
 
     def _apply(self, tickets: list[Ticket]) -> list[Ticket]:
         """The relayer's own ticket objects take the values just written to the store; they are returned."""
