@@ -18,9 +18,11 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 from gridchain.chain.anvil import DEV_BALANCE_WEI, dev_addresses
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
+    Call,
     ChainRevert,
     Event,
     Header,
+    NotSent,
     Receipt,
     calldata_floor,
     decode_input,
@@ -126,17 +128,31 @@ class BoaGateway:
         self._new_transaction(sender)
         data = encode_call(artifact, fn, args)
         if value > self._env.get_balance(sender):
-            raise ChainRevert(f"insufficient funds: {sender} has {self._env.get_balance(sender)} wei, sends {value}")
+            raise NotSent(f"insufficient funds: {sender} has {self._env.get_balance(sender)} wei, sends {value}")
         computation = self._env.execute_code(to_address=address, sender=sender, data=data, value=value)
         return self._mine(computation, data, artifact, to=to_checksum_address(address))
 
     def transfer(self, sender: str, to: str, value: int) -> Receipt:
         """Send `value` wei from `sender` to `to` (an account: no call data), as RpcGateway.transfer."""
         if value > self._env.get_balance(sender):
-            raise ChainRevert(f"insufficient funds: {sender} has {self._env.get_balance(sender)} wei, sends {value}")
+            raise NotSent(f"insufficient funds: {sender} has {self._env.get_balance(sender)} wei, sends {value}")
         self._new_transaction(sender)
         computation = self._env.execute_code(to_address=to, sender=sender, data=b"", value=value)
         return self._mine(computation, b"", None, to=to_checksum_address(to))  # type: ignore[arg-type]  # no logs
+
+    def transact_many(self, calls: Sequence[Call]) -> list[Receipt | ChainRevert]:
+        """One call after another, each its own block: a call that would revert changes nothing and is reported
+        (py-evm has no pool, so no call of the batch is left waiting behind it)."""
+        out: list[Receipt | ChainRevert] = []
+        for c in calls:
+            try:
+                if c.artifact is None:
+                    out.append(self.transfer(c.sender, c.address, c.value))
+                else:
+                    out.append(self.transact(c.artifact, c.address, c.fn, c.args, c.sender, c.value))
+            except ChainRevert as e:
+                out.append(e)
+        return out
 
     def balance(self, address: str) -> int:
         return int(self._env.get_balance(address))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from eth_abi import decode, encode
@@ -18,10 +19,37 @@ from gridchain.chain.compiler import Artifact
 from gridchain.errors import ContractRevert
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+checksum = lru_cache(maxsize=4096)(to_checksum_address)
+"""An address checksummed (EIP-55), remembered: a receipt's logs and a batch of calls name the same few."""
 
 
 class ChainRevert(ContractRevert):
     """A transaction or call the chain refused; `reason` is the contract's revert string when it gave one."""
+
+
+class NotSent(ChainRevert):
+    """A transaction of a batch that never reached the chain: the node refused it (e.g. insufficient funds for
+    its value and gas), so it paid nothing and changed nothing; `reason` is the node's."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One transaction for `Gateway.transact_many`: `fn(*args)` of the contract at `address` (`artifact`), from
+    `sender`, with `value` wei. `Call.transfer` makes one without call data (to an account)."""
+
+    artifact: Artifact | None
+    address: str
+    fn: str
+    args: tuple[Any, ...]
+    sender: str
+    value: int = 0
+
+    @staticmethod
+    def transfer(sender: str, to: str, value: int) -> Call:
+        return Call(None, to, "", (), sender, value)
+
+    def data(self) -> bytes:
+        return b"" if self.artifact is None else encode_call(self.artifact, self.fn, self.args)
 
 
 @dataclass(frozen=True)
@@ -70,6 +98,12 @@ class Gateway(Protocol):
         self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str, value: int = 0
     ) -> Receipt:
         """Send a transaction (with `value` wei); raise ChainRevert (and change nothing) if it would revert."""
+        ...
+
+    def transact_many(self, calls: Sequence[Call]) -> list[Receipt | ChainRevert]:
+        """Send every call, then wait for them all (a node gets them pipelined); one sender's calls run in the
+        given order. Per call, its receipt or the ChainRevert saying why it did not run: the contract's reason
+        (on a node a call that reverts on chain is mined and pays its gas), or NotSent if the node refused it."""
         ...
 
     def balance(self, address: str) -> int:
@@ -187,12 +221,20 @@ def revert_reason(data: bytes) -> str:
     return "reverted without a reason" if not data else f"reverted with data 0x{data.hex()}"
 
 
+_TOPICS: dict[int, tuple[list[dict], dict[bytes, dict]]] = {}  # id(abi) -> (that abi, topic -> event entry)
+
+
 def _event_topics(artifact: Artifact) -> dict[bytes, dict]:
+    """Each event's topic 0 (the keccak of its signature), computed once per ABI (a receipt decodes many logs)."""
+    cached = _TOPICS.get(id(artifact.abi))
+    if cached is not None and cached[0] is artifact.abi:
+        return cached[1]
     out = {}
     for entry in artifact.abi:
         if entry.get("type") == "event":
             sig = f"{entry['name']}({','.join(_type(i) for i in entry['inputs'])})"
             out[keccak(text=sig)] = entry
+    _TOPICS[id(artifact.abi)] = (artifact.abi, out)
     return out
 
 
@@ -223,9 +265,9 @@ def decode_log(
         args[i["name"]] = v
     for i in entry["inputs"]:
         if i["type"] == "address":
-            args[i["name"]] = to_checksum_address(args[i["name"]])
+            args[i["name"]] = checksum(args[i["name"]])
     ordered = {i["name"]: args[i["name"]] for i in entry["inputs"]}
-    return Event(entry["name"], ordered, to_checksum_address(address), block, tx_hash, log_index, block_hash)
+    return Event(entry["name"], ordered, checksum(address), block, tx_hash, log_index, block_hash)
 
 
 def intrinsic_gas(data: bytes, create: bool = False) -> int:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
 from eth_utils import keccak
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
+    Call,
     ChainRevert,
     Event,
     Header,
+    NotSent,
     Receipt,
+    checksum,
     decode_input,
     decode_log,
     decode_result,
@@ -24,6 +30,7 @@ from gridchain.chain.gateway import (
     event_topic,
     revert_reason,
 )
+from gridchain.chain.signing import Signer
 from gridchain.errors import InputError
 
 TX_GAS_CAP = 16_777_216  # EIP-7825 (Osaka): the most gas one transaction may use
@@ -31,15 +38,34 @@ PRIORITY_FEE = 10**9
 GAS_HEADROOM = 30_000
 """Gas added to the estimate (and a fifth of it): with interval mining a transaction estimated in one slot may
 run in the next, where it is the slot's first and writes a fresh storage word (+17,100 gas, measured: estimated
-34,947, needed 52,023). Only the gas used is paid."""
+34,947, needed 52,023). Only the gas used is paid. The same margin lets one estimate serve every later call
+of a function with calldata of the same length (`RpcGateway.gas_limit`): the dearest of them is a slot's first."""
+FEE_PERIOD_S = 1.0  # how long a base fee read from the latest block is used (the fee cap is twice it)
+BATCH_SIZE = 200  # JSON-RPC requests per HTTP POST
+POLL_S = 0.002  # between two rounds of receipt requests
+STALL_S = 0.25  # receipts that long without one more mined: see RpcGateway._wait
 
 
 def _reason(error: Exception) -> str:
-    data = getattr(error, "data", None)
+    return _answer_reason(str(getattr(error, "message", None) or error), getattr(error, "data", None))
+
+
+def _answer_reason(message: str, data: object) -> str:
+    """A revert's reason from a JSON-RPC error's message and data (the revert's bytes when the node gave them)."""
     if isinstance(data, str) and data.startswith("0x"):
         return revert_reason(bytes.fromhex(data[2:]))
-    message = str(getattr(error, "message", None) or error)
     return message.removeprefix("execution reverted: ").strip("'\"")
+
+
+@dataclass
+class _Signed:
+    """A transaction of a `transact_many` batch, signed: which call it is, and what the node was sent."""
+
+    index: int
+    sender: str
+    tx: dict[str, Any]
+    raw: bytes
+    hash: str
 
 
 def unreachable_reason(error: Exception) -> str:
@@ -86,31 +112,61 @@ class RpcGateway:
         self.chain_id = self.w3.eth.chain_id
         self._nonces: dict[str, int] = {}
         self._timeout = timeout
+        self._limits: dict[tuple[bytes, bytes, int], int] = {}  # (code hash, selector, calldata length) -> gas
+        self._code_hashes: dict[str, bytes] = {}
+        self._automine: bool | None = None
+        self._fast: dict[str, Signer] = {}  # address -> its key, for transact_many
+        self._base_fee: tuple[float, int] | None = None  # (when read, base fee [wei])
 
     def _signer(self, sender: str):
-        signer = self._signers.get(Web3.to_checksum_address(sender))
+        signer = self._signers.get(checksum(sender))
         if signer is None:
             raise ValueError(f"no key for account {sender}")
         return signer
 
-    def _prepare(self, signer, to: str | None, data: bytes, value: int, nonce: int) -> dict[str, Any]:
-        """The transaction to sign: gas estimated (a call that would revert raises ChainRevert, and nothing is
-        signed), EIP-1559 fees from the latest block."""
-        tx: dict[str, Any] = {"from": signer.address, "data": data, "value": value, "chainId": self.chain_id}
-        if to is not None:
-            tx["to"] = Web3.to_checksum_address(to)
+    def _fees(self, fresh: bool = False) -> dict[str, int]:
+        """EIP-1559 fee fields from the latest block's base fee, read at most once per FEE_PERIOD_S (or now)."""
+        if fresh or self._base_fee is None or time.monotonic() - self._base_fee[0] > FEE_PERIOD_S:
+            self._base_fee = (time.monotonic(), int(self.w3.eth.get_block("latest")["baseFeePerGas"]))
+        return {"maxPriorityFeePerGas": PRIORITY_FEE, "maxFeePerGas": 2 * self._base_fee[1] + PRIORITY_FEE}
+
+    def _key(self, to: str | None, data: bytes) -> tuple[bytes, bytes, int] | None:
+        """What a gas limit is cached under: the code at `to` (its hash), the selector, the calldata's length."""
+        if to is None:
+            return None  # a creation: estimated each time
+        if to not in self._code_hashes:
+            self._code_hashes[to] = keccak(bytes(self.w3.eth.get_code(to)))
+        return self._code_hashes[to], data[:4], len(data)
+
+    def _estimate(self, tx: dict[str, Any]) -> int:
+        """The gas limit for `tx` from one estimate (a call that would revert raises ChainRevert), with the
+        headroom GAS_HEADROOM explains; the largest one seen for its key is kept for `gas_limit`."""
         try:
             gas = self.w3.eth.estimate_gas(tx)
         except (ContractLogicError, Web3RPCError) as e:
             raise ChainRevert(_reason(e)) from None
-        base_fee = self.w3.eth.get_block("latest")["baseFeePerGas"]
-        tx |= {
-            "gas": min(TX_GAS_CAP, gas + gas // 5 + GAS_HEADROOM),
-            "nonce": nonce,
-            "maxPriorityFeePerGas": PRIORITY_FEE,
-            "maxFeePerGas": 2 * base_fee + PRIORITY_FEE,
-            "type": 2,
-        }
+        limit = min(TX_GAS_CAP, gas + gas // 5 + GAS_HEADROOM)
+        key = self._key(tx.get("to"), bytes(tx["data"]))
+        if key is not None:
+            self._limits[key] = max(limit, self._limits.get(key, 0))
+        return limit
+
+    def gas_limit(self, sender: str, to: str, data: bytes, value: int = 0) -> int:
+        """The gas limit of a call: the cached one of its code, function and calldata length, else one estimate
+        (which raises ChainRevert if this call would revert now)."""
+        to = Web3.to_checksum_address(to)
+        limit = self._limits.get(self._key(to, data))  # type: ignore[arg-type]
+        if limit is None:
+            limit = self._estimate({"from": sender, "to": to, "data": data, "value": value})
+        return limit
+
+    def _prepare(self, signer, to: str | None, data: bytes, value: int, nonce: int) -> dict[str, Any]:
+        """The transaction to sign: gas estimated (a call that would revert raises ChainRevert, and nothing is
+        signed), EIP-1559 fees from a recent block."""
+        tx: dict[str, Any] = {"from": signer.address, "data": data, "value": value, "chainId": self.chain_id}
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        tx |= {"gas": self._estimate(tx), "nonce": nonce, "type": 2} | self._fees()
         del tx["from"]
         return tx
 
@@ -128,26 +184,217 @@ class RpcGateway:
             # the node went away or the receipt never came: a restarted node may have lost the transaction from
             # its pool, and a nonce counted past it would leave a gap that stalls every later one; ask the node
             self._nonces.pop(signer.address, None)
+            self._base_fee = None
             raise
         if receipt["status"] != 1:
             why = " (out of gas at the per-transaction cap)" if receipt["gasUsed"] >= tx["gas"] else ""
             raise ChainRevert(f"transaction 0x{bytes(tx_hash).hex()} failed on chain (status 0){why}")
         return _receipt(artifact, receipt)
 
+    # -- many transactions at once: signed here, sent in JSON-RPC batches, then their receipts ---------------
+    def transact_many(self, calls: Sequence[Call]) -> list[Receipt | ChainRevert]:
+        """Sign every call (gas limit from `gas_limit`: a call estimated now, as its function's first, that would
+        revert is reported and not sent; fees read once), send them all in JSON-RPC batches, then ask for their
+        receipts in batches until every one is mined. A call that reverted on chain is reported with the
+        reason an eth_call of it at its block gives; one the node refused as NotSent, and the sender's later
+        ones still run: the nonce is read again and any gap filled with an empty transfer to itself."""
+        out: list[Receipt | ChainRevert | None] = [None] * len(calls)
+        fees = self._fees(fresh=True)
+        signed: list[_Signed] = []
+        try:
+            self._read_nonces({checksum(c.sender) for c in calls})
+            for i, c in enumerate(calls):
+                signer, to, data = self._signer(c.sender), checksum(c.address), c.data()
+                try:
+                    gas = self.gas_limit(signer.address, to, data, c.value)
+                except ChainRevert as e:
+                    out[i] = e
+                    continue
+                tx = {"to": to, "data": data, "value": c.value, "gas": gas, "nonce": self._next_nonce(signer.address)}
+                signed.append(self._sign(i, signer, tx | fees))
+            answers = self._batch([("eth_sendRawTransaction", ["0x" + s.raw.hex()]) for s in signed])
+            sent, refused = [], set()
+            for s, answer in zip(signed, answers):
+                error = answer.get("error")
+                if error is None or _already_known(str(error.get("message", ""))):
+                    sent.append(s)
+                else:
+                    out[s.index] = NotSent(f"not sent: {error.get('message', error)}")
+                    refused.add(s.sender)
+            fillers = [f for sender in refused for f in self._mend_nonce(sender, sent, fees)]
+            receipts = self._wait([s.hash for s in sent + fillers])
+        except Exception:
+            for s in signed:  # as in _send: the node's count is the truth after a failure
+                self._nonces.pop(s.sender, None)
+            self._base_fee = None
+            raise
+        for s in sent:
+            found = receipts[s.hash]
+            artifact = calls[s.index].artifact
+            out[s.index] = _receipt(artifact, found) if found["status"] == 1 else self._failed(s, found)
+        return out  # type: ignore[return-value]  # every entry is set
+
+    def send_raw_many(self, raws: Sequence[bytes]) -> list[str | NotSent]:
+        """Broadcast signed transactions in JSON-RPC batches: per transaction its hash (one the node holds already
+        counts as sent) or NotSent with the node's reason. Their nonces are the signer's: after a NotSent, later
+        ones of the same sender wait in the node's pool until the gap is filled."""
+        answers = self._batch([("eth_sendRawTransaction", ["0x" + bytes(raw).hex()]) for raw in raws])
+        out: list[str | NotSent] = []
+        for raw, answer in zip(raws, answers):
+            error = answer.get("error")
+            if error is None or _already_known(str(error.get("message", ""))):
+                out.append("0x" + keccak(bytes(raw)).hex())
+            else:
+                out.append(NotSent(f"not sent: {error.get('message', error)}"))
+        return out
+
+    def receipts_of(self, artifact: Artifact | None, hashes: Sequence[str]) -> list[Receipt]:
+        """The receipts of sent transactions (`status` 0: reverted), asked for in JSON-RPC batches until every one
+        is mined; TimeoutError after the gateway's timeout."""
+        found = self._wait(list(hashes))
+        return [_receipt(artifact, found[h]) for h in hashes]
+
+    def mined(self, artifact: Artifact | None, hashes: Sequence[str]) -> list[Receipt | None]:
+        """The receipts of these transactions as the node has them now (None: not mined), in one JSON-RPC batch."""
+        out: list[Receipt | None] = []
+        for h, answer in zip(hashes, self._batch([("eth_getTransactionReceipt", [h]) for h in hashes])):
+            if "error" in answer:
+                raise Web3RPCError(f"receipt of {h}: {answer['error']}")
+            out.append(_receipt(artifact, _from_json(answer["result"])) if answer.get("result") else None)
+        return out
+
+    def _read_nonces(self, senders: set[str]) -> None:
+        """The pending nonces of the senders not counted here yet, in one batch."""
+        unknown = sorted(s for s in senders if s not in self._nonces)
+        answers = self._batch([("eth_getTransactionCount", [s, "pending"]) for s in unknown])
+        for sender, answer in zip(unknown, answers):
+            if "error" in answer:
+                raise Web3RPCError(f"nonce of {sender}: {answer['error']}")
+            self._nonces[sender] = int(answer["result"], 16)
+
+    def _next_nonce(self, sender: str) -> int:
+        if sender not in self._nonces:
+            self._nonces[sender] = self.nonce(sender, "pending")
+        self._nonces[sender] += 1
+        return self._nonces[sender] - 1
+
+    def _sign(self, index: int, signer, tx: dict[str, Any]) -> _Signed:
+        fast = self._fast.get(signer.address)
+        if fast is None:
+            fast = self._fast[signer.address] = Signer(bytes(signer.key))
+        raw, tx_hash = fast.sign(tx | {"chainId": self.chain_id})
+        return _Signed(index, signer.address, tx, raw, "0x" + tx_hash.hex())
+
+    def _batch(self, requests: list[tuple[str, list]]) -> list[dict]:
+        """The node's answers ({"result": ...} or {"error": ...}) to JSON-RPC requests sent BATCH_SIZE a POST."""
+        answers: list[dict] = []
+        for i in range(0, len(requests), BATCH_SIZE):
+            got = self.w3.provider.make_batch_request(requests[i : i + BATCH_SIZE])  # type: ignore[attr-defined]
+            if not isinstance(got, list):  # the node refused the batch as a whole
+                raise Web3RPCError(f"the node refused a JSON-RPC batch: {dict(got).get('error', got)}")
+            answers += [dict(a) for a in got]
+        return answers
+
+    def _mend_nonce(self, sender: str, sent: list[_Signed], fees: dict[str, int]) -> list[_Signed]:
+        """After the node refused some of `sender`'s transactions: its nonce read again, and each nonce between
+        it and the last one the node took that has no transaction filled with an empty transfer to itself
+        (else the later ones would wait in its pool for ever). The fillers, sent."""
+        taken = {s.tx["nonce"] for s in sent if s.sender == sender}
+        first = self.nonce(sender, "pending")
+        signer = self._signer(sender)
+        fillers = [
+            self._sign(-1, signer, {"to": sender, "data": b"", "value": 0, "gas": 21_000, "nonce": k} | fees)
+            for k in range(first, max(taken, default=-1) + 1)
+            if k not in taken
+        ]
+        for f, answer in zip(fillers, self._batch([("eth_sendRawTransaction", ["0x" + f.raw.hex()]) for f in fillers])):
+            if "error" in answer and not _already_known(str(answer["error"].get("message", ""))):
+                raise Web3RPCError(f"nonce {f.tx['nonce']} of {sender} left a gap: {answer['error']}")
+        self._nonces[sender] = max(first, max(taken, default=-1) + 1)
+        return fillers
+
+    def _wait(self, hashes: list[str]) -> dict[str, dict]:
+        """The receipts (decoded from JSON) of sent transactions, asked for in batches until all are mined."""
+        found: dict[str, dict] = {}
+        missing, deadline, progress = list(hashes), time.monotonic() + self._timeout, time.monotonic()
+        while missing:
+            for h, answer in zip(missing, self._batch([("eth_getTransactionReceipt", [h]) for h in missing])):
+                if "error" in answer:
+                    raise Web3RPCError(f"receipt of {h}: {answer['error']}")
+                if answer.get("result"):
+                    found[h] = _from_json(answer["result"])
+            if len(missing) > len(still := [h for h in missing if h not in found]):
+                progress = time.monotonic()
+            missing = still
+            if missing and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{len(missing)} transactions (first {missing[0]}) not in the chain after {self._timeout} s"
+                )
+            if missing and time.monotonic() - progress > STALL_S and self._mines_on_arrival():
+                # anvil's automine mines when a transaction arrives, as many as fit a block: those that did not
+                # fit wait for the next arrival (foundry-rs/foundry#10122); ask it for a block instead
+                self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+                progress = time.monotonic()
+            if missing:
+                time.sleep(POLL_S)
+        return found
+
+    def _mines_on_arrival(self) -> bool:
+        """Whether the node is anvil mining each block when transactions arrive (automine), asked once."""
+        if self._automine is None:
+            try:
+                client = str(self.w3.client_version)
+                self._automine = client.startswith("anvil") and bool(
+                    self.w3.provider.make_request("anvil_getAutomine", []).get("result")  # type: ignore[arg-type]
+                )
+            except Exception:  # noqa: BLE001 - a node without these methods is not anvil
+                self._automine = False
+        return self._automine
+
+    def _failed(self, s: _Signed, receipt: dict) -> ChainRevert:
+        """Why a mined transaction reverted: out of gas (its cached gas limit is dropped), else the reason an
+        eth_call of it at its block gives."""
+        tx = s.tx
+        if receipt["gasUsed"] >= tx["gas"]:
+            self._limits.pop(self._key(tx["to"], tx["data"]), None)  # type: ignore[arg-type]
+            error = ChainRevert(f"out of gas (gas limit {tx['gas']})")
+        else:
+            call = {
+                "from": s.sender,
+                "to": tx["to"],
+                "data": "0x" + tx["data"].hex(),
+                "value": hex(tx["value"]),
+                "gas": hex(tx["gas"]),
+            }
+            answer = self._batch([("eth_call", [call, hex(receipt["blockNumber"])])])[0]
+            error = answer.get("error")
+            reason = (
+                "failed on chain (status 0)"
+                if error is None
+                else _answer_reason(str(error.get("message", "")), error.get("data"))
+            )
+            error = ChainRevert(reason)
+        error.tx_hash = s.hash  # type: ignore[attr-defined]
+        return error
+
     # -- transactions signed here and sent later (the relayer persists them in between) --------------------
     def sign(self, sender: str, to: str, data: bytes, nonce: int) -> tuple[bytes, str]:
-        """A call to `to` signed by `sender` with this explicit nonce, not sent: (raw transaction, its hash).
-        Raises ChainRevert if the call would revert now (nothing is signed then)."""
+        """A call to `to` signed by `sender` with this explicit nonce, not sent: (raw transaction, its hash). Its
+        gas limit is `gas_limit`'s: the call is estimated (ChainRevert if it would revert now, and nothing is
+        signed) only as the first of its function and calldata length; callers that must not pay for a revert
+        simulate it first (the relayer runs each batch as an eth_call)."""
         signer = self._signer(sender)
-        signed = signer.sign_transaction(self._prepare(signer, to, data, 0, nonce))
-        return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+        to = checksum(to)
+        tx = {"to": to, "data": data, "value": 0, "gas": self.gas_limit(signer.address, to, data), "nonce": nonce}
+        signed = self._sign(-1, signer, tx | self._fees())
+        return signed.raw, signed.hash
 
     def send_raw(self, raw: bytes) -> str:
         """Broadcast a signed transaction; one the node holds already counts as sent. Its hash."""
         try:
             return "0x" + bytes(self.w3.eth.send_raw_transaction(raw)).hex()
         except Web3RPCError as e:
-            if "already known" in str(e) or "already imported" in str(e):
+            if _already_known(str(e)):
                 return "0x" + bytes(keccak(raw)).hex()
             raise
 
@@ -263,6 +510,36 @@ def _receipt(artifact: Artifact | None, receipt: Any) -> Receipt:
         receipt["contractAddress"],
         int(receipt["status"]),
     )
+
+
+def _already_known(message: str) -> bool:
+    """Whether a node refused a raw transaction only because it has it already."""
+    return "already known" in message or "already imported" in message
+
+
+def _from_json(raw: dict) -> dict[str, Any]:
+    """A receipt as a JSON-RPC answer gives it (hex strings) in the form web3.py returns (ints, bytes)."""
+    logs = [
+        {
+            "address": log["address"],
+            "topics": [HexBytes(t) for t in log["topics"]],
+            "data": HexBytes(log["data"]),
+            "blockNumber": int(log["blockNumber"], 16),
+            "transactionHash": HexBytes(log["transactionHash"]),
+            "logIndex": int(log["logIndex"], 16),
+            "blockHash": HexBytes(log["blockHash"]),
+        }
+        for log in raw["logs"]
+    ]
+    created = raw.get("contractAddress")
+    return {
+        "transactionHash": HexBytes(raw["transactionHash"]),
+        "blockNumber": int(raw["blockNumber"], 16),
+        "gasUsed": int(raw["gasUsed"], 16),
+        "logs": logs,
+        "contractAddress": Web3.to_checksum_address(created) if created else None,
+        "status": int(raw["status"], 16),
+    }
 
 
 def ping(url: str, timeout_s: float = 2.0) -> str | None:

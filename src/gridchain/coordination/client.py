@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from gridchain.chain.client import ContractClient
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.events import DEFAULT_MAX_RANGE, EventLog
-from gridchain.chain.gateway import Event, Gateway, Receipt
+from gridchain.chain.gateway import Call, ChainRevert, Event, Gateway, Receipt
 from gridchain.coordination.anonymous.client import AnonymousRequest, words
 from gridchain.coordination.model.coordinator import PagedClose, unpack
 from gridchain.crypto.blind import epoch_of
@@ -101,6 +101,22 @@ class CoordinatorClient(ContractClient):
         receipt = self._tx("submit_request", args, sender)
         event = receipt.named("RequestSubmitted")[0]
         return Submission(event.args["slot"], event.args["sender"], event.args["request"], receipt.tx_hash), receipt
+
+    def submit_requests(
+        self, requests: Sequence[tuple[str, int, int, int]]
+    ) -> list[tuple[Submission, Receipt] | ChainRevert]:
+        """Many members' submissions (sender, demand_w, soc_pm, tcc) sent at once (Gateway.transact_many), each
+        its own transaction in the given order per sender: per request its submission, or why it failed."""
+        calls = [Call(self.artifact, self.address, "submit_request", (d, s, t), sender) for sender, d, s, t in requests]
+        out: list[tuple[Submission, Receipt] | ChainRevert] = []
+        for result in self.gateway.transact_many(calls):
+            if isinstance(result, ChainRevert):
+                out.append(result)
+                continue
+            event = result.named("RequestSubmitted")[0]
+            submission = Submission(event.args["slot"], event.args["sender"], event.args["request"], result.tx_hash)
+            out.append((submission, result))
+        return out
 
     def register_epoch_key(self, owner: str, epoch: int, modulus: bytes) -> Receipt:
         return self._tx("register_epoch_key", [epoch, words(modulus)], owner)

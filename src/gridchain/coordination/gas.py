@@ -64,7 +64,10 @@ def coordination(gateway: Gateway, n: int, seed: int) -> dict[str, int]:
     client, deploy = CoordinatorClient.deploy(gateway, owner, gateway.now(), SLOT_S, 500, capacity)
     admit = client.set_member(owner, member).gas_used
     limit = client.set_request_limit(owner, member, n).gas_used
-    gas = [client.submit_request(member, *r)[1].gas_used for r in requests]
+    sent = client.submit_requests([(member, *r) for r in requests])  # pipelined on a node
+    if failed := next((s for s in sent if isinstance(s, ChainRevert)), None):
+        raise failed
+    gas = [receipt.gas_used for _, receipt in sent]  # type: ignore[misc]
     gateway.advance_time(client.slot_end(0) - gateway.now())
     pending = [s.request for s in client.submissions(0)]
     paged: dict[str, int] = {}

@@ -224,3 +224,34 @@ def test_a_batch_whose_block_the_node_lost_is_sent_again_until_it_is_deep_enough
     assert [s.state for s in street.store.submissions()] == ["mined"]
     street.landed_once(relayer, ids)
     assert {relayer.tickets[i].tx_hash for i in ids} == {sent_tx}
+
+
+def test_several_batches_of_one_flush_are_pipelined_and_land_once(street):
+    """A flush with more requests than a batch takes: every batch signed and stored, then all broadcast together
+    (each with its own nonce), then their receipts awaited together."""
+    relayer = street.relayer()
+    relayer.batch_size = 3
+    ids = [relayer.accept(street.request()).id for _ in range(8)]
+    settled = relayer.flush()
+    assert sorted(t.id for t in settled) == sorted(ids) and relayer.last_errors == []
+    assert sorted(len(e.args["requests"]) for e in street.batches()) == [2, 3, 3]
+    assert len({e.tx_hash for e in street.batches()}) == 3
+    street.landed_once(relayer, ids)
+
+
+def test_killed_after_persisting_the_first_of_several_batches_lands_every_one_once(street):
+    relayer = street.relayer()
+    relayer.batch_size = 2
+    relayer.submitter.hook = kill_at("persisted")
+    ids = [relayer.accept(street.request()).id for _ in range(4)]
+    with pytest.raises(Killed):
+        relayer.flush()  # one batch signed and stored, nothing broadcast; the other still queued
+    restarted = street.relayer()  # broadcasts the stored one
+    restarted.batch_size = 2
+
+    def all_submitted() -> bool:
+        restarted.flush()
+        return {t.status for t in street.store.tickets() if t.id in ids} == {"submitted"}
+
+    wait_until(all_submitted, 20, "every ticket submitted")
+    street.landed_once(restarted, ids)

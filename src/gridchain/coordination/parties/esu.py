@@ -8,7 +8,7 @@ from gridchain.chain.gateway import Receipt
 from gridchain.coordination.anonymous.client import sign_request
 from gridchain.coordination.anonymous.parties.issuer import TokenWallet
 from gridchain.coordination.anonymous.service.relayer import RelayerClient
-from gridchain.coordination.client import CoordinatorClient
+from gridchain.coordination.client import CoordinatorClient, Submission
 from gridchain.coordination.model.coordinator import pack, unpack
 from gridchain.coordination.model.verify import ChainRecords, Verdict, follow
 
@@ -25,7 +25,10 @@ class Esu:
     sent: tuple[int, int, int] | None = None  # (demand_w, soc_pm, tcc) handed to the relayer
 
     def request(self, demand_w: int, soc_pm: int, tcc: int) -> Receipt:
-        submission, receipt = self.client.submit_request(self.account, demand_w, soc_pm, tcc)
+        return self.submitted(*self.client.submit_request(self.account, demand_w, soc_pm, tcc))
+
+    def submitted(self, submission: Submission, receipt: Receipt) -> Receipt:
+        """Note its own submission (sent by `request`, or with others by CoordinatorClient.submit_requests)."""
         self.arrival, self.slot = submission.request >> 112, submission.slot
         self.receipts.append(receipt)
         return receipt

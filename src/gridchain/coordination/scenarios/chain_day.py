@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from eth_account import Account
 
-from gridchain.chain.gateway import Gateway
+from gridchain.chain.gateway import ChainRevert, Gateway
 from gridchain.chain.locked import LockedGateway
 from gridchain.coordination.anonymous.parties.issuer import Issuer, TokenWallet
 from gridchain.coordination.anonymous.parties.relayer import Relayer
@@ -199,14 +199,17 @@ class _ChainDay:
         if slot == 0 or capacity != capacity_at(day.capacities, slot - 1):
             result.gas["post_capacity"].append(self.utility.post_capacity(slot, capacity).gas_used)
         arriving = day.arrivals[slot] if slot < len(day.arrivals) else []
-        for spec in arriving:
-            soc_pm = min(PM - 1, spec.energy_wh * PM // spec.battery_wh)
-            if self.anonymous is None:
-                receipt = self.esus[spec.id].request(spec.required_wh, soc_pm, spec.tcc)
-                result.gas["submit_request"].append(receipt.gas_used)
-                continue
-            wallet, relayer = self.anonymous.wallets[spec.id], self.anonymous.relayer
-            self.esus[spec.id].request_anonymous(wallet, relayer, spec.required_wh, soc_pm, spec.tcc)
+        socs = [min(PM - 1, spec.energy_wh * PM // spec.battery_wh) for spec in arriving]
+        if self.anonymous is None:  # the members' submissions, sent at once (pipelined on a node)
+            requests = [(self.esus[s.id].account, s.required_wh, soc, s.tcc) for s, soc in zip(arriving, socs)]
+            for spec, sent in zip(arriving, self.client.submit_requests(requests)):
+                if isinstance(sent, ChainRevert):
+                    raise sent
+                result.gas["submit_request"].append(self.esus[spec.id].submitted(*sent).gas_used)
+        else:
+            for spec, soc_pm in zip(arriving, socs):
+                wallet, relayer = self.anonymous.wallets[spec.id], self.anonymous.relayer
+                self.esus[spec.id].request_anonymous(wallet, relayer, spec.required_wh, soc_pm, spec.tcc)
         if self.services is not None and arriving:
             for _tx, gas in sorted({(t.tx_hash, t.gas_used) for t in self.services.relayer.flush() if t.tx_hash}):
                 result.gas["submit_requests_anonymous"].append(gas)

@@ -220,22 +220,34 @@ class Relayer:
                 else:
                     groups.setdefault((t.request.slot, t.request.epoch), []).append(t)
             self._save(t for t in queued if t.status == "failed")
+            ready: list[list[Ticket]] = []  # simulated batches, sent together through the submitter
             for tickets in groups.values():
                 self.rng.shuffle(tickets)
                 for i in range(0, len(tickets), self.batch_size):
                     batch = tickets[i : i + self.batch_size]
                     try:
-                        self._submit(batch)
+                        if self.submitter is None:
+                            self._submit(batch)
+                        else:
+                            ready += self._prepare(batch)
                     except Exception as e:  # the node, not a ticket (those fail alone): kept for the next flush
                         log.warning("relayer: a batch of %d stays queued: %s", len(batch), e)
                         self.last_errors.append(f"{type(e).__name__}: {e}")
+            if ready:
+                try:
+                    for tickets, _why in self.submitter.send_many([(b, self._args(b)) for b in ready]):
+                        self._submit(tickets, retry=False)  # the chain changed since its simulation: once more
+                except Exception as e:  # the node: written batches are reconciled, the others stay queued
+                    log.warning("relayer: %d batches not all sent: %s", len(ready), e)
+                    self.last_errors.append(f"{type(e).__name__}: {e}")
             return settled + [t for t in queued if t.status in ("submitted", "failed")]
 
-    def _submit(self, tickets: list[Ticket], retry: bool = True) -> None:
-        """Send one batch: only its tickets that encode and whose simulation passes, as one transaction."""
+    def _prepare(self, tickets: list[Ticket]) -> list[list[Ticket]]:
+        """The transactions to send for one batch: its tickets that encode and whose simulation passes, together,
+        or one by one if each passes alone but not together."""
         tickets = [t for t in tickets if self._encodes(t)]
         if not tickets:
-            return
+            return []
         try:
             self._simulate(tickets)
         except ChainRevert:  # some ticket turned invalid since it was queued (e.g. its pseudonym was spent)
@@ -244,19 +256,21 @@ class Relayer:
                 try:
                     self._simulate(tickets)
                 except ChainRevert:  # each passes alone but not together: send them one by one
-                    for t in tickets:
-                        self._submit([t], retry)
-                    return
-        if not tickets:
-            return
-        try:
-            self._send(tickets)
-        except ChainRevert as e:  # the chain changed between the simulation and the block: simulate again, once
-            if retry:
-                return self._submit(tickets, retry=False)
-            for t in tickets:
-                t.fail(f"reverted on chain after its simulation passed: {e.reason}")
-            self._save(tickets)
+                    return [[t] for t in tickets]
+        return [tickets] if tickets else []
+
+    def _submit(self, tickets: list[Ticket], retry: bool = True) -> None:
+        """Send one batch: only its tickets that encode and whose simulation passes, as one transaction."""
+        for batch in self._prepare(tickets):
+            try:
+                self._send(batch)
+            except ChainRevert as e:  # the chain changed between the simulation and the block: simulate again, once
+                if retry:
+                    self._submit(batch, retry=False)
+                    continue
+                for t in batch:
+                    t.fail(f"reverted on chain after its simulation passed: {e.reason}")
+                self._save(batch)
 
     def _send(self, tickets: list[Ticket]) -> None:
         """One batch on chain: through the submitter (signed, persisted, broadcast, confirmed) when there is

@@ -1,10 +1,12 @@
 """The relayer's batch transactions, sent idempotently: signed with an explicit nonce, persisted, broadcast,
 confirmed by receipt, and reconciled with the chain after any failure or restart.
 
-Order of events for one batch: sign (the gas estimate refuses a batch that would revert: nothing is paid), write
+Order of events for one batch: sign (the relayer has simulated it; its gas limit is the gateway's cached one for
+the function and calldata length, an estimate only for the first, which refuses a batch that would revert), write
 the raw transaction, its hash and nonce and mark its tickets `sending` in one store transaction, broadcast,
-wait for the receipt, write the outcome. A relayer killed at any point between leaves a `sent` submission that
-`reconcile` (at start and before every flush) resolves:
+wait for the receipt, write the outcome. `send_many` does the same for several batches pipelined: each signed
+and written in turn, then all broadcast in JSON-RPC batches, then their receipts awaited together. A relayer
+killed at any point between leaves a `sent` submission that `reconcile` (at start and before every flush) resolves:
 - mined: its tickets are submitted (arrivals from the batch's event) or, if it reverted, re-checked; the
   submission stays open until its block is `confirmations` deep, so a block the node later loses (a restart
   from a state file a second old, a reorg) puts its tickets back to `sending` and the same raw transaction is
@@ -27,7 +29,7 @@ import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, fields, replace
 
-from gridchain.chain.gateway import Receipt, encode_call
+from gridchain.chain.gateway import ChainRevert, NotSent, Receipt, encode_call
 from gridchain.coordination.anonymous.parties.relayer_store import RelayerStore, SubmissionRecord, Ticket
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.net.logs import EventLog
@@ -70,25 +72,58 @@ class Submitter:
     def send(self, tickets: list[Ticket], args: list) -> None:
         """One batch as one transaction (see the module's docstring). ChainRevert if it would revert (nothing is
         written then); a transport error leaves it `sent`, for `reconcile`."""
-        nonce = self.resync() if self._nonce is None else self._nonce
-        data = encode_call(self.client.artifact, FN, args)
-        raw, tx_hash = self.gateway.sign(self.account, self.client.address, data, nonce)
-        submission = SubmissionRecord(tx_hash, nonce, raw, tuple(t.id for t in tickets), self.gateway.block_number())
-        sending = [_with(t, status="sending", tx_hash=tx_hash) for t in tickets]
-        self.store.record(submission, sending)
-        self.unsettled.add(tx_hash)
-        self._apply(sending)
-        self._nonce = nonce + 1
-        self._stage("persisted")
+        for _tickets, why in self.send_many([(tickets, args)]):
+            raise why
+
+    def send_many(self, batches: list[tuple[list[Ticket], list]]) -> list[tuple[list[Ticket], ChainRevert]]:
+        """Several batches (tickets, arguments), each one transaction as `send` makes it, pipelined (see the
+        module's docstring). Returns the batches whose signing refused them (nothing written), with why; a
+        transport error or a broadcast the node refused leaves the written ones `sent`, for `reconcile`."""
+        refused, written = [], []
+        for tickets, args in batches:
+            nonce = self.resync() if self._nonce is None else self._nonce
+            data = encode_call(self.client.artifact, FN, args)
+            try:
+                raw, tx_hash = self.gateway.sign(self.account, self.client.address, data, nonce)
+            except ChainRevert as e:
+                refused.append((tickets, e))
+                continue
+            submission = SubmissionRecord(
+                tx_hash, nonce, raw, tuple(t.id for t in tickets), self.gateway.block_number()
+            )
+            sending = [_with(t, status="sending", tx_hash=tx_hash) for t in tickets]
+            self.store.record(submission, sending)
+            self.unsettled.add(tx_hash)
+            self._apply(sending)
+            self._nonce = nonce + 1
+            self._stage("persisted")
+            written.append(submission)
+        if not written:
+            return refused
         try:
-            self.gateway.send_raw(raw)
+            sent = self.gateway.send_raw_many([s.raw for s in written])
         except Exception:
-            self._nonce = None  # the node may have lost or refused it: ask the chain again
+            self._nonce = None  # the node may have lost or refused them: ask the chain again
             raise
+        if failed := next((h for h in sent if isinstance(h, NotSent)), None):
+            self._nonce = None  # a refused broadcast is the node's answer, not a revert: its batch stays `sent`
+            raise RuntimeError(f"the node refused a batch transaction: {failed.reason}")
         self._stage("broadcast")
-        receipt = self._wait(tx_hash)
-        if receipt is not None:  # else it stays `sent`: the next reconcile looks for it
-            self._settle(submission, receipt)
+        for submission, receipt in zip(written, self._wait_all([s.tx_hash for s in written])):
+            if receipt is not None:  # else it stays `sent`: the next reconcile looks for it
+                self._settle(submission, receipt)
+        return refused
+
+    def _wait_all(self, hashes: list[str]) -> list[Receipt | None]:
+        """Their receipts, asked for together (one JSON-RPC batch a round) until all are mined or the timeout."""
+        deadline, found = time.monotonic() + self.receipt_timeout_s, dict.fromkeys(hashes)
+        while True:
+            missing = [h for h, r in found.items() if r is None]
+            for h, receipt in zip(missing, self.gateway.mined(self.client.artifact, missing)):
+                found[h] = receipt
+            if all(r is not None for r in found.values()) or time.monotonic() >= deadline:
+                return [found[h] for h in hashes]
+            time.sleep(self.poll_s)
 
     def reconcile(self) -> list[Ticket]:
         """Resolve every submission still `sent` (see the module's docstring); the tickets it settled."""
@@ -187,14 +222,6 @@ class Submitter:
             for request, word in zip(inputs["requests"], event.args["requests"], strict=True):
                 out[_checksum(request[0])] = (event.tx_hash, word >> 112)
         return out
-
-    def _wait(self, tx_hash: str) -> Receipt | None:
-        deadline = time.monotonic() + self.receipt_timeout_s
-        while True:
-            receipt = self.gateway.receipt(self.client.artifact, tx_hash)
-            if receipt is not None or time.monotonic() >= deadline:
-                return receipt
-            time.sleep(self.poll_s)
 
     def _apply(self, tickets: list[Ticket]) -> list[Ticket]:
         """The relayer's own ticket objects take the values just written to the store; they are returned."""
