@@ -50,7 +50,7 @@ def set_pending(carried: uint256, carry_hash: bytes32, submit_hash: bytes32):
     slot: uint256 = state & slots.MASK64
     slots.close_state = slot | (carried << 64) | ((state >> 128) << 128)
     slots.carry_hash = carry_hash
-    slots.submit_hash[slot] = submit_hash
+    slots.submit_ring[slot % slots.RING] = convert(submit_hash, uint256)
 
 
 @external

@@ -158,7 +158,7 @@ def test_slots_open_close_and_finish():
 
 # -- paged_close: commit, pages, verification --------------------------------------------------------------
 CARRIED = [pack(40 + i, 100 * i, 2, (0 << 32) | (100 + i)) for i in range(3)]  # carried from an earlier slot
-SUBMITTED = requests(9, slot=5)
+SUBMITTED = requests(9)  # submitted into slot 0: its chain is tagged with slot 0
 
 
 def paged_mock(carried=CARRIED, submitted=SUBMITTED):
