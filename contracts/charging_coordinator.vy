@@ -371,18 +371,23 @@ def submit_requests_anonymous(
     current: uint256 = slots._current_slot()
     self._check_slot(slot, current)
     n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current))
-    h: bytes32 = slots._chain_for_submission(current)
+    i: uint256 = current % slots.RING
+    word: uint256 = slots.submit_ring[i]
+    h: bytes32 = convert(word, bytes32)
+    if (word >> 32) & MASK32 != current:  # as in `_record`
+        assert word & MASK32 == 0, "coordinator: too many slots not closed"
+        h = empty(bytes32)
     first: uint256 = request_chain.next_arrival(current, h)
     arrival: uint256 = first
     packed: DynArray[uint256, MAX_BATCH] = []
     for request: anonymous_requests.AnonymousRequest in requests:
         request_chain.check_fields(request.demand_w, request.soc_pm, request.tcc)
         anonymous_requests._spend(request, slot, epoch, n)
-        word: uint256 = request_chain.pack(request.demand_w, request.soc_pm, request.tcc, arrival)
-        h = request_chain.link(h, word)
-        packed.append(word)
+        packed_request: uint256 = request_chain.pack(request.demand_w, request.soc_pm, request.tcc, arrival)
+        h = request_chain.link(h, packed_request)
+        packed.append(packed_request)
         arrival = unsafe_add(arrival, 1)
-    slots.submit_ring[current % slots.RING] = convert(h, uint256)
+    slots.submit_ring[i] = convert(h, uint256)
     log ICoordinator.RequestBatchSubmitted(slot=current, requests=packed)
     return first
 
@@ -425,10 +430,15 @@ def _record(current: uint256, demand_w: uint256, soc_pm: uint256, tcc: uint256, 
     """
     @dev Chain a checked request into the current slot's submissions; return its arrival number.
     """
-    h: bytes32 = slots._chain_for_submission(current)
+    i: uint256 = current % slots.RING
+    word: uint256 = slots.submit_ring[i]
+    h: bytes32 = convert(word, bytes32)
+    if (word >> 32) & MASK32 != current:  # another slot's word (see `slots.vy`): free, or that slot is pending
+        assert word & MASK32 == 0, "coordinator: too many slots not closed"
+        h = empty(bytes32)
     arrival: uint256 = request_chain.next_arrival(current, h)
     request: uint256 = request_chain.pack(demand_w, soc_pm, tcc, arrival)
-    slots.submit_ring[current % slots.RING] = convert(request_chain.link(h, request), uint256)
+    slots.submit_ring[i] = convert(request_chain.link(h, request), uint256)
     log ICoordinator.RequestSubmitted(slot=current, sender=sender, request=request)
     return arrival
 

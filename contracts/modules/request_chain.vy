@@ -12,6 +12,14 @@
         requests carried into the next slot are committed by the carry chain, h = keccak256(h || request)
         from CARRY_IV.
 
+        Why 192 bits of hash still bind: a close accepts a list only if its chain equals the slot's word.
+        The low 64 bits are fixed by the list (the last arrival), so another list with the same chain needs,
+        at some step, two different inputs h || request whose keccak256 agree in their high 192 bits. If the
+        forger chose both lists wholly (only its own requests, its slot's first, chosen before it was
+        submitted) that is a collision: about 2**96 keccak evaluations, for the gain of changing its own
+        request after the fact. A list that differs in anybody else's request needs a second preimage of a
+        chain the forger did not choose: about 2**192.
+
         Invariant: every word `pack` makes from fields that `check_fields` accepts is a well-formed request
         (below 2**176, demand > 0, soc_pm < 1000, tcc > 0), and `link` keeps a submit chain's count equal to
         the number of requests linked into it and its slot that of their arrival (the caller links one slot's

@@ -14,10 +14,11 @@
         The submit chains live in a ring of RING words, slot s's in `submit_ring[s % RING]`, so that no
         submission writes a fresh storage word (0 -> non-zero costs 17,100 gas more than a rewrite). A
         chain's low 64 bits are the arrival number slot << 32 | k of its last request: its slot (the tag) and
-        its count k >= 1. A word whose count is 0 is free: the constructor writes every word so (non-zero),
-        and the close of a slot clears its chain's count (`_finish`). A submission into slot t continues the
-        word if its tag is t, starts t's chain afresh if the word is free, and otherwise reverts ("too many
-        slots not closed"): the word holds the chain of slot t - j RING (j >= 1), not closed yet. Liveness
+        its count k >= 1. A word whose count is 0 is free: the constructor writes every word so (non-zero,
+        with a tag that is no slot of that word), and the close of a slot clears its chain's count
+        (`_finish`). A submission into slot t (the coordinator's `_record` and batch) continues the word if
+        its tag is t, starts t's chain afresh if the word is free, and otherwise reverts ("too many slots not
+        closed"): the word holds the chain of slot t - j RING (j >= 1), not closed yet. Liveness
         bound: a slot's submissions need every slot with submissions that is RING or more slots older to be
         closed; at most RING slots with submissions are pending at once (96 slots: 4 days of one-hour slots,
         a day of 15-minute ones). A close of slot s reads s's chain (`_submitted`: the word if its tag is s
@@ -40,8 +41,6 @@ from . import request_chain
 MASK32: constant(uint256) = request_chain.MASK32
 MASK64: constant(uint256) = request_chain.MASK64
 RING: constant(uint256) = 96  # submit chains kept at once: the most slots with submissions that may be pending
-# what the constructor writes into every ring word: free (count 0) yet non-zero, so never 0 -> non-zero again
-FREE_WORD: constant(uint256) = max_value(uint256) - MASK32
 
 
 event SlotClosed:
@@ -86,8 +85,10 @@ def __init__(start_time: uint256, slot_length: uint256, beta1_pm: uint256, initi
     BETA1_PM = beta1_pm
     self.close_state = initial_capacity_w << 128
     self.carry_hash = request_chain.CARRY_IV
+    # word i free (count 0) and non-zero, so never 0 -> non-zero again; its tag i + 1 is no slot of word i
+    # (not i modulo RING), so no submission takes it for its own chain
     for i: uint256 in range(RING):
-        self.submit_ring[i] = FREE_WORD
+        self.submit_ring[i] = (i + 1) << 32
 
 
 @external
@@ -175,22 +176,6 @@ def _submitted(slot: uint256) -> bytes32:
     word: uint256 = self.submit_ring[slot % RING]
     if (word >> 32) & MASK32 != slot or word & MASK32 == 0:
         return empty(bytes32)
-    return convert(word, bytes32)
-
-
-@internal
-@view
-def _chain_for_submission(current: uint256) -> bytes32:
-    """
-    @dev The chain a submission into `current` (the current slot, not closed) continues.
-    @param current The current slot.
-    @return Its chain so far, or empty when its ring word is free; reverts if the word holds the chain of
-            an earlier slot that is not closed.
-    """
-    word: uint256 = self.submit_ring[current % RING]
-    if word & MASK32 == 0:
-        return empty(bytes32)
-    assert (word >> 32) & MASK32 == current, "coordinator: too many slots not closed"
     return convert(word, bytes32)
 
 
