@@ -373,11 +373,14 @@ def submit_requests_anonymous(
     n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current))
     i: uint256 = current % slots.RING
     word: uint256 = slots.submit_ring[i]
-    h: bytes32 = convert(word, bytes32)
-    if (word >> 32) & MASK32 != current:  # as in `_record`
+    h: bytes32 = empty(bytes32)
+    first: uint256 = 0
+    if (word >> 32) & MASK32 == current:  # as in `_record`
+        h = convert(word, bytes32)
+        first = unsafe_add(word & MASK64, 1)
+    else:
         assert word & MASK32 == 0, "coordinator: too many slots not closed"
-        h = empty(bytes32)
-    first: uint256 = request_chain.next_arrival(current, h)
+        first = request_chain.next_arrival(current, h)
     arrival: uint256 = first
     packed: DynArray[uint256, MAX_BATCH] = []
     for request: anonymous_requests.AnonymousRequest in requests:
@@ -432,11 +435,14 @@ def _record(current: uint256, demand_w: uint256, soc_pm: uint256, tcc: uint256, 
     """
     i: uint256 = current % slots.RING
     word: uint256 = slots.submit_ring[i]
-    h: bytes32 = convert(word, bytes32)
-    if (word >> 32) & MASK32 != current:  # another slot's word (see `slots.vy`): free, or that slot is pending
+    h: bytes32 = empty(bytes32)
+    arrival: uint256 = 0
+    if (word >> 32) & MASK32 == current:  # the slot's chain: its low 64 bits are its last arrival
+        h = convert(word, bytes32)
+        arrival = unsafe_add(word & MASK64, 1)
+    else:  # another slot's word (see `slots.vy`): free, or that slot is not closed
         assert word & MASK32 == 0, "coordinator: too many slots not closed"
-        h = empty(bytes32)
-    arrival: uint256 = request_chain.next_arrival(current, h)
+        arrival = request_chain.next_arrival(current, h)
     request: uint256 = request_chain.pack(demand_w, soc_pm, tcc, arrival)
     slots.submit_ring[i] = convert(request_chain.link(h, request), uint256)
     log ICoordinator.RequestSubmitted(slot=current, sender=sender, request=request)
