@@ -41,9 +41,12 @@
         A request is one word (`modules/request_chain.vy`): demand_w (bits 0-63) | soc_pm (64-79) |
         tcc (80-111) | arrival (112-175), where arrival = slot << 32 | k for the slot's k-th submission
         (k from 1): unique across the contract's life and increasing with time, it breaks all ties. A slot's
-        submissions are one storage word, `submit_hash[slot]`: a keccak chain of its requests whose low 32
-        bits hold the count k (`request_chain.link`), so a submission reads and writes that one word and no
-        global counter. A slot without a posted capacity uses the capacity of the slot before it (the
+        submissions are one storage word: a keccak chain of its requests whose low 64 bits hold the slot and
+        the count k (`request_chain.link`), so a submission reads and writes that one word and no global
+        counter. The words form a ring of RING = 96 (`slots.vy`), written non-zero by the constructor and
+        freed by each close, so no submission pays for a fresh word; a submission reverts while its word
+        holds the chain of a slot RING or more slots older that is not closed (at most 96 slots with
+        submissions pending at once). A slot without a posted capacity uses the capacity of the slot before it (the
         constructor's for slot 0).
 
         The owner may delegate the routine duty of posting capacity to a hot key, the capacity poster
@@ -54,7 +57,8 @@
         Invariants: the power granted in a slot is at most that slot's capacity (asserted in
         `slots._finish`, the end of every close); every request in a hash chain is well-formed (checked at
         submission, kept by the carry-over), so a close walks only well-formed requests; a member records at
-        most its request limit per slot (asserted in `submit_request`).
+        most its request limit per slot (asserted in `submit_request`); a slot's submit chain stays in its
+        ring word from its first submission to its close, and a close reads no other slot's (`slots.vy`).
 @dev Composed of modules (contracts/modules/): `slots.vy` (the slot clock, the capacities, the two chains and
      the end of every close), `paged_close.vy` (the close in pages, `uses: slots`), `greedy_walk.vy` (the
      rule's walk), `request_chain.vy` (a request's packing and the submit chain's link) and
@@ -111,7 +115,7 @@ EPOCH_SECONDS: constant(uint256) = anonymous_requests.EPOCH_SECONDS
 POSITION_WORDS: constant(uint256) = 64  # 16 indices of 16 bits per word
 MASK16: constant(uint256) = request_chain.MASK16
 MASK32: constant(uint256) = request_chain.MASK32
-HIGH224: constant(uint256) = request_chain.HIGH224
+HIGH192: constant(uint256) = request_chain.HIGH192
 MASK64: constant(uint256) = request_chain.MASK64
 ALLOWED: constant(uint256) = 1  # a member word's flag
 LIMIT_BITS: constant(uint256) = MASK32 << 32  # a member word's request limit - 1
@@ -367,18 +371,26 @@ def submit_requests_anonymous(
     current: uint256 = slots._current_slot()
     self._check_slot(slot, current)
     n: Bytes[anonymous_requests.MODULUS_BYTES] = anonymous_requests._check_key(epoch, self._epoch_of(current))
-    h: bytes32 = slots.submit_hash[current]
-    first: uint256 = request_chain.next_arrival(current, h)
+    i: uint256 = current % slots.RING
+    word: uint256 = slots.submit_ring[i]
+    h: bytes32 = empty(bytes32)
+    first: uint256 = 0
+    if (word >> 32) & MASK32 == current:  # as in `_record`
+        h = convert(word, bytes32)
+        first = unsafe_add(word & MASK64, 1)
+    else:
+        assert word & MASK32 == 0, "coordinator: too many slots not closed"
+        first = request_chain.next_arrival(current, h)
     arrival: uint256 = first
     packed: DynArray[uint256, MAX_BATCH] = []
     for request: anonymous_requests.AnonymousRequest in requests:
         request_chain.check_fields(request.demand_w, request.soc_pm, request.tcc)
         anonymous_requests._spend(request, slot, epoch, n)
-        word: uint256 = request_chain.pack(request.demand_w, request.soc_pm, request.tcc, arrival)
-        h = request_chain.link(h, word)
-        packed.append(word)
+        packed_request: uint256 = request_chain.pack(request.demand_w, request.soc_pm, request.tcc, arrival)
+        h = request_chain.link(h, packed_request)
+        packed.append(packed_request)
         arrival = unsafe_add(arrival, 1)
-    slots.submit_hash[current] = h
+    slots.submit_ring[i] = convert(h, uint256)
     log ICoordinator.RequestBatchSubmitted(slot=current, requests=packed)
     return first
 
@@ -421,10 +433,18 @@ def _record(current: uint256, demand_w: uint256, soc_pm: uint256, tcc: uint256, 
     """
     @dev Chain a checked request into the current slot's submissions; return its arrival number.
     """
-    h: bytes32 = slots.submit_hash[current]
-    arrival: uint256 = request_chain.next_arrival(current, h)
+    i: uint256 = current % slots.RING
+    word: uint256 = slots.submit_ring[i]
+    h: bytes32 = empty(bytes32)
+    arrival: uint256 = 0
+    if (word >> 32) & MASK32 == current:  # the slot's chain: its low 64 bits are its last arrival
+        h = convert(word, bytes32)
+        arrival = unsafe_add(word & MASK64, 1)
+    else:  # another slot's word (see `slots.vy`): free, or that slot is not closed
+        assert word & MASK32 == 0, "coordinator: too many slots not closed"
+        arrival = request_chain.next_arrival(current, h)
     request: uint256 = request_chain.pack(demand_w, soc_pm, tcc, arrival)
-    slots.submit_hash[current] = request_chain.link(h, request)
+    slots.submit_ring[i] = convert(request_chain.link(h, request), uint256)
     log ICoordinator.RequestSubmitted(slot=current, sender=sender, request=request)
     return arrival
 
@@ -466,8 +486,8 @@ def _check_pending(
         assert i < n, "coordinator: position out of range"
         request: uint256 = requests[i]
         h = convert(
-            (convert(keccak256(abi_encode(h, request)), uint256) & HIGH224)
-            | ((request >> request_chain.ARRIVAL_SHIFT) & MASK32),
+            (convert(keccak256(abi_encode(h, request)), uint256) & HIGH192)
+            | ((request >> request_chain.ARRIVAL_SHIFT) & MASK64),
             bytes32,
         )
-    assert h == slots.submit_hash[slot], "coordinator: submitted chain mismatch"
+    assert h == slots._submitted(slot), "coordinator: submitted chain mismatch"

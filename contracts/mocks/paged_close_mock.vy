@@ -21,6 +21,7 @@ exports: (
     slots.carry_count,
     slots.carry_hash,
     slots.last_capacity_w,
+    slots.submit_hash,
 )
 
 
@@ -41,7 +42,8 @@ def __init__(start_time: uint256, slot_length: uint256, beta1_pm: uint256, initi
 def set_pending(carried: uint256, carry_hash: bytes32, submit_hash: bytes32):
     """
     @dev Give the next slot to close a pending set: `carried` requests chained into `carry_hash` (from
-         CARRY_IV), then the submissions chained into `submit_hash`.
+         CARRY_IV), then the submissions chained into `submit_hash`, written into the slot's ring word as it
+         is (a chain tagged with another slot is no chain of this one).
     @param carried How many requests are carried into the slot.
     @param carry_hash Their carry chain.
     @param submit_hash The slot's submit chain.
@@ -50,7 +52,7 @@ def set_pending(carried: uint256, carry_hash: bytes32, submit_hash: bytes32):
     slot: uint256 = state & slots.MASK64
     slots.close_state = slot | (carried << 64) | ((state >> 128) << 128)
     slots.carry_hash = carry_hash
-    slots.submit_hash[slot] = submit_hash
+    slots.submit_ring[slot % slots.RING] = convert(submit_hash, uint256)
 
 
 @external

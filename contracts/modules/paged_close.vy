@@ -74,7 +74,7 @@ def begin_close(slot: uint256, n: uint256, sorted_hash: bytes32):
     assert n >= carried, "coordinator: fewer requests than carried"
     assert n > 0, "coordinator: no requests to page"  # an empty slot closes in one call
     # r is fixed only after both lists are: the pending ones by their chains, the sorted one by sorted_hash
-    seed: bytes32 = keccak256(abi_encode(slots.carry_hash, slots.submit_hash[slot], sorted_hash, slot, n))
+    seed: bytes32 = keccak256(abi_encode(slots.carry_hash, slots._submitted(slot), sorted_hash, slot, n))
     self.paging[msg.sender] = Paging(
         slot=slot, n=n, capacity=capacity, sorted_target=sorted_hash, challenge=convert(seed, uint256) % FIELD,
         sorted_hash=empty(bytes32), sorted_product=1, pending_count=0, pending_hash=request_chain.CARRY_IV,
@@ -136,8 +136,8 @@ def close_pending_page(requests: DynArray[uint256, MAX_REQUESTS]):
             # `request_chain.link`, inlined (as in the coordinator's `_check_pending`): a call per request
             # costs more
             h = convert(
-                (convert(keccak256(abi_encode(h, request)), uint256) & request_chain.HIGH224)
-                | ((request >> request_chain.ARRIVAL_SHIFT) & request_chain.MASK32),
+                (convert(keccak256(abi_encode(h, request)), uint256) & request_chain.HIGH192)
+                | ((request >> request_chain.ARRIVAL_SHIFT) & request_chain.MASK64),
                 bytes32,
             )
         else:
@@ -166,7 +166,7 @@ def finish_close():
     if p.n == (slots.close_state >> 64) & request_chain.MASK64:  # no page reached the end of the carried part
         assert h == slots.carry_hash, "coordinator: carried chain mismatch"
         h = empty(bytes32)
-    assert h == slots.submit_hash[p.slot], "coordinator: submitted chain mismatch"
+    assert h == slots._submitted(p.slot), "coordinator: submitted chain mismatch"
     assert p.sorted_product == p.pending_product, "coordinator: not a permutation of the pending set"
     slots._finish(p.slot, p.capacity, p.n, p.walk, False)  # the slot advances: every paged close of it is void
 

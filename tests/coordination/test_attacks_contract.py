@@ -1,6 +1,7 @@
 """Attacks on the charging coordinator (issue 14, holes 1-3), each through the interface that existed before
 the fix, each asserting the harm it would do: a request denied, a slot locked, a keeper shut out, a member
-ahead of its turn. docs/security.md ("Charging coordinator") explains how each class is excluded.
+ahead of its turn; and on the ring of submit chains (issue 22): a chain overwritten before its close, a close
+that lists another slot's requests. docs/security.md ("Charging coordinator") explains how each class is excluded.
 
 Attacker accounts come from the `attacker` fixture; attacker contracts from `hostile(...)`:
 `paged_closer` runs a whole paged close (begin, pages, finish) in one transaction, `request_flooder` is a member
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from gridchain.coordination.model.coordinator import (
     FIELD,
+    RING,
     CoordinatorError,
     chain,
     close,
@@ -279,7 +281,7 @@ def test_hole3_one_member_cannot_flood_a_slot(community, hostile):
     flooder = hostile("request_flooder", community.c.address)
     community.c.set_member(flooder.address, True)
     recorded = flooder.flood(200, 1_000, 500, 3)
-    count = int.from_bytes(community.c.submit_hash(0)[28:], "big")  # the slot's submissions
+    count = int.from_bytes(community.c.submit_hash(0)[28:], "big")  # the slot's submissions (low 32 bits)
     assert recorded == count
     assert count <= 1, f"one member recorded {count} requests in one slot"
 
@@ -299,3 +301,88 @@ def test_hole3_a_member_cannot_raise_its_own_limit_nor_change_anothers(community
     assert c.member_state(member) == words[member] and c.request_limit(member) == 1
     assert attempt(member, lambda: c.submit_request(10, 500, 3)) is None
     assert attempt(member, lambda: c.submit_request(10, 500, 3)) == "coordinator: request limit reached"
+
+
+# -- the ring of submit chains (issue 22): RING words, slot s's chain in word s % RING -------------------------
+def test_ring_a_submission_cannot_overwrite_an_unclosed_slots_chain(community, attacker):
+    """The keepers idle for RING slots and more. Members (one a made-up attacker) submit into the slots that
+    share slot 0's word, hoping to start their chain over slot 0's and so erase the victim's request: each is
+    refused, and the victim is still scheduled when slot 0 closes."""
+    victim = one_victim(community)
+    c, chain0 = community.c, community.c.submit_hash(0)
+    c.set_member(attacker.address, True)
+    for slot in (RING, 2 * RING, 3 * RING):
+        community.travel_to(community.model.slot_end(slot - 1))
+        for sender in (attacker.address, community.members[1]):
+            assert attempt(sender, lambda: c.submit_request(1, 999, 1)) == "coordinator: too many slots not closed"
+        assert c.submit_hash(0) == chain0 and c.submit_hash(slot) == b"\x00" * 32
+    # another word of the ring is free: the slot after goes on
+    community.travel_to(community.model.slot_end(3 * RING))
+    assert attempt(attacker.address, lambda: c.submit_request(1, 999, 1)) is None
+    assert keeper_close(community, 0) is None
+    [closed] = logs(c, "SlotClosed")
+    assert closed["granted_w"] == 10_000 and closed["requests"] == 1, "the victim's request was lost"
+    assert community.model.closes[-1].schedule.allocations[0].granted_w == victim & (2**64 - 1)
+
+
+def test_ring_a_close_cannot_list_a_stale_slots_requests(community, attacker):
+    """Slot 0's request is granted and closed; slot RING, which shares its word, has no submission. A closer
+    lists slot 0's request again for slot RING (to have it granted twice), or lists slot RING empty once a
+    member has submitted into it: both are refused, the freed word is no chain of slot RING."""
+    victim = one_victim(community)
+    community.travel_to(community.model.slot_end(RING))
+    for slot in range(RING):
+        assert keeper_close(community, slot) is None
+    c = community.c
+    assert c.submit_hash(RING) == b"\x00" * 32
+    replay = close_calldata([victim], BETA1_PM)
+    assert attempt(attacker.address, lambda: c.close_slot(RING, *replay)) == "coordinator: submitted chain mismatch"
+    assert keeper_close(community, RING) is None  # empty, as it is
+    community.travel_to(community.model.slot_end(2 * RING - 1))  # slot 2 RING, same word
+    for slot in range(RING + 1, 2 * RING):
+        assert keeper_close(community, slot) is None
+    community.submit(1, 7_000, 300, 1)
+    community.to_end_of(2 * RING)
+    for listing in ([], [victim], replay[0]):
+        call = close_calldata(listing, BETA1_PM)
+        assert (
+            attempt(attacker.address, lambda: c.close_slot(2 * RING, *call)) == "coordinator: submitted chain mismatch"
+        )
+    assert keeper_close(community, 2 * RING) is None
+    assert c.submit_hash(2 * RING) == b"\x00" * 32  # freed by its close
+
+
+def test_ring_wraps_many_times_with_every_chain_intact(community):
+    """Submissions into slots 0, RING - 1, RING, 2 RING - 1, 2 RING, ... (each word used again and again),
+    closed as they end: every close takes exactly its slot's requests, in one call or in pages."""
+    for lap in range(4):
+        for slot in (lap * RING, lap * RING + RING - 1):
+            community.travel_to(max(community.now, community.model.slot_end(slot - 1) if slot else community.now))
+            while community.model.next_slot_to_close < slot:
+                assert keeper_close(community, community.model.next_slot_to_close) is None
+            for m in range(3):
+                community.submit(m, 1_000 + 10 * m + lap, 100 * m, 1)
+            assert int.from_bytes(community.c.submit_hash(slot)[24:], "big") == (slot << 32) | 3
+            community.to_end_of(slot)
+            assert keeper_close(community, slot, page=2 if lap % 2 else None) is None
+            [closed] = logs(community.c, "SlotClosed")
+            assert closed["requests"] == 3
+
+
+def test_ring_a_close_cannot_take_a_later_slots_requests(community, attacker):
+    """Slot 0 has no submission and the keepers idle; slot RING, in the same word (free), takes a request. A
+    closer lists it for slot 0 (to settle it before its slot, or have it carried and granted twice): refused;
+    slot 0 closes empty and leaves slot RING's chain alone, which then closes with its request."""
+    community.travel_to(community.model.slot_end(RING - 1))
+    community.submit(0, 5_000, 200, 1)
+    [request] = community.model.pending(RING)
+    c, chain_ring = community.c, community.c.submit_hash(RING)
+    steal = close_calldata([request], BETA1_PM)
+    assert attempt(attacker.address, lambda: c.close_slot(0, *steal)) == "coordinator: submitted chain mismatch"
+    assert keeper_close(community, 0) is None
+    assert c.submit_hash(RING) == chain_ring
+    community.to_end_of(RING)
+    for slot in range(1, RING + 1):
+        assert keeper_close(community, slot) is None
+    [closed] = logs(c, "SlotClosed")
+    assert (closed["slot"], closed["requests"], closed["granted_w"]) == (RING, 1, 5_000)

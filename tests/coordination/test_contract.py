@@ -5,6 +5,7 @@ import pytest
 from eth_utils import keccak
 
 from gridchain.coordination.model.coordinator import (
+    RING,
     pack,
     pack_indices,
     submit_chain,
@@ -117,14 +118,35 @@ def test_submit_records_packed_request_and_chain(community):
     h = community.c.submit_hash(0)
     assert h == submit_chain([pack(60_000, 250, 2, 1), pack(1, 999, 2**32 - 1, 2)])
     assert (
-        h[:28]
+        h[:24]
         == keccak(
-            keccak(b"\x00" * 32 + pack(60_000, 250, 2, 1).to_bytes(32, "big"))[:28]
-            + (1).to_bytes(4, "big")
+            keccak(b"\x00" * 32 + pack(60_000, 250, 2, 1).to_bytes(32, "big"))[:24]
+            + (1).to_bytes(8, "big")
             + pack(1, 999, 2**32 - 1, 2).to_bytes(32, "big")
-        )[:28]
+        )[:24]
     )
-    assert int.from_bytes(h[28:], "big") == 2  # the count
+    assert int.from_bytes(h[24:], "big") == 2  # slot 0, the count
+
+
+def test_the_ring_keeps_an_unclosed_slots_chain(community):
+    """A slot's chain holds its ring word until its close: the slot RING later, same word, waits for it."""
+    assert all(community.c.submit_hash(s) == b"\x00" * 32 for s in (0, 1, RING - 1, RING, 2**32 - 1))  # all free
+    community.submit(0, 500, 100, 2)
+    chain0 = community.c.submit_hash(0)
+    community.travel_to(community.model.slot_end(RING - 1))  # slot RING: slot 0's word, slot 0 not closed
+    assert community.c.current_slot() == RING and community.c.submit_hash(RING) == b"\x00" * 32
+    with refused("coordinator: too many slots not closed"):
+        community.submit(1, 700, 200, 3)
+    assert community.c.submit_hash(0) == chain0  # untouched
+    for slot in range(RING):  # slot 0's close frees the word; the empty slots after it change nothing
+        community.close(slot)
+    assert community.c.submit_hash(0) == b"\x00" * 32  # closed
+    assert community.submit(1, 700, 200, 3) == (RING << 32) | 1  # slot RING's chain starts afresh
+    assert community.c.submit_hash(RING) == submit_chain([pack(700, 200, 3, (RING << 32) | 1)])
+    assert community.submit(2, 800, 300, 1) == (RING << 32) | 2  # and continues
+    community.travel_to(community.model.slot_end(RING))  # slot RING + 1: its word is free, RING's stays
+    assert community.submit(3, 900, 400, 1) == ((RING + 1) << 32) | 1
+    assert int.from_bytes(community.c.submit_hash(RING)[24:], "big") == (RING << 32) | 2
 
 
 @pytest.mark.parametrize(

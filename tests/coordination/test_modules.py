@@ -11,6 +11,7 @@ from eth_utils import keccak
 from gridchain.coordination.anonymous.client import sign_request, words
 from gridchain.coordination.model.coordinator import (
     CARRY_IV,
+    RING,
     UNSET,
     CoordinatorError,
     chain,
@@ -70,6 +71,7 @@ def test_request_chain_links_and_counts_like_the_twin():
     words_ = requests(20, slot=7)
     assert m.submit_chain(words_) == submit_chain(words_)
     assert int.from_bytes(submit_chain(words_), "big") & (2**32 - 1) == 20  # the low 32 bits count them
+    assert int.from_bytes(submit_chain(words_), "big") & (2**64 - 1) == (7 << 32) | 20  # the last arrival
     assert m.next_arrival(7, submit_chain(words_)) == (7 << 32) | 21
     assert m.next_arrival(2**32 - 1, b"\x00" * 32) == ((2**32 - 1) << 32) | 1
     with boa.reverts("coordinator: slot out of range"):
@@ -158,7 +160,7 @@ def test_slots_open_close_and_finish():
 
 # -- paged_close: commit, pages, verification --------------------------------------------------------------
 CARRIED = [pack(40 + i, 100 * i, 2, (0 << 32) | (100 + i)) for i in range(3)]  # carried from an earlier slot
-SUBMITTED = requests(9, slot=5)
+SUBMITTED = requests(9)  # submitted into slot 0: its chain is tagged with slot 0
 
 
 def paged_mock(carried=CARRIED, submitted=SUBMITTED):
@@ -180,9 +182,11 @@ def run(m, paged, sorted_pages=None, pending_pages=None):
 
 def test_paged_close_equals_the_twin():
     m, paged = paged_mock()
+    assert m.submit_hash(0) == submit_chain(SUBMITTED)
     run(m, paged)
     result = close(0, CARRIED + SUBMITTED, 200, BETA1_PM)
     assert [{k: v for k, v in e.items() if k != "address"} for e in logs(m, "SlotClosed")] == [result.event()]
+    assert m.submit_hash(0) == b"\x00" * 32  # the close freed the slot's ring word
     assert m.carry_hash() == result.carry_hash and m.next_slot_to_close() == 1
     with boa.reverts("coordinator: no paged close in progress"):  # the closed slot's paged close is void
         m.finish_close()
@@ -233,6 +237,18 @@ def test_paged_close_reasons_per_check():
         m.finish_close()
     run(m, paged)  # begun again, with 300 W
     assert m.next_slot_to_close() == 1 and m.last_capacity_w() == 300
+
+
+def test_paged_close_reads_only_its_own_slots_chain():
+    """Slot 0's ring word holds a chain tagged with slot RING (the same word): for slot 0 it is empty, so
+    listing that chain's requests is refused and slot 0 closes with its carried requests alone."""
+    later = requests(9, slot=RING)
+    m, _ = paged_mock(submitted=later)
+    assert m.submit_hash(0) == b"\x00" * 32 and m.submit_hash(RING) == submit_chain(later)
+    with boa.reverts("coordinator: submitted chain mismatch"):
+        run(m, paged_calldata(CARRIED + later, BETA1_PM, 4))
+    run(m, paged_calldata(CARRIED, BETA1_PM, 4))
+    assert m.submit_hash(RING) == submit_chain(later)  # not slot 0's to free
 
 
 def test_paged_close_checks_the_carried_chain_at_the_finish():

@@ -5,21 +5,24 @@ both succeed with the same result, or both refuse with the same reason and neith
 member's submissions (fields from the whole uint256 range, past its request limit, from strangers), the owner's
 admissions, limits and postings (and the same calls from others), the clock, closes in one call with honest or
 hostile calldata (values and positions from the whole uint256 range, aliases modulo the field of the pending
-requests), and paged closes by three keepers at once (the owner, a member and a stranger), each with its own
-pages, honest or hostile, any of whom may begin, begin again, take over or finish first. Invariants after every
-step: every closed slot granted at most its capacity; the contract's counters, carry chain, members, limits and
-each keeper's paged close equal the model's.
+requests), the keepers idling for about RING slots (the ring of submit chains wraps: a submission into a slot
+whose ring word holds a slot not closed is refused) and catching up, and paged closes by three keepers at once
+(the owner, a member and a stranger), each with its own pages, honest or hostile, any of whom may begin, begin
+again, take over or finish first. Invariants after every step: every closed slot granted at most its capacity;
+the contract's counters, carry chain, the submit chains of the current and the next slot to close, members,
+limits and each keeper's paged close equal the model's.
 """
 
 import boa
 from eth_utils import keccak
 from hypothesis import event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from gridchain.coordination.model.coordinator import (
     CARRY_IV,
     FIELD,
+    RING,
     chain,
     close_calldata,
     pack_indices,
@@ -61,6 +64,7 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self.community.track(self.stranger)  # its member word and paged close are compared on every refusal
         self.granted: list[tuple[int, int]] = []  # (granted_w, capacity_w) per closed slot
         self.honest: dict[str, object] = {}  # keeper -> the honest calldata its paged close was begun with
+        self.skips = 0  # how often the keepers have idled for about RING slots
 
     def teardown(self):
         self._env.__exit__(None, None, None)
@@ -138,6 +142,32 @@ class CoordinatorMachine(RuleBasedStateMachine):
     @rule(seconds=st.sampled_from([1, SLOT_LENGTH // 2, SLOT_LENGTH, 2 * SLOT_LENGTH]))
     def travel(self, seconds):
         boa.env.time_travel(seconds=seconds)
+
+    @precondition(lambda self: self.skips < 2)  # at most twice per run: the other steps keep their share
+    @rule(laps=st.sampled_from([1, 1, 2]), offset=st.sampled_from([-1, 0, 0, 1]))
+    def skip_ahead(self, laps, offset):
+        """The keepers idle: the clock jumps to a slot `laps` RING (plus `offset`) after a pending slot with
+        submissions (or the next to close), so the ring wraps and its word may hold that slot, not closed;
+        a member submits there at once (refused if so, in the contract as in the model)."""
+        c, m = self.community, self.community.model
+        event("skip ahead")
+        self.skips += 1
+        self.submit(2, 40, 500, 2)  # most often a pending slot with submissions to wrap onto
+        now = m.current_slot(c.now)
+        pending = [u for u, words in m.submitted.items() if words and u >= m.next_slot_to_close]
+        target = max(now, (min(pending) if pending else m.next_slot_to_close) + laps * RING + offset)
+        c.travel_to(m.slot_end(target - 1) if target > now else c.now)
+        self.submit(2, 50, 500, 2)
+
+    @precondition(lambda self: self.skips > 0)
+    @rule(most=st.sampled_from([1, RING // 2, RING + 1]))
+    def catch_up(self, most):
+        """The keepers return: close up to `most` ended slots in a row (in one call each)."""
+        m = self.community.model
+        for _ in range(most):
+            if self.community.now < m.slot_end(m.next_slot_to_close):
+                break
+            self.close(0)
 
     # -- closes in one call --------------------------------------------------------------------------------------
     @rule(offset=st.sampled_from([0, 0, 0, -1, 1]), keeper=st.integers(0, 2))
@@ -300,7 +330,8 @@ class CoordinatorMachine(RuleBasedStateMachine):
         assert c.last_capacity_w() == m.last_capacity_w
         assert c.carry_hash() == chain(m.carried.get(m.next_slot_to_close, []), CARRY_IV)
         current = m.current_slot(self.community.now)
-        assert c.submit_hash(current) == submit_chain(m.submitted.get(current, []))
+        for slot in {current, m.next_slot_to_close}:  # neither is closed: the ring holds their chains
+            assert c.submit_hash(slot) == submit_chain(m.submitted.get(slot, []))
         for keeper in self.keepers:  # a paged close that the model holds void is checked by the next page's refusal
             if (p := m.paging_of(str(keeper))) is not None:
                 slot, n, capacity, *_, pending_count, _, _, walk = c.paging(keeper)

@@ -19,6 +19,7 @@ from gridchain.coordination.anonymous.client import (
     words,
 )
 from gridchain.coordination.model.coordinator import (
+    RING,
     AnonymousSubmission,
     pack,
     submit_chain,
@@ -173,6 +174,23 @@ def test_anonymous_and_member_requests_close_together(anon):
     anon.to_end_of(0)
     result = anon.close(0)
     assert result.event()["requests"] == 3
+
+
+def test_the_ring_refuses_anonymous_requests_while_its_word_holds_a_slot_not_closed(anon):
+    """Slot 0 has a request and the keepers idle until slot RING, which shares its word: one request or a batch
+    is refused with nothing spent (a batch reads the word before its requests, one request after its checks,
+    in the contract as in the model); once slot 0 is closed both go through, the chain starts afresh."""
+    anon.submit([anon.request()])
+    anon.travel_to(anon.model.slot_end(RING - 1))
+    anon.register(anon.epoch, words(anon.key.public.modulus_bytes))
+    rejected(anon, "too many slots not closed", [anon.request()])
+    rejected(anon, "too many slots not closed", [anon.request(), anon.request()], batch=True)
+    rejected(anon, "token does not verify", [anon.request(token=12345)])  # its checks come first
+    rejected(anon, "too many slots not closed", [anon.request(), anon.request(token=12345)], batch=True)
+    for slot in range(RING):
+        anon.close(slot)
+    assert anon.submit([anon.request()]) == [(RING << 32) | 1]
+    assert anon.submit([anon.request(), anon.request()], batch=True) == [(RING << 32) | 2, (RING << 32) | 3]
 
 
 def test_funded_pseudonym_may_submit_its_own_request(anon):

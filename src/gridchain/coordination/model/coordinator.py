@@ -4,7 +4,8 @@ The contract and this module must agree bit for bit; tests/differential holds th
 is one 256-bit word: demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) | arrival (112-175); `arrival` is
 slot << 32 | k for the slot's k-th submission (k from 1): unique over the contract's life and increasing
 with time, so it breaks every tie and the order is strict. The contract keeps a slot's submissions as one
-word, `submit_chain`: a hash chain whose low 32 bits count them.
+word, `submit_chain`: a hash chain whose low 64 bits are its last arrival (its slot and count), in a ring
+of RING words: a submission reverts while its word holds an earlier slot's chain that is not closed.
 
 The schedule itself is the `greedy` policy of `core.policies`; this module adds what the chain needs around
 it: the carry-over (deferred and partial requests move to the next slot, in the order of the close, with
@@ -48,6 +49,10 @@ FIELD = 218882428718392752222464057452572750885483644004160343436982041865758084
 DEFAULT_REQUEST_LIMIT = 1
 """Requests a member may submit per slot until the owner sets another limit (the paper's ESU sends one)."""
 REQUEST_LIMIT_MAX = 2**32
+RING = 96
+"""The contract's ring of submit chains: slot s's in word s % RING, so at most RING slots with submissions
+are pending; a submission into slot t reverts while slot t - j RING (j >= 1) has submissions and is not
+closed."""
 CARRY_IV = keccak(text="gridchain.coordinator.carry")
 """Start of the carry chain (never zero, so the contract's storage word is never cleared)."""
 
@@ -81,11 +86,11 @@ def chain(words: Iterable[int], start: bytes = ZERO_HASH) -> bytes:
 
 
 def submit_chain(words: Iterable[int]) -> bytes:
-    """A slot's `submit_hash` on chain: each step keeps the high 224 bits of keccak(h || word) and puts the
-    request's rank in its slot (the low 32 bits of its arrival) in the low 32 bits."""
+    """A slot's `submit_hash` on chain: each step keeps the high 192 bits of keccak(h || word) and puts the
+    request's arrival (its slot << 32 | its rank in the slot) in the low 64 bits."""
     h = ZERO_HASH
     for w in words:
-        h = keccak(h + w.to_bytes(32, "big"))[:28] + ((w >> 112) & MASK32).to_bytes(4, "big")
+        h = keccak(h + w.to_bytes(32, "big"))[:24] + ((w >> 112) & MASK64).to_bytes(8, "big")
     return h
 
 
@@ -375,6 +380,10 @@ class CoordinatorModel:
         return arrival
 
     def _next_arrival(self, current: int) -> int:
+        """The next arrival in `current`, after the ring's check: no earlier slot of its word is pending."""
+        ring = current % RING
+        if any(u % RING == ring and self.next_slot_to_close <= u < current for u, w in self.submitted.items() if w):
+            raise CoordinatorError("coordinator: too many slots not closed")
         if current > MASK32:
             raise CoordinatorError("coordinator: slot out of range")
         return arrival_of(current, len(self.submitted.get(current, [])) + 1)
@@ -415,7 +424,7 @@ class CoordinatorModel:
             raise CoordinatorError("coordinator: no key registered for the epoch")
         modulus = self.epoch_keys[epoch]
         public = blind.PublicKey(modulus)
-        first = self._next_arrival(current)
+        first = self._next_arrival(current) if batch else None  # one request: read once it is checked
         spent = set(self.spent)
         words = []
         for k, r in enumerate(requests):
@@ -431,6 +440,8 @@ class CoordinatorModel:
             if not blind.verify(public, message, r.token):
                 raise CoordinatorError("coordinator: token does not verify")
             spent.add(pseudonym)
+            if first is None:
+                first = self._next_arrival(current)
             words.append(pack(r.demand_w, r.soc_pm, r.tcc, first + k))
         self.spent = spent
         self.submitted.setdefault(current, []).extend(words)
