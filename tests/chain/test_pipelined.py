@@ -74,21 +74,27 @@ def test_a_send_the_node_refuses_mid_batch_is_reported_and_the_senders_later_cal
 
 
 @pytest.mark.integration
-def test_the_cached_gas_limit_covers_a_slots_first_submission(anvil):
-    """The limit cached from a submission that rewrites a slot's word (the estimate's case) must also carry a
-    slot's first submission, which writes a fresh word (+17,100 gas): no pipelined call may run out of gas."""
+def test_the_cached_gas_limit_covers_a_dearer_call_of_the_same_function_and_length(anvil, monkeypatch):
+    """The limit cached from a cheap call must also carry a dearer call of the same function and calldata length:
+    a coin transfer estimated to a holder (its balance word rewritten) carries transfers to new holders, each
+    writing a fresh word (+17,100 gas). (A slot's first submission, the case GAS_HEADROOM was sized for, costs
+    no more than a later one since the ring of submit chains.) No pipelined call may run out of gas."""
     from gridchain.chain.rpc_gateway import RpcGateway
+    from gridchain.coin.client import CoinClient
 
     gateway = RpcGateway(anvil.url, anvil.keys)
-    client, _, members = deploy(gateway, limit=4)
-    client.submit_request(members[0], 5, 5, 5)  # slot 0's word written: the estimate below is of a later one
-    cheap = gateway.transact_many([submit(client, members[1], 6)])[0]
-    gateway.advance_time(client.slot_end(0) - gateway.now())
-    receipts = gateway.transact_many([submit(client, m, 7 + i) for i, m in enumerate(members)])
-    assert [r.status for r in receipts] == [1, 1, 1]
-    assert receipts[0].named("RequestSubmitted")[0].args["slot"] == 1
-    assert receipts[0].gas_used > cheap.gas_used * 6 // 5  # the dearer case ran on the cached limit
-    assert receipts[0].gas_used > receipts[1].gas_used
+    owner, holder, *fresh = gateway.accounts
+    coin, _ = CoinClient.deploy(gateway, owner)
+    coin.mint(owner, holder, 10**9)
+    coin.mint(owner, owner, 1)  # the owner holds coins: the transfer estimated below rewrites a balance
+    cheap = gateway.transact_many([Call(coin.artifact, coin.address, "transfer", (owner, 1), holder)])[0]
+    estimates = []
+    real = gateway.w3.eth.estimate_gas
+    monkeypatch.setattr(gateway.w3.eth, "estimate_gas", lambda tx: estimates.append(tx) or real(tx))
+    dear = gateway.transact_many([Call(coin.artifact, coin.address, "transfer", (f, 1), holder) for f in fresh[:3]])
+    assert [r.status for r in dear] == [1, 1, 1]
+    assert all(r.gas_used > cheap.gas_used + 15_000 for r in dear)  # the dearer case ran on the cached limit
+    assert estimates == []  # the transfer's one estimate, of the cheap case, served them all
 
 
 @pytest.mark.integration

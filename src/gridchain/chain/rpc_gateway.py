@@ -39,7 +39,8 @@ GAS_HEADROOM = 30_000
 """Gas added to the estimate (and a fifth of it): with interval mining a transaction estimated in one slot may
 run in the next, where it is the slot's first and writes a fresh storage word (+17,100 gas, measured: estimated
 34,947, needed 52,023). Only the gas used is paid. The same margin lets one estimate serve every later call
-of a function with calldata of the same length (`RpcGateway.gas_limit`): the dearest of them is a slot's first."""
+of a function with calldata of the same length (`RpcGateway.gas_limit`), where a call that writes a fresh word
+(a coin's new holder; before issue 22's ring of submit chains, a slot's first submission) is the dearest."""
 FEE_PERIOD_S = 1.0  # how long a base fee read from the latest block is used (the fee cap is twice it)
 BATCH_SIZE = 200  # JSON-RPC requests per HTTP POST
 POLL_S = 0.002  # between two rounds of receipt requests
