@@ -12,7 +12,8 @@ from gridchain.cli import app
 from gridchain.coordination.cli.schedule_run import plain_arguments
 from gridchain.coordination.model import get_policy
 from gridchain.coordination.model.table import SlotTable
-from gridchain.coordination.model.validate import load_json, parse_slots, parse_tables
+from gridchain.coordination.model.validate import load_json, load_tables, parse_slots, parse_tables
+from gridchain.errors import InputError
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,36 @@ def test_parse_tables_equals_parse_slots_also_when_it_leaves_the_work_to_it():
         slots, was_array = parse_slots(obj)
         assert is_array == was_array and [t.to_slot() for t in tables] == slots
         assert all(isinstance(t, SlotTable) for t in tables)
+
+
+def outcome(parse, text: str) -> object:
+    try:
+        tables, is_array = parse(text)
+    except InputError as e:
+        return str(e)
+    return [t.to_slot() for t in tables], is_array
+
+
+REQ = '{"id": "a", "demand_w": 5, "soc_pm": 100, "tcc": 2}'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(SLOT),
+        json.dumps([SLOT, LLF]),
+        f'{{"capacity_w": 10, "requests": [{REQ[:-1]}, "tcc": 3}}]}}',  # a duplicate the fast path would accept
+        f'{{"capacity_w": 10, "requests": [{REQ}], "capacity_w": 3}}',
+        f'[{{"capacity_w": 10, "requests": [{REQ}], "requests": []}}]',
+        '{"capacity_w": 10, "requests": [' + REQ.replace('"a"', '"a:b"') + "]}",  # a colon in a string: strict way
+        f'{{"capacity_w": 10, "requests": [{REQ}, {REQ}]}}',
+        f'{{"capacity_w": 10, "requests": [{REQ[:-1]}, "soc_pm": NaN}}]}}',
+        f'{{"capacity_w": 10, "capacity_w": 1, "requests": [{REQ}}}',  # the duplicate comes before the syntax error
+        '{"capacity_w": 1e400, "requests": []}',
+    ],
+)
+def test_load_tables_parses_and_refuses_as_load_json_then_parse_tables(text):
+    assert outcome(load_tables, text) == outcome(lambda t: parse_tables(load_json(t)), text)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gridchain.coordination.model.policies import POLICIES, get_policy
 from gridchain.coordination.model.table import ScheduleTable
-from gridchain.coordination.model.validate import load_json, parse_tables
+from gridchain.coordination.model.validate import load_tables
 from gridchain.errors import InputError
 from gridchain.ui.errors import bad_input_exits
 
@@ -37,7 +37,7 @@ def read_input(path: Path | None) -> tuple[str, str]:
 def write_schedules(input: Path | None, policy: str, indent: int | None) -> None:
     """Schedule the slot(s) read from `input` (None: stdin) under `policy` and write the JSON to stdout."""
     text, source = read_input(input)
-    tables, is_array = parse_tables(load_json(text, source))
+    tables, is_array = load_tables(text, source)
     engine = get_policy(policy)
     results = [engine.schedule(table if policy in FAST else table.to_slot()) for table in tables]
     if indent is None:  # greedy and FCFS give columns, written without a dict per request

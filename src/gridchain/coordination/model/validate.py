@@ -102,6 +102,25 @@ def parse_slots(obj: object) -> tuple[list[Slot], bool]:
     return [parse_slot(obj)], False
 
 
+def load_tables(text: str, source: str = "input") -> tuple[list[SlotTable], bool]:
+    """`parse_tables(load_json(text, source))`, the same tables and errors, with the duplicate-key check paid only
+    when a duplicate may exist. The text is parsed without the check (C only); when the fast path accepts it, every
+    value under a key is a number, a string or the requests' array, so the parsed objects hold `keys` keys in all;
+    the text's objects hold at least that many, one more per duplicate, and each is followed by a colon. So if the
+    text has no more colons than `keys`, it has no duplicate and the tables are `load_json`'s. Anything else
+    (a colon in a string, an error, an input the fast path leaves) goes the strict way."""
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+        tables, is_array = _fast_tables(obj)
+    except (InputError, KeyError, TypeError, ValueError):
+        return parse_tables(load_json(text, source))
+    slots = obj if is_array else [obj]
+    keys = sum(map(len, slots)) + sum(sum(map(len, slot["requests"])) for slot in slots)
+    if text.count(":") > keys:
+        return parse_tables(load_json(text, source))
+    return tables, is_array
+
+
 def parse_tables(obj: object) -> tuple[list[SlotTable], bool]:
     """As `parse_slots`, as columns, with the same errors: C-level checks over whole columns, and on anything
     they do not accept (a bad value, `remaining_w`, a missing key) `parse_slots` decides and names the field."""
