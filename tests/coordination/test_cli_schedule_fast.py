@@ -127,13 +127,16 @@ def test_anything_else_is_left_to_typer(args):
 
 def run_process(args: list[str], stdin: str) -> subprocess.CompletedProcess:
     """`gridchain schedule` as the console script runs it, reporting which heavy packages it imported."""
-    code = (
-        "import sys\n"
+    code = (  # the command ends by os._exit: the report runs before it, or at the end of an ordinary exit
+        "import os, sys\n"
         f"sys.argv = ['gridchain', 'schedule', *{args!r}]\n"
-        "from gridchain.cli import main\n"
-        "try:\n    main()\nfinally:\n"
+        "def report():\n"
         "    heavy = ('web3', 'boa', 'pandapower', 'rich', 'eth_utils', 'pydantic', 'gridchain.chain', 'typer')\n"
-        "    print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+        "    print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr, flush=True)\n"
+        "hard_exit = os._exit\n"
+        "os._exit = lambda code: (report(), hard_exit(code))\n"
+        "from gridchain.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    report()\n    raise\nelse:\n    report()\n"
     )
     return subprocess.run(
         [sys.executable, "-c", code], input=stdin, capture_output=True, text=True, cwd=ROOT, check=False

@@ -7,6 +7,7 @@ not typer, the chain or the other features.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -69,6 +70,16 @@ def run_alone(args: list[str]) -> None:
         if typer is not None and isinstance(e, typer.Exit):
             sys.exit(e.exit_code)
         raise
+    end_now()
+
+
+def end_now() -> None:
+    """Flush the output and end the process at once, without freeing its objects one by one and tearing down
+    numpy's modules (about 10 ms after a slot of 10^5 requests; mypy ends the same way). Only for a process that
+    ran this command alone: nothing after it runs."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def plain_arguments(args: list[str]) -> dict[str, object] | None:
