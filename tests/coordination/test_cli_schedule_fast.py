@@ -1,6 +1,7 @@
 """`gridchain schedule` on its fast path: compact JSON equal to the reference's, the same errors, few imports."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,23 @@ def test_the_process_leaves_odd_arguments_to_typer():
     r = run_process(["--policy", "best"], json.dumps(SLOT))
     assert r.returncode == 2
     assert "best" in r.stderr
+
+
+@pytest.mark.parametrize("told, expected", [(None, "1"), ("2", "2")])
+def test_the_process_starts_numpy_without_openblas_threads_unless_told(told, expected):
+    code = (
+        "import os, sys\n"
+        "sys.argv = ['gridchain', 'schedule']\n"
+        "hard_exit = os._exit\n"
+        "os._exit = lambda code: (print(os.environ.get('OPENBLAS_NUM_THREADS'), file=sys.stderr), hard_exit(code))\n"
+        "from gridchain.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if told is not None:
+        env["OPENBLAS_NUM_THREADS"] = told
+    r = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(SLOT), capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == f"{expected}\n"
