@@ -1,6 +1,7 @@
 """`gridchain schedule` on its fast path: compact JSON equal to the reference's, the same errors, few imports."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ from gridchain.cli import app
 from gridchain.coordination.cli.schedule_run import plain_arguments
 from gridchain.coordination.model import get_policy
 from gridchain.coordination.model.table import SlotTable
-from gridchain.coordination.model.validate import load_json, parse_slots, parse_tables
+from gridchain.coordination.model.validate import load_json, load_tables, parse_slots, parse_tables
+from gridchain.errors import InputError
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +64,36 @@ def test_parse_tables_equals_parse_slots_also_when_it_leaves_the_work_to_it():
         assert all(isinstance(t, SlotTable) for t in tables)
 
 
+def outcome(parse, text: str) -> object:
+    try:
+        tables, is_array = parse(text)
+    except InputError as e:
+        return str(e)
+    return [t.to_slot() for t in tables], is_array
+
+
+REQ = '{"id": "a", "demand_w": 5, "soc_pm": 100, "tcc": 2}'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(SLOT),
+        json.dumps([SLOT, LLF]),
+        f'{{"capacity_w": 10, "requests": [{REQ[:-1]}, "tcc": 3}}]}}',  # a duplicate the fast path would accept
+        f'{{"capacity_w": 10, "requests": [{REQ}], "capacity_w": 3}}',
+        f'[{{"capacity_w": 10, "requests": [{REQ}], "requests": []}}]',
+        '{"capacity_w": 10, "requests": [' + REQ.replace('"a"', '"a:b"') + "]}",  # a colon in a string: strict way
+        f'{{"capacity_w": 10, "requests": [{REQ}, {REQ}]}}',
+        f'{{"capacity_w": 10, "requests": [{REQ[:-1]}, "soc_pm": NaN}}]}}',
+        f'{{"capacity_w": 10, "capacity_w": 1, "requests": [{REQ}}}',  # the duplicate comes before the syntax error
+        '{"capacity_w": 1e400, "requests": []}',
+    ],
+)
+def test_load_tables_parses_and_refuses_as_load_json_then_parse_tables(text):
+    assert outcome(load_tables, text) == outcome(lambda t: parse_tables(load_json(t)), text)
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [
@@ -96,13 +128,16 @@ def test_anything_else_is_left_to_typer(args):
 
 def run_process(args: list[str], stdin: str) -> subprocess.CompletedProcess:
     """`gridchain schedule` as the console script runs it, reporting which heavy packages it imported."""
-    code = (
-        "import sys\n"
+    code = (  # the command ends by os._exit: the report runs before it, or at the end of an ordinary exit
+        "import os, sys\n"
         f"sys.argv = ['gridchain', 'schedule', *{args!r}]\n"
-        "from gridchain.cli import main\n"
-        "try:\n    main()\nfinally:\n"
+        "def report():\n"
         "    heavy = ('web3', 'boa', 'pandapower', 'rich', 'eth_utils', 'pydantic', 'gridchain.chain', 'typer')\n"
-        "    print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+        "    print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr, flush=True)\n"
+        "hard_exit = os._exit\n"
+        "os._exit = lambda code: (report(), hard_exit(code))\n"
+        "from gridchain.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    report()\n    raise\nelse:\n    report()\n"
     )
     return subprocess.run(
         [sys.executable, "-c", code], input=stdin, capture_output=True, text=True, cwd=ROOT, check=False
@@ -128,3 +163,23 @@ def test_the_process_leaves_odd_arguments_to_typer():
     r = run_process(["--policy", "best"], json.dumps(SLOT))
     assert r.returncode == 2
     assert "best" in r.stderr
+
+
+@pytest.mark.parametrize("told, expected", [(None, "1"), ("2", "2")])
+def test_the_process_starts_numpy_without_openblas_threads_unless_told(told, expected):
+    code = (
+        "import os, sys\n"
+        "sys.argv = ['gridchain', 'schedule']\n"
+        "hard_exit = os._exit\n"
+        "os._exit = lambda code: (print(os.environ.get('OPENBLAS_NUM_THREADS'), file=sys.stderr), hard_exit(code))\n"
+        "from gridchain.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if told is not None:
+        env["OPENBLAS_NUM_THREADS"] = told
+    r = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(SLOT), capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == f"{expected}\n"

@@ -7,12 +7,13 @@ not typer, the chain or the other features.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from gridchain.coordination.model.policies import POLICIES, get_policy
 from gridchain.coordination.model.table import ScheduleTable
-from gridchain.coordination.model.validate import load_json, parse_tables
+from gridchain.coordination.model.validate import load_tables
 from gridchain.errors import InputError
 from gridchain.ui.errors import bad_input_exits
 
@@ -37,7 +38,7 @@ def read_input(path: Path | None) -> tuple[str, str]:
 def write_schedules(input: Path | None, policy: str, indent: int | None) -> None:
     """Schedule the slot(s) read from `input` (None: stdin) under `policy` and write the JSON to stdout."""
     text, source = read_input(input)
-    tables, is_array = parse_tables(load_json(text, source))
+    tables, is_array = load_tables(text, source)
     engine = get_policy(policy)
     results = [engine.schedule(table if policy in FAST else table.to_slot()) for table in tables]
     if indent is None:  # greedy and FCFS give columns, written without a dict per request
@@ -69,6 +70,16 @@ def run_alone(args: list[str]) -> None:
         if typer is not None and isinstance(e, typer.Exit):
             sys.exit(e.exit_code)
         raise
+    end_now()
+
+
+def end_now() -> None:
+    """Flush the output and end the process at once, without freeing its objects one by one and tearing down
+    numpy's modules (about 10 ms after a slot of 10^5 requests; mypy ends the same way). Only for a process that
+    ran this command alone: nothing after it runs."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def plain_arguments(args: list[str]) -> dict[str, object] | None:

@@ -12,6 +12,7 @@ import array
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -186,21 +187,17 @@ class ScheduleTable:
         return self.to_schedule().to_dict()
 
     def to_json(self) -> str:
-        """Exactly `json.dumps(self.to_dict())`, one formatted line per allocation instead of a dict each."""
+        """Exactly `json.dumps(self.to_dict())`, formatted in one `%` over all allocations instead of a dict each."""
         row = '{"id": %s, "granted_w": %d, "status": %s, "priority": %d, "rank": %d}'
         names = ('"scheduled"', '"partial"', '"deferred"')
-        rows = ", ".join(
-            map(
-                row.__mod__,
-                zip(
-                    map(json.encoder.encode_basestring_ascii, self.ids),
-                    self.granted.tolist(),
-                    map(names.__getitem__, self.status.tolist()),
-                    self.priority.tolist(),
-                    self.rank.tolist(),
-                ),
-            )
+        values = zip(
+            map(json.encoder.encode_basestring_ascii, self.ids),
+            self.granted.tolist(),
+            map(names.__getitem__, self.status.tolist()),
+            self.priority.tolist(),
+            self.rank.tolist(),
         )
+        rows = ", ".join([row] * len(self.ids)) % tuple(chain.from_iterable(values))
         return (
             f'{{"policy": {json.dumps(self.policy)}, "capacity_w": {self.capacity_w}, "allocations": [{rows}], '
             f'"granted_w": {self.granted_w}, "unused_w": {self.unused_w}}}'

@@ -102,20 +102,37 @@ def parse_slots(obj: object) -> tuple[list[Slot], bool]:
     return [parse_slot(obj)], False
 
 
+def load_tables(text: str, source: str = "input") -> tuple[list[SlotTable], bool]:
+    """`parse_tables(load_json(text, source))`, the same tables and errors, with the duplicate-key check paid only
+    when a duplicate may exist. The text is parsed without the check (C only); when the fast path accepts it, every
+    value under a key is a number, a string or the requests' array, so the parsed objects hold `keys` keys in all;
+    the text's objects hold at least that many, one more per duplicate, and each is followed by a colon. So if the
+    text has no more colons than `keys`, it has no duplicate and the tables are `load_json`'s. Anything else
+    (a colon in a string, an error, an input the fast path leaves) goes the strict way."""
+    try:
+        tables, is_array, keys = _fast_tables(json.loads(text, parse_constant=_reject_constant))
+    except (InputError, KeyError, TypeError, ValueError):
+        return parse_tables(load_json(text, source))
+    if text.count(":") > keys:
+        return parse_tables(load_json(text, source))
+    return tables, is_array
+
+
 def parse_tables(obj: object) -> tuple[list[SlotTable], bool]:
     """As `parse_slots`, as columns, with the same errors: C-level checks over whole columns, and on anything
     they do not accept (a bad value, `remaining_w`, a missing key) `parse_slots` decides and names the field."""
     try:
-        tables, is_array = _fast_tables(obj)
+        tables, is_array, _ = _fast_tables(obj)
     except (InputError, KeyError, TypeError, ValueError):
         slots, is_array = parse_slots(obj)  # raises the error naming the field and value
         tables = [SlotTable.of(slot) for slot in slots]
     return tables, is_array
 
 
-def _fast_tables(obj: object) -> tuple[list[SlotTable], bool]:
+def _fast_tables(obj: object) -> tuple[list[SlotTable], bool, int]:
+    """The tables, whether `obj` is an array, and the number of keys in all its objects."""
     items, is_array = (obj, True) if isinstance(obj, list) else ([obj], False)
-    tables = []
+    tables, keys = [], 0
     for item in items:
         fields = _fields(item, "", _SLOT_REQUIRED, _SLOT_OPTIONAL)
         requests = fields["requests"]
@@ -123,6 +140,7 @@ def _fast_tables(obj: object) -> tuple[list[SlotTable], bool]:
             raise TypeError("not an array of objects")
         column = [list(map(itemgetter(key), requests)) for key in _REQUEST_REQUIRED]  # KeyError: one is missing
         sizes = set(map(len, requests))
+        keys += len(fields) + (max(sizes) * len(requests) if len(sizes) == 1 else sum(map(len, requests)))
         if sizes <= {len(_REQUEST_REQUIRED)}:  # exactly the required fields
             arrival = None
         elif sizes == {len(_REQUEST_REQUIRED) + 1}:  # and one more, which must be arrival
@@ -139,4 +157,4 @@ def _fast_tables(obj: object) -> tuple[list[SlotTable], bool]:
                 beta1_pm=fields.get("beta1_pm", DEFAULT_BETA1_PM),
             )
         )
-    return tables, is_array
+    return tables, is_array, keys
