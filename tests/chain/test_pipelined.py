@@ -146,3 +146,16 @@ def test_transactions_signed_for_the_pipeline_are_byte_for_byte_eth_accounts():
         assert signer.sign(tx) == (bytes(expected.raw_transaction), bytes(expected.hash))
 
     same()
+
+
+@pytest.mark.integration
+def test_calls_beyond_the_in_flight_bound_go_in_turns_and_all_land_in_order(anvil, monkeypatch):
+    from gridchain.chain import rpc_gateway
+
+    monkeypatch.setattr(rpc_gateway, "IN_FLIGHT", 3)
+    gateway = rpc_gateway.RpcGateway(anvil.url, anvil.keys)
+    client, _, members = deploy(gateway, members=1, limit=8)
+    receipts = gateway.transact_many([submit(client, members[0], 100 + i) for i in range(8)])
+    assert [r.status for r in receipts] == [1] * 8
+    assert [s.request & 0xFFFFFFFFFFFFFFFF for s in client.submissions(0)] == [100 + i for i in range(8)]
+    assert receipts[2].block < receipts[3].block  # the second turn was sent after the first was mined
