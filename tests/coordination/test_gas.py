@@ -224,3 +224,32 @@ def test_the_cost_of_the_security_fixes_lines_up_every_figure_with_its_value_bef
         kept = before_report(name)
         assert kept["config"]["name"] == name and kept["v2v"]["trade_5_bids"] > 0
     assert before_report("gas_cancun_embedded_seed0") is None
+
+
+@pytest.mark.parametrize(
+    "first, per_500, per_10000, biggest, met",
+    [
+        (33_000, 1_350, 1_600, 16_777_216, True),
+        (33_001, 1_351, 1_601, 1_000_000, False),
+        (1, 1, 1, 16_777_217, None),  # the paged target needs every call under the cap
+    ],
+)
+def test_issue_22_targets_of_the_close_and_member_submit(first, per_500, per_10000, biggest, met):
+    report = {
+        "coordination": {
+            "submit_request": first,
+            "close_slot": {"500": per_500 * 500, "10000": per_10000 * 10_000},
+            "close_slot_per_request": {"500": per_500, "10000": per_10000},
+            "close_slot_calls": {"500": 1, "10000": 22},
+            "close_slot_max_transaction": {"500": per_500 * 500, "10000": biggest},
+        },
+        "baseline": {"knapsack": {}},
+    }
+    targets = check_targets(report)
+    if met is None:  # the others met, the paged one not: its largest call is over the cap
+        assert targets["submit_request_first_issue22"]["met"] and targets["close_per_request_at_500_issue22"]["met"]
+        assert targets["close_10000_requests_issue22"]["met"] is False
+        return
+    assert targets["submit_request_first_issue22"] == {"gas": first, "max": 33_000, "met": met}
+    assert targets["close_per_request_at_500_issue22"] == {"gas": per_500, "max": 1_350, "met": met}
+    assert targets["close_10000_requests_issue22"]["met"] is met
