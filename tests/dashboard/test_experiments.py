@@ -144,7 +144,7 @@ def test_gas_page_names_its_hardfork_and_shows_every_figure(client, name):
     page = Tables(r.text)
     assert re.search(rf'<strong id="hardfork">{GAS[name]}</strong>', r.text)
     assert page.row_names("targets") == list(doc["targets"])
-    measured = [next(t[k] for k in ("gas", "ratio", "gas_per_request") if k in t) for t in doc["targets"].values()]
+    measured = [next(t[k] for k in ("gas", "ratio", "gas_per_request", "n") if k in t) for t in doc["targets"].values()]
     assert page.column("targets", "measured") == measured
     for section in ("coordination", "v2v", "metering", "paper"):
         rows = page.tables[f"gas-{section}"]["rows"]

@@ -22,7 +22,7 @@ COUNTS = ("_calls", "_per_root", "_intervals", "_wh", "_under_cap", "_in_one_cle
 NOT_GAS = ("units", "pairs", "orders", "traders", "seed", "n")
 NOTES = ("contract", "note")  # a section's words: where its figures come from, why some are missing
 PARAMETERS = ("config",)  # a section's parameters: shown in its table, never drawn
-MEASURED = ("gas", "ratio", "gas_per_request")
+MEASURED = ("gas", "ratio", "gas_per_request", "n")  # a target's measured figure, the first found
 
 
 def recognise(doc: dict) -> bool:
