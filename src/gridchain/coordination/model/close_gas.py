@@ -2,17 +2,18 @@
 estimating each (and can send a paged close's calls all at once: their estimates would need the earlier ones
 mined).
 
-Each bound is base + per_request * len(requests), above the dearest receipt measured on the embedded chain
-(the Venom build; Prague and Osaka charge these calls alike) with the worst cases side by side: pages where
-every request is granted, every one is denied and carried, or every one expires (a close in one call logs
-each), an account's first paged close (its paging words written from zero), pages of 1, 64 and 1,024
-requests. The measured maxima, and the margin the bound leaves at 1,024 requests:
+Each bound is base + per_request * len(requests), above the dearest receipt measured with the worst cases side
+by side: on the embedded chain (Prague; the Venom build), pages where every request is granted, every one is
+denied and carried, or every one expires (a close in one call logs each), an account's first paged close (its
+paging words written from zero), pages of 1, 64 and 1,024 requests; on anvil (Osaka, --enable-tx-gas-limit,
+benchmarks/bench_close.py), a 10,000-request slot of the gas report's distributions. Prague and Osaka charge
+these calls alike. The measured maxima, and the margin each bound leaves at 1,024 requests:
 
-| call | measured (1 request / 64 / 1,024) | bound at 1,024 |
+| call | measured: 1 request / 64 / 1,024 | bound at 1,024 |
 |---|---:|---:|
-| begin_close | 277,701 (any n) | 350,000 (+26 %) |
-| close_sorted_page | 203,530 / 280,447 / 1,418,133 (denied) | 1,786,000 (+26 %) |
-| close_pending_page | 70,860 / 102,597 / 595,449 | 816,800 (+37 %) |
+| begin_close | 277,713 (any n) | 350,000 (+26 %) |
+| close_sorted_page | 203,530 / 280,447 / 1,434,648 (mostly denied) | 1,786,000 (+24 %) |
+| close_pending_page | 70,860 / 102,597 / 603,633 | 816,800 (+35 %) |
 | finish_close | 89,879 (any n) | 150,000 (+67 %) |
 | close_slot | 78,814 / 258,288 / 3,031,698 (all expire) | 3,806,400 (+26 %) |
 
