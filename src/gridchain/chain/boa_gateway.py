@@ -125,12 +125,27 @@ class BoaGateway:
     def transact(
         self, artifact: Artifact, address: str, fn: str, args: Sequence[Any], sender: str, value: int = 0
     ) -> Receipt:
+        return self._transact(artifact, address, encode_call(artifact, fn, args), sender, value, None)
+
+    def _transact(
+        self, artifact: Artifact, address: str, data: bytes, sender: str, value: int, gas: int | None
+    ) -> Receipt:
+        """One call; with a gas limit `gas` it is held to it as a node would (intrinsic gas first, then the
+        execution), so that a limit too low fails here as it would on chain."""
         self._new_transaction(sender)
-        data = encode_call(artifact, fn, args)
         if value > self._env.get_balance(sender):
             raise NotSent(f"insufficient funds: {sender} has {self._env.get_balance(sender)} wei, sends {value}")
-        computation = self._env.execute_code(to_address=address, sender=sender, data=data, value=value)
-        return self._mine(computation, data, artifact, to=to_checksum_address(address))
+        execution = None
+        if gas is not None:
+            least = max(intrinsic_gas(data), calldata_floor(data))
+            if gas < least:
+                raise NotSent(f"intrinsic gas too low: gas limit {gas}, the transaction needs at least {least}")
+            execution = gas - intrinsic_gas(data)
+        computation = self._env.execute_code(to_address=address, sender=sender, data=data, value=value, gas=execution)
+        receipt = self._mine(computation, data, artifact, to=to_checksum_address(address))
+        if gas is not None and receipt.gas_used > gas:  # the calldata floor above the limit: a node refuses it
+            raise ChainRevert(f"out of gas (gas limit {gas}, used {receipt.gas_used})")
+        return receipt
 
     def transfer(self, sender: str, to: str, value: int) -> Receipt:
         """Send `value` wei from `sender` to `to` (an account: no call data), as RpcGateway.transfer."""
@@ -141,15 +156,15 @@ class BoaGateway:
         return self._mine(computation, b"", None, to=to_checksum_address(to))  # type: ignore[arg-type]  # no logs
 
     def transact_many(self, calls: Sequence[Call]) -> list[Receipt | ChainRevert]:
-        """One call after another, each its own block: a call that would revert changes nothing and is reported
-        (py-evm has no pool, so no call of the batch is left waiting behind it)."""
+        """One call after another, each its own block: a call that would revert (or run past its `gas`) changes
+        nothing and is reported (py-evm has no pool, so no call of the batch is left waiting behind it)."""
         out: list[Receipt | ChainRevert] = []
         for c in calls:
             try:
                 if c.artifact is None:
                     out.append(self.transfer(c.sender, c.address, c.value))
                 else:
-                    out.append(self.transact(c.artifact, c.address, c.fn, c.args, c.sender, c.value))
+                    out.append(self._transact(c.artifact, c.address, c.data(), c.sender, c.value, c.gas))
             except ChainRevert as e:
                 out.append(e)
         return out

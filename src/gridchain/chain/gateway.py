@@ -19,6 +19,7 @@ from gridchain.chain.compiler import Artifact
 from gridchain.errors import ContractRevert
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+TX_GAS_CAP = 16_777_216  # EIP-7825 (Osaka): the most gas one transaction may use
 checksum = lru_cache(maxsize=4096)(to_checksum_address)
 """An address checksummed (EIP-55), remembered: a receipt's logs and a batch of calls name the same few."""
 
@@ -35,7 +36,9 @@ class NotSent(ChainRevert):
 @dataclass(frozen=True)
 class Call:
     """One transaction for `Gateway.transact_many`: `fn(*args)` of the contract at `address` (`artifact`), from
-    `sender`, with `value` wei. `Call.transfer` makes one without call data (to an account)."""
+    `sender`, with `value` wei. `gas`, when given, is its gas limit (a measured table's bound: nothing is
+    estimated, so a call that would revert is sent and, on a node, pays); None: the gateway's own.
+    `Call.transfer` makes one without call data (to an account)."""
 
     artifact: Artifact | None
     address: str
@@ -43,6 +46,7 @@ class Call:
     args: tuple[Any, ...]
     sender: str
     value: int = 0
+    gas: int | None = None
 
     @staticmethod
     def transfer(sender: str, to: str, value: int) -> Call:

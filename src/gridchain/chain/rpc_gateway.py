@@ -15,6 +15,7 @@ from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFou
 
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.gateway import (
+    TX_GAS_CAP,
     Call,
     ChainRevert,
     Event,
@@ -33,7 +34,6 @@ from gridchain.chain.gateway import (
 from gridchain.chain.signing import Signer
 from gridchain.errors import InputError
 
-TX_GAS_CAP = 16_777_216  # EIP-7825 (Osaka): the most gas one transaction may use
 PRIORITY_FEE = 10**9
 GAS_HEADROOM = 30_000
 """Gas added to the estimate (and a fifth of it): with interval mining a transaction estimated in one slot may
@@ -198,12 +198,13 @@ class RpcGateway:
 
     # -- many transactions at once: signed here, sent in JSON-RPC batches, then their receipts ---------------
     def transact_many(self, calls: Sequence[Call]) -> list[Receipt | ChainRevert]:
-        """Sign every call (gas limit from `gas_limit`: a call estimated now, as its function's first, that would
-        revert is reported and not sent; fees read once), send them all in JSON-RPC batches, then ask for their
-        receipts in batches until every one is mined. A call that reverted on chain is reported with the
-        reason an eth_call of it at its block gives; one the node refused as NotSent, and the sender's later
-        ones still run: the nonce is read again and any gap filled with an empty transfer to itself. At most
-        IN_FLIGHT calls are in the node's pool at once: the next ones are sent when their receipts are in."""
+        """Sign every call (gas limit its own `gas`, capped at TX_GAS_CAP, else from `gas_limit`: a call estimated
+        now, as its function's first, that would revert is reported and not sent; fees read once), send them all in
+        JSON-RPC batches, then ask for their receipts in batches until every one is mined. A call that reverted on
+        chain is reported with the reason an eth_call of it at its block gives; one the node refused as NotSent,
+        and the sender's later ones still run: the nonce is read again and any gap filled with an empty transfer
+        to itself. At most IN_FLIGHT calls are in the node's pool at once: the next ones are sent when their
+        receipts are in."""
         out: list[Receipt | ChainRevert] = []
         for start in range(0, len(calls), IN_FLIGHT):
             out += self._transact_chunk(calls[start : start + IN_FLIGHT])
@@ -219,7 +220,7 @@ class RpcGateway:
             for i, c in enumerate(calls):
                 signer, to, data = self._signer(c.sender), checksum(c.address), c.data()
                 try:
-                    gas = self.gas_limit(signer.address, to, data, c.value)
+                    gas = self.gas_limit(signer.address, to, data, c.value) if c.gas is None else min(TX_GAS_CAP, c.gas)
                 except ChainRevert as e:
                     out[i] = e
                     continue

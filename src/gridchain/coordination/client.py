@@ -8,14 +8,25 @@ from dataclasses import dataclass
 from gridchain.chain.client import ContractClient
 from gridchain.chain.compiler import Artifact
 from gridchain.chain.events import DEFAULT_MAX_RANGE, EventLog
-from gridchain.chain.gateway import Call, ChainRevert, Event, Gateway, Receipt
+from gridchain.chain.gateway import TX_GAS_CAP, Call, ChainRevert, Event, Gateway, Receipt
 from gridchain.coordination.anonymous.client import AnonymousRequest, words
+from gridchain.coordination.model.close_gas import close_gas
 from gridchain.coordination.model.coordinator import PagedClose, unpack
 from gridchain.crypto.blind import epoch_of
 
 CONTRACT = "charging_coordinator"
 HISTORY = ("RequestSubmitted", "RequestBatchSubmitted", "CapacityPosted", "SlotClosed", "RequestExpired")
 """The events every reader of the coordinator's history needs: read together, once, by one `EventLog`."""
+
+
+class CloseFailed(ChainRevert):
+    """A call of a close did not run (reverted, on chain or before, or the node refused it): `fn` and its place
+    `index` in the close's calls, and, in `reason`, which call it was and its own reason. The slot is not closed
+    by this close; a new begin_close of the same account starts its paged close over."""
+
+    def __init__(self, fn: str, index: int, calls: int, error: ChainRevert) -> None:
+        super().__init__(f"{fn} (call {index + 1} of {calls}) failed: {error.reason}")
+        self.fn, self.index, self.error = fn, index, error
 
 
 @dataclass(frozen=True)
@@ -138,16 +149,38 @@ class CoordinatorClient(ContractClient):
         return _submissions_in(receipt.events, receipt.tx_hash), receipt
 
     def close_slot(self, sender: str, slot: int, requests: Sequence[int], positions: Sequence[int]) -> Receipt:
-        return self._tx("close_slot", [slot, list(requests), list(positions)], sender)
+        """The close in one call, with the gas limit of the measured table (`close_gas`): run first as a call, so
+        that a close that would revert (a slot already closed, a capacity posted since) raises ChainRevert here
+        and costs nothing."""
+        args = (slot, list(requests), list(positions))
+        self.gateway.call(self.artifact, self.address, "close_slot", args)
+        gas = min(TX_GAS_CAP, close_gas("close_slot", len(requests)))
+        return self._sent([Call(self.artifact, self.address, "close_slot", args, sender, 0, gas)])[0]
 
     def close_in_pages(self, sender: str, slot: int, paged: PagedClose) -> list[Receipt]:
-        """begin_close, every sorted page, every pending page, finish_close; the last receipt closes. The
-        paged close is `sender`'s own: other keepers' cannot get in its way (one may close the slot first)."""
-        receipts = [self._tx("begin_close", [slot, paged.n, paged.sorted_hash], sender)]
-        receipts += [self._tx("close_sorted_page", [page], sender) for page in paged.sorted_pages]
-        receipts += [self._tx("close_pending_page", [page], sender) for page in paged.pending_pages]
-        receipts.append(self._tx("finish_close", [], sender))
-        return receipts
+        """begin_close, every sorted page, every pending page, finish_close, sent at once (Gateway.transact_many:
+        in nonce order, pipelined on a node) with the measured table's gas limits (`close_gas`), since estimating a
+        page would need the begin_close before it mined; the last receipt closes. CloseFailed if any call did not
+        run (a slot that does not close). The paged close is `sender`'s own: other keepers' cannot get in its way
+        (one may close the slot first)."""
+        pages = [("close_sorted_page", p) for p in paged.sorted_pages] + [
+            ("close_pending_page", p) for p in paged.pending_pages
+        ]
+        calls = [self._close_call("begin_close", (slot, paged.n, paged.sorted_hash), 0, sender)]
+        calls += [self._close_call(fn, (page,), len(page), sender) for fn, page in pages]
+        calls.append(self._close_call("finish_close", (), 0, sender))
+        return self._sent(calls)
+
+    def _close_call(self, fn: str, args: tuple, requests: int, sender: str) -> Call:
+        return Call(self.artifact, self.address, fn, args, sender, 0, min(TX_GAS_CAP, close_gas(fn, requests)))
+
+    def _sent(self, calls: Sequence[Call]) -> list[Receipt]:
+        """The receipts of calls sent at once; CloseFailed naming the first that did not run."""
+        results = self.gateway.transact_many(calls)
+        for i, (call, result) in enumerate(zip(calls, results)):
+            if isinstance(result, ChainRevert):
+                raise CloseFailed(call.fn, i, len(calls), result)
+        return results  # type: ignore[return-value]  # none is a ChainRevert
 
     # -- reads ------------------------------------------------------------------------------------------
     def slot_clock(self) -> tuple[int, int]:

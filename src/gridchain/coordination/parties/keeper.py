@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gridchain.chain.events import ChainReorganized
-from gridchain.chain.gateway import ChainRevert, Receipt
+from gridchain.chain.gateway import ChainRevert, NotSent, Receipt
 from gridchain.coordination.client import CoordinatorClient
 from gridchain.coordination.model.coordinator import (
     MAX_REQUESTS,
@@ -129,9 +129,12 @@ class Keeper:
             except ChainRevert as e:
                 if self.client.next_slot_to_close > slot:
                     return None  # someone else closed it (before or between our pages): fine, nothing to redo
-                if not any(r in e.reason for r in RETRY_REASONS) or attempt == self.retries:
+                refused = isinstance(e, NotSent) or isinstance(getattr(e, "error", None), NotSent)
+                if not (refused or any(r in e.reason for r in RETRY_REASONS)) or attempt == self.retries:
                     raise  # deterministic: an ended slot's pending set cannot change, so a retry would fail too
-                continue  # begin again at once, with the capacity now posted
+                if not refused:
+                    continue  # begin again at once, with the capacity now posted
+                # the node refused a call (its pool full, a fee too low): after a pause, begin again
             except ChainReorganized:  # what was read is gone: forget it and read the chain again
                 if attempt == self.retries:
                     raise
