@@ -76,6 +76,8 @@ bench: setup
 	$(VENV)/bin/gridchain gas-report --hardfork prague --out results
 	$(PY) benchmarks/bench_grid.py --out results/bench_grid.json
 	$(PY) benchmarks/bench_index.py --out results/bench_index.json
+	$(PY) benchmarks/bench_rpc.py --out results/bench_rpc.json
+	$(PY) benchmarks/bench_close.py --out results/bench_close.json
 
 # 10,000 ESUs through issuance and the relayer in one slot, on SQLite, then on PostgreSQL (about 25 minutes each)
 load: setup
