@@ -23,10 +23,13 @@ INITIAL_W = 50_000
 
 class Pilot:
     """A coordinator whose slot 0 starts at the chain's next slot boundary, an issuer on the chain's clock, and
-    a duty over both; `log` collects what the duty logs."""
+    a duty over both; `log` collects what the duty logs. The chain's clock is first moved to the next UTC noon,
+    so that a test's few slots never cross midnight into another epoch, whatever the time the suite runs at."""
 
     def __init__(self, capacity=ConstantCapacity(INITIAL_W), post_ahead_slots: int = 2, lookahead: int = 1):
         self.gateway = BoaGateway(accounts=2)
+        now = self.gateway.now()
+        self.gateway.advance_time((now // EPOCH_SECONDS + 1) * EPOCH_SECONDS + EPOCH_SECONDS // 2 - now)
         self.owner = self.gateway.accounts[0]
         self.start = (self.gateway.now() // SLOT + 1) * SLOT
         self.client, _ = CoordinatorClient.deploy(self.gateway, self.owner, self.start, SLOT, 500, INITIAL_W)
