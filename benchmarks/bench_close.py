@@ -3,8 +3,8 @@ writes JSON.
 
 Starts its own anvil (stopped at the end), deploys the coordinator, submits `--requests` requests from one
 member into slot 0 (pipelined; not timed) and lets the slot end. Then, `--runs` times, from the same chain state
-(evm_snapshot / evm_revert) each way in turn, the keeper's close in pages of 1,024 (begin_close, the sorted
-pages, the pending pages, finish_close) is timed from its first send to its last receipt (computing the paged
+(evm_snapshot / evm_revert) each way in turn, the keeper's close in pages of 1,024 (begin_close, the pages
+paired in `close_pages` calls, finish_close) is timed from its first send to its last receipt (computing the paged
 calldata, the same both ways, is timed once apart: `calldata_s`):
 - per transaction (before issue 22's item 4): `Gateway.transact` one call after the other, an eth_estimateGas,
   a send and a receipt each;
@@ -40,21 +40,16 @@ SUBMIT_CHUNK = 1000
 
 
 def serial(client: CoordinatorClient, sender: str, slot: int, paged: PagedClose) -> list[Receipt]:
-    """The close in pages as the keeper sent it before: one transaction after the other, each estimated."""
+    """The close in pages as the keeper sent it before item 4: one transaction after the other, each estimated
+    (the same calls as the pipelined way, pages paired in `close_pages` calls)."""
     receipts = [client._tx("begin_close", [slot, paged.n, paged.sorted_hash], sender)]
-    receipts += [client._tx("close_sorted_page", [page], sender) for page in paged.sorted_pages]
-    receipts += [client._tx("close_pending_page", [page], sender) for page in paged.pending_pages]
+    receipts += [client._tx("close_pages", [s, p], sender) for s, p in paged.paired()]
     receipts.append(client._tx("finish_close", [], sender))
     return receipts
 
 
 def calls_of(paged: PagedClose) -> list[tuple[str, int]]:
-    return (
-        [("begin_close", 0)]
-        + [("close_sorted_page", len(p)) for p in paged.sorted_pages]
-        + [("close_pending_page", len(p)) for p in paged.pending_pages]
-        + [("finish_close", 0)]
-    )
+    return [("begin_close", 0)] + [("close_pages", len(s) + len(p)) for s, p in paged.paired()] + [("finish_close", 0)]
 
 
 def main() -> None:

@@ -103,6 +103,7 @@ exports: (
     paged_close.begin_close,
     paged_close.close_sorted_page,
     paged_close.close_pending_page,
+    paged_close.close_pages,
     paged_close.finish_close,
     paged_close.paging,
 )

@@ -10,8 +10,9 @@
         slot with TCC - 1 and its remaining demand, or expire it if its TCC was 1. Stateless: the caller
         keeps the Walk (in memory for a close in one call, in storage between the pages of a paged close).
         A request is one word (`request_chain.vy`): demand_w (bits 0-63) | soc_pm (64-79) | tcc (80-111) |
-        arrival (112-175). The walk trusts its input to be well-formed requests (the caller checks them, or has verified them
-        against the hash chains), and an expiry is logged only when the caller says the walk is part of a
+        arrival (112-175). The walk trusts its input to be well-formed requests (verified against the hash chains, or, in a
+        paged close, values below 2**176 whose walk counts only if the multiset check later proves them the
+        slot's requests: on others its unchecked arithmetic wraps, and may refuse their order), and an expiry is logged only when the caller says the walk is part of a
         close already verified (`log_expiries`): the pages of a paged close walk before anything is verified
         and may never finish, so they log nothing.
 

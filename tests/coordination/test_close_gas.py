@@ -45,12 +45,7 @@ def check_under_table(calls, receipts) -> None:
 
 
 def paged_calls(paged) -> list[tuple[str, int]]:
-    return (
-        [("begin_close", 0)]
-        + [("close_sorted_page", len(p)) for p in paged.sorted_pages]
-        + [("close_pending_page", len(p)) for p in paged.pending_pages]
-        + [("finish_close", 0)]
-    )
+    return [("begin_close", 0)] + [("close_pages", len(s) + len(p)) for s, p in paged.paired()] + [("finish_close", 0)]
 
 
 @pytest.mark.parametrize("case", [GRANTED, DENIED, EXPIRE], ids=["granted", "denied", "expire"])
@@ -67,6 +62,29 @@ def test_worst_case_pages_of_the_largest_size_stay_under_the_table(case):
         assert client.next_slot_to_close == slot + 1
     if case == DENIED:
         assert len(paged.sorted_pages[0]) == MAX_REQUESTS and paged.n == 2 * (MAX_REQUESTS + 1)
+
+
+@pytest.mark.parametrize("case", [GRANTED, DENIED, EXPIRE], ids=["granted", "denied", "expire"])
+def test_a_page_alone_in_close_pages_stays_under_the_table(case):
+    """`close_pages` with one list empty (the table's bound counts both lists' requests together): every sorted
+    page of 1,024 alone, then every pending page alone, then every single-request-per-list call; and the
+    single-list functions under theirs."""
+    gateway = BoaGateway(accounts=2)
+    client, owner = slot_of(gateway, MAX_REQUESTS + 1, *case)
+    paged = paged_calldata(pending(client, 0), 500)
+    alone = [("close_pages", (p, [])) for p in paged.sorted_pages] + [
+        ("close_pages", ([], p)) for p in paged.pending_pages
+    ]
+    calls = [("begin_close", (0, paged.n, paged.sorted_hash))] + alone + [("finish_close", ())]
+    sized = [(fn, sum(len(a) for a in args) if fn == "close_pages" else 0) for fn, args in calls]
+    receipts = client._sent(
+        [
+            Call(client.artifact, client.address, fn, args, owner, 0, close_gas(fn, n))
+            for (fn, args), (_, n) in zip(calls, sized)
+        ]
+    )
+    check_under_table(sized, receipts)
+    assert receipts[-1].named("SlotClosed")
 
 
 @pytest.mark.parametrize("case", [GRANTED, DENIED, EXPIRE], ids=["granted", "denied", "expire"])
@@ -114,12 +132,12 @@ def starve(gateway, fn: str, nth: int = 0):
 
 def fail_mid_batch_then_close(gateway) -> None:
     client, owner = slot_of(gateway, 12, *DENIED)
-    paged = paged_calldata(pending(client, 0), 500, 4)  # begin, 3 sorted, 3 pending, finish
-    starve(gateway, "close_pending_page", 1)
+    paged = paged_calldata(pending(client, 0), 500, 4)  # begin, 3 close_pages, finish
+    starve(gateway, "close_pages", 1)
     with pytest.raises(CloseFailed) as failed:
         client.close_in_pages(owner, 0, paged)
-    assert failed.value.fn == "close_pending_page" and failed.value.index == 5
-    assert failed.value.reason.startswith("close_pending_page (call 6 of 8) failed: ")
+    assert failed.value.fn == "close_pages" and failed.value.index == 2
+    assert failed.value.reason.startswith("close_pages (call 3 of 5) failed: ")
     assert client.next_slot_to_close == 0  # nothing believed done that is not
     receipts = client.close_in_pages(owner, 0, paged)  # a new begin_close starts the paged close over
     assert receipts[-1].named("SlotClosed") and client.next_slot_to_close == 1
@@ -155,5 +173,5 @@ def test_the_keeper_begins_again_after_a_call_the_node_refused():
     gateway.transact_many = transact_many
     sleeps: list[float] = []
     receipt = Keeper(client, keeper_account, page=4, sleep=sleeps.append).close_next()
-    assert refused == ["close_sorted_page"] and len(sleeps) == 1
+    assert refused == ["close_pages"] and len(sleeps) == 1
     assert receipt is not None and receipt.named("SlotClosed") and client.next_slot_to_close == 1

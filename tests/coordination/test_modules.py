@@ -6,6 +6,8 @@ from pathlib import Path
 import boa
 import pytest
 from eth_account import Account
+from hypothesis import event, example, given, settings
+from hypothesis import strategies as st
 from eth_utils import keccak
 
 from gridchain.coordination.anonymous.client import sign_request, words
@@ -21,6 +23,8 @@ from gridchain.coordination.model.coordinator import (
     paged_calldata,
     rule_order,
     submit_chain,
+    walk_key,
+    walk_order_ok,
 )
 from gridchain.crypto import blind
 from tests.support.deployers import load
@@ -117,6 +121,49 @@ def test_greedy_walk_refuses_an_unsorted_list():
         m.close(0, ordered[1:2] + ordered[:1] + ordered[2:], 100, BETA1_PM)
     with boa.reverts("coordinator: order not sorted"):
         m.close(0, ordered[:2] + ordered[1:], 100, BETA1_PM)  # a request twice
+
+
+def hostile_word():
+    """Values below 2**176 whose fields a pending request never has as well as those it has: a paged close's
+    sorted page walks them (the multiset check refuses them later)."""
+    field = lambda bits, edges: st.one_of(st.sampled_from(edges), st.integers(0, 2**bits - 1))  # noqa: E731
+    return st.builds(
+        lambda d, s, t, a: d | (s << 64) | (t << 80) | (a << 112),
+        field(64, [0, 1, 2, 2**64 - 1]),
+        field(16, [0, 999, 1000, 2**16 - 1]),
+        field(32, [0, 1, 2, 3, 2**32 - 1]),
+        field(64, [0, 1, 2**64 - 1]),
+    )
+
+
+# a wrapped U: only its low 80 bits survive in the walk's `prev` word, and two equal ones then compare unequal
+@example(words=[pack(5, 2000, 5, 1), pack(5, 2000, 5, 2)], beta1=500, by=False)
+@example(words=[pack(7, 2**16 - 1, 1, 9), pack(7, 2**16 - 1, 1, 8)], beta1=1, by=False)
+@settings(max_examples=150, deadline=None)
+@given(
+    words=st.lists(hostile_word(), min_size=1, max_size=6), beta1=st.sampled_from([0, 1, 500, 1000]), by=st.booleans()
+)
+def test_the_walk_refuses_an_order_exactly_when_the_twin_does(walk_mock, words, beta1, by):
+    """The twin's port of the walk's order check (`walk_order_ok`, unsafe arithmetic modulo 2**256) against the
+    contract's walk on any values below 2**176; half the lists are put in the order the port's U suggests, so
+    both outcomes occur."""
+    if by:
+        words = sorted(words, key=lambda w: (-walk_key(w, beta1)[0] / max(w & (2**64 - 1), 1), w >> 112))
+    prev, accepted = 0, True
+    for w in words:
+        accepted = accepted and walk_order_ok(prev, w, beta1)
+        prev = walk_key(w, beta1)[1]
+    event(f"accepted: {accepted}")
+    if accepted:
+        walk_mock.walk(0, words, walk_mock.start(10**6), beta1)
+    else:
+        with boa.reverts("coordinator: order not sorted"):
+            walk_mock.walk(0, words, walk_mock.start(10**6), beta1)
+
+
+@pytest.fixture(scope="module")
+def walk_mock():
+    return mock("greedy_walk")
 
 
 # -- slots: the clock, the capacity rule, the end of a close -----------------------------------------------

@@ -10,6 +10,8 @@ from gridchain.coordination.model.coordinator import (
     chain,
     pack,
     paged_calldata,
+    walk_key,
+    walk_order_ok,
 )
 from tests.support.community import refused
 
@@ -217,24 +219,79 @@ def well_formed(demand_w=10, soc_pm=0, tcc=1, arrival=1):
             "coordinator: listed request out of range",
         ),  # x + FIELD: the alias that passed the product check
         (well_formed(demand_w=1), None),
-        (well_formed(demand_w=0), "coordinator: demand is 0"),
         (well_formed(demand_w=2**64 - 1, soc_pm=999), None),
-        (well_formed(soc_pm=1000), "coordinator: soc_pm above 999"),
-        (well_formed(soc_pm=2**16 - 1), "coordinator: soc_pm above 999"),
         (well_formed(tcc=1), None),
         (well_formed(tcc=2**32 - 1), None),
-        (well_formed(tcc=0), "coordinator: tcc is 0"),
+        # not requests, but below 2**176: walked in the walk's unchecked arithmetic, refused by finish_close
+        (well_formed(demand_w=0), None),
+        (well_formed(soc_pm=1000), None),
+        (well_formed(soc_pm=2**16 - 1), None),
+        (well_formed(tcc=0), None),
+        (0, None),
     ],
 )
-def test_a_sorted_page_takes_only_well_formed_requests(community, word, reason):
-    """Boundary table: every value a sorted page lists must be a packed request with fields in range, before it
-    touches the walk or the product (the contract and the twin alike)."""
+def test_a_sorted_page_takes_only_values_below_2_176(community, word, reason):
+    """Boundary table: every value a sorted page lists must lie below 2**176 (below FIELD) before it touches the
+    walk or the product (the contract and the twin alike); its fields are the multiset check's to judge."""
     begun(community)
     if reason is None:
         community.close_sorted_page([word])
         return
     with refused(reason):
         community.close_sorted_page([word])
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"demand_w": 0}, {"soc_pm": 1000}, {"soc_pm": 2**16 - 1}, {"tcc": 0}],
+    ids=["demand-0", "soc-1000", "soc-max", "tcc-0"],
+)
+@pytest.mark.parametrize("paired", [False, True], ids=["one-list-a-call", "paired"])
+def test_a_listed_value_that_is_no_request_is_refused_by_finish(community, fields, paired):
+    """A keeper that lists, sorted and committed, a value that is not a request (one pending request's fields
+    changed out of range) walks it without a revert, and finish_close refuses the close: the sorted list is not
+    a permutation of the pending set. Nothing is closed; the honest close then goes through."""
+    pending = ten_requests(community)
+    victim = pending[3]
+    demand_w, soc_pm, tcc = victim & (2**64 - 1), (victim >> 64) & (2**16 - 1), (victim >> 80) & (2**32 - 1)
+    changed = {"demand_w": demand_w, "soc_pm": soc_pm, "tcc": tcc} | fields
+    forged_word = pack(changed["demand_w"], changed["soc_pm"], changed["tcc"], victim >> 112)
+    forged = [forged_word if w == victim else w for w in pending]
+    order = [forged[i] for i in walk_sorted(forged)]
+    community.begin_close(0, len(order), chain(order))
+    if paired:
+        community.close_pages(order, pending)
+    else:
+        community.close_sorted_page(order)
+        community.close_pending_page(pending)
+    with refused("coordinator: not a permutation of the pending set"):
+        community.finish_close()
+    assert community.c.next_slot_to_close() == 0
+    community.close(0, 4, paired=True)
+
+
+def walk_sorted(words):
+    """Indices of `words` in an order the walk accepts, by its own arithmetic (`walk_order_ok`): insertion by
+    the walk's comparison (a hostile value's U wraps; the order found may not be the rule's)."""
+    order: list[int] = []
+    for i in range(len(words)):
+        for at in range(len(order) + 1):
+            candidate = order[:at] + [i] + order[at:]
+            if walk_accepts([words[k] for k in candidate]):
+                order = candidate
+                break
+        else:
+            raise AssertionError("no order the walk accepts")
+    return order
+
+
+def walk_accepts(words) -> bool:
+    prev = 0
+    for w in words:
+        if not walk_order_ok(prev, w, 500):
+            return False
+        prev = walk_key(w, 500)[1]
+    return True
 
 
 def test_a_pending_page_takes_only_values_below_2_176(community):

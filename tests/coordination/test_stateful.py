@@ -207,16 +207,17 @@ class CoordinatorMachine(RuleBasedStateMachine):
         self.community.to_end_of(self.community.model.next_slot_to_close)
         self.close(0)
 
-    @rule(page=st.integers(1, 4), keeper=st.integers(0, 2))
-    def end_and_close_in_pages(self, page, keeper):
-        """A keeper's step for a large slot: wait for its end, then close it in pages of `page`, all its own
-        calls in a row: whatever other keepers' paged closes are under way, nothing is in its way."""
+    @rule(page=st.integers(1, 4), keeper=st.integers(0, 2), paired=st.booleans())
+    def end_and_close_in_pages(self, page, keeper, paired=False):
+        """A keeper's step for a large slot: wait for its end, then close it in pages of `page` (one list after
+        the other, or `paired` in close_pages calls), all its own calls in a row: whatever other keepers' paged
+        closes are under way, nothing is in its way."""
         c, m = self.community, self.community.model
         c.to_end_of(m.next_slot_to_close)
         slot = m.next_slot_to_close
         if not m.pending(slot):
             return  # an empty slot closes in one call
-        result = c.close(slot, page, keeper=self.keepers[keeper])  # asserts events and carry chain equal the model's
+        result = c.close(slot, page, keeper=self.keepers[keeper], paired=paired)  # events, carry chain: the model's
         event("done: paged close")
         self.granted.append((result.schedule.granted_w, result.schedule.capacity_w))
 
@@ -290,7 +291,10 @@ class CoordinatorMachine(RuleBasedStateMachine):
             words = [x for page in (paged.pending_pages if pending else paged.sorted_pages) for x in page]
             done = len(p.pending if pending else p.sorted)
             chunk = words[done : done + size] or words[-1:]  # past the end: one too many
-        if pending:
+        if data.draw(st.booleans(), label="in close_pages"):  # the same page, the other list empty
+            both = ([], chunk) if pending else (chunk, [])
+            self.community.attempt(lambda: c.close_pages(*both, sender), "paged_page (close_pages)")
+        elif pending:
             self.community.attempt(lambda: c.close_pending_page(chunk, sender), "paged_page (pending)")
         else:
             self.community.attempt(lambda: c.close_sorted_page(chunk, sender), "paged_page (sorted)")

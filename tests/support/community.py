@@ -168,6 +168,16 @@ class Community(Mirrored):
         )
         assert self.events["RequestExpired"] == []
 
+    def close_pages(self, sorted_words: list[int], pending_words: list[int], keeper=None) -> None:
+        """A sorted page and a pending page in one call (either may be empty); no expiry is logged."""
+        keeper = self.owner if keeper is None else keeper
+        self.mirror(
+            keeper,
+            lambda: self.model.close_pages(str(keeper), sorted_words, pending_words),
+            lambda: self.c.close_pages(sorted_words, pending_words),
+        )
+        assert self.events["RequestExpired"] == []
+
     def close_pending_page(self, words: list[int], keeper=None) -> None:
         keeper = self.owner if keeper is None else keeper
         self.mirror(
@@ -190,14 +200,20 @@ class Community(Mirrored):
         assert self.c.carry_count() == len(result.carried)
         return result
 
-    def close(self, slot: int, page: int | None = None, keeper=None) -> CloseResult:
+    def close(self, slot: int, page: int | None = None, keeper=None, paired: bool = False) -> CloseResult:
         """The honest keeper: close `slot` with the calldata it computes from the model, in one call or in pages
-        of `page` requests, from `keeper` (the owner by default); events and carry chain are the model's."""
+        of `page` requests, from `keeper` (the owner by default); events and carry chain are the model's. Pages
+        go one list after the other, or `paired` (a sorted and a pending page to a `close_pages` call, as the
+        keeper's client sends them)."""
         pending = self.model.pending(slot)
         if page is None or not pending:
             return self.close_slot(slot, *close_calldata(pending, self.model.beta1_pm), keeper=keeper)
         paged = paged_calldata(pending, self.model.beta1_pm, page)
         self.begin_close(slot, paged.n, paged.sorted_hash, keeper)
+        if paired:
+            for sorted_page, pending_page in paged.paired():
+                self.close_pages(sorted_page, pending_page, keeper)
+            return self.finish_close(keeper)
         for chunk in paged.sorted_pages:
             self.close_sorted_page(chunk, keeper)
         for chunk in paged.pending_pages:

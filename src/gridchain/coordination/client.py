@@ -158,16 +158,13 @@ class CoordinatorClient(ContractClient):
         return self._sent([Call(self.artifact, self.address, "close_slot", args, sender, 0, gas)])[0]
 
     def close_in_pages(self, sender: str, slot: int, paged: PagedClose) -> list[Receipt]:
-        """begin_close, every sorted page, every pending page, finish_close, sent at once (Gateway.transact_many:
-        in nonce order, pipelined on a node) with the measured table's gas limits (`close_gas`), since estimating a
-        page would need the begin_close before it mined; the last receipt closes. CloseFailed if any call did not
-        run (a slot that does not close). The paged close is `sender`'s own: other keepers' cannot get in its way
-        (one may close the slot first)."""
-        pages = [("close_sorted_page", p) for p in paged.sorted_pages] + [
-            ("close_pending_page", p) for p in paged.pending_pages
-        ]
+        """begin_close, the pages two to a call (`close_pages`: sorted page i beside pending page i), finish_close,
+        sent at once (Gateway.transact_many: in nonce order, pipelined on a node) with the measured table's gas
+        limits (`close_gas`), since estimating a page would need the begin_close before it mined; the last receipt
+        closes. CloseFailed if any call did not run (a slot that does not close). The paged close is `sender`'s
+        own: other keepers' cannot get in its way (one may close the slot first)."""
         calls = [self._close_call("begin_close", (slot, paged.n, paged.sorted_hash), 0, sender)]
-        calls += [self._close_call(fn, (page,), len(page), sender) for fn, page in pages]
+        calls += [self._close_call("close_pages", (s, p), len(s) + len(p), sender) for s, p in paged.paired()]
         calls.append(self._close_call("finish_close", (), 0, sender))
         return self._sent(calls)
 

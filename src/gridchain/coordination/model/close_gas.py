@@ -27,6 +27,7 @@ CLOSE_GAS: dict[str, tuple[int, int]] = {  # function -> (base, per request) [ga
     "begin_close": (350_000, 0),
     "close_sorted_page": (250_000, 1_500),
     "close_pending_page": (100_000, 700),
+    "close_pages": (300_000, 1_400),  # per request of both pages together
     "finish_close": (150_000, 0),
     "close_slot": (120_000, 3_600),
 }

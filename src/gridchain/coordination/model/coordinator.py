@@ -24,6 +24,7 @@ from eth_utils import keccak
 from gridchain.coordination.model.policies import POLICIES
 from gridchain.coordination.model.priority import precedes, priority, priority_order
 from gridchain.coordination.model.request import (
+    PM,
     POWER_MAX_W,
     SOC_PM_MAX,
     TCC_MAX,
@@ -95,12 +96,44 @@ def submit_chain(words: Iterable[int]) -> bytes:
 
 
 def check_listed(word: int) -> None:
-    """What a paged close demands of every value it is given in a sorted page: a well-formed packed request
-    (the contract's `close_sorted_page`, its reasons in its order): below 2**176, then the submission's field
-    checks (of which only "demand is 0", "soc_pm above 999" and "tcc is 0" can fail on packed fields)."""
+    """What a paged close demands of every value a sorted page lists before it walks them (the contract's
+    `close_sorted_page`): below 2**176 < FIELD, so that equal products mean equal multisets. Nothing else: a
+    value that is not a pending request (a zero demand, a soc_pm above 999, a TCC of 0) is walked in the
+    contract's unchecked arithmetic (`walk_order_ok`) and refused by `finish_close`'s multiset check."""
     if word >> REQUEST_BITS:
         raise CoordinatorError("coordinator: listed request out of range")
-    check_fields(word & MASK64, (word >> 64) & MASK16, (word >> 80) & MASK32)
+
+
+U256 = 2**256
+
+
+def walk_key(word: int, beta1_pm: int) -> tuple[int, int]:
+    """U of `word` (below 2**176) as the walk computes it (`greedy_walk.walk`: unsafe arithmetic modulo
+    2**256; the reference's `priority` for a well-formed request), and the walk's `prev` word for it: the
+    word with U in the bits above 176 (so only U's low 80 bits stay)."""
+    u = beta1_pm * ((PM - ((word >> 64) & MASK16)) % U256) % U256
+    tcc = (word >> 80) & MASK32
+    if tcc == 1:
+        u = (u + (PM - beta1_pm) * PM) % U256
+    elif tcc == 2:
+        u = (u + (PM - beta1_pm) * (PM // 2)) % U256
+    return u, (word | (u << 176)) % U256
+
+
+def walk_order_ok(prev: int, word: int, beta1_pm: int) -> bool:
+    """The walk's check that `word` comes strictly after `prev` (a `walk_key` word, 0 at the start), in the
+    contract's arithmetic: on well-formed requests it is `precedes`; on any other value below 2**176 it
+    decides as the contract does, so that the twin refuses a sorted page exactly when the contract does."""
+    u, _ = walk_key(word, beta1_pm)
+    lhs = (prev >> 176) * (word & MASK64) % U256
+    rhs = u * (prev & MASK64) % U256
+    if lhs > rhs:
+        return True
+    if lhs != rhs:
+        return False
+    if prev >> 176 == u:
+        return (prev >> 112) & MASK64 < word >> 112
+    return prev >> 176 > u or prev == 0
 
 
 def position(positions: Sequence[int], k: int) -> int:
@@ -212,12 +245,17 @@ def close_calldata(requests: Sequence[int], beta1_pm: int) -> tuple[list[int], l
 @dataclass(frozen=True)
 class PagedClose:
     """The calls of a close in pages: begin_close(slot, n, sorted_hash), the sorted pages, the pending
-    pages (canonical order), then finish_close()."""
+    pages (canonical order), then finish_close(); a keeper sends the pages `paired`."""
 
     n: int
     sorted_hash: bytes
     sorted_pages: list[list[int]]
     pending_pages: list[list[int]]
+
+    def paired(self) -> list[tuple[list[int], list[int]]]:
+        """The pages two to a `close_pages` call: sorted page i beside pending page i (the lists have as
+        many pages: both cut the same n requests into pages of the same size)."""
+        return list(zip(self.sorted_pages, self.pending_pages, strict=True))
 
 
 def paged_calldata(requests: Sequence[int], beta1_pm: int, page: int = MAX_REQUESTS) -> PagedClose:
@@ -543,8 +581,26 @@ class CoordinatorModel:
             raise CoordinatorError("coordinator: more requests than committed")
         for w in words:
             check_listed(w)
-        self._check_order(p.sorted, words)
+        prev = walk_key(p.sorted[-1], self.beta1_pm)[1] if p.sorted else 0
+        for w in words:
+            if not walk_order_ok(prev, w, self.beta1_pm):
+                raise CoordinatorError("coordinator: order not sorted")
+            prev = walk_key(w, self.beta1_pm)[1]
         p.sorted = p.sorted + list(words)
+
+    def close_pages(self, sender: str, sorted_words: Sequence[int], pending_words: Sequence[int]) -> None:
+        """The contract's `close_pages`: a sorted page, then a pending page, in one call (either may be
+        empty); all or nothing, as a transaction."""
+        p = self._paging(sender)
+        before = (p.sorted, p.pending)
+        try:
+            if sorted_words:
+                self.close_sorted_page(sender, sorted_words)
+            if pending_words:
+                self.close_pending_page(sender, pending_words)
+        except CoordinatorError:
+            p.sorted, p.pending = before
+            raise
 
     def close_pending_page(self, sender: str, words: Sequence[int]) -> None:
         """The next part of the pending set in canonical order; reaching the end of the carried part checks
