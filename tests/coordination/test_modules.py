@@ -6,9 +6,9 @@ from pathlib import Path
 import boa
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
-from eth_utils import keccak
 
 from gridchain.coordination.anonymous.client import sign_request, words
 from gridchain.coordination.model.coordinator import (
