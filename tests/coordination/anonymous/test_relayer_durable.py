@@ -120,6 +120,9 @@ def test_killed_between_persisting_and_broadcasting_resumes_and_lands_once(stree
     assert not street.gateway.known(sent.tx_hash)  # never broadcast
     restarted = street.relayer()  # restores the tickets (sending) and broadcasts the stored transaction
     assert {restarted.tickets[i].status for i in ids} == {"sending"}
+    # automine mines the rebroadcast just after the node answers: wait for that (a flush that looks while it is
+    # still pending leaves it for the next one: 1 failure in a loaded -n 2 run)
+    wait_until(lambda: street.gateway.receipt(street.client.artifact, sent.tx_hash) is not None, 30, "the receipt")
     assert {t.id for t in restarted.flush()} == set(ids)  # its receipt
     street.landed_once(restarted, ids)
     assert {restarted.tickets[i].tx_hash for i in ids} == {sent.tx_hash}
