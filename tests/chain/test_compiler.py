@@ -21,8 +21,21 @@ def test_the_environment_forces_a_pipeline_and_refuses_any_other(monkeypatch):
     monkeypatch.setenv("GRIDCHAIN_CODEGEN", "venom")
     assert compiler.compiler_settings("other").experimental_codegen is True
     monkeypatch.setenv("GRIDCHAIN_CODEGEN", "fast")
-    with pytest.raises(ValueError, match="GRIDCHAIN_CODEGEN must be legacy or venom, not 'fast'"):
+    with pytest.raises(ValueError, match="GRIDCHAIN_CODEGEN must be legacy, venom or venom:name,..., not 'fast'"):
         compiler.compiler_settings("listed")
+
+
+def test_the_environment_forces_venom_on_the_listed_contracts_only(monkeypatch):
+    monkeypatch.setitem(compiler.CODEGEN, "listed", (True, OptimizationLevel.CODESIZE))
+    monkeypatch.setenv("GRIDCHAIN_CODEGEN", "venom:one,two")
+    assert compiler.compiler_settings("one").experimental_codegen is True
+    assert compiler.compiler_settings("two").experimental_codegen is True
+    assert compiler.compiler_settings("listed").experimental_codegen is None  # not named: legacy, whatever CODEGEN
+    assert compiler.compiler_settings("listed").optimize is OptimizationLevel.CODESIZE
+    assert compiler.compiler_settings("on").experimental_codegen is None  # names, not prefixes
+    monkeypatch.setenv("GRIDCHAIN_CODEGEN", "legacy:one")
+    with pytest.raises(ValueError, match="not 'legacy:one'"):
+        compiler.compiler_settings("one")
 
 
 TINY = """# pragma version ~=0.4.3
