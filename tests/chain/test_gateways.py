@@ -191,6 +191,28 @@ def test_a_transaction_the_node_lost_leaves_no_nonce_gap(anvil):
     assert int(rpc(anvil.url, "eth_getTransactionCount", [sender, "latest"]), 16) == before + 1
 
 
+@pytest.mark.integration
+def test_a_transaction_stalled_on_an_automining_anvil_is_mined_by_asking_for_a_block(anvil, monkeypatch):
+    """anvil 1.7.1 under load was seen mining empty blocks while a ready transaction waited in its pool (a gas report
+    stopped after 120 s): a single transaction's wait nudges a stalled automine with evm_mine, as a batch's does.
+    The stall is made here by switching automine off behind the gateway's back while it believes it on."""
+    from gridchain.chain.rpc_gateway import RpcGateway
+    from tests.support.processes import rpc
+
+    gateway = RpcGateway(anvil.url, anvil.keys[5:6], timeout=5.0)
+    sender = gateway.accounts[0]
+    assert gateway._mines_on_arrival()  # asked of the node each time: automine is on
+    rpc(anvil.url, "evm_setAutomine", [False])
+    try:
+        assert not gateway._mines_on_arrival()  # ... and now off (no stale answer)
+        monkeypatch.setattr(gateway, "_mines_on_arrival", lambda: True)
+        before = gateway.block_number()
+        receipt = gateway.transfer(sender, sender, 1)  # never mined without the nudge: automine is off
+        assert receipt.block == before + 1
+    finally:
+        rpc(anvil.url, "evm_setAutomine", [True])
+
+
 def test_known_tells_a_mined_transaction_from_one_the_chain_never_had(gateway):
     _, _, _, receipt = deploy(gateway)
     assert gateway.known(receipt.tx_hash) and not gateway.known("0x" + "ab" * 32)

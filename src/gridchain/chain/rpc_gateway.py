@@ -47,7 +47,8 @@ IN_FLIGHT = 1_000
 """Calls `transact_many` has in the node's pool at once: anvil 1.7.1 left most of 10,000 of one sender's
 transactions unmined (7,789 after 120 s, the gas report's slot of 10,000 requests), and a receipt round over
 thousands of pending hashes is slow; 1,000 keeps the pipeline full (a block holds ~850 submissions)."""
-POLL_S = 0.002  # between two rounds of receipt requests
+POLL_S = 0.002  # between two rounds of receipt requests, doubled after each round that found none ...
+POLL_MAX_S = 0.1  # ... up to this (a node with 12-second blocks is asked ~10 times a second, not 500)
 STALL_S = 0.25  # receipts that long without one more mined: see RpcGateway._wait
 
 
@@ -119,7 +120,7 @@ class RpcGateway:
         self._timeout = timeout
         self._limits: dict[tuple[bytes, bytes, int], int] = {}  # (code hash, selector, calldata length) -> gas
         self._code_hashes: dict[str, bytes] = {}
-        self._automine: bool | None = None
+        self._anvil: bool | None = None  # whether the node is anvil (asked at the first stall)
         self._fast: dict[str, Signer] = {}  # address -> its key, for transact_many
         self._base_fee: tuple[float, int] | None = None  # (when read, base fee [wei])
 
@@ -183,8 +184,10 @@ class RpcGateway:
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signer.sign_transaction(tx).raw_transaction)
             self._nonces[signer.address] += 1
-            # a development node mines at once; web3's default 0.1 s polling would dominate the run time
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self._timeout, poll_latency=0.005)
+            # as transact_many's: polled every POLL_S (a development node mines at once), and anvil's automine
+            # nudged if it stalls (on a loaded machine it was seen mining empty blocks with this one ready)
+            sent = HexBytes(tx_hash).to_0x_hex()
+            receipt = self._wait([sent])[sent]
         except Exception:
             # the node went away or the receipt never came: a restarted node may have lost the transaction from
             # its pool, and a nonce counted past it would leave a gap that stalls every later one; ask the node
@@ -331,6 +334,7 @@ class RpcGateway:
         """The receipts (decoded from JSON) of sent transactions, asked for in batches until all are mined."""
         found: dict[str, dict] = {}
         missing, deadline, progress = list(hashes), time.monotonic() + self._timeout, time.monotonic()
+        delay = POLL_S
         while missing:
             for h, answer in zip(missing, self._batch([("eth_getTransactionReceipt", [h]) for h in missing])):
                 if "error" in answer:
@@ -338,7 +342,7 @@ class RpcGateway:
                 if answer.get("result"):
                     found[h] = _from_json(answer["result"])
             if len(missing) > len(still := [h for h in missing if h not in found]):
-                progress = time.monotonic()
+                progress, delay = time.monotonic(), POLL_S
             missing = still
             if missing and time.monotonic() > deadline:
                 raise TimeoutError(
@@ -346,24 +350,30 @@ class RpcGateway:
                 )
             if missing and time.monotonic() - progress > STALL_S and self._mines_on_arrival():
                 # anvil's automine mines when a transaction arrives, as many as fit a block: those that did not
-                # fit wait for the next arrival (foundry-rs/foundry#10122); ask it for a block instead
+                # fit wait for the next arrival (foundry-rs/foundry#10122); ask it for a block instead. Under load
+                # anvil 1.7.1 was also seen mining empty blocks for seconds with a ready transaction in its pool
+                # (after a block of the close's pages, asked for as above): a block asked for includes it
                 self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
                 progress = time.monotonic()
             if missing:
-                time.sleep(POLL_S)
+                time.sleep(delay)
+                delay = min(2 * delay, POLL_MAX_S)
         return found
 
     def _mines_on_arrival(self) -> bool:
-        """Whether the node is anvil mining each block when transactions arrive (automine), asked once."""
-        if self._automine is None:
+        """Whether the node is anvil mining each block when transactions arrive (automine): whether it is anvil is
+        asked once, its mining mode each time (a stall is rare, and a test may switch automine off)."""
+        if self._anvil is None:
             try:
-                client = str(self.w3.client_version)
-                self._automine = client.startswith("anvil") and bool(
-                    self.w3.provider.make_request("anvil_getAutomine", []).get("result")  # type: ignore[arg-type]
-                )
-            except Exception:  # noqa: BLE001 - a node without these methods is not anvil
-                self._automine = False
-        return self._automine
+                self._anvil = str(self.w3.client_version).startswith("anvil")
+            except Exception:  # noqa: BLE001 - a node that does not say is not anvil
+                self._anvil = False
+        if not self._anvil:
+            return False
+        try:
+            return bool(self.w3.provider.make_request("anvil_getAutomine", []).get("result"))  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - asked again at the next stall
+            return False
 
     def _failed(self, s: _Signed, receipt: dict) -> ChainRevert:
         """Why a mined transaction reverted: out of gas (its cached gas limit is dropped), else the reason an
