@@ -22,6 +22,6 @@ def test_the_page_shows_the_demos_transcript(tmp_path, monkeypatch):
     page = PAGE.read_text(encoding="utf-8")
     assert block in page, f"docs/escrow.md lacks (or has a stale copy of):\n{block}"
     assert (tmp_path / "results/v2v/v2v_escrow_p4_coin_s0.png").exists()
-    assert "gas: open 122,408, claim 72,308" in r.stdout and "The coin open costs 122,408 gas" in page
+    assert "gas: open 121,740, claim 71,378" in r.stdout and "The coin open costs 121,740 gas" in page
     assert "metered 5,281 of 10,000 Wh" in r.stdout and "the winner delivered 5,281 Wh" in page
-    assert "open 127,196, resolve 87,030" in r.stdout and "| resolve (arbiter + consumer) | 87,030 |" in page
+    assert "open 126,528, resolve 85,682" in r.stdout and "| resolve (arbiter + consumer) | 85,682 |" in page
