@@ -58,8 +58,8 @@ CONTRACTS_DIR = _contracts_dir()
 #   metering           17,700 -> 17,063; deploy 3,972,492 -> 3,834,339; settle_session 119,026 -> 116,453,
 #                      reserve 72,671 -> 72,064, anchor_root 53,878 -> 53,835 (deposit +41, register_meter +21)
 #   petcon_escrow      8,122 -> 7,797; deploy 1,863,509 -> 1,793,063; escrow 76,739 -> 76,341, but settle per
-#                      entry 235,862 -> 238,428 and a settle of a single entry 312,010 -> 324,522 (the other
-#                      contracts as committed, measured again in issue 22's third session): legacy
+#                      entry 235,862 -> 238,428 and a settle of a single entry 312,010 -> 324,522 with energy_coin
+#                      on legacy, 223,610 -> 226,176 per entry with it on Venom (issue 22's third session): legacy
 #   trade_escrow       13,558 -> 13,322; deploy 3,104,382 -> 3,053,192; open (ETH, later lock) 72,139 -> 71,649,
 #                      open (coin, later lock) 97,820 -> 97,170, release 85,098 -> 84,060
 #   trade_notes        10,587 -> 10,116; deploy (ETH pool) 2,470,239 -> 2,368,639; deposit ETH 37,567 -> 37,494,
