@@ -302,6 +302,22 @@ def test_a_pending_page_takes_only_values_below_2_176(community):
         community.close_pending_page([2**256 - 1])  # would underflow r + FIELD - value: refused first
 
 
+def test_close_pages_is_all_or_nothing(community):
+    """An honest half beside a hostile one: `close_pages` refuses the whole call, the honest half's walk (or
+    chain) undone in the contract (its storage as before: the harness checks it) and in its twin, which must
+    then agree on the honest pages that follow and on the close."""
+    pending, paged = begun(community)
+    (sorted0, pending0), *rest = paged.paired()
+    with refused("coordinator: listed request out of range"):
+        community.close_pages(sorted0, pending0[:-1] + [pending0[-1] + (1 << 176)])
+    with refused("coordinator: order not sorted"):
+        community.close_pages(list(reversed(sorted0)), pending0)
+    for sorted_page, pending_page in [(sorted0, pending0), *rest]:
+        community.close_pages(sorted_page, pending_page)
+    community.finish_close()
+    assert community.c.next_slot_to_close() == 1
+
+
 def test_pending_page_checks_the_carried_boundary(community):
     ten_requests(community)
     community.close(0)
